@@ -1,0 +1,186 @@
+package matcher
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Amount is an exact decimal amount of money. It is never a float: banks send
+// from 0 to 13 fraction digits and every digit is kept. The zero value is 0.
+//
+// Amount is a value type; its methods never modify the receiver.
+type Amount struct {
+	d decimal.Decimal
+}
+
+// ErrBadAmount is returned (wrapped) by ParseAmount for text that is not a
+// plain decimal number.
+var ErrBadAmount = errors.New("not a decimal amount")
+
+// maxAmountDigits bounds the digits accepted by ParseAmount so that absurd
+// inputs cannot make arithmetic expensive. ISO 20022 amounts have at most
+// 18 digits; the bound leaves room for ledgers with more fraction digits.
+const maxAmountDigits = 40
+
+// ParseAmount parses a plain decimal number: an optional sign, digits, an
+// optional '.' and fraction digits (".5" and "5." are accepted, as banks send
+// them). Exponents, thousands separators, spaces and NaN are rejected.
+func ParseAmount(s string) (Amount, error) {
+	if s == "" {
+		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
+	}
+	body := s
+	if body[0] == '-' || body[0] == '+' {
+		body = body[1:]
+	}
+	digits, dots := 0, 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		default:
+			return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
+		}
+	}
+	if digits == 0 || dots > 1 || digits > maxAmountDigits {
+		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
+	}
+	if strings.HasSuffix(body, ".") {
+		s = strings.TrimSuffix(s, ".")
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
+	}
+	return Amount{d: d}, nil
+}
+
+// MustAmount is ParseAmount for constants in tests and examples; it panics on
+// bad input.
+func MustAmount(s string) Amount {
+	a, err := ParseAmount(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+// AmountFromCents returns units/100, a convenience for generators and tests.
+func AmountFromCents(cents int64) Amount { return Amount{d: decimal.New(cents, -2)} }
+
+// AmountFromInt returns the whole amount n.
+func AmountFromInt(n int64) Amount { return Amount{d: decimal.NewFromInt(n)} }
+
+// String returns the amount with exactly the fraction digits it carries
+// ("18.150" stays "18.150", "100" stays "100").
+func (a Amount) String() string { return a.d.String() }
+
+// StringFixed returns the amount rounded half-even to n fraction digits
+// and padded with zeros ("1250" → "1250.00" for n=2).
+func (a Amount) StringFixed(n int32) string { return a.d.StringFixedBank(n) }
+
+// Scale is the number of fraction digits the amount carries as written.
+func (a Amount) Scale() int32 {
+	if e := a.d.Exponent(); e < 0 {
+		return -e
+	}
+	return 0
+}
+
+// Add returns a+b.
+func (a Amount) Add(b Amount) Amount { return Amount{d: a.d.Add(b.d)} }
+
+// Sub returns a-b.
+func (a Amount) Sub(b Amount) Amount { return Amount{d: a.d.Sub(b.d)} }
+
+// Neg returns -a.
+func (a Amount) Neg() Amount { return Amount{d: a.d.Neg()} }
+
+// Abs returns |a|.
+func (a Amount) Abs() Amount { return Amount{d: a.d.Abs()} }
+
+// MulInt returns a*n.
+func (a Amount) MulInt(n int64) Amount { return Amount{d: a.d.Mul(decimal.NewFromInt(n))} }
+
+// Percent returns a*p/100 rounded half-even to scale fraction digits; p is an
+// exact decimal percentage such as 0.5 for half a percent.
+func (a Amount) Percent(p Amount, scale int32) Amount {
+	return Amount{d: a.d.Mul(p.d).Div(decimal.NewFromInt(100)).RoundBank(scale)}
+}
+
+// Round returns a rounded half-even to n fraction digits.
+func (a Amount) Round(n int32) Amount { return Amount{d: a.d.RoundBank(n)} }
+
+// Cmp returns -1, 0 or +1 as a is less than, equal to or greater than b.
+// Scale does not matter: 1.5 and 1.50 are equal.
+func (a Amount) Cmp(b Amount) int { return a.d.Cmp(b.d) }
+
+// Equal reports whether a and b are the same number (1.5 == 1.50).
+func (a Amount) Equal(b Amount) bool { return a.d.Equal(b.d) }
+
+// Sign returns -1, 0 or +1.
+func (a Amount) Sign() int { return a.d.Sign() }
+
+// IsZero reports whether a is 0.
+func (a Amount) IsZero() bool { return a.d.IsZero() }
+
+// Min returns the smaller of a and b.
+func (a Amount) Min(b Amount) Amount {
+	if a.Cmp(b) <= 0 {
+		return a
+	}
+	return b
+}
+
+// Float returns an approximation for display-only uses such as metrics
+// gauges. Never compute with it.
+func (a Amount) Float() float64 { f, _ := a.d.Float64(); return f }
+
+// Key returns a canonical text form in which equal amounts are equal strings
+// (trailing fraction zeros removed: "1.50" → "1.5"); use it for map keys.
+func (a Amount) Key() string {
+	s := a.d.String()
+	if strings.IndexByte(s, '.') >= 0 {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// MarshalText implements encoding.TextMarshaler (used by JSON output).
+func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (a *Amount) UnmarshalText(b []byte) error {
+	v, err := ParseAmount(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// CurrencyDigits returns the minor-unit digits of an ISO 4217 currency
+// (2 when unknown), used to flag amounts carrying more digits than their
+// currency uses and to round tolerances.
+func CurrencyDigits(ccy string) int32 {
+	switch ccy {
+	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
+		"UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
+		return 0
+	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
+		return 3
+	case "CLF", "UYW":
+		return 4
+	}
+	return 2
+}

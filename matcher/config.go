@@ -1,0 +1,43 @@
+package matcher
+
+// Tolerance is the difference between a payment and the residuals it settles
+// that may be written off (bank charges deducted by the payer), per currency.
+// The smaller of the two limits applies when both are set.
+type Tolerance struct {
+	Currency string `yaml:"currency"` // "" applies to every currency without its own entry
+	Absolute Amount `yaml:"absolute"` // e.g. 5.00
+	Percent  Amount `yaml:"percent"`  // e.g. 0.5 (half a percent of the residual)
+}
+
+// Config tunes matching. The zero value is not useful: start from
+// DefaultConfig and change what the job's configuration sets.
+type Config struct {
+	// AutoThreshold is the minimum confidence for an automatic letter.
+	AutoThreshold float64
+	// SuggestThreshold is the minimum score for a candidate to be listed.
+	SuggestThreshold float64
+	// MaxCandidates is how many candidates an exception lists.
+	MaxCandidates int
+	// SameAmount decides between several open items of one customer with
+	// exactly the paid amount and no other evidence: "oldest" letters the
+	// oldest due first, "suggest" leaves it to an accountant.
+	SameAmount string
+	// MaxCombination bounds the number of items in a combination search.
+	MaxCombination int
+	// Tolerances for write-offs; none means exact amounts only.
+	Tolerances []Tolerance
+	// DueWindowDays, when > 0, only considers items due at most this many
+	// days after the booking date (0: every open item is a candidate).
+	DueWindowDays int
+}
+
+// DefaultConfig returns safe defaults.
+func DefaultConfig() Config {
+	return Config{
+		AutoThreshold:    0.90,
+		SuggestThreshold: 0.30,
+		MaxCandidates:    3,
+		SameAmount:       "oldest",
+		MaxCombination:   6,
+	}
+}

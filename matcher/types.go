@@ -1,0 +1,161 @@
+// Package matcher letters bank transactions to open items. It is pure: it
+// imports nothing from this project, does no I/O, and is deterministic — the
+// same inputs in any order give the same decisions.
+package matcher
+
+import "time"
+
+// Party is a payer or payee as the bank reports it.
+type Party struct {
+	Name         string `json:"name,omitempty"`
+	IBAN         string `json:"iban,omitempty"`    // normalised: upper case, no spaces
+	Account      string `json:"account,omitempty"` // Othr/Id when there is no IBAN
+	BIC          string `json:"bic,omitempty"`
+	UltimateName string `json:"ultimate_name,omitempty"` // UltmtDbtr (credits) / UltmtCdtr (debits)
+}
+
+// Reference is one structured creditor reference (Strd/CdtrRefInf).
+type Reference struct {
+	Type   string `json:"type,omitempty"`   // Tp/CdOrPrtry/Cd (SCOR) or Prtry (QRR, ISR Reference…)
+	Issuer string `json:"issuer,omitempty"` // Tp/Issr (ISO, BBA, CUR…)
+	Value  string `json:"value"`
+}
+
+// Transaction is one bank transaction: one TxDtls, or one Ntry without
+// details. Only credits that are booked are lettered; the pipeline passes
+// the others too so that they are counted as ignored.
+type Transaction struct {
+	// Key is the stable identity used by the state store: account + bank
+	// reference (see ARCHITECTURE.md "Transaction identity").
+	Key string `json:"key"`
+	// Ref is the tx_ref of the file contract: TxDtls/Refs/AcctSvcrRef, else
+	// Ntry/AcctSvcrRef (suffixed /n for the n-th of several), else NtryRef
+	// the same way, else a stable hash.
+	Ref      string `json:"tx_ref"`
+	Account  string `json:"account"` // IBAN (or Othr/Id) of the statement account
+	Amount   Amount `json:"amount"`  // cash amount, always positive
+	Currency string `json:"currency"`
+	Credit   bool   `json:"credit"`
+	Status   string `json:"status"` // BOOK, PDNG, INFO…
+	Reversal bool   `json:"reversal,omitempty"`
+	Return   bool   `json:"return,omitempty"` // RtrInf present
+
+	BookingDate time.Time `json:"booking_date"`
+	ValueDate   time.Time `json:"value_date"`
+
+	Counterparty Party  `json:"counterparty"` // Dbtr for credits, Cdtr for debits
+	EndToEndID   string `json:"end_to_end_id,omitempty"`
+
+	Structured   []Reference `json:"structured,omitempty"`   // CdtrRefInf
+	Documents    []string    `json:"documents,omitempty"`    // RfrdDocInf/Nb
+	Unstructured []string    `json:"unstructured,omitempty"` // Ustrd lines, in order
+	Additional   []string    `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
+}
+
+// IsLetterable reports whether the transaction is a booked credit that is
+// not a reversal: the only kind that can be allocated to open items.
+func (t *Transaction) IsLetterable() bool {
+	return t.Credit && !t.Reversal && (t.Status == "BOOK" || t.Status == "")
+}
+
+// OpenItem is an open receivable (invoice or credit note) in the ledger.
+type OpenItem struct {
+	ID               string    `json:"id"`
+	CustomerID       string    `json:"customer_id"`
+	CustomerName     string    `json:"customer_name"`
+	DocumentNumber   string    `json:"document_number"`
+	PaymentReference string    `json:"payment_reference,omitempty"`
+	IBANs            []string  `json:"ibans,omitempty"` // normalised
+	IssueDate        time.Time `json:"issue_date"`
+	DueDate          time.Time `json:"due_date"`
+	Currency         string    `json:"currency"`
+	Amount           Amount    `json:"amount"`
+	Residual         Amount    `json:"residual"` // still open; negative for a credit note
+}
+
+// Outcome is what happened to a transaction.
+type Outcome string
+
+const (
+	// Auto: allocations are written back to the ledger.
+	Auto Outcome = "auto"
+	// Suggested: an exception with ranked candidates for an accountant.
+	Suggested Outcome = "suggested"
+	// Unmatched: an exception with no usable candidate.
+	Unmatched Outcome = "unmatched"
+	// Ignored: not a lettering matter (debit, not booked); counted only.
+	Ignored Outcome = "ignored"
+	// Unletter: a reversal or return of a payment that was lettered; the
+	// pipeline reverses the earlier allocations.
+	Unletter Outcome = "unletter"
+)
+
+// Allocation is cash from one transaction applied to one open item.
+type Allocation struct {
+	ItemID string `json:"item_id"`
+	// Amount is the cash applied (negative for a credit note netted by the
+	// payment). Never includes a write-off.
+	Amount Amount `json:"amount"`
+	// WriteOff closes a small difference (bank charges deducted by the payer)
+	// within the configured tolerance; zero when none.
+	WriteOff Amount `json:"writeoff"`
+}
+
+// Candidate is a ranked open item proposed for an exception.
+type Candidate struct {
+	ItemID     string  `json:"item_id"`
+	CustomerID string  `json:"customer_id"`
+	Score      float64 `json:"score"` // in [0,1]
+}
+
+// Decision is the matcher's verdict on one transaction.
+type Decision struct {
+	TxKey       string       `json:"tx_key"`
+	Outcome     Outcome      `json:"outcome"`
+	Rule        string       `json:"rule,omitempty"`
+	Confidence  float64      `json:"confidence"`
+	Explanation string       `json:"explanation"`
+	Allocations []Allocation `json:"allocations,omitempty"`
+	// Excess is cash received beyond what was allocated (an overpayment, or
+	// a partial match); zero when everything was allocated.
+	Excess     Amount      `json:"excess"`
+	Candidates []Candidate `json:"candidates,omitempty"`
+	// Reason is a short machine code for exceptions: no_candidate,
+	// ambiguous_customers, amount_mismatch, overpayment, not_letterable…
+	Reason string `json:"reason,omitempty"`
+	// UnletterKey is, for an Unletter decision, the Key of the transaction
+	// whose allocations are reversed.
+	UnletterKey string `json:"unletter_key,omitempty"`
+}
+
+// Memory is what the matcher has learned from earlier confident or manual
+// decisions, persisted by the pipeline and passed back in.
+type Memory struct {
+	IBANCustomers map[string][]string // normalised IBAN → customer ids
+	NameCustomers map[string][]string // normalised payer name → customer ids
+	// Lettered maps a transaction Key to the item allocations written for
+	// it, so that a reversal can be recognised and undone.
+	Lettered map[string][]Allocation
+}
+
+// Learning is one fact learned by a run, for the pipeline to persist.
+type Learning struct {
+	Kind       string `json:"kind"` // "iban" or "name"
+	Value      string `json:"value"`
+	CustomerID string `json:"customer_id"`
+}
+
+// Input is everything one matching pass needs.
+type Input struct {
+	Transactions []Transaction
+	Items        []OpenItem
+	Memory       Memory
+	Config       Config
+}
+
+// Output is one decision per input transaction, in the order of
+// Input.Transactions, and what was learned.
+type Output struct {
+	Decisions []Decision
+	Learned   []Learning
+}
