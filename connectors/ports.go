@@ -59,3 +59,8 @@ type Ledger interface {
 // ErrNotFound is returned (wrapped) when a statement vanished between List
 // and Open.
 var ErrNotFound = errors.New("statement not found")
+
+// ErrUnavailable is wrapped by errors of a source that could not be reached
+// or dropped the connection (network, timeouts, server restarts): the pass
+// should be retried later and the file must not be quarantined.
+var ErrUnavailable = errors.New("source temporarily unavailable")

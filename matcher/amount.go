@@ -79,7 +79,12 @@ func AmountFromInt(n int64) Amount { return Amount{d: decimal.NewFromInt(n)} }
 
 // String returns the amount with exactly the fraction digits it carries
 // ("18.150" stays "18.150", "100" stays "100").
-func (a Amount) String() string { return a.d.String() }
+func (a Amount) String() string {
+	if e := a.d.Exponent(); e < 0 {
+		return a.d.StringFixed(-e)
+	}
+	return a.d.String()
+}
 
 // StringFixed returns the amount rounded half-even to n fraction digits
 // and padded with zeros ("1250" → "1250.00" for n=2).

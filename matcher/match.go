@@ -1,14 +1,484 @@
 package matcher
 
-// Match decides every transaction of in. PLACEHOLDER: replaced by the engine.
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Rule names reported in Decision.Rule.
+const (
+	RuleReference   = "reference"
+	RuleDocument    = "document"
+	RuleDocTypo     = "document_typo"
+	RulePayerAmount = "payer_amount"
+	RuleSameAmount  = "payer_same_amount"
+	RuleCombination = "payer_combination"
+	RuleTolerance   = "payer_tolerance"
+	RuleAmountOnly  = "amount_only"
+	RuleReversal    = "reversal"
+	RuleNone        = "none"
+)
+
+// Reasons reported in Decision.Reason.
+const (
+	ReasonNoCandidate        = "no_candidate"
+	ReasonAmbiguousCustomers = "ambiguous_customers"
+	ReasonAmountMismatch     = "amount_mismatch"
+	ReasonOverpayment        = "overpayment"
+	ReasonNotLetterable      = "not_letterable"
+	ReasonUnknownPayer       = "unknown_payer"
+	ReasonSameAmount         = "same_amount"
+	ReasonAmbiguousCombo     = "ambiguous_combination"
+	ReasonItemSettled        = "item_settled"
+	ReasonCurrencyMismatch   = "currency_mismatch"
+	ReasonLowConfidence      = "low_confidence"
+)
+
+// engine is the state of one Match call.
+type engine struct {
+	cfg Config
+	ix  *index
+	mem Memory
+	// lettered indexes Memory.Lettered for reversals, built on first use
+	letteredByItem map[string][]string
+	letteredKeys   []string
+}
+
+// Match decides every transaction of in: one decision per transaction, in
+// input order, and the facts learned from confident decisions. It is pure
+// and deterministic: the same transactions and items in any order give the
+// same decisions. Transactions are decided strongest evidence first (valid
+// reference, then document number, then payer identity, then the rest),
+// then by booking date and key, each consuming the residuals it allocates,
+// so that several payments competing for one item never over-allocate it.
 func Match(in Input) Output {
+	cfg := in.Config
+	if cfg.MaxCandidates <= 0 {
+		cfg.MaxCandidates = DefaultConfig().MaxCandidates
+	}
+	if cfg.MaxCombination <= 0 {
+		cfg.MaxCombination = DefaultConfig().MaxCombination
+	}
+	e := &engine{cfg: cfg, ix: newIndex(in.Items, in.Memory), mem: in.Memory}
 	out := Output{Decisions: make([]Decision, len(in.Transactions))}
-	for i, tx := range in.Transactions {
-		d := Decision{TxKey: tx.Key, Outcome: Unmatched, Reason: "no_candidate", Explanation: "no rule matched"}
-		if !tx.IsLetterable() {
-			d.Outcome, d.Reason, d.Explanation = Ignored, "not_letterable", "not a booked credit"
+
+	type job struct {
+		i    int
+		ev   *evidence
+		hash uint64
+	}
+	jobs := make([]job, 0, len(in.Transactions))
+	keys := make(map[string]int, len(in.Transactions))
+	for i := range in.Transactions {
+		keys[in.Transactions[i].Key]++
+	}
+	for i := range in.Transactions {
+		tx := &in.Transactions[i]
+		if tx.Reversal || tx.Return || !tx.IsLetterable() {
+			out.Decisions[i] = e.notLetterable(tx)
+			continue
 		}
-		out.Decisions[i] = d
+		j := job{i: i, ev: e.gather(tx)}
+		if keys[tx.Key] > 1 {
+			j.hash = txHash(tx)
+		}
+		jobs = append(jobs, j)
+	}
+	sort.SliceStable(jobs, func(a, b int) bool {
+		ja, jb := jobs[a], jobs[b]
+		ta, tb := &in.Transactions[ja.i], &in.Transactions[jb.i]
+		if ja.ev.tier != jb.ev.tier {
+			return ja.ev.tier > jb.ev.tier
+		}
+		if !ta.BookingDate.Equal(tb.BookingDate) {
+			return ta.BookingDate.Before(tb.BookingDate)
+		}
+		if ta.Key != tb.Key {
+			return ta.Key < tb.Key
+		}
+		return ja.hash < jb.hash
+	})
+	learned := map[Learning]bool{}
+	for _, j := range jobs {
+		tx := &in.Transactions[j.i]
+		d := e.decide(tx, j.ev)
+		d.TxKey = tx.Key
+		e.consume(d)
+		out.Decisions[j.i] = d
+		for _, l := range e.learn(tx, j.ev, d) {
+			learned[l] = true
+		}
+	}
+	for l := range learned {
+		out.Learned = append(out.Learned, l)
+	}
+	sort.Slice(out.Learned, func(a, b int) bool {
+		x, y := out.Learned[a], out.Learned[b]
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		if x.Value != y.Value {
+			return x.Value < y.Value
+		}
+		return x.CustomerID < y.CustomerID
+	})
+	return out
+}
+
+// txHash separates transactions that share a key (it should not happen) so
+// that their order does not depend on the input order.
+func txHash(tx *Transaction) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|%v|%v|%v", tx.Ref, tx.Account, tx.Amount.Key(), tx.Currency,
+		tx.EndToEndID, tx.Counterparty, tx.Structured, tx.Unstructured, tx.Documents)
+	return h.Sum64()
+}
+
+// consume lowers the residuals of the items an automatic decision settles.
+func (e *engine) consume(d Decision) {
+	if d.Outcome != Auto {
+		return
+	}
+	for _, a := range d.Allocations {
+		n := e.itemByID(a.ItemID)
+		if n >= 0 {
+			e.ix.resid[n] = e.ix.resid[n].Sub(a.Amount).Sub(a.WriteOff)
+		}
+	}
+}
+
+func (e *engine) itemByID(id string) int32 {
+	items := e.ix.items
+	i := sort.Search(len(items), func(k int) bool { return items[k].ID >= id })
+	if i < len(items) && items[i].ID == id {
+		return int32(i)
+	}
+	return -1
+}
+
+// eligible reports whether item n can take cash from tx now: same
+// currency, still open, and inside the configured due window.
+func (e *engine) eligible(tx *Transaction, n int32) bool {
+	it := &e.ix.items[n]
+	if it.Currency != tx.Currency || e.ix.resid[n].IsZero() {
+		return false
+	}
+	if it.Residual.Sign() > 0 && e.ix.resid[n].Sign() <= 0 {
+		return false
+	}
+	if w := e.cfg.DueWindowDays; w > 0 && !it.DueDate.IsZero() && !tx.BookingDate.IsZero() &&
+		it.DueDate.After(tx.BookingDate.Add(time.Duration(w)*24*time.Hour)) {
+		return false
+	}
+	return true
+}
+
+// tolerance returns the write-off allowed on residual in ccy, and whether
+// one is configured.
+func (e *engine) tolerance(ccy string, residual Amount) (Amount, bool) {
+	var t *Tolerance
+	for i := range e.cfg.Tolerances {
+		x := &e.cfg.Tolerances[i]
+		if x.Currency == ccy {
+			t = x
+			break
+		}
+		if x.Currency == "" && t == nil {
+			t = x
+		}
+	}
+	if t == nil {
+		return Amount{}, false
+	}
+	var lim Amount
+	set := false
+	if t.Absolute.Sign() > 0 {
+		lim, set = t.Absolute, true
+	}
+	if t.Percent.Sign() > 0 {
+		p := residual.Abs().Percent(t.Percent, CurrencyDigits(ccy))
+		if !set || p.Cmp(lim) < 0 {
+			lim = p
+		}
+		set = true
+	}
+	return lim, set && lim.Sign() > 0
+}
+
+// withinTolerance reports whether paid is below due by at most the
+// configured tolerance.
+func (e *engine) withinTolerance(ccy string, due, paid Amount) bool {
+	diff := due.Sub(paid)
+	if diff.Sign() <= 0 {
+		return false
+	}
+	lim, ok := e.tolerance(ccy, due)
+	return ok && diff.Cmp(lim) <= 0
+}
+
+func (e *engine) notLetterable(tx *Transaction) Decision {
+	d := Decision{TxKey: tx.Key, Outcome: Ignored, Reason: ReasonNotLetterable, Rule: RuleNone}
+	if tx.Reversal || tx.Return {
+		if key, how := e.findLettered(tx); key != "" {
+			d.Outcome, d.Reason, d.Rule = Unletter, "", RuleReversal
+			d.UnletterKey = key
+			d.Confidence = 0.99
+			kind := "reversal"
+			if tx.Return {
+				kind = "return"
+			}
+			d.Explanation = fmt.Sprintf("%s of lettered payment %s (%s): its allocations are reversed", kind, key, how)
+			return d
+		}
+		d.Explanation = "reversal or return of a payment that was not lettered"
+		return d
+	}
+	switch {
+	case !tx.Credit:
+		d.Explanation = "debit: not a customer payment"
+	default:
+		d.Explanation = fmt.Sprintf("status %s: not booked", tx.Status)
+	}
+	return d
+}
+
+// findLettered ties a reversal or return to the lettered transaction it
+// undoes: same key, a repeated end-to-end id or bank reference, or a single
+// lettered payment of the same amount on the items its text names.
+func (e *engine) findLettered(tx *Transaction) (string, string) {
+	if len(e.mem.Lettered) == 0 {
+		return "", ""
+	}
+	if _, ok := e.mem.Lettered[tx.Key]; ok {
+		return tx.Key, "same bank reference"
+	}
+	for _, r := range []string{tx.EndToEndID, tx.Ref} {
+		if r == "" || strings.EqualFold(r, "NOTPROVIDED") {
+			continue
+		}
+		if k, ok := e.mem.LetteredRefs[r]; ok {
+			if _, ok := e.mem.Lettered[k]; ok {
+				return k, "same reference " + r
+			}
+		}
+	}
+	if e.letteredByItem == nil {
+		e.letteredByItem = map[string][]string{}
+		for k, allocs := range e.mem.Lettered {
+			e.letteredKeys = append(e.letteredKeys, k)
+			for _, a := range allocs {
+				e.letteredByItem[a.ItemID] = appendUnique(e.letteredByItem[a.ItemID], k)
+			}
+		}
+		sort.Strings(e.letteredKeys)
+		for _, v := range e.letteredByItem {
+			sort.Strings(v)
+		}
+	}
+	// the items the reversal's text names (references and documents)
+	ev := e.gather(tx)
+	var named []string
+	for _, r := range ev.refs {
+		named = append(named, e.ix.items[r.item].ID)
+	}
+	for _, d := range ev.docs {
+		named = append(named, e.ix.items[d.item].ID)
+	}
+	var found []string
+	for _, id := range named {
+		for _, k := range e.letteredByItem[id] {
+			if cashOf(e.mem.Lettered[k]).Equal(tx.Amount) {
+				found = appendUnique(found, k)
+			}
+		}
+	}
+	if len(found) == 1 {
+		return found[0], "same amount on the items it names"
+	}
+	return "", ""
+}
+
+func cashOf(allocs []Allocation) Amount {
+	var s Amount
+	for _, a := range allocs {
+		s = s.Add(a.Amount)
+	}
+	return s
+}
+
+// decide runs the rules in order of strength on one letterable transaction.
+func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
+	if tx.Amount.Sign() <= 0 {
+		return Decision{Outcome: Unmatched, Rule: RuleNone, Reason: ReasonNoCandidate,
+			Explanation: "zero or negative amount: nothing to letter"}
+	}
+	if d, ok := e.ruleReference(tx, ev); ok {
+		return e.gate(tx, ev, d)
+	}
+	if d, ok := e.ruleDocument(tx, ev); ok {
+		return e.gate(tx, ev, d)
+	}
+	// documents named as written but all settled already (paid twice?)
+	if settled := e.settledDocs(tx, ev); len(settled) > 0 {
+		d := Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonItemSettled, Confidence: 0.5,
+			Candidates: e.itemCandidates(settled, 0.5),
+			Explanation: fmt.Sprintf("remittance names %s, already settled (paid twice?)", e.docList(settled))}
+		return e.gate(tx, ev, d)
+	}
+	if d, ok := e.rulePayer(tx, ev); ok {
+		if d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
+			d.Confidence -= 0.1
+			d.Explanation += "; but the remittance names another document"
+		}
+		return e.gate(tx, ev, d)
+	}
+	if d, ok := e.ruleTypo(tx, ev); ok {
+		return e.gate(tx, ev, d)
+	}
+	return e.exception(tx, ev, "", "")
+}
+
+// settledDocs returns the items the remittance names as written when every
+// one of them is already settled; nil otherwise.
+func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
+	var out []int32
+	for _, d := range ev.docs {
+		if d.loose {
+			continue
+		}
+		it := &e.ix.items[d.item]
+		if it.Currency == tx.Currency && e.eligible(tx, d.item) {
+			return nil
+		}
+		if it.Currency == tx.Currency && !e.ix.resid[d.item].Equal(it.Residual) {
+			out = append(out, d.item)
+		}
 	}
 	return out
+}
+
+// textNamesOthers reports whether the remittance names, as written, open
+// documents none of which the allocations take.
+func (e *engine) textNamesOthers(ev *evidence, allocs []Allocation) bool {
+	named := false
+	for _, d := range ev.docs {
+		if d.loose {
+			continue
+		}
+		named = true
+		for _, a := range allocs {
+			if a.ItemID == e.ix.items[d.item].ID {
+				return false
+			}
+		}
+	}
+	return named
+}
+
+// gate turns an automatic decision below the configured threshold into a
+// suggestion, and fills candidates on exceptions.
+func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
+	if d.Outcome == Auto && d.Confidence < e.cfg.AutoThreshold {
+		s := e.exception(tx, ev, ReasonLowConfidence, d.Explanation+" (below the automatic threshold)")
+		s.Rule, s.Confidence = d.Rule, d.Confidence
+		s.Outcome = Suggested
+		return s
+	}
+	if d.Outcome != Auto && len(d.Candidates) == 0 {
+		d.Candidates = e.candidates(tx, ev)
+		if d.Outcome == Suggested && len(d.Candidates) == 0 {
+			d.Outcome = Unmatched
+		}
+	}
+	if d.Outcome != Auto {
+		d.Allocations, d.Excess = nil, Amount{}
+	}
+	return d
+}
+
+// exception builds a non-automatic decision with ranked candidates.
+func (e *engine) exception(tx *Transaction, ev *evidence, reason, why string) Decision {
+	cands := e.candidates(tx, ev)
+	d := Decision{Outcome: Unmatched, Rule: RuleNone, Reason: reason, Candidates: cands}
+	if len(cands) > 0 {
+		d.Outcome = Suggested
+		d.Confidence = cands[0].Score
+	}
+	if reason == "" {
+		d.Reason = ReasonNoCandidate
+		if len(cands) > 0 {
+			d.Reason = ReasonAmountMismatch
+			if len(ev.payer) == 0 && ev.tier == tierNone {
+				d.Reason = ReasonUnknownPayer
+			}
+			if distinctCustomers(cands) > 1 && cands[0].Score-cands[len(cands)-1].Score < 0.1 {
+				d.Reason = ReasonAmbiguousCustomers
+			}
+		}
+	}
+	if why == "" {
+		switch {
+		case len(cands) == 0:
+			why = "no open item matches: no reference, document number, known payer or amount"
+		case d.Reason == ReasonUnknownPayer:
+			why = fmt.Sprintf("unknown payer; amount %s equals the residual of %s — check before lettering",
+				fmtAmount(tx.Amount, tx.Currency), e.docOf(cands[0].ItemID))
+		case d.Reason == ReasonAmbiguousCustomers:
+			why = fmt.Sprintf("candidates of %d customers fit equally; nothing separates them", distinctCustomers(cands))
+		default:
+			why = fmt.Sprintf("best candidate %s (score %.2f) is not certain enough", e.docOf(cands[0].ItemID), cands[0].Score)
+		}
+	}
+	d.Explanation = why
+	return d
+}
+
+func distinctCustomers(c []Candidate) int {
+	seen := map[string]bool{}
+	for _, x := range c {
+		seen[x.CustomerID] = true
+	}
+	return len(seen)
+}
+
+// docOf names an item for explanations: its document number, else its ID.
+func (e *engine) docOf(id string) string {
+	if n := e.itemByID(id); n >= 0 && e.ix.items[n].DocumentNumber != "" {
+		return e.ix.items[n].DocumentNumber
+	}
+	return id
+}
+
+func (e *engine) doc(n int32) string {
+	if d := e.ix.items[n].DocumentNumber; d != "" {
+		return d
+	}
+	return e.ix.items[n].ID
+}
+
+// fmtAmount writes an amount with the currency's fraction digits and
+// thousands separators: 1,250.00.
+func fmtAmount(a Amount, ccy string) string {
+	s := a.StringFixed(CurrencyDigits(ccy))
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i := range len(intPart) {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(intPart[i])
+	}
+	b.WriteString(frac)
+	return b.String()
 }

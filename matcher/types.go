@@ -136,6 +136,10 @@ type Memory struct {
 	// Lettered maps a transaction Key to the item allocations written for
 	// it, so that a reversal can be recognised and undone.
 	Lettered map[string][]Allocation
+	// LetteredRefs maps the end-to-end id and the bank reference (Ref) of
+	// a lettered transaction to its Key; optional, it lets a reversal that
+	// repeats either be tied to the payment it reverses.
+	LetteredRefs map[string]string
 }
 
 // Learning is one fact learned by a run, for the pipeline to persist.

@@ -1,0 +1,37 @@
+# Lettrage — make targets. `make test` is what CI runs (.ci/run).
+GO ?= go
+PKGS := ./...
+
+.PHONY: test vet unit build example fuzz bench clean
+
+## test: vet + every test (unit, golden, fuzz seeds, end-to-end)
+test: vet unit
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+build:
+	$(GO) build -o bin/lettrage ./cmd/lettrage
+
+## example: one pass on the shipped example data
+example:
+	$(GO) run ./cmd/lettrage once -c deploy/examples/local.yaml
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin deploy/examples/out

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/lettrage/lettrage/config"
+	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes of once and match (README, docs/FORMATS.md).
+const (
+	exitOK      = 0 // everything went through
+	exitPartial = 1 // finished, but some files were skipped or quarantined
+	exitUsage   = 2 // usage, config or open-items error: nothing written
+)
+
+const usage = `Usage: lettrage <command> [flags]
+
+Commands:
+  once    -c FILE           run every job of the config once, print a summary
+  run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz
+  check   -c FILE           validate a config file
+  match   --open-items FILE.csv --statements DIR --out OUTDIR
+                            stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
+  inspect [--summary] FILE...
+                            print the transactions of CAMT files as JSON Lines
+  version                   print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "once":
+		return cmdOnce(rest, stdout, stderr)
+	case "run":
+		return cmdRun(rest, stderr)
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
+	case "match":
+		return cmdMatch(rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lettrage: unknown command %q\n\n%s", cmd, usage)
+	return exitUsage
+}
+
+func versionString() string {
+	v := "lettrage " + version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		v += " " + bi.GoVersion
+	}
+	return v
+}
+
+// loadConfig parses the -c flag and loads the config, reporting errors.
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, *flag.FlagSet, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("c", "", "config file (YAML)")
+	fs.StringVar(path, "config", "", "config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, false
+	}
+	if *path == "" {
+		fmt.Fprintf(stderr, "lettrage %s: -c FILE is required\n", name)
+		return nil, fs, false
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage %s: %v\n", name, err)
+		return nil, fs, false
+	}
+	return cfg, fs, true
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	cfg, _, ok := loadConfig("check", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "config OK: %d job(s)", len(cfg.Jobs))
+	for _, j := range cfg.Jobs {
+		fmt.Fprintf(stdout, "\n  %s: %s source, %s ledger, schedule %q", j.Name, j.Source.Type, j.Ledger.Type, j.Schedule)
+	}
+	fmt.Fprintln(stdout)
+	return exitOK
+}
+
+func cmdOnce(args []string, stdout, stderr io.Writer) int {
+	cfg, _, ok := loadConfig("once", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage once: %v\n", err)
+		return exitUsage
+	}
+	defer svc.Close()
+	results, err := svc.RunOnce(ctx)
+	for i, res := range results {
+		printSummary(stdout, svc.Jobs[i].Name, res, svc.Jobs[i].ReportDir)
+	}
+	return exitCode("once", results, err, stderr)
+}
+
+func exitCode(cmd string, results []pipeline.Result, err error, stderr io.Writer) int {
+	for _, res := range results {
+		for _, p := range res.Problems {
+			fmt.Fprintf(stderr, "lettrage %s: skipped %s: %v\n", cmd, p.Path, p.Err)
+		}
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, pipeline.ErrOpenItems):
+		fmt.Fprintf(stderr, "lettrage %s: %v\n", cmd, err)
+		return exitUsage
+	case onlySkipped(err):
+		return exitPartial
+	}
+	fmt.Fprintf(stderr, "lettrage %s: %v\n", cmd, err)
+	return exitPartial
+}
+
+// onlySkipped reports whether every joined error is ErrFilesSkipped.
+func onlySkipped(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlySkipped(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, pipeline.ErrFilesSkipped)
+}
+
+func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string) {
+	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
+	fmt.Fprintf(w, "  files         %d listed, %d read, %d duplicate, %d quarantined", r.Files, r.FilesProcessed, r.FilesDuplicate, r.FilesQuarantined)
+	if r.FilesSkipped > 0 {
+		fmt.Fprintf(w, ", %d skipped (source unavailable, retried next run)", r.FilesSkipped)
+	}
+	if r.FilesNotCAMT > 0 {
+		fmt.Fprintf(w, ", %d not CAMT", r.FilesNotCAMT)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  transactions  %d read, %d already decided, %d exceptions re-matched\n", r.Transactions, r.Duplicates, r.Rematched)
+	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
+		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
+	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)
+	fmt.Fprintf(w, "  exceptions    %d open", r.Exceptions)
+	if ccys := pipeline.Currencies(r.UnmatchedCash); len(ccys) > 0 {
+		var parts []string
+		for _, c := range ccys {
+			parts = append(parts, r.UnmatchedCash[c].StringFixed(matcher.CurrencyDigits(c))+" "+c)
+		}
+		fmt.Fprintf(w, ", unmatched cash %s", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	if reportDir != "" {
+		fmt.Fprintf(w, "  report        %s\n", filepath.Join(reportDir, "exceptions.csv"))
+	}
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	cfg, _, ok := loadConfig("run", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	svc, err := pipeline.NewService(cfg, log, version)
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
+		return exitUsage
+	}
+	defer svc.Close()
+	if err := svc.Serve(ctx); err != nil {
+		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
+		return 1
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+func cmdMatch(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("match", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	itemsPath := fs.String("open-items", "", "open items CSV (docs/FORMATS.md)")
+	stmtDir := fs.String("statements", "", "folder of CAMT statements (read recursively)")
+	outDir := fs.String("out", "", "output folder for matches.csv and exceptions.csv")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *itemsPath == "" || *stmtDir == "" || *outDir == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "lettrage match: --open-items, --statements and --out are required")
+		return exitUsage
+	}
+	// Validate the open items before anything is written.
+	f, err := os.Open(*itemsPath)
+	if err == nil {
+		_, err = file.ReadOpenItems(f, *itemsPath)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage match: reading open items: %v\n", err)
+		return exitUsage
+	}
+	if st, err := os.Stat(*stmtDir); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "lettrage match: --statements %q is not a folder\n", *stmtDir)
+		return exitUsage
+	}
+	if err := os.MkdirAll(*outDir, 0o750); err != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return exitUsage
+	}
+	journal := filepath.Join(*outDir, "matches.csv")
+	if err := os.Remove(journal); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return exitUsage
+	}
+	store, err := pipeline.OpenSQLite(":memory:")
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+	src, err := local.New("statements", local.Config{Dir: *stmtDir, Recursive: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return exitUsage
+	}
+	led, err := file.New(file.Config{OpenItems: *itemsPath, Journal: journal})
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return exitUsage
+	}
+	defer led.Close()
+	job := &pipeline.Job{
+		Name: "match", Source: src, Ledger: led, Store: store,
+		Matching: matcher.DefaultConfig(), Parse: camt.DefaultOptions(),
+		ReportDir: *outDir, OnlyCAMT: true,
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := job.Run(ctx)
+	printSummary(stdout, "match", res, *outDir)
+	return exitCode("match", []pipeline.Result{res}, err, stderr)
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	summary := fs.Bool("summary", false, "print only one summary line per file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "lettrage inspect: name at least one file")
+		return exitUsage
+	}
+	enc := json.NewEncoder(stdout)
+	code := exitOK
+	for _, path := range fs.Args() {
+		if err := inspectFile(path, *summary, enc, stderr); err != nil {
+			fmt.Fprintf(stderr, "lettrage inspect: %v\n", err)
+			code = exitPartial
+		}
+	}
+	return code
+}

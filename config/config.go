@@ -1,0 +1,349 @@
+// Package config loads Lettrage's YAML configuration: `${ENV}` expansion in
+// values, `*_file` secrets, defaults, relative paths resolved against the
+// configuration file's folder, and a validation that names the field path
+// of every problem (`jobs[0].source.local.dir: required`). Unknown keys are
+// errors.
+//
+// The schema, with the defaults:
+//
+//	log:   {level: info, format: text}     # debug|info|warn|error; text|json
+//	http:  {listen: "127.0.0.1:9464"}      # "" disables the HTTP server
+//	state:
+//	  driver: sqlite                       # sqlite | postgres
+//	  sqlite: {path: out/state.db}
+//	  postgres: {dsn: "", dsn_file: ""}    # the DSN is a secret
+//	jobs:                                  # at least one
+//	  - name: example                      # [a-z0-9_-]+, unique
+//	    schedule: "@every 1h"              # or 5-field cron, or @daily…
+//	    source:
+//	      type: local                      # exactly the block of the type is set
+//	      local: {dir: statements, pattern: "*.xml", recursive: false,
+//	              archive_dir: "", quarantine_dir: ""}
+//	      extra_xpath: []
+//	      max_file_bytes: 268435456
+//	    ledger:
+//	      type: file
+//	      file: {open_items: open_items.csv, journal: out/matches.csv}
+//	    reports: {dir: out}
+//	    matching:                          # defaults: matcher.DefaultConfig()
+//	      auto_threshold: 0.9
+//	      suggest_threshold: 0.3
+//	      max_candidates: 3
+//	      same_amount: oldest              # oldest | suggest
+//	      max_combination: 6               # 1..12
+//	      due_window_days: 0
+//	      tolerances: [{currency: EUR, absolute: "5.00", percent: "0.5"}]
+//
+// Any scalar may use ${NAME} or ${NAME:-default} (the default also applies
+// when NAME is empty); $$ is a literal $. A key x_file next to a key x
+// names a file whose content (less one trailing newline) becomes x; x_file
+// is then emptied, so connectors only ever see x. Such an x is a secret.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Struct tags read by this package besides `yaml`:
+//
+//	lettrage:"path"    a file or folder path, resolved against the folder
+//	                   of the configuration file when relative (every
+//	                   x_file key is a path too, tagged or not)
+//	lettrage:"secret"  a secret: never in Hash, String or error messages
+//	                   (every string x with an x_file sibling is one too)
+//
+// A connector's Config needs no more than yaml tags; time.Duration fields
+// take Go durations ("30s").
+
+// Config is the whole configuration.
+type Config struct {
+	Log   Log   `yaml:"log"`
+	HTTP  HTTP  `yaml:"http"`
+	State State `yaml:"state"`
+	Jobs  []Job `yaml:"jobs"`
+}
+
+// Log configures the slog logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error (default info)
+	Format string `yaml:"format"` // text | json (default text)
+}
+
+// HTTP configures the server of /metrics, /healthz and /readyz.
+type HTTP struct {
+	// Listen is host:port (default 127.0.0.1:9464); "" disables the server.
+	Listen string `yaml:"listen"`
+}
+
+// State configures the state store.
+type State struct {
+	Driver   string   `yaml:"driver"` // sqlite (default) | postgres
+	SQLite   SQLite   `yaml:"sqlite"`
+	Postgres Postgres `yaml:"postgres"`
+}
+
+// SQLite is the embedded state store.
+type SQLite struct {
+	Path string `yaml:"path" lettrage:"path"` // default out/state.db
+}
+
+// Postgres is the shared state store for several replicas.
+type Postgres struct {
+	DSN     string `yaml:"dsn" lettrage:"secret"`
+	DSNFile string `yaml:"dsn_file" lettrage:"path"`
+}
+
+// String hides the DSN, which holds a password.
+func (p Postgres) String() string {
+	return fmt.Sprintf("{dsn:%s dsn_file:%s}", redact(p.DSN), p.DSNFile)
+}
+
+// GoString hides the DSN from %#v too.
+func (p Postgres) GoString() string { return "config.Postgres" + p.String() }
+
+// Job is one lettering job: a statement source, a ledger and a schedule.
+type Job struct {
+	Name     string   `yaml:"name"`     // [a-z0-9_-]+, unique
+	Schedule string   `yaml:"schedule"` // "@every <duration>" or a 5-field cron expression
+	Source   Source   `yaml:"source"`
+	Ledger   Ledger   `yaml:"ledger"`
+	Reports  Reports  `yaml:"reports"`
+	Matching Matching `yaml:"matching"`
+	// Accounts name the company's bank accounts; metrics label accounts by
+	// these names, never by IBAN (an unnamed account shows its last four
+	// characters only).
+	Accounts []Account `yaml:"accounts"`
+}
+
+// Account names one of the company's bank accounts.
+type Account struct {
+	IBAN string `yaml:"iban"` // as on the statement (spaces ignored)
+	Name string `yaml:"name"` // label value, e.g. "sg-main"
+}
+
+// AccountNames maps each configured account (normalised: upper case, no
+// spaces) to its name.
+func (j Job) AccountNames() map[string]string {
+	out := make(map[string]string, len(j.Accounts))
+	for _, a := range j.Accounts {
+		out[normaliseAccount(a.IBAN)] = a.Name
+	}
+	return out
+}
+
+func normaliseAccount(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+// ScheduleSpec splits a validated schedule: every > 0 for "@every <d>",
+// else cron holds the cron expression (or descriptor such as @daily).
+func (j Job) ScheduleSpec() (cron string, every time.Duration) {
+	if d, ok := strings.CutPrefix(strings.TrimSpace(j.Schedule), everyPrefix); ok {
+		if every, err := time.ParseDuration(strings.TrimSpace(d)); err == nil {
+			return "", every
+		}
+	}
+	return strings.TrimSpace(j.Schedule), 0
+}
+
+// Source says where a job's statements come from. Exactly the block that
+// Type names is set.
+type Source struct {
+	Type  string        `yaml:"type"` // local (sftp, s3 later)
+	Local *local.Config `yaml:"local"`
+	// ExtraXPath are bank-specific XPath expressions evaluated on each
+	// entry (validated by the camt package).
+	ExtraXPath []string `yaml:"extra_xpath"`
+	// MaxFileBytes bounds one statement file (default 256 MiB).
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
+}
+
+// Ledger says which ledger a job reads open items from and writes to.
+type Ledger struct {
+	Type string       `yaml:"type"` // file
+	File *file.Config `yaml:"file"`
+}
+
+// Reports says where exception reports are written.
+type Reports struct {
+	Dir string `yaml:"dir" lettrage:"path"` // default out
+}
+
+// Matching tunes the matcher; every field is optional and defaults to
+// matcher.DefaultConfig(). Parse fills the defaults in, so that the
+// loaded configuration (and its Hash) shows the effective values.
+type Matching struct {
+	AutoThreshold    *float64            `yaml:"auto_threshold"`
+	SuggestThreshold *float64            `yaml:"suggest_threshold"`
+	MaxCandidates    *int                `yaml:"max_candidates"`
+	SameAmount       string              `yaml:"same_amount"` // oldest | suggest
+	MaxCombination   *int                `yaml:"max_combination"`
+	DueWindowDays    *int                `yaml:"due_window_days"`
+	Tolerances       []matcher.Tolerance `yaml:"tolerances"`
+}
+
+// MatcherConfig returns matcher.DefaultConfig() with the fields this block
+// sets.
+func (m Matching) MatcherConfig() matcher.Config {
+	c := matcher.DefaultConfig()
+	if m.AutoThreshold != nil {
+		c.AutoThreshold = *m.AutoThreshold
+	}
+	if m.SuggestThreshold != nil {
+		c.SuggestThreshold = *m.SuggestThreshold
+	}
+	if m.MaxCandidates != nil {
+		c.MaxCandidates = *m.MaxCandidates
+	}
+	if m.SameAmount != "" {
+		c.SameAmount = m.SameAmount
+	}
+	if m.MaxCombination != nil {
+		c.MaxCombination = *m.MaxCombination
+	}
+	if m.DueWindowDays != nil {
+		c.DueWindowDays = *m.DueWindowDays
+	}
+	if len(m.Tolerances) > 0 {
+		c.Tolerances = append([]matcher.Tolerance(nil), m.Tolerances...)
+	}
+	return c
+}
+
+// fillDefaults makes the defaults explicit.
+func (m *Matching) fillDefaults() {
+	c := m.MatcherConfig()
+	m.AutoThreshold, m.SuggestThreshold = &c.AutoThreshold, &c.SuggestThreshold
+	m.MaxCandidates, m.MaxCombination, m.DueWindowDays = &c.MaxCandidates, &c.MaxCombination, &c.DueWindowDays
+	m.SameAmount = c.SameAmount
+}
+
+// DefaultMaxFileBytes is the default bound on one statement file.
+const DefaultMaxFileBytes = 256 << 20
+
+// defaults are set before the YAML is decoded over them.
+func (c *Config) setDefaults() {
+	c.Log = Log{Level: "info", Format: "text"}
+	c.HTTP = HTTP{Listen: "127.0.0.1:9464"}
+	c.State = State{Driver: "sqlite", SQLite: SQLite{Path: "out/state.db"}}
+}
+
+func (j *Job) setDefaults() {
+	j.Source.MaxFileBytes = DefaultMaxFileBytes
+	j.Reports.Dir = "out"
+}
+
+// Load reads and parses the configuration file at path; relative paths in
+// it are resolved against the file's folder.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading config %q: %w", path, err)
+	}
+	c, err := Parse(data, filepath.Dir(abs))
+	if err != nil {
+		return nil, fmt.Errorf("loading config %q: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses a configuration; relative paths are resolved against
+// baseDir. Environment variables are taken from the process. Problems
+// with the content come back as a *ValidationError listing every problem.
+func Parse(data []byte, baseDir string) (*Config, error) {
+	return parse(data, baseDir, os.LookupEnv, os.ReadFile)
+}
+
+func parse(data []byte, baseDir string, env func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if err.Error() == "EOF" {
+			return nil, &ValidationError{Problems: []Problem{{Path: "jobs", Msg: "at least one job required (the file is empty)"}}}
+		}
+		return nil, fmt.Errorf("parsing YAML: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("parsing YAML: line %d: a second document; put everything in one", extra.Line)
+	}
+	d := &decoder{baseDir: baseDir, env: env, readFile: readFile, lines: map[string]int{}}
+	c := &Config{}
+	c.setDefaults()
+	d.decode(&root, reflectValue(c), "")
+	d.finish(reflectValue(c), "")
+	for i := range c.Jobs {
+		c.Jobs[i].Matching.fillDefaults()
+	}
+	problems := d.problems
+	for _, vp := range d.withLines(validate(c)) {
+		if !coveredBy(vp, d.problems) {
+			problems = append(problems, vp)
+		}
+	}
+	sort.SliceStable(problems, func(i, j int) bool {
+		li, lj := problems[i].Line, problems[j].Line
+		return li != 0 && (lj == 0 || li < lj)
+	})
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return c, nil
+}
+
+// coveredBy reports whether a validation problem is about a field (or a
+// block holding a field) that already failed to decode.
+func coveredBy(vp Problem, decoded []Problem) bool {
+	for _, dp := range decoded {
+		if dp.Path == vp.Path || strings.HasPrefix(dp.Path, vp.Path+".") || strings.HasPrefix(dp.Path, vp.Path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// Hash returns the SHA-256 (hex) of a canonical JSON form of the effective
+// configuration, without secret values: it identifies the configuration
+// in the audit trail.
+func (c *Config) Hash() string {
+	b, _ := json.Marshal(canonical(reflectValue(c)))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// String returns the effective configuration as indented JSON, secrets
+// replaced by "<redacted>".
+func (c Config) String() string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(canonical(reflectValue(&c)))
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "<redacted>"
+}

@@ -1,0 +1,310 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Problem is one thing wrong with a configuration, at a field path such as
+// jobs[0].source.local.dir. Line is the line in the file (0 when unknown).
+type Problem struct {
+	Path string
+	Msg  string
+	Line int
+}
+
+func (p Problem) String() string {
+	s := p.Msg
+	if p.Path != "" {
+		s = p.Path + ": " + p.Msg
+	}
+	if p.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", p.Line)
+	}
+	return s
+}
+
+// maxListed bounds the problems Error lists; Problems holds them all.
+const maxListed = 50
+
+// ValidationError lists every problem found in a configuration.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error lists the problems, one per line.
+func (e *ValidationError) Error() string {
+	var lines []string
+	for i, p := range e.Problems {
+		if i == maxListed {
+			lines = append(lines, fmt.Sprintf("… and %d more problems", len(e.Problems)-maxListed))
+			break
+		}
+		lines = append(lines, p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+const everyPrefix = "@every "
+
+var jobName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// cronParser is the parser gocron uses for 5-field expressions, so that
+// what passes here is also accepted by the scheduler.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+type problems []Problem
+
+func (ps *problems) add(path, format string, args ...any) {
+	*ps = append(*ps, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addJoined adds the problems of a connector's Validate, whose joined
+// errors each start with the YAML key ("dir: required").
+func (ps *problems) addJoined(path string, err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		key, msg, ok := strings.Cut(e.Error(), ": ")
+		if ok && !strings.ContainsAny(key, " \"") {
+			ps.add(join(path, key), "%s", msg)
+		} else {
+			ps.add(path, "%s", e.Error())
+		}
+	}
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func validate(c *Config) []Problem {
+	var ps problems
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		ps.add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		ps.add("log.format", "unknown format %q (want text or json)", c.Log.Format)
+	}
+	if c.HTTP.Listen != "" {
+		if err := checkListen(c.HTTP.Listen); err != nil {
+			ps.add("http.listen", "%v", err)
+		}
+	}
+	switch c.State.Driver {
+	case "sqlite":
+		if c.State.SQLite.Path == "" {
+			ps.add("state.sqlite.path", "required")
+		}
+	case "postgres":
+		if c.State.Postgres.DSN == "" {
+			ps.add("state.postgres.dsn", "required (or dsn_file)")
+		}
+	default:
+		ps.add("state.driver", "unknown driver %q (want sqlite or postgres)", c.State.Driver)
+	}
+	if len(c.Jobs) == 0 {
+		ps.add("jobs", "at least one job required")
+	}
+	names := map[string]int{}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		p := fmt.Sprintf("jobs[%d]", i)
+		switch {
+		case j.Name == "":
+			ps.add(p+".name", "required")
+		case !jobName.MatchString(j.Name):
+			ps.add(p+".name", "invalid job name %q (want 1 to 64 of a-z, 0-9, _ and -)", j.Name)
+		default:
+			if first, dup := names[j.Name]; dup {
+				ps.add(p+".name", "duplicate job name %q (also jobs[%d])", j.Name, first)
+			} else {
+				names[j.Name] = i
+			}
+		}
+		if err := checkSchedule(j.Schedule); err != nil {
+			ps.add(p+".schedule", "%v", err)
+		}
+		validateSource(&ps, p+".source", &j.Source)
+		validateLedger(&ps, p+".ledger", &j.Ledger)
+		if j.Reports.Dir == "" {
+			ps.add(p+".reports.dir", "required")
+		}
+		validateMatching(&ps, p+".matching", &j.Matching)
+		seen := map[string]bool{}
+		for k, a := range j.Accounts {
+			ap := fmt.Sprintf("%s.accounts[%d]", p, k)
+			switch iban := normaliseAccount(a.IBAN); {
+			case iban == "":
+				ps.add(ap+".iban", "required")
+			case seen[iban]:
+				ps.add(ap+".iban", "account listed twice")
+			default:
+				seen[iban] = true
+			}
+			if !jobName.MatchString(a.Name) {
+				ps.add(ap+".name", "invalid account name %q (want 1 to 64 of a-z, 0-9, _ and -)", a.Name)
+			}
+		}
+	}
+	return ps
+}
+
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid address %q: want host:port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("invalid port %q", port)
+	}
+	return nil
+}
+
+// checkSchedule accepts "@every <Go duration ≥ 1s>" or what gocron's cron
+// parser accepts (5 fields or a descriptor such as @daily).
+func checkSchedule(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return errors.New("required")
+	}
+	if rest, ok := strings.CutPrefix(s, everyPrefix); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil {
+			return fmt.Errorf("invalid interval %q: %w", s, err)
+		}
+		if d < time.Second {
+			return fmt.Errorf("invalid interval %q: must be at least 1s", s)
+		}
+		return nil
+	}
+	if _, err := cronParser.Parse(s); err != nil {
+		return fmt.Errorf("invalid cron expression %q: %w", s, err)
+	}
+	return nil
+}
+
+func validateSource(ps *problems, p string, s *Source) {
+	switch s.Type {
+	case "":
+		ps.add(p+".type", "required (want local)")
+	case "local":
+		if s.Local == nil {
+			ps.add(p+".local", "required for type %q", s.Type)
+		} else {
+			ps.addJoined(p+".local", s.Local.Validate())
+		}
+	default:
+		ps.add(p+".type", "unknown source type %q (want local)", s.Type)
+	}
+	if s.Type != "local" && s.Local != nil {
+		ps.add(p+".local", "set only the block of the source type (%q)", s.Type)
+	}
+	for i, x := range s.ExtraXPath {
+		if strings.TrimSpace(x) == "" {
+			ps.add(fmt.Sprintf("%s.extra_xpath[%d]", p, i), "empty expression")
+		}
+	}
+	if s.MaxFileBytes <= 0 {
+		ps.add(p+".max_file_bytes", "must be positive")
+	}
+}
+
+func validateLedger(ps *problems, p string, l *Ledger) {
+	switch l.Type {
+	case "":
+		ps.add(p+".type", "required (want file)")
+	case "file":
+		if l.File == nil {
+			ps.add(p+".file", "required for type %q", l.Type)
+		} else {
+			ps.addJoined(p+".file", l.File.Validate())
+		}
+	default:
+		ps.add(p+".type", "unknown ledger type %q (want file)", l.Type)
+	}
+	if l.Type != "file" && l.File != nil {
+		ps.add(p+".file", "set only the block of the ledger type (%q)", l.Type)
+	}
+}
+
+// maxCombination bounds the combination search (its cost grows
+// exponentially).
+const maxCombination = 12
+
+func validateMatching(ps *problems, p string, m *Matching) {
+	c := m.MatcherConfig()
+	if c.AutoThreshold < 0 || c.AutoThreshold > 1 {
+		ps.add(p+".auto_threshold", "must be between 0 and 1")
+	}
+	if c.SuggestThreshold < 0 || c.SuggestThreshold > 1 {
+		ps.add(p+".suggest_threshold", "must be between 0 and 1")
+	} else if c.SuggestThreshold > c.AutoThreshold {
+		ps.add(p+".suggest_threshold", "must not exceed auto_threshold")
+	}
+	if c.MaxCandidates < 1 {
+		ps.add(p+".max_candidates", "must be at least 1")
+	}
+	if !oneOf(c.SameAmount, "oldest", "suggest") {
+		ps.add(p+".same_amount", "unknown value %q (want oldest or suggest)", c.SameAmount)
+	}
+	if c.MaxCombination < 1 || c.MaxCombination > maxCombination {
+		ps.add(p+".max_combination", "must be between 1 and %d", maxCombination)
+	}
+	if c.DueWindowDays < 0 {
+		ps.add(p+".due_window_days", "must not be negative")
+	}
+	seen := map[string]int{}
+	hundred := matcher.AmountFromInt(100)
+	for i, t := range m.Tolerances {
+		tp := fmt.Sprintf("%s.tolerances[%d]", p, i)
+		if t.Currency != "" && !isCurrency(t.Currency) {
+			ps.add(tp+".currency", "invalid currency %q (want three upper-case letters, or empty for all)", t.Currency)
+		}
+		if first, dup := seen[t.Currency]; dup {
+			ps.add(tp+".currency", "duplicate tolerance for %q (also tolerances[%d])", t.Currency, first)
+		} else {
+			seen[t.Currency] = i
+		}
+		if t.Absolute.Sign() < 0 {
+			ps.add(tp+".absolute", "must not be negative")
+		}
+		if t.Percent.Sign() < 0 || t.Percent.Cmp(hundred) > 0 {
+			ps.add(tp+".percent", "must be between 0 and 100")
+		}
+		if t.Absolute.IsZero() && t.Percent.IsZero() {
+			ps.add(tp, "set absolute, percent or both")
+		}
+	}
+}
+
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,546 @@
+package camt
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Conversion from the decoding structs to the exported model. Paths in
+// errors are relative to the element being converted.
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// NormalizeIBAN upper-cases an IBAN and removes white space.
+func NormalizeIBAN(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+func accountID(a *xAcctID) (string, bool) {
+	if a == nil {
+		return "", false
+	}
+	if iban := NormalizeIBAN(a.IBAN); iban != "" {
+		return iban, true
+	}
+	return firstNonEmpty(a.Othr, a.PrtryAcct, a.BBAN), false
+}
+
+var dateLayouts = []string{
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02",
+	"2006-01-02Z07:00",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04",
+}
+
+// parseDateTime reads an ISO date or date-time, with or without a zone and
+// fraction of seconds; "" gives nil. A time without zone is taken as UTC.
+func parseDateTime(s string) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, fmt.Errorf("not an ISO date or date-time: %q", s)
+}
+
+func parseDate(d *xDate, path string) (*time.Time, error) {
+	if d == nil {
+		return nil, nil
+	}
+	if s := strings.TrimSpace(d.Dt); s != "" {
+		t, err := parseDateTime(s)
+		if err != nil {
+			return nil, badValue(path+"/Dt", "%v", err)
+		}
+		return t, nil
+	}
+	t, err := parseDateTime(d.DtTm)
+	if err != nil {
+		return nil, badValue(path+"/DtTm", "%v", err)
+	}
+	return t, nil
+}
+
+// money converts an amount element; warns (through warn) when it carries
+// more fraction digits than its currency uses, is negative or lacks Ccy.
+func money(a *xAmt, path string, warn *[]string) (*Money, error) {
+	if a == nil {
+		return nil, nil
+	}
+	v, err := matcher.ParseAmount(strings.TrimSpace(a.Value))
+	if err != nil {
+		return nil, badValue(path, "%v", err)
+	}
+	m := &Money{Amount: v, Currency: strings.TrimSpace(a.Ccy)}
+	if warn != nil {
+		if m.Currency == "" {
+			*warn = append(*warn, fmt.Sprintf("%s: amount %s has no currency", path, v))
+		} else if m.Currency != "XXX" && v.Scale() > matcher.CurrencyDigits(m.Currency) {
+			*warn = append(*warn, fmt.Sprintf("%s: amount %s has %d fraction digits, %s uses %d",
+				path, v.StringFixed(v.Scale()), v.Scale(), m.Currency, matcher.CurrencyDigits(m.Currency)))
+		}
+		if v.Sign() < 0 {
+			*warn = append(*warn, fmt.Sprintf("%s: negative amount %s", path, v))
+		}
+	}
+	return m, nil
+}
+
+func plainAmount(s, path string) (*matcher.Amount, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	v, err := matcher.ParseAmount(s)
+	if err != nil {
+		return nil, badValue(path, "%v", err)
+	}
+	return &v, nil
+}
+
+func plainCount(s, path string) (*int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return nil, badValue(path, "not a count: %q", s)
+	}
+	return &n, nil
+}
+
+// creditDebit reads CRDT/DBIT; "" gives nil.
+func creditDebit(s, path string) (*bool, error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return nil, nil
+	case "CRDT":
+		t := true
+		return &t, nil
+	case "DBIT":
+		f := false
+		return &f, nil
+	}
+	return nil, badValue(path, "credit/debit indicator %q is neither CRDT nor DBIT", s)
+}
+
+func boolInd(s string) *bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1":
+		t := true
+		return &t
+	case "false", "0":
+		f := false
+		return &f
+	}
+	return nil
+}
+
+func convertBalance(x *xBal) (Balance, error) {
+	var b Balance
+	b.Code = firstNonEmpty(x.Tp.xCdOrPrtry.Cd, x.Tp.Prtry, x.Tp.Cd)
+	m, err := money(x.Amt, "Amt", &b.Warnings)
+	if err != nil {
+		return b, err
+	}
+	if m == nil {
+		return b, badValue("Amt", "balance without amount")
+	}
+	b.Amount, b.Currency = m.Amount, m.Currency
+	c, err := creditDebit(x.CdtDbtInd, "CdtDbtInd")
+	if err != nil {
+		return b, err
+	}
+	b.Credit = c == nil || *c
+	if b.Date, err = parseDate(&x.Dt, "Dt"); err != nil {
+		return b, err
+	}
+	s := b.Amount
+	if !b.Credit {
+		s = s.Neg()
+	}
+	b.signed = &s
+	return b, nil
+}
+
+func convertNbSum(x *xNbSum, path string) (count *int, sum *matcher.Amount, net *matcher.Amount, err error) {
+	if x == nil {
+		return nil, nil, nil, nil
+	}
+	if count, err = plainCount(x.NbOfNtries, path+"/NbOfNtries"); err != nil {
+		return
+	}
+	if sum, err = plainAmount(x.Sum, path+"/Sum"); err != nil {
+		return
+	}
+	netS, ind, netPath := x.TtlNetNtryAmt, x.CdtDbtInd, path+"/TtlNetNtryAmt"
+	if x.TtlNetNtry != nil {
+		netS, ind, netPath = x.TtlNetNtry.Amt, x.TtlNetNtry.CdtDbtInd, path+"/TtlNetNtry/Amt"
+	}
+	if net, err = plainAmount(netS, netPath); err != nil {
+		return
+	}
+	if net != nil {
+		c, cerr := creditDebit(ind, path+"/TtlNetNtry/CdtDbtInd")
+		if cerr != nil {
+			err = cerr
+			return
+		}
+		if c != nil && !*c {
+			n := net.Neg()
+			net = &n
+		}
+	}
+	return
+}
+
+func convertSummary(x *xTxsSummry) (*Summary, error) {
+	s := &Summary{}
+	var err error
+	if s.Count, s.Sum, s.Net, err = convertNbSum(x.TtlNtries, "TtlNtries"); err != nil {
+		return nil, err
+	}
+	if s.CreditCount, s.CreditSum, _, err = convertNbSum(x.TtlCdtNtries, "TtlCdtNtries"); err != nil {
+		return nil, err
+	}
+	if s.DebitCount, s.DebitSum, _, err = convertNbSum(x.TtlDbtNtries, "TtlDbtNtries"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func convertBkTxCd(x *xBkTxCd) BankTxCode {
+	if x == nil {
+		return BankTxCode{}
+	}
+	return BankTxCode{
+		Domain:      strings.TrimSpace(x.Domn.Cd),
+		Family:      strings.TrimSpace(x.Domn.Fmly.Cd),
+		SubFamily:   strings.TrimSpace(x.Domn.Fmly.SubFmlyCd),
+		Proprietary: strings.TrimSpace(x.Prtry.Cd),
+		Issuer:      strings.TrimSpace(x.Prtry.Issr),
+	}
+}
+
+func convertCharge(x *xChrgRcrd, path string, warn *[]string) (*Charge, error) {
+	m, err := money(x.Amt, path+"/Amt", warn)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	c := &Charge{Amount: *m, Included: boolInd(x.ChrgInclInd),
+		Type: firstNonEmpty(x.Tp.Cd, x.Tp.Prtry, x.Tp.Text)}
+	if c.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func convertCharges(xs []xChrgs, path string, warn *[]string) (*Charges, error) {
+	if len(xs) == 0 {
+		return nil, nil
+	}
+	out := &Charges{}
+	for i := range xs {
+		x := &xs[i]
+		p := path
+		if len(xs) > 1 {
+			p = fmt.Sprintf("%s[%d]", path, i+1)
+		}
+		if x.Ttl != nil && out.Total == nil {
+			m, err := money(x.Ttl, p+"/TtlChrgsAndTaxAmt", warn)
+			if err != nil {
+				return nil, err
+			}
+			out.Total = m
+		}
+		c, err := convertCharge(&x.xChrgRcrd, p, warn)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out.Records = append(out.Records, *c)
+		}
+		for j := range x.Rcrd {
+			c, err := convertCharge(&x.Rcrd[j], fmt.Sprintf("%s/Rcrd[%d]", p, j+1), warn)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				out.Records = append(out.Records, *c)
+			}
+		}
+	}
+	if out.Total == nil && len(out.Records) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func convertAmtXchg(x *xAmtAndXchg, path string, warn *[]string) (*AmountDetail, error) {
+	if x == nil {
+		return nil, nil
+	}
+	m, err := money(x.Amt, path+"/Amt", warn)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	d := &AmountDetail{Money: *m}
+	if x.CcyXchg != nil {
+		d.Exchange = &Exchange{
+			Source: strings.TrimSpace(x.CcyXchg.SrcCcy), Target: strings.TrimSpace(x.CcyXchg.TrgtCcy),
+			Unit: strings.TrimSpace(x.CcyXchg.UnitCcy), Rate: strings.TrimSpace(x.CcyXchg.XchgRate),
+		}
+	}
+	return d, nil
+}
+
+func convertParty(p *xParty, acct *xAcctID, agt *xAgent) *Party {
+	out := &Party{}
+	if p != nil {
+		out.Name = firstNonEmpty(p.PtyNm, p.Nm)
+	}
+	if acct != nil {
+		id, isIBAN := accountID(acct)
+		if isIBAN {
+			out.IBAN = id
+		} else {
+			out.Account = id
+		}
+	}
+	if agt != nil {
+		out.BIC = strings.ToUpper(firstNonEmpty(agt.BICFI, agt.BIC))
+	}
+	if *out == (Party{}) {
+		return nil
+	}
+	return out
+}
+
+func trimAll(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
+	t := &TxDetail{}
+	w := &t.Warnings
+	r := &x.Refs
+	t.Refs = Refs{
+		MsgID: strings.TrimSpace(r.MsgID), AcctSvcrRef: strings.TrimSpace(r.AcctSvcrRef),
+		PmtInfID: strings.TrimSpace(r.PmtInfID), InstrID: strings.TrimSpace(r.InstrID),
+		EndToEndID: strings.TrimSpace(r.EndToEndID), UETR: strings.TrimSpace(r.UETR),
+		TxID: strings.TrimSpace(r.TxID), MndtID: strings.TrimSpace(r.MndtID),
+		ChqNb: strings.TrimSpace(r.ChqNb), ClrSysRef: strings.TrimSpace(r.ClrSysRef),
+	}
+	var err error
+	if t.Amount, err = money(x.Amt, path+"/Amt", w); err != nil {
+		return nil, err
+	}
+	if t.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+		return nil, err
+	}
+	if x.AmtDtls != nil {
+		if t.Instructed, err = convertAmtXchg(x.AmtDtls.InstdAmt, path+"/AmtDtls/InstdAmt", w); err != nil {
+			return nil, err
+		}
+		if t.TxAmount, err = convertAmtXchg(x.AmtDtls.TxAmt, path+"/AmtDtls/TxAmt", w); err != nil {
+			return nil, err
+		}
+		if t.CounterValue, err = convertAmtXchg(x.AmtDtls.CntrValAmt, path+"/AmtDtls/CntrValAmt", w); err != nil {
+			return nil, err
+		}
+	}
+	if x.BkTxCd != nil {
+		c := convertBkTxCd(x.BkTxCd)
+		t.BankTxCode = &c
+	}
+	if t.Charges, err = convertCharges(x.Chrgs, path+"/Chrgs", w); err != nil {
+		return nil, err
+	}
+	rp, ra := &x.RltdPties, &x.RltdAgts
+	t.Debtor = convertParty(rp.Dbtr, rp.DbtrAcct, ra.DbtrAgt)
+	t.Creditor = convertParty(rp.Cdtr, rp.CdtrAcct, ra.CdtrAgt)
+	t.UltimateDebtor = convertParty(rp.UltmtDbtr, nil, nil)
+	t.UltimateCreditor = convertParty(rp.UltmtCdtr, nil, nil)
+
+	t.Remittance.Unstructured = trimAll(x.RmtInf.Ustrd)
+	for i := range x.RmtInf.Strd {
+		xs := &x.RmtInf.Strd[i]
+		sp := fmt.Sprintf("%s/RmtInf/Strd[%d]", path, i+1)
+		var s Structured
+		for _, d := range xs.RfrdDocInf {
+			doc := ReferredDocument{Type: firstNonEmpty(d.Tp.Cd, d.Tp.Prtry),
+				Number: strings.TrimSpace(d.Nb), Date: strings.TrimSpace(d.RltdDt)}
+			if doc != (ReferredDocument{}) {
+				s.Documents = append(s.Documents, doc)
+			}
+		}
+		if a := xs.RfrdDocAmt; a != nil {
+			da := &DocumentAmounts{}
+			for _, f := range []struct {
+				x   *xAmt
+				dst **Money
+				n   string
+			}{{a.DuePyblAmt, &da.DuePayable, "DuePyblAmt"}, {a.DscntApldAmt, &da.Discount, "DscntApldAmt"},
+				{a.CdtNoteAmt, &da.CreditNote, "CdtNoteAmt"}, {a.TaxAmt, &da.Tax, "TaxAmt"}, {a.RmtdAmt, &da.Remitted, "RmtdAmt"}} {
+				if *f.dst, err = money(f.x, sp+"/RfrdDocAmt/"+f.n, w); err != nil {
+					return nil, err
+				}
+			}
+			if *da != (DocumentAmounts{}) {
+				s.Amounts = da
+			}
+		}
+		if c := xs.CdtrRefInf; c != nil {
+			ref := matcher.Reference{Type: firstNonEmpty(c.Tp.Cd, c.Tp.Prtry),
+				Issuer: strings.TrimSpace(c.Tp.Issr), Value: strings.TrimSpace(c.Ref)}
+			if ref != (matcher.Reference{}) {
+				s.CreditorRef = &ref
+			}
+		}
+		s.Additional = trimAll(xs.AddtlRmtInf)
+		t.Remittance.Structured = append(t.Remittance.Structured, s)
+	}
+	if x.RtrInf != nil {
+		t.Return = &Return{Reason: firstNonEmpty(x.RtrInf.Rsn.Cd, x.RtrInf.Rsn.Prtry),
+			AdditionalInfo: trimAll(x.RtrInf.AddtlInf)}
+	}
+	t.AdditionalInfo = strings.Join(trimAll(x.AddtlTxInf), " ")
+	return t, nil
+}
+
+func convertBatch(x *xBtch, path string, warn *[]string) (Batch, error) {
+	b := Batch{MsgID: strings.TrimSpace(x.MsgID), PmtInfID: strings.TrimSpace(x.PmtInfID)}
+	n, err := plainCount(x.NbOfTxs, path+"/NbOfTxs")
+	if err != nil {
+		return b, err
+	}
+	if n != nil {
+		b.Count = *n
+	}
+	if b.Total, err = money(x.TtlAmt, path+"/TtlAmt", warn); err != nil {
+		return b, err
+	}
+	if b.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// convertEntry turns a decoded Ntry into an Entry; index is 1-based.
+func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
+	e := &Entry{Index: index}
+	w := &e.Warnings
+	m, err := money(x.Amt, "Amt", w)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, badValue("Amt", "entry without amount")
+	}
+	e.Amount, e.Currency = m.Amount, m.Currency
+	c, err := creditDebit(x.CdtDbtInd, "CdtDbtInd")
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, badValue("CdtDbtInd", "entry without credit/debit indicator")
+	}
+	e.Credit = *c
+	if r := boolInd(x.RvslInd); r != nil {
+		e.Reversal = *r
+	}
+	e.Status = firstNonEmpty(x.Sts.Cd, x.Sts.Prtry, x.Sts.Text)
+	if e.BookingDate, err = parseDate(x.BookgDt, "BookgDt"); err != nil {
+		return nil, err
+	}
+	if e.ValueDate, err = parseDate(x.ValDt, "ValDt"); err != nil {
+		return nil, err
+	}
+	e.AcctSvcrRef = strings.TrimSpace(x.AcctSvcrRef)
+	e.NtryRef = strings.TrimSpace(x.NtryRef)
+	e.BankTxCode = convertBkTxCd(&x.BkTxCd)
+	if e.Charges, err = convertCharges(x.Chrgs, "Chrgs", w); err != nil {
+		return nil, err
+	}
+	if x.AmtDtls != nil && x.AmtDtls.InstdAmt != nil {
+		if e.Instructed, err = money(x.AmtDtls.InstdAmt.Amt, "AmtDtls/InstdAmt/Amt", w); err != nil {
+			return nil, err
+		}
+	}
+	e.AdditionalInfo = strings.Join(trimAll(x.AddtlNtryInf), " ")
+
+	// Gather batches and details: .01 puts them under Ntry, later versions
+	// under one or more NtryDtls.
+	type txSrc struct {
+		x    *xTxDtls
+		path string
+	}
+	var srcs []txSrc
+	addBatch := func(b *xBtch, path string) error {
+		bb, err := convertBatch(b, path, w)
+		if err != nil {
+			return err
+		}
+		e.Batches = append(e.Batches, bb)
+		e.BatchCount += bb.Count
+		return nil
+	}
+	for i := range x.Btch {
+		if err := addBatch(&x.Btch[i], fmt.Sprintf("Btch[%d]", i+1)); err != nil {
+			return nil, err
+		}
+	}
+	for i := range x.TxDtls {
+		srcs = append(srcs, txSrc{&x.TxDtls[i], fmt.Sprintf("TxDtls[%d]", i+1)})
+	}
+	for i := range x.NtryDtls {
+		nd := &x.NtryDtls[i]
+		base := "NtryDtls"
+		if len(x.NtryDtls) > 1 {
+			base = fmt.Sprintf("NtryDtls[%d]", i+1)
+		}
+		if nd.Btch != nil {
+			if err := addBatch(nd.Btch, base+"/Btch"); err != nil {
+				return nil, err
+			}
+		}
+		for j := range nd.TxDtls {
+			srcs = append(srcs, txSrc{&nd.TxDtls[j], fmt.Sprintf("%s/TxDtls[%d]", base, j+1)})
+		}
+	}
+	if len(srcs) > maxTx {
+		return nil, &valueError{path: "NtryDtls", err: fmt.Errorf("%w: %d transaction details in one entry (max %d)", ErrLimit, len(srcs), maxTx)}
+	}
+	for _, s := range srcs {
+		t, err := convertTx(s.x, s.path)
+		if err != nil {
+			return nil, err
+		}
+		e.Transactions = append(e.Transactions, t)
+	}
+	return e, nil
+}

@@ -1,0 +1,128 @@
+package camt
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func readBoth(t testing.TB, data []byte, opts Options) (fast, ref []byte, ferr, rerr error) {
+	t.Helper()
+	opts.reference = false
+	fd, ferr := ReadAll(bytes.NewReader(data), "x.xml", opts)
+	opts.reference = true
+	rd, rerr := ReadAll(bytes.NewReader(data), "x.xml", opts)
+	if ferr == nil {
+		fast = renderJSON(t, fd)
+	}
+	if rerr == nil {
+		ref = renderJSON(t, rd)
+	}
+	return fast, ref, ferr, rerr
+}
+
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + al[i] + " | " + bl[i]
+		}
+	}
+	return "length differs"
+}
+
+// TestFastPathEquivalence: the fast entry path and the encoding/xml reader
+// give the same documents for every corpus file, in every shape the hand
+// made tests use, and fail alike on the negative inputs.
+func TestFastPathEquivalence(t *testing.T) {
+	var inputs [][]byte
+	for _, rel := range corpusFiles(t) {
+		inputs = append(inputs, readCorpus(t, rel))
+	}
+	for _, s := range equivalenceSeeds() {
+		inputs = append(inputs, []byte(s))
+	}
+	fastOnly := 0
+	for i, data := range inputs {
+		fast, ref, ferr, rerr := readBoth(t, data, DefaultOptions())
+		if (ferr == nil) != (rerr == nil) {
+			t.Fatalf("input %d: fast err %v, reference err %v", i, ferr, rerr)
+		}
+		if ferr != nil {
+			for _, s := range []error{ErrNotCAMT, ErrTruncated, ErrMalformed, ErrLimit, ErrBadValue, ErrNoStatement, ErrUnsupportedMessage} {
+				if errors.Is(ferr, s) != errors.Is(rerr, s) {
+					t.Errorf("input %d: fast err %v, reference err %v", i, ferr, rerr)
+				}
+			}
+			if ferr.Error() != rerr.Error() {
+				t.Logf("input %d: messages differ:\n fast %v\n ref  %v", i, ferr, rerr)
+			}
+			continue
+		}
+		if !bytes.Equal(fast, ref) {
+			t.Errorf("input %d differs: %s", i, firstDiff(fast, ref))
+		}
+		fastOnly++
+	}
+	t.Logf("%d inputs parsed alike", fastOnly)
+}
+
+// equivalenceSeeds are hand-made documents that exercise the fast
+// scanner's edges and its fallbacks.
+func equivalenceSeeds() []string {
+	amt := `<Amt Ccy="EUR">1</Amt>`
+	return []string{
+		stmt053("02", ntry(`<AddtlNtryInf>a &amp; b &lt;c&gt; &quot;d&quot; &apos;e&apos;</AddtlNtryInf>`)),
+		stmt053("02", ntry(`<AddtlNtryInf>char ref &#x41;&#66;</AddtlNtryInf>`)),
+		stmt053("02", ntry(`<AddtlNtryInf><![CDATA[x <y> z]]></AddtlNtryInf>`)),
+		stmt053("02", ntry(`<!-- comment --><AddtlNtryInf>x</AddtlNtryInf><?pi x?>`)),
+		stmt053("02", ntry("<AddtlNtryInf>crlf\r\nline\rend</AddtlNtryInf>")),
+		stmt053("02", ntry(`<AddtlNtryInf>Zürich — 東京 😀</AddtlNtryInf>`)),
+		stmt053("02", ntry("<AddtlNtryInf>bad \xff utf8</AddtlNtryInf>")),
+		stmt053("02", ntry("<AddtlNtryInf>ctl \x01</AddtlNtryInf>")),
+		stmt053("02", ntry(`<AddtlNtryInf>]]> in text</AddtlNtryInf>`)),
+		stmt053("02", ntry(`<AddtlNtryInf>undeclared &nbsp;</AddtlNtryInf>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt  Ccy = 'EUR' >2.5</Amt ><Unknown a="1" b='2'/></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt Ccy="EUR" Ccy="USD">2.5</Amt></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt x:Ccy="USD" Ccy="EUR">2.5</Amt></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt Ccy="EUR">2.5</Amt></TxDtls></NtryDtls>`+`<NtryDtls><TxDtls>`+amt+`</TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt Ccy="EUR">2.5</Amt><RltdPties><Dbtr><Nm>A</Nm><Pty><Nm>B</Nm></Pty></Dbtr><Dbtr><Nm>C</Nm></Dbtr></RltdPties></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls>`+amt+`<RmtInf><Ustrd>a<b>x</b>c</Ustrd><Ustrd/></RmtInf></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<Sts>BO<Cd>X</Cd>OK</Sts>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls>`+amt+`</TxDtl></NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls>`+amt+`</TxDtls></NtryDtls></Ntry><Ntry/><Ntry>`)),
+		stmt053("02", ntry(`<a:NtryDtls xmlns:a="urn:x"><a:TxDtls>`+amt+`</a:TxDtls></a:NtryDtls>`)),
+		stmt053("02", ntry(`<NtryDtls><TxDtls><Amt Ccy="EUR">1</Amt><Amt Ccy="USD">2</Amt></TxDtls></NtryDtls>`)),
+		stmt053("02", ntry(`<Chrgs><Amt Ccy="EUR">1</Amt><Tp>x<Cd>C</Cd></Tp></Chrgs><Chrgs><Rcrd><Amt Ccy="EUR">2</Amt></Rcrd></Chrgs>`)),
+		stmt053("02", ntry(`<BkTxCd><Domn><Cd>A</Cd><Fmly><Cd>B</Cd></Fmly><Cd>Z</Cd></Domn></BkTxCd>`)),
+		stmt053("02", strings.Replace(ntry(""), "<Ntry>", `<Ntry attr="1" xmlns="urn:x">`, 1)),
+		stmt053("02", ntry(`<Ünïcode>x</Ünïcode>`)),
+		stmt053("02", ntry(`<a.b-c_d>x</a.b-c_d>`)),
+		stmt053("02", ntry(`<AddtlNtryInf>unterminated`)),
+		strings.NewReplacer("<", "<p:", "<p:/", "</p:", "<p:?", "<?").Replace(stmt053("08", ntry(`<NtryDtls><TxDtls>`+amt+`</TxDtls></NtryDtls>`))),
+	}
+}
+
+// FuzzFastPath: the fast entry path agrees with the encoding/xml reader.
+func FuzzFastPath(f *testing.F) {
+	for _, rel := range corpusFiles(f) {
+		if b := readCorpus(f, rel); len(b) <= 16<<10 {
+			f.Add(b)
+		}
+	}
+	for _, s := range equivalenceSeeds() {
+		f.Add([]byte(s))
+	}
+	opts := DefaultOptions()
+	opts.Limits = Limits{MaxDepth: 40, MaxEntryBytes: 1 << 20, MaxTxDtls: 1000}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ref, ferr, rerr := readBoth(t, data, opts)
+		if (ferr == nil) != (rerr == nil) {
+			t.Fatalf("fast err %v, reference err %v", ferr, rerr)
+		}
+		if ferr == nil && !bytes.Equal(fast, ref) {
+			t.Fatalf("results differ: %s", firstDiff(fast, ref))
+		}
+	})
+}

@@ -1,0 +1,65 @@
+package camt
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// FuzzParse: Parse never panics, stays within its limits, returns either a
+// *ParseError or a file with at least one statement, and agrees with
+// ReadAll. Seeds are the corpus files and hand-made edge cases.
+func FuzzParse(f *testing.F) {
+	// Large seeds make the Go fuzzer crawl: seed with the corpus files of
+	// at most 16 KB (the big ones are covered by TestTruncatedCorpus).
+	for _, rel := range corpusFiles(f) {
+		if b := readCorpus(f, rel); len(b) <= 16<<10 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(stmt053("08", ntry(`<NtryDtls>`+txd(`<Amt Ccy="EUR">1</Amt>`)+txd(`<Amt Ccy="EUR">2</Amt>`)+`</NtryDtls>`))))
+	f.Add([]byte(`<message><AppHdr/><Document xmlns="camt.054.001.04"><BkToCstmrDbtCdtNtfctn/></Document></message>`))
+	f.Add([]byte("\xEF\xBB\xBF<?xml version='1.0' encoding='ISO-8859-1'?><document/>"))
+	opts := DefaultOptions()
+	opts.Limits = Limits{MaxDepth: 40, MaxEntryBytes: 1 << 20, MaxTxDtls: 1000}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := 0
+		file, err := Parse(bytes.NewReader(data), "fuzz.xml", opts, func(st *Statement, e *Entry, txs []matcher.Transaction) error {
+			n += len(txs)
+			for _, tx := range txs {
+				if tx.Ref == "" || tx.Key != st.Account+"|"+tx.Ref {
+					t.Fatalf("bad key %q ref %q", tx.Key, tx.Ref)
+				}
+			}
+			if len(txs) == 0 {
+				t.Fatal("entry without transactions")
+			}
+			return nil
+		})
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not a *ParseError: %v", err, err)
+			}
+			return
+		}
+		if len(file.Statements) == 0 {
+			t.Fatal("success without statements")
+		}
+		doc, err := ReadAll(bytes.NewReader(data), "fuzz.xml", opts)
+		if err != nil {
+			t.Fatalf("Parse succeeded, ReadAll failed: %v", err)
+		}
+		m := 0
+		for _, st := range doc.Statements {
+			for _, e := range st.Entries {
+				m += len(e.Projected)
+			}
+		}
+		if m != n {
+			t.Fatalf("Parse gave %d transactions, ReadAll %d", n, m)
+		}
+	})
+}

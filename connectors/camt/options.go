@@ -1,0 +1,49 @@
+package camt
+
+// Limits bound what one file may make the reader do. Zero fields take the
+// defaults of DefaultLimits.
+type Limits struct {
+	// MaxDepth bounds element nesting anywhere in the document. camt
+	// documents nest about 15 deep.
+	MaxDepth int
+	// MaxEntryBytes bounds the bytes of one <Ntry>, and of any single
+	// token or skipped element outside entries.
+	MaxEntryBytes int64
+	// MaxTxDtls bounds the transaction details of one entry.
+	MaxTxDtls int
+}
+
+// DefaultLimits are sane bounds for real bank files: depth 64, 16 MiB per
+// entry (a batch of 500 details is about 200 KB), 50,000 details per entry.
+func DefaultLimits() Limits {
+	return Limits{MaxDepth: 64, MaxEntryBytes: 16 << 20, MaxTxDtls: 50000}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxEntryBytes <= 0 {
+		l.MaxEntryBytes = d.MaxEntryBytes
+	}
+	if l.MaxTxDtls <= 0 {
+		l.MaxTxDtls = d.MaxTxDtls
+	}
+	return l
+}
+
+// Options configure Parse and ReadAll.
+type Options struct {
+	Limits Limits
+	// Extra are XPath expressions evaluated on each <Ntry> element (the
+	// context node); their string values are appended to the Additional
+	// field of every transaction of that entry. See CompileExtras.
+	Extra []string
+
+	// reference disables the fast entry path (tests compare both).
+	reference bool
+}
+
+// DefaultOptions returns DefaultLimits and no extras.
+func DefaultOptions() Options { return Options{Limits: DefaultLimits()} }

@@ -1,0 +1,271 @@
+package camt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// projector turns entries into matcher transactions. It keeps, for the
+// whole file, the occurrence counts that make hashed references unique and
+// the keys already handed out.
+//
+// Both maps are keyed by a 64-bit FNV-1a hash, not by the strings, so that
+// memory per transaction stays small (about 20 bytes); a hash collision can
+// only add an unneeded, still deterministic, suffix.
+type projector struct {
+	occ  map[uint64]int
+	keys map[uint64]int
+}
+
+func (p *projector) init() {
+	p.occ = map[uint64]int{}
+	p.keys = map[uint64]int{}
+}
+
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+func dateOnly(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// project returns the transactions of one entry:
+//   - one per TxDtls, in order;
+//   - one for the whole entry when it has no TxDtls (also when Btch says
+//     NbOfTxs > 1: the bank did not detail the batch);
+//   - one for the whole entry when it has several TxDtls none of which
+//     carries an amount (a batch whose details only list references): the
+//     references and remittance of every detail are merged into it, since
+//     the cash cannot be split.
+//
+// A TxDtls without any amount in an entry where others have one gets a
+// zero amount and a warning.
+func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
+	n := len(e.Transactions)
+	if n == 0 {
+		t := p.base(st, e)
+		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
+		t.Amount, t.Currency = e.Amount, e.Currency
+		t.Ref = p.ref(st, e, "", 0, 1, &t)
+		t.Key = st.Account + "|" + t.Ref
+		return []matcher.Transaction{t}
+	}
+	withAmount := 0
+	for _, tx := range e.Transactions {
+		if txCash(tx) != nil {
+			withAmount++
+		}
+	}
+	if n > 1 && withAmount == 0 {
+		t := p.base(st, e)
+		t.Amount, t.Currency = e.Amount, e.Currency
+		var e2e []string
+		names := map[string]bool{}
+		for _, tx := range e.Transactions {
+			fillRemittance(&t, tx)
+			if tx.Refs.EndToEndID != "" && tx.Refs.EndToEndID != "NOTPROVIDED" {
+				e2e = append(e2e, tx.Refs.EndToEndID)
+			}
+			cp := counterparty(tx, t.Credit)
+			names[cp.Name+"|"+cp.IBAN] = true
+			if len(names) == 1 {
+				t.Counterparty = cp
+			}
+		}
+		if len(names) > 1 {
+			t.Counterparty = matcher.Party{}
+		}
+		if len(e2e) == 1 {
+			t.EndToEndID = e2e[0]
+		}
+		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
+		t.Ref = p.ref(st, e, "", 0, 1, &t)
+		t.Key = st.Account + "|" + t.Ref
+		return []matcher.Transaction{t}
+	}
+	// Several details may carry the same bank reference (some banks repeat
+	// the entry's): then the entry reference with /n is used instead.
+	ownCount := map[string]int{}
+	for _, tx := range e.Transactions {
+		if r := tx.Refs.AcctSvcrRef; r != "" {
+			ownCount[r]++
+		}
+	}
+	out := make([]matcher.Transaction, 0, n)
+	for i, tx := range e.Transactions {
+		t := p.base(st, e)
+		if tx.Credit != nil {
+			t.Credit = *tx.Credit
+		}
+		if m := txCash(tx); m != nil {
+			t.Amount, t.Currency = m.Amount, m.Currency
+		} else if n == 1 {
+			t.Amount, t.Currency = e.Amount, e.Currency
+		} else {
+			t.Currency = e.Currency
+			tx.Warnings = append(tx.Warnings, "no amount in a detail of a batch entry: projected with amount 0")
+		}
+		if t.Currency == "" {
+			t.Currency = e.Currency
+		}
+		t.Return = tx.Return != nil
+		t.Counterparty = counterparty(tx, t.Credit)
+		t.EndToEndID = tx.Refs.EndToEndID
+		if t.EndToEndID == "NOTPROVIDED" {
+			t.EndToEndID = ""
+		}
+		fillRemittance(&t, tx)
+		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
+		own := tx.Refs.AcctSvcrRef
+		if own == "NONREF" || ownCount[own] > 1 {
+			own = ""
+		}
+		t.Ref = p.ref(st, e, own, i+1, n, &t)
+		t.Key = st.Account + "|" + t.Ref
+		out = append(out, t)
+	}
+	return out
+}
+
+func (p *projector) base(st *Statement, e *Entry) matcher.Transaction {
+	return matcher.Transaction{
+		Account:     st.Account,
+		Credit:      e.Credit,
+		Status:      e.Status,
+		Reversal:    e.Reversal,
+		BookingDate: dateOnly(firstDate(e.BookingDate, e.ValueDate)),
+		ValueDate:   dateOnly(firstDate(e.ValueDate, e.BookingDate)),
+	}
+}
+
+// firstDate: an entry without BookgDt (Mercury/ClearBank) is projected
+// with its value date as booking date, and the other way round.
+func firstDate(a, b *time.Time) *time.Time {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// txCash is the cash amount of a detail: Amt, else AmtDtls/TxAmt. InstdAmt
+// is what the payer instructed, never the cash.
+func txCash(tx *TxDetail) *Money {
+	if tx.Amount != nil {
+		return tx.Amount
+	}
+	if tx.TxAmount != nil {
+		return &tx.TxAmount.Money
+	}
+	return nil
+}
+
+func counterparty(tx *TxDetail, credit bool) matcher.Party {
+	p, u := tx.Creditor, tx.UltimateCreditor
+	if credit {
+		p, u = tx.Debtor, tx.UltimateDebtor
+	}
+	var out matcher.Party
+	if p != nil {
+		out = matcher.Party{Name: p.Name, IBAN: p.IBAN, Account: p.Account, BIC: p.BIC}
+	}
+	if u != nil {
+		out.UltimateName = u.Name
+	}
+	return out
+}
+
+func fillRemittance(t *matcher.Transaction, tx *TxDetail) {
+	for _, s := range tx.Remittance.Structured {
+		if s.CreditorRef != nil && s.CreditorRef.Value != "" {
+			t.Structured = append(t.Structured, *s.CreditorRef)
+		}
+		for _, d := range s.Documents {
+			if d.Number != "" {
+				t.Documents = append(t.Documents, d.Number)
+			}
+		}
+	}
+	t.Unstructured = append(t.Unstructured, tx.Remittance.Unstructured...)
+	t.Additional = appendNonEmpty(t.Additional, tx.AdditionalInfo)
+	for _, s := range tx.Remittance.Structured {
+		t.Additional = append(t.Additional, s.Additional...)
+	}
+}
+
+func appendNonEmpty(ss []string, s string) []string {
+	if s == "" {
+		return ss
+	}
+	return append(ss, s)
+}
+
+// ref builds the tx_ref of the i-th (1-based) of n transactions of an
+// entry; own is the detail's Refs/AcctSvcrRef. When the same reference
+// occurs again in the file (a bank reusing references), "#"+NtryRef (or
+// "#k", k the occurrence) is appended so that keys stay unique within the
+// file; this is reported in the entry's Warnings.
+func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *matcher.Transaction) string {
+	suffix := func(r string) string {
+		if n > 1 {
+			return fmt.Sprintf("%s/%d", r, i)
+		}
+		return r
+	}
+	var r string
+	switch {
+	case own != "":
+		r = own
+	case e.AcctSvcrRef != "" && e.AcctSvcrRef != "NONREF":
+		r = suffix(e.AcctSvcrRef)
+	case e.NtryRef != "":
+		r = suffix(e.NtryRef)
+	default:
+		r = p.hash(t)
+	}
+	k := fnv64(st.Account + "|" + r)
+	p.keys[k]++
+	if c := p.keys[k]; c > 1 {
+		// A bank reusing a reference for distinct bookings: qualify the
+		// later ones with their NtryRef when they have one, else with the
+		// occurrence number.
+		alt := fmt.Sprintf("%s#%d", r, c)
+		if e.NtryRef != "" && !strings.HasPrefix(r, e.NtryRef) {
+			if q := r + "#" + e.NtryRef; p.keys[fnv64(st.Account+"|"+q)] == 0 {
+				alt = q
+			}
+		}
+		p.keys[fnv64(st.Account+"|"+alt)]++
+		e.Warnings = append(e.Warnings, fmt.Sprintf("reference %q already used in this file: made unique as %q", r, alt))
+		r = alt
+	}
+	return r
+}
+
+// hash is the fallback reference: 16 hex digits of the SHA-256 of what
+// identifies the transaction and the occurrence number of that tuple in the
+// file (identical lines get different refs; the same file read twice gives
+// the same refs).
+func (p *projector) hash(t *matcher.Transaction) string {
+	cd := "D"
+	if t.Credit {
+		cd = "C"
+	}
+	tuple := strings.Join([]string{t.Account, t.BookingDate.Format("2006-01-02"), t.Amount.Key(), t.Currency,
+		cd, t.EndToEndID, t.Counterparty.Name, t.Counterparty.IBAN, t.Counterparty.Account}, "\x1f")
+	h := fnv64(tuple)
+	p.occ[h]++
+	full := sha256.Sum256([]byte(fmt.Sprintf("%s\x1f%d", tuple, p.occ[h])))
+	return hex.EncodeToString(full[:8])
+}

@@ -1,0 +1,428 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// JournalHeader is the header row of the matches.csv contract: one row per
+// automatic allocation.
+var JournalHeader = []string{
+	"tx_ref", "account_iban", "booking_date", "tx_amount", "currency", "counterparty_name",
+	"open_item_id", "document_number", "customer_id", "allocated_amount", "writeoff_amount",
+	"rule", "confidence", "explanation", "decision_key", "lettered_at",
+}
+
+// Column positions in JournalHeader that the ledger reads back.
+const (
+	jOpenItemID = 6
+	jAllocated  = 9
+	jWriteOff   = 10
+	jKey        = 14
+)
+
+// MatchRows formats a decision as matches.csv rows (JournalHeader order), one
+// per allocation: dates as YYYY-MM-DD, amounts exactly as Amount.String(),
+// confidence with two decimals, lettered_at as RFC 3339 UTC of DecidedAt.
+// IBANs are written in full: this is the accounting record. A decision
+// without allocations gives no rows.
+func MatchRows(d connectors.KeyedDecision) [][]string {
+	rows := make([][]string, 0, len(d.Decision.Allocations))
+	for _, a := range d.Decision.Allocations {
+		it := d.Items[a.ItemID]
+		rows = append(rows, []string{
+			d.Tx.Ref,
+			d.Tx.Account,
+			formatDate(d.Tx.BookingDate),
+			d.Tx.Amount.String(),
+			d.Tx.Currency,
+			d.Tx.Counterparty.Name,
+			a.ItemID,
+			it.DocumentNumber,
+			it.CustomerID,
+			a.Amount.String(),
+			a.WriteOff.String(),
+			d.Decision.Rule,
+			strconv.FormatFloat(d.Decision.Confidence, 'f', 2, 64),
+			d.Decision.Explanation,
+			d.Key,
+			d.DecidedAt.UTC().Format(time.RFC3339),
+		})
+	}
+	return rows
+}
+
+func formatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// ErrJournal is wrapped by errors about a journal file that cannot be used
+// (a foreign header, a corrupt row in the middle).
+var ErrJournal = errors.New("unusable journal")
+
+// journalState is what the ledger caches from its journal.
+type journalState struct {
+	keys map[string]bool
+	used map[string]matcher.Amount // item id → allocated + written off
+	info os.FileInfo               // the file as last seen, to notice rotation
+	size int64                     // its size after our last write
+}
+
+func newJournalState() *journalState {
+	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}}
+}
+
+func (s *journalState) add(row []string) error {
+	alloc, err := matcher.ParseAmount(row[jAllocated])
+	if err != nil {
+		return fmt.Errorf("column %q: %w", JournalHeader[jAllocated], err)
+	}
+	wo := matcher.Amount{}
+	if row[jWriteOff] != "" {
+		if wo, err = matcher.ParseAmount(row[jWriteOff]); err != nil {
+			return fmt.Errorf("column %q: %w", JournalHeader[jWriteOff], err)
+		}
+	}
+	s.keys[row[jKey]] = true
+	s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(alloc).Add(wo)
+	return nil
+}
+
+// loadJournal opens (creating it with its header, and its folders, when
+// missing) the journal at path, repairs it after a crash and reads it back.
+//
+// Repair happens in two steps. First, a pending marker left by an
+// interrupted Apply cuts the whole interrupted batch off (see
+// pendingSuffix). Second, for a journal without marker (say, a file
+// copied mid-write), a torn tail — the file does not end with a newline,
+// or ends inside a quoted field — is truncated back to the end of its last
+// complete record; when the torn fragment shows its decision key, the
+// complete rows of that same decision just before it go too.
+func loadJournal(path string) (*journalState, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := createJournal(path); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening journal %q: %w", path, err)
+	}
+	defer f.Close()
+	if err := rollBackPending(f, path); err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading journal %q: %w", path, err)
+	}
+	if info.Size() == 0 {
+		if err := writeHeader(f); err != nil {
+			return nil, fmt.Errorf("writing the header of journal %q: %w", path, err)
+		}
+	}
+	st, cut, err := readJournal(f, path)
+	if err != nil {
+		return nil, err
+	}
+	if cut >= 0 {
+		if err := f.Truncate(cut); err != nil {
+			return nil, fmt.Errorf("repairing torn journal %q: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("repairing torn journal %q: %w", path, err)
+		}
+	}
+	if st.info, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("reading journal %q: %w", path, err)
+	}
+	st.size = st.info.Size()
+	return st, nil
+}
+
+func createJournal(path string) error {
+	dir := dirOf(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating journal folder %q: %w", dir, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil // created meanwhile; loadJournal reads it
+	}
+	if err != nil {
+		return fmt.Errorf("creating journal %q: %w", path, err)
+	}
+	err = writeHeader(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("creating journal %q: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func writeHeader(f *os.File) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(JournalHeader)
+	w.Flush()
+	if _, err := f.WriteAt(buf.Bytes(), 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// readJournal parses the journal from the start. cut is the length to
+// truncate the file to when its tail is torn, else -1.
+func readJournal(f *os.File, path string) (*journalState, int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, -1, fmt.Errorf("reading journal %q: %w", path, err)
+	}
+	size := info.Size()
+	torn := false
+	if size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			return nil, -1, fmt.Errorf("reading journal %q: %w", path, err)
+		}
+		torn = last[0] != '\n'
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, -1, fmt.Errorf("reading journal %q: %w", path, err)
+	}
+	cr := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	cr.FieldsPerRecord = -1
+
+	type rowAt struct {
+		key        string
+		start, end int64
+		fields     []string
+	}
+	var rows []rowAt // complete data rows
+	var headerEnd int64
+	headerSeen := false
+	var tornAt int64 = -1 // start of the torn fragment
+	var fragment []string
+	for {
+		start := cr.InputOffset()
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		end := cr.InputOffset()
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && (torn || openQuoteToEOF(f, start, size)) {
+				tornAt = start
+				fragment = leniently(f, start)
+				break
+			}
+			return nil, -1, fmt.Errorf("reading journal %q: %w: %w", path, ErrJournal, err)
+		}
+		if torn && end == size {
+			tornAt, fragment = start, rec
+			break
+		}
+		if !headerSeen {
+			if !equalStrings(rec, JournalHeader) {
+				return nil, -1, fmt.Errorf("reading journal %q: %w: header is not the matches.csv header", path, ErrJournal)
+			}
+			headerSeen, headerEnd = true, end
+			continue
+		}
+		if len(rec) != len(JournalHeader) {
+			line, _ := cr.FieldPos(0)
+			return nil, -1, fmt.Errorf("reading journal %q: line %d: %w: want %d fields, got %d",
+				path, line, ErrJournal, len(JournalHeader), len(rec))
+		}
+		rows = append(rows, rowAt{key: rec[jKey], start: start, end: end, fields: rec})
+	}
+	cut := int64(-1)
+	if tornAt >= 0 {
+		if !headerSeen {
+			// The header itself is torn: nothing else can be in the file.
+			cut = 0
+		} else {
+			cut = tornAt
+			if len(fragment) > jKey {
+				for len(rows) > 0 && rows[len(rows)-1].key == fragment[jKey] {
+					cut = rows[len(rows)-1].start
+					rows = rows[:len(rows)-1]
+				}
+			}
+			if cut < headerEnd {
+				cut = headerEnd
+			}
+		}
+	}
+	st := newJournalState()
+	for _, r := range rows {
+		if err := st.add(r.fields); err != nil {
+			return nil, -1, fmt.Errorf("reading journal %q: row at byte %d: %w: %w", path, r.start, ErrJournal, err)
+		}
+	}
+	if cut == 0 {
+		// Rewrite the header over the torn one.
+		if err := f.Truncate(0); err != nil {
+			return nil, -1, fmt.Errorf("repairing torn journal %q: %w", path, err)
+		}
+		if err := writeHeader(f); err != nil {
+			return nil, -1, fmt.Errorf("repairing torn journal %q: %w", path, err)
+		}
+		cut = -1
+	}
+	return st, cut, nil
+}
+
+// maxTornBytes bounds the tail examined by openQuoteToEOF: one batch.
+const maxTornBytes = 64 << 20
+
+// openQuoteToEOF reports whether the bytes from off to the end of the file
+// leave a quoted field open: an append torn right after a newline inside a
+// quoted value (an odd number of '"', since the writer doubles them).
+func openQuoteToEOF(f *os.File, off, size int64) bool {
+	if size-off > maxTornBytes {
+		return false
+	}
+	buf := make([]byte, size-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return false
+	}
+	return bytes.Count(buf, []byte{'"'})%2 == 1
+}
+
+// leniently parses the torn fragment starting at off as far as it goes, to
+// learn which decision it belonged to.
+func leniently(f *os.File, off int64) []string {
+	cr := csv.NewReader(io.NewSectionReader(f, off, 1<<20))
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	rec, _ := cr.Read()
+	return rec
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if strings.TrimPrefix(a[i], "\ufeff") != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pendingSuffix names the marker file that makes an append all-or-nothing:
+// it records the journal's size before a batch is appended and is removed
+// once the batch is durable. A marker found when the journal is opened
+// means the append may be incomplete: the journal is cut back to that
+// size, so a decision is never left in it with only some of its rows.
+const pendingSuffix = ".pending"
+
+// appendRows appends rows to the journal in one Write and fsyncs it,
+// bracketed by the pending marker. It returns the bytes written.
+func appendRows(path string, rows [][]string) (int64, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.WriteAll(rows); err != nil {
+		return 0, fmt.Errorf("formatting journal rows: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return 0, fmt.Errorf("opening journal %q: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("opening journal %q: %w", path, err)
+	}
+	marker := path + pendingSuffix
+	if err := writeFileSync(marker, []byte(strconv.FormatInt(info.Size(), 10)+"\n")); err != nil {
+		return 0, fmt.Errorf("writing journal marker %q: %w", marker, err)
+	}
+	if err := syncDir(dirOf(path)); err != nil {
+		return 0, err
+	}
+	n, err := f.Write(buf.Bytes())
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		// The marker stays: the next load cuts the partial batch off.
+		return int64(n), fmt.Errorf("appending to journal %q: %w", path, err)
+	}
+	if err := os.Remove(marker); err != nil {
+		return int64(n), fmt.Errorf("removing journal marker %q: %w", marker, err)
+	}
+	if err := syncDir(dirOf(path)); err != nil {
+		return int64(n), err
+	}
+	return int64(n), nil
+}
+
+// rollBackPending cuts the journal back to the size its pending marker
+// records, if there is a marker, and removes the marker.
+func rollBackPending(f *os.File, path string) error {
+	marker := path + pendingSuffix
+	data, err := os.ReadFile(marker)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading journal marker %q: %w", marker, err)
+	}
+	// An unreadable marker was torn while being written, before the append
+	// started: there is nothing to cut.
+	if size, perr := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64); perr == nil {
+		info, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("rolling back journal %q: %w", path, err)
+		}
+		if size >= 0 && size < info.Size() {
+			if err := f.Truncate(size); err != nil {
+				return fmt.Errorf("rolling back journal %q: %w", path, err)
+			}
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("rolling back journal %q: %w", path, err)
+			}
+		}
+	}
+	if err := os.Remove(marker); err != nil {
+		return fmt.Errorf("removing journal marker %q: %w", marker, err)
+	}
+	return syncDir(dirOf(path))
+}
+
+// writeFileSync creates or replaces a small file and fsyncs it.
+func writeFileSync(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

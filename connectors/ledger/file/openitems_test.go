@@ -1,0 +1,211 @@
+package file
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestReadOpenItemsGolden(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "good.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, err := ReadOpenItems(f, "good.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(items, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "good.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+		t.Fatalf("items differ from %s (run with -update after checking):\n%s", golden, got)
+	}
+}
+
+func TestReadOpenItemsDetails(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "good.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, err := ReadOpenItems(f, "good.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]matcher.OpenItem{}
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	if _, ok := byID["INV-3"]; ok || len(items) != 4 {
+		t.Fatalf("got %d items (INV-3 has zero residual and must be dropped)", len(items))
+	}
+	inv1 := byID["INV-1"]
+	if inv1.CustomerName != "Müller, Schmidt & Co" || inv1.IBANs[0] != "DE89370400440532013000" {
+		t.Errorf("INV-1 = %+v (BOM, quoting or IBAN normalisation)", inv1)
+	}
+	inv2 := byID["INV-2"]
+	if want := []string{"DE89370400440532013000", "FR1420041010050500013M02606"}; strings.Join(inv2.IBANs, ",") != strings.Join(want, ",") {
+		t.Errorf("INV-2 IBANs = %q, want %q", inv2.IBANs, want)
+	}
+	if inv2.Residual.String() != "100.25" || inv2.Amount.String() != "250.5" || !inv2.DueDate.IsZero() {
+		t.Errorf("INV-2 = %+v", inv2)
+	}
+	cn := byID["CN-1"]
+	if cn.CustomerName != "Line one\nline two \"quoted\"" || cn.Currency != "EUR" || cn.Residual.Sign() >= 0 {
+		t.Errorf("CN-1 = %+v", cn)
+	}
+}
+
+const header = "id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual,payment_reference,customer_iban\n"
+
+func TestReadOpenItemsErrors(t *testing.T) {
+	tests := []struct {
+		name        string
+		csv         string
+		errContains string
+		is          error
+		line        int
+		column      string
+	}{
+		{"bad amount", header + "A,C,N,D,,,EUR,10,\"12,5\",,\n",
+			`open_items.csv:2: column "residual": parsing amount "12,5": not a decimal amount`, matcher.ErrBadAmount, 2, "residual"},
+		{"float exponent", header + "A,C,N,D,,,EUR,1e3,1,,\n", `column "amount": parsing amount "1e3"`, matcher.ErrBadAmount, 2, "amount"},
+		{"bad date", header + "A,C,N,D,2026-13-01,,EUR,1,1,,\n", `column "issue_date": parsing date "2026-13-01"`, ErrBadDate, 2, "issue_date"},
+		{"european date", header + "A,C,N,D,,31.10.2026,EUR,1,1,,\n", `column "due_date"`, ErrBadDate, 2, "due_date"},
+		{"missing column", "id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,payment_reference,customer_iban\n",
+			`open_items.csv:1: column "residual": missing column`, ErrMissingColumn, 1, "residual"},
+		{"duplicate column", strings.TrimSuffix(header, "\n") + ",id\n", `column "id": column appears twice`, nil, 1, "id"},
+		{"duplicate id", header + "A,C,N,D,,,EUR,1,1,,\nB,C,N,D,,,EUR,1,1,,\nA,C,N,D,,,EUR,2,2,,\n",
+			`open_items.csv:4: column "id": duplicate id "A" (first on line 2)`, ErrDuplicateID, 4, "id"},
+		{"short row", header + "A,C,N,D,,,EUR,1,1,\n", "open_items.csv:2: wrong number of fields: want 11 as in the header, got 10", ErrFieldCount, 2, ""},
+		{"long row", header + "A,C,N,D,,,EUR,1,1,,,x\n", "got 12", ErrFieldCount, 2, ""},
+		{"bad currency", header + "A,C,N,D,,,EURO,1,1,,\n", `column "currency": parsing currency "EURO"`, ErrBadCurrency, 2, "currency"},
+		{"digit currency", header + "A,C,N,D,,,E1R,1,1,,\n", `column "currency"`, ErrBadCurrency, 2, "currency"},
+		{"missing currency", header + "A,C,N,D,,,,1,1,,\n", `column "currency": value required`, ErrRequired, 2, "currency"},
+		{"missing id", header + " ,C,N,D,,,EUR,1,1,,\n", `column "id": value required`, ErrRequired, 2, "id"},
+		{"missing customer", header + "A,,N,D,,,EUR,1,1,,\n", `column "customer_id": value required`, ErrRequired, 2, "customer_id"},
+		{"missing residual", header + "A,C,N,D,,,EUR,1,,,\n", `column "residual": value required`, ErrRequired, 2, "residual"},
+		{"bad iban", header + "A,C,N,D,,,EUR,1,1,,DE89-3704\n", `column "customer_iban": parsing IBAN "DE89-3704"`, ErrBadIBAN, 2, "customer_iban"},
+		{"line after multi-line name", header + "A,C,\"two\nlines\",D,,,EUR,1,1,,\nB,C,N,D,,,EUR,x,1,,\n", `open_items.csv:4: column "amount"`, matcher.ErrBadAmount, 4, "amount"},
+		{"bad quoting", header + "A,C,\"open,D,,,EUR,1,1,,\n", "open_items.csv:2: reading CSV", nil, 2, ""},
+		{"empty", "", "open_items.csv:1: no header row", ErrNoHeader, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items, err := ReadOpenItems(strings.NewReader(tt.csv), "open_items.csv")
+			if err == nil || !strings.Contains(err.Error(), tt.errContains) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.errContains)
+			}
+			if items != nil {
+				t.Fatalf("half-loaded %d items", len(items))
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("errors.Is(%v, %v) = false", err, tt.is)
+			}
+			var re *RowError
+			if !errors.As(err, &re) || re.Line != tt.line || re.Column != tt.column {
+				t.Fatalf("RowError = %+v, want line %d column %q", re, tt.line, tt.column)
+			}
+		})
+	}
+}
+
+func TestReadOpenItemsCollectsProblems(t *testing.T) {
+	csv := header + "A,C,N,D,,,EUR,x,1,,\nB,C,N,D,,,EUR,1,y,,\n"
+	_, err := ReadOpenItems(strings.NewReader(csv), "f.csv")
+	if err == nil || !strings.Contains(err.Error(), "f.csv:2:") || !strings.Contains(err.Error(), "f.csv:3:") {
+		t.Fatalf("err = %v, want both rows reported", err)
+	}
+	many := header + strings.Repeat("A,C,N,D,,,EUR,x,1,,\n", 100)
+	_, err = ReadOpenItems(strings.NewReader(many), "f.csv")
+	if n := strings.Count(err.Error(), "\n") + 1; n != maxRowErrors {
+		t.Fatalf("reported %d problems, want %d", n, maxRowErrors)
+	}
+}
+
+func TestParseIBANs(t *testing.T) {
+	tests := []struct {
+		in          string
+		want        string
+		errContains string
+	}{
+		{"", "", ""},
+		{" | ", "", ""},
+		{"ch93 0076 2011 6238 5295 7", "CH9300762011623852957", ""},
+		{"DE89370400440532013000|\tGB29 NWBK 6016 1331 9268 19 ", "DE89370400440532013000,GB29NWBK60161331926819", ""},
+		{"DE89", "", `parsing IBAN "DE89"`},
+		{"1234567", "", "not an IBAN"},
+		{"DEXX370400440532013000", "", "not an IBAN"},
+	}
+	for _, tt := range tests {
+		got, err := ParseIBANs(tt.in)
+		if tt.errContains != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.errContains) {
+				t.Errorf("ParseIBANs(%q) err = %v, want %q", tt.in, err, tt.errContains)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, ",") != tt.want {
+			t.Errorf("ParseIBANs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func FuzzReadOpenItems(f *testing.F) {
+	good, _ := os.ReadFile(filepath.Join("testdata", "good.csv"))
+	f.Add(string(good))
+	f.Add(header + "A,C,N,D,2026-01-02,,EUR,1,1,,DE89 3704\n")
+	f.Add(header + "A,C,\"x\ny\",D,,,eur,-1.5,-0.5,R,|\n")
+	f.Add("id\n1\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		items, err := ReadOpenItems(strings.NewReader(data), "fuzz.csv")
+		if err != nil {
+			if items != nil {
+				t.Fatal("items returned with an error")
+			}
+			return
+		}
+		ids := map[string]bool{}
+		for _, it := range items {
+			if it.ID == "" || it.CustomerID == "" || ids[it.ID] {
+				t.Fatalf("bad or duplicate id in %+v", it)
+			}
+			ids[it.ID] = true
+			if !isCurrency(it.Currency) || strings.ToUpper(it.Currency) != it.Currency {
+				t.Fatalf("bad currency %q", it.Currency)
+			}
+			if it.Residual.IsZero() {
+				t.Fatalf("zero residual kept: %+v", it)
+			}
+			if _, err := matcher.ParseAmount(it.Amount.String()); err != nil {
+				t.Fatalf("amount does not round-trip: %v", err)
+			}
+			for _, iban := range it.IBANs {
+				if !isIBAN(iban) {
+					t.Fatalf("bad IBAN %q", iban)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,374 @@
+package matcher
+
+import (
+	"sort"
+	"strings"
+)
+
+// refHit is an open item whose payment reference appears in a transaction.
+type refHit struct {
+	item  int32
+	value string // the reference as found, compact
+	valid bool   // its check digits hold for some scheme
+}
+
+// docHit is an open item whose document number appears in a transaction.
+type docHit struct {
+	item  int32
+	text  string // the matching text, compact
+	loose bool   // matched only once leading zeros were dropped
+}
+
+// evidence is what one transaction tells about its open items, gathered
+// before any residual is consumed.
+type evidence struct {
+	refs []refHit
+	docs []docHit
+	// payer identity
+	iban        string
+	ibanCust    []string // customers known for the payer IBAN (sorted)
+	ibanLearned bool     // true when only Memory knows the IBAN
+	names       []nameMatch
+	payer       []string // customers the payer is identified as (sorted)
+	payerHow    string   // how, for explanations
+	payerStrong bool
+	// grams are compact text n-grams for one-typo document checks, built
+	// on first use from gramSpans over texts
+	texts     []string
+	gramSpans []gramSpan
+	grams     []string
+	gramsDone bool
+	tier      int
+}
+
+// Evidence tiers, strongest first in the processing order.
+const (
+	tierNone = iota
+	tierPayer
+	tierDocument
+	tierReference
+)
+
+// fullLine reports whether a remittance line has a length at which banks
+// cut text (35 or 140 characters), so the next line may continue a word.
+func fullLine(s string) bool { n := len(s); return n == 35 || n == 140 }
+
+// joinLines joins remittance lines, gluing a line to the next without a
+// space when it was cut at a 35/140-character boundary.
+func joinLines(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 && !fullLine(lines[i-1]) {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// texts returns the free-text fields of tx in a fixed order.
+func txTexts(tx *Transaction) []string {
+	var out []string
+	for _, r := range tx.Structured {
+		out = append(out, r.Value)
+	}
+	out = append(out, tx.Documents...)
+	if len(tx.Unstructured) > 0 {
+		out = append(out, joinLines(tx.Unstructured))
+	}
+	out = append(out, tx.Additional...)
+	if e := tx.EndToEndID; e != "" && !strings.EqualFold(e, "NOTPROVIDED") {
+		out = append(out, e)
+	}
+	return out
+}
+
+// maxGramAtoms and maxGramLen bound the text n-grams looked up as document
+// numbers.
+const (
+	maxGramAtoms = 8
+	maxGramLen   = 40
+	minGramLen   = 3
+	maxGrams     = 256
+)
+
+type span struct{ text, from, to int }
+
+// gramSpan locates a text n-gram: atoms from..to of texts[text].
+type gramSpan struct{ text, from, to int }
+
+func isDigitBytes(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// textGrams returns the compact n-grams of at least 5 characters of the
+// transaction's texts (bounded by maxGrams), for typo checks.
+func (ev *evidence) textGrams() []string {
+	if ev.gramsDone {
+		return ev.grams
+	}
+	ev.gramsDone = true
+	var atoms [][]refAtom
+	for _, t := range ev.texts {
+		atoms = append(atoms, atomise(Fold(t)))
+	}
+	for _, g := range ev.gramSpans {
+		if len(ev.grams) >= maxGrams {
+			break
+		}
+		var b strings.Builder
+		for k := g.from; k <= g.to; k++ {
+			b.WriteString(atoms[g.text][k].s)
+		}
+		ev.grams = append(ev.grams, b.String())
+	}
+	return ev.grams
+}
+
+func (s span) within(o span) bool {
+	return s.text == o.text && s.from >= o.from && s.to <= o.to && (s.from != o.from || s.to != o.to)
+}
+
+func (e *engine) gather(tx *Transaction) *evidence {
+	ev := &evidence{}
+	ix := e.ix
+	texts := txTexts(tx)
+	ev.texts = texts
+
+	// structured references, in Strd and in free text
+	refSeen := map[int32]bool{}
+	addRef := func(cb []byte, free bool) {
+		k := cb
+		if isDigitBytes(k) {
+			for len(k) > 0 && k[0] == '0' {
+				k = k[1:]
+			}
+		}
+		hits := ix.byRef[string(k)]
+		if len(hits) == 0 {
+			return
+		}
+		c := string(cb)
+		for _, n := range hits {
+			if refSeen[n] {
+				continue
+			}
+			refSeen[n] = true
+			// in free text a short number passes a check digit by chance
+			// (an amount, a date): below 6 digits it is only a hint
+			valid := len(Schemes(c)) > 0 && !(free && isDigits(c) && len(c) < 6)
+			ev.refs = append(ev.refs, refHit{item: n, value: c, valid: valid})
+		}
+	}
+	if len(ix.byRef) > 0 {
+		for _, r := range tx.Structured {
+			if c := CompactReference(r.Value); c != "" {
+				addRef([]byte(c), false)
+			}
+		}
+		for _, t := range texts {
+			referenceCandidates(t, func(c []byte) {
+				if len(c) >= 4 {
+					addRef(c, true)
+				}
+			})
+		}
+		// a valid hit beats an invalid one for the same item: sort valid first
+		sort.SliceStable(ev.refs, func(a, b int) bool { return ev.refs[a].valid && !ev.refs[b].valid })
+	}
+
+	// document numbers: whole-atom n-grams looked up in the index
+	type hit struct {
+		item  int32
+		text  string
+		sp    span
+		loose bool
+	}
+	var hits []hit
+	var cb, lb []byte
+	scan := func(ti int, t string) {
+		atoms := atomise(Fold(t))
+		for i := range atoms {
+			cb, lb = cb[:0], lb[:0]
+			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
+				a := atoms[j]
+				if j > i && !a.glued && !a.light {
+					break
+				}
+				cb = append(cb, a.s...)
+				if a.digit {
+					z := strings.TrimLeft(a.s, "0")
+					if z == "" {
+						z = "0"
+					}
+					lb = append(lb, z...)
+				} else {
+					lb = append(lb, a.s...)
+				}
+				if len(cb) > maxGramLen {
+					break
+				}
+				if len(cb) < minGramLen {
+					continue
+				}
+				if ti < len(texts) && len(ev.gramSpans) < maxGrams && len(cb) >= 5 {
+					ev.gramSpans = append(ev.gramSpans, gramSpan{ti, i, j})
+				}
+				for _, n := range ix.byDoc[string(cb)] {
+					hits = append(hits, hit{n, string(cb), span{ti, i, j}, false})
+				}
+				if string(lb) != string(cb) {
+					for _, n := range ix.byDoc[string(lb)] {
+						hits = append(hits, hit{n, string(cb), span{ti, i, j}, true})
+					}
+				}
+			}
+		}
+	}
+	for ti, t := range texts {
+		scan(ti, t)
+	}
+	if len(hits) == 0 && len(tx.Unstructured) > 1 {
+		// a cut line glued to the next may have hidden a number: read the
+		// lines one by one too
+		for li, l := range tx.Unstructured {
+			scan(len(texts)+li, l)
+		}
+	}
+	docSeen := map[int32]bool{}
+	for a, h := range hits {
+		inner := false
+		for b, o := range hits {
+			if a != b && h.sp.within(o.sp) {
+				inner = true
+				break
+			}
+		}
+		if inner || docSeen[h.item] {
+			continue
+		}
+		docSeen[h.item] = true
+		ev.docs = append(ev.docs, docHit{item: h.item, text: h.text, loose: h.loose})
+	}
+
+	// payer identity: IBAN, then name (and ultimate debtor name)
+	ev.iban = NormaliseIBAN(tx.Counterparty.IBAN)
+	if ev.iban != "" {
+		cs := append([]string(nil), ix.byIBAN[ev.iban]...)
+		if len(cs) == 0 {
+			ev.ibanLearned = len(ix.memIBAN[ev.iban]) > 0
+		}
+		for _, c := range ix.memIBAN[ev.iban] {
+			cs = appendUnique(cs, c)
+		}
+		sort.Strings(cs)
+		ev.ibanCust = cs
+	}
+	for _, name := range []string{tx.Counterparty.Name, tx.Counterparty.UltimateName} {
+		if name == "" {
+			continue
+		}
+		for _, m := range ix.payerByName(name) {
+			found := false
+			for i := range ev.names {
+				if ev.names[i].customer == m.customer {
+					found = true
+					if m.score > ev.names[i].score {
+						ev.names[i] = m
+					}
+				}
+			}
+			if !found {
+				ev.names = append(ev.names, m)
+			}
+		}
+	}
+	sort.Slice(ev.names, func(a, b int) bool {
+		if ev.names[a].score != ev.names[b].score {
+			return ev.names[a].score > ev.names[b].score
+		}
+		return ev.names[a].customer < ev.names[b].customer
+	})
+	switch {
+	case len(ev.ibanCust) > 0:
+		ev.payer = ev.ibanCust
+		ev.payerStrong = true
+		if ev.ibanLearned {
+			ev.payerHow = "payer IBAN " + ev.iban + " learned for " + strings.Join(ev.ibanCust, ", ")
+		} else {
+			ev.payerHow = "payer IBAN " + ev.iban + " belongs to " + strings.Join(ev.ibanCust, ", ")
+		}
+	case len(ev.names) > 0 && ev.names[0].score >= strongName:
+		// every customer within a whisker of the best is a possible payer
+		for _, m := range ev.names {
+			if m.score >= strongName && m.score >= ev.names[0].score-0.05 {
+				ev.payer = append(ev.payer, m.customer)
+			}
+		}
+		sort.Strings(ev.payer)
+		ev.payerStrong = true
+		how := "name similar to"
+		if ev.names[0].score == 1 {
+			how = "name equal to"
+			if ev.names[0].learned {
+				how = "name learned for"
+			}
+		}
+		ev.payerHow = "payer " + how + " " + strings.Join(ev.payer, ", ")
+	}
+
+	switch {
+	case hasValid(ev.refs):
+		ev.tier = tierReference
+	case len(ev.docs) > 0 || len(ev.refs) > 0:
+		ev.tier = tierDocument
+	case len(ev.payer) > 0:
+		ev.tier = tierPayer
+	}
+	return ev
+}
+
+// strongName is the name similarity from which a payer is identified.
+const strongName = 0.85
+
+func hasValid(refs []refHit) bool {
+	for _, r := range refs {
+		if r.valid {
+			return true
+		}
+	}
+	return false
+}
+
+// strongDoc reports whether a document number appears as written (not only
+// once leading zeros are dropped).
+func (ev *evidence) strongDoc() bool {
+	for _, d := range ev.docs {
+		if !d.loose {
+			return true
+		}
+	}
+	return false
+}
+
+// typoMatch reports whether one of the transaction's text n-grams is one
+// edit away from the item's document number (compact or loose form).
+func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
+	keys := e.ix.docKeys[n]
+	for _, g := range ev.textGrams() {
+		for _, k := range keys {
+			if len(k) >= 5 && oneEdit(g, k) {
+				return g, true
+			}
+		}
+	}
+	return "", false
+}

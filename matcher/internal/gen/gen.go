@@ -1,0 +1,650 @@
+// Package gen generates seed-deterministic benchmark data for the matcher:
+// an open-items book, bank transactions with a realistic mix of evidence
+// and traps, and the ground truth to score decisions against.
+package gen
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Scenario names, one per kind of payment generated.
+const (
+	ScRefStructured = "ref_structured"  // valid RF in Strd, exact amount
+	ScRefText       = "ref_in_text"     // RF or national reference inside Ustrd
+	ScRefPartial    = "ref_partial"     // reference, partial payment
+	ScRefOver       = "ref_overpayment" // reference, overpayment
+	ScFee           = "fee_deducted"    // reference or document, bank charges deducted
+	ScDocNoisy      = "doc_noisy"       // invoice number with noise in Ustrd
+	ScDocCut        = "doc_cut_line"    // invoice number cut at a 35-character line
+	ScDocMulti      = "doc_multi"       // several invoices (and credit notes) named
+	ScDocTypo       = "doc_typo"        // one wrong character, amount exact
+	ScIBANOnly      = "iban_only"       // known IBAN, no text
+	ScNameOnly      = "name_only"       // no IBAN, name variant
+	ScCombination   = "combination"     // known IBAN, several invoices, no text
+	ScOtherCurrency = "other_currency"  // USD book and payment with reference
+	ScUnknown       = "unknown_payer"   // unknown payer, amount matches nothing
+	ScUnknownCoin   = "unknown_coinciding_amount"
+	ScDebit         = "debit"     // not a customer payment
+	ScDuplicate     = "duplicate" // the same payment delivered twice
+)
+
+// Truth is the right decision for one transaction.
+type Truth struct {
+	Scenario string
+	// Allocations is item id → cash, for matchable transactions.
+	Allocations map[string]matcher.Amount
+	// Matchable is true when a right automatic letter exists.
+	Matchable bool
+	// Unknown marks payers nobody knows: they must never be auto-lettered.
+	Unknown bool
+}
+
+// Dataset is a generated book, statement transactions and ground truth.
+type Dataset struct {
+	Items        []matcher.OpenItem
+	Transactions []matcher.Transaction
+	Memory       matcher.Memory
+	Config       matcher.Config
+	Truth        []Truth // parallel to Transactions
+}
+
+type customer struct {
+	id, name   string
+	ibans      []string
+	ibanKnown  bool // in the items' master data
+	ibanMemory bool // learned only
+	items      []int
+	recurring  bool
+}
+
+var (
+	firstWords = []string{"Dupont", "Martin", "Bernard", "Durand", "Lefebvre", "Moreau", "Laurent", "Simon",
+		"Michel", "Garcia", "Roux", "Fournier", "Girard", "Bonnet", "Mercier", "Blanc", "Guerin", "Muller",
+		"Schmidt", "Weber", "Wagner", "Becker", "Hoffmann", "Rossi", "Russo", "Bianchi", "Janssens", "Peeters",
+		"Maes", "Jacobs", "Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Novak", "Horvat", "Kowalski"}
+	secondWords = []string{"Fils", "Frères", "Bâtiment", "Plomberie", "Électricité", "Transports", "Boulangerie",
+		"Conseil", "Informatique", "Logistique", "Menuiserie", "Peinture", "Optique", "Pharmacie", "Imprimerie",
+		"Distribution", "Automobiles", "Jardins", "Textiles", "Métallerie", "Chauffage", "Couverture", "Traiteur"}
+	legal = []string{"SARL", "SAS", "SA", "EURL", "GmbH", "Ltd", "BV", "NV", "SRL", "SpA", "AG", "SASU"}
+)
+
+// Generate returns a dataset of n transactions over 2n open items, the same
+// for the same seed.
+func Generate(seed uint64, n int) *Dataset {
+	g := &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), n: n}
+	g.book()
+	g.payments()
+	return g.ds
+}
+
+type generator struct {
+	rng   *rand.Rand
+	n     int
+	ds    *Dataset
+	custs []*customer
+	items []matcher.OpenItem
+	used  []bool
+	// pool of item indexes in random order, consumed by scenarios
+	pool   []int
+	usdIdx []int
+	txSeq  int
+	base   time.Time
+	// amounts used by open invoices, to make unknown payers miss or hit them
+	amounts map[string]bool
+}
+
+var syllables = []string{"ka", "ro", "len", "mi", "dor", "ba", "ti", "vel", "su", "ran", "go", "zel",
+	"pa", "ri", "mon", "de", "lu", "ker", "sa", "no", "vi", "tan", "bel", "fo", "gar", "li", "mer", "to"}
+
+// surname invents a pronounceable family name of two or three syllables.
+func (g *generator) surname() string {
+	n := 2 + g.rng.IntN(2)
+	var b strings.Builder
+	for range n {
+		b.WriteString(syllables[g.rng.IntN(len(syllables))])
+	}
+	s := b.String()
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (g *generator) iban(cc string) string {
+	var b strings.Builder
+	b.WriteString(cc)
+	fmt.Fprintf(&b, "%02d", 10+g.rng.IntN(89))
+	for range 20 {
+		b.WriteByte(byte('0' + g.rng.IntN(10)))
+	}
+	return b.String()
+}
+
+func (g *generator) book() {
+	g.ds = &Dataset{Config: matcher.DefaultConfig(), Memory: matcher.Memory{
+		IBANCustomers: map[string][]string{}, NameCustomers: map[string][]string{}}}
+	g.ds.Config.Tolerances = []matcher.Tolerance{{Currency: "", Absolute: matcher.MustAmount("15.00"), Percent: matcher.MustAmount("2")}}
+	g.base = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	g.amounts = map[string]bool{}
+	nItems := 2 * g.n
+	nCust := max(8, nItems/6)
+	usedNames := map[string]bool{}
+	for c := range nCust {
+		var name string
+		for {
+			first := firstWords[g.rng.IntN(len(firstWords))]
+			if g.rng.IntN(10) < 7 {
+				first = g.surname()
+			}
+			name = first + " " + secondWords[g.rng.IntN(len(secondWords))]
+			if !usedNames[matcher.NormaliseName(name)] {
+				break
+			}
+		}
+		usedNames[matcher.NormaliseName(name)] = true
+		name += " " + legal[g.rng.IntN(len(legal))]
+		cu := &customer{id: fmt.Sprintf("C%06d", c), name: name, recurring: g.rng.IntN(10) == 0}
+		cu.ibans = []string{g.iban("FR")}
+		r := g.rng.IntN(10)
+		cu.ibanKnown = r < 7
+		cu.ibanMemory = r == 7
+		if cu.ibanMemory {
+			g.ds.Memory.IBANCustomers[cu.ibans[0]] = []string{cu.id}
+		}
+		g.custs = append(g.custs, cu)
+	}
+	// look-alike twins: "X Plomberie SARL" and "X Plomberie Services SAS"
+	for k := len(g.custs) - 1; k > len(g.custs)*97/100; k-- {
+		src := g.custs[g.rng.IntN(len(g.custs)*9/10)]
+		words := strings.Fields(src.name)
+		twin := strings.Join(words[:len(words)-1], " ") + " " +
+			[]string{"Services", "Groupe", "Holding", "France"}[g.rng.IntN(4)] + " " + legal[g.rng.IntN(len(legal))]
+		g.custs[k].name = twin
+	}
+	// a few groups sharing one IBAN between two companies
+	for k := 0; k+1 < len(g.custs) && k < len(g.custs)/50*2; k += 2 {
+		a, b := g.custs[k], g.custs[k+1]
+		b.ibans = []string{a.ibans[0]}
+		b.ibanKnown, a.ibanKnown = true, true
+	}
+	for i := range nItems {
+		cu := g.custs[g.rng.IntN(len(g.custs))]
+		if i < len(g.custs) {
+			cu = g.custs[i]
+		}
+		ccy := "EUR"
+		if g.rng.IntN(50) == 0 {
+			ccy = "USD"
+		}
+		cents := int64(1000 + g.rng.IntN(400000))
+		if cu.recurring && len(cu.items) > 0 {
+			cents = mustCents(g.items[cu.items[0]].Amount)
+			ccy = g.items[cu.items[0]].Currency
+		}
+		amt := matcher.AmountFromCents(cents)
+		resid := amt
+		credit := g.rng.IntN(60) == 0 && !cu.recurring
+		if credit {
+			amt = matcher.AmountFromCents(-(cents / 10))
+			resid = amt
+		} else if g.rng.IntN(20) == 0 {
+			resid = matcher.AmountFromCents(cents - cents/3) // already partly paid
+		}
+		issue := g.base.AddDate(0, 0, g.rng.IntN(300))
+		doc := fmt.Sprintf("FA-2025-%06d", i+1)
+		if credit {
+			doc = fmt.Sprintf("AV-2025-%06d", i+1)
+		}
+		it := matcher.OpenItem{
+			ID: fmt.Sprintf("I%07d", i+1), CustomerID: cu.id, CustomerName: cu.name,
+			DocumentNumber: doc, IssueDate: issue, DueDate: issue.AddDate(0, 0, 30),
+			Currency: ccy, Amount: amt, Residual: resid,
+		}
+		if g.rng.IntN(10) < 4 {
+			it.PaymentReference, _ = matcher.MakeRF(fmt.Sprintf("2025%08d", i+1))
+		}
+		if cu.ibanKnown {
+			// master data often has spaces
+			it.IBANs = []string{spaced(cu.ibans[0])}
+		}
+		cu.items = append(cu.items, len(g.items))
+		g.items = append(g.items, it)
+		g.amounts[ccy+"|"+resid.Key()] = true
+	}
+	g.used = make([]bool, len(g.items))
+	g.pool = g.rng.Perm(len(g.items))
+	g.ds.Items = g.items
+}
+
+func mustCents(a matcher.Amount) int64 {
+	s := a.StringFixed(2)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(strings.Replace(s, ".", "", 1), "-")
+	var v int64
+	for _, c := range s {
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v
+}
+
+func spaced(iban string) string {
+	var b strings.Builder
+	for i, c := range iban {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// take returns an unused invoice satisfying ok, or -1.
+func (g *generator) take(ok func(it *matcher.OpenItem) bool) int {
+	for tries := 0; tries < 200 && len(g.pool) > 0; tries++ {
+		k := g.rng.IntN(len(g.pool))
+		i := g.pool[k]
+		if g.used[i] {
+			g.pool[k] = g.pool[len(g.pool)-1]
+			g.pool = g.pool[:len(g.pool)-1]
+			continue
+		}
+		it := &g.items[i]
+		if it.Residual.Sign() > 0 && ok(it) {
+			g.used[i] = true
+			return i
+		}
+	}
+	return -1
+}
+
+func (g *generator) itemIndex(id string) int {
+	var i int
+	fmt.Sscanf(id, "I%d", &i)
+	return i - 1
+}
+
+func (g *generator) customerOf(it *matcher.OpenItem) *customer {
+	var c int
+	fmt.Sscanf(it.CustomerID, "C%d", &c)
+	return g.custs[c]
+}
+
+// uniqueAmongOpen reports whether no other unused open item of the same
+// customer has the same residual (so that the payment is unambiguous), or,
+// when some do, whether i is the oldest of them (what the engine letters).
+func (g *generator) oldestOfAmount(i int) bool {
+	it := &g.items[i]
+	for _, j := range g.customerOf(it).items {
+		o := &g.items[j]
+		if j != i && !g.used[j] && o.Currency == it.Currency && o.Residual.Equal(it.Residual) &&
+			(o.DueDate.Before(it.DueDate) || o.DueDate.Equal(it.DueDate) && o.ID < it.ID) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *generator) tx(amount matcher.Amount, ccy string) matcher.Transaction {
+	g.txSeq++
+	d := g.base.AddDate(0, 0, 60+g.rng.IntN(300))
+	return matcher.Transaction{
+		Key: fmt.Sprintf("FR7630006000011234567890189/TX%08d", g.txSeq), Ref: fmt.Sprintf("TX%08d", g.txSeq),
+		Account: "FR7630006000011234567890189", Amount: amount, Currency: ccy, Credit: true, Status: "BOOK",
+		BookingDate: d, ValueDate: d, EndToEndID: "NOTPROVIDED",
+	}
+}
+
+func (g *generator) payerIBAN(cu *customer) string {
+	return cu.ibans[0]
+}
+
+// nameVariant writes a customer name as a bank might: other legal form,
+// case, accents lost, words swapped, abbreviations.
+func (g *generator) nameVariant(name string) string {
+	words := strings.Fields(name)
+	words = words[:len(words)-1] // drop the legal form
+	switch g.rng.IntN(4) {
+	case 0:
+		words = append(words, legal[g.rng.IntN(len(legal))])
+	case 1:
+		words[0], words[len(words)-1] = words[len(words)-1], words[0]
+	case 2:
+		words = append([]string{"Ets"}, words...)
+	}
+	s := strings.Join(words, " ")
+	if g.rng.IntN(2) == 0 {
+		s = strings.ToUpper(matcher.Fold(s))
+	}
+	return s
+}
+
+// noisyDoc writes an invoice number with the noise payers add.
+func (g *generator) noisyDoc(doc string) string {
+	parts := strings.Split(doc, "-") // FA 2025 000123
+	num := parts[2]
+	short := strings.TrimLeft(num, "0")
+	switch g.rng.IntN(8) {
+	case 0:
+		return "Facture n° " + parts[0] + parts[1] + "/" + num
+	case 1:
+		return "FACT " + parts[0] + " " + parts[1] + " " + short
+	case 2:
+		return "INV " + strings.ToLower(doc)
+	case 3:
+		return "Inv." + parts[0] + parts[1] + num
+	case 4:
+		return "paiement " + doc + " merci"
+	case 5:
+		return parts[0] + "-" + parts[1] + "-" + short
+	case 6:
+		return "Règlement fact. " + doc + " client " + fmt.Sprint(g.rng.IntN(100000))
+	}
+	return doc
+}
+
+func (g *generator) add(tx matcher.Transaction, t Truth) {
+	g.ds.Transactions = append(g.ds.Transactions, tx)
+	g.ds.Truth = append(g.ds.Truth, t)
+}
+
+func one(it *matcher.OpenItem, a matcher.Amount) map[string]matcher.Amount {
+	return map[string]matcher.Amount{it.ID: a}
+}
+
+type weighted struct {
+	name string
+	w    int
+}
+
+// mix is the share (per mille) of each scenario.
+var mix = []weighted{
+	{ScRefStructured, 200}, {ScRefText, 50}, {ScRefPartial, 30}, {ScRefOver, 20}, {ScFee, 30},
+	{ScDocNoisy, 180}, {ScDocCut, 20}, {ScDocMulti, 50}, {ScDocTypo, 20},
+	{ScIBANOnly, 120}, {ScNameOnly, 60}, {ScCombination, 30}, {ScOtherCurrency, 20},
+	{ScUnknown, 25}, {ScUnknownCoin, 25}, {ScDebit, 50}, {ScDuplicate, 10},
+}
+
+func (g *generator) pick() string {
+	total := 0
+	for _, m := range mix {
+		total += m.w
+	}
+	r := g.rng.IntN(total)
+	for _, m := range mix {
+		if r < m.w {
+			return m.name
+		}
+		r -= m.w
+	}
+	return mix[0].name
+}
+
+func isEUR(it *matcher.OpenItem) bool { return it.Currency == "EUR" }
+
+func (g *generator) payments() {
+	for len(g.ds.Transactions) < g.n {
+		sc := g.pick()
+		if !g.scenario(sc) {
+			g.scenario(ScUnknown)
+		}
+	}
+	g.ds.Transactions = g.ds.Transactions[:g.n]
+	g.ds.Truth = g.ds.Truth[:g.n]
+}
+
+func (g *generator) scenario(sc string) bool {
+	switch sc {
+	case ScRefStructured, ScRefText, ScRefPartial, ScRefOver:
+		i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		amt := it.Residual
+		switch sc {
+		case ScRefPartial:
+			amt = matcher.AmountFromCents(mustCents(amt) / 2)
+		case ScRefOver:
+			amt = amt.Add(matcher.AmountFromCents(int64(100 + g.rng.IntN(5000))))
+		}
+		tx := g.tx(amt, it.Currency)
+		ref := it.PaymentReference
+		if sc == ScRefText {
+			tx.Unstructured = []string{"Virement " + spaced(ref) + " merci"}
+		} else {
+			tx.Structured = []matcher.Reference{{Type: "SCOR", Issuer: "ISO", Value: ref}}
+		}
+		g.maybeStranger(&tx)
+		alloc := it.Residual.Min(amt)
+		g.add(tx, Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true})
+	case ScFee:
+		i := g.take(func(it *matcher.OpenItem) bool {
+			return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
+		})
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		fee := matcher.AmountFromCents(int64(150 + g.rng.IntN(800)))
+		tx := g.tx(it.Residual.Sub(fee), it.Currency)
+		if it.PaymentReference != "" {
+			tx.Structured = []matcher.Reference{{Value: it.PaymentReference}}
+		} else {
+			tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
+		}
+		g.maybeStranger(&tx)
+		g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+	case ScDocNoisy, ScDocCut, ScDocTypo:
+		i := g.take(isEUR)
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		tx := g.tx(it.Residual, it.Currency)
+		switch sc {
+		case ScDocNoisy:
+			tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
+		case ScDocCut:
+			prefix := "Reglement de la facture client "
+			line := prefix + it.DocumentNumber
+			tx.Unstructured = []string{line[:35], line[35:] + " merci"}
+		case ScDocTypo:
+			d := []byte(it.DocumentNumber)
+			// duplicate one digit of the number: FA-2025-001234 → FA-2025-0012334
+			k := 8 + g.rng.IntN(len(d)-8)
+			typo := string(d[:k]) + string(d[k]) + string(d[k:])
+			tx.Unstructured = []string{"facture " + typo}
+		}
+		g.maybeStranger(&tx)
+		g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+	case ScDocMulti:
+		i := g.take(isEUR)
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		alloc := one(it, it.Residual)
+		total := it.Residual
+		docs := []string{it.DocumentNumber}
+		for _, j := range cu.items {
+			o := &g.items[j]
+			if j == i || g.used[j] || o.Currency != it.Currency || len(docs) >= 3 {
+				continue
+			}
+			if o.Residual.Sign() < 0 && total.Add(o.Residual).Sign() <= 0 {
+				continue
+			}
+			g.used[j] = true
+			alloc[o.ID] = o.Residual
+			total = total.Add(o.Residual)
+			docs = append(docs, o.DocumentNumber)
+		}
+		tx := g.tx(total, it.Currency)
+		tx.Unstructured = []string{strings.Join(docs, " ")}
+		if g.rng.IntN(2) == 0 && len(docs) > 1 {
+			tx.Unstructured = []string{"Factures " + strings.Join(docs[:len(docs)-1], ", "), docs[len(docs)-1]}
+		}
+		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+	case ScIBANOnly, ScNameOnly:
+		i := g.take(func(it *matcher.OpenItem) bool {
+			cu := g.customerOf(it)
+			if sc == ScIBANOnly && !(cu.ibanKnown || cu.ibanMemory) {
+				return false
+			}
+			return isEUR(it)
+		})
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		tx := g.tx(it.Residual, it.Currency)
+		if sc == ScIBANOnly {
+			tx.Counterparty = matcher.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(cu.name)}
+		} else {
+			tx.Counterparty = matcher.Party{Name: g.nameVariant(cu.name)}
+		}
+		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+		if !g.oldestOfAmount(i) {
+			// the customer's older invoice of the same amount is the one an
+			// accountant letters: the truth follows the oldest-first policy
+			t.Allocations = g.oldestSame(i)
+		}
+		g.add(tx, t)
+	case ScCombination:
+		i := g.take(func(it *matcher.OpenItem) bool {
+			cu := g.customerOf(it)
+			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 3
+		})
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		alloc := one(it, it.Residual)
+		total := it.Residual
+		for _, j := range cu.items {
+			o := &g.items[j]
+			if j == i || g.used[j] || o.Currency != "EUR" || o.Residual.Sign() <= 0 || len(alloc) >= 2+g.rng.IntN(2) {
+				continue
+			}
+			g.used[j] = true
+			alloc[o.ID] = o.Residual
+			total = total.Add(o.Residual)
+		}
+		if len(alloc) < 2 {
+			return false
+		}
+		// a single open item of the customer equal to the total would be
+		// lettered instead, rightly: such a truth is unknowable
+		for _, j := range cu.items {
+			if _, in := alloc[g.items[j].ID]; !in && !g.used[j] && g.items[j].Residual.Equal(total) {
+				for id := range alloc {
+					g.used[g.itemIndex(id)] = false
+				}
+				return false
+			}
+		}
+		tx := g.tx(total, "EUR")
+		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+	case ScOtherCurrency:
+		i := g.take(func(it *matcher.OpenItem) bool { return it.Currency == "USD" })
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		tx := g.tx(it.Residual, "USD")
+		tx.Unstructured = []string{"INVOICE " + it.DocumentNumber}
+		if it.PaymentReference != "" {
+			tx.Structured = []matcher.Reference{{Value: it.PaymentReference}}
+		}
+		g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+	case ScUnknown, ScUnknownCoin:
+		var amt matcher.Amount
+		if sc == ScUnknownCoin {
+			i := g.take(isEUR)
+			if i < 0 {
+				return false
+			}
+			g.used[i] = false // the item stays open for nobody
+			amt = g.items[i].Residual
+		} else {
+			for {
+				amt = matcher.AmountFromCents(int64(1000 + g.rng.IntN(400000)))
+				if !g.amounts["EUR|"+amt.Key()] {
+					break
+				}
+			}
+		}
+		tx := g.tx(amt, "EUR")
+		tx.Counterparty = matcher.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
+		tx.Unstructured = []string{"Payment " + fmt.Sprint(g.rng.IntN(1000000))}
+		g.add(tx, Truth{Scenario: sc, Unknown: true})
+	case ScDebit:
+		tx := g.tx(matcher.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
+		tx.Credit = false
+		g.add(tx, Truth{Scenario: sc})
+	case ScDuplicate:
+		if len(g.ds.Transactions) == 0 {
+			return false
+		}
+		k := g.rng.IntN(len(g.ds.Transactions))
+		orig := g.ds.Transactions[k]
+		if g.ds.Truth[k].Scenario != ScRefStructured {
+			return false
+		}
+		// the same payment delivered again in another statement: the bank
+		// gave it another entry reference, so it has another key
+		orig.Key += "/DUP"
+		orig.Ref += "/DUP"
+		g.add(orig, Truth{Scenario: sc})
+	}
+	return true
+}
+
+// maybeStranger gives some payments a payer the book does not know (a
+// third party or a new account) so that references and documents must carry
+// them alone.
+func (g *generator) maybeStranger(tx *matcher.Transaction) {
+	if g.rng.IntN(3) == 0 {
+		tx.Counterparty = matcher.Party{IBAN: g.iban("BE"), Name: "Stranger " + fmt.Sprint(g.rng.IntN(100000))}
+	}
+}
+
+// oldestSame returns the allocation to the oldest unused open item of the
+// customer of i with the same residual, swapping which item is marked used.
+func (g *generator) oldestSame(i int) map[string]matcher.Amount {
+	it := &g.items[i]
+	best := i
+	var cands []int
+	for _, j := range g.customerOf(it).items {
+		o := &g.items[j]
+		if (j == i || !g.used[j]) && o.Currency == it.Currency && o.Residual.Equal(it.Residual) {
+			cands = append(cands, j)
+		}
+	}
+	sort.Slice(cands, func(a, b int) bool {
+		x, y := &g.items[cands[a]], &g.items[cands[b]]
+		if !x.DueDate.Equal(y.DueDate) {
+			return x.DueDate.Before(y.DueDate)
+		}
+		if !x.IssueDate.Equal(y.IssueDate) {
+			return x.IssueDate.Before(y.IssueDate)
+		}
+		return x.ID < y.ID
+	})
+	if len(cands) > 0 {
+		best = cands[0]
+	}
+	g.used[i] = false
+	g.used[best] = true
+	return one(&g.items[best], g.items[best].Residual)
+}

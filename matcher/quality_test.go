@@ -1,0 +1,237 @@
+package matcher_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/matcher/internal/gen"
+)
+
+// score is the quality of one scenario's decisions.
+type score struct {
+	n, matchable, auto, autoRight, autoUnknown int
+	wrong, missed                              []string
+}
+
+// equivalenceKey identifies an allocation up to interchangeable items: two
+// open items of one customer with the same residual are the same to the
+// customer's balance (the oldest-first policy may pick either).
+func equivalenceKey(items map[string]matcher.OpenItem, allocs map[string]matcher.Amount) string {
+	var keys []string
+	for id, a := range allocs {
+		it := items[id]
+		keys = append(keys, fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key()))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ";")
+}
+
+func evaluate(ds *gen.Dataset, out matcher.Output) (map[string]*score, *score) {
+	items := map[string]matcher.OpenItem{}
+	for _, it := range ds.Items {
+		items[it.ID] = it
+	}
+	per := map[string]*score{}
+	total := &score{}
+	for i, d := range out.Decisions {
+		t := ds.Truth[i]
+		s := per[t.Scenario]
+		if s == nil {
+			s = &score{}
+			per[t.Scenario] = s
+		}
+		for _, x := range []*score{s, total} {
+			x.n++
+			if t.Matchable {
+				x.matchable++
+			}
+		}
+		if d.Outcome != matcher.Auto {
+			if t.Matchable && len(s.missed) < 3 {
+				s.missed = append(s.missed, fmt.Sprintf("%s %v: %s %s: %s", ds.Transactions[i].Key,
+					ds.Transactions[i].Unstructured, d.Outcome, d.Reason, d.Explanation))
+			}
+			continue
+		}
+		right := isRight(items, t, d)
+		for _, x := range []*score{s, total} {
+			x.auto++
+			if right {
+				x.autoRight++
+			} else if len(x.wrong) < 5 {
+				x.wrong = append(x.wrong, fmt.Sprintf("%s: %s", ds.Transactions[i].Key, d.Explanation))
+			}
+			if t.Unknown {
+				x.autoUnknown++
+			}
+		}
+	}
+	return per, total
+}
+
+// isRight reports whether an automatic decision allocates what the truth
+// says (a write-off closes the item: truth cash + write-off).
+func isRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision) bool {
+	if !t.Matchable {
+		return false
+	}
+	got := map[string]matcher.Amount{}
+	for _, a := range d.Allocations {
+		got[a.ItemID] = got[a.ItemID].Add(a.Amount).Add(a.WriteOff)
+	}
+	want := map[string]matcher.Amount{}
+	for id, a := range t.Allocations {
+		want[id] = a
+	}
+	for _, a := range d.Allocations {
+		if w, ok := want[a.ItemID]; ok && !a.WriteOff.IsZero() {
+			want[a.ItemID] = w.Add(a.WriteOff)
+		}
+	}
+	return equivalenceKey(items, got) == equivalenceKey(items, want)
+}
+
+func (s *score) precision() float64 {
+	if s.auto == 0 {
+		return 1
+	}
+	return float64(s.autoRight) / float64(s.auto)
+}
+
+func (s *score) autoRate() float64 {
+	if s.matchable == 0 {
+		return 1
+	}
+	right := s.autoRight
+	return float64(right) / float64(s.matchable)
+}
+
+// TestBenchmarkQuality scores the engine on generated data: precision
+// (share of automatic letters that are fully right) ≥ 99.9%, auto-match
+// rate (share of matchable payments fully auto-lettered) ≥ 97%, and no
+// automatic letter for an unknown payer. LETTRAGE_QUALITY_N changes the
+// size (default 4000 transactions).
+func TestBenchmarkQuality(t *testing.T) {
+	n := 4000
+	if v := os.Getenv("LETTRAGE_QUALITY_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	for _, seed := range []uint64{1, 2} {
+		ds := gen.Generate(seed, n)
+		in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}
+		out := matcher.Match(in)
+		per, total := evaluate(ds, out)
+		names := make([]string, 0, len(per))
+		for k := range per {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		t.Logf("seed %d: %d transactions, %d items", seed, len(ds.Transactions), len(ds.Items))
+		t.Logf("%-26s %6s %6s %6s %9s %9s", "scenario", "n", "match", "auto", "precision", "autorate")
+		for _, k := range names {
+			s := per[k]
+			t.Logf("%-26s %6d %6d %6d %8.2f%% %8.2f%%", k, s.n, s.matchable, s.auto, 100*s.precision(), 100*s.autoRate())
+			for _, w := range s.wrong {
+				t.Logf("    wrong: %s", w)
+			}
+			for _, w := range s.missed {
+				t.Logf("    missed: %s", w)
+			}
+		}
+		t.Logf("%-26s %6d %6d %6d %8.2f%% %8.2f%%", "TOTAL", total.n, total.matchable, total.auto, 100*total.precision(), 100*total.autoRate())
+		logCalibration(t, ds, out)
+		if p := total.precision(); p < 0.999 {
+			t.Errorf("seed %d: precision %.4f < 0.999", seed, p)
+		}
+		if r := total.autoRate(); r < 0.97 {
+			t.Errorf("seed %d: auto-match rate %.4f < 0.97", seed, r)
+		}
+		if total.autoUnknown > 0 {
+			t.Errorf("seed %d: %d unknown payers auto-lettered", seed, total.autoUnknown)
+		}
+		if seed == 1 {
+			matcher.CheckInvariants(t, in, out)
+		}
+	}
+}
+
+// TestGeneratorDeterministic checks that a seed always gives the same data.
+func TestGeneratorDeterministic(t *testing.T) {
+	a, b := gen.Generate(7, 300), gen.Generate(7, 300)
+	if fmt.Sprint(a.Transactions) != fmt.Sprint(b.Transactions) || fmt.Sprint(a.Items) != fmt.Sprint(b.Items) {
+		t.Fatal("same seed, different data")
+	}
+	if c := gen.Generate(8, 300); fmt.Sprint(a.Transactions) == fmt.Sprint(c.Transactions) {
+		t.Fatal("different seeds, same data")
+	}
+}
+
+// TestGeneratedOrderIndependence shuffles a generated set.
+func TestGeneratedOrderIndependence(t *testing.T) {
+	ds := gen.Generate(3, 600)
+	in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}
+	matcher.CheckShuffled(t, in, matcher.Match(in), 2)
+}
+
+func benchmarkMatch(b *testing.B, n int) {
+	ds := gen.Generate(42, n)
+	in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		matcher.Match(in)
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkMatch measures Match on generated data (items = 2 × transactions).
+func BenchmarkMatch(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) { benchmarkMatch(b, n) })
+	}
+}
+
+// logCalibration logs, per rule, how many automatic decisions were made,
+// their mean confidence and the share that was right: a calibrated engine
+// has the two close.
+func logCalibration(t *testing.T, ds *gen.Dataset, out matcher.Output) {
+	t.Helper()
+	type cal struct {
+		n, right int
+		conf     float64
+	}
+	items := map[string]matcher.OpenItem{}
+	for _, it := range ds.Items {
+		items[it.ID] = it
+	}
+	per := map[string]*cal{}
+	for i, d := range out.Decisions {
+		if d.Outcome != matcher.Auto {
+			continue
+		}
+		c := per[d.Rule]
+		if c == nil {
+			c = &cal{}
+			per[d.Rule] = c
+		}
+		c.n++
+		c.conf += d.Confidence
+		if isRight(items, ds.Truth[i], d) {
+			c.right++
+		}
+	}
+	rules := make([]string, 0, len(per))
+	for r := range per {
+		rules = append(rules, r)
+	}
+	sort.Strings(rules)
+	t.Logf("%-20s %6s %9s %9s", "rule (auto)", "n", "mean conf", "right")
+	for _, r := range rules {
+		c := per[r]
+		t.Logf("%-20s %6d %9.3f %8.2f%%", r, c.n, c.conf/float64(c.n), 100*float64(c.right)/float64(c.n))
+	}
+}

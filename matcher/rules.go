@@ -1,0 +1,731 @@
+package matcher
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// settleKind says how a payment compares with the residuals it settles.
+type settleKind int
+
+const (
+	settleNone     settleKind = iota
+	settleExact               // amount = residual(s)
+	settleWriteOff            // amount below, within tolerance: difference written off
+	settlePartial             // amount below: all of it allocated, items stay open
+	settleOver                // amount above: residuals allocated, excess reported
+)
+
+// settle allocates tx's amount over items (already eligible). Credit notes
+// (negative residuals) are netted in full; invoices are paid oldest first.
+func (e *engine) settle(tx *Transaction, items []int32) ([]Allocation, Amount, settleKind) {
+	ix := e.ix
+	var total Amount
+	for _, n := range items {
+		total = total.Add(ix.resid[n])
+	}
+	if total.Sign() <= 0 {
+		return nil, Amount{}, settleNone
+	}
+	ordered := append([]int32(nil), items...)
+	sort.SliceStable(ordered, func(a, b int) bool {
+		sa, sb := ix.resid[ordered[a]].Sign(), ix.resid[ordered[b]].Sign()
+		if sa != sb {
+			return sa < sb // credit notes first
+		}
+		return ix.older(ordered[a], ordered[b])
+	})
+	A := tx.Amount
+	allocs := make([]Allocation, 0, len(ordered))
+	switch c := A.Cmp(total); {
+	case c == 0:
+		for _, n := range ordered {
+			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
+		}
+		return allocs, Amount{}, settleExact
+	case c > 0:
+		for _, n := range ordered {
+			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
+		}
+		return allocs, A.Sub(total), settleOver
+	}
+	if e.withinTolerance(tx.Currency, total, A) {
+		// the write-off goes to the item with the largest residual
+		wo := total.Sub(A)
+		big := 0
+		for k, n := range ordered {
+			if ix.resid[n].Cmp(ix.resid[ordered[big]]) > 0 {
+				big = k
+			}
+		}
+		for k, n := range ordered {
+			a := Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]}
+			if k == big {
+				a.Amount, a.WriteOff = a.Amount.Sub(wo), wo
+			}
+			allocs = append(allocs, a)
+		}
+		return allocs, Amount{}, settleWriteOff
+	}
+	remaining := A
+	for _, n := range ordered {
+		r := ix.resid[n]
+		if r.Sign() < 0 {
+			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: r})
+			remaining = remaining.Sub(r)
+			continue
+		}
+		if remaining.Sign() <= 0 {
+			break
+		}
+		take := r.Min(remaining)
+		allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: take})
+		remaining = remaining.Sub(take)
+	}
+	return allocs, Amount{}, settlePartial
+}
+
+// describeSettle explains the amount part of a settlement.
+func (e *engine) describeSettle(tx *Transaction, items []int32, allocs []Allocation, excess Amount, k settleKind) string {
+	var total Amount
+	for _, n := range items {
+		total = total.Add(e.ix.resid[n])
+	}
+	ccy := tx.Currency
+	what := "residual"
+	if len(items) > 1 {
+		what = "sum of residuals"
+	}
+	switch k {
+	case settleExact:
+		return fmt.Sprintf("amount %s = %s", fmtAmount(tx.Amount, ccy), what)
+	case settleWriteOff:
+		return fmt.Sprintf("amount %s = %s %s less %s written off (within tolerance)",
+			fmtAmount(tx.Amount, ccy), what, fmtAmount(total, ccy), fmtAmount(total.Sub(tx.Amount), ccy))
+	case settlePartial:
+		return fmt.Sprintf("partial payment: %s of %s %s allocated, %s stays open",
+			fmtAmount(tx.Amount, ccy), what, fmtAmount(total, ccy), fmtAmount(total.Sub(tx.Amount), ccy))
+	case settleOver:
+		return fmt.Sprintf("overpayment: %s %s allocated, excess %s to review",
+			what, fmtAmount(total, ccy), fmtAmount(excess, ccy))
+	}
+	return ""
+}
+
+func (e *engine) sum(items []int32) Amount {
+	var t Amount
+	for _, n := range items {
+		t = t.Add(e.ix.resid[n])
+	}
+	return t
+}
+
+func contains(list []int32, n int32) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *engine) docList(items []int32) string {
+	names := make([]string, len(items))
+	for i, n := range items {
+		names[i] = e.doc(n)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (e *engine) auto(rule string, conf float64, allocs []Allocation, excess Amount, why string) Decision {
+	d := Decision{Outcome: Auto, Rule: rule, Confidence: conf, Allocations: allocs, Excess: excess, Explanation: why}
+	if excess.Sign() > 0 {
+		d.Reason = ReasonOverpayment
+	}
+	return d
+}
+
+// payerContradicts reports whether the payer is identified as customers
+// none of which owns any of items (a third party paying, or a wrong hit).
+func (e *engine) payerContradicts(ev *evidence, items []int32) bool {
+	if len(ev.payer) == 0 || !ev.payerStrong {
+		return false
+	}
+	for _, n := range items {
+		for _, c := range ev.payer {
+			if e.ix.items[n].CustomerID == c {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ruleReference letters on a checksum-valid structured reference equal to
+// open items' payment references.
+func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
+	var open, settled, other []int32
+	var shown []string
+	for _, r := range ev.refs {
+		if !r.valid {
+			continue
+		}
+		it := &e.ix.items[r.item]
+		switch {
+		case it.Currency != tx.Currency:
+			other = append(other, r.item)
+		case !e.eligible(tx, r.item):
+			settled = append(settled, r.item)
+		default:
+			open = append(open, r.item)
+			shown = appendUnique(shown, r.value)
+		}
+	}
+	if len(open) == 0 {
+		switch {
+		case len(settled) > 0:
+			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled, Confidence: 0.5,
+				Candidates:  e.itemCandidates(settled, 0.5),
+				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
+			return d, true
+		case len(other) > 0:
+			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonCurrencyMismatch, Confidence: 0.5,
+				Candidates: e.itemCandidates(other, 0.5),
+				Explanation: fmt.Sprintf("valid reference names %s, invoiced in %s, paid in %s",
+					e.docList(other), e.ix.items[other[0]].Currency, tx.Currency)}
+			return d, true
+		}
+		return Decision{}, false
+	}
+	// the remittance may name further documents paid together with the
+	// referenced ones: take them when the sum is then exact
+	if total := e.sum(open); !tx.Amount.Equal(total) {
+		union := append([]int32(nil), open...)
+		for _, d := range ev.docs {
+			if !d.loose && e.eligible(tx, d.item) && !contains(union, d.item) {
+				union = append(union, d.item)
+			}
+		}
+		if len(union) > len(open) && tx.Amount.Equal(e.sum(union)) {
+			allocs, excess, k := e.settle(tx, union)
+			why := fmt.Sprintf("%s valid and equal to the payment reference of %s, with %s also named; %s",
+				strings.Join(shown, ", "), e.docList(open), e.docList(union[len(open):]),
+				e.describeSettle(tx, union, allocs, excess, k))
+			return e.auto(RuleReference, 0.97, allocs, excess, why), true
+		}
+	}
+	allocs, excess, k := e.settle(tx, open)
+	if k == settleNone {
+		return Decision{}, false
+	}
+	conf := map[settleKind]float64{settleExact: 0.99, settleWriteOff: 0.97, settlePartial: 0.96, settleOver: 0.96}[k]
+	if len(open) > 1 {
+		conf -= 0.01
+	}
+	what := "payment reference of " + e.docList(open)
+	if len(open) > 1 {
+		what = "payment references of " + e.docList(open)
+	}
+	why := fmt.Sprintf("%s valid and equal to %s; %s", strings.Join(shown, ", "), what,
+		e.describeSettle(tx, open, allocs, excess, k))
+	if e.payerContradicts(ev, open) {
+		conf -= 0.03
+		why += "; paid from an account of another customer"
+	}
+	return e.auto(RuleReference, conf, allocs, excess, why), true
+}
+
+// ruleDocument letters on document numbers found in the remittance text
+// when the amount confirms them.
+func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
+	var named []int32
+	seen := map[int32]bool{}
+	var shown []string
+	add := func(n int32, text string) {
+		if seen[n] || !e.eligible(tx, n) {
+			return
+		}
+		seen[n] = true
+		named = append(named, n)
+		shown = append(shown, text)
+	}
+	for _, d := range ev.docs {
+		add(d.item, e.doc(d.item))
+	}
+	for _, r := range ev.refs {
+		if !r.valid {
+			add(r.item, r.value)
+		}
+	}
+	if len(named) == 0 {
+		return Decision{}, false
+	}
+	found := "found in remittance"
+	if len(named) == 1 {
+		found = shown[0] + " " + found
+	} else {
+		found = strings.Join(shown, ", ") + " " + found
+	}
+	var total Amount
+	positive := 0
+	for _, n := range named {
+		total = total.Add(e.ix.resid[n])
+		if e.ix.resid[n].Sign() > 0 {
+			positive++
+		}
+	}
+	contra := e.payerContradicts(ev, named)
+	finish := func(items []int32, conf float64) (Decision, bool) {
+		allocs, excess, k := e.settle(tx, items)
+		why := found + "; " + e.describeSettle(tx, items, allocs, excess, k)
+		if len(items) < len(named) {
+			why += fmt.Sprintf(" (of the %d named, %s fit the amount)", len(named), e.docList(items))
+		}
+		if contra {
+			conf -= 0.03
+			why += "; paid from an account of another customer"
+		}
+		return e.auto(RuleDocument, conf, allocs, excess, why), true
+	}
+	if total.Sign() > 0 && tx.Amount.Equal(total) {
+		conf := 0.97
+		if len(named) > 1 {
+			conf = 0.96
+		}
+		return finish(named, conf)
+	}
+	// a subset of the named items, credit notes included, that sums exactly
+	if len(named) > 1 && len(named) <= 16 {
+		if sol, ok := e.namedSubset(named, tx.Amount); ok {
+			return finish(sol, 0.94)
+		}
+	}
+	if total.Sign() > 0 && e.withinTolerance(tx.Currency, total, tx.Amount) {
+		return finish(named, 0.94)
+	}
+	// partial or over payment: only when the payer is known to own the items
+	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !contra && e.ownedByPayer(ev, named) {
+		return finish(named, 0.92)
+	}
+	return Decision{}, false
+}
+
+func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
+	for _, n := range items {
+		ok := false
+		for _, c := range ev.payer {
+			ok = ok || e.ix.items[n].CustomerID == c
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// namedSubset finds the unique non-empty subset of items (at most 16,
+// credit notes allowed) whose residuals sum to target.
+func (e *engine) namedSubset(items []int32, target Amount) ([]int32, bool) {
+	var sol []int32
+	count := 0
+	for mask := 1; mask < 1<<len(items); mask++ {
+		var s Amount
+		pos := false
+		for b, n := range items {
+			if mask&(1<<b) != 0 {
+				s = s.Add(e.ix.resid[n])
+				pos = pos || e.ix.resid[n].Sign() > 0
+			}
+		}
+		if pos && s.Equal(target) {
+			count++
+			if count > 1 {
+				return nil, false
+			}
+			sol = sol[:0]
+			for b, n := range items {
+				if mask&(1<<b) != 0 {
+					sol = append(sol, n)
+				}
+			}
+		}
+	}
+	return sol, count == 1
+}
+
+// payerConfidence is the base confidence of an identified payer.
+func payerConfidence(ev *evidence) float64 {
+	switch {
+	case len(ev.ibanCust) > 0 && !ev.ibanLearned:
+		return 0.95
+	case len(ev.ibanCust) > 0:
+		return 0.94
+	case len(ev.names) > 0 && ev.names[0].score == 1:
+		return 0.94
+	}
+	return 0.92
+}
+
+func (e *engine) isPayer(ev *evidence, customer string) bool {
+	i := sort.SearchStrings(ev.payer, customer)
+	return i < len(ev.payer) && ev.payer[i] == customer
+}
+
+// rulePayer letters on an identified payer (IBAN or name) and the amount:
+// one open item of that amount, the oldest of several equal ones, one
+// within tolerance, or a combination of the customer's items.
+func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
+	if len(ev.payer) == 0 {
+		return Decision{}, false
+	}
+	base := payerConfidence(ev)
+	var exact []int32
+	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) {
+			exact = append(exact, n)
+		}
+	}
+	amt := fmtAmount(tx.Amount, tx.Currency)
+	if len(exact) == 1 {
+		n := exact[0]
+		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		why := fmt.Sprintf("%s; %s is its only open item of %s", ev.payerHow, e.doc(n), amt)
+		return e.auto(RulePayerAmount, base, allocs, Amount{}, why), true
+	}
+	if len(exact) > 1 {
+		custs := map[string]bool{}
+		for _, n := range exact {
+			custs[e.ix.items[n].CustomerID] = true
+		}
+		if len(custs) > 1 {
+			return Decision{Outcome: Suggested, Rule: RulePayerAmount, Reason: ReasonAmbiguousCustomers,
+				Candidates: e.itemCandidates(exact, 0.6), Confidence: 0.6,
+				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
+		}
+		// a typo'd document number may tell them apart
+		var typo []int32
+		for _, n := range exact {
+			if _, ok := e.typoMatch(ev, n); ok {
+				typo = append(typo, n)
+			}
+		}
+		if len(typo) == 1 {
+			n := typo[0]
+			allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+			why := fmt.Sprintf("%s; of %d open items of %s, the remittance nearly names %s", ev.payerHow, len(exact), amt, e.doc(n))
+			return e.auto(RuleSameAmount, base-0.02, allocs, Amount{}, why), true
+		}
+		sort.SliceStable(exact, func(a, b int) bool { return e.ix.older(exact[a], exact[b]) })
+		if e.cfg.SameAmount != "oldest" {
+			return Decision{Outcome: Suggested, Rule: RuleSameAmount, Reason: ReasonSameAmount,
+				Candidates: e.itemCandidates(exact, 0.6), Confidence: 0.6,
+				Explanation: fmt.Sprintf("%s; %d open items of %s and nothing tells them apart", ev.payerHow, len(exact), amt)}, true
+		}
+		n := exact[0]
+		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		why := fmt.Sprintf("%s; %d open items of %s and nothing tells them apart: the oldest due (%s, due %s) is lettered first",
+			ev.payerHow, len(exact), amt, e.doc(n), e.ix.items[n].DueDate.Format("2006-01-02"))
+		return e.auto(RuleSameAmount, 0.91, allocs, Amount{}, why), true
+	}
+
+	// within tolerance: one item of an identified customer a little above
+	var near []int32
+	var combos [][]int32
+	comboCust := 0
+	complete := true
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if e.eligible(tx, n) && e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount) {
+				near = append(near, n)
+			}
+		}
+	}
+	if len(near) == 1 {
+		allocs, excess, k := e.settle(tx, near)
+		why := fmt.Sprintf("%s; %s", ev.payerHow, e.describeSettle(tx, near, allocs, excess, k))
+		why = strings.Replace(why, "; amount", "; "+e.doc(near[0])+": amount", 1)
+		return e.auto(RuleTolerance, base-0.03, allocs, excess, why), true
+	}
+	for _, c := range ev.payer {
+		sols, done := e.combinations(tx, e.ix.byCustomer[c])
+		complete = complete && done
+		if len(sols) > 0 {
+			comboCust++
+			combos = append(combos, sols...)
+		}
+	}
+	if comboCust > 1 {
+		var all []int32
+		for _, s := range combos {
+			all = append(all, s...)
+		}
+		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCustomers,
+			Candidates: e.itemCandidates(all, 0.5), Confidence: 0.5,
+			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
+	}
+	if len(combos) == 0 {
+		return Decision{}, false
+	}
+	pick, conf, why := e.chooseCombination(ev, combos, complete)
+	if pick == nil {
+		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCombo,
+			Candidates: e.itemCandidates(combos[0], 0.5), Confidence: 0.5,
+			Explanation: fmt.Sprintf("%s; %s", ev.payerHow, why)}, true
+	}
+	sort.Slice(pick, func(a, b int) bool { return e.ix.older(pick[a], pick[b]) })
+	allocs, excess, _ := e.settle(tx, pick)
+	return e.auto(RuleCombination, conf, allocs, excess,
+		fmt.Sprintf("%s; amount %s = %s (%s)", ev.payerHow, amt, e.docList(pick), why)), true
+}
+
+// chooseCombination picks among the combinations that pay the amount: the
+// only one, the one the text supports best, or — when they differ only by
+// items of equal amounts — the oldest. nil when it cannot choose.
+func (e *engine) chooseCombination(ev *evidence, combos [][]int32, complete bool) ([]int32, float64, string) {
+	if len(combos) == 1 && complete {
+		return combos[0], 0.93, "the only combination of its open items"
+	}
+	support := func(s []int32) int {
+		k := 0
+		for _, n := range s {
+			for _, d := range ev.docs {
+				if d.item == n {
+					k++
+				}
+			}
+			if _, ok := e.typoMatch(ev, n); ok {
+				k++
+			}
+		}
+		return k
+	}
+	best, bestK, tie := -1, 0, false
+	for i, s := range combos {
+		k := support(s)
+		switch {
+		case k > bestK:
+			best, bestK, tie = i, k, false
+		case k == bestK && k > 0:
+			tie = true
+		}
+	}
+	if best >= 0 && !tie && complete {
+		return combos[best], 0.92, "the combination the remittance text supports"
+	}
+	// equal multisets of amounts: oldest first
+	sig := func(s []int32) string {
+		keys := make([]string, len(s))
+		for i, n := range s {
+			keys[i] = e.ix.resid[n].Key()
+		}
+		sort.Strings(keys)
+		return strings.Join(keys, "+")
+	}
+	same := true
+	for _, s := range combos[1:] {
+		same = same && sig(s) == sig(combos[0])
+	}
+	if same && e.cfg.SameAmount == "oldest" {
+		oldest := combos[0]
+		for _, s := range combos[1:] {
+			if e.olderSet(s, oldest) {
+				oldest = s
+			}
+		}
+		return oldest, 0.91, "several combinations of equal amounts: the oldest due are lettered first"
+	}
+	return nil, 0, fmt.Sprintf("%d combinations of open items fit the amount", len(combos))
+}
+
+// olderSet compares two item sets by their due dates, oldest first.
+func (e *engine) olderSet(a, b []int32) bool {
+	x := append([]int32(nil), a...)
+	y := append([]int32(nil), b...)
+	sort.Slice(x, func(i, j int) bool { return e.ix.older(x[i], x[j]) })
+	sort.Slice(y, func(i, j int) bool { return e.ix.older(y[i], y[j]) })
+	for i := 0; i < len(x) && i < len(y); i++ {
+		if x[i] != y[i] {
+			return e.ix.older(x[i], y[i])
+		}
+	}
+	return len(x) < len(y)
+}
+
+// ruleTypo letters an unknown or known payer's payment whose remittance
+// names a document number with one wrong character, when exactly one open
+// item of exactly that amount has it.
+func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
+	// a number found as written rules typos out; one found only with its
+	// leading zeros dropped may be a typo's accidental neighbour
+	if ev.strongDoc() || len(ev.gramSpans) == 0 {
+		return Decision{}, false
+	}
+	var hits []int32
+	var text string
+	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+		if !e.eligible(tx, n) || !e.ix.resid[n].Equal(tx.Amount) {
+			continue
+		}
+		if g, ok := e.typoMatch(ev, n); ok {
+			hits = append(hits, n)
+			text = g
+		}
+	}
+	if len(hits) != 1 {
+		return Decision{}, false
+	}
+	n := hits[0]
+	conf := 0.92
+	why := fmt.Sprintf("%s in remittance is one character away from %s; amount %s = residual confirms it",
+		text, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
+	if e.payerContradicts(ev, hits) {
+		conf -= 0.05
+	}
+	return e.auto(RuleDocTypo, conf, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+}
+
+// itemCandidates lists items as candidates with one score, oldest first.
+func (e *engine) itemCandidates(items []int32, score float64) []Candidate {
+	list := append([]int32(nil), items...)
+	sort.SliceStable(list, func(a, b int) bool { return e.ix.older(list[a], list[b]) })
+	var out []Candidate
+	seen := map[int32]bool{}
+	for _, n := range list {
+		if seen[n] || len(out) >= e.cfg.MaxCandidates {
+			continue
+		}
+		seen[n] = true
+		out = append(out, Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: score})
+	}
+	return out
+}
+
+// maxPayerCandidates bounds the items of an identified payer scored as
+// candidates.
+const maxPayerCandidates = 50
+
+// candidates scores the items any evidence points to, for exceptions.
+func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
+	score := map[int32]float64{}
+	bump := func(n int32, s float64) {
+		if e.eligible(tx, n) {
+			score[n] += s
+		}
+	}
+	for _, r := range ev.refs {
+		if r.valid {
+			bump(r.item, 0.6)
+		} else {
+			bump(r.item, 0.4)
+		}
+	}
+	for _, d := range ev.docs {
+		bump(d.item, 0.45)
+	}
+	for _, c := range ev.payer {
+		for k, n := range e.ix.byCustomer[c] {
+			if k >= maxPayerCandidates {
+				break
+			}
+			bump(n, 0.2)
+		}
+	}
+	for _, m := range ev.names {
+		if m.score < 0.5 || m.score >= strongName {
+			continue
+		}
+		for k, n := range e.ix.byCustomer[m.customer] {
+			if k >= maxPayerCandidates {
+				break
+			}
+			bump(n, 0.15*m.score)
+		}
+	}
+	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+		if e.ix.resid[n].Equal(tx.Amount) {
+			bump(n, 0.1)
+			if _, ok := e.typoMatch(ev, n); ok && !ev.strongDoc() {
+				bump(n, 0.25)
+			}
+		}
+	}
+	// the amount confirms whatever else points to an item
+	for n := range score {
+		switch {
+		case e.ix.resid[n].Equal(tx.Amount):
+			score[n] += 0.2
+		case e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount):
+			score[n] += 0.15
+		case e.ix.resid[n].Cmp(tx.Amount) > 0:
+			score[n] += 0.05
+		}
+	}
+	list := make([]int32, 0, len(score))
+	for n, s := range score {
+		if s >= e.cfg.SuggestThreshold {
+			list = append(list, n)
+		}
+	}
+	sort.Slice(list, func(a, b int) bool {
+		sa, sb := score[list[a]], score[list[b]]
+		if sa != sb {
+			return sa > sb
+		}
+		return e.ix.older(list[a], list[b])
+	})
+	var out []Candidate
+	for _, n := range list {
+		if len(out) >= e.cfg.MaxCandidates {
+			break
+		}
+		s := score[n]
+		if s > 0.99 {
+			s = 0.99
+		}
+		out = append(out, Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: round2(s)})
+	}
+	return out
+}
+
+func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// learn returns the payer facts a confident automatic decision teaches.
+func (e *engine) learn(tx *Transaction, ev *evidence, d Decision) []Learning {
+	if d.Outcome != Auto || d.Confidence < 0.95 || (d.Rule != RuleReference && d.Rule != RuleDocument) {
+		return nil
+	}
+	cust := ""
+	for _, a := range d.Allocations {
+		n := e.itemByID(a.ItemID)
+		if n < 0 {
+			return nil
+		}
+		c := e.ix.items[n].CustomerID
+		if cust != "" && c != cust {
+			return nil
+		}
+		cust = c
+	}
+	if cust == "" {
+		return nil
+	}
+	var out []Learning
+	// learn only what is new and uncontested: an IBAN or a name already
+	// known for another customer (a third party paying) is not re-learned
+	if ev.iban != "" {
+		if len(ev.ibanCust) == 0 {
+			out = append(out, Learning{Kind: "iban", Value: ev.iban, CustomerID: cust})
+		}
+	}
+	if name := NormaliseName(tx.Counterparty.Name); name != "" {
+		known := false
+		for _, m := range ev.names {
+			known = known || m.score >= strongName
+		}
+		if !known {
+			out = append(out, Learning{Kind: "name", Value: name, CustomerID: cust})
+		}
+	}
+	return out
+}

@@ -1,0 +1,452 @@
+// Package pipeline runs Lettrage's job: statements in, decisions committed
+// to the state store (the outbox), allocations written back to the ledger
+// exactly once, exceptions reported, files archived — in that order.
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Job is one configured lettering job: a statement source, a ledger and the
+// matching rules, sharing a state store with the other jobs.
+type Job struct {
+	Name       string
+	Source     connectors.StatementSource
+	Ledger     connectors.Ledger
+	Store      *Store
+	Matching   matcher.Config
+	Parse      camt.Options
+	ReportDir  string // exceptions.csv is written here
+	ConfigHash string // recorded with every decision (audit trail)
+	// MaxFileBytes bounds one statement file (0: no limit).
+	MaxFileBytes int64
+	// OnlyCAMT makes files that do not look like CAMT (by content) be
+	// skipped silently instead of quarantined (the `match` command).
+	OnlyCAMT bool
+	Log      *slog.Logger
+	Metrics  *Metrics
+	// Now is the clock (tests set it); nil means time.Now.
+	Now func() time.Time
+}
+
+// FileProblem is a statement file that could not be read.
+type FileProblem struct {
+	Path string
+	Err  error
+}
+
+// Result summarises one run.
+type Result struct {
+	RunID            string
+	Files            int // statement files listed
+	FilesProcessed   int // read and committed
+	FilesDuplicate   int // same content already processed
+	FilesQuarantined int // unreadable
+	FilesSkipped     int // source unavailable while reading: retried next run
+	FilesNotCAMT     int // skipped: not a CAMT document (OnlyCAMT)
+	Transactions     int // transactions read from the files
+	Duplicates       int // transactions already decided (overlapping statements)
+	Rematched        int // open exceptions matched again
+	Outcomes         map[matcher.Outcome]int
+	Applied          int                       // allocations decisions written back this run (incl. recovered)
+	Exceptions       int                       // transactions not fully lettered after the run
+	UnmatchedCash    map[string]matcher.Amount // by currency, after the run
+	Problems         []FileProblem
+}
+
+// ErrFilesSkipped is returned (wrapped) by Run when the run finished but some
+// files were quarantined or skipped.
+var ErrFilesSkipped = errors.New("some statement files were skipped")
+
+type stagedFile struct {
+	ref  connectors.StatementRef
+	hash string
+	dup  bool
+	txs  []matcher.Transaction
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+// Run performs one pass. The error is nil when everything went through,
+// wraps ErrFilesSkipped when some files were quarantined (the others went
+// through), and is anything else when the run failed (nothing half-done:
+// what was committed is complete and the next run resumes from it).
+func (j *Job) Run(ctx context.Context) (res Result, err error) {
+	started := j.now()
+	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
+	res.Outcomes = map[matcher.Outcome]int{}
+	log := j.Log.With("job", j.Name, "run_id", res.RunID)
+	defer func() {
+		j.Metrics.observeRun(j.Name, started, j.now(), err)
+	}()
+
+	// 0. Complete what a crash left PENDING before reading open items, so
+	// the ledger's residuals already include it.
+	n, err := j.applyPending(ctx, log)
+	res.Applied += n
+	if err != nil {
+		return res, err
+	}
+
+	// 1. Open items snapshot.
+	items, err := j.Ledger.OpenItems(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
+	}
+	log.Info("open items loaded", "component", "ledger", "items", len(items))
+
+	// 2–3. Statements, staged in memory; nothing is committed yet.
+	refs, err := j.Source.List(ctx)
+	if err != nil {
+		return res, fmt.Errorf("listing statements: %w", err)
+	}
+	res.Files = len(refs)
+	var staged []stagedFile
+	for _, ref := range refs {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("stopping before %q: %w", ref.Path, err)
+		}
+		sf, err := j.readFile(ctx, ref)
+		switch {
+		case errors.Is(err, errNotCAMT) && j.OnlyCAMT:
+			res.FilesNotCAMT++
+			log.Debug("not a CAMT statement, skipped", "file", ref.Path)
+			continue
+		case err != nil && ctx.Err() != nil:
+			return res, fmt.Errorf("stopping while reading %q: %w", ref.Path, ctx.Err())
+		case errors.Is(err, connectors.ErrUnavailable):
+			// Not the file's fault: leave it for the next run.
+			res.FilesSkipped++
+			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
+			j.Metrics.file(j.Name, "retry")
+			log.Warn("statement skipped, source unavailable; retried next run", "component", "source", "file", ref.Path, "err", err)
+			continue
+		case err != nil:
+			res.FilesQuarantined++
+			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
+			j.Metrics.file(j.Name, "quarantined")
+			log.Error("statement quarantined", "component", "source", "file", ref.Path, "err", err)
+			if qerr := j.Source.Quarantine(ctx, ref, err); qerr != nil {
+				log.Error("quarantining statement", "file", ref.Path, "err", qerr)
+			}
+			continue
+		}
+		staged = append(staged, sf)
+	}
+
+	// Drop files and transactions already seen (the same statement under
+	// another name, overlapping camt.052/053 deliveries).
+	var fresh []matcher.Transaction
+	freshFile := map[string]string{}
+	var keys []string
+	for _, sf := range staged {
+		for _, tx := range sf.txs {
+			keys = append(keys, tx.Key)
+		}
+	}
+	known, err := j.Store.KnownTransactions(ctx, j.Name, keys)
+	if err != nil {
+		return res, err
+	}
+	var files []FileRecord
+	seenHash := map[string]bool{}
+	for i := range staged {
+		sf := &staged[i]
+		done, err := j.Store.FileDone(ctx, j.Name, sf.hash)
+		if err != nil {
+			return res, err
+		}
+		if done || seenHash[sf.hash] {
+			sf.dup = true
+			res.FilesDuplicate++
+			j.Metrics.file(j.Name, "duplicate")
+			log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
+			continue
+		}
+		seenHash[sf.hash] = true
+		res.FilesProcessed++
+		j.Metrics.file(j.Name, "processed")
+		res.Transactions += len(sf.txs)
+		for _, tx := range sf.txs {
+			if known[tx.Key] || freshFile[tx.Key] != "" {
+				res.Duplicates++
+				continue
+			}
+			freshFile[tx.Key] = sf.hash
+			fresh = append(fresh, tx)
+		}
+		files = append(files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
+			Status: "processed", Transactions: len(sf.txs)})
+	}
+
+	crashAt(FailAfterParse)
+
+	// Open exceptions are matched again: an invoice created since may settle them.
+	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
+	if err != nil {
+		return res, err
+	}
+	mem, err := j.Store.Memory(ctx, j.Name)
+	if err != nil {
+		return res, err
+	}
+
+	// 4. Match: pure, over the new transactions and the open exceptions together.
+	in := matcher.Input{Items: items, Memory: mem, Config: j.Matching}
+	in.Transactions = append(in.Transactions, fresh...)
+	for _, st := range open {
+		in.Transactions = append(in.Transactions, st.Tx)
+	}
+	out := matcher.Match(in)
+	if len(out.Decisions) != len(in.Transactions) {
+		return res, fmt.Errorf("matching: got %d decisions for %d transactions", len(out.Decisions), len(in.Transactions))
+	}
+	itemByID := make(map[string]matcher.OpenItem, len(items))
+	for _, it := range items {
+		itemByID[it.ID] = it
+	}
+
+	// 5. Commit decisions (auto ones PENDING) in one state transaction.
+	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: files, Learned: out.Learned}
+	for i, d := range out.Decisions {
+		tx := in.Transactions[i]
+		isNew := i < len(fresh)
+		if !isNew {
+			prev := open[i-len(fresh)].Decision
+			if d.Outcome == matcher.Auto {
+				res.Rematched++
+			} else if sameException(prev, d) {
+				continue // unchanged: no new audit record
+			}
+		}
+		rec := DecisionRecord{Tx: tx, FileHash: freshFile[tx.Key], Decision: d, New: isNew}
+		if d.Outcome == matcher.Auto {
+			rec.Key = DecisionKey(j.Name, tx.Key, 0)
+			rec.Items = map[string]matcher.OpenItem{}
+			for _, a := range d.Allocations {
+				rec.Items[a.ItemID] = itemByID[a.ItemID]
+			}
+		} else {
+			rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
+		}
+		commit.Decisions = append(commit.Decisions, rec)
+		res.Outcomes[d.Outcome]++
+		j.Metrics.decision(j.Name, d)
+	}
+	if err := j.Store.SaveCommit(ctx, commit); err != nil {
+		return res, err
+	}
+	crashAt(FailAfterCommit)
+	log.Info("decisions committed", "component", "state", "decisions", len(commit.Decisions),
+		"files", len(files), "new_transactions", len(fresh), "rematched", res.Rematched)
+
+	// 6. Write back. A cancelled context no longer stops us here: what is
+	// committed is written back now, or by the next run's recovery.
+	n, err = j.applyPending(context.WithoutCancel(ctx), log)
+	res.Applied += n
+	if err != nil {
+		return res, err
+	}
+
+	// 7. Exceptions report and metrics from the state store.
+	exc, err := j.Store.Exceptions(ctx, j.Name)
+	if err != nil {
+		return res, err
+	}
+	res.Exceptions = len(exc)
+	res.UnmatchedCash = unmatchedCash(exc)
+	if err := writeExceptionsCSV(j.ReportDir, exc); err != nil {
+		return res, err
+	}
+	crashAt(FailAfterReports)
+	j.Metrics.unmatched(j.Name, exc)
+
+	// 8. Only now are the files filed away.
+	for _, sf := range staged {
+		if err := j.Source.Archive(ctx, sf.ref); err != nil {
+			log.Error("archiving statement", "component", "source", "file", sf.ref.Path, "err", err)
+		}
+	}
+	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
+		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
+	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
+		return res, fmt.Errorf("running job %q: %d of %d files: %w", j.Name, n, res.Files, ErrFilesSkipped)
+	}
+	return res, nil
+}
+
+var errNotCAMT = errors.New("not a CAMT document")
+
+// ErrOpenItems is returned (wrapped) by Run when the ledger's open items
+// cannot be read; nothing was decided or written.
+var ErrOpenItems = errors.New("reading open items")
+
+// readFile streams one statement through the CAMT reader, staging its
+// transactions and hashing the bytes as they go by.
+func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (stagedFile, error) {
+	sf := stagedFile{ref: ref}
+	rc, err := j.Source.Open(ctx, ref)
+	if err != nil {
+		return sf, fmt.Errorf("opening statement %q: %w", ref.Path, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	var r io.Reader = rc
+	if j.MaxFileBytes > 0 {
+		r = &limitedReader{r: r, left: j.MaxFileBytes, name: ref.Path}
+	}
+	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
+	if j.OnlyCAMT {
+		head, _ := br.Peek(4096)
+		if !camt.Sniff(head) {
+			return sf, errNotCAMT
+		}
+	}
+	_, err = camt.Parse(br, ref.Path, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+		sf.txs = append(sf.txs, txs...)
+		return ctx.Err()
+	})
+	if err != nil {
+		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
+	}
+	// Hash whatever follows the document too, so identity is the whole file.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
+	}
+	sf.hash = hex.EncodeToString(h.Sum(nil))
+	return sf, nil
+}
+
+// ErrFileTooLarge is returned (wrapped) for a statement above MaxFileBytes.
+var ErrFileTooLarge = errors.New("statement file too large")
+
+type limitedReader struct {
+	r    io.Reader
+	left int64
+	name string
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One more byte tells a file of exactly the limit from a larger one.
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, ErrFileTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// applyPending writes PENDING decisions to the ledger, one batch per
+// statement file, and marks them applied. Decisions the ledger already holds
+// (written before a crash) are only marked.
+func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
+	pending, err := j.Store.Pending(ctx, j.Name)
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	keys := make([]string, len(pending))
+	for i, p := range pending {
+		keys[i] = p.Key
+	}
+	have, err := j.Ledger.Applied(ctx, keys)
+	if err != nil {
+		return 0, fmt.Errorf("checking pending decisions in the ledger: %w", err)
+	}
+	var done []string
+	applied := 0
+	for start := 0; start < len(pending); {
+		end := start
+		for end < len(pending) && pending[end].FileHash == pending[start].FileHash {
+			end++
+		}
+		var batch []connectors.KeyedDecision
+		for _, p := range pending[start:end] {
+			if have[p.Key] {
+				done = append(done, p.Key)
+				continue
+			}
+			batch = append(batch, connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt})
+		}
+		if len(batch) > 0 {
+			t0 := time.Now()
+			err := j.Ledger.Apply(ctx, batch)
+			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+			if err != nil {
+				// What was confirmed so far stays confirmed.
+				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
+				return applied, fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
+			}
+			for _, kd := range batch {
+				done = append(done, kd.Key)
+			}
+			applied += len(batch)
+		}
+		start = end
+	}
+	crashAt(FailAfterApply)
+	if err := j.Store.MarkApplied(ctx, j.Name, done, j.now()); err != nil {
+		return applied, err
+	}
+	crashAt(FailAfterMark)
+	log.Info("decisions written back", "component", "ledger", "applied", applied, "confirmed", len(done)-applied)
+	return applied, nil
+}
+
+// sameException reports whether a re-matched exception decided the same as before.
+func sameException(a, b matcher.Decision) bool {
+	return a.Outcome == b.Outcome && a.Reason == b.Reason && reflect.DeepEqual(a.Candidates, b.Candidates)
+}
+
+// unallocated is the cash of tx that no allocation took.
+func unallocated(st StoredTx) matcher.Amount {
+	if st.Decision.Outcome == matcher.Auto {
+		return st.Decision.Excess
+	}
+	return st.Tx.Amount
+}
+
+func unmatchedCash(exc []StoredTx) map[string]matcher.Amount {
+	out := map[string]matcher.Amount{}
+	for _, st := range exc {
+		out[st.Tx.Currency] = out[st.Tx.Currency].Add(unallocated(st))
+	}
+	return out
+}
+
+// Currencies returns the keys of m sorted, for stable printing.
+func Currencies(m map[string]matcher.Amount) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isSkipped(err error) bool { return errors.Is(err, ErrFilesSkipped) }

@@ -1,0 +1,186 @@
+package pipeline
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Metrics are Lettrage's Prometheus series, on an explicit registry. Labels
+// never carry an invoice, IBAN, customer or payer: bank accounts appear by
+// their configured name (or a masked form when none is configured).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	runs          *prometheus.CounterVec
+	runDuration   *prometheus.HistogramVec
+	lastSuccess   *prometheus.GaugeVec
+	lastRun       *prometheus.GaugeVec
+	files         *prometheus.CounterVec
+	decisions     *prometheus.CounterVec
+	unmatchedAmt  *prometheus.GaugeVec
+	unmatchedTxs  *prometheus.GaugeVec
+	oldestOpen    *prometheus.GaugeVec
+	ledgerLatency *prometheus.HistogramVec
+	ledgerErrors  *prometheus.CounterVec
+
+	// AccountNames maps a statement account (normalised IBAN) to its label
+	// value, per job.
+	AccountNames map[string]map[string]string
+}
+
+// NewMetrics registers every series on a new registry, with the Go and
+// process collectors and lettrage_build_info.
+func NewMetrics(version string) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_runs_total", Help: "Job runs by result (success, partial: some files quarantined, failure).",
+		}, []string{"job", "result"}),
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "lettrage_run_duration_seconds", Help: "Duration of job runs.",
+			Buckets: []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+		}, []string{"job"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_last_success_timestamp_seconds", Help: "Unix time of the last run that finished without error.",
+		}, []string{"job"}),
+		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_last_run_timestamp_seconds", Help: "Unix time of the last run, whatever its result.",
+		}, []string{"job"}),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_statement_files_total", Help: "Statement files by result (processed, duplicate, quarantined).",
+		}, []string{"job", "result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_decisions_total", Help: "Matching decisions by outcome and rule.",
+		}, []string{"job", "outcome", "rule"}),
+		unmatchedAmt: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_unmatched_amount", Help: "Cash received and not lettered, by currency and bank account (display approximation of an exact amount).",
+		}, []string{"job", "currency", "account"}),
+		unmatchedTxs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_unmatched_transactions", Help: "Transactions not fully lettered, by currency and bank account.",
+		}, []string{"job", "currency", "account"}),
+		oldestOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_unmatched_oldest_booking_timestamp_seconds", Help: "Booking date (Unix time) of the oldest payment not fully lettered; absent when none.",
+		}, []string{"job"}),
+		ledgerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "lettrage_ledger_write_duration_seconds", Help: "Duration of ledger write-back batches.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"job"}),
+		ledgerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_ledger_write_errors_total", Help: "Failed ledger write-back batches.",
+		}, []string{"job"}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
+	}, []string{"version", "goversion"})
+	goVersion := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	build.WithLabelValues(version, goVersion).Set(1)
+	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
+		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.ledgerLatency, m.ledgerErrors, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) observeRun(job string, start, end time.Time, err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	switch {
+	case err == nil:
+		m.lastSuccess.WithLabelValues(job).Set(float64(end.Unix()))
+	case isSkipped(err):
+		result = "partial"
+	default:
+		result = "failure"
+	}
+	m.runs.WithLabelValues(job, result).Inc()
+	m.runDuration.WithLabelValues(job).Observe(end.Sub(start).Seconds())
+	m.lastRun.WithLabelValues(job).Set(float64(end.Unix()))
+}
+
+func (m *Metrics) file(job, result string) {
+	if m != nil {
+		m.files.WithLabelValues(job, result).Inc()
+	}
+}
+
+func (m *Metrics) decision(job string, d matcher.Decision) {
+	if m != nil {
+		rule := d.Rule
+		if rule == "" {
+			rule = "none"
+		}
+		m.decisions.WithLabelValues(job, string(d.Outcome), rule).Inc()
+	}
+}
+
+func (m *Metrics) ledgerWrite(job string, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.ledgerLatency.WithLabelValues(job).Observe(took.Seconds())
+	if err != nil {
+		m.ledgerErrors.WithLabelValues(job).Inc()
+	}
+}
+
+// unmatched sets the unmatched-cash gauges from the exceptions snapshot.
+func (m *Metrics) unmatched(job string, exc []StoredTx) {
+	if m == nil {
+		return
+	}
+	type key struct{ ccy, acct string }
+	amt := map[key]matcher.Amount{}
+	cnt := map[key]int{}
+	var oldest time.Time
+	for _, st := range exc {
+		k := key{st.Tx.Currency, m.accountLabel(job, st.Tx.Account)}
+		amt[k] = amt[k].Add(unallocated(st))
+		cnt[k]++
+		if d := st.Tx.BookingDate; !d.IsZero() && (oldest.IsZero() || d.Before(oldest)) {
+			oldest = d
+		}
+	}
+	m.unmatchedAmt.DeletePartialMatch(prometheus.Labels{"job": job})
+	m.unmatchedTxs.DeletePartialMatch(prometheus.Labels{"job": job})
+	for k, a := range amt {
+		m.unmatchedAmt.WithLabelValues(job, k.ccy, k.acct).Set(a.Float())
+		m.unmatchedTxs.WithLabelValues(job, k.ccy, k.acct).Set(float64(cnt[k]))
+	}
+	if oldest.IsZero() {
+		m.oldestOpen.DeleteLabelValues(job)
+	} else {
+		m.oldestOpen.WithLabelValues(job).Set(float64(oldest.Unix()))
+	}
+}
+
+func (m *Metrics) accountLabel(job, account string) string {
+	if n := m.AccountNames[job][account]; n != "" {
+		return n
+	}
+	return accountSuffix(account)
+}
+
+// accountSuffix is the label of an account without a configured name: its
+// last four characters, never the IBAN.
+func accountSuffix(s string) string {
+	return "…" + s[max(0, len(s)-4):]
+}
+
+// MaskIBAN keeps the country, check digits and last four characters:
+// FR7630006000011234567890189 → FR76…0189. Used in logs and labels.
+func MaskIBAN(s string) string {
+	if len(s) <= 8 {
+		return "…" + s[max(0, len(s)-2):]
+	}
+	return s[:4] + "…" + s[len(s)-4:]
+}

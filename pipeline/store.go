@@ -1,0 +1,466 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+)
+
+// Transaction states in the store.
+const (
+	txOpen     = "open"     // an exception: re-matched on every run
+	txLettered = "lettered" // auto-lettered (possibly with an excess left as an exception)
+	txIgnored  = "ignored"  // not a lettering matter (debit, not booked)
+)
+
+// Decision states in the outbox.
+const (
+	decPending = "pending" // committed, not yet confirmed in the ledger
+	decApplied = "applied" // the ledger holds it
+	decRecord  = "record"  // an exception or ignored decision: nothing to write back
+)
+
+// StoredTx is a transaction as the state store keeps it.
+type StoredTx struct {
+	Tx       matcher.Transaction
+	FileHash string
+	State    string
+	Decision matcher.Decision // the current decision
+}
+
+// PendingDecision is an automatic decision committed but not yet confirmed
+// as written to the ledger.
+type PendingDecision struct {
+	Key       string
+	FileHash  string
+	Tx        matcher.Transaction
+	Decision  matcher.Decision
+	Items     map[string]matcher.OpenItem
+	DecidedAt time.Time
+}
+
+// FileRecord is one statement file the store has seen.
+type FileRecord struct {
+	Hash, Source, Path, Status, Error string
+	Transactions                      int
+}
+
+// DecisionRecord is one decision to commit.
+type DecisionRecord struct {
+	Key      string // idempotency key of an auto decision; generated for others
+	Tx       matcher.Transaction
+	FileHash string
+	Decision matcher.Decision
+	// Items are the open items the allocations name, as they were when
+	// decided (the ledger write-back needs their numbers and customers).
+	Items map[string]matcher.OpenItem
+	// New is true when the transaction is seen for the first time.
+	New bool
+}
+
+// Commit is everything one run commits in a single database transaction.
+type Commit struct {
+	Job        string
+	ConfigHash string
+	At         time.Time
+	Files      []FileRecord
+	Decisions  []DecisionRecord
+	Learned    []matcher.Learning
+}
+
+// Store is the durable state of Lettrage: files done, transactions
+// decided, the decision outbox, open exceptions and learned facts.
+type Store struct {
+	db *sql.DB
+}
+
+// schema is applied at open; statements are idempotent. Versioned
+// migrations come with the PostgreSQL store.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS files (
+		job TEXT NOT NULL, hash TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
+		status TEXT NOT NULL, transactions INTEGER NOT NULL, error TEXT NOT NULL,
+		processed_at TEXT NOT NULL, PRIMARY KEY (job, hash))`,
+	`CREATE TABLE IF NOT EXISTS transactions (
+		job TEXT NOT NULL, key TEXT NOT NULL, ref TEXT NOT NULL, account TEXT NOT NULL,
+		booking_date TEXT NOT NULL, currency TEXT NOT NULL, amount TEXT NOT NULL,
+		state TEXT NOT NULL, file_hash TEXT NOT NULL, data TEXT NOT NULL,
+		decision TEXT NOT NULL, exception INTEGER NOT NULL, first_seen_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL, PRIMARY KEY (job, key))`,
+	`CREATE INDEX IF NOT EXISTS transactions_state ON transactions (job, state)`,
+	`CREATE INDEX IF NOT EXISTS transactions_exception ON transactions (job, exception)`,
+	`CREATE TABLE IF NOT EXISTS decisions (
+		job TEXT NOT NULL, key TEXT NOT NULL, tx_key TEXT NOT NULL, outcome TEXT NOT NULL,
+		rule TEXT NOT NULL, confidence REAL NOT NULL, explanation TEXT NOT NULL,
+		data TEXT NOT NULL, items TEXT NOT NULL, config_hash TEXT NOT NULL, decided_at TEXT NOT NULL,
+		state TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (job, key))`,
+	`CREATE INDEX IF NOT EXISTS decisions_state ON decisions (job, state)`,
+	`CREATE TABLE IF NOT EXISTS memory (
+		kind TEXT NOT NULL, value TEXT NOT NULL, customer_id TEXT NOT NULL,
+		learned_at TEXT NOT NULL, PRIMARY KEY (kind, value, customer_id))`,
+}
+
+// OpenSQLite opens (creating if needed) the SQLite state store at path.
+// ":memory:" gives a private in-memory store (for stateless runs).
+func OpenSQLite(path string) (*Store, error) {
+	dsn := "file::memory:"
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("creating state directory: %w", err)
+		}
+		dsn = "file:" + path
+	}
+	// WAL + synchronous=FULL: a committed run survives kill -9 and power loss.
+	dsn += "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening state store %q: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer; also keeps ":memory:" a single database
+	for _, stmt := range schema {
+		if _, err := db.Exec(stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrating state store %q: %w", path, err)
+		}
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the store answers (readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// FileDone reports whether a file with this content hash was already
+// processed (or quarantined) by the job.
+func (s *Store) FileDone(ctx context.Context, job, hash string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ?`, job, hash).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking up file %s: %w", hash, err)
+	}
+	return n > 0, nil
+}
+
+// KnownTransactions returns the subset of keys already decided for the job.
+func (s *Store) KnownTransactions(ctx context.Context, job string, keys []string) (map[string]bool, error) {
+	known := make(map[string]bool)
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		part := keys[start:end]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, job)
+		for _, k := range part {
+			args = append(args, k)
+		}
+		q := `SELECT key FROM transactions WHERE job = ? AND key IN (` + placeholders(len(part)) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up known transactions: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading known transactions: %w", err)
+			}
+			known[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("reading known transactions: %w", err)
+		}
+	}
+	return known, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Transactions returns the job's transactions in the given states, ordered
+// by account, booking date and reference.
+func (s *Store) Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error) {
+	args := []any{job}
+	for _, st := range states {
+		args = append(args, st)
+	}
+	return s.queryTxs(ctx, `WHERE job = ? AND state IN (`+placeholders(len(states))+`)`, args...)
+}
+
+// Exceptions returns the job's transactions not fully lettered (open
+// exceptions and lettered ones with an excess), in report order.
+func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
+	return s.queryTxs(ctx, `WHERE job = ? AND exception = 1`, job)
+}
+
+func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]StoredTx, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+
+		where+` ORDER BY account, booking_date, ref, key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredTx
+	for rows.Next() {
+		var data, dec string
+		var st StoredTx
+		if err := rows.Scan(&data, &dec, &st.State, &st.FileHash); err != nil {
+			return nil, fmt.Errorf("reading transactions: %w", err)
+		}
+		if err := json.Unmarshal([]byte(data), &st.Tx); err != nil {
+			return nil, fmt.Errorf("decoding stored transaction: %w", err)
+		}
+		if err := json.Unmarshal([]byte(dec), &st.Decision); err != nil {
+			return nil, fmt.Errorf("decoding stored decision: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading transactions: %w", err)
+	}
+	return out, nil
+}
+
+// Memory loads what was learned, plus the allocations written per
+// transaction (for reversals).
+func (s *Store) Memory(ctx context.Context, job string) (matcher.Memory, error) {
+	mem := matcher.Memory{
+		IBANCustomers: map[string][]string{},
+		NameCustomers: map[string][]string{},
+		Lettered:      map[string][]matcher.Allocation{},
+		LetteredRefs:  map[string]string{},
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
+	if err != nil {
+		return mem, fmt.Errorf("reading learned memory: %w", err)
+	}
+	for rows.Next() {
+		var kind, value, cust string
+		if err := rows.Scan(&kind, &value, &cust); err != nil {
+			rows.Close()
+			return mem, fmt.Errorf("reading learned memory: %w", err)
+		}
+		switch kind {
+		case "iban":
+			mem.IBANCustomers[value] = append(mem.IBANCustomers[value], cust)
+		case "name":
+			mem.NameCustomers[value] = append(mem.NameCustomers[value], cust)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return mem, fmt.Errorf("reading learned memory: %w", err)
+	}
+	lettered, err := s.Transactions(ctx, job, txLettered)
+	if err != nil {
+		return mem, err
+	}
+	for _, st := range lettered {
+		mem.Lettered[st.Tx.Key] = st.Decision.Allocations
+		mem.LetteredRefs[st.Tx.Ref] = st.Tx.Key
+		if e := st.Tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
+			mem.LetteredRefs[e] = st.Tx.Key
+		}
+	}
+	return mem, nil
+}
+
+// DecisionKey is the idempotency key of the generation-th automatic decision
+// on a transaction (generation 0 unless it was unlettered and re-lettered).
+func DecisionKey(job, txKey string, generation int) string {
+	return "ltr-" + shortHash(fmt.Sprintf("%s\x00%s\x00%d", job, txKey, generation))
+}
+
+// SaveCommit writes one run's results atomically: files, transactions and
+// their decisions (auto ones as PENDING in the outbox) and learned facts.
+// Either all of it is durable or none.
+func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("starting state commit: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	at := c.At.UTC().Format(time.RFC3339Nano)
+	for _, f := range c.Files {
+		if _, err = tx.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
+			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at); err != nil {
+			return fmt.Errorf("recording file %q: %w", f.Path, err)
+		}
+	}
+	for _, d := range c.Decisions {
+		state := txOpen
+		decState := decRecord
+		switch d.Decision.Outcome {
+		case matcher.Auto:
+			state, decState = txLettered, decPending
+		case matcher.Ignored:
+			state = txIgnored
+		}
+		data, jerr := json.Marshal(d.Tx)
+		if jerr != nil {
+			return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, jerr)
+		}
+		dec, jerr := json.Marshal(d.Decision)
+		if jerr != nil {
+			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, jerr)
+		}
+		items, jerr := json.Marshal(d.Items)
+		if jerr != nil {
+			return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, jerr)
+		}
+		exception := 0
+		if IsException(d.Decision) {
+			exception = 1
+		}
+		if d.New {
+			_, err = tx.ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
+				state, file_hash, data, decision, exception, first_seen_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
+				state, d.FileHash, string(data), string(dec), exception, at, at)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+				state, string(dec), exception, at, c.Job, d.Tx.Key)
+		}
+		if err != nil {
+			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
+		}
+		if _, err = tx.ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
+			data, items, config_hash, decided_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (job, key) DO NOTHING`,
+			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
+			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState); err != nil {
+			return fmt.Errorf("recording decision for %q: %w", d.Tx.Ref, err)
+		}
+	}
+	for _, l := range c.Learned {
+		if _, err = tx.ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, value, customer_id) DO NOTHING`, l.Kind, l.Value, l.CustomerID, at); err != nil {
+			return fmt.Errorf("recording learned %s: %w", l.Kind, err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("committing state: %w", err)
+	}
+	return nil
+}
+
+// Pending returns the job's auto decisions not yet confirmed in the ledger,
+// grouped by the file they came from and ordered deterministically.
+func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, t.data, t.file_hash
+		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
+		WHERE d.job = ? AND d.state = ? ORDER BY t.file_hash, t.account, t.booking_date, t.ref, d.key`, job, decPending)
+	if err != nil {
+		return nil, fmt.Errorf("reading pending decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []PendingDecision
+	for rows.Next() {
+		var p PendingDecision
+		var dec, items, at, txData string
+		if err := rows.Scan(&p.Key, &dec, &items, &at, &txData, &p.FileHash); err != nil {
+			return nil, fmt.Errorf("reading pending decisions: %w", err)
+		}
+		if err := json.Unmarshal([]byte(dec), &p.Decision); err != nil {
+			return nil, fmt.Errorf("decoding pending decision %s: %w", p.Key, err)
+		}
+		if err := json.Unmarshal([]byte(items), &p.Items); err != nil {
+			return nil, fmt.Errorf("decoding pending items %s: %w", p.Key, err)
+		}
+		if err := json.Unmarshal([]byte(txData), &p.Tx); err != nil {
+			return nil, fmt.Errorf("decoding pending transaction %s: %w", p.Key, err)
+		}
+		if p.DecidedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, fmt.Errorf("decoding pending decision time %s: %w", p.Key, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading pending decisions: %w", err)
+	}
+	return out, nil
+}
+
+// MarkApplied moves decisions from PENDING to APPLIED.
+func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	sorted := append([]string(nil), keys...)
+	sort.Strings(sorted)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("marking decisions applied: %w", err)
+	}
+	for _, k := range sorted {
+		if _, err := tx.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
+			decApplied, at.UTC().Format(time.RFC3339Nano), job, k, decPending); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("marking decision %s applied: %w", k, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("marking decisions applied: %w", err)
+	}
+	return nil
+}
+
+// Stats counts the job's transactions by state (for metrics and summaries).
+func (s *Store) Stats(ctx context.Context, job string) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE job = ? GROUP BY state`, job)
+	if err != nil {
+		return nil, fmt.Errorf("counting transactions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("counting transactions: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// IsException reports whether a decision leaves cash for an accountant:
+// unmatched or suggested, or lettered with an excess.
+func IsException(d matcher.Decision) bool {
+	switch d.Outcome {
+	case matcher.Unmatched, matcher.Suggested:
+		return true
+	case matcher.Auto:
+		return !d.Excess.IsZero()
+	}
+	return false
+}
+
+// ErrNoStore is returned when a command needs a state store and none is configured.
+var ErrNoStore = errors.New("no state store")
+
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}

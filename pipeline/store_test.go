@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+func testTx(ref, amount string) matcher.Transaction {
+	return matcher.Transaction{
+		Key: "FR7630006000011234567890189|" + ref, Ref: ref, Account: "FR7630006000011234567890189",
+		Amount: matcher.MustAmount(amount), Currency: "EUR", Credit: true, Status: "BOOK",
+		BookingDate: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
+	}
+}
+
+func TestStoreCommitPendingApplied(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto := testTx("A1", "100.00")
+	over := testTx("A2", "150.00")
+	open := testTx("A3", "42.10")
+	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
+	c := Commit{Job: "j", ConfigHash: "cfg", At: at,
+		Files: []FileRecord{{Hash: "h1", Source: "s", Path: "a.xml", Status: "processed", Transactions: 3}},
+		Decisions: []DecisionRecord{
+			{Key: DecisionKey("j", auto.Key, 0), Tx: auto, FileHash: "h1", New: true,
+				Decision: matcher.Decision{TxKey: auto.Key, Outcome: matcher.Auto, Rule: "reference",
+					Allocations: []matcher.Allocation{{ItemID: "OI1", Amount: matcher.MustAmount("100.00")}}},
+				Items: map[string]matcher.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1"}}},
+			{Key: DecisionKey("j", over.Key, 0), Tx: over, FileHash: "h1", New: true,
+				Decision: matcher.Decision{TxKey: over.Key, Outcome: matcher.Auto, Rule: "document",
+					Allocations: []matcher.Allocation{{ItemID: "OI2", Amount: matcher.MustAmount("120.00")}},
+					Excess:      matcher.MustAmount("30.00")}},
+			{Key: "rec-x", Tx: open, FileHash: "h1", New: true,
+				Decision: matcher.Decision{TxKey: open.Key, Outcome: matcher.Unmatched, Reason: "no_candidate"}},
+		},
+		Learned: []matcher.Learning{{Kind: "iban", Value: "DE89370400440532013000", CustomerID: "C1"}},
+	}
+	if err := s.SaveCommit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	// A second identical commit of a known file must not duplicate anything.
+	if done, _ := s.FileDone(ctx, "j", "h1"); !done {
+		t.Fatal("file h1 not recorded")
+	}
+	known, err := s.KnownTransactions(ctx, "j", []string{auto.Key, "nope"})
+	if err != nil || !known[auto.Key] || known["nope"] {
+		t.Fatalf("KnownTransactions = %v, %v", known, err)
+	}
+	pending, err := s.Pending(ctx, "j")
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("Pending = %d, %v; want 2", len(pending), err)
+	}
+	if pending[0].Items["OI1"].DocumentNumber != "FA-1" && pending[1].Items["OI1"].DocumentNumber != "FA-1" {
+		t.Fatalf("pending items not kept: %+v", pending)
+	}
+	exc, err := s.Exceptions(ctx, "j")
+	if err != nil || len(exc) != 2 {
+		t.Fatalf("Exceptions = %d, %v; want the unmatched one and the overpaid one", len(exc), err)
+	}
+	cash := unmatchedCash(exc)
+	if got := cash["EUR"].String(); got != "72.1" && got != "72.10" {
+		t.Fatalf("unmatched cash = %s, want 72.10 (30.00 excess + 42.10)", got)
+	}
+	if err := s.MarkApplied(ctx, "j", []string{pending[0].Key, pending[1].Key}, at); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// Reopen: everything survived, nothing is pending any more.
+	s, err = OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, _ := s.Pending(ctx, "j"); len(p) != 0 {
+		t.Fatalf("pending after MarkApplied = %d", len(p))
+	}
+	mem, err := s.Memory(ctx, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mem.IBANCustomers["DE89370400440532013000"]; len(got) != 1 || got[0] != "C1" {
+		t.Fatalf("learned = %v", mem.IBANCustomers)
+	}
+	if len(mem.Lettered[auto.Key]) != 1 {
+		t.Fatalf("lettered memory = %v", mem.Lettered)
+	}
+}
+
+func TestStoreCommitIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx := testTx("B1", "10")
+	ok := DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: matcher.Decision{Outcome: matcher.Unmatched}}
+	// The same transaction inserted twice as new violates the primary key:
+	// the whole commit, file record included, must roll back.
+	err = s.SaveCommit(ctx, Commit{Job: "j", At: time.Now(),
+		Files:     []FileRecord{{Hash: "h2", Path: "b.xml"}},
+		Decisions: []DecisionRecord{ok, {Key: "k2", Tx: tx, New: true, Decision: ok.Decision}}})
+	if err == nil {
+		t.Fatal("want an error for a duplicate transaction")
+	}
+	if done, _ := s.FileDone(ctx, "j", "h2"); done {
+		t.Fatal("file recorded although the commit failed")
+	}
+	if known, _ := s.KnownTransactions(ctx, "j", []string{tx.Key}); known[tx.Key] {
+		t.Fatal("transaction recorded although the commit failed")
+	}
+}
+
+func TestMaskIBAN(t *testing.T) {
+	for in, want := range map[string]string{
+		"FR7630006000011234567890189": "FR76…0189",
+		"DE89370400440532013000":      "DE89…3000",
+		"1234":                        "…34",
+	} {
+		if got := MaskIBAN(in); got != want {
+			t.Errorf("MaskIBAN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the real servers and tools the test suite uses, so that
+# `make test` works on a fresh machine with Go installed. Idempotent and
+# quick when everything is there. The tests themselves start each server on
+# 127.0.0.1 in a temporary folder and stop it by PID (internal/testenv).
+#
+#   scripts/install-test-deps.sh          # install what is missing
+#   scripts/install-test-deps.sh --check  # only report what is missing
+set -euo pipefail
+
+CACHE_BIN="${LETTRAGE_CACHE_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/lettrage/bin}"
+VERSITYGW_VERSION=v1.8.0
+
+# Debian packages: program to look for → package.
+declare -A DEB=(
+  [/usr/sbin/sshd]=openssh-server
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql
+  [/usr/bin/trytond]="tryton-server tryton-modules-account tryton-modules-account-invoice tryton-modules-account-statement tryton-modules-company tryton-modules-party tryton-modules-currency"
+)
+
+missing=()
+for prog in "${!DEB[@]}"; do
+  [ -x "$prog" ] || missing+=(${DEB[$prog]})
+done
+# Tryton's modules can be missing although trytond is there.
+if [ -x /usr/bin/trytond ] && ! /usr/bin/python3 -c 'import trytond.modules.account_statement' 2>/dev/null; then
+  missing+=(tryton-modules-account tryton-modules-account-invoice tryton-modules-account-statement tryton-modules-company tryton-modules-party tryton-modules-currency)
+fi
+
+if [ "${1:-}" = "--check" ]; then
+  [ ${#missing[@]} -eq 0 ] || echo "missing Debian packages: ${missing[*]}"
+  [ -x "$CACHE_BIN/versitygw" ] || echo "missing: versitygw $VERSITYGW_VERSION in $CACHE_BIN"
+  exit 0
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "install-test-deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "install-test-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # policy-rc.d keeps the packages' own services from starting: the tests
+  # run private servers on their own ports.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$CACHE_BIN/versitygw" ]; then
+  echo "install-test-deps: building versitygw $VERSITYGW_VERSION into $CACHE_BIN (about 2 minutes, once)"
+  mkdir -p "$CACHE_BIN"
+  GOBIN="$CACHE_BIN" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
+echo "install-test-deps: ok"
