@@ -55,7 +55,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/compress"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/connectors/source/s3"
+	"github.com/lettrage/lettrage/connectors/source/sftp"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -164,8 +167,12 @@ func (j Job) ScheduleSpec() (cron string, every time.Duration) {
 // Source says where a job's statements come from. Exactly the block that
 // Type names is set.
 type Source struct {
-	Type  string        `yaml:"type"` // local (sftp, s3 later)
+	Type  string        `yaml:"type"` // local | sftp | s3
 	Local *local.Config `yaml:"local"`
+	SFTP  *sftp.Config  `yaml:"sftp"`
+	S3    *s3.Config    `yaml:"s3"`
+	// Compression bounds what .gz and .zip deliveries may expand to.
+	Compression compress.Limits `yaml:"compression"`
 	// ExtraXPath are bank-specific XPath expressions evaluated on each
 	// entry (validated by the camt package).
 	ExtraXPath []string `yaml:"extra_xpath"`

@@ -209,7 +209,7 @@ func TestMatchingExact(t *testing.T) {
 	if j.Source.MaxFileBytes != 1<<20 || j.Source.Local.Dir != "/srv/lettrage/in" || !j.Source.Local.Recursive {
 		t.Errorf("source = %+v %+v", j.Source, j.Source.Local)
 	}
-	if got := j.Source.ExtraXPath; len(got) != 2 || got[1] != "$x" {
+	if got := j.Source.ExtraXPath; len(got) != 2 || got[1] != "concat('$', ./AcctSvcrRef)" {
 		t.Errorf("extra_xpath = %q ($$ must escape $)", got)
 	}
 	if c.Log.Level != "debug" || c.HTTP.Listen != "0.0.0.0:9090" {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/connectors/camt"
 	"net"
 	"regexp"
 	"strconv"
@@ -204,20 +205,36 @@ func checkSchedule(s string) error {
 }
 
 func validateSource(ps *problems, p string, s *Source) {
-	switch s.Type {
-	case "":
-		ps.add(p+".type", "required (want local)")
-	case "local":
-		if s.Local == nil {
-			ps.add(p+".local", "required for type %q", s.Type)
-		} else {
-			ps.addJoined(p+".local", s.Local.Validate())
-		}
-	default:
-		ps.add(p+".type", "unknown source type %q (want local)", s.Type)
+	type block struct {
+		name string
+		set  bool
+		err  func() error
 	}
-	if s.Type != "local" && s.Local != nil {
-		ps.add(p+".local", "set only the block of the source type (%q)", s.Type)
+	blocks := []block{
+		{"local", s.Local != nil, func() error { return s.Local.Validate() }},
+		{"sftp", s.SFTP != nil, func() error { return s.SFTP.Validate() }},
+		{"s3", s.S3 != nil, func() error { return s.S3.Validate() }},
+	}
+	known := false
+	for _, b := range blocks {
+		switch {
+		case b.name == s.Type && !b.set:
+			ps.add(p+"."+b.name, "required for type %q", s.Type)
+		case b.name == s.Type:
+			ps.addJoined(p+"."+b.name, b.err())
+		case b.set:
+			ps.add(p+"."+b.name, "set only the block of the source type (%q)", s.Type)
+		}
+		known = known || b.name == s.Type
+	}
+	switch {
+	case s.Type == "":
+		ps.add(p+".type", "required (want local, sftp or s3)")
+	case !known:
+		ps.add(p+".type", "unknown source type %q (want local, sftp or s3)", s.Type)
+	}
+	if err := camt.CompileExtras(s.ExtraXPath); err != nil {
+		ps.add(p+".extra_xpath", "%v", err)
 	}
 	for i, x := range s.ExtraXPath {
 		if strings.TrimSpace(x) == "" {

@@ -24,6 +24,10 @@ type docHit struct {
 type evidence struct {
 	refs []refHit
 	docs []docHit
+	// cut are items whose document number starts with the text that ends
+	// a remittance cut at a 35/140-character boundary
+	cut     []int32
+	cutText string
 	// payer identity
 	iban        string
 	ibanCust    []string // customers known for the payer IBAN (sorted)
@@ -259,6 +263,26 @@ func (e *engine) gather(tx *Transaction) *evidence {
 		ev.docs = append(ev.docs, docHit{item: h.item, text: h.text, loose: h.loose})
 	}
 
+	// a number cut off at the end of a full last line: prefix search
+	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
+		last := Fold(tx.Unstructured[n-1])
+		if last[len(last)-1] != ' ' {
+			atoms := atomise(last)
+			var b []byte
+			for i := len(atoms) - 1; i >= 0 && i >= len(atoms)-maxGramAtoms; i-- {
+				if i < len(atoms)-1 && !atoms[i+1].glued && !atoms[i+1].light {
+					break
+				}
+				b = append([]byte(atoms[i].s), b...)
+				if len(b) >= minCutLen {
+					if items := ix.docPrefix(string(b), maxCutItems); len(items) > 0 {
+						ev.cut, ev.cutText = items, string(b)
+					}
+				}
+			}
+		}
+	}
+
 	// payer identity: IBAN, then name (and ultimate debtor name)
 	ev.iban = NormaliseIBAN(tx.Counterparty.IBAN)
 	if ev.iban != "" {
@@ -335,6 +359,13 @@ func (e *engine) gather(tx *Transaction) *evidence {
 	}
 	return ev
 }
+
+// minCutLen and maxCutItems bound the prefix search of cut numbers: at
+// least 6 characters, at most 50 items starting so.
+const (
+	minCutLen   = 6
+	maxCutItems = 50
+)
 
 // strongName is the name similarity from which a payer is identified.
 const strongName = 0.85

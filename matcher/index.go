@@ -12,6 +12,9 @@ type index struct {
 	resid []Amount   // current residual per item, consumed as payments are decided
 	// normalised document number keys (compact and loose) per item
 	docKeys [][2]string
+	// docSorted lists compact document numbers in order, for the prefix
+	// search of numbers cut at the end of a remittance line
+	docSorted []docKey
 
 	byRef      map[string][]int32 // refKey(payment reference) → items
 	byDoc      map[string][]int32 // compact and loose document number → items
@@ -23,6 +26,28 @@ type index struct {
 	custTokens map[string][][]string
 	memIBAN    map[string][]string
 	memName    map[string][]string
+}
+
+type docKey struct {
+	key  string
+	item int32
+}
+
+// docPrefix returns the items whose compact document number starts with p
+// and is longer than p, or nil when more than max do.
+func (ix *index) docPrefix(p string, max int) []int32 {
+	lo := sort.Search(len(ix.docSorted), func(i int) bool { return ix.docSorted[i].key >= p })
+	var out []int32
+	for i := lo; i < len(ix.docSorted) && strings.HasPrefix(ix.docSorted[i].key, p); i++ {
+		if len(ix.docSorted[i].key) == len(p) {
+			continue
+		}
+		if len(out) == max {
+			return nil
+		}
+		out = append(out, ix.docSorted[i].item)
+	}
+	return out
 }
 
 // refKey is the lookup form of a payment reference: compact, and for an
@@ -78,6 +103,7 @@ func newIndex(items []OpenItem, mem Memory) *index {
 			ix.docKeys[i] = [2]string{c, l}
 			if c != "" {
 				ix.byDoc[c] = append(ix.byDoc[c], n)
+				ix.docSorted = append(ix.docSorted, docKey{c, n})
 			}
 			if l != "" && l != c {
 				ix.byDoc[l] = append(ix.byDoc[l], n)
@@ -122,6 +148,13 @@ func newIndex(items []OpenItem, mem Memory) *index {
 			}
 		}
 	}
+	sort.Slice(ix.docSorted, func(a, b int) bool {
+		x, y := ix.docSorted[a], ix.docSorted[b]
+		if x.key != y.key {
+			return x.key < y.key
+		}
+		return x.item < y.item
+	})
 	for c, list := range ix.byCustomer {
 		sort.SliceStable(list, func(a, b int) bool { return ix.older(list[a], list[b]) })
 		ix.byCustomer[c] = list

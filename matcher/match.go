@@ -13,6 +13,7 @@ const (
 	RuleReference   = "reference"
 	RuleDocument    = "document"
 	RuleDocTypo     = "document_typo"
+	RuleDocCut      = "document_cut"
 	RulePayerAmount = "payer_amount"
 	RuleSameAmount  = "payer_same_amount"
 	RuleCombination = "payer_combination"
@@ -324,7 +325,7 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 	// documents named as written but all settled already (paid twice?)
 	if settled := e.settledDocs(tx, ev); len(settled) > 0 {
 		d := Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonItemSettled, Confidence: 0.5,
-			Candidates: e.itemCandidates(settled, 0.5),
+			Candidates:  e.itemCandidates(settled, 0.5),
 			Explanation: fmt.Sprintf("remittance names %s, already settled (paid twice?)", e.docList(settled))}
 		return e.gate(tx, ev, d)
 	}
@@ -333,6 +334,9 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 			d.Confidence -= 0.1
 			d.Explanation += "; but the remittance names another document"
 		}
+		return e.gate(tx, ev, d)
+	}
+	if d, ok := e.ruleCut(tx, ev); ok {
 		return e.gate(tx, ev, d)
 	}
 	if d, ok := e.ruleTypo(tx, ev); ok {

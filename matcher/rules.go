@@ -585,6 +585,32 @@ func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 	return e.auto(RuleDocTypo, conf, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
 }
 
+// ruleCut letters a payment whose remittance ends with a document number
+// cut at a 35/140-character boundary when exactly one open item whose
+// number starts so has exactly the amount.
+func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
+	if len(ev.cut) == 0 || ev.strongDoc() {
+		return Decision{}, false
+	}
+	var hits []int32
+	for _, n := range ev.cut {
+		if e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) {
+			hits = append(hits, n)
+		}
+	}
+	if len(hits) != 1 {
+		return Decision{}, false
+	}
+	n := hits[0]
+	why := fmt.Sprintf("remittance cut at %d characters ends with %s…; of the documents starting so, only %s has residual %s = amount",
+		len(tx.Unstructured[len(tx.Unstructured)-1]), ev.cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
+	conf := 0.93
+	if e.payerContradicts(ev, hits) {
+		conf -= 0.05
+	}
+	return e.auto(RuleDocCut, conf, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+}
+
 // itemCandidates lists items as candidates with one score, oldest first.
 func (e *engine) itemCandidates(items []int32, score float64) []Candidate {
 	list := append([]int32(nil), items...)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/connectors/source/compress"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -34,6 +35,8 @@ type Job struct {
 	ConfigHash string // recorded with every decision (audit trail)
 	// MaxFileBytes bounds one statement file (0: no limit).
 	MaxFileBytes int64
+	// Compression bounds .gz and .zip deliveries (zero: defaults).
+	Compression compress.Limits
 	// OnlyCAMT makes files that do not look like CAMT (by content) be
 	// skipped silently instead of quarantined (the `match` command).
 	OnlyCAMT bool
@@ -314,22 +317,33 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 	if j.MaxFileBytes > 0 {
 		r = &limitedReader{r: r, left: j.MaxFileBytes, name: ref.Path}
 	}
-	br := bufio.NewReaderSize(io.TeeReader(r, h), 64<<10)
-	if j.OnlyCAMT {
-		head, _ := br.Peek(4096)
-		if !camt.Sniff(head) {
-			return sf, errNotCAMT
+	tee := io.TeeReader(r, h)
+	// A .gz or .zip delivery holds one or several statements; a plain file
+	// is its own single member.
+	members := 0
+	err = compress.Expand(ref.Path, tee, j.Compression, func(member string, mr io.Reader) error {
+		br := bufio.NewReaderSize(mr, 64<<10)
+		if j.OnlyCAMT {
+			head, _ := br.Peek(4096)
+			if !camt.Sniff(head) {
+				return nil
+			}
 		}
-	}
-	_, err = camt.Parse(br, ref.Path, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
-		sf.txs = append(sf.txs, txs...)
-		return ctx.Err()
+		members++
+		_, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+			sf.txs = append(sf.txs, txs...)
+			return ctx.Err()
+		})
+		return err
 	})
 	if err != nil {
 		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
 	}
+	if members == 0 {
+		return sf, errNotCAMT
+	}
 	// Hash whatever follows the document too, so identity is the whole file.
-	if _, err := io.Copy(io.Discard, br); err != nil {
+	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
 	}
 	sf.hash = hex.EncodeToString(h.Sum(nil))

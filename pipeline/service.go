@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/connectors/source/s3"
+	"github.com/lettrage/lettrage/connectors/source/sftp"
 )
 
 // Service is the daemon: the configured jobs over one state store, with
@@ -65,7 +68,8 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			Name: jc.Name, Source: src, Ledger: led, Store: store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
-			Log: log, Metrics: s.Metrics,
+			Compression: jc.Source.Compression,
+			Log:         log, Metrics: s.Metrics,
 		})
 	}
 	s.ready.Store(true)
@@ -77,6 +81,10 @@ func NewSource(name string, c config.Source) (connectors.StatementSource, error)
 	switch c.Type {
 	case "local":
 		return local.New(name+"/local", *c.Local)
+	case "sftp":
+		return sftp.New(name+"/sftp", *c.SFTP)
+	case "s3":
+		return s3.New(name+"/s3", *c.S3)
 	}
 	return nil, fmt.Errorf("type: unknown source type %q", c.Type)
 }
@@ -94,6 +102,9 @@ func NewLedger(c config.Ledger) (connectors.Ledger, error) {
 func (s *Service) Close() error {
 	for _, j := range s.Jobs {
 		_ = j.Ledger.Close()
+		if c, ok := j.Source.(io.Closer); ok {
+			_ = c.Close()
+		}
 	}
 	return s.Store.Close()
 }

@@ -268,7 +268,7 @@ func TestProjection(t *testing.T) {
 				if tx.Credit {
 					cd = "C"
 				}
-				got = append(got, fmt.Sprintf("%s %s %s", tx.Ref, tx.Amount, cd))
+				got = append(got, fmt.Sprintf("%s %s %s", tx.Ref, tx.Amount.Key(), cd))
 				if tx.Key != acct+"|"+tx.Ref {
 					t.Errorf("key %q", tx.Key)
 				}

@@ -2,6 +2,7 @@ package camt
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -13,26 +14,29 @@ func TestExtras(t *testing.T) {
 		`</NtryDtls><AddtlNtryInf>info</AddtlNtryInf>`)+ntry(`<AcctSvcrRef>E2</AcctSvcrRef>`))
 	prefixed := strings.NewReplacer("</", "</c:", "<?", "<?", "<", "<c:").Replace(doc)
 	prefixed = strings.Replace(prefixed, `<c:Document xmlns=`, `<c:Document xmlns:c=`, 1)
-	for name, in := range map[string]string{"default namespace": doc, "prefixed": prefixed} {
-		t.Run(name, func(t *testing.T) {
-			opts := DefaultOptions()
-			opts.Extra = []string{"NtryDtls/TxDtls/Refs/Prtry/Ref", "string(AcctSvcrRef)", "count(NtryDtls/TxDtls)"}
-			if name == "prefixed" {
-				opts.Extra = []string{"*[local-name()='NtryDtls']/*/*/*/*[local-name()='Ref']", "string(*[local-name()='AcctSvcrRef'])", "count(*[local-name()='NtryDtls']/*)"}
-			}
-			d, err := ReadAll(strings.NewReader(in), "x.xml", opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			es := d.Statements[0].Entries
-			got1 := strings.Join(es[0].Projected[1].Additional, ",")
-			if got1 != "info,P-1,P-2,E1,2" {
-				t.Errorf("entry 1 additional %q", got1)
-			}
-			if got2 := strings.Join(es[1].Projected[0].Additional, ","); got2 != "E2,0" {
-				t.Errorf("entry 2 additional %q", got2)
-			}
-		})
+	for _, reference := range []bool{false, true} {
+		for name, in := range map[string]string{"default namespace": doc, "prefixed": prefixed} {
+			t.Run(fmt.Sprintf("%s/reference=%v", name, reference), func(t *testing.T) {
+				opts := DefaultOptions()
+				opts.reference = reference
+				opts.Extra = []string{"NtryDtls/TxDtls/Refs/Prtry/Ref", "string(AcctSvcrRef)", "count(NtryDtls/TxDtls)"}
+				if name == "prefixed" {
+					opts.Extra = []string{"*[local-name()='NtryDtls']/*/*/*/*[local-name()='Ref']", "string(*[local-name()='AcctSvcrRef'])", "count(*[local-name()='NtryDtls']/*)"}
+				}
+				d, err := ReadAll(strings.NewReader(in), "x.xml", opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				es := d.Statements[0].Entries
+				got1 := strings.Join(es[0].Projected[1].Additional, ",")
+				if got1 != "info,P-1,P-2,E1,2" {
+					t.Errorf("entry 1 additional %q", got1)
+				}
+				if got2 := strings.Join(es[1].Projected[0].Additional, ","); got2 != "E2,0" {
+					t.Errorf("entry 2 additional %q", got2)
+				}
+			})
+		}
 	}
 }
 

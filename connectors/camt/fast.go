@@ -28,15 +28,18 @@ type fnode struct {
 	name  string // local name
 	attrs []fattr
 	text  []byte // character data directly inside the element
-	kids  []*fnode
+	first *fnode // first child
+	last  *fnode // last child
+	next  *fnode // next sibling
 }
 
 type fattr struct{ name, value string }
 
 type fscanner struct {
-	b     []byte
-	i     int
-	nodes []fnode // slab
+	b      []byte
+	i      int
+	nodes  []fnode // slab
+	intern map[string]string
 }
 
 func isNameStart(c byte) bool {
@@ -81,6 +84,25 @@ func (s *fscanner) rawName() (raw []byte, local []byte, ok bool) {
 // quote), normalising line ends as encoding/xml does. ok is false for
 // anything the fast path leaves to encoding/xml.
 func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
+	// A plain run (printable ASCII without '&', '\r', ']') is taken as
+	// is; when it is all the element has, dst aliases the input (capacity
+	// clipped so that a later append copies).
+	j := s.i
+	for j < len(s.b) {
+		c := s.b[j]
+		if c == stop || c == '<' || c == '&' || c == '\r' || c == ']' || c >= 0x80 || c < 0x20 && c != '\t' && c != '\n' {
+			break
+		}
+		j++
+	}
+	if j > s.i {
+		if dst == nil {
+			dst = s.b[s.i:j:j]
+		} else {
+			dst = append(dst, s.b[s.i:j]...)
+		}
+		s.i = j
+	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		switch {
@@ -191,8 +213,20 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 			return false
 		}
 		k := s.newNode()
-		k.name = string(local)
-		n.kids = append(n.kids, k)
+		name, ok := s.intern[string(local)]
+		if !ok {
+			name = string(local)
+			if len(s.intern) < 4096 {
+				s.intern[name] = name
+			}
+		}
+		k.name = name
+		if n.last == nil {
+			n.first = k
+		} else {
+			n.last.next = k
+		}
+		n.last = k
 		// Attributes.
 		for {
 			sp := 0
@@ -258,8 +292,8 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 // fastDecode fills x from body, the bytes after the start tag of an element
 // named open (raw, with prefix) through its end tag. false: not handled,
 // x is untouched.
-func fastDecode(body, open []byte, x any) bool {
-	s := fscanner{b: body}
+func fastDecode(body, open []byte, x any, intern map[string]string) bool {
+	s := fscanner{b: body, intern: intern}
 	root := &fnode{}
 	if !s.content(root, open, 0) || s.i != len(body) {
 		return false
@@ -363,7 +397,7 @@ func fill(v reflect.Value, n *fnode) {
 				}
 			}
 		}
-		for _, k := range n.kids {
+		for k := n.first; k != nil; k = k.next {
 			fillPath(p, v, nil, k)
 		}
 		if p.chardata != nil {
@@ -398,7 +432,7 @@ Loop:
 	if !recurse {
 		return false
 	}
-	for _, k := range n.kids {
+	for k := n.first; k != nil; k = k.next {
 		fillPath(p, sv, parents, k)
 	}
 	return true

@@ -282,53 +282,98 @@ func (in *input) lex(c byte) error {
 
 // scanBody consumes the rest of the element whose start tag was just
 // lexed, through its end tag, appending the bytes to dst. It applies the
-// same byte budget and depth limit as ReadByte, and returns the index in
-// dst of the end tag's '<'.
-func (in *input) scanBody(dst []byte) ([]byte, int, error) {
+// same byte budget and depth limit as ReadByte (the common states of the
+// lexer are inlined here; the others go through lex).
+func (in *input) scanBody(dst []byte) ([]byte, error) {
 	d0 := in.depth
-	lastLT := -1
+	limitErr := func() error {
+		return fmt.Errorf("%w: element or entry larger than %d bytes", ErrLimit, in.budget)
+	}
 	for {
 		if in.pos >= in.end {
 			if err := in.fill(); err != nil {
-				return dst, lastLT, err
+				return dst, err
 			}
 		}
-		if in.st == lxText {
-			// Copy character data up to the next '<' in one go.
-			chunk := in.buf[in.pos:in.end]
-			j := bytes.IndexByte(chunk, '<')
-			if j < 0 {
-				j = len(chunk)
+		// Process the buffered bytes, at most up to the budget.
+		end := in.end
+		if allowed := in.limit - in.n; int64(end-in.pos) > allowed {
+			end = in.pos + int(allowed)
+		}
+		buf := in.buf[:end]
+		i := in.pos
+		done := false
+		var err error
+	scan:
+		for i < end {
+			switch in.st {
+			case lxText:
+				j := bytes.IndexByte(buf[i:], '<')
+				if j < 0 {
+					i = end
+					break scan
+				}
+				i += j + 1
+				in.st = lxLT
+			case lxStart:
+				for i < end {
+					c := buf[i]
+					i++
+					if c == '"' || c == '\'' {
+						in.quote = c
+						in.st = lxQuote
+						break
+					}
+					if c == '>' {
+						if in.prev == '/' {
+							in.depth--
+						}
+						in.st = lxText
+						break
+					}
+					in.prev = c
+				}
+			case lxQuote:
+				j := bytes.IndexByte(buf[i:], in.quote)
+				if j < 0 {
+					i = end
+					break scan
+				}
+				i += j + 1
+				in.st = lxStart
+				in.prev = in.quote
+			case lxEnd:
+				j := bytes.IndexByte(buf[i:], '>')
+				if j < 0 {
+					i = end
+					break scan
+				}
+				i += j + 1
+				in.depth--
+				in.st = lxText
+				if in.depth < d0 {
+					done = true
+					break scan
+				}
+			default:
+				c := buf[i]
+				i++
+				if err = in.lex(c); err != nil {
+					break scan
+				}
 			}
-			if allowed := in.limit - in.n; int64(j) > allowed {
-				j = int(allowed)
-				dst = append(dst, chunk[:j]...)
-				in.pos += j
-				in.n += int64(j)
-				return dst, lastLT, fmt.Errorf("%w: element or entry larger than %d bytes", ErrLimit, in.budget)
-			}
-			dst = append(dst, chunk[:j]...)
-			in.pos += j
-			in.n += int64(j)
-			if in.pos >= in.end {
-				continue
-			}
 		}
-		if in.n >= in.limit {
-			return dst, lastLT, fmt.Errorf("%w: element or entry larger than %d bytes", ErrLimit, in.budget)
+		dst = append(dst, buf[in.pos:i]...)
+		in.n += int64(i - in.pos)
+		in.pos = i
+		if err != nil {
+			return dst, err
 		}
-		c := in.buf[in.pos]
-		in.pos++
-		in.n++
-		if c == '<' && in.st == lxText {
-			lastLT = len(dst)
+		if done {
+			return dst, nil
 		}
-		if err := in.lex(c); err != nil {
-			return dst, lastLT, err
-		}
-		dst = append(dst, c)
-		if in.depth < d0 && in.st == lxText {
-			return dst, lastLT, nil
+		if end < in.end || in.n >= in.limit && in.pos < in.end {
+			return dst, limitErr()
 		}
 	}
 }

@@ -76,6 +76,9 @@ type parser struct {
 	skew     int64
 	lineSkew int
 	scratch  []byte
+	// entRaw is the raw current entry when extras need it.
+	entRaw []byte
+	intern map[string]string // element names seen by the fast path
 
 	path []string
 	st   *Statement // current statement
@@ -87,7 +90,8 @@ type parser struct {
 }
 
 func newParser(r io.Reader, name string, opts Options) (*parser, error) {
-	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference}
+	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference,
+		intern: map[string]string{}}
 	if len(opts.Extra) > 0 {
 		ex, err := compileExtras(opts.Extra)
 		if err != nil {
@@ -270,12 +274,14 @@ func (p *parser) pos() (int64, int) {
 // directly (no charset decoder) and the start tag is not self-closing.
 func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	if !p.fast || p.in != p.raw || p.in.selfClose || len(p.in.name) == 0 {
-		return p.decode(x, t)
+		err := p.decode(x, t)
+		p.entRaw = p.in.capBuf
+		return err
 	}
 	in := p.in
 	in.arm(p.lim.MaxEntryBytes)
 	open := append([]byte(nil), in.name...)
-	body, _, err := in.scanBody(p.scratch[:0])
+	body, err := in.scanBody(p.scratch[:0])
 	p.scratch = body
 	p.skew += int64(len(body))
 	p.lineSkew += bytes.Count(body, []byte{'\n'})
@@ -285,11 +291,14 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	if in.capture {
 		in.capBuf = append(in.capBuf, body...)
 	}
-	if !fastDecode(body, open, x) {
+	if !fastDecode(body, open, x, p.intern) {
 		// Leave it to encoding/xml, on the same bytes.
 		if err := p.referenceEntry(x, open, body); err != nil {
 			return err
 		}
+	}
+	if in.capture {
+		p.entRaw = append(p.entRaw[:0], in.capBuf...)
 	}
 	// Let the decoder see the end of the element it opened.
 	end := make([]byte, 0, len(open)+3)
@@ -631,10 +640,7 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 	if err := p.decodeEntry(&x, t); err != nil {
 		return err
 	}
-	var raw []byte
-	if p.extras != nil {
-		raw = p.in.capBuf
-	}
+	raw := p.entRaw
 	e, err := convertEntry(&x, p.ent, p.lim.MaxTxDtls)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ type Config struct {
 	// key; HostKeyFingerprint pins it instead ("SHA256:…", as printed by
 	// `ssh-keygen -lf`). One of the two is required: the host key is
 	// always verified.
-	KnownHosts         string `yaml:"known_hosts"`
+	KnownHosts         string `yaml:"known_hosts" lettrage:"path"`
 	HostKeyFingerprint string `yaml:"host_key_fingerprint"`
 
 	// Dir is the remote folder, absolute or relative to the login

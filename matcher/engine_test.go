@@ -1,0 +1,127 @@
+package matcher
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestTolerance(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Tolerances = []Tolerance{
+		{Currency: "EUR", Absolute: MustAmount("5")},
+		{Currency: "", Percent: MustAmount("1")},
+		{Currency: "CHF", Absolute: MustAmount("2"), Percent: MustAmount("0.5")},
+	}
+	e := &engine{cfg: cfg}
+	tests := []struct {
+		ccy, due, paid string
+		want           bool
+	}{
+		{"EUR", "1000", "995", true},
+		{"EUR", "1000", "994.99", false},
+		{"EUR", "10", "5", true}, // absolute only for EUR
+		{"EUR", "1000", "1000", false},
+		{"EUR", "1000", "1001", false},
+		{"USD", "1000", "990", true}, // 1% from the catch-all
+		{"USD", "1000", "989.99", false},
+		{"CHF", "1000", "998", true}, // min(2, 5)
+		{"CHF", "100", "99.50", true},
+		{"CHF", "100", "99.49", false}, // min(2, 0.50)
+		{"JPY", "1000", "990", true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %s-%s", tt.ccy, tt.due, tt.paid), func(t *testing.T) {
+			if got := e.withinTolerance(tt.ccy, MustAmount(tt.due), MustAmount(tt.paid)); got != tt.want {
+				t.Errorf("withinTolerance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if (&engine{cfg: DefaultConfig()}).withinTolerance("EUR", MustAmount("10"), MustAmount("9.99")) {
+		t.Error("a tolerance applied with none configured")
+	}
+}
+
+func TestCombinations(t *testing.T) {
+	mk := func(amounts ...string) *engine {
+		var items []OpenItem
+		for i, a := range amounts {
+			items = append(items, OpenItem{ID: fmt.Sprintf("i%03d", i), CustomerID: "C", Currency: "EUR",
+				Amount: MustAmount(a), Residual: MustAmount(a), DueDate: time.Date(2025, 1, 1+i%28, 0, 0, 0, 0, time.UTC)})
+		}
+		return &engine{cfg: DefaultConfig(), ix: newIndex(items, Memory{})}
+	}
+	many := make([]string, 300)
+	for i := range many {
+		many[i] = "1.00"
+	}
+	tests := []struct {
+		name         string
+		amounts      []string
+		target       string
+		maxK         int
+		wantSols     int
+		wantComplete bool
+	}{
+		{"unique pair", []string{"100", "250", "400", "75"}, "350", 6, 1, true},
+		{"unique triple", []string{"100", "250", "400", "75"}, "425", 6, 1, true},
+		{"two ways", []string{"100", "200", "300", "150", "150"}, "300", 6, 2, true},
+		{"bounded size", []string{"1", "2", "3", "4"}, "10", 3, 0, true},
+		{"none", []string{"10", "20"}, "25", 6, 0, true},
+		{"cents exact", []string{"0.10", "0.20", "0.05"}, "0.35", 6, 1, true},
+		{"too many solutions", many, "6.00", 6, maxSolutions, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mk(tt.amounts...)
+			e.cfg.MaxCombination = tt.maxK
+			tx := &Transaction{Amount: MustAmount(tt.target), Currency: "EUR"}
+			sols, complete := e.combinations(tx, e.ix.byCustomer["C"])
+			if len(sols) != tt.wantSols || complete != tt.wantComplete {
+				t.Fatalf("got %d solutions (complete %v), want %d (complete %v)", len(sols), complete, tt.wantSols, tt.wantComplete)
+			}
+			for _, s := range sols {
+				var sum Amount
+				for _, n := range s {
+					sum = sum.Add(e.ix.resid[n])
+				}
+				if !sum.Equal(tx.Amount) || len(s) > tt.maxK || len(s) < 2 {
+					t.Errorf("solution %v sums to %s (%d items)", s, sum, len(s))
+				}
+			}
+		})
+	}
+}
+
+func TestFmtAmount(t *testing.T) {
+	tests := []struct{ a, ccy, want string }{
+		{"1250", "EUR", "1,250.00"},
+		{"1234567.891", "EUR", "1,234,567.89"},
+		{"-1000", "EUR", "-1,000.00"},
+		{"999", "JPY", "999"},
+		{"0.5", "KWD", "0.500"},
+	}
+	for _, tt := range tests {
+		if got := fmtAmount(MustAmount(tt.a), tt.ccy); got != tt.want {
+			t.Errorf("fmtAmount(%s, %s) = %q, want %q", tt.a, tt.ccy, got, tt.want)
+		}
+	}
+}
+
+func TestMatchEdges(t *testing.T) {
+	if out := Match(Input{Config: DefaultConfig()}); len(out.Decisions) != 0 || len(out.Learned) != 0 {
+		t.Fatalf("empty input gave %+v", out)
+	}
+	item := OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", Amount: MustAmount("10"), Residual: MustAmount("10"), DocumentNumber: "F-100"}
+	zero := Transaction{Key: "z", Credit: true, Status: "BOOK", Currency: "EUR", Unstructured: []string{"F-100"}}
+	out := Match(Input{Transactions: []Transaction{zero}, Items: []OpenItem{item}, Config: DefaultConfig()})
+	if d := out.Decisions[0]; d.Outcome != Unmatched || len(d.Allocations) != 0 {
+		t.Fatalf("zero amount gave %+v", d)
+	}
+	// a zero Config still works (defaults filled where 0 is unusable)
+	one := Transaction{Key: "o", Credit: true, Status: "BOOK", Currency: "EUR", Amount: MustAmount("10"), Unstructured: []string{"F-100"}}
+	out = Match(Input{Transactions: []Transaction{one}, Items: []OpenItem{item}})
+	if d := out.Decisions[0]; d.Outcome != Auto {
+		t.Fatalf("zero config gave %+v", d)
+	}
+}
