@@ -2,10 +2,14 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet unit build example fuzz bench clean
+.PHONY: test deps vet unit build example fuzz bench clean
 
-## test: vet + every test (unit, golden, fuzz seeds, end-to-end)
-test: vet unit
+## test: install the test servers if missing, then vet + every test
+## (unit, golden, fuzz seeds, real servers, end-to-end)
+test: deps vet unit
+
+deps:
+	scripts/install-test-deps.sh
 
 vet:
 	$(GO) vet $(PKGS)

@@ -125,3 +125,22 @@ func TestMatchEdges(t *testing.T) {
 		t.Fatalf("zero config gave %+v", d)
 	}
 }
+
+// TestCutLineOfMarksOnly is a 35-byte remittance line that folds to
+// nothing (combining marks only): it must not panic.
+func TestCutLineOfMarksOnly(t *testing.T) {
+	line := ""
+	for range 11 {
+		line += "\u20d0"
+	}
+	line += "\u0301"
+	if len(line) != 35 {
+		t.Fatalf("line has %d bytes", len(line))
+	}
+	tx := Transaction{Key: "k", Credit: true, Status: "BOOK", Currency: "EUR", Amount: MustAmount("1"), Unstructured: []string{line}}
+	item := OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", DocumentNumber: "FA-2025-0001", Amount: MustAmount("1"), Residual: MustAmount("1")}
+	out := Match(Input{Transactions: []Transaction{tx}, Items: []OpenItem{item}, Config: DefaultConfig()})
+	if out.Decisions[0].Outcome == Auto {
+		t.Fatalf("auto-lettered on nothing: %+v", out.Decisions[0])
+	}
+}

@@ -28,6 +28,9 @@ type evidence struct {
 	// a remittance cut at a 35/140-character boundary
 	cut     []int32
 	cutText string
+	// typos are open items of exactly the amount whose document number is
+	// one edit away from a text n-gram
+	typos []int32
 	// payer identity
 	iban        string
 	ibanCust    []string // customers known for the payer IBAN (sorted)
@@ -266,7 +269,7 @@ func (e *engine) gather(tx *Transaction) *evidence {
 	// a number cut off at the end of a full last line: prefix search
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
 		last := Fold(tx.Unstructured[n-1])
-		if last[len(last)-1] != ' ' {
+		if len(last) > 0 && last[len(last)-1] != ' ' {
 			atoms := atomise(last)
 			var b []byte
 			for i := len(atoms) - 1; i >= 0 && i >= len(atoms)-maxGramAtoms; i-- {
@@ -349,10 +352,20 @@ func (e *engine) gather(tx *Transaction) *evidence {
 		ev.payerHow = "payer " + how + " " + strings.Join(ev.payer, ", ")
 	}
 
+	// a document number one character away from an open item of exactly
+	// the amount (only when no number is found as written)
+	if !ev.strongDoc() && len(ev.gramSpans) > 0 {
+		for _, n := range ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+			if _, ok := e.typoMatch(ev, n); ok {
+				ev.typos = append(ev.typos, n)
+			}
+		}
+	}
+
 	switch {
 	case hasValid(ev.refs):
 		ev.tier = tierReference
-	case len(ev.docs) > 0 || len(ev.refs) > 0:
+	case len(ev.docs) > 0 || len(ev.refs) > 0 || len(ev.typos) > 0:
 		ev.tier = tierDocument
 	case len(ev.payer) > 0:
 		ev.tier = tierPayer
@@ -373,6 +386,27 @@ const strongName = 0.85
 func hasValid(refs []refHit) bool {
 	for _, r := range refs {
 		if r.valid {
+			return true
+		}
+	}
+	return false
+}
+
+// designates reports whether the transaction's own text designates item n: a
+// valid reference, a document number as written, or a one-typo number.
+func (ev *evidence) designates(n int32) bool {
+	for _, r := range ev.refs {
+		if r.valid && r.item == n {
+			return true
+		}
+	}
+	for _, d := range ev.docs {
+		if !d.loose && d.item == n {
+			return true
+		}
+	}
+	for _, t := range ev.typos {
+		if t == n {
 			return true
 		}
 	}

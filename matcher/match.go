@@ -46,15 +46,47 @@ type engine struct {
 	// lettered indexes Memory.Lettered for reversals, built on first use
 	letteredByItem map[string][]string
 	letteredKeys   []string
+	// claimed counts, per item, the transactions whose text designates it
+	claimed map[int32]int
 }
 
 // Match decides every transaction of in: one decision per transaction, in
 // input order, and the facts learned from confident decisions. It is pure
 // and deterministic: the same transactions and items in any order give the
-// same decisions. Transactions are decided strongest evidence first (valid
-// reference, then document number, then payer identity, then the rest),
-// then by booking date and key, each consuming the residuals it allocates,
-// so that several payments competing for one item never over-allocate it.
+// same decisions.
+//
+// Open items are indexed once (payment reference, document number in a
+// compact and a leading-zeros-dropped form, IBAN, customer, currency and
+// residual, customer name tokens); no rule scans every item per payment.
+// Each letterable transaction's evidence is gathered first, then the
+// transactions are decided strongest evidence first (valid reference, then
+// document number, then payer identity, then the rest), then by booking
+// date and key; each automatic decision consumes the residuals it
+// allocates, so payments competing for one item never over-allocate it and
+// the earliest of equally strong ones wins. An item that a transaction's
+// text designates is not taken by another payment's inferred allocation.
+//
+// The rules, in order (the first that decides wins):
+//   - reference: a checksum-valid structured reference (Strd or free text)
+//     equal to open items' payment references: exact, partial, overpaid
+//     (Excess) or within tolerance (WriteOff) — automatic.
+//   - document: document numbers found as whole tokens in the remittance
+//     whose residuals (credit notes included) sum to the amount, a unique
+//     subset of them, or within tolerance; partial or overpaid only when
+//     the payer is known to own them.
+//   - payer_amount / payer_same_amount / payer_combination /
+//     payer_tolerance: a payer identified by IBAN, learned IBAN or strong
+//     name match with exactly one open item of the amount, the oldest of
+//     several equal ones (Config.SameAmount), a bounded subset-sum
+//     combination of its items, or one item within tolerance.
+//   - document_cut, document_typo: a number cut at a 35/140-character line
+//     end, or with one wrong character, when exactly one open item of
+//     exactly the amount fits.
+//
+// Anything else is an exception: Suggested with ranked candidates when some
+// score at least Config.SuggestThreshold (different customers that tie are
+// never auto-lettered; an unknown payer is at most suggested), Unmatched
+// otherwise. Decisions below Config.AutoThreshold are suggested.
 func Match(in Input) Output {
 	cfg := in.Config
 	if cfg.MaxCandidates <= 0 {
@@ -87,6 +119,12 @@ func Match(in Input) Output {
 			j.hash = txHash(tx)
 		}
 		jobs = append(jobs, j)
+	}
+	e.claimed = map[int32]int{}
+	for _, j := range jobs {
+		for _, n := range designated(j.ev) {
+			e.claimed[n]++
+		}
 	}
 	sort.SliceStable(jobs, func(a, b int) bool {
 		ja, jb := jobs[a], jobs[b]
@@ -126,6 +164,33 @@ func Match(in Input) Output {
 		}
 		return x.CustomerID < y.CustomerID
 	})
+	return out
+}
+
+// designated lists the items a transaction's text designates, each once.
+func designated(ev *evidence) []int32 {
+	var out []int32
+	add := func(n int32) {
+		for _, x := range out {
+			if x == n {
+				return
+			}
+		}
+		out = append(out, n)
+	}
+	for _, r := range ev.refs {
+		if r.valid {
+			add(r.item)
+		}
+	}
+	for _, d := range ev.docs {
+		if !d.loose {
+			add(d.item)
+		}
+	}
+	for _, t := range ev.typos {
+		add(t)
+	}
 	return out
 }
 

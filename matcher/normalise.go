@@ -13,7 +13,7 @@ import (
 // ("fr76 3000 6000 0112 3456 7890 189" → "FR7630006000011234567890189").
 func NormaliseIBAN(s string) string { return CompactReference(s) }
 
-// foldRune maps letters without a canonical decomposition to ASCII.
+// foldSpecial maps letters without a canonical decomposition to ASCII.
 var foldSpecial = map[rune]string{
 	'ß': "SS", 'ẞ': "SS", 'Æ': "AE", 'æ': "AE", 'Œ': "OE", 'œ': "OE",
 	'Ø': "O", 'ø': "O", 'Ł': "L", 'ł': "L", 'Đ': "D", 'đ': "D", 'Þ': "TH", 'þ': "TH",

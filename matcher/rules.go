@@ -296,7 +296,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 		return finish(named, conf)
 	}
 	// a subset of the named items, credit notes included, that sums exactly
-	if len(named) > 1 && len(named) <= 16 {
+	if len(named) > 1 && len(named) <= 12 {
 		if sol, ok := e.namedSubset(named, tx.Amount); ok {
 			return finish(sol, 0.94)
 		}
@@ -306,9 +306,102 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 	}
 	// partial or over payment: only when the payer is known to own the items
 	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !contra && e.ownedByPayer(ev, named) {
+		if tx.Amount.Cmp(total) > 0 {
+			// more than the named documents: the rest may pay unnamed
+			// items of the same customer (one, or one combination)
+			if more, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
+				union := append(append([]int32(nil), named...), more...)
+				allocs, excess, k := e.settle(tx, union)
+				why := fmt.Sprintf("%s; %s; the rest %s pays %s, not named", found, ev.payerHow,
+					fmtAmount(tx.Amount.Sub(total), tx.Currency), e.docList(more))
+				conf := 0.92
+				if len(more) == 1 && e.sameAmountSiblings(tx, ev, named, more[0]) {
+					conf = 0.91
+					why += " (the oldest of its open items of that amount)"
+				}
+				_ = k
+				return e.auto(RuleDocument, conf, allocs, excess, why), true
+			}
+			// an overpayment while the customer has other open items may
+			// pay them: an accountant decides
+			if e.payerHasOtherOpen(tx, ev, named) {
+				return Decision{}, false
+			}
+		}
 		return finish(named, 0.92)
 	}
 	return Decision{}, false
+}
+
+// unnamedRest finds the open items of the payer, outside named, that pay
+// rest exactly: a single item when only one has that residual, else the
+// only combination.
+func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest Amount) ([]int32, bool) {
+	var single []int32
+	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
+		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
+			!e.claimedByOther(ev, n) {
+			single = append(single, n)
+		}
+	}
+	if len(single) == 1 {
+		return single, true
+	}
+	if len(single) > 1 {
+		// several of one customer: the oldest first, as for recurring
+		// invoices; several customers: nothing separates them
+		for _, n := range single[1:] {
+			if e.ix.items[n].CustomerID != e.ix.items[single[0]].CustomerID {
+				return nil, false
+			}
+		}
+		if e.cfg.SameAmount != "oldest" {
+			return nil, false
+		}
+		sort.SliceStable(single, func(a, b int) bool { return e.ix.older(single[a], single[b]) })
+		return single[:1], true
+	}
+	if len(ev.payer) != 1 {
+		return nil, false
+	}
+	var pool []int32
+	for _, n := range e.ix.byCustomer[ev.payer[0]] {
+		if !contains(named, n) && !e.claimedByOther(ev, n) {
+			pool = append(pool, n)
+		}
+	}
+	sub := *tx
+	sub.Amount = rest
+	sols, complete := e.combinations(&sub, pool)
+	if len(sols) == 1 && complete {
+		return sols[0], true
+	}
+	return nil, false
+}
+
+// sameAmountSiblings reports whether the payer has other open items than n
+// (and named) with n's residual.
+func (e *engine) sameAmountSiblings(tx *Transaction, ev *evidence, named []int32, n int32) bool {
+	for _, m := range e.ix.byAmount[amountKey(tx.Currency, e.ix.items[n].Residual)] {
+		if m != n && !contains(named, m) && e.isPayer(ev, e.ix.items[m].CustomerID) && e.eligible(tx, m) &&
+			e.ix.resid[m].Equal(e.ix.resid[n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// payerHasOtherOpen reports whether the payer's customers have open items
+// in the payment's currency besides named.
+func (e *engine) payerHasOtherOpen(tx *Transaction, ev *evidence, named []int32) bool {
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if !contains(named, n) && e.eligible(tx, n) && e.ix.resid[n].Sign() > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
@@ -324,7 +417,7 @@ func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
 	return true
 }
 
-// namedSubset finds the unique non-empty subset of items (at most 16,
+// namedSubset finds the unique non-empty subset of items (at most 12,
 // credit notes allowed) whose residuals sum to target.
 func (e *engine) namedSubset(items []int32, target Amount) ([]int32, bool) {
 	var sol []int32
@@ -352,6 +445,24 @@ func (e *engine) namedSubset(items []int32, target Amount) ([]int32, bool) {
 		}
 	}
 	return sol, count == 1
+}
+
+// claimedByOther reports whether item n is designated by the text of
+// another transaction of this run (and not by this one's): inferred
+// allocations (same amount, combinations, the rest of a payment) leave it
+// to the payment that names it.
+func (e *engine) claimedByOther(ev *evidence, n int32) bool {
+	return e.claimed[n] > 0 && !ev.designates(n)
+}
+
+func (e *engine) unclaimed(ev *evidence, items []int32) []int32 {
+	var out []int32
+	for _, n := range items {
+		if !e.claimedByOther(ev, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // payerConfidence is the base confidence of an identified payer.
@@ -382,7 +493,8 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 	base := payerConfidence(ev)
 	var exact []int32
 	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
-		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) {
+		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
+			!e.claimedByOther(ev, n) {
 			exact = append(exact, n)
 		}
 	}
@@ -429,26 +541,11 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		return e.auto(RuleSameAmount, 0.91, allocs, Amount{}, why), true
 	}
 
-	// within tolerance: one item of an identified customer a little above
-	var near []int32
 	var combos [][]int32
 	comboCust := 0
 	complete := true
 	for _, c := range ev.payer {
-		for _, n := range e.ix.byCustomer[c] {
-			if e.eligible(tx, n) && e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount) {
-				near = append(near, n)
-			}
-		}
-	}
-	if len(near) == 1 {
-		allocs, excess, k := e.settle(tx, near)
-		why := fmt.Sprintf("%s; %s", ev.payerHow, e.describeSettle(tx, near, allocs, excess, k))
-		why = strings.Replace(why, "; amount", "; "+e.doc(near[0])+": amount", 1)
-		return e.auto(RuleTolerance, base-0.03, allocs, excess, why), true
-	}
-	for _, c := range ev.payer {
-		sols, done := e.combinations(tx, e.ix.byCustomer[c])
+		sols, done := e.combinations(tx, e.unclaimed(ev, e.ix.byCustomer[c]))
 		complete = complete && done
 		if len(sols) > 0 {
 			comboCust++
@@ -465,7 +562,21 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
 	}
 	if len(combos) == 0 {
-		return Decision{}, false
+		// no exact combination: one item a little above, within tolerance
+		var near []int32
+		for _, c := range ev.payer {
+			for _, n := range e.ix.byCustomer[c] {
+				if e.eligible(tx, n) && e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount) && !e.claimedByOther(ev, n) {
+					near = append(near, n)
+				}
+			}
+		}
+		if len(near) != 1 {
+			return Decision{}, false
+		}
+		allocs, excess, k := e.settle(tx, near)
+		why := fmt.Sprintf("%s; %s: %s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k))
+		return e.auto(RuleTolerance, base-0.03, allocs, excess, why), true
 	}
 	pick, conf, why := e.chooseCombination(ev, combos, complete)
 	if pick == nil {
@@ -563,14 +674,13 @@ func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 	}
 	var hits []int32
 	var text string
-	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+	for _, n := range ev.typos {
 		if !e.eligible(tx, n) || !e.ix.resid[n].Equal(tx.Amount) {
 			continue
 		}
-		if g, ok := e.typoMatch(ev, n); ok {
-			hits = append(hits, n)
-			text = g
-		}
+		g, _ := e.typoMatch(ev, n)
+		hits = append(hits, n)
+		text = g
 	}
 	if len(hits) != 1 {
 		return Decision{}, false

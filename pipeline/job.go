@@ -44,6 +44,9 @@ type Job struct {
 	Metrics  *Metrics
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
+	// Locker keeps two processes or replicas from running the job at once
+	// (nil: no cross-process lock, e.g. the stateless `match`).
+	Locker RunLocker
 }
 
 // FileProblem is a statement file that could not be read.
@@ -98,6 +101,18 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
 	res.Outcomes = map[matcher.Outcome]int{}
 	log := j.Log.With("job", j.Name, "run_id", res.RunID)
+	if j.Locker != nil {
+		release, ok, err := j.Locker.TryLock(ctx, j.Name)
+		if err != nil {
+			return res, fmt.Errorf("running job %q: %w", j.Name, err)
+		}
+		if !ok {
+			log.Info("job is running in another process or replica; this run is skipped")
+			j.Metrics.observeRun(j.Name, started, j.now(), ErrBusy)
+			return res, fmt.Errorf("running job %q: %w", j.Name, ErrBusy)
+		}
+		defer release()
+	}
 	defer func() {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"runtime/debug"
 	"time"
 
@@ -40,7 +41,7 @@ func NewMetrics(version string) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lettrage_runs_total", Help: "Job runs by result (success, partial: some files quarantined, failure).",
+			Name: "lettrage_runs_total", Help: "Job runs by result (success; partial: some files quarantined or left for the next run; failure; skipped: the job was running elsewhere).",
 		}, []string{"job", "result"}),
 		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "lettrage_run_duration_seconds", Help: "Duration of job runs.",
@@ -97,6 +98,8 @@ func (m *Metrics) observeRun(job string, start, end time.Time, err error) {
 	switch {
 	case err == nil:
 		m.lastSuccess.WithLabelValues(job).Set(float64(end.Unix()))
+	case errors.Is(err, ErrBusy):
+		result = "skipped"
 	case isSkipped(err):
 		result = "partial"
 	default:

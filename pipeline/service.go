@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -38,11 +39,20 @@ type Service struct {
 func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service, error) {
 	var store *Store
 	var err error
+	var locker RunLocker
 	switch cfg.State.Driver {
 	case "sqlite", "":
 		store, err = OpenSQLite(cfg.State.SQLite.Path)
+		locker = FileLocker{Dir: filepath.Dir(cfg.State.SQLite.Path)}
+	case "postgres":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		store, err = OpenPostgres(ctx, cfg.State.Postgres.DSN)
+		cancel()
+		if err == nil {
+			locker = PGLocker{DB: store.DB()}
+		}
 	default:
-		err = fmt.Errorf("state.driver: %q is not supported yet", cfg.State.Driver)
+		err = fmt.Errorf("state.driver: unknown driver %q", cfg.State.Driver)
 	}
 	if err != nil {
 		return nil, err
@@ -68,8 +78,8 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			Name: jc.Name, Source: src, Ledger: led, Store: store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
-			Compression: jc.Source.Compression,
-			Log:         log, Metrics: s.Metrics,
+			Compression: jc.Source.Compression, Locker: locker,
+			Log: log, Metrics: s.Metrics,
 		})
 	}
 	s.ready.Store(true)
@@ -130,7 +140,16 @@ func (s *Service) RunOnce(ctx context.Context) ([]Result, error) {
 // /readyz until ctx is cancelled; then it lets a running pass finish and
 // returns.
 func (s *Service) Serve(ctx context.Context) error {
-	sched, err := gocron.NewScheduler(gocron.WithLocation(time.Local))
+	opts := []gocron.SchedulerOption{gocron.WithLocation(time.Local)}
+	if s.Store.Dialect() == Postgres {
+		// Several replicas share the state: only the elected leader runs
+		// jobs; the per-job advisory lock in Job.Run covers a leader change
+		// in the middle of a run.
+		elector := &PGElector{DB: s.Store.DB()}
+		defer elector.Close()
+		opts = append(opts, gocron.WithDistributedElector(elector))
+	}
+	sched, err := gocron.NewScheduler(opts...)
 	if err != nil {
 		return fmt.Errorf("creating scheduler: %w", err)
 	}
@@ -146,7 +165,11 @@ func (s *Service) Serve(ctx context.Context) error {
 		}
 		job := j
 		_, err = sched.NewJob(def, gocron.NewTask(func() {
-			if _, err := job.Run(runCtx); err != nil {
+			switch _, err := job.Run(runCtx); {
+			case err == nil, errors.Is(err, ErrBusy):
+			case errors.Is(err, ErrFilesSkipped):
+				s.Log.Warn("run finished with files skipped", "job", job.Name, "err", err)
+			default:
 				s.Log.Error("run failed", "job", job.Name, "err", err)
 			}
 		}), gocron.WithName(job.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule),

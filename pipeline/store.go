@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/matcher"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver (pure Go, no cgo)
 )
 
 // Transaction states in the store.
@@ -82,35 +84,52 @@ type Commit struct {
 // Store is the durable state of Lettrage: files done, transactions
 // decided, the decision outbox, open exceptions and learned facts.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	dialect Dialect
 }
 
-// schema is applied at open; statements are idempotent. Versioned
-// migrations come with the PostgreSQL store.
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS files (
-		job TEXT NOT NULL, hash TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
-		status TEXT NOT NULL, transactions INTEGER NOT NULL, error TEXT NOT NULL,
-		processed_at TEXT NOT NULL, PRIMARY KEY (job, hash))`,
-	`CREATE TABLE IF NOT EXISTS transactions (
-		job TEXT NOT NULL, key TEXT NOT NULL, ref TEXT NOT NULL, account TEXT NOT NULL,
-		booking_date TEXT NOT NULL, currency TEXT NOT NULL, amount TEXT NOT NULL,
-		state TEXT NOT NULL, file_hash TEXT NOT NULL, data TEXT NOT NULL,
-		decision TEXT NOT NULL, exception INTEGER NOT NULL, first_seen_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL, PRIMARY KEY (job, key))`,
-	`CREATE INDEX IF NOT EXISTS transactions_state ON transactions (job, state)`,
-	`CREATE INDEX IF NOT EXISTS transactions_exception ON transactions (job, exception)`,
-	`CREATE TABLE IF NOT EXISTS decisions (
-		job TEXT NOT NULL, key TEXT NOT NULL, tx_key TEXT NOT NULL, outcome TEXT NOT NULL,
-		rule TEXT NOT NULL, confidence REAL NOT NULL, explanation TEXT NOT NULL,
-		data TEXT NOT NULL, items TEXT NOT NULL, config_hash TEXT NOT NULL, decided_at TEXT NOT NULL,
-		state TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT '',
-		PRIMARY KEY (job, key))`,
-	`CREATE INDEX IF NOT EXISTS decisions_state ON decisions (job, state)`,
-	`CREATE TABLE IF NOT EXISTS memory (
-		kind TEXT NOT NULL, value TEXT NOT NULL, customer_id TEXT NOT NULL,
-		learned_at TEXT NOT NULL, PRIMARY KEY (kind, value, customer_id))`,
+// migrations are applied in order at open, each once, recorded in
+// schema_migrations; the statements are portable between SQLite and
+// PostgreSQL. Never edit a released migration: append a new one.
+var migrations = [][]string{
+	1: {
+		`CREATE TABLE files (
+			job TEXT NOT NULL, hash TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
+			status TEXT NOT NULL, transactions INTEGER NOT NULL, error TEXT NOT NULL,
+			processed_at TEXT NOT NULL, PRIMARY KEY (job, hash))`,
+		`CREATE TABLE transactions (
+			job TEXT NOT NULL, key TEXT NOT NULL, ref TEXT NOT NULL, account TEXT NOT NULL,
+			booking_date TEXT NOT NULL, currency TEXT NOT NULL, amount TEXT NOT NULL,
+			state TEXT NOT NULL, file_hash TEXT NOT NULL, data TEXT NOT NULL,
+			decision TEXT NOT NULL, exception INTEGER NOT NULL, first_seen_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL, PRIMARY KEY (job, key))`,
+		`CREATE INDEX transactions_state ON transactions (job, state)`,
+		`CREATE INDEX transactions_exception ON transactions (job, exception)`,
+		`CREATE TABLE decisions (
+			job TEXT NOT NULL, key TEXT NOT NULL, tx_key TEXT NOT NULL, outcome TEXT NOT NULL,
+			rule TEXT NOT NULL, confidence DOUBLE PRECISION NOT NULL, explanation TEXT NOT NULL,
+			data TEXT NOT NULL, items TEXT NOT NULL, config_hash TEXT NOT NULL, decided_at TEXT NOT NULL,
+			state TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (job, key))`,
+		`CREATE INDEX decisions_state ON decisions (job, state)`,
+		`CREATE TABLE memory (
+			kind TEXT NOT NULL, value TEXT NOT NULL, customer_id TEXT NOT NULL,
+			learned_at TEXT NOT NULL, PRIMARY KEY (kind, value, customer_id))`,
+	},
 }
+
+// SchemaVersion is the newest migration this build knows.
+var SchemaVersion = len(migrations) - 1
+
+// Dialect names the SQL database behind a Store.
+type Dialect int
+
+const (
+	// SQLite is the embedded default (modernc.org/sqlite, no cgo).
+	SQLite Dialect = iota
+	// Postgres is for several replicas sharing one state.
+	Postgres
+)
 
 // OpenSQLite opens (creating if needed) the SQLite state store at path.
 // ":memory:" gives a private in-memory store (for stateless runs).
@@ -129,13 +148,129 @@ func OpenSQLite(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening state store %q: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // one writer; also keeps ":memory:" a single database
-	for _, stmt := range schema {
-		if _, err := db.Exec(stmt); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("migrating state store %q: %w", path, err)
+	s := &Store{db: db, dialect: SQLite}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating state store %q: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenPostgres opens the PostgreSQL state store at dsn, applying pending
+// migrations (serialised between replicas by an advisory lock).
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening PostgreSQL state store: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to the PostgreSQL state store: %w", err)
+	}
+	s := &Store{db: db, dialect: Postgres}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating PostgreSQL state store: %w", err)
+	}
+	return s, nil
+}
+
+// DB exposes the database for the distributed elector (PostgreSQL).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect tells which database the store uses.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// migrationLock is the advisory-lock key that serialises migrations.
+const migrationLock = 0x6c657474 // "lett"
+
+func (s *Store) migrate(ctx context.Context) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("starting migration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if s.dialect == Postgres {
+		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("locking for migration: %w", err)
 		}
 	}
-	return &Store{db: db}, nil
+	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	var current int
+	if err = s.on(tx).QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if current > SchemaVersion {
+		return fmt.Errorf("state store schema version %d is newer than this build's %d: upgrade lettrage", current, SchemaVersion)
+	}
+	for v := current + 1; v <= SchemaVersion; v++ {
+		for _, stmt := range migrations[v] {
+			if _, err = tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("applying migration %d: %w", v, err)
+			}
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			v, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("recording migration %d: %w", v, err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("committing migrations: %w", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dialectQ rewrites the portable "?" placeholders for PostgreSQL ($1, $2…).
+type dialectQ struct {
+	q  queryer
+	pg bool
+}
+
+func (s *Store) x() dialectQ            { return dialectQ{s.db, s.dialect == Postgres} }
+func (s *Store) on(tx *sql.Tx) dialectQ { return dialectQ{tx, s.dialect == Postgres} }
+
+func (d dialectQ) rebind(q string) string {
+	if !d.pg || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (d dialectQ) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.q.ExecContext(ctx, d.rebind(q), args...)
+}
+
+func (d dialectQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.q.QueryContext(ctx, d.rebind(q), args...)
+}
+
+func (d dialectQ) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.q.QueryRowContext(ctx, d.rebind(q), args...)
 }
 
 // Close closes the store.
@@ -148,7 +283,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // processed (or quarantined) by the job.
 func (s *Store) FileDone(ctx context.Context, job, hash string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ?`, job, hash).Scan(&n)
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ?`, job, hash).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %s: %w", hash, err)
 	}
@@ -168,7 +303,7 @@ func (s *Store) KnownTransactions(ctx context.Context, job string, keys []string
 			args = append(args, k)
 		}
 		q := `SELECT key FROM transactions WHERE job = ? AND key IN (` + placeholders(len(part)) + `)`
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := s.x().QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("looking up known transactions: %w", err)
 		}
@@ -208,7 +343,7 @@ func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) 
 }
 
 func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]StoredTx, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+
+	rows, err := s.x().QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+
 		where+` ORDER BY account, booking_date, ref, key`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
@@ -244,7 +379,7 @@ func (s *Store) Memory(ctx context.Context, job string) (matcher.Memory, error) 
 		Lettered:      map[string][]matcher.Allocation{},
 		LetteredRefs:  map[string]string{},
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
+	rows, err := s.x().QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
 	if err != nil {
 		return mem, fmt.Errorf("reading learned memory: %w", err)
 	}
@@ -299,7 +434,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	}()
 	at := c.At.UTC().Format(time.RFC3339Nano)
 	for _, f := range c.Files {
-		if _, err = tx.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at)
+		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
 			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
@@ -331,19 +466,19 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			exception = 1
 		}
 		if d.New {
-			_, err = tx.ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
+			_, err = s.on(tx).ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
 				state, file_hash, data, decision, exception, first_seen_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
 				state, d.FileHash, string(data), string(dec), exception, at, at)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			_, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
 				state, string(dec), exception, at, c.Job, d.Tx.Key)
 		}
 		if err != nil {
 			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
 		}
-		if _, err = tx.ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
+		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
 			data, items, config_hash, decided_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, key) DO NOTHING`,
 			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
@@ -352,7 +487,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		}
 	}
 	for _, l := range c.Learned {
-		if _, err = tx.ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
+		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (kind, value, customer_id) DO NOTHING`, l.Kind, l.Value, l.CustomerID, at); err != nil {
 			return fmt.Errorf("recording learned %s: %w", l.Kind, err)
 		}
@@ -366,7 +501,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
 // grouped by the file they came from and ordered deterministically.
 func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, t.data, t.file_hash
+	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, t.data, t.file_hash
 		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
 		WHERE d.job = ? AND d.state = ? ORDER BY t.file_hash, t.account, t.booking_date, t.ref, d.key`, job, decPending)
 	if err != nil {
@@ -412,7 +547,7 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 		return fmt.Errorf("marking decisions applied: %w", err)
 	}
 	for _, k := range sorted {
-		if _, err := tx.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
+		if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
 			decApplied, at.UTC().Format(time.RFC3339Nano), job, k, decPending); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("marking decision %s applied: %w", k, err)
@@ -426,7 +561,7 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 
 // Stats counts the job's transactions by state (for metrics and summaries).
 func (s *Store) Stats(ctx context.Context, job string) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE job = ? GROUP BY state`, job)
+	rows, err := s.x().QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE job = ? GROUP BY state`, job)
 	if err != nil {
 		return nil, fmt.Errorf("counting transactions: %w", err)
 	}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,16 +16,17 @@ func testTx(ref, amount string) matcher.Transaction {
 	}
 }
 
-func TestStoreCommitPendingApplied(t *testing.T) {
+func TestStoreCommitPendingApplied(t *testing.T) { forEachStore(t, testStoreCommitPendingApplied) }
+
+func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenSQLite(path)
+	s, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	auto := testTx("A1", "100.00")
 	over := testTx("A2", "150.00")
-	open := testTx("A3", "42.10")
+	openTx := testTx("A3", "42.10")
 	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 	c := Commit{Job: "j", ConfigHash: "cfg", At: at,
 		Files: []FileRecord{{Hash: "h1", Source: "s", Path: "a.xml", Status: "processed", Transactions: 3}},
@@ -39,8 +39,8 @@ func TestStoreCommitPendingApplied(t *testing.T) {
 				Decision: matcher.Decision{TxKey: over.Key, Outcome: matcher.Auto, Rule: "document",
 					Allocations: []matcher.Allocation{{ItemID: "OI2", Amount: matcher.MustAmount("120.00")}},
 					Excess:      matcher.MustAmount("30.00")}},
-			{Key: "rec-x", Tx: open, FileHash: "h1", New: true,
-				Decision: matcher.Decision{TxKey: open.Key, Outcome: matcher.Unmatched, Reason: "no_candidate"}},
+			{Key: "rec-x", Tx: openTx, FileHash: "h1", New: true,
+				Decision: matcher.Decision{TxKey: openTx.Key, Outcome: matcher.Unmatched, Reason: "no_candidate"}},
 		},
 		Learned: []matcher.Learning{{Kind: "iban", Value: "DE89370400440532013000", CustomerID: "C1"}},
 	}
@@ -76,7 +76,7 @@ func TestStoreCommitPendingApplied(t *testing.T) {
 	s.Close()
 
 	// Reopen: everything survived, nothing is pending any more.
-	s, err = OpenSQLite(path)
+	s, err = open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +96,11 @@ func TestStoreCommitPendingApplied(t *testing.T) {
 	}
 }
 
-func TestStoreCommitIsAtomic(t *testing.T) {
+func TestStoreCommitIsAtomic(t *testing.T) { forEachStore(t, testStoreCommitIsAtomic) }
+
+func testStoreCommitIsAtomic(t *testing.T, open func() (*Store, error)) {
 	ctx := context.Background()
-	s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	s, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +121,22 @@ func TestStoreCommitIsAtomic(t *testing.T) {
 	if known, _ := s.KnownTransactions(ctx, "j", []string{tx.Key}); known[tx.Key] {
 		t.Fatal("transaction recorded although the commit failed")
 	}
+}
+
+func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
+		for i := 0; i < 2; i++ { // the second open finds everything applied
+			s, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v int
+			if err := s.x().QueryRowContext(context.Background(), `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+				t.Fatalf("schema version = %d, %v; want %d", v, err, SchemaVersion)
+			}
+			s.Close()
+		}
+	})
 }
 
 func TestMaskIBAN(t *testing.T) {

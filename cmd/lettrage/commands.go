@@ -169,6 +169,9 @@ func exitCode(cmd string, results []pipeline.Result, err error, stderr io.Writer
 		return exitUsage
 	case onlySkipped(err):
 		return exitPartial
+	case errors.Is(err, pipeline.ErrBusy):
+		fmt.Fprintf(stderr, "lettrage %s: %v (nothing done; try again when it has finished)\n", cmd, err)
+		return exitPartial
 	}
 	fmt.Fprintf(stderr, "lettrage %s: %v\n", cmd, err)
 	return exitPartial

@@ -36,14 +36,10 @@ func accountID(a *xAcctID) (string, bool) {
 	return firstNonEmpty(a.Othr, a.PrtryAcct, a.BBAN), false
 }
 
-var dateLayouts = []string{
-	"2006-01-02T15:04:05Z07:00",
-	"2006-01-02T15:04:05",
-	"2006-01-02",
-	"2006-01-02Z07:00",
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02T15:04",
-}
+var (
+	dateLayouts     = []string{"2006-01-02", "2006-01-02Z07:00"}
+	dateTimeLayouts = []string{"2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04Z07:00", "2006-01-02T15:04"}
+)
 
 // parseDateTime reads an ISO date or date-time, with or without a zone and
 // fraction of seconds; "" gives nil. A time without zone is taken as UTC.
@@ -52,7 +48,11 @@ func parseDateTime(s string) (*time.Time, error) {
 	if s == "" {
 		return nil, nil
 	}
-	for _, l := range dateLayouts {
+	layouts := dateLayouts
+	if strings.IndexByte(s, 'T') >= 0 {
+		layouts = dateTimeLayouts
+	}
+	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return &t, nil
 		}

@@ -168,7 +168,8 @@ func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
 
 func (s *fscanner) newNode() *fnode {
 	if len(s.nodes) == cap(s.nodes) {
-		s.nodes = make([]fnode, 0, max(64, 2*cap(s.nodes)))
+		// A new chunk; earlier nodes stay in the old one.
+		s.nodes = make([]fnode, 0, max(256, 2*cap(s.nodes)))
 	}
 	s.nodes = append(s.nodes, fnode{})
 	return &s.nodes[len(s.nodes)-1]
@@ -292,15 +293,26 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 // fastDecode fills x from body, the bytes after the start tag of an element
 // named open (raw, with prefix) through its end tag. false: not handled,
 // x is untouched.
-func fastDecode(body, open []byte, x any, intern map[string]string) bool {
-	s := fscanner{b: body, intern: intern}
-	root := &fnode{}
-	if !s.content(root, open, 0) || s.i != len(body) {
-		return false
+// fastState is what the fast path reuses from one entry to the next.
+type fastState struct {
+	intern map[string]string
+	nodes  []fnode
+}
+
+func fastDecode(body, open []byte, x any, st *fastState) bool {
+	if st.intern == nil {
+		st.intern = map[string]string{}
 	}
-	v := reflect.ValueOf(x).Elem()
-	fill(v, root)
-	return true
+	s := fscanner{b: body, intern: st.intern, nodes: st.nodes[:0]}
+	root := &fnode{}
+	ok := s.content(root, open, 0) && s.i == len(body)
+	if ok {
+		fill(reflect.ValueOf(x).Elem(), root)
+	}
+	// Keep the last (largest) chunk of nodes, cleared, for the next entry.
+	clear(s.nodes)
+	st.nodes = s.nodes[:0]
+	return ok
 }
 
 // Reflection plans, mirroring encoding/xml's typeinfo for our structs.

@@ -77,8 +77,8 @@ type parser struct {
 	lineSkew int
 	scratch  []byte
 	// entRaw is the raw current entry when extras need it.
-	entRaw []byte
-	intern map[string]string // element names seen by the fast path
+	entRaw    []byte
+	fastState fastState
 
 	path []string
 	st   *Statement // current statement
@@ -90,8 +90,7 @@ type parser struct {
 }
 
 func newParser(r io.Reader, name string, opts Options) (*parser, error) {
-	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference,
-		intern: map[string]string{}}
+	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference}
 	if len(opts.Extra) > 0 {
 		ex, err := compileExtras(opts.Extra)
 		if err != nil {
@@ -291,7 +290,7 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	if in.capture {
 		in.capBuf = append(in.capBuf, body...)
 	}
-	if !fastDecode(body, open, x, p.intern) {
+	if !fastDecode(body, open, x, &p.fastState) {
 		// Leave it to encoding/xml, on the same bytes.
 		if err := p.referenceEntry(x, open, body); err != nil {
 			return err

@@ -107,9 +107,9 @@ func TestMatchRows(t *testing.T) {
 	d := decision("key-1", "REF1", alloc("INV-1", "69.50", "0.50"), alloc("CN-1", "-30", ""))
 	rows := MatchRows(d)
 	want := [][]string{
-		{"REF1", "DE89370400440532013000", "2026-11-02", "70", "EUR", "Alpha, \"the\" payer\nline 2",
-			"INV-1", "DOC-INV-1", "C1", "69.5", "0.5", "reference", "0.99", "reference D-1 found", "key-1", "2026-11-23T12:04:05Z"},
-		{"REF1", "DE89370400440532013000", "2026-11-02", "70", "EUR", "Alpha, \"the\" payer\nline 2",
+		{"REF1", "DE89370400440532013000", "2026-11-02", "70.00", "EUR", "Alpha, \"the\" payer\nline 2",
+			"INV-1", "DOC-INV-1", "C1", "69.50", "0.50", "reference", "0.99", "reference D-1 found", "key-1", "2026-11-23T12:04:05Z"},
+		{"REF1", "DE89370400440532013000", "2026-11-02", "70.00", "EUR", "Alpha, \"the\" payer\nline 2",
 			"CN-1", "DOC-CN-1", "C1", "-30", "0", "reference", "0.99", "reference D-1 found", "key-1", "2026-11-23T12:04:05Z"},
 	}
 	if len(rows) != len(want) {
@@ -213,7 +213,7 @@ func TestOpenItemsSubtractsJournal(t *testing.T) {
 		for _, it := range items {
 			got[it.ID] = it.Residual.String()
 		}
-		if len(got) != 2 || got["INV-2"] != "100" || got["INV-3"] != "50" {
+		if len(got) != 2 || got["INV-2"] != "100.00" || got["INV-3"] != "50.00" {
 			t.Fatalf("open items after lettering = %v, want INV-2:100 INV-3:50", got)
 		}
 	}

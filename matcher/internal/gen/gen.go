@@ -15,20 +15,22 @@ import (
 
 // Scenario names, one per kind of payment generated.
 const (
-	ScRefStructured = "ref_structured"  // valid RF in Strd, exact amount
-	ScRefText       = "ref_in_text"     // RF or national reference inside Ustrd
-	ScRefPartial    = "ref_partial"     // reference, partial payment
-	ScRefOver       = "ref_overpayment" // reference, overpayment
-	ScFee           = "fee_deducted"    // reference or document, bank charges deducted
-	ScDocNoisy      = "doc_noisy"       // invoice number with noise in Ustrd
-	ScDocCut        = "doc_cut_line"    // invoice number cut at a 35-character line
-	ScDocMulti      = "doc_multi"       // several invoices (and credit notes) named
-	ScDocTypo       = "doc_typo"        // one wrong character, amount exact
-	ScIBANOnly      = "iban_only"       // known IBAN, no text
-	ScNameOnly      = "name_only"       // no IBAN, name variant
-	ScCombination   = "combination"     // known IBAN, several invoices, no text
-	ScOtherCurrency = "other_currency"  // USD book and payment with reference
-	ScUnknown       = "unknown_payer"   // unknown payer, amount matches nothing
+	ScRefStructured = "ref_structured"   // valid RF in Strd, exact amount
+	ScRefText       = "ref_in_text"      // RF or national reference inside Ustrd
+	ScRefPartial    = "ref_partial"      // reference, partial payment
+	ScRefOver       = "ref_overpayment"  // reference, overpayment
+	ScFee           = "fee_deducted"     // reference or document, bank charges deducted
+	ScDocNoisy      = "doc_noisy"        // invoice number with noise in Ustrd
+	ScDocCut        = "doc_cut_line"     // invoice number cut at a 35-character line
+	ScDocMulti      = "doc_multi"        // several invoices (and credit notes) named
+	ScDocTypo       = "doc_typo"         // one wrong character, amount exact
+	ScDocPlusRest   = "doc_plus_unnamed" // known payer names one invoice, pays two
+	ScLookalike     = "name_lookalike"   // name-only payer with a look-alike twin owing the same amount
+	ScIBANOnly      = "iban_only"        // known IBAN, no text
+	ScNameOnly      = "name_only"        // no IBAN, name variant
+	ScCombination   = "combination"      // known IBAN, several invoices, no text
+	ScOtherCurrency = "other_currency"   // USD book and payment with reference
+	ScUnknown       = "unknown_payer"    // unknown payer, amount matches nothing
 	ScUnknownCoin   = "unknown_coinciding_amount"
 	ScDebit         = "debit"     // not a customer payment
 	ScDuplicate     = "duplicate" // the same payment delivered twice
@@ -366,7 +368,7 @@ type weighted struct {
 var mix = []weighted{
 	{ScRefStructured, 200}, {ScRefText, 50}, {ScRefPartial, 30}, {ScRefOver, 20}, {ScFee, 30},
 	{ScDocNoisy, 180}, {ScDocCut, 20}, {ScDocMulti, 50}, {ScDocTypo, 20},
-	{ScIBANOnly, 120}, {ScNameOnly, 60}, {ScCombination, 30}, {ScOtherCurrency, 20},
+	{ScIBANOnly, 110}, {ScNameOnly, 50}, {ScDocPlusRest, 10}, {ScLookalike, 10}, {ScCombination, 30}, {ScOtherCurrency, 20},
 	{ScUnknown, 25}, {ScUnknownCoin, 25}, {ScDebit, 50}, {ScDuplicate, 10},
 }
 
@@ -555,6 +557,70 @@ func (g *generator) scenario(sc string) bool {
 		tx := g.tx(total, "EUR")
 		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
 		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+	case ScDocPlusRest:
+		i := g.take(func(it *matcher.OpenItem) bool {
+			cu := g.customerOf(it)
+			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 2
+		})
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		j := -1
+		for _, k := range cu.items {
+			o := &g.items[k]
+			if k != i && !g.used[k] && isEUR(o) && o.Residual.Sign() > 0 {
+				j = k
+				break
+			}
+		}
+		if j < 0 {
+			g.used[i] = false
+			return false
+		}
+		g.used[j] = true
+		o := &g.items[j]
+		tx := g.tx(it.Residual.Add(o.Residual), "EUR")
+		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		tx.Unstructured = []string{"Facture " + it.DocumentNumber + " et solde"}
+		g.add(tx, Truth{Scenario: sc, Allocations: map[string]matcher.Amount{it.ID: it.Residual, o.ID: o.Residual}, Matchable: true})
+	case ScLookalike:
+		// a twin is a customer whose name is another's plus a generic word
+		k := len(g.custs) - 1 - g.rng.IntN(max(1, len(g.custs)*3/100))
+		twin := g.custs[k]
+		words := strings.Fields(twin.name)
+		base := strings.Join(words[:len(words)-2], " ")
+		var src *customer
+		for _, c := range g.custs[:len(g.custs)*9/10] {
+			if strings.HasPrefix(c.name, base+" ") && len(strings.Fields(c.name)) == len(words)-1 {
+				src = c
+				break
+			}
+		}
+		if src == nil {
+			return false
+		}
+		i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && it.CustomerID == src.id })
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		// the twin owes exactly the same amount on an open invoice
+		for _, j := range twin.items {
+			if !g.used[j] && isEUR(&g.items[j]) && g.items[j].Residual.Sign() > 0 {
+				g.items[j].Residual, g.items[j].Amount = it.Residual, it.Residual
+				g.used[j] = true
+				break
+			}
+		}
+		tx := g.tx(it.Residual, "EUR")
+		tx.Counterparty = matcher.Party{Name: g.nameVariant(src.name)}
+		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+		if !g.oldestOfAmount(i) {
+			t.Allocations = g.oldestSame(i)
+		}
+		g.add(tx, t)
 	case ScOtherCurrency:
 		i := g.take(func(it *matcher.OpenItem) bool { return it.Currency == "USD" })
 		if i < 0 {

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrBusy is returned (wrapped) by Run when another process or replica is
+// running the same job: this run is skipped, nothing is lost.
+var ErrBusy = errors.New("job is running elsewhere")
+
+// RunLocker makes sure a job runs in one process at a time, across
+// processes (a cron `once` beside the daemon) and replicas.
+type RunLocker interface {
+	// TryLock takes the job's lock without waiting; ok is false when
+	// someone else holds it.
+	TryLock(ctx context.Context, job string) (release func(), ok bool, err error)
+}
+
+// FileLocker locks jobs with flock(2) on files beside the SQLite state
+// store: the lock dies with the process, so kill -9 never leaves it held.
+type FileLocker struct{ Dir string }
+
+// TryLock implements RunLocker.
+func (l FileLocker) TryLock(_ context.Context, job string) (func(), bool, error) {
+	if err := os.MkdirAll(l.Dir, 0o750); err != nil {
+		return nil, false, fmt.Errorf("creating lock folder: %w", err)
+	}
+	path := filepath.Join(l.Dir, "."+job+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, false, fmt.Errorf("opening job lock %q: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("locking %q: %w", path, err)
+	}
+	return func() { f.Close() }, true, nil
+}
+
+// advisoryKey maps a name to a PostgreSQL advisory-lock key.
+func advisoryKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("lettrage\x00" + name))
+	return int64(h.Sum64())
+}
+
+// PGLocker locks jobs with PostgreSQL session advisory locks, held on a
+// dedicated connection for the length of the run: a replica that dies
+// loses its connection and so its lock.
+type PGLocker struct{ DB *sql.DB }
+
+// TryLock implements RunLocker.
+func (l PGLocker) TryLock(ctx context.Context, job string) (func(), bool, error) {
+	conn, err := l.DB.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("taking a connection for the job lock: %w", err)
+	}
+	key := advisoryKey("job\x00" + job)
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+		conn.Close()
+		return nil, false, fmt.Errorf("taking the job lock: %w", err)
+	}
+	if !got {
+		conn.Close()
+		return nil, false, nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, key)
+		conn.Close()
+	}, true, nil
+}
+
+// ErrNotLeader is what the elector answers a replica that is not the leader.
+var ErrNotLeader = errors.New("not the leader")
+
+// PGElector elects one leader among replicas sharing a PostgreSQL state
+// store (gocron's distributed elector): the replica holding a session
+// advisory lock on a dedicated connection leads; when it dies, its
+// connection and lock go with it and the next replica to ask takes over.
+type PGElector struct {
+	DB *sql.DB
+
+	mu   sync.Mutex
+	conn *sql.Conn
+}
+
+var leaderKey = advisoryKey("leader")
+
+// IsLeader implements gocron.Elector: nil when this replica leads.
+func (e *PGElector) IsLeader(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if e.conn != nil {
+		// Still leading only while the connection holding the lock lives.
+		if err := e.conn.PingContext(ctx); err == nil {
+			return nil
+		}
+		e.conn.Close()
+		e.conn = nil
+	}
+	conn, err := e.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("electing a leader: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, leaderKey).Scan(&got); err != nil {
+		conn.Close()
+		return fmt.Errorf("electing a leader: %w", err)
+	}
+	if !got {
+		conn.Close()
+		return ErrNotLeader
+	}
+	e.conn = conn
+	return nil
+}
+
+// Close gives up leadership.
+func (e *PGElector) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = e.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, leaderKey)
+		e.conn.Close()
+		e.conn = nil
+	}
+}
