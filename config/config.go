@@ -189,6 +189,11 @@ type Ledger struct {
 // Reports says where exception reports are written.
 type Reports struct {
 	Dir string `yaml:"dir" lettrage:"path"` // default out
+	// XLSX also writes exceptions.xlsx, a formatted workbook (default true).
+	XLSX bool `yaml:"xlsx"`
+	// FrenchCSV also writes exceptions-fr.csv for French-locale Excel:
+	// ";" separated, "," decimals, UTF-8 with a byte-order mark.
+	FrenchCSV bool `yaml:"french_csv"`
 }
 
 // Matching tunes the matcher; every field is optional and defaults to
@@ -253,6 +258,7 @@ func (c *Config) setDefaults() {
 func (j *Job) setDefaults() {
 	j.Source.MaxFileBytes = DefaultMaxFileBytes
 	j.Reports.Dir = "out"
+	j.Reports.XLSX = true
 }
 
 // Load reads and parses the configuration file at path; relative paths in

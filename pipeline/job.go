@@ -25,14 +25,18 @@ import (
 // Job is one configured lettering job: a statement source, a ledger and the
 // matching rules, sharing a state store with the other jobs.
 type Job struct {
-	Name       string
-	Source     connectors.StatementSource
-	Ledger     connectors.Ledger
-	Store      *Store
-	Matching   matcher.Config
-	Parse      camt.Options
-	ReportDir  string // exceptions.csv is written here
-	ConfigHash string // recorded with every decision (audit trail)
+	Name      string
+	Source    connectors.StatementSource
+	Ledger    connectors.Ledger
+	Store     *Store
+	Matching  matcher.Config
+	Parse     camt.Options
+	ReportDir string // exceptions.csv is written here
+	Reports   ReportOptions
+	// AccountNames name the company's bank accounts (normalised IBAN →
+	// name) in reports and metrics.
+	AccountNames map[string]string
+	ConfigHash   string // recorded with every decision (audit trail)
 	// MaxFileBytes bounds one statement file (0: no limit).
 	MaxFileBytes int64
 	// Compression bounds .gz and .zip deliveries (zero: defaults).
@@ -295,6 +299,16 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err := writeExceptionsCSV(j.ReportDir, exc); err != nil {
 		return res, err
 	}
+	if j.Reports.XLSX {
+		if err := writeExceptionsXLSX(j.ReportDir, exc, j.accountName); err != nil {
+			return res, err
+		}
+	}
+	if j.Reports.FrenchCSV {
+		if err := writeExceptionsFrenchCSV(j.ReportDir, exc); err != nil {
+			return res, err
+		}
+	}
 	crashAt(FailAfterReports)
 	j.Metrics.unmatched(j.Name, exc)
 
@@ -479,3 +493,12 @@ func Currencies(m map[string]matcher.Amount) []string {
 }
 
 func isSkipped(err error) bool { return errors.Is(err, ErrFilesSkipped) }
+
+// accountName is the configured name of a bank account, else its last four
+// characters.
+func (j *Job) accountName(account string) string {
+	if n := j.AccountNames[account]; n != "" {
+		return n
+	}
+	return accountSuffix(account)
+}

@@ -78,7 +78,12 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	tmp := f.Name()
-	if _, err = f.Write(data); err == nil {
+	// Reports hold payers' names and IBANs: readable by the group, not by all.
+	err = f.Chmod(0o640)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -79,7 +79,9 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: locker,
-			Log: log, Metrics: s.Metrics,
+			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
+			AccountNames: jc.AccountNames(),
+			Log:          log, Metrics: s.Metrics,
 		})
 	}
 	s.ready.Store(true)
