@@ -98,6 +98,11 @@ type State struct {
 	Driver   string   `yaml:"driver"` // sqlite (default) | postgres
 	SQLite   SQLite   `yaml:"sqlite"`
 	Postgres Postgres `yaml:"postgres"`
+	// PersonalDataDays, when > 0, erases payers' names, IBANs and remittance
+	// text from settled transactions this many days after they were first
+	// seen (GDPR minimisation); amounts, references, decisions and the
+	// audit trail stay. Open exceptions keep their data until settled.
+	PersonalDataDays int `yaml:"personal_data_days"`
 }
 
 // SQLite is the embedded state store.

@@ -123,6 +123,9 @@ func validate(c *Config) []Problem {
 	default:
 		ps.add("state.driver", "unknown driver %q (want sqlite or postgres)", c.State.Driver)
 	}
+	if c.State.PersonalDataDays < 0 {
+		ps.add("state.personal_data_days", "must be 0 (keep) or a number of days")
+	}
 	if len(c.Jobs) == 0 {
 		ps.add("jobs", "at least one job required")
 	}

@@ -48,6 +48,9 @@ type Job struct {
 	Metrics  *Metrics
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
+	// PersonalDataDays, when > 0, redacts settled transactions' personal
+	// data that many days after they were first seen.
+	PersonalDataDays int
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
@@ -311,6 +314,17 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 	crashAt(FailAfterReports)
 	j.Metrics.unmatched(j.Name, exc)
+
+	if j.PersonalDataDays > 0 {
+		now := j.now()
+		n, err := j.Store.RedactPersonalData(ctx, j.Name, now.AddDate(0, 0, -j.PersonalDataDays), now)
+		if err != nil {
+			return res, err
+		}
+		if n > 0 {
+			log.Info("personal data redacted from settled transactions", "component", "state", "transactions", n)
+		}
+	}
 
 	// 8. Only now are the files filed away.
 	for _, sf := range staged {

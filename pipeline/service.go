@@ -80,8 +80,8 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: locker,
 			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
-			AccountNames: jc.AccountNames(),
-			Log:          log, Metrics: s.Metrics,
+			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
+			Log: log, Metrics: s.Metrics,
 		})
 	}
 	s.ready.Store(true)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,6 +116,10 @@ var migrations = [][]string{
 		`CREATE TABLE memory (
 			kind TEXT NOT NULL, value TEXT NOT NULL, customer_id TEXT NOT NULL,
 			learned_at TEXT NOT NULL, PRIMARY KEY (kind, value, customer_id))`,
+	},
+	2: {
+		// Personal-data retention: when a settled transaction was redacted.
+		`ALTER TABLE transactions ADD COLUMN redacted_at TEXT NOT NULL DEFAULT ''`,
 	},
 }
 
@@ -598,4 +603,104 @@ func dateText(t time.Time) string {
 		return ""
 	}
 	return t.Format("2006-01-02")
+}
+
+// ibanLike finds IBAN-shaped tokens in free text (explanations).
+var ibanLike = regexp.MustCompile(`\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\b`)
+
+// MaskIBANs masks every IBAN-shaped token of s.
+func MaskIBANs(s string) string {
+	return ibanLike.ReplaceAllStringFunc(s, MaskIBAN)
+}
+
+// redactTx erases what identifies a person from a settled transaction.
+func redactTx(tx *matcher.Transaction) {
+	tx.Counterparty = matcher.Party{}
+	tx.Unstructured = nil
+	tx.Additional = nil
+}
+
+// RedactPersonalData erases payers' names, IBANs and remittance text of the
+// job's settled (lettered or ignored) transactions first seen before cutoff,
+// and masks IBANs in their decisions' explanations. Amounts, references,
+// rules, confidences and the config hash stay: the decisions remain
+// auditable. It returns how many transactions were redacted.
+func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT key, data, decision FROM transactions
+		WHERE job = ? AND state <> ? AND exception = 0 AND redacted_at = '' AND first_seen_at < ?`,
+		job, txOpen, cutoff.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return 0, fmt.Errorf("finding transactions to redact: %w", err)
+	}
+	type red struct{ key, data, dec string }
+	var todo []red
+	for rows.Next() {
+		var r red
+		if err := rows.Scan(&r.key, &r.data, &r.dec); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("finding transactions to redact: %w", err)
+		}
+		todo = append(todo, r)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("finding transactions to redact: %w", err)
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("redacting: %w", err)
+	}
+	at := now.UTC().Format(time.RFC3339Nano)
+	for _, r := range todo {
+		var t matcher.Transaction
+		var d matcher.Decision
+		if err := json.Unmarshal([]byte(r.data), &t); err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
+		}
+		if err := json.Unmarshal([]byte(r.dec), &d); err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
+		}
+		redactTx(&t)
+		d.Explanation = MaskIBANs(d.Explanation)
+		data, _ := json.Marshal(t)
+		dec, _ := json.Marshal(d)
+		if _, err := s.on(tx).ExecContext(ctx, `UPDATE transactions SET data = ?, decision = ?, redacted_at = ? WHERE job = ? AND key = ?`,
+			string(data), string(dec), at, job, r.key); err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
+		}
+		drows, err := s.on(tx).QueryContext(ctx, `SELECT key, explanation, data FROM decisions WHERE job = ? AND tx_key = ?`, job, r.key)
+		if err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("redacting decisions of %s: %w", r.key, err)
+		}
+		type drec struct{ key, expl, data string }
+		var ds []drec
+		for drows.Next() {
+			var x drec
+			if err := drows.Scan(&x.key, &x.expl, &x.data); err == nil {
+				ds = append(ds, x)
+			}
+		}
+		drows.Close()
+		for _, x := range ds {
+			var dd matcher.Decision
+			_ = json.Unmarshal([]byte(x.data), &dd)
+			dd.Explanation = MaskIBANs(dd.Explanation)
+			b, _ := json.Marshal(dd)
+			if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET explanation = ?, data = ? WHERE job = ? AND key = ?`,
+				MaskIBANs(x.expl), string(b), job, x.key); err != nil {
+				_ = tx.Rollback()
+				return 0, fmt.Errorf("redacting decision %s: %w", x.key, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("redacting: %w", err)
+	}
+	return len(todo), nil
 }

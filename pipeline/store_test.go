@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,64 @@ func TestMaskIBAN(t *testing.T) {
 			t.Errorf("MaskIBAN(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestRedactPersonalData(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
+		ctx := context.Background()
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		settled := testTx("R1", "100.00")
+		settled.Counterparty = matcher.Party{Name: "Jean Dupont", IBAN: "FR7630006000011234567890189"}
+		settled.Unstructured = []string{"FACTURE FA-1 JEAN DUPONT 12 RUE DES LILAS"}
+		settled.EndToEndID = "E2E-1"
+		pending := testTx("R2", "50.00")
+		pending.Counterparty = matcher.Party{Name: "Marie Curie"}
+		at := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
+		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []DecisionRecord{
+			{Key: "k1", Tx: settled, New: true, Decision: matcher.Decision{Outcome: matcher.Auto, Rule: "payer_amount",
+				Explanation: "payer IBAN FR7630006000011234567890189 belongs to C1",
+				Allocations: []matcher.Allocation{{ItemID: "OI1", Amount: matcher.MustAmount("100.00")}}}},
+			{Key: "k2", Tx: pending, New: true, Decision: matcher.Decision{Outcome: matcher.Unmatched}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Nothing is old enough yet.
+		if n, err := s.RedactPersonalData(ctx, "j", at, at); err != nil || n != 0 {
+			t.Fatalf("early redaction: %d, %v", n, err)
+		}
+		n, err := s.RedactPersonalData(ctx, "j", at.AddDate(0, 0, 1), at.AddDate(0, 0, 400))
+		if err != nil || n != 1 {
+			t.Fatalf("redacted %d, %v; want the settled transaction only", n, err)
+		}
+		lettered, _ := s.Transactions(ctx, "j", txLettered)
+		got := lettered[0]
+		if got.Tx.Counterparty.Name != "" || got.Tx.Counterparty.IBAN != "" || len(got.Tx.Unstructured) != 0 {
+			t.Errorf("personal data kept: %+v", got.Tx)
+		}
+		if !got.Tx.Amount.Equal(matcher.MustAmount("100")) || got.Tx.Ref != "R1" || got.Tx.EndToEndID != "E2E-1" ||
+			got.Decision.Rule != "payer_amount" || len(got.Decision.Allocations) != 1 {
+			t.Errorf("audit data lost: %+v %+v", got.Tx, got.Decision)
+		}
+		if strings.Contains(got.Decision.Explanation, "FR7630006000011234567890189") || !strings.Contains(got.Decision.Explanation, "FR76…0189") {
+			t.Errorf("explanation not masked: %q", got.Decision.Explanation)
+		}
+		var expl string
+		s.x().QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE job = ? AND key = ?`, "j", "k1").Scan(&expl)
+		if strings.Contains(expl, "FR7630006000011234567890189") {
+			t.Errorf("decision explanation not masked: %q", expl)
+		}
+		openTxs, _ := s.Exceptions(ctx, "j")
+		if len(openTxs) != 1 || openTxs[0].Tx.Counterparty.Name != "Marie Curie" {
+			t.Errorf("an open exception lost its data: %+v", openTxs)
+		}
+		// Redaction runs once per transaction.
+		if n, _ := s.RedactPersonalData(ctx, "j", at.AddDate(0, 0, 1), at.AddDate(0, 0, 401)); n != 0 {
+			t.Errorf("redacted again: %d", n)
+		}
+	})
 }
