@@ -38,7 +38,8 @@ const usage = `Usage: lettrage <command> [flags]
 Commands:
   once    -c FILE           run every job of the config once, print a summary
   run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz
-  check   -c FILE           validate a config file
+  check   [--connect] -c FILE
+                            validate a config file; --connect also reaches every source and ledger
   match   --open-items FILE.csv --statements DIR --out OUTDIR
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
   inspect [--summary] FILE...
@@ -87,10 +88,14 @@ func versionString() string {
 	return v
 }
 
-// loadConfig parses the -c flag and loads the config, reporting errors.
-func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, *flag.FlagSet, bool) {
+// loadConfig parses the -c flag (and any flags extra registers) and loads
+// the config, reporting errors.
+func loadConfig(name string, args []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (*config.Config, *flag.FlagSet, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, e := range extra {
+		e(fs)
+	}
 	path := fs.String("c", "", "config file (YAML)")
 	fs.StringVar(path, "config", "", "config file (YAML)")
 	if err := fs.Parse(args); err != nil {
@@ -109,13 +114,7 @@ func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, *
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return pipeline.NewLogger(w, cfg.Level, cfg.Format)
 }
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -123,7 +122,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	cfg, _, ok := loadConfig("check", args, stderr)
+	var connect bool
+	cfg, _, ok := loadConfig("check", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&connect, "connect", false, "also connect to the state store, every source and ledger, and report what they hold")
+	})
 	if !ok {
 		return exitUsage
 	}
@@ -132,6 +134,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\n  %s: %s source, %s ledger, schedule %q", j.Name, j.Source.Type, j.Ledger.Type, j.Schedule)
 	}
 	fmt.Fprintln(stdout)
+	if connect {
+		ctx, stop := signalContext()
+		defer stop()
+		if err := pipeline.Probe(ctx, cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "lettrage check: %v\n", pipeline.MaskIBANs(err.Error()))
+			return 1
+		}
+	}
 	return exitOK
 }
 
@@ -297,7 +307,7 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		Name: "match", Source: src, Ledger: led, Store: store,
 		Matching: matcher.DefaultConfig(), Parse: camt.DefaultOptions(),
 		ReportDir: *outDir, OnlyCAMT: true,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log: pipeline.NewLogger(stderr, "warn", "text"),
 	}
 	ctx, stop := signalContext()
 	defer stop()

@@ -95,7 +95,17 @@ jobs:
 	if r := runBin(t, env, "check", "-c", cfg); r.code != 0 {
 		t.Fatalf("check exit %d: %s", r.code, r.stderr)
 	}
-	r := runBin(t, env, "once", "-c", cfg)
+	// check --connect reaches both servers and changes nothing.
+	r := runBin(t, env, "check", "--connect", "-c", cfg)
+	want := fmt.Sprintf("%d statement file(s) listed", len(names))
+	if r.code != 0 || strings.Count(r.stdout, want) != 2 || !strings.Contains(r.stdout, "open item(s)") {
+		t.Fatalf("check --connect exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if bad := runBin(t, []string{"TEST_S3_KEY=WRONGKEY"}, "check", "--connect", "-c", cfg); bad.code != 1 ||
+		!strings.Contains(bad.stdout, "s3 source") || !strings.Contains(bad.stdout, "FAILED") {
+		t.Errorf("check --connect with a wrong S3 key: exit %d\n%s\n%s", bad.code, bad.stdout, bad.stderr)
+	}
+	r = runBin(t, env, "once", "-c", cfg)
 	if r.code != 0 {
 		t.Fatalf("once exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
