@@ -25,14 +25,16 @@ import (
 // Job is one configured lettering job: a statement source, a ledger and the
 // matching rules, sharing a state store with the other jobs.
 type Job struct {
-	Name      string
-	Source    connectors.StatementSource
-	Ledger    connectors.Ledger
-	Store     *Store
-	Matching  matcher.Config
-	Parse     camt.Options
-	ReportDir string // exceptions.csv is written here
-	Reports   ReportOptions
+	Name string
+	// SourceType labels the source in metrics (local, sftp, s3).
+	SourceType string
+	Source     connectors.StatementSource
+	Ledger     connectors.Ledger
+	Store      *Store
+	Matching   matcher.Config
+	Parse      camt.Options
+	ReportDir  string // exceptions.csv is written here
+	Reports    ReportOptions
 	// AccountNames name the company's bank accounts (normalised IBAN →
 	// name) in reports and metrics.
 	AccountNames map[string]string
@@ -142,8 +144,10 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	// 2–3. Statements, staged in memory; nothing is committed yet.
 	refs, err := j.Source.List(ctx)
 	if err != nil {
+		j.Metrics.sourceError(j.Name, j.SourceType, "list")
 		return res, fmt.Errorf("listing statements: %w", err)
 	}
+	j.Metrics.listed(j.Name, j.SourceType, j.now())
 	res.Files = len(refs)
 	var staged []stagedFile
 	for _, ref := range refs {
@@ -151,6 +155,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			return res, fmt.Errorf("stopping before %q: %w", ref.Path, err)
 		}
 		sf, err := j.readFile(ctx, ref)
+		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
+			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
+		}
 		switch {
 		case errors.Is(err, errNotCAMT) && j.OnlyCAMT:
 			res.FilesNotCAMT++
@@ -171,6 +178,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			j.Metrics.file(j.Name, "quarantined")
 			log.Error("statement quarantined", "component", "source", "file", ref.Path, "err", err)
 			if qerr := j.Source.Quarantine(ctx, ref, err); qerr != nil {
+				j.Metrics.sourceError(j.Name, j.SourceType, "quarantine")
 				log.Error("quarantining statement", "file", ref.Path, "err", qerr)
 			}
 			continue
@@ -329,6 +337,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	// 8. Only now are the files filed away.
 	for _, sf := range staged {
 		if err := j.Source.Archive(ctx, sf.ref); err != nil {
+			j.Metrics.sourceError(j.Name, j.SourceType, "archive")
 			log.Error("archiving statement", "component", "source", "file", sf.ref.Path, "err", err)
 		}
 	}
@@ -360,7 +369,8 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 	if j.MaxFileBytes > 0 {
 		r = &limitedReader{r: r, left: j.MaxFileBytes, name: ref.Path}
 	}
-	tee := io.TeeReader(r, h)
+	counter := &countingWriter{}
+	tee := io.TeeReader(r, io.MultiWriter(h, counter))
 	// A .gz or .zip delivery holds one or several statements; a plain file
 	// is its own single member.
 	members := 0
@@ -390,6 +400,7 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
 	}
 	sf.hash = hex.EncodeToString(h.Sum(nil))
+	j.Metrics.sourceRead(j.Name, j.SourceType, counter.n)
 	return sf, nil
 }
 
@@ -515,4 +526,21 @@ func (j *Job) accountName(account string) string {
 		return n
 	}
 	return accountSuffix(account)
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// errorKind classifies a statement error for lettrage_source_errors_total.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, connectors.ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, connectors.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrFileTooLarge), errors.Is(err, compress.ErrLimit):
+		return "too_large"
+	}
+	return "unreadable"
 }

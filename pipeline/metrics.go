@@ -28,6 +28,9 @@ type Metrics struct {
 	oldestOpen    *prometheus.GaugeVec
 	ledgerLatency *prometheus.HistogramVec
 	ledgerErrors  *prometheus.CounterVec
+	sourceBytes   *prometheus.CounterVec
+	sourceErrors  *prometheus.CounterVec
+	lastListing   *prometheus.GaugeVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
 	// value, per job.
@@ -75,6 +78,15 @@ func NewMetrics(version string) *Metrics {
 		ledgerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_ledger_write_errors_total", Help: "Failed ledger write-back batches.",
 		}, []string{"job"}),
+		sourceBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_source_bytes_total", Help: "Bytes of statement files read from the job's source.",
+		}, []string{"job", "source"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_source_errors_total", Help: "Statement source errors by kind (list, unavailable, not_found, too_large, unreadable, archive, quarantine).",
+		}, []string{"job", "source", "kind"}),
+		lastListing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_source_last_list_success_timestamp_seconds", Help: "Unix time of the last successful listing of the job's statement source.",
+		}, []string{"job", "source"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
@@ -86,6 +98,7 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.ledgerLatency, m.ledgerErrors, build,
+		m.sourceBytes, m.sourceErrors, m.lastListing,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -186,4 +199,22 @@ func MaskIBAN(s string) string {
 		return "…" + s[max(0, len(s)-2):]
 	}
 	return s[:4] + "…" + s[len(s)-4:]
+}
+
+func (m *Metrics) sourceRead(job, source string, n int64) {
+	if m != nil {
+		m.sourceBytes.WithLabelValues(job, source).Add(float64(n))
+	}
+}
+
+func (m *Metrics) sourceError(job, source, kind string) {
+	if m != nil {
+		m.sourceErrors.WithLabelValues(job, source, kind).Inc()
+	}
+}
+
+func (m *Metrics) listed(job, source string, at time.Time) {
+	if m != nil {
+		m.lastListing.WithLabelValues(job, source).Set(float64(at.Unix()))
+	}
 }

@@ -75,7 +75,7 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 		opts := camt.DefaultOptions()
 		opts.Extra = jc.Source.ExtraXPath
 		s.Jobs = append(s.Jobs, &Job{
-			Name: jc.Name, Source: src, Ledger: led, Store: store,
+			Name: jc.Name, SourceType: jc.Source.Type, Source: src, Ledger: led, Store: store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: locker,
