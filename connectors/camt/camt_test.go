@@ -164,13 +164,17 @@ func TestTruncatedCorpus(t *testing.T) {
 			if c < 0 || c >= end {
 				continue
 			}
-			_, err := Parse(bytes.NewReader(data[:c]), rel, DefaultOptions(), nil)
-			if err == nil {
-				t.Errorf("%s cut at %d of %d: no error", rel, c, len(data))
-				continue
-			}
-			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrNotCAMT) && !errors.Is(err, ErrMalformed) {
-				t.Errorf("%s cut at %d: unexpected cause %v", rel, c, err)
+			for _, reference := range []bool{false, true} {
+				opts := DefaultOptions()
+				opts.reference = reference
+				_, err := Parse(bytes.NewReader(data[:c]), rel, opts, nil)
+				if err == nil {
+					t.Errorf("%s cut at %d of %d (reference %v): no error", rel, c, len(data), reference)
+					continue
+				}
+				if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrNotCAMT) && !errors.Is(err, ErrMalformed) {
+					t.Errorf("%s cut at %d (reference %v): unexpected cause %v", rel, c, reference, err)
+				}
 			}
 		}
 	}
@@ -411,6 +415,13 @@ func TestSniff(t *testing.T) {
 		if !Sniff(data) {
 			t.Errorf("Sniff(%s) = false", rel)
 		}
+	}
+	utf16 := []byte{0xFF, 0xFE}
+	for _, r := range `<?xml version="1.0" encoding="UTF-16"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">` {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	if !Sniff(utf16) {
+		t.Error("Sniff(UTF-16LE camt.053) = false")
 	}
 	for _, s := range []string{"", "date;amount\n", "%PDF-1.4", `<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">`,
 		"hello camt.053.001.02", `{"camt.053.001.02": 1}`} {

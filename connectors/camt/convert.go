@@ -80,24 +80,32 @@ func parseDate(d *xDate, path string) (*time.Time, error) {
 
 // money converts an amount element; warns (through warn) when it carries
 // more fraction digits than its currency uses, is negative or lacks Ccy.
-func money(a *xAmt, path string, warn *[]string) (*Money, error) {
+//
+// The path is base + "/" + leaf, joined only when it is needed.
+func money(a *xAmt, base, leaf string, warn *[]string) (*Money, error) {
 	if a == nil {
 		return nil, nil
 	}
+	path := func() string {
+		if base == "" {
+			return leaf
+		}
+		return base + "/" + leaf
+	}
 	v, err := matcher.ParseAmount(strings.TrimSpace(a.Value))
 	if err != nil {
-		return nil, badValue(path, "%v", err)
+		return nil, badValue(path(), "%v", err)
 	}
 	m := &Money{Amount: v, Currency: strings.TrimSpace(a.Ccy)}
 	if warn != nil {
 		if m.Currency == "" {
-			*warn = append(*warn, fmt.Sprintf("%s: amount %s has no currency", path, v))
+			*warn = append(*warn, fmt.Sprintf("%s: amount %s has no currency", path(), v))
 		} else if m.Currency != "XXX" && v.Scale() > matcher.CurrencyDigits(m.Currency) {
 			*warn = append(*warn, fmt.Sprintf("%s: amount %s has %d fraction digits, %s uses %d",
-				path, v.StringFixed(v.Scale()), v.Scale(), m.Currency, matcher.CurrencyDigits(m.Currency)))
+				path(), v.StringFixed(v.Scale()), v.Scale(), m.Currency, matcher.CurrencyDigits(m.Currency)))
 		}
 		if v.Sign() < 0 {
-			*warn = append(*warn, fmt.Sprintf("%s: negative amount %s", path, v))
+			*warn = append(*warn, fmt.Sprintf("%s: negative amount %s", path(), v))
 		}
 	}
 	return m, nil
@@ -157,7 +165,7 @@ func boolInd(s string) *bool {
 func convertBalance(x *xBal) (Balance, error) {
 	var b Balance
 	b.Code = firstNonEmpty(x.Tp.xCdOrPrtry.Cd, x.Tp.Prtry, x.Tp.Cd)
-	m, err := money(x.Amt, "Amt", &b.Warnings)
+	m, err := money(x.Amt, "", "Amt", &b.Warnings)
 	if err != nil {
 		return b, err
 	}
@@ -241,7 +249,7 @@ func convertBkTxCd(x *xBkTxCd) BankTxCode {
 }
 
 func convertCharge(x *xChrgRcrd, path string, warn *[]string) (*Charge, error) {
-	m, err := money(x.Amt, path+"/Amt", warn)
+	m, err := money(x.Amt, path, "Amt", warn)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -265,7 +273,7 @@ func convertCharges(xs []xChrgs, path string, warn *[]string) (*Charges, error) 
 			p = fmt.Sprintf("%s[%d]", path, i+1)
 		}
 		if x.Ttl != nil && out.Total == nil {
-			m, err := money(x.Ttl, p+"/TtlChrgsAndTaxAmt", warn)
+			m, err := money(x.Ttl, p, "TtlChrgsAndTaxAmt", warn)
 			if err != nil {
 				return nil, err
 			}
@@ -298,7 +306,7 @@ func convertAmtXchg(x *xAmtAndXchg, path string, warn *[]string) (*AmountDetail,
 	if x == nil {
 		return nil, nil
 	}
-	m, err := money(x.Amt, path+"/Amt", warn)
+	m, err := money(x.Amt, path, "Amt", warn)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -356,7 +364,7 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 		ChqNb: strings.TrimSpace(r.ChqNb), ClrSysRef: strings.TrimSpace(r.ClrSysRef),
 	}
 	var err error
-	if t.Amount, err = money(x.Amt, path+"/Amt", w); err != nil {
+	if t.Amount, err = money(x.Amt, path, "Amt", w); err != nil {
 		return nil, err
 	}
 	if t.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
@@ -404,9 +412,9 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 				x   *xAmt
 				dst **Money
 				n   string
-			}{{a.DuePyblAmt, &da.DuePayable, "DuePyblAmt"}, {a.DscntApldAmt, &da.Discount, "DscntApldAmt"},
-				{a.CdtNoteAmt, &da.CreditNote, "CdtNoteAmt"}, {a.TaxAmt, &da.Tax, "TaxAmt"}, {a.RmtdAmt, &da.Remitted, "RmtdAmt"}} {
-				if *f.dst, err = money(f.x, sp+"/RfrdDocAmt/"+f.n, w); err != nil {
+			}{{a.DuePyblAmt, &da.DuePayable, "RfrdDocAmt/DuePyblAmt"}, {a.DscntApldAmt, &da.Discount, "RfrdDocAmt/DscntApldAmt"},
+				{a.CdtNoteAmt, &da.CreditNote, "RfrdDocAmt/CdtNoteAmt"}, {a.TaxAmt, &da.Tax, "RfrdDocAmt/TaxAmt"}, {a.RmtdAmt, &da.Remitted, "RfrdDocAmt/RmtdAmt"}} {
+				if *f.dst, err = money(f.x, sp, f.n, w); err != nil {
 					return nil, err
 				}
 			}
@@ -441,7 +449,7 @@ func convertBatch(x *xBtch, path string, warn *[]string) (Batch, error) {
 	if n != nil {
 		b.Count = *n
 	}
-	if b.Total, err = money(x.TtlAmt, path+"/TtlAmt", warn); err != nil {
+	if b.Total, err = money(x.TtlAmt, path, "TtlAmt", warn); err != nil {
 		return b, err
 	}
 	if b.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
@@ -454,7 +462,7 @@ func convertBatch(x *xBtch, path string, warn *[]string) (Batch, error) {
 func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 	e := &Entry{Index: index}
 	w := &e.Warnings
-	m, err := money(x.Amt, "Amt", w)
+	m, err := money(x.Amt, "", "Amt", w)
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +495,7 @@ func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 		return nil, err
 	}
 	if x.AmtDtls != nil && x.AmtDtls.InstdAmt != nil {
-		if e.Instructed, err = money(x.AmtDtls.InstdAmt.Amt, "AmtDtls/InstdAmt/Amt", w); err != nil {
+		if e.Instructed, err = money(x.AmtDtls.InstdAmt.Amt, "", "AmtDtls/InstdAmt/Amt", w); err != nil {
 			return nil, err
 		}
 	}

@@ -299,6 +299,25 @@ type fastState struct {
 	nodes  []fnode
 }
 
+// str converts text to a string, sharing the strings of short codes and
+// of white space (CRDT, BOOK, EUR, indentation) instead of allocating them.
+func (st *fastState) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 8 && (len(b) > 64 || len(bytes.TrimLeft(b, " \t\n")) > 0) {
+		return string(b)
+	}
+	if s, ok := st.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(st.intern) < 4096 {
+		st.intern[s] = s
+	}
+	return s
+}
+
 func fastDecode(body, open []byte, x any, st *fastState) bool {
 	if st.intern == nil {
 		st.intern = map[string]string{}
@@ -307,7 +326,7 @@ func fastDecode(body, open []byte, x any, st *fastState) bool {
 	root := &fnode{}
 	ok := s.content(root, open, 0) && s.i == len(body)
 	if ok {
-		fill(reflect.ValueOf(x).Elem(), root)
+		fill(st, reflect.ValueOf(x).Elem(), root)
 	}
 	// Keep the last (largest) chunk of nodes, cleared, for the next entry.
 	clear(s.nodes)
@@ -384,7 +403,7 @@ func addFields(p *typePlan, t reflect.Type, index []int) {
 }
 
 // fill mirrors encoding/xml's unmarshal of element n into v.
-func fill(v reflect.Value, n *fnode) {
+func fill(st *fastState, v reflect.Value, n *fnode) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
@@ -396,9 +415,9 @@ func fill(v reflect.Value, n *fnode) {
 		l := v.Len()
 		v.Grow(1)
 		v.SetLen(l + 1)
-		fill(v.Index(l), n)
+		fill(st, v.Index(l), n)
 	case reflect.String:
-		v.SetString(string(n.text))
+		v.SetString(st.str(n.text))
 	case reflect.Struct:
 		p := planFor(v.Type())
 		for _, a := range n.attrs {
@@ -410,15 +429,15 @@ func fill(v reflect.Value, n *fnode) {
 			}
 		}
 		for k := n.first; k != nil; k = k.next {
-			fillPath(p, v, nil, k)
+			fillPath(st, p, v, nil, k)
 		}
 		if p.chardata != nil {
-			v.FieldByIndex(p.chardata.index).SetString(string(n.text))
+			v.FieldByIndex(p.chardata.index).SetString(st.str(n.text))
 		}
 	}
 }
 
-func fillPath(p *typePlan, sv reflect.Value, parents []string, n *fnode) bool {
+func fillPath(st *fastState, p *typePlan, sv reflect.Value, parents []string, n *fnode) bool {
 	recurse := false
 Loop:
 	for i := range p.fields {
@@ -432,7 +451,7 @@ Loop:
 			}
 		}
 		if len(f.parents) == len(parents) && f.name == n.name {
-			fill(sv.FieldByIndex(f.index), n)
+			fill(st, sv.FieldByIndex(f.index), n)
 			return true
 		}
 		if len(f.parents) > len(parents) && f.parents[len(parents)] == n.name {
@@ -445,7 +464,7 @@ Loop:
 		return false
 	}
 	for k := n.first; k != nil; k = k.next {
-		fillPath(p, sv, parents, k)
+		fillPath(st, p, sv, parents, k)
 	}
 	return true
 }

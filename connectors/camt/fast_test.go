@@ -43,9 +43,15 @@ func TestFastPathEquivalence(t *testing.T) {
 	for _, s := range equivalenceSeeds() {
 		inputs = append(inputs, []byte(s))
 	}
+	tight := DefaultOptions()
+	tight.Limits = Limits{MaxDepth: 12, MaxEntryBytes: 2000, MaxTxDtls: 3}
 	fastOnly := 0
-	for i, data := range inputs {
-		fast, ref, ferr, rerr := readBoth(t, data, DefaultOptions())
+	for i, data := range append(inputs, inputs...) {
+		opts := DefaultOptions()
+		if i >= len(inputs) {
+			opts = tight // limits hit at the same place on both paths
+		}
+		fast, ref, ferr, rerr := readBoth(t, data, opts)
 		if (ferr == nil) != (rerr == nil) {
 			t.Fatalf("input %d: fast err %v, reference err %v", i, ferr, rerr)
 		}
@@ -100,7 +106,14 @@ func equivalenceSeeds() []string {
 		stmt053("02", ntry(`<Ünïcode>x</Ünïcode>`)),
 		stmt053("02", ntry(`<a.b-c_d>x</a.b-c_d>`)),
 		stmt053("02", ntry(`<AddtlNtryInf>unterminated`)),
-		strings.NewReplacer("<", "<p:", "<p:/", "</p:", "<p:?", "<?").Replace(stmt053("08", ntry(`<NtryDtls><TxDtls>`+amt+`</TxDtls></NtryDtls>`))),
+		strings.NewReplacer("</", "</p:", "<?", "<?", "<", "<p:").Replace(stmt053("08", ntry(`<NtryDtls><TxDtls>`+amt+`</TxDtls></NtryDtls>`))),
+		strings.NewReplacer("</", "</p:", "<?", "<?", "<!", "<!", "<", "<p:").Replace(stmt053("08", ntry(`<NtryDtls><!-- c --><TxDtls>`+amt+`</TxDtls></NtryDtls>`))),
+		strings.Replace(stmt053("02", ntry(`<AddtlNtryInf>x</AddtlNtryInf>`)), "<Ntry>", "<Ntry/><Ntry>", 1),
+		"\xEF\xBB\xBF" + stmt053("02", ntry(`<AddtlNtryInf>bom</AddtlNtryInf>`)),
+		strings.Replace(stmt053("02", ntry(`<AddtlNtryInf>latin \xe9</AddtlNtryInf>`)), "UTF-8", "ISO-8859-1", 1),
+		stmt053("02", ntry(`<NtryDtls>`+strings.Repeat(txd(amt), 5)+`</NtryDtls>`)),
+		stmt053("02", ntry(strings.Repeat("<X>", 20)+strings.Repeat("</X>", 20))),
+		stmt053("02", ntry(`<AddtlNtryInf>`+strings.Repeat("long ", 600)+`</AddtlNtryInf>`)),
 	}
 }
 

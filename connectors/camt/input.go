@@ -359,6 +359,7 @@ func (in *input) scanBody(dst []byte) ([]byte, error) {
 				c := buf[i]
 				i++
 				if err = in.lex(c); err != nil {
+					i-- // as with ReadByte, the failing byte is not handed out
 					break scan
 				}
 			}

@@ -71,7 +71,9 @@ type Summary struct {
 }
 
 // Check is one consistency check of a statement. A failed check does not
-// reject the file; it is reported.
+// reject the file; it is reported. A check that cannot be computed (the
+// balance check of a statement whose entries are in another currency) is
+// OK with a Detail that says so.
 type Check struct {
 	Name     string `json:"name"` // entry_count, entry_sum, credit_count, credit_sum, debit_count, debit_sum, net, balance, batch_count
 	OK       bool   `json:"ok"`

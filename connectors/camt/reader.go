@@ -169,7 +169,10 @@ func (p *parser) errAt(err error) error {
 		return err
 	}
 	pe = &ParseError{File: p.name, Err: err, Path: strings.Join(p.path, "/"), EntryIndex: p.ent}
-	if p.dec != nil {
+	var at *atError
+	if errors.As(err, &at) && at.line > 0 {
+		pe.Offset, pe.Line = at.offset, at.line
+	} else if p.dec != nil {
 		pe.Offset, pe.Line = p.pos()
 	}
 	if p.st != nil {
@@ -293,6 +296,14 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	if !fastDecode(body, open, x, &p.fastState) {
 		// Leave it to encoding/xml, on the same bytes.
 		if err := p.referenceEntry(x, open, body); err != nil {
+			// Point at the failure inside the entry, as DecodeElement would.
+			var at *atError
+			if errors.As(err, &at) {
+				bodyStart := p.bom + p.skew + p.dec.InputOffset() - int64(len(body))
+				line, _ := p.dec.InputPos()
+				at.offset = bodyStart + at.rel
+				at.line = line + p.lineSkew - bytes.Count(body, []byte{'\n'}) + bytes.Count(body[:min(int(at.rel), len(body))], []byte{'\n'})
+			}
 			return err
 		}
 	}
@@ -331,10 +342,22 @@ func (p *parser) referenceEntry(x *xNtry, open, body []byte) error {
 		return fmt.Errorf("%w: entry start not found", ErrMalformed)
 	}
 	if err := d.DecodeElement(x, &se); err != nil {
-		return classify(err)
+		return &atError{rel: d.InputOffset() - int64(len(open)+2), err: classify(err)}
 	}
 	return nil
 }
+
+// atError carries the position of a failure found by the fallback
+// decoder; rel is relative to the start of the entry's body.
+type atError struct {
+	rel    int64
+	offset int64
+	line   int
+	err    error
+}
+
+func (e *atError) Error() string { return e.err.Error() }
+func (e *atError) Unwrap() error { return e.err }
 
 func (p *parser) push(name string) { p.path = append(p.path, name) }
 func (p *parser) pop()             { p.path = p.path[:len(p.path)-1] }
