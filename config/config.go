@@ -55,6 +55,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/ledger/odoo"
+	"github.com/lettrage/lettrage/connectors/ledger/postgres"
+	"github.com/lettrage/lettrage/connectors/ledger/tryton"
 	"github.com/lettrage/lettrage/connectors/source/compress"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/connectors/source/s3"
@@ -187,8 +190,11 @@ type Source struct {
 
 // Ledger says which ledger a job reads open items from and writes to.
 type Ledger struct {
-	Type string       `yaml:"type"` // file
-	File *file.Config `yaml:"file"`
+	Type     string           `yaml:"type"` // file | postgres | tryton | odoo
+	File     *file.Config     `yaml:"file"`
+	Postgres *postgres.Config `yaml:"postgres"`
+	Tryton   *tryton.Config   `yaml:"tryton"`
+	Odoo     *odoo.Config     `yaml:"odoo"`
 }
 
 // Reports says where exception reports are written.

@@ -207,35 +207,45 @@ func checkSchedule(s string) error {
 	return nil
 }
 
-func validateSource(ps *problems, p string, s *Source) {
-	type block struct {
-		name string
-		set  bool
-		err  func() error
+// block is one type-specific settings block (source.sftp, ledger.tryton…).
+type block struct {
+	name string
+	set  bool
+	err  func() error
+}
+
+// validateBlocks checks that exactly the block of the chosen type is set,
+// and validates it.
+func validateBlocks(ps *problems, p, what, typ string, blocks []block) {
+	known := false
+	var names []string
+	for _, b := range blocks {
+		names = append(names, b.name)
+		switch {
+		case b.name == typ && !b.set:
+			ps.add(p+"."+b.name, "required for type %q", typ)
+		case b.name == typ:
+			ps.addJoined(p+"."+b.name, b.err())
+		case b.set:
+			ps.add(p+"."+b.name, "set only the block of the %s type (%q)", what, typ)
+		}
+		known = known || b.name == typ
 	}
-	blocks := []block{
+	want := strings.Join(names, ", ")
+	switch {
+	case typ == "":
+		ps.add(p+".type", "required (want one of %s)", want)
+	case !known:
+		ps.add(p+".type", "unknown %s type %q (want one of %s)", what, typ, want)
+	}
+}
+
+func validateSource(ps *problems, p string, s *Source) {
+	validateBlocks(ps, p, "source", s.Type, []block{
 		{"local", s.Local != nil, func() error { return s.Local.Validate() }},
 		{"sftp", s.SFTP != nil, func() error { return s.SFTP.Validate() }},
 		{"s3", s.S3 != nil, func() error { return s.S3.Validate() }},
-	}
-	known := false
-	for _, b := range blocks {
-		switch {
-		case b.name == s.Type && !b.set:
-			ps.add(p+"."+b.name, "required for type %q", s.Type)
-		case b.name == s.Type:
-			ps.addJoined(p+"."+b.name, b.err())
-		case b.set:
-			ps.add(p+"."+b.name, "set only the block of the source type (%q)", s.Type)
-		}
-		known = known || b.name == s.Type
-	}
-	switch {
-	case s.Type == "":
-		ps.add(p+".type", "required (want local, sftp or s3)")
-	case !known:
-		ps.add(p+".type", "unknown source type %q (want local, sftp or s3)", s.Type)
-	}
+	})
 	if err := camt.CompileExtras(s.ExtraXPath); err != nil {
 		ps.add(p+".extra_xpath", "%v", err)
 	}
@@ -250,21 +260,12 @@ func validateSource(ps *problems, p string, s *Source) {
 }
 
 func validateLedger(ps *problems, p string, l *Ledger) {
-	switch l.Type {
-	case "":
-		ps.add(p+".type", "required (want file)")
-	case "file":
-		if l.File == nil {
-			ps.add(p+".file", "required for type %q", l.Type)
-		} else {
-			ps.addJoined(p+".file", l.File.Validate())
-		}
-	default:
-		ps.add(p+".type", "unknown ledger type %q (want file)", l.Type)
-	}
-	if l.Type != "file" && l.File != nil {
-		ps.add(p+".file", "set only the block of the ledger type (%q)", l.Type)
-	}
+	validateBlocks(ps, p, "ledger", l.Type, []block{
+		{"file", l.File != nil, func() error { return l.File.Validate() }},
+		{"postgres", l.Postgres != nil, func() error { return l.Postgres.Validate() }},
+		{"tryton", l.Tryton != nil, func() error { return l.Tryton.Validate() }},
+		{"odoo", l.Odoo != nil, func() error { return l.Odoo.Validate() }},
+	})
 }
 
 // maxCombination bounds the combination search (its cost grows

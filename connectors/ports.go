@@ -64,3 +64,16 @@ var ErrNotFound = errors.New("statement not found")
 // or dropped the connection (network, timeouts, server restarts): the pass
 // should be retried later and the file must not be quarantined.
 var ErrUnavailable = errors.New("source temporarily unavailable")
+
+// Exception is a transaction not fully lettered, with its current decision.
+type Exception struct {
+	Tx       matcher.Transaction
+	Decision matcher.Decision
+}
+
+// ExceptionSink is implemented by ledgers that show Lettrage's exceptions in
+// their own screens (an exceptions table, open statement lines). The
+// pipeline hands over the whole snapshot after every run.
+type ExceptionSink interface {
+	RecordExceptions(ctx context.Context, exc []Exception) error
+}

@@ -322,6 +322,15 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 	crashAt(FailAfterReports)
 	j.Metrics.unmatched(j.Name, exc)
+	if sink, ok := j.Ledger.(connectors.ExceptionSink); ok {
+		list := make([]connectors.Exception, len(exc))
+		for i, st := range exc {
+			list[i] = connectors.Exception{Tx: st.Tx, Decision: st.Decision}
+		}
+		if err := sink.RecordExceptions(ctx, list); err != nil {
+			return res, fmt.Errorf("recording exceptions in the ledger: %w", err)
+		}
+	}
 
 	if j.PersonalDataDays > 0 {
 		now := j.now()

@@ -19,6 +19,9 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/ledger/odoo"
+	"github.com/lettrage/lettrage/connectors/ledger/postgres"
+	"github.com/lettrage/lettrage/connectors/ledger/tryton"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/connectors/source/s3"
 	"github.com/lettrage/lettrage/connectors/source/sftp"
@@ -106,6 +109,14 @@ func NewLedger(c config.Ledger) (connectors.Ledger, error) {
 	switch c.Type {
 	case "file":
 		return file.New(*c.File)
+	case "postgres":
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return postgres.New(ctx, *c.Postgres)
+	case "tryton":
+		return tryton.New(*c.Tryton)
+	case "odoo":
+		return odoo.New(*c.Odoo)
 	}
 	return nil, fmt.Errorf("type: unknown ledger type %q", c.Type)
 }

@@ -1,0 +1,633 @@
+// Package odoo is a ledger backed by Odoo 16–18 through its external
+// JSON-RPC API (POST /jsonrpc, service "object", execute_kw with the
+// database, user id and API key).
+//
+// Open items are posted customer invoices and credit notes that are not
+// (fully) paid. Write-back registers one payment per allocation with the
+// exact amount, through the account.payment.register wizard (create, then
+// action_create_payments with active_model/active_ids in the context), so
+// Odoo reconciles it with the invoice. Each payment's memo ("ref" up to
+// Odoo 17, "memo" from 18, detected with common.version) carries
+// "lettrage:<decision key>:<n>/<count>": payments are searched by it before
+// any is created, and a call whose answer was lost is never repeated before
+// that search.
+package odoo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/httpx"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Config is the YAML configuration of an Odoo ledger.
+type Config struct {
+	// URL is the server's base URL (https://erp.example.com); /jsonrpc is
+	// appended.
+	URL string `yaml:"url"`
+	// Database is the Odoo database name.
+	Database string `yaml:"database"`
+	// User is the login; APIKey (or the content of APIKeyFile) its API key
+	// (Preferences › Account Security › New API Key).
+	User       string `yaml:"user"`
+	APIKey     string `yaml:"api_key"`
+	APIKeyFile string `yaml:"api_key_file"`
+	// Journal, when set, is the bank journal payments are registered in
+	// (name, code or id); otherwise the wizard's default.
+	Journal string `yaml:"journal"`
+	// WriteOffAccount (account code or id), when set, closes a payment's
+	// write-off: the wizard's payment difference is reconciled on it.
+	// Without it the difference stays open on the invoice.
+	WriteOffAccount string `yaml:"write_off_account"`
+	// PageSize is the number of invoices read per call (default 500).
+	PageSize int `yaml:"page_size"`
+	// Timeout bounds one HTTP call (default 60s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Validate checks the configuration without connecting. Errors name the
+// YAML key.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url: required"))
+	} else if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
+	}
+	if c.Database == "" {
+		errs = append(errs, errors.New("database: required"))
+	}
+	if c.User == "" {
+		errs = append(errs, errors.New("user: required"))
+	}
+	switch {
+	case c.APIKey == "" && c.APIKeyFile == "":
+		errs = append(errs, errors.New("api_key: required (or api_key_file)"))
+	case c.APIKey != "" && c.APIKeyFile != "":
+		errs = append(errs, errors.New("api_key_file: set either api_key or api_key_file, not both"))
+	}
+	if c.PageSize < 0 {
+		errs = append(errs, errors.New("page_size: must not be negative"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Client is the Odoo ledger.
+type Client struct {
+	cfg Config
+	key string
+	rpc *rpc
+
+	mu         sync.Mutex
+	uid        int
+	major      int    // Odoo major version
+	memoField  string // "ref" (≤17) or "memo" (18+)
+	journalID  int
+	writeOffID int
+}
+
+var _ connectors.Ledger = (*Client)(nil)
+
+// New validates cfg and prepares a client; it connects lazily.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("validating odoo ledger config: %w", err)
+	}
+	key := cfg.APIKey
+	if cfg.APIKeyFile != "" {
+		b, err := os.ReadFile(cfg.APIKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading api_key_file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 500
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	cfg.APIKey, cfg.APIKeyFile = "", ""
+	return &Client{cfg: cfg, key: key, rpc: &rpc{
+		hc:  httpx.New(httpx.Options{Timeout: cfg.Timeout}),
+		url: strings.TrimRight(cfg.URL, "/") + "/jsonrpc",
+	}}, nil
+}
+
+// Close ends the client.
+func (c *Client) Close() error { return nil }
+
+var read = callOpts{idempotent: true}
+
+// setup detects the version, authenticates and resolves the journal and
+// write-off account, once.
+func (c *Client) setup(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uid != 0 {
+		return nil
+	}
+	var ver struct {
+		Info  []json.RawMessage `json:"server_version_info"`
+		Serie string            `json:"server_serie"`
+	}
+	if err := c.rpc.call(ctx, &ver, read, "common.version", "common", "version"); err != nil {
+		return fmt.Errorf("reading the Odoo version: %w", err)
+	}
+	major := 0
+	if len(ver.Info) > 0 {
+		_ = json.Unmarshal(ver.Info[0], &major)
+	}
+	if major == 0 { // "saas~17.2"
+		s := strings.TrimPrefix(ver.Serie, "saas~")
+		major, _ = strconv.Atoi(strings.SplitN(s, ".", 2)[0])
+	}
+	if major < 16 {
+		return fmt.Errorf("reading the Odoo version: %d is not supported (16–18): %w", major, ErrProtocol)
+	}
+	var uid json.RawMessage
+	if err := c.rpc.call(ctx, &uid, read, "common.authenticate", "common", "authenticate",
+		c.cfg.Database, c.cfg.User, c.key, map[string]any{}); err != nil {
+		return fmt.Errorf("logging in to Odoo as %q: %w", c.cfg.User, err)
+	}
+	id, err := strconv.Atoi(string(uid))
+	if err != nil || id == 0 {
+		// Odoo answers false for a wrong login or key.
+		return fmt.Errorf("logging in to Odoo as %q: %w", c.cfg.User, ErrAuth)
+	}
+	c.uid, c.major = id, major
+	c.memoField = "ref"
+	if major >= 18 {
+		c.memoField = "memo"
+	}
+	if c.cfg.Journal != "" {
+		jid, err := c.resolve(ctx, "account.journal", c.cfg.Journal, [][]any{{"type", "=", "bank"}}, "code", "name")
+		if err != nil {
+			c.uid = 0
+			return fmt.Errorf("finding journal %q: %w", c.cfg.Journal, err)
+		}
+		c.journalID = jid
+	}
+	if c.cfg.WriteOffAccount != "" {
+		aid, err := c.resolve(ctx, "account.account", c.cfg.WriteOffAccount, nil, "code")
+		if err != nil {
+			c.uid = 0
+			return fmt.Errorf("finding write_off_account %q: %w", c.cfg.WriteOffAccount, err)
+		}
+		c.writeOffID = aid
+	}
+	return nil
+}
+
+// ErrNotFound is returned (wrapped) when a configured journal or account
+// does not exist; ErrAmbiguous when a name matches several.
+var (
+	ErrNotFound  = errors.New("not found in Odoo")
+	ErrAmbiguous = errors.New("ambiguous name in Odoo")
+)
+
+func (c *Client) resolve(ctx context.Context, model, ref string, base [][]any, fields ...string) (int, error) {
+	tries := [][]any{}
+	if id, err := strconv.Atoi(ref); err == nil {
+		tries = append(tries, []any{"id", "=", id})
+	}
+	for _, f := range fields {
+		tries = append(tries, []any{f, "=", ref})
+	}
+	for _, t := range tries {
+		var ids []int
+		domain := append(append([]any{}, anySlice(base)...), t)
+		if err := c.execute(ctx, &ids, read, model, "search", []any{domain}, nil); err != nil {
+			return 0, err
+		}
+		switch len(ids) {
+		case 0:
+			continue
+		case 1:
+			return ids[0], nil
+		default:
+			return 0, fmt.Errorf("%d records of %s: %w", len(ids), model, ErrAmbiguous)
+		}
+	}
+	return 0, ErrNotFound
+}
+
+func anySlice(in [][]any) []any {
+	out := make([]any, len(in))
+	for i, v := range in {
+		out[i] = v
+	}
+	return out
+}
+
+// execute calls execute_kw(db, uid, key, model, method, args, kwargs).
+func (c *Client) execute(ctx context.Context, out any, opts callOpts, model, method string, args []any, kwargs map[string]any) error {
+	if kwargs == nil {
+		kwargs = map[string]any{}
+	}
+	return c.rpc.call(ctx, out, opts, model+"."+method, "object", "execute_kw",
+		c.cfg.Database, c.uid, c.key, model, method, args, kwargs)
+}
+
+type moveRow struct {
+	ID        int      `json:"id"`
+	Name      Text     `json:"name"`
+	MoveType  string   `json:"move_type"`
+	State     string   `json:"state"`
+	PayState  string   `json:"payment_state"`
+	Partner   Many2one `json:"partner_id"`
+	Currency  Many2one `json:"currency_id"`
+	Date      Text     `json:"invoice_date"`
+	Due       Text     `json:"invoice_date_due"`
+	Total     Number   `json:"amount_total"`
+	Residual  Number   `json:"amount_residual"`
+	PaymentRf Text     `json:"payment_reference"`
+}
+
+var moveFields = []string{"name", "move_type", "state", "payment_state", "partner_id", "currency_id", "invoice_date",
+	"invoice_date_due", "amount_total", "amount_residual", "payment_reference"}
+
+// OpenItems reads posted customer invoices and credit notes that are not
+// paid or partly paid, a page at a time, with their partners' bank
+// accounts. Amounts are read as JSON text and rounded to the currency's
+// digits; credit notes get a negative residual.
+func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+	if err := c.setup(ctx); err != nil {
+		return nil, err
+	}
+	domain := []any{
+		[]any{"move_type", "in", []string{"out_invoice", "out_refund"}},
+		[]any{"state", "=", "posted"},
+		[]any{"payment_state", "in", []string{"not_paid", "partial"}},
+	}
+	var items []matcher.OpenItem
+	for offset := 0; ; offset += c.cfg.PageSize {
+		var page []moveRow
+		if err := c.execute(ctx, &page, read, "account.move", "search_read", []any{domain},
+			map[string]any{"fields": moveFields, "offset": offset, "limit": c.cfg.PageSize, "order": "id asc"}); err != nil {
+			return nil, fmt.Errorf("reading open invoices from offset %d: %w", offset, err)
+		}
+		ibans, err := c.partnerIBANs(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page {
+			it, err := toItem(m, ibans[m.Partner.ID])
+			if err != nil {
+				return nil, fmt.Errorf("reading invoice %d (%s): %w", m.ID, m.Name, err)
+			}
+			items = append(items, it)
+		}
+		if len(page) < c.cfg.PageSize {
+			return items, nil
+		}
+	}
+}
+
+func toItem(m moveRow, ibans []string) (matcher.OpenItem, error) {
+	ccy := m.Currency.Name
+	digits := matcher.CurrencyDigits(ccy)
+	total, err := m.Total.Amount(digits)
+	if err != nil {
+		return matcher.OpenItem{}, err
+	}
+	res, err := m.Residual.Amount(digits)
+	if err != nil {
+		return matcher.OpenItem{}, err
+	}
+	if m.MoveType == "out_refund" {
+		total, res = total.Neg(), res.Neg()
+	}
+	it := matcher.OpenItem{
+		ID:               strconv.Itoa(m.ID),
+		CustomerID:       strconv.Itoa(m.Partner.ID),
+		CustomerName:     m.Partner.Name,
+		DocumentNumber:   string(m.Name),
+		PaymentReference: string(m.PaymentRf),
+		IBANs:            ibans,
+		Currency:         ccy,
+		Amount:           total,
+		Residual:         res,
+	}
+	if m.Date != "" {
+		if it.IssueDate, err = time.Parse(time.DateOnly, string(m.Date)); err != nil {
+			return it, fmt.Errorf("parsing invoice_date: %w", err)
+		}
+	}
+	if m.Due != "" {
+		if it.DueDate, err = time.Parse(time.DateOnly, string(m.Due)); err != nil {
+			return it, fmt.Errorf("parsing invoice_date_due: %w", err)
+		}
+	}
+	return it, nil
+}
+
+func (c *Client) partnerIBANs(ctx context.Context, page []moveRow) (map[int][]string, error) {
+	seen := map[int]bool{}
+	var ids []int
+	for _, m := range page {
+		if m.Partner.ID != 0 && !seen[m.Partner.ID] {
+			seen[m.Partner.ID] = true
+			ids = append(ids, m.Partner.ID)
+		}
+	}
+	out := map[int][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var banks []struct {
+		Acc     Text     `json:"acc_number"`
+		Partner Many2one `json:"partner_id"`
+	}
+	if err := c.execute(ctx, &banks, read, "res.partner.bank", "search_read", []any{[]any{[]any{"partner_id", "in", ids}}},
+		map[string]any{"fields": []string{"acc_number", "partner_id"}}); err != nil {
+		return nil, fmt.Errorf("reading partner bank accounts: %w", err)
+	}
+	for _, b := range banks {
+		iban := strings.ToUpper(strings.Join(strings.Fields(string(b.Acc)), ""))
+		if iban != "" {
+			out[b.Partner.ID] = append(out[b.Partner.ID], iban)
+		}
+	}
+	return out, nil
+}
+
+const memoPrefix = "lettrage:"
+
+// memo is the payment memo of the n-th of count allocations of key.
+func memo(key string, n, count int) string {
+	return fmt.Sprintf("%s%s:%d/%d", memoPrefix, key, n, count)
+}
+
+// parseMemo reverses memo; ok is false for other memos.
+func parseMemo(m string) (key string, n, count int, ok bool) {
+	if !strings.HasPrefix(m, memoPrefix) {
+		return "", 0, 0, false
+	}
+	rest := m[len(memoPrefix):]
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", 0, 0, false
+	}
+	frac := strings.SplitN(rest[i+1:], "/", 2)
+	if len(frac) != 2 {
+		return "", 0, 0, false
+	}
+	n, err1 := strconv.Atoi(frac[0])
+	count, err2 := strconv.Atoi(frac[1])
+	if err1 != nil || err2 != nil || n < 1 || n > count ||
+		strconv.Itoa(n) != frac[0] || strconv.Itoa(count) != frac[1] { // only the canonical form memo writes
+		return "", 0, 0, false
+	}
+	return rest[:i], n, count, true
+}
+
+// payments returns, per decision key, the allocation numbers already paid
+// and the count announced, from payments whose memo carries one of keys.
+// Cancelled or rejected payments do not count.
+func (c *Client) payments(ctx context.Context, keys []string) (map[string]map[int]bool, map[string]int, error) {
+	paid := map[string]map[int]bool{}
+	counts := map[string]int{}
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	for start := 0; start < len(keys); start += 200 {
+		chunk := keys[start:min(start+200, len(keys))]
+		var domain []any
+		for i := 0; i < len(chunk)-1; i++ {
+			domain = append(domain, "|")
+		}
+		for _, k := range chunk {
+			// =like is a SQL LIKE: escape its wildcards in the key.
+			pat := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(memoPrefix + k + ":")
+			domain = append(domain, []any{c.memoField, "=like", pat + "%"})
+		}
+		var rows []map[string]json.RawMessage
+		if err := c.execute(ctx, &rows, read, "account.payment", "search_read", []any{domain},
+			map[string]any{"fields": []string{c.memoField, "state"}}); err != nil {
+			return nil, nil, fmt.Errorf("searching payments by decision key: %w", err)
+		}
+		for _, r := range rows {
+			var m Text
+			var state string
+			_ = json.Unmarshal(r[c.memoField], &m)
+			_ = json.Unmarshal(r["state"], &state)
+			if state == "cancel" || state == "canceled" || state == "rejected" {
+				continue
+			}
+			key, n, count, ok := parseMemo(string(m))
+			if !ok || !want[key] {
+				continue
+			}
+			if paid[key] == nil {
+				paid[key] = map[int]bool{}
+			}
+			paid[key][n] = true
+			counts[key] = count
+		}
+	}
+	return paid, counts, nil
+}
+
+// Applied reports the keys all of whose allocations have a payment.
+func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if err := c.setup(ctx); err != nil {
+		return nil, err
+	}
+	paid, counts, err := c.payments(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for k, ns := range paid {
+		if len(ns) == counts[k] {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
+// ErrNotAuto is returned (wrapped) for a decision without allocations.
+var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+
+// ErrItemNotOpen and ErrAboveResidual are returned (wrapped in an
+// *ItemError) when an invoice was paid meanwhile or now owes less than the
+// allocation.
+var (
+	ErrItemNotOpen   = errors.New("invoice is no longer open")
+	ErrAboveResidual = errors.New("allocation is above the invoice's residual")
+)
+
+// ItemError locates a write-back problem: the decision and the invoice.
+type ItemError struct {
+	Key    string
+	ItemID string
+	Err    error
+}
+
+func (e *ItemError) Error() string {
+	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Apply registers one payment per allocation not yet paid. Payments already
+// registered under their memo are skipped, so a replay, or a retry after a
+// crash between two payments, registers only what is missing.
+func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, kd := range batch {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
+		}
+	}
+	if err := c.setup(ctx); err != nil {
+		return err
+	}
+	keys := make([]string, len(batch))
+	for i, kd := range batch {
+		keys[i] = kd.Key
+	}
+	paid, _, err := c.payments(ctx, keys)
+	if err != nil {
+		return err
+	}
+	type job struct {
+		kd    connectors.KeyedDecision
+		al    matcher.Allocation
+		memo  string
+		invID int
+	}
+	var jobs []job
+	invSet := map[int]bool{}
+	for _, kd := range batch {
+		n := len(kd.Decision.Allocations)
+		for i, al := range kd.Decision.Allocations {
+			if paid[kd.Key][i+1] {
+				continue
+			}
+			id, err := strconv.Atoi(al.ItemID)
+			if err != nil {
+				return &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not an Odoo invoice id: %w", err)}
+			}
+			jobs = append(jobs, job{kd: kd, al: al, memo: memo(kd.Key, i+1, n), invID: id})
+			invSet[id] = true
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	// Check every invoice is still open for the amount before paying any.
+	ids := make([]int, 0, len(invSet))
+	for id := range invSet {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var moves []moveRow
+	if err := c.execute(ctx, &moves, read, "account.move", "read", []any{ids},
+		map[string]any{"fields": moveFields}); err != nil {
+		return fmt.Errorf("reading the invoices to pay: %w", err)
+	}
+	byID := map[int]moveRow{}
+	for _, m := range moves {
+		byID[m.ID] = m
+	}
+	var problems []error
+	for _, j := range jobs {
+		m, ok := byID[j.invID]
+		if !ok {
+			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID, Err: ErrNotFound})
+			continue
+		}
+		if m.State != "posted" || (m.PayState != "not_paid" && m.PayState != "partial") {
+			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+				Err: fmt.Errorf("%w (state %s, payment state %s)", ErrItemNotOpen, m.State, m.PayState)})
+			continue
+		}
+		res, err := m.Residual.Amount(matcher.CurrencyDigits(m.Currency.Name))
+		if err != nil {
+			return fmt.Errorf("reading invoice %d: %w", m.ID, err)
+		}
+		if j.al.Amount.Abs().Add(j.al.WriteOff.Abs()).Cmp(res) > 0 {
+			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+				Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, j.al.Amount.Abs().Add(j.al.WriteOff.Abs()), res)})
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("checking the invoices to pay: %w", errors.Join(problems...))
+	}
+	for _, j := range jobs {
+		if err := c.register(ctx, j.kd, j.al, j.invID, j.memo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// register pays one invoice through the account.payment.register wizard.
+func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al matcher.Allocation, invID int, memo string) error {
+	date := kd.Tx.BookingDate
+	if date.IsZero() {
+		date = kd.DecidedAt
+	}
+	wctx := map[string]any{"active_model": "account.move", "active_ids": []int{invID}}
+	vals := map[string]any{
+		"amount":        json.Number(al.Amount.Abs().String()), // the exact decimal text, never a Go float
+		"payment_date":  date.Format(time.DateOnly),
+		"communication": memo,
+	}
+	if c.journalID != 0 {
+		vals["journal_id"] = c.journalID
+	}
+	if !al.WriteOff.IsZero() && c.writeOffID != 0 {
+		vals["payment_difference_handling"] = "reconcile"
+		vals["writeoff_account_id"] = c.writeOffID
+		vals["writeoff_label"] = "Lettrage write-off " + kd.Tx.Ref
+	}
+	// Creating the transient wizard has no lasting effect: safe to repeat.
+	var wid int
+	if err := c.execute(ctx, &wid, read, "account.payment.register", "create", []any{vals},
+		map[string]any{"context": wctx}); err != nil {
+		return fmt.Errorf("registering payment %s for invoice %d: %w", memo, invID, err)
+	}
+	recheck := func(ctx context.Context) (bool, error) {
+		paid, _, err := c.payments(ctx, []string{kd.Key})
+		if err != nil {
+			return false, err
+		}
+		_, n, _, _ := parseMemo(memo)
+		return paid[kd.Key][n], nil
+	}
+	err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.payment.register", "action_create_payments",
+		[]any{[]int{wid}}, map[string]any{"context": wctx})
+	if errors.Is(err, httpx.ErrAlreadyDone) {
+		return nil
+	}
+	if err != nil {
+		var oe *Error
+		if errors.As(err, &oe) {
+			return &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: err}
+		}
+		return fmt.Errorf("registering payment %s for invoice %d: %w", memo, invID, err)
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package odoo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/lettrage/lettrage/connectors/internal/httpx"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Error is an Odoo JSON-RPC error answer:
+//
+//	{"error": {"code": 200, "message": "Odoo Server Error",
+//	           "data": {"name": "odoo.exceptions.UserError", "message": "…", "debug": "Traceback…"}}}
+//
+// Name is the Python exception class; Message is what Odoo shows its users.
+type Error struct {
+	Method  string // model.method or service.method
+	Code    int
+	Name    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("odoo %s: %s: %s", e.Method, e.Name, e.Message)
+}
+
+// Business reports whether the error is one Odoo raises for its users
+// (UserError, ValidationError, AccessError, MissingError, RedirectWarning),
+// as opposed to a server fault or an authentication failure.
+func (e *Error) Business() bool {
+	switch e.Name {
+	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError", "odoo.exceptions.AccessError",
+		"odoo.exceptions.MissingError", "odoo.exceptions.RedirectWarning", "odoo.exceptions.Warning":
+		return true
+	}
+	return false
+}
+
+// ErrAuth is returned (wrapped) when Odoo refuses the login or API key.
+var ErrAuth = errors.New("Odoo refused the credentials")
+
+// ErrProtocol is returned (wrapped) for an answer that is not Odoo's
+// JSON-RPC.
+var ErrProtocol = errors.New("unexpected Odoo JSON-RPC answer")
+
+type rpc struct {
+	hc  *httpx.Client
+	url string // …/jsonrpc
+	id  atomic.Int64
+}
+
+type callOpts struct {
+	idempotent bool
+	recheck    func(ctx context.Context) (bool, error)
+}
+
+// call sends {"jsonrpc":"2.0","method":"call","params":{"service","method","args"}}.
+func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, method string, args ...any) error {
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "id": r.id.Add(1),
+		"params": map[string]any{"service": service, "method": method, "args": args}})
+	if err != nil {
+		return fmt.Errorf("encoding odoo %s: %w", label, err)
+	}
+	resp, err := r.hc.Do(ctx, httpx.Request{Method: "POST", URL: r.url, Body: body,
+		Header: http.Header{"Content-Type": {"application/json"}}, Idempotent: opts.idempotent, Recheck: opts.recheck})
+	if err != nil {
+		return fmt.Errorf("calling odoo %s: %w", label, err)
+	}
+	if resp.Status != http.StatusOK {
+		return fmt.Errorf("calling odoo %s: HTTP %d: %.200s: %w", label, resp.Status, resp.Body, ErrProtocol)
+	}
+	var env struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Data    struct {
+				Name    string `json:"name"`
+				Message string `json:"message"`
+			} `json:"data"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Body, &env); err != nil {
+		return fmt.Errorf("decoding odoo %s answer: %w: %w", label, ErrProtocol, err)
+	}
+	if env.Error != nil {
+		e := &Error{Method: label, Code: env.Error.Code, Name: env.Error.Data.Name, Message: env.Error.Data.Message}
+		if e.Message == "" {
+			e.Message = env.Error.Message
+		}
+		if e.Name == "odoo.exceptions.AccessDenied" {
+			return fmt.Errorf("calling odoo %s: %w: %w", label, ErrAuth, e)
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Result))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("decoding odoo %s result %.120s: %w", label, env.Result, err)
+	}
+	return nil
+}
+
+// Number is an Odoo float field read as its JSON text, never as a Go float.
+// Odoo sends monetary values as JSON numbers written by Python's repr, the
+// shortest text that round-trips (300.1, not 300.09999999999997).
+type Number string
+
+// UnmarshalJSON keeps the literal; false (Odoo's empty value) is "".
+func (n *Number) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "false" || s == "null" {
+		*n = ""
+		return nil
+	}
+	if len(s) == 0 || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+		return fmt.Errorf("decoding odoo number %.40s: %w", s, ErrProtocol)
+	}
+	*n = Number(s)
+	return nil
+}
+
+// Amount converts the literal to an exact amount rounded half-even to
+// digits fraction digits (the currency's), which removes binary-float
+// noise. Exponents (1e-05) are expanded exactly.
+func (n Number) Amount(digits int32) (matcher.Amount, error) {
+	if n == "" {
+		return matcher.Amount{}, nil
+	}
+	s := string(n)
+	if strings.ContainsAny(s, "eE") {
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			return matcher.Amount{}, fmt.Errorf("parsing odoo number %q: %w", s, ErrProtocol)
+		}
+		s = r.FloatString(int(digits) + 2)
+	}
+	a, err := matcher.ParseAmount(s)
+	if err != nil {
+		return matcher.Amount{}, fmt.Errorf("parsing odoo number: %w", err)
+	}
+	return a.Round(digits), nil
+}
+
+// Many2one is Odoo's [id, "display name"] pair, or false.
+type Many2one struct {
+	ID   int
+	Name string
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *Many2one) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" || string(b) == "null" {
+		*m = Many2one{}
+		return nil
+	}
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return fmt.Errorf("decoding odoo many2one %.60s: %w", b, ErrProtocol)
+	}
+	if err := json.Unmarshal(pair[0], &m.ID); err != nil {
+		return fmt.Errorf("decoding odoo many2one id: %w", err)
+	}
+	_ = json.Unmarshal(pair[1], &m.Name)
+	return nil
+}
+
+// Text is a char field: Odoo sends false for empty.
+type Text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" || string(b) == "null" {
+		*t = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decoding odoo text: %w", err)
+	}
+	*t = Text(s)
+	return nil
+}

@@ -1,0 +1,518 @@
+// Package postgres is a ledger whose open items come from a SQL query in a
+// PostgreSQL database (an ERP that lives in SQL) and whose allocations are
+// written back inside one transaction per batch, exactly once: every
+// allocation is recorded in a table with a UNIQUE (decision_key, item_id),
+// so a replay is a no-op, and the configured statement (if any) runs only for
+// allocations that were not there yet — in the same transaction.
+//
+// Amounts travel as numeric text, never as floats.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// DefaultAllocationsTable records every allocation written back.
+const DefaultAllocationsTable = "lettrage_allocations"
+
+// Config is the YAML configuration of a PostgreSQL ledger.
+type Config struct {
+	// DSN is a libpq connection string or URL; DSNFile names a file that
+	// holds it (a mounted secret). Exactly one is set.
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	// OpenItemsQuery returns the open items, one row each, with columns
+	// named: id, currency, amount, residual (required) and customer_id,
+	// customer_name, document_number, issue_date, due_date,
+	// payment_reference, customer_iban (optional; customer_iban may hold
+	// several IBANs separated by commas or spaces, or be a text[]). Every
+	// column is read as text: amounts are never floats.
+	OpenItemsQuery string `yaml:"open_items_query"`
+	// ApplyStatement, when set, runs once per new allocation inside the
+	// batch's transaction, with these named parameters (pgx @name syntax,
+	// all sent as text — cast them, e.g. @amount::numeric):
+	//   @decision_key @tx_key @tx_ref @account @item_id @document_number
+	//   @customer_id @amount @write_off @currency @booking_date @value_date
+	//   @lettered_at @rule @confidence @payer_name @payer_iban @end_to_end_id
+	// Dates are YYYY-MM-DD, lettered_at is RFC 3339. When empty, the
+	// allocations table is the write-back.
+	ApplyStatement string `yaml:"apply_statement"`
+	// AllocationsTable (default lettrage_allocations, optionally
+	// schema-qualified) is created if missing.
+	AllocationsTable string `yaml:"allocations_table"`
+	// ExceptionsTable, when set, receives unmatched transactions
+	// (RecordExceptions) and loses them when they are lettered (Apply); it is
+	// created if missing.
+	ExceptionsTable string `yaml:"exceptions_table"`
+	// MaxConns bounds the connection pool (default 4).
+	MaxConns int32 `yaml:"max_conns"`
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+
+// Validate checks the configuration without connecting. Errors name the
+// YAML key.
+func (c *Config) Validate() error {
+	var errs []error
+	switch {
+	case c.DSN == "" && c.DSNFile == "":
+		errs = append(errs, errors.New("dsn: required (or dsn_file)"))
+	case c.DSN != "" && c.DSNFile != "":
+		errs = append(errs, errors.New("dsn_file: set either dsn or dsn_file, not both"))
+	}
+	if strings.TrimSpace(c.OpenItemsQuery) == "" {
+		errs = append(errs, errors.New("open_items_query: required"))
+	}
+	if c.AllocationsTable != "" && !identRE.MatchString(c.AllocationsTable) {
+		errs = append(errs, fmt.Errorf("allocations_table: %q is not a plain [schema.]table name", c.AllocationsTable))
+	}
+	if c.ExceptionsTable != "" && !identRE.MatchString(c.ExceptionsTable) {
+		errs = append(errs, fmt.Errorf("exceptions_table: %q is not a plain [schema.]table name", c.ExceptionsTable))
+	}
+	if c.MaxConns < 0 {
+		errs = append(errs, errors.New("max_conns: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Client is the PostgreSQL ledger.
+type Client struct {
+	cfg    Config
+	pool   *pgxpool.Pool
+	allocT string // quoted
+	excT   string // quoted, "" when none
+}
+
+var _ connectors.Ledger = (*Client)(nil)
+
+// New validates cfg, connects and creates the bookkeeping tables if missing.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("validating postgres ledger config: %w", err)
+	}
+	dsn := cfg.DSN
+	if cfg.DSNFile != "" {
+		b, err := os.ReadFile(cfg.DSNFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading dsn_file: %w", err)
+		}
+		dsn = strings.TrimSpace(string(b))
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The DSN may hold a password: do not repeat it.
+		return nil, fmt.Errorf("parsing dsn: %w", errors.New("invalid connection string"))
+	}
+	pc.MaxConns = 4
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to postgres: %w", err)
+	}
+	if cfg.AllocationsTable == "" {
+		cfg.AllocationsTable = DefaultAllocationsTable
+	}
+	c := &Client{cfg: cfg, pool: pool, allocT: quoteIdent(cfg.AllocationsTable)}
+	if cfg.ExceptionsTable != "" {
+		c.excT = quoteIdent(cfg.ExceptionsTable)
+	}
+	if err := c.createTables(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func quoteIdent(name string) string {
+	return pgx.Identifier(strings.Split(name, ".")).Sanitize()
+}
+
+func (c *Client) createTables(ctx context.Context) error {
+	ddl := `CREATE TABLE IF NOT EXISTS ` + c.allocT + ` (
+	decision_key text NOT NULL,
+	item_id      text NOT NULL,
+	tx_key       text NOT NULL,
+	tx_ref       text NOT NULL,
+	account      text NOT NULL,
+	amount       numeric NOT NULL,
+	write_off    numeric NOT NULL DEFAULT 0,
+	currency     text NOT NULL,
+	booking_date date,
+	rule         text NOT NULL,
+	lettered_at  timestamptz NOT NULL,
+	written_at   timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (decision_key, item_id))`
+	if _, err := c.pool.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("creating table %s: %w", c.cfg.AllocationsTable, err)
+	}
+	if c.excT == "" {
+		return nil
+	}
+	ddl = `CREATE TABLE IF NOT EXISTS ` + c.excT + ` (
+	tx_key       text PRIMARY KEY,
+	tx_ref       text NOT NULL,
+	account      text NOT NULL,
+	booking_date date,
+	amount       numeric NOT NULL,
+	currency     text NOT NULL,
+	payer_name   text NOT NULL,
+	payer_iban   text NOT NULL,
+	refs         text NOT NULL,
+	outcome      text NOT NULL,
+	reason       text NOT NULL,
+	explanation  text NOT NULL,
+	candidates   text NOT NULL,
+	updated_at   timestamptz NOT NULL DEFAULT now())`
+	if _, err := c.pool.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("creating table %s: %w", c.cfg.ExceptionsTable, err)
+	}
+	return nil
+}
+
+// Close releases the connection pool.
+func (c *Client) Close() error {
+	c.pool.Close()
+	return nil
+}
+
+// openItemColumns are the columns OpenItemsQuery may return; the first four
+// are required.
+var openItemColumns = []string{"id", "currency", "amount", "residual",
+	"customer_id", "customer_name", "document_number", "issue_date", "due_date",
+	"payment_reference", "customer_iban"}
+
+// ErrMissingColumn is returned (wrapped) when OpenItemsQuery lacks a
+// required column.
+var ErrMissingColumn = errors.New("open_items_query lacks a required column")
+
+// RowError locates a bad open-item row.
+type RowError struct {
+	Row    int    // 1-based
+	ItemID string // when known
+	Column string
+	Err    error
+}
+
+func (e *RowError) Error() string {
+	return fmt.Sprintf("open item row %d (id %q), column %s: %v", e.Row, e.ItemID, e.Column, e.Err)
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// OpenItems runs OpenItemsQuery. Every column is cast to text around the
+// query, so amounts arrive as exact decimal text.
+func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to postgres: %w", err)
+	}
+	defer conn.Release()
+	// Describe the query to learn which columns it has.
+	desc, err := conn.Conn().Prepare(ctx, "", c.cfg.OpenItemsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("preparing open_items_query: %w", err)
+	}
+	have := map[string]bool{}
+	for _, f := range desc.Fields {
+		have[strings.ToLower(f.Name)] = true
+	}
+	var cols, sel []string
+	for i, name := range openItemColumns {
+		if !have[name] {
+			if i < 4 {
+				return nil, fmt.Errorf("reading open items: %w: %s", ErrMissingColumn, name)
+			}
+			continue
+		}
+		cast := "::text"
+		if name == "issue_date" || name == "due_date" {
+			cast = "::date::text"
+		}
+		cols = append(cols, name)
+		sel = append(sel, fmt.Sprintf("q.%s%s", pgx.Identifier{name}.Sanitize(), cast))
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM (" + strings.TrimRight(strings.TrimSpace(c.cfg.OpenItemsQuery), ";") + ") AS q"
+	rows, err := conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("running open_items_query: %w", err)
+	}
+	defer rows.Close()
+	var items []matcher.OpenItem
+	vals := make([]*string, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	for n := 1; rows.Next(); n++ {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("reading open item row %d: %w", n, err)
+		}
+		it, err := toItem(n, cols, vals)
+		if err != nil {
+			return nil, fmt.Errorf("reading open items: %w", err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading open items: %w", err)
+	}
+	return items, nil
+}
+
+func toItem(n int, cols []string, vals []*string) (matcher.OpenItem, error) {
+	var it matcher.OpenItem
+	get := func(i int) string {
+		if vals[i] == nil {
+			return ""
+		}
+		return strings.TrimSpace(*vals[i])
+	}
+	for i, col := range cols {
+		v := get(i)
+		bad := func(err error) error { return &RowError{Row: n, ItemID: it.ID, Column: col, Err: err} }
+		switch col {
+		case "id":
+			if v == "" {
+				return it, bad(errors.New("empty"))
+			}
+			it.ID = v
+		case "currency":
+			if len(v) != 3 {
+				return it, bad(fmt.Errorf("%q is not an ISO 4217 code", v))
+			}
+			it.Currency = strings.ToUpper(v)
+		case "amount", "residual":
+			a, err := matcher.ParseAmount(v)
+			if err != nil {
+				return it, bad(err)
+			}
+			if col == "amount" {
+				it.Amount = a
+			} else {
+				it.Residual = a
+			}
+		case "customer_id":
+			it.CustomerID = v
+		case "customer_name":
+			it.CustomerName = v
+		case "document_number":
+			it.DocumentNumber = v
+		case "payment_reference":
+			it.PaymentReference = v
+		case "issue_date", "due_date":
+			if v == "" {
+				continue
+			}
+			d, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return it, bad(err)
+			}
+			if col == "issue_date" {
+				it.IssueDate = d
+			} else {
+				it.DueDate = d
+			}
+		case "customer_iban":
+			it.IBANs = splitIBANs(v)
+		}
+	}
+	return it, nil
+}
+
+// splitIBANs reads one or several IBANs: "DE89 3704…", "a,b", "{a,b}".
+func splitIBANs(v string) []string {
+	v = strings.Trim(v, "{}")
+	var out []string
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+		iban := strings.ToUpper(strings.Join(strings.Fields(strings.Trim(part, `" `)), ""))
+		if iban != "" && iban != "NULL" {
+			out = append(out, iban)
+		}
+	}
+	return out
+}
+
+// ErrNotAuto is returned (wrapped) for a decision that carries no
+// allocations to write (only automatic letters are written back).
+var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+
+// Apply writes the batch in one transaction. An allocation already recorded
+// under its (decision key, item) is skipped, so a replay is a no-op.
+func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
+	for _, kd := range batch {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
+		}
+	}
+	tx, err := c.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning write-back transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	insert := `INSERT INTO ` + c.allocT + ` (decision_key, item_id, tx_key, tx_ref, account, amount, write_off,
+	currency, booking_date, rule, lettered_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10, $11)
+	ON CONFLICT (decision_key, item_id) DO NOTHING`
+	for _, kd := range batch {
+		for _, al := range mergeAllocations(kd.Decision.Allocations) {
+			args := c.params(kd, al)
+			tag, err := tx.Exec(ctx, insert, kd.Key, al.ItemID, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account,
+				al.Amount.String(), al.WriteOff.String(), kd.Tx.Currency, nullDate(kd.Tx.BookingDate),
+				kd.Decision.Rule, kd.DecidedAt.UTC())
+			if err != nil {
+				return fmt.Errorf("recording allocation of decision %q to item %q: %w", kd.Key, al.ItemID, err)
+			}
+			if tag.RowsAffected() == 0 || c.cfg.ApplyStatement == "" {
+				continue // already written, or the table is the write-back
+			}
+			if _, err := tx.Exec(ctx, c.cfg.ApplyStatement, args); err != nil {
+				return fmt.Errorf("running apply_statement for decision %q, item %q: %w", kd.Key, al.ItemID, err)
+			}
+		}
+		if c.excT != "" {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+c.excT+` WHERE tx_key = $1`, kd.Tx.Key); err != nil {
+				return fmt.Errorf("clearing exception of %q: %w", kd.Tx.Key, err)
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing write-back of %d decisions: %w", len(batch), err)
+	}
+	return nil
+}
+
+// mergeAllocations sums allocations to the same item, so that the unique
+// (decision_key, item_id) holds.
+func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
+	idx := map[string]int{}
+	var out []matcher.Allocation
+	for _, a := range in {
+		if i, ok := idx[a.ItemID]; ok {
+			out[i].Amount = out[i].Amount.Add(a.Amount)
+			out[i].WriteOff = out[i].WriteOff.Add(a.WriteOff)
+			continue
+		}
+		idx[a.ItemID] = len(out)
+		out = append(out, a)
+	}
+	return out
+}
+
+func (c *Client) params(kd connectors.KeyedDecision, al matcher.Allocation) pgx.NamedArgs {
+	it := kd.Items[al.ItemID]
+	return pgx.NamedArgs{
+		"decision_key":    kd.Key,
+		"tx_key":          kd.Tx.Key,
+		"tx_ref":          kd.Tx.Ref,
+		"account":         kd.Tx.Account,
+		"item_id":         al.ItemID,
+		"document_number": it.DocumentNumber,
+		"customer_id":     it.CustomerID,
+		"amount":          al.Amount.String(),
+		"write_off":       al.WriteOff.String(),
+		"currency":        kd.Tx.Currency,
+		"booking_date":    dateText(kd.Tx.BookingDate),
+		"value_date":      dateText(kd.Tx.ValueDate),
+		"lettered_at":     kd.DecidedAt.UTC().Format(time.RFC3339Nano),
+		"rule":            kd.Decision.Rule,
+		"confidence":      fmt.Sprintf("%.4f", kd.Decision.Confidence),
+		"payer_name":      kd.Tx.Counterparty.Name,
+		"payer_iban":      kd.Tx.Counterparty.IBAN,
+		"end_to_end_id":   kd.Tx.EndToEndID,
+	}
+}
+
+func dateText(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.DateOnly)
+}
+
+func nullDate(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.DateOnly)
+}
+
+// Applied reports which keys have at least one recorded allocation. A batch
+// is written in one transaction, so a key is either complete or absent.
+func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := c.pool.Query(ctx, `SELECT DISTINCT decision_key FROM `+c.allocT+` WHERE decision_key = ANY($1)`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("looking up applied decisions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("looking up applied decisions: %w", err)
+		}
+		out[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("looking up applied decisions: %w", err)
+	}
+	return out, nil
+}
+
+// Exception is an unlettered transaction for the exceptions table.
+type Exception = connectors.Exception
+
+// RecordExceptions upserts unlettered transactions into ExceptionsTable
+// (keyed by transaction key), in one transaction; Apply deletes a
+// transaction's row when it is lettered. Without exceptions_table it does
+// nothing: the exceptions files are then the only report.
+func (c *Client) RecordExceptions(ctx context.Context, exc []Exception) error {
+	if c.excT == "" {
+		return nil
+	}
+	tx, err := c.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning exceptions transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	up := `INSERT INTO ` + c.excT + ` (tx_key, tx_ref, account, booking_date, amount, currency, payer_name, payer_iban,
+	refs, outcome, reason, explanation, candidates, updated_at)
+	VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, now())
+	ON CONFLICT (tx_key) DO UPDATE SET outcome = EXCLUDED.outcome, reason = EXCLUDED.reason,
+	explanation = EXCLUDED.explanation, candidates = EXCLUDED.candidates, updated_at = now()`
+	for _, e := range exc {
+		var refs []string
+		for _, r := range e.Tx.Structured {
+			refs = append(refs, r.Value)
+		}
+		refs = append(refs, e.Tx.Unstructured...)
+		var cands []string
+		for _, cd := range e.Decision.Candidates {
+			cands = append(cands, fmt.Sprintf("%s:%.2f", cd.ItemID, cd.Score))
+		}
+		if _, err := tx.Exec(ctx, up, e.Tx.Key, e.Tx.Ref, e.Tx.Account, nullDate(e.Tx.BookingDate), e.Tx.Amount.String(),
+			e.Tx.Currency, e.Tx.Counterparty.Name, e.Tx.Counterparty.IBAN, strings.Join(refs, " | "),
+			string(e.Decision.Outcome), e.Decision.Reason, e.Decision.Explanation, strings.Join(cands, " ")); err != nil {
+			return fmt.Errorf("recording exception %q: %w", e.Tx.Key, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("committing %d exceptions: %w", len(exc), err)
+	}
+	return nil
+}

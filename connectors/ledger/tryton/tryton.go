@@ -1,0 +1,600 @@
+// Package tryton is a ledger backed by a Tryton 6 server over JSON-RPC.
+//
+// Open items are the posted customer invoices (account.invoice, type out)
+// with their amount to pay. A batch of decisions (one bank statement) is
+// written as ONE account.statement in the configured statement journal,
+// with one line per allocation linked to its invoice (party, receivable
+// account, amount, invoice); the statement is validated and posted, so
+// Tryton's own reconciliation marks the invoices paid or partly paid.
+//
+// Exactly once: every line carries the decision key in its "number" field.
+// Apply searches for the keys before creating anything, finishes a
+// statement a crash left in draft or validated, and never retries the
+// creation blindly: after a timeout it searches again first.
+package tryton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/httpx"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Config is the YAML configuration of a Tryton ledger.
+type Config struct {
+	// URL is the server's base URL (http://tryton:8000).
+	URL string `yaml:"url"`
+	// Database is the Tryton database name.
+	Database string `yaml:"database"`
+	// User logs in with Password, or the content of PasswordFile.
+	User         string `yaml:"user"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// Journal is the statement journal (account.statement.journal) the
+	// statements are written to: its name or numeric id.
+	Journal string `yaml:"journal"`
+	// Company, when set, selects the company (name or id) instead of the
+	// user's current one.
+	Company string `yaml:"company"`
+	// WriteOffAccount (account name, code or id), when set, receives the
+	// write-offs of allocations: the invoice is settled in full by an extra
+	// pair of lines (invoice +w, this account −w). Without it write-offs are
+	// not posted and the small difference stays open in Tryton.
+	WriteOffAccount string `yaml:"write_off_account"`
+	// Language of Tryton's messages (default "en").
+	Language string `yaml:"language"`
+	// PageSize is the number of invoices read per call (default 500).
+	PageSize int `yaml:"page_size"`
+	// Timeout bounds one HTTP call (default 60s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Validate checks the configuration without connecting. Errors name the
+// YAML key.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url: required"))
+	} else if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
+	}
+	if c.Database == "" {
+		errs = append(errs, errors.New("database: required"))
+	}
+	if c.User == "" {
+		errs = append(errs, errors.New("user: required"))
+	}
+	switch {
+	case c.Password == "" && c.PasswordFile == "":
+		errs = append(errs, errors.New("password: required (or password_file)"))
+	case c.Password != "" && c.PasswordFile != "":
+		errs = append(errs, errors.New("password_file: set either password or password_file, not both"))
+	}
+	if c.Journal == "" {
+		errs = append(errs, errors.New("journal: required (statement journal name or id)"))
+	}
+	if c.PageSize < 0 {
+		errs = append(errs, errors.New("page_size: must not be negative"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Client is the Tryton ledger.
+type Client struct {
+	cfg Config
+	rpc *rpc
+
+	mu          sync.Mutex
+	journalID   int
+	companyID   int
+	writeOffAcc int
+}
+
+var _ connectors.Ledger = (*Client)(nil)
+
+// New validates cfg and prepares a client; it connects lazily (the first
+// call logs in).
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("validating tryton ledger config: %w", err)
+	}
+	pw := cfg.Password
+	if cfg.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading password_file: %w", err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 500
+	}
+	if cfg.Language == "" {
+		cfg.Language = "en"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	cfg.Password, cfg.PasswordFile = "", "" // not kept around in the config copy
+	return &Client{cfg: cfg, rpc: &rpc{
+		hc:       httpx.New(httpx.Options{Timeout: cfg.Timeout}),
+		url:      strings.TrimRight(cfg.URL, "/") + "/" + cfg.Database + "/",
+		user:     cfg.User,
+		password: pw,
+		language: cfg.Language,
+	}}, nil
+}
+
+// Close ends the client (the server session simply expires).
+func (c *Client) Close() error { return nil }
+
+var read = callOpts{idempotent: true}
+
+// setup resolves the journal, company and write-off account once.
+func (c *Client) setup(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.journalID != 0 {
+		return nil
+	}
+	if c.cfg.Company != "" {
+		id, err := c.resolve(ctx, "company.company", c.cfg.Company, "party.name")
+		if err != nil {
+			return fmt.Errorf("finding company %q: %w", c.cfg.Company, err)
+		}
+		c.rpc.company = id
+		c.rpc.mu.Lock()
+		c.rpc.auth = "" // log in again so that the context carries it
+		c.rpc.mu.Unlock()
+		c.companyID = id
+	}
+	jid, err := c.resolve(ctx, "account.statement.journal", c.cfg.Journal, "name")
+	if err != nil {
+		return fmt.Errorf("finding statement journal %q: %w", c.cfg.Journal, err)
+	}
+	if c.companyID == 0 {
+		var j []struct {
+			Company int `json:"company"`
+		}
+		if err := c.rpc.call(ctx, &j, read, "model.account.statement.journal.read", []int{jid}, []string{"company"}); err != nil || len(j) != 1 {
+			return fmt.Errorf("reading statement journal %q: %w", c.cfg.Journal, errors.Join(err, ErrProtocol))
+		}
+		c.companyID = j[0].Company
+	}
+	if c.cfg.WriteOffAccount != "" {
+		id, err := c.resolve(ctx, "account.account", c.cfg.WriteOffAccount, "code", "name")
+		if err != nil {
+			return fmt.Errorf("finding write_off_account %q: %w", c.cfg.WriteOffAccount, err)
+		}
+		c.writeOffAcc = id
+	}
+	c.journalID = jid
+	return nil
+}
+
+// ErrNotFound is returned (wrapped) when a configured journal, company or
+// account does not exist in Tryton; ErrAmbiguous when a name matches several.
+var (
+	ErrNotFound  = errors.New("not found in Tryton")
+	ErrAmbiguous = errors.New("ambiguous name in Tryton")
+)
+
+// resolve finds a record by numeric id or by one of the given fields.
+func (c *Client) resolve(ctx context.Context, model, ref string, fields ...string) (int, error) {
+	if id, err := strconv.Atoi(ref); err == nil {
+		var ids []int
+		if err := c.rpc.call(ctx, &ids, read, "model."+model+".search", [][]any{{"id", "=", id}}, 0, nil, nil); err != nil {
+			return 0, err
+		}
+		if len(ids) == 1 {
+			return id, nil
+		}
+	}
+	for _, f := range fields {
+		var ids []int
+		if err := c.rpc.call(ctx, &ids, read, "model."+model+".search", [][]any{{f, "=", ref}}, 0, nil, nil); err != nil {
+			return 0, err
+		}
+		switch len(ids) {
+		case 0:
+			continue
+		case 1:
+			return ids[0], nil
+		default:
+			return 0, fmt.Errorf("%d records of %s: %w", len(ids), model, ErrAmbiguous)
+		}
+	}
+	return 0, ErrNotFound
+}
+
+type invoiceRow struct {
+	ID          int     `json:"id"`
+	Number      string  `json:"number"`
+	Reference   string  `json:"reference"`
+	Party       int     `json:"party"`
+	Account     int     `json:"account"`
+	State       string  `json:"state"`
+	Total       Decimal `json:"total_amount"`
+	AmountToPay Decimal `json:"amount_to_pay"`
+	InvoiceDate Date    `json:"invoice_date"`
+	LinesToPay  []int   `json:"lines_to_pay"`
+	PartyRel    struct {
+		RecName string `json:"rec_name"`
+	} `json:"party."`
+	CurrencyRel struct {
+		Code string `json:"code"`
+	} `json:"currency."`
+}
+
+var invoiceFields = []string{"number", "reference", "party", "account", "state", "total_amount", "amount_to_pay",
+	"invoice_date", "lines_to_pay", "party.rec_name", "currency.code"}
+
+// OpenItems reads the posted customer invoices of the company, a page at a
+// time. The due date is the earliest maturity of the invoice's lines to pay
+// that are not reconciled.
+func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+	if err := c.setup(ctx); err != nil {
+		return nil, err
+	}
+	domain := [][]any{{"type", "=", "out"}, {"state", "=", "posted"}, {"company", "=", c.companyID}}
+	var items []matcher.OpenItem
+	for offset := 0; ; offset += c.cfg.PageSize {
+		var page []invoiceRow
+		if err := c.rpc.call(ctx, &page, read, "model.account.invoice.search_read", domain, offset, c.cfg.PageSize,
+			[][]string{{"id", "ASC"}}, invoiceFields); err != nil {
+			return nil, fmt.Errorf("reading open invoices from offset %d: %w", offset, err)
+		}
+		due, err := c.maturities(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, inv := range page {
+			if inv.AmountToPay.IsZero() {
+				continue
+			}
+			res := inv.AmountToPay.Amount
+			if inv.Total.Sign() < 0 && res.Sign() > 0 { // a credit note
+				res = res.Neg()
+			}
+			it := matcher.OpenItem{
+				ID:               strconv.Itoa(inv.ID),
+				CustomerID:       strconv.Itoa(inv.Party),
+				CustomerName:     inv.PartyRel.RecName,
+				DocumentNumber:   inv.Number,
+				PaymentReference: inv.Reference,
+				IssueDate:        inv.InvoiceDate.Time,
+				DueDate:          due[inv.ID],
+				Currency:         inv.CurrencyRel.Code,
+				Amount:           inv.Total.Amount,
+				Residual:         res,
+			}
+			if it.DueDate.IsZero() {
+				it.DueDate = it.IssueDate
+			}
+			items = append(items, it)
+		}
+		if len(page) < c.cfg.PageSize {
+			return items, nil
+		}
+	}
+}
+
+func (c *Client) maturities(ctx context.Context, page []invoiceRow) (map[int]time.Time, error) {
+	var lineIDs []int
+	owner := map[int]int{}
+	for _, inv := range page {
+		for _, l := range inv.LinesToPay {
+			lineIDs = append(lineIDs, l)
+			owner[l] = inv.ID
+		}
+	}
+	due := map[int]time.Time{}
+	if len(lineIDs) == 0 {
+		return due, nil
+	}
+	var lines []struct {
+		ID             int  `json:"id"`
+		Maturity       Date `json:"maturity_date"`
+		Reconciliation *int `json:"reconciliation"`
+	}
+	if err := c.rpc.call(ctx, &lines, read, "model.account.move.line.read", lineIDs, []string{"maturity_date", "reconciliation"}); err != nil {
+		return nil, fmt.Errorf("reading maturity dates: %w", err)
+	}
+	for _, l := range lines {
+		if l.Reconciliation != nil || l.Maturity.IsZero() {
+			continue
+		}
+		inv := owner[l.ID]
+		if d, ok := due[inv]; !ok || l.Maturity.Before(d) {
+			due[inv] = l.Maturity.Time
+		}
+	}
+	return due, nil
+}
+
+type stmtLine struct {
+	ID        int    `json:"id"`
+	Number    string `json:"number"`
+	Statement int    `json:"statement"`
+	StmtRel   struct {
+		State string `json:"state"`
+	} `json:"statement."`
+}
+
+// findLines returns the statement lines carrying any of keys (chunked).
+func (c *Client) findLines(ctx context.Context, keys []string) ([]stmtLine, error) {
+	var all []stmtLine
+	for start := 0; start < len(keys); start += 500 {
+		end := min(start+500, len(keys))
+		var lines []stmtLine
+		if err := c.rpc.call(ctx, &lines, read, "model.account.statement.line.search_read",
+			[][]any{{"number", "in", keys[start:end]}, {"statement.journal", "=", c.journalID}}, 0, nil, nil,
+			[]string{"number", "statement", "statement.state"}); err != nil {
+			return nil, fmt.Errorf("searching statement lines by decision key: %w", err)
+		}
+		all = append(all, lines...)
+	}
+	return all, nil
+}
+
+// Applied reports which keys are on lines of a posted statement. A key on a
+// draft or validated statement (a crash between steps) is not applied yet:
+// Apply finishes it.
+func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if err := c.setup(ctx); err != nil {
+		return nil, err
+	}
+	lines, err := c.findLines(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lines {
+		if l.StmtRel.State == "posted" {
+			out[l.Number] = true
+		}
+	}
+	return out, nil
+}
+
+// ErrNotAuto is returned (wrapped) for a decision without allocations.
+var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+
+// ErrItemNotOpen is returned (wrapped in an *ItemError) when an invoice an
+// allocation names is no longer open in Tryton (paid or cancelled meanwhile).
+var ErrItemNotOpen = errors.New("invoice is no longer open")
+
+// ItemError locates a write-back problem: the decision and the invoice.
+type ItemError struct {
+	Key    string
+	ItemID string
+	Err    error
+}
+
+func (e *ItemError) Error() string {
+	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Apply writes the batch as one posted statement. Keys already on a posted
+// statement are skipped; a statement left in draft or validated by a crash
+// is finished instead of written again.
+func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, kd := range batch {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
+		}
+	}
+	if err := c.setup(ctx); err != nil {
+		return err
+	}
+	keys := make([]string, len(batch))
+	for i, kd := range batch {
+		keys[i] = kd.Key
+	}
+	existing, err := c.findLines(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("applying %d decisions: %w", len(batch), err)
+	}
+	have := map[string]bool{}
+	unfinished := map[int]string{}
+	for _, l := range existing {
+		if l.StmtRel.State == "cancelled" {
+			continue
+		}
+		have[l.Number] = true
+		if l.StmtRel.State != "posted" {
+			unfinished[l.Statement] = l.StmtRel.State
+		}
+	}
+	for id, state := range unfinished {
+		if err := c.finish(ctx, id, state); err != nil {
+			return err
+		}
+	}
+	var todo []connectors.KeyedDecision
+	for _, kd := range batch {
+		if !have[kd.Key] {
+			todo = append(todo, kd)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	id, err := c.create(ctx, todo)
+	if err != nil {
+		return err
+	}
+	return c.finish(ctx, id, "draft")
+}
+
+// finish validates (when draft) and posts a statement. Both are workflow
+// transitions that Tryton ignores for a statement already past them, so
+// they may be repeated.
+func (c *Client) finish(ctx context.Context, id int, state string) error {
+	if state == "draft" {
+		if err := c.rpc.call(ctx, nil, read, "model.account.statement.validate_statement", []int{id}); err != nil {
+			return fmt.Errorf("validating statement %d: %w", id, err)
+		}
+	}
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.post", []int{id}); err != nil {
+		return fmt.Errorf("posting statement %d: %w", id, err)
+	}
+	return nil
+}
+
+type lineValues struct {
+	Number      string  `json:"number"`
+	Date        Date    `json:"date"`
+	Amount      Decimal `json:"amount"`
+	Party       *int    `json:"party,omitempty"`
+	Account     int     `json:"account"`
+	Invoice     *int    `json:"invoice,omitempty"`
+	Description string  `json:"description"`
+}
+
+// create builds the statement and its lines in ONE create call (atomic in
+// Tryton). The call is not idempotent: after a failure whose outcome is
+// unknown it searches for the keys before trying again.
+func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (int, error) {
+	ids := map[int]bool{}
+	for _, kd := range todo {
+		for _, al := range kd.Decision.Allocations {
+			id, err := strconv.Atoi(al.ItemID)
+			if err != nil {
+				return 0, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not a Tryton invoice id: %w", err)}
+			}
+			ids[id] = true
+		}
+	}
+	idList := make([]int, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	sort.Ints(idList)
+	var invs []invoiceRow
+	if err := c.rpc.call(ctx, &invs, read, "model.account.invoice.read", idList, invoiceFields); err != nil {
+		return 0, fmt.Errorf("reading the invoices to settle: %w", err)
+	}
+	byID := map[int]invoiceRow{}
+	for _, inv := range invs {
+		byID[inv.ID] = inv
+	}
+	var lines []lineValues
+	total := matcher.Amount{}
+	var date time.Time
+	var problems []error
+	for _, kd := range todo {
+		d := kd.Tx.BookingDate
+		if d.IsZero() {
+			d = kd.DecidedAt
+		}
+		d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+		if d.After(date) {
+			date = d
+		}
+		desc := strings.TrimSpace(fmt.Sprintf("lettrage %s %s %s", kd.Tx.Ref, kd.Tx.Counterparty.Name, kd.Decision.Rule))
+		for _, al := range kd.Decision.Allocations {
+			id, _ := strconv.Atoi(al.ItemID)
+			inv, ok := byID[id]
+			if !ok {
+				problems = append(problems, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: ErrNotFound})
+				continue
+			}
+			if inv.State != "posted" {
+				problems = append(problems, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("%w (state %s)", ErrItemNotOpen, inv.State)})
+				continue
+			}
+			party, invID := inv.Party, inv.ID
+			lines = append(lines, lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{al.Amount}, Party: &party,
+				Account: inv.Account, Invoice: &invID, Description: desc})
+			total = total.Add(al.Amount)
+			if !al.WriteOff.IsZero() && c.writeOffAcc != 0 {
+				lines = append(lines,
+					lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{al.WriteOff}, Party: &party, Account: inv.Account,
+						Invoice: &invID, Description: desc + " write-off"},
+					lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{al.WriteOff.Neg()}, Account: c.writeOffAcc,
+						Description: desc + " write-off"})
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return 0, fmt.Errorf("checking the invoices to settle: %w", errors.Join(problems...))
+	}
+	start, err := c.lastBalance(ctx)
+	if err != nil {
+		return 0, err
+	}
+	stmt := map[string]any{
+		"name":            fmt.Sprintf("Lettrage %s %s", date.Format(time.DateOnly), todo[0].Key),
+		"journal":         c.journalID,
+		"company":         c.companyID,
+		"date":            Date{date},
+		"start_balance":   Decimal{start},
+		"end_balance":     Decimal{start.Add(total)},
+		"total_amount":    Decimal{total},
+		"number_of_lines": len(lines),
+		"lines":           []any{[]any{"create", lines}},
+	}
+	keys := make([]string, len(todo))
+	for i, kd := range todo {
+		keys[i] = kd.Key
+	}
+	recheck := func(ctx context.Context) (bool, error) {
+		found, err := c.findLines(ctx, keys)
+		return len(found) > 0, err
+	}
+	var created []int
+	err = c.rpc.call(ctx, &created, callOpts{recheck: recheck}, "model.account.statement.create", []any{stmt})
+	if errors.Is(err, httpx.ErrAlreadyDone) {
+		found, ferr := c.findLines(ctx, keys)
+		if ferr != nil || len(found) == 0 {
+			return 0, fmt.Errorf("finding the statement created on an earlier attempt: %w", errors.Join(ferr, err))
+		}
+		return found[0].Statement, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("creating statement for %d decisions: %w", len(todo), err)
+	}
+	if len(created) != 1 {
+		return 0, fmt.Errorf("creating statement: %d ids returned: %w", len(created), ErrProtocol)
+	}
+	return created[0], nil
+}
+
+// lastBalance is the end balance of the journal's most recently created
+// validated or posted statement (0 for the first), so that the balances
+// chain; drafts (a statement Tryton refused) do not count.
+func (c *Client) lastBalance(ctx context.Context) (matcher.Amount, error) {
+	var st []struct {
+		End Decimal `json:"end_balance"`
+	}
+	if err := c.rpc.call(ctx, &st, read, "model.account.statement.search_read",
+		[][]any{{"journal", "=", c.journalID}, {"state", "in", []string{"validated", "posted"}}}, 0, 1,
+		[][]string{{"id", "DESC"}}, []string{"end_balance"}); err != nil {
+		return matcher.Amount{}, fmt.Errorf("reading the journal's last balance: %w", err)
+	}
+	if len(st) == 0 {
+		return matcher.Amount{}, nil
+	}
+	return st[0].End.Amount, nil
+}
