@@ -92,6 +92,8 @@ type stagedFile struct {
 	hash string
 	dup  bool
 	txs  []matcher.Transaction
+	// failedChecks are the names of the statements' failed consistency checks.
+	failedChecks []string
 }
 
 func (j *Job) now() time.Time {
@@ -216,6 +218,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			continue
 		}
 		seenHash[sf.hash] = true
+		for _, c := range sf.failedChecks {
+			j.Metrics.checkFailed(j.Name, c)
+		}
 		res.FilesProcessed++
 		j.Metrics.file(j.Name, "processed")
 		res.Transactions += len(sf.txs)
@@ -322,6 +327,15 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 	crashAt(FailAfterReports)
 	j.Metrics.unmatched(j.Name, exc)
+	allocated := map[string]matcher.Amount{}
+	for _, d := range out.Decisions {
+		if d.Outcome == matcher.Auto {
+			for _, a := range d.Allocations {
+				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Amount).Add(a.WriteOff)
+			}
+		}
+	}
+	j.Metrics.receivablesAfter(j.Name, items, allocated, j.now())
 	if sink, ok := j.Ledger.(connectors.ExceptionSink); ok {
 		list := make([]connectors.Exception, len(exc))
 		for i, st := range exc {
@@ -392,10 +406,21 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 			}
 		}
 		members++
-		_, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
 			sf.txs = append(sf.txs, txs...)
 			return ctx.Err()
 		})
+		if err == nil {
+			for _, st := range file.Statements {
+				for _, c := range st.Checks {
+					if !c.OK {
+						sf.failedChecks = append(sf.failedChecks, c.Name)
+						j.Log.Warn("statement consistency check failed", "component", "camt", "job", j.Name,
+							"file", ref.Path, "statement", st.ID, "check", c.Name, "expected", c.Expected, "actual", c.Actual)
+					}
+				}
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -31,6 +31,9 @@ type Metrics struct {
 	sourceBytes   *prometheus.CounterVec
 	sourceErrors  *prometheus.CounterVec
 	lastListing   *prometheus.GaugeVec
+	receivables   *prometheus.GaugeVec
+	receivItems   *prometheus.GaugeVec
+	checkFailures *prometheus.CounterVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
 	// value, per job.
@@ -87,6 +90,15 @@ func NewMetrics(version string) *Metrics {
 		lastListing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_source_last_list_success_timestamp_seconds", Help: "Unix time of the last successful listing of the job's statement source.",
 		}, []string{"job", "source"}),
+		receivables: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_open_receivables_amount", Help: "Open receivables (residuals after the run) by currency and ageing bucket (not_due, 1-30, 31-60, 61-90, over_90 days past due).",
+		}, []string{"job", "currency", "bucket"}),
+		receivItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_open_receivables_items", Help: "Open items by currency and ageing bucket.",
+		}, []string{"job", "currency", "bucket"}),
+		checkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_statement_check_failures_total", Help: "Consistency checks of statements that failed (entry_count, entry_sum, balance, batch_count…); the file is still processed.",
+		}, []string{"job", "check"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
@@ -98,7 +110,7 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.ledgerLatency, m.ledgerErrors, build,
-		m.sourceBytes, m.sourceErrors, m.lastListing,
+		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -216,5 +228,56 @@ func (m *Metrics) sourceError(job, source, kind string) {
 func (m *Metrics) listed(job, source string, at time.Time) {
 	if m != nil {
 		m.lastListing.WithLabelValues(job, source).Set(float64(at.Unix()))
+	}
+}
+
+func (m *Metrics) checkFailed(job, check string) {
+	if m != nil {
+		m.checkFailures.WithLabelValues(job, check).Inc()
+	}
+}
+
+// AgeingBucket names the ageing bucket of an item due on due, seen at now.
+func AgeingBucket(due, now time.Time) string {
+	if due.IsZero() {
+		return "not_due"
+	}
+	days := int(now.Sub(due).Hours() / 24)
+	switch {
+	case days <= 0:
+		return "not_due"
+	case days <= 30:
+		return "1-30"
+	case days <= 60:
+		return "31-60"
+	case days <= 90:
+		return "61-90"
+	}
+	return "over_90"
+}
+
+// receivablesAfter sets the aged-balance gauges from the open items less
+// what this run allocated.
+func (m *Metrics) receivablesAfter(job string, items []matcher.OpenItem, allocated map[string]matcher.Amount, now time.Time) {
+	if m == nil {
+		return
+	}
+	type key struct{ ccy, bucket string }
+	amt := map[key]matcher.Amount{}
+	cnt := map[key]int{}
+	for _, it := range items {
+		res := it.Residual.Sub(allocated[it.ID])
+		if res.IsZero() {
+			continue
+		}
+		k := key{it.Currency, AgeingBucket(it.DueDate, now)}
+		amt[k] = amt[k].Add(res)
+		cnt[k]++
+	}
+	m.receivables.DeletePartialMatch(prometheus.Labels{"job": job})
+	m.receivItems.DeletePartialMatch(prometheus.Labels{"job": job})
+	for k, a := range amt {
+		m.receivables.WithLabelValues(job, k.ccy, k.bucket).Set(a.Float())
+		m.receivItems.WithLabelValues(job, k.ccy, k.bucket).Set(float64(cnt[k]))
 	}
 }
