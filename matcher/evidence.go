@@ -3,6 +3,7 @@ package matcher
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // refHit is an open item whose payment reference appears in a transaction.
@@ -22,6 +23,7 @@ type docHit struct {
 // evidence is what one transaction tells about its open items, gathered
 // before any residual is consumed.
 type evidence struct {
+	akey string // currency|amount key of the transaction
 	refs []refHit
 	docs []docHit
 	// cut are items whose document number starts with the text that ends
@@ -40,15 +42,14 @@ type evidence struct {
 	payerHow    string   // how, for explanations
 	payerStrong bool
 	// grams are compact text n-grams for one-typo document checks, built
-	// on first use from gramSpans over texts
+	// from texts on first use
 	texts     []string
-	gramSpans []gramSpan
 	grams     []string
 	gramsDone bool
 	tier      int
 }
 
-// Evidence tiers, strongest first in the processing order.
+// Evidence tiers: transactions of a higher tier are decided first.
 const (
 	tierNone = iota
 	tierPayer
@@ -58,7 +59,7 @@ const (
 
 // fullLine reports whether a remittance line has a length at which banks
 // cut text (35 or 140 characters), so the next line may continue a word.
-func fullLine(s string) bool { n := len(s); return n == 35 || n == 140 }
+func fullLine(s string) bool { n := utf8.RuneCountInString(s); return n == 35 || n == 140 }
 
 // joinLines joins remittance lines, gluing a line to the next without a
 // space when it was cut at a 35/140-character boundary.
@@ -101,9 +102,6 @@ const (
 
 type span struct{ text, from, to int }
 
-// gramSpan locates a text n-gram: atoms from..to of texts[text].
-type gramSpan struct{ text, from, to int }
-
 func isDigitBytes(b []byte) bool {
 	if len(b) == 0 {
 		return false
@@ -123,19 +121,26 @@ func (ev *evidence) textGrams() []string {
 		return ev.grams
 	}
 	ev.gramsDone = true
-	var atoms [][]refAtom
 	for _, t := range ev.texts {
-		atoms = append(atoms, atomise(Fold(t)))
-	}
-	for _, g := range ev.gramSpans {
-		if len(ev.grams) >= maxGrams {
-			break
+		atoms := atomise(Fold(t))
+		for i := range atoms {
+			var b []byte
+			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
+				if j > i && !atoms[j].glued && !atoms[j].light {
+					break
+				}
+				b = append(b, atoms[j].s...)
+				if len(b) > maxGramLen {
+					break
+				}
+				if len(b) >= 5 {
+					if len(ev.grams) >= maxGrams {
+						return ev.grams
+					}
+					ev.grams = append(ev.grams, string(b))
+				}
+			}
 		}
-		var b strings.Builder
-		for k := g.from; k <= g.to; k++ {
-			b.WriteString(atoms[g.text][k].s)
-		}
-		ev.grams = append(ev.grams, b.String())
 	}
 	return ev.grams
 }
@@ -145,7 +150,7 @@ func (s span) within(o span) bool {
 }
 
 func (e *engine) gather(tx *Transaction) *evidence {
-	ev := &evidence{}
+	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount)}
 	ix := e.ix
 	texts := txTexts(tx)
 	ev.texts = texts
@@ -225,9 +230,6 @@ func (e *engine) gather(tx *Transaction) *evidence {
 				}
 				if len(cb) < minGramLen {
 					continue
-				}
-				if ti < len(texts) && len(ev.gramSpans) < maxGrams && len(cb) >= 5 {
-					ev.gramSpans = append(ev.gramSpans, gramSpan{ti, i, j})
 				}
 				for _, n := range ix.byDoc[string(cb)] {
 					hits = append(hits, hit{n, string(cb), span{ti, i, j}, false})
@@ -354,8 +356,8 @@ func (e *engine) gather(tx *Transaction) *evidence {
 
 	// a document number one character away from an open item of exactly
 	// the amount (only when no number is found as written)
-	if !ev.strongDoc() && len(ev.gramSpans) > 0 {
-		for _, n := range ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+	if !ev.strongDoc() {
+		for _, n := range ix.byAmount[ev.akey] {
 			if _, ok := e.typoMatch(ev, n); ok {
 				ev.typos = append(ev.typos, n)
 			}
@@ -427,7 +429,15 @@ func (ev *evidence) strongDoc() bool {
 // typoMatch reports whether one of the transaction's text n-grams is one
 // edit away from the item's document number (compact or loose form).
 func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
-	keys := e.ix.docKeys[n]
+	keys, ok := e.docKeys[n]
+	if !ok {
+		doc := e.ix.items[n].DocumentNumber
+		keys = [2]string{NormaliseDocument(doc), NormaliseDocumentLoose(doc)}
+		e.docKeys[n] = keys
+	}
+	if keys[0] == "" {
+		return "", false
+	}
 	for _, g := range ev.textGrams() {
 		for _, k := range keys {
 			if len(k) >= 5 && oneEdit(g, k) {

@@ -8,10 +8,8 @@ import (
 // index holds the open items of one Match call and the lookups built over
 // them once, so that no rule scans every item for every payment.
 type index struct {
-	items []OpenItem // open items (non-zero residual), sorted by ID
-	resid []Amount   // current residual per item, consumed as payments are decided
-	// normalised document number keys (compact and loose) per item
-	docKeys [][2]string
+	items []*OpenItem // open items (non-zero residual), sorted by ID; not copied
+	resid []Amount    // current residual per item, consumed as payments are decided
 	// docSorted lists compact document numbers in order, for the prefix
 	// search of numbers cut at the end of a remittance line
 	docSorted []docKey
@@ -79,20 +77,19 @@ func newIndex(items []OpenItem, mem Memory) *index {
 		memIBAN:    map[string][]string{},
 		memName:    map[string][]string{},
 	}
-	ix.items = make([]OpenItem, 0, len(items))
-	for _, it := range items {
-		if it.Residual.IsZero() {
+	ix.items = make([]*OpenItem, 0, len(items))
+	for k := range items {
+		if items[k].Residual.IsZero() {
 			continue
 		}
-		ix.items = append(ix.items, it)
+		ix.items = append(ix.items, &items[k])
 	}
 	sort.SliceStable(ix.items, func(a, b int) bool { return ix.items[a].ID < ix.items[b].ID })
 	ix.resid = make([]Amount, len(ix.items))
-	ix.docKeys = make([][2]string, len(ix.items))
 	nameSeen := map[string]bool{}
 	ibanSeen := map[string]bool{}
 	for i := range ix.items {
-		it := &ix.items[i]
+		it := ix.items[i]
 		n := int32(i)
 		ix.resid[i] = it.Residual
 		if k := refKey(it.PaymentReference); k != "" {
@@ -100,7 +97,6 @@ func newIndex(items []OpenItem, mem Memory) *index {
 		}
 		if it.DocumentNumber != "" {
 			c, l := NormaliseDocument(it.DocumentNumber), NormaliseDocumentLoose(it.DocumentNumber)
-			ix.docKeys[i] = [2]string{c, l}
 			if c != "" {
 				ix.byDoc[c] = append(ix.byDoc[c], n)
 				ix.docSorted = append(ix.docSorted, docKey{c, n})
@@ -182,7 +178,7 @@ func newIndex(items []OpenItem, mem Memory) *index {
 
 // older orders items oldest due date first, then issue date, then ID.
 func (ix *index) older(a, b int32) bool {
-	x, y := &ix.items[a], &ix.items[b]
+	x, y := ix.items[a], ix.items[b]
 	if !x.DueDate.Equal(y.DueDate) {
 		return x.DueDate.Before(y.DueDate)
 	}
@@ -201,6 +197,36 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
+// completeCut returns toks with the cut last word replaced by the one
+// token of ct it starts (a name the bank truncated); toks unchanged when
+// there is none or several.
+func completeCut(toks []string, cut string, ct []string) []string {
+	if cut == "" {
+		return toks
+	}
+	full := ""
+	for _, t := range ct {
+		if len(t) > len(cut) && strings.HasPrefix(t, cut) {
+			if full != "" {
+				return toks
+			}
+			full = t
+		}
+	}
+	if full == "" {
+		return toks
+	}
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		if t == cut {
+			t = full
+		}
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // nameMatch is a customer whose name resembles the payer's.
 type nameMatch struct {
 	customer string
@@ -214,6 +240,13 @@ func (ix *index) payerByName(name string) []nameMatch {
 	toks := NameTokens(name)
 	if len(toks) == 0 {
 		return nil
+	}
+	// banks cut long names: the last word may be the start of a longer one
+	var cut string
+	if f := strings.Fields(Fold(name)); len(f) > 1 && !strings.HasSuffix(name, " ") {
+		if w := f[len(f)-1]; len(w) >= 4 && !legalForms[w] {
+			cut = w
+		}
 	}
 	key := strings.Join(toks, " ")
 	best := map[string]nameMatch{}
@@ -241,7 +274,7 @@ func (ix *index) payerByName(name string) []nameMatch {
 			}
 			s := 0.0
 			for _, ct := range ix.custTokens[c] {
-				if v := tokenSimilarity(toks, ct); v > s {
+				if v := tokenSimilarity(completeCut(toks, cut, ct), ct); v > s {
 					s = v
 				}
 			}

@@ -48,6 +48,9 @@ type engine struct {
 	letteredKeys   []string
 	// claimed counts, per item, the transactions whose text designates it
 	claimed map[int32]int
+	// docKeys caches the normalised document numbers of items checked for
+	// typos (compact, loose)
+	docKeys map[int32][2]string
 }
 
 // Match decides every transaction of in: one decision per transaction, in
@@ -95,7 +98,7 @@ func Match(in Input) Output {
 	if cfg.MaxCombination <= 0 {
 		cfg.MaxCombination = DefaultConfig().MaxCombination
 	}
-	e := &engine{cfg: cfg, ix: newIndex(in.Items, in.Memory), mem: in.Memory}
+	e := &engine{cfg: cfg, ix: newIndex(in.Items, in.Memory), mem: in.Memory, docKeys: map[int32][2]string{}}
 	out := Output{Decisions: make([]Decision, len(in.Transactions))}
 
 	type job struct {
@@ -141,7 +144,8 @@ func Match(in Input) Output {
 		return ja.hash < jb.hash
 	})
 	learned := map[Learning]bool{}
-	for _, j := range jobs {
+	for k := range jobs {
+		j := jobs[k]
 		tx := &in.Transactions[j.i]
 		d := e.decide(tx, j.ev)
 		d.TxKey = tx.Key
@@ -150,6 +154,7 @@ func Match(in Input) Output {
 		for _, l := range e.learn(tx, j.ev, d) {
 			learned[l] = true
 		}
+		jobs[k].ev = nil // let the evidence go as the run proceeds
 	}
 	for l := range learned {
 		out.Learned = append(out.Learned, l)
@@ -228,7 +233,7 @@ func (e *engine) itemByID(id string) int32 {
 // eligible reports whether item n can take cash from tx now: same
 // currency, still open, and inside the configured due window.
 func (e *engine) eligible(tx *Transaction, n int32) bool {
-	it := &e.ix.items[n]
+	it := e.ix.items[n]
 	if it.Currency != tx.Currency || e.ix.resid[n].IsZero() {
 		return false
 	}
@@ -418,7 +423,7 @@ func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
 		if d.loose {
 			continue
 		}
-		it := &e.ix.items[d.item]
+		it := e.ix.items[d.item]
 		if it.Currency == tx.Currency && e.eligible(tx, d.item) {
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // settleKind says how a payment compares with the residuals it settles.
@@ -171,7 +172,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 		if !r.valid {
 			continue
 		}
-		it := &e.ix.items[r.item]
+		it := e.ix.items[r.item]
 		switch {
 		case it.Currency != tx.Currency:
 			other = append(other, r.item)
@@ -311,7 +312,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 			// items of the same customer (one, or one combination)
 			if more, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
 				union := append(append([]int32(nil), named...), more...)
-				allocs, excess, k := e.settle(tx, union)
+				allocs, excess, _ := e.settle(tx, union)
 				why := fmt.Sprintf("%s; %s; the rest %s pays %s, not named", found, ev.payerHow,
 					fmtAmount(tx.Amount.Sub(total), tx.Currency), e.docList(more))
 				conf := 0.92
@@ -319,7 +320,6 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 					conf = 0.91
 					why += " (the oldest of its open items of that amount)"
 				}
-				_ = k
 				return e.auto(RuleDocument, conf, allocs, excess, why), true
 			}
 			// an overpayment while the customer has other open items may
@@ -492,7 +492,7 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 	}
 	base := payerConfidence(ev)
 	var exact []int32
-	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+	for _, n := range e.ix.byAmount[ev.akey] {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 			!e.claimedByOther(ev, n) {
 			exact = append(exact, n)
@@ -571,12 +571,28 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 				}
 			}
 		}
-		if len(near) != 1 {
+		if len(near) == 0 {
 			return Decision{}, false
 		}
+		conf, oldest := base-0.03, ""
+		if len(near) > 1 {
+			// several of one customer with one residual (recurring
+			// invoices): the oldest first, as for exact amounts
+			for _, n := range near[1:] {
+				if e.ix.items[n].CustomerID != e.ix.items[near[0]].CustomerID || !e.ix.resid[n].Equal(e.ix.resid[near[0]]) {
+					return Decision{}, false
+				}
+			}
+			if e.cfg.SameAmount != "oldest" {
+				return Decision{}, false
+			}
+			sort.SliceStable(near, func(a, b int) bool { return e.ix.older(near[a], near[b]) })
+			near = near[:1]
+			conf, oldest = 0.91, "; the oldest due of its open items of that residual"
+		}
 		allocs, excess, k := e.settle(tx, near)
-		why := fmt.Sprintf("%s; %s: %s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k))
-		return e.auto(RuleTolerance, base-0.03, allocs, excess, why), true
+		why := fmt.Sprintf("%s; %s: %s%s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k), oldest)
+		return e.auto(RuleTolerance, conf, allocs, excess, why), true
 	}
 	pick, conf, why := e.chooseCombination(ev, combos, complete)
 	if pick == nil {
@@ -669,7 +685,7 @@ func (e *engine) olderSet(a, b []int32) bool {
 func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 	// a number found as written rules typos out; one found only with its
 	// leading zeros dropped may be a typo's accidental neighbour
-	if ev.strongDoc() || len(ev.gramSpans) == 0 {
+	if ev.strongDoc() || len(ev.typos) == 0 {
 		return Decision{}, false
 	}
 	var hits []int32
@@ -713,7 +729,7 @@ func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
 	}
 	n := hits[0]
 	why := fmt.Sprintf("remittance cut at %d characters ends with %s…; of the documents starting so, only %s has residual %s = amount",
-		len(tx.Unstructured[len(tx.Unstructured)-1]), ev.cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
+		utf8.RuneCountInString(tx.Unstructured[len(tx.Unstructured)-1]), ev.cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
 	conf := 0.93
 	if e.payerContradicts(ev, hits) {
 		conf -= 0.05
@@ -778,7 +794,7 @@ func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
 			bump(n, 0.15*m.score)
 		}
 	}
-	for _, n := range e.ix.byAmount[amountKey(tx.Currency, tx.Amount)] {
+	for _, n := range e.ix.byAmount[ev.akey] {
 		if e.ix.resid[n].Equal(tx.Amount) {
 			bump(n, 0.1)
 			if _, ok := e.typoMatch(ev, n); ok && !ev.strongDoc() {

@@ -305,28 +305,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 
-	// 7. Exceptions report and metrics from the state store.
-	exc, err := j.Store.Exceptions(ctx, j.Name)
-	if err != nil {
-		return res, err
-	}
-	res.Exceptions = len(exc)
-	res.UnmatchedCash = unmatchedCash(exc)
-	if err := writeExceptionsCSV(j.ReportDir, exc); err != nil {
-		return res, err
-	}
-	if j.Reports.XLSX {
-		if err := writeExceptionsXLSX(j.ReportDir, exc, j.accountName); err != nil {
-			return res, err
-		}
-	}
-	if j.Reports.FrenchCSV {
-		if err := writeExceptionsFrenchCSV(j.ReportDir, exc); err != nil {
-			return res, err
-		}
-	}
-	crashAt(FailAfterReports)
-	j.Metrics.unmatched(j.Name, exc)
+	// 7. Exceptions reports and metrics from the state store.
 	allocated := map[string]matcher.Amount{}
 	for _, d := range out.Decisions {
 		if d.Outcome == matcher.Auto {
@@ -335,16 +314,16 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}
 		}
 	}
-	j.Metrics.receivablesAfter(j.Name, items, allocated, j.now())
-	if sink, ok := j.Ledger.(connectors.ExceptionSink); ok {
-		list := make([]connectors.Exception, len(exc))
-		for i, st := range exc {
-			list[i] = connectors.Exception{Tx: st.Tx, Decision: st.Decision}
-		}
-		if err := sink.RecordExceptions(ctx, list); err != nil {
-			return res, fmt.Errorf("recording exceptions in the ledger: %w", err)
-		}
+	if err := j.writeReports(ctx, items, allocated); err != nil {
+		return res, err
 	}
+	crashAt(FailAfterReports)
+	exc, err := j.Store.Exceptions(ctx, j.Name)
+	if err != nil {
+		return res, err
+	}
+	res.Exceptions = len(exc)
+	res.UnmatchedCash = unmatchedCash(exc)
 
 	if j.PersonalDataDays > 0 {
 		now := j.now()
@@ -577,4 +556,41 @@ func errorKind(err error) string {
 		return "too_large"
 	}
 	return "unreadable"
+}
+
+// writeReports rewrites the exceptions reports from the state store, hands
+// the snapshot to a ledger that shows exceptions, and updates the gauges;
+// items (when known) are the open items before allocated was applied.
+func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, allocated map[string]matcher.Amount) error {
+	exc, err := j.Store.Exceptions(ctx, j.Name)
+	if err != nil {
+		return err
+	}
+	if err := writeExceptionsCSV(j.ReportDir, exc); err != nil {
+		return err
+	}
+	if j.Reports.XLSX {
+		if err := writeExceptionsXLSX(j.ReportDir, exc, j.accountName); err != nil {
+			return err
+		}
+	}
+	if j.Reports.FrenchCSV {
+		if err := writeExceptionsFrenchCSV(j.ReportDir, exc); err != nil {
+			return err
+		}
+	}
+	j.Metrics.unmatched(j.Name, exc)
+	if items != nil {
+		j.Metrics.receivablesAfter(j.Name, items, allocated, j.now())
+	}
+	if sink, ok := j.Ledger.(connectors.ExceptionSink); ok {
+		list := make([]connectors.Exception, len(exc))
+		for i, st := range exc {
+			list[i] = connectors.Exception{Tx: st.Tx, Decision: st.Decision}
+		}
+		if err := sink.RecordExceptions(ctx, list); err != nil {
+			return fmt.Errorf("recording exceptions in the ledger: %w", err)
+		}
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ type Metrics struct {
 	receivables   *prometheus.GaugeVec
 	receivItems   *prometheus.GaugeVec
 	checkFailures *prometheus.CounterVec
+	resolutions   *prometheus.CounterVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
 	// value, per job.
@@ -99,6 +100,9 @@ func NewMetrics(version string) *Metrics {
 		checkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_statement_check_failures_total", Help: "Consistency checks of statements that failed (entry_count, entry_sum, balance, batch_count…); the file is still processed.",
 		}, []string{"job", "check"}),
+		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_manual_resolutions_total", Help: "Rows of accountants' resolution files by action and status (applied, already_applied, refused).",
+		}, []string{"job", "action", "status"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
@@ -110,7 +114,7 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.ledgerLatency, m.ledgerErrors, build,
-		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures,
+		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -279,5 +283,18 @@ func (m *Metrics) receivablesAfter(job string, items []matcher.OpenItem, allocat
 	for k, a := range amt {
 		m.receivables.WithLabelValues(job, k.ccy, k.bucket).Set(a.Float())
 		m.receivItems.WithLabelValues(job, k.ccy, k.bucket).Set(float64(cnt[k]))
+	}
+}
+
+func (m *Metrics) resolution(job, action, status string) {
+	if m != nil {
+		known := false
+		for _, a := range Actions {
+			known = known || a == action
+		}
+		if !known {
+			action = "unknown" // free text never becomes a label
+		}
+		m.resolutions.WithLabelValues(job, action, status).Inc()
 	}
 }

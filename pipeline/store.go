@@ -80,6 +80,9 @@ type Commit struct {
 	Files      []FileRecord
 	Decisions  []DecisionRecord
 	Learned    []matcher.Learning
+	// Actor and Origin record who decided and from where (a resolutions
+	// file); empty for the matcher's own decisions.
+	Actor, Origin string
 }
 
 // Store is the durable state of Lettrage: files done, transactions
@@ -120,6 +123,11 @@ var migrations = [][]string{
 	2: {
 		// Personal-data retention: when a settled transaction was redacted.
 		`ALTER TABLE transactions ADD COLUMN redacted_at TEXT NOT NULL DEFAULT ''`,
+	},
+	3: {
+		// Audit trail of manual decisions: who decided, from which file.
+		`ALTER TABLE decisions ADD COLUMN actor TEXT NOT NULL DEFAULT 'lettrage'`,
+		`ALTER TABLE decisions ADD COLUMN origin TEXT NOT NULL DEFAULT ''`,
 	},
 }
 
@@ -341,6 +349,24 @@ func (s *Store) Transactions(ctx context.Context, job string, states ...string) 
 	return s.queryTxs(ctx, `WHERE job = ? AND state IN (`+placeholders(len(states))+`)`, args...)
 }
 
+// Transaction returns one of the job's transactions by key.
+func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, bool, error) {
+	txs, err := s.queryTxs(ctx, `WHERE job = ? AND key = ?`, job, key)
+	if err != nil || len(txs) == 0 {
+		return StoredTx{}, false, err
+	}
+	return txs[0], true, nil
+}
+
+// HasDecision reports whether a decision with this key was recorded.
+func (s *Store) HasDecision(ctx context.Context, job, key string) (bool, error) {
+	var n int
+	if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking up decision %s: %w", key, err)
+	}
+	return n > 0, nil
+}
+
 // Exceptions returns the job's transactions not fully lettered (open
 // exceptions and lettered ones with an excess), in report order.
 func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
@@ -483,11 +509,15 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		if err != nil {
 			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
 		}
+		actor := c.Actor
+		if actor == "" {
+			actor = "lettrage"
+		}
 		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
-			data, items, config_hash, decided_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			data, items, config_hash, decided_at, state, actor, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, key) DO NOTHING`,
 			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
-			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState); err != nil {
+			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState, actor, c.Origin); err != nil {
 			return fmt.Errorf("recording decision for %q: %w", d.Tx.Ref, err)
 		}
 	}

@@ -35,20 +35,35 @@ type xlsxColumn struct {
 	value func(st StoredTx) string
 }
 
+// Resolution columns: what an accountant fills in (see Resolve).
+const (
+	ColAction   = "action"   // accept | letter | on_account | write_off | ignore | unletter
+	ColItems    = "items"    // open item ids, optionally with amounts: OI1:100.00;OI2:50.00
+	ColCustomer = "customer" // for on_account
+	ColComment  = "comment"  // free text; the reason code for write_off and ignore
+)
+
+// Actions an accountant may choose in the workbook.
+var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore"}
+
 var xlsxColumns = []xlsxColumn{
 	{"tx_ref", 22, 't', func(st StoredTx) string { return st.Tx.Ref }},
 	{"booking_date", 12, 'd', func(st StoredTx) string { return dateText(st.Tx.BookingDate) }},
-	{"account_iban", 30, 't', func(st StoredTx) string { return st.Tx.Account }},
-	{"counterparty_name", 32, 't', func(st StoredTx) string { return st.Tx.Counterparty.Name }},
-	{"counterparty_iban", 30, 't', func(st StoredTx) string { return st.Tx.Counterparty.IBAN }},
 	{"amount", 14, 'n', func(st StoredTx) string { return st.Tx.Amount.String() }},
 	{"unallocated_amount", 14, 'n', func(st StoredTx) string { return unallocated(st).String() }},
 	{"currency", 9, 't', func(st StoredTx) string { return st.Tx.Currency }},
+	{"counterparty_name", 32, 't', func(st StoredTx) string { return st.Tx.Counterparty.Name }},
 	{"remittance", 48, 't', func(st StoredTx) string { return Remittance(st.Tx) }},
+	{"candidates", 30, 't', func(st StoredTx) string { return ExceptionRow(st)[9] }},
+	{ColAction, 12, 'e', func(StoredTx) string { return "" }},
+	{ColItems, 26, 'e', func(StoredTx) string { return "" }},
+	{ColCustomer, 14, 'e', func(StoredTx) string { return "" }},
+	{ColComment, 30, 'e', func(StoredTx) string { return "" }},
 	{"reason", 20, 't', func(st StoredTx) string { return ExceptionRow(st)[8] }},
 	{"outcome", 11, 't', func(st StoredTx) string { return string(st.Decision.Outcome) }},
-	{"candidates", 30, 't', func(st StoredTx) string { return ExceptionRow(st)[9] }},
 	{"explanation", 70, 't', func(st StoredTx) string { return st.Decision.Explanation }},
+	{"account_iban", 30, 't', func(st StoredTx) string { return st.Tx.Account }},
+	{"counterparty_iban", 30, 't', func(st StoredTx) string { return st.Tx.Counterparty.IBAN }},
 }
 
 // writeExceptionsXLSX writes dir/exceptions.xlsx: the exceptions with a
@@ -83,7 +98,7 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), buf.Bytes())
 }
 
-type xlsxStyles struct{ header, text, amount, date int }
+type xlsxStyles struct{ header, text, amount, date, edit int }
 
 func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
 	var s xlsxStyles
@@ -103,6 +118,12 @@ func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
 	if s.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
 		return s, err
 	}
+	// Editable resolution cells: text (ids keep their leading zeros),
+	// tinted so that accountants see where to type.
+	if s.edit, err = f.NewStyle(&excelize.Style{NumFmt: 49,
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"#FFF6D5"}}}); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -116,7 +137,7 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 		if err := f.SetColWidth(sh, name, name, col.width); err != nil {
 			return err
 		}
-		style := map[byte]int{'t': st.text, 'n': st.amount, 'd': st.date}[col.kind]
+		style := map[byte]int{'t': st.text, 'n': st.amount, 'd': st.date, 'e': st.edit}[col.kind]
 		if err := f.SetColStyle(sh, name, style); err != nil {
 			return err
 		}
@@ -153,6 +174,24 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 	}
 	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
+	}
+	// A drop-down of the actions on the action column, with the rule in a
+	// prompt; rows beyond the exceptions stay free for nothing.
+	for c, col := range xlsxColumns {
+		if col.title != ColAction || len(exc) == 0 {
+			continue
+		}
+		name, _ := excelize.ColumnNumberToName(c + 1)
+		dv := excelize.NewDataValidation(true)
+		dv.Sqref = fmt.Sprintf("%s2:%s%d", name, name, len(exc)+1)
+		if err := dv.SetDropList(Actions); err != nil {
+			return err
+		}
+		dv.SetInput("action", "accept: the first candidate; letter: the ids in items (OI1:100.00;OI2); on_account: customer; write_off and ignore: a reason in comment")
+		dv.SetError(excelize.DataValidationErrorStyleStop, "action", "choose one of: "+strings.Join(Actions, ", "))
+		if err := f.AddDataValidation(sh, dv); err != nil {
+			return err
+		}
 	}
 	return f.AutoFilter(sh, fmt.Sprintf("A1:%s%d", last, len(exc)+1), nil)
 }

@@ -42,6 +42,9 @@ Commands:
                             validate a config file; --connect also reaches every source and ledger
   match   --open-items FILE.csv --statements DIR --out OUTDIR
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
+  resolve -c FILE [--job NAME] [--by WHO] WORKBOOK...
+                            apply accountants' decisions from an edited exceptions workbook (or CSV);
+                            writes WORKBOOK.result.csv next to each file
   inspect [--summary] FILE...
                             print the transactions of CAMT files as JSON Lines
   version                   print the version
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdMatch(rest, stdout, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "resolve":
+		return cmdResolve(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
@@ -334,6 +339,82 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lettrage inspect: %v\n", err)
 			code = exitPartial
 		}
+	}
+	return code
+}
+
+func cmdResolve(args []string, stdout, stderr io.Writer) int {
+	var jobName, by string
+	var multi bool
+	cfg, fs, ok := loadConfig("resolve", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&jobName, "job", "", "the job whose exceptions the files resolve (default: the only job)")
+		fs.StringVar(&by, "by", "", "who resolves (default: the file's last author)")
+		fs.BoolVar(&multi, "allow-multi-customer", false, "allow lettering one payment to items of several customers")
+	})
+	if !ok {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "lettrage resolve: name at least one workbook")
+		return exitUsage
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
+		return exitUsage
+	}
+	defer svc.Close()
+	var job *pipeline.Job
+	for _, j := range svc.Jobs {
+		if j.Name == jobName || (jobName == "" && len(svc.Jobs) == 1) {
+			job = j
+		}
+	}
+	if job == nil {
+		fmt.Fprintf(stderr, "lettrage resolve: name the job with --job (one of %d)\n", len(svc.Jobs))
+		return exitUsage
+	}
+	code := exitOK
+	for _, path := range fs.Args() {
+		wb, err := pipeline.ReadResolutions(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
+			code = exitUsage
+			continue
+		}
+		actor := by
+		if actor == "" {
+			actor = wb.Author
+		}
+		if actor == "" {
+			actor = "unknown"
+		}
+		abs, _ := filepath.Abs(path)
+		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs, AllowMultiCustomer: multi})
+		if err != nil {
+			fmt.Fprintf(stderr, "lettrage resolve: %s: %v\n", path, err)
+			code = max(code, exitPartial)
+			if results == nil {
+				continue
+			}
+		}
+		counts := map[string]int{}
+		for _, r := range results {
+			counts[r.Status]++
+			if r.Status == "refused" {
+				fmt.Fprintf(stderr, "lettrage resolve: %s row %d (%s): refused: %s\n", path, r.Row, r.TxRef, pipeline.MaskIBANs(r.Message))
+				code = max(code, exitPartial)
+			}
+		}
+		out := pipeline.ResultPath(path)
+		if err := pipeline.WriteResolveResults(out, results); err != nil {
+			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
+			code = max(code, exitPartial)
+		}
+		fmt.Fprintf(stdout, "%s: %d row(s): %d applied, %d already applied, %d refused (by %s) → %s\n",
+			path, len(results), counts["applied"], counts["already_applied"], counts["refused"], actor, out)
 	}
 	return code
 }

@@ -26,6 +26,8 @@ const (
 	ScDocTypo       = "doc_typo"         // one wrong character, amount exact
 	ScDocPlusRest   = "doc_plus_unnamed" // known payer names one invoice, pays two
 	ScLookalike     = "name_lookalike"   // name-only payer with a look-alike twin owing the same amount
+	ScIBANFee       = "iban_fee"         // known IBAN, no text, bank charges deducted
+	ScNameTruncated = "name_truncated"   // name-only, the bank cut the name at 16 characters
 	ScIBANOnly      = "iban_only"        // known IBAN, no text
 	ScNameOnly      = "name_only"        // no IBAN, name variant
 	ScCombination   = "combination"      // known IBAN, several invoices, no text
@@ -368,7 +370,8 @@ type weighted struct {
 var mix = []weighted{
 	{ScRefStructured, 200}, {ScRefText, 50}, {ScRefPartial, 30}, {ScRefOver, 20}, {ScFee, 30},
 	{ScDocNoisy, 180}, {ScDocCut, 20}, {ScDocMulti, 50}, {ScDocTypo, 20},
-	{ScIBANOnly, 110}, {ScNameOnly, 50}, {ScDocPlusRest, 10}, {ScLookalike, 10}, {ScCombination, 30}, {ScOtherCurrency, 20},
+	{ScIBANOnly, 100}, {ScNameOnly, 40}, {ScDocPlusRest, 10}, {ScLookalike, 10},
+	{ScIBANFee, 10}, {ScNameTruncated, 10}, {ScCombination, 30}, {ScOtherCurrency, 20},
 	{ScUnknown, 25}, {ScUnknownCoin, 25}, {ScDebit, 50}, {ScDuplicate, 10},
 }
 
@@ -616,6 +619,37 @@ func (g *generator) scenario(sc string) bool {
 		}
 		tx := g.tx(it.Residual, "EUR")
 		tx.Counterparty = matcher.Party{Name: g.nameVariant(src.name)}
+		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+		if !g.oldestOfAmount(i) {
+			t.Allocations = g.oldestSame(i)
+		}
+		g.add(tx, t)
+	case ScIBANFee:
+		i := g.take(func(it *matcher.OpenItem) bool {
+			cu := g.customerOf(it)
+			return isEUR(it) && cu.ibanKnown && mustCents(it.Residual) > 50000
+		})
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		tx := g.tx(it.Residual.Sub(matcher.AmountFromCents(int64(150+g.rng.IntN(800)))), "EUR")
+		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+	case ScNameTruncated:
+		i := g.take(isEUR)
+		if i < 0 {
+			return false
+		}
+		it := &g.items[i]
+		cu := g.customerOf(it)
+		name := strings.ToUpper(matcher.Fold(cu.name))
+		if len(name) > 16 {
+			name = name[:16]
+		}
+		tx := g.tx(it.Residual, "EUR")
+		tx.Counterparty = matcher.Party{Name: name}
 		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
 		if !g.oldestOfAmount(i) {
 			t.Allocations = g.oldestSame(i)

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// oneCredit is a minimal camt.053.001.02 statement with one booked credit.
+func oneCredit(stmtID, ref, payer, payerIBAN, amount, ustrd string) string {
+	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>%[1]s</MsgId><CreDtTm>2026-11-20T18:00:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>%[1]s</Id><CreDtTm>2026-11-20T18:00:00</CreDtTm>
+   <Acct><Id><IBAN>FR7630003012340005001234509</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Ntry>
+    <Amt Ccy="EUR">%[5]s</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+    <BookgDt><Dt>2026-11-20</Dt></BookgDt><ValDt><Dt>2026-11-20</Dt></ValDt>
+    <AcctSvcrRef>%[2]s</AcctSvcrRef>
+    <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
+    <NtryDtls><TxDtls>
+     <Refs><AcctSvcrRef>%[2]s</AcctSvcrRef><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+     <RltdPties><Dbtr><Nm>%[3]s</Nm></Dbtr><DbtrAcct><Id><IBAN>%[4]s</IBAN></Id></DbtrAcct></RltdPties>
+     <RmtInf><Ustrd>%[6]s</Ustrd></RmtInf>
+    </TxDtls></NtryDtls>
+   </Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+`, stmtID, ref, payer, payerIBAN, amount, ustrd)
+}
+
+// setAction fills the resolution cells of the exceptions workbook row of txRef.
+func setAction(t *testing.T, f *excelize.File, txRef string, values map[string]string) {
+	t.Helper()
+	rows, err := f.GetRows("Exceptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i + 1
+	}
+	for r, row := range rows[1:] {
+		if len(row) > 0 && row[0] == txRef {
+			for k, v := range values {
+				cell, _ := excelize.CoordinatesToCellName(col[k], r+2)
+				if err := f.SetCellStr("Exceptions", cell, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return
+		}
+	}
+	t.Fatalf("no row for %s in the workbook", txRef)
+}
+
+// TestAccountantResolvesExceptionsInTheWorkbook is the loop of issue 8: the
+// accountant fills in the exceptions workbook, lettrage applies it exactly
+// once, writes a result per row, and learns from it.
+func TestAccountantResolvesExceptionsInTheWorkbook(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out, "exceptions.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The unknown payer's deposit is put on account of C003 (this teaches
+	// lettrage its IBAN); the suggested one is accepted.
+	setAction(t, f, "SGFR2611160006A", map[string]string{"action": "on_account", "customer": "C003", "comment": "deposit refund"})
+	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "accept"})
+	wb := filepath.Join(dir, "inbox", "exceptions-claire.xlsx")
+	os.MkdirAll(filepath.Dir(wb), 0o755)
+	if err := f.SaveAs(wb); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	r := runBin(t, nil, "resolve", "-c", cfg, "--by", "Claire Martin", wb)
+	if r.code != 0 || !strings.Contains(r.stdout, "2 applied") {
+		t.Fatalf("resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	results := readCSV(t, filepath.Join(dir, "inbox", "exceptions-claire.result.csv"))
+	if len(results) != 3 || results[1][3] != "applied" || results[2][3] != "applied" {
+		t.Fatalf("results = %q", results)
+	}
+	matches := autoRows(t, filepath.Join(out, "matches.csv"))
+	if !contains(matches, "SGFR2611170004A,OI-1037,3180") {
+		t.Errorf("accepted suggestion not in matches.csv: %q", matches)
+	}
+	if exc := columns(t, readCSV(t, filepath.Join(out, "exceptions.csv")), "tx_ref"); len(exc) != 0 {
+		t.Errorf("exceptions left after resolving all of them: %q", exc)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "matches.csv"))
+
+	// The same workbook dropped twice applies nothing twice.
+	r = runBin(t, nil, "resolve", "-c", cfg, wb)
+	if r.code != 0 || !strings.Contains(r.stdout, "2 already applied") {
+		t.Fatalf("second resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "matches.csv"))
+	if string(before) != string(after) {
+		t.Error("a workbook applied twice changed matches.csv")
+	}
+
+	// Learning: the next payment from the same IBAN, with no reference and an
+	// amount that is one of C003's invoices, is lettered automatically.
+	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-1120", "SGFR2611200001A",
+		"SCI LES TILLEULS", "FR7610096180000007412589665", "2650.90", "VIREMENT NOVEMBRE")), 0o644)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, "1 lettered") {
+		t.Fatalf("once after learning: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if m := autoRows(t, filepath.Join(out, "matches.csv")); !contains(m, "SGFR2611200001A,OI-1016,2650.9") {
+		t.Errorf("the learned payer was not lettered: %q", m)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBadResolutions: every wrong row gets its own message and nothing
+// wrong is applied; unusable files are refused whole.
+func TestBadResolutions(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	acct := "FR7630003012340005001234509"
+	// Columns reordered, ';' separated, a French decimal comma.
+	csvFile := filepath.Join(dir, "resolutions.csv")
+	lines := []string{
+		"comment;items;action;account_iban;tx_ref",
+		";OI-1001:100,50;letter;" + acct + ";SGFR2611160006A",  // valid: partial letter with a comma decimal
+		";;frobnicate;" + acct + ";SGFR2611170004A",            // unknown action
+		";OI-1001;letter;" + acct + ";SGFR2611160006A",         // duplicated row
+		";OI-9999;letter;" + acct + ";SGFR2611170004A",         // unknown item
+		";OI-1005:1000.00;letter;" + acct + ";SGFR2611160001A", // lettered by the daemon already
+		";OI-1004:9999.00;letter;" + acct + ";SGFR2611170004A", // above the residual
+		";OI-1007:100.00;letter;" + acct + ";SGFR2611170004A",  // a CHF item for a EUR payment
+		";;ignore;" + acct + ";SGFR2611170004A",                // ignore without a reason
+		";;accept;" + acct + ";NO-SUCH-REF",                    // unknown transaction
+	}
+	os.WriteFile(csvFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	r := runBin(t, nil, "resolve", "-c", cfg, "--by", "test", csvFile)
+	if r.code != 1 {
+		t.Fatalf("resolve exit %d, want 1 (some rows refused)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readCSV(t, filepath.Join(dir, "resolutions.result.csv"))
+	status := map[string]string{}
+	for _, row := range res[1:] {
+		status[row[0]] = row[3] + ": " + row[4]
+	}
+	want := map[string]string{
+		"2":  "applied",
+		"3":  "unknown action",
+		"4":  "duplicate row",
+		"5":  "does not exist",
+		"6":  "not an open exception",
+		"7":  "residual",
+		"8":  "is in CHF",
+		"9":  "reason code",
+		"10": "no transaction",
+	}
+	for row, w := range want {
+		got, ok := status[row]
+		if !ok {
+			t.Errorf("row %s: no result", row)
+			continue
+		}
+		if row == "2" && !strings.HasPrefix(got, "applied") {
+			t.Errorf("row 2: %s, want applied", got)
+		}
+		if row != "2" && (!strings.HasPrefix(got, "refused") || !strings.Contains(got, w)) {
+			t.Errorf("row %s: %s, want refused with %q", row, got, w)
+		}
+	}
+	// Only the valid row reached the journal.
+	m := autoRows(t, filepath.Join(out, "matches.csv"))
+	if !contains(m, "SGFR2611160006A,OI-1001,100.5") {
+		t.Errorf("valid row not applied: %q", m)
+	}
+	for _, x := range m {
+		if strings.HasPrefix(x, "SGFR2611170004A,") {
+			t.Errorf("a refused row was applied: %s", x)
+		}
+	}
+
+	// Unusable files are refused whole, with exit 2.
+	noAction := filepath.Join(dir, "bad.csv")
+	os.WriteFile(noAction, []byte("tx_ref,account_iban,items\nX,Y,Z\n"), 0o644)
+	if r := runBin(t, nil, "resolve", "-c", cfg, noAction); r.code != 2 || !strings.Contains(r.stderr, "missing column(s) action") {
+		t.Errorf("missing column: exit %d %s", r.code, r.stderr)
+	}
+	wrongSheet := filepath.Join(dir, "wrong.xlsx")
+	f := excelize.NewFile()
+	f.SaveAs(wrongSheet)
+	f.Close()
+	if r := runBin(t, nil, "resolve", "-c", cfg, wrongSheet); r.code != 2 || !strings.Contains(r.stderr, `no sheet "Exceptions"`) {
+		t.Errorf("wrong sheet: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,419 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Resolution is one row of a resolutions workbook: what an accountant
+// decided for one exception.
+type Resolution struct {
+	Row      int // 1-based row in the sheet or file (the header is row 1)
+	TxRef    string
+	Account  string
+	Action   string
+	Items    string
+	Customer string
+	Comment  string
+}
+
+// Workbook is a read resolutions file.
+type Workbook struct {
+	Rows []Resolution
+	// Author is who last saved the file (its document properties), when
+	// the file says.
+	Author string
+}
+
+// ErrBadWorkbook is returned (wrapped) when a resolutions file cannot be
+// used at all (wrong sheet, missing columns, not a workbook).
+var ErrBadWorkbook = errors.New("unusable resolutions file")
+
+// ReadResolutions reads the rows with an action from an exceptions workbook
+// (.xlsx, the Exceptions sheet) or an exceptions CSV (comma or semicolon),
+// whatever the order of its columns.
+func ReadResolutions(path string) (*Workbook, error) {
+	var table [][]string
+	wb := &Workbook{}
+	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		f, err := excelize.OpenFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
+		}
+		defer f.Close()
+		if idx, _ := f.GetSheetIndex(SheetExceptions); idx < 0 {
+			return nil, fmt.Errorf("reading %q: %w: no sheet %q (sheets: %s)", path, ErrBadWorkbook,
+				SheetExceptions, strings.Join(f.GetSheetList(), ", "))
+		}
+		if table, err = f.GetRows(SheetExceptions); err != nil {
+			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
+		}
+		if props, err := f.GetDocProps(); err == nil {
+			wb.Author = props.LastModifiedBy
+			if wb.Author == "" {
+				wb.Author = props.Creator
+			}
+		}
+	} else {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", path, err)
+		}
+		data = bytes.TrimPrefix(data, []byte("\ufeff"))
+		r := csv.NewReader(bytes.NewReader(data))
+		if first, _, _ := bytes.Cut(data, []byte("\n")); bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
+			r.Comma = ';'
+		}
+		r.FieldsPerRecord = -1
+		if table, err = r.ReadAll(); err != nil {
+			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
+		}
+	}
+	if len(table) == 0 {
+		return nil, fmt.Errorf("reading %q: %w: empty", path, ErrBadWorkbook)
+	}
+	col := map[string]int{}
+	for i, h := range table[0] {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	var missing []string
+	for _, need := range []string{"tx_ref", "account_iban", ColAction, ColItems} {
+		if _, ok := col[need]; !ok {
+			missing = append(missing, need)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("reading %q: %w: missing column(s) %s", path, ErrBadWorkbook, strings.Join(missing, ", "))
+	}
+	get := func(row []string, name string) string {
+		i, ok := col[name]
+		if !ok || i >= len(row) {
+			return ""
+		}
+		return strings.TrimSpace(row[i])
+	}
+	for n, row := range table[1:] {
+		r := Resolution{Row: n + 2, TxRef: get(row, "tx_ref"), Account: get(row, "account_iban"),
+			Action: strings.ToLower(get(row, ColAction)), Items: get(row, ColItems),
+			Customer: get(row, ColCustomer), Comment: get(row, ColComment)}
+		if r.Action == "" {
+			continue
+		}
+		wb.Rows = append(wb.Rows, r)
+	}
+	return wb, nil
+}
+
+// RowResult says what happened to one resolution row.
+type RowResult struct {
+	Row     int
+	TxRef   string
+	Action  string
+	Status  string // applied, already_applied, refused
+	Message string
+}
+
+// ResolveOptions carries who resolves and from where (the audit trail).
+type ResolveOptions struct {
+	Actor  string // who decided (config, flag or the file's author)
+	Origin string // the file it came from
+	// AllowMultiCustomer lets one payment be lettered to items of several
+	// customers (refused by default).
+	AllowMultiCustomer bool
+}
+
+// parsedItem is one "ID[:amount]" of the items column.
+type parsedItem struct {
+	id     string
+	amount *matcher.Amount
+}
+
+// parseItems reads "OI1:100.00;OI2:50,00;OI3" (also "," or whitespace
+// between items when no amount has a decimal comma).
+func parseItems(s string) ([]parsedItem, error) {
+	var out []parsedItem
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' || r == '|' })
+	if len(fields) == 1 && !strings.Contains(fields[0], ":") {
+		fields = strings.FieldsFunc(fields[0], func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		id, amt, hasAmt := strings.Cut(f, ":")
+		p := parsedItem{id: strings.TrimSpace(id)}
+		if hasAmt {
+			txt := strings.ReplaceAll(strings.TrimSpace(amt), " ", "")
+			if strings.Count(txt, ",") == 1 && !strings.Contains(txt, ".") {
+				txt = strings.Replace(txt, ",", ".", 1) // a French decimal comma
+			}
+			a, err := matcher.ParseAmount(txt)
+			if err != nil {
+				return nil, fmt.Errorf("item %q: amount %q is not a decimal", p.id, amt)
+			}
+			p.amount = &a
+		}
+		if p.id == "" {
+			return nil, fmt.Errorf("empty item id in %q", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Resolve applies accountants' decisions through the same outbox as the
+// automatic ones: every row is validated against the current state and open
+// items, valid rows are committed (letters PENDING) and written back exactly
+// once, and every row gets a result. A file applied twice applies nothing
+// twice: its rows come back as already_applied.
+func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOptions) ([]RowResult, error) {
+	if j.Locker != nil {
+		release, ok, err := j.Locker.TryLock(ctx, j.Name)
+		if err != nil {
+			return nil, fmt.Errorf("resolving for job %q: %w", j.Name, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("resolving for job %q: %w", j.Name, ErrBusy)
+		}
+		defer release()
+	}
+	log := j.Log.With("job", j.Name, "component", "resolve", "origin", filepath.Base(opts.Origin))
+	if _, err := j.applyPending(ctx, log); err != nil {
+		return nil, err
+	}
+	items, err := j.Ledger.OpenItems(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOpenItems, err)
+	}
+	byID := make(map[string]matcher.OpenItem, len(items))
+	left := make(map[string]matcher.Amount, len(items))
+	customers := map[string]bool{}
+	for _, it := range items {
+		byID[it.ID] = it
+		left[it.ID] = it.Residual
+		customers[it.CustomerID] = true
+	}
+
+	results := make([]RowResult, len(rows))
+	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
+	seen := map[string]int{}
+	for i, r := range rows {
+		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
+		rec, learned, msg, already := j.resolveRow(ctx, r, opts, byID, left, customers, seen)
+		switch {
+		case already:
+			res.Status, res.Message = "already_applied", msg
+		case rec == nil:
+			res.Message = msg
+		default:
+			res.Status, res.Message = "applied", msg
+			seen[rec.Tx.Key] = r.Row
+			commit.Decisions = append(commit.Decisions, *rec)
+			commit.Learned = append(commit.Learned, learned...)
+		}
+		j.Metrics.resolution(j.Name, r.Action, res.Status)
+		results[i] = res
+	}
+	if len(commit.Decisions) > 0 {
+		if err := j.Store.SaveCommit(ctx, commit); err != nil {
+			return nil, err
+		}
+		if _, err := j.applyPending(context.WithoutCancel(ctx), log); err != nil {
+			return results, err
+		}
+		if err := j.writeReports(ctx, nil, nil); err != nil {
+			return results, err
+		}
+	}
+	log.Info("resolutions processed", "rows", len(rows), "applied", len(commit.Decisions), "actor", opts.Actor)
+	return results, nil
+}
+
+// resolveRow validates one row. It returns the decision to commit, or a
+// refusal message; already is true when this very resolution was applied
+// before (the same file dropped twice).
+func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]matcher.OpenItem,
+	left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (rec *DecisionRecord, learned []matcher.Learning, msg string, already bool) {
+	if r.TxRef == "" || r.Account == "" {
+		return nil, nil, "tx_ref and account_iban are required", false
+	}
+	known := false
+	for _, a := range append(Actions, "") {
+		known = known || a == r.Action
+	}
+	if !known {
+		return nil, nil, fmt.Sprintf("unknown action %q (want one of %s)", r.Action, strings.Join(Actions, ", ")), false
+	}
+	key := matcher.NormaliseIBAN(r.Account) + "|" + r.TxRef
+	if prev, dup := seen[key]; dup {
+		return nil, nil, fmt.Sprintf("duplicate row: row %d already resolves this transaction", prev), false
+	}
+	decKey := "man-" + shortHash(strings.Join([]string{j.Name, key, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
+	if done, err := j.Store.HasDecision(ctx, j.Name, decKey); err != nil {
+		return nil, nil, err.Error(), false
+	} else if done {
+		return nil, nil, "this resolution was applied before (same file or row dropped again): nothing done", true
+	}
+	st, found, err := j.Store.Transaction(ctx, j.Name, key)
+	switch {
+	case err != nil:
+		return nil, nil, err.Error(), false
+	case !found:
+		return nil, nil, fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name), false
+	case st.State != txOpen:
+		how := "it is " + st.State
+		if st.Decision.Rule != "" {
+			how = fmt.Sprintf("it was %s meanwhile (rule %s)", st.State, st.Decision.Rule)
+		}
+		return nil, nil, "not an open exception any more: " + how, false
+	}
+	tx := st.Tx
+	cash := tx.Amount
+	d := matcher.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}
+	who := opts.Actor
+	if who == "" {
+		who = "an accountant"
+	}
+	note := ""
+	if r.Comment != "" {
+		note = " — " + r.Comment
+	}
+	learnFor := func(customer string) []matcher.Learning {
+		var l []matcher.Learning
+		if tx.Counterparty.IBAN != "" {
+			l = append(l, matcher.Learning{Kind: "iban", Value: matcher.NormaliseIBAN(tx.Counterparty.IBAN), CustomerID: customer})
+		}
+		if n := matcher.NormaliseName(tx.Counterparty.Name); n != "" {
+			l = append(l, matcher.Learning{Kind: "name", Value: n, CustomerID: customer})
+		}
+		return l
+	}
+
+	switch r.Action {
+	case "accept", "letter":
+		var wanted []parsedItem
+		if r.Action == "accept" {
+			if len(st.Decision.Candidates) == 0 {
+				return nil, nil, "accept: this exception has no candidate; use letter with items", false
+			}
+			wanted = []parsedItem{{id: st.Decision.Candidates[0].ItemID}}
+		} else {
+			if wanted, err = parseItems(r.Items); err != nil {
+				return nil, nil, "items: " + err.Error(), false
+			}
+			if len(wanted) == 0 {
+				return nil, nil, "letter: items is empty (e.g. OI1:100.00;OI2)", false
+			}
+		}
+		remaining := cash
+		custs := map[string]bool{}
+		used := map[string]matcher.Amount{}
+		for _, w := range wanted {
+			it, ok := byID[w.id]
+			if !ok {
+				return nil, nil, fmt.Sprintf("open item %q does not exist or is no longer open", w.id), false
+			}
+			if it.Currency != tx.Currency {
+				return nil, nil, fmt.Sprintf("open item %s is in %s, the payment in %s", w.id, it.Currency, tx.Currency), false
+			}
+			if _, twice := used[w.id]; twice {
+				return nil, nil, fmt.Sprintf("open item %s named twice", w.id), false
+			}
+			custs[it.CustomerID] = true
+			avail := left[w.id]
+			var amt matcher.Amount
+			if w.amount != nil {
+				amt = *w.amount
+				if amt.Sign() == 0 || (avail.Sign() > 0 && (amt.Sign() < 0 || amt.Cmp(avail) > 0)) ||
+					(avail.Sign() < 0 && (amt.Sign() > 0 || amt.Cmp(avail) < 0)) {
+					return nil, nil, fmt.Sprintf("amount %s for %s: its open residual is %s", amt, w.id, avail), false
+				}
+			} else {
+				amt = avail
+				if avail.Sign() > 0 && avail.Cmp(remaining) > 0 {
+					amt = remaining
+				}
+			}
+			if amt.Sign() == 0 {
+				return nil, nil, fmt.Sprintf("nothing left to allocate to %s", w.id), false
+			}
+			remaining = remaining.Sub(amt)
+			used[w.id] = amt
+			d.Allocations = append(d.Allocations, matcher.Allocation{ItemID: w.id, Amount: amt})
+		}
+		if remaining.Sign() < 0 {
+			return nil, nil, fmt.Sprintf("the allocations total %s, more than the payment of %s %s", cash.Sub(remaining), cash, tx.Currency), false
+		}
+		if len(custs) > 1 && !opts.AllowMultiCustomer {
+			return nil, nil, "the items belong to several customers (not allowed by this job)", false
+		}
+		for id, a := range used {
+			left[id] = left[id].Sub(a)
+		}
+		d.Outcome, d.Rule, d.Excess = matcher.Auto, "manual:"+r.Action, remaining
+		d.Explanation = fmt.Sprintf("lettered by %s from %s row %d%s", who, filepath.Base(opts.Origin), r.Row, note)
+		rec = &DecisionRecord{Key: decKey, Tx: tx, Decision: d, Items: map[string]matcher.OpenItem{}}
+		var cust string
+		for id := range used {
+			rec.Items[id] = byID[id]
+			cust = byID[id].CustomerID
+		}
+		if len(custs) == 1 {
+			learned = learnFor(cust)
+		}
+		return rec, learned, fmt.Sprintf("lettered %s %s to %d item(s)", cash.Sub(remaining), tx.Currency, len(used)), false
+	case "on_account":
+		if r.Customer == "" {
+			return nil, nil, "on_account: the customer column is required", false
+		}
+		if !customers[r.Customer] {
+			return nil, nil, fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer), false
+		}
+		d.Outcome, d.Rule, d.Reason = matcher.Ignored, "manual:on_account", "on_account:"+r.Customer
+		d.Explanation = fmt.Sprintf("put on account of %s by %s from %s row %d%s", r.Customer, who, filepath.Base(opts.Origin), r.Row, note)
+		learned = learnFor(r.Customer)
+	case "write_off", "ignore":
+		if r.Comment == "" {
+			return nil, nil, r.Action + ": give a reason code in comment", false
+		}
+		d.Outcome, d.Rule, d.Reason = matcher.Ignored, "manual:"+r.Action, r.Comment
+		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", strings.ReplaceAll(r.Action, "_", " "), who, filepath.Base(opts.Origin), r.Row, note)
+	}
+	return &DecisionRecord{Key: decKey, Tx: tx, Decision: d}, learned, d.Explanation, false
+}
+
+// WriteResolveResults writes one line per row: applied, already_applied or
+// refused, with the reason.
+func WriteResolveResults(path string, results []RowResult) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"row", "tx_ref", "action", "status", "message"})
+	sorted := append([]RowResult(nil), results...)
+	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].Row < sorted[b].Row })
+	for _, r := range sorted {
+		_ = w.Write([]string{fmt.Sprint(r.Row), r.TxRef, r.Action, r.Status, MaskIBANs(r.Message)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("writing resolution results: %w", err)
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// ResultPath is where the results of a resolutions file are written: next
+// to it, as NAME.result.csv.
+func ResultPath(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".result.csv"
+}
