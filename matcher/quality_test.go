@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/matcher"
-	"github.com/lettrage/lettrage/matcher/internal/gen"
+	"github.com/lettrage/lettrage/internal/gen"
 )
 
 // score is the quality of one scenario's decisions.
