@@ -135,6 +135,11 @@ type Job struct {
 	Ledger   Ledger   `yaml:"ledger"`
 	Reports  Reports  `yaml:"reports"`
 	Matching Matching `yaml:"matching"`
+	// Resolutions, when set, is an inbox of exceptions workbooks edited by
+	// accountants (any source type); each run applies the workbooks found
+	// there before matching, writes a result file per workbook and files
+	// the workbook away like a statement.
+	Resolutions *Source `yaml:"resolutions"`
 	// Accounts name the company's bank accounts; metrics label accounts by
 	// these names, never by IBAN (an unnamed account shows its last four
 	// characters only).

@@ -149,6 +149,12 @@ func validate(c *Config) []Problem {
 			ps.add(p+".schedule", "%v", err)
 		}
 		validateSource(&ps, p+".source", &j.Source)
+		if j.Resolutions != nil {
+			if j.Resolutions.MaxFileBytes == 0 {
+				j.Resolutions.MaxFileBytes = DefaultMaxFileBytes
+			}
+			validateSource(&ps, p+".resolutions", j.Resolutions)
+		}
 		validateLedger(&ps, p+".ledger", &j.Ledger)
 		if j.Reports.Dir == "" {
 			ps.add(p+".reports.dir", "required")

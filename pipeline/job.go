@@ -53,6 +53,8 @@ type Job struct {
 	// PersonalDataDays, when > 0, redacts settled transactions' personal
 	// data that many days after they were first seen.
 	PersonalDataDays int
+	// Resolutions is the inbox of accountants' workbooks (nil: none).
+	Resolutions connectors.StatementSource
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
@@ -134,6 +136,14 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	res.Applied += n
 	if err != nil {
 		return res, err
+	}
+
+	// Accountants' resolutions dropped in the inbox go first: the matcher
+	// then sees the state they leave.
+	if j.Resolutions != nil {
+		if err := j.processInbox(ctx, log); err != nil {
+			return res, err
+		}
 	}
 
 	// 1. Open items snapshot.

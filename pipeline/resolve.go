@@ -3,9 +3,14 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/connectors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -193,6 +198,12 @@ func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOption
 	if _, err := j.applyPending(ctx, log); err != nil {
 		return nil, err
 	}
+	return j.resolveLocked(ctx, rows, opts, log)
+}
+
+// resolveLocked is Resolve for a caller that holds the job's lock and has
+// completed the PENDING decisions.
+func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts ResolveOptions, log *slog.Logger) ([]RowResult, error) {
 	items, err := j.Ledger.OpenItems(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOpenItems, err)
@@ -416,4 +427,91 @@ func WriteResolveResults(path string, results []RowResult) error {
 // to it, as NAME.result.csv.
 func ResultPath(path string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".result.csv"
+}
+
+// resolutionsJob is the name under which processed resolution files are
+// remembered (by content hash) in the files table.
+func (j *Job) resolutionsJob() string { return j.Name + "#resolutions" }
+
+// processInbox applies every new workbook of the resolutions inbox, writes
+// its results to ReportDir/resolutions/NAME.result.csv and files it away.
+// A workbook whose content was processed before is only filed away.
+func (j *Job) processInbox(ctx context.Context, log *slog.Logger) error {
+	refs, err := j.Resolutions.List(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the resolutions inbox: %w", err)
+	}
+	for _, ref := range refs {
+		if err := j.processWorkbook(ctx, ref, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, log *slog.Logger) error {
+	rc, err := j.Resolutions.Open(ctx, ref)
+	if err != nil {
+		log.Warn("resolutions file unavailable; retried next run", "file", ref.Path, "err", err)
+		return nil
+	}
+	tmp, err := os.CreateTemp("", "lettrage-resolutions-*"+filepath.Ext(ref.Path))
+	if err != nil {
+		rc.Close()
+		return fmt.Errorf("spooling %q: %w", ref.Path, err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	limit := j.MaxFileBytes
+	if limit <= 0 {
+		limit = 64 << 20
+	}
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(rc, limit+1))
+	rc.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > limit {
+		err = ErrFileTooLarge
+	}
+	if err != nil {
+		log.Warn("resolutions file unreadable; retried next run", "file", ref.Path, "err", err)
+		return nil
+	}
+	hash := hex.EncodeToString(h.Sum(nil))
+	if done, err := j.Store.FileDone(ctx, j.resolutionsJob(), hash); err != nil {
+		return err
+	} else if done {
+		log.Info("resolutions file already applied", "file", ref.Path)
+		_ = j.Resolutions.Archive(ctx, ref)
+		return nil
+	}
+	resultPath := filepath.Join(j.ReportDir, "resolutions", ResultPath(filepath.Base(ref.Path)))
+	wb, err := ReadResolutions(tmp.Name())
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), tmp.Name(), ref.Path)
+		_ = WriteResolveResults(resultPath, []RowResult{{Status: "refused", Message: msg}})
+		log.Error("resolutions file refused", "file", ref.Path, "err", msg)
+		_ = j.Resolutions.Quarantine(ctx, ref, errors.New(msg))
+		return nil
+	}
+	actor := wb.Author
+	if actor == "" {
+		actor = "unknown"
+	}
+	results, err := j.resolveLocked(ctx, wb.Rows, ResolveOptions{Actor: actor, Origin: ref.Source + ":" + ref.Path}, log)
+	if err != nil {
+		return err
+	}
+	if err := WriteResolveResults(resultPath, results); err != nil {
+		return err
+	}
+	if err := j.Store.SaveCommit(ctx, Commit{Job: j.resolutionsJob(), At: j.now(),
+		Files: []FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
+		return err
+	}
+	if err := j.Resolutions.Archive(ctx, ref); err != nil {
+		log.Error("archiving resolutions file", "file", ref.Path, "err", err)
+	}
+	return nil
 }

@@ -75,13 +75,20 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			return nil, fmt.Errorf("jobs[%d].ledger: %w", i, err)
 		}
 		s.Metrics.AccountNames[jc.Name] = jc.AccountNames()
+		var inbox connectors.StatementSource
+		if jc.Resolutions != nil {
+			if inbox, err = NewSource(jc.Name+"-resolutions", *jc.Resolutions); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("jobs[%d].resolutions: %w", i, err)
+			}
+		}
 		opts := camt.DefaultOptions()
 		opts.Extra = jc.Source.ExtraXPath
 		s.Jobs = append(s.Jobs, &Job{
 			Name: jc.Name, SourceType: jc.Source.Type, Source: src, Ledger: led, Store: store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
-			Compression: jc.Source.Compression, Locker: locker,
+			Compression: jc.Source.Compression, Locker: locker, Resolutions: inbox,
 			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
 			Log: log, Metrics: s.Metrics,
@@ -125,8 +132,10 @@ func NewLedger(c config.Ledger) (connectors.Ledger, error) {
 func (s *Service) Close() error {
 	for _, j := range s.Jobs {
 		_ = j.Ledger.Close()
-		if c, ok := j.Source.(io.Closer); ok {
-			_ = c.Close()
+		for _, src := range []connectors.StatementSource{j.Source, j.Resolutions} {
+			if c, ok := src.(io.Closer); ok {
+				_ = c.Close()
+			}
 		}
 	}
 	return s.Store.Close()

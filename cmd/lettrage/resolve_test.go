@@ -217,3 +217,48 @@ func TestBadResolutions(t *testing.T) {
 		t.Errorf("wrong sheet: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestResolutionsInbox: a workbook dropped in the job's resolutions inbox
+// is applied by the next run, its results written beside the reports and the
+// workbook filed away; an unusable file is quarantined with its reason.
+func TestResolutionsInbox(t *testing.T) {
+	cfg := example(t, func(c string) string {
+		return strings.Replace(c, "    reports:\n", "    resolutions:\n      type: local\n      local: {dir: inbox, archive_dir: inbox/done, quarantine_dir: inbox/bad}\n    reports:\n", 1)
+	})
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	os.MkdirAll(filepath.Join(dir, "inbox"), 0o755)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out, "exceptions.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "letter", "items": "OI-1037"})
+	f.SetDocProps(&excelize.DocProperties{Creator: "Lettrage", LastModifiedBy: "Claire Martin"})
+	f.SaveAs(filepath.Join(dir, "inbox", "claire.xlsx"))
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "inbox", "notes.csv"), []byte("just,some,notes\n"), 0o644)
+
+	r := runBin(t, nil, "once", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("once exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	res := readCSV(t, filepath.Join(out, "resolutions", "claire.result.csv"))
+	if len(res) != 2 || res[1][3] != "applied" {
+		t.Fatalf("results = %q", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inbox", "done", "claire.xlsx")); err != nil {
+		t.Errorf("workbook not archived: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inbox", "bad", "notes.csv")); err != nil {
+		t.Errorf("unusable file not quarantined: %v", err)
+	}
+	if bad := readCSV(t, filepath.Join(out, "resolutions", "notes.result.csv")); !strings.Contains(bad[1][4], "missing column") {
+		t.Errorf("unusable file's result = %q", bad)
+	}
+	if m := autoRows(t, filepath.Join(out, "matches.csv")); !contains(m, "SGFR2611170004A,OI-1037,3180") {
+		t.Errorf("inbox resolution not applied: %q", m)
+	}
+}
