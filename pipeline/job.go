@@ -288,13 +288,34 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		}
 		rec := DecisionRecord{Tx: tx, FileHash: freshFile[tx.Key], Decision: d, New: isNew}
 		if d.Outcome == matcher.Auto {
-			rec.Key = DecisionKey(j.Name, tx.Key, 0)
+			generation := 0
+			if !isNew { // an exception, possibly unlettered before: a fresh key
+				if _, generation, err = j.Store.LastLetter(ctx, j.Name, tx.Key); err != nil {
+					return res, err
+				}
+			}
+			rec.Key = DecisionKey(j.Name, tx.Key, generation)
 			rec.Items = map[string]matcher.OpenItem{}
 			for _, a := range d.Allocations {
 				rec.Items[a.ItemID] = itemByID[a.ItemID]
 			}
 		} else {
 			rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
+		}
+		if d.Outcome == matcher.Unletter && d.UnletterKey != "" {
+			// The bank reversed or returned a payment that was lettered: undo
+			// that letter in the ledger; the payment is an exception again.
+			rev, why, err := j.reversal(ctx, d.UnletterKey,
+				fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
+			if err != nil {
+				return res, err
+			}
+			if rev != nil {
+				commit.Decisions = append(commit.Decisions, *rev)
+			} else {
+				rec.Decision.Outcome, rec.Decision.Reason = matcher.Suggested, "reversal_not_undone"
+				rec.Decision.Explanation = d.Explanation + "; " + why
+			}
 		}
 		commit.Decisions = append(commit.Decisions, rec)
 		res.Outcomes[d.Outcome]++
@@ -471,6 +492,25 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 	}
 	var done []string
 	applied := 0
+	// Reversals first: a payment unlettered and lettered again has its old
+	// letter undone before the new one is written.
+	var letters []PendingDecision
+	for _, p := range pending {
+		switch {
+		case p.Reverses == "":
+			letters = append(letters, p)
+		case have[p.Key]:
+			done = append(done, p.Key)
+		default:
+			if err := j.unletterInLedger(ctx, p); err != nil {
+				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
+				return applied, err
+			}
+			done = append(done, p.Key)
+			applied++
+		}
+	}
+	pending = letters
 	for start := 0; start < len(pending); {
 		end := start
 		for end < len(pending) && pending[end].FileHash == pending[start].FileHash {
@@ -601,6 +641,53 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 		if err := sink.RecordExceptions(ctx, list); err != nil {
 			return fmt.Errorf("recording exceptions in the ledger: %w", err)
 		}
+	}
+	return nil
+}
+
+// ErrCannotUnletter is returned (wrapped) when the job's ledger cannot
+// reverse a lettering.
+var ErrCannotUnletter = errors.New("this ledger cannot reverse a lettering")
+
+// reversal builds the decision that undoes the newest letter of the
+// transaction txKey. It returns nil and why when there is nothing to undo or
+// the ledger cannot.
+func (j *Job) reversal(ctx context.Context, txKey, why string) (*DecisionRecord, string, error) {
+	if _, ok := j.Ledger.(connectors.Unletterer); !ok {
+		return nil, ErrCannotUnletter.Error() + ": reverse it in the ERP", nil
+	}
+	st, found, err := j.Store.Transaction(ctx, j.Name, txKey)
+	if err != nil {
+		return nil, "", err
+	}
+	if !found || st.State != txLettered {
+		return nil, "the payment is not lettered", nil
+	}
+	last, _, err := j.Store.LastLetter(ctx, j.Name, txKey)
+	if err != nil {
+		return nil, "", err
+	}
+	if last == nil {
+		return nil, "no letter left to undo", nil
+	}
+	d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
+		Confidence: 1, Allocations: last.Decision.Allocations, Explanation: why}
+	return &DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
+		Items: last.Items, Reverses: last.Key}, "", nil
+}
+
+// unletterInLedger writes one PENDING reversal to the ledger.
+func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
+	u, ok := j.Ledger.(connectors.Unletterer)
+	if !ok {
+		return fmt.Errorf("reversing %s: %w", p.Reverses, ErrCannotUnletter)
+	}
+	t0 := time.Now()
+	err := u.Unletter(ctx, connectors.Reversal{Key: p.Key, Reverses: p.Reverses, Tx: p.Tx,
+		Allocations: p.Decision.Allocations, Items: p.Items, Reason: p.Decision.Explanation, At: p.DecidedAt})
+	j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+	if err != nil {
+		return fmt.Errorf("reversing %s in the ledger: %w", p.Reverses, err)
 	}
 	return nil
 }

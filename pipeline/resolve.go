@@ -283,6 +283,26 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		return nil, nil, err.Error(), false
 	case !found:
 		return nil, nil, fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name), false
+	case r.Action == "unletter":
+		if st.State == txOpen && st.Decision.Reason == "unlettered" {
+			return nil, nil, "already unlettered: it is an open exception again", true
+		}
+		who := opts.Actor
+		if who == "" {
+			who = "an accountant"
+		}
+		why := fmt.Sprintf("unlettered by %s from %s row %d", who, filepath.Base(opts.Origin), r.Row)
+		if r.Comment != "" {
+			why += " — " + r.Comment
+		}
+		rev, refusal, err := j.reversal(ctx, key, why)
+		switch {
+		case err != nil:
+			return nil, nil, err.Error(), false
+		case rev == nil:
+			return nil, nil, "cannot unletter: " + refusal, false
+		}
+		return rev, nil, fmt.Sprintf("unlettered: %d allocation(s) undone; the payment is an exception again", len(rev.Decision.Allocations)), false
 	case st.State != txOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {

@@ -51,6 +51,7 @@ type PendingDecision struct {
 	Decision  matcher.Decision
 	Items     map[string]matcher.OpenItem
 	DecidedAt time.Time
+	Reverses  string // for a reversal (Outcome Unletter)
 }
 
 // FileRecord is one statement file the store has seen.
@@ -70,6 +71,9 @@ type DecisionRecord struct {
 	Items map[string]matcher.OpenItem
 	// New is true when the transaction is seen for the first time.
 	New bool
+	// Reverses is, for an Unletter decision, the key of the automatic
+	// decision it undoes; the transaction becomes an open exception again.
+	Reverses string
 }
 
 // Commit is everything one run commits in a single database transaction.
@@ -128,6 +132,10 @@ var migrations = [][]string{
 		// Audit trail of manual decisions: who decided, from which file.
 		`ALTER TABLE decisions ADD COLUMN actor TEXT NOT NULL DEFAULT 'lettrage'`,
 		`ALTER TABLE decisions ADD COLUMN origin TEXT NOT NULL DEFAULT ''`,
+	},
+	4: {
+		// Unlettering: the key of the decision a reversal undoes.
+		`ALTER TABLE decisions ADD COLUMN reverses TEXT NOT NULL DEFAULT ''`,
 	},
 }
 
@@ -358,6 +366,72 @@ func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, boo
 	return txs[0], true, nil
 }
 
+// AutoDecision is an automatic (or manual) letter recorded for a transaction.
+type AutoDecision struct {
+	Key      string
+	Decision matcher.Decision
+	Items    map[string]matcher.OpenItem
+	State    string // pending or applied
+}
+
+// LastLetter returns the newest letter of a transaction that no reversal
+// has undone yet, and how many letters the transaction has had (the
+// generation of its next decision key).
+func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *AutoDecision, count int, err error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.state FROM decisions d
+		WHERE d.job = ? AND d.tx_key = ? AND d.outcome = ?
+		ORDER BY d.decided_at, d.key`, job, txKey, string(matcher.Auto))
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
+	}
+	var all []AutoDecision
+	for rows.Next() {
+		var a AutoDecision
+		var data, items string
+		if err := rows.Scan(&a.Key, &data, &items, &a.State); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
+		}
+		_ = json.Unmarshal([]byte(data), &a.Decision)
+		_ = json.Unmarshal([]byte(items), &a.Items)
+		all = append(all, a)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		var n int
+		if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions WHERE job = ? AND reverses = ?`,
+			job, all[i].Key).Scan(&n); err != nil {
+			return nil, 0, fmt.Errorf("reading reversals of %s: %w", all[i].Key, err)
+		}
+		if n == 0 {
+			return &all[i], len(all), nil
+		}
+		break // the newest letter was reversed: nothing to undo
+	}
+	return nil, len(all), nil
+}
+
+// KeysByRef returns the keys of the job's transactions with this tx_ref
+// (one per statement account that has it).
+func (s *Store) KeysByRef(ctx context.Context, job, ref string) ([]string, error) {
+	rows, err := s.x().QueryContext(ctx, `SELECT key FROM transactions WHERE job = ? AND ref = ? ORDER BY key`, job, ref)
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s: %w", ref, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("looking up %s: %w", ref, err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // HasDecision reports whether a decision with this key was recorded.
 func (s *Store) HasDecision(ctx context.Context, job, key string) (bool, error) {
 	var n int
@@ -474,11 +548,22 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	for _, d := range c.Decisions {
 		state := txOpen
 		decState := decRecord
+		current := d.Decision // what the transaction shows from now on
 		switch d.Decision.Outcome {
 		case matcher.Auto:
 			state, decState = txLettered, decPending
 		case matcher.Ignored:
 			state = txIgnored
+		case matcher.Unletter:
+			if d.Reverses != "" {
+				// The reversal is written back like a letter; the payment is
+				// an open exception again, matched anew on the next runs.
+				decState = decPending
+				current = matcher.Decision{TxKey: d.Tx.Key, Outcome: matcher.Unmatched, Reason: "unlettered",
+					Explanation: d.Decision.Explanation}
+			} else {
+				state = txIgnored // a bank reversal entry: nothing to letter
+			}
 		}
 		data, jerr := json.Marshal(d.Tx)
 		if jerr != nil {
@@ -488,12 +573,16 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		if jerr != nil {
 			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, jerr)
 		}
+		cur, jerr := json.Marshal(current)
+		if jerr != nil {
+			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, jerr)
+		}
 		items, jerr := json.Marshal(d.Items)
 		if jerr != nil {
 			return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, jerr)
 		}
 		exception := 0
-		if IsException(d.Decision) {
+		if IsException(current) {
 			exception = 1
 		}
 		if d.New {
@@ -501,10 +590,10 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 				state, file_hash, data, decision, exception, first_seen_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
-				state, d.FileHash, string(data), string(dec), exception, at, at)
+				state, d.FileHash, string(data), string(cur), exception, at, at)
 		} else {
 			_, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-				state, string(dec), exception, at, c.Job, d.Tx.Key)
+				state, string(cur), exception, at, c.Job, d.Tx.Key)
 		}
 		if err != nil {
 			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
@@ -514,10 +603,10 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			actor = "lettrage"
 		}
 		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
-			data, items, config_hash, decided_at, state, actor, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			data, items, config_hash, decided_at, state, actor, origin, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, key) DO NOTHING`,
 			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
-			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState, actor, c.Origin); err != nil {
+			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState, actor, c.Origin, d.Reverses); err != nil {
 			return fmt.Errorf("recording decision for %q: %w", d.Tx.Ref, err)
 		}
 	}
@@ -536,7 +625,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
 // grouped by the file they came from and ordered deterministically.
 func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, t.data, t.file_hash
+	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
 		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
 		WHERE d.job = ? AND d.state = ? ORDER BY t.file_hash, t.account, t.booking_date, t.ref, d.key`, job, decPending)
 	if err != nil {
@@ -547,7 +636,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 	for rows.Next() {
 		var p PendingDecision
 		var dec, items, at, txData string
-		if err := rows.Scan(&p.Key, &dec, &items, &at, &txData, &p.FileHash); err != nil {
+		if err := rows.Scan(&p.Key, &dec, &items, &at, &p.Reverses, &txData, &p.FileHash); err != nil {
 			return nil, fmt.Errorf("reading pending decisions: %w", err)
 		}
 		if err := json.Unmarshal([]byte(dec), &p.Decision); err != nil {

@@ -45,6 +45,8 @@ Commands:
   resolve -c FILE [--job NAME] [--by WHO] WORKBOOK...
                             apply accountants' decisions from an edited exceptions workbook (or CSV);
                             writes WORKBOOK.result.csv next to each file
+  unletter -c FILE [--job NAME] [--by WHO] [--account IBAN] [--reason TEXT] TX_REF
+                            reverse a lettering in the ledger; the payment becomes an exception again
   inspect [--summary] FILE...
                             print the transactions of CAMT files as JSON Lines
   version                   print the version
@@ -69,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdInspect(rest, stdout, stderr)
 	case "resolve":
 		return cmdResolve(rest, stdout, stderr)
+	case "unletter":
+		return cmdUnletter(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
@@ -325,6 +329,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	summary := fs.Bool("summary", false, "print only one summary line per file")
+	// Hidden (not in the usage text): read with the encoding/xml reference
+	// reader only, to benchmark it against the fast path (docs/BENCHMARKS.md).
+	reference := fs.Bool("reference", false, "read with the encoding/xml reference reader only (benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -332,15 +339,81 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lettrage inspect: name at least one file")
 		return exitUsage
 	}
+	opts := camt.DefaultOptions()
+	opts.Reference = *reference
 	enc := json.NewEncoder(stdout)
 	code := exitOK
 	for _, path := range fs.Args() {
-		if err := inspectFile(path, *summary, enc, stderr); err != nil {
+		if err := inspectFile(path, opts, *summary, enc, stderr); err != nil {
 			fmt.Fprintf(stderr, "lettrage inspect: %v\n", err)
 			code = exitPartial
 		}
 	}
 	return code
+}
+
+func cmdUnletter(args []string, stdout, stderr io.Writer) int {
+	var jobName, by, account, reason string
+	cfg, fs, ok := loadConfig("unletter", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&jobName, "job", "", "the job that lettered the payment (default: the only job)")
+		fs.StringVar(&by, "by", "", "who unletters (recorded in the audit trail)")
+		fs.StringVar(&account, "account", "", "the statement account (IBAN), when the tx_ref exists on several")
+		fs.StringVar(&reason, "reason", "", "why (recorded, and shown in the ledger where it can)")
+	})
+	if !ok {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "lettrage unletter: name one TX_REF")
+		return exitUsage
+	}
+	ref := fs.Arg(0)
+	ctx, stop := signalContext()
+	defer stop()
+	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage unletter: %v\n", err)
+		return exitUsage
+	}
+	defer svc.Close()
+	job := pickJob(svc, jobName)
+	if job == nil {
+		fmt.Fprintf(stderr, "lettrage unletter: name the job with --job (one of %d)\n", len(svc.Jobs))
+		return exitUsage
+	}
+	if account == "" {
+		keys, err := svc.Store.KeysByRef(ctx, job.Name, ref)
+		if err != nil || len(keys) != 1 {
+			fmt.Fprintf(stderr, "lettrage unletter: %s matches %d transaction(s) in job %q; give --account\n", ref, len(keys), job.Name)
+			return exitUsage
+		}
+		account, _, _ = strings.Cut(keys[0], "|")
+	}
+	if by == "" {
+		by = "unknown"
+	}
+	results, err := job.Resolve(ctx, []pipeline.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
+		pipeline.ResolveOptions{Actor: by, Origin: "lettrage unletter"})
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage unletter: %v\n", pipeline.MaskIBANs(err.Error()))
+		return exitPartial
+	}
+	r := results[0]
+	if r.Status == "refused" {
+		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, r.Message)
+		return exitPartial
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", ref, r.Message)
+	return exitOK
+}
+
+func pickJob(svc *pipeline.Service, name string) *pipeline.Job {
+	for _, j := range svc.Jobs {
+		if j.Name == name || (name == "" && len(svc.Jobs) == 1) {
+			return j
+		}
+	}
+	return nil
 }
 
 func cmdResolve(args []string, stdout, stderr io.Writer) int {
@@ -366,12 +439,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer svc.Close()
-	var job *pipeline.Job
-	for _, j := range svc.Jobs {
-		if j.Name == jobName || (jobName == "" && len(svc.Jobs) == 1) {
-			job = j
-		}
-	}
+	job := pickJob(svc, jobName)
 	if job == nil {
 		fmt.Fprintf(stderr, "lettrage resolve: name the job with --job (one of %d)\n", len(svc.Jobs))
 		return exitUsage

@@ -1,0 +1,27 @@
+package connectors
+
+import (
+	"context"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Reversal undoes a lettering the ledger holds: the allocations written
+// under the decision Reverses go back to their items.
+type Reversal struct {
+	Key         string // idempotency key of the reversal itself
+	Reverses    string // key of the decision whose allocations are undone
+	Tx          matcher.Transaction
+	Allocations []matcher.Allocation        // as written by the reversed decision
+	Items       map[string]matcher.OpenItem // the items they named
+	Reason      string                      // why (shown in the ledger where it can)
+	At          time.Time
+}
+
+// Unletterer is implemented by ledgers that can reverse a lettering. It is
+// idempotent under Reversal.Key, and Ledger.Applied reports reversal keys
+// like decision keys.
+type Unletterer interface {
+	Unletter(ctx context.Context, r Reversal) error
+}
