@@ -47,7 +47,7 @@ type fileSummary struct {
 	ChecksFailed []string          `json:"checks_failed"`
 }
 
-func inspectFile(path string, summaryOnly bool, enc *json.Encoder, stderr io.Writer) error {
+func inspectFile(path string, opts camt.Options, summaryOnly bool, enc *json.Encoder, stderr io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("inspecting %q: %w", path, err)
@@ -55,7 +55,7 @@ func inspectFile(path string, summaryOnly bool, enc *json.Encoder, stderr io.Wri
 	defer f.Close()
 	sum := fileSummary{File: path, Credits: map[string]string{}, Debits: map[string]string{}, ChecksFailed: []string{}}
 	credits, debits := map[string]matcher.Amount{}, map[string]matcher.Amount{}
-	file, err := camt.Parse(f, path, camt.DefaultOptions(), func(st *camt.Statement, e *camt.Entry, txs []matcher.Transaction) error {
+	file, err := camt.Parse(f, path, opts, func(st *camt.Statement, e *camt.Entry, txs []matcher.Transaction) error {
 		sum.Entries++
 		for i, tx := range txs {
 			sum.Transactions++

@@ -41,6 +41,12 @@ type Options struct {
 	// field of every transaction of that entry. See CompileExtras.
 	Extra []string
 
+	// Reference makes every entry go through the encoding/xml reference
+	// reader instead of the fast scanner. The results are the same (the
+	// differential tests keep them equal); only the speed differs. Meant for
+	// benchmarks and for ruling out the fast path when diagnosing a file.
+	Reference bool
+
 	// reference disables the fast entry path (tests compare both).
 	reference bool
 }

@@ -90,7 +90,7 @@ type parser struct {
 }
 
 func newParser(r io.Reader, name string, opts Options) (*parser, error) {
-	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference}
+	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference && !opts.Reference}
 	if len(opts.Extra) > 0 {
 		ex, err := compileExtras(opts.Extra)
 		if err != nil {
