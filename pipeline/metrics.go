@@ -298,3 +298,19 @@ func (m *Metrics) resolution(job, action, status string) {
 		m.resolutions.WithLabelValues(job, action, status).Inc()
 	}
 }
+
+// InitJob creates the job's counters at zero, so that rate() and
+// increase() see their first increment (alert rules rely on it).
+func (m *Metrics) InitJob(job, source string) {
+	if m == nil {
+		return
+	}
+	for _, r := range []string{"success", "partial", "failure", "skipped"} {
+		m.runs.WithLabelValues(job, r)
+	}
+	for _, r := range []string{"processed", "duplicate", "quarantined", "retry"} {
+		m.files.WithLabelValues(job, r)
+	}
+	m.ledgerErrors.WithLabelValues(job)
+	m.sourceBytes.WithLabelValues(job, source)
+}

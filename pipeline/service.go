@@ -75,6 +75,7 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			return nil, fmt.Errorf("jobs[%d].ledger: %w", i, err)
 		}
 		s.Metrics.AccountNames[jc.Name] = jc.AccountNames()
+		s.Metrics.InitJob(jc.Name, jc.Source.Type)
 		var inbox connectors.StatementSource
 		if jc.Resolutions != nil {
 			if inbox, err = NewSource(jc.Name+"-resolutions", *jc.Resolutions); err != nil {
