@@ -11,11 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/connectors/internal/secret"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -105,11 +105,11 @@ func New(name string, cfg Config, opts ...Option) (*Source, error) {
 	if i := strings.LastIndex(cfg.Prefix, "/"); i >= 0 {
 		s.dirPrefix = cfg.Prefix[:i+1]
 	}
-	id, err := secret("access_key_id", cfg.AccessKeyID, cfg.AccessKeyIDFile)
+	id, err := secret.Read("access_key_id", cfg.AccessKeyID, cfg.AccessKeyIDFile)
 	if err != nil {
 		return nil, fmt.Errorf("configuring s3 source %q: %w", name, err)
 	}
-	key, err := secret("secret_access_key", cfg.SecretAccessKey, cfg.SecretAccessKeyFile)
+	key, err := secret.Read("secret_access_key", cfg.SecretAccessKey, cfg.SecretAccessKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("configuring s3 source %q: %w", name, err)
 	}
@@ -156,19 +156,6 @@ func folder(p string) string {
 		return p + "/"
 	}
 	return p
-}
-
-// secret returns the inline value or the content of the file (one
-// trailing newline removed).
-func secret(key, inline, file string) (string, error) {
-	if file == "" {
-		return inline, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_file: reading: %w", key, err)
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
 }
 
 // classify wraps an SDK error with connectors.ErrNotFound, ErrAccess or

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -195,19 +194,6 @@ func checkFingerprint(fp string) error {
 		return fmt.Errorf("%q is not a SHA256 fingerprint", fp)
 	}
 	return nil
-}
-
-// secret returns the inline value or the content of the file (one
-// trailing newline removed).
-func secret(key, inline, file string) (string, error) {
-	if file == "" {
-		return inline, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_file: reading: %w", key, err)
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
 }
 
 func (c *Config) withDefaults() Config {

@@ -15,6 +15,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/connectors/internal/secret"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -123,15 +124,15 @@ func New(name string, cfg Config, opts ...Option) (*Source, error) {
 
 func (s *Source) setupAuth() error {
 	c := &s.cfg
-	key, err := secret("private_key", c.PrivateKey, c.PrivateKeyFile)
+	key, err := secret.Read("private_key", c.PrivateKey, c.PrivateKeyFile)
 	if err != nil {
 		return err
 	}
-	pass, err := secret("passphrase", c.Passphrase, c.PassphraseFile)
+	pass, err := secret.Read("passphrase", c.Passphrase, c.PassphraseFile)
 	if err != nil {
 		return err
 	}
-	pw, err := secret("password", c.Password, c.PasswordFile)
+	pw, err := secret.Read("password", c.Password, c.PasswordFile)
 	if err != nil {
 		return err
 	}
