@@ -7,12 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -114,9 +114,6 @@ func New(name string, cfg Config) (*Source, error) {
 	return s, nil
 }
 
-// errorSuffix names the quarantine sidecar files, which List skips.
-const errorSuffix = ".error.txt"
-
 // List returns the regular files of the folder that match the pattern,
 // sorted by path. It skips hidden files and folders, quarantine sidecars,
 // the archive and quarantine folders when they lie inside the folder, and
@@ -145,7 +142,7 @@ func (s *Source) List(ctx context.Context) ([]connectors.StatementRef, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, errorSuffix) {
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, filing.SidecarSuffix) {
 			return nil
 		}
 		if s.pattern != "" {
@@ -295,13 +292,8 @@ func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, ca
 	if err != nil {
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
-	msg := "<no cause given>"
-	if cause != nil {
-		msg = cause.Error()
-	}
-	body := fmt.Sprintf("file: %s\nsource: %s\nquarantined_at: %s\ncause: %s\n",
-		ref.Path, s.name, s.now().UTC().Format(time.RFC3339), msg)
-	if err := writeFileSync(dst+errorSuffix, []byte(body)); err != nil {
+	body := filing.Sidecar(ref.Path, s.name, s.now(), cause)
+	if err := writeFileSync(dst+filing.SidecarSuffix, body); err != nil {
 		return fmt.Errorf("quarantining %q: writing the error sidecar: %w", ref.Path, err)
 	}
 	return nil
@@ -310,9 +302,6 @@ func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, ca
 // link is the hard-link call move uses; tests replace it to exercise the
 // cross-device fallback.
 var link = os.Link
-
-// maxSuffix bounds the search for a free name in the destination folder.
-const maxSuffix = 10000
 
 // move moves the referenced file into destRoot under its relative path and
 // returns the destination path. It never overwrites: it hard-links the file
@@ -340,8 +329,8 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 	}
 	base := filepath.Base(rel)
 	copyMode := false
-	for i := 0; i < maxSuffix; i++ {
-		dst := filepath.Join(destDir, suffixed(base, i))
+	for i := 0; i < filing.MaxSuffix; i++ {
+		dst := filepath.Join(destDir, filing.Suffixed(base, i))
 		if !copyMode {
 			err := link(src, dst)
 			switch {
@@ -374,20 +363,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 		}
 		return dst, nil
 	}
-	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, maxSuffix)
-}
-
-// suffixed returns name for i == 0, else name with ".i" before its
-// extension: "stmt.xml" → "stmt.1.xml", "stmt" → "stmt.1".
-func suffixed(name string, i int) string {
-	if i == 0 {
-		return name
-	}
-	ext := filepath.Ext(name)
-	if ext == name { // ".xml"-like names have no stem
-		ext = ""
-	}
-	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(i) + ext
+	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, filing.MaxSuffix)
 }
 
 // copyExclusive copies src into a new file dst, failing (false, nil) when

@@ -340,19 +340,3 @@ func TestQuarantine(t *testing.T) {
 		t.Fatalf("List after quarantine = %q", paths(refs))
 	}
 }
-
-func TestSuffixed(t *testing.T) {
-	tests := []struct {
-		name string
-		i    int
-		want string
-	}{
-		{"a.xml", 0, "a.xml"}, {"a.xml", 1, "a.1.xml"}, {"a.b.xml", 12, "a.b.12.xml"},
-		{"noext", 2, "noext.2"}, {".xml", 1, ".xml.1"},
-	}
-	for _, tt := range tests {
-		if got := suffixed(tt.name, tt.i); got != tt.want {
-			t.Errorf("suffixed(%q, %d) = %q, want %q", tt.name, tt.i, got, tt.want)
-		}
-	}
-}

@@ -8,17 +8,18 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors/internal/secret"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,12 +41,6 @@ var ErrAccess = errors.New("access refused by the S3 store")
 
 // ErrTooLarge is wrapped when an object exceeds max_file_bytes.
 var ErrTooLarge = errors.New("object exceeds max_file_bytes")
-
-// errorSuffix names quarantine sidecars, which List skips.
-const errorSuffix = ".error.txt"
-
-// maxSuffix bounds the search for a free key when moving an object.
-const maxSuffix = 10000
 
 // Option adjusts a Source beyond its Config.
 type Option func(*Source)
@@ -246,7 +241,7 @@ func (s *Source) List(ctx context.Context) ([]connectors.StatementRef, error) {
 }
 
 func (s *Source) listed(key string) bool {
-	if strings.HasSuffix(key, "/") || strings.HasSuffix(key, errorSuffix) {
+	if strings.HasSuffix(key, "/") || strings.HasSuffix(key, filing.SidecarSuffix) {
 		return false
 	}
 	for _, p := range []string{s.cfg.ArchivePrefix, s.cfg.QuarantinePrefix} {
@@ -359,32 +354,27 @@ func (s *Source) Archive(ctx context.Context, ref connectors.StatementRef) error
 // writes beside it <key>.error.txt with the cause, and deletes the
 // original. Without quarantine_prefix the object stays in place.
 func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, cause error) error {
-	msg := "<no cause given>"
-	if cause != nil {
-		msg = cause.Error()
-	}
 	if err := s.inside(ref.Path); err != nil {
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
 	if s.cfg.QuarantinePrefix == "" {
-		s.log.Warn("statement not readable; no quarantine_prefix, left in place", "file", ref.Path, "err", msg)
+		s.log.Warn("statement not readable; no quarantine_prefix, left in place", "file", ref.Path, "err", cause)
 		return nil
 	}
 	dst, err := s.move(ctx, ref.Path, s.cfg.QuarantinePrefix)
 	if err != nil {
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
-	body := fmt.Sprintf("file: %s\nsource: %s\nquarantined_at: %s\ncause: %s\n",
-		ref.Path, s.name, s.now().UTC().Format(time.RFC3339), msg)
+	body := filing.Sidecar(ref.Path, s.name, s.now(), cause)
 	in := &s3.PutObjectInput{
-		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(dst + errorSuffix),
-		Body: strings.NewReader(body), ContentType: aws.String("text/plain; charset=utf-8"),
+		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(dst + filing.SidecarSuffix),
+		Body: bytes.NewReader(body), ContentType: aws.String("text/plain; charset=utf-8"),
 	}
 	s.encrypt(&in.ServerSideEncryption, &in.SSEKMSKeyId)
 	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("quarantining %q: writing the error sidecar: %w", ref.Path, classify(err))
 	}
-	s.log.Warn("quarantined statement", "file", ref.Path, "to", dst, "err", msg)
+	s.log.Warn("quarantined statement", "file", ref.Path, "to", dst, "err", cause)
 	return nil
 }
 
@@ -407,8 +397,8 @@ func (s *Source) encrypt(sse *types.ServerSideEncryption, kms **string) {
 func (s *Source) move(ctx context.Context, key, destPrefix string) (string, error) {
 	rel := strings.TrimPrefix(key, s.dirPrefix)
 	dir, base := path.Split(rel)
-	for i := 0; i < maxSuffix; i++ {
-		dst := destPrefix + dir + suffixed(base, i)
+	for i := 0; i < filing.MaxSuffix; i++ {
+		dst := destPrefix + dir + filing.Suffixed(base, i)
 		_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(dst)})
 		if err == nil {
 			continue // taken
@@ -429,7 +419,7 @@ func (s *Source) move(ctx context.Context, key, destPrefix string) (string, erro
 		}
 		return dst, nil
 	}
-	return "", fmt.Errorf("no free key for %q under %q after %d tries", base, destPrefix, maxSuffix)
+	return "", fmt.Errorf("no free key for %q under %q after %d tries", base, destPrefix, filing.MaxSuffix)
 }
 
 // escapeKey URL-encodes a key for CopySource, keeping its slashes; "+"
@@ -468,17 +458,4 @@ func (s *Source) tag(ctx context.Context, key string) error {
 		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key), Tagging: &types.Tagging{TagSet: tags},
 	})
 	return classify(err)
-}
-
-// suffixed returns name for i == 0, else name with ".i" before its
-// extension: "stmt.xml" → "stmt.1.xml", "stmt" → "stmt.1".
-func suffixed(name string, i int) string {
-	if i == 0 {
-		return name
-	}
-	ext := path.Ext(name)
-	if ext == name {
-		ext = ""
-	}
-	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(i) + ext
 }

@@ -114,20 +114,6 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-func TestSuffixed(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		i    int
-		want string
-	}{
-		{"stmt.xml", 0, "stmt.xml"}, {"stmt.xml", 1, "stmt.1.xml"}, {"stmt", 2, "stmt.2"}, {".xml", 3, ".xml.3"}, {"a.xml.gz", 1, "a.xml.1.gz"},
-	} {
-		if got := suffixed(tt.name, tt.i); got != tt.want {
-			t.Errorf("suffixed(%q, %d) = %q, want %q", tt.name, tt.i, got, tt.want)
-		}
-	}
-}
-
 func TestBackoff(t *testing.T) {
 	s := &Source{backoffBase: time.Second, backoffMax: 5 * time.Second}
 	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 5 * time.Second, 40: 5 * time.Second} {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors/internal/secret"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -47,12 +48,6 @@ var ErrAuth = errors.New("authentication refused")
 
 // ErrTooLarge is wrapped when a file exceeds max_file_bytes.
 var ErrTooLarge = errors.New("file exceeds max_file_bytes")
-
-// errorSuffix names quarantine sidecars, which List skips.
-const errorSuffix = ".error.txt"
-
-// maxSuffix bounds the search for a free name when moving a file.
-const maxSuffix = 10000
 
 // Option adjusts a Source beyond its Config.
 type Option func(*Source)
@@ -499,7 +494,7 @@ func (s *Source) List(ctx context.Context) ([]connectors.StatementRef, error) {
 				}
 				continue
 			}
-			if strings.HasSuffix(name, errorSuffix) {
+			if strings.HasSuffix(name, filing.SidecarSuffix) {
 				continue
 			}
 			marker := s.cfg.Stable.DoneMarker
@@ -691,12 +686,8 @@ func (s *Source) Archive(ctx context.Context, ref connectors.StatementRef) error
 // beside it <name>.error.txt with the cause. Without quarantine_dir the
 // file stays in place (the state store and the log keep the cause).
 func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, cause error) error {
-	msg := "<no cause given>"
-	if cause != nil {
-		msg = cause.Error()
-	}
 	if s.cfg.QuarantineDir == "" {
-		s.log.Warn("statement not readable; no quarantine_dir, left in place", "file", ref.Path, "err", msg)
+		s.log.Warn("statement not readable; no quarantine_dir, left in place", "file", ref.Path, "err", cause)
 		return nil
 	}
 	p, err := s.remote(ref)
@@ -712,13 +703,12 @@ func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, ca
 	if err != nil {
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
-	body := fmt.Sprintf("file: %s\nsource: %s\nquarantined_at: %s\ncause: %s\n",
-		ref.Path, s.name, s.now().UTC().Format(time.RFC3339), msg)
-	if err := writeFile(c, dst+errorSuffix, []byte(body)); err != nil {
+	body := filing.Sidecar(ref.Path, s.name, s.now(), cause)
+	if err := writeFile(c, dst+filing.SidecarSuffix, body); err != nil {
 		return fmt.Errorf("quarantining %q: writing the error sidecar: %w", ref.Path, opErr(c, err))
 	}
 	s.removeMarker(c, p)
-	s.log.Warn("quarantined statement", "file", ref.Path, "to", dst, "err", msg)
+	s.log.Warn("quarantined statement", "file", ref.Path, "to", dst, "err", cause)
 	return nil
 }
 
@@ -740,8 +730,8 @@ func (s *Source) move(c *conn, rel, src, destRoot string) (string, error) {
 		return "", fmt.Errorf("creating %q: %w", destDir, opErr(c, err))
 	}
 	base := path.Base(rel)
-	for i := 0; i < maxSuffix; i++ {
-		dst := path.Join(destDir, suffixed(base, i))
+	for i := 0; i < filing.MaxSuffix; i++ {
+		dst := path.Join(destDir, filing.Suffixed(base, i))
 		// Some servers' rename overwrites: look first. OpenSSH's refuses
 		// an existing target, which also closes the race.
 		if _, err := c.sftp.Lstat(dst); err == nil {
@@ -759,20 +749,7 @@ func (s *Source) move(c *conn, rel, src, destRoot string) (string, error) {
 		}
 		return "", fmt.Errorf("renaming to %q: %w", dst, opErr(c, err))
 	}
-	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, maxSuffix)
-}
-
-// suffixed returns name for i == 0, else name with ".i" before its
-// extension: "stmt.xml" → "stmt.1.xml", "stmt" → "stmt.1".
-func suffixed(name string, i int) string {
-	if i == 0 {
-		return name
-	}
-	ext := path.Ext(name)
-	if ext == name {
-		ext = ""
-	}
-	return strings.TrimSuffix(name, ext) + "." + strconv.Itoa(i) + ext
+	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, filing.MaxSuffix)
 }
 
 func writeFile(c *conn, p string, data []byte) error {
