@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/internal/gen"
+	"github.com/lettrage/lettrage/matcher"
 )
 
 // score is the quality of one scenario's decisions.
