@@ -278,6 +278,11 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	for i, d := range out.Decisions {
 		tx := in.Transactions[i]
 		isNew := i < len(fresh)
+		if !isNew && open[i-len(fresh)].Decision.Reason == "unlettered" && d.Outcome == matcher.Auto {
+			// An accountant undid this letter: never letter it again by
+			// itself; show what the matcher would do as a suggestion.
+			d = suggestInstead(d, "unlettered", "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
+		}
 		if !isNew {
 			prev := open[i-len(fresh)].Decision
 			if d.Outcome == matcher.Auto {
@@ -307,6 +312,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			// that letter in the ledger; the payment is an exception again.
 			rev, why, err := j.reversal(ctx, d.UnletterKey,
 				fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
+			if rev != nil {
+				rev.Decision.Rule = RuleBankReversal
+			}
 			if err != nil {
 				return res, err
 			}
@@ -690,4 +698,20 @@ func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
 		return fmt.Errorf("reversing %s in the ledger: %w", p.Reverses, err)
 	}
 	return nil
+}
+
+// RuleBankReversal marks the reversal of a letter whose payment the bank
+// reversed or returned: the cash went back, so neither the payment nor the
+// reversal entry is cash to letter.
+const RuleBankReversal = "bank_reversal"
+
+// suggestInstead turns an automatic decision into a suggestion of the same
+// items, for an accountant to confirm.
+func suggestInstead(d matcher.Decision, reason, why string) matcher.Decision {
+	s := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Reason: reason, Confidence: d.Confidence,
+		Explanation: why + d.Explanation}
+	for _, a := range d.Allocations {
+		s.Candidates = append(s.Candidates, matcher.Candidate{ItemID: a.ItemID, Score: d.Confidence})
+	}
+	return s
 }

@@ -555,13 +555,20 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		case matcher.Ignored:
 			state = txIgnored
 		case matcher.Unletter:
-			if d.Reverses != "" {
+			switch {
+			case d.Reverses != "" && d.Decision.Rule == RuleBankReversal:
+				// The bank took the cash back: the letter is undone and the
+				// payment is no cash to letter any more.
+				decState, state = decPending, txIgnored
+				current = matcher.Decision{TxKey: d.Tx.Key, Outcome: matcher.Ignored, Reason: "reversed_by_bank",
+					Explanation: d.Decision.Explanation}
+			case d.Reverses != "":
 				// The reversal is written back like a letter; the payment is
-				// an open exception again, matched anew on the next runs.
+				// an open exception again, for an accountant to letter.
 				decState = decPending
 				current = matcher.Decision{TxKey: d.Tx.Key, Outcome: matcher.Unmatched, Reason: "unlettered",
 					Explanation: d.Decision.Explanation}
-			} else {
+			default:
 				state = txIgnored // a bank reversal entry: nothing to letter
 			}
 		}

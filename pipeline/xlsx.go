@@ -44,7 +44,7 @@ const (
 )
 
 // Actions an accountant may choose in the workbook.
-var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore"}
+var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore", "unletter"}
 
 var xlsxColumns = []xlsxColumn{
 	{"tx_ref", 22, 't', func(st StoredTx) string { return st.Tx.Ref }},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +13,15 @@ import (
 
 // oneCredit is a minimal camt.053.001.02 statement with one booked credit.
 func oneCredit(stmtID, ref, payer, payerIBAN, amount, ustrd string) string {
+	return oneEntry(stmtID, ref, payer, payerIBAN, amount, ustrd, "CRDT", false, "NOTPROVIDED")
+}
+
+// oneEntry is a minimal camt.053.001.02 statement with one booked entry.
+func oneEntry(stmtID, ref, payer, payerIBAN, amount, ustrd, cdtDbt string, reversal bool, endToEnd string) string {
+	rvsl := ""
+	if reversal {
+		rvsl = "<RvslInd>true</RvslInd>"
+	}
 	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
  <BkToCstmrStmt>
@@ -20,12 +30,12 @@ func oneCredit(stmtID, ref, payer, payerIBAN, amount, ustrd string) string {
    <Id>%[1]s</Id><CreDtTm>2026-11-20T18:00:00</CreDtTm>
    <Acct><Id><IBAN>FR7630003012340005001234509</IBAN></Id><Ccy>EUR</Ccy></Acct>
    <Ntry>
-    <Amt Ccy="EUR">%[5]s</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+    <Amt Ccy="EUR">%[5]s</Amt><CdtDbtInd>%[7]s</CdtDbtInd>%[8]s<Sts>BOOK</Sts>
     <BookgDt><Dt>2026-11-20</Dt></BookgDt><ValDt><Dt>2026-11-20</Dt></ValDt>
     <AcctSvcrRef>%[2]s</AcctSvcrRef>
     <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
     <NtryDtls><TxDtls>
-     <Refs><AcctSvcrRef>%[2]s</AcctSvcrRef><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+     <Refs><AcctSvcrRef>%[2]s</AcctSvcrRef><EndToEndId>%[9]s</EndToEndId></Refs>
      <RltdPties><Dbtr><Nm>%[3]s</Nm></Dbtr><DbtrAcct><Id><IBAN>%[4]s</IBAN></Id></DbtrAcct></RltdPties>
      <RmtInf><Ustrd>%[6]s</Ustrd></RmtInf>
     </TxDtls></NtryDtls>
@@ -33,7 +43,7 @@ func oneCredit(stmtID, ref, payer, payerIBAN, amount, ustrd string) string {
   </Stmt>
  </BkToCstmrStmt>
 </Document>
-`, stmtID, ref, payer, payerIBAN, amount, ustrd)
+`, stmtID, ref, payer, payerIBAN, amount, ustrd, cdtDbt, rvsl, endToEnd)
 }
 
 // setAction fills the resolution cells of the exceptions workbook row of txRef.
@@ -261,4 +271,120 @@ func TestResolutionsInbox(t *testing.T) {
 	if m := autoRows(t, filepath.Join(out, "matches.csv")); !contains(m, "SGFR2611170004A,OI-1037,3180") {
 		t.Errorf("inbox resolution not applied: %q", m)
 	}
+}
+
+// TestUnletter: a payment lettered to the wrong invoice is unlettered; the
+// ledger gets the residual back, the payment is an exception again that the
+// matcher only suggests, and the accountant letters it by hand.
+func TestUnletter(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	r := runBin(t, nil, "unletter", "-c", cfg, "--by", "Claire Martin", "--reason", "wrong customer", "SGFR2611160001A")
+	if r.code != 0 || !strings.Contains(r.stdout, "unlettered") {
+		t.Fatalf("unletter exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	undone := readCSV(t, filepath.Join(out, "matches.unletterings.csv"))
+	if len(undone) != 2 || undone[1][2] != "SGFR2611160001A" || undone[1][5] != "OI-1012:4872.60" {
+		t.Fatalf("unletterings = %q", undone)
+	}
+	exc := readCSV(t, filepath.Join(out, "exceptions.csv"))
+	found := false
+	for _, row := range exc[1:] {
+		if row[0] == "SGFR2611160001A" && row[8] == "unlettered" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the unlettered payment is not an exception: %q", exc)
+	}
+	// Unlettering twice does nothing more, and the next run does not letter
+	// the payment again by itself: it only suggests.
+	if r := runBin(t, nil, "unletter", "-c", cfg, "SGFR2611160001A"); r.code != 0 || !strings.Contains(r.stdout, "already unlettered") {
+		t.Errorf("second unletter exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	if again := readCSV(t, filepath.Join(out, "matches.unletterings.csv")); len(again) != 2 {
+		t.Errorf("second unletter wrote again: %q", again)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "matches.csv"))
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "matches.csv"))
+	if string(before) != string(after) {
+		t.Error("the matcher lettered an unlettered payment again by itself")
+	}
+	exc = readCSV(t, filepath.Join(out, "exceptions.csv"))
+	for _, row := range exc[1:] {
+		if row[0] == "SGFR2611160001A" && (row[11] != "suggested" || !strings.HasPrefix(row[9], "OI-1012:")) {
+			t.Errorf("unlettered payment row = %q, want suggested OI-1012", row)
+		}
+	}
+	// The accountant letters it by hand: a new letter with its own key.
+	csvFile := filepath.Join(dir, "fix.csv")
+	os.WriteFile(csvFile, []byte("tx_ref,account_iban,action,items\nSGFR2611160001A,FR7630003012340005001234509,letter,OI-1012\n"), 0o644)
+	if r := runBin(t, nil, "resolve", "-c", cfg, csvFile); r.code != 0 {
+		t.Fatalf("resolve exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	rows := readCSV(t, filepath.Join(out, "matches.csv"))
+	keys := map[string]bool{}
+	for _, row := range rows[1:] {
+		if row[0] == "SGFR2611160001A" {
+			keys[row[14]] = true
+		}
+	}
+	if len(keys) != 2 {
+		t.Errorf("want the original and the new letter under two keys, got %v", keys)
+	}
+}
+
+// TestBankReversalUnletters: the bank returns a payment that was lettered;
+// the letter is undone in the ledger, and neither entry is left as cash to
+// letter.
+func TestBankReversalUnletters(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	openBefore := openItemsCount(t, cfg)
+	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20-return.xml"), []byte(oneEntry("STMT-1120R", "SGFR2611200009R",
+		"MUELLER MASCHINENBAU GMBH", "DE89370400440532013000", "4872.60", "RETOUR MS03", "DBIT", true, "MMB-ZAHL-2026-11-0412")), 0o644)
+	r := runBin(t, nil, "once", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("once exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	undone := readCSV(t, filepath.Join(out, "matches.unletterings.csv"))
+	if len(undone) != 2 || undone[1][2] != "SGFR2611160001A" || !strings.Contains(undone[1][7], "reversed by the bank") {
+		t.Fatalf("unletterings = %q\n%s", undone, r.stdout)
+	}
+	for _, row := range readCSV(t, filepath.Join(out, "exceptions.csv"))[1:] {
+		if row[0] == "SGFR2611160001A" || row[0] == "SGFR2611200009R" {
+			t.Errorf("a reversed payment is left as an exception: %q", row)
+		}
+	}
+	// The invoice is open again in the ledger.
+	if after := openItemsCount(t, cfg); after != openBefore+1 {
+		t.Errorf("open items %d after the return, want %d", after, openBefore+1)
+	}
+}
+
+// openItemsCount asks check --connect how many open items the ledger holds.
+func openItemsCount(t *testing.T, cfg string) int {
+	t.Helper()
+	r := runBin(t, nil, "check", "--connect", "-c", cfg)
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[0] == "file" && f[1] == "ledger" {
+			n, err := strconv.Atoi(f[2])
+			if err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("no open-items count in check --connect:\n%s%s", r.stdout, r.stderr)
+	return 0
 }

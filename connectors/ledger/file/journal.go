@@ -16,13 +16,25 @@ import (
 	"github.com/lettrage/lettrage/matcher"
 )
 
-// JournalHeader is the header row of the matches.csv contract: one row per
-// automatic allocation.
-var JournalHeader = []string{
+// ContractHeader is the header row of the matches.csv contract: one row
+// per automatic allocation. Journals written before the FEC columns were
+// added have exactly this header; the ledger keeps appending rows of this
+// shape to them.
+var ContractHeader = []string{
 	"tx_ref", "account_iban", "booking_date", "tx_amount", "currency", "counterparty_name",
 	"open_item_id", "document_number", "customer_id", "allocated_amount", "writeoff_amount",
 	"rule", "confidence", "explanation", "decision_key", "lettered_at",
 }
+
+// FECHeader names the columns the journal adds after the contract ones,
+// for accounting packages that import lettering (the French FEC notions):
+// the lettering code of the decision (EcritureLet), the lettering date
+// (DateLet), the bank journal and the customer account.
+var FECHeader = []string{"lettering_code", "lettering_date", "journal_code", "customer_account"}
+
+// JournalHeader is the header row of the journal the ledger writes: the
+// contract columns, then FECHeader.
+var JournalHeader = append(append([]string(nil), ContractHeader...), FECHeader...)
 
 // Column positions in JournalHeader that the ledger reads back.
 const (
@@ -30,9 +42,10 @@ const (
 	jAllocated  = 9
 	jWriteOff   = 10
 	jKey        = 14
+	jCode       = 16
 )
 
-// MatchRows formats a decision as matches.csv rows (JournalHeader order), one
+// MatchRows formats a decision as matches.csv rows (ContractHeader order), one
 // per allocation: dates as YYYY-MM-DD, amounts exactly as Amount.String(),
 // confidence with two decimals, lettered_at as RFC 3339 UTC of DecidedAt.
 // IBANs are written in full: this is the accounting record. A decision
@@ -63,6 +76,29 @@ func MatchRows(d connectors.KeyedDecision) [][]string {
 	return rows
 }
 
+// fecFields is what the journal adds to the contract columns.
+type fecFields struct {
+	code          string // the decision's lettering code
+	journal       string // journal_code
+	accountPrefix string // before the customer id
+}
+
+// journalRows formats a decision as journal rows: MatchRows followed by
+// the FECHeader columns, the same lettering code on every row. The
+// customer account is empty when the item's customer is unknown.
+func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
+	rows := MatchRows(d)
+	date := formatDate(d.DecidedAt.UTC())
+	for i, a := range d.Decision.Allocations {
+		account := ""
+		if c := d.Items[a.ItemID].CustomerID; c != "" {
+			account = f.accountPrefix + c
+		}
+		rows[i] = append(rows[i], f.code, date, f.journal, account)
+	}
+	return rows
+}
+
 func formatDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -76,17 +112,43 @@ var ErrJournal = errors.New("unusable journal")
 
 // journalState is what the ledger caches from its journal.
 type journalState struct {
-	keys map[string]bool
-	used map[string]matcher.Amount // item id → allocated + written off
-	info os.FileInfo               // the file as last seen, to notice rotation
-	size int64                     // its size after our last write
+	keys  map[string]bool
+	used  map[string]matcher.Amount // item id → allocated + written off
+	info  os.FileInfo               // the file as last seen, to notice rotation
+	size  int64                     // its size after our last write
+	width int                       // fields per row: JournalHeader, or ContractHeader for an old journal
+	last  string                    // the highest lettering code in the journal, "" when none
+	codes map[string]string         // decision key → its lettering code
 }
 
 func newJournalState() *journalState {
-	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}}
+	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}, width: len(JournalHeader),
+		codes: map[string]string{}}
+}
+
+// legacy reports a journal with the contract columns only.
+func (s *journalState) legacy() bool { return s.width == len(ContractHeader) }
+
+// nextCode returns the lettering code for the next decision: the one after
+// the highest in the journal, and at least start.
+func (s *journalState) nextCode(start string) string {
+	if s.last == "" || codeLess(s.last, start) {
+		return start
+	}
+	return nextCode(s.last)
 }
 
 func (s *journalState) add(row []string) error {
+	if len(row) > jCode {
+		code := row[jCode]
+		if !isCode(code) {
+			return fmt.Errorf("column %q: %q is not a lettering code", JournalHeader[jCode], code)
+		}
+		if s.last == "" || codeLess(s.last, code) {
+			s.last = code
+		}
+		s.codes[row[jKey]] = code
+	}
 	alloc, err := matcher.ParseAmount(row[jAllocated])
 	if err != nil {
 		return fmt.Errorf("column %q: %w", JournalHeader[jAllocated], err)
@@ -218,6 +280,7 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 	var rows []rowAt // complete data rows
 	var headerEnd int64
 	headerSeen := false
+	width := len(JournalHeader)
 	var tornAt int64 = -1 // start of the torn fragment
 	var fragment []string
 	for {
@@ -241,16 +304,21 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			break
 		}
 		if !headerSeen {
-			if !equalStrings(rec, JournalHeader) {
+			switch {
+			case equalStrings(rec, JournalHeader):
+				width = len(JournalHeader)
+			case equalStrings(rec, ContractHeader):
+				width = len(ContractHeader) // written before the FEC columns
+			default:
 				return nil, -1, fmt.Errorf("reading journal %q: %w: header is not the matches.csv header", path, ErrJournal)
 			}
 			headerSeen, headerEnd = true, end
 			continue
 		}
-		if len(rec) != len(JournalHeader) {
+		if len(rec) != width {
 			line, _ := cr.FieldPos(0)
 			return nil, -1, fmt.Errorf("reading journal %q: line %d: %w: want %d fields, got %d",
-				path, line, ErrJournal, len(JournalHeader), len(rec))
+				path, line, ErrJournal, width, len(rec))
 		}
 		rows = append(rows, rowAt{key: rec[jKey], start: start, end: end, fields: rec})
 	}
@@ -273,6 +341,7 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 		}
 	}
 	st := newJournalState()
+	st.width = width
 	for _, r := range rows {
 		if err := st.add(r.fields); err != nil {
 			return nil, -1, fmt.Errorf("reading journal %q: row at byte %d: %w: %w", path, r.start, ErrJournal, err)

@@ -1,6 +1,8 @@
-// Package file is the embedded default ledger: open items come from a CSV
-// export of the ERP, and automatic allocations are appended to a CSV
-// journal (matches.csv) that the ERP imports.
+// Package file is the embedded default ledger: open items come from the
+// ERP's export — the CSV contract, a CSV in the ERP's own layout (column
+// names, ';', decimal comma, DD/MM/YYYY, Windows-1252) or an Excel
+// workbook — and automatic allocations are appended to a CSV journal
+// (matches.csv) that the ERP imports, with FEC-style lettering columns.
 //
 // # Open items and the journal
 //
@@ -12,12 +14,21 @@
 // exported again, rotate the journal (move it away): otherwise those
 // allocations would be subtracted twice.
 //
+// # Lettering codes
+//
+// Every decision written gets a lettering code (AAA, AAB, …), the FEC's
+// EcritureLet, on each of its rows. The journal is the only record of the
+// codes used: the next code follows the highest one in it, so codes never
+// repeat within a journal, and Config.LetteringStart carries the sequence
+// over a rotation.
+//
 // # Exactly once
 //
 // Apply is idempotent per decision key: keys already in the journal are not
 // written again, and a batch is appended in one write followed by fsync. A
 // torn tail left by a crash is repaired before the next append (see
-// loadJournal).
+// loadJournal); codes of rows cut off are given again to the same
+// decisions when they are re-applied in the same order.
 package file
 
 import (
@@ -26,21 +37,100 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
+	"unicode"
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/matcher"
 )
 
-// Config is the `file` block of a job's ledger. Room is left for a format
-// (csv, xlsx) and a column mapping.
+// Config is the `file` block of a job's ledger.
 type Config struct {
-	// OpenItems is the CSV export of the open receivables.
+	// OpenItems is the export of the open receivables: CSV or XLSX.
 	OpenItems string `yaml:"open_items" lettrage:"path"`
 	// Journal is the matches.csv file allocations are appended to; it and
 	// its folders are created when missing.
 	Journal string `yaml:"journal" lettrage:"path"`
+
+	// Format of OpenItems: "csv" or "xlsx"; "" infers it from the file
+	// name (.xlsx and .xlsm are xlsx, .xls and .ods are refused, anything
+	// else is csv).
+	Format string `yaml:"format"`
+	// Sheet is the worksheet of an XLSX export ("" = the first one).
+	Sheet string `yaml:"sheet"`
+	// Columns maps contract columns to the export's own headers.
+	Columns Columns `yaml:"columns"`
+	// Delimiter of a CSV export: "," (default), ";" or "tab".
+	Delimiter string `yaml:"delimiter"`
+	// DecimalComma reads text amounts written "1 234,56": ',' is the
+	// decimal separator and spaces, non-breaking spaces and '.' group
+	// thousands.
+	DecimalComma bool `yaml:"decimal_comma"`
+	// DateFormat of text dates: a Go layout ("2006-01-02", the default;
+	// "02/01/2006" for French exports) or the same with YYYY, MM, DD.
+	DateFormat string `yaml:"date_format"`
+	// Encoding of a CSV export: utf-8 (default), windows-1252,
+	// iso-8859-1, iso-8859-15 or utf-16 (with a byte-order mark).
+	Encoding string `yaml:"encoding"`
+
+	// BankJournal is the journal_code written on every journal row: the
+	// accounting package's bank journal (default BQ).
+	BankJournal string `yaml:"bank_journal"`
+	// CustomerAccountPrefix is put before the customer id to form the
+	// customer_account column (nil: 411, the French receivables class;
+	// "" writes the bare customer id).
+	CustomerAccountPrefix *string `yaml:"customer_account_prefix"`
+	// LetteringStart is the lowest lettering code a journal may use
+	// (default AAA): after rotating a journal whose codes were imported,
+	// set it past the last code so that codes never repeat.
+	LetteringStart string `yaml:"lettering_start"`
+}
+
+// Defaults of the journal keys.
+const (
+	DefaultBankJournal           = "BQ"
+	DefaultCustomerAccountPrefix = "411"
+	DefaultLetteringStart        = "AAA"
+)
+
+// format returns the effective open-items format.
+func (c *Config) format() string {
+	if c.Format != "" {
+		return strings.ToLower(c.Format)
+	}
+	switch strings.ToLower(filepath.Ext(c.OpenItems)) {
+	case ".xlsx", ".xlsm":
+		return FormatXLSX
+	case ".xls", ".ods":
+		return "" // unsupported: Validate says so
+	}
+	return FormatCSV
+}
+
+// bankJournal returns the effective journal code.
+func (c *Config) bankJournal() string {
+	if c.BankJournal == "" {
+		return DefaultBankJournal
+	}
+	return c.BankJournal
+}
+
+// accountPrefix returns the effective customer account prefix.
+func (c *Config) accountPrefix() string {
+	if c.CustomerAccountPrefix == nil {
+		return DefaultCustomerAccountPrefix
+	}
+	return *c.CustomerAccountPrefix
+}
+
+// letteringStart returns the effective first lettering code.
+func (c *Config) letteringStart() string {
+	if c.LetteringStart == "" {
+		return DefaultLetteringStart
+	}
+	return c.LetteringStart
 }
 
 // Validate checks the configuration. The error joins one error per
@@ -56,12 +146,46 @@ func (c *Config) Validate() error {
 	if c.OpenItems != "" && c.Journal != "" && filepath.Clean(c.OpenItems) == filepath.Clean(c.Journal) {
 		errs = append(errs, errors.New("journal: must not be the open_items file"))
 	}
+	switch f := c.format(); f {
+	case FormatCSV:
+		if c.Sheet != "" {
+			errs = append(errs, errors.New("sheet: only for the xlsx format"))
+		}
+	case FormatXLSX:
+		if c.Delimiter != "" {
+			errs = append(errs, errors.New("delimiter: only for the csv format"))
+		}
+		if c.Encoding != "" {
+			errs = append(errs, errors.New("encoding: only for the csv format (a workbook is always Unicode)"))
+		}
+	case "":
+		errs = append(errs, fmt.Errorf("format: cannot read %s files: export the open items as .xlsx or CSV", filepath.Ext(c.OpenItems)))
+	default:
+		errs = append(errs, fmt.Errorf("format: unknown format %q (want csv or xlsx)", c.Format))
+	}
+	if _, err := c.layout(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = append(errs, j.Unwrap()...)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if j := c.bankJournal(); strings.TrimSpace(j) != j || strings.ContainsFunc(j, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("bank_journal: %q has surrounding spaces or control characters", j))
+	}
+	if p := c.accountPrefix(); strings.TrimSpace(p) != p || strings.ContainsFunc(p, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("customer_account_prefix: %q has spaces or control characters", p))
+	}
+	if c.LetteringStart != "" && !isCode(c.LetteringStart) {
+		errs = append(errs, fmt.Errorf("lettering_start: %q is not a lettering code (at least %d capital letters A-Z)", c.LetteringStart, minCodeLen))
+	}
 	return errors.Join(errs...)
 }
 
 // Ledger is the CSV file ledger. It is safe for concurrent use.
 type Ledger struct {
-	cfg Config
+	cfg    Config
+	layout *layout
 
 	mu      sync.Mutex
 	journal *journalState // nil until first read
@@ -75,7 +199,8 @@ func New(cfg Config) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuring file ledger: %w", err)
 	}
-	return &Ledger{cfg: cfg}, nil
+	lay, _ := cfg.layout() // validated above
+	return &Ledger{cfg: cfg, layout: lay}, nil
 }
 
 // state returns the cached journal state, (re)reading the journal when it
@@ -108,7 +233,19 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
-	items, err := ReadOpenItems(f, l.cfg.OpenItems)
+	lay := l.layout
+	if lay == nil { // a Ledger not made by New
+		if lay, err = l.cfg.layout(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("reading open items: %w", err)
+		}
+	}
+	var items []matcher.OpenItem
+	if l.cfg.format() == FormatXLSX {
+		items, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
+	} else {
+		items, err = lay.readCSV(f, l.cfg.OpenItems)
+	}
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
@@ -119,10 +256,14 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
+	undone, err := loadUnletterings(l.unletteringsPath())
+	if err != nil {
+		return nil, fmt.Errorf("reading open items: %w", err)
+	}
 	kept := items[:0]
 	for _, it := range items {
 		if used, ok := st.used[it.ID]; ok {
-			eff := it.Residual.Sub(used)
+			eff := it.Residual.Sub(used).Add(undone.back[it.ID])
 			if eff.Sign() != it.Residual.Sign() {
 				continue
 			}
@@ -135,7 +276,10 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 
 // Apply appends the rows of every decision whose key is not yet in the
 // journal (a key repeated within the batch is written once), in one write
-// followed by fsync. Decisions without allocations write nothing.
+// followed by fsync. Decisions without allocations write nothing. Each
+// decision written gets the next lettering code, in batch order; a journal
+// with the contract columns only (from an earlier version) keeps that
+// shape and gets no codes.
 func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying to the journal: %w", err)
@@ -148,15 +292,27 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	}
 	var rows [][]string
 	seen := map[string]bool{}
+	code := ""
 	for _, d := range batch {
 		if d.Key == "" {
 			return fmt.Errorf("applying to the journal: decision for transaction %q has no key", d.Tx.Ref)
 		}
-		if st.keys[d.Key] || seen[d.Key] {
+		if st.keys[d.Key] || seen[d.Key] || len(d.Decision.Allocations) == 0 {
 			continue
 		}
 		seen[d.Key] = true
-		rows = append(rows, MatchRows(d)...)
+		if st.legacy() {
+			rows = append(rows, MatchRows(d)...)
+			continue
+		}
+		if code == "" {
+			code = st.nextCode(l.cfg.letteringStart())
+		} else {
+			code = nextCode(code)
+		}
+		rows = append(rows, journalRows(d, fecFields{
+			code: code, journal: l.cfg.bankJournal(), accountPrefix: l.cfg.accountPrefix(),
+		})...)
 	}
 	if len(rows) == 0 {
 		return nil
@@ -187,9 +343,13 @@ func (l *Ledger) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	if err != nil {
 		return nil, fmt.Errorf("checking the journal: %w", err)
 	}
+	undone, err := loadUnletterings(l.unletteringsPath())
+	if err != nil {
+		return nil, fmt.Errorf("checking the journal: %w", err)
+	}
 	out := make(map[string]bool, len(keys))
 	for _, k := range keys {
-		out[k] = st.keys[k]
+		out[k] = st.keys[k] || undone.keys[k]
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -45,8 +46,9 @@ var (
 	ErrRequired = errors.New("value required")
 	// ErrDuplicateID: two rows carry the same id.
 	ErrDuplicateID = errors.New("duplicate id")
-	// ErrBadDate: a date is not YYYY-MM-DD.
-	ErrBadDate = errors.New("not a YYYY-MM-DD date")
+	// ErrBadDate: a date is not in the expected format (YYYY-MM-DD by
+	// default), or not a real day.
+	ErrBadDate = errors.New("not a valid date")
 	// ErrBadCurrency: a currency is not three letters.
 	ErrBadCurrency = errors.New("not a three-letter currency code")
 	// ErrBadIBAN: an IBAN holds other characters than letters and digits.
@@ -58,20 +60,36 @@ var (
 )
 
 // RowError locates a problem in an open-items file. Line is 1-based (the
-// header is line 1); Column is the header name, "" when the problem is
-// about the whole row.
+// header is line 1; in a workbook, the sheet's row number); Column is the
+// contract column, "" when the problem is about the whole row.
 type RowError struct {
-	File   string
+	File string
+	// Sheet is the worksheet of an XLSX file, "" for CSV.
+	Sheet  string
 	Line   int
 	Column string
+	// Header is the export's header for Column when a column mapping
+	// gives it another name ("Solde" for residual), else "".
+	Header string
 	Err    error
 }
 
 func (e *RowError) Error() string {
-	if e.Column == "" {
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	var b strings.Builder
+	if e.Sheet != "" {
+		fmt.Fprintf(&b, "%s: sheet %q row %d: ", e.File, e.Sheet, e.Line)
+	} else {
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
 	}
-	return fmt.Sprintf("%s:%d: column %q: %v", e.File, e.Line, e.Column, e.Err)
+	if e.Column != "" {
+		fmt.Fprintf(&b, "column %q", e.Column)
+		if e.Header != "" && normHeader(e.Header) != e.Column {
+			fmt.Fprintf(&b, " (header %q)", e.Header)
+		}
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%v", e.Err)
+	return b.String()
 }
 
 func (e *RowError) Unwrap() error { return e.Err }
@@ -82,19 +100,38 @@ const maxRowErrors = 20
 // bom is the UTF-8 byte order mark some spreadsheet exports start with.
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
-// ReadOpenItems reads an open-items CSV export (the contract: UTF-8, comma
-// separated, RFC 4180 quoting, a header row naming the columns in any order,
-// '.' decimal point, YYYY-MM-DD dates). name is used in error messages.
+// ReadOpenItems reads an open-items CSV export in the documented contract:
+// UTF-8, comma separated, RFC 4180 quoting, a header row naming the columns
+// in any order, '.' decimal point, YYYY-MM-DD dates. name is used in error
+// messages.
 //
 // Every row is validated; on any problem it returns nil items and an error
 // joining up to 20 *RowError values (errors.As finds the first). Items whose
-// residual is zero are dropped after validation.
+// residual is zero are dropped after validation. Rows whose every field is
+// empty are skipped.
 func ReadOpenItems(r io.Reader, name string) ([]matcher.OpenItem, error) {
-	br := bufio.NewReader(r)
+	return contractLayout().readCSV(r, name)
+}
+
+// ReadOpenItemsCSV reads an open-items CSV export laid out as cfg says
+// (columns, delimiter, decimal comma, date format, encoding); cfg's paths
+// are not used. Errors are as for ReadOpenItems; a bad layout is an error
+// naming its YAML key.
+func ReadOpenItemsCSV(r io.Reader, name string, cfg Config) ([]matcher.OpenItem, error) {
+	lay, err := cfg.layout()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return lay.readCSV(r, name)
+}
+
+func (lay *layout) readCSV(r io.Reader, name string) ([]matcher.OpenItem, error) {
+	br := bufio.NewReader(lay.decode(r))
 	if head, err := br.Peek(len(bom)); err == nil && bytes.Equal(head, bom) {
 		_, _ = br.Discard(len(bom))
 	}
 	cr := csv.NewReader(br)
+	cr.Comma = lay.delimiter
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 
@@ -105,69 +142,128 @@ func ReadOpenItems(r io.Reader, name string) ([]matcher.OpenItem, error) {
 	if err != nil {
 		return nil, csvError(name, err)
 	}
-	idx := map[string]int{}
-	var errs []error
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if _, dup := idx[h]; dup && h != "" {
-			errs = append(errs, &RowError{File: name, Line: 1, Column: h, Err: errors.New("column appears twice in the header")})
-			continue
-		}
-		idx[h] = i
-	}
-	for _, c := range OpenItemColumns {
-		if _, ok := idx[c]; !ok {
-			errs = append(errs, &RowError{File: name, Line: 1, Column: c, Err: ErrMissingColumn})
-		}
-	}
+	idx, errs := lay.columnIndex(header, func(col string) *RowError {
+		return &RowError{File: name, Line: 1, Column: col, Header: lay.display[col]}
+	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	width := len(header)
-
-	var items []matcher.OpenItem
-	firstLine := map[string]int{}
-	for {
+	col := newCollector("line")
+	for !col.full() {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			errs = append(errs, csvError(name, err))
+			col.errs = append(col.errs, csvError(name, err))
 			break // the reader cannot resynchronise after a quoting error
 		}
 		line, _ := cr.FieldPos(0)
+		if blank(rec) {
+			continue
+		}
 		if len(rec) != width {
-			errs = append(errs, &RowError{File: name, Line: line,
+			col.errs = append(col.errs, &RowError{File: name, Line: line,
 				Err: fmt.Errorf("%w: want %d as in the header, got %d", ErrFieldCount, width, len(rec))})
+			continue
+		}
+		at := func(c string) *RowError {
+			l, _ := cr.FieldPos(idx[c])
+			return &RowError{File: name, Line: l, Column: c, Header: lay.display[c]}
+		}
+		get := func(c string) cell {
+			if i, ok := idx[c]; ok {
+				return cell{v: rec[i]}
+			}
+			return cell{}
+		}
+		it, rowErrs := lay.parseRow(get, at)
+		col.add(it, rowErrs, line, at)
+	}
+	return col.result()
+}
+
+// columnIndex finds the contract columns in a header row. Columns the
+// layout marks absent are left out of the index; at locates header errors.
+// A header repeated in the row is an error only when it is one that is
+// read.
+func (lay *layout) columnIndex(header []string, at func(col string) *RowError) (map[string]int, []error) {
+	byHeader := map[string]int{}
+	dup := map[string]bool{}
+	for i, h := range header {
+		n := normHeader(h)
+		if _, seen := byHeader[n]; seen {
+			dup[n] = true
+			continue
+		}
+		byHeader[n] = i
+	}
+	idx := map[string]int{}
+	var errs []error
+	for _, c := range OpenItemColumns {
+		h := lay.headers[c]
+		if h == "" {
+			continue // absent by configuration
+		}
+		i, ok := byHeader[h]
+		switch {
+		case !ok:
+			e := at(c)
+			e.Err = ErrMissingColumn
+			errs = append(errs, e)
+		case dup[h]:
+			e := at(c)
+			e.Err = errors.New("column appears twice in the header")
+			errs = append(errs, e)
+		default:
+			idx[c] = i
+		}
+	}
+	return idx, errs
+}
+
+// collector gathers validated rows, checks ids are unique and bounds the
+// problems reported.
+type collector struct {
+	unit      string // "line" (CSV) or "row" (worksheet), for messages
+	items     []matcher.OpenItem
+	errs      []error
+	firstLine map[string]int
+}
+
+func newCollector(unit string) *collector {
+	return &collector{unit: unit, firstLine: map[string]int{}}
+}
+
+func (c *collector) full() bool { return len(c.errs) >= maxRowErrors }
+
+func (c *collector) add(it matcher.OpenItem, rowErrs []error, line int, at func(col string) *RowError) {
+	if len(rowErrs) == 0 {
+		if first, dup := c.firstLine[it.ID]; dup {
+			e := at(ColID)
+			e.Err = fmt.Errorf("%w %q (first on %s %d)", ErrDuplicateID, it.ID, c.unit, first)
+			rowErrs = append(rowErrs, e)
 		} else {
-			it, rowErrs := parseRow(rec, idx, func(col string) *RowError {
-				l, _ := cr.FieldPos(idx[col])
-				return &RowError{File: name, Line: l, Column: col}
-			})
-			if len(rowErrs) == 0 {
-				if first, dup := firstLine[it.ID]; dup {
-					l, _ := cr.FieldPos(idx[ColID])
-					rowErrs = append(rowErrs, &RowError{File: name, Line: l, Column: ColID,
-						Err: fmt.Errorf("%w %q (first on line %d)", ErrDuplicateID, it.ID, first)})
-				} else {
-					firstLine[it.ID] = line
-				}
-			}
-			errs = append(errs, rowErrs...)
-			if len(errs) == 0 {
-				items = append(items, it)
-			}
-		}
-		if len(errs) >= maxRowErrors {
-			break
+			c.firstLine[it.ID] = line
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	c.errs = append(c.errs, rowErrs...)
+	if len(c.errs) == 0 {
+		c.items = append(c.items, it)
 	}
-	kept := items[:0]
-	for _, it := range items {
+}
+
+// result returns the items with a non-zero residual, or every problem.
+func (c *collector) result() ([]matcher.OpenItem, error) {
+	if len(c.errs) > maxRowErrors {
+		c.errs = c.errs[:maxRowErrors]
+	}
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	kept := c.items[:0]
+	for _, it := range c.items {
 		if !it.Residual.IsZero() {
 			kept = append(kept, it)
 		}
@@ -184,29 +280,79 @@ func csvError(name string, err error) error {
 	return fmt.Errorf("reading %s: %w", name, err)
 }
 
-// parseRow validates one record; at makes a RowError for a column, to which
-// parseRow adds the cause.
-func parseRow(rec []string, idx map[string]int, at func(col string) *RowError) (matcher.OpenItem, []error) {
+// cellKind is how a value was stored: CSV values are all text; a
+// workbook types its cells.
+type cellKind uint8
+
+const (
+	cellText    cellKind = iota
+	cellNumber           // the raw <v> of a numeric cell
+	cellISODate          // a cell of type "d": ISO 8601 text
+	cellBool             // "1" or "0"
+	cellError            // an Excel error such as #N/A
+)
+
+// cell is one value of a row.
+type cell struct {
+	v    string
+	kind cellKind
+}
+
+// parseRow validates one record; get returns a column's value (the zero
+// cell for a column absent from the export) and at makes a RowError for a
+// column, to which parseRow adds the cause.
+func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowError) (matcher.OpenItem, []error) {
 	var errs []error
 	fail := func(col string, err error) {
 		e := at(col)
 		e.Err = err
 		errs = append(errs, e)
 	}
-	get := func(col string) string { return strings.TrimSpace(rec[idx[col]]) }
-	required := func(col string) string {
-		v := get(col)
-		if v == "" {
-			fail(col, ErrRequired)
+	// usable returns the cell of col, trimmed, or ok=false after reporting
+	// a value that cannot be read at all.
+	usable := func(col string) (cell, bool) {
+		c := get(col)
+		switch {
+		case c.kind == cellError:
+			fail(col, fmt.Errorf("%w: the cell holds the error %s", ErrCell, c.v))
+			return c, false
+		case !utf8.ValidString(c.v):
+			fail(col, ErrEncoding)
+			return c, false
 		}
-		return v
+		c.v = strings.TrimSpace(c.v)
+		return c, true
+	}
+	text := func(col string) string {
+		c, ok := usable(col)
+		if !ok {
+			return ""
+		}
+		if c.kind == cellNumber {
+			return excelText(c.v)
+		}
+		return c.v
+	}
+	required := func(col string) string {
+		c, ok := usable(col)
+		if !ok {
+			return ""
+		}
+		if c.v == "" {
+			fail(col, ErrRequired)
+			return ""
+		}
+		if c.kind == cellNumber {
+			return excelText(c.v)
+		}
+		return c.v
 	}
 	it := matcher.OpenItem{
 		ID:               required(ColID),
 		CustomerID:       required(ColCustomerID),
-		CustomerName:     get(ColCustomerName),
-		DocumentNumber:   get(ColDocumentNumber),
-		PaymentReference: get(ColPaymentReference),
+		CustomerName:     text(ColCustomerName),
+		DocumentNumber:   text(ColDocumentNumber),
+		PaymentReference: text(ColPaymentReference),
 	}
 	if ccy := required(ColCurrency); ccy != "" {
 		if !isCurrency(ccy) {
@@ -214,31 +360,57 @@ func parseRow(rec []string, idx map[string]int, at func(col string) *RowError) (
 		}
 		it.Currency = strings.ToUpper(ccy)
 	}
-	for _, c := range []struct {
+	for _, a := range []struct {
 		col string
 		dst *matcher.Amount
 	}{{ColAmount, &it.Amount}, {ColResidual, &it.Residual}} {
-		if v := required(c.col); v != "" {
-			a, err := matcher.ParseAmount(v)
-			if err != nil {
-				fail(c.col, err)
-			}
-			*c.dst = a
+		c, ok := usable(a.col)
+		if !ok {
+			continue
 		}
+		var v matcher.Amount
+		var err error
+		switch {
+		case c.v == "":
+			err = ErrRequired
+		case c.kind == cellNumber:
+			v, err = excelAmount(c.v, matcher.CurrencyDigits(it.Currency))
+		case c.kind == cellText:
+			v, err = lay.parseAmount(c.v)
+		default:
+			err = fmt.Errorf("%w: a date or a boolean is not an amount", ErrCell)
+		}
+		if err != nil {
+			fail(a.col, err)
+		}
+		*a.dst = v
 	}
-	for _, c := range []struct {
+	for _, d := range []struct {
 		col string
 		dst *time.Time
 	}{{ColIssueDate, &it.IssueDate}, {ColDueDate, &it.DueDate}} {
-		if v := get(c.col); v != "" {
-			d, err := time.Parse(time.DateOnly, v)
-			if err != nil {
-				fail(c.col, fmt.Errorf("parsing date %q: %w", v, ErrBadDate))
-			}
-			*c.dst = d
+		c, ok := usable(d.col)
+		if !ok || c.v == "" {
+			continue
 		}
+		var v time.Time
+		var err error
+		switch c.kind {
+		case cellNumber:
+			v, err = lay.excelDate(c.v)
+		case cellISODate:
+			v, err = isoDate(c.v)
+		case cellText:
+			v, err = lay.parseDate(c.v)
+		default:
+			err = fmt.Errorf("%w: a boolean is not a date", ErrCell)
+		}
+		if err != nil {
+			fail(d.col, err)
+		}
+		*d.dst = v
 	}
-	ibans, err := ParseIBANs(get(ColCustomerIBAN))
+	ibans, err := ParseIBANs(text(ColCustomerIBAN))
 	if err != nil {
 		fail(ColCustomerIBAN, err)
 	}

@@ -1,0 +1,167 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+var _ connectors.Unletterer = (*Ledger)(nil)
+
+// UnletteringsHeader is the header of the unletterings journal, kept beside
+// the allocations journal (matches.csv never holds unletterings): one row
+// per reversal, written in one append, so a torn write loses a whole
+// reversal or nothing.
+var UnletteringsHeader = []string{
+	"decision_key", "reverses_key", "tx_ref", "account_iban", "customer_id",
+	"items", "lettering_code", "reason", "unlettered_at",
+}
+
+// unletteringsPath is NAME.unletterings.csv beside the journal NAME.csv.
+func (l *Ledger) unletteringsPath() string {
+	j := l.cfg.Journal
+	return strings.TrimSuffix(j, filepath.Ext(j)) + ".unletterings.csv"
+}
+
+type unletterings struct {
+	keys map[string]bool
+	back map[string]matcher.Amount // item id → amount given back to it
+}
+
+// loadUnletterings reads the unletterings journal (a missing file is an
+// empty one). A torn last line (no newline: a crash in the middle of the
+// append) is ignored, and cut off by the next append.
+func loadUnletterings(path string) (*unletterings, error) {
+	u := &unletterings{keys: map[string]bool{}, back: map[string]matcher.Amount{}}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return u, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading unletterings %q: %w", path, err)
+	}
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i+1]
+	} else {
+		data = nil
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = len(UnletteringsHeader)
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading unletterings %q: %w", path, err)
+		}
+		if line == 1 {
+			continue // header
+		}
+		u.keys[rec[0]] = true
+		for _, part := range strings.Split(rec[5], ";") {
+			id, amt, ok := strings.Cut(part, ":")
+			if !ok {
+				continue
+			}
+			a, err := matcher.ParseAmount(amt)
+			if err != nil {
+				return nil, fmt.Errorf("reading unletterings %q line %d: %w", path, line, err)
+			}
+			u.back[id] = u.back[id].Add(a)
+		}
+	}
+	return u, nil
+}
+
+// Unletter records the reversal of the decision r.Reverses: its allocations
+// and write-offs go back to their items (OpenItems adds them back), under
+// r.Key, once.
+func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("unlettering: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	path := l.unletteringsPath()
+	done, err := loadUnletterings(path)
+	if err != nil {
+		return fmt.Errorf("unlettering: %w", err)
+	}
+	if done.keys[r.Key] {
+		return nil
+	}
+	st, err := l.state()
+	if err != nil {
+		return fmt.Errorf("unlettering: %w", err)
+	}
+	if !st.keys[r.Reverses] {
+		return fmt.Errorf("unlettering %s: the journal holds no decision %s", r.Tx.Ref, r.Reverses)
+	}
+	var parts []string
+	customer := ""
+	for _, a := range r.Allocations {
+		parts = append(parts, a.ItemID+":"+a.Amount.Add(a.WriteOff).String())
+		if it, ok := r.Items[a.ItemID]; ok {
+			customer = it.CustomerID
+		}
+	}
+	sort.Strings(parts)
+	at := r.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	reason := strings.Join(strings.Fields(r.Reason), " ") // one line: a row is one record
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{r.Key, r.Reverses, r.Tx.Ref, r.Tx.Account, customer, strings.Join(parts, ";"),
+		st.codes[r.Reverses], reason, at.UTC().Format(time.RFC3339)})
+	w.Flush()
+	if err := appendRecord(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("unlettering %s: %w", r.Tx.Ref, err)
+	}
+	return nil
+}
+
+// appendRecord appends one record to the unletterings journal (created with
+// its header), first cutting a torn last line, then fsyncs it.
+func appendRecord(path string, rec []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", path, err)
+	}
+	keep := int64(bytes.LastIndexByte(data, '\n') + 1)
+	if keep == 0 {
+		var hdr bytes.Buffer
+		w := csv.NewWriter(&hdr)
+		_ = w.Write(UnletteringsHeader)
+		w.Flush()
+		rec = append(hdr.Bytes(), rec...)
+	}
+	if err := f.Truncate(keep); err != nil {
+		return fmt.Errorf("repairing %q: %w", path, err)
+	}
+	if _, err := f.WriteAt(rec, keep); err != nil {
+		return fmt.Errorf("appending to %q: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %q: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
