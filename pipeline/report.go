@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
-	"os"
+	"github.com/lettrage/lettrage/internal/durable"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,35 +66,9 @@ func writeExceptionsCSV(dir string, exc []StoredTx) error {
 	return WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), buf.Bytes())
 }
 
-// WriteFileAtomic writes data to path through a temporary file, fsync and
-// rename, creating the directory if needed.
+// WriteFileAtomic replaces path with data (through a temporary file, fsync
+// and rename). Reports hold payers' names and IBANs: they are readable by
+// the group, not by all.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("creating report directory %q: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	tmp := f.Name()
-	// Reports hold payers' names and IBANs: readable by the group, not by all.
-	err = f.Chmod(0o640)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	return nil
+	return durable.ReplaceFile(path, data, 0o640)
 }

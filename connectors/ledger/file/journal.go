@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"os"
 	"strconv"
@@ -236,7 +237,7 @@ func createJournal(path string) error {
 	if err != nil {
 		return fmt.Errorf("creating journal %q: %w", path, err)
 	}
-	return syncDir(dir)
+	return durable.SyncDir(dir)
 }
 
 func writeHeader(f *os.File) error {
@@ -424,10 +425,10 @@ func appendRows(path string, rows [][]string) (int64, error) {
 		return 0, fmt.Errorf("opening journal %q: %w", path, err)
 	}
 	marker := path + pendingSuffix
-	if err := writeFileSync(marker, []byte(strconv.FormatInt(info.Size(), 10)+"\n")); err != nil {
+	if err := durable.WriteFile(marker, []byte(strconv.FormatInt(info.Size(), 10)+"\n"), 0o644); err != nil {
 		return 0, fmt.Errorf("writing journal marker %q: %w", marker, err)
 	}
-	if err := syncDir(dirOf(path)); err != nil {
+	if err := durable.SyncDir(dirOf(path)); err != nil {
 		return 0, err
 	}
 	n, err := f.Write(buf.Bytes())
@@ -441,7 +442,7 @@ func appendRows(path string, rows [][]string) (int64, error) {
 	if err := os.Remove(marker); err != nil {
 		return int64(n), fmt.Errorf("removing journal marker %q: %w", marker, err)
 	}
-	if err := syncDir(dirOf(path)); err != nil {
+	if err := durable.SyncDir(dirOf(path)); err != nil {
 		return int64(n), err
 	}
 	return int64(n), nil
@@ -477,21 +478,5 @@ func rollBackPending(f *os.File, path string) error {
 	if err := os.Remove(marker); err != nil {
 		return fmt.Errorf("removing journal marker %q: %w", marker, err)
 	}
-	return syncDir(dirOf(path))
-}
-
-// writeFileSync creates or replaces a small file and fsyncs it.
-func writeFileSync(p string, data []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.SyncDir(dirOf(path))
 }

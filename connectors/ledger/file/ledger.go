@@ -39,7 +39,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"unicode"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -358,16 +357,3 @@ func (l *Ledger) Applied(ctx context.Context, keys []string) (map[string]bool, e
 func (l *Ledger) Close() error { return nil }
 
 func dirOf(path string) string { return filepath.Dir(path) }
-
-// syncDir fsyncs a folder so that a new file in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	return nil
-}

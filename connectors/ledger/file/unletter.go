@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,5 +164,5 @@ func appendRecord(path string, rec []byte) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("syncing %q: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors/source/internal/filing"
+	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -293,7 +293,7 @@ func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, ca
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
 	body := filing.Sidecar(ref.Path, s.name, s.now(), cause)
-	if err := writeFileSync(dst+filing.SidecarSuffix, body); err != nil {
+	if err := durable.WriteFile(dst+filing.SidecarSuffix, body, 0o644); err != nil {
 		return fmt.Errorf("quarantining %q: writing the error sidecar: %w", ref.Path, err)
 	}
 	return nil
@@ -338,7 +338,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 				if err := os.Remove(src); err != nil {
 					return "", fmt.Errorf("removing %q after linking it to %q: %w", src, dst, err)
 				}
-				return dst, syncDir(destDir)
+				return dst, durable.SyncDir(destDir)
 			case errors.Is(err, fs.ErrExist):
 				continue
 			case errors.Is(err, fs.ErrNotExist):
@@ -355,7 +355,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 		if !ok {
 			continue
 		}
-		if err := syncDir(destDir); err != nil {
+		if err := durable.SyncDir(destDir); err != nil {
 			return "", err
 		}
 		if err := os.Remove(src); err != nil {
@@ -397,34 +397,4 @@ func copyExclusive(src, dst string) (bool, error) {
 		return false, fmt.Errorf("copying %q to %q: %w", src, dst, err)
 	}
 	return true, nil
-}
-
-// writeFileSync writes a new file (replacing an older sidecar) and fsyncs it.
-func writeFileSync(p string, data []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir fsyncs a folder so that a new entry in it survives a crash.
-// File systems that cannot sync folders are tolerated.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("syncing %q: %w", dir, err)
-	}
-	return nil
 }
