@@ -6,6 +6,7 @@ package connectors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -76,4 +77,84 @@ type Exception struct {
 // pipeline hands over the whole snapshot after every run.
 type ExceptionSink interface {
 	RecordExceptions(ctx context.Context, exc []Exception) error
+}
+
+// RejectedError is one decision a ledger refused for a business reason: a
+// validation error, a closed period, an invoice paid meanwhile by someone
+// else, an allocation now above the residual. The ledger wrote nothing of
+// that decision; retrying it unchanged would fail again, so the pipeline
+// turns it into an exception that carries Reason (the ledger's own message)
+// and re-matches it against fresh open items on the next runs.
+//
+// Apply returns rejections alone — one *RejectedError, or several joined
+// with errors.Join, possibly wrapped — only when every other decision of
+// the batch WAS written. Any other error means the outcome of the batch is
+// unknown or incomplete and the whole batch is retried later. Rejections
+// tells the two apart.
+type RejectedError struct {
+	Key    string // the decision key
+	Reason string // the ledger's message, shown to accountants
+	Err    error  // the underlying error (a typed ledger error, a sentinel)
+	// Partial is true when some allocations of the decision were written
+	// before the ledger refused another one (Odoo pays allocation by
+	// allocation; Tryton and PostgreSQL never leave a decision partial).
+	// The pipeline must then not re-letter the whole cash of the
+	// transaction: only an accountant can sort it out.
+	Partial bool
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("ledger rejected decision %q: %s", e.Key, e.Reason)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrRejected) true for every rejection.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// ErrRejected matches every *RejectedError (errors.Is), for callers that
+// only need to know that some decision was refused; Rejections returns
+// them all.
+var ErrRejected = errors.New("decision rejected by the ledger")
+
+// Rejections walks err (wrapped and joined errors included) and returns
+// every *RejectedError in it, and onlyRejections = true when err holds
+// nothing else: then the rest of the batch was written. A nil err gives
+// (nil, false).
+func Rejections(err error) (rejected []*RejectedError, onlyRejections bool) {
+	if err == nil {
+		return nil, false
+	}
+	other := false
+	var walk func(error)
+	walk = func(e error) {
+		var re *RejectedError
+		if r, ok := e.(*RejectedError); ok {
+			re = r
+		}
+		if re != nil {
+			rejected = append(rejected, re)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			if len(errs) == 0 {
+				other = true
+			}
+			for _, x := range errs {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			} else {
+				other = true
+			}
+		default:
+			other = true
+		}
+	}
+	walk(err)
+	return rejected, len(rejected) > 0 && !other
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -285,6 +286,23 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		}
 		if !isNew {
 			prev := open[i-len(fresh)].Decision
+			if d.Outcome == matcher.Auto && prev.Reason == ReasonLedgerRejected {
+				// The same letter the ledger refused is not retried for a
+				// day (a closed period, a locked invoice); a different one is.
+				last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
+				if err != nil {
+					return res, err
+				}
+				if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < RejectedRetryAfter {
+					continue
+				}
+			}
+			if d.Outcome != matcher.Auto && prev.Reason == ReasonLedgerRejected {
+				// Still an exception: keep the ledger's refusal in view (an
+				// invoice paid by someone else may be a double payment).
+				ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
+				d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
+			}
 			if d.Outcome == matcher.Auto {
 				res.Rematched++
 			} else if sameException(prev, d) {
@@ -536,15 +554,35 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 			t0 := time.Now()
 			err := j.Ledger.Apply(ctx, batch)
 			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+			refused := map[string]bool{}
+			if rej, only := connectors.Rejections(err); only {
+				// The ledger refused some decisions for business reasons and
+				// wrote all the others: those become exceptions carrying the
+				// ledger's message; the run goes on.
+				var rs []Rejection
+				for _, r := range rej {
+					refused[r.Key] = true
+					rs = append(rs, Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
+					log.Warn("the ledger refused a decision; the payment is an exception again", "component", "ledger",
+						"decision", r.Key, "reason", r.Reason, "partial", r.Partial)
+				}
+				if err := j.Store.MarkRejected(ctx, j.Name, rs, j.now()); err != nil {
+					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
+					return applied, err
+				}
+				err = nil
+			}
 			if err != nil {
 				// What was confirmed so far stays confirmed.
 				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
 				return applied, fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
 			}
 			for _, kd := range batch {
-				done = append(done, kd.Key)
+				if !refused[kd.Key] {
+					done = append(done, kd.Key)
+					applied++
+				}
 			}
-			applied += len(batch)
 		}
 		start = end
 	}
@@ -555,6 +593,24 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 	crashAt(FailAfterMark)
 	log.Info("decisions written back", "component", "ledger", "applied", applied, "confirmed", len(done)-applied)
 	return applied, nil
+}
+
+// RejectedRetryAfter is how long the same automatic letter the ledger
+// refused is left alone before it is tried again.
+const RejectedRetryAfter = 24 * time.Hour
+
+// sameAllocations reports whether two decisions allocate the same amounts
+// to the same items.
+func sameAllocations(a, b matcher.Decision) bool {
+	key := func(d matcher.Decision) []string {
+		var out []string
+		for _, al := range d.Allocations {
+			out = append(out, al.ItemID+"="+al.Amount.Key()+"+"+al.WriteOff.Key())
+		}
+		sort.Strings(out)
+		return out
+	}
+	return reflect.DeepEqual(key(a), key(b))
 }
 
 // sameException reports whether a re-matched exception decided the same as before.
@@ -647,7 +703,16 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 			list[i] = connectors.Exception{Tx: st.Tx, Decision: st.Decision}
 		}
 		if err := sink.RecordExceptions(ctx, list); err != nil {
-			return fmt.Errorf("recording exceptions in the ledger: %w", err)
+			rej, only := connectors.Rejections(err)
+			if !only {
+				return fmt.Errorf("recording exceptions in the ledger: %w", err)
+			}
+			// The ledger refused some exceptions (a closed period): they
+			// stay in the reports; the run goes on.
+			for _, r := range rej {
+				j.Log.Warn("the ledger refused to record an exception", "component", "ledger", "job", j.Name,
+					"tx", r.Key, "reason", r.Reason)
+			}
 		}
 	}
 	return nil

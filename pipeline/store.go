@@ -25,6 +25,9 @@ const (
 	txOpen     = "open"     // an exception: re-matched on every run
 	txLettered = "lettered" // auto-lettered (possibly with an excess left as an exception)
 	txIgnored  = "ignored"  // not a lettering matter (debit, not booked)
+	// txHeld: an exception the ledger refused after writing part of it
+	// (RejectedError.Partial): reported, never re-matched automatically.
+	txHeld = "held"
 )
 
 // Decision states in the outbox.
@@ -32,6 +35,9 @@ const (
 	decPending = "pending" // committed, not yet confirmed in the ledger
 	decApplied = "applied" // the ledger holds it
 	decRecord  = "record"  // an exception or ignored decision: nothing to write back
+	// decRejected: the ledger refused it for a business reason
+	// (connectors.RejectedError); the transaction is an exception again.
+	decRejected = "rejected"
 )
 
 // StoredTx is a transaction as the state store keeps it.
@@ -400,6 +406,9 @@ func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *AutoDe
 		return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
 	}
 	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].State == decRejected {
+			continue // never written: not a letter to undo
+		}
 		var n int
 		if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions WHERE job = ? AND reverses = ?`,
 			job, all[i].Key).Scan(&n); err != nil {
@@ -664,6 +673,110 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
 	return out, nil
+}
+
+// Rejection is a pending decision the ledger refused for a business reason
+// (a connectors.RejectedError).
+type Rejection struct {
+	Key    string
+	Reason string // the ledger's message
+	// Hold: the ledger wrote part of the decision before refusing; the
+	// transaction is reported but not re-matched (an accountant decides).
+	Hold bool
+}
+
+// ReasonLedgerRejected is the exception reason of a transaction whose
+// automatic letter the ledger refused; ReasonLedgerRejectedPartial when the
+// ledger had written part of it.
+const (
+	ReasonLedgerRejected        = "ledger_rejected"
+	ReasonLedgerRejectedPartial = "ledger_rejected_partial"
+)
+
+// MarkRejected moves refused decisions from PENDING to REJECTED and makes
+// their transactions exceptions again, carrying the ledger's message and
+// the refused allocations as candidates — in one database transaction.
+// Open ones are re-matched by the next runs (a different decision goes
+// through; the same one is not retried for a day, see LastRejected).
+func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejection, at time.Time) (err error) {
+	if len(rejected) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("marking decisions rejected: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	when := at.UTC().Format(time.RFC3339Nano)
+	for _, r := range rejected {
+		var txKey, data, items string
+		err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key, data, items FROM decisions WHERE job = ? AND key = ? AND state = ?`,
+			job, r.Key, decPending).Scan(&txKey, &data, &items)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+			continue // not pending any more
+		}
+		if err != nil {
+			return fmt.Errorf("reading rejected decision %s: %w", r.Key, err)
+		}
+		var d matcher.Decision
+		var its map[string]matcher.OpenItem
+		if err = json.Unmarshal([]byte(data), &d); err != nil {
+			return fmt.Errorf("decoding rejected decision %s: %w", r.Key, err)
+		}
+		_ = json.Unmarshal([]byte(items), &its)
+		expl := d.Explanation + " — refused by the ledger: " + r.Reason
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = ? WHERE job = ? AND key = ?`,
+			decRejected, when, expl, job, r.Key); err != nil {
+			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
+		}
+		exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
+			Reason: ReasonLedgerRejected, Explanation: "The ledger refused the automatic letter: " + r.Reason + ". It was: " + d.Explanation}
+		state := txOpen
+		if r.Hold {
+			exc.Reason, state = ReasonLedgerRejectedPartial, txHeld
+			exc.Explanation = "The ledger refused the automatic letter after writing part of it (check the ledger): " + r.Reason + ". It was: " + d.Explanation
+		}
+		for _, a := range d.Allocations {
+			exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: its[a.ItemID].CustomerID, Score: d.Confidence})
+		}
+		dec, jerr := json.Marshal(exc)
+		if jerr != nil {
+			return fmt.Errorf("encoding exception of %s: %w", r.Key, jerr)
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = 1, updated_at = ? WHERE job = ? AND key = ?`,
+			state, string(dec), when, job, txKey); err != nil {
+			return fmt.Errorf("reopening transaction of %s: %w", r.Key, err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("marking decisions rejected: %w", err)
+	}
+	return nil
+}
+
+// LastRejected returns the newest decision on txKey that the ledger
+// refused, and when (nil when none).
+func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*matcher.Decision, time.Time, error) {
+	var data, at string
+	err := s.x().QueryRowContext(ctx, `SELECT data, applied_at FROM decisions WHERE job = ? AND tx_key = ? AND state = ?
+		ORDER BY applied_at DESC, key DESC LIMIT 1`, job, txKey, decRejected).Scan(&data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading rejected decisions of %s: %w", txKey, err)
+	}
+	var d matcher.Decision
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, time.Time{}, fmt.Errorf("decoding rejected decision of %s: %w", txKey, err)
+	}
+	t, _ := time.Parse(time.RFC3339Nano, at)
+	return &d, t, nil
 }
 
 // MarkApplied moves decisions from PENDING to APPLIED.

@@ -319,7 +319,9 @@ type TrytonSeed struct {
 	Receivable       int    // account "Main Receivable"
 	Revenue          int    // account "Main Revenue"
 	Expense          int    // account "Main Expense"
+	Suspense         int    // account "Suspense" (code 471, reconcilable): unallocated cash
 	StatementJournal string // "Bank EUR" (balance validation)
+	RevenueJournal   int    // journal "REV" of the invoices
 	Parties          map[string]int
 	// Invoices maps a label to the id of a posted customer invoice.
 	Invoices map[string]int
@@ -407,6 +409,24 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 		acc[r.Name] = r.ID
 	}
 	s.Receivable, s.Revenue, s.Expense = acc["Main Receivable"], acc["Main Revenue"], acc["Main Expense"]
+	// A suspense account for unallocated cash, under the chart's root, of
+	// the current-liability type.
+	var types []struct {
+		ID int `json:"id"`
+	}
+	if err := tr.Call(&types, "model.account.account.type.search_read", [][]any{{"name", "=", "Current"},
+		{"parent.name", "=", "Liability"}, {"company", "=", s.Company}}, 0, nil, nil, []string{"id"}); err != nil || len(types) == 0 {
+		return nil, step("suspense account type", fmt.Errorf("%v (%d found)", err, len(types)))
+	}
+	var roots []idRow
+	if err := tr.Call(&roots, "model.account.account.search_read", [][]any{{"parent", "=", nil}, {"company", "=", s.Company}}, 0, nil, nil, []string{"id"}); err != nil || len(roots) != 1 {
+		return nil, step("chart root", fmt.Errorf("%v (%d found)", err, len(roots)))
+	}
+	if err := tr.Call(&ids, "model.account.account.create", []map[string]any{{"name": "Suspense", "code": "471",
+		"type": types[0].ID, "parent": roots[0].ID, "company": s.Company, "reconcile": true}}); err != nil {
+		return nil, step("suspense account", err)
+	}
+	s.Suspense = ids[0]
 	if err := tr.Call(nil, "wizard.account.create_chart.execute", sid, map[string]any{"properties": map[string]any{
 		"company": s.Company, "account_receivable": s.Receivable, "account_payable": acc["Main Payable"]}}, "create_properties"); err != nil {
 		return nil, step("chart properties", err)
@@ -470,13 +490,28 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 		"currency": s.Currency, "company": s.Company, "validation": "balance", "account": acc["Main Cash"]}}); err != nil {
 		return nil, step("statement journal", err)
 	}
+	s.RevenueJournal = revJournal
+	if err := tr.AddInvoices(s, year, invoices); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// AddInvoices creates customer invoices (and their parties, when new) in a
+// seeded database and posts them; s.Invoices and s.Parties record them. An
+// invoice without a date is dated 1 October of year.
+func (tr *Tryton) AddInvoices(s *TrytonSeed, year int, invoices []SeedInvoice) error {
+	step := func(what string, err error) error {
+		return fmt.Errorf("seeding Tryton: %s: %w", what, err)
+	}
+	var ids []int
 	var created []int
 	for _, inv := range invoices {
 		pid, ok := s.Parties[inv.Party]
 		if !ok {
 			if err := tr.Call(&ids, "model.party.party.create", []map[string]any{{"name": inv.Party,
 				"addresses": []any{[]any{"create", []map[string]any{{}}}}}}); err != nil {
-				return nil, step("party "+inv.Party, err)
+				return step("party "+inv.Party, err)
 			}
 			pid = ids[0]
 			s.Parties[inv.Party] = pid
@@ -485,30 +520,30 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 			Addresses []int `json:"addresses"`
 		}
 		if err := tr.Call(&p, "model.party.party.read", []int{pid}, []string{"addresses"}); err != nil || len(p) != 1 || len(p[0].Addresses) == 0 {
-			return nil, step("party address", fmt.Errorf("%v", err))
+			return step("party address", fmt.Errorf("%v", err))
 		}
 		date := inv.Date
 		if date.IsZero() {
 			date = time.Date(year, 10, 1, 0, 0, 0, 0, time.UTC)
 		}
 		if err := tr.Call(&ids, "model.account.invoice.create", []map[string]any{{
-			"type": "out", "party": pid, "invoice_address": p[0].Addresses[0], "journal": revJournal,
+			"type": "out", "party": pid, "invoice_address": p[0].Addresses[0], "journal": s.RevenueJournal,
 			"account": s.Receivable, "currency": s.Currency, "company": s.Company, "invoice_date": TrytonDate(date),
 			"reference": inv.Reference,
 			"lines": []any{[]any{"create", []map[string]any{{"type": "line", "quantity": 1.0,
 				"unit_price": TrytonDecimal(inv.Amount), "description": "Services " + inv.Label, "account": s.Revenue}}}},
 		}}); err != nil {
-			return nil, step("invoice "+inv.Label, err)
+			return step("invoice "+inv.Label, err)
 		}
 		s.Invoices[inv.Label] = ids[0]
 		created = append(created, ids[0])
 	}
 	if len(created) > 0 {
 		if err := tr.Call(nil, "model.account.invoice.post", created); err != nil {
-			return nil, step("posting invoices", err)
+			return step("posting invoices", err)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // IsTrytonUserError reports whether err is a Tryton UserError answer.

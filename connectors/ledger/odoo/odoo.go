@@ -491,6 +491,14 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // Apply registers one payment per allocation not yet paid. Payments already
 // registered under their memo are skipped, so a replay, or a retry after a
 // crash between two payments, registers only what is missing.
+//
+// A decision Odoo refuses for a business reason — its invoice is gone, no
+// longer open, owes less than the allocation, or Odoo raises a UserError
+// (ValidationError…) while registering — comes back as a
+// *connectors.RejectedError and the other decisions are paid all the same.
+// Every invoice is checked before anything is paid, so a rejected decision
+// normally has no payment; RejectedError.Partial says when an earlier
+// allocation of it was paid before Odoo refused a later one.
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if len(batch) == 0 {
 		return nil
@@ -517,24 +525,37 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		memo  string
 		invID int
 	}
+	var rejected []error
+	rejectedKey := map[string]bool{}
+	refuse := func(kd connectors.KeyedDecision, err error) {
+		rejectedKey[kd.Key] = true
+		rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reasonOf(err), Err: err,
+			Partial: len(paid[kd.Key]) > 0})
+	}
 	var jobs []job
 	invSet := map[int]bool{}
 	for _, kd := range batch {
 		n := len(kd.Decision.Allocations)
+		var mine []job
 		for i, al := range kd.Decision.Allocations {
 			if paid[kd.Key][i+1] {
 				continue
 			}
 			id, err := strconv.Atoi(al.ItemID)
 			if err != nil {
-				return &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not an Odoo invoice id: %w", err)}
+				refuse(kd, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not an Odoo invoice id: %w", err)})
+				mine = nil
+				break
 			}
-			jobs = append(jobs, job{kd: kd, al: al, memo: memo(kd.Key, i+1, n), invID: id})
-			invSet[id] = true
+			mine = append(mine, job{kd: kd, al: al, memo: memo(kd.Key, i+1, n), invID: id})
+		}
+		for _, j := range mine {
+			jobs = append(jobs, j)
+			invSet[j.invID] = true
 		}
 	}
 	if len(jobs) == 0 {
-		return nil
+		return joinRejected(len(batch), rejected)
 	}
 	// Check every invoice is still open for the amount before paying any.
 	ids := make([]int, 0, len(invSet))
@@ -543,44 +564,104 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	}
 	sort.Ints(ids)
 	var moves []moveRow
-	if err := c.execute(ctx, &moves, read, "account.move", "read", []any{ids},
+	// search_read, not read: read fails as a whole on one deleted invoice.
+	if err := c.execute(ctx, &moves, read, "account.move", "search_read", []any{[]any{[]any{"id", "in", ids}}},
 		map[string]any{"fields": moveFields}); err != nil {
 		return fmt.Errorf("reading the invoices to pay: %w", err)
 	}
 	byID := map[int]moveRow{}
+	left := map[int]matcher.Amount{} // residual still free in this batch
 	for _, m := range moves {
 		byID[m.ID] = m
-	}
-	var problems []error
-	for _, j := range jobs {
-		m, ok := byID[j.invID]
-		if !ok {
-			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID, Err: ErrNotFound})
-			continue
-		}
-		if m.State != "posted" || (m.PayState != "not_paid" && m.PayState != "partial") {
-			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
-				Err: fmt.Errorf("%w (state %s, payment state %s)", ErrItemNotOpen, m.State, m.PayState)})
-			continue
-		}
 		res, err := m.Residual.Amount(matcher.CurrencyDigits(m.Currency.Name))
 		if err != nil {
 			return fmt.Errorf("reading invoice %d: %w", m.ID, err)
 		}
-		if j.al.Amount.Abs().Add(j.al.WriteOff.Abs()).Cmp(res) > 0 {
-			problems = append(problems, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
-				Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, j.al.Amount.Abs().Add(j.al.WriteOff.Abs()), res)})
+		left[m.ID] = res
+	}
+	var ok []job
+	for start := 0; start < len(jobs); {
+		end := start
+		for end < len(jobs) && jobs[end].kd.Key == jobs[start].kd.Key {
+			end++
 		}
+		var problem error
+		need := map[int]matcher.Amount{}
+		for _, j := range jobs[start:end] {
+			m, found := byID[j.invID]
+			if !found {
+				problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID, Err: ErrNotFound}
+				break
+			}
+			if m.State != "posted" || (m.PayState != "not_paid" && m.PayState != "partial") {
+				problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+					Err: fmt.Errorf("%w (state %s, payment state %s)", ErrItemNotOpen, m.State, m.PayState)}
+				break
+			}
+			need[j.invID] = need[j.invID].Add(j.al.Amount.Abs()).Add(j.al.WriteOff.Abs())
+		}
+		if problem == nil {
+			for _, j := range jobs[start:end] {
+				if n := need[j.invID]; n.Cmp(left[j.invID]) > 0 {
+					problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+						Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, n, left[j.invID])}
+					break
+				}
+			}
+		}
+		if problem != nil {
+			refuse(jobs[start].kd, problem)
+		} else {
+			for id, n := range need {
+				left[id] = left[id].Sub(n)
+			}
+			ok = append(ok, jobs[start:end]...)
+		}
+		start = end
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("checking the invoices to pay: %w", errors.Join(problems...))
-	}
-	for _, j := range jobs {
+	for _, j := range ok {
+		if rejectedKey[j.kd.Key] {
+			continue // Odoo refused an earlier allocation of the same decision
+		}
 		if err := c.register(ctx, j.kd, j.al, j.invID, j.memo); err != nil {
+			var oe *Error
+			if errors.As(err, &oe) && oe.Business() {
+				if paid[j.kd.Key] == nil {
+					paid[j.kd.Key] = map[int]bool{}
+				}
+				refuse(j.kd, err)
+				continue
+			}
 			return err
 		}
+		_, n, _, _ := parseMemo(j.memo)
+		if paid[j.kd.Key] == nil {
+			paid[j.kd.Key] = map[int]bool{}
+		}
+		paid[j.kd.Key][n] = true
 	}
-	return nil
+	return joinRejected(len(batch), rejected)
+}
+
+// joinRejected is nil without rejections, else the rejections joined.
+func joinRejected(n int, rejected []error) error {
+	if len(rejected) == 0 {
+		return nil
+	}
+	return fmt.Errorf("applying %d decisions, %d refused by Odoo: %w", n, len(rejected), errors.Join(rejected...))
+}
+
+// reasonOf is the message for accountants: Odoo's own text when there is one.
+func reasonOf(err error) string {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe.Message
+	}
+	var ie *ItemError
+	if errors.As(err, &ie) {
+		return fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
+	}
+	return err.Error()
 }
 
 // register pays one invoice through the account.payment.register wizard.

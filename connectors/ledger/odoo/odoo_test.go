@@ -210,28 +210,34 @@ func TestTimeoutBeforeThePaymentIsRetried(t *testing.T) {
 	}
 }
 
+// Refused decisions come back as RejectedErrors carrying the reason; the
+// other decisions of the batch are paid all the same.
 func TestApplyRefusals(t *testing.T) {
 	tests := []struct {
 		name        string
 		batch       []connectors.KeyedDecision
 		errIs       error
 		errContains string
+		payments    string
 	}{
-		{name: "paid meanwhile", batch: []connectors.KeyedDecision{kd("k1", al("5", "70.00", ""))}, errIs: ErrItemNotOpen, errContains: `decision "k1", invoice 5`},
+		{name: "paid meanwhile", batch: []connectors.KeyedDecision{kd("k1", al("5", "70.00", ""))}, errIs: ErrItemNotOpen, errContains: `decision "k1": invoice 5`},
 		{name: "draft invoice", batch: []connectors.KeyedDecision{kd("k1", al("7", "5", ""))}, errIs: ErrItemNotOpen},
 		{name: "above residual", batch: []connectors.KeyedDecision{kd("k1", al("3", "60", ""))}, errIs: ErrAboveResidual, errContains: "60 > 49.99"},
-		{name: "unknown invoice", batch: []connectors.KeyedDecision{kd("k1", al("99", "1", ""))}, errContains: "MissingError"},
+		{name: "above residual within the batch", batch: []connectors.KeyedDecision{kd("k0", al("3", "40", "")), kd("k1", al("3", "10", ""))},
+			errIs: ErrAboveResidual, errContains: `decision "k1"`, payments: "lettrage:k0:1/1=40@3"},
+		{name: "unknown invoice", batch: []connectors.KeyedDecision{kd("k1", al("99", "1", ""))}, errIs: ErrNotFound, errContains: "invoice 99"},
 		{name: "not an id", batch: []connectors.KeyedDecision{kd("k1", al("INV-1", "1", ""))}, errContains: "not an Odoo invoice id"},
-		{name: "one bad item refuses the batch", batch: []connectors.KeyedDecision{kd("k0", al("1", "1250.00", "")), kd("k1", al("5", "1", ""))}, errIs: ErrItemNotOpen},
-		{name: "not auto", batch: []connectors.KeyedDecision{{Key: "k1", Decision: matcher.Decision{Outcome: matcher.Unmatched}}}, errIs: ErrNotAuto},
+		{name: "one bad item refuses only its decision", batch: []connectors.KeyedDecision{kd("k0", al("1", "1250.00", "")), kd("k1", al("1", "0.01", ""), al("5", "1", ""))},
+			errIs: ErrItemNotOpen, errContains: `decision "k1"`, payments: "lettrage:k0:1/1=1250.00@1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f, srv := newFakeOdoo(t, 17)
 			c := newClient(t, srv.URL, nil)
 			err := c.Apply(context.Background(), tc.batch)
-			if err == nil {
-				t.Fatal("Apply succeeded")
+			rej, only := connectors.Rejections(err)
+			if !only || len(rej) != 1 || rej[0].Key != "k1" || rej[0].Partial {
+				t.Fatalf("Apply = %v; want k1 rejected alone, nothing partial", err)
 			}
 			if tc.errIs != nil && !errors.Is(err, tc.errIs) {
 				t.Errorf("error %v is not %v", err, tc.errIs)
@@ -239,10 +245,19 @@ func TestApplyRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.errContains) {
 				t.Errorf("error %q does not contain %q", err, tc.errContains)
 			}
-			if got := f.memos(); got != "" {
-				t.Errorf("payments were made: %q", got)
+			if got := f.memos(); got != tc.payments {
+				t.Errorf("payments = %q, want %q", got, tc.payments)
 			}
 		})
+	}
+	f, srv := newFakeOdoo(t, 17)
+	c := newClient(t, srv.URL, nil)
+	err := c.Apply(context.Background(), []connectors.KeyedDecision{{Key: "k1", Decision: matcher.Decision{Outcome: matcher.Unmatched}}})
+	if !errors.Is(err, ErrNotAuto) {
+		t.Errorf("Apply(unmatched) = %v, want ErrNotAuto", err)
+	}
+	if rej, _ := connectors.Rejections(err); len(rej) != 0 || f.memos() != "" {
+		t.Errorf("a programming error became a rejection: %v", err)
 	}
 }
 
@@ -265,6 +280,37 @@ func TestOdooUserErrorIsTyped(t *testing.T) {
 	}
 	if !errors.As(err, &ie) || ie.Key != "k1" || ie.ItemID != "2" {
 		t.Errorf("error %v is not located at k1/2", err)
+	}
+	rej, only := connectors.Rejections(err)
+	if !only || len(rej) != 1 || rej[0].Reason != oe.Message || rej[0].Partial {
+		t.Errorf("Rejections = %+v, %v; want k1 with Odoo's message", rej, only)
+	}
+}
+
+// Odoo refuses the second payment of a two-invoice decision after the first
+// went through: the rejection says it is partial; the next decision is paid.
+func TestRejectionAfterAPaymentIsPartial(t *testing.T) {
+	f, srv := newFakeOdoo(t, 17)
+	c := newClient(t, srv.URL, nil)
+	n := 0
+	f.beforePayment = func(w http.ResponseWriter, r *http.Request) bool {
+		n++
+		if n == 2 {
+			odooError(w, 1, "odoo.exceptions.ValidationError", "The journal entry is in a locked period.")
+			return true
+		}
+		return false
+	}
+	err := c.Apply(context.Background(), []connectors.KeyedDecision{
+		kd("k1", al("1", "1250.00", ""), al("2", "300.10", "")),
+		kd("k2", al("6", "500.00", "")),
+	})
+	rej, only := connectors.Rejections(err)
+	if !only || len(rej) != 1 || rej[0].Key != "k1" || !rej[0].Partial || !strings.Contains(rej[0].Reason, "locked period") {
+		t.Fatalf("Apply = %v; want k1 rejected as partial with Odoo's message", err)
+	}
+	if got := f.memos(); got != "lettrage:k1:1/2=1250.00@1 lettrage:k2:1/1=500.00@6" {
+		t.Errorf("payments = %q", got)
 	}
 }
 

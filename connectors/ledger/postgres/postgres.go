@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -352,6 +354,14 @@ var ErrNotAuto = errors.New("only automatic decisions with allocations can be ap
 
 // Apply writes the batch in one transaction. An allocation already recorded
 // under its (decision key, item) is skipped, so a replay is a no-op.
+//
+// Each decision runs under its own savepoint: when apply_statement (or a
+// trigger, or a constraint of the allocations table) refuses one with a
+// business error — SQLSTATE class 22 (data exception), 23 (integrity
+// constraint), P0001 (RAISE EXCEPTION) or P0004 (ASSERT) — that decision is
+// rolled back alone and comes back as a *connectors.RejectedError carrying
+// the database's message, while the others are committed. Any other error
+// rolls the whole batch back.
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	for _, kd := range batch {
 		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
@@ -363,35 +373,82 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return fmt.Errorf("beginning write-back transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	insert := `INSERT INTO ` + c.allocT + ` (decision_key, item_id, tx_key, tx_ref, account, amount, write_off,
-	currency, booking_date, rule, lettered_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10, $11)
-	ON CONFLICT (decision_key, item_id) DO NOTHING`
+	var rejected []error
 	for _, kd := range batch {
-		for _, al := range mergeAllocations(kd.Decision.Allocations) {
-			args := c.params(kd, al)
-			tag, err := tx.Exec(ctx, insert, kd.Key, al.ItemID, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account,
-				al.Amount.String(), al.WriteOff.String(), kd.Tx.Currency, nullDate(kd.Tx.BookingDate),
-				kd.Decision.Rule, kd.DecidedAt.UTC())
-			if err != nil {
-				return fmt.Errorf("recording allocation of decision %q to item %q: %w", kd.Key, al.ItemID, err)
-			}
-			if tag.RowsAffected() == 0 || c.cfg.ApplyStatement == "" {
-				continue // already written, or the table is the write-back
-			}
-			if _, err := tx.Exec(ctx, c.cfg.ApplyStatement, args); err != nil {
-				return fmt.Errorf("running apply_statement for decision %q, item %q: %w", kd.Key, al.ItemID, err)
-			}
+		sp, err := tx.Begin(ctx) // a savepoint
+		if err != nil {
+			return fmt.Errorf("starting savepoint for decision %q: %w", kd.Key, err)
 		}
-		if c.excT != "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+c.excT+` WHERE tx_key = $1`, kd.Tx.Key); err != nil {
-				return fmt.Errorf("clearing exception of %q: %w", kd.Tx.Key, err)
+		if err := c.applyOne(ctx, sp, kd); err != nil {
+			_ = sp.Rollback(ctx)
+			reason, ok := businessError(err)
+			if !ok {
+				return err
 			}
+			rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reason, Err: err})
+			continue
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("releasing savepoint for decision %q: %w", kd.Key, err)
 		}
 	}
+	failpoint.Crash(FailBeforeCommit)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("committing write-back of %d decisions: %w", len(batch), err)
 	}
+	if len(rejected) > 0 {
+		return fmt.Errorf("applying %d decisions, %d refused by the database: %w", len(batch), len(rejected), errors.Join(rejected...))
+	}
 	return nil
+}
+
+// FailBeforeCommit is a failpoint (connectors/internal/failpoint): the
+// process dies with the batch written but not committed.
+const FailBeforeCommit = "postgres-before-commit"
+
+func (c *Client) applyOne(ctx context.Context, tx pgx.Tx, kd connectors.KeyedDecision) error {
+	insert := `INSERT INTO ` + c.allocT + ` (decision_key, item_id, tx_key, tx_ref, account, amount, write_off,
+	currency, booking_date, rule, lettered_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10, $11)
+	ON CONFLICT (decision_key, item_id) DO NOTHING`
+	for _, al := range mergeAllocations(kd.Decision.Allocations) {
+		args := c.params(kd, al)
+		tag, err := tx.Exec(ctx, insert, kd.Key, al.ItemID, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account,
+			al.Amount.String(), al.WriteOff.String(), kd.Tx.Currency, nullDate(kd.Tx.BookingDate),
+			kd.Decision.Rule, kd.DecidedAt.UTC())
+		if err != nil {
+			return fmt.Errorf("recording allocation of decision %q to item %q: %w", kd.Key, al.ItemID, err)
+		}
+		if tag.RowsAffected() == 0 || c.cfg.ApplyStatement == "" {
+			continue // already written, or the table is the write-back
+		}
+		if _, err := tx.Exec(ctx, c.cfg.ApplyStatement, args); err != nil {
+			return fmt.Errorf("running apply_statement for decision %q, item %q: %w", kd.Key, al.ItemID, err)
+		}
+	}
+	if c.excT != "" {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+c.excT+` WHERE tx_key = $1`, kd.Tx.Key); err != nil {
+			return fmt.Errorf("clearing exception of %q: %w", kd.Tx.Key, err)
+		}
+	}
+	return nil
+}
+
+// businessError reports whether err is the database refusing the data
+// (rather than failing), and its message for accountants.
+func businessError(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(pe.Code, "22"), strings.HasPrefix(pe.Code, "23"), pe.Code == "P0001", pe.Code == "P0004":
+		msg := pe.Message
+		if pe.Detail != "" {
+			msg += " (" + pe.Detail + ")"
+		}
+		return msg, true
+	}
+	return "", false
 }
 
 // mergeAllocations sums allocations to the same item, so that the unique

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/internal/testenv"
 	"github.com/lettrage/lettrage/matcher"
@@ -278,28 +280,95 @@ func TestApplyExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestApplyIsAtomic(t *testing.T) {
+// A decision the database refuses (a CHECK, a trigger's RAISE) is rolled
+// back alone and rejected with the database's message; the others commit.
+func TestApplyRejectsOnlyTheRefusedDecision(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newLedger(t, nil)
 	batch := []connectors.KeyedDecision{
 		decision("k-ok", "tx-1", alloc("10", "1250.00", "")),
 		decision("k-too-much", "tx-2", alloc("12", "500", "")), // above the residual: the CHECK fails
+		decision("k-ok2", "tx-3", alloc("11", "99.995", "")),
 	}
-	err := c.Apply(ctx, batch)
-	if err == nil || !strings.Contains(err.Error(), `running apply_statement for decision "k-too-much", item "12"`) {
-		t.Fatalf("Apply = %v, want the apply_statement failure", err)
+	for round := 0; round < 2; round++ {
+		err := c.Apply(ctx, batch)
+		rej, only := connectors.Rejections(err)
+		if !only || len(rej) != 1 || rej[0].Key != "k-too-much" || !strings.Contains(rej[0].Reason, "check constraint") {
+			t.Fatalf("round %d: Apply = %v; want only k-too-much rejected for its check constraint", round, err)
+		}
+		if !errors.Is(err, connectors.ErrRejected) {
+			t.Errorf("errors.Is(ErrRejected) = false for %v", err)
+		}
+		if got := residuals(t, dsn); got != "10=0.000 11=0.000 12=300.100 13=0.000" {
+			t.Errorf("round %d: residuals = %q", round, got)
+		}
 	}
-	if got := residuals(t, dsn); got != "10=1250.000 11=99.995 12=300.100 13=0.000" {
-		t.Errorf("residuals = %q: a failed batch must leave nothing behind", got)
-	}
-	got, err := c.Applied(ctx, []string{"k-ok", "k-too-much"})
-	if err != nil || len(got) != 0 {
-		t.Errorf("Applied = %v, %v; want none", got, err)
+	got, err := c.Applied(ctx, []string{"k-ok", "k-too-much", "k-ok2"})
+	if err != nil || len(got) != 2 || got["k-too-much"] {
+		t.Errorf("Applied = %v, %v; want k-ok and k-ok2", got, err)
 	}
 	notAuto := decision("k-x", "tx-3")
 	notAuto.Decision.Outcome = matcher.Unmatched
 	if err := c.Apply(ctx, []connectors.KeyedDecision{notAuto}); !errors.Is(err, ErrNotAuto) {
 		t.Errorf("Apply(unmatched) = %v, want ErrNotAuto", err)
+	}
+}
+
+// A failure that is not the data's fault (here a row lock held elsewhere)
+// rolls the whole batch back: nothing is half-written, nothing rejected.
+func TestApplyIsAtomicOnOtherErrors(t *testing.T) {
+	ctx := context.Background()
+	c, dsn := newLedger(t, func(cfg *Config) {
+		cfg.ApplyStatement = `WITH l AS (SELECT id FROM invoices WHERE id = @item_id::int FOR UPDATE NOWAIT)
+	UPDATE invoices SET residual = residual - @amount::numeric WHERE id = (SELECT id FROM l)`
+	})
+	other, err := New(ctx, Config{DSN: dsn, OpenItemsQuery: openItemsQuery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM invoices WHERE id = 12 FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	batch := []connectors.KeyedDecision{
+		decision("k-ok", "tx-1", alloc("10", "1250.00", "")),
+		decision("k-locked", "tx-2", alloc("12", "100", "")),
+	}
+	err = c.Apply(ctx, batch)
+	if rej, _ := connectors.Rejections(err); err == nil || len(rej) != 0 || !strings.Contains(err.Error(), `decision "k-locked"`) {
+		t.Fatalf("Apply = %v; want a plain error naming k-locked", err)
+	}
+	if got := residuals(t, dsn); got != "10=1250.000 11=99.995 12=300.100 13=0.000" {
+		t.Errorf("residuals = %q: a failed batch must leave nothing behind", got)
+	}
+	if got, err := c.Applied(ctx, []string{"k-ok", "k-locked"}); err != nil || len(got) != 0 {
+		t.Errorf("Applied = %v, %v; want none", got, err)
+	}
+}
+
+func TestBusinessError(t *testing.T) {
+	tests := []struct {
+		err    error
+		reason string
+		ok     bool
+	}{
+		{&pgconn.PgError{Code: "23514", Message: "new row violates check constraint"}, "new row violates check constraint", true},
+		{fmt.Errorf("x: %w", &pgconn.PgError{Code: "P0001", Message: "invoice 12 is locked by closing", Detail: "period 2026-10"}), "invoice 12 is locked by closing (period 2026-10)", true},
+		{&pgconn.PgError{Code: "22003", Message: "numeric field overflow"}, "numeric field overflow", true},
+		{&pgconn.PgError{Code: "40001", Message: "could not serialize"}, "", false},
+		{&pgconn.PgError{Code: "55P03", Message: "could not obtain lock"}, "", false},
+		{errors.New("connection reset"), "", false},
+	}
+	for _, tc := range tests {
+		reason, ok := businessError(tc.err)
+		if reason != tc.reason || ok != tc.ok {
+			t.Errorf("businessError(%v) = %q, %v; want %q, %v", tc.err, reason, ok, tc.reason, tc.ok)
+		}
 	}
 }
 

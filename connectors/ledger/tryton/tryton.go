@@ -11,6 +11,18 @@
 // Apply searches for the keys before creating anything, finishes a
 // statement a crash left in draft or validated, and never retries the
 // creation blindly: after a timeout it searches again first.
+//
+// Refusals: a decision Tryton refuses for a business reason (invoice paid
+// or cancelled meanwhile, allocation above the amount to pay, closed
+// period, any UserError) is returned as a *connectors.RejectedError and
+// the rest of the batch is written (see Apply).
+//
+// Exceptions in Tryton's screens: with Config.SuspenseAccount set, the
+// client is a connectors.ExceptionSink: unlettered credits are posted in
+// the statement journal against the suspense account (lines numbered
+// ExceptionKey(tx key)), and a later letter of such a transaction moves the
+// cash from the suspense account to the invoice instead of booking it
+// again (see RecordExceptions).
 package tryton
 
 import (
@@ -25,6 +37,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -50,6 +63,16 @@ type Config struct {
 	// pair of lines (invoice +w, this account −w). Without it write-offs are
 	// not posted and the small difference stays open in Tryton.
 	WriteOffAccount string `yaml:"write_off_account"`
+	// SuspenseAccount (account code, name or id), when set, makes the
+	// client an exception sink: every booked credit Lettrage could not
+	// letter is posted in the statement journal against this account
+	// (a suspense / unallocated-cash account, e.g. 471 in France), so the
+	// cash is in the bank account and the accountants find the open line in
+	// Tryton's own screens (reconcile it on this account). When a later run
+	// letters the transaction, the cash moves from this account to the
+	// invoices — it is never booked twice. Without it exceptions are only
+	// reported in files.
+	SuspenseAccount string `yaml:"suspense_account"`
 	// Language of Tryton's messages (default "en").
 	Language string `yaml:"language"`
 	// PageSize is the number of invoices read per call (default 500).
@@ -100,6 +123,8 @@ type Client struct {
 	journalID   int
 	companyID   int
 	writeOffAcc int
+	suspenseAcc int
+	currency    string // the statement journal's currency code
 }
 
 var _ connectors.Ledger = (*Client)(nil)
@@ -164,21 +189,32 @@ func (c *Client) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("finding statement journal %q: %w", c.cfg.Journal, err)
 	}
+	var j []struct {
+		Company  int `json:"company"`
+		Currency struct {
+			Code string `json:"code"`
+		} `json:"currency."`
+	}
+	if err := c.rpc.call(ctx, &j, read, "model.account.statement.journal.read", []int{jid}, []string{"company", "currency.code"}); err != nil || len(j) != 1 {
+		return fmt.Errorf("reading statement journal %q: %w", c.cfg.Journal, errors.Join(err, ErrProtocol))
+	}
 	if c.companyID == 0 {
-		var j []struct {
-			Company int `json:"company"`
-		}
-		if err := c.rpc.call(ctx, &j, read, "model.account.statement.journal.read", []int{jid}, []string{"company"}); err != nil || len(j) != 1 {
-			return fmt.Errorf("reading statement journal %q: %w", c.cfg.Journal, errors.Join(err, ErrProtocol))
-		}
 		c.companyID = j[0].Company
 	}
+	c.currency = j[0].Currency.Code
 	if c.cfg.WriteOffAccount != "" {
 		id, err := c.resolve(ctx, "account.account", c.cfg.WriteOffAccount, "code", "name")
 		if err != nil {
 			return fmt.Errorf("finding write_off_account %q: %w", c.cfg.WriteOffAccount, err)
 		}
 		c.writeOffAcc = id
+	}
+	if c.cfg.SuspenseAccount != "" {
+		id, err := c.resolve(ctx, "account.account", c.cfg.SuspenseAccount, "code", "name")
+		if err != nil {
+			return fmt.Errorf("finding suspense_account %q: %w", c.cfg.SuspenseAccount, err)
+		}
+		c.suspenseAcc = id
 	}
 	c.journalID = jid
 	return nil
@@ -325,9 +361,10 @@ func (c *Client) maturities(ctx context.Context, page []invoiceRow) (map[int]tim
 }
 
 type stmtLine struct {
-	ID        int    `json:"id"`
-	Number    string `json:"number"`
-	Statement int    `json:"statement"`
+	ID        int     `json:"id"`
+	Number    string  `json:"number"`
+	Statement int     `json:"statement"`
+	Amount    Decimal `json:"amount"`
 	StmtRel   struct {
 		State string `json:"state"`
 	} `json:"statement."`
@@ -341,7 +378,7 @@ func (c *Client) findLines(ctx context.Context, keys []string) ([]stmtLine, erro
 		var lines []stmtLine
 		if err := c.rpc.call(ctx, &lines, read, "model.account.statement.line.search_read",
 			[][]any{{"number", "in", keys[start:end]}, {"statement.journal", "=", c.journalID}}, 0, nil, nil,
-			[]string{"number", "statement", "statement.state"}); err != nil {
+			[]string{"number", "statement", "amount", "statement.state"}); err != nil {
 			return nil, fmt.Errorf("searching statement lines by decision key: %w", err)
 		}
 		all = append(all, lines...)
@@ -392,9 +429,26 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
+// Failpoints inside the write-back (see connectors/internal/failpoint): the
+// crash tests kill the process there to prove a statement left in draft or
+// validated is finished, never written twice.
+const (
+	FailAfterCreate   = "tryton-after-create"   // statement created (draft)
+	FailAfterValidate = "tryton-after-validate" // validated, not posted
+	// FailExceptionsAfterCreate: a suspense statement created (draft).
+	FailExceptionsAfterCreate = "tryton-exceptions-after-create"
+)
+
 // Apply writes the batch as one posted statement. Keys already on a posted
 // statement are skipped; a statement left in draft or validated by a crash
 // is finished instead of written again.
+//
+// Decisions Tryton refuses for business reasons (an invoice paid or
+// cancelled meanwhile, an allocation above the amount to pay, a closed
+// period, any UserError on validation) come back as *connectors.RejectedError
+// — joined when there are several — and the other decisions are written
+// all the same: when the statement of the whole batch is refused, it is
+// deleted and every decision is tried again in its own statement.
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if len(batch) == 0 {
 		return nil
@@ -411,25 +465,9 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	for i, kd := range batch {
 		keys[i] = kd.Key
 	}
-	existing, err := c.findLines(ctx, keys)
+	have, err := c.settle(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("applying %d decisions: %w", len(batch), err)
-	}
-	have := map[string]bool{}
-	unfinished := map[int]string{}
-	for _, l := range existing {
-		if l.StmtRel.State == "cancelled" {
-			continue
-		}
-		have[l.Number] = true
-		if l.StmtRel.State != "posted" {
-			unfinished[l.Statement] = l.StmtRel.State
-		}
-	}
-	for id, state := range unfinished {
-		if err := c.finish(ctx, id, state); err != nil {
-			return err
-		}
 	}
 	var todo []connectors.KeyedDecision
 	for _, kd := range batch {
@@ -440,11 +478,150 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	if len(todo) == 0 {
 		return nil
 	}
+	rejected, todo, err := c.check(ctx, todo)
+	if err != nil {
+		return err
+	}
+	if len(todo) > 0 {
+		more, err := c.write(ctx, todo)
+		if err != nil {
+			return err
+		}
+		rejected = append(rejected, more...)
+	}
+	if len(rejected) > 0 {
+		return fmt.Errorf("applying %d decisions, %d refused by Tryton: %w", len(batch), len(rejected), errors.Join(rejected...))
+	}
+	return nil
+}
+
+// settle finds the lines carrying keys, finishes the statements a crash
+// left in draft or validated, and returns the keys now on a live
+// statement. A leftover statement Tryton refuses to finish (a business
+// error) is deleted: its keys are then written again, one by one if need
+// be, by the caller.
+func (c *Client) settle(ctx context.Context, keys []string) (map[string]bool, error) {
+	existing, err := c.findLines(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	unfinished := map[int]string{}
+	onStmt := map[int][]string{}
+	for _, l := range existing {
+		if l.StmtRel.State == "cancelled" {
+			continue
+		}
+		have[l.Number] = true
+		if l.StmtRel.State != "posted" {
+			unfinished[l.Statement] = l.StmtRel.State
+			onStmt[l.Statement] = append(onStmt[l.Statement], l.Number)
+		}
+	}
+	ids := make([]int, 0, len(unfinished))
+	for id := range unfinished {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		err := c.finish(ctx, id, unfinished[id])
+		if err == nil {
+			continue
+		}
+		if !isBusiness(err) {
+			return nil, err
+		}
+		if derr := c.discard(ctx, id); derr != nil {
+			return nil, errors.Join(err, derr)
+		}
+		for _, k := range onStmt[id] {
+			delete(have, k)
+		}
+	}
+	return have, nil
+}
+
+// isBusiness reports whether err is a Tryton UserError or UserWarning.
+func isBusiness(err error) bool {
+	var te *Error
+	return errors.As(err, &te) && te.Business()
+}
+
+// reject builds the rejection of one decision from a located problem.
+func reject(key string, err error) error {
+	return &connectors.RejectedError{Key: key, Reason: reasonOf(err), Err: err}
+}
+
+// reasonOf is the text for accountants: Tryton's own message when there is
+// one, else the located problem.
+func reasonOf(err error) string {
+	reason := err.Error()
+	var te *Error
+	if errors.As(err, &te) {
+		reason = te.Message
+		if te.Description != "" {
+			reason += " " + te.Description
+		}
+	}
+	var ie *ItemError
+	if errors.As(err, &ie) && te == nil {
+		reason = fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
+	}
+	return reason
+}
+
+// write creates, validates and posts one statement for todo. When Tryton
+// refuses it for a business reason, the draft is deleted and each decision
+// is written in a statement of its own, so that only the guilty ones are
+// rejected.
+func (c *Client) write(ctx context.Context, todo []connectors.KeyedDecision) ([]error, error) {
+	err := c.writeOne(ctx, todo)
+	if err == nil {
+		return nil, nil
+	}
+	if !isBusiness(err) {
+		return nil, err
+	}
+	if len(todo) == 1 {
+		return []error{reject(todo[0].Key, err)}, nil
+	}
+	var rejected []error
+	for _, kd := range todo {
+		err := c.writeOne(ctx, []connectors.KeyedDecision{kd})
+		switch {
+		case err == nil:
+		case isBusiness(err):
+			rejected = append(rejected, reject(kd.Key, err))
+		default:
+			return nil, err
+		}
+	}
+	return rejected, nil
+}
+
+// writeOne writes decisions as one statement; on a business error the
+// statement (if created) is deleted again before returning the error.
+func (c *Client) writeOne(ctx context.Context, todo []connectors.KeyedDecision) error {
 	id, err := c.create(ctx, todo)
 	if err != nil {
 		return err
 	}
-	return c.finish(ctx, id, "draft")
+	failpoint.Crash(FailAfterCreate)
+	err = c.finish(ctx, id, "draft")
+	if err != nil && isBusiness(err) {
+		if derr := c.discard(ctx, id); derr != nil {
+			return errors.Join(err, derr)
+		}
+	}
+	return err
+}
+
+// discard deletes a statement Tryton refused (Tryton cancels it first).
+func (c *Client) discard(ctx context.Context, id int) error {
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.delete", []int{id}); err != nil {
+		return fmt.Errorf("deleting refused statement %d: %w", id, err)
+	}
+	return nil
 }
 
 // finish validates (when draft) and posts a statement. Both are workflow
@@ -455,6 +632,7 @@ func (c *Client) finish(ctx context.Context, id int, state string) error {
 		if err := c.rpc.call(ctx, nil, read, "model.account.statement.validate_statement", []int{id}); err != nil {
 			return fmt.Errorf("validating statement %d: %w", id, err)
 		}
+		failpoint.Crash(FailAfterValidate)
 	}
 	if err := c.rpc.call(ctx, nil, read, "model.account.statement.post", []int{id}); err != nil {
 		return fmt.Errorf("posting statement %d: %w", id, err)
@@ -472,9 +650,97 @@ type lineValues struct {
 	Description string  `json:"description"`
 }
 
+// ErrAboveResidual is returned (wrapped in an *ItemError) when the
+// allocations to an invoice exceed what Tryton says is left to pay.
+var ErrAboveResidual = errors.New("allocation is above the invoice's amount to pay")
+
+// check reads the invoices the decisions name and sets aside (as
+// rejections) the decisions whose invoice is gone, no longer open, or owes
+// less than the batch allocates to it.
+func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (rejected []error, ok []connectors.KeyedDecision, err error) {
+	ids := map[int]bool{}
+	for _, kd := range todo {
+		for _, al := range kd.Decision.Allocations {
+			if id, err := strconv.Atoi(al.ItemID); err == nil {
+				ids[id] = true
+			}
+		}
+	}
+	idList := make([]int, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	sort.Ints(idList)
+	var invs []invoiceRow
+	if len(idList) > 0 {
+		// read fails for ids that do not exist: search them first.
+		var found []int
+		if err := c.rpc.call(ctx, &found, read, "model.account.invoice.search", [][]any{{"id", "in", idList}}, 0, nil, nil); err != nil {
+			return nil, nil, fmt.Errorf("finding the invoices to settle: %w", err)
+		}
+		if len(found) > 0 {
+			if err := c.rpc.call(ctx, &invs, read, "model.account.invoice.read", found, invoiceFields); err != nil {
+				return nil, nil, fmt.Errorf("reading the invoices to settle: %w", err)
+			}
+		}
+	}
+	byID := map[int]invoiceRow{}
+	for _, inv := range invs {
+		byID[inv.ID] = inv
+	}
+	left := map[int]matcher.Amount{} // amount to pay still free in this batch
+	for _, inv := range invs {
+		left[inv.ID] = inv.AmountToPay.Abs()
+	}
+	for _, kd := range todo {
+		var problem error
+		need := map[int]matcher.Amount{}
+		for _, al := range kd.Decision.Allocations {
+			id, err := strconv.Atoi(al.ItemID)
+			if err != nil {
+				problem = &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not a Tryton invoice id: %w", err)}
+				break
+			}
+			inv, found := byID[id]
+			if !found {
+				problem = &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: ErrNotFound}
+				break
+			}
+			if inv.State != "posted" {
+				problem = &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("%w (state %s)", ErrItemNotOpen, inv.State)}
+				break
+			}
+			settles := al.Amount
+			if c.writeOffAcc != 0 {
+				settles = settles.Add(al.WriteOff)
+			}
+			need[id] = need[id].Add(settles.Abs())
+		}
+		if problem == nil {
+			for id, n := range need {
+				if n.Cmp(left[id]) > 0 {
+					problem = &ItemError{Key: kd.Key, ItemID: strconv.Itoa(id),
+						Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, n, left[id])}
+					break
+				}
+			}
+		}
+		if problem != nil {
+			rejected = append(rejected, reject(kd.Key, problem))
+			continue
+		}
+		for id, n := range need {
+			left[id] = left[id].Sub(n)
+		}
+		ok = append(ok, kd)
+	}
+	return rejected, ok, nil
+}
+
 // create builds the statement and its lines in ONE create call (atomic in
 // Tryton). The call is not idempotent: after a failure whose outcome is
-// unknown it searches for the keys before trying again.
+// unknown it searches for the keys before trying again. The invoices were
+// checked by check.
 func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (int, error) {
 	ids := map[int]bool{}
 	for _, kd := range todo {
@@ -499,9 +765,11 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 	for _, inv := range invs {
 		byID[inv.ID] = inv
 	}
+	suspense, err := c.suspenseLines(ctx, todo)
+	if err != nil {
+		return 0, err
+	}
 	var lines []lineValues
-	total := matcher.Amount{}
-	var date time.Time
 	var problems []error
 	for _, kd := range todo {
 		d := kd.Tx.BookingDate
@@ -509,10 +777,8 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 			d = kd.DecidedAt
 		}
 		d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-		if d.After(date) {
-			date = d
-		}
 		desc := strings.TrimSpace(fmt.Sprintf("lettrage %s %s %s", kd.Tx.Ref, kd.Tx.Counterparty.Name, kd.Decision.Rule))
+		cash := matcher.Amount{}
 		for _, al := range kd.Decision.Allocations {
 			id, _ := strconv.Atoi(al.ItemID)
 			inv, ok := byID[id]
@@ -527,7 +793,7 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 			party, invID := inv.Party, inv.ID
 			lines = append(lines, lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{al.Amount}, Party: &party,
 				Account: inv.Account, Invoice: &invID, Description: desc})
-			total = total.Add(al.Amount)
+			cash = cash.Add(al.Amount)
 			if !al.WriteOff.IsZero() && c.writeOffAcc != 0 {
 				lines = append(lines,
 					lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{al.WriteOff}, Party: &party, Account: inv.Account,
@@ -536,16 +802,42 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 						Description: desc + " write-off"})
 			}
 		}
+		// The cash is already in the bank, booked on the suspense account
+		// by an earlier run: move it from there to the invoices instead of
+		// booking it a second time.
+		if sl, ok := suspense[kd.Tx.Key]; ok {
+			lines = append(lines, lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{cash.Min(sl.Amount.Amount).Neg()},
+				Account: c.suspenseAcc, Description: desc + " from suspense " + sl.Number})
+		}
 	}
 	if len(problems) > 0 {
 		return 0, fmt.Errorf("checking the invoices to settle: %w", errors.Join(problems...))
 	}
+	keys := make([]string, len(todo))
+	for i, kd := range todo {
+		keys[i] = kd.Key
+	}
+	return c.post(ctx, "Lettrage", keys, lines)
+}
+
+// post creates one draft statement holding lines, whose numbers are keys.
+// The create call is not idempotent: after a failure whose outcome is
+// unknown it searches for the keys before trying again.
+func (c *Client) post(ctx context.Context, title string, keys []string, lines []lineValues) (int, error) {
 	start, err := c.lastBalance(ctx)
 	if err != nil {
 		return 0, err
 	}
+	total := matcher.Amount{}
+	var date time.Time
+	for _, l := range lines {
+		total = total.Add(l.Amount.Amount)
+		if l.Date.After(date) {
+			date = l.Date.Time
+		}
+	}
 	stmt := map[string]any{
-		"name":            fmt.Sprintf("Lettrage %s %s", date.Format(time.DateOnly), todo[0].Key),
+		"name":            fmt.Sprintf("%s %s %s", title, date.Format(time.DateOnly), keys[0]),
 		"journal":         c.journalID,
 		"company":         c.companyID,
 		"date":            Date{date},
@@ -554,10 +846,6 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		"total_amount":    Decimal{total},
 		"number_of_lines": len(lines),
 		"lines":           []any{[]any{"create", lines}},
-	}
-	keys := make([]string, len(todo))
-	for i, kd := range todo {
-		keys[i] = kd.Key
 	}
 	recheck := func(ctx context.Context) (bool, error) {
 		found, err := c.findLines(ctx, keys)
@@ -573,7 +861,7 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		return found[0].Statement, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("creating statement for %d decisions: %w", len(todo), err)
+		return 0, fmt.Errorf("creating statement for %d keys: %w", len(keys), err)
 	}
 	if len(created) != 1 {
 		return 0, fmt.Errorf("creating statement: %d ids returned: %w", len(created), ErrProtocol)

@@ -40,6 +40,13 @@ var seedInvoices = []testenv.SeedInvoice{
 	{Label: "G", Party: "Rossi Srl", Amount: "70.00"},
 	{Label: "H", Party: "Dupont SARL", Amount: "10.00"},
 	{Label: "I", Party: "Dupont SARL", Amount: "11.00"},
+	// rejections_test.go
+	{Label: "J", Party: "Dupont SARL", Amount: "100.00"},
+	{Label: "K", Party: "Rossi Srl", Amount: "200.00"},
+	{Label: "M", Party: "Müller GmbH", Amount: "60.00"},
+	{Label: "N", Party: "Müller GmbH", Amount: "25.00"},
+	// exceptions_test.go
+	{Label: "L", Party: "Rossi Srl", Amount: "80.00"},
 }
 
 func TestMain(m *testing.M) {

@@ -1,0 +1,183 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// refusingLedger refuses, as a ledger would for business reasons, every
+// decision that allocates to one of its items, and writes the others.
+type refusingLedger struct {
+	connectors.Ledger
+	refuse  map[string]bool
+	partial bool
+}
+
+func (l *refusingLedger) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
+	var ok []connectors.KeyedDecision
+	var rej []error
+	for _, kd := range batch {
+		bad := false
+		for _, a := range kd.Decision.Allocations {
+			bad = bad || l.refuse[a.ItemID]
+		}
+		if bad {
+			rej = append(rej, &connectors.RejectedError{Key: kd.Key, Reason: "The invoice is already paid.", Partial: l.partial})
+			continue
+		}
+		ok = append(ok, kd)
+	}
+	if err := l.Ledger.Apply(ctx, ok); err != nil {
+		return err
+	}
+	if len(rej) == 0 {
+		return nil
+	}
+	return errors.Join(rej...)
+}
+
+func journalRows(t *testing.T, path, item string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), ","+item+",")
+}
+
+func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
+	dir := t.TempDir()
+	ex := filepath.Join("..", "deploy", "examples")
+	journal := filepath.Join(dir, "matches.csv")
+	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: journal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	led := &refusingLedger{Ledger: fl, refuse: map[string]bool{"OI-1012": true}}
+	now := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
+	job := &Job{Name: "rej", Source: src, Ledger: led, Store: store, Matching: matcher.DefaultConfig(),
+		Parse: camt.DefaultOptions(), ReportDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return now }}
+	ctx := context.Background()
+	const ref = "SGFR2611160001A" // scenario a: RF reference of OI-1012
+
+	exception := func() *StoredTx {
+		t.Helper()
+		exc, err := store.Exceptions(ctx, "rej")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range exc {
+			if exc[i].Tx.Ref == ref {
+				return &exc[i]
+			}
+		}
+		return nil
+	}
+
+	// 1. The ledger refuses the letter of OI-1012: the run succeeds, the
+	// others are written, the payment is an exception with the message.
+	res, err := job.Run(ctx)
+	if err != nil {
+		t.Fatalf("run 1: %v", err)
+	}
+	if res.Applied == 0 {
+		t.Fatal("run 1 wrote nothing")
+	}
+	e := exception()
+	if e == nil || e.Decision.Reason != ReasonLedgerRejected || !strings.Contains(e.Decision.Explanation, "already paid") ||
+		len(e.Decision.Candidates) != 1 || e.Decision.Candidates[0].ItemID != "OI-1012" || e.State != txOpen {
+		t.Fatalf("payment %s after the refusal: %+v", ref, e)
+	}
+	if n := journalRows(t, journal, "OI-1012"); n != 0 {
+		t.Errorf("OI-1012 in the journal %d times, want 0", n)
+	}
+	if p, err := store.Pending(ctx, "rej"); err != nil || len(p) != 0 {
+		t.Errorf("pending after the run = %d, %v; want none", len(p), err)
+	}
+	// 2. Within a day the same letter is not tried again.
+	led.refuse = nil
+	now = now.Add(time.Hour)
+	if _, err := job.Run(ctx); err != nil {
+		t.Fatalf("run 2: %v", err)
+	}
+	if e := exception(); e == nil || e.Decision.Reason != ReasonLedgerRejected {
+		t.Fatalf("run 2 retried the refused letter at once: %+v", e)
+	}
+	// 3. A day later it is, under a new key, and lands once.
+	now = now.Add(RejectedRetryAfter)
+	res, err = job.Run(ctx)
+	if err != nil {
+		t.Fatalf("run 3: %v", err)
+	}
+	if e := exception(); e != nil {
+		t.Fatalf("run 3: still an exception: %+v", e)
+	}
+	if res.Rematched != 1 || journalRows(t, journal, "OI-1012") != 1 {
+		t.Errorf("run 3: rematched %d, OI-1012 in the journal %d times; want 1 and 1", res.Rematched, journalRows(t, journal, "OI-1012"))
+	}
+}
+
+func TestPartialRejectionIsHeld(t *testing.T) {
+	dir := t.TempDir()
+	ex := filepath.Join("..", "deploy", "examples")
+	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: filepath.Join(dir, "m.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	job := &Job{Name: "rej", Source: src, Ledger: &refusingLedger{Ledger: fl, refuse: map[string]bool{"OI-1012": true}, partial: true},
+		Store: store, Matching: matcher.DefaultConfig(), Parse: camt.DefaultOptions(), ReportDir: dir,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for i := 0; i < 2; i++ {
+		if _, err := job.Run(context.Background()); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	exc, err := store.Exceptions(context.Background(), "rej")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range exc {
+		if e.Tx.Ref == "SGFR2611160001A" {
+			found = true
+			if e.State != txHeld || e.Decision.Reason != ReasonLedgerRejectedPartial {
+				t.Errorf("partially refused payment: state %s reason %s, want held/%s", e.State, e.Decision.Reason, ReasonLedgerRejectedPartial)
+			}
+		}
+	}
+	if !found {
+		t.Error("partially refused payment is not reported")
+	}
+}
