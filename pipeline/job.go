@@ -93,8 +93,10 @@ var ErrFilesSkipped = errors.New("some statement files were skipped")
 type stagedFile struct {
 	ref  connectors.StatementRef
 	hash string
-	dup  bool
-	txs  []matcher.Transaction
+	// known: the listing (path, size, time) matches a processed file, so
+	// the file was not read again.
+	known bool
+	txs   []matcher.Transaction
 	// failedChecks are the names of the statements' failed consistency checks.
 	failedChecks []string
 }
@@ -167,6 +169,15 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("stopping before %q: %w", ref.Path, err)
 		}
+		if seen, err := j.Store.SeenListing(ctx, j.Name, ref.Source, ref.Path, ref.Size, ref.ModTime); err != nil {
+			return res, err
+		} else if seen {
+			// Processed before and unchanged (left in place): not read again.
+			res.FilesDuplicate++
+			j.Metrics.file(j.Name, "duplicate")
+			staged = append(staged, stagedFile{ref: ref, known: true})
+			continue
+		}
 		sf, err := j.readFile(ctx, ref)
 		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
 			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
@@ -217,12 +228,14 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	seenHash := map[string]bool{}
 	for i := range staged {
 		sf := &staged[i]
+		if sf.known {
+			continue
+		}
 		done, err := j.Store.FileDone(ctx, j.Name, sf.hash)
 		if err != nil {
 			return res, err
 		}
 		if done || seenHash[sf.hash] {
-			sf.dup = true
 			res.FilesDuplicate++
 			j.Metrics.file(j.Name, "duplicate")
 			log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
@@ -244,7 +257,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			fresh = append(fresh, tx)
 		}
 		files = append(files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
-			Status: "processed", Transactions: len(sf.txs)})
+			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
 	}
 
 	crashAt(FailAfterParse)
@@ -254,7 +267,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	mem, err := j.Store.Memory(ctx, j.Name)
+	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
 	if err != nil {
 		return res, err
 	}
@@ -780,3 +793,8 @@ func suggestInstead(d matcher.Decision, reason, why string) matcher.Decision {
 	}
 	return s
 }
+
+// LetteredMemoryDays is how far back lettered payments are kept in view to
+// recognise their reversal or return (SEPA returns come up to 13 months
+// later).
+const LetteredMemoryDays = 400

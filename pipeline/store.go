@@ -64,6 +64,8 @@ type PendingDecision struct {
 type FileRecord struct {
 	Hash, Source, Path, Status, Error string
 	Transactions                      int
+	Size                              int64     // as listed (-1 unknown)
+	ModTime                           time.Time // as listed (zero unknown)
 }
 
 // DecisionRecord is one decision to commit.
@@ -142,6 +144,13 @@ var migrations = [][]string{
 	4: {
 		// Unlettering: the key of the decision a reversal undoes.
 		`ALTER TABLE decisions ADD COLUMN reverses TEXT NOT NULL DEFAULT ''`,
+	},
+	5: {
+		// A file's listing (size and modification time) so that a file left
+		// in place is not downloaded and parsed again on every run.
+		`ALTER TABLE files ADD COLUMN size INTEGER NOT NULL DEFAULT -1`,
+		`ALTER TABLE files ADD COLUMN mod_time TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX files_listing ON files (job, source, path)`,
 	},
 }
 
@@ -363,6 +372,30 @@ func (s *Store) Transactions(ctx context.Context, job string, states ...string) 
 	return s.queryTxs(ctx, `WHERE job = ? AND state IN (`+placeholders(len(states))+`)`, args...)
 }
 
+// listingTime is the text form of a listed modification time ("" unknown).
+func listingTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// SeenListing reports whether a file with this source, path, size and
+// modification time was processed: the same listing is the same file, so
+// it need not be read again. Unknown sizes or times never match.
+func (s *Store) SeenListing(ctx context.Context, job, source, path string, size int64, mod time.Time) (bool, error) {
+	if size < 0 || mod.IsZero() {
+		return false, nil
+	}
+	var n int
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ?`,
+		job, source, path, size, listingTime(mod)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking up file %q: %w", path, err)
+	}
+	return n > 0, nil
+}
+
 // Transaction returns one of the job's transactions by key.
 func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, bool, error) {
 	txs, err := s.queryTxs(ctx, `WHERE job = ? AND key = ?`, job, key)
@@ -485,8 +518,8 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 }
 
 // Memory loads what was learned, plus the allocations written per
-// transaction (for reversals).
-func (s *Store) Memory(ctx context.Context, job string) (matcher.Memory, error) {
+// transaction first seen since the given time (for reversals).
+func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error) {
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
@@ -513,7 +546,10 @@ func (s *Store) Memory(ctx context.Context, job string) (matcher.Memory, error) 
 	if err := rows.Close(); err != nil {
 		return mem, fmt.Errorf("reading learned memory: %w", err)
 	}
-	lettered, err := s.Transactions(ctx, job, txLettered)
+	// Only payments lettered recently can come back as a reversal or a
+	// return (SEPA direct-debit returns: up to 13 months).
+	lettered, err := s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at >= ?`,
+		job, txLettered, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return mem, err
 	}
@@ -548,9 +584,9 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	}()
 	at := c.At.UTC().Format(time.RFC3339Nano)
 	for _, f := range c.Files {
-		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
-			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at); err != nil {
+		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
+			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime)); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
 	}

@@ -85,7 +85,7 @@ func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 	if p, _ := s.Pending(ctx, "j"); len(p) != 0 {
 		t.Fatalf("pending after MarkApplied = %d", len(p))
 	}
-	mem, err := s.Memory(ctx, "j")
+	mem, err := s.Memory(ctx, "j", at.AddDate(0, 0, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,4 +231,38 @@ func TestAgeingBucket(t *testing.T) {
 			t.Errorf("AgeingBucket(%s) = %s, want %s", tc.due.Format("2006-01-02"), got, tc.want)
 		}
 	}
+}
+
+func TestSeenListing(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
+		ctx := context.Background()
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		mod := time.Date(2026, 11, 16, 18, 0, 0, 123, time.UTC)
+		if err := s.SaveCommit(ctx, Commit{Job: "j", At: mod, Files: []FileRecord{
+			{Hash: "h", Source: "src", Path: "in/a.xml", Status: "processed", Size: 1234, ModTime: mod}}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			path string
+			size int64
+			mod  time.Time
+			want bool
+		}{
+			{"in/a.xml", 1234, mod, true},
+			{"in/a.xml", 1235, mod, false},                  // grew: read it again
+			{"in/a.xml", 1234, mod.Add(time.Second), false}, // rewritten
+			{"in/b.xml", 1234, mod, false},
+			{"in/a.xml", -1, mod, false},           // size unknown
+			{"in/a.xml", 1234, time.Time{}, false}, // time unknown
+		} {
+			got, err := s.SeenListing(ctx, "j", "src", tc.path, tc.size, tc.mod)
+			if err != nil || got != tc.want {
+				t.Errorf("SeenListing(%s, %d, %v) = %v, %v; want %v", tc.path, tc.size, tc.mod, got, err, tc.want)
+			}
+		}
+	})
 }
