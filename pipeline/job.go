@@ -541,7 +541,18 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 		case have[p.Key]:
 			done = append(done, p.Key)
 		default:
-			if err := j.unletterInLedger(ctx, p); err != nil {
+			err := j.unletterInLedger(ctx, p)
+			if rej, only := connectors.Rejections(err); err != nil && only && len(rej) > 0 {
+				// The ledger refused to undo the letter: it stands.
+				log.Warn("the ledger refused an unlettering; the letter stands", "component", "ledger",
+					"decision", p.Key, "reason", rej[0].Reason)
+				if err := j.Store.MarkReversalRejected(ctx, j.Name, p.Key, rej[0].Reason, j.now()); err != nil {
+					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
+					return applied, err
+				}
+				continue
+			}
+			if err != nil {
 				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
 				return applied, err
 			}

@@ -181,3 +181,52 @@ func TestPartialRejectionIsHeld(t *testing.T) {
 		t.Error("partially refused payment is not reported")
 	}
 }
+
+// TestRefusedUnletteringKeepsTheLetter: when the ledger refuses to undo a
+// letter (it does not hold it, a closed period…), the letter stands: the
+// payment is lettered again in the state, nothing stays pending, the run
+// goes on.
+func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
+	dir := t.TempDir()
+	ex := filepath.Join("..", "deploy", "examples")
+	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: filepath.Join(dir, "matches.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	job := &Job{Name: "unl", Ledger: fl, Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tx := matcher.Transaction{Key: "FR76|R1", Ref: "R1", Account: "FR76", Amount: matcher.MustAmount("10"), Currency: "EUR", Credit: true}
+	letter := matcher.Decision{TxKey: tx.Key, Outcome: matcher.Auto, Rule: "reference", Explanation: "RF ok",
+		Allocations: []matcher.Allocation{{ItemID: "OI-1012", Amount: matcher.MustAmount("10")}}}
+	// A letter recorded as applied although the journal never got it (the
+	// ledger's truth differs), then an accountant's reversal of it.
+	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{
+		{Key: "ltr-1", Tx: tx, New: true, Decision: letter}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MarkApplied(ctx, "unl", []string{"ltr-1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rev, why, err := job.reversal(ctx, tx.Key, "wrong invoice")
+	if err != nil || rev == nil {
+		t.Fatalf("reversal: %v %s", err, why)
+	}
+	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{*rev}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := job.applyPending(ctx, job.Log); err != nil {
+		t.Fatalf("applyPending: %v (a refused reversal must not fail the run)", err)
+	}
+	st, _, _ := store.Transaction(ctx, "unl", tx.Key)
+	if st.State != txLettered || !strings.Contains(st.Decision.Explanation, "unlettering refused by the ledger") {
+		t.Errorf("after the refusal: state %s, decision %+v", st.State, st.Decision)
+	}
+	if p, _ := store.Pending(ctx, "unl"); len(p) != 0 {
+		t.Errorf("%d decisions still pending", len(p))
+	}
+}

@@ -979,3 +979,51 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 	}
 	return len(todo), nil
 }
+
+// MarkReversalRejected records that the ledger refused a reversal: the
+// reversal is rejected, and the payment is lettered again as the ledger
+// still holds it (the letter it tried to undo stands).
+func (s *Store) MarkReversalRejected(ctx context.Context, job, key, reason string, at time.Time) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var txKey, reverses string
+	if err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key, reverses FROM decisions WHERE job = ? AND key = ?`,
+		job, key).Scan(&txKey, &reverses); err != nil {
+		return fmt.Errorf("reading reversal %s: %w", key, err)
+	}
+	var letter string
+	if err = s.on(tx).QueryRowContext(ctx, `SELECT data FROM decisions WHERE job = ? AND key = ?`,
+		job, reverses).Scan(&letter); err != nil {
+		return fmt.Errorf("reading the letter %s a reversal undoes: %w", reverses, err)
+	}
+	var d matcher.Decision
+	if err = json.Unmarshal([]byte(letter), &d); err != nil {
+		return fmt.Errorf("decoding letter %s: %w", reverses, err)
+	}
+	d.Explanation += " (unlettering refused by the ledger: " + reason + ")"
+	cur, _ := json.Marshal(d)
+	exception := 0
+	if IsException(d) {
+		exception = 1
+	}
+	when := at.UTC().Format(time.RFC3339Nano)
+	if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
+		decRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
+		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+	}
+	if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+		txLettered, string(cur), exception, when, job, txKey); err != nil {
+		return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+	}
+	return nil
+}

@@ -108,7 +108,8 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 		return fmt.Errorf("unlettering: %w", err)
 	}
 	if !st.keys[r.Reverses] {
-		return fmt.Errorf("unlettering %s: the journal holds no decision %s", r.Tx.Ref, r.Reverses)
+		reason := fmt.Sprintf("the journal holds no decision %s", r.Reverses)
+		return fmt.Errorf("unlettering %s: %w", r.Tx.Ref, &connectors.RejectedError{Key: r.Key, Reason: reason, Err: errors.New(reason)})
 	}
 	var parts []string
 	customer := ""

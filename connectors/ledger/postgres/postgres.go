@@ -3,7 +3,9 @@
 // written back inside one transaction per batch, exactly once: every
 // allocation is recorded in a table with a UNIQUE (decision_key, item_id),
 // so a replay is a no-op, and the configured statement (if any) runs only for
-// allocations that were not there yet — in the same transaction.
+// allocations that were not there yet — in the same transaction. A
+// lettering can be reversed (Unletter): negated rows under the reversal's
+// key, and the configured unapply statement, once.
 //
 // Amounts travel as numeric text, never as floats.
 package postgres
@@ -51,8 +53,18 @@ type Config struct {
 	// Dates are YYYY-MM-DD, lettered_at is RFC 3339. When empty, the
 	// allocations table is the write-back.
 	ApplyStatement string `yaml:"apply_statement"`
+	// UnapplyStatement, when set, runs once per allocation a reversal
+	// (Unletter) gives back, inside the reversal's transaction, with the
+	// parameters of ApplyStatement plus @reverses_key (the key of the
+	// decision undone) and @reason; there @decision_key is the reversal's
+	// own key and @amount and @write_off are the undone allocation's
+	// amounts, positive: what goes back to the item. When empty, the
+	// negated rows in the allocations table are the write-back.
+	UnapplyStatement string `yaml:"unapply_statement"`
 	// AllocationsTable (default lettrage_allocations, optionally
-	// schema-qualified) is created if missing.
+	// schema-qualified) is created if missing. Reversals are recorded in
+	// it too, as rows with negated amounts under the reversal's key, with
+	// reverses_key naming the decision they undo.
 	AllocationsTable string `yaml:"allocations_table"`
 	// ExceptionsTable, when set, receives unmatched transactions
 	// (RecordExceptions) and loses them when they are lettered (Apply); it is
@@ -157,9 +169,14 @@ func (c *Client) createTables(ctx context.Context) error {
 	rule         text NOT NULL,
 	lettered_at  timestamptz NOT NULL,
 	written_at   timestamptz NOT NULL DEFAULT now(),
+	reverses_key text,
+	reason       text,
 	UNIQUE (decision_key, item_id))`
 	if _, err := c.pool.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("creating table %s: %w", c.cfg.AllocationsTable, err)
+	}
+	if err := c.migrateReversals(ctx); err != nil {
+		return err
 	}
 	if c.excT == "" {
 		return nil
@@ -506,8 +523,10 @@ func nullDate(t time.Time) any {
 	return t.Format(time.DateOnly)
 }
 
-// Applied reports which keys have at least one recorded allocation. A batch
-// is written in one transaction, so a key is either complete or absent.
+// Applied reports which keys have at least one recorded allocation —
+// decision keys and reversal keys alike (a reversal is recorded as negated
+// rows under its own key). A batch, like a reversal, is written in one
+// transaction, so a key is either complete or absent.
 func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(keys))
 	if len(keys) == 0 {

@@ -23,6 +23,10 @@
 // ExceptionKey(tx key)), and a later letter of such a transaction moves the
 // cash from the suspense account to the invoice instead of booking it
 // again (see RecordExceptions).
+//
+// Unlettering (connectors.Unletterer): a lettering is reversed in Tryton
+// itself — its invoices are open again — by a posted statement that
+// mirrors it, numbered with the reversal key (see Unletter).
 package tryton
 
 import (

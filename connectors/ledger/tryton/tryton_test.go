@@ -47,6 +47,13 @@ var seedInvoices = []testenv.SeedInvoice{
 	{Label: "N", Party: "Müller GmbH", Amount: "25.00"},
 	// exceptions_test.go
 	{Label: "L", Party: "Rossi Srl", Amount: "80.00"},
+	// unletter_test.go: a party of their own, so its receivable is theirs alone
+	{Label: "P", Party: "Lefebvre SA", Amount: "120.00"},
+	{Label: "Q", Party: "Lefebvre SA", Amount: "100.00"},
+	{Label: "R", Party: "Lefebvre SA", Amount: "50.00"},
+	{Label: "S", Party: "Lefebvre SA", Amount: "30.00"},
+	{Label: "T", Party: "Lefebvre SA", Amount: "80.00"},
+	{Label: "U", Party: "Lefebvre SA", Amount: "64.00"},
 }
 
 func TestMain(m *testing.M) {

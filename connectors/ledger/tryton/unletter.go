@@ -1,0 +1,355 @@
+package tryton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
+)
+
+var _ connectors.Unletterer = (*Client)(nil)
+
+// ErrNotLettered is wrapped by the rejection of a reversal whose decision
+// is not a lettering posted in the statement journal (unknown, not posted,
+// or a line without invoice such as a suspense line or a reversal).
+var ErrNotLettered = errors.New("no such lettering to reverse in Tryton")
+
+// ErrAlreadyReversed is wrapped by the rejection of a reversal whose
+// decision was already reversed under another key.
+var ErrAlreadyReversed = errors.New("lettering already reversed in Tryton")
+
+// FailUnletterBeforePost is a failpoint: the process dies with the
+// reversal statement validated (its moves created and reconciled) but not
+// posted. The next Unletter deletes that statement and starts again.
+const FailUnletterBeforePost = "tryton-unletter-before-post"
+
+// reversalPrefix starts the description of every reversal line, followed
+// by the reversed decision's key and a colon: it is how a second reversal
+// of one lettering is recognised.
+const reversalPrefix = "unletters "
+
+// once sends a call that must not be repeated blindly (a repeat would fail
+// on records already gone or lines already reconciled, and look like a
+// refusal): a lost answer is an uncertain error, and the next Unletter
+// starts again from what Tryton holds.
+var once = callOpts{}
+
+// fullLine is a statement line with what a reversal needs.
+type fullLine struct {
+	ID          int     `json:"id"`
+	Number      string  `json:"number"`
+	Statement   int     `json:"statement"`
+	Amount      Decimal `json:"amount"`
+	Party       *int    `json:"party"`
+	Account     int     `json:"account"`
+	Invoice     *int    `json:"invoice"`
+	Move        *int    `json:"move"`
+	Description string  `json:"description"`
+	StmtRel     struct {
+		State string `json:"state"`
+	} `json:"statement."`
+}
+
+var fullLineFields = []string{"number", "statement", "amount", "party", "account", "invoice", "move", "description", "statement.state"}
+
+// linesOf returns the journal's statement lines matching domain, except
+// those of cancelled statements.
+func (c *Client) linesOf(ctx context.Context, domain [][]any) ([]fullLine, error) {
+	domain = append(domain, []any{"statement.journal", "=", c.journalID}, []any{"statement.state", "!=", "cancelled"})
+	var lines []fullLine
+	if err := c.rpc.call(ctx, &lines, read, "model.account.statement.line.search_read", domain, 0, nil,
+		[][]string{{"id", "ASC"}}, fullLineFields); err != nil {
+		return nil, fmt.Errorf("searching statement lines: %w", err)
+	}
+	return lines, nil
+}
+
+type moveLine struct {
+	ID             int    `json:"id"`
+	Origin         string `json:"origin"`
+	Account        int    `json:"account"`
+	Party          *int   `json:"party"`
+	Reconciliation *int   `json:"reconciliation"`
+}
+
+// moveLinesOf returns the move lines created for statement lines, by the
+// statement line they come from.
+func (c *Client) moveLinesOf(ctx context.Context, lines []fullLine) (map[int]moveLine, error) {
+	moves := map[int]bool{}
+	for _, l := range lines {
+		if l.Move != nil {
+			moves[*l.Move] = true
+		}
+	}
+	out := map[int]moveLine{}
+	if len(moves) == 0 {
+		return out, nil
+	}
+	ids := make([]int, 0, len(moves))
+	for id := range moves {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	var mls []moveLine
+	if err := c.rpc.call(ctx, &mls, read, "model.account.move.line.search_read", [][]any{{"move", "in", ids}}, 0, nil,
+		[][]string{{"id", "ASC"}}, []string{"origin", "account", "party", "reconciliation"}); err != nil {
+		return nil, fmt.Errorf("reading the moves of statement lines: %w", err)
+	}
+	for _, ml := range mls {
+		model, id, ok := strings.Cut(ml.Origin, ",")
+		if !ok || model != "account.statement.line" {
+			continue // the journal's counterpart line
+		}
+		n, err := strconv.Atoi(id)
+		if err != nil {
+			continue
+		}
+		out[n] = ml
+	}
+	return out, nil
+}
+
+// Unletter reverses the lettering r.Reverses in Tryton, so that its
+// invoices are open again with their amount to pay back:
+//
+//  1. the reconciliations of the lettering's invoice lines are deleted
+//     (an invoice paid by it goes back to posted) and those lines leave the
+//     invoices' payment lines;
+//  2. a statement in the same journal mirrors every line of the lettering
+//     (same party and account, opposite amount, no invoice, numbered r.Key,
+//     described "unletters <r.Reverses>: <reason>"), is validated, and each
+//     original receivable line is reconciled with its mirror, so neither
+//     stays open on the customer's account;
+//  3. that statement is posted — last, so a posted line numbered r.Key means
+//     the whole reversal is done, and Applied reports r.Key.
+//
+// The cash effect mirrors the lettering: a lettering paid from the bank is
+// taken out of it again (as the bank does for a returned payment; a
+// payment that stays in the bank comes back through the exceptions, on the
+// suspense account when one is configured), one that moved cash from the
+// suspense account puts it back there.
+//
+// Idempotent under r.Key: a posted reversal is a no-op, and one a crash
+// left in draft or validated is deleted and made again. A reversal of a
+// decision Tryton does not hold as a posted lettering (ErrNotLettered) or
+// of one already reversed under another key (ErrAlreadyReversed) is
+// rejected with a *connectors.RejectedError, and so is one Tryton refuses
+// with a UserError (a closed period).
+func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
+	if r.Key == "" || r.Reverses == "" {
+		return fmt.Errorf("unlettering %q: %w", r.Tx.Ref, errors.New("the reversal needs a key and the key of the decision it reverses"))
+	}
+	if err := c.setup(ctx); err != nil {
+		return err
+	}
+	reject := func(reason string, cause error) error {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, &connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause})
+	}
+	mine, err := c.linesOf(ctx, [][]any{{"number", "=", r.Key}})
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	leftover := map[int]bool{}
+	for _, l := range mine {
+		if l.StmtRel.State == "posted" {
+			return nil // done before
+		}
+		leftover[l.Statement] = true
+	}
+	for id := range leftover { // a crash between the steps: start again
+		if err := c.discard(ctx, id); err != nil {
+			return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+		}
+	}
+
+	orig, err := c.linesOf(ctx, [][]any{{"number", "=", r.Reverses}})
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	posted, lettering := len(orig) > 0, false
+	for _, l := range orig {
+		posted = posted && l.StmtRel.State == "posted"
+		lettering = lettering || l.Invoice != nil
+	}
+	switch {
+	case len(orig) == 0:
+		return reject(fmt.Sprintf("the statement journal holds no lettering %s", r.Reverses), ErrNotLettered)
+	case !posted:
+		return reject(fmt.Sprintf("lettering %s is not posted in Tryton", r.Reverses), ErrNotLettered)
+	case !lettering:
+		return reject(fmt.Sprintf("%s settles no invoice (a reversal or a suspense line), so there is nothing to unletter", r.Reverses), ErrNotLettered)
+	}
+	marker := reversalPrefix + r.Reverses + ":"
+	others, err := c.linesOf(ctx, [][]any{{"description", "like", marker + "%"}, {"number", "!=", r.Key}})
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	for _, l := range others {
+		if strings.HasPrefix(l.Description, marker) {
+			return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, l.Number), ErrAlreadyReversed)
+		}
+	}
+
+	// 1. The mirror statement, validated: nothing changed before it, so a
+	// refusal leaves nothing behind.
+	at := r.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = at.UTC()
+	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+	desc := marker
+	if reason := strings.Join(strings.Fields(r.Reason), " "); reason != "" {
+		desc += " " + reason
+	}
+	var lines []lineValues
+	for _, l := range orig {
+		lines = append(lines, lineValues{Number: r.Key, Date: Date{day}, Amount: Decimal{l.Amount.Neg()},
+			Party: l.Party, Account: l.Account, Description: desc})
+	}
+	id, err := c.post(ctx, "Lettrage unletter", []string{r.Key}, lines)
+	if err != nil {
+		if isBusiness(err) {
+			return reject(reasonOf(err), err)
+		}
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	fail := func(err error) error {
+		if !isBusiness(err) {
+			return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+		}
+		if derr := c.discard(ctx, id); derr != nil {
+			return fmt.Errorf("unlettering %q: %w", r.Reverses, errors.Join(err, derr))
+		}
+		return reject(reasonOf(err), err)
+	}
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.validate_statement", []int{id}); err != nil {
+		return fail(fmt.Errorf("validating statement %d: %w", id, err))
+	}
+	// 2. Undo the invoices' side: reconciliations, then payment lines. Once
+	// the reconciliations are gone an error is retried (the next call
+	// deletes the statement and finds these steps done), never a rejection.
+	origMoves, err := c.moveLinesOf(ctx, orig)
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	var recs []int
+	seen := map[int]bool{}
+	payments := map[int][]int{} // invoice → its payment lines from this lettering
+	for _, l := range orig {
+		ml, ok := origMoves[l.ID]
+		if l.Invoice == nil || !ok {
+			continue
+		}
+		payments[*l.Invoice] = append(payments[*l.Invoice], ml.ID)
+		if ml.Reconciliation != nil && !seen[*ml.Reconciliation] {
+			seen[*ml.Reconciliation] = true
+			recs = append(recs, *ml.Reconciliation)
+		}
+	}
+	if len(payments) != len(uniqueInvoices(orig)) {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, fmt.Errorf("finding the moves of its lines: %w", ErrProtocol))
+	}
+	if len(recs) > 0 {
+		sort.Ints(recs)
+		if err := c.rpc.call(ctx, nil, once, "model.account.move.reconciliation.delete", recs); err != nil {
+			return fail(fmt.Errorf("deleting reconciliations %v: %w", recs, err)) // one call: nothing changed
+		}
+	}
+	invs := make([]int, 0, len(payments))
+	for id := range payments {
+		invs = append(invs, id)
+	}
+	sort.Ints(invs)
+	for _, inv := range invs {
+		if err := c.rpc.call(ctx, nil, read, "model.account.invoice.write", []int{inv},
+			map[string]any{"payment_lines": []any{[]any{"remove", payments[inv]}}}); err != nil {
+			return fmt.Errorf("unlettering %q: removing its payment lines from invoice %d: %w", r.Reverses, inv, err)
+		}
+	}
+
+	// 3. Each original receivable line reconciled with its mirror.
+	if err := c.reconcileMirrors(ctx, orig, origMoves, r.Key, day); err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	failpoint.Crash(FailUnletterBeforePost)
+
+	// 4. Post: from now on the reversal is done.
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.post", []int{id}); err != nil {
+		return fmt.Errorf("unlettering %q: posting statement %d: %w", r.Reverses, id, err)
+	}
+	return nil
+}
+
+func uniqueInvoices(lines []fullLine) map[int]bool {
+	out := map[int]bool{}
+	for _, l := range lines {
+		if l.Invoice != nil {
+			out[*l.Invoice] = true
+		}
+	}
+	return out
+}
+
+// reconcileMirrors reconciles, per customer and account, the lettering's
+// invoice lines with the lines of the reversal key that mirror them.
+func (c *Client) reconcileMirrors(ctx context.Context, orig []fullLine, origMoves map[int]moveLine, key string, day time.Time) error {
+	mine, err := c.linesOf(ctx, [][]any{{"number", "=", key}})
+	if err != nil {
+		return err
+	}
+	mineMoves, err := c.moveLinesOf(ctx, mine)
+	if err != nil {
+		return err
+	}
+	type group struct{ account, party int }
+	groups := map[group][]int{}
+	for _, l := range orig {
+		if l.Invoice != nil && l.Party != nil {
+			g := group{l.Account, *l.Party}
+			groups[g] = append(groups[g], origMoves[l.ID].ID)
+		}
+	}
+	for _, l := range mine {
+		if l.Party == nil {
+			continue
+		}
+		g := group{l.Account, *l.Party}
+		if _, ok := groups[g]; !ok {
+			continue
+		}
+		ml, ok := mineMoves[l.ID]
+		if !ok {
+			return fmt.Errorf("finding the move of reversal line %d: %w", l.ID, ErrProtocol)
+		}
+		groups[g] = append(groups[g], ml.ID)
+	}
+	keys := make([]group, 0, len(groups))
+	for g := range groups {
+		keys = append(keys, g)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].account != keys[j].account {
+			return keys[i].account < keys[j].account
+		}
+		return keys[i].party < keys[j].party
+	})
+	var vals []map[string]any
+	for _, g := range keys {
+		vals = append(vals, map[string]any{"company": c.companyID, "date": Date{day},
+			"lines": []any{[]any{"add", groups[g]}}})
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	if err := c.rpc.call(ctx, nil, once, "model.account.move.reconciliation.create", vals); err != nil {
+		return fmt.Errorf("reconciling the reversed lines with their mirrors: %w", err)
+	}
+	return nil
+}
