@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// stmtHeader is what the opening of one camt.053 statement declares: the
+// account, the period, the booked balances and the transaction summary. It
+// is computed before the entries are written, so that a reader can check
+// the entries against it.
+type stmtHeader struct {
+	MsgID, ID       string
+	Seq             int
+	Created         time.Time
+	From, To        time.Time
+	Account, Owner  string
+	Currency        string
+	Opening         matcher.Amount // signed
+	Entries         int
+	Credits, Debits int
+	CreditSum       matcher.Amount
+	DebitSum        matcher.Amount
+}
+
+// closing is the closing booked balance: every generated entry is booked.
+func (h *stmtHeader) closing() matcher.Amount {
+	return h.Opening.Add(h.CreditSum).Sub(h.DebitSum)
+}
+
+// camtWriter streams a camt.053.001.08 document: the header, then entries
+// one at a time, then the end. Nothing but the current element is held in
+// memory.
+type camtWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func newCAMTWriter(w io.Writer) *camtWriter {
+	return &camtWriter{w: bufio.NewWriterSize(w, 256<<10)}
+}
+
+func (c *camtWriter) s(s string) {
+	if c.err == nil {
+		_, c.err = c.w.WriteString(s)
+	}
+}
+
+// text writes s escaped as XML character data.
+func (c *camtWriter) text(s string) {
+	if !strings.ContainsAny(s, "<>&\"'") {
+		c.s(s)
+		return
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	c.s(b.String())
+}
+
+// elem writes <name>text</name>.
+func (c *camtWriter) elem(name, text string) {
+	c.s("<" + name + ">")
+	c.text(text)
+	c.s("</" + name + ">")
+}
+
+func (c *camtWriter) amt(name string, a matcher.Amount, ccy string) {
+	c.s("<" + name + ` Ccy="` + ccy + `">` + a.StringFixed(matcher.CurrencyDigits(ccy)) + "</" + name + ">")
+}
+
+func (c *camtWriter) indicator(credit bool) {
+	if credit {
+		c.s("<CdtDbtInd>CRDT</CdtDbtInd>")
+	} else {
+		c.s("<CdtDbtInd>DBIT</CdtDbtInd>")
+	}
+}
+
+func day(t time.Time) string { return t.Format("2006-01-02") }
+
+func (c *camtWriter) balance(code string, a matcher.Amount, ccy string, d time.Time) {
+	c.s("      <Bal><Tp><CdOrPrtry><Cd>" + code + "</Cd></CdOrPrtry></Tp>")
+	c.amt("Amt", a.Abs(), ccy)
+	c.indicator(a.Sign() >= 0)
+	c.s("<Dt><Dt>" + day(d) + "</Dt></Dt></Bal>\n")
+}
+
+func (c *camtWriter) sum(name string, n int, s matcher.Amount, ccy string) {
+	c.s("<" + name + "><NbOfNtries>" + strconv.Itoa(n) + "</NbOfNtries><Sum>" +
+		s.StringFixed(matcher.CurrencyDigits(ccy)) + "</Sum></" + name + ">")
+}
+
+// begin writes the document and statement opening.
+func (c *camtWriter) begin(h *stmtHeader) {
+	created := h.Created.UTC().Format("2006-01-02T15:04:05Z")
+	c.s(`<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>`)
+	c.text(h.MsgID)
+	c.s("</MsgId><CreDtTm>" + created + "</CreDtTm><MsgPgntn><PgNb>1</PgNb><LastPgInd>true</LastPgInd></MsgPgntn></GrpHdr>\n    <Stmt>\n      ")
+	c.elem("Id", h.ID)
+	c.s("<ElctrncSeqNb>" + strconv.Itoa(h.Seq) + "</ElctrncSeqNb><CreDtTm>" + created + "</CreDtTm>\n")
+	c.s("      <FrToDt><FrDtTm>" + day(h.From) + "T00:00:00Z</FrDtTm><ToDtTm>" + day(h.To) + "T23:59:59Z</ToDtTm></FrToDt>\n")
+	c.s("      <Acct><Id><IBAN>" + h.Account + "</IBAN></Id><Ccy>" + h.Currency + "</Ccy><Ownr><Nm>")
+	c.text(h.Owner)
+	c.s("</Nm></Ownr><Svcr><FinInstnId><BICFI>AGRIFRPPXXX</BICFI></FinInstnId></Svcr></Acct>\n")
+	c.balance("OPBD", h.Opening, h.Currency, h.From.AddDate(0, 0, -1))
+	c.balance("CLBD", h.closing(), h.Currency, h.To)
+	net := h.CreditSum.Sub(h.DebitSum)
+	c.s("      <TxsSummry><TtlNtries><NbOfNtries>" + strconv.Itoa(h.Entries) + "</NbOfNtries><Sum>" +
+		h.CreditSum.Add(h.DebitSum).StringFixed(matcher.CurrencyDigits(h.Currency)) + "</Sum><TtlNetNtry><Amt>" +
+		net.Abs().StringFixed(matcher.CurrencyDigits(h.Currency)) + "</Amt>")
+	c.indicator(net.Sign() >= 0)
+	c.s("</TtlNetNtry></TtlNtries>")
+	c.sum("TtlCdtNtries", h.Credits, h.CreditSum, h.Currency)
+	c.sum("TtlDbtNtries", h.Debits, h.DebitSum, h.Currency)
+	c.s("</TxsSummry>\n")
+}
+
+// end closes the statement and the document and flushes.
+func (c *camtWriter) end() error {
+	c.s("    </Stmt>\n  </BkToCstmrStmt>\n</Document>\n")
+	if c.err == nil {
+		c.err = c.w.Flush()
+	}
+	if c.err != nil {
+		return fmt.Errorf("writing statement: %w", c.err)
+	}
+	return nil
+}
+
+// entry is one <Ntry>: a single payment or a batch booking of several.
+type entry struct {
+	NtryRef, AcctSvcrRef string
+	Amount               matcher.Amount
+	Currency             string
+	Credit               bool
+	Booking              time.Time
+	Txs                  []*matcher.Transaction
+	// Rich pads every detail with what real banks send and the matcher
+	// does not read (postal address, agents, amount details, purpose…),
+	// for the ~3.4 KB-per-entry benchmark files.
+	Rich bool
+	// Seq numbers the entry in its file, for the rich padding.
+	Seq int
+}
+
+func (c *camtWriter) entry(e *entry) {
+	c.s("      <Ntry>\n        <NtryRef>" + e.NtryRef + "</NtryRef>")
+	c.amt("Amt", e.Amount, e.Currency)
+	c.indicator(e.Credit)
+	c.s("<Sts><Cd>BOOK</Cd></Sts>\n        <BookgDt><Dt>" + day(e.Booking) + "</Dt></BookgDt><ValDt><Dt>" + day(e.Booking) +
+		"</Dt></ValDt><AcctSvcrRef>" + e.AcctSvcrRef + "</AcctSvcrRef>\n")
+	fmly := "RCDT"
+	if !e.Credit {
+		fmly = "ICDT"
+	}
+	c.s("        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>" + fmly + "</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>\n        <NtryDtls>\n")
+	if len(e.Txs) > 1 {
+		c.s("          <Btch><NbOfTxs>" + strconv.Itoa(len(e.Txs)) + "</NbOfTxs>")
+		c.amt("TtlAmt", e.Amount, e.Currency)
+		c.indicator(e.Credit)
+		c.s("</Btch>\n")
+	}
+	for j, tx := range e.Txs {
+		c.txDtls(e, j, tx)
+	}
+	c.s("        </NtryDtls>\n")
+	if e.Rich {
+		c.s("        <AddtlNtryInf>SEPA CREDIT TRANSFER RECEIVED</AddtlNtryInf>\n")
+	}
+	c.s("      </Ntry>\n")
+}
+
+func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
+	ccy := tx.Currency
+	c.s("          <TxDtls>\n            <Refs>")
+	if e.Rich {
+		c.s(fmt.Sprintf("<MsgId>MSG%08d</MsgId>", e.Seq))
+	}
+	c.elem("AcctSvcrRef", tx.Ref)
+	if e.Rich {
+		c.s(fmt.Sprintf("<PmtInfId>PMT%08d</PmtInfId><InstrId>INSTR%08d-%d</InstrId>", e.Seq, e.Seq, j+1))
+	}
+	if tx.EndToEndID != "" {
+		c.elem("EndToEndId", tx.EndToEndID)
+	}
+	if e.Rich {
+		c.s(fmt.Sprintf("<UETR>5d8c2f1e-1a2b-4c3d-8e9f-%012d</UETR>", e.Seq*10+j))
+	}
+	c.s("</Refs>\n            ")
+	c.amt("Amt", tx.Amount, ccy)
+	c.indicator(tx.Credit)
+	c.s("\n")
+	if e.Rich {
+		c.s("            <AmtDtls><InstdAmt>")
+		c.amt("Amt", tx.Amount, ccy)
+		c.s("</InstdAmt><TxAmt>")
+		c.amt("Amt", tx.Amount, ccy)
+		c.s("</TxAmt></AmtDtls>\n")
+		c.s("            <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>\n")
+	}
+	p := tx.Counterparty
+	if p.Name != "" || p.IBAN != "" || e.Rich {
+		party, acct := "Dbtr", "DbtrAcct"
+		if !tx.Credit {
+			party, acct = "Cdtr", "CdtrAcct"
+		}
+		c.s("            <RltdPties>\n")
+		if p.Name != "" {
+			c.s("              <" + party + "><Pty>")
+			c.elem("Nm", p.Name)
+			if e.Rich {
+				c.s(fmt.Sprintf("<PstlAdr><StrtNm>Musterstrasse</StrtNm><BldgNb>%d</BldgNb><PstCd>10115</PstCd><TwnNm>Berlin</TwnNm><Ctry>DE</Ctry></PstlAdr>", e.Seq%200))
+				c.s(fmt.Sprintf("<Id><OrgId><Othr><Id>DE%09d</Id><SchmeNm><Cd>TXID</Cd></SchmeNm></Othr></OrgId></Id><CtryOfRes>DE</CtryOfRes>", e.Seq))
+			}
+			c.s("</Pty></" + party + ">\n")
+		}
+		if p.IBAN != "" {
+			c.s("              <" + acct + "><Id><IBAN>" + p.IBAN + "</IBAN></Id></" + acct + ">\n")
+		}
+		if e.Rich {
+			c.s(fmt.Sprintf("              <UltmtDbtr><Pty><Nm>Ultimate Payer %d</Nm></Pty></UltmtDbtr>\n", e.Seq))
+			c.s("              <Cdtr><Pty><Nm>Lettrage Bench SAS</Nm></Pty></Cdtr>\n              <CdtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></CdtrAcct>\n")
+		}
+		c.s("            </RltdPties>\n")
+	}
+	if e.Rich {
+		c.s("            <RltdAgts><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI><Nm>Bayerische Landesbank</Nm></FinInstnId></DbtrAgt>" +
+			"<CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI><Nm>Commerzbank AG</Nm></FinInstnId></CdtrAgt></RltdAgts>\n            <Purp><Cd>GDDS</Cd></Purp>\n")
+		c.s("            <RltdDts><AccptncDtTm>" + day(e.Booking) + "T09:30:00Z</AccptncDtTm><IntrBkSttlmDt>" + day(e.Booking) + "</IntrBkSttlmDt></RltdDts>\n")
+	}
+	if len(tx.Unstructured) > 0 || len(tx.Structured) > 0 || len(tx.Documents) > 0 {
+		c.s("            <RmtInf>\n")
+		for _, u := range tx.Unstructured {
+			c.s("              ")
+			c.elem("Ustrd", u)
+			c.s("\n")
+		}
+		for k, r := range tx.Structured {
+			c.s("              <Strd>")
+			if k < len(tx.Documents) {
+				c.s("<RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp>")
+				c.elem("Nb", tx.Documents[k])
+				c.s("<RltdDt>" + day(tx.BookingDate.AddDate(0, -1, 0)) + "</RltdDt></RfrdDocInf><RfrdDocAmt>")
+				c.amt("DuePyblAmt", tx.Amount, ccy)
+				c.amt("RmtdAmt", tx.Amount, ccy)
+				c.s("</RfrdDocAmt>")
+			}
+			c.s("<CdtrRefInf>")
+			if r.Type != "" || r.Issuer != "" {
+				c.s("<Tp>")
+				if r.Type != "" {
+					c.s("<CdOrPrtry><Cd>")
+					c.text(r.Type)
+					c.s("</Cd></CdOrPrtry>")
+				}
+				if r.Issuer != "" {
+					c.elem("Issr", r.Issuer)
+				}
+				c.s("</Tp>")
+			}
+			c.elem("Ref", r.Value)
+			c.s("</CdtrRefInf></Strd>\n")
+		}
+		c.s("            </RmtInf>\n")
+	}
+	if e.Rich {
+		c.s("            <AddtlTxInf>SEPA Credit Transfer received</AddtlTxInf>\n")
+	}
+	c.s("          </TxDtls>\n")
+}

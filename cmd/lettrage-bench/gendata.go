@@ -1,0 +1,289 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lettrage/lettrage/internal/gen"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// genOptions shape the statements written from a dataset.
+type genOptions struct {
+	// PerFile is the most entries one statement file holds.
+	PerFile int
+	// BatchPercent is the share of entries (percent) that are batch
+	// bookings of several payments of the same day.
+	BatchPercent int
+}
+
+// currencyAccounts are the company's bank accounts, one per currency: a
+// statement covers one account, so payments in USD arrive on their own
+// account (and the statements' balance checks hold).
+var currencyAccounts = map[string]string{"EUR": "FR7630006000011234567890189", "USD": "FR7630006000011234567890286"}
+
+func accountFor(ccy string) string {
+	if a, ok := currencyAccounts[ccy]; ok {
+		return a
+	}
+	sum := 0
+	for _, r := range ccy {
+		sum = sum*31 + int(r)
+	}
+	return fmt.Sprintf("FR7630006000011234567%06d", sum%1000000)
+}
+
+// writeDataset writes DIR/open_items.csv, DIR/statements/*.xml and
+// DIR/truth.csv for ds. It returns the statement files written.
+func writeDataset(dir string, seed uint64, ds *gen.Dataset, opt genOptions) ([]string, error) {
+	if opt.PerFile <= 0 {
+		opt.PerFile = 50000
+	}
+	stDir := filepath.Join(dir, "statements")
+	if err := os.MkdirAll(stDir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating %q: %w", stDir, err)
+	}
+	// Stale statements from an earlier run would be read by `match`.
+	old, _ := filepath.Glob(filepath.Join(stDir, "*.xml"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			return nil, fmt.Errorf("removing stale %q: %w", f, err)
+		}
+	}
+	uniqueRefs(ds.Transactions)
+	if err := writeOpenItems(filepath.Join(dir, "open_items.csv"), ds.Items); err != nil {
+		return nil, err
+	}
+	if err := writeTruth(filepath.Join(dir, "truth.csv"), ds); err != nil {
+		return nil, err
+	}
+	if err := writeJobConfig(filepath.Join(dir, "lettrage.yaml"), ds.Config); err != nil {
+		return nil, err
+	}
+	return writeStatements(stDir, seed, ds.Transactions, opt)
+}
+
+// uniqueRefs gives a transaction whose Ref repeats an earlier one's the
+// suffix -2, -3…: internal/gen can deliver the same payment twice as a
+// "duplicate" more than once (about 9 times in a million), and the bank's
+// reference of every transaction must be unique for truth.csv to name it.
+func uniqueRefs(txs []matcher.Transaction) {
+	seen := make(map[string]int, len(txs))
+	for i := range txs {
+		tx := &txs[i]
+		seen[tx.Ref]++
+		if n := seen[tx.Ref]; n > 1 {
+			suffix := fmt.Sprintf("-%d", n)
+			tx.Ref += suffix
+			tx.Key += suffix
+			seen[tx.Ref]++
+		}
+	}
+}
+
+// writeOpenItems writes the items as the open_items.csv contract
+// (docs/FORMATS.md).
+func writeOpenItems(path string, items []matcher.OpenItem) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating open items: %w", err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"id", "customer_id", "customer_name", "document_number", "issue_date", "due_date",
+		"currency", "amount", "residual", "payment_reference", "customer_iban"})
+	for _, it := range items {
+		digits := matcher.CurrencyDigits(it.Currency)
+		_ = w.Write([]string{it.ID, it.CustomerID, it.CustomerName, it.DocumentNumber, day(it.IssueDate), day(it.DueDate),
+			it.Currency, it.Amount.StringFixed(digits), it.Residual.StringFixed(digits), it.PaymentReference,
+			strings.Join(it.IBANs, "|")})
+	}
+	w.Flush()
+	return closeAfter(f, w.Error(), "writing open items")
+}
+
+// truthHeader is the header of truth.csv: one row per transaction, with
+// the allocations a right automatic decision makes (item:amount, joined
+// with '|'; empty when nothing should be lettered).
+var truthHeader = []string{"tx_ref", "scenario", "matchable", "unknown", "allocations"}
+
+func writeTruth(path string, ds *gen.Dataset) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating truth: %w", err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write(truthHeader)
+	for i, tx := range ds.Transactions {
+		t := ds.Truth[i]
+		ids := make([]string, 0, len(t.Allocations))
+		for id := range t.Allocations {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		parts := make([]string, len(ids))
+		for k, id := range ids {
+			parts[k] = id + ":" + t.Allocations[id].String()
+		}
+		_ = w.Write([]string{tx.Ref, t.Scenario, strconv.FormatBool(t.Matchable), strconv.FormatBool(t.Unknown),
+			strings.Join(parts, "|")})
+	}
+	w.Flush()
+	return closeAfter(f, w.Error(), "writing truth")
+}
+
+func closeAfter(f *os.File, err error, what string) error {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, f.Name(), err)
+	}
+	return nil
+}
+
+// writeStatements groups the transactions by currency account, orders them
+// by booking date, forms entries (some batch bookings of several payments
+// of one day and one direction) and writes statement files of at most
+// opt.PerFile entries, one Stmt each.
+func writeStatements(dir string, seed uint64, txs []matcher.Transaction, opt genOptions) ([]string, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed5eed))
+	byCcy := map[string][]*matcher.Transaction{}
+	for i := range txs {
+		byCcy[txs[i].Currency] = append(byCcy[txs[i].Currency], &txs[i])
+	}
+	ccys := make([]string, 0, len(byCcy))
+	for c := range byCcy {
+		ccys = append(ccys, c)
+	}
+	sort.Strings(ccys)
+	var files []string
+	seq := 0
+	for _, ccy := range ccys {
+		list := byCcy[ccy]
+		sort.SliceStable(list, func(a, b int) bool {
+			if !list[a].BookingDate.Equal(list[b].BookingDate) {
+				return list[a].BookingDate.Before(list[b].BookingDate)
+			}
+			return list[a].Ref < list[b].Ref
+		})
+		var entries []*entry
+		for i := 0; i < len(list); {
+			n := 1
+			if opt.BatchPercent > 0 && rng.IntN(100) < opt.BatchPercent {
+				n = 2 + rng.IntN(4)
+			}
+			tx := list[i]
+			e := &entry{Currency: ccy, Credit: tx.Credit, Booking: tx.BookingDate, Txs: []*matcher.Transaction{tx}}
+			for i++; len(e.Txs) < n && i < len(list) && list[i].Credit == tx.Credit &&
+				list[i].BookingDate.Equal(tx.BookingDate); i++ {
+				e.Txs = append(e.Txs, list[i])
+			}
+			for _, t := range e.Txs {
+				e.Amount = e.Amount.Add(t.Amount)
+			}
+			seq++
+			e.NtryRef = fmt.Sprintf("NR%09d", seq)
+			e.AcctSvcrRef = fmt.Sprintf("NTRY%09d", seq)
+			e.Seq = seq
+			entries = append(entries, e)
+		}
+		opening := matcher.AmountFromInt(250000)
+		for part := 0; len(entries) > 0; part++ {
+			n := min(opt.PerFile, len(entries))
+			chunk := entries[:n]
+			entries = entries[n:]
+			h := &stmtHeader{
+				MsgID: fmt.Sprintf("BENCH-%d-%s-%04d", seed, ccy, part+1), ID: fmt.Sprintf("STMT-%d-%s-%04d", seed, ccy, part+1),
+				Seq: part + 1, Created: chunk[n-1].Booking.Add(22 * time.Hour),
+				From: chunk[0].Booking, To: chunk[n-1].Booking,
+				Account: accountFor(ccy), Owner: "Lettrage Bench SAS", Currency: ccy, Opening: opening, Entries: n,
+			}
+			for _, e := range chunk {
+				if e.Credit {
+					h.Credits++
+					h.CreditSum = h.CreditSum.Add(e.Amount)
+				} else {
+					h.Debits++
+					h.DebitSum = h.DebitSum.Add(e.Amount)
+				}
+			}
+			opening = h.closing()
+			path := filepath.Join(dir, fmt.Sprintf("camt053-%s-%04d.xml", ccy, part+1))
+			if err := writeStatementFile(path, h, chunk); err != nil {
+				return files, err
+			}
+			files = append(files, path)
+		}
+	}
+	return files, nil
+}
+
+func writeStatementFile(path string, h *stmtHeader, entries []*entry) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating statement: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing statement %q: %w", path, cerr)
+		}
+	}()
+	c := newCAMTWriter(f)
+	c.begin(h)
+	for _, e := range entries {
+		c.entry(e)
+	}
+	if err := c.end(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// writeJobConfig writes a `lettrage once` configuration that runs the
+// dataset with the matching settings it was generated for (the bank-charge
+// tolerance): statements from DIR/statements, open items from
+// DIR/open_items.csv, journal, reports and SQLite state under DIR/out.
+func writeJobConfig(path string, mc matcher.Config) error {
+	var b strings.Builder
+	b.WriteString(`# Written by lettrage-bench gen. Delete out/ before running again: the
+# state store remembers what was decided.
+#   lettrage once -c lettrage.yaml && lettrage-bench score --truth truth.csv --matches out/matches.csv
+log: {level: warn, format: text}
+state:
+  driver: sqlite
+  sqlite: {path: out/state.db}
+jobs:
+  - name: bench
+    schedule: "@every 24h"
+    source:
+      type: local
+      local: {dir: statements, pattern: "*.xml"}
+    ledger:
+      type: file
+      file: {open_items: open_items.csv, journal: out/matches.csv}
+    reports: {dir: out}
+    matching:
+`)
+	fmt.Fprintf(&b, "      auto_threshold: %g\n      same_amount: %s\n      max_combination: %d\n", mc.AutoThreshold, mc.SameAmount, mc.MaxCombination)
+	if len(mc.Tolerances) > 0 {
+		b.WriteString("      tolerances:\n")
+		for _, t := range mc.Tolerances {
+			fmt.Fprintf(&b, "        - {currency: %q, absolute: %q, percent: %q}\n", t.Currency, t.Absolute.String(), t.Percent.String())
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o640); err != nil {
+		return fmt.Errorf("writing job config: %w", err)
+	}
+	return nil
+}
+
+// errUsage marks a command-line mistake (exit code 2).
+var errUsage = errors.New("usage")

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// ErrBadColumns is returned (wrapped) when a CSV file lacks a column the
+// scorer needs.
+var ErrBadColumns = errors.New("missing column")
+
+// tally is the quality of one scenario's decisions, with the definitions of
+// matcher/quality_test.go: precision is the share of automatic letters that
+// are fully right; the auto-match rate is the share of matchable
+// transactions fully and rightly auto-lettered.
+type tally struct {
+	N, Matchable, Auto, AutoRight, AutoUnknown int
+}
+
+func (s tally) precision() float64 {
+	if s.Auto == 0 {
+		return 1
+	}
+	return float64(s.AutoRight) / float64(s.Auto)
+}
+
+func (s tally) autoRate() float64 {
+	if s.Matchable == 0 {
+		return 1
+	}
+	return float64(s.AutoRight) / float64(s.Matchable)
+}
+
+func (s *tally) add(o tally) {
+	s.N += o.N
+	s.Matchable += o.Matchable
+	s.Auto += o.Auto
+	s.AutoRight += o.AutoRight
+	s.AutoUnknown += o.AutoUnknown
+}
+
+// report is a scored run.
+type report struct {
+	Scenarios map[string]*tally
+	Total     tally
+	// Extra counts lettered tx_refs the truth does not know (a tx_ref
+	// mismatch between the statements and truth.csv): each is also an
+	// automatic letter that is wrong.
+	Extra int
+	// Wrong lists a few wrongly lettered tx_refs, for diagnosis.
+	Wrong []string
+}
+
+type truthRow struct {
+	scenario           string
+	matchable, unknown bool
+	allocs             map[string]matcher.Amount
+}
+
+// readCSV reads a whole CSV file into rows indexed by header name.
+func readCSV(path string, need ...string) ([]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("reading %q header: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	for _, n := range need {
+		if _, ok := col[n]; !ok {
+			return nil, fmt.Errorf("reading %q: %w %q", path, ErrBadColumns, n)
+		}
+	}
+	var rows []map[string]string
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", path, err)
+		}
+		row := make(map[string]string, len(col))
+		for n, i := range col {
+			if i < len(rec) {
+				row[n] = rec[i]
+			}
+		}
+		rows = append(rows, row)
+	}
+}
+
+func parseAllocs(s string) (map[string]matcher.Amount, error) {
+	out := map[string]matcher.Amount{}
+	if s == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, "|") {
+		id, amt, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("parsing allocation %q: want item:amount", part)
+		}
+		a, err := matcher.ParseAmount(amt)
+		if err != nil {
+			return nil, fmt.Errorf("parsing allocation %q: %w", part, err)
+		}
+		out[id] = out[id].Add(a)
+	}
+	return out, nil
+}
+
+// scoreFiles scores matches.csv against truth.csv; the open items tell
+// which items are interchangeable (same customer, currency and residual:
+// the oldest-first policy may letter either).
+func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
+	f, err := os.Open(itemsPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading open items: %w", err)
+	}
+	items, err := file.ReadOpenItems(f, itemsPath)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading open items: %w", err)
+	}
+	byID := make(map[string]matcher.OpenItem, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	trows, err := readCSV(truthPath, truthHeader...)
+	if err != nil {
+		return nil, err
+	}
+	truth := make(map[string]*truthRow, len(trows))
+	order := make([]string, 0, len(trows))
+	for i, r := range trows {
+		a, err := parseAllocs(r["allocations"])
+		if err != nil {
+			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+		}
+		truth[r["tx_ref"]] = &truthRow{scenario: r["scenario"], matchable: r["matchable"] == "true", unknown: r["unknown"] == "true", allocs: a}
+		order = append(order, r["tx_ref"])
+	}
+	mrows, err := readCSV(matchesPath, "tx_ref", "open_item_id", "allocated_amount")
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]map[string]matcher.Amount{}
+	for i, r := range mrows {
+		a, err := matcher.ParseAmount(r["allocated_amount"])
+		if err != nil {
+			return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
+		}
+		m := got[r["tx_ref"]]
+		if m == nil {
+			m = map[string]matcher.Amount{}
+			got[r["tx_ref"]] = m
+		}
+		m[r["open_item_id"]] = m[r["open_item_id"]].Add(a)
+	}
+	rep := &report{Scenarios: map[string]*tally{}}
+	for _, ref := range order {
+		t := truth[ref]
+		var s tally
+		s.N = 1
+		if t.matchable {
+			s.Matchable = 1
+		}
+		if g, ok := got[ref]; ok {
+			s.Auto = 1
+			if t.matchable && equivalenceKey(byID, g) == equivalenceKey(byID, t.allocs) {
+				s.AutoRight = 1
+			} else if len(rep.Wrong) < 10 {
+				rep.Wrong = append(rep.Wrong, t.scenario+" "+ref)
+			}
+			if t.unknown {
+				s.AutoUnknown = 1
+			}
+		}
+		sc := rep.Scenarios[t.scenario]
+		if sc == nil {
+			sc = &tally{}
+			rep.Scenarios[t.scenario] = sc
+		}
+		sc.add(s)
+		rep.Total.add(s)
+	}
+	for ref := range got {
+		if truth[ref] == nil {
+			rep.Extra++
+			rep.Total.Auto++
+		}
+	}
+	return rep, nil
+}
+
+// equivalenceKey identifies an allocation up to interchangeable items (as
+// matcher/quality_test.go does).
+func equivalenceKey(items map[string]matcher.OpenItem, allocs map[string]matcher.Amount) string {
+	keys := make([]string, 0, len(allocs))
+	for id, a := range allocs {
+		it, ok := items[id]
+		if !ok {
+			keys = append(keys, "?"+id+"|"+a.Key())
+			continue
+		}
+		keys = append(keys, fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key()))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ";")
+}
+
+// print writes the per-scenario table and the total.
+func (r *report) print(w io.Writer) {
+	names := make([]string, 0, len(r.Scenarios))
+	for k := range r.Scenarios {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "%-26s %7s %7s %7s %10s %9s %8s\n", "scenario", "n", "match", "auto", "precision", "autorate", "unknown")
+	line := func(name string, s tally) {
+		fmt.Fprintf(w, "%-26s %7d %7d %7d %9.2f%% %8.2f%% %8d\n", name, s.N, s.Matchable, s.Auto, 100*s.precision(), 100*s.autoRate(), s.AutoUnknown)
+	}
+	for _, k := range names {
+		line(k, *r.Scenarios[k])
+	}
+	line("TOTAL", r.Total)
+	if r.Extra > 0 {
+		fmt.Fprintf(w, "%d lettered tx_ref(s) not in the truth file\n", r.Extra)
+	}
+	for _, x := range r.Wrong {
+		fmt.Fprintf(w, "  wrong: %s\n", x)
+	}
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Reproduces the tables of docs/BENCHMARKS.md. Prints Markdown tables on
+# stdout; raw outputs go to $BENCH_DIR/logs.
+#
+#   scripts/bench.sh [camt|matcher|quality|e2e|all]    (default: all)
+#
+# Environment:
+#   BENCH_DIR   where data and binaries go (default /tmp/lettrage-bench; needs ~2.5 GB,
+#               ~6 GB more with BENCH_1M=1)
+#   RUNS        runs per measurement; medians are reported (default 3)
+#   CAMT_SIZES  CAMT file sizes (default "1MB 50MB 300MB")
+#   E2E_SIZES   transactions for `lettrage match` (default "10000 100000"; items = 2 × n)
+#   BENCH_1M=1  also run `lettrage match` on 1,000,000 transactions × 2,000,000 items
+#               (opt-in: several minutes and GB)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BENCH_DIR=${BENCH_DIR:-/tmp/lettrage-bench}
+RUNS=${RUNS:-3}
+CAMT_SIZES=${CAMT_SIZES-"1MB 50MB 300MB"}
+E2E_SIZES=${E2E_SIZES-"10000 100000"}
+if [[ -n "${BENCH_1M:-}" ]]; then E2E_SIZES="$E2E_SIZES 1000000"; fi
+LOGS=$BENCH_DIR/logs
+mkdir -p "$BENCH_DIR" "$LOGS"
+
+if [[ ! -x /usr/bin/time ]]; then
+	echo "bench.sh: /usr/bin/time is missing (apt-get install -y time)" >&2
+	exit 2
+fi
+
+build() {
+	go build -o "$BENCH_DIR/lettrage" ./cmd/lettrage
+	go build -o "$BENCH_DIR/lettrage-bench" ./cmd/lettrage-bench
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NaN"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
+
+# timed LOG CMD...: runs CMD under /usr/bin/time -v, output to LOG; prints
+# "wall_seconds cpu_seconds max_rss_kb". The machine is shared: a command
+# whose resident set passes MAX_RSS_GB (default 12) is killed (SIGKILL: a
+# SIGTERM lets lettrage finish its write-back), and the line
+# printed is its figures up to then with "killed" appended.
+MAX_RSS_GB=${MAX_RSS_GB:-12}
+timed() {
+	local log=$1
+	shift
+	/usr/bin/time -v "$@" >"$log" 2>"$log.time" &
+	local tpid=$! child="" killed="" rss
+	while kill -0 "$tpid" 2>/dev/null; do
+		[[ -z $child ]] && child=$(pgrep -P "$tpid" || true)
+		if [[ -n $child ]]; then
+			rss=$(awk '/^VmRSS/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
+			if [[ ${rss:-0} -gt $((MAX_RSS_GB * 1048576)) ]]; then
+				kill -KILL "$child" 2>/dev/null || true
+				killed=" killed"
+			fi
+		fi
+		sleep 0.2
+	done
+	local rc=0
+	wait "$tpid" || rc=$?
+	# lettrage match exits 1 when files were skipped: still a result
+	if [[ $rc -ne 0 && $rc -ne 1 && -z $killed ]]; then
+		echo "bench.sh: $* failed ($rc), see $log.time" >&2
+		exit 1
+	fi
+	awk -F': ' '
+		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+		/User time/ { u = $2 } /System time/ { s = $2 }
+		/Maximum resident set size/ { r = $2 }
+		END { printf "%.3f %.3f %d", w, u + s, r }' "$log.time"
+	echo "$killed"
+}
+
+host() {
+	echo "_$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(go version | awk '{print $3}'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+changes'), load average $(cut -d' ' -f1-3 /proc/loadavg)${1-, median of $RUNS runs}_"
+	echo
+}
+
+camt_bench() {
+	echo "### CAMT reading: \`lettrage inspect --summary\`, GOMAXPROCS=1"
+	echo
+	host
+	echo "| file | reader | MB/s (wall) | MB/s (CPU) | transactions/s (wall) | peak RSS | wall s |"
+	echo "|---|---|---|---|---|---|---|"
+	for size in $CAMT_SIZES; do
+		local f=$BENCH_DIR/camt-$size.xml
+		if [[ ! -s $f ]]; then
+			"$BENCH_DIR/lettrage-bench" camt --size "$size" --out "$f" >"$f.info"
+		fi
+		local txs mb
+		txs=$(awk '{print $4}' "$f.info")
+		mb=$(stat -c %s "$f" | awk '{printf "%.2f", $1 / 1048576}')
+		cat "$f" >/dev/null # warm the page cache
+		for mode in fast reference; do
+			local flag=()
+			[[ $mode == reference ]] && flag=(--reference)
+			local walls=() cpus=() rsss=()
+			for r in $(seq "$RUNS"); do
+				read -r w c k < <(GOMAXPROCS=1 timed "$LOGS/inspect-$size-$mode-$r" "$BENCH_DIR/lettrage" inspect --summary "${flag[@]}" "$f")
+				walls+=("$w") cpus+=("$c") rsss+=("$k")
+			done
+			local w c k
+			w=$(printf '%s\n' "${walls[@]}" | median)
+			c=$(printf '%s\n' "${cpus[@]}" | median)
+			k=$(printf '%s\n' "${rsss[@]}" | median)
+			local name="fast path"
+			[[ $mode == reference ]] && name="encoding/xml (--reference)"
+			awk -v size="$size ($mb MB, $txs tx)" -v name="$name" -v mb="$mb" -v tx="$txs" -v w="$w" -v c="$c" -v k="$k" 'BEGIN {
+				printf "| %s | %s | %.0f | %.0f | %.0f | %.1f MB | %.2f |\n", size, name, mb / w, mb / c, tx / w, k / 1024, w }'
+		done
+	done
+	echo
+}
+
+matcher_bench() {
+	echo "### Matcher: \`go test ./matcher -run '^\$' -bench BenchmarkMatch -benchmem -count $RUNS\`"
+	echo
+	host
+	go test ./matcher -run '^$' -bench BenchmarkMatch -benchmem -count "$RUNS" | tee "$LOGS/matcher-bench.txt" >/dev/null
+	echo "| size | s/op (wall) | CPU s/op | transactions/s | MB allocated/op | allocs/op |"
+	echo "|---|---|---|---|---|---|"
+	awk '/^BenchmarkMatch/ {
+		name = $1; sub(/-[0-9]+$/, "", name); sub(/BenchmarkMatch\//, "", name)
+		for (i = 3; i < NF; i++) {
+			if ($(i+1) == "ns/op") ns[name] = ns[name] " " $i
+			if ($(i+1) == "cpu-s/op") cpu[name] = cpu[name] " " $i
+			if ($(i+1) == "tx/s") tx[name] = tx[name] " " $i
+			if ($(i+1) == "B/op") b[name] = b[name] " " $i
+			if ($(i+1) == "allocs/op") al[name] = al[name] " " $i
+		}
+		names[name] = 1
+	}
+	function med(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END { for (n in names) printf "| %s | %.3f | %.3f | %.0f | %.0f | %.0f |\n", n, med(ns[n]) / 1e9, med(cpu[n]), med(tx[n]), med(b[n]) / 1048576, med(al[n]) }' \
+		"$LOGS/matcher-bench.txt" | sort -t= -k2 -g
+	echo
+}
+
+quality() {
+	echo "### Quality: \`go test ./matcher -run TestBenchmarkQuality -count=1 -v\`"
+	echo
+	host ""
+	go test ./matcher -run 'TestBenchmarkQuality$' -count=1 -v >"$LOGS/quality.txt" 2>&1 || true
+	echo '```'
+	sed -n 's/^ *quality_test.go:[0-9]*: //p' "$LOGS/quality.txt"
+	grep -E '^(--- |ok|FAIL)' "$LOGS/quality.txt" || true
+	echo '```'
+	echo
+}
+
+e2e() {
+	echo "### \`lettrage match\` end to end (n transactions × 2n open items)"
+	echo
+	host
+	echo "| transactions × items | statement files (MB) | wall s | CPU s | peak RSS | lettered | auto-match rate | precision |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for n in $E2E_SIZES; do
+		local d=$BENCH_DIR/data-$n
+		if [[ ! -s $d/truth.csv ]]; then
+			"$BENCH_DIR/lettrage-bench" gen --seed 42 --n "$n" --out "$d" >"$LOGS/gen-$n.txt"
+		fi
+		local mb
+		mb=$(du -sm "$d/statements" | cut -f1)
+		cat "$d"/statements/*.xml "$d/open_items.csv" >/dev/null
+		local walls=() cpus=() rsss=() runs=$RUNS note=""
+		[[ $n -ge 1000000 ]] && runs=1
+		for r in $(seq "$runs"); do
+			rm -rf "$d/out"
+			local x=""
+			read -r w c k x < <(timed "$LOGS/match-$n-$r" "$BENCH_DIR/lettrage" match --open-items "$d/open_items.csv" --statements "$d/statements" --out "$d/out")
+			walls+=("$w") cpus+=("$c") rsss+=("$k")
+			[[ -n $x ]] && note=" (killed above MAX_RSS_GB=$MAX_RSS_GB)"
+		done
+		"$BENCH_DIR/lettrage-bench" score --truth "$d/truth.csv" --matches "$d/out/matches.csv" >"$LOGS/score-$n.txt" 2>&1 || true
+		local w c k lettered rate prec
+		w=$(printf '%s\n' "${walls[@]}" | median)
+		c=$(printf '%s\n' "${cpus[@]}" | median)
+		k=$(printf '%s\n' "${rsss[@]}" | median)
+		read -r lettered prec rate < <(awk '$1 == "TOTAL" {print $4, $5, $6}' "$LOGS/score-$n.txt")
+		awk -v note="$note" -v n="$n" -v mb="$mb" -v w="$w" -v c="$c" -v k="$k" -v l="$lettered" -v rate="$rate" -v prec="$prec" 'BEGIN {
+			printf "| %d × %d | %d | %.2f | %.2f | %.0f MB%s | %s | %s | %s |\n", n, 2 * n, mb, w, c, k / 1024, note, l, rate, prec }' 
+	done
+	echo
+	echo "runs: $RUNS (1 for 1,000,000); \`lettrage match\` uses the matcher defaults (no bank-charge tolerance)."
+	echo
+	echo "### \`lettrage once -c DIR/lettrage.yaml\`: on-disk SQLite state, the generator's tolerance (15.00 / 2 %)"
+	echo
+	host ", one run"
+	echo "| transactions × items | wall s | CPU s | peak RSS | lettered | auto-match rate | precision |"
+	echo "|---|---|---|---|---|---|---|"
+	for n in $E2E_SIZES; do
+		[[ $n -ge 1000000 ]] && continue
+		local d=$BENCH_DIR/data-$n w c k lettered rate prec
+		rm -rf "$d/out"
+		read -r w c k < <(timed "$LOGS/once-$n" "$BENCH_DIR/lettrage" once -c "$d/lettrage.yaml")
+		"$BENCH_DIR/lettrage-bench" score --truth "$d/truth.csv" --matches "$d/out/matches.csv" >"$LOGS/score-once-$n.txt" 2>&1 || true
+		read -r lettered prec rate < <(awk '$1 == "TOTAL" {print $4, $5, $6}' "$LOGS/score-once-$n.txt")
+		awk -v n="$n" -v w="$w" -v c="$c" -v k="$k" -v l="$lettered" -v rate="$rate" -v prec="$prec" 'BEGIN {
+			printf "| %d × %d | %.2f | %.2f | %.0f MB | %s | %s | %s |\n", n, 2 * n, w, c, k / 1024, l, rate, prec }'
+	done
+	echo
+}
+
+what=${1:-all}
+build
+case $what in
+camt) camt_bench ;;
+matcher) matcher_bench ;;
+quality) quality ;;
+e2e) e2e ;;
+all)
+	camt_bench
+	matcher_bench
+	quality
+	e2e
+	;;
+*)
+	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|all]" >&2
+	exit 2
+	;;
+esac
