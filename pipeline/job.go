@@ -323,6 +323,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}
 		}
 		rec := DecisionRecord{Tx: tx, FileHash: freshFile[tx.Key], Decision: d, New: isNew}
+		if !isNew {
+			rec.FileHash = open[i-len(fresh)].FileHash
+		}
 		if d.Outcome == matcher.Auto {
 			generation := 0
 			if !isNew { // an exception, possibly unlettered before: a fresh key
@@ -369,7 +372,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 
 	// 6. Write back. A cancelled context no longer stops us here: what is
 	// committed is written back now, or by the next run's recovery.
-	n, err = j.applyPending(context.WithoutCancel(ctx), log)
+	n, err = j.apply(context.WithoutCancel(ctx), log, pendingOf(commit))
 	res.Applied += n
 	if err != nil {
 		return res, err
@@ -520,6 +523,42 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 	pending, err := j.Store.Pending(ctx, j.Name)
 	if err != nil || len(pending) == 0 {
 		return 0, err
+	}
+	return j.apply(ctx, log, pending)
+}
+
+// pendingOf is what a commit left PENDING, in the order Store.Pending
+// returns it: the run writes back what it just committed without reading
+// it back from the store.
+func pendingOf(c Commit) []PendingDecision {
+	var out []PendingDecision
+	for _, d := range c.Decisions {
+		if d.Decision.Outcome == matcher.Auto || d.Reverses != "" {
+			out = append(out, PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision,
+				Items: d.Items, DecidedAt: c.At.UTC(), Reverses: d.Reverses})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		switch {
+		case x.FileHash != y.FileHash:
+			return x.FileHash < y.FileHash
+		case x.Tx.Account != y.Tx.Account:
+			return x.Tx.Account < y.Tx.Account
+		case !x.Tx.BookingDate.Equal(y.Tx.BookingDate):
+			return x.Tx.BookingDate.Before(y.Tx.BookingDate)
+		case x.Tx.Ref != y.Tx.Ref:
+			return x.Tx.Ref < y.Tx.Ref
+		}
+		return x.Key < y.Key
+	})
+	return out
+}
+
+// apply writes decisions to the ledger (see applyPending).
+func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDecision) (int, error) {
+	if len(pending) == 0 {
+		return 0, nil
 	}
 	keys := make([]string, len(pending))
 	for i, p := range pending {
@@ -770,7 +809,7 @@ func (j *Job) reversal(ctx context.Context, txKey, why string) (*DecisionRecord,
 	d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
 		Confidence: 1, Allocations: last.Decision.Allocations, Explanation: why}
 	return &DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
-		Items: last.Items, Reverses: last.Key}, "", nil
+		Items: last.Items, Reverses: last.Key, FileHash: st.FileHash}, "", nil
 }
 
 // unletterInLedger writes one PENDING reversal to the ledger.

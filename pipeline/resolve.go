@@ -241,7 +241,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 		if err := j.Store.SaveCommit(ctx, commit); err != nil {
 			return nil, err
 		}
-		if _, err := j.applyPending(context.WithoutCancel(ctx), log); err != nil {
+		if _, err := j.apply(context.WithoutCancel(ctx), log, pendingOf(commit)); err != nil {
 			return results, err
 		}
 		if err := j.writeReports(ctx, nil, nil); err != nil {

@@ -169,7 +169,14 @@ const (
 
 // OpenSQLite opens (creating if needed) the SQLite state store at path.
 // ":memory:" gives a private in-memory store (for stateless runs).
-func OpenSQLite(path string) (*Store, error) {
+func OpenSQLite(path string) (*Store, error) { return openSQLite(path, true) }
+
+// OpenScratchSQLite opens a throwaway SQLite state at path for a stateless
+// run (lettrage match): on disk, so that a large run does not hold its whole
+// state in memory, and without fsync, since nothing outlives the run.
+func OpenScratchSQLite(path string) (*Store, error) { return openSQLite(path, false) }
+
+func openSQLite(path string, durable bool) (*Store, error) {
 	dsn := "file::memory:"
 	if path != ":memory:" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -179,6 +186,9 @@ func OpenSQLite(path string) (*Store, error) {
 	}
 	// WAL + synchronous=FULL: a committed run survives kill -9 and power loss.
 	dsn += "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
+	if !durable {
+		dsn = strings.Replace(dsn, "synchronous(FULL)", "synchronous(OFF)", 1)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening state store %q: %w", path, err)
@@ -295,6 +305,37 @@ func (d dialectQ) rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
+}
+
+// preparedTx runs the statements of one database transaction, preparing
+// each distinct query once: a commit of many rows parses its SQL a handful
+// of times instead of once per row.
+type preparedTx struct {
+	tx    *sql.Tx
+	d     dialectQ
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) prepared(tx *sql.Tx) *preparedTx {
+	return &preparedTx{tx: tx, d: s.on(tx), stmts: map[string]*sql.Stmt{}}
+}
+
+func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, ok := p.stmts[q]
+	if !ok {
+		var err error
+		if st, err = p.tx.PrepareContext(ctx, p.d.rebind(q)); err != nil {
+			return nil, err
+		}
+		p.stmts[q] = st
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *preparedTx) Close() {
+	for _, st := range p.stmts {
+		st.Close()
+	}
 }
 
 func (d dialectQ) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -582,9 +623,11 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	pq := s.prepared(tx)
+	defer pq.Close()
 	at := c.At.UTC().Format(time.RFC3339Nano)
 	for _, f := range c.Files {
-		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time)
+		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
 			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime)); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
@@ -638,13 +681,13 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			exception = 1
 		}
 		if d.New {
-			_, err = s.on(tx).ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
+			_, err = pq.ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
 				state, file_hash, data, decision, exception, first_seen_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
 				state, d.FileHash, string(data), string(cur), exception, at, at)
 		} else {
-			_, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			_, err = pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
 				state, string(cur), exception, at, c.Job, d.Tx.Key)
 		}
 		if err != nil {
@@ -654,7 +697,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		if actor == "" {
 			actor = "lettrage"
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
+		if _, err = pq.ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
 			data, items, config_hash, decided_at, state, actor, origin, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job, key) DO NOTHING`,
 			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
@@ -663,7 +706,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		}
 	}
 	for _, l := range c.Learned {
-		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
+		if _, err = pq.ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (kind, value, customer_id) DO NOTHING`, l.Kind, l.Value, l.CustomerID, at); err != nil {
 			return fmt.Errorf("recording learned %s: %w", l.Kind, err)
 		}
@@ -826,11 +869,18 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	if err != nil {
 		return fmt.Errorf("marking decisions applied: %w", err)
 	}
-	for _, k := range sorted {
-		if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
-			decApplied, at.UTC().Format(time.RFC3339Nano), job, k, decPending); err != nil {
+	when := at.UTC().Format(time.RFC3339Nano)
+	const chunk = 500
+	for start := 0; start < len(sorted); start += chunk {
+		part := sorted[start:min(start+chunk, len(sorted))]
+		args := []any{decApplied, when, job, decPending}
+		for _, k := range part {
+			args = append(args, k)
+		}
+		if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (`+
+			placeholders(len(part))+`)`, args...); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("marking decision %s applied: %w", k, err)
+			return fmt.Errorf("marking decisions applied: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -172,7 +172,7 @@ e2e() {
 		for r in $(seq "$runs"); do
 			rm -rf "$d/out"
 			local x=""
-			read -r w c k x < <(timed "$LOGS/match-$n-$r" "$BENCH_DIR/lettrage" match --open-items "$d/open_items.csv" --statements "$d/statements" --out "$d/out")
+			read -r w c k x < <(timed "$LOGS/match-$n-$r" "$BENCH_DIR/lettrage" match --open-items "$d/open_items.csv" --statements "$d/statements" --out "$d/out" -c "$d/lettrage.yaml")
 			walls+=("$w") cpus+=("$c") rsss+=("$k")
 			[[ -n $x ]] && note=" (killed above MAX_RSS_GB=$MAX_RSS_GB)"
 		done
@@ -186,7 +186,7 @@ e2e() {
 			printf "| %d × %d | %d | %.2f | %.2f | %.0f MB%s | %s | %s | %s |\n", n, 2 * n, mb, w, c, k / 1024, note, l, rate, prec }' 
 	done
 	echo
-	echo "runs: $RUNS (1 for 1,000,000); \`lettrage match\` uses the matcher defaults (no bank-charge tolerance)."
+	echo "runs: $RUNS (1 for 1,000,000); \`lettrage match -c DIR/lettrage.yaml\` takes the generator's matching settings (bank-charge tolerance 15.00 / 2 %)."
 	echo
 	echo "### \`lettrage once -c DIR/lettrage.yaml\`: on-disk SQLite state, the generator's tolerance (15.00 / 2 %)"
 	echo

@@ -40,8 +40,9 @@ Commands:
   run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz
   check   [--connect] -c FILE
                             validate a config file; --connect also reaches every source and ledger
-  match   --open-items FILE.csv --statements DIR --out OUTDIR
+  match   --open-items FILE.csv --statements DIR --out OUTDIR [-c FILE [--job NAME]]
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
+                            (-c takes the matching settings of a config's job)
   resolve -c FILE [--job NAME] [--by WHO] WORKBOOK...
                             apply accountants' decisions from an edited exceptions workbook (or CSV);
                             writes WORKBOOK.result.csv next to each file
@@ -265,12 +266,32 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	itemsPath := fs.String("open-items", "", "open items CSV (docs/FORMATS.md)")
 	stmtDir := fs.String("statements", "", "folder of CAMT statements (read recursively)")
 	outDir := fs.String("out", "", "output folder for matches.csv and exceptions.csv")
+	cfgPath := fs.String("c", "", "optional config file whose matching settings (tolerances, thresholds) to use")
+	jobName := fs.String("job", "", "with -c: the job whose matching settings to use (default: the first)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if *itemsPath == "" || *stmtDir == "" || *outDir == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "lettrage match: --open-items, --statements and --out are required")
 		return exitUsage
+	}
+	matching := matcher.DefaultConfig()
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+			return exitUsage
+		}
+		found := false
+		for _, j := range cfg.Jobs {
+			if !found && (*jobName == "" || j.Name == *jobName) {
+				matching, found = j.Matching.MatcherConfig(), true
+			}
+		}
+		if !found {
+			fmt.Fprintf(stderr, "lettrage match: no job %q in %s\n", *jobName, *cfgPath)
+			return exitUsage
+		}
 	}
 	// Validate the open items before anything is written.
 	f, err := os.Open(*itemsPath)
@@ -295,7 +316,13 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return exitUsage
 	}
-	store, err := pipeline.OpenSQLite(":memory:")
+	scratch, err := os.MkdirTemp("", "lettrage-match-")
+	if err != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(scratch)
+	store, err := pipeline.OpenScratchSQLite(filepath.Join(scratch, "state.db"))
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return 1
@@ -314,7 +341,7 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	defer led.Close()
 	job := &pipeline.Job{
 		Name: "match", Source: src, Ledger: led, Store: store,
-		Matching: matcher.DefaultConfig(), Parse: camt.DefaultOptions(),
+		Matching: matching, Parse: camt.DefaultOptions(),
 		ReportDir: *outDir, OnlyCAMT: true,
 		Log: pipeline.NewLogger(stderr, "warn", "text"),
 	}

@@ -456,14 +456,16 @@ func TestMatchCommand(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "match-out", "nested")
-	r := runBin(t, nil, "match", "--open-items", filepath.Join(dir, "open_items.csv"), "--statements", stmts, "--out", out)
+	// -c brings the example job's matching settings (its EUR tolerance
+	// letters the payment 2.50 short, as the ground truth expects).
+	r := runBin(t, nil, "match", "--open-items", filepath.Join(dir, "open_items.csv"), "--statements", stmts, "--out", out, "-c", cfg)
 	if r.code != 0 {
 		t.Fatalf("match exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	checkExampleOutputs(t, out)
 	// Stateless: running it again gives the same files.
 	first, _ := os.ReadFile(filepath.Join(out, "exceptions.csv"))
-	if r := runBin(t, nil, "match", "--open-items", filepath.Join(dir, "open_items.csv"), "--statements", stmts, "--out", out); r.code != 0 {
+	if r := runBin(t, nil, "match", "--open-items", filepath.Join(dir, "open_items.csv"), "--statements", stmts, "--out", out, "-c", cfg); r.code != 0 {
 		t.Fatalf("second match exit %d: %s", r.code, r.stderr)
 	}
 	checkExampleOutputs(t, out)
