@@ -869,18 +869,16 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	if err != nil {
 		return fmt.Errorf("marking decisions applied: %w", err)
 	}
+	pq := s.prepared(tx)
+	defer pq.Close()
 	when := at.UTC().Format(time.RFC3339Nano)
-	const chunk = 500
-	for start := 0; start < len(sorted); start += chunk {
-		part := sorted[start:min(start+chunk, len(sorted))]
-		args := []any{decApplied, when, job, decPending}
-		for _, k := range part {
-			args = append(args, k)
-		}
-		if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (`+
-			placeholders(len(part))+`)`, args...); err != nil {
+	// One prepared UPDATE per key, by primary key: an IN list would let the
+	// planner scan every pending decision through the state index instead.
+	for _, k := range sorted {
+		if _, err := pq.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
+			decApplied, when, job, k, decPending); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("marking decisions applied: %w", err)
+			return fmt.Errorf("marking decision %s applied: %w", k, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
