@@ -170,7 +170,7 @@ func cmdOnce(args []string, stdout, stderr io.Writer) int {
 	defer svc.Close()
 	results, err := svc.RunOnce(ctx)
 	for i, res := range results {
-		printSummary(stdout, svc.Jobs[i].Name, res, svc.Jobs[i].ReportDir)
+		printSummary(stdout, svc.Jobs[i].Name, res, svc.Jobs[i].ReportDir, svc.Jobs[i].Reports.XLSX)
 	}
 	return exitCode("once", results, err, stderr)
 }
@@ -210,7 +210,7 @@ func onlySkipped(err error) bool {
 	return errors.Is(err, pipeline.ErrFilesSkipped)
 }
 
-func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string) {
+func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, xlsx bool) {
 	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
 	fmt.Fprintf(w, "  files         %d listed, %d read, %d duplicate, %d quarantined", r.Files, r.FilesProcessed, r.FilesDuplicate, r.FilesQuarantined)
 	if r.FilesSkipped > 0 {
@@ -234,7 +234,11 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string) 
 	}
 	fmt.Fprintln(w)
 	if reportDir != "" {
-		fmt.Fprintf(w, "  report        %s\n", filepath.Join(reportDir, "exceptions.csv"))
+		fmt.Fprintf(w, "  report        %s", filepath.Join(reportDir, "exceptions.csv"))
+		if xlsx {
+			fmt.Fprint(w, " and exceptions.xlsx")
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -348,7 +352,7 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	res, err := job.Run(ctx)
-	printSummary(stdout, "match", res, *outDir)
+	printSummary(stdout, "match", res, *outDir, false)
 	return exitCode("match", []pipeline.Result{res}, err, stderr)
 }
 
