@@ -43,6 +43,16 @@ type fakeOdoo struct {
 	// beforePayment, when set, runs before action_create_payments acts; it
 	// returns true when it answered (the payment is not made).
 	beforePayment func(w http.ResponseWriter, r *http.Request) bool
+	// refuse, when set, is asked before any model method runs; a non-empty
+	// name makes Odoo raise that exception with msg (nothing changes).
+	refuse func(model, method string) (name, msg string)
+	// after, when set, runs after model.method did its work and before
+	// the answer is written; it returns true when it answered.
+	after func(model, method string, w http.ResponseWriter, r *http.Request) bool
+
+	stLines  []*fakeStLine
+	lockDate string // entries dated on or before it are refused
+	nextLine int
 }
 
 type fakeMove struct {
@@ -71,6 +81,7 @@ type fakePayment struct {
 	journal  int
 	date     string
 	writeOff int
+	settled  matcher.Amount // what it reconciled on the invoice
 }
 
 type fakeWizard struct {
@@ -80,7 +91,7 @@ type fakeWizard struct {
 
 func newFakeOdoo(t *testing.T, major int) (*fakeOdoo, *httptest.Server) {
 	f := &fakeOdoo{t: t, major: major, db: "prod", login: "lettrage", key: "0123456789abcdef-api-key", uid: 7,
-		moves: map[int]*fakeMove{}, wizards: map[int]fakeWizard{}, nextID: 1000, calls: map[string]int{},
+		moves: map[int]*fakeMove{}, wizards: map[int]fakeWizard{}, nextID: 1000, calls: map[string]int{}, nextLine: 5000,
 		journal: map[int][2]string{11: {"BNK1", "Bank"}, 12: {"BNK2", "Bank 2"}}}
 	add := func(id int, name, typ, partnerName string, partner int, total, residual, pstate, ref, due string) {
 		f.moves[id] = &fakeMove{id: id, name: name, moveType: typ, state: "posted", payState: pstate, partner: partner,
@@ -202,12 +213,21 @@ func (f *fakeOdoo) serve(w http.ResponseWriter, r *http.Request) {
 	if model == "account.payment.register" && method == "action_create_payments" && f.beforePayment != nil && f.beforePayment(w, r) {
 		return
 	}
+	if f.refuse != nil {
+		if name, msg := f.refuse(model, method); name != "" {
+			odooError(w, req.ID, name, msg)
+			return
+		}
+	}
 	res, name, msg := f.execute(model, method, args, kwargs)
 	if name != "" {
 		odooError(w, req.ID, name, msg)
 		return
 	}
 	if model == "account.payment.register" && method == "action_create_payments" && f.afterPayment != nil && f.afterPayment(w, r) {
+		return
+	}
+	if f.after != nil && f.after(model, method, w, r) {
 		return
 	}
 	ok(res)
@@ -376,11 +396,12 @@ func (f *fakeOdoo) execute(model, method string, args []json.RawMessage, kwargs 
 		if f.major >= 18 {
 			state = "paid"
 		}
-		f.pays = append(f.pays, fakePayment{id: f.nextID, memo: memo, amount: amount, move: m.id, state: state, journal: jid, date: date, writeOff: woAcc})
 		settled := amount
 		if diff == "reconcile" {
 			settled = m.residual
 		}
+		f.pays = append(f.pays, fakePayment{id: f.nextID, memo: memo, amount: amount, move: m.id, state: state, journal: jid, date: date,
+			writeOff: woAcc, settled: settled})
 		m.residual = m.residual.Sub(settled)
 		m.payState = "partial"
 		if m.residual.Sign() <= 0 {
@@ -388,7 +409,7 @@ func (f *fakeOdoo) execute(model, method string, args []json.RawMessage, kwargs 
 		}
 		return map[string]any{"name": "Payments", "type": "ir.actions.act_window", "res_model": "account.payment", "res_id": f.nextID}, "", ""
 	}
-	return nil, "builtins.AttributeError", fmt.Sprintf("The method '%s.%s' does not exist", model, method)
+	return f.executeMore(model, method, args, kwargs, fields, domain)
 }
 
 // pyFloat writes an amount as Python's json would write the float.

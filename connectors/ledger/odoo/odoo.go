@@ -11,6 +11,13 @@
 // "lettrage:<decision key>:<n>/<count>": payments are searched by it before
 // any is created, and a call whose answer was lost is never repeated before
 // that search.
+//
+// With Config.RecordExceptions, every booked credit is written as a bank
+// statement line of the journal instead: unlettered ones open
+// (RecordExceptions), lettered ones settled against their invoices by
+// Apply, which also settles the line of an earlier exception rather than
+// registering a payment, so the cash is posted once (see settle).
+// Unletter reverses either kind of lettering.
 package odoo
 
 import (
@@ -49,6 +56,12 @@ type Config struct {
 	// write-off: the wizard's payment difference is reconciled on it.
 	// Without it the difference stays open on the invoice.
 	WriteOffAccount string `yaml:"write_off_account"`
+	// RecordExceptions writes every booked credit in the journal's
+	// currency as a bank statement line of Journal (required then):
+	// unlettered ones as open lines (RecordExceptions), lettered ones
+	// settled against their invoices instead of registering payments, so
+	// the cash is posted once.
+	RecordExceptions bool `yaml:"record_exceptions"`
 	// PageSize is the number of invoices read per call (default 500).
 	PageSize int `yaml:"page_size"`
 	// Timeout bounds one HTTP call (default 60s).
@@ -76,6 +89,9 @@ func (c *Config) Validate() error {
 	case c.APIKey != "" && c.APIKeyFile != "":
 		errs = append(errs, errors.New("api_key_file: set either api_key or api_key_file, not both"))
 	}
+	if c.RecordExceptions && c.Journal == "" {
+		errs = append(errs, errors.New("journal: required with record_exceptions"))
+	}
 	if c.PageSize < 0 {
 		errs = append(errs, errors.New("page_size: must not be negative"))
 	}
@@ -97,6 +113,8 @@ type Client struct {
 	memoField  string // "ref" (≤17) or "memo" (18+)
 	journalID  int
 	writeOffID int
+	suspenseID int    // the journal's suspense account (record_exceptions)
+	journalCcy string // the journal's currency code (record_exceptions)
 }
 
 var _ connectors.Ledger = (*Client)(nil)
@@ -180,6 +198,12 @@ func (c *Client) setup(ctx context.Context) error {
 			return fmt.Errorf("finding journal %q: %w", c.cfg.Journal, err)
 		}
 		c.journalID = jid
+		if c.cfg.RecordExceptions {
+			if err := c.readJournal(ctx); err != nil {
+				c.uid = 0
+				return fmt.Errorf("reading journal %q: %w", c.cfg.Journal, err)
+			}
+		}
 	}
 	if c.cfg.WriteOffAccount != "" {
 		aid, err := c.resolve(ctx, "account.account", c.cfg.WriteOffAccount, nil, "code")
@@ -188,6 +212,37 @@ func (c *Client) setup(ctx context.Context) error {
 			return fmt.Errorf("finding write_off_account %q: %w", c.cfg.WriteOffAccount, err)
 		}
 		c.writeOffID = aid
+	}
+	return nil
+}
+
+// readJournal reads the bank journal's suspense account and currency (its
+// own, else its company's).
+func (c *Client) readJournal(ctx context.Context) error {
+	var js []struct {
+		Suspense Many2one `json:"suspense_account_id"`
+		Currency Many2one `json:"currency_id"`
+		Company  Many2one `json:"company_id"`
+	}
+	if err := c.execute(ctx, &js, read, "account.journal", "read", []any{[]int{c.journalID}},
+		map[string]any{"fields": []string{"suspense_account_id", "currency_id", "company_id"}}); err != nil {
+		return err
+	}
+	if len(js) != 1 || js[0].Suspense.ID == 0 {
+		return fmt.Errorf("the journal has no suspense account: %w", ErrNotFound)
+	}
+	c.suspenseID, c.journalCcy = js[0].Suspense.ID, js[0].Currency.Name
+	if c.journalCcy == "" && js[0].Company.ID != 0 {
+		var cs []struct {
+			Currency Many2one `json:"currency_id"`
+		}
+		if err := c.execute(ctx, &cs, read, "res.company", "read", []any{[]int{js[0].Company.ID}},
+			map[string]any{"fields": []string{"currency_id"}}); err != nil {
+			return err
+		}
+		if len(cs) == 1 {
+			c.journalCcy = cs[0].Currency.Name
+		}
 	}
 	return nil
 }
@@ -440,10 +495,15 @@ func (c *Client) payments(ctx context.Context, keys []string) (map[string]map[in
 			counts[key] = count
 		}
 	}
+	if err := c.settledLines(ctx, keys, paid, counts); err != nil {
+		return nil, nil, err
+	}
 	return paid, counts, nil
 }
 
-// Applied reports the keys all of whose allocations have a payment.
+// Applied reports the decision keys all of whose allocations have a
+// payment or a settled statement line, and the reversal keys whose
+// reversal is complete (see Unletter).
 func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(keys) == 0 {
@@ -460,6 +520,9 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 		if len(ns) == counts[k] {
 			out[k] = true
 		}
+	}
+	if err := c.reversalsDone(ctx, keys, out); err != nil {
+		return nil, fmt.Errorf("checking reversals: %w", err)
 	}
 	return out, nil
 }
@@ -488,7 +551,9 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
-// Apply registers one payment per allocation not yet paid. Payments already
+// Apply registers one payment per allocation not yet paid (with
+// Config.RecordExceptions: settles the transaction's statement line,
+// writing it first when there is none). Payments already
 // registered under their memo are skipped, so a replay, or a retry after a
 // crash between two payments, registers only what is missing.
 //
@@ -527,10 +592,11 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	}
 	var rejected []error
 	rejectedKey := map[string]bool{}
+	partial := map[string]bool{} // a statement line settled in part
 	refuse := func(kd connectors.KeyedDecision, err error) {
 		rejectedKey[kd.Key] = true
 		rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reasonOf(err), Err: err,
-			Partial: len(paid[kd.Key]) > 0})
+			Partial: len(paid[kd.Key]) > 0 || partial[kd.Key]})
 	}
 	var jobs []job
 	invSet := map[int]bool{}
@@ -619,8 +685,81 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		}
 		start = end
 	}
+	// Transactions whose cash Lettrage already wrote as a statement line
+	// are settled through that line: registering a payment as well would
+	// post the cash twice.
+	var okDecisions []connectors.KeyedDecision
+	for i, j := range ok {
+		if i == 0 || ok[i-1].kd.Key != j.kd.Key {
+			okDecisions = append(okDecisions, j.kd)
+		}
+	}
+	lines, err := c.openLines(ctx, okDecisions)
+	if err != nil {
+		return err
+	}
+	if c.cfg.RecordExceptions {
+		// Every booked credit goes to the bank journal: write the line of
+		// each transaction that has none yet, then settle it below.
+		var entries []lineEntry
+		byKey := map[string]connectors.KeyedDecision{}
+		for _, kd := range okDecisions {
+			if _, has := lines[kd.Tx.Key]; has || len(paid[kd.Key]) > 0 {
+				continue // settled through its line, or paid before by payments
+			}
+			inv, _ := strconv.Atoi(kd.Decision.Allocations[0].ItemID)
+			en, ok := c.lineEntry(kd.Tx, kd.Tx.Amount, letteredText(kd), byID[inv].Partner.ID)
+			if !ok {
+				continue // another currency, no date: paid by payments
+			}
+			en.key = kd.Key
+			byKey[kd.Key] = kd
+			entries = append(entries, en)
+		}
+		if len(entries) > 0 {
+			refusedLines, err := c.writeLines(ctx, entries)
+			if err != nil {
+				return fmt.Errorf("writing the statement lines of %d lettered transactions: %w", len(entries), err)
+			}
+			for _, r := range refusedLines {
+				var re *connectors.RejectedError
+				if errors.As(r, &re) {
+					refuse(byKey[re.Key], re.Err)
+				}
+			}
+			if lines, err = c.openLines(ctx, okDecisions); err != nil {
+				return err
+			}
+		}
+	}
+	settled := map[string]bool{}
 	for _, j := range ok {
-		if rejectedKey[j.kd.Key] {
+		l, has := lines[j.kd.Tx.Key]
+		if !has {
+			continue
+		}
+		if rejectedKey[j.kd.Key] || settled[j.kd.Key] {
+			continue
+		}
+		settled[j.kd.Key] = true
+		var allocs []int
+		for _, o := range ok {
+			if o.kd.Key == j.kd.Key {
+				_, n, _, _ := parseMemo(o.memo)
+				allocs = append(allocs, n)
+			}
+		}
+		if err := c.settle(ctx, j.kd, l, allocs); err != nil {
+			partial[j.kd.Key] = errors.Is(err, errSettledInPart)
+			if refusal(err) {
+				refuse(j.kd, err)
+				continue
+			}
+			return err
+		}
+	}
+	for _, j := range ok {
+		if rejectedKey[j.kd.Key] || settled[j.kd.Key] {
 			continue // Odoo refused an earlier allocation of the same decision
 		}
 		if err := c.register(ctx, j.kd, j.al, j.invID, j.memo); err != nil {
@@ -641,6 +780,31 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		paid[j.kd.Key][n] = true
 	}
 	return joinRejected(len(batch), rejected)
+}
+
+// letteredText describes a lettered transaction on its statement line.
+func letteredText(kd connectors.KeyedDecision) string {
+	parts := []string{kd.Tx.Ref, "(lettered: " + kd.Decision.Rule + ")"}
+	for _, r := range kd.Tx.Structured {
+		parts = append(parts, r.Value)
+	}
+	parts = append(parts, kd.Tx.Unstructured...)
+	s := strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+	if r := []rune(s); len(r) > 400 {
+		s = string(r[:400])
+	}
+	return s
+}
+
+// refusal reports whether err is a business refusal of one decision: an
+// Odoo UserError and its kin, or an *ItemError Lettrage raised itself.
+func refusal(err error) bool {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe.Business()
+	}
+	var ie *ItemError
+	return errors.As(err, &ie)
 }
 
 // joinRejected is nil without rejections, else the rejections joined.

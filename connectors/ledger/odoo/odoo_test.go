@@ -386,6 +386,8 @@ func TestValidate(t *testing.T) {
 		{name: "no key", mut: func(c *Config) { c.APIKey = "" }, errContains: "api_key: required"},
 		{name: "both keys", mut: func(c *Config) { c.APIKeyFile = "f" }, errContains: "api_key_file: set either"},
 		{name: "negative page", mut: func(c *Config) { c.PageSize = -1 }, errContains: "page_size"},
+		{name: "record_exceptions without journal", mut: func(c *Config) { c.RecordExceptions = true }, errContains: "journal: required with record_exceptions"},
+		{name: "record_exceptions", mut: func(c *Config) { c.RecordExceptions = true; c.Journal = "BNK1" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

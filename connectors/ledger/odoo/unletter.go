@@ -1,0 +1,413 @@
+package odoo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/httpx"
+)
+
+var _ connectors.Unletterer = (*Client)(nil)
+
+// ErrNotLettered is wrapped by the rejection of a reversal whose decision
+// Odoo holds no live payment or settled statement line of.
+var ErrNotLettered = errors.New("no such lettering to reverse in Odoo")
+
+// ErrAlreadyReversed is wrapped by the rejection of a reversal whose
+// decision was already reversed under another key.
+var ErrAlreadyReversed = errors.New("lettering already reversed in Odoo")
+
+// unletterMark is appended to the memo of a payment the reversal key
+// cancelled: "lettrage:<decision>:<n>/<m> unlettered by <key>".
+func unletterMark(key string) string { return " unlettered by " + key }
+
+// lineMark is appended to the payment_ref of a statement line whose
+// settlement the reversal key undid.
+func lineMark(reverses, key string) string {
+	return " | unlettered " + reverses + " by " + key + ";"
+}
+
+// mark is one reversal recorded on a statement line.
+type mark struct{ reverses, by string }
+
+// lineMarks parses the marks lineMark appended to a payment_ref, in order.
+func lineMarks(ref string) []mark {
+	parts := strings.Split(ref, " | unlettered ")
+	var out []mark
+	for _, p := range parts[1:] {
+		body, _, ok := strings.Cut(p, ";")
+		if !ok {
+			continue
+		}
+		i := strings.LastIndex(body, " by ")
+		if i <= 0 || i+len(" by ") == len(body) {
+			continue
+		}
+		out = append(out, mark{reverses: body[:i], by: body[i+len(" by "):]})
+	}
+	return out
+}
+
+type payRow struct {
+	ID    int
+	Memo  string
+	State string
+}
+
+// paymentsLike returns the payments whose memo matches the =like pattern.
+func (c *Client) paymentsLike(ctx context.Context, pattern string) ([]payRow, error) {
+	var rows []map[string]json.RawMessage
+	if err := c.execute(ctx, &rows, read, "account.payment", "search_read",
+		[]any{[]any{[]any{c.memoField, "=like", pattern}}},
+		map[string]any{"fields": []string{c.memoField, "state"}, "order": "id asc"}); err != nil {
+		return nil, fmt.Errorf("searching payments: %w", err)
+	}
+	out := make([]payRow, 0, len(rows))
+	for _, r := range rows {
+		var p payRow
+		var m Text
+		_ = json.Unmarshal(r["id"], &p.ID)
+		_ = json.Unmarshal(r[c.memoField], &m)
+		_ = json.Unmarshal(r["state"], &p.State)
+		p.Memo = string(m)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func cancelled(state string) bool {
+	return state == "cancel" || state == "canceled" || state == "rejected"
+}
+
+// Unletter reverses the lettering r.Reverses in Odoo, so that its invoices'
+// amount_residual comes back:
+//
+//   - each payment registered for it (memo "lettrage:<r.Reverses>:n/m") is
+//     reset to draft with action_draft (which removes its reconciliation
+//     with the invoice), marked by appending " unlettered by <r.Key>" to
+//     its memo, then cancelled with action_cancel;
+//   - each statement line it settled gets " | unlettered <r.Reverses> by
+//     <r.Key>;" appended to its payment_ref, then action_undo_reconciliation
+//     puts the line's whole cash back on the journal's suspense account: the
+//     transaction is an open statement line again, as before it was
+//     lettered.
+//
+// Idempotent under r.Key: every step is checked before it is made, a call
+// whose answer was lost is re-checked, and Applied reports r.Key once every
+// payment is cancelled and every statement line is undone. A decision Odoo
+// holds nothing of (ErrNotLettered), one already reversed under another key
+// (ErrAlreadyReversed), and Odoo's own refusals (a lock date) are rejected
+// with a *connectors.RejectedError; Partial says some of it was undone.
+func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
+	if r.Key == "" || r.Reverses == "" {
+		return fmt.Errorf("unlettering %q: %w", r.Tx.Ref, errors.New("the reversal needs a key and the key of the decision it reverses"))
+	}
+	if err := c.setup(ctx); err != nil {
+		return err
+	}
+	undone := false
+	reject := func(reason string, cause error) error {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses,
+			&connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause, Partial: undone})
+	}
+	fail := func(err error) error {
+		if refusal(err) {
+			return reject(reasonOf(err), err)
+		}
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	pays, err := c.paymentsLike(ctx, likeEscape(memoPrefix+r.Reverses+":")+"%")
+	if err != nil {
+		return fail(err)
+	}
+	mark := unletterMark(r.Key)
+	var mine, live []payRow
+	otherKey := ""
+	for _, p := range pays {
+		base, marked := p.Memo, ""
+		if i := strings.Index(p.Memo, " unlettered by "); i >= 0 {
+			base, marked = p.Memo[:i], p.Memo[i:]
+		}
+		key, _, _, ok := parseMemo(base)
+		if !ok || key != r.Reverses {
+			continue
+		}
+		switch {
+		case marked == mark:
+			mine = append(mine, p)
+		case marked != "":
+			otherKey = strings.TrimPrefix(marked, " unlettered by ")
+		case !cancelled(p.State):
+			live = append(live, p)
+		}
+	}
+	lines, labelled, err := c.settledStatementLines(ctx, r.Reverses)
+	if err != nil {
+		return fail(err)
+	}
+	for _, p := range mine {
+		if !cancelled(p.State) {
+			live = append(live, p) // marked by a run that died before cancelling
+		}
+	}
+	if len(live) == 0 && len(lines) == 0 {
+		doneHere, other, err := c.undoneLines(ctx, r.Reverses, r.Key)
+		if err != nil {
+			return fail(err)
+		}
+		if otherKey == "" {
+			otherKey = other
+		}
+		switch {
+		case len(mine) > 0 || doneHere:
+			return nil // done before
+		case otherKey != "":
+			return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, otherKey), ErrAlreadyReversed)
+		default:
+			return reject(fmt.Sprintf("Odoo holds no payment or settled statement line of lettering %s", r.Reverses), ErrNotLettered)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].ID < live[j].ID })
+	for _, p := range live {
+		if err := c.cancelPayment(ctx, p, mark); err != nil {
+			return fail(err)
+		}
+		undone = true
+	}
+	for _, l := range lines {
+		if err := c.undoLine(ctx, l, labelled[l.ID], lineMark(r.Reverses, r.Key)); err != nil {
+			return fail(err)
+		}
+		undone = true
+	}
+	return nil
+}
+
+// cancelPayment resets p to draft, marks its memo and cancels it, each step
+// only when not done yet.
+func (c *Client) cancelPayment(ctx context.Context, p payRow, mark string) error {
+	state := func(ctx context.Context) (string, error) {
+		rows, err := c.paymentsLike(ctx, likeEscape(strings.TrimSuffix(p.Memo, mark))+"%")
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rows {
+			if r.ID == p.ID {
+				return r.State, nil
+			}
+		}
+		return "", fmt.Errorf("payment %d vanished: %w", p.ID, ErrNotFound)
+	}
+	if p.State != "draft" {
+		recheck := func(ctx context.Context) (bool, error) {
+			s, err := state(ctx)
+			return s == "draft", err
+		}
+		err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.payment", "action_draft", []any{[]int{p.ID}}, nil)
+		if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
+			return fmt.Errorf("resetting payment %d (%s) to draft: %w", p.ID, p.Memo, err)
+		}
+	}
+	if !strings.HasSuffix(p.Memo, mark) {
+		if err := c.execute(ctx, nil, read, "account.payment", "write", []any{[]int{p.ID},
+			map[string]any{c.memoField: p.Memo + mark}}, nil); err != nil {
+			return fmt.Errorf("marking payment %d (%s): %w", p.ID, p.Memo, err)
+		}
+		p.Memo += mark
+	}
+	recheck := func(ctx context.Context) (bool, error) {
+		s, err := state(ctx)
+		return cancelled(s), err
+	}
+	err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.payment", "action_cancel", []any{[]int{p.ID}}, nil)
+	if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
+		return fmt.Errorf("cancelling payment %d (%s): %w", p.ID, p.Memo, err)
+	}
+	return nil
+}
+
+// settledStatementLines returns the statement lines of the journal that
+// hold items labelled with a memo of decision key, and those items' ids by
+// line.
+func (c *Client) settledStatementLines(ctx context.Context, key string) ([]stLine, map[int][]int, error) {
+	if !c.cfg.RecordExceptions || c.journalID == 0 {
+		return nil, nil, nil
+	}
+	var items []moveLine
+	if err := c.execute(ctx, &items, read, "account.move.line", "search_read", []any{[]any{
+		[]any{"journal_id", "=", c.journalID}, []any{"name", "=like", likeEscape(memoPrefix+key+":") + "%"}}},
+		map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
+		return nil, nil, fmt.Errorf("searching statement lines settled by %q: %w", key, err)
+	}
+	byMove := map[int][]int{}
+	var moves []int
+	for _, it := range items {
+		if k, _, _, ok := parseMemo(string(it.Name)); !ok || k != key {
+			continue
+		}
+		if _, seen := byMove[it.Move.ID]; !seen {
+			moves = append(moves, it.Move.ID)
+		}
+		byMove[it.Move.ID] = append(byMove[it.Move.ID], it.ID)
+	}
+	if len(moves) == 0 {
+		return nil, nil, nil
+	}
+	var lines []stLine
+	if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read",
+		[]any{[]any{[]any{"move_id", "in", moves}}}, map[string]any{"fields": stLineFields, "order": "id asc"}); err != nil {
+		return nil, nil, fmt.Errorf("reading statement lines settled by %q: %w", key, err)
+	}
+	out := map[int][]int{}
+	for _, l := range lines {
+		out[l.ID] = byMove[l.Move.ID]
+	}
+	return lines, out, nil
+}
+
+// undoneLines looks for statement lines whose settlement of reverses was
+// undone: mine is true when key undid one, other names another key that did.
+func (c *Client) undoneLines(ctx context.Context, reverses, key string) (mine bool, other string, err error) {
+	if !c.cfg.RecordExceptions || c.journalID == 0 {
+		return false, "", nil
+	}
+	marker := " | unlettered " + reverses + " by "
+	var lines []stLine
+	if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read", []any{[]any{
+		[]any{"journal_id", "=", c.journalID}, []any{"payment_ref", "=like", "%" + likeEscape(marker) + "%"}}},
+		map[string]any{"fields": stLineFields}); err != nil {
+		return false, "", fmt.Errorf("searching statement lines unlettered from %q: %w", reverses, err)
+	}
+	for _, l := range lines {
+		for _, m := range lineMarks(string(l.PaymentRef)) {
+			switch {
+			case m.reverses != reverses:
+			case m.by == key:
+				mine = true
+			case other == "":
+				other = m.by
+			}
+		}
+	}
+	return mine, other, nil
+}
+
+// undoLine marks the statement line's payment_ref, then undoes its
+// reconciliation (which Odoo does again harmlessly on a line already
+// undone).
+func (c *Client) undoLine(ctx context.Context, l stLine, _ []int, mark string) error {
+	if !strings.Contains(string(l.PaymentRef), mark) {
+		if err := c.execute(ctx, nil, read, "account.bank.statement.line", "write", []any{[]int{l.ID},
+			map[string]any{"payment_ref": string(l.PaymentRef) + mark}}, nil); err != nil {
+			return fmt.Errorf("marking statement line %d: %w", l.ID, err)
+		}
+	}
+	if err := c.execute(ctx, nil, read, "account.bank.statement.line", "action_undo_reconciliation", []any{[]int{l.ID}}, nil); err != nil {
+		return fmt.Errorf("undoing the reconciliation of statement line %d: %w", l.ID, err)
+	}
+	return nil
+}
+
+// reversalsDone adds to out the reversal keys among keys whose reversal is
+// complete: every payment it marked is cancelled and their number is the
+// count of the reversed decision, and every statement line it marked holds
+// no item of the reversed decision any more. Keys are looked up 200 per
+// call.
+func (c *Client) reversalsDone(ctx context.Context, keys []string, out map[string]bool) error {
+	var todo []string
+	for _, k := range keys {
+		if !out[k] {
+			todo = append(todo, k)
+		}
+	}
+	for start := 0; start < len(todo); start += 200 {
+		chunk := todo[start:min(start+200, len(todo))]
+		if err := c.reversalsDoneChunk(ctx, chunk, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) reversalsDoneChunk(ctx context.Context, keys []string, out map[string]bool) error {
+	want := map[string]bool{}
+	terms := make([][]any, len(keys))
+	for i, k := range keys {
+		want[k] = true
+		terms[i] = []any{c.memoField, "=like", "%" + likeEscape(unletterMark(k))}
+	}
+	var rows []map[string]json.RawMessage
+	if err := c.execute(ctx, &rows, read, "account.payment", "search_read", []any{orDomain(terms)},
+		map[string]any{"fields": []string{c.memoField, "state"}}); err != nil {
+		return fmt.Errorf("searching payments unlettered: %w", err)
+	}
+	type progress struct {
+		found, done bool
+		ns          map[int]bool
+		count       int
+	}
+	st := map[string]*progress{}
+	get := func(k string) *progress {
+		if st[k] == nil {
+			st[k] = &progress{done: true, ns: map[int]bool{}}
+		}
+		return st[k]
+	}
+	for _, r := range rows {
+		var m Text
+		var state string
+		_ = json.Unmarshal(r[c.memoField], &m)
+		_ = json.Unmarshal(r["state"], &state)
+		base, by, ok := strings.Cut(string(m), " unlettered by ")
+		_, n, count, valid := parseMemo(base)
+		if !ok || !valid || !want[by] {
+			continue
+		}
+		p := get(by)
+		p.found = true
+		p.ns[n], p.count = true, count
+		p.done = p.done && cancelled(state)
+	}
+	for _, p := range st {
+		if len(p.ns) != p.count {
+			p.done = false
+		}
+	}
+	if c.cfg.RecordExceptions && c.journalID != 0 {
+		for i, k := range keys {
+			terms[i] = []any{"payment_ref", "=like", "% by " + likeEscape(k) + ";%"}
+		}
+		domain := append([]any{[]any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
+		var lines []stLine
+		if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read", []any{domain},
+			map[string]any{"fields": stLineFields}); err != nil {
+			return fmt.Errorf("searching statement lines unlettered: %w", err)
+		}
+		for _, l := range lines {
+			for _, m := range lineMarks(string(l.PaymentRef)) {
+				if !want[m.by] {
+					continue
+				}
+				p := get(m.by)
+				p.found = true
+				var ids []int
+				if err := c.execute(ctx, &ids, read, "account.move.line", "search", []any{[]any{
+					[]any{"move_id", "=", l.Move.ID}, []any{"name", "=like", likeEscape(memoPrefix+m.reverses+":") + "%"}}}, nil); err != nil {
+					return fmt.Errorf("checking statement line %d: %w", l.ID, err)
+				}
+				p.done = p.done && len(ids) == 0
+			}
+		}
+	}
+	for k, p := range st {
+		if p.found && p.done {
+			out[k] = true
+		}
+	}
+	return nil
+}
