@@ -183,3 +183,30 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// BenchmarkParseFile measures Parse on the file named by CAMT_BENCH_FILE
+// (for instance one written by `lettrage-bench camt --size 300MB`), read
+// from disk as `lettrage inspect` does. Skipped unless the variable is set.
+func BenchmarkParseFile(b *testing.B) {
+	path := os.Getenv("CAMT_BENCH_FILE")
+	if path == "" {
+		b.Skip("set CAMT_BENCH_FILE to run")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = Parse(f, path, DefaultOptions(), func(*Statement, *Entry, []matcher.Transaction) error { return nil })
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

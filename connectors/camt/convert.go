@@ -287,7 +287,7 @@ func convertCharges(xs []xChrgs, path string, warn *[]string) (*Charges, error) 
 			out.Records = append(out.Records, *c)
 		}
 		for j := range x.Rcrd {
-			c, err := convertCharge(&x.Rcrd[j], fmt.Sprintf("%s/Rcrd[%d]", p, j+1), warn)
+			c, err := convertCharge(&x.Rcrd[j], p+"/Rcrd["+strconv.Itoa(j+1)+"]", warn)
 			if err != nil {
 				return nil, err
 			}
@@ -397,7 +397,7 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 	t.Remittance.Unstructured = trimAll(x.RmtInf.Ustrd)
 	for i := range x.RmtInf.Strd {
 		xs := &x.RmtInf.Strd[i]
-		sp := fmt.Sprintf("%s/RmtInf/Strd[%d]", path, i+1)
+		sp := path + "/RmtInf/Strd[" + strconv.Itoa(i+1) + "]"
 		var s Structured
 		for _, d := range xs.RfrdDocInf {
 			doc := ReferredDocument{Type: firstNonEmpty(d.Tp.Cd, d.Tp.Prtry),
@@ -537,7 +537,7 @@ func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 			}
 		}
 		for j := range nd.TxDtls {
-			srcs = append(srcs, txSrc{&nd.TxDtls[j], fmt.Sprintf("%s/TxDtls[%d]", base, j+1)})
+			srcs = append(srcs, txSrc{&nd.TxDtls[j], base + "/TxDtls[" + strconv.Itoa(j+1) + "]"})
 		}
 	}
 	if len(srcs) > maxTx {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -23,32 +24,85 @@ import (
 // structs, "a>b" paths, ",attr", ",chardata"). TestFastPathEquivalence and
 // FuzzFastPath keep both paths equal.
 
-// fnode is one element of an entry.
+// fnode is one element of an entry. It holds no pointers (indexes and
+// offsets only), so that the node slab, reused from entry to entry, costs
+// the garbage collector nothing: no scanning, no write barriers.
 type fnode struct {
-	name  string // local name
-	attrs []fattr
-	text  []byte // character data directly inside the element
-	first *fnode // first child
-	last  *fnode // last child
-	next  *fnode // next sibling
+	name               int  // index in fastState.names (local name)
+	attrStart, attrEnd int  // the element's attributes in fscanner.attrs
+	text               span // character data directly inside the element
+	// Children, as indexes in fscanner.nodes; 0 (the root) means none.
+	first, last, next int
+}
+
+// span is a run of decoded text: s.b[start:end] (an alias of the input),
+// or s.arena[start:end] when inArena.
+type span struct {
+	start, end int
+	inArena    bool
 }
 
 type fattr struct{ name, value string }
 
 type fscanner struct {
-	b      []byte
-	i      int
-	nodes  []fnode // slab
-	intern map[string]string
+	b     []byte
+	i     int
+	nodes []fnode // slab; nodes[0] is the root
+	attrs []fattr // slab of the nodes' attributes
+	st    *fastState
+	// arena holds the text that could not alias the input (entities,
+	// line ends, text split by child elements); reused from entry to
+	// entry, as the filler copies every value into a string.
+	arena []byte
 }
 
-func isNameStart(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
+// bytes returns the text of sp.
+func (s *fscanner) bytes(sp span) []byte {
+	if sp.inArena {
+		return s.arena[sp.start:sp.end]
+	}
+	return s.b[sp.start:sp.end]
 }
 
-func isNameChar(c byte) bool {
-	return isNameStart(c) || c >= '0' && c <= '9' || c == '-' || c == '.'
+// addText appends p to dst. The result lives at the tail of the arena so
+// that the next call for the same node extends it in place; text that
+// aliases the input, or that a child's text has since followed in the
+// arena, is copied to the tail first.
+func (s *fscanner) addText(dst span, p ...byte) span {
+	if !dst.inArena || dst.end != len(s.arena) {
+		start := len(s.arena)
+		s.arena = append(s.arena, s.bytes(dst)...)
+		dst = span{start: start, inArena: true}
+	}
+	s.arena = append(s.arena, p...)
+	dst.end = len(s.arena)
+	return dst
 }
+
+// Byte classes, looked up in one table in the hot loops.
+const (
+	clNameStart = 1 << iota // A-Z a-z _
+	clNameChar              // the above, 0-9 - .
+	clSpecial               // ends a plain text run: < & \r ] controls but \t \n, non-ASCII
+)
+
+var classes = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_':
+			t[c] = clNameStart | clNameChar
+		case c >= '0' && c <= '9' || c == '-' || c == '.':
+			t[c] = clNameChar
+		case c == '<' || c == '&' || c == '\r' || c == ']' || c >= 0x80 || c < 0x20 && c != '\t' && c != '\n':
+			t[c] = clSpecial
+		}
+	}
+	return t
+}()
+
+func isNameStart(c byte) bool { return classes[c]&clNameStart != 0 }
+
+func isNameChar(c byte) bool { return classes[c]&clNameChar != 0 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -83,23 +137,23 @@ func (s *fscanner) rawName() (raw []byte, local []byte, ok bool) {
 // text decodes character data or an attribute value up to stop ('<' or the
 // quote), normalising line ends as encoding/xml does. ok is false for
 // anything the fast path leaves to encoding/xml.
-func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
+func (s *fscanner) text(dst span, stop byte, attr bool) (span, bool) {
 	// A plain run (printable ASCII without '&', '\r', ']') is taken as
 	// is; when it is all the element has, dst aliases the input (capacity
 	// clipped so that a later append copies).
 	j := s.i
 	for j < len(s.b) {
 		c := s.b[j]
-		if c == stop || c == '<' || c == '&' || c == '\r' || c == ']' || c >= 0x80 || c < 0x20 && c != '\t' && c != '\n' {
+		if c == stop || classes[c]&clSpecial != 0 {
 			break
 		}
 		j++
 	}
 	if j > s.i {
-		if dst == nil {
-			dst = s.b[s.i:j:j]
+		if dst.end == dst.start {
+			dst = span{start: s.i, end: j}
 		} else {
-			dst = append(dst, s.b[s.i:j]...)
+			dst = s.addText(dst, s.b[s.i:j]...)
 		}
 		s.i = j
 	}
@@ -117,15 +171,15 @@ func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
 			}
 			switch string(s.b[s.i+1 : s.i+end]) {
 			case "lt":
-				dst = append(dst, '<')
+				dst = s.addText(dst, '<')
 			case "gt":
-				dst = append(dst, '>')
+				dst = s.addText(dst, '>')
 			case "amp":
-				dst = append(dst, '&')
+				dst = s.addText(dst, '&')
 			case "apos":
-				dst = append(dst, '\'')
+				dst = s.addText(dst, '\'')
 			case "quot":
-				dst = append(dst, '"')
+				dst = s.addText(dst, '"')
 			default:
 				return dst, false
 			}
@@ -134,7 +188,7 @@ func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
 			if attr {
 				return dst, false
 			}
-			dst = append(dst, '\n')
+			dst = s.addText(dst, '\n')
 			s.i++
 			if s.i < len(s.b) && s.b[s.i] == '\n' {
 				s.i++
@@ -143,47 +197,53 @@ func (s *fscanner) text(dst []byte, stop byte, attr bool) ([]byte, bool) {
 			if bytes.HasPrefix(s.b[s.i:], []byte("]]>")) {
 				return dst, false
 			}
-			dst = append(dst, c)
+			dst = s.addText(dst, c)
 			s.i++
 		case c < 0x20:
 			if c != '\t' && c != '\n' {
 				return dst, false
 			}
-			dst = append(dst, c)
+			dst = s.addText(dst, c)
 			s.i++
 		case c < 0x80:
-			dst = append(dst, c)
+			dst = s.addText(dst, c)
 			s.i++
 		default:
 			r, size := utf8.DecodeRune(s.b[s.i:])
 			if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF {
 				return dst, false
 			}
-			dst = append(dst, s.b[s.i:s.i+size]...)
+			dst = s.addText(dst, s.b[s.i:s.i+size]...)
 			s.i += size
 		}
 	}
 	return dst, false
 }
 
-func (s *fscanner) newNode() *fnode {
-	if len(s.nodes) == cap(s.nodes) {
-		// A new chunk; earlier nodes stay in the old one.
-		s.nodes = make([]fnode, 0, max(256, 2*cap(s.nodes)))
+// newNode appends a node named id as the last child of node parent and
+// returns its index.
+func (s *fscanner) newNode(parent, id int) int {
+	s.nodes = append(s.nodes, fnode{name: id})
+	k := len(s.nodes) - 1
+	if p := &s.nodes[parent]; p.last == 0 {
+		p.first = k
+		p.last = k
+	} else {
+		s.nodes[p.last].next = k
+		p.last = k
 	}
-	s.nodes = append(s.nodes, fnode{})
-	return &s.nodes[len(s.nodes)-1]
+	return k
 }
 
-// content parses the content of an element whose raw name is open,
-// through its end tag.
-func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
+// content parses the content of node n, an element whose raw name is
+// open, through its end tag.
+func (s *fscanner) content(n int, open []byte, depth int) bool {
 	if depth > 200 {
 		return false
 	}
 	for {
-		var ok bool
-		n.text, ok = s.text(n.text, '<', false)
+		t, ok := s.text(s.nodes[n].text, '<', false)
+		s.nodes[n].text = t
 		if !ok && (s.i >= len(s.b) || s.b[s.i] != '<') {
 			return false
 		}
@@ -213,22 +273,14 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 		if !ok {
 			return false
 		}
-		k := s.newNode()
-		name, ok := s.intern[string(local)]
+		id, ok := s.st.nameID(local)
 		if !ok {
-			name = string(local)
-			if len(s.intern) < 4096 {
-				s.intern[name] = name
-			}
+			return false
 		}
-		k.name = name
-		if n.last == nil {
-			n.first = k
-		} else {
-			n.last.next = k
-		}
-		n.last = k
-		// Attributes.
+		k := s.newNode(n, id)
+		// Attributes, appended to the slab: an element's attributes are
+		// all read before its children, so they stay contiguous.
+		astart := len(s.attrs)
 		for {
 			sp := 0
 			for s.i < len(s.b) && isSpace(s.b[s.i]) {
@@ -240,6 +292,7 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 			}
 			if s.b[s.i] == '>' {
 				s.i++
+				s.nodes[k].attrStart, s.nodes[k].attrEnd = astart, len(s.attrs)
 				if !s.content(k, raw, depth+1) {
 					return false
 				}
@@ -250,6 +303,7 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 					return false
 				}
 				s.i += 2
+				s.nodes[k].attrStart, s.nodes[k].attrEnd = astart, len(s.attrs)
 				break
 			}
 			if sp == 0 {
@@ -274,29 +328,112 @@ func (s *fscanner) content(n *fnode, open []byte, depth int) bool {
 			}
 			q := s.b[s.i]
 			s.i++
-			v, ok := s.text(nil, q, true)
+			v, ok := s.text(span{}, q, true)
 			if !ok {
 				return false
 			}
 			s.i++ // closing quote
-			name := string(alocal)
-			for _, a := range k.attrs {
+			aid, ok := s.st.nameID(alocal)
+			if !ok {
+				return false
+			}
+			name := s.st.names[aid]
+			for _, a := range s.attrs[astart:] {
 				if a.name == name {
 					return false
 				}
 			}
-			k.attrs = append(k.attrs, fattr{name, string(v)})
+			s.attrs = append(s.attrs, fattr{name, s.st.str(s.bytes(v))})
 		}
 	}
 }
 
-// fastDecode fills x from body, the bytes after the start tag of an element
-// named open (raw, with prefix) through its end tag. false: not handled,
-// x is untouched.
 // fastState is what the fast path reuses from one entry to the next.
 type fastState struct {
-	intern map[string]string
-	nodes  []fnode
+	strs  map[string]string // interned short values
+	cache [512]string       // direct-mapped cache in front of strs
+	// Element and attribute names, numbered for the pointer-free nodes.
+	names     []string
+	nameIDs   map[string]int
+	nameCache [512]int32 // direct-mapped cache in front of nameIDs: id+1, 0 for none
+	nodes     []fnode
+	attrs     []fattr
+	arena     []byte
+	slabs     []slab // per plan number, see alloc
+}
+
+// slab hands out new values of one struct type from chunks, one
+// allocation per chunk instead of one per value. Chunks are never reused:
+// a value lives as long as anything points into its chunk.
+type slab struct {
+	chunk reflect.Value // a slice of the plan's type
+	next  int
+}
+
+// alloc returns a pointer to a new zero value of the struct type of plan
+// p; the slabs are indexed by plan number.
+func (st *fastState) alloc(p *typePlan) reflect.Value {
+	if p.id >= len(st.slabs) {
+		st.slabs = append(st.slabs, make([]slab, p.id+1-len(st.slabs))...)
+	}
+	sl := &st.slabs[p.id]
+	if !sl.chunk.IsValid() || sl.next == sl.chunk.Len() {
+		sl.chunk = reflect.MakeSlice(reflect.SliceOf(p.t), 32, 32)
+		sl.next = 0
+	}
+	sl.next++
+	return sl.chunk.Index(sl.next - 1).Addr()
+}
+
+// cacheSlot is a cheap hash of b (not empty) for the direct-mapped caches:
+// its length and three of its bytes, enough to tell apart the names and
+// short codes of a statement without hashing b in full.
+func cacheSlot(b []byte) uint {
+	return (uint(len(b))*131 + uint(b[0])*31 + uint(b[len(b)-1])*7 + uint(b[len(b)/2])) & 511
+}
+
+// maxNames bounds the name table; an entry with more distinct names is left
+// to encoding/xml.
+const maxNames = 4096
+
+// nameID returns the number of the name b (not empty), adding it to the
+// table if needed; false if the table is full.
+func (st *fastState) nameID(b []byte) (int, bool) {
+	h := cacheSlot(b)
+	if c := int(st.nameCache[h]) - 1; c >= 0 && st.names[c] == string(b) { // compared without allocating
+		return c, true
+	}
+	id, ok := st.nameIDs[string(b)]
+	if !ok {
+		if len(st.names) >= maxNames {
+			return 0, false
+		}
+		id = len(st.names)
+		name := string(b)
+		st.names = append(st.names, name)
+		st.nameIDs[name] = id
+	}
+	st.nameCache[h] = int32(id + 1)
+	return id, true
+}
+
+// intern returns b (not empty) as a shared string (short codes and
+// values). A direct-mapped cache answers most lookups; misses go to the
+// map (bounded at 4096 strings, then b is just copied).
+func (st *fastState) intern(b []byte) string {
+	h := cacheSlot(b)
+	if c := st.cache[h]; c == string(b) { // compared without allocating
+		return c
+	}
+	s, ok := st.strs[string(b)]
+	if !ok {
+		s = string(b)
+		if len(st.strs) < 4096 {
+			st.strs[s] = s
+		}
+	}
+	st.cache[h] = s
+	return s
 }
 
 // str converts text to a string, sharing the strings of short codes and
@@ -305,32 +442,44 @@ func (st *fastState) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if len(b) > 8 && (len(b) > 64 || len(bytes.TrimLeft(b, " \t\n")) > 0) {
+	if len(b) > 8 && (len(b) > 64 || !blank(b)) {
 		return string(b)
 	}
-	if s, ok := st.intern[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(st.intern) < 4096 {
-		st.intern[s] = s
-	}
-	return s
+	return st.intern(b)
 }
 
+// blank reports whether b is only spaces, tabs and newlines.
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// fastDecode fills x from body, the bytes after the start tag of an element
+// named open (raw, with prefix) through its end tag. false: not handled,
+// x is untouched.
 func fastDecode(body, open []byte, x any, st *fastState) bool {
-	if st.intern == nil {
-		st.intern = map[string]string{}
+	if st.strs == nil {
+		st.strs = map[string]string{}
+		st.nameIDs = map[string]int{}
 	}
-	s := fscanner{b: body, intern: st.intern, nodes: st.nodes[:0]}
-	root := &fnode{}
-	ok := s.content(root, open, 0) && s.i == len(body)
+	s := fscanner{b: body, st: st, nodes: append(st.nodes[:0], fnode{}), attrs: st.attrs[:0], arena: st.arena[:0]}
+	ok := s.content(0, open, 0) && s.i == len(body)
 	if ok {
-		fill(st, reflect.ValueOf(x).Elem(), root)
+		v := reflect.ValueOf(x).Elem()
+		s.fill(v, 0, planFor(v.Type()))
 	}
-	// Keep the last (largest) chunk of nodes, cleared, for the next entry.
-	clear(s.nodes)
+	// Keep the slabs for the next entry (nodes hold no pointers; the
+	// attributes' strings are cleared so as not to keep them alive).
 	st.nodes = s.nodes[:0]
+	clear(s.attrs)
+	st.attrs = s.attrs[:0]
+	if cap(s.arena) <= 1<<20 { // do not keep a huge one
+		st.arena = s.arena[:0]
+	}
 	return ok
 }
 
@@ -340,7 +489,8 @@ type fieldPlan struct {
 	index   []int
 	parents []string
 	name    string
-	kind    int // planElem, planAttr, planCharData
+	kind    int       // planElem, planAttr, planCharData
+	sub     *typePlan // the plan of the struct under the field (through pointers and slices), or nil
 }
 
 const (
@@ -350,17 +500,24 @@ const (
 )
 
 type typePlan struct {
+	t        reflect.Type
+	id       int // numbers the plans, for fastState.slabs
 	fields   []fieldPlan
 	chardata *fieldPlan
 }
 
-var plans sync.Map // reflect.Type → *typePlan
+var (
+	plans   sync.Map // reflect.Type → *typePlan
+	planIDs atomic.Int64
+)
 
 func planFor(t reflect.Type) *typePlan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*typePlan)
 	}
-	p := &typePlan{}
+	// The plans of the structs under the fields are made first, so the
+	// types must not be recursive (ours are trees).
+	p := &typePlan{t: t}
 	addFields(p, t, nil)
 	for i := range p.fields {
 		if p.fields[i].kind == planCharData {
@@ -368,8 +525,9 @@ func planFor(t reflect.Type) *typePlan {
 			break
 		}
 	}
-	plans.Store(t, p)
-	return p
+	p.id = int(planIDs.Add(1) - 1)
+	got, _ := plans.LoadOrStore(t, p)
+	return got.(*typePlan)
 }
 
 func addFields(p *typePlan, t reflect.Type, index []int) {
@@ -398,15 +556,29 @@ func addFields(p *typePlan, t reflect.Type, index []int) {
 		parts := strings.Split(name, ">")
 		fp.name = parts[len(parts)-1]
 		fp.parents = parts[:len(parts)-1]
+		base := f.Type
+		for base.Kind() == reflect.Pointer || base.Kind() == reflect.Slice {
+			base = base.Elem()
+		}
+		if fp.kind == planElem && base.Kind() == reflect.Struct {
+			fp.sub = planFor(base)
+		}
 		p.fields = append(p.fields, fp)
 	}
 }
 
-// fill mirrors encoding/xml's unmarshal of element n into v.
-func fill(st *fastState, v reflect.Value, n *fnode) {
+// fill mirrors encoding/xml's unmarshal of node ni into v; sub is the
+// plan of the struct under v (through pointers and slices), if any.
+func (s *fscanner) fill(v reflect.Value, ni int, sub *typePlan) {
+	st := s.st
+	n := &s.nodes[ni]
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			if sub != nil && v.Type().Elem().Kind() == reflect.Struct {
+				v.Set(st.alloc(sub))
+			} else {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
 		}
 		v = v.Elem()
 	}
@@ -415,12 +587,15 @@ func fill(st *fastState, v reflect.Value, n *fnode) {
 		l := v.Len()
 		v.Grow(1)
 		v.SetLen(l + 1)
-		fill(st, v.Index(l), n)
+		s.fill(v.Index(l), ni, sub)
 	case reflect.String:
-		v.SetString(st.str(n.text))
+		v.SetString(st.str(s.bytes(n.text)))
 	case reflect.Struct:
-		p := planFor(v.Type())
-		for _, a := range n.attrs {
+		p := sub
+		if p == nil { // not reached with our types
+			p = planFor(v.Type())
+		}
+		for _, a := range s.attrs[n.attrStart:n.attrEnd] {
 			for i := range p.fields {
 				f := &p.fields[i]
 				if f.kind == planAttr && f.name == a.name {
@@ -428,16 +603,18 @@ func fill(st *fastState, v reflect.Value, n *fnode) {
 				}
 			}
 		}
-		for k := n.first; k != nil; k = k.next {
-			fillPath(st, p, v, nil, k)
+		for k := n.first; k != 0; k = s.nodes[k].next {
+			s.fillPath(p, v, nil, k)
 		}
 		if p.chardata != nil {
-			v.FieldByIndex(p.chardata.index).SetString(st.str(n.text))
+			v.FieldByIndex(p.chardata.index).SetString(st.str(s.bytes(n.text)))
 		}
 	}
 }
 
-func fillPath(st *fastState, p *typePlan, sv reflect.Value, parents []string, n *fnode) bool {
+func (s *fscanner) fillPath(p *typePlan, sv reflect.Value, parents []string, ni int) bool {
+	n := &s.nodes[ni]
+	name := s.st.names[n.name]
 	recurse := false
 Loop:
 	for i := range p.fields {
@@ -450,11 +627,11 @@ Loop:
 				continue Loop
 			}
 		}
-		if len(f.parents) == len(parents) && f.name == n.name {
-			fill(st, sv.FieldByIndex(f.index), n)
+		if len(f.parents) == len(parents) && f.name == name {
+			s.fill(sv.FieldByIndex(f.index), ni, f.sub)
 			return true
 		}
-		if len(f.parents) > len(parents) && f.parents[len(parents)] == n.name {
+		if len(f.parents) > len(parents) && f.parents[len(parents)] == name {
 			recurse = true
 			parents = f.parents[:len(parents)+1]
 			break
@@ -463,8 +640,8 @@ Loop:
 	if !recurse {
 		return false
 	}
-	for k := n.first; k != nil; k = k.next {
-		fillPath(st, p, sv, parents, k)
+	for k := n.first; k != 0; k = s.nodes[k].next {
+		s.fillPath(p, sv, parents, k)
 	}
 	return true
 }
