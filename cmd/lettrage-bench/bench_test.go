@@ -142,11 +142,11 @@ func TestStatementsRoundTrip(t *testing.T) {
 }
 
 // matchInProcess runs what `lettrage match` runs (cmd/lettrage cmdMatch:
-// local source, file ledger, in-memory SQLite state, one job pass) with
+// local source, file ledger, scratch SQLite state, one job pass) with
 // the given matching configuration.
 func matchInProcess(t testing.TB, dir, outDir string, mc matcher.Config) pipeline.Result {
 	t.Helper()
-	store, err := pipeline.OpenSQLite(":memory:")
+	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
