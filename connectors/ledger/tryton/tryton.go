@@ -88,32 +88,10 @@ type Config struct {
 // Validate checks the configuration without connecting. Errors name the
 // YAML key.
 func (c *Config) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url: required"))
-	} else if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
-	}
-	if c.Database == "" {
-		errs = append(errs, errors.New("database: required"))
-	}
-	if c.User == "" {
-		errs = append(errs, errors.New("user: required"))
-	}
-	switch {
-	case c.Password == "" && c.PasswordFile == "":
-		errs = append(errs, errors.New("password: required (or password_file)"))
-	case c.Password != "" && c.PasswordFile != "":
-		errs = append(errs, errors.New("password_file: set either password or password_file, not both"))
-	}
+	errs := httpx.Endpoint{URL: c.URL, Database: c.Database, User: c.User, SecretKey: "password",
+		Secret: c.Password, SecretFile: c.PasswordFile, PageSize: c.PageSize, Timeout: c.Timeout}.Validate()
 	if c.Journal == "" {
 		errs = append(errs, errors.New("journal: required (statement journal name or id)"))
-	}
-	if c.PageSize < 0 {
-		errs = append(errs, errors.New("page_size: must not be negative"))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must not be negative"))
 	}
 	return errors.Join(errs...)
 }
