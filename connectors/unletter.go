@@ -14,6 +14,7 @@ type Reversal struct {
 	Reverses    string // key of the decision whose allocations are undone
 	Tx          matcher.Transaction
 	Allocations []matcher.Allocation        // as written by the reversed decision
+	Postings    []matcher.Posting           // on-account and write-off postings it wrote
 	Items       map[string]matcher.OpenItem // the items they named
 	Reason      string                      // why (shown in the ledger where it can)
 	At          time.Time

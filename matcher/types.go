@@ -126,6 +126,40 @@ type Decision struct {
 	// UnletterKey is, for an Unletter decision, the Key of the transaction
 	// whose allocations are reversed.
 	UnletterKey string `json:"unletter_key,omitempty"`
+	// Postings is cash of an Auto decision booked without an open item by
+	// an accountant's resolution: put on a customer's account or written
+	// off. The matcher itself never produces postings.
+	Postings []Posting `json:"postings,omitempty"`
+}
+
+// PostingKind says where cash that letters no open item is booked.
+type PostingKind string
+
+const (
+	// OnAccount credits the customer's account with unapplied cash (a
+	// payment on account, an advance): the customer's later invoices can
+	// be settled from it in the ledger.
+	OnAccount PostingKind = "on_account"
+	// WriteOffPosting books the cash to the ledger's write-off account with
+	// a reason code (a tiny unidentified receipt, a rounding, an
+	// overpayment nobody will claim).
+	WriteOffPosting PostingKind = "write_off"
+)
+
+// Posting is cash of one transaction booked without an open item. The
+// amounts of a decision's allocations and postings together never exceed
+// the transaction's cash.
+type Posting struct {
+	Kind PostingKind `json:"kind"`
+	// CustomerID is the customer credited (OnAccount); empty for a
+	// write-off.
+	CustomerID string `json:"customer_id,omitempty"`
+	// Amount is the cash posted, with the sign of the transaction's cash
+	// (positive for a receipt).
+	Amount Amount `json:"amount"`
+	// Reason is the accountant's reason code (WriteOffPosting; optional
+	// for OnAccount).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Memory is what the matcher has learned from earlier confident or manual
