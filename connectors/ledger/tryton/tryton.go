@@ -6,6 +6,11 @@
 // with one line per allocation linked to its invoice (party, receivable
 // account, amount, invoice); the statement is validated and posted, so
 // Tryton's own reconciliation marks the invoices paid or partly paid.
+// A decision's postings (matcher.Posting) are lines of the same statement:
+// cash put on a customer's account is a line with the party and its
+// receivable account but no invoice (an unapplied credit on the customer's
+// receivable), cash written off is a line on Config.WriteOffAccount (see
+// postings.go). A decision may hold postings only.
 //
 // Exactly once: every line carries the decision key in its "number" field.
 // Apply searches for the keys before creating anything, finishes a
@@ -64,8 +69,11 @@ type Config struct {
 	Company string `yaml:"company"`
 	// WriteOffAccount (account name, code or id), when set, receives the
 	// write-offs of allocations: the invoice is settled in full by an extra
-	// pair of lines (invoice +w, this account −w). Without it write-offs are
-	// not posted and the small difference stays open in Tryton.
+	// pair of lines (invoice +w, this account −w); and the write-off
+	// postings of an accountant's resolution (matcher.WriteOffPosting) are
+	// booked to it. Without it allocation write-offs are not posted (the
+	// small difference stays open in Tryton) and decisions with write-off
+	// postings are refused.
 	WriteOffAccount string `yaml:"write_off_account"`
 	// SuspenseAccount (account code, name or id), when set, makes the
 	// client an exception sink: every booked credit Lettrage could not
@@ -391,8 +399,9 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	return out, nil
 }
 
-// ErrNotAuto is returned (wrapped) for a decision without allocations.
-var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+// ErrNotAuto is returned (wrapped) for a decision that is not automatic or
+// has neither allocations nor postings.
+var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
 
 // ErrItemNotOpen is returned (wrapped in an *ItemError) when an invoice an
 // allocation names is no longer open in Tryton (paid or cancelled meanwhile).
@@ -436,7 +445,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return nil
 	}
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -549,6 +558,10 @@ func reasonOf(err error) string {
 	if errors.As(err, &ie) && te == nil {
 		reason = fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
 	}
+	var pe *PostingError
+	if errors.As(err, &pe) && te == nil {
+		reason = fmt.Sprintf("%s posting: %v", pe.Posting.Kind, pe.Err)
+	}
 	return reason
 }
 
@@ -638,7 +651,8 @@ var ErrAboveResidual = errors.New("allocation is above the invoice's amount to p
 
 // check reads the invoices the decisions name and sets aside (as
 // rejections) the decisions whose invoice is gone, no longer open, or owes
-// less than the batch allocates to it.
+// less than the batch allocates to it, and those with a posting that
+// cannot be written (see postingAccounts).
 func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (rejected []error, ok []connectors.KeyedDecision, err error) {
 	ids := map[int]bool{}
 	for _, kd := range todo {
@@ -674,10 +688,17 @@ func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (re
 	for _, inv := range invs {
 		left[inv.ID] = inv.AmountToPay.Abs()
 	}
+	_, badPostings, err := c.postingAccounts(ctx, todo)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, kd := range todo {
-		var problem error
+		problem := badPostings[kd.Key]
 		need := map[int]matcher.Amount{}
 		for _, al := range kd.Decision.Allocations {
+			if problem != nil {
+				break
+			}
 			id, err := strconv.Atoi(al.ItemID)
 			if err != nil {
 				problem = &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not a Tryton invoice id: %w", err)}
@@ -740,8 +761,14 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 	}
 	sort.Ints(idList)
 	var invs []invoiceRow
-	if err := c.rpc.call(ctx, &invs, read, "model.account.invoice.read", idList, invoiceFields); err != nil {
-		return 0, fmt.Errorf("reading the invoices to settle: %w", err)
+	if len(idList) > 0 {
+		if err := c.rpc.call(ctx, &invs, read, "model.account.invoice.read", idList, invoiceFields); err != nil {
+			return 0, fmt.Errorf("reading the invoices to settle: %w", err)
+		}
+	}
+	accounts, _, err := c.postingAccounts(ctx, todo)
+	if err != nil {
+		return 0, err
 	}
 	byID := map[int]invoiceRow{}
 	for _, inv := range invs {
@@ -784,6 +811,14 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 						Description: desc + " write-off"})
 			}
 		}
+		pl, err := c.postingLines(kd, Date{d}, accounts)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		for _, l := range pl {
+			lines = append(lines, l)
+			cash = cash.Add(l.Amount.Amount)
+		}
 		// The cash is already in the bank, booked on the suspense account
 		// by an earlier run: move it from there to the invoices instead of
 		// booking it a second time.
@@ -793,7 +828,7 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		}
 	}
 	if len(problems) > 0 {
-		return 0, fmt.Errorf("checking the invoices to settle: %w", errors.Join(problems...))
+		return 0, fmt.Errorf("checking the invoices and postings to settle: %w", errors.Join(problems...))
 	}
 	keys := make([]string, len(todo))
 	for i, kd := range todo {

@@ -54,6 +54,14 @@ var seedInvoices = []testenv.SeedInvoice{
 	{Label: "S", Party: "Lefebvre SA", Amount: "30.00"},
 	{Label: "T", Party: "Lefebvre SA", Amount: "80.00"},
 	{Label: "U", Party: "Lefebvre SA", Amount: "64.00"},
+	// postings_test.go: one party per test, so each receivable balance is
+	// the test's own
+	{Label: "V", Party: "Garnier SAS", Amount: "200.00"},
+	{Label: "W", Party: "Moreau SARL", Amount: "150.00"},
+	{Label: "X", Party: "Blanc SA", Amount: "40.00"},
+	{Label: "Y", Party: "Faure SARL", Amount: "15.00"},
+	{Label: "Z", Party: "Roux SA", Amount: "60.00"},
+	{Label: "AA", Party: "Petit SARL", Amount: "33.00"},
 }
 
 func TestMain(m *testing.M) {

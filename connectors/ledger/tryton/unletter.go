@@ -17,8 +17,14 @@ var _ connectors.Unletterer = (*Client)(nil)
 
 // ErrNotLettered is wrapped by the rejection of a reversal whose decision
 // is not a lettering posted in the statement journal (unknown, not posted,
-// or a line without invoice such as a suspense line or a reversal).
+// or lines with neither invoice nor posting, such as a suspense line or a
+// reversal).
 var ErrNotLettered = errors.New("no such lettering to reverse in Tryton")
+
+// ErrCreditUsed is wrapped by the rejection of a reversal whose decision
+// put cash on a customer's account that was since reconciled in Tryton
+// (used to pay an invoice): that reconciliation must be undone first.
+var ErrCreditUsed = errors.New("on-account credit already used in Tryton")
 
 // ErrAlreadyReversed is wrapped by the rejection of a reversal whose
 // decision was already reversed under another key.
@@ -135,6 +141,12 @@ func (c *Client) moveLinesOf(ctx context.Context, lines []fullLine) (map[int]mov
 // suspense account when one is configured), one that moved cash from the
 // suspense account puts it back there.
 //
+// Postings are reversed with the allocations: an on-account line is
+// mirrored on the customer's receivable and reconciled with its mirror (a
+// credit the customer already used in Tryton, i.e. reconciled, is refused
+// with ErrCreditUsed), a write-off line is mirrored on the write-off
+// account. A decision of postings only is reversed like any lettering.
+//
 // Idempotent under r.Key: a posted reversal is a no-op, and one a crash
 // left in draft or validated is deleted and made again. A reversal of a
 // decision Tryton does not hold as a posted lettering (ErrNotLettered) or
@@ -175,7 +187,7 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	posted, lettering := len(orig) > 0, false
 	for _, l := range orig {
 		posted = posted && l.StmtRel.State == "posted"
-		lettering = lettering || l.Invoice != nil
+		lettering = lettering || l.Invoice != nil || isPostingLine(l.Description)
 	}
 	switch {
 	case len(orig) == 0:
@@ -183,7 +195,7 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	case !posted:
 		return reject(fmt.Sprintf("lettering %s is not posted in Tryton", r.Reverses), ErrNotLettered)
 	case !lettering:
-		return reject(fmt.Sprintf("%s settles no invoice (a reversal or a suspense line), so there is nothing to unletter", r.Reverses), ErrNotLettered)
+		return reject(fmt.Sprintf("%s settles no invoice and posts nothing (a reversal or a suspense line), so there is nothing to unletter", r.Reverses), ErrNotLettered)
 	}
 	marker := reversalPrefix + r.Reverses + ":"
 	others, err := c.linesOf(ctx, [][]any{{"description", "like", marker + "%"}, {"number", "!=", r.Key}})
@@ -193,6 +205,17 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	for _, l := range others {
 		if strings.HasPrefix(l.Description, marker) {
 			return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, l.Number), ErrAlreadyReversed)
+		}
+	}
+
+	origMoves, err := c.moveLinesOf(ctx, orig)
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	for _, l := range orig {
+		if ml, ok := origMoves[l.ID]; ok && isOnAccountLine(l.Description) && ml.Reconciliation != nil {
+			return reject(fmt.Sprintf("the %s put on account by %s is already reconciled in Tryton (reconciliation %d): undo that reconciliation first",
+				l.Amount, r.Reverses, *ml.Reconciliation), ErrCreditUsed)
 		}
 	}
 
@@ -235,10 +258,6 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	// 2. Undo the invoices' side: reconciliations, then payment lines. Once
 	// the reconciliations are gone an error is retried (the next call
 	// deletes the statement and finds these steps done), never a rejection.
-	origMoves, err := c.moveLinesOf(ctx, orig)
-	if err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
 	var recs []int
 	seen := map[int]bool{}
 	payments := map[int][]int{} // invoice → its payment lines from this lettering
@@ -298,7 +317,8 @@ func uniqueInvoices(lines []fullLine) map[int]bool {
 }
 
 // reconcileMirrors reconciles, per customer and account, the lettering's
-// invoice lines with the lines of the reversal key that mirror them.
+// invoice and on-account lines with the lines of the reversal key that
+// mirror them.
 func (c *Client) reconcileMirrors(ctx context.Context, orig []fullLine, origMoves map[int]moveLine, key string, day time.Time) error {
 	mine, err := c.linesOf(ctx, [][]any{{"number", "=", key}})
 	if err != nil {
@@ -311,7 +331,7 @@ func (c *Client) reconcileMirrors(ctx context.Context, orig []fullLine, origMove
 	type group struct{ account, party int }
 	groups := map[group][]int{}
 	for _, l := range orig {
-		if l.Invoice != nil && l.Party != nil {
+		if l.Party != nil && (l.Invoice != nil || isOnAccountLine(l.Description)) {
 			g := group{l.Account, *l.Party}
 			groups[g] = append(groups[g], origMoves[l.ID].ID)
 		}
