@@ -140,18 +140,32 @@ func (f *fakeOdoo) executeMore(model, method string, args []json.RawMessage, kwa
 		}
 		return ids
 	}
+	if res, name, msg, ok := f.executePostings(model, method, args, kwargs, fields, domain); ok {
+		return res, name, msg
+	}
 	switch model + "." + method {
 	case "account.journal.read":
 		var out []map[string]any
 		for _, id := range ids() {
 			if _, ok := f.journal[id]; ok {
-				out = append(out, map[string]any{"id": id, "suspense_account_id": []any{fakeSuspenseAcc, "Bank Suspense Account"},
-					"currency_id": false, "company_id": []any{1, "My Company"}})
+				rec := map[string]any{"id": id, "suspense_account_id": []any{fakeSuspenseAcc, "Bank Suspense Account"},
+					"currency_id": false, "company_id": []any{1, "My Company"}, "inbound_payment_method_line_ids": []int{id + 50}}
+				if bad := unknownField(fields, rec); bad != "" {
+					return nil, "builtins.ValueError", "Invalid field " + bad + " on model account.journal"
+				}
+				out = append(out, project(rec, fields))
 			}
 		}
 		return out, "", ""
 	case "res.company.read":
-		return []map[string]any{{"id": 1, "currency_id": []any{1, "EUR"}}}, "", ""
+		rec := map[string]any{"id": 1, "currency_id": []any{1, "EUR"}}
+		if f.major <= 17 { // a company field up to 17; a chart template reference from 18
+			rec["account_journal_payment_debit_account_id"] = []any{fakeOutstandingAcc, "Outstanding Receipts"}
+		}
+		if bad := unknownField(fields, rec); bad != "" {
+			return nil, "builtins.ValueError", "Invalid field " + bad + " on model res.company"
+		}
+		return []map[string]any{project(rec, fields)}, "", ""
 
 	case "account.bank.statement.line.create":
 		var list []map[string]json.RawMessage

@@ -53,6 +53,7 @@ type fakeOdoo struct {
 	stLines  []*fakeStLine
 	lockDate string // entries dated on or before it are refused
 	nextLine int
+	entries  []*fakeEntry // journal entries (account.move, move_type entry)
 }
 
 type fakeMove struct {
@@ -65,6 +66,8 @@ type fakeMove struct {
 	date, due        string
 	total, residual  matcher.Amount
 	paymentReference string
+	ref              string
+	journal          int
 }
 
 type fakeBank struct {
@@ -82,6 +85,7 @@ type fakePayment struct {
 	date     string
 	writeOff int
 	settled  matcher.Amount // what it reconciled on the invoice
+	partner  int            // payments created directly (account.payment.create)
 }
 
 type fakeWizard struct {
@@ -256,11 +260,17 @@ func (f *fakeOdoo) execute(model, method string, args []json.RawMessage, kwargs 
 			for id := range f.moves {
 				ids = append(ids, id)
 			}
+			for _, e := range f.entries {
+				ids = append(ids, e.id)
+			}
 			sort.Ints(ids)
 		}
 		var out []map[string]any
 		for _, id := range ids {
 			m, ok := f.moves[id]
+			if e := f.findEntry(id); e != nil {
+				m, ok = e.asMove(), true
+			}
 			if !ok {
 				if method == "read" {
 					return nil, "odoo.exceptions.MissingError", "Record does not exist or has been deleted.\n(Record: account.move(" + fmt.Sprint(id) + ",), User: 7)"
@@ -270,7 +280,8 @@ func (f *fakeOdoo) execute(model, method string, args []json.RawMessage, kwargs 
 			rec := map[string]any{"id": m.id, "name": m.name, "move_type": m.moveType, "state": m.state, "payment_state": m.payState,
 				"partner_id": []any{m.partner, m.partnerName}, "currency_id": []any{1, m.currency},
 				"invoice_date": odooStr(m.date), "invoice_date_due": odooStr(m.due),
-				"amount_total": pyFloat(m.total), "amount_residual": pyFloat(m.residual), "payment_reference": odooStr(m.paymentReference)}
+				"amount_total": pyFloat(m.total), "amount_residual": pyFloat(m.residual), "payment_reference": odooStr(m.paymentReference),
+				"ref": odooStr(m.ref), "journal_id": []any{m.journal, "Journal"}}
 			if method == "search_read" {
 				match, err := f.match(domain, rec)
 				if err != "" {

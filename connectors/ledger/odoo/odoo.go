@@ -12,6 +12,12 @@
 // any is created, and a call whose answer was lost is never repeated before
 // that search.
 //
+// Postings (cash booked without an invoice, see postings.go) follow the
+// allocations of their decision under the same memo scheme: on-account
+// cash is a posted customer payment left unreconciled (an outstanding
+// credit of the customer), a write-off a journal entry on
+// Config.WriteOffAccount with the reason code in its memo.
+//
 // With Config.RecordExceptions, every booked credit is written as a bank
 // statement line of the journal instead: unlettered ones open
 // (RecordExceptions), lettered ones settled against their invoices by
@@ -54,7 +60,9 @@ type Config struct {
 	Journal string `yaml:"journal"`
 	// WriteOffAccount (account code or id), when set, closes a payment's
 	// write-off: the wizard's payment difference is reconciled on it.
-	// Without it the difference stays open on the invoice.
+	// Without it the difference stays open on the invoice. Write-off
+	// postings (matcher.WriteOffPosting) are booked on it, and refused
+	// without it (and without Journal).
 	WriteOffAccount string `yaml:"write_off_account"`
 	// RecordExceptions writes every booked credit in the journal's
 	// currency as a bank statement line of Journal (required then):
@@ -93,6 +101,9 @@ type Client struct {
 	writeOffID int
 	suspenseID int    // the journal's suspense account (record_exceptions)
 	journalCcy string // the journal's currency code (record_exceptions)
+	// outstandingID is the journal's outstanding receipts account, where
+	// write-off entries put the cash (read on the first write-off).
+	outstandingID int
 }
 
 var _ connectors.Ledger = (*Client)(nil)
@@ -454,15 +465,32 @@ func (c *Client) payments(ctx context.Context, keys []string) (map[string]map[in
 			map[string]any{"fields": []string{c.memoField, "state"}}); err != nil {
 			return nil, nil, fmt.Errorf("searching payments by decision key: %w", err)
 		}
+		var found []doc
 		for _, r := range rows {
 			var m Text
 			var state string
 			_ = json.Unmarshal(r[c.memoField], &m)
 			_ = json.Unmarshal(r["state"], &state)
-			if state == "cancel" || state == "canceled" || state == "rejected" {
+			found = append(found, doc{Memo: string(m), State: state})
+		}
+		if c.entriesEnabled() {
+			patterns := make([]string, len(chunk))
+			for i, k := range chunk {
+				patterns[i] = likeEscape(memoPrefix+k+":") + "%"
+			}
+			entries, err := c.entriesLike(ctx, patterns)
+			if err != nil {
+				return nil, nil, err
+			}
+			found = append(found, entries...)
+		}
+		for _, d := range found {
+			// A draft is a posting created but not posted yet (or a
+			// payment a reversal is undoing): not written.
+			if cancelled(d.State) || d.State == "draft" {
 				continue
 			}
-			key, n, count, ok := parseMemo(string(m))
+			key, n, count, ok := parseMemoText(d.Memo)
 			if !ok || !want[key] {
 				continue
 			}
@@ -480,7 +508,8 @@ func (c *Client) payments(ctx context.Context, keys []string) (map[string]map[in
 }
 
 // Applied reports the decision keys all of whose allocations have a
-// payment or a settled statement line, and the reversal keys whose
+// payment or a settled statement line and all of whose postings are
+// posted, and the reversal keys whose
 // reversal is complete (see Unletter).
 func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -505,8 +534,9 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	return out, nil
 }
 
-// ErrNotAuto is returned (wrapped) for a decision without allocations.
-var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+// ErrNotAuto is returned (wrapped) for a decision without allocations or
+// postings.
+var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
 
 // ErrItemNotOpen and ErrAboveResidual are returned (wrapped in an
 // *ItemError) when an invoice was paid meanwhile or now owes less than the
@@ -531,7 +561,8 @@ func (e *ItemError) Unwrap() error { return e.Err }
 
 // Apply registers one payment per allocation not yet paid (with
 // Config.RecordExceptions: settles the transaction's statement line,
-// writing it first when there is none). Payments already
+// writing it first when there is none), then writes the decision's
+// postings not yet written (see post). Payments already
 // registered under their memo are skipped, so a replay, or a retry after a
 // crash between two payments, registers only what is missing.
 //
@@ -541,13 +572,17 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // *connectors.RejectedError and the other decisions are paid all the same.
 // Every invoice is checked before anything is paid, so a rejected decision
 // normally has no payment; RejectedError.Partial says when an earlier
-// allocation of it was paid before Odoo refused a later one.
+// allocation of it was paid before Odoo refused a later one. Postings are
+// checked before any of their decision is written: a write-off without
+// write_off_account or journal, an unknown customer, an amount that is not
+// positive, or any posting with record_exceptions is refused (see
+// checkPostings).
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -576,10 +611,23 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reasonOf(err), Err: err,
 			Partial: len(paid[kd.Key]) > 0 || partial[kd.Key]})
 	}
+	// Postings are checked before anything of their decision is written.
+	badPostings, err := c.checkPostings(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, kd := range batch {
+		if err := badPostings[kd.Key]; err != nil {
+			refuse(kd, err)
+		}
+	}
 	var jobs []job
 	invSet := map[int]bool{}
 	for _, kd := range batch {
-		n := len(kd.Decision.Allocations)
+		if rejectedKey[kd.Key] {
+			continue
+		}
+		n := len(kd.Decision.Allocations) + len(kd.Decision.Postings)
 		var mine []job
 		for i, al := range kd.Decision.Allocations {
 			if paid[kd.Key][i+1] {
@@ -598,9 +646,6 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 			invSet[j.invID] = true
 		}
 	}
-	if len(jobs) == 0 {
-		return joinRejected(len(batch), rejected)
-	}
 	// Check every invoice is still open for the amount before paying any.
 	ids := make([]int, 0, len(invSet))
 	for id := range invSet {
@@ -609,9 +654,11 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	sort.Ints(ids)
 	var moves []moveRow
 	// search_read, not read: read fails as a whole on one deleted invoice.
-	if err := c.execute(ctx, &moves, read, "account.move", "search_read", []any{[]any{[]any{"id", "in", ids}}},
-		map[string]any{"fields": moveFields}); err != nil {
-		return fmt.Errorf("reading the invoices to pay: %w", err)
+	if len(ids) > 0 {
+		if err := c.execute(ctx, &moves, read, "account.move", "search_read", []any{[]any{[]any{"id", "in", ids}}},
+			map[string]any{"fields": moveFields}); err != nil {
+			return fmt.Errorf("reading the invoices to pay: %w", err)
+		}
 	}
 	byID := map[int]moveRow{}
 	left := map[int]matcher.Amount{} // residual still free in this batch
@@ -756,6 +803,32 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 			paid[j.kd.Key] = map[int]bool{}
 		}
 		paid[j.kd.Key][n] = true
+	}
+	// Then the postings of every decision not refused, after its
+	// allocations.
+	for _, kd := range batch {
+		if rejectedKey[kd.Key] || len(kd.Decision.Postings) == 0 {
+			continue
+		}
+		a := len(kd.Decision.Allocations)
+		count := a + len(kd.Decision.Postings)
+		for i, p := range kd.Decision.Postings {
+			n := a + i + 1
+			if paid[kd.Key][n] {
+				continue
+			}
+			if err := c.post(ctx, kd, p, n, count); err != nil {
+				if refusal(err) || errors.Is(err, ErrNoOutstandingAccount) {
+					refuse(kd, err)
+					break
+				}
+				return err
+			}
+			if paid[kd.Key] == nil {
+				paid[kd.Key] = map[int]bool{}
+			}
+			paid[kd.Key][n] = true
+		}
 	}
 	return joinRejected(len(batch), rejected)
 }

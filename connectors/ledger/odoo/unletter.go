@@ -90,7 +90,10 @@ func cancelled(state string) bool {
 //   - each payment registered for it (memo "lettrage:<r.Reverses>:n/m") is
 //     reset to draft with action_draft (which removes its reconciliation
 //     with the invoice), marked by appending " unlettered by <r.Key>" to
-//     its memo, then cancelled with action_cancel;
+//     its memo, then cancelled with action_cancel — on-account postings
+//     alike;
+//   - each write-off entry it posted is reset to draft with button_draft,
+//     its ref marked the same way, then cancelled with button_cancel;
 //   - each statement line it settled gets " | unlettered <r.Reverses> by
 //     <r.Key>;" appended to its payment_ref, then action_undo_reconciliation
 //     puts the line's whole cash back on the journal's suspense account: the
@@ -121,19 +124,19 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 		}
 		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
 	}
-	pays, err := c.paymentsLike(ctx, likeEscape(memoPrefix+r.Reverses+":")+"%")
+	pays, err := c.docsLike(ctx, likeEscape(memoPrefix+r.Reverses+":")+"%")
 	if err != nil {
 		return fail(err)
 	}
 	mark := unletterMark(r.Key)
-	var mine, live []payRow
+	var mine, live []doc
 	otherKey := ""
 	for _, p := range pays {
 		base, marked := p.Memo, ""
 		if i := strings.Index(p.Memo, " unlettered by "); i >= 0 {
 			base, marked = p.Memo[:i], p.Memo[i:]
 		}
-		key, _, _, ok := parseMemo(base)
+		key, _, _, ok := parseMemoText(base)
 		if !ok || key != r.Reverses {
 			continue
 		}
@@ -172,9 +175,11 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			return reject(fmt.Sprintf("Odoo holds no payment or settled statement line of lettering %s", r.Reverses), ErrNotLettered)
 		}
 	}
-	sort.Slice(live, func(i, j int) bool { return live[i].ID < live[j].ID })
+	sort.SliceStable(live, func(i, j int) bool {
+		return live[i].model > live[j].model || live[i].model == live[j].model && live[i].ID < live[j].ID
+	})
 	for _, p := range live {
-		if err := c.cancelPayment(ctx, p, mark); err != nil {
+		if err := c.cancelDoc(ctx, p, mark); err != nil {
 			return fail(err)
 		}
 		undone = true
@@ -184,6 +189,58 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			return fail(err)
 		}
 		undone = true
+	}
+	return nil
+}
+
+// cancelDoc undoes a payment (cancelPayment) or a write-off entry
+// (cancelEntry).
+func (c *Client) cancelDoc(ctx context.Context, d doc, mark string) error {
+	if d.model == "account.move" {
+		return c.cancelEntry(ctx, d, mark)
+	}
+	return c.cancelPayment(ctx, payRow{ID: d.ID, Memo: d.Memo, State: d.State}, mark)
+}
+
+// cancelEntry resets a write-off entry to draft (button_draft), marks its
+// ref and cancels it (button_cancel), each step only when not done yet.
+func (c *Client) cancelEntry(ctx context.Context, d doc, mark string) error {
+	state := func(ctx context.Context) (string, error) {
+		rows, err := c.entriesLike(ctx, []string{likeEscape(strings.TrimSuffix(d.Memo, mark)) + "%"})
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rows {
+			if r.ID == d.ID {
+				return r.State, nil
+			}
+		}
+		return "", fmt.Errorf("journal entry %d vanished: %w", d.ID, ErrNotFound)
+	}
+	if d.State != "draft" {
+		recheck := func(ctx context.Context) (bool, error) {
+			s, err := state(ctx)
+			return s == "draft", err
+		}
+		err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.move", "button_draft", []any{[]int{d.ID}}, nil)
+		if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
+			return fmt.Errorf("resetting journal entry %d (%s) to draft: %w", d.ID, d.Memo, err)
+		}
+	}
+	if !strings.HasSuffix(d.Memo, mark) {
+		if err := c.execute(ctx, nil, read, "account.move", "write", []any{[]int{d.ID},
+			map[string]any{"ref": d.Memo + mark}}, nil); err != nil {
+			return fmt.Errorf("marking journal entry %d (%s): %w", d.ID, d.Memo, err)
+		}
+		d.Memo += mark
+	}
+	recheck := func(ctx context.Context) (bool, error) {
+		s, err := state(ctx)
+		return cancelled(s), err
+	}
+	err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.move", "button_cancel", []any{[]int{d.ID}}, nil)
+	if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
+		return fmt.Errorf("cancelling journal entry %d (%s): %w", d.ID, d.Memo, err)
 	}
 	return nil
 }
@@ -346,6 +403,21 @@ func (c *Client) reversalsDoneChunk(ctx context.Context, keys []string, out map[
 		map[string]any{"fields": []string{c.memoField, "state"}}); err != nil {
 		return fmt.Errorf("searching payments unlettered: %w", err)
 	}
+	if c.entriesEnabled() {
+		patterns := make([]string, len(keys))
+		for i, k := range keys {
+			patterns[i] = "%" + likeEscape(unletterMark(k))
+		}
+		entries, err := c.entriesLike(ctx, patterns)
+		if err != nil {
+			return fmt.Errorf("searching write-off entries unlettered: %w", err)
+		}
+		for _, e := range entries {
+			ref, _ := json.Marshal(e.Memo)
+			state, _ := json.Marshal(e.State)
+			rows = append(rows, map[string]json.RawMessage{c.memoField: ref, "state": state})
+		}
+	}
 	type progress struct {
 		found, done bool
 		ns          map[int]bool
@@ -364,7 +436,7 @@ func (c *Client) reversalsDoneChunk(ctx context.Context, keys []string, out map[
 		_ = json.Unmarshal(r[c.memoField], &m)
 		_ = json.Unmarshal(r["state"], &state)
 		base, by, ok := strings.Cut(string(m), " unlettered by ")
-		_, n, count, valid := parseMemo(base)
+		_, n, count, valid := parseMemoText(base)
 		if !ok || !valid || !want[by] {
 			continue
 		}
