@@ -24,7 +24,7 @@ func TestJournalRows(t *testing.T) {
 		t.Errorf("customer_account of an unknown item = %q, want empty", r[0][jCode+3])
 	}
 	contract := MatchRows(d)
-	want := [][]string{{"AAB", "2026-11-23", "BQ1", "411C1"}, {"AAB", "2026-11-23", "BQ1", "411C2"}}
+	want := [][]string{{"AAB", "2026-11-23", "BQ1", "411C1", "", ""}, {"AAB", "2026-11-23", "BQ1", "411C2", "", ""}}
 	for i, r := range rows {
 		if len(r) != len(JournalHeader) {
 			t.Fatalf("row %d has %d fields", i, len(r))
@@ -71,14 +71,17 @@ func TestNextCode(t *testing.T) {
 	}
 }
 
-// codes returns the lettering code of each decision key in the journal,
-// failing when one decision's rows carry different codes or two
+// codes returns the lettering code of each decision key in the journal
+// (allocation rows: posting rows have none), failing when one decision's rows carry different codes or two
 // decisions share one.
 func codes(t *testing.T, journal string) map[string]string {
 	t.Helper()
 	rows := readRows(t, journal)
 	byKey, byCode := map[string]string{}, map[string]string{}
 	for _, r := range rows[1:] {
+		if len(r) > jKind && r[jKind] != "" {
+			continue // postings are not lettered
+		}
 		key, code := r[jKey], r[jCode]
 		if prev, ok := byKey[key]; ok && prev != code {
 			t.Fatalf("decision %s has codes %s and %s", key, prev, code)

@@ -33,69 +33,115 @@ var ContractHeader = []string{
 // (DateLet), the bank journal and the customer account.
 var FECHeader = []string{"lettering_code", "lettering_date", "journal_code", "customer_account"}
 
+// PostingHeader names the columns the journal adds after FECHeader for
+// cash booked without an open item (matcher.Posting): the posting's kind
+// (on_account or write_off) and the accountant's reason code. Both are
+// empty on the rows of allocations.
+var PostingHeader = []string{"posting_kind", "posting_reason"}
+
 // JournalHeader is the header row of the journal the ledger writes: the
-// contract columns, then FECHeader.
-var JournalHeader = append(append([]string(nil), ContractHeader...), FECHeader...)
+// contract columns, then FECHeader, then PostingHeader.
+var JournalHeader = concat(ContractHeader, FECHeader, PostingHeader)
+
+// fecJournalHeader is the header of journals written before the posting
+// columns were added: the contract columns and FECHeader. The ledger keeps
+// appending rows of that shape to them, and refuses postings there.
+var fecJournalHeader = concat(ContractHeader, FECHeader)
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
 
 // Column positions in JournalHeader that the ledger reads back.
 const (
 	jOpenItemID = 6
+	jCustomerID = 8
 	jAllocated  = 9
 	jWriteOff   = 10
 	jKey        = 14
 	jCode       = 16
+	jDate       = 17
+	jAccount    = 19
+	jKind       = 20
+	jReason     = 21
 )
 
-// MatchRows formats a decision as matches.csv rows (ContractHeader order), one
-// per allocation: dates as YYYY-MM-DD, amounts exactly as Amount.String(),
-// confidence with two decimals, lettered_at as RFC 3339 UTC of DecidedAt.
-// IBANs are written in full: this is the accounting record. A decision
-// without allocations gives no rows.
+// MatchRows formats a decision as matches.csv rows (ContractHeader order):
+// one per allocation, then one per posting. Dates are YYYY-MM-DD, amounts
+// exactly as Amount.String(), confidence with two decimals, lettered_at
+// RFC 3339 UTC of DecidedAt. IBANs are written in full: this is the
+// accounting record. The row of a posting has no open_item_id nor
+// document_number, the credited customer (on_account) or none (write_off)
+// in customer_id, and the posted amount in allocated_amount; only the
+// journal's posting_kind column tells it from an allocation. A decision
+// without allocations nor postings gives no rows.
 func MatchRows(d connectors.KeyedDecision) [][]string {
-	rows := make([][]string, 0, len(d.Decision.Allocations))
-	for _, a := range d.Decision.Allocations {
-		it := d.Items[a.ItemID]
-		rows = append(rows, []string{
+	rows := make([][]string, 0, len(d.Decision.Allocations)+len(d.Decision.Postings))
+	row := func(itemID, document, customer string, amount, writeOff matcher.Amount) []string {
+		return []string{
 			d.Tx.Ref,
 			d.Tx.Account,
 			formatDate(d.Tx.BookingDate),
 			d.Tx.Amount.String(),
 			d.Tx.Currency,
 			d.Tx.Counterparty.Name,
-			a.ItemID,
-			it.DocumentNumber,
-			it.CustomerID,
-			a.Amount.String(),
-			a.WriteOff.String(),
+			itemID,
+			document,
+			customer,
+			amount.String(),
+			writeOff.String(),
 			d.Decision.Rule,
 			strconv.FormatFloat(d.Decision.Confidence, 'f', 2, 64),
 			d.Decision.Explanation,
 			d.Key,
 			d.DecidedAt.UTC().Format(time.RFC3339),
-		})
+		}
+	}
+	for _, a := range d.Decision.Allocations {
+		it := d.Items[a.ItemID]
+		rows = append(rows, row(a.ItemID, it.DocumentNumber, it.CustomerID, a.Amount, a.WriteOff))
+	}
+	for _, p := range d.Decision.Postings {
+		rows = append(rows, row("", "", p.CustomerID, p.Amount, matcher.Amount{}))
 	}
 	return rows
 }
 
 // fecFields is what the journal adds to the contract columns.
 type fecFields struct {
-	code          string // the decision's lettering code
-	journal       string // journal_code
-	accountPrefix string // before the customer id
+	code            string // the decision's lettering code
+	journal         string // journal_code
+	accountPrefix   string // before the customer id
+	writeOffAccount string // customer_account of write-off postings
 }
 
 // journalRows formats a decision as journal rows: MatchRows followed by
-// the FECHeader columns, the same lettering code on every row. The
-// customer account is empty when the item's customer is unknown.
+// the FECHeader and PostingHeader columns. Allocation rows carry the
+// decision's lettering code and date; posting rows carry neither (the cash
+// they book stays open on the customer's account, or goes to the
+// write-off account, which is not lettered), but their kind and reason.
+// The customer account is empty when the item's customer is unknown.
 func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
 	rows := MatchRows(d)
 	date := formatDate(d.DecidedAt.UTC())
+	n := len(d.Decision.Allocations)
 	for i, a := range d.Decision.Allocations {
 		account := ""
 		if c := d.Items[a.ItemID].CustomerID; c != "" {
 			account = f.accountPrefix + c
 		}
-		rows[i] = append(rows[i], f.code, date, f.journal, account)
+		rows[i] = append(rows[i], f.code, date, f.journal, account, "", "")
+	}
+	for i, p := range d.Decision.Postings {
+		account := f.writeOffAccount
+		if p.Kind == matcher.OnAccount {
+			account = f.accountPrefix + p.CustomerID
+		}
+		rows[n+i] = append(rows[n+i], "", "", f.journal, account, string(p.Kind), p.Reason)
 	}
 	return rows
 }
@@ -117,18 +163,30 @@ type journalState struct {
 	used  map[string]matcher.Amount // item id → allocated + written off
 	info  os.FileInfo               // the file as last seen, to notice rotation
 	size  int64                     // its size after our last write
-	width int                       // fields per row: JournalHeader, or ContractHeader for an old journal
+	width int                       // fields per row: JournalHeader, fecJournalHeader or ContractHeader (older journals)
 	last  string                    // the highest lettering code in the journal, "" when none
 	codes map[string]string         // decision key → its lettering code
+	// postings holds, per decision key, the postings the journal holds.
+	postings map[string][]postingRow
+}
+
+// postingRow is a posting read back from the journal, with the account it
+// was booked to (the customer_account column).
+type postingRow struct {
+	matcher.Posting
+	account string
 }
 
 func newJournalState() *journalState {
 	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}, width: len(JournalHeader),
-		codes: map[string]string{}}
+		codes: map[string]string{}, postings: map[string][]postingRow{}}
 }
 
 // legacy reports a journal with the contract columns only.
 func (s *journalState) legacy() bool { return s.width == len(ContractHeader) }
+
+// canPost reports a journal with the posting columns.
+func (s *journalState) canPost() bool { return s.width >= len(JournalHeader) }
 
 // nextCode returns the lettering code for the next decision: the one after
 // the highest in the journal, and at least start.
@@ -139,8 +197,22 @@ func (s *journalState) nextCode(start string) string {
 	return nextCode(s.last)
 }
 
+// add records one row read back from (or just appended to) the journal.
 func (s *journalState) add(row []string) error {
-	if len(row) > jCode {
+	kind := ""
+	if len(row) > jKind {
+		kind = row[jKind]
+		switch matcher.PostingKind(kind) {
+		case "", matcher.OnAccount, matcher.WriteOffPosting:
+		default:
+			return fmt.Errorf("column %q: %q is not a posting kind (want %s or %s)", JournalHeader[jKind], kind,
+				matcher.OnAccount, matcher.WriteOffPosting)
+		}
+		if kind != "" && row[jOpenItemID] != "" {
+			return fmt.Errorf("column %q: a %s posting names open item %q", JournalHeader[jOpenItemID], kind, row[jOpenItemID])
+		}
+	}
+	if len(row) > jCode && kind == "" {
 		code := row[jCode]
 		if !isCode(code) {
 			return fmt.Errorf("column %q: %q is not a lettering code", JournalHeader[jCode], code)
@@ -161,6 +233,11 @@ func (s *journalState) add(row []string) error {
 		}
 	}
 	s.keys[row[jKey]] = true
+	if kind != "" {
+		s.postings[row[jKey]] = append(s.postings[row[jKey]], postingRow{account: row[jAccount], Posting: matcher.Posting{
+			Kind: matcher.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}})
+		return nil
+	}
 	s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(alloc).Add(wo)
 	return nil
 }
@@ -308,6 +385,8 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			switch {
 			case equalStrings(rec, JournalHeader):
 				width = len(JournalHeader)
+			case equalStrings(rec, fecJournalHeader):
+				width = len(fecJournalHeader) // written before the posting columns
 			case equalStrings(rec, ContractHeader):
 				width = len(ContractHeader) // written before the FEC columns
 			default:

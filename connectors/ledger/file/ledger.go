@@ -3,6 +3,9 @@
 // names, ';', decimal comma, DD/MM/YYYY, Windows-1252) or an Excel
 // workbook — and automatic allocations are appended to a CSV journal
 // (matches.csv) that the ERP imports, with FEC-style lettering columns.
+// Cash an accountant put on a customer's account or wrote off
+// (matcher.Posting) is appended to the same journal, one row per posting,
+// told apart by the posting_kind column.
 //
 // # Open items and the journal
 //
@@ -85,6 +88,11 @@ type Config struct {
 	// (default AAA): after rotating a journal whose codes were imported,
 	// set it past the last code so that codes never repeat.
 	LetteringStart string `yaml:"lettering_start"`
+	// WriteOffAccount is the account written in the customer_account
+	// column of write-off postings (cash an accountant wrote off, e.g.
+	// 658 or 758). Without it the ledger refuses decisions that write cash
+	// off (a *connectors.RejectedError saying so).
+	WriteOffAccount string `yaml:"write_off_account"`
 }
 
 // Defaults of the journal keys.
@@ -174,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if p := c.accountPrefix(); strings.TrimSpace(p) != p || strings.ContainsFunc(p, unicode.IsControl) {
 		errs = append(errs, fmt.Errorf("customer_account_prefix: %q has spaces or control characters", p))
+	}
+	if a := c.WriteOffAccount; strings.TrimSpace(a) != a || strings.ContainsFunc(a, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("write_off_account: %q has surrounding spaces or control characters", a))
 	}
 	if c.LetteringStart != "" && !isCode(c.LetteringStart) {
 		errs = append(errs, fmt.Errorf("lettering_start: %q is not a lettering code (at least %d capital letters A-Z)", c.LetteringStart, minCodeLen))
@@ -275,10 +286,18 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 
 // Apply appends the rows of every decision whose key is not yet in the
 // journal (a key repeated within the batch is written once), in one write
-// followed by fsync. Decisions without allocations write nothing. Each
-// decision written gets the next lettering code, in batch order; a journal
-// with the contract columns only (from an earlier version) keeps that
-// shape and gets no codes.
+// followed by fsync: one row per allocation, then one per posting.
+// Decisions with neither allocations nor postings write nothing. Each
+// decision with allocations gets the next lettering code, in batch order;
+// a journal with the contract columns only (from an earlier version) keeps
+// that shape and gets no codes, and one without the posting columns keeps
+// its shape too.
+//
+// A decision the ledger cannot write whole is refused, alone, with a
+// *connectors.RejectedError (the others are written): a write-off without
+// write_off_account configured, an on-account posting without customer, a
+// posting of unknown kind, or any posting into a journal without the
+// posting columns.
 func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying to the journal: %w", err)
@@ -290,45 +309,80 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return fmt.Errorf("applying to the journal: %w", err)
 	}
 	var rows [][]string
+	var rejected []error
 	seen := map[string]bool{}
 	code := ""
 	for _, d := range batch {
 		if d.Key == "" {
 			return fmt.Errorf("applying to the journal: decision for transaction %q has no key", d.Tx.Ref)
 		}
-		if st.keys[d.Key] || seen[d.Key] || len(d.Decision.Allocations) == 0 {
+		if st.keys[d.Key] || seen[d.Key] || len(d.Decision.Allocations)+len(d.Decision.Postings) == 0 {
 			continue
 		}
 		seen[d.Key] = true
-		if st.legacy() {
-			rows = append(rows, MatchRows(d)...)
+		if reason := l.refusal(st, d.Decision.Postings); reason != "" {
+			rejected = append(rejected, &connectors.RejectedError{Key: d.Key, Reason: reason, Err: ErrCannotPost})
 			continue
 		}
-		if code == "" {
-			code = st.nextCode(l.cfg.letteringStart())
-		} else {
-			code = nextCode(code)
+		f := fecFields{journal: l.cfg.bankJournal(), accountPrefix: l.cfg.accountPrefix(), writeOffAccount: l.cfg.WriteOffAccount}
+		if !st.legacy() && len(d.Decision.Allocations) > 0 {
+			if code == "" {
+				code = st.nextCode(l.cfg.letteringStart())
+			} else {
+				code = nextCode(code)
+			}
+			f.code = code
 		}
-		rows = append(rows, journalRows(d, fecFields{
-			code: code, journal: l.cfg.bankJournal(), accountPrefix: l.cfg.accountPrefix(),
-		})...)
+		for _, r := range journalRows(d, f) {
+			rows = append(rows, r[:st.width])
+		}
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	n, err := appendRows(l.cfg.Journal, rows)
-	if err != nil {
-		l.journal = nil // re-read (and repair) before the next use
-		return fmt.Errorf("applying to the journal: %w", err)
-	}
-	for _, r := range rows {
-		if err := st.add(r); err != nil {
-			l.journal = nil
+	if len(rows) > 0 {
+		n, err := appendRows(l.cfg.Journal, rows)
+		if err != nil {
+			l.journal = nil // re-read (and repair) before the next use
 			return fmt.Errorf("applying to the journal: %w", err)
 		}
+		for _, r := range rows {
+			if err := st.add(r); err != nil {
+				l.journal = nil
+				return fmt.Errorf("applying to the journal: %w", err)
+			}
+		}
+		st.size += n
 	}
-	st.size += n
+	if len(rejected) > 0 {
+		return fmt.Errorf("applying to the journal: %d of %d decisions refused: %w", len(rejected), len(batch), errors.Join(rejected...))
+	}
 	return nil
+}
+
+// ErrCannotPost is wrapped by the rejection of a decision whose postings
+// the journal cannot record (see Ledger.Apply).
+var ErrCannotPost = errors.New("cannot post to the journal")
+
+// refusal says why the journal cannot record postings, "" when it can:
+// the reason shown to accountants, naming what to configure.
+func (l *Ledger) refusal(st *journalState, postings []matcher.Posting) string {
+	if len(postings) > 0 && !st.canPost() {
+		return fmt.Sprintf("the journal %s was created by an earlier version without the posting columns: "+
+			"import it, then rotate it (move it away) so that on-account and write-off postings can be written", l.cfg.Journal)
+	}
+	for _, p := range postings {
+		switch p.Kind {
+		case matcher.OnAccount:
+			if p.CustomerID == "" {
+				return "an on-account posting needs the customer to credit"
+			}
+		case matcher.WriteOffPosting:
+			if l.cfg.WriteOffAccount == "" {
+				return "no write-off account: set write_off_account in the file ledger's configuration to write cash off"
+			}
+		default:
+			return fmt.Sprintf("unknown posting kind %q (want %s or %s)", p.Kind, matcher.OnAccount, matcher.WriteOffPosting)
+		}
+	}
+	return ""
 }
 
 // Applied reports, for each of keys, whether the journal holds it.

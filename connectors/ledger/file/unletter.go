@@ -23,11 +23,17 @@ var _ connectors.Unletterer = (*Ledger)(nil)
 // UnletteringsHeader is the header of the unletterings journal, kept beside
 // the allocations journal (matches.csv never holds unletterings): one row
 // per reversal, written in one append, so a torn write loses a whole
-// reversal or nothing.
+// reversal or nothing. The last column, postings, lists the postings
+// reversed as kind:account:amount separated by ';' (on_account:411C1:50.00),
+// the account as in the journal's customer_account column.
 var UnletteringsHeader = []string{
 	"decision_key", "reverses_key", "tx_ref", "account_iban", "customer_id",
-	"items", "lettering_code", "reason", "unlettered_at",
+	"items", "lettering_code", "reason", "unlettered_at", "postings",
 }
+
+// oldUnletteringsWidth is the width of unletterings journals written before
+// the postings column: rows of that shape are still appended to them.
+const oldUnletteringsWidth = 9
 
 // unletteringsPath is NAME.unletterings.csv beside the journal NAME.csv.
 func (l *Ledger) unletteringsPath() string {
@@ -36,8 +42,9 @@ func (l *Ledger) unletteringsPath() string {
 }
 
 type unletterings struct {
-	keys map[string]bool
-	back map[string]matcher.Amount // item id → amount given back to it
+	keys  map[string]bool
+	back  map[string]matcher.Amount // item id → amount given back to it
+	width int                       // fields per row; 0 when the file has no header yet
 }
 
 // loadUnletterings reads the unletterings journal (a missing file is an
@@ -58,7 +65,7 @@ func loadUnletterings(path string) (*unletterings, error) {
 		data = nil
 	}
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = len(UnletteringsHeader)
+	r.FieldsPerRecord = -1
 	for line := 1; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -68,7 +75,16 @@ func loadUnletterings(path string) (*unletterings, error) {
 			return nil, fmt.Errorf("reading unletterings %q: %w", path, err)
 		}
 		if line == 1 {
-			continue // header
+			switch {
+			case equalStrings(rec, UnletteringsHeader), equalStrings(rec, UnletteringsHeader[:oldUnletteringsWidth]):
+				u.width = len(rec)
+			default:
+				return nil, fmt.Errorf("reading unletterings %q: %w: header is not the unletterings header", path, ErrJournal)
+			}
+			continue
+		}
+		if len(rec) != u.width {
+			return nil, fmt.Errorf("reading unletterings %q line %d: %w: want %d fields, got %d", path, line, ErrJournal, u.width, len(rec))
 		}
 		u.keys[rec[0]] = true
 		for _, part := range strings.Split(rec[5], ";") {
@@ -87,8 +103,11 @@ func loadUnletterings(path string) (*unletterings, error) {
 }
 
 // Unletter records the reversal of the decision r.Reverses: its allocations
-// and write-offs go back to their items (OpenItems adds them back), under
-// r.Key, once.
+// and write-offs go back to their items (OpenItems adds them back), and the
+// postings the journal holds under r.Reverses are listed as reversed,
+// under r.Key, once. An unletterings journal from an earlier version
+// (without the postings column) refuses reversals of postings with a
+// *connectors.RejectedError.
 func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("unlettering: %w", err)
@@ -107,9 +126,11 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if err != nil {
 		return fmt.Errorf("unlettering: %w", err)
 	}
-	if !st.keys[r.Reverses] {
-		reason := fmt.Sprintf("the journal holds no decision %s", r.Reverses)
+	reject := func(reason string) error {
 		return fmt.Errorf("unlettering %s: %w", r.Tx.Ref, &connectors.RejectedError{Key: r.Key, Reason: reason, Err: errors.New(reason)})
+	}
+	if !st.keys[r.Reverses] {
+		return reject(fmt.Sprintf("the journal holds no decision %s", r.Reverses))
 	}
 	var parts []string
 	customer := ""
@@ -120,15 +141,31 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 		}
 	}
 	sort.Strings(parts)
+	// The postings reversed are those the journal holds: what was written.
+	var posted []string
+	for _, p := range st.postings[r.Reverses] {
+		posted = append(posted, string(p.Kind)+":"+p.account+":"+p.Amount.String())
+		if customer == "" && p.Kind == matcher.OnAccount {
+			customer = p.CustomerID
+		}
+	}
+	if len(posted) > 0 && done.width == oldUnletteringsWidth {
+		return reject(fmt.Sprintf("the unletterings file %s was created by an earlier version without the postings column: "+
+			"rotate it with the journal to reverse on-account and write-off postings", path))
+	}
 	at := r.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	reason := strings.Join(strings.Fields(r.Reason), " ") // one line: a row is one record
+	rec := []string{r.Key, r.Reverses, r.Tx.Ref, r.Tx.Account, customer, strings.Join(parts, ";"),
+		st.codes[r.Reverses], reason, at.UTC().Format(time.RFC3339), strings.Join(posted, ";")}
+	if done.width != 0 {
+		rec = rec[:done.width]
+	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{r.Key, r.Reverses, r.Tx.Ref, r.Tx.Account, customer, strings.Join(parts, ";"),
-		st.codes[r.Reverses], reason, at.UTC().Format(time.RFC3339)})
+	_ = w.Write(rec)
 	w.Flush()
 	if err := appendRecord(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("unlettering %s: %w", r.Tx.Ref, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/internal/testenv"
+	"github.com/lettrage/lettrage/matcher"
 )
 
 // BenchmarkOpenItems reads 10,000 open items through the text-cast wrapper.
@@ -50,6 +51,33 @@ func BenchmarkApply(b *testing.B) {
 		batch := make([]connectors.KeyedDecision, 100)
 		for j := range batch {
 			batch[j] = decision(fmt.Sprintf("k-%d-%d", i, j), "tx", alloc("10", "1.00", ""))
+		}
+		if err := c.Apply(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApplyPostings writes batches of 100 decisions, each one
+// allocation and one on-account posting, with apply and post statements.
+func BenchmarkApplyPostings(b *testing.B) {
+	testenv.Need(b, "PostgreSQL", clusterErr)
+	dsn := cluster.Database(b)
+	if _, err := cluster.Exec(dsn, erpSchema+creditsSchema+`UPDATE invoices SET residual = 1e9 WHERE id = 10;`); err != nil {
+		b.Fatal(err)
+	}
+	c, err := New(context.Background(), Config{DSN: dsn, OpenItemsQuery: openItemsQuery, ApplyStatement: applyStatement,
+		PostStatement: postStatement})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch := make([]connectors.KeyedDecision, 100)
+		for j := range batch {
+			batch[j] = withPostings(decision(fmt.Sprintf("k-%d-%d", i, j), "tx", alloc("10", "1.00", "")),
+				posting(matcher.OnAccount, "1", "0.50", ""))
 		}
 		if err := c.Apply(context.Background(), batch); err != nil {
 			b.Fatal(err)

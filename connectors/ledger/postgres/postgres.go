@@ -3,9 +3,13 @@
 // written back inside one transaction per batch, exactly once: every
 // allocation is recorded in a table with a UNIQUE (decision_key, item_id),
 // so a replay is a no-op, and the configured statement (if any) runs only for
-// allocations that were not there yet — in the same transaction. A
-// lettering can be reversed (Unletter): negated rows under the reversal's
-// key, and the configured unapply statement, once.
+// allocations that were not there yet — in the same transaction. Cash an
+// accountant put on a customer's account or wrote off (matcher.Posting) is
+// recorded the same way in a postings table, UNIQUE (decision_key, seq), in
+// the same transaction as the decision's allocations, with its own optional
+// statement. A lettering can be reversed (Unletter): negated rows under the
+// reversal's key in both tables, and the configured unapply and unpost
+// statements, once.
 //
 // Amounts travel as numeric text, never as floats.
 package postgres
@@ -30,6 +34,10 @@ import (
 
 // DefaultAllocationsTable records every allocation written back.
 const DefaultAllocationsTable = "lettrage_allocations"
+
+// DefaultPostingsTable records every posting (on-account or write-off cash)
+// written back.
+const DefaultPostingsTable = "lettrage_postings"
 
 // Config is the YAML configuration of a PostgreSQL ledger.
 type Config struct {
@@ -66,6 +74,29 @@ type Config struct {
 	// it too, as rows with negated amounts under the reversal's key, with
 	// reverses_key naming the decision they undo.
 	AllocationsTable string `yaml:"allocations_table"`
+	// PostStatement, when set, runs once per new posting (cash put on a
+	// customer's account or written off by an accountant's resolution)
+	// inside the batch's transaction, with these named parameters (all
+	// text, as for ApplyStatement):
+	//   @decision_key @seq @kind @customer_id @amount @currency @reason
+	//   @tx_key @tx_ref @account @booking_date @value_date @lettered_at
+	//   @rule @confidence @payer_name @payer_iban @end_to_end_id
+	// @kind is on_account or write_off, @customer_id is empty for a
+	// write-off, @reason is the accountant's reason code, @seq the
+	// posting's position in its decision (1, 2…). When empty, the postings
+	// table is the write-back.
+	PostStatement string `yaml:"post_statement"`
+	// UnpostStatement, when set, runs once per posting a reversal gives
+	// back, inside the reversal's transaction, with PostStatement's
+	// parameters as the posting was written (@amount positive: what is
+	// taken back) plus @reverses_key and @unletter_reason (why); there
+	// @decision_key is the reversal's own key. When empty, the negated rows
+	// in the postings table are the write-back.
+	UnpostStatement string `yaml:"unpost_statement"`
+	// PostingsTable (default lettrage_postings, optionally
+	// schema-qualified) is created if missing; reversals are recorded in it
+	// as in AllocationsTable.
+	PostingsTable string `yaml:"postings_table"`
 	// ExceptionsTable, when set, receives unmatched transactions
 	// (RecordExceptions) and loses them when they are lettered (Apply); it is
 	// created if missing.
@@ -95,10 +126,24 @@ func (c *Config) Validate() error {
 	if c.ExceptionsTable != "" && !identRE.MatchString(c.ExceptionsTable) {
 		errs = append(errs, fmt.Errorf("exceptions_table: %q is not a plain [schema.]table name", c.ExceptionsTable))
 	}
+	if c.PostingsTable != "" && !identRE.MatchString(c.PostingsTable) {
+		errs = append(errs, fmt.Errorf("postings_table: %q is not a plain [schema.]table name", c.PostingsTable))
+	}
+	alloc, post := orDefault(c.AllocationsTable, DefaultAllocationsTable), orDefault(c.PostingsTable, DefaultPostingsTable)
+	if strings.EqualFold(post, alloc) || strings.EqualFold(post, c.ExceptionsTable) {
+		errs = append(errs, fmt.Errorf("postings_table: %q is already the allocations or exceptions table", post))
+	}
 	if c.MaxConns < 0 {
 		errs = append(errs, errors.New("max_conns: must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Client is the PostgreSQL ledger.
@@ -106,6 +151,7 @@ type Client struct {
 	cfg    Config
 	pool   *pgxpool.Pool
 	allocT string // quoted
+	postT  string // quoted
 	excT   string // quoted, "" when none
 }
 
@@ -140,7 +186,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.AllocationsTable == "" {
 		cfg.AllocationsTable = DefaultAllocationsTable
 	}
-	c := &Client{cfg: cfg, pool: pool, allocT: quoteIdent(cfg.AllocationsTable)}
+	if cfg.PostingsTable == "" {
+		cfg.PostingsTable = DefaultPostingsTable
+	}
+	c := &Client{cfg: cfg, pool: pool, allocT: quoteIdent(cfg.AllocationsTable), postT: quoteIdent(cfg.PostingsTable)}
 	if cfg.ExceptionsTable != "" {
 		c.excT = quoteIdent(cfg.ExceptionsTable)
 	}
@@ -176,6 +225,9 @@ func (c *Client) createTables(ctx context.Context) error {
 		return fmt.Errorf("creating table %s: %w", c.cfg.AllocationsTable, err)
 	}
 	if err := c.migrateReversals(ctx); err != nil {
+		return err
+	}
+	if err := c.createPostingsTable(ctx); err != nil {
 		return err
 	}
 	if c.excT == "" {
@@ -365,12 +417,18 @@ func splitIBANs(v string) []string {
 	return out
 }
 
-// ErrNotAuto is returned (wrapped) for a decision that carries no
-// allocations to write (only automatic letters are written back).
-var ErrNotAuto = errors.New("only automatic decisions with allocations can be applied")
+// ErrNotAuto is returned (wrapped) for a decision that carries neither
+// allocations nor postings to write (only automatic decisions are written
+// back).
+var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
 
 // Apply writes the batch in one transaction. An allocation already recorded
-// under its (decision key, item) is skipped, so a replay is a no-op.
+// under its (decision key, item), or a posting under its (decision key,
+// seq), is skipped, so a replay is a no-op.
+//
+// A decision whose postings cannot be written (an unknown kind, an
+// on-account posting without customer) is rejected before anything of it
+// is written.
 //
 // Each decision runs under its own savepoint: when apply_statement (or a
 // trigger, or a constraint of the allocations table) refuses one with a
@@ -381,7 +439,7 @@ var ErrNotAuto = errors.New("only automatic decisions with allocations can be ap
 // rolls the whole batch back.
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations) == 0 {
+		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -392,6 +450,10 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	defer func() { _ = tx.Rollback(ctx) }()
 	var rejected []error
 	for _, kd := range batch {
+		if reason := postingsRefusal(kd.Decision.Postings); reason != "" {
+			rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reason, Err: ErrBadPosting})
+			continue
+		}
 		sp, err := tx.Begin(ctx) // a savepoint
 		if err != nil {
 			return fmt.Errorf("starting savepoint for decision %q: %w", kd.Key, err)
@@ -441,6 +503,9 @@ func (c *Client) applyOne(ctx context.Context, tx pgx.Tx, kd connectors.KeyedDec
 		if _, err := tx.Exec(ctx, c.cfg.ApplyStatement, args); err != nil {
 			return fmt.Errorf("running apply_statement for decision %q, item %q: %w", kd.Key, al.ItemID, err)
 		}
+	}
+	if err := c.post(ctx, tx, kd); err != nil {
+		return err
 	}
 	if c.excT != "" {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+c.excT+` WHERE tx_key = $1`, kd.Tx.Key); err != nil {
@@ -523,16 +588,17 @@ func nullDate(t time.Time) any {
 	return t.Format(time.DateOnly)
 }
 
-// Applied reports which keys have at least one recorded allocation —
-// decision keys and reversal keys alike (a reversal is recorded as negated
-// rows under its own key). A batch, like a reversal, is written in one
-// transaction, so a key is either complete or absent.
+// Applied reports which keys have at least one recorded allocation or
+// posting — decision keys and reversal keys alike (a reversal is recorded
+// as negated rows under its own key). A batch, like a reversal, is written
+// in one transaction, so a key is either complete or absent.
 func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := c.pool.Query(ctx, `SELECT DISTINCT decision_key FROM `+c.allocT+` WHERE decision_key = ANY($1)`, keys)
+	rows, err := c.pool.Query(ctx, `SELECT decision_key FROM `+c.allocT+` WHERE decision_key = ANY($1)
+	UNION SELECT decision_key FROM `+c.postT+` WHERE decision_key = ANY($1)`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("looking up applied decisions: %w", err)
 	}

@@ -83,11 +83,14 @@ type letterRow struct {
 // Unletter reverses the lettering r.Reverses in one transaction: each of its
 // allocations is recorded again under r.Key with negated amounts (and
 // reverses_key = r.Reverses), and UnapplyStatement, if any, runs once per
-// allocation to give the residual back in the ERP's tables. A reversal
-// whose key is already recorded is a no-op.
+// allocation to give the residual back in the ERP's tables; its postings
+// (on-account and write-off cash) likewise in the postings table, with
+// UnpostStatement. The postings reversed are those the table holds under
+// r.Reverses (what was written), whatever r.Postings says. A reversal whose
+// key is already recorded is a no-op.
 //
-// The rows of the lettering are locked first, so concurrent reversals of it
-// queue: the first one wins, a later one under the same key does nothing
+// The rows of the lettering (allocations, then postings) are locked first,
+// so concurrent reversals of it queue: the first one wins, a later one under the same key does nothing
 // and one under another key is rejected (ErrAlreadyReversed). A reversal
 // of a decision the table does not hold as a lettering is rejected
 // (ErrNotLettered), and so is one that UnapplyStatement refuses with a
@@ -107,8 +110,13 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if err != nil {
 		return err
 	}
+	posts, err := c.lockPostings(ctx, tx, r.Reverses)
+	if err != nil {
+		return err
+	}
 	var done *string
-	err = tx.QueryRow(ctx, `SELECT reverses_key FROM `+c.allocT+` WHERE decision_key = $1 LIMIT 1`, r.Key).Scan(&done)
+	err = tx.QueryRow(ctx, `SELECT reverses_key FROM `+c.allocT+` WHERE decision_key = $1
+	UNION ALL SELECT reverses_key FROM `+c.postT+` WHERE decision_key = $1 LIMIT 1`, r.Key).Scan(&done)
 	switch {
 	case err == nil:
 		if done != nil && *done == r.Reverses {
@@ -122,14 +130,17 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 		return fmt.Errorf("unlettering %q: %w", r.Reverses,
 			&connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause})
 	}
-	if len(letter) == 0 {
+	if len(letter) == 0 && len(posts) == 0 {
 		return reject(fmt.Sprintf("the allocations table holds no lettering %s", r.Reverses), ErrNotLettered)
 	}
-	if letter[0].reverses != nil {
-		return reject(fmt.Sprintf("%s is itself a reversal (of %s), not a lettering", r.Reverses, *letter[0].reverses), ErrNotLettered)
+	for _, of := range []*string{firstReverses(letter), firstPostReverses(posts)} {
+		if of != nil {
+			return reject(fmt.Sprintf("%s is itself a reversal (of %s), not a lettering", r.Reverses, *of), ErrNotLettered)
+		}
 	}
 	var by string
-	err = tx.QueryRow(ctx, `SELECT decision_key FROM `+c.allocT+` WHERE reverses_key = $1 LIMIT 1`, r.Reverses).Scan(&by)
+	err = tx.QueryRow(ctx, `SELECT decision_key FROM `+c.allocT+` WHERE reverses_key = $1
+	UNION ALL SELECT decision_key FROM `+c.postT+` WHERE reverses_key = $1 LIMIT 1`, r.Reverses).Scan(&by)
 	switch {
 	case err == nil:
 		return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, by), ErrAlreadyReversed)
@@ -164,10 +175,30 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			}
 		}
 	}
+	if err := c.unpost(ctx, tx, r, posts, at); err != nil {
+		if reason, ok := businessError(err); ok {
+			return reject(reason, err)
+		}
+		return err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("committing reversal %q of %q: %w", r.Key, r.Reverses, err)
 	}
 	return nil
+}
+
+func firstReverses(rows []letterRow) *string {
+	if len(rows) == 0 {
+		return nil
+	}
+	return rows[0].reverses
+}
+
+func firstPostReverses(rows []postRow) *string {
+	if len(rows) == 0 {
+		return nil
+	}
+	return rows[0].reverses
 }
 
 // lockLetter reads (FOR UPDATE) the rows recorded under key.
