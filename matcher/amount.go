@@ -3,6 +3,7 @@ package matcher
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -150,6 +151,59 @@ func (a Amount) Float() float64 { f, _ := a.d.Float64(); return f }
 // Key returns a canonical text form in which equal amounts are equal strings
 // (trailing fraction zeros removed: "1.50" → "1.5"); use it for map keys.
 func (a Amount) Key() string {
+	if b, ok := a.appendKeyFast(make([]byte, 0, 24)); ok {
+		return string(b)
+	}
+	return a.keySlow()
+}
+
+// appendKey appends Key's text to b without allocating in the common case.
+func (a Amount) appendKey(b []byte) []byte {
+	if out, ok := a.appendKeyFast(b); ok {
+		return out
+	}
+	return append(b, a.keySlow()...)
+}
+
+// appendKeyFast writes Key's text for the common amounts (a coefficient
+// of at most 18 digits and fraction digits only); ok is false otherwise.
+func (a Amount) appendKeyFast(b []byte) ([]byte, bool) {
+	e := a.d.Exponent()
+	if e > 0 || e < -18 || a.d.NumDigits() > 18 {
+		return b, false
+	}
+	c := a.d.CoefficientInt64()
+	if c == 0 {
+		return append(b, '0'), true
+	}
+	if c < 0 {
+		b = append(b, '-')
+		c = -c
+	}
+	var digits [20]byte
+	d := strconv.AppendUint(digits[:0], uint64(c), 10)
+	frac := int(-e)
+	// drop the trailing zeros of the fraction
+	for frac > 0 && d[len(d)-1] == '0' {
+		d, frac = d[:len(d)-1], frac-1
+	}
+	if frac == 0 {
+		return append(b, d...), true
+	}
+	if len(d) > frac {
+		b = append(b, d[:len(d)-frac]...)
+		b = append(b, '.')
+		return append(b, d[len(d)-frac:]...), true
+	}
+	b = append(b, '0', '.')
+	for k := len(d); k < frac; k++ {
+		b = append(b, '0')
+	}
+	return append(b, d...), true
+}
+
+// keySlow is Key for any amount, through the decimal's text.
+func (a Amount) keySlow() string {
 	s := a.d.String()
 	if strings.IndexByte(s, '.') >= 0 {
 		s = strings.TrimRight(s, "0")

@@ -13,6 +13,14 @@ type Tolerance struct {
 // DefaultConfig and change what the job's configuration sets.
 type Config struct {
 	// AutoThreshold is the minimum confidence for an automatic letter.
+	// Confidences are calibrated (calibration.go): the threshold is the
+	// accuracy a decision's situation must have shown on the benchmark
+	// (or, for a situation it does not produce and for the oldest-due
+	// policies, its declared confidence). The default 0.90 letters the
+	// oldest-due policies (0.90–0.91) and suggests the situations kept
+	// below it on purpose (a typo'd or cut number paid from another
+	// customer's account, a payer rule while the text names another
+	// document, a tolerance on a payer known only by a similar name).
 	AutoThreshold float64
 	// SuggestThreshold is the minimum score for a candidate to be listed.
 	SuggestThreshold float64
@@ -20,7 +28,13 @@ type Config struct {
 	MaxCandidates int
 	// SameAmount decides between several open items of one customer with
 	// exactly the paid amount and no other evidence: "oldest" letters the
-	// oldest due first, "suggest" leaves it to an accountant.
+	// oldest due first, "suggest" leaves it to an accountant. It governs
+	// combinations too: when several combinations of one customer's open
+	// items pay the amount and the remittance does not single one out,
+	// "oldest" letters the one due oldest (at a lower confidence, said in
+	// the explanation), "suggest" leaves it to an accountant. Different
+	// customers are never chosen between, and a combination search cut
+	// short by its bounds always suggests.
 	SameAmount string
 	// MaxCombination bounds the number of items in a combination search.
 	MaxCombination int

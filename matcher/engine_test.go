@@ -3,7 +3,6 @@ package matcher
 import (
 	"fmt"
 	"testing"
-	"time"
 )
 
 func TestTolerance(t *testing.T) {
@@ -39,57 +38,6 @@ func TestTolerance(t *testing.T) {
 	}
 	if (&engine{cfg: DefaultConfig()}).withinTolerance("EUR", MustAmount("10"), MustAmount("9.99")) {
 		t.Error("a tolerance applied with none configured")
-	}
-}
-
-func TestCombinations(t *testing.T) {
-	mk := func(amounts ...string) *engine {
-		var items []OpenItem
-		for i, a := range amounts {
-			items = append(items, OpenItem{ID: fmt.Sprintf("i%03d", i), CustomerID: "C", Currency: "EUR",
-				Amount: MustAmount(a), Residual: MustAmount(a), DueDate: time.Date(2025, 1, 1+i%28, 0, 0, 0, 0, time.UTC)})
-		}
-		return &engine{cfg: DefaultConfig(), ix: newIndex(items, Memory{})}
-	}
-	many := make([]string, 300)
-	for i := range many {
-		many[i] = "1.00"
-	}
-	tests := []struct {
-		name         string
-		amounts      []string
-		target       string
-		maxK         int
-		wantSols     int
-		wantComplete bool
-	}{
-		{"unique pair", []string{"100", "250", "400", "75"}, "350", 6, 1, true},
-		{"unique triple", []string{"100", "250", "400", "75"}, "425", 6, 1, true},
-		{"two ways", []string{"100", "200", "300", "150", "150"}, "300", 6, 2, true},
-		{"bounded size", []string{"1", "2", "3", "4"}, "10", 3, 0, true},
-		{"none", []string{"10", "20"}, "25", 6, 0, true},
-		{"cents exact", []string{"0.10", "0.20", "0.05"}, "0.35", 6, 1, true},
-		{"too many solutions", many, "6.00", 6, maxSolutions, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := mk(tt.amounts...)
-			e.cfg.MaxCombination = tt.maxK
-			tx := &Transaction{Amount: MustAmount(tt.target), Currency: "EUR"}
-			sols, complete := e.combinations(tx, e.ix.byCustomer["C"])
-			if len(sols) != tt.wantSols || complete != tt.wantComplete {
-				t.Fatalf("got %d solutions (complete %v), want %d (complete %v)", len(sols), complete, tt.wantSols, tt.wantComplete)
-			}
-			for _, s := range sols {
-				var sum Amount
-				for _, n := range s {
-					sum = sum.Add(e.ix.resid[n])
-				}
-				if !sum.Equal(tx.Amount) || len(s) > tt.maxK || len(s) < 2 {
-					t.Errorf("solution %v sums to %s (%d items)", s, sum, len(s))
-				}
-			}
-		})
 	}
 }
 

@@ -1,7 +1,7 @@
 package matcher
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -149,14 +149,41 @@ func (s span) within(o span) bool {
 	return s.text == o.text && s.from >= o.from && s.to <= o.to && (s.from != o.from || s.to != o.to)
 }
 
-func (e *engine) gather(tx *Transaction) *evidence {
+// scratch is one goroutine's reusable buffers for gathering evidence: the
+// evidence itself never points into them.
+type scratch struct {
+	atoms  []refAtom
+	cb, lb []byte
+	hits   []docScan
+	best   map[string]nameMatch
+	seen   map[string]bool
+	out    []nameMatch
+}
+
+// docScan is a document number found while scanning a transaction's texts.
+type docScan struct {
+	item  int32
+	sp    span
+	loose bool
+	text  string
+}
+
+func newScratch() *scratch {
+	return &scratch{best: map[string]nameMatch{}, seen: map[string]bool{}}
+}
+
+// gather collects the evidence of one transaction. It only reads the
+// index, so transactions can be gathered concurrently, each goroutine with
+// its own scratch.
+func (e *engine) gather(tx *Transaction) *evidence { return e.gatherWith(tx, newScratch()) }
+
+func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount)}
 	ix := e.ix
 	texts := txTexts(tx)
 	ev.texts = texts
 
 	// structured references, in Strd and in free text
-	refSeen := map[int32]bool{}
 	addRef := func(cb []byte, free bool) {
 		k := cb
 		if isDigitBytes(k) {
@@ -170,10 +197,9 @@ func (e *engine) gather(tx *Transaction) *evidence {
 		}
 		c := string(cb)
 		for _, n := range hits {
-			if refSeen[n] {
+			if slices.ContainsFunc(ev.refs, func(r refHit) bool { return r.item == n }) {
 				continue
 			}
-			refSeen[n] = true
 			// in free text a short number passes a check digit by chance
 			// (an amount, a date): below 6 digits it is only a hint
 			valid := len(Schemes(c)) > 0 && !(free && isDigits(c) && len(c) < 6)
@@ -187,27 +213,30 @@ func (e *engine) gather(tx *Transaction) *evidence {
 			}
 		}
 		for _, t := range texts {
-			referenceCandidates(t, func(c []byte) {
+			sc.atoms = referenceCandidatesWith(t, sc.atoms, &sc.cb, func(c []byte) {
 				if len(c) >= 4 {
 					addRef(c, true)
 				}
 			})
 		}
 		// a valid hit beats an invalid one for the same item: sort valid first
-		sort.SliceStable(ev.refs, func(a, b int) bool { return ev.refs[a].valid && !ev.refs[b].valid })
+		slices.SortStableFunc(ev.refs, func(a, b refHit) int {
+			switch {
+			case a.valid == b.valid:
+				return 0
+			case a.valid:
+				return -1
+			}
+			return 1
+		})
 	}
 
 	// document numbers: whole-atom n-grams looked up in the index
-	type hit struct {
-		item  int32
-		text  string
-		sp    span
-		loose bool
-	}
-	var hits []hit
-	var cb, lb []byte
+	hits := sc.hits[:0]
+	cb, lb := sc.cb[:0], sc.lb[:0]
 	scan := func(ti int, t string) {
-		atoms := atomise(Fold(t))
+		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
+		sc.atoms = atoms
 		for i := range atoms {
 			cb, lb = cb[:0], lb[:0]
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
@@ -217,11 +246,7 @@ func (e *engine) gather(tx *Transaction) *evidence {
 				}
 				cb = append(cb, a.s...)
 				if a.digit {
-					z := strings.TrimLeft(a.s, "0")
-					if z == "" {
-						z = "0"
-					}
-					lb = append(lb, z...)
+					lb = appendLooseDigits(lb, a.s)
 				} else {
 					lb = append(lb, a.s...)
 				}
@@ -231,12 +256,18 @@ func (e *engine) gather(tx *Transaction) *evidence {
 				if len(cb) < minGramLen {
 					continue
 				}
-				for _, n := range ix.byDoc[string(cb)] {
-					hits = append(hits, hit{n, string(cb), span{ti, i, j}, false})
+				if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
+					text := string(cb)
+					for _, n := range ns {
+						hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}})
+					}
 				}
 				if string(lb) != string(cb) {
-					for _, n := range ix.byDoc[string(lb)] {
-						hits = append(hits, hit{n, string(cb), span{ti, i, j}, true})
+					if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
+						text := string(cb)
+						for _, n := range ns {
+							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: true})
+						}
 					}
 				}
 			}
@@ -252,7 +283,7 @@ func (e *engine) gather(tx *Transaction) *evidence {
 			scan(len(texts)+li, l)
 		}
 	}
-	docSeen := map[int32]bool{}
+	sc.cb, sc.lb = cb, lb
 	for a, h := range hits {
 		inner := false
 		for b, o := range hits {
@@ -261,18 +292,20 @@ func (e *engine) gather(tx *Transaction) *evidence {
 				break
 			}
 		}
-		if inner || docSeen[h.item] {
+		if inner || slices.ContainsFunc(ev.docs, func(d docHit) bool { return d.item == h.item }) {
 			continue
 		}
-		docSeen[h.item] = true
 		ev.docs = append(ev.docs, docHit{item: h.item, text: h.text, loose: h.loose})
 	}
+	clear(hits) // drop the strings the scratch would keep alive
+	sc.hits = hits[:0]
 
 	// a number cut off at the end of a full last line: prefix search
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
 		last := Fold(tx.Unstructured[n-1])
 		if len(last) > 0 && last[len(last)-1] != ' ' {
-			atoms := atomise(last)
+			atoms := atomiseAppend(sc.atoms[:0], last)
+			sc.atoms = atoms
 			var b []byte
 			for i := len(atoms) - 1; i >= 0 && i >= len(atoms)-maxGramAtoms; i-- {
 				if i < len(atoms)-1 && !atoms[i+1].glued && !atoms[i+1].light {
@@ -287,25 +320,31 @@ func (e *engine) gather(tx *Transaction) *evidence {
 			}
 		}
 	}
+	clear(sc.atoms) // the atoms point into this transaction's texts
+	sc.atoms = sc.atoms[:0]
 
 	// payer identity: IBAN, then name (and ultimate debtor name)
 	ev.iban = NormaliseIBAN(tx.Counterparty.IBAN)
 	if ev.iban != "" {
-		cs := append([]string(nil), ix.byIBAN[ev.iban]...)
-		if len(cs) == 0 {
-			ev.ibanLearned = len(ix.memIBAN[ev.iban]) > 0
+		byIBAN, mem := ix.byIBAN[ev.iban], ix.memIBAN[ev.iban]
+		if len(byIBAN) == 0 {
+			ev.ibanLearned = len(mem) > 0
 		}
-		for _, c := range ix.memIBAN[ev.iban] {
-			cs = appendUnique(cs, c)
+		if len(byIBAN)+len(mem) > 0 {
+			cs := make([]string, len(byIBAN), len(byIBAN)+len(mem))
+			copy(cs, byIBAN)
+			for _, c := range mem {
+				cs = appendUnique(cs, c)
+			}
+			slices.Sort(cs)
+			ev.ibanCust = cs
 		}
-		sort.Strings(cs)
-		ev.ibanCust = cs
 	}
 	for _, name := range []string{tx.Counterparty.Name, tx.Counterparty.UltimateName} {
 		if name == "" {
 			continue
 		}
-		for _, m := range ix.payerByName(name) {
+		for _, m := range ix.payerByNameWith(name, sc) {
 			found := false
 			for i := range ev.names {
 				if ev.names[i].customer == m.customer {
@@ -320,12 +359,9 @@ func (e *engine) gather(tx *Transaction) *evidence {
 			}
 		}
 	}
-	sort.Slice(ev.names, func(a, b int) bool {
-		if ev.names[a].score != ev.names[b].score {
-			return ev.names[a].score > ev.names[b].score
-		}
-		return ev.names[a].customer < ev.names[b].customer
-	})
+	clear(sc.out)
+	sc.out = sc.out[:0]
+	slices.SortFunc(ev.names, cmpNameMatch)
 	switch {
 	case len(ev.ibanCust) > 0:
 		ev.payer = ev.ibanCust
@@ -342,7 +378,7 @@ func (e *engine) gather(tx *Transaction) *evidence {
 				ev.payer = append(ev.payer, m.customer)
 			}
 		}
-		sort.Strings(ev.payer)
+		slices.Sort(ev.payer)
 		ev.payerStrong = true
 		how := "name similar to"
 		if ev.names[0].score == 1 {
@@ -363,6 +399,9 @@ func (e *engine) gather(tx *Transaction) *evidence {
 			}
 		}
 	}
+	// the n-grams are rebuilt on demand: most transactions never need them
+	// again, and many evidences wait for their turn at once
+	ev.grams, ev.gramsDone = nil, false
 
 	switch {
 	case hasValid(ev.refs):
@@ -429,12 +468,7 @@ func (ev *evidence) strongDoc() bool {
 // typoMatch reports whether one of the transaction's text n-grams is one
 // edit away from the item's document number (compact or loose form).
 func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
-	keys, ok := e.docKeys[n]
-	if !ok {
-		doc := e.ix.items[n].DocumentNumber
-		keys = [2]string{NormaliseDocument(doc), NormaliseDocumentLoose(doc)}
-		e.docKeys[n] = keys
-	}
+	keys := [2]string{e.ix.docC[n], e.ix.docL[n]}
 	if keys[0] == "" {
 		return "", false
 	}

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -10,10 +11,14 @@ import (
 type index struct {
 	items []*OpenItem // open items (non-zero residual), sorted by ID; not copied
 	resid []Amount    // current residual per item, consumed as payments are decided
+	// docC and docL are, per item, its compact and loose document numbers
+	// ("" when it has none), for the one-typo checks
+	docC, docL []string
 	// docSorted lists compact document numbers in order, for the prefix
 	// search of numbers cut at the end of a remittance line
 	docSorted []docKey
 
+	byID       map[string]int32   // item ID → its first item
 	byRef      map[string][]int32 // refKey(payment reference) → items
 	byDoc      map[string][]int32 // compact and loose document number → items
 	byIBAN     map[string][]string
@@ -34,7 +39,7 @@ type docKey struct {
 // docPrefix returns the items whose compact document number starts with p
 // and is longer than p, or nil when more than max do.
 func (ix *index) docPrefix(p string, max int) []int32 {
-	lo := sort.Search(len(ix.docSorted), func(i int) bool { return ix.docSorted[i].key >= p })
+	lo, _ := slices.BinarySearchFunc(ix.docSorted, p, func(d docKey, p string) int { return strings.Compare(d.key, p) })
 	var out []int32
 	for i := lo; i < len(ix.docSorted) && strings.HasPrefix(ix.docSorted[i].key, p); i++ {
 		if len(ix.docSorted[i].key) == len(p) {
@@ -58,45 +63,101 @@ func refKey(s string) string {
 	return c
 }
 
-func amountKey(ccy string, a Amount) string { return ccy + "|" + a.Key() }
+// amountKey is the byAmount key of an amount in a currency.
+func amountKey(ccy string, a Amount) string {
+	var buf [48]byte
+	return string(appendAmountKey(buf[:0], ccy, a))
+}
+
+func appendAmountKey(b []byte, ccy string, a Amount) []byte {
+	b = append(b, ccy...)
+	b = append(b, '|')
+	return a.appendKey(b)
+}
 
 // maxTokenCustomers bounds the customers listed under one name token: a
 // token shared by more companies says little and would cost a scan.
 const maxTokenCustomers = 64
 
-func newIndex(items []OpenItem, mem Memory) *index {
+// custName is one (customer, name) pair of the book.
+type custName struct{ customer, name string }
+
+// custIBAN is one (IBAN, customer) pair of the book.
+type custIBAN struct{ iban, customer string }
+
+func newIndex(items []OpenItem, mem Memory) *index { return newIndexWorkers(items, mem, 1) }
+
+// newIndexWorkers builds the index; the per-item keys (normalised
+// references, document numbers, amounts) are computed on workers
+// goroutines, the maps are filled in item order.
+func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
+	open := 0
+	for k := range items {
+		if !items[k].Residual.IsZero() {
+			open++
+		}
+	}
 	ix := &index{
-		byRef:      make(map[string][]int32, len(items)/2),
-		byDoc:      make(map[string][]int32, 2*len(items)),
+		byID:       make(map[string]int32, open),
+		byRef:      make(map[string][]int32, open/2),
+		byDoc:      make(map[string][]int32, open+open/2),
 		byIBAN:     map[string][]string{},
-		byCustomer: make(map[string][]int32, len(items)/4),
-		byAmount:   make(map[string][]int32, len(items)),
+		byCustomer: make(map[string][]int32, open/4),
+		byAmount:   make(map[string][]int32, open),
 		byName:     map[string][]string{},
 		byToken:    map[string][]string{},
 		custTokens: map[string][][]string{},
 		memIBAN:    map[string][]string{},
 		memName:    map[string][]string{},
 	}
-	ix.items = make([]*OpenItem, 0, len(items))
+	ix.items = make([]*OpenItem, 0, open)
 	for k := range items {
 		if items[k].Residual.IsZero() {
 			continue
 		}
 		ix.items = append(ix.items, &items[k])
 	}
-	sort.SliceStable(ix.items, func(a, b int) bool { return ix.items[a].ID < ix.items[b].ID })
-	ix.resid = make([]Amount, len(ix.items))
-	nameSeen := map[string]bool{}
-	ibanSeen := map[string]bool{}
-	for i := range ix.items {
-		it := ix.items[i]
+	sortStableParallel(ix.items, workers, func(a, b *OpenItem) int { return strings.Compare(a.ID, b.ID) })
+	n := len(ix.items)
+	ix.resid = make([]Amount, n)
+	ix.docC = make([]string, n)
+	ix.docL = make([]string, n)
+	refs := make([]string, n)
+	amts := make([]string, n)
+	forChunks(n, workers, 4096, func(_, lo, hi int) {
+		var buf []byte
+		var atoms []refAtom
+		for i := lo; i < hi; i++ {
+			it := ix.items[i]
+			ix.resid[i] = it.Residual
+			refs[i] = refKey(it.PaymentReference)
+			if it.DocumentNumber != "" {
+				f := Fold(it.DocumentNumber)
+				ix.docC[i] = strings.ReplaceAll(f, " ", "")
+				atoms = atomiseAppend(atoms[:0], f)
+				buf = appendLooseAtoms(buf[:0], atoms)
+				if string(buf) == ix.docC[i] {
+					ix.docL[i] = ix.docC[i]
+				} else {
+					ix.docL[i] = string(buf)
+				}
+			}
+			buf = appendAmountKey(buf[:0], it.Currency, it.Residual)
+			amts[i] = string(buf)
+		}
+	})
+	nameSeen := map[custName]bool{}
+	ibanSeen := map[custIBAN]bool{}
+	for i, it := range ix.items {
 		n := int32(i)
-		ix.resid[i] = it.Residual
-		if k := refKey(it.PaymentReference); k != "" {
+		if _, dup := ix.byID[it.ID]; !dup {
+			ix.byID[it.ID] = n
+		}
+		if k := refs[i]; k != "" {
 			ix.byRef[k] = append(ix.byRef[k], n)
 		}
 		if it.DocumentNumber != "" {
-			c, l := NormaliseDocument(it.DocumentNumber), NormaliseDocumentLoose(it.DocumentNumber)
+			c, l := ix.docC[i], ix.docL[i]
 			if c != "" {
 				ix.byDoc[c] = append(ix.byDoc[c], n)
 				ix.docSorted = append(ix.docSorted, docKey{c, n})
@@ -106,30 +167,29 @@ func newIndex(items []OpenItem, mem Memory) *index {
 			}
 		}
 		ix.byCustomer[it.CustomerID] = append(ix.byCustomer[it.CustomerID], n)
-		ak := amountKey(it.Currency, it.Residual)
-		ix.byAmount[ak] = append(ix.byAmount[ak], n)
+		ix.byAmount[amts[i]] = append(ix.byAmount[amts[i]], n)
 		for _, ib := range it.IBANs {
 			ib = NormaliseIBAN(ib)
-			if ib == "" || ibanSeen[ib+"\x00"+it.CustomerID] {
+			if ib == "" || ibanSeen[custIBAN{ib, it.CustomerID}] {
 				continue
 			}
-			ibanSeen[ib+"\x00"+it.CustomerID] = true
+			ibanSeen[custIBAN{ib, it.CustomerID}] = true
 			ix.byIBAN[ib] = append(ix.byIBAN[ib], it.CustomerID)
 		}
-		if it.CustomerName != "" && !nameSeen[it.CustomerID+"\x00"+it.CustomerName] {
-			nameSeen[it.CustomerID+"\x00"+it.CustomerName] = true
+		if it.CustomerName != "" && !nameSeen[custName{it.CustomerID, it.CustomerName}] {
+			nameSeen[custName{it.CustomerID, it.CustomerName}] = true
 			toks := NameTokens(it.CustomerName)
 			if len(toks) == 0 {
 				continue
 			}
-			key := strings.Join(toks, " ")
 			dup := false
 			for _, t := range ix.custTokens[it.CustomerID] {
-				dup = dup || strings.Join(t, " ") == key
+				dup = dup || slices.Equal(t, toks)
 			}
 			if dup {
 				continue
 			}
+			key := strings.Join(toks, " ")
 			ix.custTokens[it.CustomerID] = append(ix.custTokens[it.CustomerID], toks)
 			ix.byName[key] = appendUnique(ix.byName[key], it.CustomerID)
 			for _, t := range toks {
@@ -144,16 +204,26 @@ func newIndex(items []OpenItem, mem Memory) *index {
 			}
 		}
 	}
-	sort.Slice(ix.docSorted, func(a, b int) bool {
-		x, y := ix.docSorted[a], ix.docSorted[b]
-		if x.key != y.key {
-			return x.key < y.key
+	refs, amts = nil, nil
+	slices.SortFunc(ix.docSorted, func(x, y docKey) int {
+		if c := strings.Compare(x.key, y.key); c != 0 {
+			return c
 		}
-		return x.item < y.item
+		return int(x.item) - int(y.item)
 	})
-	for c, list := range ix.byCustomer {
-		sort.SliceStable(list, func(a, b int) bool { return ix.older(list[a], list[b]) })
-		ix.byCustomer[c] = list
+	older := func(a, b int32) int {
+		if ix.older(a, b) {
+			return -1
+		}
+		if ix.older(b, a) {
+			return 1
+		}
+		return 0
+	}
+	for _, list := range ix.byCustomer {
+		if len(list) > 1 {
+			slices.SortStableFunc(list, older)
+		}
 	}
 	for ib, cs := range mem.IBANCustomers {
 		k := NormaliseIBAN(ib)
@@ -168,9 +238,10 @@ func newIndex(items []OpenItem, mem Memory) *index {
 		}
 	}
 	for _, m := range []map[string][]string{ix.byIBAN, ix.byName, ix.byToken, ix.memIBAN, ix.memName} {
-		for k, v := range m {
-			sort.Strings(v)
-			m[k] = v
+		for _, v := range m {
+			if len(v) > 1 {
+				slices.Sort(v)
+			}
 		}
 	}
 	return ix
@@ -237,19 +308,27 @@ type nameMatch struct {
 // payerByName returns customers whose name resembles name, best first:
 // exact normalised names and learned names score 1.
 func (ix *index) payerByName(name string) []nameMatch {
+	return slices.Clone(ix.payerByNameWith(name, newScratch()))
+}
+
+// payerByNameWith is payerByName with scratch space; the result is the
+// scratch's, valid until the next call.
+func (ix *index) payerByNameWith(name string, sc *scratch) []nameMatch {
 	toks := NameTokens(name)
 	if len(toks) == 0 {
 		return nil
 	}
 	// banks cut long names: the last word may be the start of a longer one
 	var cut string
-	if f := strings.Fields(Fold(name)); len(f) > 1 && !strings.HasSuffix(name, " ") {
-		if w := f[len(f)-1]; len(w) >= 4 && !legalForms[w] {
+	if w, many := lastField(Fold(name)); many && !strings.HasSuffix(name, " ") {
+		if len(w) >= 4 && !legalForms[w] {
 			cut = w
 		}
 	}
 	key := strings.Join(toks, " ")
-	best := map[string]nameMatch{}
+	best, seen := sc.best, sc.seen
+	clear(best)
+	clear(seen)
 	for _, c := range ix.memName[key] {
 		best[c] = nameMatch{customer: c, score: 1, learned: true}
 	}
@@ -258,7 +337,6 @@ func (ix *index) payerByName(name string) []nameMatch {
 			best[c] = nameMatch{customer: c, score: 1}
 		}
 	}
-	seen := map[string]bool{}
 	for _, t := range toks {
 		cs := ix.byToken[t]
 		if len(cs) > maxTokenCustomers {
@@ -283,15 +361,44 @@ func (ix *index) payerByName(name string) []nameMatch {
 			}
 		}
 	}
-	out := make([]nameMatch, 0, len(best))
+	out := sc.out[:0]
 	for _, m := range best {
 		out = append(out, m)
 	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].score != out[b].score {
-			return out[a].score > out[b].score
-		}
-		return out[a].customer < out[b].customer
-	})
+	slices.SortFunc(out, cmpNameMatch)
+	sc.out = out
 	return out
+}
+
+// cmpNameMatch orders name matches best first, then by customer.
+func cmpNameMatch(a, b nameMatch) int {
+	switch {
+	case a.score > b.score:
+		return -1
+	case a.score < b.score:
+		return 1
+	}
+	return strings.Compare(a.customer, b.customer)
+}
+
+// lastField returns the last space-separated field of s and whether s has
+// more than one.
+func lastField(s string) (string, bool) {
+	end := len(s)
+	for end > 0 && s[end-1] == ' ' {
+		end--
+	}
+	start := end
+	for start > 0 && s[start-1] != ' ' {
+		start--
+	}
+	if start == end {
+		return "", false
+	}
+	for i := start - 1; i >= 0; i-- {
+		if s[i] != ' ' {
+			return s[start:end], true
+		}
+	}
+	return s[start:end], false
 }

@@ -47,10 +47,7 @@ type engine struct {
 	letteredByItem map[string][]string
 	letteredKeys   []string
 	// claimed counts, per item, the transactions whose text designates it
-	claimed map[int32]int
-	// docKeys caches the normalised document numbers of items checked for
-	// typos (compact, loose)
-	docKeys map[int32][2]string
+	claimed []int32
 }
 
 // Match decides every transaction of in: one decision per transaction, in
@@ -90,91 +87,13 @@ type engine struct {
 // score at least Config.SuggestThreshold (different customers that tie are
 // never auto-lettered; an unknown payer is at most suggested), Unmatched
 // otherwise. Decisions below Config.AutoThreshold are suggested.
-func Match(in Input) Output {
-	cfg := in.Config
-	if cfg.MaxCandidates <= 0 {
-		cfg.MaxCandidates = DefaultConfig().MaxCandidates
-	}
-	if cfg.MaxCombination <= 0 {
-		cfg.MaxCombination = DefaultConfig().MaxCombination
-	}
-	e := &engine{cfg: cfg, ix: newIndex(in.Items, in.Memory), mem: in.Memory, docKeys: map[int32][2]string{}}
-	out := Output{Decisions: make([]Decision, len(in.Transactions))}
-
-	type job struct {
-		i    int
-		ev   *evidence
-		hash uint64
-	}
-	jobs := make([]job, 0, len(in.Transactions))
-	keys := make(map[string]int, len(in.Transactions))
-	for i := range in.Transactions {
-		keys[in.Transactions[i].Key]++
-	}
-	for i := range in.Transactions {
-		tx := &in.Transactions[i]
-		if tx.Reversal || tx.Return || !tx.IsLetterable() {
-			out.Decisions[i] = e.notLetterable(tx)
-			continue
-		}
-		j := job{i: i, ev: e.gather(tx)}
-		if keys[tx.Key] > 1 {
-			j.hash = txHash(tx)
-		}
-		jobs = append(jobs, j)
-	}
-	e.claimed = map[int32]int{}
-	for _, j := range jobs {
-		for _, n := range designated(j.ev) {
-			e.claimed[n]++
-		}
-	}
-	sort.SliceStable(jobs, func(a, b int) bool {
-		ja, jb := jobs[a], jobs[b]
-		ta, tb := &in.Transactions[ja.i], &in.Transactions[jb.i]
-		if ja.ev.tier != jb.ev.tier {
-			return ja.ev.tier > jb.ev.tier
-		}
-		if !ta.BookingDate.Equal(tb.BookingDate) {
-			return ta.BookingDate.Before(tb.BookingDate)
-		}
-		if ta.Key != tb.Key {
-			return ta.Key < tb.Key
-		}
-		return ja.hash < jb.hash
-	})
-	learned := map[Learning]bool{}
-	for k := range jobs {
-		j := jobs[k]
-		tx := &in.Transactions[j.i]
-		d := e.decide(tx, j.ev)
-		d.TxKey = tx.Key
-		e.consume(d)
-		out.Decisions[j.i] = d
-		for _, l := range e.learn(tx, j.ev, d) {
-			learned[l] = true
-		}
-		jobs[k].ev = nil // let the evidence go as the run proceeds
-	}
-	for l := range learned {
-		out.Learned = append(out.Learned, l)
-	}
-	sort.Slice(out.Learned, func(a, b int) bool {
-		x, y := out.Learned[a], out.Learned[b]
-		if x.Kind != y.Kind {
-			return x.Kind < y.Kind
-		}
-		if x.Value != y.Value {
-			return x.Value < y.Value
-		}
-		return x.CustomerID < y.CustomerID
-	})
-	return out
-}
+func Match(in Input) Output { return match(in, 0, gatherChunk) }
 
 // designated lists the items a transaction's text designates, each once.
-func designated(ev *evidence) []int32 {
-	var out []int32
+func designated(ev *evidence) []int32 { return appendDesignated(nil, ev) }
+
+// appendDesignated appends to out the items ev's text designates, each once.
+func appendDesignated(out []int32, ev *evidence) []int32 {
 	add := func(n int32) {
 		for _, x := range out {
 			if x == n {
@@ -222,10 +141,8 @@ func (e *engine) consume(d Decision) {
 }
 
 func (e *engine) itemByID(id string) int32 {
-	items := e.ix.items
-	i := sort.Search(len(items), func(k int) bool { return items[k].ID >= id })
-	if i < len(items) && items[i].ID == id {
-		return int32(i)
+	if n, ok := e.ix.byID[id]; ok {
+		return n
 	}
 	return -1
 }
@@ -380,8 +297,9 @@ func cashOf(allocs []Allocation) Amount {
 	return s
 }
 
-// decide runs the rules in order of strength on one letterable transaction.
-func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
+// decideRules runs the rules in order of strength on one letterable
+// transaction (decide, in calibration.go, then sets the confidence).
+func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 	if tx.Amount.Sign() <= 0 {
 		return Decision{Outcome: Unmatched, Rule: RuleNone, Reason: ReasonNoCandidate,
 			Explanation: "zero or negative amount: nothing to letter"}
@@ -400,10 +318,6 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 		return e.gate(tx, ev, d)
 	}
 	if d, ok := e.rulePayer(tx, ev); ok {
-		if d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
-			d.Confidence -= 0.1
-			d.Explanation += "; but the remittance names another document"
-		}
 		return e.gate(tx, ev, d)
 	}
 	if d, ok := e.ruleCut(tx, ev); ok {

@@ -89,20 +89,28 @@ func NormaliseDocumentLoose(s string) string {
 	return looseAtoms(atomise(Fold(s)))
 }
 
-func looseAtoms(atoms []refAtom) string {
-	var b strings.Builder
+func looseAtoms(atoms []refAtom) string { return string(appendLooseAtoms(nil, atoms)) }
+
+// appendLooseAtoms appends the loose form of atoms to b.
+func appendLooseAtoms(b []byte, atoms []refAtom) []byte {
 	for _, a := range atoms {
 		if a.digit {
-			t := strings.TrimLeft(a.s, "0")
-			if t == "" {
-				t = "0"
-			}
-			b.WriteString(t)
+			b = appendLooseDigits(b, a.s)
 		} else {
-			b.WriteString(a.s)
+			b = append(b, a.s...)
 		}
 	}
-	return b.String()
+	return b
+}
+
+// appendLooseDigits appends a digit group without its leading zeros ("0"
+// when it is all zeros).
+func appendLooseDigits(b []byte, s string) []byte {
+	t := strings.TrimLeft(s, "0")
+	if t == "" {
+		t = "0"
+	}
+	return append(b, t...)
 }
 
 // legalForms are company legal-form tokens dropped from payer names.

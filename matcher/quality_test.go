@@ -136,7 +136,6 @@ func TestBenchmarkQuality(t *testing.T) {
 			}
 		}
 		t.Logf("%-26s %6d %6d %6d %8.2f%% %8.2f%%", "TOTAL", total.n, total.matchable, total.auto, 100*total.precision(), 100*total.autoRate())
-		logCalibration(t, ds, out)
 		if p := total.precision(); p < 0.999 {
 			t.Errorf("seed %d: precision %.4f < 0.999", seed, p)
 		}
@@ -202,47 +201,6 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) { benchmarkMatch(b, n) })
-	}
-}
-
-// logCalibration logs, per rule, how many automatic decisions were made,
-// their mean confidence and the share that was right: a calibrated engine
-// has the two close.
-func logCalibration(t *testing.T, ds *gen.Dataset, out matcher.Output) {
-	t.Helper()
-	type cal struct {
-		n, right int
-		conf     float64
-	}
-	items := map[string]matcher.OpenItem{}
-	for _, it := range ds.Items {
-		items[it.ID] = it
-	}
-	per := map[string]*cal{}
-	for i, d := range out.Decisions {
-		if d.Outcome != matcher.Auto {
-			continue
-		}
-		c := per[d.Rule]
-		if c == nil {
-			c = &cal{}
-			per[d.Rule] = c
-		}
-		c.n++
-		c.conf += d.Confidence
-		if isRight(items, ds.Truth[i], d) {
-			c.right++
-		}
-	}
-	rules := make([]string, 0, len(per))
-	for r := range per {
-		rules = append(rules, r)
-	}
-	sort.Strings(rules)
-	t.Logf("%-20s %6s %9s %9s", "rule (auto)", "n", "mean conf", "right")
-	for _, r := range rules {
-		c := per[r]
-		t.Logf("%-20s %6d %9.3f %8.2f%%", r, c.n, c.conf/float64(c.n), 100*float64(c.right)/float64(c.n))
 	}
 }
 

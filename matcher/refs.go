@@ -31,6 +31,9 @@ const (
 // and digits removed: "RF18 5390 0754 7034" → "RF18539007547034",
 // "+++123/4567/89002+++" → "123456789002".
 func CompactReference(s string) string {
+	if isAlnumUpper(s) {
+		return s // already compact: nothing to copy
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
@@ -367,8 +370,10 @@ type refAtom struct {
 
 // atomise splits upper-cased ASCII text into letter and digit atoms; any
 // other byte separates atoms.
-func atomise(text string) []refAtom {
-	var atoms []refAtom
+func atomise(text string) []refAtom { return atomiseAppend(nil, text) }
+
+// atomiseAppend is atomise appending to atoms (a scratch slice to reuse).
+func atomiseAppend(atoms []refAtom, text string) []refAtom {
 	prevEnd := -1
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -421,8 +426,16 @@ func upperASCII(s string) string {
 // Whether a candidate's check digits hold is decided by the caller. The
 // slice passed to fn is reused: fn must copy what it keeps.
 func referenceCandidates(text string, fn func([]byte)) {
-	atoms := atomise(upperASCII(text))
-	var b bytesBuilder
+	var buf []byte
+	referenceCandidatesWith(text, nil, &buf, fn)
+}
+
+// referenceCandidatesWith is referenceCandidates with scratch space: atoms
+// and *buf are reused (and *buf kept grown); it returns atoms for reuse.
+func referenceCandidatesWith(text string, atoms []refAtom, buf *[]byte, fn func([]byte)) []refAtom {
+	atoms = atomiseAppend(atoms[:0], upperASCII(text))
+	b := bytesBuilder{buf: (*buf)[:0]}
+	defer func() { *buf = b.buf }()
 	for i, a := range atoms {
 		// RF: an "RF" atom (not glued to letters before it) followed by two
 		// check digits.
@@ -461,6 +474,7 @@ func referenceCandidates(text string, fn func([]byte)) {
 			}
 		}
 	}
+	return atoms
 }
 
 // bytesBuilder is a reusable byte buffer with the strings.Builder methods

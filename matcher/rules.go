@@ -139,8 +139,11 @@ func (e *engine) docList(items []int32) string {
 	return strings.Join(names, ", ")
 }
 
-func (e *engine) auto(rule string, conf float64, allocs []Allocation, excess Amount, why string) Decision {
-	d := Decision{Outcome: Auto, Rule: rule, Confidence: conf, Allocations: allocs, Excess: excess, Explanation: why}
+// auto builds an automatic decision made in situation sit, with its
+// calibrated confidence.
+func (e *engine) auto(rule, sit string, allocs []Allocation, excess Amount, why string) Decision {
+	d := Decision{Outcome: Auto, Rule: rule, Confidence: confidenceOf(sit), Allocations: allocs, Excess: excess,
+		Explanation: why, situation: sit}
 	if excess.Sign() > 0 {
 		d.Reason = ReasonOverpayment
 	}
@@ -186,12 +189,12 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 	if len(open) == 0 {
 		switch {
 		case len(settled) > 0:
-			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled, Confidence: 0.5,
+			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled,
 				Candidates:  e.itemCandidates(settled, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
 			return d, true
 		case len(other) > 0:
-			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonCurrencyMismatch, Confidence: 0.5,
+			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonCurrencyMismatch,
 				Candidates: e.itemCandidates(other, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, invoiced in %s, paid in %s",
 					e.docList(other), e.ix.items[other[0]].Currency, tx.Currency)}
@@ -213,17 +216,15 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 			why := fmt.Sprintf("%s valid and equal to the payment reference of %s, with %s also named; %s",
 				strings.Join(shown, ", "), e.docList(open), e.docList(union[len(open):]),
 				e.describeSettle(tx, union, allocs, excess, k))
-			return e.auto(RuleReference, 0.97, allocs, excess, why), true
+			return e.auto(RuleReference, sitRefNamed, allocs, excess, why), true
 		}
 	}
 	allocs, excess, k := e.settle(tx, open)
 	if k == settleNone {
 		return Decision{}, false
 	}
-	conf := map[settleKind]float64{settleExact: 0.99, settleWriteOff: 0.97, settlePartial: 0.96, settleOver: 0.96}[k]
-	if len(open) > 1 {
-		conf -= 0.01
-	}
+	sit := map[settleKind]string{settleExact: sitRefExact, settleWriteOff: sitRefWriteOff, settlePartial: sitRefPartial,
+		settleOver: sitRefOver}[k]
 	what := "payment reference of " + e.docList(open)
 	if len(open) > 1 {
 		what = "payment references of " + e.docList(open)
@@ -231,10 +232,10 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 	why := fmt.Sprintf("%s valid and equal to %s; %s", strings.Join(shown, ", "), what,
 		e.describeSettle(tx, open, allocs, excess, k))
 	if e.payerContradicts(ev, open) {
-		conf -= 0.03
+		sit = sitRefOtherPaid
 		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleReference, conf, allocs, excess, why), true
+	return e.auto(RuleReference, sit, allocs, excess, why), true
 }
 
 // ruleDocument letters on document numbers found in the remittance text
@@ -277,66 +278,72 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	contra := e.payerContradicts(ev, named)
-	finish := func(items []int32, conf float64) (Decision, bool) {
+	finish := func(items []int32, sit string) (Decision, bool) {
 		allocs, excess, k := e.settle(tx, items)
 		why := found + "; " + e.describeSettle(tx, items, allocs, excess, k)
 		if len(items) < len(named) {
 			why += fmt.Sprintf(" (of the %d named, %s fit the amount)", len(named), e.docList(items))
 		}
 		if contra {
-			conf -= 0.03
+			sit = sitDocOtherPayer
 			why += "; paid from an account of another customer"
 		}
-		return e.auto(RuleDocument, conf, allocs, excess, why), true
+		return e.auto(RuleDocument, sit, allocs, excess, why), true
 	}
 	if total.Sign() > 0 && tx.Amount.Equal(total) {
-		conf := 0.97
 		if len(named) > 1 {
-			conf = 0.96
+			return finish(named, sitDocExactMulti)
 		}
-		return finish(named, conf)
+		return finish(named, sitDocExact)
 	}
 	// a subset of the named items, credit notes included, that sums exactly
 	if len(named) > 1 && len(named) <= 12 {
 		if sol, ok := e.namedSubset(named, tx.Amount); ok {
-			return finish(sol, 0.94)
+			return finish(sol, sitDocSubset)
 		}
 	}
 	if total.Sign() > 0 && e.withinTolerance(tx.Currency, total, tx.Amount) {
-		return finish(named, 0.94)
+		return finish(named, sitDocWriteOff)
 	}
 	// partial or over payment: only when the payer is known to own the items
 	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !contra && e.ownedByPayer(ev, named) {
 		if tx.Amount.Cmp(total) > 0 {
 			// more than the named documents: the rest may pay unnamed
 			// items of the same customer (one, or one combination)
-			if more, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
+			if more, oldest, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
 				union := append(append([]int32(nil), named...), more...)
 				allocs, excess, _ := e.settle(tx, union)
 				why := fmt.Sprintf("%s; %s; the rest %s pays %s, not named", found, ev.payerHow,
 					fmtAmount(tx.Amount.Sub(total), tx.Currency), e.docList(more))
-				conf := 0.92
-				if len(more) == 1 && e.sameAmountSiblings(tx, ev, named, more[0]) {
-					conf = 0.91
-					why += " (the oldest of its open items of that amount)"
+				sit := sitDocRest
+				if oldest {
+					sit = sitDocRestOldest
+					if len(more) == 1 {
+						why += " (the oldest of its open items of that amount)"
+					} else {
+						why += " (the oldest of its open items of those amounts)"
+					}
 				}
-				return e.auto(RuleDocument, conf, allocs, excess, why), true
+				return e.auto(RuleDocument, sit, allocs, excess, why), true
 			}
 			// an overpayment while the customer has other open items may
 			// pay them: an accountant decides
 			if e.payerHasOtherOpen(tx, ev, named) {
 				return Decision{}, false
 			}
+			return finish(named, sitDocOver)
 		}
-		return finish(named, 0.92)
+		return finish(named, sitDocPartial)
 	}
 	return Decision{}, false
 }
 
 // unnamedRest finds the open items of the payer, outside named, that pay
 // rest exactly: a single item when only one has that residual, else the
-// only combination.
-func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest Amount) ([]int32, bool) {
+// only combination of amounts found by a complete search. oldest is true
+// when the customer has other open items of the same amounts, so the
+// oldest due were taken (Config.SameAmount "oldest"; none with "suggest").
+func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest Amount) (items []int32, oldest, ok bool) {
 	var single []int32
 	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
 		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
@@ -345,24 +352,24 @@ func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest 
 		}
 	}
 	if len(single) == 1 {
-		return single, true
+		return single, false, true
 	}
 	if len(single) > 1 {
 		// several of one customer: the oldest first, as for recurring
 		// invoices; several customers: nothing separates them
 		for _, n := range single[1:] {
 			if e.ix.items[n].CustomerID != e.ix.items[single[0]].CustomerID {
-				return nil, false
+				return nil, false, false
 			}
 		}
 		if e.cfg.SameAmount != "oldest" {
-			return nil, false
+			return nil, false, false
 		}
 		sort.SliceStable(single, func(a, b int) bool { return e.ix.older(single[a], single[b]) })
-		return single[:1], true
+		return single[:1], true, true
 	}
 	if len(ev.payer) != 1 {
-		return nil, false
+		return nil, false, false
 	}
 	var pool []int32
 	for _, n := range e.ix.byCustomer[ev.payer[0]] {
@@ -372,23 +379,11 @@ func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest 
 	}
 	sub := *tx
 	sub.Amount = rest
-	sols, complete := e.combinations(&sub, pool)
-	if len(sols) == 1 && complete {
-		return sols[0], true
+	sols, complete := e.combinations(&sub, pool, nil)
+	if len(sols) == 1 && complete && (!sols[0].choice || e.cfg.SameAmount == "oldest") {
+		return sols[0].items, sols[0].choice, true
 	}
-	return nil, false
-}
-
-// sameAmountSiblings reports whether the payer has other open items than n
-// (and named) with n's residual.
-func (e *engine) sameAmountSiblings(tx *Transaction, ev *evidence, named []int32, n int32) bool {
-	for _, m := range e.ix.byAmount[amountKey(tx.Currency, e.ix.items[n].Residual)] {
-		if m != n && !contains(named, m) && e.isPayer(ev, e.ix.items[m].CustomerID) && e.eligible(tx, m) &&
-			e.ix.resid[m].Equal(e.ix.resid[n]) {
-			return true
-		}
-	}
-	return false
+	return nil, false, false
 }
 
 // payerHasOtherOpen reports whether the payer's customers have open items
@@ -465,17 +460,18 @@ func (e *engine) unclaimed(ev *evidence, items []int32) []int32 {
 	return out
 }
 
-// payerConfidence is the base confidence of an identified payer.
-func payerConfidence(ev *evidence) float64 {
+// payerSituation is the situation of a payer identified by IBAN, learned
+// IBAN, equal name or similar name, with one open item of the amount.
+func payerSituation(ev *evidence) string {
 	switch {
 	case len(ev.ibanCust) > 0 && !ev.ibanLearned:
-		return 0.95
+		return sitPayerIBAN
 	case len(ev.ibanCust) > 0:
-		return 0.94
+		return sitPayerLearned
 	case len(ev.names) > 0 && ev.names[0].score == 1:
-		return 0.94
+		return sitPayerNameEqual
 	}
-	return 0.92
+	return sitPayerNameLike
 }
 
 func (e *engine) isPayer(ev *evidence, customer string) bool {
@@ -485,12 +481,25 @@ func (e *engine) isPayer(ev *evidence, customer string) bool {
 
 // rulePayer letters on an identified payer (IBAN or name) and the amount:
 // one open item of that amount, the oldest of several equal ones, one
-// within tolerance, or a combination of the customer's items.
+// within tolerance, or a combination of the customer's items. When the
+// remittance names, as written, open documents the allocation does not
+// take, the decision is in a situation of its own (sitPayerTextOther),
+// below the automatic threshold by default.
 func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
+	d, ok := e.payerDecision(tx, ev)
+	if ok && d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
+		d.situation = sitPayerTextOther
+		d.Confidence = confidenceOf(d.situation)
+		d.Explanation += "; but the remittance names another document"
+	}
+	return d, ok
+}
+
+func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 	if len(ev.payer) == 0 {
 		return Decision{}, false
 	}
-	base := payerConfidence(ev)
+	sit := payerSituation(ev)
 	var exact []int32
 	for _, n := range e.ix.byAmount[ev.akey] {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
@@ -503,7 +512,7 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		n := exact[0]
 		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s; %s is its only open item of %s", ev.payerHow, e.doc(n), amt)
-		return e.auto(RulePayerAmount, base, allocs, Amount{}, why), true
+		return e.auto(RulePayerAmount, sit, allocs, Amount{}, why), true
 	}
 	if len(exact) > 1 {
 		custs := map[string]bool{}
@@ -512,7 +521,7 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 		if len(custs) > 1 {
 			return Decision{Outcome: Suggested, Rule: RulePayerAmount, Reason: ReasonAmbiguousCustomers,
-				Candidates: e.itemCandidates(exact, 0.6), Confidence: 0.6,
+				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
 		}
 		// a typo'd document number may tell them apart
@@ -526,26 +535,27 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 			n := typo[0]
 			allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 			why := fmt.Sprintf("%s; of %d open items of %s, the remittance nearly names %s", ev.payerHow, len(exact), amt, e.doc(n))
-			return e.auto(RuleSameAmount, base-0.02, allocs, Amount{}, why), true
+			return e.auto(RuleSameAmount, sitSameTypo, allocs, Amount{}, why), true
 		}
 		sort.SliceStable(exact, func(a, b int) bool { return e.ix.older(exact[a], exact[b]) })
 		if e.cfg.SameAmount != "oldest" {
 			return Decision{Outcome: Suggested, Rule: RuleSameAmount, Reason: ReasonSameAmount,
-				Candidates: e.itemCandidates(exact, 0.6), Confidence: 0.6,
+				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d open items of %s and nothing tells them apart", ev.payerHow, len(exact), amt)}, true
 		}
 		n := exact[0]
 		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s; %d open items of %s and nothing tells them apart: the oldest due (%s, due %s) is lettered first",
 			ev.payerHow, len(exact), amt, e.doc(n), e.ix.items[n].DueDate.Format("2006-01-02"))
-		return e.auto(RuleSameAmount, 0.91, allocs, Amount{}, why), true
+		return e.auto(RuleSameAmount, sitSameOldest, allocs, Amount{}, why), true
 	}
 
-	var combos [][]int32
+	var combos []combo
+	prefer := func(n int32) bool { return e.textSupports(ev, n) }
 	comboCust := 0
 	complete := true
 	for _, c := range ev.payer {
-		sols, done := e.combinations(tx, e.unclaimed(ev, e.ix.byCustomer[c]))
+		sols, done := e.combinations(tx, e.unclaimed(ev, e.ix.byCustomer[c]), prefer)
 		complete = complete && done
 		if len(sols) > 0 {
 			comboCust++
@@ -555,10 +565,10 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 	if comboCust > 1 {
 		var all []int32
 		for _, s := range combos {
-			all = append(all, s...)
+			all = append(all, s.items...)
 		}
 		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCustomers,
-			Candidates: e.itemCandidates(all, 0.5), Confidence: 0.5,
+			Candidates:  e.itemCandidates(all, 0.5),
 			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
 	}
 	if len(combos) == 0 {
@@ -574,7 +584,10 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		if len(near) == 0 {
 			return Decision{}, false
 		}
-		conf, oldest := base-0.03, ""
+		tol, oldest := sitTolerance, ""
+		if sit == sitPayerNameLike {
+			tol = sitToleranceLike
+		}
 		if len(near) > 1 {
 			// several of one customer with one residual (recurring
 			// invoices): the oldest first, as for exact amounts
@@ -588,81 +601,115 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 			}
 			sort.SliceStable(near, func(a, b int) bool { return e.ix.older(near[a], near[b]) })
 			near = near[:1]
-			conf, oldest = 0.91, "; the oldest due of its open items of that residual"
+			tol, oldest = sitToleranceOld, "; the oldest due of its open items of that residual"
 		}
 		allocs, excess, k := e.settle(tx, near)
 		why := fmt.Sprintf("%s; %s: %s%s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k), oldest)
-		return e.auto(RuleTolerance, conf, allocs, excess, why), true
+		return e.auto(RuleTolerance, tol, allocs, excess, why), true
 	}
-	pick, conf, why := e.chooseCombination(ev, combos, complete)
+	pick, csit, why := e.chooseCombination(ev, combos, complete)
 	if pick == nil {
+		// the accountant sees the combination due oldest first
+		show := combos[0].items
+		for _, c := range combos[1:] {
+			if e.olderSet(c.items, show) {
+				show = c.items
+			}
+		}
 		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCombo,
-			Candidates: e.itemCandidates(combos[0], 0.5), Confidence: 0.5,
+			Candidates:  e.itemCandidates(show, 0.5),
 			Explanation: fmt.Sprintf("%s; %s", ev.payerHow, why)}, true
 	}
 	sort.Slice(pick, func(a, b int) bool { return e.ix.older(pick[a], pick[b]) })
 	allocs, excess, _ := e.settle(tx, pick)
-	return e.auto(RuleCombination, conf, allocs, excess,
+	return e.auto(RuleCombination, csit, allocs, excess,
 		fmt.Sprintf("%s; amount %s = %s (%s)", ev.payerHow, amt, e.docList(pick), why)), true
 }
 
-// chooseCombination picks among the combinations that pay the amount: the
-// only one, the one the text supports best, or — when they differ only by
-// items of equal amounts — the oldest. nil when it cannot choose.
-func (e *engine) chooseCombination(ev *evidence, combos [][]int32, complete bool) ([]int32, float64, string) {
-	if len(combos) == 1 && complete {
-		return combos[0], 0.93, "the only combination of its open items"
+// textSupports reports whether the remittance names item n: its document
+// number, as written or with leading zeros dropped, or with one wrong
+// character.
+func (e *engine) textSupports(ev *evidence, n int32) bool {
+	for _, d := range ev.docs {
+		if d.item == n {
+			return true
+		}
 	}
-	support := func(s []int32) int {
+	_, ok := e.typoMatch(ev, n)
+	return ok
+}
+
+// chooseCombination picks among the combinations of one customer's open
+// items that pay the amount (combos, from a search that finished when
+// complete): the only one; else the one the remittance text supports best
+// (names most of its items); else, when Config.SameAmount is "oldest", the
+// oldest due — compared as the lists of their items' due dates sorted
+// oldest first, lexicographically (then issue dates, then ids: olderSet) —
+// among those the text supports best when it supports several equally.
+// It returns the items, the situation and why; nil items when it cannot
+// choose. Different customers never reach it (rulePayer suggests them).
+func (e *engine) chooseCombination(ev *evidence, combos []combo, complete bool) ([]int32, string, string) {
+	if !complete {
+		// The bounded search was cut short (too many items, solutions or
+		// nodes): combinations it did not reach may fit too, and one of
+		// them may be the text's or older. "The only", "the text's" or
+		// "the oldest" among those found would be an artefact of the
+		// search order and its bounds, not of the data: suggest.
+		return nil, "", fmt.Sprintf("%d combinations of its open items fit the amount and the bounded search for more was cut short",
+			len(combos))
+	}
+	if len(combos) == 1 && !combos[0].choice {
+		return combos[0].items, sitComboOnly, "the only combination of its open items"
+	}
+	support := func(c combo) int {
 		k := 0
-		for _, n := range s {
-			for _, d := range ev.docs {
-				if d.item == n {
-					k++
-				}
-			}
-			if _, ok := e.typoMatch(ev, n); ok {
+		for _, n := range c.items {
+			if e.textSupports(ev, n) {
 				k++
 			}
 		}
 		return k
 	}
-	best, bestK, tie := -1, 0, false
-	for i, s := range combos {
-		k := support(s)
-		switch {
+	var best []combo
+	bestK := 0
+	for _, c := range combos {
+		switch k := support(c); {
 		case k > bestK:
-			best, bestK, tie = i, k, false
+			best, bestK = []combo{c}, k
 		case k == bestK && k > 0:
-			tie = true
+			best = append(best, c)
 		}
 	}
-	if best >= 0 && !tie && complete {
-		return combos[best], 0.92, "the combination the remittance text supports"
+	if len(best) == 1 {
+		return best[0].items, sitComboText, "the combination the remittance text supports"
 	}
-	// equal multisets of amounts: oldest first
-	sig := func(s []int32) string {
-		keys := make([]string, len(s))
-		for i, n := range s {
-			keys[i] = e.ix.resid[n].Key()
+	pool, text := combos, ""
+	if len(best) > 1 {
+		pool, text = best, fmt.Sprintf("the remittance names items of %d of them equally", len(best))
+	}
+	if e.cfg.SameAmount != "oldest" {
+		if len(pool) == 1 {
+			return nil, "", "several open items of equal amounts could make the combination and nothing tells them apart"
 		}
-		sort.Strings(keys)
-		return strings.Join(keys, "+")
-	}
-	same := true
-	for _, s := range combos[1:] {
-		same = same && sig(s) == sig(combos[0])
-	}
-	if same && e.cfg.SameAmount == "oldest" {
-		oldest := combos[0]
-		for _, s := range combos[1:] {
-			if e.olderSet(s, oldest) {
-				oldest = s
-			}
+		if text != "" {
+			return nil, "", fmt.Sprintf("%d combinations of its open items fit the amount and %s", len(combos), text)
 		}
-		return oldest, 0.91, "several combinations of equal amounts: the oldest due are lettered first"
+		return nil, "", fmt.Sprintf("%d combinations of its open items fit the amount and nothing tells them apart", len(combos))
 	}
-	return nil, 0, fmt.Sprintf("%d combinations of open items fit the amount", len(combos))
+	if len(pool) == 1 {
+		return pool[0].items, sitComboEqual, "several combinations of equal amounts: the oldest due are lettered first"
+	}
+	oldest := pool[0].items
+	for _, c := range pool[1:] {
+		if e.olderSet(c.items, oldest) {
+			oldest = c.items
+		}
+	}
+	why := fmt.Sprintf("%d combinations of its open items fit the amount and nothing tells them apart: the one due oldest is lettered first", len(pool))
+	if text != "" {
+		why = fmt.Sprintf("%d combinations of its open items fit the amount, %s: the one due oldest is lettered first", len(combos), text)
+	}
+	return oldest, sitComboOldest, why
 }
 
 // olderSet compares two item sets by their due dates, oldest first.
@@ -702,13 +749,14 @@ func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 		return Decision{}, false
 	}
 	n := hits[0]
-	conf := 0.92
+	sit := sitTypo
 	why := fmt.Sprintf("%s in remittance is one character away from %s; amount %s = residual confirms it",
 		text, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
 	if e.payerContradicts(ev, hits) {
-		conf -= 0.05
+		sit = sitTypoOtherPayer
+		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleDocTypo, conf, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+	return e.auto(RuleDocTypo, sit, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
 }
 
 // ruleCut letters a payment whose remittance ends with a document number
@@ -730,11 +778,12 @@ func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
 	n := hits[0]
 	why := fmt.Sprintf("remittance cut at %d characters ends with %s…; of the documents starting so, only %s has residual %s = amount",
 		utf8.RuneCountInString(tx.Unstructured[len(tx.Unstructured)-1]), ev.cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
-	conf := 0.93
+	sit := sitCut
 	if e.payerContradicts(ev, hits) {
-		conf -= 0.05
+		sit = sitCutOtherPayer
+		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleDocCut, conf, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+	return e.auto(RuleDocCut, sit, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
 }
 
 // itemCandidates lists items as candidates with one score, oldest first.
@@ -844,7 +893,7 @@ func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // learn returns the payer facts a confident automatic decision teaches.
 func (e *engine) learn(tx *Transaction, ev *evidence, d Decision) []Learning {
-	if d.Outcome != Auto || d.Confidence < 0.95 || (d.Rule != RuleReference && d.Rule != RuleDocument) {
+	if !learnsFrom(d) {
 		return nil
 	}
 	cust := ""

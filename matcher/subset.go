@@ -18,20 +18,37 @@ func (a Amount) units(scale int32) (int64, bool) {
 }
 
 // Bounds of the combination search: at most maxSolutions combinations are
-// collected and at most comboBudget search nodes visited per customer.
+// collected and at most comboBudget search nodes visited per customer; only
+// the maxComboPool oldest items of a customer take part.
 const (
 	maxSolutions = 8
 	comboBudget  = 20000
 	maxComboPool = 400
 )
 
-// combinations finds combinations of two or more of items (one customer's,
-// oldest first) whose current residuals sum exactly to tx's amount. It is
-// a depth-first subset-sum search over the positive residuals, largest
-// first, pruned by the remaining sum and bounded by Config.MaxCombination
-// items, maxSolutions solutions and a node budget. complete is false when a
+// combo is one combination of open items whose residuals sum to a payment.
+type combo struct {
+	// items are the items taken, for each amount the preferred ones (named
+	// by the remittance) first, then the oldest due.
+	items []int32
+	// choice is true when some amount is taken from fewer items than the
+	// customer has open with that residual: other, interchangeable
+	// combinations of the same amounts exist and the oldest were taken.
+	choice bool
+}
+
+// combinations finds the combinations of two or more of items (one
+// customer's, oldest first) whose current residuals sum exactly to tx's
+// amount. It is a depth-first subset-sum search over the positive
+// residuals grouped by value (so that n interchangeable items of one
+// amount count as one choice of how many, not as n-choose-k combinations),
+// largest value first, pruned by the remaining sum and the items left, and
+// bounded by Config.MaxCombination items, maxSolutions combinations of
+// distinct amounts, maxComboPool items and a node budget. Each solution is
+// a multiset of amounts, returned with the items it takes: prefer (nil for
+// none) first, then the oldest of each amount. complete is false when a
 // bound cut the search short, so the solutions found may not be all.
-func (e *engine) combinations(tx *Transaction, items []int32) ([][]int32, bool) {
+func (e *engine) combinations(tx *Transaction, items []int32, prefer func(int32) bool) ([]combo, bool) {
 	scale := CurrencyDigits(tx.Currency)
 	if s := tx.Amount.Scale(); s > scale {
 		scale = s
@@ -62,51 +79,80 @@ func (e *engine) combinations(tx *Transaction, items []int32) ([][]int32, bool) 
 	if len(pool) < 2 {
 		return nil, complete
 	}
+	// groups of equal residuals, largest first; within one, the preferred
+	// items first, then oldest first (the stable sort keeps the order of
+	// items)
 	sort.SliceStable(pool, func(a, b int) bool { return pool[a].v > pool[b].v })
-	suffix := make([]int64, len(pool)+1)
-	for i := len(pool) - 1; i >= 0; i-- {
-		suffix[i] = suffix[i+1] + pool[i].v
+	type group struct {
+		v     int64
+		items []int32
+	}
+	var groups []group
+	for _, c := range pool {
+		if k := len(groups) - 1; k >= 0 && groups[k].v == c.v {
+			groups[k].items = append(groups[k].items, c.n)
+			continue
+		}
+		groups = append(groups, group{v: c.v, items: []int32{c.n}})
+	}
+	if prefer != nil {
+		for _, g := range groups {
+			if len(g.items) > 1 {
+				sort.SliceStable(g.items, func(a, b int) bool { return prefer(g.items[a]) && !prefer(g.items[b]) })
+			}
+		}
+	}
+	suffix := make([]int64, len(groups)+1)
+	for i := len(groups) - 1; i >= 0; i-- {
+		// saturated: each value is below MaxInt64/4, their sum need not be
+		t := suffix[i+1]
+		for range groups[i].items {
+			t = min(math.MaxInt64/2, t+groups[i].v)
+		}
+		suffix[i] = t
 	}
 	maxK := e.cfg.MaxCombination
-	var sols [][]int32
-	path := make([]int32, 0, maxK)
+	var sols []combo
+	counts := make([]int, len(groups))
 	budget := comboBudget
-	var dfs func(start int, remaining int64)
-	dfs = func(start int, remaining int64) {
+	var dfs func(g int, remaining int64, slots int)
+	dfs = func(g int, remaining int64, slots int) {
 		if remaining == 0 {
-			if len(path) >= 2 {
-				sols = append(sols, append([]int32(nil), path...))
-			}
-			return
-		}
-		if len(path) >= maxK || len(sols) >= maxSolutions {
-			return
-		}
-		for i := start; i < len(pool); i++ {
-			if budget--; budget <= 0 {
-				complete = false
+			if maxK-slots < 2 {
 				return
 			}
-			if suffix[i] < remaining {
-				return // even all that is left cannot reach it
+			var c combo
+			for i, k := range counts {
+				c.items = append(c.items, groups[i].items[:k]...)
+				c.choice = c.choice || k > 0 && k < len(groups[i].items)
 			}
-			v := pool[i].v
-			if v > remaining {
-				continue
-			}
-			// the largest value left times the slots left must reach it
-			if v*int64(maxK-len(path)) < remaining {
-				return
-			}
-			path = append(path, pool[i].n)
-			dfs(i+1, remaining-v)
-			path = path[:len(path)-1]
-			if len(sols) >= maxSolutions {
-				complete = false
+			sols = append(sols, c)
+			return
+		}
+		if g == len(groups) || slots == 0 || len(sols) >= maxSolutions {
+			return
+		}
+		if budget--; budget <= 0 {
+			complete = false
+			return
+		}
+		// all that is left cannot reach it, or the largest value left
+		// times the slots left cannot
+		if suffix[g] < remaining || (remaining+int64(slots)-1)/int64(slots) > groups[g].v {
+			return
+		}
+		v := groups[g].v
+		most := min(len(groups[g].items), slots, int(remaining/v))
+		for k := most; k >= 0; k-- {
+			counts[g] = k
+			dfs(g+1, remaining-int64(k)*v, slots-k)
+			counts[g] = 0
+			if len(sols) >= maxSolutions || budget <= 0 {
+				complete = false // what was not explored may fit too
 				return
 			}
 		}
 	}
-	dfs(0, target)
+	dfs(0, target, maxK)
 	return sols, complete
 }

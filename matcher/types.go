@@ -110,9 +110,13 @@ type Candidate struct {
 
 // Decision is the matcher's verdict on one transaction.
 type Decision struct {
-	TxKey       string       `json:"tx_key"`
-	Outcome     Outcome      `json:"outcome"`
-	Rule        string       `json:"rule,omitempty"`
+	TxKey   string  `json:"tx_key"`
+	Outcome Outcome `json:"outcome"`
+	Rule    string  `json:"rule,omitempty"`
+	// Confidence is the calibrated chance that the decision is right: for
+	// an automatic one, that its allocations are; for a suggestion, that
+	// its first candidate is the item to letter. Two decimals, at most
+	// 0.99; 0 for decisions that propose nothing (see calibration.go).
 	Confidence  float64      `json:"confidence"`
 	Explanation string       `json:"explanation"`
 	Allocations []Allocation `json:"allocations,omitempty"`
@@ -130,6 +134,11 @@ type Decision struct {
 	// an accountant's resolution: put on a customer's account or written
 	// off. The matcher itself never produces postings.
 	Postings []Posting `json:"postings,omitempty"`
+
+	// situation is the calibration bucket the decision was made in (see
+	// calibrationTable): it sets Confidence and whether payer facts are
+	// learned. Internal to one Match call; never serialised.
+	situation string
 }
 
 // PostingKind says where cash that letters no open item is booked.

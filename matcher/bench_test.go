@@ -1,0 +1,154 @@
+package matcher_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lettrage/lettrage/internal/gen"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// oneToOne returns ds's input with about half of the open items dropped so
+// that there are as many items as transactions: every item a transaction's
+// truth allocates is kept, the others are thinned evenly. internal/gen
+// always makes two items per transaction; the 1M target is
+// 1,000,000 transactions × 1,000,000 items.
+func oneToOne(ds *gen.Dataset) matcher.Input {
+	want := len(ds.Transactions)
+	used := make(map[string]bool, want)
+	for _, t := range ds.Truth {
+		for id := range t.Allocations {
+			used[id] = true
+		}
+	}
+	free := 0
+	for i := range ds.Items {
+		if !used[ds.Items[i].ID] {
+			free++
+		}
+	}
+	keep := want - len(used) // unused items to keep
+	if keep < 0 {
+		keep = 0
+	}
+	items := make([]matcher.OpenItem, 0, want)
+	k := 0
+	for i := range ds.Items {
+		it := ds.Items[i]
+		if used[it.ID] {
+			items = append(items, it)
+			continue
+		}
+		// keep the k-th unused item when it moves the kept count up
+		if free > 0 && (k+1)*keep/free != k*keep/free {
+			items = append(items, it)
+		}
+		k++
+	}
+	return matcher.Input{Transactions: ds.Transactions, Items: items, Memory: ds.Memory, Config: ds.Config}
+}
+
+// heapWatch samples the live heap (as marked by the last GC) and the heap
+// in use while a benchmark runs, so that a benchmark can report what Match
+// holds beyond its inputs.
+type heapWatch struct {
+	base     uint64
+	peakLive uint64
+	peakHeap uint64
+	stop     chan struct{}
+	done     sync.WaitGroup
+}
+
+func startHeapWatch() *heapWatch {
+	runtime.GC()
+	w := &heapWatch{stop: make(chan struct{})}
+	w.base = liveHeap()
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		n := 0
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+			if l := liveHeap(); l > w.peakLive {
+				w.peakLive = l
+			}
+			// ReadMemStats stops the world: sample it less often
+			if n++; n%25 == 0 {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > w.peakHeap {
+					w.peakHeap = ms.HeapAlloc
+				}
+			}
+		}
+	}()
+	return w
+}
+
+// report stops the watch and reports the peaks above the baseline in MB.
+func (w *heapWatch) report(b *testing.B) {
+	close(w.stop)
+	w.done.Wait()
+	mb := func(v uint64) float64 {
+		if v < w.base {
+			return 0
+		}
+		return float64(v-w.base) / 1e6
+	}
+	b.ReportMetric(mb(w.peakLive), "peak-live-MB")
+	b.ReportMetric(mb(w.peakHeap), "peak-heap-MB")
+}
+
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// BenchmarkMatchOneToOne measures Match with as many open items as
+// transactions (gen.Generate's data, half of the items dropped, see
+// oneToOne) and reports, besides time, the peak live heap and heap in use
+// beyond the inputs. LETTRAGE_BENCH_1M=1 adds 1,000,000 × 1,000,000 (the
+// issue's target; ~8 GB and a few minutes, most of them generating);
+// LETTRAGE_BENCH_N=n runs size n only.
+func BenchmarkMatchOneToOne(b *testing.B) {
+	sizes := []int{100_000}
+	if os.Getenv("LETTRAGE_BENCH_1M") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
+			b.Fatalf("LETTRAGE_BENCH_N=%q: want a positive count", v)
+		}
+		sizes = []int{n}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) {
+			in := oneToOne(gen.Generate(42, n))
+			b.ReportAllocs()
+			w := startHeapWatch()
+			b.ResetTimer()
+			for b.Loop() {
+				matcher.Match(in)
+			}
+			b.StopTimer()
+			w.report(b)
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+		})
+	}
+}

@@ -1,0 +1,283 @@
+package matcher
+
+import (
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// workerCount is the number of goroutines a Match call uses: n when
+// positive, else GOMAXPROCS.
+func workerCount(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// forChunks calls fn(w, lo, hi) for consecutive chunks of [0, n) of at most
+// chunk elements, on workers goroutines that take the next chunk as they
+// finish one; w (0 ≤ w < workers) identifies the goroutine, for scratch
+// space of its own. Every element is handled exactly once; the order in
+// which chunks run is not defined, so fn must only write what belongs to
+// its own elements. With one worker, fn runs on the calling goroutine.
+func forChunks(n, workers, chunk int, fn func(w, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if chunk <= 0 {
+		chunk = 1
+	}
+	if max := (n + chunk - 1) / chunk; workers > max {
+		workers = max
+	}
+	if workers <= 1 {
+		for lo := 0; lo < n; lo += chunk {
+			fn(0, lo, min(lo+chunk, n))
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= n {
+					return
+				}
+				fn(w, lo, min(lo+chunk, n))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sortStableParallel sorts s stably by cmp: workers chunks sorted at the
+// same time, then merged. The result is the one slices.SortStableFunc
+// gives.
+func sortStableParallel[T any](s []T, workers int, cmp func(a, b T) int) {
+	const minChunk = 1 << 14
+	if workers > len(s)/minChunk {
+		workers = len(s) / minChunk
+	}
+	if workers <= 1 {
+		slices.SortStableFunc(s, cmp)
+		return
+	}
+	// chunk bounds
+	bounds := make([]int, workers+1)
+	for i := range bounds {
+		bounds[i] = i * len(s) / workers
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slices.SortStableFunc(s[bounds[i]:bounds[i+1]], cmp)
+		}()
+	}
+	wg.Wait()
+	// merge neighbouring runs pairwise until one is left; on a tie the
+	// left run's element goes first, which keeps the sort stable
+	buf := make([]T, len(s))
+	src, dst := s, buf
+	for len(bounds) > 2 {
+		var nb []int
+		var mw sync.WaitGroup
+		for i := 0; i+1 < len(bounds); i += 2 {
+			lo := bounds[i]
+			nb = append(nb, lo)
+			if i+2 >= len(bounds) {
+				copy(dst[lo:bounds[i+1]], src[lo:bounds[i+1]])
+				continue
+			}
+			mid, hi := bounds[i+1], bounds[i+2]
+			mw.Add(1)
+			go func() {
+				defer mw.Done()
+				mergeRuns(dst[lo:hi], src[lo:mid], src[mid:hi], cmp)
+			}()
+		}
+		mw.Wait()
+		nb = append(nb, len(s))
+		bounds = nb
+		src, dst = dst, src
+	}
+	if &src[0] != &s[0] {
+		copy(s, src)
+	}
+}
+
+// mergeRuns merges the sorted runs a and b into dst (len(a)+len(b)),
+// taking a's element first on a tie.
+func mergeRuns[T any](dst, a, b []T, cmp func(x, y T) int) {
+	i, j, k := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if cmp(b[j], a[i]) < 0 {
+			dst[k] = b[j]
+			j++
+		} else {
+			dst[k] = a[i]
+			i++
+		}
+		k++
+	}
+	k += copy(dst[k:], a[i:])
+	copy(dst[k:], b[j:])
+}
+
+// gatherChunk is how many transactions a worker gathers at a time.
+const gatherChunk = 256
+
+// match is Match on workers goroutines (0: GOMAXPROCS), gathering chunk
+// transactions at a time (tests make chunks small). The index keys and
+// the evidence of every transaction are computed in parallel; they depend
+// on nothing but the transaction and the open items. Deciding — which
+// consumes residuals — runs on one goroutine in a fixed order, so the
+// output does not depend on workers.
+func match(in Input, workers, chunk int) Output {
+	cfg := in.Config
+	if cfg.MaxCandidates <= 0 {
+		cfg.MaxCandidates = DefaultConfig().MaxCandidates
+	}
+	if cfg.MaxCombination <= 0 {
+		cfg.MaxCombination = DefaultConfig().MaxCombination
+	}
+	workers = workerCount(workers)
+	e := &engine{cfg: cfg, ix: newIndexWorkers(in.Items, in.Memory, workers), mem: in.Memory}
+	out := Output{Decisions: make([]Decision, len(in.Transactions))}
+
+	// the letterable transactions, in input order; the others are decided
+	// at once
+	todo := make([]int32, 0, len(in.Transactions))
+	for i := range in.Transactions {
+		tx := &in.Transactions[i]
+		if tx.Reversal || tx.Return || !tx.IsLetterable() {
+			out.Decisions[i] = e.notLetterable(tx)
+			continue
+		}
+		todo = append(todo, int32(i))
+	}
+	evs := make([]*evidence, len(todo))
+	scratches := make([]*scratch, workers)
+	forChunks(len(todo), workers, chunk, func(w, lo, hi int) {
+		sc := scratches[w]
+		if sc == nil {
+			sc = newScratch()
+			scratches[w] = sc
+		}
+		for k := lo; k < hi; k++ {
+			evs[k] = e.gatherWith(&in.Transactions[todo[k]], sc)
+		}
+	})
+	scratches = nil
+
+	// an item designated by a transaction's text is not taken by another
+	// payment's inferred allocation
+	e.claimed = make([]int32, len(e.ix.items))
+	var des []int32
+	for _, ev := range evs {
+		des = appendDesignated(des[:0], ev)
+		for _, n := range des {
+			e.claimed[n]++
+		}
+	}
+
+	// strongest evidence first, then by booking date and key
+	type job struct {
+		sec  int64
+		key  string
+		nsec int32
+		tier int32
+		k    int32 // index in todo and evs
+		hash uint64
+	}
+	jobs := make([]job, len(todo))
+	for k, i := range todo {
+		tx := &in.Transactions[i]
+		jobs[k] = job{sec: tx.BookingDate.Unix(), nsec: int32(tx.BookingDate.Nanosecond()), key: tx.Key,
+			tier: int32(evs[k].tier), k: int32(k)}
+	}
+	sortStableParallel(jobs, workers, func(a, b job) int {
+		switch {
+		case a.tier != b.tier:
+			return int(b.tier - a.tier)
+		case a.sec != b.sec:
+			return cmpInt64(a.sec, b.sec)
+		case a.nsec != b.nsec:
+			return int(a.nsec - b.nsec)
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	// transactions that share a key (it should not happen) are ordered by
+	// a hash of their content, so that the input order does not matter
+	for lo := 0; lo < len(jobs); {
+		hi := lo + 1
+		for hi < len(jobs) && jobs[hi].key == jobs[lo].key && jobs[hi].tier == jobs[lo].tier &&
+			jobs[hi].sec == jobs[lo].sec && jobs[hi].nsec == jobs[lo].nsec {
+			hi++
+		}
+		if hi-lo > 1 {
+			run := jobs[lo:hi]
+			for r := range run {
+				run[r].hash = txHash(&in.Transactions[todo[run[r].k]])
+			}
+			slices.SortStableFunc(run, func(a, b job) int { return cmpUint64(a.hash, b.hash) })
+		}
+		lo = hi
+	}
+
+	learned := map[Learning]bool{}
+	for _, j := range jobs {
+		i := todo[j.k]
+		tx := &in.Transactions[i]
+		ev := evs[j.k]
+		d := e.decide(tx, ev)
+		d.TxKey = tx.Key
+		e.consume(d)
+		out.Decisions[i] = d
+		for _, l := range e.learn(tx, ev, d) {
+			learned[l] = true
+		}
+		evs[j.k] = nil // let the evidence go as the run proceeds
+	}
+	for l := range learned {
+		out.Learned = append(out.Learned, l)
+	}
+	slices.SortFunc(out.Learned, func(x, y Learning) int {
+		if c := strings.Compare(x.Kind, y.Kind); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Value, y.Value); c != 0 {
+			return c
+		}
+		return strings.Compare(x.CustomerID, y.CustomerID)
+	})
+	return out
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
