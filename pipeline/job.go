@@ -56,6 +56,10 @@ type Job struct {
 	PersonalDataDays int
 	// Resolutions is the inbox of accountants' workbooks (nil: none).
 	Resolutions connectors.StatementSource
+	// WriteOffLimits caps, per currency, what one write_off resolution may
+	// write off; DefaultWriteOffLimit applies to the currencies it does
+	// not name.
+	WriteOffLimits map[string]matcher.Amount
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
@@ -557,6 +561,17 @@ func pendingOf(c Commit) []PendingDecision {
 
 // apply writes decisions to the ledger (see applyPending).
 func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDecision) (int, error) {
+	return j.applyAll(ctx, log, pending, nil)
+}
+
+// applyAll is apply that also fills refused (when not nil) with the
+// decision keys the ledger refused and its reasons.
+func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingDecision, refused map[string]string) (int, error) {
+	note := func(key, reason string) {
+		if refused != nil {
+			refused[key] = reason
+		}
+	}
 	if len(pending) == 0 {
 		return 0, nil
 	}
@@ -589,6 +604,7 @@ func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDeci
 					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
 					return applied, err
 				}
+				note(p.Key, rej[0].Reason)
 				continue
 			}
 			if err != nil {
@@ -617,14 +633,15 @@ func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDeci
 			t0 := time.Now()
 			err := j.Ledger.Apply(ctx, batch)
 			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
-			refused := map[string]bool{}
+			refusedHere := map[string]bool{}
 			if rej, only := connectors.Rejections(err); only {
 				// The ledger refused some decisions for business reasons and
 				// wrote all the others: those become exceptions carrying the
 				// ledger's message; the run goes on.
 				var rs []Rejection
 				for _, r := range rej {
-					refused[r.Key] = true
+					refusedHere[r.Key] = true
+					note(r.Key, r.Reason)
 					rs = append(rs, Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
 					log.Warn("the ledger refused a decision; the payment is an exception again", "component", "ledger",
 						"decision", r.Key, "reason", r.Reason, "partial", r.Partial)
@@ -641,7 +658,7 @@ func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDeci
 				return applied, fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
 			}
 			for _, kd := range batch {
-				if !refused[kd.Key] {
+				if !refusedHere[kd.Key] {
 					done = append(done, kd.Key)
 					applied++
 				}
@@ -663,12 +680,15 @@ func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDeci
 const RejectedRetryAfter = 24 * time.Hour
 
 // sameAllocations reports whether two decisions allocate the same amounts
-// to the same items.
+// to the same items and post the same amounts.
 func sameAllocations(a, b matcher.Decision) bool {
 	key := func(d matcher.Decision) []string {
 		var out []string
 		for _, al := range d.Allocations {
 			out = append(out, al.ItemID+"="+al.Amount.Key()+"+"+al.WriteOff.Key())
+		}
+		for _, p := range d.Postings {
+			out = append(out, string(p.Kind)+":"+p.CustomerID+"="+p.Amount.Key())
 		}
 		sort.Strings(out)
 		return out
@@ -807,7 +827,7 @@ func (j *Job) reversal(ctx context.Context, txKey, why string) (*DecisionRecord,
 		return nil, "no letter left to undo", nil
 	}
 	d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
-		Confidence: 1, Allocations: last.Decision.Allocations, Explanation: why}
+		Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
 	return &DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
 		Items: last.Items, Reverses: last.Key, FileHash: st.FileHash}, "", nil
 }
@@ -820,7 +840,8 @@ func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
 	}
 	t0 := time.Now()
 	err := u.Unletter(ctx, connectors.Reversal{Key: p.Key, Reverses: p.Reverses, Tx: p.Tx,
-		Allocations: p.Decision.Allocations, Items: p.Items, Reason: p.Decision.Explanation, At: p.DecidedAt})
+		Allocations: p.Decision.Allocations, Postings: p.Decision.Postings, Items: p.Items, Reason: p.Decision.Explanation,
+		At: p.DecidedAt})
 	j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
 	if err != nil {
 		return fmt.Errorf("reversing %s in the ledger: %w", p.Reverses, err)

@@ -136,6 +136,9 @@ type ResolveOptions struct {
 	// AllowMultiCustomer lets one payment be lettered to items of several
 	// customers (refused by default).
 	AllowMultiCustomer bool
+	// AllowLargeWriteOff lets a write_off row write off more than the
+	// job's limit (Job.WriteOffLimits, else DefaultWriteOffLimit).
+	AllowLargeWriteOff bool
 }
 
 // parsedItem is one "ID[:amount]" of the items column.
@@ -220,6 +223,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	results := make([]RowResult, len(rows))
 	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
 	seen := map[string]int{}
+	rowOf := map[string]int{} // decision key → index in results
 	for i, r := range rows {
 		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
 		rec, learned, msg, already := j.resolveRow(ctx, r, opts, byID, left, customers, seen)
@@ -231,17 +235,39 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 		default:
 			res.Status, res.Message = "applied", msg
 			seen[rec.Tx.Key] = r.Row
+			rowOf[rec.Key] = i
 			commit.Decisions = append(commit.Decisions, *rec)
 			commit.Learned = append(commit.Learned, learned...)
 		}
-		j.Metrics.resolution(j.Name, r.Action, res.Status)
 		results[i] = res
 	}
+	defer func() {
+		for i, r := range rows {
+			j.Metrics.resolution(j.Name, r.Action, results[i].Status)
+		}
+	}()
 	if len(commit.Decisions) > 0 {
 		if err := j.Store.SaveCommit(ctx, commit); err != nil {
+			for _, i := range rowOf {
+				results[i].Status = "refused" // nothing committed (for the metrics)
+			}
 			return nil, err
 		}
-		if _, err := j.apply(context.WithoutCancel(ctx), log, pendingOf(commit)); err != nil {
+		refused := map[string]string{}
+		_, err := j.applyAll(context.WithoutCancel(ctx), log, pendingOf(commit), refused)
+		// What the ledger refused is recorded (an exception again, or the
+		// letter standing); the row says so.
+		for key, reason := range refused {
+			if i, ok := rowOf[key]; ok {
+				then := "the payment is an exception again, showing this reason"
+				if results[i].Action == "unletter" {
+					then = "the letter stands"
+				}
+				results[i].Status = "refused"
+				results[i].Message = fmt.Sprintf("refused by the ledger: %s; %s (nothing written of: %s)", reason, then, results[i].Message)
+			}
+		}
+		if err != nil {
 			return results, err
 		}
 		if err := j.writeReports(ctx, nil, nil); err != nil {
@@ -271,8 +297,8 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 	if prev, dup := seen[key]; dup {
 		return nil, nil, fmt.Sprintf("duplicate row: row %d already resolves this transaction", prev), false
 	}
-	decKey := "man-" + shortHash(strings.Join([]string{j.Name, key, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
-	if done, err := j.Store.HasDecision(ctx, j.Name, decKey); err != nil {
+	decKey, done, err := j.manualKey(ctx, key, r)
+	if err != nil {
 		return nil, nil, err.Error(), false
 	} else if done {
 		return nil, nil, "this resolution was applied before (same file or row dropped again): nothing done", true
@@ -302,7 +328,15 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		case rev == nil:
 			return nil, nil, "cannot unletter: " + refusal, false
 		}
-		return rev, nil, fmt.Sprintf("unlettered: %d allocation(s) undone; the payment is an exception again", len(rev.Decision.Allocations)), false
+		undone := fmt.Sprintf("%d allocation(s)", len(rev.Decision.Allocations))
+		if n := len(rev.Decision.Postings); n > 0 {
+			undone += fmt.Sprintf(" and %d posting(s)", n)
+		}
+		return rev, nil, "unlettered: " + undone + " undone; the payment is an exception again", false
+	case st.State == txLettered && st.Decision.Outcome == matcher.Auto && !st.Decision.Excess.IsZero():
+		// An overpayment: lettered, with cash left over in the report.
+		return nil, nil, fmt.Sprintf("it is lettered (rule %s) with %s %s left over: to put that on account or write it off, "+
+			"unletter it, then resolve it with on_account or write_off and its items", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency), false
 	case st.State != txOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {
@@ -348,63 +382,20 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 				return nil, nil, "letter: items is empty (e.g. OI1:100.00;OI2)", false
 			}
 		}
-		remaining := cash
-		custs := map[string]bool{}
-		used := map[string]matcher.Amount{}
-		for _, w := range wanted {
-			it, ok := byID[w.id]
-			if !ok {
-				return nil, nil, fmt.Sprintf("open item %q does not exist or is no longer open", w.id), false
-			}
-			if it.Currency != tx.Currency {
-				return nil, nil, fmt.Sprintf("open item %s is in %s, the payment in %s", w.id, it.Currency, tx.Currency), false
-			}
-			if _, twice := used[w.id]; twice {
-				return nil, nil, fmt.Sprintf("open item %s named twice", w.id), false
-			}
-			custs[it.CustomerID] = true
-			avail := left[w.id]
-			var amt matcher.Amount
-			if w.amount != nil {
-				amt = *w.amount
-				if amt.Sign() == 0 || (avail.Sign() > 0 && (amt.Sign() < 0 || amt.Cmp(avail) > 0)) ||
-					(avail.Sign() < 0 && (amt.Sign() > 0 || amt.Cmp(avail) < 0)) {
-					return nil, nil, fmt.Sprintf("amount %s for %s: its open residual is %s", amt, w.id, avail), false
-				}
-			} else {
-				amt = avail
-				if avail.Sign() > 0 && avail.Cmp(remaining) > 0 {
-					amt = remaining
-				}
-			}
-			if amt.Sign() == 0 {
-				return nil, nil, fmt.Sprintf("nothing left to allocate to %s", w.id), false
-			}
-			remaining = remaining.Sub(amt)
-			used[w.id] = amt
-			d.Allocations = append(d.Allocations, matcher.Allocation{ItemID: w.id, Amount: amt})
+		lt, refusal := letterItems(tx, wanted, byID, left, false)
+		if refusal != "" {
+			return nil, nil, refusal, false
 		}
-		if remaining.Sign() < 0 {
-			return nil, nil, fmt.Sprintf("the allocations total %s, more than the payment of %s %s", cash.Sub(remaining), cash, tx.Currency), false
-		}
-		if len(custs) > 1 && !opts.AllowMultiCustomer {
+		if len(lt.customers) > 1 && !opts.AllowMultiCustomer {
 			return nil, nil, "the items belong to several customers (not allowed by this job)", false
 		}
-		for id, a := range used {
-			left[id] = left[id].Sub(a)
-		}
-		d.Outcome, d.Rule, d.Excess = matcher.Auto, "manual:"+r.Action, remaining
+		lt.commit(left)
+		d.Outcome, d.Rule, d.Excess, d.Allocations = matcher.Auto, "manual:"+r.Action, lt.remaining, lt.allocations
 		d.Explanation = fmt.Sprintf("lettered by %s from %s row %d%s", who, filepath.Base(opts.Origin), r.Row, note)
-		rec = &DecisionRecord{Key: decKey, Tx: tx, Decision: d, Items: map[string]matcher.OpenItem{}}
-		var cust string
-		for id := range used {
-			rec.Items[id] = byID[id]
-			cust = byID[id].CustomerID
+		if len(lt.customers) == 1 {
+			learned = learnFor(lt.customer())
 		}
-		if len(custs) == 1 {
-			learned = learnFor(cust)
-		}
-		return rec, learned, fmt.Sprintf("lettered %s %s to %d item(s)", cash.Sub(remaining), tx.Currency, len(used)), false
+		return lt.record(decKey, tx, d, byID), learned, fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations)), false
 	case "on_account":
 		if r.Customer == "" {
 			return nil, nil, "on_account: the customer column is required", false
@@ -412,10 +403,83 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if !customers[r.Customer] {
 			return nil, nil, fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer), false
 		}
-		d.Outcome, d.Rule, d.Reason = matcher.Ignored, "manual:on_account", "on_account:"+r.Customer
-		d.Explanation = fmt.Sprintf("put on account of %s by %s from %s row %d%s", r.Customer, who, filepath.Base(opts.Origin), r.Row, note)
-		learned = learnFor(r.Customer)
-	case "write_off", "ignore":
+		wanted, err := parseItems(r.Items)
+		if err != nil {
+			return nil, nil, "items: " + err.Error(), false
+		}
+		lt, refusal := letterItems(tx, wanted, byID, left, false)
+		if refusal != "" {
+			return nil, nil, refusal, false
+		}
+		for c := range lt.customers {
+			if c != r.Customer && !opts.AllowMultiCustomer {
+				return nil, nil, fmt.Sprintf("on_account: the items belong to customer %s, not %s (not allowed by this job)", c, r.Customer), false
+			}
+		}
+		lt.commit(left)
+		d.Outcome, d.Rule, d.Allocations = matcher.Auto, "manual:on_account", lt.allocations
+		msg := fmt.Sprintf("put %s %s on account of %s", lt.remaining, tx.Currency, r.Customer)
+		if len(lt.allocations) > 0 {
+			msg = fmt.Sprintf("lettered %s %s to %d item(s) and put %s on account of %s", lt.lettered(cash), tx.Currency,
+				len(lt.allocations), lt.remaining, r.Customer)
+		}
+		if lt.remaining.Sign() != 0 {
+			d.Postings = []matcher.Posting{{Kind: matcher.OnAccount, CustomerID: r.Customer, Amount: lt.remaining, Reason: r.Comment}}
+		} else {
+			msg = fmt.Sprintf("lettered %s %s to %d item(s); nothing left to put on account", lt.lettered(cash), tx.Currency, len(lt.allocations))
+		}
+		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", msg, who, filepath.Base(opts.Origin), r.Row, note)
+		return lt.record(decKey, tx, d, byID), learnFor(r.Customer), msg, false
+	case "write_off":
+		if r.Comment == "" {
+			return nil, nil, "write_off: give a reason code in comment", false
+		}
+		wanted, err := parseItems(r.Items)
+		if err != nil {
+			return nil, nil, "items: " + err.Error(), false
+		}
+		lt, refusal := letterItems(tx, wanted, byID, left, true)
+		if refusal != "" {
+			return nil, nil, refusal, false
+		}
+		if len(lt.customers) > 1 && !opts.AllowMultiCustomer {
+			return nil, nil, "the items belong to several customers (not allowed by this job)", false
+		}
+		closing := lt.writtenOff()
+		if closing.Sign() > 0 && lt.remaining.Sign() > 0 {
+			return nil, nil, fmt.Sprintf("write_off: the items would be closed %s short while %s of the payment is left over: allocate more of the payment to them",
+				closing, lt.remaining), false
+		}
+		total := lt.remaining // what is written off, whatever its direction
+		for _, a := range lt.allocations {
+			total = total.Add(a.WriteOff.Abs())
+		}
+		if limit := j.writeOffLimit(tx.Currency); total.Cmp(limit) > 0 && !opts.AllowLargeWriteOff {
+			return nil, nil, fmt.Sprintf("write_off: %s %s is above this job's write-off limit of %s %s (a larger one needs lettrage resolve --allow-large-write-off)",
+				total, tx.Currency, limit, tx.Currency), false
+		}
+		lt.commit(left)
+		d.Outcome, d.Rule, d.Allocations = matcher.Auto, "manual:write_off", lt.allocations
+		if lt.remaining.Sign() != 0 {
+			d.Postings = []matcher.Posting{{Kind: matcher.WriteOffPosting, Amount: lt.remaining, Reason: r.Comment}}
+		}
+		msg := fmt.Sprintf("wrote off %s %s (%s)", lt.remaining, tx.Currency, r.Comment)
+		if len(lt.allocations) > 0 {
+			msg = fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations))
+			if !closing.IsZero() {
+				msg += fmt.Sprintf(", closing them with a write-off of %s", closing)
+			}
+			if lt.remaining.Sign() != 0 {
+				msg += fmt.Sprintf(", and wrote off the %s left over", lt.remaining)
+			}
+			msg += " (" + r.Comment + ")"
+		}
+		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", msg, who, filepath.Base(opts.Origin), r.Row, note)
+		if len(lt.customers) == 1 {
+			learned = learnFor(lt.customer())
+		}
+		return lt.record(decKey, tx, d, byID), learned, msg, false
+	case "ignore":
 		if r.Comment == "" {
 			return nil, nil, r.Action + ": give a reason code in comment", false
 		}
@@ -423,6 +487,153 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", strings.ReplaceAll(r.Action, "_", " "), who, filepath.Base(opts.Origin), r.Row, note)
 	}
 	return &DecisionRecord{Key: decKey, Tx: tx, Decision: d}, learned, d.Explanation, false
+}
+
+// lettering is the allocations of one resolution row to open items.
+type lettering struct {
+	allocations []matcher.Allocation
+	remaining   matcher.Amount  // cash no allocation took
+	customers   map[string]bool // the items' customers
+	used        map[string]matcher.Amount
+}
+
+// letterItems allocates tx's cash to the wanted items. An item without an
+// amount takes what it still owes, up to the cash left; credit notes are
+// netted first so that the invoices can use their cash. With closeFully
+// (write_off), every item is closed: what its allocation leaves of its
+// residual becomes the allocation's WriteOff. It returns a refusal message
+// when the row cannot be applied.
+func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]matcher.OpenItem,
+	left map[string]matcher.Amount, closeFully bool) (lettering, string) {
+	lt := lettering{remaining: tx.Amount, customers: map[string]bool{}, used: map[string]matcher.Amount{}}
+	for _, w := range wanted {
+		it, ok := byID[w.id]
+		if !ok {
+			return lt, fmt.Sprintf("open item %q does not exist or is no longer open", w.id)
+		}
+		if it.Currency != tx.Currency {
+			return lt, fmt.Sprintf("open item %s is in %s, the payment in %s", w.id, it.Currency, tx.Currency)
+		}
+		if _, twice := lt.used[w.id]; twice {
+			return lt, fmt.Sprintf("open item %s named twice", w.id)
+		}
+		lt.used[w.id] = matcher.Amount{}
+		lt.customers[it.CustomerID] = true
+	}
+	// Credit notes first: the cash they add is there for the invoices.
+	ordered := make([]parsedItem, 0, len(wanted))
+	for _, credits := range []bool{true, false} {
+		for _, w := range wanted {
+			if (left[w.id].Sign() < 0) == credits {
+				ordered = append(ordered, w)
+			}
+		}
+	}
+	for _, w := range ordered {
+		avail := left[w.id]
+		var amt matcher.Amount
+		if w.amount != nil {
+			amt = *w.amount
+			if amt.Sign() == 0 || (avail.Sign() > 0 && (amt.Sign() < 0 || amt.Cmp(avail) > 0)) ||
+				(avail.Sign() < 0 && (amt.Sign() > 0 || amt.Cmp(avail) < 0)) {
+				return lt, fmt.Sprintf("amount %s for %s: its open residual is %s", amt, w.id, avail)
+			}
+		} else {
+			amt = avail
+			if avail.Sign() > 0 && avail.Cmp(lt.remaining) > 0 {
+				amt = lt.remaining
+			}
+		}
+		if amt.Sign() == 0 || (avail.Sign() > 0 && amt.Sign() < 0) {
+			return lt, fmt.Sprintf("nothing left to allocate to %s", w.id)
+		}
+		lt.remaining = lt.remaining.Sub(amt)
+		lt.used[w.id] = amt
+		a := matcher.Allocation{ItemID: w.id, Amount: amt}
+		if wo := avail.Sub(amt); closeFully && !wo.IsZero() {
+			a.WriteOff = wo
+		}
+		lt.allocations = append(lt.allocations, a)
+		if lt.remaining.Sign() < 0 {
+			// Past the credit notes, the cash left only goes down.
+			return lt, fmt.Sprintf("the allocations total %s or more, more than the payment of %s %s",
+				tx.Amount.Sub(lt.remaining), tx.Amount, tx.Currency)
+		}
+	}
+	return lt, ""
+}
+
+// commit takes the allocations (and write-offs) off the residuals left for
+// the next rows of the same file.
+func (lt lettering) commit(left map[string]matcher.Amount) {
+	for _, a := range lt.allocations {
+		left[a.ItemID] = left[a.ItemID].Sub(a.Amount).Sub(a.WriteOff)
+	}
+}
+
+// lettered is the cash the allocations took.
+func (lt lettering) lettered(cash matcher.Amount) matcher.Amount { return cash.Sub(lt.remaining) }
+
+// writtenOff is the total of the allocations' write-offs.
+func (lt lettering) writtenOff() matcher.Amount {
+	var s matcher.Amount
+	for _, a := range lt.allocations {
+		s = s.Add(a.WriteOff)
+	}
+	return s
+}
+
+// customer is the items' customer when there is exactly one.
+func (lt lettering) customer() string {
+	for c := range lt.customers {
+		if len(lt.customers) == 1 {
+			return c
+		}
+	}
+	return ""
+}
+
+// record is the decision to commit, with the items its allocations name.
+func (lt lettering) record(key string, tx matcher.Transaction, d matcher.Decision, byID map[string]matcher.OpenItem) *DecisionRecord {
+	rec := &DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]matcher.OpenItem{}}
+	for _, a := range lt.allocations {
+		rec.Items[a.ItemID] = byID[a.ItemID]
+	}
+	return rec
+}
+
+// DefaultWriteOffLimit is the most one write_off resolution may write off
+// (the allocations' write-offs and the write-off posting together), in any
+// currency that Job.WriteOffLimits does not name.
+var DefaultWriteOffLimit = matcher.MustAmount("100")
+
+// writeOffLimit is the job's write-off ceiling in ccy.
+func (j *Job) writeOffLimit(ccy string) matcher.Amount {
+	if l, ok := j.WriteOffLimits[ccy]; ok {
+		return l
+	}
+	return DefaultWriteOffLimit
+}
+
+// manualKey is the idempotency key of a resolution row: the same row
+// dropped again has the same key, so it is applied once. A resolution the
+// ledger refused (a write-off account to configure, a closed period) may be
+// dropped again once the cause is fixed: it then gets the next key of a
+// series. done is true when the row's resolution was recorded and not
+// refused.
+func (j *Job) manualKey(ctx context.Context, txKey string, r Resolution) (key string, done bool, err error) {
+	base := "man-" + shortHash(strings.Join([]string{j.Name, txKey, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
+	key = base
+	for n := 2; ; n++ {
+		state, found, err := j.Store.DecisionState(ctx, j.Name, key)
+		if err != nil || !found {
+			return key, false, err
+		}
+		if state != decRejected {
+			return key, true, nil
+		}
+		key = fmt.Sprintf("%s-%d", base, n)
+	}
 }
 
 // WriteResolveResults writes one line per row: applied, already_applied or

@@ -528,6 +528,20 @@ func (s *Store) HasDecision(ctx context.Context, job, key string) (bool, error) 
 	return n > 0, nil
 }
 
+// DecisionState returns the outbox state of the decision with this key
+// (pending, applied, record or rejected), and whether there is one.
+func (s *Store) DecisionState(ctx context.Context, job, key string) (string, bool, error) {
+	var state string
+	err := s.x().QueryRowContext(ctx, `SELECT state FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("looking up decision %s: %w", key, err)
+	}
+	return state, true, nil
+}
+
 // Exceptions returns the job's transactions not fully lettered (open
 // exceptions and lettered ones with an excess), in report order.
 func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
@@ -817,12 +831,16 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 			decRejected, when, expl, job, r.Key); err != nil {
 			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
 		}
+		what := "the automatic letter"
+		if strings.HasPrefix(d.Rule, "manual:") {
+			what = "the accountant's resolution"
+		}
 		exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
-			Reason: ReasonLedgerRejected, Explanation: "The ledger refused the automatic letter: " + r.Reason + ". It was: " + d.Explanation}
+			Reason: ReasonLedgerRejected, Explanation: "The ledger refused " + what + ": " + r.Reason + ". It was: " + d.Explanation}
 		state := txOpen
 		if r.Hold {
 			exc.Reason, state = ReasonLedgerRejectedPartial, txHeld
-			exc.Explanation = "The ledger refused the automatic letter after writing part of it (check the ledger): " + r.Reason + ". It was: " + d.Explanation
+			exc.Explanation = "The ledger refused " + what + " after writing part of it (check the ledger): " + r.Reason + ". It was: " + d.Explanation
 		}
 		for _, a := range d.Allocations {
 			exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: its[a.ItemID].CustomerID, Score: d.Confidence})

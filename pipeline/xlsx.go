@@ -39,7 +39,7 @@ type xlsxColumn struct {
 const (
 	ColAction   = "action"   // accept | letter | on_account | write_off | ignore | unletter
 	ColItems    = "items"    // open item ids, optionally with amounts: OI1:100.00;OI2:50.00
-	ColCustomer = "customer" // for on_account
+	ColCustomer = "customer" // for on_account: the customer credited
 	ColComment  = "comment"  // free text; the reason code for write_off and ignore
 )
 
@@ -187,7 +187,7 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 		if err := dv.SetDropList(Actions); err != nil {
 			return err
 		}
-		dv.SetInput("action", "accept: the first candidate; letter: the ids in items (OI1:100.00;OI2); on_account: customer; write_off and ignore: a reason in comment")
+		dv.SetInput("action", "accept: the first candidate; letter: the ids in items (OI1:100.00;OI2); on_account: customer (items: lettered first); write_off: a reason in comment (items: closed); ignore: a reason in comment")
 		dv.SetError(excelize.DataValidationErrorStyleStop, "action", "choose one of: "+strings.Join(Actions, ", "))
 		if err := f.AddDataValidation(sh, dv); err != nil {
 			return err

@@ -43,9 +43,9 @@ Commands:
   match   --open-items FILE.csv --statements DIR --out OUTDIR [-c FILE [--job NAME]]
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
                             (-c takes the matching settings of a config's job)
-  resolve -c FILE [--job NAME] [--by WHO] WORKBOOK...
-                            apply accountants' decisions from an edited exceptions workbook (or CSV);
-                            writes WORKBOOK.result.csv next to each file
+  resolve -c FILE [--job NAME] [--by WHO] [--allow-multi-customer] [--allow-large-write-off] WORKBOOK...
+                            apply accountants' decisions from an edited exceptions workbook (or CSV):
+                            letters, payments on account, write-offs; writes WORKBOOK.result.csv next to each file
   unletter -c FILE [--job NAME] [--by WHO] [--account IBAN] [--reason TEXT] TX_REF
                             reverse a lettering in the ledger; the payment becomes an exception again
   inspect [--summary] FILE...
@@ -297,15 +297,19 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	// Validate the open items before anything is written.
+	// Read (and validate) the open items before anything is written.
 	f, err := os.Open(*itemsPath)
+	var items []matcher.OpenItem
 	if err == nil {
-		_, err = file.ReadOpenItems(f, *itemsPath)
+		items, err = file.ReadOpenItems(f, *itemsPath)
 		f.Close()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: reading open items: %v\n", err)
 		return exitUsage
+	}
+	if items == nil {
+		items = []matcher.OpenItem{} // read: MatchFiles must not read them again
 	}
 	if st, err := os.Stat(*stmtDir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "lettrage match: --statements %q is not a folder\n", *stmtDir)
@@ -320,18 +324,6 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return exitUsage
 	}
-	scratch, err := os.MkdirTemp("", "lettrage-match-")
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(scratch)
-	store, err := pipeline.OpenScratchSQLite(filepath.Join(scratch, "state.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
-		return 1
-	}
-	defer store.Close()
 	src, err := local.New("statements", local.Config{Dir: *stmtDir, Recursive: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
@@ -343,15 +335,16 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer led.Close()
-	job := &pipeline.Job{
-		Name: "match", Source: src, Ledger: led, Store: store,
+	ctx, stop := signalContext()
+	defer stop()
+	// Stateless: nothing is recorded, so no state store (pipeline.MatchFiles
+	// gives what a Job pass over an empty store gives).
+	res, err := pipeline.MatchFiles(ctx, pipeline.MatchOptions{
+		Name: "match", Source: src, Ledger: led, Items: items,
 		Matching: matching, Parse: camt.DefaultOptions(),
 		ReportDir: *outDir, OnlyCAMT: true,
 		Log: pipeline.NewLogger(stderr, "warn", "text"),
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	res, err := job.Run(ctx)
+	})
 	printSummary(stdout, "match", res, *outDir, false)
 	return exitCode("match", []pipeline.Result{res}, err, stderr)
 }
@@ -449,11 +442,13 @@ func pickJob(svc *pipeline.Service, name string) *pipeline.Job {
 
 func cmdResolve(args []string, stdout, stderr io.Writer) int {
 	var jobName, by string
-	var multi bool
+	var multi, largeWriteOff bool
 	cfg, fs, ok := loadConfig("resolve", args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&jobName, "job", "", "the job whose exceptions the files resolve (default: the only job)")
 		fs.StringVar(&by, "by", "", "who resolves (default: the file's last author)")
 		fs.BoolVar(&multi, "allow-multi-customer", false, "allow lettering one payment to items of several customers")
+		fs.BoolVar(&largeWriteOff, "allow-large-write-off", false,
+			fmt.Sprintf("allow write_off rows above the write-off limit (%s per currency)", pipeline.DefaultWriteOffLimit))
 	})
 	if !ok {
 		return exitUsage
@@ -491,7 +486,8 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 			actor = "unknown"
 		}
 		abs, _ := filepath.Abs(path)
-		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs, AllowMultiCustomer: multi})
+		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs,
+			AllowMultiCustomer: multi, AllowLargeWriteOff: largeWriteOff})
 		if err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %s: %v\n", path, err)
 			code = max(code, exitPartial)

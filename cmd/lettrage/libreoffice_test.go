@@ -33,7 +33,7 @@ func TestWorkbookRoundTripThroughLibreOffice(t *testing.T) {
 		t.Fatal(err)
 	}
 	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "accept", "comment": "vérifié: même client, société mère"})
-	setAction(t, f, "SGFR2611160006A", map[string]string{"action": "letter", "items": "OI-1001:100,50"})
+	setAction(t, f, "SGFR2611160006A", map[string]string{"action": "on_account", "items": "OI-1001:100,50", "customer": "C003"})
 	edited := filepath.Join(dir, "edited.xlsx")
 	if err := f.SaveAs(edited); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,9 @@ func TestWorkbookRoundTripThroughLibreOffice(t *testing.T) {
 		t.Fatalf("resolve of the LibreOffice file: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	m := autoRows(t, filepath.Join(out, "matches.csv"))
-	if !contains(m, "SGFR2611160006A,OI-1001,100.5") || !contains(m, "SGFR2611170004A,OI-1037,3180") {
+	// The on_account row letters OI-1001 and puts the rest on account.
+	if !contains(m, "SGFR2611160006A,OI-1001,100.5") || !contains(m, "SGFR2611160006A,,3232.83") ||
+		!contains(m, "SGFR2611170004A,OI-1037,3180") {
 		t.Errorf("resolutions not applied: %q", m)
 	}
 }

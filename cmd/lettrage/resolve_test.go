@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/lettrage/lettrage/pipeline"
 )
 
 // oneCredit is a minimal camt.053.001.02 statement with one booked credit.
@@ -387,4 +389,165 @@ func openItemsCount(t *testing.T, cfg string) int {
 	}
 	t.Fatalf("no open-items count in check --connect:\n%s%s", r.stdout, r.stderr)
 	return 0
+}
+
+// rowsOf returns the data rows of a CSV file whose column col equals value,
+// each as a map from header name to field.
+func rowsOf(t *testing.T, path, col, value string) []map[string]string {
+	t.Helper()
+	rows := readCSV(t, path)
+	var out []map[string]string
+	for _, r := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			if i < len(r) {
+				m[h] = r[i]
+			}
+		}
+		if m[col] == value {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestResolvePostsOnAccountAndWriteOff is issue 8's postings end to end
+// with the file ledger: an on_account row and a write_off row of the
+// workbook reach the journal as posting rows, exactly once; a write-off the
+// ledger cannot post (no write-off account) comes back as an exception with
+// the ledger's reason until the ledger is configured; unletter reopens.
+func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	journal := filepath.Join(out, "matches.csv")
+	// A tiny receipt nobody can identify.
+	os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneEntry("STMT-1121", "SGFR2611210001A",
+		"M DURAND", "FR7612548029989876543210917", "4.20", "XYZ", "CRDT", false, "DURAND-E2E-1")), 0o644)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	exc := columns(t, readCSV(t, filepath.Join(out, "exceptions.csv")), "tx_ref")
+	if !equal(exc, []string{"SGFR2611160006A", "SGFR2611170004A", "SGFR2611210001A"}) {
+		t.Fatalf("exceptions before resolving: %q", exc)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out, "exceptions.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The deposit goes on account of C003; the suggested payment letters
+	// 3000.00 of OI-1037 and puts the rest on account of its customer; the
+	// tiny receipt is written off.
+	setAction(t, f, "SGFR2611160006A", map[string]string{"action": "on_account", "customer": "C003", "comment": "deposit refund"})
+	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "on_account", "items": "OI-1037:3000.00", "customer": "C020"})
+	setAction(t, f, "SGFR2611210001A", map[string]string{"action": "write_off", "comment": "UNIDENTIFIED"})
+	wb := filepath.Join(dir, "exceptions-claire.xlsx")
+	if err := f.SaveAs(wb); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	resultsOf := func() map[string][]string {
+		out := map[string][]string{}
+		for _, r := range readCSV(t, pipeline.ResultPath(wb))[1:] {
+			out[r[1]] = r
+		}
+		return out
+	}
+
+	// 1. No write-off account in the file ledger: the ledger refuses the
+	// write-off, which stays an exception showing why; the rest goes through.
+	r := runBin(t, nil, "resolve", "-c", cfg, "--by", "Claire Martin", wb)
+	if r.code != 1 || !strings.Contains(r.stdout, "2 applied") {
+		t.Fatalf("resolve exit %d, want 1 with 2 applied\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if res := resultsOf()["SGFR2611210001A"]; res[3] != "refused" || !strings.Contains(res[4], "write_off_account") {
+		t.Errorf("write-off row result = %q, want refused naming write_off_account", res)
+	}
+	onAccount := rowsOf(t, journal, "tx_ref", "SGFR2611160006A")
+	if len(onAccount) != 1 {
+		t.Fatalf("journal rows of the on-account payment: %v", onAccount)
+	}
+	if p := onAccount[0]; p["open_item_id"] != "" || p["customer_id"] != "C003" || canonAmount(p["allocated_amount"]) != "3333.33" ||
+		p["posting_kind"] != "on_account" || p["rule"] != "manual:on_account" {
+		t.Errorf("on-account journal row = %v", p)
+	}
+	mixed := rowsOf(t, journal, "tx_ref", "SGFR2611170004A")
+	got := map[string]string{}
+	for _, m := range mixed {
+		got[m["open_item_id"]+"/"+m["posting_kind"]] = canonAmount(m["allocated_amount"])
+	}
+	if len(mixed) != 2 || got["OI-1037/"] != "3000" || got["/on_account"] != "180" {
+		t.Errorf("journal rows of the lettered + on-account payment: %v", mixed)
+	}
+	if n := len(rowsOf(t, journal, "tx_ref", "SGFR2611210001A")); n != 0 {
+		t.Errorf("the refused write-off has %d journal rows", n)
+	}
+	excRows := rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", "SGFR2611210001A")
+	if len(excRows) != 1 || excRows[0]["reason"] != pipeline.ReasonLedgerRejected || !strings.Contains(excRows[0]["explanation"], "write_off_account") {
+		t.Fatalf("refused write-off in exceptions.csv: %v", excRows)
+	}
+	if exc := columns(t, readCSV(t, filepath.Join(out, "exceptions.csv")), "tx_ref"); len(exc) != 1 {
+		t.Errorf("exceptions after resolving: %q, want the refused write-off only", exc)
+	}
+
+	// 2. The ledger gets a write-off account; the same workbook dropped
+	// again writes the write-off, and nothing else twice.
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "        journal: out/matches.csv\n",
+		"        journal: out/matches.csv\n        write_off_account: \"658000\"\n", 1)), 0o644)
+	r = runBin(t, nil, "resolve", "-c", cfg, wb)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 applied, 2 already applied") {
+		t.Fatalf("second resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	wo := rowsOf(t, journal, "tx_ref", "SGFR2611210001A")
+	if len(wo) != 1 || wo[0]["posting_kind"] != "write_off" || wo[0]["posting_reason"] != "UNIDENTIFIED" ||
+		canonAmount(wo[0]["allocated_amount"]) != "4.2" || wo[0]["customer_account"] != "658000" {
+		t.Errorf("write-off journal rows = %v", wo)
+	}
+	if exc := columns(t, readCSV(t, filepath.Join(out, "exceptions.csv")), "tx_ref"); len(exc) != 0 {
+		t.Errorf("exceptions after resolving all: %q", exc)
+	}
+	before, _ := os.ReadFile(journal)
+	r = runBin(t, nil, "resolve", "-c", cfg, wb)
+	if r.code != 0 || !strings.Contains(r.stdout, "0 applied, 3 already applied") {
+		t.Fatalf("third resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(journal); string(after) != string(before) {
+		t.Error("the workbook dropped again, or the next run, changed the journal")
+	}
+
+	// 3. Unletter the on-account payment: its posting is reversed and the
+	// payment is an exception again.
+	r = runBin(t, nil, "unletter", "-c", cfg, "--by", "Claire Martin", "--reason", "wrong customer", "SGFR2611160006A")
+	if r.code != 0 || !strings.Contains(r.stdout, "1 posting(s) undone") {
+		t.Fatalf("unletter exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	undone := rowsOf(t, filepath.Join(out, "matches.unletterings.csv"), "tx_ref", "SGFR2611160006A")
+	if len(undone) != 1 || !strings.Contains(undone[0]["postings"], "on_account:") || !strings.Contains(undone[0]["postings"], "3333.33") {
+		t.Errorf("unletterings of the on-account payment = %v", undone)
+	}
+	excRows = rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", "SGFR2611160006A")
+	if len(excRows) != 1 || excRows[0]["reason"] != "unlettered" || canonAmount(excRows[0]["unallocated_amount"]) != "3333.33" {
+		t.Errorf("the unlettered payment in exceptions.csv = %v", excRows)
+	}
+
+	// 4. The bank returns the receipt that was written off: the write-off
+	// is reversed, and neither entry is cash to letter.
+	os.WriteFile(filepath.Join(dir, "statements", "2026-11-22-return.xml"), []byte(oneEntry("STMT-1122R", "SGFR2611220009R",
+		"M DURAND", "FR7612548029989876543210917", "4.20", "RETOUR", "DBIT", true, "DURAND-E2E-1")), 0o644)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	undone = rowsOf(t, filepath.Join(out, "matches.unletterings.csv"), "tx_ref", "SGFR2611210001A")
+	if len(undone) != 1 || !strings.Contains(undone[0]["postings"], "write_off:658000:4.2") || !strings.Contains(undone[0]["reason"], "reversed by the bank") {
+		t.Errorf("unletterings of the returned write-off = %v", undone)
+	}
+	for _, ref := range []string{"SGFR2611210001A", "SGFR2611220009R"} {
+		if rows := rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", ref); len(rows) != 0 {
+			t.Errorf("%s is an exception after the return: %v", ref, rows)
+		}
+	}
 }
