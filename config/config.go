@@ -140,10 +140,34 @@ type Job struct {
 	// there before matching, writes a result file per workbook and files
 	// the workbook away like a statement.
 	Resolutions *Source `yaml:"resolutions"`
+	// WriteOffLimits caps, per currency, what one accountant's write_off
+	// resolution may write off (its items' write-offs and the written-off
+	// cash together); currencies not named keep the default of 100.
+	// `lettrage resolve --allow-large-write-off` lifts the cap for one
+	// command; workbooks from the inbox never can.
+	WriteOffLimits []WriteOffLimit `yaml:"write_off_limits"`
 	// Accounts name the company's bank accounts; metrics label accounts by
 	// these names, never by IBAN (an unnamed account shows its last four
 	// characters only).
 	Accounts []Account `yaml:"accounts"`
+}
+
+// WriteOffLimit is the write-off ceiling of one currency.
+type WriteOffLimit struct {
+	Currency string         `yaml:"currency"` // ISO 4217 code
+	Max      matcher.Amount `yaml:"max"`      // e.g. 250.00; 0 forbids write-offs in that currency
+}
+
+// WriteOffLimitMap returns the configured ceilings by currency.
+func (j Job) WriteOffLimitMap() map[string]matcher.Amount {
+	if len(j.WriteOffLimits) == 0 {
+		return nil
+	}
+	out := make(map[string]matcher.Amount, len(j.WriteOffLimits))
+	for _, l := range j.WriteOffLimits {
+		out[l.Currency] = l.Max
+	}
+	return out
 }
 
 // Account names one of the company's bank accounts.

@@ -160,6 +160,20 @@ func validate(c *Config) []Problem {
 			ps.add(p+".reports.dir", "required")
 		}
 		validateMatching(&ps, p+".matching", &j.Matching)
+		limits := map[string]int{}
+		for k, l := range j.WriteOffLimits {
+			lp := fmt.Sprintf("%s.write_off_limits[%d]", p, k)
+			if !isCurrency(l.Currency) {
+				ps.add(lp+".currency", "invalid currency %q (want three upper-case letters)", l.Currency)
+			} else if first, dup := limits[l.Currency]; dup {
+				ps.add(lp+".currency", "duplicate write-off limit for %q (also write_off_limits[%d])", l.Currency, first)
+			} else {
+				limits[l.Currency] = k
+			}
+			if l.Max.Sign() < 0 {
+				ps.add(lp+".max", "must not be negative")
+			}
+		}
 		seen := map[string]bool{}
 		for k, a := range j.Accounts {
 			ap := fmt.Sprintf("%s.accounts[%d]", p, k)
