@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -23,12 +26,13 @@ type MatchOptions struct {
 	Name   string
 	Source connectors.StatementSource
 	Ledger connectors.Ledger
-	// Items are the open items when the caller has read them already (the
-	// `match` command validates them before it writes anything); nil means
-	// Ledger.OpenItems.
-	Items    []matcher.OpenItem
-	Matching matcher.Config
-	Parse    camt.Options
+	// OpenItems reads the open items (nil: Ledger.OpenItems). It runs while
+	// the statements are being read; nothing is written or filed away
+	// before it returns, and nothing at all when it fails (the `match`
+	// command validates the file and only then creates its output folder).
+	OpenItems func(context.Context) ([]matcher.OpenItem, error)
+	Matching  matcher.Config
+	Parse     camt.Options
 	// ReportDir receives exceptions.csv (and the Reports options' files).
 	ReportDir    string
 	Reports      ReportOptions
@@ -45,6 +49,24 @@ type MatchOptions struct {
 	Log     *slog.Logger
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
+}
+
+// matchBytesPerInputByte sizes MatchMemoryLimit: a MatchFiles pass keeps
+// about 2.7 bytes of heap live per byte of input at its peak (1,000,000
+// transactions × 1,000,000 open items: 745 MB of statements and 125 MB of
+// open items, 2.35 GB live).
+const matchBytesPerInputByte = 4
+
+// MatchMemoryLimit is a soft memory limit (runtime/debug.SetMemoryLimit)
+// for a MatchFiles pass over inputBytes of statements and open items: 4
+// bytes per byte of input, at least 3 GiB. Left alone, the collector lets
+// the heap grow to twice what is live before it runs; under this limit it
+// runs a little more often instead (1,000,000 × 1,000,000: peak resident
+// set 4.4 GB → 3.3–3.5 GB, CPU time unchanged within the noise). A pass
+// that keeps more than the limit live is not stopped: the collector only
+// works harder.
+func MatchMemoryLimit(inputBytes int64) int64 {
+	return max(3<<30, inputBytes*matchBytesPerInputByte)
 }
 
 // MatchFiles performs one pass of a Job without a state store: it reads
@@ -78,70 +100,57 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	res.Outcomes = map[matcher.Outcome]int{}
 	log := opt.Log.With("job", opt.Name, "run_id", res.RunID)
 
-	// 1. Open items.
-	items := opt.Items
-	if items == nil {
-		if items, err = opt.Ledger.OpenItems(ctx); err != nil {
-			return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
-		}
+	// 1–3. The open items and the statements are read at the same time:
+	// the statements in parallel, their results taken in listing order
+	// once the open items are in.
+	readItems := opt.OpenItems
+	if readItems == nil {
+		readItems = opt.Ledger.OpenItems
+	}
+	rd := startReading(ctx, opt)
+	defer rd.stop()
+	items, err := readItems(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
-
-	// 2–3. Statements, read in parallel, taken in listing order.
-	refs, err := opt.Source.List(ctx)
+	refs, err := rd.listed()
 	if err != nil {
 		return res, fmt.Errorf("listing statements: %w", err)
 	}
 	res.Files = len(refs)
-	staged, err := readAll(ctx, opt, refs, log, &res)
+	// Files with the same content and transactions already seen are
+	// dropped as the files come in (as Job.Run drops them).
+	dd := newDeduper()
+	staged, err := rd.collect(ctx, log, &res, func(sf *stagedFile) { dd.add(sf, log, &res) })
 	if err != nil {
 		return res, err
 	}
-
-	// Drop files with the same content and transactions already seen.
-	total := 0
-	for _, sf := range staged {
-		total += len(sf.txs)
-	}
-	fresh := make([]matcher.Transaction, 0, total)
-	freshFile := make([]string, 0, total) // the hash of the file each fresh transaction came from
-	seenKey := make(map[string]struct{}, total)
-	seenHash := map[string]bool{}
-	for i := range staged {
-		sf := &staged[i]
-		if seenHash[sf.hash] {
-			res.FilesDuplicate++
-			log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
-			sf.txs = nil
-			continue
-		}
-		seenHash[sf.hash] = true
-		res.FilesProcessed++
-		res.Transactions += len(sf.txs)
-		for _, tx := range sf.txs {
-			if _, dup := seenKey[tx.Key]; dup {
-				res.Duplicates++
-				continue
-			}
-			seenKey[tx.Key] = struct{}{}
-			fresh = append(fresh, tx)
-			freshFile = append(freshFile, sf.hash)
-		}
-		sf.txs = nil // the copy in fresh is the only one kept
-	}
-	seenKey = nil
+	rd.stop()
+	fresh, freshFile := dd.transactions()
+	hashes := dd.hashes
 
 	// 4. Match, with nothing learned before (the state is empty).
 	in := matcher.Input{Transactions: fresh, Items: items, Config: opt.Matching, Memory: matcher.Memory{
 		IBANCustomers: map[string][]string{}, NameCustomers: map[string][]string{},
 		Lettered: map[string][]matcher.Allocation{}, LetteredRefs: map[string]string{},
 	}}
+	// The item lookup of the write-back is built meanwhile, on a core the
+	// matcher's sequential steps leave idle.
+	itemAtCh := make(chan map[string]int, 1)
+	go func() {
+		m := make(map[string]int, len(items))
+		for i := range items {
+			m[items[i].ID] = i
+		}
+		itemAtCh <- m
+	}()
 	out := matcher.Match(in)
+	itemAt := <-itemAtCh
 	if len(out.Decisions) != len(fresh) {
 		return res, fmt.Errorf("matching: got %d decisions for %d transactions", len(out.Decisions), len(fresh))
 	}
 	decs := out.Decisions
-	out = matcher.Output{}
 
 	// 5. What Job.Run would commit: a reversal finds no letter to undo in
 	// an empty state, so it is shown as a suggestion.
@@ -167,31 +176,37 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	// 6. Write back, one batch per statement file, in the order of
 	// Store.Pending.
 	decidedAt := now().UTC()
-	keyOf := func(i int) string { return DecisionKey(opt.Name, fresh[i].Key, 0) }
-	sort.SliceStable(pending, func(a, b int) bool {
-		i, j := pending[a], pending[b]
-		x, y := &fresh[i], &fresh[j]
-		switch {
-		case freshFile[i] != freshFile[j]:
-			return freshFile[i] < freshFile[j]
-		case x.Account != y.Account:
-			return x.Account < y.Account
-		case !x.BookingDate.Equal(y.BookingDate):
-			return x.BookingDate.Before(y.BookingDate)
-		case x.Ref != y.Ref:
-			return x.Ref < y.Ref
-		}
-		return keyOf(i) < keyOf(j)
-	})
-	n, refused, err := applyOneShot(ctx, opt, log, items, fresh, freshFile, decs, pending, decidedAt)
+	order := writeBackOrder(opt.Name, fresh, freshFile, hashes, pending)
+	// The exceptions report is made ready while the ledger writes; it is
+	// made again if the ledger refuses decisions (they become exceptions).
+	type rendered struct {
+		exc []StoredTx
+		csv []byte
+		err error
+	}
+	early := make(chan rendered, 1)
+	go func() {
+		exc := oneShotExceptions(fresh, freshFile, hashes, decs, nil)
+		b, err := renderExceptionsCSV(exc)
+		early <- rendered{exc, b, err}
+	}()
+	n, refused, err := applyOneShot(ctx, opt, log, items, itemAt, fresh, freshFile, decs, order, decidedAt)
 	res.Applied += n
+	rep := <-early
 	if err != nil {
 		return res, err
 	}
 
 	// 7. Exceptions reports, ordered as Store.Exceptions orders them.
-	exc := oneShotExceptions(fresh, freshFile, decs, refused)
-	if err := writeReportFiles(opt.ReportDir, opt.Reports, exc, func(account string) string {
+	if len(refused) > 0 {
+		rep.exc = oneShotExceptions(fresh, freshFile, hashes, decs, refused)
+		rep.csv, rep.err = renderExceptionsCSV(rep.exc)
+	}
+	if rep.err != nil {
+		return res, rep.err
+	}
+	exc := rep.exc
+	if err := writeReportFiles(opt.ReportDir, opt.Reports, exc, rep.csv, func(account string) string {
 		if n := opt.AccountNames[account]; n != "" {
 			return n
 		}
@@ -210,7 +225,8 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 				return res, fmt.Errorf("recording exceptions in the ledger: %w", err)
 			}
 			for _, r := range rej {
-				log.Warn("the ledger refused to record an exception", "component", "ledger", "tx", r.Key, "reason", r.Reason)
+				opt.Log.Warn("the ledger refused to record an exception", "component", "ledger", "job", opt.Name,
+					"tx", r.Key, "reason", r.Reason)
 			}
 		}
 	}
@@ -231,46 +247,61 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	return res, nil
 }
 
-// readAll reads the statement files with opt.Workers readers and takes
-// their results in listing order: files that are not CAMT are counted,
-// unreadable ones quarantined, unavailable ones skipped, as Job.Run does.
-// It returns the files read.
-func readAll(ctx context.Context, opt MatchOptions, refs []connectors.StatementRef, log *slog.Logger, res *Result) ([]stagedFile, error) {
+// fileReader lists the statements and reads them with opt.Workers
+// readers, ahead of collect, which takes their results in listing order.
+type fileReader struct {
+	opt    MatchOptions
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{} // closed once refs and err are set
+	refs   []connectors.StatementRef
+	err    error
+	files  []readResult
+}
+
+type readResult struct {
+	sf   stagedFile
+	err  error
+	logs *logRecorder // what reading the file logged, replayed in order
+	done chan struct{}
+}
+
+func startReading(ctx context.Context, opt MatchOptions) *fileReader {
+	rctx, cancel := context.WithCancel(ctx)
+	rd := &fileReader{opt: opt, cancel: cancel, ready: make(chan struct{})}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	type result struct {
-		sf   stagedFile
-		err  error
-		logs *logRecorder // what reading the file logged, replayed in order
-		done chan struct{}
-	}
-	results := make([]result, len(refs))
-	for i := range results {
-		results[i].done = make(chan struct{})
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, max(len(refs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r := &results[i]
-				r.logs = newLogRecorder(opt.Log.Handler())
-				j := &Job{Name: opt.Name, Source: opt.Source, Parse: opt.Parse, MaxFileBytes: opt.MaxFileBytes,
-					Compression: opt.Compression, OnlyCAMT: opt.OnlyCAMT, Log: slog.New(r.logs)}
-				r.sf, r.err = j.readFile(rctx, refs[i])
-				close(r.done)
-			}
-		}()
-	}
+	rd.wg.Add(1)
 	go func() {
+		defer rd.wg.Done()
+		rd.refs, rd.err = opt.Source.List(rctx)
+		rd.files = make([]readResult, len(rd.refs))
+		for i := range rd.files {
+			rd.files[i].done = make(chan struct{})
+		}
+		close(rd.ready)
+		if rd.err != nil {
+			return
+		}
+		next := make(chan int)
+		for range min(workers, max(len(rd.refs), 1)) {
+			rd.wg.Add(1)
+			go func() {
+				defer rd.wg.Done()
+				for i := range next {
+					r := &rd.files[i]
+					r.logs = newLogRecorder(opt.Log.Handler())
+					j := &Job{Name: opt.Name, Source: opt.Source, Parse: opt.Parse, MaxFileBytes: opt.MaxFileBytes,
+						Compression: opt.Compression, OnlyCAMT: opt.OnlyCAMT, Log: slog.New(r.logs)}
+					r.sf, r.err = j.readFile(rctx, rd.refs[i])
+					close(r.done)
+				}
+			}()
+		}
 		defer close(next)
-		for i := range refs {
+		for i := range rd.refs {
 			select {
 			case next <- i:
 			case <-rctx.Done():
@@ -278,11 +309,29 @@ func readAll(ctx context.Context, opt MatchOptions, refs []connectors.StatementR
 			}
 		}
 	}()
-	defer wg.Wait()
+	return rd
+}
 
-	staged := make([]stagedFile, 0, len(refs))
-	for i, ref := range refs {
-		r := &results[i]
+// listed waits for the listing.
+func (rd *fileReader) listed() ([]connectors.StatementRef, error) {
+	<-rd.ready
+	return rd.refs, rd.err
+}
+
+// stop cancels what is still being read and waits for the readers.
+func (rd *fileReader) stop() {
+	rd.cancel()
+	rd.wg.Wait()
+}
+
+// collect takes the results in listing order: files that are not CAMT are
+// counted, unreadable ones quarantined, unavailable ones skipped, as
+// Job.Run does. It returns the files read.
+func (rd *fileReader) collect(ctx context.Context, log *slog.Logger, res *Result, read func(*stagedFile)) ([]stagedFile, error) {
+	opt := rd.opt
+	staged := make([]stagedFile, 0, len(rd.refs))
+	for i, ref := range rd.refs {
+		r := &rd.files[i]
 		select {
 		case <-r.done:
 		case <-ctx.Done():
@@ -313,62 +362,195 @@ func readAll(ctx context.Context, opt MatchOptions, refs []connectors.StatementR
 			continue
 		}
 		staged = append(staged, sf)
+		read(&staged[len(staged)-1])
 	}
 	return staged, nil
 }
 
-// applyOneShot writes the automatic decisions pending (indexes into decs,
-// in write-back order) to the ledger, one batch per statement file, as
-// Job.apply does. It returns how many were written and the ledger's
-// refusals (decision index → the exception it becomes).
-func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items []matcher.OpenItem,
-	txs []matcher.Transaction, txFile []string, decs []matcher.Decision, pending []int, at time.Time,
+// deduper drops, as Job.Run does, files whose content was seen already
+// and transactions whose key was, keeping the others in order.
+type deduper struct {
+	seenKey  map[string]struct{}
+	seenHash map[string]bool
+	hashes   []string                // the files processed, in order
+	chunks   [][]matcher.Transaction // their fresh transactions
+	total    int
+}
+
+func newDeduper() *deduper {
+	return &deduper{seenKey: map[string]struct{}{}, seenHash: map[string]bool{}}
+}
+
+// add takes the transactions of a file read (sf.txs is emptied).
+func (d *deduper) add(sf *stagedFile, log *slog.Logger, res *Result) {
+	txs := sf.txs
+	sf.txs = nil
+	if d.seenHash[sf.hash] {
+		res.FilesDuplicate++
+		log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
+		return
+	}
+	d.seenHash[sf.hash] = true
+	res.FilesProcessed++
+	res.Transactions += len(txs)
+	kept := txs[:0]
+	for _, tx := range txs {
+		if _, dup := d.seenKey[tx.Key]; dup {
+			res.Duplicates++
+			continue
+		}
+		d.seenKey[tx.Key] = struct{}{}
+		kept = append(kept, tx)
+	}
+	clear(txs[len(kept):]) // no stale copies for the collector to keep
+	d.hashes = append(d.hashes, sf.hash)
+	d.chunks = append(d.chunks, kept)
+	d.total += len(kept)
+}
+
+// transactions returns the fresh transactions in one slice, and for each
+// the index of its file in d.hashes.
+func (d *deduper) transactions() ([]matcher.Transaction, []int32) {
+	d.seenKey = nil
+	txs := make([]matcher.Transaction, 0, d.total)
+	file := make([]int32, 0, d.total)
+	for f, c := range d.chunks {
+		txs = append(txs, c...)
+		for range c {
+			file = append(file, int32(f))
+		}
+		d.chunks[f] = nil
+	}
+	return txs, file
+}
+
+// pendingDecision is an automatic decision to write back: its index in the
+// decisions and its key.
+type pendingDecision struct {
+	i   int
+	key string
+}
+
+// writeBackOrder returns the automatic decisions (indexes into txs) with
+// their keys in the order Store.Pending returns them: by file hash,
+// account, booking date, tx_ref, key. txFile[i] is the index in hashes of
+// the file txs[i] came from. The keys are hashed on every core.
+func writeBackOrder(name string, txs []matcher.Transaction, txFile []int32, hashes []string, auto []int) []pendingDecision {
+	out := make([]pendingDecision, len(auto))
+	forChunks(len(auto), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			out[k] = pendingDecision{i: auto[k], key: DecisionKey(name, txs[auto[k]].Key, 0)}
+		}
+	})
+	// Files by the rank of their hash: integers compare faster.
+	byHash := make([]int, len(hashes))
+	for f := range byHash {
+		byHash[f] = f
+	}
+	sort.Slice(byHash, func(a, b int) bool { return hashes[byHash[a]] < hashes[byHash[b]] })
+	rank := make([]int32, len(hashes))
+	for r, f := range byHash {
+		rank[f] = int32(r)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		i, j := out[a].i, out[b].i
+		x, y := &txs[i], &txs[j]
+		switch {
+		case rank[txFile[i]] != rank[txFile[j]]:
+			return rank[txFile[i]] < rank[txFile[j]]
+		case x.Account != y.Account:
+			return x.Account < y.Account
+		case !x.BookingDate.Equal(y.BookingDate):
+			return x.BookingDate.Before(y.BookingDate)
+		case x.Ref != y.Ref:
+			return x.Ref < y.Ref
+		}
+		return out[a].key < out[b].key
+	})
+	return out
+}
+
+// forChunks runs fn over [0, n) split in one chunk per core.
+func forChunks(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/1024))
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// writeBatch is one statement file's automatic decisions, ready to write.
+type writeBatch struct {
+	keys  []string
+	decs  []int // index in the decisions, per key
+	batch []connectors.KeyedDecision
+}
+
+// applyOneShot writes the automatic decisions (in write-back order) to the
+// ledger, one batch per statement file, as Job.apply does; the next batch
+// is made ready while the ledger writes one. It returns how many were
+// written and the ledger's refusals (decision index → the exception it
+// becomes).
+func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items []matcher.OpenItem, itemAt map[string]int,
+	txs []matcher.Transaction, txFile []int32, decs []matcher.Decision, order []pendingDecision, at time.Time,
 ) (int, map[int]refusal, error) {
-	if len(pending) == 0 {
+	if len(order) == 0 {
 		return 0, nil, nil
 	}
 	// What Job.Run commits is written back even when ctx is cancelled.
 	ctx = context.WithoutCancel(ctx)
-	itemAt := make(map[string]int, len(items))
-	for i := range items {
-		itemAt[items[i].ID] = i
-	}
+	batches := make(chan writeBatch, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(batches)
+		for start := 0; start < len(order); {
+			end := start
+			for end < len(order) && txFile[order[end].i] == txFile[order[start].i] {
+				end++
+			}
+			wb := writeBatch{keys: make([]string, end-start), decs: make([]int, end-start),
+				batch: make([]connectors.KeyedDecision, end-start)}
+			for k, p := range order[start:end] {
+				d := decs[p.i]
+				its := make(map[string]matcher.OpenItem, len(d.Allocations))
+				for _, a := range d.Allocations {
+					if x, ok := itemAt[a.ItemID]; ok {
+						its[a.ItemID] = items[x]
+					} else {
+						its[a.ItemID] = matcher.OpenItem{} // as Job.Run records an unknown item
+					}
+				}
+				wb.keys[k], wb.decs[k] = p.key, p.i
+				wb.batch[k] = connectors.KeyedDecision{Key: p.key, Tx: txs[p.i], Decision: d, Items: its, DecidedAt: at}
+			}
+			start = end
+			select {
+			case batches <- wb:
+			case <-quit:
+				return
+			}
+		}
+	}()
 	refused := map[int]refusal{}
 	applied := 0
-	for start := 0; start < len(pending); {
-		end := start
-		for end < len(pending) && txFile[pending[end]] == txFile[pending[start]] {
-			end++
-		}
-		group := pending[start:end]
-		start = end
-		keys := make([]string, len(group))
-		for k, i := range group {
-			keys[k] = DecisionKey(opt.Name, txs[i].Key, 0)
-		}
-		have, err := opt.Ledger.Applied(ctx, keys)
+	for wb := range batches {
+		have, err := opt.Ledger.Applied(ctx, wb.keys)
 		if err != nil {
 			return applied, refused, fmt.Errorf("checking pending decisions in the ledger: %w", err)
 		}
-		batch := make([]connectors.KeyedDecision, 0, len(group))
-		byKey := make(map[string]int, len(group)) // key → index in batch
-		batchDec := make([]int, 0, len(group))    // index in batch → index in decs
-		for k, i := range group {
-			if have[keys[k]] {
-				continue
+		batch, batchDec := wb.batch[:0], wb.decs[:0]
+		for k, kd := range wb.batch {
+			if !have[kd.Key] {
+				batch = append(batch, kd)
+				batchDec = append(batchDec, wb.decs[k])
 			}
-			d := decs[i]
-			its := make(map[string]matcher.OpenItem, len(d.Allocations))
-			for _, a := range d.Allocations {
-				if x, ok := itemAt[a.ItemID]; ok {
-					its[a.ItemID] = items[x]
-				} else {
-					its[a.ItemID] = matcher.OpenItem{} // as Job.Run records an unknown item
-				}
-			}
-			batch = append(batch, connectors.KeyedDecision{Key: keys[k], Tx: txs[i], Decision: d, Items: its, DecidedAt: at})
-			byKey[keys[k]] = len(batch) - 1
-			batchDec = append(batchDec, i)
 		}
 		if len(batch) == 0 {
 			continue
@@ -376,6 +558,10 @@ func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items
 		err = opt.Ledger.Apply(ctx, batch)
 		refusedHere := map[string]bool{}
 		if rej, only := connectors.Rejections(err); only {
+			byKey := make(map[string]int, len(batch))
+			for b, kd := range batch {
+				byKey[kd.Key] = b
+			}
 			for _, r := range rej {
 				refusedHere[r.Key] = true
 				if b, ok := byKey[r.Key]; ok {
@@ -402,7 +588,7 @@ func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items
 // oneShotExceptions lists the transactions left as exceptions, with their
 // current decision, in the order of Store.Exceptions (account, booking
 // date, tx_ref, key).
-func oneShotExceptions(txs []matcher.Transaction, txFile []string, decs []matcher.Decision,
+func oneShotExceptions(txs []matcher.Transaction, txFile []int32, hashes []string, decs []matcher.Decision,
 	refused map[int]refusal,
 ) []StoredTx {
 	var exc []StoredTx
@@ -418,7 +604,7 @@ func oneShotExceptions(txs []matcher.Transaction, txFile []string, decs []matche
 		} else if !IsException(d) {
 			continue
 		}
-		exc = append(exc, StoredTx{Tx: txs[i], FileHash: txFile[i], State: state, Decision: d})
+		exc = append(exc, StoredTx{Tx: txs[i], FileHash: hashes[txFile[i]], State: state, Decision: d})
 		dates = append(dates, dateText(txs[i].BookingDate))
 	}
 	idx := make([]int, len(exc))
@@ -478,10 +664,26 @@ func rejectedException(kd connectors.KeyedDecision, r *connectors.RejectedError)
 	return exc
 }
 
+// renderExceptionsCSV is exceptions.csv as writeExceptionsCSV writes it.
+func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(256 * (len(exc) + 1))
+	w := csv.NewWriter(&buf)
+	_ = w.Write(ExceptionsHeader)
+	for _, st := range exc {
+		_ = w.Write(ExceptionRow(st))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("rendering exceptions: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
 // writeReportFiles writes the exceptions reports the options ask for, as
-// Job.writeReports does.
-func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, accountName func(string) string) error {
-	if err := writeExceptionsCSV(dir, exc); err != nil {
+// Job.writeReports does; csvData is exceptions.csv, rendered.
+func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string) error {
+	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
 		return err
 	}
 	if opts.XLSX {

@@ -141,9 +141,9 @@ func TestStatementsRoundTrip(t *testing.T) {
 	}
 }
 
-// matchInProcess runs what `lettrage match` runs (cmd/lettrage cmdMatch:
-// local source, file ledger, scratch SQLite state, one job pass) with
-// the given matching configuration.
+// matchInProcess runs what `lettrage match` ran before pipeline.MatchFiles
+// (local source, file ledger, scratch SQLite state, one job pass) with the
+// given matching configuration; matchOneShot runs what it runs now.
 func matchInProcess(t testing.TB, dir, outDir string, mc matcher.Config) pipeline.Result {
 	t.Helper()
 	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
@@ -192,7 +192,7 @@ func TestGenMatchScore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outDir := t.TempDir()
-			res := matchInProcess(t, dir, outDir, tc.cfg)
+			res := matchOneShot(t, dir, outDir, tc.cfg)
 			if res.Transactions != 2000 {
 				t.Fatalf("%d transactions read, want 2000", res.Transactions)
 			}
@@ -506,29 +506,48 @@ func FuzzParseAllocs(f *testing.F) {
 }
 
 // BenchmarkMatchEndToEnd runs what `lettrage match` runs, in process, on
-// LETTRAGE_E2E_N transactions × 2n items (default 10,000), so that it can
-// be profiled:
+// LETTRAGE_E2E_N transactions × 2n items (default 10,000; LETTRAGE_E2E_ITEMS
+// sets the items), or on the data set already generated in LETTRAGE_E2E_DIR,
+// so that it can be profiled. "stateless" is pipeline.MatchFiles (the
+// command today), "job" a Job pass on a scratch SQLite store (the command
+// before):
 //
-//	LETTRAGE_E2E_N=100000 go test ./cmd/lettrage-bench -run '^$' -bench MatchEndToEnd \
+//	LETTRAGE_E2E_N=100000 go test ./cmd/lettrage-bench -run '^$' -bench MatchEndToEnd/stateless \
 //	    -benchtime 1x -cpuprofile cpu.out -memprofile mem.out
 func BenchmarkMatchEndToEnd(b *testing.B) {
+	dir := os.Getenv("LETTRAGE_E2E_DIR")
 	n := 10000
 	if v := os.Getenv("LETTRAGE_E2E_N"); v != "" {
 		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
 			b.Fatalf("LETTRAGE_E2E_N=%q: want a positive count", v)
 		}
 	}
-	dir := b.TempDir()
-	if code := run([]string{"gen", "--seed", "42", "--n", fmt.Sprint(n), "--out", dir}, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("gen exit %d", code)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		out := b.TempDir()
-		res := matchInProcess(b, dir, out, matcher.DefaultConfig())
-		if res.Transactions != n {
-			b.Fatalf("%d transactions read, want %d", res.Transactions, n)
+	if dir == "" {
+		dir = b.TempDir()
+		args := []string{"gen", "--seed", "42", "--n", fmt.Sprint(n), "--out", dir}
+		if v := os.Getenv("LETTRAGE_E2E_ITEMS"); v != "" {
+			args = append(args, "--items", v)
+		}
+		if code := run(args, io.Discard, os.Stderr); code != 0 {
+			b.Fatalf("gen exit %d", code)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+	mc := matcher.DefaultConfig()
+	for _, bc := range []struct {
+		name string
+		run  func(testing.TB, string, string, matcher.Config) pipeline.Result
+	}{{"stateless", matchOneShot}, {"job", matchInProcess}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var txs int
+			for b.Loop() {
+				out := b.TempDir()
+				res := bc.run(b, dir, out, mc)
+				txs = res.Transactions
+			}
+			if txs == 0 {
+				b.Fatal("no transaction read")
+			}
+			b.ReportMetric(float64(txs)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+		})
+	}
 }

@@ -13,9 +13,9 @@ import (
 const usage = `Usage: lettrage-bench <command> [flags]
 
 Commands:
-  gen   --seed S --n N --out DIR [--per-file 50000] [--batch-percent 10]
-          write DIR/open_items.csv (2N items), DIR/statements/*.xml (N transactions,
-          camt.053.001.08) and DIR/truth.csv, from internal/gen
+  gen   --seed S --n N --out DIR [--items M] [--per-file 50000] [--batch-percent 10]
+          write DIR/open_items.csv (M items, default 2N), DIR/statements/*.xml
+          (N transactions, camt.053.001.08) and DIR/truth.csv, from internal/gen
   score --truth DIR/truth.csv --matches OUT/matches.csv [--open-items DIR/open_items.csv]
         [--min-precision 0.999] [--min-auto 0.97]
           precision, auto-match rate and unknown-payer auto-letters per scenario;
@@ -87,7 +87,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func cmdGen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gen", stderr)
 	seed := fs.Uint64("seed", 1, "generator seed: the same seed gives the same files")
-	n := fs.Int("n", 10000, "transactions (the book has 2n open items)")
+	n := fs.Int("n", 10000, "transactions")
+	items := fs.Int("items", 0, "open items in the book (0: 2n)")
 	out := fs.String("out", "", "output folder")
 	var opt genOptions
 	fs.IntVar(&opt.PerFile, "per-file", 50000, "most entries per statement file")
@@ -98,7 +99,10 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	if *out == "" || *n <= 0 || opt.PerFile <= 0 || opt.BatchPercent < 0 || opt.BatchPercent > 100 {
 		return fmt.Errorf("--out DIR and a positive --n are required: %w", errUsage)
 	}
-	ds := gen.Generate(*seed, *n)
+	if *items < 0 {
+		return fmt.Errorf("--items must not be negative: %w", errUsage)
+	}
+	ds := gen.GenerateWith(*seed, *n, gen.Options{Items: *items})
 	files, err := writeDataset(*out, *seed, ds, opt)
 	if err != nil {
 		return fmt.Errorf("generating seed %d: %w", *seed, err)

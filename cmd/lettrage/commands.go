@@ -297,33 +297,11 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	// Read (and validate) the open items before anything is written.
-	f, err := os.Open(*itemsPath)
-	var items []matcher.OpenItem
-	if err == nil {
-		items, err = file.ReadOpenItems(f, *itemsPath)
-		f.Close()
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage match: reading open items: %v\n", err)
-		return exitUsage
-	}
-	if items == nil {
-		items = []matcher.OpenItem{} // read: MatchFiles must not read them again
-	}
 	if st, err := os.Stat(*stmtDir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "lettrage match: --statements %q is not a folder\n", *stmtDir)
 		return exitUsage
 	}
-	if err := os.MkdirAll(*outDir, 0o750); err != nil {
-		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
-		return exitUsage
-	}
 	journal := filepath.Join(*outDir, "matches.csv")
-	if err := os.Remove(journal); err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
-		return exitUsage
-	}
 	src, err := local.New("statements", local.Config{Dir: *stmtDir, Recursive: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
@@ -335,16 +313,66 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer led.Close()
+	// The open items are read (and validated) while the statements are
+	// parsed; the output folder is made only once they are valid, so that a
+	// bad file writes nothing.
+	var outErr error
+	readItems := func(context.Context) ([]matcher.OpenItem, error) {
+		f, err := os.Open(*itemsPath)
+		if err != nil {
+			return nil, err
+		}
+		items, err := file.ReadOpenItems(f, *itemsPath)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(*outDir, 0o750); err != nil {
+			outErr = err
+			return nil, err
+		}
+		if err := os.Remove(journal); err != nil && !errors.Is(err, os.ErrNotExist) {
+			outErr = err
+			return nil, err
+		}
+		return items, nil
+	}
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); !ok || v == "" {
+		// Keep the peak resident set near what the pass needs (the
+		// collector alone lets the heap reach twice that).
+		var input int64
+		if st, err := os.Stat(*itemsPath); err == nil {
+			input += st.Size()
+		}
+		_ = filepath.WalkDir(*stmtDir, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if info, err := d.Info(); err == nil {
+					input += info.Size()
+				}
+			}
+			return nil
+		})
+		debug.SetMemoryLimit(pipeline.MatchMemoryLimit(input))
+	}
 	ctx, stop := signalContext()
 	defer stop()
-	// Stateless: nothing is recorded, so no state store (pipeline.MatchFiles
-	// gives what a Job pass over an empty store gives).
+	// Stateless: nothing is recorded, so no state store (MatchFiles gives
+	// what a Job pass on an empty store gives).
 	res, err := pipeline.MatchFiles(ctx, pipeline.MatchOptions{
-		Name: "match", Source: src, Ledger: led, Items: items,
+		Name: "match", Source: src, Ledger: led, OpenItems: readItems,
 		Matching: matching, Parse: camt.DefaultOptions(),
 		ReportDir: *outDir, OnlyCAMT: true,
 		Log: pipeline.NewLogger(stderr, "warn", "text"),
 	})
+	if outErr != nil {
+		fmt.Fprintf(stderr, "lettrage match: %v\n", outErr)
+		return exitUsage
+	}
+	if errors.Is(err, pipeline.ErrOpenItems) {
+		// Nothing was done: no summary.
+		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
+		return exitUsage
+	}
 	printSummary(stdout, "match", res, *outDir, false)
 	return exitCode("match", []pipeline.Result{res}, err, stderr)
 }

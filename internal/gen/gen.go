@@ -81,19 +81,40 @@ var (
 // Generate returns a dataset of n transactions over 2n open items, the same
 // for the same seed.
 func Generate(seed uint64, n int) *Dataset {
-	g := &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), n: n}
+	return GenerateWith(seed, n, Options{})
+}
+
+// Options shape a generated dataset; the zero value gives what Generate
+// gives.
+type Options struct {
+	// Items is the number of open items in the book; 0 means 2n. With
+	// fewer items than the payments need (about 1.1 per payment), the
+	// last payments find no open invoice left for their scenario and
+	// become unknown payers instead.
+	Items int
+}
+
+// GenerateWith returns a dataset of n transactions shaped by opt, the same
+// for the same seed and options. GenerateWith(seed, n, Options{}) equals
+// Generate(seed, n).
+func GenerateWith(seed uint64, n int, opt Options) *Dataset {
+	g := &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), n: n, nItems: 2 * n}
+	if opt.Items > 0 {
+		g.nItems = opt.Items
+	}
 	g.book()
 	g.payments()
 	return g.ds
 }
 
 type generator struct {
-	rng   *rand.Rand
-	n     int
-	ds    *Dataset
-	custs []*customer
-	items []matcher.OpenItem
-	used  []bool
+	rng    *rand.Rand
+	n      int
+	nItems int // open items in the book
+	ds     *Dataset
+	custs  []*customer
+	items  []matcher.OpenItem
+	used   []bool
 	// pool of item indexes in random order, consumed by scenarios
 	pool   []int
 	usdIdx []int
@@ -133,7 +154,7 @@ func (g *generator) book() {
 	g.ds.Config.Tolerances = []matcher.Tolerance{{Currency: "", Absolute: matcher.MustAmount("15.00"), Percent: matcher.MustAmount("2")}}
 	g.base = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	g.amounts = map[string]bool{}
-	nItems := 2 * g.n
+	nItems := g.nItems
 	nCust := max(8, nItems/6)
 	usedNames := map[string]bool{}
 	for c := range nCust {
