@@ -243,12 +243,14 @@ T4,unknown,false,true,
 T5,multi,true,false,I4:70
 `)
 	// T1 lettered to the interchangeable I2 (right), T2 to the wrong
-	// item, T3 missed, T4 an unknown payer lettered, T5 right.
-	matches := write("matches.csv", `tx_ref,open_item_id,allocated_amount
-T1,I2,100.00
-T2,I4,50.00
-T4,I1,100.00
-T5,I4,70.00
+	// item, T3 missed (an accountant put it on account: not a letter), T4
+	// an unknown payer lettered, T5 right.
+	matches := write("matches.csv", `tx_ref,open_item_id,allocated_amount,posting_kind
+T1,I2,100.00,
+T2,I4,50.00,
+T3,,120.00,on_account
+T4,I1,100.00,
+T5,I4,70.00,
 `)
 	rep, err := scoreFiles(truth, matches, items)
 	if err != nil {
