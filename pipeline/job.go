@@ -186,28 +186,15 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
 			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
 		}
-		switch {
-		case errors.Is(err, errNotCAMT) && j.OnlyCAMT:
-			res.FilesNotCAMT++
-			log.Debug("not a CAMT statement, skipped", "file", ref.Path)
-			continue
-		case err != nil && ctx.Err() != nil:
-			return res, fmt.Errorf("stopping while reading %q: %w", ref.Path, ctx.Err())
-		case errors.Is(err, connectors.ErrUnavailable):
-			// Not the file's fault: leave it for the next run.
-			res.FilesSkipped++
-			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
-			j.Metrics.file(j.Name, "retry")
-			log.Warn("statement skipped, source unavailable; retried next run", "component", "source", "file", ref.Path, "err", err)
-			continue
-		case err != nil:
-			res.FilesQuarantined++
-			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
-			j.Metrics.file(j.Name, "quarantined")
-			log.Error("statement quarantined", "component", "source", "file", ref.Path, "err", err)
-			if qerr := j.Source.Quarantine(ctx, ref, err); qerr != nil {
-				j.Metrics.sourceError(j.Name, j.SourceType, "quarantine")
-				log.Error("quarantining statement", "file", ref.Path, "err", qerr)
+		if err != nil {
+			if stop := settleUnread(ctx, log, &res, j.Source, j.OnlyCAMT, ref, err, func(outcome string) {
+				if outcome == "quarantine_failed" {
+					j.Metrics.sourceError(j.Name, j.SourceType, "quarantine")
+				} else {
+					j.Metrics.file(j.Name, outcome)
+				}
+			}); stop != nil {
+				return res, stop
 			}
 			continue
 		}
@@ -436,6 +423,42 @@ var ErrOpenItems = errors.New("reading open items")
 
 // readFile streams one statement through the CAMT reader, staging its
 // transactions and hashing the bytes as they go by.
+// settleUnread deals with a statement file that could not be read, the
+// same way in every pass: not CAMT (when only CAMT is expected) → counted
+// and skipped; the source unavailable → left for the next run; anything
+// else → quarantined with its cause. count, when set, hears "retry",
+// "quarantined" or "quarantine_failed". A non-nil result stops the pass
+// (the context was cancelled while reading).
+func settleUnread(ctx context.Context, log *slog.Logger, res *Result, src connectors.StatementSource, onlyCAMT bool,
+	ref connectors.StatementRef, err error, count func(outcome string)) error {
+	if count == nil {
+		count = func(string) {}
+	}
+	switch {
+	case errors.Is(err, errNotCAMT) && onlyCAMT:
+		res.FilesNotCAMT++
+		log.Debug("not a CAMT statement, skipped", "file", ref.Path)
+	case ctx.Err() != nil:
+		return fmt.Errorf("stopping while reading %q: %w", ref.Path, ctx.Err())
+	case errors.Is(err, connectors.ErrUnavailable):
+		// Not the file's fault: leave it for the next run.
+		res.FilesSkipped++
+		res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
+		count("retry")
+		log.Warn("statement skipped, source unavailable; retried next run", "component", "source", "file", ref.Path, "err", err)
+	default:
+		res.FilesQuarantined++
+		res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
+		count("quarantined")
+		log.Error("statement quarantined", "component", "source", "file", ref.Path, "err", err)
+		if qerr := src.Quarantine(ctx, ref, err); qerr != nil {
+			count("quarantine_failed")
+			log.Error("quarantining statement", "file", ref.Path, "err", qerr)
+		}
+	}
+	return nil
+}
+
 func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (stagedFile, error) {
 	sf := stagedFile{ref: ref}
 	rc, err := j.Source.Open(ctx, ref)

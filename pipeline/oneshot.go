@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -340,24 +339,9 @@ func (rd *fileReader) collect(ctx context.Context, log *slog.Logger, res *Result
 		r.logs.replay(ctx)
 		sf, err := r.sf, r.err
 		r.sf = stagedFile{}
-		switch {
-		case errors.Is(err, errNotCAMT) && opt.OnlyCAMT:
-			res.FilesNotCAMT++
-			log.Debug("not a CAMT statement, skipped", "file", ref.Path)
-			continue
-		case err != nil && ctx.Err() != nil:
-			return nil, fmt.Errorf("stopping while reading %q: %w", ref.Path, ctx.Err())
-		case errors.Is(err, connectors.ErrUnavailable):
-			res.FilesSkipped++
-			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
-			log.Warn("statement skipped, source unavailable; retried next run", "component", "source", "file", ref.Path, "err", err)
-			continue
-		case err != nil:
-			res.FilesQuarantined++
-			res.Problems = append(res.Problems, FileProblem{Path: ref.Path, Err: err})
-			log.Error("statement quarantined", "component", "source", "file", ref.Path, "err", err)
-			if qerr := opt.Source.Quarantine(ctx, ref, err); qerr != nil {
-				log.Error("quarantining statement", "file", ref.Path, "err", qerr)
+		if err != nil {
+			if stop := settleUnread(ctx, log, res, opt.Source, opt.OnlyCAMT, ref, err, nil); stop != nil {
+				return nil, stop
 			}
 			continue
 		}
