@@ -21,7 +21,8 @@ type docHit struct {
 }
 
 // evidence is what one transaction tells about its open items, gathered
-// before any residual is consumed.
+// before any residual is consumed. It is read-only once gathered: the
+// prefetcher (prefetch.go) reads it while the decisions are made.
 type evidence struct {
 	akey string // currency|amount key of the transaction
 	refs []refHit
@@ -41,12 +42,10 @@ type evidence struct {
 	payer       []string // customers the payer is identified as (sorted)
 	payerHow    string   // how, for explanations
 	payerStrong bool
-	// grams are compact text n-grams for one-typo document checks, built
-	// from texts on first use
-	texts     []string
-	grams     []string
-	gramsDone bool
-	tier      int
+	// tx is the transaction, whose texts give the n-grams of the one-typo
+	// document checks (rebuilt when needed: see engine.typoMatch)
+	tx   *Transaction
+	tier int
 }
 
 // Evidence tiers: transactions of a higher tier are decided first.
@@ -114,35 +113,51 @@ func isDigitBytes(b []byte) bool {
 	return true
 }
 
-// textGrams returns the compact n-grams of at least 5 characters of the
-// transaction's texts (bounded by maxGrams), for typo checks.
-func (ev *evidence) textGrams() []string {
-	if ev.gramsDone {
-		return ev.grams
-	}
-	ev.gramsDone = true
-	for _, t := range ev.texts {
-		atoms := atomise(Fold(t))
+// appendTextGrams appends to grams the compact n-grams of at least 5
+// characters of texts (at most maxGrams in all), for typo checks. The grams
+// share one backing string.
+func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
+	buf := sc.cb[:0]
+	type cut struct{ from, to int }
+	var cuts []cut
+	full := false
+	for _, t := range texts {
+		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
+		sc.atoms = atoms
 		for i := range atoms {
-			var b []byte
+			start := len(buf)
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
 				if j > i && !atoms[j].glued && !atoms[j].light {
 					break
 				}
-				b = append(b, atoms[j].s...)
-				if len(b) > maxGramLen {
+				buf = append(buf, atoms[j].s...)
+				if len(buf)-start > maxGramLen {
 					break
 				}
-				if len(b) >= 5 {
-					if len(ev.grams) >= maxGrams {
-						return ev.grams
+				if len(buf)-start >= 5 {
+					if len(cuts) >= maxGrams {
+						full = true
+						break
 					}
-					ev.grams = append(ev.grams, string(b))
+					cuts = append(cuts, cut{start, len(buf)})
 				}
 			}
+			if full {
+				break
+			}
+		}
+		if full {
+			break
 		}
 	}
-	return ev.grams
+	clear(sc.atoms)
+	sc.atoms = sc.atoms[:0]
+	all := string(buf)
+	sc.cb = buf[:0]
+	for _, c := range cuts {
+		grams = append(grams, all[c.from:c.to])
+	}
+	return grams
 }
 
 func (s span) within(o span) bool {
@@ -152,12 +167,14 @@ func (s span) within(o span) bool {
 // scratch is one goroutine's reusable buffers for gathering evidence: the
 // evidence itself never points into them.
 type scratch struct {
-	atoms  []refAtom
-	cb, lb []byte
-	hits   []docScan
-	best   map[string]nameMatch
-	seen   map[string]bool
-	out    []nameMatch
+	atoms   []refAtom
+	cb, lb  []byte
+	grams   []string
+	hits    []docScan
+	seen    map[*custEntry]bool
+	learned map[string]bool
+	names   map[string]int
+	out     []nameMatch
 }
 
 // docScan is a document number found while scanning a transaction's texts.
@@ -169,7 +186,7 @@ type docScan struct {
 }
 
 func newScratch() *scratch {
-	return &scratch{best: map[string]nameMatch{}, seen: map[string]bool{}}
+	return &scratch{seen: map[*custEntry]bool{}, learned: map[string]bool{}, names: map[string]int{}}
 }
 
 // gather collects the evidence of one transaction. It only reads the
@@ -178,10 +195,9 @@ func newScratch() *scratch {
 func (e *engine) gather(tx *Transaction) *evidence { return e.gatherWith(tx, newScratch()) }
 
 func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
-	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount)}
+	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount), tx: tx}
 	ix := e.ix
 	texts := txTexts(tx)
-	ev.texts = texts
 
 	// structured references, in Strd and in free text
 	addRef := func(cb []byte, free bool) {
@@ -190,6 +206,9 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 			for len(k) > 0 && k[0] == '0' {
 				k = k[1:]
 			}
+		}
+		if !mayContain(&ix.refFilter, k) {
+			return
 		}
 		hits := ix.byRef[string(k)]
 		if len(hits) == 0 {
@@ -256,13 +275,15 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 				if len(cb) < minGramLen {
 					continue
 				}
-				if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
-					text := string(cb)
-					for _, n := range ns {
-						hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}})
+				if mayContain(&ix.docFilter, cb) {
+					if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
+						text := string(cb)
+						for _, n := range ns {
+							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}})
+						}
 					}
 				}
-				if string(lb) != string(cb) {
+				if string(lb) != string(cb) && mayContain(&ix.docFilter, lb) {
 					if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
@@ -344,19 +365,29 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 		if name == "" {
 			continue
 		}
-		for _, m := range ix.payerByNameWith(name, sc) {
-			found := false
-			for i := range ev.names {
-				if ev.names[i].customer == m.customer {
-					found = true
-					if m.score > ev.names[i].score {
-						ev.names[i] = m
-					}
+		ms := ix.payerByNameWith(name, sc)
+		if len(ev.names) == 0 {
+			// one list names each customer once
+			ev.names = append(ev.names, ms...)
+			continue
+		}
+		// merge: a customer met again keeps its better score
+		pos := sc.names
+		for i, m := range ev.names {
+			pos[m.customer] = i
+		}
+		for _, m := range ms {
+			if i, ok := pos[m.customer]; ok {
+				if m.score > ev.names[i].score {
+					ev.names[i] = m
 				}
+				continue
 			}
-			if !found {
-				ev.names = append(ev.names, m)
-			}
+			pos[m.customer] = len(ev.names)
+			ev.names = append(ev.names, m)
+		}
+		for _, m := range ev.names {
+			delete(pos, m.customer)
 		}
 	}
 	clear(sc.out)
@@ -393,15 +424,18 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// a document number one character away from an open item of exactly
 	// the amount (only when no number is found as written)
 	if !ev.strongDoc() {
-		for _, n := range ix.byAmount[ev.akey] {
-			if _, ok := e.typoMatch(ev, n); ok {
+		var grams []string
+		for k, n := range ix.byAmount[ev.akey] {
+			if k == 0 {
+				grams = appendTextGrams(sc.grams[:0], texts, sc)
+			}
+			if _, ok := ix.typoMatchGrams(grams, n); ok {
 				ev.typos = append(ev.typos, n)
 			}
 		}
+		clear(grams)
+		sc.grams = grams[:0]
 	}
-	// the n-grams are rebuilt on demand: most transactions never need them
-	// again, and many evidences wait for their turn at once
-	ev.grams, ev.gramsDone = nil, false
 
 	switch {
 	case hasValid(ev.refs):
@@ -468,11 +502,30 @@ func (ev *evidence) strongDoc() bool {
 // typoMatch reports whether one of the transaction's text n-grams is one
 // edit away from the item's document number (compact or loose form).
 func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
-	keys := [2]string{e.ix.docC[n], e.ix.docL[n]}
+	if e.ix.docC[n] == "" {
+		return "", false
+	}
+	// decisions are made one at a time: the grams of the last transaction
+	// asked about are kept
+	if e.gramsOf != ev {
+		if e.gramScratch == nil {
+			e.gramScratch = newScratch()
+		}
+		clear(e.grams)
+		e.grams = appendTextGrams(e.grams[:0], txTexts(ev.tx), e.gramScratch)
+		e.gramsOf = ev
+	}
+	return e.ix.typoMatchGrams(e.grams, n)
+}
+
+// typoMatchGrams reports whether one of grams is one edit away from item
+// n's document number (compact or loose form), and which.
+func (ix *index) typoMatchGrams(grams []string, n int32) (string, bool) {
+	keys := [2]string{ix.docC[n], ix.docL[n]}
 	if keys[0] == "" {
 		return "", false
 	}
-	for _, g := range ev.textGrams() {
+	for _, g := range grams {
 		for _, k := range keys {
 			if len(k) >= 5 && oneEdit(g, k) {
 				return g, true

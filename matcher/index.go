@@ -18,17 +18,56 @@ type index struct {
 	// search of numbers cut at the end of a remittance line
 	docSorted []docKey
 
-	byID       map[string]int32   // item ID → its first item
-	byRef      map[string][]int32 // refKey(payment reference) → items
-	byDoc      map[string][]int32 // compact and loose document number → items
-	byIBAN     map[string][]string
-	byCustomer map[string][]int32 // customer → items, oldest due first
-	byAmount   map[string][]int32 // currency|residual key → items
-	byName     map[string][]string
-	byToken    map[string][]string // distinctive name token → customers
-	custTokens map[string][][]string
-	memIBAN    map[string][]string
-	memName    map[string][]string
+	byID  map[string]int32   // item ID → its first item
+	byRef map[string][]int32 // refKey(payment reference) → items
+	byDoc map[string][]int32 // compact and loose document number → items
+	// refFilter and docFilter say cheaply which keys byRef and byDoc lack
+	refFilter, docFilter keyFilter
+	byIBAN               map[string][]string
+	byCustomer           map[string][]int32      // customer → items, oldest due first
+	byAmount             map[string][]int32      // currency|residual key → items
+	byName               map[string][]*custEntry // normalised name → customers, by ID
+	byToken              map[string][]*custEntry // distinctive name token → customers, by ID
+	memIBAN              map[string][]string
+	memName              map[string][]string
+}
+
+// custEntry is a customer and the name tokens of each of its names, kept
+// together for the name lookup of every payment.
+type custEntry struct {
+	id string
+	// toks are the tokens of all its names, one name after the other;
+	// ends[i] is where name i's end, nil when it has one name
+	toks []string
+	ends []int32
+}
+
+// names calls fn with the tokens of each name of the customer.
+func (ce *custEntry) names(fn func(ct []string)) {
+	if ce.ends == nil {
+		fn(ce.toks[:len(ce.toks):len(ce.toks)])
+		return
+	}
+	start := int32(0)
+	for _, end := range ce.ends {
+		fn(ce.toks[start:end:end])
+		start = end
+	}
+}
+
+// addName adds the tokens of a name (sharing key's text).
+func (ce *custEntry) addName(toks []string, key string) {
+	if len(ce.toks) > 0 && ce.ends == nil {
+		ce.ends = []int32{int32(len(ce.toks))}
+	}
+	off := 0
+	for _, t := range toks {
+		ce.toks = append(ce.toks, key[off:off+len(t)])
+		off += len(t) + 1
+	}
+	if ce.ends != nil {
+		ce.ends = append(ce.ends, int32(len(ce.toks)))
+	}
 }
 
 type docKey struct {
@@ -79,17 +118,12 @@ func appendAmountKey(b []byte, ccy string, a Amount) []byte {
 // token shared by more companies says little and would cost a scan.
 const maxTokenCustomers = 64
 
-// custName is one (customer, name) pair of the book.
-type custName struct{ customer, name string }
-
-// custIBAN is one (IBAN, customer) pair of the book.
-type custIBAN struct{ iban, customer string }
-
 func newIndex(items []OpenItem, mem Memory) *index { return newIndexWorkers(items, mem, 1) }
 
-// newIndexWorkers builds the index; the per-item keys (normalised
+// newIndexWorkers builds the index. The per-item keys (normalised
 // references, document numbers, amounts) are computed on workers
-// goroutines, the maps are filled in item order.
+// goroutines; then each group of maps is filled by a goroutine of its own,
+// in item order, so that the index does not depend on workers.
 func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 	open := 0
 	for k := range items {
@@ -97,19 +131,7 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			open++
 		}
 	}
-	ix := &index{
-		byID:       make(map[string]int32, open),
-		byRef:      make(map[string][]int32, open/2),
-		byDoc:      make(map[string][]int32, open+open/2),
-		byIBAN:     map[string][]string{},
-		byCustomer: make(map[string][]int32, open/4),
-		byAmount:   make(map[string][]int32, open),
-		byName:     map[string][]string{},
-		byToken:    map[string][]string{},
-		custTokens: map[string][][]string{},
-		memIBAN:    map[string][]string{},
-		memName:    map[string][]string{},
-	}
+	ix := &index{}
 	ix.items = make([]*OpenItem, 0, open)
 	for k := range items {
 		if items[k].Residual.IsZero() {
@@ -146,8 +168,23 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			amts[i] = string(buf)
 		}
 	})
-	nameSeen := map[custName]bool{}
-	ibanSeen := map[custIBAN]bool{}
+	groups := []func(){
+		func() { ix.buildPayers(mem) },
+		func() { ix.buildAmounts(amts) },
+		func() { ix.buildDocs(refs) },
+		func() { ix.buildIBANs(mem) },
+	}
+	forChunks(len(groups), workers, 1, func(_, lo, _ int) { groups[lo]() })
+	return ix
+}
+
+// buildDocs fills byID, byRef, byDoc and docSorted.
+func (ix *index) buildDocs(refs []string) {
+	n := len(ix.items)
+	ix.byID = make(map[string]int32, n)
+	ix.byRef = make(map[string][]int32, n/2)
+	ix.byDoc = make(map[string][]int32, n+n/2)
+	ix.docSorted = make([]docKey, 0, n)
 	for i, it := range ix.items {
 		n := int32(i)
 		if _, dup := ix.byID[it.ID]; !dup {
@@ -166,51 +203,41 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 				ix.byDoc[l] = append(ix.byDoc[l], n)
 			}
 		}
-		ix.byCustomer[it.CustomerID] = append(ix.byCustomer[it.CustomerID], n)
-		ix.byAmount[amts[i]] = append(ix.byAmount[amts[i]], n)
-		for _, ib := range it.IBANs {
-			ib = NormaliseIBAN(ib)
-			if ib == "" || ibanSeen[custIBAN{ib, it.CustomerID}] {
-				continue
-			}
-			ibanSeen[custIBAN{ib, it.CustomerID}] = true
-			ix.byIBAN[ib] = append(ix.byIBAN[ib], it.CustomerID)
-		}
-		if it.CustomerName != "" && !nameSeen[custName{it.CustomerID, it.CustomerName}] {
-			nameSeen[custName{it.CustomerID, it.CustomerName}] = true
-			toks := NameTokens(it.CustomerName)
-			if len(toks) == 0 {
-				continue
-			}
-			dup := false
-			for _, t := range ix.custTokens[it.CustomerID] {
-				dup = dup || slices.Equal(t, toks)
-			}
-			if dup {
-				continue
-			}
-			key := strings.Join(toks, " ")
-			ix.custTokens[it.CustomerID] = append(ix.custTokens[it.CustomerID], toks)
-			ix.byName[key] = appendUnique(ix.byName[key], it.CustomerID)
-			for _, t := range toks {
-				if tokenWeight(t) < 1 {
-					continue
-				}
-				// a token of more than maxTokenCustomers companies is never
-				// looked up: stop listing it (and keep the insert cheap)
-				if l := ix.byToken[t]; len(l) <= maxTokenCustomers {
-					ix.byToken[t] = appendUnique(l, it.CustomerID)
-				}
-			}
-		}
 	}
-	refs, amts = nil, nil
+	ix.refFilter = newKeyFilter(len(ix.byRef))
+	for k := range ix.byRef {
+		ix.refFilter.add(k)
+	}
+	ix.docFilter = newKeyFilter(len(ix.byDoc))
+	for k := range ix.byDoc {
+		ix.docFilter.add(k)
+	}
 	slices.SortFunc(ix.docSorted, func(x, y docKey) int {
 		if c := strings.Compare(x.key, y.key); c != 0 {
 			return c
 		}
 		return int(x.item) - int(y.item)
 	})
+}
+
+// buildAmounts fills byCustomer (oldest due first) and byAmount.
+func (ix *index) buildAmounts(amts []string) {
+	n := len(ix.items)
+	ix.byAmount = make(map[string][]int32, n)
+	// customers are numbered as first met, their items listed per number:
+	// one map access per item
+	num := make(map[string]int32, n/4)
+	var lists [][]int32
+	for i, it := range ix.items {
+		c, ok := num[it.CustomerID]
+		if !ok {
+			c = int32(len(lists))
+			num[it.CustomerID] = c
+			lists = append(lists, nil)
+		}
+		lists[c] = append(lists[c], int32(i))
+		ix.byAmount[amts[i]] = append(ix.byAmount[amts[i]], int32(i))
+	}
 	older := func(a, b int32) int {
 		if ix.older(a, b) {
 			return -1
@@ -220,9 +247,30 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 		}
 		return 0
 	}
-	for _, list := range ix.byCustomer {
+	ix.byCustomer = make(map[string][]int32, len(lists))
+	for id, c := range num {
+		list := lists[c]
 		if len(list) > 1 {
 			slices.SortStableFunc(list, older)
+		}
+		ix.byCustomer[id] = list
+	}
+}
+
+// buildIBANs fills the IBAN lookups, from the items and from what Memory
+// learned.
+func (ix *index) buildIBANs(mem Memory) {
+	ix.byIBAN = make(map[string][]string, len(ix.items)/4)
+	ix.memIBAN = make(map[string][]string, len(mem.IBANCustomers))
+	for _, it := range ix.items {
+		for _, ib := range it.IBANs {
+			ib = NormaliseIBAN(ib)
+			if ib == "" {
+				continue
+			}
+			if l := ix.byIBAN[ib]; !slices.Contains(l, it.CustomerID) {
+				ix.byIBAN[ib] = append(l, it.CustomerID)
+			}
 		}
 	}
 	for ib, cs := range mem.IBANCustomers {
@@ -231,20 +279,83 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			ix.memIBAN[k] = appendUnique(ix.memIBAN[k], c)
 		}
 	}
-	for n, cs := range mem.NameCustomers {
-		k := NormaliseName(n)
-		for _, c := range cs {
-			ix.memName[k] = appendUnique(ix.memName[k], c)
-		}
-	}
-	for _, m := range []map[string][]string{ix.byIBAN, ix.byName, ix.byToken, ix.memIBAN, ix.memName} {
+	for _, m := range []map[string][]string{ix.byIBAN, ix.memIBAN} {
 		for _, v := range m {
 			if len(v) > 1 {
 				slices.Sort(v)
 			}
 		}
 	}
-	return ix
+}
+
+// buildPayers fills the name lookups, from the items and from what Memory
+// learned.
+func (ix *index) buildPayers(mem Memory) {
+	ix.byName = make(map[string][]*custEntry, len(ix.items)/4)
+	ix.byToken = make(map[string][]*custEntry, len(ix.items)/8)
+	ix.memName = make(map[string][]string, len(mem.NameCustomers))
+	type custNames struct {
+		entry *custEntry
+		names []string // names met, tokenised or not
+	}
+	custs := make(map[string]*custNames, len(ix.items)/4)
+	for _, it := range ix.items {
+		if it.CustomerName == "" {
+			continue
+		}
+		cn := custs[it.CustomerID]
+		if cn == nil {
+			cn = &custNames{entry: &custEntry{id: it.CustomerID}}
+			custs[it.CustomerID] = cn
+		}
+		if slices.Contains(cn.names, it.CustomerName) {
+			continue
+		}
+		cn.names = append(cn.names, it.CustomerName)
+		toks := NameTokens(it.CustomerName)
+		if len(toks) == 0 {
+			continue
+		}
+		dup := false
+		cn.entry.names(func(ct []string) { dup = dup || slices.Equal(ct, toks) })
+		if dup {
+			continue
+		}
+		key := strings.Join(toks, " ")
+		cn.entry.addName(toks, key)
+		if l := ix.byName[key]; !slices.Contains(l, cn.entry) {
+			ix.byName[key] = append(l, cn.entry)
+		}
+		for _, t := range toks {
+			if tokenWeight(t) < 1 {
+				continue
+			}
+			// a token of more than maxTokenCustomers companies is never
+			// looked up: stop listing it (and keep the insert cheap)
+			if l := ix.byToken[t]; len(l) <= maxTokenCustomers && !slices.Contains(l, cn.entry) {
+				ix.byToken[t] = append(l, cn.entry)
+			}
+		}
+	}
+	for n, cs := range mem.NameCustomers {
+		k := NormaliseName(n)
+		for _, c := range cs {
+			ix.memName[k] = appendUnique(ix.memName[k], c)
+		}
+	}
+	for _, v := range ix.memName {
+		if len(v) > 1 {
+			slices.Sort(v)
+		}
+	}
+	byID := func(a, b *custEntry) int { return strings.Compare(a.id, b.id) }
+	for _, m := range []map[string][]*custEntry{ix.byName, ix.byToken} {
+		for _, v := range m {
+			if len(v) > 1 {
+				slices.SortFunc(v, byID)
+			}
+		}
+	}
 }
 
 // older orders items oldest due date first, then issue date, then ID.
@@ -326,15 +437,37 @@ func (ix *index) payerByNameWith(name string, sc *scratch) []nameMatch {
 		}
 	}
 	key := strings.Join(toks, " ")
-	best, seen := sc.best, sc.seen
-	clear(best)
+	// exact normalised names and learned names first; seen marks the
+	// customers already scored
+	out := sc.out[:0]
+	seen := sc.seen
 	clear(seen)
-	for _, c := range ix.memName[key] {
-		best[c] = nameMatch{customer: c, score: 1, learned: true}
+	learned := ix.memName[key]
+	for _, c := range learned {
+		out = append(out, nameMatch{customer: c, score: 1, learned: true})
 	}
-	for _, c := range ix.byName[key] {
-		if _, ok := best[c]; !ok {
-			best[c] = nameMatch{customer: c, score: 1}
+	// isLearned reports whether c is among the learned: a scan for a few, a
+	// set for many
+	learnedSet := sc.learned
+	if len(learned) > 8 {
+		for _, c := range learned {
+			learnedSet[c] = true
+		}
+		defer clear(learnedSet)
+	}
+	isLearned := func(c string) bool {
+		switch {
+		case len(learned) == 0:
+			return false
+		case len(learned) > 8:
+			return learnedSet[c]
+		}
+		return slices.Contains(learned, c)
+	}
+	for _, ce := range ix.byName[key] {
+		seen[ce] = true
+		if !isLearned(ce.id) {
+			out = append(out, nameMatch{customer: ce.id, score: 1})
 		}
 	}
 	for _, t := range toks {
@@ -342,28 +475,24 @@ func (ix *index) payerByNameWith(name string, sc *scratch) []nameMatch {
 		if len(cs) > maxTokenCustomers {
 			continue
 		}
-		for _, c := range cs {
-			if seen[c] {
+		for _, ce := range cs {
+			if seen[ce] {
 				continue
 			}
-			seen[c] = true
-			if _, ok := best[c]; ok {
+			seen[ce] = true
+			if isLearned(ce.id) {
 				continue
 			}
 			s := 0.0
-			for _, ct := range ix.custTokens[c] {
+			ce.names(func(ct []string) {
 				if v := tokenSimilarity(completeCut(toks, cut, ct), ct); v > s {
 					s = v
 				}
-			}
+			})
 			if s > 0 {
-				best[c] = nameMatch{customer: c, score: s}
+				out = append(out, nameMatch{customer: ce.id, score: s})
 			}
 		}
-	}
-	out := sc.out[:0]
-	for _, m := range best {
-		out = append(out, m)
 	}
 	slices.SortFunc(out, cmpNameMatch)
 	sc.out = out

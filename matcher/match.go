@@ -48,6 +48,10 @@ type engine struct {
 	letteredKeys   []string
 	// claimed counts, per item, the transactions whose text designates it
 	claimed []int32
+	// grams are the text n-grams of the evidence gramsOf, for typoMatch
+	gramsOf     *evidence
+	grams       []string
+	gramScratch *scratch
 }
 
 // Match decides every transaction of in: one decision per transaction, in
@@ -87,6 +91,11 @@ type engine struct {
 // score at least Config.SuggestThreshold (different customers that tie are
 // never auto-lettered; an unknown payer is at most suggested), Unmatched
 // otherwise. Decisions below Config.AutoThreshold are suggested.
+//
+// Match uses GOMAXPROCS goroutines to build the index and gather the
+// evidence (which read only the inputs); the decisions, which consume
+// residuals, are made on one goroutine in the order above, so the output
+// does not depend on the number of goroutines.
 func Match(in Input) Output { return match(in, 0, gatherChunk) }
 
 // designated lists the items a transaction's text designates, each once.
@@ -135,7 +144,12 @@ func (e *engine) consume(d Decision) {
 	for _, a := range d.Allocations {
 		n := e.itemByID(a.ItemID)
 		if n >= 0 {
-			e.ix.resid[n] = e.ix.resid[n].Sub(a.Amount).Sub(a.WriteOff)
+			r := e.ix.resid[n].Sub(a.Amount)
+			// subtracting a zero of no more fraction digits changes nothing
+			if !a.WriteOff.IsZero() || a.WriteOff.d.Exponent() < r.d.Exponent() {
+				r = r.Sub(a.WriteOff)
+			}
+			e.ix.resid[n] = r
 		}
 	}
 }

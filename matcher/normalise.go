@@ -236,7 +236,13 @@ func tokenSimilarity(ta, tb []string) float64 {
 	if len(ta) == 0 || len(tb) == 0 {
 		return 0
 	}
-	usedB := make([]bool, len(tb))
+	var used [16]bool
+	usedB := used[:0]
+	if len(tb) <= len(used) {
+		usedB = used[:len(tb)]
+	} else {
+		usedB = make([]bool, len(tb))
+	}
 	common, union := 0.0, 0.0
 	for _, x := range ta {
 		w := tokenWeight(x)

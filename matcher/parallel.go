@@ -132,6 +132,16 @@ func mergeRuns[T any](dst, a, b []T, cmp func(x, y T) int) {
 	copy(dst[k:], b[j:])
 }
 
+// job is a letterable transaction and what orders its decision.
+type job struct {
+	sec  int64 // booking date
+	key  string
+	nsec int32
+	tier int32
+	k    int32 // index in the letterable transactions and their evidence
+	hash uint64
+}
+
 // gatherChunk is how many transactions a worker gathers at a time.
 const gatherChunk = 256
 
@@ -164,7 +174,13 @@ func match(in Input, workers, chunk int) Output {
 		}
 		todo = append(todo, int32(i))
 	}
-	evs := make([]*evidence, len(todo))
+	// gather every evidence; count, per item, the transactions whose text
+	// designates it (an item designated by a transaction's text is not
+	// taken by another payment's inferred allocation); and note what
+	// orders the decisions
+	evs := make([]atomic.Pointer[evidence], len(todo))
+	jobs := make([]job, len(todo))
+	e.claimed = make([]int32, len(e.ix.items))
 	scratches := make([]*scratch, workers)
 	forChunks(len(todo), workers, chunk, func(w, lo, hi int) {
 		sc := scratches[w]
@@ -172,38 +188,22 @@ func match(in Input, workers, chunk int) Output {
 			sc = newScratch()
 			scratches[w] = sc
 		}
+		var des []int32
 		for k := lo; k < hi; k++ {
-			evs[k] = e.gatherWith(&in.Transactions[todo[k]], sc)
+			tx := &in.Transactions[todo[k]]
+			ev := e.gatherWith(tx, sc)
+			evs[k].Store(ev)
+			des = appendDesignated(des[:0], ev)
+			for _, n := range des {
+				atomic.AddInt32(&e.claimed[n], 1)
+			}
+			jobs[k] = job{sec: tx.BookingDate.Unix(), nsec: int32(tx.BookingDate.Nanosecond()), key: tx.Key,
+				tier: int32(ev.tier), k: int32(k)}
 		}
 	})
 	scratches = nil
 
-	// an item designated by a transaction's text is not taken by another
-	// payment's inferred allocation
-	e.claimed = make([]int32, len(e.ix.items))
-	var des []int32
-	for _, ev := range evs {
-		des = appendDesignated(des[:0], ev)
-		for _, n := range des {
-			e.claimed[n]++
-		}
-	}
-
 	// strongest evidence first, then by booking date and key
-	type job struct {
-		sec  int64
-		key  string
-		nsec int32
-		tier int32
-		k    int32 // index in todo and evs
-		hash uint64
-	}
-	jobs := make([]job, len(todo))
-	for k, i := range todo {
-		tx := &in.Transactions[i]
-		jobs[k] = job{sec: tx.BookingDate.Unix(), nsec: int32(tx.BookingDate.Nanosecond()), key: tx.Key,
-			tier: int32(evs[k].tier), k: int32(k)}
-	}
 	sortStableParallel(jobs, workers, func(a, b job) int {
 		switch {
 		case a.tier != b.tier:
@@ -233,24 +233,30 @@ func match(in Input, workers, chunk int) Output {
 		lo = hi
 	}
 
-	learned := map[Learning]bool{}
-	for _, j := range jobs {
+	var pf *prefetcher
+	if workers > 1 {
+		pf = e.startPrefetch(&in, todo, jobs, evs)
+	}
+	var learned []Learning
+	for p, j := range jobs {
+		if pf != nil {
+			pf.decided.Store(int64(p))
+		}
 		i := todo[j.k]
 		tx := &in.Transactions[i]
-		ev := evs[j.k]
+		ev := evs[j.k].Load()
 		d := e.decide(tx, ev)
 		d.TxKey = tx.Key
 		e.consume(d)
 		out.Decisions[i] = d
-		for _, l := range e.learn(tx, ev, d) {
-			learned[l] = true
-		}
-		evs[j.k] = nil // let the evidence go as the run proceeds
+		learned = append(learned, e.learn(tx, ev, d)...)
+		evs[j.k].Store(nil) // let the evidence go as the run proceeds
 	}
-	for l := range learned {
-		out.Learned = append(out.Learned, l)
+	if pf != nil {
+		pf.finish()
 	}
-	slices.SortFunc(out.Learned, func(x, y Learning) int {
+	// what was learned, each fact once, in order
+	sortStableParallel(learned, workers, func(x, y Learning) int {
 		if c := strings.Compare(x.Kind, y.Kind); c != 0 {
 			return c
 		}
@@ -259,6 +265,7 @@ func match(in Input, workers, chunk int) Output {
 		}
 		return strings.Compare(x.CustomerID, y.CustomerID)
 	})
+	out.Learned = slices.Compact(learned)
 	return out
 }
 

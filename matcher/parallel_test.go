@@ -100,3 +100,30 @@ func TestSortStableParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyFilter checks that the filter never rejects a key it holds and
+// rejects most others.
+func TestKeyFilter(t *testing.T) {
+	f := newKeyFilter(10_000)
+	for i := range 10_000 {
+		f.add(fmt.Sprintf("FA2025%05d", i))
+	}
+	for i := range 10_000 {
+		if k := fmt.Sprintf("FA2025%05d", i); !mayContain(&f, k) || !mayContain(&f, []byte(k)) {
+			t.Fatalf("%s rejected", k)
+		}
+	}
+	passed := 0
+	for i := range 10_000 {
+		if mayContain(&f, fmt.Sprintf("INV%07d", i)) {
+			passed++
+		}
+	}
+	if passed > 1_500 {
+		t.Errorf("%d of 10,000 absent keys pass the filter", passed)
+	}
+	var empty keyFilter
+	if !mayContain(&empty, "X") {
+		t.Error("a filter never built rejects a key")
+	}
+}
