@@ -519,15 +519,6 @@ func (s *Store) KeysByRef(ctx context.Context, job, ref string) ([]string, error
 	return out, rows.Err()
 }
 
-// HasDecision reports whether a decision with this key was recorded.
-func (s *Store) HasDecision(ctx context.Context, job, key string) (bool, error) {
-	var n int
-	if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&n); err != nil {
-		return false, fmt.Errorf("looking up decision %s: %w", key, err)
-	}
-	return n > 0, nil
-}
-
 // DecisionState returns the outbox state of the decision with this key
 // (pending, applied, record or rejected), and whether there is one.
 func (s *Store) DecisionState(ctx context.Context, job, key string) (string, bool, error) {
