@@ -33,6 +33,7 @@
 //	      max_combination: 6               # 1..12
 //	      due_window_days: 0
 //	      tolerances: [{currency: EUR, absolute: "5.00", percent: "0.5"}]
+//	      fx: [{item_currency: USD, cash_currency: EUR, tolerance_percent: "0.1"}]
 //
 // Any scalar may use ${NAME} or ${NAME:-default} (the default also applies
 // when NAME is empty); $$ is a literal $. A key x_file next to a key x
@@ -247,6 +248,9 @@ type Matching struct {
 	MaxCombination   *int                `yaml:"max_combination"`
 	DueWindowDays    *int                `yaml:"due_window_days"`
 	Tolerances       []matcher.Tolerance `yaml:"tolerances"`
+	// FX lists the currency pairs across which items may be lettered with
+	// the bank's instructed amount (none: same currency only).
+	FX []matcher.FXRule `yaml:"fx"`
 }
 
 // MatcherConfig returns matcher.DefaultConfig() with the fields this block
@@ -273,6 +277,9 @@ func (m Matching) MatcherConfig() matcher.Config {
 	}
 	if len(m.Tolerances) > 0 {
 		c.Tolerances = append([]matcher.Tolerance(nil), m.Tolerances...)
+	}
+	if len(m.FX) > 0 {
+		c.FX = append([]matcher.FXRule(nil), m.FX...)
 	}
 	return c
 }

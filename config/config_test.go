@@ -205,6 +205,10 @@ func TestMatchingExact(t *testing.T) {
 	if !mc.Tolerances[1].Absolute.Equal(matcher.MustAmount("1.10")) {
 		t.Errorf("tolerance[1].absolute = %v", mc.Tolerances[1].Absolute)
 	}
+	if len(mc.FX) != 2 || mc.FX[0] != (matcher.FXRule{ItemCurrency: "USD", CashCurrency: "EUR", TolerancePercent: mc.FX[0].TolerancePercent}) ||
+		!mc.FX[0].TolerancePercent.Equal(matcher.MustAmount("0.1")) || mc.FX[1].ItemCurrency != "GBP" || !mc.FX[1].TolerancePercent.IsZero() {
+		t.Errorf("fx = %+v", mc.FX)
+	}
 	j := c.Jobs[0]
 	if j.Source.MaxFileBytes != 1<<20 || j.Source.Local.Dir != "/srv/lettrage/in" || !j.Source.Local.Recursive {
 		t.Errorf("source = %+v %+v", j.Source, j.Source.Local)

@@ -336,7 +336,33 @@ func validateMatching(ps *problems, p string, m *Matching) {
 			ps.add(tp, "set absolute, percent or both")
 		}
 	}
+	pairs := map[string]int{}
+	for i, r := range m.FX {
+		fp := fmt.Sprintf("%s.fx[%d]", p, i)
+		if !isCurrency(r.ItemCurrency) {
+			ps.add(fp+".item_currency", "invalid currency %q (want three upper-case letters)", r.ItemCurrency)
+		}
+		if !isCurrency(r.CashCurrency) {
+			ps.add(fp+".cash_currency", "invalid currency %q (want three upper-case letters)", r.CashCurrency)
+		} else if r.CashCurrency == r.ItemCurrency {
+			ps.add(fp+".cash_currency", "same as item_currency: an FX rule is between two currencies")
+		}
+		pair := r.ItemCurrency + "→" + r.CashCurrency
+		if first, dup := pairs[pair]; dup {
+			ps.add(fp, "duplicate FX rule %s (also fx[%d])", pair, first)
+		} else {
+			pairs[pair] = i
+		}
+		if r.TolerancePercent.Sign() < 0 || r.TolerancePercent.Cmp(matcher.AmountFromInt(maxFXTolerancePercent)) > 0 {
+			ps.add(fp+".tolerance_percent", "must be between 0 and %d", maxFXTolerancePercent)
+		}
+	}
 }
+
+// maxFXTolerancePercent bounds an FX rule's tolerance: bank rounding of a
+// converted amount is a fraction of a percent, more would letter payments
+// of other amounts.
+const maxFXTolerancePercent = 5
 
 func isCurrency(s string) bool {
 	if len(s) != 3 {

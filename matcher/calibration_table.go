@@ -12,6 +12,8 @@ package matcher
 var calibrationTable = map[string]calibration{
 	"document/exact":                  {Prior: 0.97, Learns: true, N: 18818, Right: 18818, Confidence: 0.99}, // observed 1.0000
 	"document/exact_multi":            {Prior: 0.96, Learns: true, N: 4155, Right: 4155, Confidence: 0.99},   // observed 1.0000
+	"document/fx_exact":               {Prior: 0.95, N: 0, Right: 0, Confidence: 0.95},
+	"document/fx_tolerance":           {Prior: 0.93, N: 0, Right: 0, Confidence: 0.93},
 	"document/other_payer":            {Prior: 0.91, N: 0, Right: 0, Confidence: 0.91},
 	"document/over":                   {Prior: 0.92, N: 0, Right: 0, Confidence: 0.92},
 	"document/partial":                {Prior: 0.92, N: 0, Right: 0, Confidence: 0.92},
@@ -27,7 +29,7 @@ var calibrationTable = map[string]calibration{
 	"payer_amount/iban":               {Prior: 0.95, N: 6786, Right: 6786, Confidence: 0.99}, // observed 1.0000
 	"payer_amount/iban_learned":       {Prior: 0.94, N: 915, Right: 915, Confidence: 0.99},   // observed 1.0000
 	"payer_amount/name_equal":         {Prior: 0.94, N: 3059, Right: 3059, Confidence: 0.99}, // observed 1.0000
-	"payer_amount/name_similar":       {Prior: 0.92, N: 823, Right: 823, Confidence: 0.99},   // observed 1.0000
+	"payer_amount/name_similar":       {Prior: 0.92, N: 839, Right: 839, Confidence: 0.99},   // observed 1.0000
 	"payer_combination/oldest":        {Prior: 0.90, Policy: true, N: 0, Right: 0, Confidence: 0.90},
 	"payer_combination/oldest_equal":  {Prior: 0.91, Policy: true, N: 208, Right: 208, Confidence: 0.91}, // observed 1.0000
 	"payer_combination/only":          {Prior: 0.93, N: 2303, Right: 2303, Confidence: 0.99},             // observed 1.0000
@@ -38,14 +40,17 @@ var calibrationTable = map[string]calibration{
 	"payer_tolerance/oldest":          {Prior: 0.91, Policy: true, N: 78, Right: 78, Confidence: 0.91},       // observed 1.0000
 	"payer_tolerance/single":          {Prior: 0.92, N: 731, Right: 731, Confidence: 0.99},                   // observed 1.0000
 	"reference/exact":                 {Prior: 0.99, Learns: true, N: 22190, Right: 22190, Confidence: 0.99}, // observed 1.0000
+	"reference/fx_exact":              {Prior: 0.97, N: 0, Right: 0, Confidence: 0.97},
+	"reference/fx_partial":            {Prior: 0.94, N: 0, Right: 0, Confidence: 0.94},
+	"reference/fx_tolerance":          {Prior: 0.95, N: 0, Right: 0, Confidence: 0.95},
 	"reference/other_payer":           {Prior: 0.93, N: 0, Right: 0, Confidence: 0.93},
 	"reference/over":                  {Prior: 0.96, Learns: true, N: 1614, Right: 1614, Confidence: 0.99}, // observed 1.0000
 	"reference/partial":               {Prior: 0.96, Learns: true, N: 2525, Right: 2525, Confidence: 0.99}, // observed 1.0000
 	"reference/with_named":            {Prior: 0.97, Learns: true, N: 0, Right: 0, Confidence: 0.97},
 	"reference/writeoff":              {Prior: 0.97, Learns: true, N: 824, Right: 824, Confidence: 0.99}, // observed 1.0000
 	"suggested/ambiguous_combination": {Prior: 0.50, N: 0, Right: 0, Confidence: 0.50},
-	"suggested/ambiguous_customers":   {Prior: 0.50, N: 10, Right: 0, Confidence: 0.25},  // observed 0.0000
-	"suggested/amount_mismatch":       {Prior: 0.35, N: 29, Right: 23, Confidence: 0.68}, // observed 0.7931
+	"suggested/ambiguous_customers":   {Prior: 0.50, N: 11, Right: 1, Confidence: 0.29}, // observed 0.0909
+	"suggested/amount_mismatch":       {Prior: 0.35, N: 12, Right: 6, Confidence: 0.43}, // observed 0.5000
 	"suggested/currency_mismatch":     {Prior: 0.50, N: 0, Right: 0, Confidence: 0.50},
 	"suggested/item_settled":          {Prior: 0.50, N: 184, Right: 0, Confidence: 0.03}, // observed 0.0000
 	"suggested/low_confidence":        {Prior: 0.50, N: 0, Right: 0, Confidence: 0.50},

@@ -9,6 +9,20 @@ type Tolerance struct {
 	Percent  Amount `yaml:"percent"`  // e.g. 0.5 (half a percent of the residual)
 }
 
+// FXRule lets an item in ItemCurrency be lettered by cash in CashCurrency:
+// the payment's instructed amount in ItemCurrency (Transaction.Instructed,
+// given by the bank) must equal the item's residual, or be within
+// TolerancePercent of it (bank rounding). Without an instructed amount in
+// ItemCurrency nothing is lettered: the matcher never converts amounts.
+type FXRule struct {
+	ItemCurrency string `yaml:"item_currency" json:"item_currency"`
+	CashCurrency string `yaml:"cash_currency" json:"cash_currency"`
+	// TolerancePercent, e.g. 0.1, is the largest difference between the
+	// instructed amount and the residual, in percent of the residual, that
+	// still closes the item; zero means exact amounts only.
+	TolerancePercent Amount `yaml:"tolerance_percent" json:"tolerance_percent"`
+}
+
 // Config tunes matching. The zero value is not useful: start from
 // DefaultConfig and change what the job's configuration sets.
 type Config struct {
@@ -43,6 +57,10 @@ type Config struct {
 	// DueWindowDays, when > 0, only considers items due at most this many
 	// days after the booking date (0: every open item is a candidate).
 	DueWindowDays int
+	// FX lists the currency pairs an item may be lettered across (none:
+	// same currency only, a valid reference to an item in another currency
+	// is suggested with reason currency_mismatch).
+	FX []FXRule
 }
 
 // DefaultConfig returns safe defaults.

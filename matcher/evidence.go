@@ -42,6 +42,10 @@ type evidence struct {
 	payer       []string // customers the payer is identified as (sorted)
 	payerHow    string   // how, for explanations
 	payerStrong bool
+	// longer are customers, not among payer, whose names hold every word
+	// of a payer identified by name and more: the payer's name may be
+	// theirs cut short (best first)
+	longer []nameMatch
 	// tx is the transaction, whose texts give the n-grams of the one-typo
 	// document checks (rebuilt when needed: see engine.typoMatch)
 	tx   *Transaction
@@ -405,8 +409,13 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	case len(ev.names) > 0 && ev.names[0].score >= strongName:
 		// every customer within a whisker of the best is a possible payer
 		for _, m := range ev.names {
-			if m.score >= strongName && m.score >= ev.names[0].score-0.05 {
+			switch {
+			case m.score >= strongName && m.score >= ev.names[0].score-0.05:
 				ev.payer = append(ev.payer, m.customer)
+			case m.extends:
+				// banks cut names: "LIMIRO CHAUFFAGE" is "Limiro Chauffage
+				// EURL" or "Limiro Chauffage Groupe SARL" cut at 16
+				ev.longer = append(ev.longer, m)
 			}
 		}
 		slices.Sort(ev.payer)

@@ -48,6 +48,7 @@ type goldenConfig struct {
 	SameAmount    *string     `json:"same_amount"`
 	Tolerances    []Tolerance `json:"tolerances"`
 	DueWindowDays *int        `json:"due_window_days"`
+	FX            []FXRule    `json:"fx"`
 }
 
 // goldenMemory is the optional memory.json.
@@ -109,6 +110,7 @@ func loadCase(t *testing.T, dir string) goldenCase {
 		c.Config.DueWindowDays = *gc.DueWindowDays
 	}
 	c.Config.Tolerances = gc.Tolerances
+	c.Config.FX = gc.FX
 	var gm goldenMemory
 	readJSON(t, filepath.Join(dir, "memory.json"), &gm, true)
 	c.Memory = Memory{IBANCustomers: gm.IBANCustomers, NameCustomers: gm.NameCustomers,
@@ -123,6 +125,9 @@ func allocString(allocs []Allocation) string {
 		s[i] = fmt.Sprintf("%s:%s", a.ItemID, a.Amount.Key())
 		if !a.WriteOff.IsZero() {
 			s[i] += "/wo" + a.WriteOff.Key()
+		}
+		if a.CrossCurrency() {
+			s[i] += "/" + a.ItemCurrency + a.ItemAmount.Key()
 		}
 	}
 	sort.Strings(s)
@@ -283,7 +288,7 @@ func checkInvariants(t *testing.T, in Input, out Output) {
 			if a.Amount.Cmp(limit) > 0 {
 				t.Errorf("%s: allocation %s exceeds the payment %s and the credit notes it nets", tx.Key, a.Amount, tx.Amount)
 			}
-			used[a.ItemID] = used[a.ItemID].Add(a.Amount).Add(a.WriteOff)
+			used[a.ItemID] = used[a.ItemID].Add(a.Settles())
 		}
 		if !sum.Equal(tx.Amount) {
 			t.Errorf("%s: allocations + excess = %s, payment %s", tx.Key, sum, tx.Amount)

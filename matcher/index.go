@@ -414,6 +414,9 @@ type nameMatch struct {
 	customer string
 	score    float64
 	learned  bool
+	// extends: the customer's name holds every token of the payer's and
+	// more, so the payer's may be it cut short
+	extends bool
 }
 
 // payerByName returns customers whose name resembles name, best first:
@@ -483,14 +486,16 @@ func (ix *index) payerByNameWith(name string, sc *scratch) []nameMatch {
 			if isLearned(ce.id) {
 				continue
 			}
-			s := 0.0
+			s, ext := 0.0, false
 			ce.names(func(ct []string) {
-				if v := tokenSimilarity(completeCut(toks, cut, ct), ct); v > s {
+				pt := completeCut(toks, cut, ct)
+				if v := tokenSimilarity(pt, ct); v > s {
 					s = v
 				}
+				ext = ext || extendsTokens(pt, ct)
 			})
 			if s > 0 {
-				out = append(out, nameMatch{customer: ce.id, score: s})
+				out = append(out, nameMatch{customer: ce.id, score: s, extends: ext})
 			}
 		}
 	}

@@ -143,6 +143,10 @@ func (e *engine) consume(d Decision) {
 	}
 	for _, a := range d.Allocations {
 		n := e.itemByID(a.ItemID)
+		if n >= 0 && a.CrossCurrency() {
+			e.ix.resid[n] = e.ix.resid[n].Sub(a.ItemAmount)
+			continue
+		}
 		if n >= 0 {
 			r := e.ix.resid[n].Sub(a.Amount)
 			// subtracting a zero of no more fraction digits changes nothing
@@ -164,8 +168,14 @@ func (e *engine) itemByID(id string) int32 {
 // eligible reports whether item n can take cash from tx now: same
 // currency, still open, and inside the configured due window.
 func (e *engine) eligible(tx *Transaction, n int32) bool {
+	return e.ix.items[n].Currency == tx.Currency && e.openFor(tx, n)
+}
+
+// openFor reports whether item n, whatever its currency, is still open and
+// inside the configured due window for tx.
+func (e *engine) openFor(tx *Transaction, n int32) bool {
 	it := e.ix.items[n]
-	if it.Currency != tx.Currency || e.ix.resid[n].IsZero() {
+	if e.ix.resid[n].IsZero() {
 		return false
 	}
 	if it.Residual.Sign() > 0 && e.ix.resid[n].Sign() <= 0 {

@@ -306,3 +306,23 @@ func oneEdit(a, b string) bool {
 		return a[i:] == b[i+1:]
 	}
 }
+
+// extendsTokens reports whether the sorted name tokens long hold every one
+// of the sorted tokens short and more: a name cut short (a bank keeps the
+// first 16, 35 or 70 characters) or shortened leaves tokens out.
+func extendsTokens(short, long []string) bool {
+	if len(short) == 0 || len(long) <= len(short) {
+		return false
+	}
+	j := 0
+	for _, t := range short {
+		for j < len(long) && long[j] < t {
+			j++
+		}
+		if j == len(long) || long[j] != t {
+			return false
+		}
+		j++
+	}
+	return true
+}

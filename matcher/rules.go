@@ -169,14 +169,21 @@ func (e *engine) payerContradicts(ev *evidence, items []int32) bool {
 // ruleReference letters on a checksum-valid structured reference equal to
 // open items' payment references.
 func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
-	var open, settled, other []int32
-	var shown []string
+	var open, settled, other, fx []int32
+	var shown, fxShown []string
 	for _, r := range ev.refs {
 		if !r.valid {
 			continue
 		}
 		it := e.ix.items[r.item]
 		switch {
+		case it.Currency != tx.Currency && e.fxOpen(tx, r.item):
+			if !contains(fx, r.item) {
+				fx = append(fx, r.item)
+			}
+			fxShown = appendUnique(fxShown, r.value)
+		case it.Currency != tx.Currency && e.fxRule(it.Currency, tx.Currency) != nil:
+			settled = append(settled, r.item)
 		case it.Currency != tx.Currency:
 			other = append(other, r.item)
 		case !e.eligible(tx, r.item):
@@ -193,6 +200,13 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 				Candidates:  e.itemCandidates(settled, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
 			return d, true
+		case len(fx) > 0:
+			what := "payment reference of " + e.docList(fx)
+			if len(fx) > 1 {
+				what = "payment references of " + e.docList(fx)
+			}
+			how := fmt.Sprintf("%s valid and equal to %s", strings.Join(fxShown, ", "), what)
+			return e.fxDecision(tx, fx, RuleReference, how), true
 		case len(other) > 0:
 			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonCurrencyMismatch,
 				Candidates: e.itemCandidates(other, 0.5),
@@ -261,7 +275,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	if len(named) == 0 {
-		return Decision{}, false
+		return e.ruleDocumentFX(tx, ev)
 	}
 	found := "found in remittance"
 	if len(named) == 1 {
@@ -302,12 +316,26 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 			return finish(sol, sitDocSubset)
 		}
 	}
+	// the amount confirms the named documents only approximately (written
+	// off, partial, over): an open item of exactly the amount whose number
+	// is one character away from the text may be the one meant, the typo
+	// having hit another document's number (or the same with its leading
+	// zeros dropped)
+	inexact := func(items []int32, sit string) (Decision, bool) {
+		if d, ok := e.typoRivalSuggestion(tx, ev, items, found); ok {
+			return d, true
+		}
+		return finish(items, sit)
+	}
 	if total.Sign() > 0 && e.withinTolerance(tx.Currency, total, tx.Amount) {
-		return finish(named, sitDocWriteOff)
+		return inexact(named, sitDocWriteOff)
 	}
 	// partial or over payment: only when the payer is known to own the items
 	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !contra && e.ownedByPayer(ev, named) {
 		if tx.Amount.Cmp(total) > 0 {
+			if d, ok := e.typoRivalSuggestion(tx, ev, named, found); ok {
+				return d, true
+			}
 			// more than the named documents: the rest may pay unnamed
 			// items of the same customer (one, or one combination)
 			if more, oldest, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
@@ -333,9 +361,44 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 			}
 			return finish(named, sitDocOver)
 		}
-		return finish(named, sitDocPartial)
+		return inexact(named, sitDocPartial)
 	}
 	return Decision{}, false
+}
+
+// typoRivalSuggestion suggests, instead of lettering the named documents
+// an amount confirms only approximately, the open items of exactly the
+// amount (outside named, not designated by another payment) whose
+// document number is one character away from a text of the remittance.
+// ok is false when there is none.
+func (e *engine) typoRivalSuggestion(tx *Transaction, ev *evidence, named []int32, found string) (Decision, bool) {
+	var rival []int32
+	var near string
+	for _, n := range e.ix.byAmount[ev.akey] {
+		if contains(named, n) || !e.eligible(tx, n) || !e.ix.resid[n].Equal(tx.Amount) || e.claimedByOther(ev, n) {
+			continue
+		}
+		if g, ok := e.typoMatch(ev, n); ok {
+			rival = append(rival, n)
+			near = g
+		}
+	}
+	if len(rival) == 0 {
+		return Decision{}, false
+	}
+	cands := e.itemCandidates(rival, 0.6)
+	for _, c := range e.itemCandidates(named, 0.5) {
+		if len(cands) < e.cfg.MaxCandidates {
+			cands = append(cands, c)
+		}
+	}
+	what := fmt.Sprintf("%s, one character away from %s in remittance, has", e.docList(rival), near)
+	if len(rival) > 1 {
+		what = fmt.Sprintf("%s, one character away from the remittance, have", e.docList(rival))
+	}
+	return Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonAmountMismatch, Candidates: cands,
+		Explanation: fmt.Sprintf("%s but residual %s is not the amount; %s exactly %s (a typo?)",
+			found, fmtAmount(e.sum(named), tx.Currency), what, fmtAmount(tx.Amount, tx.Currency))}, true
 }
 
 // unnamedRest finds the open items of the payer, outside named, that pay
@@ -487,12 +550,71 @@ func (e *engine) isPayer(ev *evidence, customer string) bool {
 // below the automatic threshold by default.
 func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 	d, ok := e.payerDecision(tx, ev)
+	if len(ev.longer) > 0 && !e.payerHasExact(tx, ev) {
+		// no open item of exactly the amount for the customers the payer's
+		// name designates: one of a customer whose longer name it may be
+		// cut from is better evidence than a tolerance or a combination
+		if c, cok := e.payerLonger(tx, ev); cok {
+			return c, true
+		}
+	}
 	if ok && d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
 		d.situation = sitPayerTextOther
 		d.Confidence = confidenceOf(d.situation)
 		d.Explanation += "; but the remittance names another document"
 	}
 	return d, ok
+}
+
+// payerHasExact reports whether the payer's customers have an open item of
+// exactly the amount that no other payment's text designates.
+func (e *engine) payerHasExact(tx *Transaction, ev *evidence) bool {
+	for _, n := range e.ix.byAmount[ev.akey] {
+		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
+			!e.claimedByOther(ev, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// payerLonger decides on the customers whose longer names the payer's
+// name may be cut from (ev.longer) when they have open items of exactly
+// the amount: one item of a customer whose name is similar enough to
+// identify it (strongName) is lettered; anything else, or one of a
+// customer too unlike to be identified, is suggested. ok is false when
+// none of them has such an item.
+func (e *engine) payerLonger(tx *Transaction, ev *evidence) (Decision, bool) {
+	if len(ev.longer) == 0 || len(ev.ibanCust) > 0 {
+		return Decision{}, false
+	}
+	var exact []int32
+	strong := true
+	for _, m := range ev.longer {
+		for _, n := range e.ix.byAmount[ev.akey] {
+			if e.ix.items[n].CustomerID == m.customer && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
+				!e.claimedByOther(ev, n) {
+				exact = append(exact, n)
+				strong = strong && m.score >= strongName
+			}
+		}
+	}
+	if len(exact) == 0 {
+		return Decision{}, false
+	}
+	amt := fmtAmount(tx.Amount, tx.Currency)
+	cust := e.ix.items[exact[0]].CustomerID
+	if len(exact) == 1 && strong {
+		n := exact[0]
+		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		why := fmt.Sprintf("%s, which has no open item of %s, or cut from the longer name of %s; %s is its only open item of %s",
+			ev.payerHow, amt, cust, e.doc(n), amt)
+		return e.auto(RulePayerAmount, sitPayerNameLike, allocs, Amount{}, why), true
+	}
+	return Decision{Outcome: Suggested, Rule: RulePayerAmount, Reason: ReasonAmbiguousCustomers,
+		Candidates: e.itemCandidates(exact, 0.6),
+		Explanation: fmt.Sprintf("%s, which has no open item of %s; the name may be cut from the longer name of %s, with %s of %s",
+			ev.payerHow, amt, cust, e.docList(exact), amt)}, true
 }
 
 func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {

@@ -50,6 +50,16 @@ type Transaction struct {
 	Documents    []string    `json:"documents,omitempty"`    // RfrdDocInf/Nb
 	Unstructured []string    `json:"unstructured,omitempty"` // Ustrd lines, in order
 	Additional   []string    `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
+
+	// Instructed is the amount the payer instructed (AmtDtls/InstdAmt of
+	// the TxDtls, else of the entry), set only when its currency differs
+	// from Currency: a payment converted by the banks. An FX rule
+	// (Config.FX) letters items in InstructedCurrency with it.
+	Instructed         Amount `json:"instructed,omitzero"`
+	InstructedCurrency string `json:"instructed_currency,omitempty"`
+	// ExchangeRate is the bank's CcyXchg/XchgRate as written, for
+	// explanations only: the matcher never computes with it.
+	ExchangeRate string `json:"exchange_rate,omitempty"`
 }
 
 // IsLetterable reports whether the transaction is a booked credit that is
@@ -99,6 +109,26 @@ type Allocation struct {
 	// WriteOff closes a small difference (bank charges deducted by the payer)
 	// within the configured tolerance; zero when none.
 	WriteOff Amount `json:"writeoff"`
+	// ItemAmount is, for a cross-currency allocation (an FX rule), what the
+	// allocation settles in the item's currency ItemCurrency; Amount stays
+	// the cash in the transaction's currency. Zero and empty for an
+	// allocation in the transaction's currency.
+	ItemAmount   Amount `json:"item_amount,omitzero"`
+	ItemCurrency string `json:"item_currency,omitempty"`
+}
+
+// CrossCurrency reports whether the allocation settles an item in another
+// currency than the cash (ItemAmount is then what it settles).
+func (a Allocation) CrossCurrency() bool { return a.ItemCurrency != "" }
+
+// Settles returns what the allocation takes off the item's residual, in
+// the item's currency: ItemAmount for a cross-currency allocation, else
+// the cash plus the write-off.
+func (a Allocation) Settles() Amount {
+	if a.CrossCurrency() {
+		return a.ItemAmount
+	}
+	return a.Amount.Add(a.WriteOff)
 }
 
 // Candidate is a ranked open item proposed for an exception.

@@ -374,7 +374,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	for _, d := range out.Decisions {
 		if d.Outcome == matcher.Auto {
 			for _, a := range d.Allocations {
-				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Amount).Add(a.WriteOff)
+				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Settles())
 			}
 		}
 	}
@@ -708,7 +708,11 @@ func sameAllocations(a, b matcher.Decision) bool {
 	key := func(d matcher.Decision) []string {
 		var out []string
 		for _, al := range d.Allocations {
-			out = append(out, al.ItemID+"="+al.Amount.Key()+"+"+al.WriteOff.Key())
+			k := al.ItemID + "=" + al.Amount.Key() + "+" + al.WriteOff.Key()
+			if al.CrossCurrency() {
+				k += "/" + al.ItemCurrency + al.ItemAmount.Key()
+			}
+			out = append(out, k)
 		}
 		for _, p := range d.Postings {
 			out = append(out, string(p.Kind)+":"+p.CustomerID+"="+p.Amount.Key())

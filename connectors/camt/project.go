@@ -58,6 +58,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t := p.base(st, e)
 		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
 		t.Amount, t.Currency = e.Amount, e.Currency
+		setInstructed(&t, e.Instructed, "")
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
 		return []matcher.Transaction{t}
@@ -120,6 +121,12 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		if t.Currency == "" {
 			t.Currency = e.Currency
 		}
+		switch {
+		case tx.Instructed != nil:
+			setInstructed(&t, &tx.Instructed.Money, exchangeRate(tx))
+		case n == 1:
+			setInstructed(&t, e.Instructed, "")
+		}
 		t.Return = tx.Return != nil
 		t.Counterparty = counterparty(tx, t.Credit)
 		t.EndToEndID = tx.Refs.EndToEndID
@@ -161,6 +168,27 @@ func firstDate(a, b *time.Time) *time.Time {
 
 // txCash is the cash amount of a detail: Amt, else AmtDtls/TxAmt. InstdAmt
 // is what the payer instructed, never the cash.
+// exchangeRate is the bank's exchange rate of a TxDtls as written: the
+// CcyXchg/XchgRate of InstdAmt, else of TxAmt, else of CntrValAmt.
+func exchangeRate(tx *TxDetail) string {
+	for _, d := range []*AmountDetail{tx.Instructed, tx.TxAmount, tx.CounterValue} {
+		if d != nil && d.Exchange != nil && d.Exchange.Rate != "" {
+			return d.Exchange.Rate
+		}
+	}
+	return ""
+}
+
+// setInstructed sets the instructed amount (AmtDtls/InstdAmt) of t, with
+// the bank's exchange rate as written, when it is in another currency than
+// the cash.
+func setInstructed(t *matcher.Transaction, m *Money, rate string) {
+	if m == nil || m.Currency == "" || m.Currency == t.Currency || m.Amount.Sign() <= 0 {
+		return
+	}
+	t.Instructed, t.InstructedCurrency, t.ExchangeRate = m.Amount, m.Currency, rate
+}
+
 func txCash(tx *TxDetail) *Money {
 	if tx.Amount != nil {
 		return tx.Amount

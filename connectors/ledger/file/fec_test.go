@@ -24,7 +24,7 @@ func TestJournalRows(t *testing.T) {
 		t.Errorf("customer_account of an unknown item = %q, want empty", r[0][jCode+3])
 	}
 	contract := MatchRows(d)
-	want := [][]string{{"AAB", "2026-11-23", "BQ1", "411C1", "", ""}, {"AAB", "2026-11-23", "BQ1", "411C2", "", ""}}
+	want := [][]string{{"AAB", "2026-11-23", "BQ1", "411C1", "", "", "", ""}, {"AAB", "2026-11-23", "BQ1", "411C2", "", "", "", ""}}
 	for i, r := range rows {
 		if len(r) != len(JournalHeader) {
 			t.Fatalf("row %d has %d fields", i, len(r))

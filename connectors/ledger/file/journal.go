@@ -39,9 +39,22 @@ var FECHeader = []string{"lettering_code", "lettering_date", "journal_code", "cu
 // empty on the rows of allocations.
 var PostingHeader = []string{"posting_kind", "posting_reason"}
 
+// FXHeader names the columns the journal adds after PostingHeader for an
+// allocation that settles an item in another currency than the cash (an
+// FX rule): what it settles in the item's currency and that currency
+// (matcher.Allocation.ItemAmount and ItemCurrency). allocated_amount stays
+// the cash in the transaction's currency. Both are empty on the rows of
+// same-currency allocations and of postings.
+var FXHeader = []string{"item_amount", "item_currency"}
+
 // JournalHeader is the header row of the journal the ledger writes: the
-// contract columns, then FECHeader, then PostingHeader.
-var JournalHeader = concat(ContractHeader, FECHeader, PostingHeader)
+// contract columns, then FECHeader, then PostingHeader, then FXHeader.
+var JournalHeader = concat(ContractHeader, FECHeader, PostingHeader, FXHeader)
+
+// postingJournalHeader is the header of journals written before the FX
+// columns were added. The ledger keeps appending rows of that shape to
+// them, and refuses cross-currency allocations there.
+var postingJournalHeader = concat(ContractHeader, FECHeader, PostingHeader)
 
 // fecJournalHeader is the header of journals written before the posting
 // columns were added: the contract columns and FECHeader. The ledger keeps
@@ -68,6 +81,8 @@ const (
 	jAccount    = 19
 	jKind       = 20
 	jReason     = 21
+	jItemAmount = 22
+	jItemCcy    = 23
 )
 
 // MatchRows formats a decision as matches.csv rows (ContractHeader order):
@@ -120,7 +135,7 @@ type fecFields struct {
 }
 
 // journalRows formats a decision as journal rows: MatchRows followed by
-// the FECHeader and PostingHeader columns. Allocation rows carry the
+// the FECHeader, PostingHeader and FXHeader columns. Allocation rows carry the
 // decision's lettering code and date; posting rows carry neither (the cash
 // they book stays open on the customer's account, or goes to the
 // write-off account, which is not lettered), but their kind and reason.
@@ -134,14 +149,18 @@ func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
 		if c := d.Items[a.ItemID].CustomerID; c != "" {
 			account = f.accountPrefix + c
 		}
-		rows[i] = append(rows[i], f.code, date, f.journal, account, "", "")
+		itemAmount := ""
+		if a.CrossCurrency() {
+			itemAmount = a.ItemAmount.String()
+		}
+		rows[i] = append(rows[i], f.code, date, f.journal, account, "", "", itemAmount, a.ItemCurrency)
 	}
 	for i, p := range d.Decision.Postings {
 		account := f.writeOffAccount
 		if p.Kind == matcher.OnAccount {
 			account = f.accountPrefix + p.CustomerID
 		}
-		rows[n+i] = append(rows[n+i], "", "", f.journal, account, string(p.Kind), p.Reason)
+		rows[n+i] = append(rows[n+i], "", "", f.journal, account, string(p.Kind), p.Reason, "", "")
 	}
 	return rows
 }
@@ -163,7 +182,7 @@ type journalState struct {
 	used  map[string]matcher.Amount // item id → allocated + written off
 	info  os.FileInfo               // the file as last seen, to notice rotation
 	size  int64                     // its size after our last write
-	width int                       // fields per row: JournalHeader, fecJournalHeader or ContractHeader (older journals)
+	width int                       // fields per row: JournalHeader, or the older postingJournalHeader, fecJournalHeader, ContractHeader
 	last  string                    // the highest lettering code in the journal, "" when none
 	codes map[string]string         // decision key → its lettering code
 	// postings holds, per decision key, the postings the journal holds.
@@ -186,7 +205,10 @@ func newJournalState() *journalState {
 func (s *journalState) legacy() bool { return s.width == len(ContractHeader) }
 
 // canPost reports a journal with the posting columns.
-func (s *journalState) canPost() bool { return s.width >= len(JournalHeader) }
+func (s *journalState) canPost() bool { return s.width >= len(postingJournalHeader) }
+
+// canFX reports a journal with the FX columns (cross-currency allocations).
+func (s *journalState) canFX() bool { return s.width >= len(JournalHeader) }
 
 // nextCode returns the lettering code for the next decision: the one after
 // the highest in the journal, and at least start.
@@ -236,6 +258,15 @@ func (s *journalState) add(row []string) error {
 	if kind != "" {
 		s.postings[row[jKey]] = append(s.postings[row[jKey]], postingRow{account: row[jAccount], Posting: matcher.Posting{
 			Kind: matcher.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}})
+		return nil
+	}
+	if len(row) > jItemCcy && row[jItemCcy] != "" {
+		// a cross-currency allocation settles item_amount in the item's currency
+		settled, err := matcher.ParseAmount(row[jItemAmount])
+		if err != nil {
+			return fmt.Errorf("column %q: %w", JournalHeader[jItemAmount], err)
+		}
+		s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(settled)
 		return nil
 	}
 	s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(alloc).Add(wo)
@@ -385,6 +416,8 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			switch {
 			case equalStrings(rec, JournalHeader):
 				width = len(JournalHeader)
+			case equalStrings(rec, postingJournalHeader):
+				width = len(postingJournalHeader) // written before the FX columns
 			case equalStrings(rec, fecJournalHeader):
 				width = len(fecJournalHeader) // written before the posting columns
 			case equalStrings(rec, ContractHeader):

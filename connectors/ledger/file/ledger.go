@@ -296,8 +296,9 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 // A decision the ledger cannot write whole is refused, alone, with a
 // *connectors.RejectedError (the others are written): a write-off without
 // write_off_account configured, an on-account posting without customer, a
-// posting of unknown kind, or any posting into a journal without the
-// posting columns.
+// posting of unknown kind, any posting into a journal without the
+// posting columns, or a cross-currency allocation into a journal without
+// the FX columns.
 func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("applying to the journal: %w", err)
@@ -320,7 +321,7 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 			continue
 		}
 		seen[d.Key] = true
-		if reason := l.refusal(st, d.Decision.Postings); reason != "" {
+		if reason := l.refusal(st, d.Decision); reason != "" {
 			rejected = append(rejected, &connectors.RejectedError{Key: d.Key, Reason: reason, Err: ErrCannotPost})
 			continue
 		}
@@ -361,9 +362,17 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 // the journal cannot record (see Ledger.Apply).
 var ErrCannotPost = errors.New("cannot post to the journal")
 
-// refusal says why the journal cannot record postings, "" when it can:
+// refusal says why the journal cannot record a decision's postings or
+// cross-currency allocations, "" when it can:
 // the reason shown to accountants, naming what to configure.
-func (l *Ledger) refusal(st *journalState, postings []matcher.Posting) string {
+func (l *Ledger) refusal(st *journalState, d matcher.Decision) string {
+	postings := d.Postings
+	for _, a := range d.Allocations {
+		if a.CrossCurrency() && !st.canFX() {
+			return fmt.Sprintf("the journal %s was created by an earlier version without the item_amount and item_currency columns: "+
+				"import it, then rotate it (move it away) so that cross-currency letters can be written", l.cfg.Journal)
+		}
+	}
 	if len(postings) > 0 && !st.canPost() {
 		return fmt.Sprintf("the journal %s was created by an earlier version without the posting columns: "+
 			"import it, then rotate it (move it away) so that on-account and write-off postings can be written", l.cfg.Journal)

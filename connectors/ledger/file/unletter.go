@@ -135,7 +135,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	var parts []string
 	customer := ""
 	for _, a := range r.Allocations {
-		parts = append(parts, a.ItemID+":"+a.Amount.Add(a.WriteOff).String())
+		parts = append(parts, a.ItemID+":"+a.Settles().String()) // in the item's currency
 		if it, ok := r.Items[a.ItemID]; ok {
 			customer = it.CustomerID
 		}

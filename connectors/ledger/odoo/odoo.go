@@ -617,6 +617,12 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return err
 	}
 	for _, kd := range batch {
+		if r := connectors.RefuseCrossCurrency("Odoo", kd); r != nil && !rejectedKey[kd.Key] {
+			r.Partial = len(paid[kd.Key]) > 0
+			rejectedKey[kd.Key] = true
+			rejected = append(rejected, r)
+			continue
+		}
 		if err := badPostings[kd.Key]; err != nil {
 			refuse(kd, err)
 		}

@@ -450,6 +450,10 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	defer func() { _ = tx.Rollback(ctx) }()
 	var rejected []error
 	for _, kd := range batch {
+		if r := connectors.RefuseCrossCurrency("PostgreSQL", kd); r != nil {
+			rejected = append(rejected, r)
+			continue
+		}
 		if reason := postingsRefusal(kd.Decision.Postings); reason != "" {
 			rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reason, Err: ErrBadPosting})
 			continue

@@ -461,17 +461,24 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return fmt.Errorf("applying %d decisions: %w", len(batch), err)
 	}
 	var todo []connectors.KeyedDecision
+	var refused []error
 	for _, kd := range batch {
-		if !have[kd.Key] {
-			todo = append(todo, kd)
+		if have[kd.Key] {
+			continue
 		}
+		if r := connectors.RefuseCrossCurrency("Tryton", kd); r != nil {
+			refused = append(refused, r)
+			continue
+		}
+		todo = append(todo, kd)
 	}
-	if len(todo) == 0 {
-		return nil
-	}
-	rejected, todo, err := c.check(ctx, todo)
-	if err != nil {
-		return err
+	rejected := refused
+	if len(todo) > 0 {
+		bad, ok, err := c.check(ctx, todo)
+		if err != nil {
+			return err
+		}
+		rejected, todo = append(rejected, bad...), ok
 	}
 	if len(todo) > 0 {
 		more, err := c.write(ctx, todo)
