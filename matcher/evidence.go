@@ -535,8 +535,11 @@ func (ix *index) typoMatchGrams(grams []string, n int32) (string, bool) {
 		return "", false
 	}
 	for _, g := range grams {
-		for _, k := range keys {
-			if len(k) >= 5 && oneEdit(g, k) {
+		for i, k := range keys {
+			// a loose key is short when its serial had leading zeros
+			// (FA-2025-000006 → FA20256): its prefix (FA2025, in every
+			// number of the year) does not name it
+			if len(k) >= 5 && oneEdit(g, k) && (i == 0 || k == keys[0] || !strings.HasPrefix(k, g)) {
 				return g, true
 			}
 		}
