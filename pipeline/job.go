@@ -803,7 +803,7 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 			return err
 		}
 	}
-	j.Metrics.unmatched(j.Name, exc)
+	j.Metrics.unmatched(j.Name, exc, j.now())
 	if items != nil {
 		j.Metrics.receivablesAfter(j.Name, items, allocated, j.now())
 	}

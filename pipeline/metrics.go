@@ -26,6 +26,7 @@ type Metrics struct {
 	unmatchedAmt  *prometheus.GaugeVec
 	unmatchedTxs  *prometheus.GaugeVec
 	oldestOpen    *prometheus.GaugeVec
+	exceptionAge  *prometheus.GaugeVec
 	ledgerLatency *prometheus.HistogramVec
 	ledgerErrors  *prometheus.CounterVec
 	sourceBytes   *prometheus.CounterVec
@@ -75,6 +76,9 @@ func NewMetrics(version string) *Metrics {
 		oldestOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_unmatched_oldest_booking_timestamp_seconds", Help: "Booking date (Unix time) of the oldest payment not fully lettered; absent when none.",
 		}, []string{"job"}),
+		exceptionAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_exceptions_by_age", Help: "Open exceptions (payments not fully lettered) by days since their booking date (0-2, 3-7, 8-30, over_30).",
+		}, []string{"job", "age"}),
 		ledgerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "lettrage_ledger_write_duration_seconds", Help: "Duration of ledger write-back batches.",
 			Buckets: prometheus.DefBuckets,
@@ -113,7 +117,7 @@ func NewMetrics(version string) *Metrics {
 	}
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
-		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.ledgerLatency, m.ledgerErrors, build,
+		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.exceptionAge, m.ledgerLatency, m.ledgerErrors, build,
 		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -165,19 +169,43 @@ func (m *Metrics) ledgerWrite(job string, took time.Duration, err error) {
 	}
 }
 
-// unmatched sets the unmatched-cash gauges from the exceptions snapshot.
-func (m *Metrics) unmatched(job string, exc []StoredTx) {
+// ExceptionAgeBuckets are the values of the age label of
+// lettrage_exceptions_by_age, youngest first.
+var ExceptionAgeBuckets = []string{"0-2", "3-7", "8-30", "over_30"}
+
+// ExceptionAge names the age bucket of an exception booked on booked, seen
+// at now (whole days; a payment without a booking date counts as new).
+func ExceptionAge(booked, now time.Time) string {
+	if booked.IsZero() {
+		return ExceptionAgeBuckets[0]
+	}
+	switch days := int(now.Sub(booked).Hours() / 24); {
+	case days <= 2:
+		return ExceptionAgeBuckets[0]
+	case days <= 7:
+		return ExceptionAgeBuckets[1]
+	case days <= 30:
+		return ExceptionAgeBuckets[2]
+	}
+	return ExceptionAgeBuckets[3]
+}
+
+// unmatched sets the unmatched-cash and exception-age gauges from the
+// exceptions snapshot.
+func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
 	if m == nil {
 		return
 	}
 	type key struct{ ccy, acct string }
 	amt := map[key]matcher.Amount{}
 	cnt := map[key]int{}
+	ages := map[string]int{}
 	var oldest time.Time
 	for _, st := range exc {
 		k := key{st.Tx.Currency, m.accountLabel(job, st.Tx.Account)}
 		amt[k] = amt[k].Add(unallocated(st))
 		cnt[k]++
+		ages[ExceptionAge(st.Tx.BookingDate, now)]++
 		if d := st.Tx.BookingDate; !d.IsZero() && (oldest.IsZero() || d.Before(oldest)) {
 			oldest = d
 		}
@@ -187,6 +215,9 @@ func (m *Metrics) unmatched(job string, exc []StoredTx) {
 	for k, a := range amt {
 		m.unmatchedAmt.WithLabelValues(job, k.ccy, k.acct).Set(a.Float())
 		m.unmatchedTxs.WithLabelValues(job, k.ccy, k.acct).Set(float64(cnt[k]))
+	}
+	for _, a := range ExceptionAgeBuckets {
+		m.exceptionAge.WithLabelValues(job, a).Set(float64(ages[a]))
 	}
 	if oldest.IsZero() {
 		m.oldestOpen.DeleteLabelValues(job)

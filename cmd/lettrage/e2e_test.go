@@ -517,7 +517,7 @@ func TestDaemonServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	}
 	for _, want := range []string{`lettrage_unmatched_amount{account="sg-main",currency="EUR",job="example"}`, `lettrage_build_info{`,
 		`lettrage_decisions_total{`, `lettrage_last_success_timestamp_seconds{job="example"}`,
-		`lettrage_source_bytes_total{job="example",source="local"}`, `lettrage_open_receivables_amount{bucket=`, `lettrage_source_last_list_success_timestamp_seconds{job="example",source="local"}`} {
+		`lettrage_source_bytes_total{job="example",source="local"}`, `lettrage_exceptions_by_age{age="over_30",job="example"}`, `lettrage_open_receivables_amount{bucket=`, `lettrage_source_last_list_success_timestamp_seconds{job="example",source="local"}`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
