@@ -157,7 +157,7 @@ func TestDashboard(t *testing.T) {
 // dashboardRequired are the series the dashboard must show.
 var dashboardRequired = []string{
 	"lettrage_unmatched_amount", "lettrage_unmatched_transactions",
-	"lettrage_unmatched_oldest_booking_timestamp_seconds", "lettrage_decisions_total",
+	"lettrage_unmatched_oldest_booking_timestamp_seconds", "lettrage_exceptions_by_age", "lettrage_decisions_total",
 	"lettrage_run_duration_seconds_bucket", "lettrage_runs_total",
 	"lettrage_last_success_timestamp_seconds", "lettrage_last_run_timestamp_seconds",
 	"lettrage_statement_files_total", "lettrage_ledger_write_duration_seconds_bucket",
