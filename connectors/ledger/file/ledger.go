@@ -378,17 +378,11 @@ func (l *Ledger) refusal(st *journalState, d matcher.Decision) string {
 			"import it, then rotate it (move it away) so that on-account and write-off postings can be written", l.cfg.Journal)
 	}
 	for _, p := range postings {
-		switch p.Kind {
-		case matcher.OnAccount:
-			if p.CustomerID == "" {
-				return "an on-account posting needs the customer to credit"
-			}
-		case matcher.WriteOffPosting:
-			if l.cfg.WriteOffAccount == "" {
-				return "no write-off account: set write_off_account in the file ledger's configuration to write cash off"
-			}
-		default:
-			return fmt.Sprintf("unknown posting kind %q (want %s or %s)", p.Kind, matcher.OnAccount, matcher.WriteOffPosting)
+		if why := connectors.PostingProblem(p); why != "" {
+			return why
+		}
+		if p.Kind == matcher.WriteOffPosting && l.cfg.WriteOffAccount == "" {
+			return "no write-off account: set write_off_account in the file ledger's configuration to write cash off"
 		}
 	}
 	return ""

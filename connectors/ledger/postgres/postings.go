@@ -22,14 +22,8 @@ var ErrBadPosting = errors.New("posting cannot be written")
 // postingsRefusal says why postings cannot be written, "" when they can.
 func postingsRefusal(postings []matcher.Posting) string {
 	for _, p := range postings {
-		switch p.Kind {
-		case matcher.OnAccount:
-			if p.CustomerID == "" {
-				return "an on-account posting needs the customer to credit"
-			}
-		case matcher.WriteOffPosting:
-		default:
-			return fmt.Sprintf("unknown posting kind %q (want %s or %s)", p.Kind, matcher.OnAccount, matcher.WriteOffPosting)
+		if why := connectors.PostingProblem(p); why != "" {
+			return why
 		}
 	}
 	return ""
