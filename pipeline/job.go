@@ -335,16 +335,16 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		if d.Outcome == matcher.Unletter && d.UnletterKey != "" {
 			// The bank reversed or returned a payment that was lettered: undo
 			// that letter in the ledger; the payment is an exception again.
-			rev, why, err := j.reversal(ctx, d.UnletterKey,
+			revs, why, err := j.reversals(ctx, d.UnletterKey,
 				fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
-			if rev != nil {
-				rev.Decision.Rule = RuleBankReversal
-			}
 			if err != nil {
 				return res, err
 			}
-			if rev != nil {
-				commit.Decisions = append(commit.Decisions, *rev)
+			for i := range revs {
+				revs[i].Decision.Rule = RuleBankReversal
+			}
+			if revs != nil {
+				commit.Decisions = append(commit.Decisions, revs...)
 			} else {
 				rec.Decision.Outcome, rec.Decision.Reason = matcher.Suggested, "reversal_not_undone"
 				rec.Decision.Explanation = d.Explanation + "; " + why
@@ -610,24 +610,46 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	applied := 0
 	// Reversals first: a payment unlettered and lettered again has its old
 	// letter undone before the new one is written.
-	var letters []PendingDecision
+	var letters, revs []PendingDecision
 	for _, p := range pending {
-		switch {
-		case p.Reverses == "":
+		if p.Reverses == "" {
 			letters = append(letters, p)
+		} else {
+			revs = append(revs, p)
+		}
+	}
+	if revs, err = j.orderReversals(ctx, revs); err != nil {
+		return 0, err
+	}
+	refusedWith := map[string]bool{} // refused with a later letter of the same payment
+	for i, p := range revs {
+		switch {
 		case have[p.Key]:
 			done = append(done, p.Key)
+		case refusedWith[p.Key]:
 		default:
 			err := j.unletterInLedger(ctx, p)
 			if rej, only := connectors.Rejections(err); err != nil && only && len(rej) > 0 {
-				// The ledger refused to undo the letter: it stands.
+				// The ledger refused to undo the letter: it stands, and so
+				// do the older letters of the same payment (the letter
+				// whose remainder it resolved): their reversals are not
+				// tried.
 				log.Warn("the ledger refused an unlettering; the letter stands", "component", "ledger",
 					"decision", p.Key, "reason", rej[0].Reason)
-				if err := j.Store.MarkReversalRejected(ctx, j.Name, p.Key, rej[0].Reason, j.now()); err != nil {
+				keys := []string{p.Key}
+				for k := i + 1; k < len(revs); k++ {
+					if revs[k].Tx.Key == p.Tx.Key && !have[revs[k].Key] {
+						keys = append(keys, revs[k].Key)
+						refusedWith[revs[k].Key] = true
+					}
+				}
+				if err := j.Store.MarkReversalsRejected(ctx, j.Name, keys, rej[0].Reason, j.now()); err != nil {
 					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
 					return applied, err
 				}
-				note(p.Key, rej[0].Reason)
+				for _, k := range keys {
+					note(k, rej[0].Reason)
+				}
 				continue
 			}
 			if err != nil {
@@ -832,10 +854,12 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 // reverse a lettering.
 var ErrCannotUnletter = errors.New("this ledger cannot reverse a lettering")
 
-// reversal builds the decision that undoes the newest letter of the
-// transaction txKey. It returns nil and why when there is nothing to undo or
-// the ledger cannot.
-func (j *Job) reversal(ctx context.Context, txKey, why string) (*DecisionRecord, string, error) {
+// reversals builds the decisions that undo the letters of the transaction
+// txKey that stand: its letter and the resolutions of its remainder that
+// followed (see Store.Letters), newest first, one per letter, each keyed by
+// the letter it undoes. It returns nil and why when there is nothing to
+// undo or the ledger cannot.
+func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecord, string, error) {
 	if _, ok := j.Ledger.(connectors.Unletterer); !ok {
 		return nil, ErrCannotUnletter.Error() + ": reverse it in the ERP", nil
 	}
@@ -846,17 +870,63 @@ func (j *Job) reversal(ctx context.Context, txKey, why string) (*DecisionRecord,
 	if !found || st.State != txLettered {
 		return nil, "the payment is not lettered", nil
 	}
-	last, _, err := j.Store.LastLetter(ctx, j.Name, txKey)
+	chain, _, err := j.Store.Letters(ctx, j.Name, txKey)
 	if err != nil {
 		return nil, "", err
 	}
-	if last == nil {
+	if len(chain) == 0 {
 		return nil, "no letter left to undo", nil
 	}
-	d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
-		Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
-	return &DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
-		Items: last.Items, Reverses: last.Key, FileHash: st.FileHash}, "", nil
+	var out []DecisionRecord
+	for i := len(chain) - 1; i >= 0; i-- {
+		last := chain[i]
+		d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
+			Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
+		out = append(out, DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
+			Items: last.Items, Reverses: last.Key, FileHash: st.FileHash})
+	}
+	return out, "", nil
+}
+
+// orderReversals puts the reversals of one payment's letters newest letter
+// first (the remainder's resolution before the letter it followed), keeping
+// everything else in place.
+func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]PendingDecision, error) {
+	perTx := map[string]int{}
+	for _, p := range revs {
+		perTx[p.Tx.Key]++
+	}
+	rank := map[string]int{} // letter key → its place among the payment's letters
+	for txKey, n := range perTx {
+		if n < 2 {
+			continue
+		}
+		all, err := j.Store.letters(ctx, j.Store.x(), j.Name, txKey)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range all {
+			rank[a.Key] = i
+		}
+	}
+	if len(rank) == 0 {
+		return revs, nil
+	}
+	first := map[string]int{} // tx key → index of its first reversal
+	for i, p := range revs {
+		if _, ok := first[p.Tx.Key]; !ok {
+			first[p.Tx.Key] = i
+		}
+	}
+	out := append([]PendingDecision(nil), revs...)
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := out[a], out[b]
+		if fx, fy := first[x.Tx.Key], first[y.Tx.Key]; fx != fy {
+			return fx < fy
+		}
+		return rank[x.Reverses] > rank[y.Reverses]
+	})
+	return out, nil
 }
 
 // unletterInLedger writes one PENDING reversal to the ledger.

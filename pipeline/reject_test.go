@@ -212,11 +212,11 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err := store.MarkApplied(ctx, "unl", []string{"ltr-1"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	rev, why, err := job.reversal(ctx, tx.Key, "wrong invoice")
-	if err != nil || rev == nil {
-		t.Fatalf("reversal: %v %s", err, why)
+	revs, why, err := job.reversals(ctx, tx.Key, "wrong invoice")
+	if err != nil || len(revs) != 1 {
+		t.Fatalf("reversals: %d %v %s", len(revs), err, why)
 	}
-	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{*rev}}); err != nil {
+	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: revs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := job.applyPending(ctx, job.Log); err != nil {

@@ -226,17 +226,19 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	rowOf := map[string]int{} // decision key → index in results
 	for i, r := range rows {
 		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
-		rec, learned, msg, already := j.resolveRow(ctx, r, opts, byID, left, customers, seen)
+		recs, learned, msg, already := j.resolveRow(ctx, r, opts, byID, left, customers, seen)
 		switch {
 		case already:
 			res.Status, res.Message = "already_applied", msg
-		case rec == nil:
+		case len(recs) == 0:
 			res.Message = msg
 		default:
 			res.Status, res.Message = "applied", msg
-			seen[rec.Tx.Key] = r.Row
-			rowOf[rec.Key] = i
-			commit.Decisions = append(commit.Decisions, *rec)
+			for _, rec := range recs {
+				seen[rec.Tx.Key] = r.Row
+				rowOf[rec.Key] = i
+			}
+			commit.Decisions = append(commit.Decisions, recs...)
 			commit.Learned = append(commit.Learned, learned...)
 		}
 		results[i] = res
@@ -278,11 +280,18 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	return results, nil
 }
 
-// resolveRow validates one row. It returns the decision to commit, or a
-// refusal message; already is true when this very resolution was applied
-// before (the same file dropped twice).
+// resolveRow validates one row. It returns the decisions to commit (one,
+// or the reversals of an unletter), or a refusal message; already is true
+// when this very resolution was applied before (the same file dropped
+// twice).
+//
+// A payment lettered with cash left over (an overpayment) is resolved for
+// that remainder only: the row's decision allocates or posts at most the
+// remainder, is written to the ledger under its own key, and the payment
+// then shows its letter and the remainder's resolution together
+// (DecisionRecord.Shows).
 func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]matcher.OpenItem,
-	left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (rec *DecisionRecord, learned []matcher.Learning, msg string, already bool) {
+	left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
 	if r.TxRef == "" || r.Account == "" {
 		return nil, nil, "tx_ref and account_iban are required", false
 	}
@@ -321,22 +330,33 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if r.Comment != "" {
 			why += " — " + r.Comment
 		}
-		rev, refusal, err := j.reversal(ctx, key, why)
+		revs, refusal, err := j.reversals(ctx, key, why)
 		switch {
 		case err != nil:
 			return nil, nil, err.Error(), false
-		case rev == nil:
+		case len(revs) == 0:
 			return nil, nil, "cannot unletter: " + refusal, false
 		}
-		undone := fmt.Sprintf("%d allocation(s)", len(rev.Decision.Allocations))
-		if n := len(rev.Decision.Postings); n > 0 {
-			undone += fmt.Sprintf(" and %d posting(s)", n)
+		var nAllocs, nPostings int
+		for _, rev := range revs {
+			nAllocs += len(rev.Decision.Allocations)
+			nPostings += len(rev.Decision.Postings)
 		}
-		return rev, nil, "unlettered: " + undone + " undone; the payment is an exception again", false
+		undone := fmt.Sprintf("%d allocation(s)", nAllocs)
+		if nPostings > 0 {
+			undone += fmt.Sprintf(" and %d posting(s)", nPostings)
+		}
+		if len(revs) > 1 {
+			undone += fmt.Sprintf(" of %d decisions", len(revs))
+		}
+		return revs, nil, "unlettered: " + undone + " undone; the payment is an exception again", false
 	case st.State == txLettered && st.Decision.Outcome == matcher.Auto && !st.Decision.Excess.IsZero():
-		// An overpayment: lettered, with cash left over in the report.
-		return nil, nil, fmt.Sprintf("it is lettered (rule %s) with %s %s left over: to put that on account or write it off, "+
-			"unletter it, then resolve it with on_account or write_off and its items", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency), false
+		// An overpayment: lettered, with cash left over. The row resolves
+		// that remainder (below).
+		if r.Action == "ignore" {
+			return nil, nil, fmt.Sprintf("ignore: it is lettered (rule %s) with %s %s left over: put that on account, write it off, "+
+				"letter it to items, or unletter the payment", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency), false
+		}
 	case st.State != txOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {
@@ -346,6 +366,29 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 	}
 	tx := st.Tx
 	cash := tx.Amount
+	// paidBy are the customers the payment's standing letters already went
+	// to (a remainder's resolution stays with them unless allowed).
+	var paidBy map[string]bool
+	remainder := st.State == txLettered
+	if remainder {
+		cash = st.Decision.Excess
+		if paidBy, err = j.paidCustomers(ctx, key); err != nil {
+			return nil, nil, err.Error(), false
+		}
+	}
+	work := tx // what the row may allocate or post: the whole cash, or the remainder
+	work.Amount = cash
+	// manyCustomers: the row's customers, with those the payment already
+	// went to, are more than one.
+	manyCustomers := func(of map[string]bool) bool {
+		all := map[string]bool{}
+		for _, m := range []map[string]bool{paidBy, of} {
+			for c := range m {
+				all[c] = true
+			}
+		}
+		return len(all) > 1
+	}
 	d := matcher.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}
 	who := opts.Actor
 	if who == "" {
@@ -382,11 +425,11 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 				return nil, nil, "letter: items is empty (e.g. OI1:100.00;OI2)", false
 			}
 		}
-		lt, refusal := letterItems(tx, wanted, byID, left, false)
+		lt, refusal := letterItems(work, wanted, byID, left, false)
 		if refusal != "" {
 			return nil, nil, refusal, false
 		}
-		if len(lt.customers) > 1 && !opts.AllowMultiCustomer {
+		if manyCustomers(lt.customers) && !opts.AllowMultiCustomer {
 			return nil, nil, "the items belong to several customers (not allowed by this job)", false
 		}
 		lt.commit(left)
@@ -395,19 +438,26 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if len(lt.customers) == 1 {
 			learned = learnFor(lt.customer())
 		}
-		return lt.record(decKey, tx, d, byID), learned, fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations)), false
+		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learned, fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations)), false
 	case "on_account":
 		if r.Customer == "" {
 			return nil, nil, "on_account: the customer column is required", false
 		}
-		if !customers[r.Customer] {
+		switch {
+		case paidBy[r.Customer]:
+			// The customer the payment was lettered to (maybe with no open
+			// item left): its remainder is theirs.
+		case len(paidBy) > 0 && !opts.AllowMultiCustomer:
+			return nil, nil, fmt.Sprintf("on_account: the payment was lettered to customer %s, not %s: put its remainder on account of %s "+
+				"(another customer is not allowed by this job)", strings.Join(sortedKeys(paidBy), ", "), r.Customer, strings.Join(sortedKeys(paidBy), ", ")), false
+		case !customers[r.Customer]:
 			return nil, nil, fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer), false
 		}
 		wanted, err := parseItems(r.Items)
 		if err != nil {
 			return nil, nil, "items: " + err.Error(), false
 		}
-		lt, refusal := letterItems(tx, wanted, byID, left, false)
+		lt, refusal := letterItems(work, wanted, byID, left, false)
 		if refusal != "" {
 			return nil, nil, refusal, false
 		}
@@ -429,7 +479,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 			msg = fmt.Sprintf("lettered %s %s to %d item(s); nothing left to put on account", lt.lettered(cash), tx.Currency, len(lt.allocations))
 		}
 		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", msg, who, filepath.Base(opts.Origin), r.Row, note)
-		return lt.record(decKey, tx, d, byID), learnFor(r.Customer), msg, false
+		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learnFor(r.Customer), msg, false
 	case "write_off":
 		if r.Comment == "" {
 			return nil, nil, "write_off: give a reason code in comment", false
@@ -438,11 +488,11 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if err != nil {
 			return nil, nil, "items: " + err.Error(), false
 		}
-		lt, refusal := letterItems(tx, wanted, byID, left, true)
+		lt, refusal := letterItems(work, wanted, byID, left, true)
 		if refusal != "" {
 			return nil, nil, refusal, false
 		}
-		if len(lt.customers) > 1 && !opts.AllowMultiCustomer {
+		if manyCustomers(lt.customers) && !opts.AllowMultiCustomer {
 			return nil, nil, "the items belong to several customers (not allowed by this job)", false
 		}
 		closing := lt.writtenOff()
@@ -478,7 +528,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if len(lt.customers) == 1 {
 			learned = learnFor(lt.customer())
 		}
-		return lt.record(decKey, tx, d, byID), learned, msg, false
+		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learned, msg, false
 	case "ignore":
 		if r.Comment == "" {
 			return nil, nil, r.Action + ": give a reason code in comment", false
@@ -486,7 +536,52 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		d.Outcome, d.Rule, d.Reason = matcher.Ignored, "manual:"+r.Action, r.Comment
 		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", strings.ReplaceAll(r.Action, "_", " "), who, filepath.Base(opts.Origin), r.Row, note)
 	}
-	return &DecisionRecord{Key: decKey, Tx: tx, Decision: d}, learned, d.Explanation, false
+	return []DecisionRecord{{Key: decKey, Tx: tx, Decision: d}}, learned, d.Explanation, false
+}
+
+// recorded is the row's decision to commit: for the remainder of a
+// lettered payment, the payment then shows its letter and this decision
+// together, and the message says it was the remainder.
+func (j *Job) recorded(rec *DecisionRecord, st StoredTx, remainder bool) []DecisionRecord {
+	if remainder {
+		shows := withRemainder(st.Decision, rec.Decision)
+		rec.Shows = &shows
+		rec.Decision.Explanation = "remainder of the payment lettered by rule " + st.Decision.Rule + ": " + rec.Decision.Explanation
+	}
+	return []DecisionRecord{*rec}
+}
+
+// paidCustomers are the customers of the items and on-account postings of
+// the letters that stand for the transaction txKey.
+func (j *Job) paidCustomers(ctx context.Context, txKey string) (map[string]bool, error) {
+	chain, _, err := j.Store.Letters(ctx, j.Name, txKey)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, l := range chain {
+		for _, a := range l.Decision.Allocations {
+			if c := l.Items[a.ItemID].CustomerID; c != "" {
+				out[c] = true
+			}
+		}
+		for _, p := range l.Decision.Postings {
+			if p.Kind == matcher.OnAccount && p.CustomerID != "" {
+				out[p.CustomerID] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// sortedKeys are the keys of a set, sorted.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // lettering is the allocations of one resolution row to open items.

@@ -26,6 +26,9 @@ type postingLedger struct {
 	order     []string // keys of applied, in write order
 	writes    int      // decisions written, over all Apply calls
 	reversals map[string]connectors.Reversal
+	undone    []string // keys of the decisions reversed, in reversal order
+	// refuseUnletter makes Unletter refuse (a closed period).
+	refuseUnletter bool
 }
 
 var (
@@ -105,8 +108,12 @@ func (l *postingLedger) Applied(_ context.Context, keys []string) (map[string]bo
 }
 
 func (l *postingLedger) Unletter(_ context.Context, r connectors.Reversal) error {
+	if l.refuseUnletter {
+		return &connectors.RejectedError{Key: r.Key, Reason: "the period is closed"}
+	}
 	if _, done := l.reversals[r.Key]; !done {
 		l.reversals[r.Key] = r
+		l.undone = append(l.undone, r.Reverses)
 	}
 	return nil
 }
@@ -447,41 +454,6 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	}
 	if led.writes != 2 {
 		t.Errorf("ledger writes = %d, want 2", led.writes)
-	}
-}
-
-// TestResolveOverpaymentExcess: the excess of a lettered overpayment is put
-// on account by unlettering the payment and resolving it with its items.
-func TestResolveOverpaymentExcess(t *testing.T) {
-	ctx := context.Background()
-	led := newPostingLedger(testItem("OI4", "C1", "50.00"))
-	job, store := resolveFixture(t, led, "80.00")
-	steps := []struct {
-		row        Resolution
-		status     string
-		msg        string
-		exceptions int
-	}{
-		{row("R1", "letter", "OI4", "", ""), "applied", "lettered 50.00 EUR to 1 item(s)", 1},
-		{row("R1", "on_account", "", "C1", ""), "refused", "with 30.00 EUR left over", 1},
-		{row("R1", "unletter", "", "", ""), "applied", "1 allocation(s) undone", 1},
-		{row("R1", "on_account", "OI4", "C1", ""), "applied", "put 30.00 on account of C1", 0},
-	}
-	for i, s := range steps {
-		res, err := job.Resolve(ctx, []Resolution{s.row}, ResolveOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res[0].Status != s.status || !strings.Contains(res[0].Message, s.msg) {
-			t.Fatalf("step %d: %+v, want %s with %q", i, res[0], s.status, s.msg)
-		}
-		if exc, _ := store.Exceptions(ctx, "res"); len(exc) != s.exceptions {
-			t.Errorf("step %d: %d exceptions, want %d", i, len(exc), s.exceptions)
-		}
-	}
-	allocs, postings := amountsOf(led.decisionFor("R1").Decision)
-	if len(led.applied) != 2 || fmt.Sprint(allocs) != "[OI4=50.00+0]" || fmt.Sprint(postings) != "[on_account:C1=30.00:]" {
-		t.Errorf("ledger holds %d decisions; the last allocates %q and posts %q", len(led.applied), allocs, postings)
 	}
 }
 

@@ -82,6 +82,11 @@ type DecisionRecord struct {
 	// Reverses is, for an Unletter decision, the key of the automatic
 	// decision it undoes; the transaction becomes an open exception again.
 	Reverses string
+	// Shows, when set, is what the transaction shows from now on instead of
+	// Decision: for a decision that settles the remainder of a lettered
+	// payment, the letter and the remainder together (Decision holds only
+	// what is written to the ledger under Key).
+	Shows *matcher.Decision
 }
 
 // Commit is everything one run commits in a single database transaction.
@@ -455,49 +460,130 @@ type AutoDecision struct {
 	Key      string
 	Decision matcher.Decision
 	Items    map[string]matcher.OpenItem
-	State    string // pending or applied
+	State    string // pending, applied or rejected
+	// DecidedAt is when it was committed.
+	DecidedAt time.Time
+	// Reversal is the outbox state of the reversal that undoes it ("" when
+	// none was committed).
+	Reversal string
+}
+
+// letters returns every letter of a transaction (its automatic and manual
+// decisions, rejected ones included) in the order they were made, each
+// with the state of its reversal. Letters committed at the same instant
+// (a test clock, one resolutions file) are ordered by the cash they leave
+// unallocated, largest first: a later letter of the same payment only ever
+// settles part of what the earlier ones left (the remainder of an
+// overpayment).
+func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]AutoDecision, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key, data, items, state, decided_at, outcome, reverses FROM decisions
+		WHERE job = ? AND tx_key = ? AND (outcome = ? OR reverses <> '')`, job, txKey, string(matcher.Auto))
+	if err != nil {
+		return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
+	}
+	var all []AutoDecision
+	reversal := map[string]string{}
+	for rows.Next() {
+		var a AutoDecision
+		var data, items, at, outcome, reverses string
+		if err := rows.Scan(&a.Key, &data, &items, &a.State, &at, &outcome, &reverses); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
+		}
+		if reverses != "" {
+			reversal[reverses] = a.State
+			continue
+		}
+		if err := json.Unmarshal([]byte(data), &a.Decision); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("decoding letter %s: %w", a.Key, err)
+		}
+		_ = json.Unmarshal([]byte(items), &a.Items)
+		a.DecidedAt, _ = time.Parse(time.RFC3339Nano, at)
+		all = append(all, a)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
+	}
+	for i := range all {
+		all[i].Reversal = reversal[all[i].Key]
+	}
+	sort.SliceStable(all, func(a, b int) bool {
+		x, y := all[a], all[b]
+		if !x.DecidedAt.Equal(y.DecidedAt) {
+			return x.DecidedAt.Before(y.DecidedAt)
+		}
+		if c := x.Decision.Excess.Abs().Cmp(y.Decision.Excess.Abs()); c != 0 {
+			return c > 0
+		}
+		return x.Key < y.Key
+	})
+	return all, nil
 }
 
 // LastLetter returns the newest letter of a transaction that no reversal
 // has undone yet, and how many letters the transaction has had (the
 // generation of its next decision key).
 func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *AutoDecision, count int, err error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.state FROM decisions d
-		WHERE d.job = ? AND d.tx_key = ? AND d.outcome = ?
-		ORDER BY d.decided_at, d.key`, job, txKey, string(matcher.Auto))
+	chain, count, err := s.Letters(ctx, job, txKey)
+	if len(chain) > 0 {
+		last = &chain[len(chain)-1]
+	}
+	return last, count, err
+}
+
+// Letters returns the letters of a transaction that stand and that no
+// reversal undoes, oldest first: the letter of the payment and the
+// resolutions of its remainder that followed (an overpayment's excess put
+// on account or written off). Unlettering the payment reverses all of them,
+// newest first. count is how many letters the transaction has had (the
+// generation of its next decision key).
+func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDecision, count int, err error) {
+	all, err := s.letters(ctx, s.x(), job, txKey)
 	if err != nil {
-		return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
-	}
-	var all []AutoDecision
-	for rows.Next() {
-		var a AutoDecision
-		var data, items string
-		if err := rows.Scan(&a.Key, &data, &items, &a.State); err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
-		}
-		_ = json.Unmarshal([]byte(data), &a.Decision)
-		_ = json.Unmarshal([]byte(items), &a.Items)
-		all = append(all, a)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, 0, fmt.Errorf("reading letters of %s: %w", txKey, err)
+		return nil, 0, err
 	}
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].State == decRejected {
 			continue // never written: not a letter to undo
 		}
-		var n int
-		if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions WHERE job = ? AND reverses = ?`,
-			job, all[i].Key).Scan(&n); err != nil {
-			return nil, 0, fmt.Errorf("reading reversals of %s: %w", all[i].Key, err)
+		if all[i].Reversal != "" {
+			break // reversed (or its reversal refused): nothing older to undo
 		}
-		if n == 0 {
-			return &all[i], len(all), nil
-		}
-		break // the newest letter was reversed: nothing to undo
+		chain = append([]AutoDecision{all[i]}, chain...)
 	}
-	return nil, len(all), nil
+	return chain, len(all), nil
+}
+
+// standing is the picture of a transaction's letters that the ledger
+// holds: those written (not rejected) whose reversal, if any, the ledger
+// refused — merged into the one decision the transaction shows. ok is
+// false when no letter stands.
+func standing(all []AutoDecision) (d matcher.Decision, ok bool) {
+	for _, a := range all {
+		if a.State == decRejected || (a.Reversal != "" && a.Reversal != decRejected) {
+			continue
+		}
+		if !ok {
+			d, ok = a.Decision, true
+			continue
+		}
+		d = withRemainder(d, a.Decision)
+	}
+	return d, ok
+}
+
+// withRemainder is what a lettered transaction shows once a later decision
+// settled (part of) its remainder: the letter's allocations and postings
+// and the later ones, the cash the later one left unallocated, and both
+// explanations. The rule and confidence stay those of the first letter.
+func withRemainder(shown, later matcher.Decision) matcher.Decision {
+	out := shown
+	out.Allocations = append(append([]matcher.Allocation(nil), shown.Allocations...), later.Allocations...)
+	out.Postings = append(append([]matcher.Posting(nil), shown.Postings...), later.Postings...)
+	out.Excess, out.Reason = later.Excess, later.Reason
+	out.Explanation = strings.TrimSpace(shown.Explanation + "; then " + later.Explanation)
+	return out
 }
 
 // KeysByRef returns the keys of the job's transactions with this tx_ref
@@ -649,6 +735,9 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		switch d.Decision.Outcome {
 		case matcher.Auto:
 			state, decState = txLettered, decPending
+			if d.Shows != nil {
+				current = *d.Shows
+			}
 		case matcher.Ignored:
 			state = txIgnored
 		case matcher.Unletter:
@@ -825,6 +914,31 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 		what := "the automatic letter"
 		if strings.HasPrefix(d.Rule, "manual:") {
 			what = "the accountant's resolution"
+		}
+		if !r.Hold {
+			// The resolution of a lettered payment's remainder: the letter
+			// before it stands, with its remainder an exception again.
+			var all []AutoDecision
+			if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
+				return err
+			}
+			if shown, ok := standing(all); ok {
+				shown.Reason = ReasonLedgerRejected
+				shown.Explanation += " — the ledger refused " + what + " of the remainder: " + r.Reason + ". It was: " + d.Explanation
+				cur, jerr := json.Marshal(shown)
+				if jerr != nil {
+					return fmt.Errorf("encoding the letter of %s: %w", txKey, jerr)
+				}
+				exception := 0
+				if IsException(shown) {
+					exception = 1
+				}
+				if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+					txLettered, string(cur), exception, when, job, txKey); err != nil {
+					return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
+				}
+				continue
+			}
 		}
 		exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
 			Reason: ReasonLedgerRejected, Explanation: "The ledger refused " + what + ": " + r.Reason + ". It was: " + d.Explanation}
@@ -1044,47 +1158,72 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 // MarkReversalRejected records that the ledger refused a reversal: the
 // reversal is rejected, and the payment is lettered again as the ledger
 // still holds it (the letter it tried to undo stands).
-func (s *Store) MarkReversalRejected(ctx context.Context, job, key, reason string, at time.Time) (err error) {
+func (s *Store) MarkReversalRejected(ctx context.Context, job, key, reason string, at time.Time) error {
+	return s.MarkReversalsRejected(ctx, job, []string{key}, reason, at)
+}
+
+// MarkReversalsRejected is MarkReversalRejected for the reversals of the
+// letters of one payment (the letter and the resolutions of its remainder),
+// in one database transaction: the transaction shows again every letter
+// that stands.
+func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []string, reason string, at time.Time) (err error) {
+	if len(keys) == 0 {
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+		return fmt.Errorf("marking reversal %s rejected: %w", keys[0], err)
 	}
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
 		}
 	}()
-	var txKey, reverses string
-	if err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key, reverses FROM decisions WHERE job = ? AND key = ?`,
-		job, key).Scan(&txKey, &reverses); err != nil {
-		return fmt.Errorf("reading reversal %s: %w", key, err)
-	}
-	var letter string
-	if err = s.on(tx).QueryRowContext(ctx, `SELECT data FROM decisions WHERE job = ? AND key = ?`,
-		job, reverses).Scan(&letter); err != nil {
-		return fmt.Errorf("reading the letter %s a reversal undoes: %w", reverses, err)
-	}
-	var d matcher.Decision
-	if err = json.Unmarshal([]byte(letter), &d); err != nil {
-		return fmt.Errorf("decoding letter %s: %w", reverses, err)
-	}
-	d.Explanation += " (unlettering refused by the ledger: " + reason + ")"
-	cur, _ := json.Marshal(d)
-	exception := 0
-	if IsException(d) {
-		exception = 1
-	}
 	when := at.UTC().Format(time.RFC3339Nano)
-	if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
-		decRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
-		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+	txKeys := map[string]bool{}
+	var order []string
+	for _, key := range keys {
+		var txKey string
+		if err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key FROM decisions WHERE job = ? AND key = ?`,
+			job, key).Scan(&txKey); err != nil {
+			return fmt.Errorf("reading reversal %s: %w", key, err)
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
+			decRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
+			return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+		}
+		if !txKeys[txKey] {
+			txKeys[txKey] = true
+			order = append(order, txKey)
+		}
 	}
-	if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-		txLettered, string(cur), exception, when, job, txKey); err != nil {
-		return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
+	for _, txKey := range order {
+		var all []AutoDecision
+		if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
+			return err
+		}
+		d, ok := standing(all)
+		if !ok {
+			err = fmt.Errorf("restoring the letter of %s: no letter stands", txKey)
+			return err
+		}
+		d.Explanation += " (unlettering refused by the ledger: " + reason + ")"
+		cur, jerr := json.Marshal(d)
+		if jerr != nil {
+			err = fmt.Errorf("encoding the letter of %s: %w", txKey, jerr)
+			return err
+		}
+		exception := 0
+		if IsException(d) {
+			exception = 1
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			txLettered, string(cur), exception, when, job, txKey); err != nil {
+			return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
+		}
 	}
 	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+		return fmt.Errorf("marking reversal %s rejected: %w", keys[0], err)
 	}
 	return nil
 }

@@ -551,3 +551,93 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveOverpaymentRemainder: a payment lettered automatically with
+// cash left over (its reference, amount above the invoice) is an exception
+// for that remainder; the accountant puts the remainder on account in the
+// workbook: the journal gets the posting, the exception goes away, the
+// same workbook dropped again writes nothing, and unletter reverses both
+// the posting and the letter, the payment an exception for its whole cash.
+func TestResolveOverpaymentRemainder(t *testing.T) {
+	cfg := example(t, nil)
+	dir := filepath.Dir(cfg)
+	out := filepath.Join(dir, "out")
+	journal := filepath.Join(out, "matches.csv")
+	const ref = "SGFR2611210007A"
+	// OI-1041 (C009) owes 1932.00; its customer pays 1950.00 on its reference.
+	os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneCredit("STMT-1121", ref,
+		"SCEA CHATEAU COTE ROTIE", "FR7613825002000800311746929", "1950.00", "RF712026001410712")), 0o644)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	letter := rowsOf(t, journal, "tx_ref", ref)
+	if len(letter) != 1 || letter[0]["open_item_id"] != "OI-1041" || canonAmount(letter[0]["allocated_amount"]) != "1932" {
+		t.Fatalf("journal rows of the overpayment: %v", letter)
+	}
+	excRows := rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", ref)
+	if len(excRows) != 1 || canonAmount(excRows[0]["unallocated_amount"]) != "18" {
+		t.Fatalf("the overpayment in exceptions.csv = %v", excRows)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out, "exceptions.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAction(t, f, ref, map[string]string{"action": "on_account", "customer": "C009", "comment": "overpaid"})
+	wb := filepath.Join(dir, "exceptions-claire.xlsx")
+	if err := f.SaveAs(wb); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	r := runBin(t, nil, "resolve", "-c", cfg, "--by", "Claire Martin", wb)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 applied") {
+		t.Fatalf("resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	rows := rowsOf(t, journal, "tx_ref", ref)
+	var posting map[string]string
+	for _, m := range rows {
+		if m["posting_kind"] != "" {
+			posting = m
+		}
+	}
+	if len(rows) != 2 || posting == nil || posting["posting_kind"] != "on_account" || posting["customer_id"] != "C009" ||
+		canonAmount(posting["allocated_amount"]) != "18" || posting["rule"] != "manual:on_account" {
+		t.Fatalf("journal rows after putting the remainder on account: %v", rows)
+	}
+	if rows := rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", ref); len(rows) != 0 {
+		t.Errorf("the settled overpayment is still an exception: %v", rows)
+	}
+
+	// Dropped again, and the next run: nothing written.
+	before, _ := os.ReadFile(journal)
+	if r := runBin(t, nil, "resolve", "-c", cfg, wb); r.code != 0 || !strings.Contains(r.stdout, "0 applied, 1 already applied") {
+		t.Fatalf("second resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
+		t.Fatalf("once exit %d: %s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(journal); string(after) != string(before) {
+		t.Error("the workbook dropped again, or the next run, changed the journal")
+	}
+
+	// Unletter: the posting, then the letter, reversed once.
+	r = runBin(t, nil, "unletter", "-c", cfg, "--by", "Claire Martin", "--reason", "wrong payer", ref)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 allocation(s) and 1 posting(s) of 2 decisions undone") {
+		t.Fatalf("unletter exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	undone := rowsOf(t, filepath.Join(out, "matches.unletterings.csv"), "tx_ref", ref)
+	if len(undone) != 2 || !strings.Contains(undone[0]["postings"], "on_account:") || undone[0]["items"] != "" ||
+		!strings.HasPrefix(undone[1]["items"], "OI-1041:1932") || undone[1]["postings"] != "" {
+		t.Errorf("unletterings of the overpayment = %v", undone)
+	}
+	if r := runBin(t, nil, "unletter", "-c", cfg, ref); r.code != 0 || !strings.Contains(r.stdout, "already unlettered") {
+		t.Errorf("second unletter exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := len(rowsOf(t, filepath.Join(out, "matches.unletterings.csv"), "tx_ref", ref)); n != 2 {
+		t.Errorf("%d unletterings after unlettering twice, want 2", n)
+	}
+	excRows = rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", ref)
+	if len(excRows) != 1 || excRows[0]["reason"] != "unlettered" || canonAmount(excRows[0]["unallocated_amount"]) != "1950" {
+		t.Errorf("the unlettered overpayment in exceptions.csv = %v", excRows)
+	}
+}
