@@ -812,18 +812,12 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 	if err != nil {
 		return err
 	}
-	if err := writeExceptionsCSV(j.ReportDir, exc); err != nil {
+	csvData, err := renderExceptionsCSV(exc)
+	if err != nil {
 		return err
 	}
-	if j.Reports.XLSX {
-		if err := writeExceptionsXLSX(j.ReportDir, exc, j.accountName); err != nil {
-			return err
-		}
-	}
-	if j.Reports.FrenchCSV {
-		if err := writeExceptionsFrenchCSV(j.ReportDir, exc); err != nil {
-			return err
-		}
+	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName); err != nil {
+		return err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())
 	if items != nil {

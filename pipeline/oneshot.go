@@ -1,12 +1,9 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -646,41 +643,6 @@ func rejectedException(kd connectors.KeyedDecision, r *connectors.RejectedError)
 		exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: kd.Items[a.ItemID].CustomerID, Score: d.Confidence})
 	}
 	return exc
-}
-
-// renderExceptionsCSV is exceptions.csv as writeExceptionsCSV writes it.
-func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(256 * (len(exc) + 1))
-	w := csv.NewWriter(&buf)
-	_ = w.Write(ExceptionsHeader)
-	for _, st := range exc {
-		_ = w.Write(ExceptionRow(st))
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return nil, fmt.Errorf("rendering exceptions: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// writeReportFiles writes the exceptions reports the options ask for, as
-// Job.writeReports does; csvData is exceptions.csv, rendered.
-func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string) error {
-	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
-		return err
-	}
-	if opts.XLSX {
-		if err := writeExceptionsXLSX(dir, exc, accountName); err != nil {
-			return err
-		}
-	}
-	if opts.FrenchCSV {
-		if err := writeExceptionsFrenchCSV(dir, exc); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // logRecorder is a slog.Handler that keeps the records of one file's

@@ -50,10 +50,10 @@ func Remittance(tx matcher.Transaction) string {
 	return strings.Join(parts, " | ")
 }
 
-// writeExceptionsCSV rewrites dir/exceptions.csv atomically (a reader never
-// sees a half-written snapshot).
-func writeExceptionsCSV(dir string, exc []StoredTx) error {
+// renderExceptionsCSV renders exceptions.csv.
+func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(256 * (len(exc) + 1))
 	w := csv.NewWriter(&buf)
 	_ = w.Write(ExceptionsHeader)
 	for _, st := range exc {
@@ -61,9 +61,29 @@ func writeExceptionsCSV(dir string, exc []StoredTx) error {
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return fmt.Errorf("rendering exceptions: %w", err)
+		return nil, fmt.Errorf("rendering exceptions: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// writeReportFiles writes the exceptions reports: exceptions.csv (csvData,
+// rendered by renderExceptionsCSV) atomically — a reader never sees a
+// half-written snapshot — and the XLSX and French CSV the options ask for.
+func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string) error {
+	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
+		return err
+	}
+	if opts.XLSX {
+		if err := writeExceptionsXLSX(dir, exc, accountName); err != nil {
+			return err
+		}
+	}
+	if opts.FrenchCSV {
+		if err := writeExceptionsFrenchCSV(dir, exc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteFileAtomic replaces path with data (through a temporary file, fsync
