@@ -401,18 +401,31 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 
 	// 8. Only now are the files filed away.
+	return res, finishPass(ctx, log, j.Name, j.Source, staged, res, func() {
+		j.Metrics.sourceError(j.Name, j.SourceType, "archive")
+	})
+}
+
+// finishPass files away the statements a pass read (everything read from
+// them is durable and written back), logs the pass's summary and returns
+// ErrFilesSkipped (wrapped) when some files were quarantined or left for
+// the next run. archiveFailed, when set, hears every failed archive.
+func finishPass(ctx context.Context, log *slog.Logger, name string, src connectors.StatementSource, staged []stagedFile,
+	res Result, archiveFailed func()) error {
 	for _, sf := range staged {
-		if err := j.Source.Archive(ctx, sf.ref); err != nil {
-			j.Metrics.sourceError(j.Name, j.SourceType, "archive")
+		if err := src.Archive(ctx, sf.ref); err != nil {
+			if archiveFailed != nil {
+				archiveFailed()
+			}
 			log.Error("archiving statement", "component", "source", "file", sf.ref.Path, "err", err)
 		}
 	}
 	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
 		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
 	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
-		return res, fmt.Errorf("running job %q: %d of %d files: %w", j.Name, n, res.Files, ErrFilesSkipped)
+		return fmt.Errorf("running job %q: %d of %d files: %w", name, n, res.Files, ErrFilesSkipped)
 	}
-	return res, nil
+	return nil
 }
 
 var errNotCAMT = errors.New("not a CAMT document")

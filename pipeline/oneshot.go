@@ -230,17 +230,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	res.UnmatchedCash = unmatchedCash(exc)
 
 	// 8. Only now are the files filed away.
-	for _, sf := range staged {
-		if err := opt.Source.Archive(ctx, sf.ref); err != nil {
-			log.Error("archiving statement", "component", "source", "file", sf.ref.Path, "err", err)
-		}
-	}
-	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
-		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
-	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
-		return res, fmt.Errorf("running job %q: %d of %d files: %w", opt.Name, n, res.Files, ErrFilesSkipped)
-	}
-	return res, nil
+	return res, finishPass(ctx, log, opt.Name, opt.Source, staged, res, nil)
 }
 
 // fileReader lists the statements and reads them with opt.Workers
