@@ -212,3 +212,42 @@ func (c *Client) suspenseLines(ctx context.Context, todo []connectors.KeyedDecis
 	}
 	return out, nil
 }
+
+// suspenseMark names, in the description of a statement line on the
+// suspense account, the suspense line (ExceptionKey) whose cash it moves:
+// "from suspense exc-…" (a letter takes it), "back to suspense exc-…" or
+// "to suspense exc-…" (a reversal gives it back). suspenseHeld sums them.
+func suspenseMark(excKey string) string { return "suspense " + excKey }
+
+// suspenseHeld returns, by transaction key, the cash the suspense account
+// holds for each transaction of booked (its suspense lines, as returned by
+// suspenseLines): the suspense line itself, less what letters moved from
+// it, plus what reversals put back. A transaction's suspense line books its
+// cash once, but a payment can be lettered in parts (a letter, then the
+// resolution of its remainder) and unlettered again: what a letter may
+// move is what is held now, not the line's amount.
+func (c *Client) suspenseHeld(ctx context.Context, booked map[string]stmtLine) (map[string]matcher.Amount, error) {
+	out := map[string]matcher.Amount{}
+	if len(booked) == 0 {
+		return out, nil
+	}
+	txOf := map[string]string{} // exception key → transaction key
+	or := []any{"OR"}
+	for txKey, l := range booked {
+		txOf[l.Number] = txKey
+		or = append(or, []any{"number", "=", l.Number}, []any{"description", "like", "%" + suspenseMark(l.Number) + "%"})
+	}
+	lines, err := c.linesOf(ctx, [][]any{{"account", "=", c.suspenseAcc}, or})
+	if err != nil {
+		return nil, fmt.Errorf("reading what the suspense account holds: %w", err)
+	}
+	for _, l := range lines {
+		for excKey, txKey := range txOf {
+			if l.Number == excKey || strings.Contains(l.Description, suspenseMark(excKey)) {
+				out[txKey] = out[txKey].Add(l.Amount.Amount)
+				break
+			}
+		}
+	}
+	return out, nil
+}

@@ -785,6 +785,10 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 	if err != nil {
 		return 0, err
 	}
+	held, err := c.suspenseHeld(ctx, suspense)
+	if err != nil {
+		return 0, err
+	}
 	var lines []lineValues
 	var problems []error
 	for _, kd := range todo {
@@ -828,10 +832,15 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		}
 		// The cash is already in the bank, booked on the suspense account
 		// by an earlier run: move it from there to the invoices instead of
-		// booking it a second time.
+		// booking it a second time — what the account still holds for the
+		// transaction (a letter before this one, or earlier in the batch,
+		// may have taken part of it), at most this decision's cash.
 		if sl, ok := suspense[kd.Tx.Key]; ok {
-			lines = append(lines, lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{cash.Min(sl.Amount.Amount).Neg()},
-				Account: c.suspenseAcc, Description: desc + " from suspense " + sl.Number})
+			if move := cash.Min(held[kd.Tx.Key]); move.Sign() > 0 {
+				held[kd.Tx.Key] = held[kd.Tx.Key].Sub(move)
+				lines = append(lines, lineValues{Number: kd.Key, Date: Date{d}, Amount: Decimal{move.Neg()},
+					Account: c.suspenseAcc, Description: desc + " from " + suspenseMark(sl.Number)})
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -62,6 +62,9 @@ var seedInvoices = []testenv.SeedInvoice{
 	{Label: "Y", Party: "Faure SARL", Amount: "15.00"},
 	{Label: "Z", Party: "Roux SA", Amount: "60.00"},
 	{Label: "AA", Party: "Petit SARL", Amount: "33.00"},
+	// remainder_test.go: overpaid letters whose remainder goes on account
+	{Label: "AB", Party: "Leroy SARL", Amount: "1000.00"},
+	{Label: "AC", Party: "Bonnet SA", Amount: "1000.00"},
 }
 
 func TestMain(m *testing.M) {

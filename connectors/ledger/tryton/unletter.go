@@ -11,6 +11,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
+	"github.com/lettrage/lettrage/matcher"
 )
 
 var _ connectors.Unletterer = (*Client)(nil)
@@ -139,7 +140,10 @@ func (c *Client) moveLinesOf(ctx context.Context, lines []fullLine) (map[int]mov
 // taken out of it again (as the bank does for a returned payment; a
 // payment that stays in the bank comes back through the exceptions, on the
 // suspense account when one is configured), one that moved cash from the
-// suspense account puts it back there.
+// suspense account puts it back there. When the transaction already has
+// its suspense line (the remainder of an overpaid letter was booked there),
+// the cash the lettering took from the bank goes to the suspense account
+// instead of leaving the bank (see mirrorLines).
 //
 // Postings are reversed with the allocations: an on-account line is
 // mirrored on the customer's receivable and reconciled with its mirror (a
@@ -231,10 +235,9 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if reason := strings.Join(strings.Fields(r.Reason), " "); reason != "" {
 		desc += " " + reason
 	}
-	var lines []lineValues
-	for _, l := range orig {
-		lines = append(lines, lineValues{Number: r.Key, Date: Date{day}, Amount: Decimal{l.Amount.Neg()},
-			Party: l.Party, Account: l.Account, Description: desc})
+	lines, err := c.mirrorLines(ctx, r, orig, day, desc)
+	if err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
 	}
 	id, err := c.post(ctx, "Lettrage unletter", []string{r.Key}, lines)
 	if err != nil {
@@ -372,4 +375,44 @@ func (c *Client) reconcileMirrors(ctx context.Context, orig []fullLine, origMove
 		return fmt.Errorf("reconciling the reversed lines with their mirrors: %w", err)
 	}
 	return nil
+}
+
+// mirrorLines are the lines of the reversal r of the lettering orig: each
+// line mirrored (same party and account, opposite amount, no invoice). A
+// line that moved cash from the suspense account puts it back there.
+//
+// When the transaction has a suspense line (Config.SuspenseAccount), the
+// cash the lettering took from the bank stays in the bank and goes to the
+// suspense account instead: the payment is an exception again, and its
+// suspense line, already booked (for the remainder of an overpaid letter),
+// will not be booked a second time by RecordExceptions. Without one the
+// cash leaves the bank, and RecordExceptions books the whole payment on
+// suspense when the pipeline hands it over again.
+func (c *Client) mirrorLines(ctx context.Context, r connectors.Reversal, orig []fullLine, day time.Time, desc string) ([]lineValues, error) {
+	excKey := ExceptionKey(r.Tx.Key)
+	var lines []lineValues
+	fromBank := matcher.Amount{}
+	for _, l := range orig {
+		d := desc
+		if c.suspenseAcc != 0 && l.Account == c.suspenseAcc {
+			d += " back to " + suspenseMark(excKey)
+		}
+		lines = append(lines, lineValues{Number: r.Key, Date: Date{day}, Amount: Decimal{l.Amount.Neg()},
+			Party: l.Party, Account: l.Account, Description: d})
+		fromBank = fromBank.Add(l.Amount.Amount)
+	}
+	if c.suspenseAcc == 0 || r.Tx.Key == "" || fromBank.Sign() <= 0 {
+		return lines, nil
+	}
+	booked, err := c.findLines(ctx, []string{excKey})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range booked {
+		if b.StmtRel.State == "posted" {
+			return append(lines, lineValues{Number: r.Key, Date: Date{day}, Amount: Decimal{fromBank},
+				Account: c.suspenseAcc, Description: desc + " to " + suspenseMark(excKey)}), nil
+		}
+	}
+	return lines, nil
 }
