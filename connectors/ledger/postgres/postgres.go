@@ -3,7 +3,9 @@
 // written back inside one transaction per batch, exactly once: every
 // allocation is recorded in a table with a UNIQUE (decision_key, item_id),
 // so a replay is a no-op, and the configured statement (if any) runs only for
-// allocations that were not there yet — in the same transaction. Cash an
+// allocations that were not there yet — in the same transaction. A
+// cross-currency allocation (an FX rule) is recorded with what it settles in
+// the item's currency beside the cash. Cash an
 // accountant put on a customer's account or wrote off (matcher.Posting) is
 // recorded the same way in a postings table, UNIQUE (decision_key, seq), in
 // the same transaction as the decision's allocations, with its own optional
@@ -56,8 +58,16 @@ type Config struct {
 	// batch's transaction, with these named parameters (pgx @name syntax,
 	// all sent as text — cast them, e.g. @amount::numeric):
 	//   @decision_key @tx_key @tx_ref @account @item_id @document_number
-	//   @customer_id @amount @write_off @currency @booking_date @value_date
-	//   @lettered_at @rule @confidence @payer_name @payer_iban @end_to_end_id
+	//   @customer_id @amount @write_off @currency @item_amount @item_currency
+	//   @booking_date @value_date @lettered_at @rule @confidence @payer_name
+	//   @payer_iban @end_to_end_id
+	// @amount is the cash applied, in the transaction's @currency.
+	// @item_amount is what the allocation settles in the item's currency
+	// @item_currency: for a cross-currency letter (an FX rule, the cash in
+	// another currency than the item) the amount the payer instructed; for
+	// a same-currency letter @amount and @currency again. So a statement
+	// that takes @item_amount + @write_off off the item's residual serves
+	// both (a cross-currency allocation never carries a write-off).
 	// Dates are YYYY-MM-DD, lettered_at is RFC 3339. When empty, the
 	// allocations table is the write-back.
 	ApplyStatement string `yaml:"apply_statement"`
@@ -65,14 +75,19 @@ type Config struct {
 	// (Unletter) gives back, inside the reversal's transaction, with the
 	// parameters of ApplyStatement plus @reverses_key (the key of the
 	// decision undone) and @reason; there @decision_key is the reversal's
-	// own key and @amount and @write_off are the undone allocation's
-	// amounts, positive: what goes back to the item. When empty, the
-	// negated rows in the allocations table are the write-back.
+	// own key and @amount, @write_off and @item_amount are the undone
+	// allocation's amounts, positive: what goes back to the item is
+	// @item_amount + @write_off in @item_currency. When empty, the negated
+	// rows in the allocations table are the write-back.
 	UnapplyStatement string `yaml:"unapply_statement"`
 	// AllocationsTable (default lettrage_allocations, optionally
 	// schema-qualified) is created if missing. Reversals are recorded in
 	// it too, as rows with negated amounts under the reversal's key, with
-	// reverses_key naming the decision they undo.
+	// reverses_key naming the decision they undo. Its item_amount and
+	// item_currency columns hold what a cross-currency allocation settles
+	// in the item's currency, NULL for a same-currency one (what it settles
+	// is then amount + write_off); a table from an earlier version gains
+	// them at start-up.
 	AllocationsTable string `yaml:"allocations_table"`
 	// PostStatement, when set, runs once per new posting (cash put on a
 	// customer's account or written off by an accountant's resolution)
@@ -220,11 +235,16 @@ func (c *Client) createTables(ctx context.Context) error {
 	written_at   timestamptz NOT NULL DEFAULT now(),
 	reverses_key text,
 	reason       text,
+	item_amount  numeric,
+	item_currency text,
 	UNIQUE (decision_key, item_id))`
 	if _, err := c.pool.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("creating table %s: %w", c.cfg.AllocationsTable, err)
 	}
 	if err := c.migrateReversals(ctx); err != nil {
+		return err
+	}
+	if err := c.migrateFX(ctx); err != nil {
 		return err
 	}
 	if err := c.createPostingsTable(ctx); err != nil {
@@ -450,7 +470,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	defer func() { _ = tx.Rollback(ctx) }()
 	var rejected []error
 	for _, kd := range batch {
-		if r := connectors.RefuseCrossCurrency("PostgreSQL", kd); r != nil {
+		if r := fxRefusal(kd); r != nil {
 			rejected = append(rejected, r)
 			continue
 		}
@@ -491,13 +511,15 @@ const FailBeforeCommit = "postgres-before-commit"
 
 func (c *Client) applyOne(ctx context.Context, tx pgx.Tx, kd connectors.KeyedDecision) error {
 	insert := `INSERT INTO ` + c.allocT + ` (decision_key, item_id, tx_key, tx_ref, account, amount, write_off,
-	currency, booking_date, rule, lettered_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10, $11)
+	currency, booking_date, rule, lettered_at, item_amount, item_currency)
+	VALUES ($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10, $11, $12::numeric, $13)
 	ON CONFLICT (decision_key, item_id) DO NOTHING`
 	for _, al := range mergeAllocations(kd.Decision.Allocations) {
 		args := c.params(kd, al)
+		itemAmount, itemCurrency := itemColumns(al)
 		tag, err := tx.Exec(ctx, insert, kd.Key, al.ItemID, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account,
 			al.Amount.String(), al.WriteOff.String(), kd.Tx.Currency, nullDate(kd.Tx.BookingDate),
-			kd.Decision.Rule, kd.DecidedAt.UTC())
+			kd.Decision.Rule, kd.DecidedAt.UTC(), itemAmount, itemCurrency)
 		if err != nil {
 			return fmt.Errorf("recording allocation of decision %q to item %q: %w", kd.Key, al.ItemID, err)
 		}
@@ -538,7 +560,10 @@ func businessError(err error) (string, bool) {
 }
 
 // mergeAllocations sums allocations to the same item, so that the unique
-// (decision_key, item_id) holds.
+// (decision_key, item_id) holds: the cash, the write-offs and, for
+// cross-currency allocations, what they settle in the item's currency, so
+// that the merged allocation Settles the sum of what the parts settle.
+// fxRefusal has checked that an item's allocations share one currency.
 func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
 	idx := map[string]int{}
 	var out []matcher.Allocation
@@ -546,6 +571,7 @@ func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
 		if i, ok := idx[a.ItemID]; ok {
 			out[i].Amount = out[i].Amount.Add(a.Amount)
 			out[i].WriteOff = out[i].WriteOff.Add(a.WriteOff)
+			out[i].ItemAmount = out[i].ItemAmount.Add(a.ItemAmount)
 			continue
 		}
 		idx[a.ItemID] = len(out)
@@ -556,6 +582,13 @@ func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
 
 func (c *Client) params(kd connectors.KeyedDecision, al matcher.Allocation) pgx.NamedArgs {
 	it := kd.Items[al.ItemID]
+	// @item_amount and @item_currency: what the allocation settles, in the
+	// item's currency; for a same-currency allocation the cash and the
+	// transaction's currency (the write-off stays apart, in @write_off).
+	itemAmount, itemCurrency := al.Amount, kd.Tx.Currency
+	if al.CrossCurrency() {
+		itemAmount, itemCurrency = al.ItemAmount, al.ItemCurrency
+	}
 	return pgx.NamedArgs{
 		"decision_key":    kd.Key,
 		"tx_key":          kd.Tx.Key,
@@ -567,6 +600,8 @@ func (c *Client) params(kd connectors.KeyedDecision, al matcher.Allocation) pgx.
 		"amount":          al.Amount.String(),
 		"write_off":       al.WriteOff.String(),
 		"currency":        kd.Tx.Currency,
+		"item_amount":     itemAmount.String(),
+		"item_currency":   itemCurrency,
 		"booking_date":    dateText(kd.Tx.BookingDate),
 		"value_date":      dateText(kd.Tx.ValueDate),
 		"lettered_at":     kd.DecidedAt.UTC().Format(time.RFC3339Nano),

@@ -78,6 +78,8 @@ type letterRow struct {
 	txKey, txRef, account              string
 	bookingDate                        *string
 	reverses                           *string
+	// itemAmount and itemCurrency are set for a cross-currency allocation.
+	itemAmount, itemCurrency *string
 }
 
 // Unletter reverses the lettering r.Reverses in one transaction: each of its
@@ -153,8 +155,9 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 		at = time.Now()
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO `+c.allocT+` (decision_key, item_id, tx_key, tx_ref, account, amount,
-	write_off, currency, booking_date, rule, lettered_at, reverses_key, reason)
-	SELECT $1, item_id, tx_key, tx_ref, account, -amount, -write_off, currency, booking_date, $2, $3, decision_key, $4
+	write_off, currency, booking_date, rule, lettered_at, reverses_key, reason, item_amount, item_currency)
+	SELECT $1, item_id, tx_key, tx_ref, account, -amount, -write_off, currency, booking_date, $2, $3, decision_key, $4,
+	-item_amount, item_currency
 	FROM `+c.allocT+` WHERE decision_key = $5`, r.Key, unletterRule, at.UTC(), r.Reason, r.Reverses); err != nil {
 		if reason, ok := businessError(err); ok {
 			return reject(reason, err)
@@ -204,7 +207,7 @@ func firstPostReverses(rows []postRow) *string {
 // lockLetter reads (FOR UPDATE) the rows recorded under key.
 func (c *Client) lockLetter(ctx context.Context, tx pgx.Tx, key string) ([]letterRow, error) {
 	rows, err := tx.Query(ctx, `SELECT item_id, amount::text, write_off::text, currency, tx_key, tx_ref, account,
-	booking_date::text, reverses_key FROM `+c.allocT+` WHERE decision_key = $1 ORDER BY item_id FOR UPDATE`, key)
+	booking_date::text, reverses_key, item_amount::text, item_currency FROM `+c.allocT+` WHERE decision_key = $1 ORDER BY item_id FOR UPDATE`, key)
 	if err != nil {
 		return nil, fmt.Errorf("locking lettering %q: %w", key, err)
 	}
@@ -213,7 +216,7 @@ func (c *Client) lockLetter(ctx context.Context, tx pgx.Tx, key string) ([]lette
 	for rows.Next() {
 		var l letterRow
 		if err := rows.Scan(&l.itemID, &l.amount, &l.writeOff, &l.currency, &l.txKey, &l.txRef, &l.account,
-			&l.bookingDate, &l.reverses); err != nil {
+			&l.bookingDate, &l.reverses, &l.itemAmount, &l.itemCurrency); err != nil {
 			return nil, fmt.Errorf("reading lettering %q: %w", key, err)
 		}
 		out = append(out, l)
@@ -226,8 +229,9 @@ func (c *Client) lockLetter(ctx context.Context, tx pgx.Tx, key string) ([]lette
 
 // unapplyParams are ApplyStatement's parameters for one allocation given
 // back, plus @reverses_key and @reason. The transaction's identity, the
-// currency and the amounts come from the allocations table (what was
-// written), the rest from the reversal.
+// currencies and the amounts (item_amount and item_currency included) come
+// from the allocations table (what was written), the rest from the
+// reversal.
 func (c *Client) unapplyParams(r connectors.Reversal, row letterRow, at time.Time) (pgx.NamedArgs, error) {
 	amount, err := matcher.ParseAmount(row.amount)
 	if err != nil {
@@ -246,7 +250,18 @@ func (c *Client) unapplyParams(r connectors.Reversal, row letterRow, at time.Tim
 	}
 	kd := connectors.KeyedDecision{Key: r.Key, Tx: t, Items: r.Items, DecidedAt: at,
 		Decision: matcher.Decision{Rule: unletterRule, Confidence: 1}}
-	args := c.params(kd, matcher.Allocation{ItemID: row.itemID, Amount: amount, WriteOff: writeOff})
+	al := matcher.Allocation{ItemID: row.itemID, Amount: amount, WriteOff: writeOff}
+	if row.itemCurrency != nil && *row.itemCurrency != "" {
+		if row.itemAmount == nil {
+			return nil, fmt.Errorf("reading item amount of lettering %q, item %q: %w", r.Reverses, row.itemID,
+				fmt.Errorf("item_currency %s without item_amount", *row.itemCurrency))
+		}
+		if al.ItemAmount, err = matcher.ParseAmount(*row.itemAmount); err != nil {
+			return nil, fmt.Errorf("reading item amount of lettering %q, item %q: %w", r.Reverses, row.itemID, err)
+		}
+		al.ItemCurrency = *row.itemCurrency
+	}
+	args := c.params(kd, al)
 	args["reverses_key"] = r.Reverses
 	args["reason"] = r.Reason
 	return args, nil
