@@ -30,7 +30,7 @@ const (
 	calibrationN         = 4000
 )
 
-// Held-out calibration targets. On the held-out seeds about 3,570 decisions
+// Held-out calibration targets. On the held-out seeds about 3,600 decisions
 // propose something, 96 % of them automatic in situations measured 100 %
 // right and reported at the 0.99 cap: that cap alone costs an ECE of
 // ≈ 0.0096; the oldest-due policies held at 0.91 add ≈ 0.002 and the
@@ -47,9 +47,10 @@ const (
 
 // topRight reports whether a suggestion's first candidate is an item the
 // truth allocates cash to, or one interchangeable with it (same customer,
-// currency and residual).
+// currency and residual). A payment no automatic letter may settle (two
+// customers nothing tells apart) still has the item the payer meant.
 func topRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision) bool {
-	if !t.Matchable || len(d.Candidates) == 0 {
+	if len(t.Allocations) == 0 || len(d.Candidates) == 0 {
 		return false
 	}
 	c, ok := items[d.Candidates[0].ItemID]

@@ -133,14 +133,22 @@ func (e *engine) fxSplit(tx *Transaction, items []int32, total Amount) []Allocat
 
 // ruleDocumentFX letters, with an FX rule, the open items in another
 // currency whose document numbers the remittance names, when no item in
-// the payment's currency is named.
+// the payment's currency is named. A number found only with its leading
+// zeros dropped names an item in another currency only when the bank gave
+// an instructed amount in that currency: without one it is as likely a
+// typo'd or cut number of the payment's currency (FA-2025-0007688 is
+// FA-2025-7688 loosely), left to the typo, cut and payer rules.
 func (e *engine) ruleDocumentFX(tx *Transaction, ev *evidence) (Decision, bool) {
 	if len(e.cfg.FX) == 0 {
 		return Decision{}, false
 	}
 	var named []int32
 	for _, d := range ev.docs {
-		if !contains(named, d.item) && e.ix.items[d.item].Currency != tx.Currency && e.fxOpen(tx, d.item) {
+		ccy := e.ix.items[d.item].Currency
+		if d.loose && tx.InstructedCurrency != ccy {
+			continue
+		}
+		if !contains(named, d.item) && ccy != tx.Currency && e.fxOpen(tx, d.item) {
 			named = append(named, d.item)
 		}
 	}

@@ -20,12 +20,20 @@ type score struct {
 
 // equivalenceKey identifies an allocation up to interchangeable items: two
 // open items of one customer with the same residual are the same to the
-// customer's balance (the oldest-first policy may pick either).
-func equivalenceKey(items map[string]matcher.OpenItem, allocs map[string]matcher.Amount) string {
+// customer's balance (the oldest-first policy may pick either). allocs is
+// the cash per item; settles, for cross-currency allocations (an FX rule),
+// what each settles in the item's currency — compared too, so that an FX
+// letter is right only when it both takes the cash and settles the
+// residual the truth says.
+func equivalenceKey(items map[string]matcher.OpenItem, allocs, settles map[string]matcher.Amount) string {
 	var keys []string
 	for id, a := range allocs {
 		it := items[id]
-		keys = append(keys, fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key()))
+		k := fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key())
+		if s, ok := settles[id]; ok {
+			k += "|settles " + s.Key()
+		}
+		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	return strings.Join(keys, ";")
@@ -75,17 +83,21 @@ func evaluate(ds *gen.Dataset, out matcher.Output) (map[string]*score, *score) {
 }
 
 // isRight reports whether an automatic decision allocates the cash the
-// truth says (write-offs are the engine's own business: they close the
-// item and are checked by the invariants).
+// truth says and, across currencies, settles what it says (write-offs are
+// the engine's own business: they close the item and are checked by the
+// invariants).
 func isRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision) bool {
 	if !t.Matchable {
 		return false
 	}
-	got := map[string]matcher.Amount{}
+	got, settles := map[string]matcher.Amount{}, map[string]matcher.Amount{}
 	for _, a := range d.Allocations {
 		got[a.ItemID] = got[a.ItemID].Add(a.Amount)
+		if a.CrossCurrency() {
+			settles[a.ItemID] = settles[a.ItemID].Add(a.ItemAmount)
+		}
 	}
-	return equivalenceKey(items, got) == equivalenceKey(items, t.Allocations)
+	return equivalenceKey(items, got, settles) == equivalenceKey(items, t.Allocations, t.Settles)
 }
 
 func (s *score) precision() float64 {

@@ -106,7 +106,11 @@ func TestStatementsRoundTrip(t *testing.T) {
 	if len(got) != len(ds.Transactions) {
 		t.Fatalf("read %d transactions, generated %d", len(got), len(ds.Transactions))
 	}
+	fx := 0
 	for _, want := range ds.Transactions {
+		if want.InstructedCurrency != "" {
+			fx++
+		}
 		g, ok := got[want.Ref]
 		if !ok {
 			t.Errorf("tx_ref %s not read back", want.Ref)
@@ -115,7 +119,8 @@ func TestStatementsRoundTrip(t *testing.T) {
 		if !g.Amount.Equal(want.Amount) || g.Currency != want.Currency || g.Credit != want.Credit ||
 			g.Status != want.Status || !g.BookingDate.Equal(want.BookingDate) || g.EndToEndID != strings.TrimPrefix(want.EndToEndID, "NOTPROVIDED") ||
 			g.Counterparty.Name != strings.TrimSpace(want.Counterparty.Name) || g.Counterparty.IBAN != want.Counterparty.IBAN ||
-			!reflect.DeepEqual(g.Unstructured, want.Unstructured) || len(g.Documents) != 0 {
+			!reflect.DeepEqual(g.Unstructured, want.Unstructured) || len(g.Documents) != 0 ||
+			!g.Instructed.Equal(want.Instructed) || g.InstructedCurrency != want.InstructedCurrency || g.ExchangeRate != want.ExchangeRate {
 			t.Errorf("tx %s:\n got  %+v\n want %+v", want.Ref, g, want)
 			continue
 		}
@@ -128,6 +133,9 @@ func TestStatementsRoundTrip(t *testing.T) {
 				t.Errorf("tx %s: structured %v, want %v", want.Ref, g.Structured[k], want.Structured[k])
 			}
 		}
+	}
+	if fx == 0 {
+		t.Error("no transaction with an instructed amount in another currency: AmtDtls/InstdAmt untested")
 	}
 	// the truth file names the same tx_refs
 	rows, err := readCSV(filepath.Join(dir, "truth.csv"), truthHeader...)
@@ -268,6 +276,48 @@ T5,I4,70.00,
 		if err == nil || !strings.Contains(err.Error(), s) {
 			t.Errorf("check error %v lacks %q", err, s)
 		}
+	}
+}
+
+// TestScoreCrossCurrency scores FX letters: the cash (allocated_amount)
+// and what the allocation settles in the item's currency (item_amount)
+// must both be the truth's.
+func TestScoreCrossCurrency(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	items := write("open_items.csv", `id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual,payment_reference,customer_iban
+U1,C1,Acme Inc,FA-1,2025-01-01,2025-02-01,USD,1000.00,1000.00,,
+U2,C1,Acme Inc,FA-2,2025-01-02,2025-02-02,USD,500.00,500.00,,
+U3,C2,Beta Ltd,FA-3,2025-01-03,2025-02-03,USD,200.00,200.00,,
+`)
+	truth := write("truth.csv", `tx_ref,scenario,matchable,unknown,allocations,settles
+T1,fx,true,false,U1:920.00,U1:1000.00
+T2,fx,true,false,U2:460.00,U2:500.00
+T3,fx,true,false,U3:184.00,U3:200.00
+`)
+	// T1 right; T2 takes the right cash but settles only part of the
+	// item; T3 is lettered as a same-currency allocation (no item_amount)
+	matches := write("matches.csv", `tx_ref,open_item_id,allocated_amount,posting_kind,item_amount,item_currency
+T1,U1,920.00,,1000.00,USD
+T2,U2,460.00,,450.00,USD
+T3,U3,184.00,,,
+`)
+	rep, err := scoreFiles(truth, matches, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (tally{N: 3, Matchable: 3, Auto: 3, AutoRight: 1}); rep.Total != want {
+		t.Errorf("total %+v, want %+v (wrong: %v)", rep.Total, want, rep.Wrong)
+	}
+	bad := write("bad.csv", "tx_ref,open_item_id,allocated_amount,item_amount,item_currency\nT1,U1,920.00,x,USD\n")
+	if _, err := scoreFiles(truth, bad, items); err == nil || !strings.Contains(err.Error(), "item_amount") {
+		t.Errorf("bad item_amount: error %v", err)
 	}
 }
 

@@ -214,6 +214,19 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 	c.amt("Amt", tx.Amount, ccy)
 	c.indicator(tx.Credit)
 	c.s("\n")
+	if tx.InstructedCurrency != "" && !e.Rich {
+		// a payment converted by the banks: what the payer instructed, in
+		// its currency, with the rate (source → target, per unit of the
+		// source), and the cash
+		c.s("            <AmtDtls><InstdAmt>")
+		c.amt("Amt", tx.Instructed, tx.InstructedCurrency)
+		c.s("<CcyXchg><SrcCcy>" + tx.InstructedCurrency + "</SrcCcy><TrgtCcy>" + ccy + "</TrgtCcy><UnitCcy>" +
+			tx.InstructedCurrency + "</UnitCcy>")
+		c.elem("XchgRate", tx.ExchangeRate)
+		c.s("</CcyXchg></InstdAmt><TxAmt>")
+		c.amt("Amt", tx.Amount, ccy)
+		c.s("</TxAmt></AmtDtls>\n")
+	}
 	if e.Rich {
 		c.s("            <AmtDtls><InstdAmt>")
 		c.amt("Amt", tx.Amount, ccy)

@@ -111,8 +111,32 @@ func writeOpenItems(path string, items []matcher.OpenItem) error {
 
 // truthHeader is the header of truth.csv: one row per transaction, with
 // the allocations a right automatic decision makes (item:amount, joined
-// with '|'; empty when nothing should be lettered).
-var truthHeader = []string{"tx_ref", "scenario", "matchable", "unknown", "allocations"}
+// with '|'; empty when nothing should be lettered; the amount is the cash,
+// in the payment's currency) and, for cross-currency allocations (an FX
+// rule), what each settles in the item's currency (settles, the same
+// form). A matchable row is one a right automatic letter exists for; a
+// row that is not may still name the item the payer meant (two customers
+// nothing tells apart): lettering it automatically is wrong.
+var truthHeader = []string{"tx_ref", "scenario", "matchable", "unknown", "allocations", "settles"}
+
+// truthRequired are the columns score needs: truth files written before
+// the settles column have none of cross-currency allocations.
+var truthRequired = truthHeader[:5]
+
+// formatAllocs writes allocations as item:amount joined with '|', in item
+// order.
+func formatAllocs(m map[string]matcher.Amount) string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, len(ids))
+	for k, id := range ids {
+		parts[k] = id + ":" + m[id].String()
+	}
+	return strings.Join(parts, "|")
+}
 
 func writeTruth(path string, ds *gen.Dataset) error {
 	f, err := os.Create(path)
@@ -123,17 +147,8 @@ func writeTruth(path string, ds *gen.Dataset) error {
 	_ = w.Write(truthHeader)
 	for i, tx := range ds.Transactions {
 		t := ds.Truth[i]
-		ids := make([]string, 0, len(t.Allocations))
-		for id := range t.Allocations {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		parts := make([]string, len(ids))
-		for k, id := range ids {
-			parts[k] = id + ":" + t.Allocations[id].String()
-		}
 		_ = w.Write([]string{tx.Ref, t.Scenario, strconv.FormatBool(t.Matchable), strconv.FormatBool(t.Unknown),
-			strings.Join(parts, "|")})
+			formatAllocs(t.Allocations), formatAllocs(t.Settles)})
 	}
 	w.Flush()
 	return closeAfter(f, w.Error(), "writing truth")
@@ -277,6 +292,12 @@ jobs:
 		b.WriteString("      tolerances:\n")
 		for _, t := range mc.Tolerances {
 			fmt.Fprintf(&b, "        - {currency: %q, absolute: %q, percent: %q}\n", t.Currency, t.Absolute.String(), t.Percent.String())
+		}
+	}
+	if len(mc.FX) > 0 {
+		b.WriteString("      fx:\n")
+		for _, r := range mc.FX {
+			fmt.Fprintf(&b, "        - {item_currency: %q, cash_currency: %q, tolerance_percent: %q}\n", r.ItemCurrency, r.CashCurrency, r.TolerancePercent.String())
 		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o640); err != nil {

@@ -62,7 +62,9 @@ type report struct {
 type truthRow struct {
 	scenario           string
 	matchable, unknown bool
-	allocs             map[string]matcher.Amount
+	// allocs is the cash per item; settles, for cross-currency
+	// allocations, what each settles in the item's currency
+	allocs, settles map[string]matcher.Amount
 }
 
 // readCSV reads a whole CSV file into rows indexed by header name.
@@ -142,7 +144,7 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 	for _, it := range items {
 		byID[it.ID] = it
 	}
-	trows, err := readCSV(truthPath, truthHeader...)
+	trows, err := readCSV(truthPath, truthRequired...)
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +155,29 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
 		}
-		truth[r["tx_ref"]] = &truthRow{scenario: r["scenario"], matchable: r["matchable"] == "true", unknown: r["unknown"] == "true", allocs: a}
+		st, err := parseAllocs(r["settles"])
+		if err != nil {
+			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+		}
+		truth[r["tx_ref"]] = &truthRow{scenario: r["scenario"], matchable: r["matchable"] == "true", unknown: r["unknown"] == "true",
+			allocs: a, settles: st}
 		order = append(order, r["tx_ref"])
 	}
 	mrows, err := readCSV(matchesPath, "tx_ref", "open_item_id", "allocated_amount")
 	if err != nil {
 		return nil, err
 	}
+	// allocated_amount is the cash; a cross-currency allocation also says
+	// what it settles in the item's currency (item_amount, item_currency):
+	// both must be the truth's
 	got := map[string]map[string]matcher.Amount{}
+	gotSettles := map[string]map[string]matcher.Amount{}
+	add := func(m map[string]map[string]matcher.Amount, ref, id string, a matcher.Amount) {
+		if m[ref] == nil {
+			m[ref] = map[string]matcher.Amount{}
+		}
+		m[ref][id] = m[ref][id].Add(a)
+	}
 	for i, r := range mrows {
 		if r["posting_kind"] != "" {
 			continue // cash put on account or written off by an accountant: not a letter
@@ -169,12 +186,14 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
 		}
-		m := got[r["tx_ref"]]
-		if m == nil {
-			m = map[string]matcher.Amount{}
-			got[r["tx_ref"]] = m
+		add(got, r["tx_ref"], r["open_item_id"], a)
+		if r["item_currency"] != "" {
+			s, err := matcher.ParseAmount(r["item_amount"])
+			if err != nil {
+				return nil, fmt.Errorf("reading %q line %d: item_amount: %w", matchesPath, i+2, err)
+			}
+			add(gotSettles, r["tx_ref"], r["open_item_id"], s)
 		}
-		m[r["open_item_id"]] = m[r["open_item_id"]].Add(a)
 	}
 	rep := &report{Scenarios: map[string]*tally{}}
 	for _, ref := range order {
@@ -186,7 +205,7 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		}
 		if g, ok := got[ref]; ok {
 			s.Auto = 1
-			if t.matchable && equivalenceKey(byID, g) == equivalenceKey(byID, t.allocs) {
+			if t.matchable && equivalenceKey(byID, g, gotSettles[ref]) == equivalenceKey(byID, t.allocs, t.settles) {
 				s.AutoRight = 1
 			} else if len(rep.Wrong) < 10 {
 				rep.Wrong = append(rep.Wrong, t.scenario+" "+ref)
@@ -213,16 +232,20 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 }
 
 // equivalenceKey identifies an allocation up to interchangeable items (as
-// matcher/quality_test.go does).
-func equivalenceKey(items map[string]matcher.OpenItem, allocs map[string]matcher.Amount) string {
+// matcher/quality_test.go does): allocs is the cash per item, settles what
+// cross-currency allocations settle in the items' currency.
+func equivalenceKey(items map[string]matcher.OpenItem, allocs, settles map[string]matcher.Amount) string {
 	keys := make([]string, 0, len(allocs))
 	for id, a := range allocs {
 		it, ok := items[id]
-		if !ok {
-			keys = append(keys, "?"+id+"|"+a.Key())
-			continue
+		k := "?" + id + "|" + a.Key()
+		if ok {
+			k = fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key())
 		}
-		keys = append(keys, fmt.Sprintf("%s|%s|%s|%s", it.CustomerID, it.Currency, it.Residual.Key(), a.Key()))
+		if s, ok := settles[id]; ok {
+			k += "|settles " + s.Key()
+		}
+		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	return strings.Join(keys, ";")

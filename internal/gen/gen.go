@@ -36,6 +36,13 @@ const (
 	ScUnknownCoin   = "unknown_coinciding_amount"
 	ScDebit         = "debit"     // not a customer payment
 	ScDuplicate     = "duplicate" // the same payment delivered twice
+
+	// Situations whose truth does not depend on the engine's policies.
+	ScGroupIBAN    = "group_iban"        // IBAN shared by two companies of a group, no text
+	ScThirdParty   = "third_party_payer" // a known customer's IBAN pays another customer's reference
+	ScComboText    = "combo_text"        // several invoices, another combination fits, the text names one
+	ScFXInstructed = "fx_instructed"     // USD invoice paid in EUR, InstdAmt in USD
+	ScDocCut140    = "doc_cut_140"       // invoice number cut at a 140-character Ustrd boundary
 )
 
 // Truth is the right decision for one transaction.
@@ -47,6 +54,10 @@ type Truth struct {
 	Matchable bool
 	// Unknown marks payers nobody knows: they must never be auto-lettered.
 	Unknown bool
+	// Settles is, for the cross-currency allocations of Allocations (an
+	// FX rule), item id → what the allocation settles in the item's
+	// currency (Allocations holds the cash, in the payment's currency).
+	Settles map[string]matcher.Amount
 }
 
 // Dataset is a generated book, statement transactions and ground truth.
@@ -65,6 +76,8 @@ type customer struct {
 	ibanMemory bool // learned only
 	items      []int
 	recurring  bool
+	// partner is the other company of a group sharing this one's IBAN
+	partner *customer
 }
 
 var (
@@ -152,6 +165,9 @@ func (g *generator) book() {
 	g.ds = &Dataset{Config: matcher.DefaultConfig(), Memory: matcher.Memory{
 		IBANCustomers: map[string][]string{}, NameCustomers: map[string][]string{}}}
 	g.ds.Config.Tolerances = []matcher.Tolerance{{Currency: "", Absolute: matcher.MustAmount("15.00"), Percent: matcher.MustAmount("2")}}
+	// USD invoices paid into the EUR account, with the bank's instructed
+	// amount in USD (ScFXInstructed)
+	g.ds.Config.FX = []matcher.FXRule{{ItemCurrency: "USD", CashCurrency: "EUR", TolerancePercent: matcher.MustAmount("0.1")}}
 	g.base = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	g.amounts = map[string]bool{}
 	nItems := g.nItems
@@ -194,6 +210,7 @@ func (g *generator) book() {
 		a, b := g.custs[k], g.custs[k+1]
 		b.ibans = []string{a.ibans[0]}
 		b.ibanKnown, a.ibanKnown = true, true
+		a.partner, b.partner = b, a
 	}
 	for i := range nItems {
 		cu := g.custs[g.rng.IntN(len(g.custs))]
@@ -394,6 +411,7 @@ var mix = []weighted{
 	{ScIBANOnly, 100}, {ScNameOnly, 40}, {ScDocPlusRest, 10}, {ScLookalike, 10},
 	{ScIBANFee, 10}, {ScNameTruncated, 10}, {ScCombination, 30}, {ScOtherCurrency, 20},
 	{ScUnknown, 25}, {ScUnknownCoin, 25}, {ScDebit, 50}, {ScDuplicate, 10},
+	{ScGroupIBAN, 10}, {ScThirdParty, 10}, {ScComboText, 10}, {ScFXInstructed, 10}, {ScDocCut140, 10},
 }
 
 func (g *generator) pick() string {
@@ -709,6 +727,16 @@ func (g *generator) scenario(sc string) bool {
 		tx.Counterparty = matcher.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
 		tx.Unstructured = []string{"Payment " + fmt.Sprint(g.rng.IntN(1000000))}
 		g.add(tx, Truth{Scenario: sc, Unknown: true})
+	case ScGroupIBAN:
+		return g.groupIBAN()
+	case ScThirdParty:
+		return g.thirdParty()
+	case ScComboText:
+		return g.comboText()
+	case ScFXInstructed:
+		return g.fxInstructed()
+	case ScDocCut140:
+		return g.docCut140()
 	case ScDebit:
 		tx := g.tx(matcher.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
 		tx.Credit = false

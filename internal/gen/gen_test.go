@@ -2,6 +2,7 @@ package gen
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +35,82 @@ func TestGenerateWith(t *testing.T) {
 	// cmd/lettrage-bench pin its output).
 	if a, b := Generate(3, 500), GenerateWith(3, 500, Options{}); !reflect.DeepEqual(a, b) {
 		t.Error("Generate differs from GenerateWith(Options{})")
+	}
+}
+
+// TestNewScenarios checks the shape of the scenarios whose truth does not
+// follow from the engine's policies.
+func TestNewScenarios(t *testing.T) {
+	ds := Generate(1, 4000)
+	byID := map[string]int{}
+	for i, it := range ds.Items {
+		byID[it.ID] = i
+	}
+	count := map[string]int{}
+	traps := 0
+	for k, tr := range ds.Truth {
+		tx := ds.Transactions[k]
+		count[tr.Scenario]++
+		switch tr.Scenario {
+		case ScGroupIBAN:
+			if len(tr.Allocations) != 1 || len(tx.Unstructured)+len(tx.Structured) != 0 {
+				t.Errorf("%s: %d allocations, text %v %v", tx.Ref, len(tr.Allocations), tx.Unstructured, tx.Structured)
+			}
+			if !tr.Matchable {
+				traps++
+				// another customer listing the IBAN owes exactly the amount
+				found := false
+				for id := range tr.Allocations {
+					owner := ds.Items[byID[id]].CustomerID
+					for _, it := range ds.Items {
+						found = found || it.CustomerID != owner && len(it.IBANs) > 0 &&
+							strings.ReplaceAll(it.IBANs[0], " ", "") == tx.Counterparty.IBAN && it.Residual.Equal(tx.Amount)
+					}
+				}
+				if !found {
+					t.Errorf("%s: trap without another customer owing %s", tx.Ref, tx.Amount)
+				}
+			}
+		case ScThirdParty:
+			for id := range tr.Allocations {
+				it := ds.Items[byID[id]]
+				for _, o := range ds.Items {
+					if len(o.IBANs) > 0 && strings.ReplaceAll(o.IBANs[0], " ", "") == tx.Counterparty.IBAN && o.CustomerID == it.CustomerID {
+						t.Errorf("%s: paid from the owner's own IBAN", tx.Ref)
+						break
+					}
+				}
+			}
+		case ScComboText:
+			if len(tr.Allocations) < 2 || len(tx.Unstructured) != 1 {
+				t.Errorf("%s: %d allocations, text %v", tx.Ref, len(tr.Allocations), tx.Unstructured)
+			}
+		case ScFXInstructed:
+			for id, cash := range tr.Allocations {
+				it := ds.Items[byID[id]]
+				if tx.Currency != "EUR" || it.Currency != "USD" || tx.InstructedCurrency != "USD" ||
+					!tx.Instructed.Equal(it.Residual) || !tr.Settles[id].Equal(it.Residual) || !cash.Equal(tx.Amount) || tx.ExchangeRate == "" {
+					t.Errorf("%s: %+v for %+v, truth %+v", tx.Ref, tx, it, tr)
+				}
+			}
+		case ScDocCut140:
+			if n := len(tx.Unstructured[0]); n != 140 {
+				t.Errorf("%s: first line of %d characters, want 140", tx.Ref, n)
+			}
+			for id := range tr.Allocations {
+				doc := ds.Items[byID[id]].DocumentNumber
+				if all := strings.Join(tx.Unstructured, ""); !strings.Contains(all, doc) && !strings.HasSuffix(all, doc[:len(doc)-1]) {
+					t.Errorf("%s: %q neither holds nor ends with the cut %s", tx.Ref, tx.Unstructured, doc)
+				}
+			}
+		}
+	}
+	for _, sc := range []string{ScGroupIBAN, ScThirdParty, ScComboText, ScFXInstructed, ScDocCut140} {
+		if n := count[sc]; n < 10 || n > 80 {
+			t.Errorf("%s: %d of 4000 transactions, want about 1 %%", sc, n)
+		}
+	}
+	if traps == 0 || traps == count[ScGroupIBAN] {
+		t.Errorf("%d group_iban traps of %d: want some, not all", traps, count[ScGroupIBAN])
 	}
 }
