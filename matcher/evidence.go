@@ -283,7 +283,9 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 					if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
-							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}})
+							// the key may be another number's with its
+							// leading zeros dropped: found so, not as written
+							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: ix.docC[n] != text})
 						}
 					}
 				}
@@ -491,6 +493,23 @@ func (ev *evidence) designates(n int32) bool {
 	}
 	for _, t := range ev.typos {
 		if t == n {
+			return true
+		}
+	}
+	return false
+}
+
+// designatesExactly reports whether the transaction's own text designates
+// item n by a valid reference or its document number as written (not only
+// one character away from it).
+func (ev *evidence) designatesExactly(n int32) bool {
+	for _, r := range ev.refs {
+		if r.valid && r.item == n {
+			return true
+		}
+	}
+	for _, d := range ev.docs {
+		if !d.loose && d.item == n {
 			return true
 		}
 	}

@@ -48,6 +48,9 @@ type engine struct {
 	letteredKeys   []string
 	// claimed counts, per item, the transactions whose text designates it
 	claimed []int32
+	// claimedExact counts, per item, the transactions whose text
+	// designates it exactly: a valid reference or its number as written
+	claimedExact []int32
 	// grams are the text n-grams of the evidence gramsOf, for typoMatch
 	gramsOf     *evidence
 	grams       []string
@@ -68,7 +71,10 @@ type engine struct {
 // date and key; each automatic decision consumes the residuals it
 // allocates, so payments competing for one item never over-allocate it and
 // the earliest of equally strong ones wins. An item that a transaction's
-// text designates is not taken by another payment's inferred allocation.
+// text designates is not taken by another payment's inferred allocation;
+// when the text only nearly names it (one character away), the item may
+// still be the one meant, so another payment whose amount it fits (alone,
+// within tolerance or in a combination) is at most suggested.
 //
 // The rules, in order (the first that decides wins):
 //   - reference: a checksum-valid structured reference (Strd or free text)

@@ -181,6 +181,7 @@ func match(in Input, workers, chunk int) Output {
 	evs := make([]atomic.Pointer[evidence], len(todo))
 	jobs := make([]job, len(todo))
 	e.claimed = make([]int32, len(e.ix.items))
+	e.claimedExact = make([]int32, len(e.ix.items))
 	scratches := make([]*scratch, workers)
 	forChunks(len(todo), workers, chunk, func(w, lo, hi int) {
 		sc := scratches[w]
@@ -196,6 +197,9 @@ func match(in Input, workers, chunk int) Output {
 			des = appendDesignated(des[:0], ev)
 			for _, n := range des {
 				atomic.AddInt32(&e.claimed[n], 1)
+				if ev.designatesExactly(n) {
+					atomic.AddInt32(&e.claimedExact[n], 1)
+				}
 			}
 			jobs[k] = job{sec: tx.BookingDate.Unix(), nsec: int32(tx.BookingDate.Nanosecond()), key: tx.Key,
 				tier: int32(ev.tier), k: int32(k)}

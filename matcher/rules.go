@@ -414,6 +414,14 @@ func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest 
 			single = append(single, n)
 		}
 	}
+	// an item of the rest that another payment's text designates only
+	// approximately may be the one meant: nothing is certain then
+	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
+		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
+			e.heldLoosely(ev, n) {
+			return nil, false, false
+		}
+	}
 	if len(single) == 1 {
 		return single, false, true
 	}
@@ -434,16 +442,21 @@ func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest 
 	if len(ev.payer) != 1 {
 		return nil, false, false
 	}
-	var pool []int32
+	var pool, all []int32
 	for _, n := range e.ix.byCustomer[ev.payer[0]] {
-		if !contains(named, n) && !e.claimedByOther(ev, n) {
-			pool = append(pool, n)
+		if !contains(named, n) {
+			if !e.claimedByOther(ev, n) {
+				pool = append(pool, n)
+				all = append(all, n)
+			} else if e.heldLoosely(ev, n) {
+				all = append(all, n)
+			}
 		}
 	}
 	sub := *tx
 	sub.Amount = rest
 	sols, complete := e.combinations(&sub, pool, nil)
-	if len(sols) == 1 && complete && (!sols[0].choice || e.cfg.SameAmount == "oldest") {
+	if len(sols) == 1 && complete && (!sols[0].choice || e.cfg.SameAmount == "oldest") && !e.claimsHideCombos(&sub, all, pool, 1) {
 		return sols[0].items, sols[0].choice, true
 	}
 	return nil, false, false
@@ -511,6 +524,14 @@ func (e *engine) namedSubset(items []int32, target Amount) ([]int32, bool) {
 // to the payment that names it.
 func (e *engine) claimedByOther(ev *evidence, n int32) bool {
 	return e.claimed[n] > 0 && !ev.designates(n)
+}
+
+// heldLoosely reports whether item n is designated by the text of another
+// transaction only approximately (one character away from its number):
+// it is not taken by this payment's inferred allocation, but it may be
+// the one meant, so its presence rules out certainty.
+func (e *engine) heldLoosely(ev *evidence, n int32) bool {
+	return e.claimedByOther(ev, n) && e.claimedExact[n] == 0
 }
 
 func (e *engine) unclaimed(ev *evidence, items []int32) []int32 {
@@ -672,16 +693,34 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 		return e.auto(RuleSameAmount, sitSameOldest, allocs, Amount{}, why), true
 	}
 
+	// an open item of exactly the amount that another payment's text
+	// designates is not taken here, but it may be the one meant: nothing
+	// else (a combination, a tolerance) is certain then
+	if held := e.claimedOfPayer(tx, ev, func(n int32) bool { return e.ix.resid[n].Equal(tx.Amount) }); len(held) > 0 {
+		return e.heldSuggestion(ev, held, RulePayerAmount, ReasonSameAmount, fmt.Sprintf("%s of %s", e.docList(held), amt)), true
+	}
+
 	var combos []combo
 	prefer := func(n int32) bool { return e.textSupports(ev, n) }
 	comboCust := 0
 	complete := true
+	hidden := false
 	for _, c := range ev.payer {
-		sols, done := e.combinations(tx, e.unclaimed(ev, e.ix.byCustomer[c]), prefer)
+		var free, all []int32
+		for _, n := range e.ix.byCustomer[c] {
+			if !e.claimedByOther(ev, n) {
+				free = append(free, n)
+				all = append(all, n)
+			} else if e.heldLoosely(ev, n) {
+				all = append(all, n)
+			}
+		}
+		sols, done := e.combinations(tx, free, prefer)
 		complete = complete && done
 		if len(sols) > 0 {
 			comboCust++
 			combos = append(combos, sols...)
+			hidden = hidden || e.claimsHideCombos(tx, all, free, len(sols))
 		}
 	}
 	if comboCust > 1 {
@@ -705,6 +744,12 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 		if len(near) == 0 {
 			return Decision{}, false
+		}
+		if held := e.claimedOfPayer(tx, ev, func(n int32) bool {
+			return e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount)
+		}); len(held) > 0 {
+			return e.heldSuggestion(ev, append(near, held...), RuleTolerance, ReasonAmountMismatch,
+				fmt.Sprintf("%s within tolerance of %s", e.docList(held), amt)), true
 		}
 		tol, oldest := sitTolerance, ""
 		if sit == sitPayerNameLike {
@@ -730,12 +775,35 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 		return e.auto(RuleTolerance, tol, allocs, excess, why), true
 	}
 	pick, csit, why := e.chooseCombination(ev, combos, complete)
+	var show []int32
+	if pick != nil && hidden {
+		// the combinations found are not all: others take items the texts
+		// of other payments designate, and one of them may be the one meant
+		// (the accountant sees the one the text supports best, if any)
+		pick, why = nil, fmt.Sprintf("%d combinations of its open items fit the amount, and more with items other payments nearly name", len(combos))
+		var all []combo
+		for _, c := range ev.payer {
+			var items []int32
+			for _, n := range e.ix.byCustomer[c] {
+				if !e.claimedByOther(ev, n) || e.heldLoosely(ev, n) {
+					items = append(items, n)
+				}
+			}
+			sols, _ := e.combinations(tx, items, prefer)
+			all = append(all, sols...)
+		}
+		if best, _, _ := e.chooseCombination(ev, all, true); best != nil {
+			show = best
+		}
+	}
 	if pick == nil {
 		// the accountant sees the combination due oldest first
-		show := combos[0].items
-		for _, c := range combos[1:] {
-			if e.olderSet(c.items, show) {
-				show = c.items
+		if show == nil {
+			show = combos[0].items
+			for _, c := range combos[1:] {
+				if e.olderSet(c.items, show) {
+					show = c.items
+				}
 			}
 		}
 		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCombo,
@@ -746,6 +814,41 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 	allocs, excess, _ := e.settle(tx, pick)
 	return e.auto(RuleCombination, csit, allocs, excess,
 		fmt.Sprintf("%s; amount %s = %s (%s)", ev.payerHow, amt, e.docList(pick), why)), true
+}
+
+// claimedOfPayer lists the eligible open items of the payer's customers
+// that fit (by their residual) and that another payment's text designates
+// only approximately (heldLoosely).
+func (e *engine) claimedOfPayer(tx *Transaction, ev *evidence, fit func(int32) bool) []int32 {
+	var out []int32
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if e.heldLoosely(ev, n) && e.eligible(tx, n) && fit(n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// heldSuggestion suggests items of the payer when open items another
+// payment's text designates (described by what) also fit the amount.
+func (e *engine) heldSuggestion(ev *evidence, items []int32, rule, reason, what string) Decision {
+	return Decision{Outcome: Suggested, Rule: rule, Reason: reason,
+		Candidates:  e.itemCandidates(items, 0.5),
+		Explanation: fmt.Sprintf("%s; %s fits too but another payment's remittance nearly names it", ev.payerHow, what)}
+}
+
+// claimsHideCombos reports whether items of one customer (all) that other
+// payments' texts designate only approximately, left out of free, make
+// combinations of the amount that the search over free (found of them)
+// did not see.
+func (e *engine) claimsHideCombos(tx *Transaction, all, free []int32, found int) bool {
+	if len(free) == len(all) {
+		return false
+	}
+	sols, done := e.combinations(tx, all, nil)
+	return !done || len(sols) > found
 }
 
 // textSupports reports whether the remittance names item n: its document

@@ -48,7 +48,15 @@ func TestNewScenarios(t *testing.T) {
 	}
 	count := map[string]int{}
 	traps := 0
+	// the customers of combo_text and combination payments: none is both
+	// (the combination combo_text leaves open would fit the other's too)
+	comboOf := map[string]map[string]bool{ScComboText: {}, ScCombination: {}}
 	for k, tr := range ds.Truth {
+		if m := comboOf[tr.Scenario]; m != nil {
+			for id := range tr.Allocations {
+				m[ds.Items[byID[id]].CustomerID] = true
+			}
+		}
 		tx := ds.Transactions[k]
 		count[tr.Scenario]++
 		switch tr.Scenario {
@@ -109,6 +117,14 @@ func TestNewScenarios(t *testing.T) {
 		if n := count[sc]; n < 10 || n > 80 {
 			t.Errorf("%s: %d of 4000 transactions, want about 1 %%", sc, n)
 		}
+	}
+	for c := range comboOf[ScComboText] {
+		if comboOf[ScCombination][c] {
+			t.Errorf("customer %s pays both a combo_text and a combination", c)
+		}
+	}
+	if len(comboOf[ScComboText]) == 0 || len(comboOf[ScCombination]) == 0 {
+		t.Errorf("%d combo_text and %d combination customers: want some of each", len(comboOf[ScComboText]), len(comboOf[ScCombination]))
 	}
 	if traps == 0 || traps == count[ScGroupIBAN] {
 		t.Errorf("%d group_iban traps of %d: want some, not all", traps, count[ScGroupIBAN])

@@ -102,11 +102,12 @@ func (g *generator) thirdParty() bool {
 // comboText: a payer known by IBAN pays two or three of its invoices; two
 // other open items of its own sum to the same amount; the remittance names
 // one invoice of the combination paid (as written with noise, or with one
-// character doubled), so the text tells the combinations apart.
+// character doubled), so the text tells the combinations apart. The
+// customer pays no other combination (customer.trapped).
 func (g *generator) comboText() bool {
 	i := g.take(func(it *matcher.OpenItem) bool {
 		cu := g.customerOf(it)
-		return isEUR(it) && cu.ibanKnown && len(cu.items) >= 5
+		return isEUR(it) && cu.ibanKnown && len(cu.items) >= 5 && !cu.combined && !cu.trapped
 	})
 	if i < 0 {
 		return false
@@ -160,6 +161,7 @@ func (g *generator) comboText() bool {
 		alloc[g.items[j].ID] = g.items[j].Residual
 	}
 	g.used[a], g.used[b] = true, true // the other combination stays open
+	cu.trapped = true
 	tx := g.tx(total, "EUR")
 	tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
 	if g.rng.IntN(2) == 0 {
