@@ -271,6 +271,11 @@ T5,I4,70.00,
 	if got := *rep.Scenarios["multi"]; got != (tally{N: 2, Matchable: 2, Auto: 1, AutoRight: 1}) {
 		t.Errorf("multi %+v", got)
 	}
+	var printed strings.Builder
+	rep.print(&printed)
+	if !strings.Contains(printed.String(), "wrong automatic letters: 2 (the first 2:)") {
+		t.Errorf("printed report lacks the count of wrong letters:\n%s", printed.String())
+	}
 	err = rep.check(0.999, 0.97)
 	for _, s := range []string{"precision 0.5000", "auto-match rate 0.5000", "1 unknown payer"} {
 		if err == nil || !strings.Contains(err.Error(), s) {

@@ -269,6 +269,11 @@ func (r *report) print(w io.Writer) {
 	if r.Extra > 0 {
 		fmt.Fprintf(w, "%d lettered tx_ref(s) not in the truth file\n", r.Extra)
 	}
+	fmt.Fprintf(w, "wrong automatic letters: %d", r.Total.Auto-r.Total.AutoRight)
+	if len(r.Wrong) > 0 {
+		fmt.Fprintf(w, " (the first %d:)", len(r.Wrong))
+	}
+	fmt.Fprintln(w)
 	for _, x := range r.Wrong {
 		fmt.Fprintf(w, "  wrong: %s\n", x)
 	}
