@@ -34,6 +34,12 @@ type evidence struct {
 	// typos are open items of exactly the amount whose document number is
 	// one edit away from a text n-gram
 	typos []int32
+	// payerTypos are open items of the payer's customers, not of the
+	// amount, whose document number is one edit away from a text n-gram
+	// ("Reglement FA-2025-8239995 et suivantes" for a combination): the
+	// text may mean them, so other payments' inferred allocations leave
+	// them alone (they count as designated, never exactly)
+	payerTypos []int32
 	// payer identity
 	iban        string
 	ibanCust    []string // customers known for the payer IBAN (sorted)
@@ -436,12 +442,31 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// the amount (only when no number is found as written)
 	if !ev.strongDoc() {
 		var grams []string
-		for k, n := range ix.byAmount[ev.akey] {
-			if k == 0 {
-				grams = appendTextGrams(sc.grams[:0], texts, sc)
+		made := false
+		for _, n := range ix.byAmount[ev.akey] {
+			if !made {
+				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
 			}
 			if _, ok := ix.typoMatchGrams(grams, n); ok {
 				ev.typos = append(ev.typos, n)
+			}
+		}
+		// and of the payer's other items: a combination's text may name
+		// one of them with a typo
+		for _, c := range ev.payer {
+			for _, n := range ix.byCustomer[c] {
+				if slices.Contains(ev.typos, n) {
+					continue
+				}
+				if !made {
+					grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
+				}
+				if len(grams) == 0 {
+					break
+				}
+				if _, ok := ix.typoMatchGrams(grams, n); ok {
+					ev.payerTypos = append(ev.payerTypos, n)
+				}
 			}
 		}
 		clear(grams)
@@ -496,7 +521,7 @@ func (ev *evidence) designates(n int32) bool {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(ev.payerTypos, n)
 }
 
 // designatesExactly reports whether the transaction's own text designates

@@ -130,6 +130,9 @@ func appendDesignated(out []int32, ev *evidence) []int32 {
 	for _, t := range ev.typos {
 		add(t)
 	}
+	for _, t := range ev.payerTypos {
+		add(t)
+	}
 	return out
 }
 

@@ -46,6 +46,10 @@ func TestNewScenarios(t *testing.T) {
 	for i, it := range ds.Items {
 		byID[it.ID] = i
 	}
+	byCustomer := map[string][]int{}
+	for i, it := range ds.Items {
+		byCustomer[it.CustomerID] = append(byCustomer[it.CustomerID], i)
+	}
 	count := map[string]int{}
 	traps := 0
 	// the customers of combo_text and combination payments: none is both
@@ -93,6 +97,33 @@ func TestNewScenarios(t *testing.T) {
 			if len(tr.Allocations) < 2 || len(tx.Unstructured) != 1 {
 				t.Errorf("%s: %d allocations, text %v", tx.Ref, len(tr.Allocations), tx.Unstructured)
 			}
+			// no other item of the customer owes what a paid one owes, nor
+			// is its number the text's with one character less
+			for id := range tr.Allocations {
+				for _, j := range byCustomer[ds.Items[byID[id]].CustomerID] {
+					o := ds.Items[j]
+					if _, paid := tr.Allocations[o.ID]; paid {
+						continue
+					}
+					if o.Residual.Equal(ds.Items[byID[id]].Residual) {
+						t.Errorf("%s: %s owes %s as %s does", tx.Ref, o.ID, o.Residual, id)
+					}
+					for _, w := range strings.Fields(tx.Unstructured[0]) {
+						if oneAdded(w, o.DocumentNumber) {
+							t.Errorf("%s: %q is %s with a character added", tx.Ref, w, o.DocumentNumber)
+						}
+					}
+				}
+			}
+		case ScIBANFee:
+			// no other item of the customer owes exactly what arrives
+			for id := range tr.Allocations {
+				for _, j := range byCustomer[ds.Items[byID[id]].CustomerID] {
+					if o := ds.Items[j]; o.ID != id && o.Currency == tx.Currency && o.Residual.Equal(tx.Amount) {
+						t.Errorf("%s: %s owes the %s that arrives for %s", tx.Ref, o.ID, tx.Amount, id)
+					}
+				}
+			}
 		case ScFXInstructed:
 			for id, cash := range tr.Allocations {
 				it := ds.Items[byID[id]]
@@ -128,5 +159,22 @@ func TestNewScenarios(t *testing.T) {
 	}
 	if traps == 0 || traps == count[ScGroupIBAN] {
 		t.Errorf("%d group_iban traps of %d: want some, not all", traps, count[ScGroupIBAN])
+	}
+}
+
+func TestOneAdded(t *testing.T) {
+	for _, tc := range []struct {
+		s, doc string
+		want   bool
+	}{
+		{"FA-2025-3652201", "FA-2025-365201", true},
+		{"FA-2025-3652201", "FA-2025-365220", true},
+		{"FA-2025-3652201", "FA-2025-365210", false},
+		{"FA-2025-365201", "FA-2025-365201", false},
+		{"", "", false},
+	} {
+		if got := oneAdded(tc.s, tc.doc); got != tc.want {
+			t.Errorf("oneAdded(%q, %q) = %v, want %v", tc.s, tc.doc, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lettrage/lettrage/matcher"
@@ -149,9 +150,33 @@ func (g *generator) comboText() bool {
 	for _, j := range cu.items {
 		distinct = distinct && !g.items[j].Residual.Equal(total)
 	}
+	// another item of the customer owing what a paid one owes would make
+	// an equally valid combination the truth cannot tell from this one
+	for _, p := range paid {
+		for _, j := range cu.items {
+			distinct = distinct && (slices.Contains(paid, j) || !g.items[j].Residual.Equal(g.items[p].Residual))
+		}
+	}
 	if !distinct {
 		g.used[i] = false
 		return false
+	}
+	text := ""
+	if g.rng.IntN(2) == 0 {
+		text = g.noisyDoc(it.DocumentNumber) + " et autres"
+	} else {
+		// the doubled digit must not also be one character away from
+		// another of the customer's numbers (FA-2025-3652201 is both
+		// 365201 and 365220 with a digit added): the text would name
+		// both combinations equally
+		bad := typo(it.DocumentNumber, g.rng.IntN(len(it.DocumentNumber)-8))
+		for _, j := range cu.items {
+			if j != i && oneAdded(bad, g.items[j].DocumentNumber) {
+				g.used[i] = false
+				return false
+			}
+		}
+		text = "Reglement " + bad + " et suivantes"
 	}
 	g.items[a].Amount, g.items[a].Residual = matcher.AmountFromCents(rest), matcher.AmountFromCents(rest)
 	g.amounts["EUR|"+g.items[a].Residual.Key()] = true
@@ -164,13 +189,22 @@ func (g *generator) comboText() bool {
 	cu.trapped = true
 	tx := g.tx(total, "EUR")
 	tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
-	if g.rng.IntN(2) == 0 {
-		tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber) + " et autres"}
-	} else {
-		tx.Unstructured = []string{"Reglement " + typo(it.DocumentNumber, g.rng.IntN(len(it.DocumentNumber)-8)) + " et suivantes"}
-	}
+	tx.Unstructured = []string{text}
 	g.add(tx, Truth{Scenario: ScComboText, Allocations: alloc, Matchable: true})
 	return true
+}
+
+// oneAdded reports whether removing one character of s gives doc.
+func oneAdded(s, doc string) bool {
+	if len(s) != len(doc)+1 {
+		return false
+	}
+	for k := range s {
+		if s[:k]+s[k+1:] == doc {
+			return true
+		}
+	}
+	return false
 }
 
 // typo doubles the k-th digit of a document number's last part:
