@@ -28,11 +28,11 @@ var calibrationTable = map[string]calibration{
 	"payer/text_names_other":          {Prior: 0.85, N: 0, Right: 0, Confidence: 0.85},
 	"payer_amount/iban":               {Prior: 0.95, N: 6791, Right: 6791, Confidence: 0.99},               // observed 1.0000
 	"payer_amount/iban_learned":       {Prior: 0.94, N: 935, Right: 935, Confidence: 0.99},                 // observed 1.0000
-	"payer_amount/name_equal":         {Prior: 0.94, N: 2966, Right: 2966, Confidence: 0.99},               // observed 1.0000
+	"payer_amount/name_equal":         {Prior: 0.94, N: 2967, Right: 2967, Confidence: 0.99},               // observed 1.0000
 	"payer_amount/name_similar":       {Prior: 0.92, N: 787, Right: 787, Confidence: 0.99},                 // observed 1.0000
 	"payer_combination/oldest":        {Prior: 0.90, Policy: true, N: 1, Right: 1, Confidence: 0.90},       // observed 1.0000
 	"payer_combination/oldest_equal":  {Prior: 0.91, Policy: true, N: 192, Right: 192, Confidence: 0.91},   // observed 1.0000
-	"payer_combination/only":          {Prior: 0.93, N: 2244, Right: 2244, Confidence: 0.99},               // observed 1.0000
+	"payer_combination/only":          {Prior: 0.93, N: 2245, Right: 2245, Confidence: 0.99},               // observed 1.0000
 	"payer_combination/text":          {Prior: 0.92, N: 175, Right: 175, Confidence: 0.99},                 // observed 1.0000
 	"payer_same_amount/oldest":        {Prior: 0.91, Policy: true, N: 1194, Right: 1194, Confidence: 0.91}, // observed 1.0000
 	"payer_same_amount/typo":          {Prior: 0.92, N: 0, Right: 0, Confidence: 0.92},
@@ -55,6 +55,6 @@ var calibrationTable = map[string]calibration{
 	"suggested/item_settled":          {Prior: 0.50, N: 168, Right: 0, Confidence: 0.03}, // observed 0.0000
 	"suggested/low_confidence":        {Prior: 0.50, N: 0, Right: 0, Confidence: 0.50},
 	"suggested/other":                 {Prior: 0.30, N: 0, Right: 0, Confidence: 0.30},
-	"suggested/same_amount":           {Prior: 0.60, N: 1, Right: 1, Confidence: 0.64},     // observed 1.0000
+	"suggested/same_amount":           {Prior: 0.60, N: 0, Right: 0, Confidence: 0.60},
 	"suggested/unknown_payer":         {Prior: 0.30, N: 1493, Right: 32, Confidence: 0.02}, // observed 0.0214
 }

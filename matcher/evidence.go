@@ -447,7 +447,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 			if !made {
 				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
 			}
-			if _, ok := ix.typoMatchGrams(grams, n); ok {
+			if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
 				ev.typos = append(ev.typos, n)
 			}
 		}
@@ -464,7 +464,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 				if len(grams) == 0 {
 					break
 				}
-				if _, ok := ix.typoMatchGrams(grams, n); ok {
+				if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
 					ev.payerTypos = append(ev.payerTypos, n)
 				}
 			}
@@ -571,9 +571,35 @@ func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
 	return e.ix.typoMatchGrams(e.grams, n)
 }
 
+// typoMatchGramsBut is typoMatchGrams for the claims of a transaction's
+// evidence: a gram that is the number of an item the text names once
+// leading zeros are dropped (ev.docs) is that item's, not a typo of another
+// item's loose number: "FA-2025-985" names FA-2025-000985 and does not
+// nearly name FA-2025-000986 (loose forms are short, and one edit among
+// them is a collision, not a slip of the finger).
+func (ix *index) typoMatchGramsBut(grams []string, n int32, ev *evidence) (string, bool) {
+	if len(ev.docs) == 0 {
+		return ix.typoMatchGrams(grams, n)
+	}
+	return ix.typoMatchFiltered(grams, n, func(g string) bool {
+		for _, d := range ev.docs {
+			if g == d.text || g == ix.docL[d.item] {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // typoMatchGrams reports whether one of grams is one edit away from item
 // n's document number (compact or loose form), and which.
 func (ix *index) typoMatchGrams(grams []string, n int32) (string, bool) {
+	return ix.typoMatchFiltered(grams, n, nil)
+}
+
+// typoMatchFiltered is typoMatchGrams where the grams found reports (when
+// not nil) are not compared with the loose form of item n's number.
+func (ix *index) typoMatchFiltered(grams []string, n int32, found func(string) bool) (string, bool) {
 	keys := [2]string{ix.docC[n], ix.docL[n]}
 	if keys[0] == "" {
 		return "", false
@@ -583,7 +609,8 @@ func (ix *index) typoMatchGrams(grams []string, n int32) (string, bool) {
 			// a loose key is short when its serial had leading zeros
 			// (FA-2025-000006 → FA20256): its prefix (FA2025, in every
 			// number of the year) does not name it
-			if len(k) >= 5 && oneEdit(g, k) && (i == 0 || k == keys[0] || !strings.HasPrefix(k, g)) {
+			if len(k) >= 5 && oneEdit(g, k) && (i == 0 || k == keys[0] || !strings.HasPrefix(k, g)) &&
+				(i == 0 || found == nil || !found(g)) {
 				return g, true
 			}
 		}
