@@ -622,17 +622,7 @@ type refusal struct {
 // rejectedException is the exception MarkRejected records for a refused
 // automatic decision.
 func rejectedException(kd connectors.KeyedDecision, r *connectors.RejectedError) matcher.Decision {
-	d := kd.Decision
-	exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
-		Reason: ReasonLedgerRejected, Explanation: "The ledger refused the automatic letter: " + r.Reason + ". It was: " + d.Explanation}
-	if r.Partial {
-		exc.Reason = ReasonLedgerRejectedPartial
-		exc.Explanation = "The ledger refused the automatic letter after writing part of it (check the ledger): " + r.Reason + ". It was: " + d.Explanation
-	}
-	for _, a := range d.Allocations {
-		exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: kd.Items[a.ItemID].CustomerID, Score: d.Confidence})
-	}
-	return exc
+	return refusedException(kd.Decision, kd.Items, "the automatic letter", r.Reason, r.Partial)
 }
 
 // logRecorder is a slog.Handler that keeps the records of one file's

@@ -870,6 +870,23 @@ const (
 	ReasonLedgerRejectedPartial = "ledger_rejected_partial"
 )
 
+// refusedException is the exception a decision the ledger refused
+// becomes: a suggestion of the items it named, carrying the ledger's
+// reason; what names the decision ("the automatic letter"); partial is
+// true when the ledger wrote part of it (the payment is then held).
+func refusedException(d matcher.Decision, items map[string]matcher.OpenItem, what, reason string, partial bool) matcher.Decision {
+	exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
+		Reason: ReasonLedgerRejected, Explanation: "The ledger refused " + what + ": " + reason + ". It was: " + d.Explanation}
+	if partial {
+		exc.Reason = ReasonLedgerRejectedPartial
+		exc.Explanation = "The ledger refused " + what + " after writing part of it (check the ledger): " + reason + ". It was: " + d.Explanation
+	}
+	for _, a := range d.Allocations {
+		exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: items[a.ItemID].CustomerID, Score: d.Confidence})
+	}
+	return exc
+}
+
 // MarkRejected moves refused decisions from PENDING to REJECTED and makes
 // their transactions exceptions again, carrying the ledger's message and
 // the refused allocations as candidates — in one database transaction.
@@ -940,15 +957,10 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 				continue
 			}
 		}
-		exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
-			Reason: ReasonLedgerRejected, Explanation: "The ledger refused " + what + ": " + r.Reason + ". It was: " + d.Explanation}
+		exc := refusedException(d, its, what, r.Reason, r.Hold)
 		state := txOpen
 		if r.Hold {
-			exc.Reason, state = ReasonLedgerRejectedPartial, txHeld
-			exc.Explanation = "The ledger refused " + what + " after writing part of it (check the ledger): " + r.Reason + ". It was: " + d.Explanation
-		}
-		for _, a := range d.Allocations {
-			exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: its[a.ItemID].CustomerID, Score: d.Confidence})
+			state = txHeld
 		}
 		dec, jerr := json.Marshal(exc)
 		if jerr != nil {
