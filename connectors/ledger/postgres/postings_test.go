@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -344,28 +343,7 @@ func TestUnletterPostingsConcurrently(t *testing.T) {
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"u-a", "u-a", "u-b", "u-b"}
-	errs := make([]error, len(keys))
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.Unletter(ctx, reversal(k, "k1", d))
-		}()
-	}
-	wg.Wait()
-	ok, rejected := map[string]int{}, 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok[keys[i]]++
-		case errors.Is(err, ErrAlreadyReversed):
-			rejected++
-		default:
-			t.Errorf("Unletter(%s) = %v", keys[i], err)
-		}
-	}
+	ok, rejected := unletterRace(t, c, d)
 	if len(ok) != 1 || rejected != 2 {
 		t.Errorf("succeeded %v, rejected %d", ok, rejected)
 	}
