@@ -19,6 +19,8 @@ declare -A DEB=(
   [/usr/bin/trytond]="tryton-server tryton-modules-account tryton-modules-account-invoice tryton-modules-account-statement tryton-modules-company tryton-modules-party tryton-modules-currency"
   # LibreOffice re-saves the exceptions workbook in the round-trip test.
   [/usr/bin/soffice]=libreoffice-calc
+  # xmllint validates the generated CAMT documents against the official XSDs.
+  [/usr/bin/xmllint]=libxml2-utils
 )
 
 missing=()
