@@ -60,6 +60,60 @@ type Transaction struct {
 	// ExchangeRate is the bank's CcyXchg/XchgRate as written, for
 	// explanations only: the matcher never computes with it.
 	ExchangeRate string `json:"exchange_rate,omitempty"`
+
+	// Origin is what the bank's file says about where the transaction comes
+	// from: the evidence of its identity across deliveries and the links
+	// between a batch entry and its details. The matcher ignores it; nil
+	// for transactions recorded before it existed.
+	Origin *Origin `json:"origin,omitempty"`
+}
+
+// Origin is the bank-side provenance of a transaction (see docs/FORMATS.md
+// "Transaction identity").
+type Origin struct {
+	// BankRef is the bank reference the tx_ref was built from, without any
+	// suffix; empty when the bank gave none that can serve as an identity
+	// (absent, or a placeholder such as NOTPROVIDED, NONREF or zeros).
+	BankRef string `json:"bank_ref,omitempty"`
+	// Message is camt.052, camt.053 or camt.054; CopyDuplicate the
+	// statement's CpyDplctInd (COPY, CODU, DUPL).
+	Message       string `json:"message,omitempty"`
+	CopyDuplicate string `json:"copy_duplicate,omitempty"`
+	// EntryAmount is the amount of the whole Ntry the transaction belongs to.
+	EntryAmount Amount `json:"entry_amount,omitzero"`
+	// Links are the entry's references that tie a batch entry to the
+	// notification detailing it: Ntry/AcctSvcrRef, NtryRef, Btch/MsgId,
+	// Btch/PmtInfId (placeholders left out).
+	Links []string `json:"links,omitempty"`
+	// Batch is Btch/NbOfTxs (summed) when the entry books a batch as one
+	// amount without any TxDtls: its details are expected in another file.
+	Batch int `json:"batch,omitempty"`
+	// Details is the number of TxDtls the entry was split into when the
+	// transaction is one of them (1 for an entry with a single TxDtls).
+	Details int `json:"details,omitempty"`
+	// Merged is the number of TxDtls merged into this one transaction when
+	// none of them carried an amount (the cash cannot be split).
+	Merged int `json:"merged,omitempty"`
+}
+
+// IsBatchEntry reports whether the transaction is a whole entry booking a
+// batch as one amount (Btch/NbOfTxs > 1 without per-transaction amounts):
+// the entry a camt.054 may detail.
+func (t *Transaction) IsBatchEntry() bool {
+	return t.Origin != nil && t.Origin.Details == 0 && (t.Origin.Batch > 1 || t.Origin.Merged > 1)
+}
+
+// AwaitsDetails reports whether the transaction is a batch entry with no
+// TxDtls at all: nothing to letter until the details arrive.
+func (t *Transaction) AwaitsDetails() bool {
+	return t.IsBatchEntry() && t.Origin.Merged == 0
+}
+
+// IsBatchDetail reports whether the transaction is one of several details
+// of one entry (or the detail of a batch): what may cover a batch entry
+// booked elsewhere.
+func (t *Transaction) IsBatchDetail() bool {
+	return t.Origin != nil && (t.Origin.Details > 1 || (t.Origin.Details == 1 && t.Origin.Batch > 1))
 }
 
 // IsLetterable reports whether the transaction is a booked credit that is

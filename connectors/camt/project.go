@@ -21,7 +21,12 @@ import (
 type projector struct {
 	occ  map[uint64]int
 	keys map[uint64]int
+	// message is the message type of the document being read (camt.053…).
+	message string
 }
+
+// copyDuplicate is the statement's CpyDplctInd.
+func (st *Statement) copyDuplicate() string { return "" }
 
 func (p *projector) init() {
 	p.occ = map[uint64]int{}
@@ -61,6 +66,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		setInstructed(&t, e.Instructed, "")
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
+		t.Origin = p.origin(st, e, &t, "", 0, 0)
 		return []matcher.Transaction{t}
 	}
 	withAmount := 0
@@ -76,7 +82,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		names := map[string]bool{}
 		for _, tx := range e.Transactions {
 			fillRemittance(&t, tx)
-			if tx.Refs.EndToEndID != "" && tx.Refs.EndToEndID != "NOTPROVIDED" {
+			if !matcher.IsPlaceholderRef(tx.Refs.EndToEndID) {
 				e2e = append(e2e, tx.Refs.EndToEndID)
 			}
 			cp := counterparty(tx, t.Credit)
@@ -94,13 +100,14 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
+		t.Origin = p.origin(st, e, &t, "", 0, n)
 		return []matcher.Transaction{t}
 	}
 	// Several details may carry the same bank reference (some banks repeat
 	// the entry's): then the entry reference with /n is used instead.
 	ownCount := map[string]int{}
 	for _, tx := range e.Transactions {
-		if r := tx.Refs.AcctSvcrRef; r != "" {
+		if r := tx.Refs.AcctSvcrRef; !matcher.IsPlaceholderRef(r) {
 			ownCount[r]++
 		}
 	}
@@ -130,17 +137,18 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t.Return = tx.Return != nil
 		t.Counterparty = counterparty(tx, t.Credit)
 		t.EndToEndID = tx.Refs.EndToEndID
-		if t.EndToEndID == "NOTPROVIDED" {
+		if matcher.IsPlaceholderRef(t.EndToEndID) {
 			t.EndToEndID = ""
 		}
 		fillRemittance(&t, tx)
 		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
 		own := tx.Refs.AcctSvcrRef
-		if own == "NONREF" || ownCount[own] > 1 {
+		if matcher.IsPlaceholderRef(own) || ownCount[own] > 1 {
 			own = ""
 		}
 		t.Ref = p.ref(st, e, own, i+1, n, &t)
 		t.Key = st.Account + "|" + t.Ref
+		t.Origin = p.origin(st, e, &t, own, n, 0)
 		out = append(out, t)
 	}
 	return out
@@ -255,9 +263,9 @@ func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *matche
 	switch {
 	case own != "":
 		r = own
-	case e.AcctSvcrRef != "" && e.AcctSvcrRef != "NONREF":
+	case !matcher.IsPlaceholderRef(e.AcctSvcrRef):
 		r = suffix(e.AcctSvcrRef)
-	case e.NtryRef != "":
+	case !matcher.IsPlaceholderRef(e.NtryRef):
 		r = suffix(e.NtryRef)
 	default:
 		r = p.hash(t)
@@ -296,4 +304,45 @@ func (p *projector) hash(t *matcher.Transaction) string {
 	p.occ[h]++
 	full := sha256.Sum256([]byte(fmt.Sprintf("%s\x1f%d", tuple, p.occ[h])))
 	return hex.EncodeToString(full[:8])
+}
+
+// origin is the bank-side provenance of a transaction projected from e:
+// own is the detail's usable AcctSvcrRef ("" when none), details the number
+// of TxDtls the entry was split into (0: the transaction is the whole
+// entry), merged the number of TxDtls merged into it.
+func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own string, details, merged int) *matcher.Origin {
+	o := &matcher.Origin{Message: p.message, CopyDuplicate: st.copyDuplicate(), EntryAmount: e.Amount,
+		Batch: e.BatchCount, Details: details, Merged: merged}
+	switch {
+	case own != "":
+		o.BankRef = own
+	case !matcher.IsPlaceholderRef(e.AcctSvcrRef):
+		o.BankRef = e.AcctSvcrRef
+	case !matcher.IsPlaceholderRef(e.NtryRef):
+		o.BankRef = e.NtryRef
+	}
+	if o.BankRef != "" {
+		// What tx_ref was built from (with its /n), without the suffix a
+		// reference reused in the same file gets.
+		o.BankRef, _, _ = strings.Cut(t.Ref, "#")
+	}
+	add := func(r string) {
+		r = strings.TrimSpace(r)
+		if matcher.IsPlaceholderRef(r) {
+			return
+		}
+		for _, l := range o.Links {
+			if l == r {
+				return
+			}
+		}
+		o.Links = append(o.Links, r)
+	}
+	add(e.AcctSvcrRef)
+	add(e.NtryRef)
+	for _, b := range e.Batches {
+		add(b.MsgID)
+		add(b.PmtInfID)
+	}
+	return o
 }

@@ -668,6 +668,7 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 		return err
 	}
 	e.Offset = off
+	p.proj.message = p.file.Type
 	txs := p.proj.project(st, e)
 	if p.extras != nil {
 		vals, err := p.extras.eval(raw, p.rootNS)
