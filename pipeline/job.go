@@ -60,6 +60,9 @@ type Job struct {
 	// write off; DefaultWriteOffLimit applies to the currencies it does
 	// not name.
 	WriteOffLimits map[string]matcher.Amount
+	// BatchWait is how long a batch entry booked without details waits for
+	// them before it is reported (0: DefaultBatchWait).
+	BatchWait time.Duration
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
@@ -81,13 +84,21 @@ type Result struct {
 	FilesSkipped     int // source unavailable while reading: retried next run
 	FilesNotCAMT     int // skipped: not a CAMT document (OnlyCAMT)
 	Transactions     int // transactions read from the files
-	Duplicates       int // transactions already decided (overlapping statements)
-	Rematched        int // open exceptions matched again
-	Outcomes         map[matcher.Outcome]int
-	Applied          int                       // allocations decisions written back this run (incl. recovered)
-	Exceptions       int                       // transactions not fully lettered after the run
-	UnmatchedCash    map[string]matcher.Amount // by currency, after the run
-	Problems         []FileProblem
+	Duplicates       int // transactions delivered again (overlapping statements, camt.052 then camt.053)
+	// PossibleDuplicates are new transactions reported as exceptions because
+	// a recorded one has their reference, amount and date but contradicting
+	// details.
+	PossibleDuplicates int
+	// SetAside counts by reason what was read but is accounted for
+	// otherwise (ReasonDuplicateDelivery, ReasonCoveredByDetails,
+	// ReasonDetailsOfLettered, ReasonAwaitingDetails).
+	SetAside      map[string]*SetAside
+	Rematched     int // open exceptions matched again
+	Outcomes      map[matcher.Outcome]int
+	Applied       int                       // allocations decisions written back this run (incl. recovered)
+	Exceptions    int                       // transactions not fully lettered after the run
+	UnmatchedCash map[string]matcher.Amount // by currency, after the run
+	Problems      []FileProblem
 }
 
 // ErrFilesSkipped is returned (wrapped) by Run when the run finished but some
@@ -201,20 +212,12 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		staged = append(staged, sf)
 	}
 
-	// Drop files and transactions already seen (the same statement under
-	// another name, overlapping camt.052/053 deliveries).
-	var fresh []matcher.Transaction
-	freshFile := map[string]string{}
-	var keys []string
-	for _, sf := range staged {
-		for _, tx := range sf.txs {
-			keys = append(keys, tx.Key)
-		}
-	}
-	known, err := j.Store.KnownTransactions(ctx, j.Name, keys)
-	if err != nil {
-		return res, err
-	}
+	// Files already read (the same content under another name) are
+	// dropped; the transactions of the others go through the identity rule
+	// (identity.go): re-deliveries, pending entries, possible duplicates,
+	// batch entries and their details.
+	ids := newIntake(storePrior{j.Store, j.Name})
+	ids.recordDeliveries = true
 	var files []FileRecord
 	seenHash := map[string]bool{}
 	for i := range staged {
@@ -239,25 +242,48 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		res.FilesProcessed++
 		j.Metrics.file(j.Name, "processed")
 		res.Transactions += len(sf.txs)
-		for _, tx := range sf.txs {
-			if known[tx.Key] || freshFile[tx.Key] != "" {
-				res.Duplicates++
-				continue
-			}
-			freshFile[tx.Key] = sf.hash
-			fresh = append(fresh, tx)
+		if err := ids.addFile(ctx, sf.hash, sf.txs); err != nil {
+			return res, err
 		}
 		files = append(files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
 			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
 	}
+	fresh, freshFiles := ids.kept(false)
+	freshFile := make(map[string]string, len(fresh))
+	for i := range fresh {
+		freshFile[fresh[i].Key] = freshFiles[i]
+	}
+	res.Duplicates = ids.duplicates
+	res.noteSetAside(ReasonDuplicateDelivery, ids.duplicates, ids.dupAmount)
 
 	crashAt(FailAfterParse)
 
-	// Open exceptions are matched again: an invoice created since may settle them.
+	// Open exceptions are matched again: an invoice created since may settle
+	// them; so are batch entries whose details did not come in time.
 	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
 	if err != nil {
 		return res, err
 	}
+	due, err := j.Store.DueWaiting(ctx, j.Name, j.now().Add(-j.batchWait()))
+	if err != nil {
+		return res, err
+	}
+	open = append(open, due...)
+	enriched := map[string]matcher.Transaction{}
+	for _, t := range ids.enrich {
+		enriched[t.Key] = t
+	}
+	kept := open[:0]
+	for _, st := range open {
+		if ids.dropped[st.Tx.Key] {
+			continue // covered by details read in this pass
+		}
+		if t, ok := enriched[st.Tx.Key]; ok {
+			st.Tx = t
+		}
+		kept = append(kept, st)
+	}
+	open = kept
 	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
 	if err != nil {
 		return res, err
@@ -279,7 +305,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 
 	// 5. Commit decisions (auto ones PENDING) in one state transaction.
-	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: files, Learned: out.Learned}
+	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: files, Learned: out.Learned,
+		Deliveries: ids.deliveries, Enriched: ids.enrich}
+	commit.Decisions = append(commit.Decisions, j.setAsideRecords(ids, &res)...)
 	for i, d := range out.Decisions {
 		tx := in.Transactions[i]
 		isNew := i < len(fresh)
@@ -287,6 +315,16 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			// An accountant undid this letter: never letter it again by
 			// itself; show what the matcher would do as a suggestion.
 			d = suggestInstead(d, "unlettered", "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
+		}
+		d = identityVerdict(d, tx, ids, !isNew && open[i-len(fresh)].State == txWaiting,
+			func() string {
+				if isNew {
+					return ""
+				}
+				return open[i-len(fresh)].Decision.Reason
+			}())
+		if d.Reason == ReasonPossibleDuplicate && isNew {
+			res.PossibleDuplicates++
 		}
 		if !isNew {
 			prev := open[i-len(fresh)].Decision

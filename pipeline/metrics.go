@@ -36,6 +36,7 @@ type Metrics struct {
 	receivItems   *prometheus.GaugeVec
 	checkFailures *prometheus.CounterVec
 	resolutions   *prometheus.CounterVec
+	setAsideTxs   *prometheus.CounterVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
 	// value, per job.
@@ -107,6 +108,9 @@ func NewMetrics(version string) *Metrics {
 		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_manual_resolutions_total", Help: "Rows of accountants' resolution files by action and status (applied, already_applied, refused).",
 		}, []string{"job", "action", "status"}),
+		setAsideTxs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_transactions_set_aside_total", Help: "Transactions read and accounted for otherwise, by reason (duplicate_delivery, covered_by_details, details_of_lettered, awaiting_details).",
+		}, []string{"job", "reason"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
@@ -118,7 +122,7 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.exceptionAge, m.ledgerLatency, m.ledgerErrors, build,
-		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions,
+		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions, m.setAsideTxs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -141,6 +145,12 @@ func (m *Metrics) observeRun(job string, start, end time.Time, err error) {
 	m.runs.WithLabelValues(job, result).Inc()
 	m.runDuration.WithLabelValues(job).Observe(end.Sub(start).Seconds())
 	m.lastRun.WithLabelValues(job).Set(float64(end.Unix()))
+}
+
+func (m *Metrics) setAside(job, reason string, n int) {
+	if m != nil && n > 0 {
+		m.setAsideTxs.WithLabelValues(job, reason).Add(float64(n))
+	}
 }
 
 func (m *Metrics) file(job, result string) {

@@ -123,7 +123,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 		return res, err
 	}
 	rd.stop()
-	fresh, freshFile := dd.transactions()
+	fresh, freshFile := dd.transactions(&res)
 	hashes := dd.hashes
 
 	// 4. Match, with nothing learned before (the state is empty).
@@ -154,6 +154,10 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	var pending []int // indexes of automatic decisions
 	for i := range decs {
 		d := &decs[i]
+		*d = identityVerdict(*d, fresh[i], dd.ids, false, "")
+		if d.Reason == ReasonPossibleDuplicate {
+			res.PossibleDuplicates++
+		}
 		res.Outcomes[d.Outcome]++
 		switch {
 		case d.Outcome == matcher.Auto:
@@ -338,18 +342,17 @@ func (rd *fileReader) collect(ctx context.Context, log *slog.Logger, res *Result
 	return staged, nil
 }
 
-// deduper drops, as Job.Run does, files whose content was seen already
-// and transactions whose key was, keeping the others in order.
+// deduper drops, as Job.Run does, files whose content was seen already,
+// and applies the identity rule (identity.go) to the transactions of the
+// others, with nothing recorded before.
 type deduper struct {
-	seenKey  map[string]struct{}
+	ids      *intake
 	seenHash map[string]bool
-	hashes   []string                // the files processed, in order
-	chunks   [][]matcher.Transaction // their fresh transactions
-	total    int
+	hashes   []string // the files processed, in order
 }
 
 func newDeduper() *deduper {
-	return &deduper{seenKey: map[string]struct{}{}, seenHash: map[string]bool{}}
+	return &deduper{ids: newIntake(nil), seenHash: map[string]bool{}}
 }
 
 // add takes the transactions of a file read (sf.txs is emptied).
@@ -364,33 +367,30 @@ func (d *deduper) add(sf *stagedFile, log *slog.Logger, res *Result) {
 	d.seenHash[sf.hash] = true
 	res.FilesProcessed++
 	res.Transactions += len(txs)
-	kept := txs[:0]
-	for _, tx := range txs {
-		if _, dup := d.seenKey[tx.Key]; dup {
-			res.Duplicates++
-			continue
-		}
-		d.seenKey[tx.Key] = struct{}{}
-		kept = append(kept, tx)
-	}
-	clear(txs[len(kept):]) // no stale copies for the collector to keep
+	// With no prior state the rule looks nothing up: it cannot fail.
+	_ = d.ids.addFile(context.Background(), sf.hash, txs)
 	d.hashes = append(d.hashes, sf.hash)
-	d.chunks = append(d.chunks, kept)
-	d.total += len(kept)
 }
 
-// transactions returns the fresh transactions in one slice, and for each
-// the index of its file in d.hashes.
-func (d *deduper) transactions() ([]matcher.Transaction, []int32) {
-	d.seenKey = nil
-	txs := make([]matcher.Transaction, 0, d.total)
-	file := make([]int32, 0, d.total)
-	for f, c := range d.chunks {
-		txs = append(txs, c...)
-		for range c {
-			file = append(file, int32(f))
-		}
-		d.chunks[f] = nil
+// transactions returns the transactions to match in one slice (batch
+// entries without details included: they are reported), and for each the
+// index of its file in d.hashes. The identity rule's index is released.
+func (d *deduper) transactions(res *Result) ([]matcher.Transaction, []int32) {
+	ids := d.ids
+	res.Duplicates = ids.duplicates
+	res.noteSetAside(ReasonDuplicateDelivery, ids.duplicates, ids.dupAmount)
+	for _, c := range ids.covers {
+		res.noteSetAside(c.reason, 1, map[string]matcher.Amount{c.tx.Currency: c.tx.Amount})
+	}
+	txs, files := ids.kept(true)
+	ids.classes, ids.links, ids.fresh, ids.freshFile, ids.covers = nil, nil, nil, nil, nil
+	idx := make(map[string]int32, len(d.hashes))
+	for i, h := range d.hashes {
+		idx[h] = int32(i)
+	}
+	file := make([]int32, len(files))
+	for i, h := range files {
+		file[i] = idx[h]
 	}
 	return txs, file
 }

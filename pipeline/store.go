@@ -28,6 +28,12 @@ const (
 	// txHeld: an exception the ledger refused after writing part of it
 	// (RejectedError.Partial): reported, never re-matched automatically.
 	txHeld = "held"
+	// txWaiting: a batch entry waiting for the notification that details
+	// it; matched (as an exception) when the wait is over.
+	txWaiting = "waiting"
+	// txCovered: set aside because other transactions account for its
+	// cash (a batch entry and its details).
+	txCovered = "covered"
 )
 
 // Decision states in the outbox.
@@ -87,6 +93,19 @@ type DecisionRecord struct {
 	// payment, the letter and the remainder together (Decision holds only
 	// what is written to the ledger under Key).
 	Shows *matcher.Decision
+	// State, when set, is the transaction's state instead of the one its
+	// outcome gives (txWaiting, txCovered).
+	State string
+}
+
+// Delivery is what one file said of a transaction already recorded (a
+// re-delivery), kept for the audit trail.
+type Delivery struct {
+	FileHash string
+	Seq      int
+	TxKey    string
+	Verdict  string
+	Tx       matcher.Transaction
 }
 
 // Commit is everything one run commits in a single database transaction.
@@ -100,6 +119,11 @@ type Commit struct {
 	// Actor and Origin record who decided and from where (a resolutions
 	// file); empty for the matcher's own decisions.
 	Actor, Origin string
+	// Deliveries are the re-deliveries read in this pass.
+	Deliveries []Delivery
+	// Enriched replace the data of recorded transactions (open exceptions
+	// re-delivered with more detail).
+	Enriched []matcher.Transaction
 }
 
 // Store is the durable state of Lettrage: files done, transactions
@@ -157,7 +181,73 @@ var migrations = [][]string{
 		`ALTER TABLE files ADD COLUMN mod_time TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX files_listing ON files (job, source, path)`,
 	},
+	6: {
+		// Transaction identity (docs/FORMATS.md): the class a transaction
+		// is matched in across deliveries (filled for older rows when the
+		// migration runs), the links between batch entries and their
+		// details, and what each delivery said of a transaction already
+		// recorded.
+		`ALTER TABLE transactions ADD COLUMN ident TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX transactions_ident ON transactions (job, ident)`,
+		`CREATE TABLE tx_links (job TEXT NOT NULL, link TEXT NOT NULL, tx_key TEXT NOT NULL, role TEXT NOT NULL,
+			PRIMARY KEY (job, link, tx_key))`,
+		`CREATE TABLE deliveries (job TEXT NOT NULL, file_hash TEXT NOT NULL, seq INTEGER NOT NULL,
+			tx_key TEXT NOT NULL, verdict TEXT NOT NULL, data TEXT NOT NULL, seen_at TEXT NOT NULL,
+			PRIMARY KEY (job, file_hash, seq))`,
+		`CREATE INDEX deliveries_tx ON deliveries (job, tx_key)`,
+		// Files read before this version were read under the old identity
+		// rule (a reused reference could drop a payment): the same content
+		// delivered again is read once more (identity 0), its transactions
+		// matched by content against those recorded.
+		`ALTER TABLE files ADD COLUMN identity INTEGER NOT NULL DEFAULT 0`,
+	},
 }
+
+// backfills run in the migration's transaction once the migration of
+// their version is applied: what SQL alone cannot compute.
+var backfills = map[int]func(ctx context.Context, q dialectQ) error{
+	6: backfillIdent,
+}
+
+// backfillIdent computes the identity class of transactions recorded
+// before version 6.
+func backfillIdent(ctx context.Context, q dialectQ) error {
+	rows, err := q.QueryContext(ctx, `SELECT job, key, data FROM transactions WHERE ident = ''`)
+	if err != nil {
+		return fmt.Errorf("reading transactions to classify: %w", err)
+	}
+	type row struct{ job, key, ident string }
+	var todo []row
+	for rows.Next() {
+		var r row
+		var data string
+		if err := rows.Scan(&r.job, &r.key, &data); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading transactions to classify: %w", err)
+		}
+		var tx matcher.Transaction
+		if err := json.Unmarshal([]byte(data), &tx); err != nil {
+			rows.Close()
+			return fmt.Errorf("decoding stored transaction %q: %w", r.key, err)
+		}
+		r.ident = identClass(&tx)
+		todo = append(todo, r)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("reading transactions to classify: %w", err)
+	}
+	for _, r := range todo {
+		if _, err := q.ExecContext(ctx, `UPDATE transactions SET ident = ? WHERE job = ? AND key = ?`, r.ident, r.job, r.key); err != nil {
+			return fmt.Errorf("classifying transaction %q: %w", r.key, err)
+		}
+	}
+	return nil
+}
+
+// identityVersion is the version of the identity rule files are read
+// under (docs/FORMATS.md "Transaction identity"): a file recorded under an
+// older one is read again when delivered again.
+const identityVersion = 1
 
 // SchemaVersion is the newest migration this build knows.
 var SchemaVersion = len(migrations) - 1
@@ -273,6 +363,11 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 				return fmt.Errorf("applying migration %d: %w", v, err)
 			}
 		}
+		if f := backfills[v]; f != nil {
+			if err = f(ctx, s.on(tx)); err != nil {
+				return fmt.Errorf("applying migration %d: %w", v, err)
+			}
+		}
 		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 			v, time.Now().UTC().Format(time.RFC3339)); err != nil {
 			return fmt.Errorf("recording migration %d: %w", v, err)
@@ -369,7 +464,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // processed (or quarantined) by the job.
 func (s *Store) FileDone(ctx context.Context, job, hash string) (bool, error) {
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ?`, job, hash).Scan(&n)
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ? AND identity >= ?`, job, hash, identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %s: %w", hash, err)
 	}
@@ -438,8 +533,8 @@ func (s *Store) SeenListing(ctx context.Context, job, source, path string, size 
 		return false, nil
 	}
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ?`,
-		job, source, path, size, listingTime(mod)).Scan(&n)
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ? AND identity >= ?`,
+		job, source, path, size, listingTime(mod), identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %q: %w", path, err)
 	}
@@ -619,6 +714,12 @@ func (s *Store) DecisionState(ctx context.Context, job, key string) (string, boo
 	return state, true, nil
 }
 
+// DueWaiting returns the job's batch entries still waiting for their
+// details that were first seen before cutoff.
+func (s *Store) DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]StoredTx, error) {
+	return s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at < ?`, job, txWaiting, cutoff.UTC().Format(time.RFC3339Nano))
+}
+
 // Exceptions returns the job's transactions not fully lettered (open
 // exceptions and lettered ones with an excess), in report order.
 func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
@@ -722,9 +823,9 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	defer pq.Close()
 	at := c.At.UTC().Format(time.RFC3339Nano)
 	for _, f := range c.Files {
-		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO NOTHING`,
-			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime)); err != nil {
+		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity = excluded.identity`,
+			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime), identityVersion); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
 	}
@@ -778,13 +879,34 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		if IsException(current) {
 			exception = 1
 		}
-		if d.New {
+		if d.State != "" {
+			state = d.State
+		}
+		switch {
+		case d.New:
 			_, err = pq.ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
-				state, file_hash, data, decision, exception, first_seen_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				state, file_hash, data, decision, exception, first_seen_at, updated_at, ident)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
-				state, d.FileHash, string(data), string(cur), exception, at, at)
-		} else {
+				state, d.FileHash, string(data), string(cur), exception, at, at, identClass(&d.Tx))
+			if err == nil {
+				role := ""
+				switch {
+				case d.Tx.IsBatchEntry():
+					role = linkBatch
+				case d.Tx.IsBatchDetail():
+					role = linkDetail
+				}
+				if role != "" && d.Tx.Credit {
+					for _, l := range linkKeys(&d.Tx) {
+						if _, err = pq.ExecContext(ctx, `INSERT INTO tx_links (job, link, tx_key, role) VALUES (?, ?, ?, ?)
+							ON CONFLICT (job, link, tx_key) DO NOTHING`, c.Job, l, d.Tx.Key, role); err != nil {
+							break
+						}
+					}
+				}
+			}
+		default:
 			_, err = pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
 				state, string(cur), exception, at, c.Job, d.Tx.Key)
 		}
@@ -801,6 +923,27 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
 			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState, actor, c.Origin, d.Reverses); err != nil {
 			return fmt.Errorf("recording decision for %q: %w", d.Tx.Ref, err)
+		}
+	}
+	for _, t := range c.Enriched {
+		data, jerr := json.Marshal(t)
+		if jerr != nil {
+			return fmt.Errorf("encoding transaction %q: %w", t.Ref, jerr)
+		}
+		if _, err = pq.ExecContext(ctx, `UPDATE transactions SET data = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			string(data), at, c.Job, t.Key); err != nil {
+			return fmt.Errorf("recording what a new delivery says of %q: %w", t.Ref, err)
+		}
+	}
+	for _, dl := range c.Deliveries {
+		data, jerr := json.Marshal(dl.Tx)
+		if jerr != nil {
+			return fmt.Errorf("encoding delivery of %q: %w", dl.Tx.Ref, jerr)
+		}
+		if _, err = pq.ExecContext(ctx, `INSERT INTO deliveries (job, file_hash, seq, tx_key, verdict, data, seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, file_hash, seq) DO NOTHING`,
+			c.Job, dl.FileHash, dl.Seq, dl.TxKey, dl.Verdict, string(data), at); err != nil {
+			return fmt.Errorf("recording delivery of %q: %w", dl.Tx.Ref, err)
 		}
 	}
 	for _, l := range c.Learned {

@@ -210,6 +210,28 @@ func onlySkipped(err error) bool {
 	return errors.Is(err, pipeline.ErrFilesSkipped)
 }
 
+// setAsideLine says what a pass set aside, by reason, with the cash.
+func setAsideLine(sa map[string]*pipeline.SetAside) string {
+	labels := []struct{ reason, label string }{
+		{pipeline.ReasonCoveredByDetails, "batch entries covered by their details"},
+		{pipeline.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
+		{pipeline.ReasonAwaitingDetails, "batch entries awaiting their details"},
+	}
+	var parts []string
+	for _, l := range labels {
+		s := sa[l.reason]
+		if s == nil || s.Count == 0 {
+			continue
+		}
+		var cash []string
+		for _, c := range pipeline.Currencies(s.Cash) {
+			cash = append(cash, s.Cash[c].StringFixed(matcher.CurrencyDigits(c))+" "+c)
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", s.Count, l.label, strings.Join(cash, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
 func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, xlsx bool) {
 	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
 	fmt.Fprintf(w, "  files         %d listed, %d read, %d duplicate, %d quarantined", r.Files, r.FilesProcessed, r.FilesDuplicate, r.FilesQuarantined)
@@ -220,7 +242,14 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, 
 		fmt.Fprintf(w, ", %d not CAMT", r.FilesNotCAMT)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  transactions  %d read, %d already decided, %d exceptions re-matched\n", r.Transactions, r.Duplicates, r.Rematched)
+	fmt.Fprintf(w, "  transactions  %d read, %d delivered again, %d exceptions re-matched", r.Transactions, r.Duplicates, r.Rematched)
+	if r.PossibleDuplicates > 0 {
+		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
+	}
+	fmt.Fprintln(w)
+	if line := setAsideLine(r.SetAside); line != "" {
+		fmt.Fprintf(w, "  set aside     %s\n", line)
+	}
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
 		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
 	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)

@@ -164,7 +164,7 @@ func TestMatchUnreadableFile(t *testing.T) {
 	if !strings.Contains(r.stderr, "lettrage match: skipped zz-truncated.xml: ") || strings.Contains(r.stderr, "README") {
 		t.Errorf("stderr does not name only the unreadable file:\n%s", r.stderr)
 	}
-	for _, want := range []string{"8 listed, 4 read, 2 duplicate, 1 quarantined, 1 not CAMT", "30 read, 15 already decided"} {
+	for _, want := range []string{"8 listed, 4 read, 2 duplicate, 1 quarantined, 1 not CAMT", "30 read, 15 delivered again"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary without %q:\n%s", want, r.stdout)
 		}

@@ -1,0 +1,790 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// Transaction identity across deliveries — the one rule Job.Run and
+// MatchFiles share (docs/FORMATS.md "Transaction identity"):
+//
+//   - A transaction's class is its statement account, currency, amount,
+//     direction, booking date and status group (booked, or the status of a
+//     pending/informational entry). Two transactions of different classes
+//     are never the same.
+//   - Within a class, a transaction read from a file is the same as one
+//     already recorded (a re-delivery) when their bank references do not
+//     differ (both present and different) and no other field contradicts:
+//     end-to-end id, payer IBAN or account, payer name, remittance — a
+//     field one side lacks is no contradiction (banks enrich a camt.053
+//     over the camt.052 of the same day).
+//   - Same reference and class but another field contradicts: the rule
+//     cannot tell; the transaction is recorded as a new one and reported as
+//     a possible duplicate (never lettered automatically). A statement that
+//     declares itself a duplicate (CpyDplctInd DUPL, CODU) is taken at its
+//     word: such a match is a re-delivery.
+//   - Occurrences: one recorded transaction stands for at most one
+//     transaction of each file, and never for one of its own file. Two
+//     identical-looking payments in one file are two; one in each of two
+//     files is one (the second file re-delivers it); a later file with two
+//     where one was recorded brings one new.
+//   - Pending and informational entries are recorded in their own classes
+//     and keys: they never shadow the booked transaction.
+//   - A new transaction keeps its natural tx_ref unless another identity
+//     holds it; then it gets the first free "#n" suffix (n ≥ 2).
+
+// knownTx is a transaction the identity rule can match a delivery with.
+type knownTx struct {
+	key   string
+	tx    *matcher.Transaction
+	file  string // content hash of the file it was first read from
+	state string // state in the store; "" for a transaction of this pass
+	// claimedBy is the file whose delivery last matched it.
+	claimedBy string
+}
+
+// linkedTx is a recorded batch entry or batch detail sharing a link key.
+type linkedTx struct {
+	link  string
+	role  string // linkBatch or linkDetail
+	known knownTx
+	dec   matcher.Decision
+}
+
+const (
+	linkBatch  = "batch"
+	linkDetail = "detail"
+)
+
+// priorState is what earlier passes recorded (the state store); nil for a
+// stateless pass.
+type priorState interface {
+	byClass(ctx context.Context, classes []string) ([]knownTx, error)
+	taken(ctx context.Context, keys []string) (map[string]bool, error)
+	linked(ctx context.Context, links []string) ([]linkedTx, error)
+}
+
+// Reasons a transaction is set aside or reported by the identity rule.
+const (
+	ReasonDuplicateDelivery = "duplicate_delivery"  // a re-delivery of a recorded transaction
+	ReasonPossibleDuplicate = "possible_duplicate"  // an exception: same reference, contradicting content
+	ReasonCoveredByDetails  = "covered_by_details"  // a batch entry whose details were read
+	ReasonDetailsOfLettered = "details_of_lettered" // details of a batch entry lettered as a whole
+	ReasonAwaitingDetails   = "awaiting_details"    // a batch entry waiting for its camt.054
+	ReasonBatchNoDetails    = "batch_without_details"
+)
+
+// cover is a transaction set aside because another accounts for its cash.
+type cover struct {
+	tx     matcher.Transaction
+	file   string
+	prior  bool   // recorded by an earlier pass (its row is updated)
+	reason string // ReasonCoveredByDetails or ReasonDetailsOfLettered
+	why    string
+}
+
+// dupNote says what a possible duplicate may duplicate.
+type dupNote struct {
+	of     string   // tx_ref of the recorded transaction
+	fields []string // the fields that contradict
+}
+
+// intake applies the identity rule to the files of one pass, in order.
+type intake struct {
+	prior   priorState
+	classes map[string][]*knownTx
+	fetched map[string]bool
+	keys    map[string]bool
+	links   map[string][]*passLink
+
+	// Results.
+	fresh      []*matcher.Transaction // new identities, in reading order
+	freshFile  []string
+	dropped    map[string]bool // keys of fresh transactions set aside later
+	dupOf      map[string]dupNote
+	awaiting   map[string]bool
+	covers     []cover
+	enrich     []matcher.Transaction // recorded transactions re-delivered with more to say
+	duplicates int
+	dupAmount  map[string]matcher.Amount
+	// deliveries are the re-deliveries (kept when recordDeliveries).
+	deliveries       []Delivery
+	recordDeliveries bool
+}
+
+// passLink is a batch entry or a group of details read in this pass.
+type passLink struct {
+	role string
+	txs  []*matcher.Transaction
+	file string
+}
+
+func newIntake(prior priorState) *intake {
+	return &intake{prior: prior, classes: map[string][]*knownTx{}, fetched: map[string]bool{}, keys: map[string]bool{},
+		links: map[string][]*passLink{}, dropped: map[string]bool{}, dupOf: map[string]dupNote{},
+		awaiting: map[string]bool{}, dupAmount: map[string]matcher.Amount{}}
+}
+
+// booked reports whether the transaction is booked (or has no status).
+func booked(t *matcher.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
+
+// identClass is the identity class of a transaction: 16 hex digits of a
+// hash of account, currency, amount, direction, booking date and status
+// group.
+func identClass(t *matcher.Transaction) string {
+	cd := "D"
+	if t.Credit {
+		cd = "C"
+	}
+	group := ""
+	if !booked(t) {
+		group = t.Status
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", t.Account, t.Currency, t.Amount.Key(), cd,
+		t.BookingDate.Format("2006-01-02"), group)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// linkKeys are the keys under which a batch entry and the details of its
+// entry meet: account, currency, direction, the entry's amount and one of
+// its references.
+func linkKeys(t *matcher.Transaction) []string {
+	if t.Origin == nil {
+		return nil
+	}
+	amount := t.Origin.EntryAmount
+	if t.IsBatchEntry() {
+		amount = t.Amount
+	}
+	var out []string
+	for _, l := range t.Origin.Links {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s\x1f%s\x1f%v\x1f%s\x1f%s", t.Account, t.Currency, t.Credit, amount.Key(), l)
+		out = append(out, hex.EncodeToString(h.Sum(nil)))
+	}
+	return out
+}
+
+var hashRef = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+// bankRef is the bank reference a transaction's identity rests on: its
+// Origin's, or for a transaction recorded before Origin existed, its
+// tx_ref without suffix unless that is a placeholder or a hash.
+func bankRef(t *matcher.Transaction) string {
+	if t.Origin != nil {
+		return t.Origin.BankRef
+	}
+	r, _, _ := strings.Cut(t.Ref, "#")
+	if matcher.IsPlaceholderRef(r) || hashRef.MatchString(r) {
+		return ""
+	}
+	return r
+}
+
+// fold is a text compared for contradictions: upper case, letters and
+// digits only.
+func fold(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// differ reports whether two texts contradict: both present and neither
+// contains the other (a bank may cut or extend a name or a line).
+func differ(a, b string) bool {
+	a, b = fold(a), fold(b)
+	return a != "" && b != "" && !strings.Contains(a, b) && !strings.Contains(b, a)
+}
+
+func remittanceText(t *matcher.Transaction) string {
+	parts := append([]string(nil), t.Unstructured...)
+	for _, r := range t.Structured {
+		parts = append(parts, r.Value)
+	}
+	parts = append(parts, t.Documents...)
+	return strings.Join(parts, " ")
+}
+
+// contradictions lists the fields on which two transactions of one class
+// disagree (both sides present).
+func contradictions(a, b *matcher.Transaction) []string {
+	var out []string
+	if e1, e2 := a.EndToEndID, b.EndToEndID; !matcher.IsPlaceholderRef(e1) && !matcher.IsPlaceholderRef(e2) && !strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
+		out = append(out, "end-to-end id")
+	}
+	if i1, i2 := a.Counterparty.IBAN, b.Counterparty.IBAN; i1 != "" && i2 != "" && i1 != i2 {
+		out = append(out, "payer IBAN")
+	}
+	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o2 != "" && o1 != o2 {
+		out = append(out, "payer account")
+	}
+	if differ(a.Counterparty.Name, b.Counterparty.Name) {
+		out = append(out, "payer name")
+	}
+	if differ(remittanceText(a), remittanceText(b)) {
+		out = append(out, "remittance")
+	}
+	return out
+}
+
+// sameClass checks the class fields themselves (a hash may collide).
+func sameClass(a, b *matcher.Transaction) bool {
+	return a.Account == b.Account && a.Currency == b.Currency && a.Amount.Equal(b.Amount) && a.Credit == b.Credit &&
+		a.BookingDate.Equal(b.BookingDate) && booked(a) == booked(b) && (booked(a) || a.Status == b.Status)
+}
+
+// infoScore counts what a delivery says about a transaction beyond its
+// class: a re-delivery that says more enriches an open exception.
+func infoScore(t *matcher.Transaction) int {
+	n := 0
+	for _, s := range []string{t.Counterparty.Name, t.Counterparty.IBAN, t.Counterparty.Account, t.Counterparty.BIC, t.EndToEndID} {
+		if s != "" {
+			n++
+		}
+	}
+	return n + len(t.Structured) + len(t.Documents) + len(t.Unstructured) + len(t.Additional)
+}
+
+func isDuplicateCopy(t *matcher.Transaction) bool {
+	return t.Origin != nil && (t.Origin.CopyDuplicate == "DUPL" || t.Origin.CopyDuplicate == "CODU")
+}
+
+// fetch loads what the prior state holds for the classes not loaded yet.
+func (in *intake) fetch(ctx context.Context, txs []matcher.Transaction) error {
+	if in.prior == nil {
+		return nil
+	}
+	var need []string
+	for i := range txs {
+		c := identClass(&txs[i])
+		if !in.fetched[c] {
+			in.fetched[c] = true
+			need = append(need, c)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	known, err := in.prior.byClass(ctx, need)
+	if err != nil {
+		return err
+	}
+	for i := range known {
+		k := known[i]
+		c := identClass(k.tx)
+		in.classes[c] = append(in.classes[c], &k)
+	}
+	return nil
+}
+
+// addFile applies the rule to the transactions of one file (hash), in
+// order. The transactions are kept (by pointer) until the pass ends.
+func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transaction) error {
+	if err := in.fetch(ctx, txs); err != nil {
+		return err
+	}
+	var news []*matcher.Transaction
+	for i := range txs {
+		t := &txs[i]
+		c := identClass(t)
+		var best *knownTx
+		bestScore, possible := -1, (*knownTx)(nil)
+		var possibleFields []string
+		for _, k := range in.classes[c] {
+			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) {
+				continue
+			}
+			tr, kr := bankRef(t), bankRef(k.tx)
+			if tr != "" && kr != "" && tr != kr {
+				continue
+			}
+			fields := contradictions(t, k.tx)
+			if len(fields) > 0 {
+				if tr != "" && tr == kr {
+					if isDuplicateCopy(t) {
+						fields = nil
+					} else if possible == nil {
+						possible, possibleFields = k, fields
+					}
+				}
+				if len(fields) > 0 {
+					continue
+				}
+			}
+			score := 0
+			if tr != "" && tr == kr {
+				score = 100
+			}
+			score += 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
+			if score > bestScore {
+				best, bestScore = k, score
+			}
+		}
+		if best != nil {
+			best.claimedBy = hash
+			if in.recordDeliveries {
+				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
+			}
+			in.duplicates++
+			in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
+			if infoScore(t) > infoScore(best.tx) {
+				enriched := *t
+				enriched.Key, enriched.Ref = best.key, best.tx.Ref
+				if best.state == "" {
+					*best.tx = enriched // not matched yet: the pass uses the richer delivery
+				} else if best.state == txOpen || best.state == txWaiting {
+					in.enrich = append(in.enrich, enriched)
+					*best.tx = enriched
+				}
+			}
+			continue
+		}
+		if !booked(t) {
+			// Pending and informational entries have keys of their own.
+			t.Key += "|" + t.Status
+		}
+		if possible != nil {
+			in.dupOf[t.Key] = dupNote{of: possible.tx.Ref, fields: possibleFields}
+		}
+		news = append(news, t)
+		in.classes[c] = append(in.classes[c], &knownTx{key: t.Key, tx: t, file: hash})
+	}
+	if err := in.assignKeys(ctx, news); err != nil {
+		return err
+	}
+	// The keys of in.classes entries are read from tx.Key after assignKeys.
+	for _, t := range news {
+		for _, k := range in.classes[identClass(t)] {
+			if k.tx == t {
+				k.key = t.Key
+			}
+		}
+	}
+	return in.link(ctx, hash, news)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// assignKeys gives each new transaction its natural key, or the first free
+// "#n" suffix when another identity holds it.
+func (in *intake) assignKeys(ctx context.Context, news []*matcher.Transaction) error {
+	taken := map[string]bool{}
+	if in.prior != nil && len(news) > 0 {
+		keys := make([]string, len(news))
+		for i, t := range news {
+			keys[i] = t.Key
+		}
+		var err error
+		if taken, err = in.prior.taken(ctx, keys); err != nil {
+			return err
+		}
+	}
+	for _, t := range news {
+		if !in.keys[t.Key] && !taken[t.Key] {
+			in.keys[t.Key] = true
+			continue
+		}
+		oldKey := t.Key
+		base, _, _ := strings.Cut(t.Ref, "#")
+		prefix := strings.TrimSuffix(t.Key, t.Ref)
+		if !booked(t) {
+			prefix = strings.TrimSuffix(strings.TrimSuffix(t.Key, "|"+t.Status), t.Ref)
+		}
+		for n := 2; ; n++ {
+			ref := fmt.Sprintf("%s#%d", base, n)
+			key := prefix + ref
+			if !booked(t) {
+				key += "|" + t.Status
+			}
+			if in.keys[key] {
+				continue
+			}
+			if in.prior != nil {
+				got, err := in.prior.taken(ctx, []string{key})
+				if err != nil {
+					return err
+				}
+				if got[key] {
+					continue
+				}
+			}
+			t.Ref, t.Key = ref, key
+			in.keys[key] = true
+			break
+		}
+		if d, ok := in.dupOf[oldKey]; ok {
+			delete(in.dupOf, oldKey)
+			in.dupOf[t.Key] = d
+		}
+	}
+	for _, t := range news {
+		in.fresh = append(in.fresh, t)
+	}
+	return nil
+}
+
+// link ties the batch entries and batch details of the new transactions of
+// one file to those read before (in this pass or recorded).
+func (in *intake) link(ctx context.Context, hash string, news []*matcher.Transaction) error {
+	var all []string
+	type end struct {
+		t    *matcher.Transaction
+		keys []string
+		role string
+	}
+	var ends []end
+	for _, t := range news {
+		in.freshFile = append(in.freshFile, hash)
+		if !t.Credit || !booked(t) || t.Reversal {
+			continue
+		}
+		role := ""
+		switch {
+		case t.IsBatchEntry():
+			role = linkBatch
+		case t.IsBatchDetail():
+			role = linkDetail
+		default:
+			continue
+		}
+		ks := linkKeys(t)
+		if len(ks) == 0 {
+			if t.AwaitsDetails() {
+				in.awaiting[t.Key] = true
+			}
+			continue
+		}
+		ends = append(ends, end{t, ks, role})
+		all = append(all, ks...)
+	}
+	var recorded []linkedTx
+	if in.prior != nil && len(all) > 0 {
+		var err error
+		if recorded, err = in.prior.linked(ctx, all); err != nil {
+			return err
+		}
+	}
+	byLink := map[string][]linkedTx{}
+	for _, r := range recorded {
+		byLink[r.link] = append(byLink[r.link], r)
+	}
+	for _, e := range ends {
+		if e.role == linkBatch {
+			in.linkBatch(hash, e.t, e.keys, byLink)
+		} else {
+			in.linkDetail(hash, e.t, e.keys, byLink)
+		}
+	}
+	return nil
+}
+
+// linkBatch: a batch entry read now is covered when its details were read
+// (in this pass or before); else it waits for them (when it has no
+// details at all).
+func (in *intake) linkBatch(hash string, t *matcher.Transaction, keys []string, byLink map[string][]linkedTx) {
+	for _, k := range keys {
+		for _, pl := range in.links[k] {
+			if pl.role == linkDetail {
+				in.coverNew(t, hash, ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its %d details read from another file (%s…)",
+					t.Amount, t.Currency, len(pl.txs), pl.txs[0].Ref))
+				return
+			}
+		}
+		for _, r := range byLink[k] {
+			if r.role == linkDetail {
+				in.coverNew(t, hash, ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its details recorded earlier (%s…)",
+					t.Amount, t.Currency, r.known.tx.Ref))
+				return
+			}
+		}
+	}
+	for _, k := range keys {
+		in.links[k] = append(in.links[k], &passLink{role: linkBatch, txs: []*matcher.Transaction{t}, file: hash})
+	}
+	if t.AwaitsDetails() {
+		in.awaiting[t.Key] = true
+	}
+}
+
+// linkDetail: details read now cover a batch entry read before, unless
+// that entry was lettered as a whole: then the details are set aside.
+func (in *intake) linkDetail(hash string, t *matcher.Transaction, keys []string, byLink map[string][]linkedTx) {
+	for _, k := range keys {
+		for _, pl := range in.links[k] {
+			if pl.role == linkDetail && pl.file == hash {
+				pl.txs = append(pl.txs, t) // another detail of the same entry
+				return
+			}
+		}
+	}
+	for _, k := range keys {
+		for _, pl := range in.links[k] {
+			if pl.role != linkBatch || in.dropped[pl.txs[0].Key] {
+				continue
+			}
+			b := pl.txs[0]
+			in.dropped[b.Key] = true
+			delete(in.awaiting, b.Key)
+			in.covers = append(in.covers, cover{tx: *b, file: pl.file, reason: ReasonCoveredByDetails,
+				why: fmt.Sprintf("batch entry of %s %s covered by its details read from another file (%s…)", b.Amount, b.Currency, t.Ref)})
+		}
+		for _, r := range byLink[k] {
+			if r.role != linkBatch {
+				continue
+			}
+			switch r.known.state {
+			case txWaiting, txOpen:
+				if in.dropped[r.known.key] {
+					continue
+				}
+				in.dropped[r.known.key] = true
+				in.covers = append(in.covers, cover{tx: *r.known.tx, file: r.known.file, prior: true, reason: ReasonCoveredByDetails,
+					why: fmt.Sprintf("batch entry of %s %s covered by its details read later (%s…)", r.known.tx.Amount, r.known.tx.Currency, t.Ref)})
+			case txLettered, txHeld:
+				in.coverNew(t, hash, ReasonDetailsOfLettered, fmt.Sprintf("detail of batch entry %s, which was lettered as a whole", r.known.tx.Ref))
+				return
+			}
+		}
+	}
+	pl := &passLink{role: linkDetail, txs: []*matcher.Transaction{t}, file: hash}
+	for _, k := range keys {
+		in.links[k] = append(in.links[k], pl)
+	}
+}
+
+// coverNew sets aside a transaction of this pass.
+func (in *intake) coverNew(t *matcher.Transaction, hash, reason, why string) {
+	in.dropped[t.Key] = true
+	in.covers = append(in.covers, cover{tx: *t, file: hash, reason: reason, why: why})
+}
+
+// kept returns the new transactions to match, and the files they came from,
+// leaving out those set aside; awaiting ones are kept when keepAwaiting.
+func (in *intake) kept(keepAwaiting bool) ([]matcher.Transaction, []string) {
+	txs := make([]matcher.Transaction, 0, len(in.fresh))
+	files := make([]string, 0, len(in.fresh))
+	for i, t := range in.fresh {
+		if in.dropped[t.Key] || (!keepAwaiting && in.awaiting[t.Key]) {
+			continue
+		}
+		txs = append(txs, *t)
+		files = append(files, in.freshFile[i])
+	}
+	return txs, files
+}
+
+// possibleDuplicate turns the decision on a possible duplicate into an
+// exception an accountant reviews.
+func possibleDuplicate(d matcher.Decision, n dupNote) matcher.Decision {
+	why := fmt.Sprintf("possible duplicate of %s: same bank reference, account, amount and date, but the %s differ; "+
+		"check whether the bank delivered one payment twice before lettering it", n.of, strings.Join(n.fields, ", "))
+	return demote(d, ReasonPossibleDuplicate, why)
+}
+
+// batchWithoutDetails turns the decision on a batch entry whose details
+// never came into an exception.
+func batchWithoutDetails(d matcher.Decision, tx matcher.Transaction) matcher.Decision {
+	why := fmt.Sprintf("batch entry of %d transactions booked as one amount; its details (a camt.054 notification) were not received", tx.Origin.Batch)
+	return demote(d, ReasonBatchNoDetails, why)
+}
+
+// demote makes d an exception with the reason: an automatic decision is
+// kept as a suggestion of what the matcher would do.
+func demote(d matcher.Decision, reason, why string) matcher.Decision {
+	if d.Outcome == matcher.Auto {
+		return suggestInstead(d, reason, why+"; the matcher would choose: ")
+	}
+	if d.Outcome != matcher.Suggested && d.Outcome != matcher.Unmatched {
+		return d
+	}
+	d.Reason = reason
+	if !strings.HasPrefix(d.Explanation, why) {
+		d.Explanation = why + "; " + d.Explanation
+	}
+	return d
+}
+
+// storePrior is the state store seen by the identity rule.
+type storePrior struct {
+	s   *Store
+	job string
+}
+
+// inChunks runs fn over vals in slices small enough for one IN list.
+func inChunks(vals []string, fn func(part []string) error) error {
+	const chunk = 500
+	for start := 0; start < len(vals); start += chunk {
+		if err := fn(vals[start:min(start+chunk, len(vals))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p storePrior) byClass(ctx context.Context, classes []string) ([]knownTx, error) {
+	var out []knownTx
+	err := inChunks(classes, func(part []string) error {
+		args := []any{p.job}
+		for _, c := range part {
+			args = append(args, c)
+		}
+		rows, err := p.s.x().QueryContext(ctx, `SELECT key, data, state, file_hash FROM transactions
+			WHERE job = ? AND ident IN (`+placeholders(len(part))+`) ORDER BY key`, args...)
+		if err != nil {
+			return fmt.Errorf("looking up recorded transactions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k knownTx
+			var data string
+			if err := rows.Scan(&k.key, &data, &k.state, &k.file); err != nil {
+				return fmt.Errorf("reading recorded transactions: %w", err)
+			}
+			k.tx = new(matcher.Transaction)
+			if err := json.Unmarshal([]byte(data), k.tx); err != nil {
+				return fmt.Errorf("decoding stored transaction %q: %w", k.key, err)
+			}
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func (p storePrior) taken(ctx context.Context, keys []string) (map[string]bool, error) {
+	return p.s.KnownTransactions(ctx, p.job, keys)
+}
+
+func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, error) {
+	var out []linkedTx
+	err := inChunks(links, func(part []string) error {
+		args := []any{p.job}
+		for _, l := range part {
+			args = append(args, l)
+		}
+		rows, err := p.s.x().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, t.decision
+			FROM tx_links l JOIN transactions t ON t.job = l.job AND t.key = l.tx_key
+			WHERE l.job = ? AND l.link IN (`+placeholders(len(part))+`) ORDER BY l.link, t.key`, args...)
+		if err != nil {
+			return fmt.Errorf("looking up batch links: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r linkedTx
+			var data, dec string
+			if err := rows.Scan(&r.link, &r.role, &r.known.key, &data, &r.known.state, &r.known.file, &dec); err != nil {
+				return fmt.Errorf("reading batch links: %w", err)
+			}
+			r.known.tx = new(matcher.Transaction)
+			if err := json.Unmarshal([]byte(data), r.known.tx); err != nil {
+				return fmt.Errorf("decoding stored transaction %q: %w", r.known.key, err)
+			}
+			if err := json.Unmarshal([]byte(dec), &r.dec); err != nil {
+				return fmt.Errorf("decoding stored decision of %q: %w", r.known.key, err)
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// identityVerdict applies what the identity rule knows of tx to the
+// matcher's decision d: a possible duplicate, or a batch entry whose
+// details did not come (dueBatch: a waiting entry whose wait is over), is
+// an exception; prevReason keeps such an exception one on later passes.
+func identityVerdict(d matcher.Decision, tx matcher.Transaction, ids *intake, dueBatch bool, prevReason string) matcher.Decision {
+	switch {
+	case ids != nil && ids.dupOf[tx.Key].of != "":
+		return possibleDuplicate(d, ids.dupOf[tx.Key])
+	case prevReason == ReasonPossibleDuplicate:
+		return demote(d, ReasonPossibleDuplicate, "possible duplicate of another delivery (see its first decision)")
+	case dueBatch || prevReason == ReasonBatchNoDetails || (ids != nil && ids.awaiting[tx.Key]):
+		return batchWithoutDetails(d, tx)
+	}
+	return d
+}
+
+// SetAside is what a pass read and accounted for otherwise: cash that
+// another transaction, or the same one delivered before, already carries.
+type SetAside struct {
+	Count int
+	Cash  map[string]matcher.Amount // by currency
+}
+
+// noteSetAside adds n transactions (cash by currency) set aside for reason.
+func (r *Result) noteSetAside(reason string, n int, cash map[string]matcher.Amount) {
+	if n == 0 {
+		return
+	}
+	if r.SetAside == nil {
+		r.SetAside = map[string]*SetAside{}
+	}
+	sa := r.SetAside[reason]
+	if sa == nil {
+		sa = &SetAside{Cash: map[string]matcher.Amount{}}
+		r.SetAside[reason] = sa
+	}
+	sa.Count += n
+	for c, a := range cash {
+		sa.Cash[c] = sa.Cash[c].Add(a)
+	}
+}
+
+// DefaultBatchWait is how long a batch entry booked without details waits
+// for the notification that details it before it is reported.
+const DefaultBatchWait = 48 * time.Hour
+
+func (j *Job) batchWait() time.Duration {
+	if j.BatchWait > 0 {
+		return j.BatchWait
+	}
+	return DefaultBatchWait
+}
+
+// setAsideRecords are the records of what the identity rule set aside in
+// this pass: batch entries covered by their details (or details of a batch
+// lettered as a whole), and batch entries waiting for their details.
+func (j *Job) setAsideRecords(ids *intake, res *Result) []DecisionRecord {
+	var out []DecisionRecord
+	for _, c := range ids.covers {
+		d := matcher.Decision{TxKey: c.tx.Key, Outcome: matcher.Ignored, Reason: c.reason, Explanation: c.why}
+		out = append(out, DecisionRecord{Key: "cov-" + shortHash(j.Name+"\x00"+c.tx.Key), Tx: c.tx, FileHash: c.file,
+			Decision: d, New: !c.prior, State: txCovered})
+		res.noteSetAside(c.reason, 1, map[string]matcher.Amount{c.tx.Currency: c.tx.Amount})
+		j.Metrics.setAside(j.Name, c.reason, 1)
+	}
+	for i, t := range ids.fresh {
+		if !ids.awaiting[t.Key] || ids.dropped[t.Key] {
+			continue
+		}
+		d := matcher.Decision{TxKey: t.Key, Outcome: matcher.Ignored, Reason: ReasonAwaitingDetails,
+			Explanation: fmt.Sprintf("batch entry of %d transactions booked as one amount: waiting up to %s for the notification (camt.054) that details it",
+				t.Origin.Batch, j.batchWait())}
+		out = append(out, DecisionRecord{Key: "wait-" + shortHash(j.Name+"\x00"+t.Key), Tx: *t, FileHash: ids.freshFile[i],
+			Decision: d, New: true, State: txWaiting})
+		res.noteSetAside(ReasonAwaitingDetails, 1, map[string]matcher.Amount{t.Currency: t.Amount})
+		j.Metrics.setAside(j.Name, ReasonAwaitingDetails, 1)
+	}
+	j.Metrics.setAside(j.Name, ReasonDuplicateDelivery, ids.duplicates)
+	return out
+}
