@@ -147,6 +147,11 @@ type Job struct {
 	// `lettrage resolve --allow-large-write-off` lifts the cap for one
 	// command; workbooks from the inbox never can.
 	WriteOffLimits []WriteOffLimit `yaml:"write_off_limits"`
+	// BatchDetailsWait is how long a batch entry booked as one amount
+	// without details (Btch/NbOfTxs > 1, no TxDtls) waits for the
+	// notification that details it (a camt.054) before it is reported as
+	// an exception (batch_without_details); default 48h.
+	BatchDetailsWait time.Duration `yaml:"batch_details_wait"`
 	// Accounts name the company's bank accounts; metrics label accounts by
 	// these names, never by IBAN (an unnamed account shows its last four
 	// characters only).
@@ -306,7 +311,11 @@ func (j *Job) setDefaults() {
 	j.Source.MaxFileBytes = DefaultMaxFileBytes
 	j.Reports.Dir = "out"
 	j.Reports.XLSX = true
+	j.BatchDetailsWait = DefaultBatchDetailsWait
 }
+
+// DefaultBatchDetailsWait is how long a batch entry waits for its details.
+const DefaultBatchDetailsWait = 48 * time.Hour
 
 // Load reads and parses the configuration file at path; relative paths in
 // it are resolved against the file's folder.

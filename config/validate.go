@@ -160,6 +160,9 @@ func validate(c *Config) []Problem {
 			ps.add(p+".reports.dir", "required")
 		}
 		validateMatching(&ps, p+".matching", &j.Matching)
+		if j.BatchDetailsWait < 0 {
+			ps.add(p+".batch_details_wait", "must not be negative")
+		}
 		limits := map[string]int{}
 		for k, l := range j.WriteOffLimits {
 			lp := fmt.Sprintf("%s.write_off_limits[%d]", p, k)

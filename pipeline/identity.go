@@ -119,6 +119,32 @@ type intake struct {
 	// deliveries are the re-deliveries (kept when recordDeliveries).
 	deliveries       []Delivery
 	recordDeliveries bool
+	// explain, when set, makes addFile say what it decided for each
+	// transaction of the file (verdicts, by index) — lettrage inspect.
+	explain  bool
+	verdicts []Verdict
+	fileTx   map[*matcher.Transaction]int
+}
+
+// Verdict is what the identity rule decided for one transaction read.
+type Verdict struct {
+	TxRef string `json:"tx_ref"` // as recorded (suffixed when its reference was taken)
+	// Verdict is "new", or a reason: duplicate_delivery,
+	// possible_duplicate, covered_by_details, details_of_lettered,
+	// awaiting_details.
+	Verdict string `json:"verdict"`
+	Of      string `json:"of,omitempty"` // the tx_ref of the transaction it re-delivers or may duplicate
+	Why     string `json:"why,omitempty"`
+}
+
+func (in *intake) say(t *matcher.Transaction, v Verdict) {
+	if !in.explain {
+		return
+	}
+	if i, ok := in.fileTx[t]; ok {
+		v.TxRef = t.Ref
+		in.verdicts[i] = v
+	}
 }
 
 // passLink is a batch entry or a group of details read in this pass.
@@ -297,6 +323,13 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	if err := in.fetch(ctx, txs); err != nil {
 		return err
 	}
+	if in.explain {
+		in.verdicts = make([]Verdict, len(txs))
+		in.fileTx = make(map[*matcher.Transaction]int, len(txs))
+		for i := range txs {
+			in.fileTx[&txs[i]] = i
+		}
+	}
 	var news []*matcher.Transaction
 	for i := range txs {
 		t := &txs[i]
@@ -341,6 +374,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 			}
 			in.duplicates++
 			in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
+			in.say(t, Verdict{Verdict: ReasonDuplicateDelivery, Of: best.tx.Ref, Why: "the same transaction as one read before"})
 			if infoScore(t) > infoScore(best.tx) {
 				enriched := *t
 				enriched.Key, enriched.Ref = best.key, best.tx.Ref
@@ -365,6 +399,13 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	}
 	if err := in.assignKeys(ctx, news); err != nil {
 		return err
+	}
+	for _, t := range news {
+		v := Verdict{Verdict: "new"}
+		if d, ok := in.dupOf[t.Key]; ok {
+			v = Verdict{Verdict: ReasonPossibleDuplicate, Of: d.of, Why: "contradicting " + strings.Join(d.fields, ", ")}
+		}
+		in.say(t, v)
 	}
 	// The keys of in.classes entries are read from tx.Key after assignKeys.
 	for _, t := range news {
@@ -522,6 +563,7 @@ func (in *intake) linkBatch(hash string, t *matcher.Transaction, keys []string, 
 	}
 	if t.AwaitsDetails() {
 		in.awaiting[t.Key] = true
+		in.say(t, Verdict{Verdict: ReasonAwaitingDetails, Why: "a batch entry booked without details"})
 	}
 }
 
@@ -544,8 +586,9 @@ func (in *intake) linkDetail(hash string, t *matcher.Transaction, keys []string,
 			b := pl.txs[0]
 			in.dropped[b.Key] = true
 			delete(in.awaiting, b.Key)
-			in.covers = append(in.covers, cover{tx: *b, file: pl.file, reason: ReasonCoveredByDetails,
-				why: fmt.Sprintf("batch entry of %s %s covered by its details read from another file (%s…)", b.Amount, b.Currency, t.Ref)})
+			why := fmt.Sprintf("batch entry of %s %s covered by its details (%s…)", b.Amount, b.Currency, t.Ref)
+			in.covers = append(in.covers, cover{tx: *b, file: pl.file, reason: ReasonCoveredByDetails, why: why})
+			in.say(b, Verdict{Verdict: ReasonCoveredByDetails, Why: why})
 		}
 		for _, r := range byLink[k] {
 			if r.role != linkBatch {
@@ -575,6 +618,38 @@ func (in *intake) linkDetail(hash string, t *matcher.Transaction, keys []string,
 func (in *intake) coverNew(t *matcher.Transaction, hash, reason, why string) {
 	in.dropped[t.Key] = true
 	in.covers = append(in.covers, cover{tx: *t, file: hash, reason: reason, why: why})
+	in.say(t, Verdict{Verdict: reason, Why: why})
+}
+
+// IdentityTrail applies the identity rule to files read one after the
+// other with nothing recorded before (as lettrage match does) and says
+// what it decided for each transaction (lettrage inspect).
+type IdentityTrail struct {
+	in     *intake
+	covers int
+}
+
+// NewIdentityTrail starts a trail.
+func NewIdentityTrail() *IdentityTrail {
+	in := newIntake(nil)
+	in.explain = true
+	return &IdentityTrail{in: in}
+}
+
+// File applies the rule to the transactions of one more file (name tells
+// files apart): a verdict per transaction, and the verdicts that reading
+// it changed for transactions of earlier files (a batch entry covered by
+// the details read now). txs must stay unchanged while the trail is used.
+func (tr *IdentityTrail) File(name string, txs []matcher.Transaction) (verdicts, earlier []Verdict) {
+	_ = tr.in.addFile(context.Background(), name, txs) // no prior state: cannot fail
+	verdicts = tr.in.verdicts
+	for _, c := range tr.in.covers[tr.covers:] {
+		if c.file != name {
+			earlier = append(earlier, Verdict{TxRef: c.tx.Ref, Verdict: c.reason, Why: c.why})
+		}
+	}
+	tr.covers = len(tr.in.covers)
+	return verdicts, earlier
 }
 
 // kept returns the new transactions to match, and the files they came from,

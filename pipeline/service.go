@@ -90,9 +90,9 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: locker, Resolutions: inbox,
-			WriteOffLimits: jc.WriteOffLimitMap(),
-			Reports:        ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
-			AccountNames:   jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
+			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
+			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
+			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
 			Log: log, Metrics: s.Metrics,
 		})
 	}

@@ -424,8 +424,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	opts.Reference = *reference
 	enc := json.NewEncoder(stdout)
 	code := exitOK
+	trail := pipeline.NewIdentityTrail()
 	for _, path := range fs.Args() {
-		if err := inspectFile(path, opts, *summary, enc, stderr); err != nil {
+		if err := inspectFile(path, opts, *summary, trail, enc, stderr); err != nil {
 			fmt.Fprintf(stderr, "lettrage inspect: %v\n", err)
 			code = exitPartial
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline"
 )
 
 // inspectTx is one JSON Lines object of `lettrage inspect`: a transaction
@@ -24,6 +25,18 @@ type inspectTx struct {
 	Transaction matcher.Transaction `json:"transaction"`
 	Entry       *camt.Entry         `json:"entry"`
 	Detail      *camt.TxDetail      `json:"detail,omitempty"`
+	// Identity is what the identity rule decides for the transaction, the
+	// files named being read in order (docs/FORMATS.md): new, or set aside
+	// as a re-delivery, a batch entry covered by its details…
+	Identity pipeline.Verdict `json:"identity"`
+}
+
+// inspectSetAside reports a transaction of an earlier file that the file
+// just read sets aside (a batch entry whose details it holds).
+type inspectSetAside struct {
+	Kind     string           `json:"kind"` // "set_aside"
+	File     string           `json:"file"` // the file that set it aside
+	Identity pipeline.Verdict `json:"identity"`
 }
 
 // inspectStatement closes each statement: balances, declared totals and
@@ -47,7 +60,7 @@ type fileSummary struct {
 	ChecksFailed []string          `json:"checks_failed"`
 }
 
-func inspectFile(path string, opts camt.Options, summaryOnly bool, enc *json.Encoder, stderr io.Writer) error {
+func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeline.IdentityTrail, enc *json.Encoder, stderr io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("inspecting %q: %w", path, err)
@@ -55,6 +68,10 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, enc *json.Enc
 	defer f.Close()
 	sum := fileSummary{File: path, Credits: map[string]string{}, Debits: map[string]string{}, ChecksFailed: []string{}}
 	credits, debits := map[string]matcher.Amount{}, map[string]matcher.Amount{}
+	// The transactions of the file are kept until it ends: the identity
+	// rule decides for all of them at once.
+	var objs []inspectTx
+	var all []matcher.Transaction
 	file, err := camt.Parse(f, path, opts, func(st *camt.Statement, e *camt.Entry, txs []matcher.Transaction) error {
 		sum.Entries++
 		for i, tx := range txs {
@@ -72,14 +89,30 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, enc *json.Enc
 			if i < len(e.Transactions) && len(e.Transactions) == len(txs) {
 				obj.Detail = e.Transactions[i]
 			}
-			if err := enc.Encode(obj); err != nil {
-				return fmt.Errorf("writing JSON: %w", err)
-			}
+			objs = append(objs, obj)
+		}
+		if !summaryOnly {
+			all = append(all, txs...)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	var verdicts, earlier []pipeline.Verdict
+	if !summaryOnly {
+		verdicts, earlier = trail.File(path, all)
+	}
+	for i := range objs {
+		objs[i].Identity = verdicts[i]
+		if err := enc.Encode(objs[i]); err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
+	}
+	for _, v := range earlier {
+		if err := enc.Encode(inspectSetAside{Kind: "set_aside", File: path, Identity: v}); err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
 	}
 	sum.Message = file.Type + ".001." + file.Version
 	sum.Statements = len(file.Statements)
