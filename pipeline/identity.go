@@ -163,7 +163,8 @@ func newIntake(prior priorState) *intake {
 // booked reports whether the transaction is booked (or has no status).
 func booked(t *matcher.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
 
-// identClass is the identity class of a transaction: 16 hex digits of a
+// identClass is the identity class of a transaction (recorded in the state
+// store: never change how it is computed): 16 hex digits of a
 // hash of account, currency, amount, direction, booking date and status
 // group.
 func identClass(t *matcher.Transaction) string {
@@ -175,10 +176,18 @@ func identClass(t *matcher.Transaction) string {
 	if !booked(t) {
 		group = t.Status
 	}
+	return hashParts(t.Account, t.Currency, t.Amount.Key(), cd, t.BookingDate.Format("2006-01-02"), group)
+}
+
+// hashParts is 16 hex digits of the FNV-1a hash of the parts, separated.
+func hashParts(parts ...string) string {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", t.Account, t.Currency, t.Amount.Key(), cd,
-		t.BookingDate.Format("2006-01-02"), group)
-	return hex.EncodeToString(h.Sum(nil))
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0x1f})
+	}
+	var b [8]byte
+	return hex.EncodeToString(h.Sum(b[:0]))
 }
 
 // linkKeys are the keys under which a batch entry and the details of its
@@ -194,9 +203,11 @@ func linkKeys(t *matcher.Transaction) []string {
 	}
 	var out []string
 	for _, l := range t.Origin.Links {
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%s\x1f%s\x1f%v\x1f%s\x1f%s", t.Account, t.Currency, t.Credit, amount.Key(), l)
-		out = append(out, hex.EncodeToString(h.Sum(nil)))
+		cd := "D"
+		if t.Credit {
+			cd = "C"
+		}
+		out = append(out, hashParts(t.Account, t.Currency, cd, amount.Key(), l))
 	}
 	return out
 }
