@@ -135,6 +135,13 @@ type idScenario struct {
 // returns what the ledger and the last exceptions report hold.
 func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accounted, *postingLedger, *Store) {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	return runJobScenarioOn(t, sc, clockStep, func() (*Store, error) { return OpenSQLite(path) })
+}
+
+// runJobScenarioOn is runJobScenario on the store open gives.
+func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*Store, error)) (accounted, *postingLedger, *Store) {
+	t.Helper()
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")
 	out := filepath.Join(dir, "out")
@@ -143,7 +150,7 @@ func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accou
 			t.Fatal(err)
 		}
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,6 +295,20 @@ func identityScenarios() []idScenario {
 		{name: "batch entry and camt.054 in one run",
 			runs: [][]delivery{{batch053("b-053", d1, 2, "300.00"), notif054("b-054", d1, pA, pB)}},
 			want: []string{"ALPHA SA", "BRAVO SARL"}},
+	}
+}
+
+// TestIdentityScenariosPostgres: the same passes on the PostgreSQL state
+// store (several replicas share it).
+func TestIdentityScenariosPostgres(t *testing.T) {
+	for _, sc := range identityScenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			dsn := postgresDSN(t)
+			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+			if want := sortedCopy(sc.want); strings.Join(sortedCopy(got.payer), "|") != strings.Join(want, "|") {
+				t.Errorf("accounted for %q (refs %q), want each of %q once", got.payer, got.refs, want)
+			}
+		})
 	}
 }
 

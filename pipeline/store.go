@@ -199,7 +199,7 @@ var migrations = [][]string{
 		// rule (a reused reference could drop a payment): the same content
 		// delivered again is read once more (identity 0), its transactions
 		// matched by content against those recorded.
-		`ALTER TABLE files ADD COLUMN identity INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
 }
 
@@ -464,7 +464,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // processed (or quarantined) by the job.
 func (s *Store) FileDone(ctx context.Context, job, hash string) (bool, error) {
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ? AND identity >= ?`, job, hash, identityVersion).Scan(&n)
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ? AND identity_rule >= ?`, job, hash, identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %s: %w", hash, err)
 	}
@@ -533,7 +533,7 @@ func (s *Store) SeenListing(ctx context.Context, job, source, path string, size 
 		return false, nil
 	}
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ? AND identity >= ?`,
+	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ? AND identity_rule >= ?`,
 		job, source, path, size, listingTime(mod), identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %q: %w", path, err)
@@ -823,8 +823,8 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	defer pq.Close()
 	at := c.At.UTC().Format(time.RFC3339Nano)
 	for _, f := range c.Files {
-		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity = excluded.identity`,
+		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
 			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime), identityVersion); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
