@@ -146,11 +146,12 @@ func TestCallbackError(t *testing.T) {
 	}
 }
 
-// TestTruncatedCorpus cuts every corpus file at several offsets inside
-// the document: each cut must be an error (never a partial result, never a
-// panic).
+// TestTruncatedCorpus cuts every corpus and hand-made file at several
+// offsets inside the document: each cut must be an error (never a partial
+// result, never a panic). In a file of several documents, a cut between two
+// documents leaves a complete shorter file: those cuts are skipped.
 func TestTruncatedCorpus(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		if _, neg := negatives[rel]; neg {
 			continue
 		}
@@ -160,9 +161,16 @@ func TestTruncatedCorpus(t *testing.T) {
 		for i := 1; i <= 8; i++ {
 			cuts = append(cuts, end*i/9+7*i)
 		}
+		if docEnd := bytes.Index(data, []byte("</Document>")) + len("</Document>"); docEnd < end {
+			// Around the end of the first of several documents.
+			cuts = append(cuts, docEnd-1, docEnd+1, docEnd+4, docEnd+20)
+		}
 		for _, c := range cuts {
 			if c < 0 || c >= end {
 				continue
+			}
+			if bytes.HasSuffix(bytes.TrimRight(data[:c], " \t\r\n"), []byte("</Document>")) {
+				continue // between two documents
 			}
 			for _, reference := range []bool{false, true} {
 				opts := DefaultOptions()
@@ -407,7 +415,7 @@ func TestChecks(t *testing.T) {
 }
 
 func TestSniff(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		data := readCorpus(t, rel)
 		if len(data) > 4096 {
 			data = data[:4096]

@@ -18,6 +18,10 @@ var (
 	// ErrMalformed: the input is not well-formed XML or breaks the
 	// structure a camt document must have.
 	ErrMalformed = errors.New("malformed document")
+	// ErrTrailingContent: something other than a further document follows
+	// a document (text, an element that holds no camt Document, a non-camt
+	// document, a lone XML declaration). It wraps ErrMalformed.
+	ErrTrailingContent = fmt.Errorf("%w: content after the last document", ErrMalformed)
 	// ErrLimit: a configured limit (depth, entry size, details per entry)
 	// was exceeded.
 	ErrLimit = errors.New("limit exceeded")

@@ -37,7 +37,7 @@ func firstDiff(a, b []byte) string {
 // made tests use, and fail alike on the negative inputs.
 func TestFastPathEquivalence(t *testing.T) {
 	var inputs [][]byte
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		inputs = append(inputs, readCorpus(t, rel))
 	}
 	for _, s := range equivalenceSeeds() {
@@ -119,7 +119,7 @@ func equivalenceSeeds() []string {
 
 // FuzzFastPath: the fast entry path agrees with the encoding/xml reader.
 func FuzzFastPath(f *testing.F) {
-	for _, rel := range corpusFiles(f) {
+	for _, rel := range testFiles(f) {
 		if b := readCorpus(f, rel); len(b) <= 16<<10 {
 			f.Add(b)
 		}

@@ -14,7 +14,7 @@ import (
 func FuzzParse(f *testing.F) {
 	// Large seeds make the Go fuzzer crawl: seed with the corpus files of
 	// at most 16 KB (the big ones are covered by TestTruncatedCorpus).
-	for _, rel := range corpusFiles(f) {
+	for _, rel := range testFiles(f) {
 		if b := readCorpus(f, rel); len(b) <= 16<<10 {
 			f.Add(b)
 		}

@@ -20,14 +20,26 @@ type File struct {
 }
 
 // Statement is one Stmt (camt.053), Rpt (camt.052) or Ntfctn (camt.054).
+// A file may hold several documents (concatenated, or in wrappers): each
+// statement names the document it is in, with that document's message
+// type, version and message id.
 type Statement struct {
-	Index        int        `json:"index"` // 1-based position in the file
-	ID           string     `json:"id,omitempty"`
-	ElctrncSeqNb string     `json:"electronic_seq,omitempty"`
-	LglSeqNb     string     `json:"legal_seq,omitempty"`
-	Created      *time.Time `json:"created,omitempty"`
-	From         *time.Time `json:"from,omitempty"`
-	To           *time.Time `json:"to,omitempty"`
+	Index int `json:"index"` // 1-based position in the file, counted across documents
+	// Document is the 1-based position in the file of the document the
+	// statement is in (1 in a file of a single document).
+	Document int    `json:"document,omitempty"`
+	Message  string `json:"message"`          // camt.052, camt.053 or camt.054, of its document
+	Version  string `json:"version"`          // two digits, of its document
+	MsgID    string `json:"msg_id,omitempty"` // its document's GrpHdr/MsgId
+	ID       string `json:"id,omitempty"`
+	// CopyDuplicate is CpyDplctInd: COPY, CODU (copy of a duplicate) or
+	// DUPL, as written; empty for an original.
+	CopyDuplicate string     `json:"copy_duplicate,omitempty"`
+	ElctrncSeqNb  string     `json:"electronic_seq,omitempty"`
+	LglSeqNb      string     `json:"legal_seq,omitempty"`
+	Created       *time.Time `json:"created,omitempty"`
+	From          *time.Time `json:"from,omitempty"`
+	To            *time.Time `json:"to,omitempty"`
 	// Account is the normalised IBAN, or Othr/Id when there is none.
 	Account     string    `json:"account,omitempty"`
 	AccountIBAN bool      `json:"account_is_iban,omitempty"`
