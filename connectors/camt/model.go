@@ -202,13 +202,43 @@ type ReferredDocument struct {
 	Date   string `json:"date,omitempty"`
 }
 
-// DocumentAmounts is Strd/RfrdDocAmt.
+// DocumentAmounts is Strd/RfrdDocAmt. DscntApldAmt and TaxAmt are flat
+// amounts in .01 and .02 and, from .03 on, repeatable structures with a
+// type (DiscountAmountAndType1, TaxAmountAndType1): both shapes fill
+// Discounts and Taxes, one item per element, and Discount and Tax are
+// their totals.
 type DocumentAmounts struct {
 	DuePayable *Money `json:"due_payable,omitempty"`
-	Discount   *Money `json:"discount,omitempty"`
-	CreditNote *Money `json:"credit_note,omitempty"`
-	Tax        *Money `json:"tax,omitempty"`
-	Remitted   *Money `json:"remitted,omitempty"`
+	// Discount is the sum of Discounts; nil when they are in several
+	// currencies (the transaction then carries a warning).
+	Discount   *Money        `json:"discount,omitempty"`
+	Discounts  []TypedAmount `json:"discounts,omitempty"`
+	CreditNote *Money        `json:"credit_note,omitempty"`
+	// Tax is the sum of Taxes; nil when they are in several currencies.
+	Tax   *Money        `json:"tax,omitempty"`
+	Taxes []TypedAmount `json:"taxes,omitempty"`
+	// Adjustments are the AdjstmntAmtAndRsn elements, in order.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
+	Remitted    *Money       `json:"remitted,omitempty"`
+}
+
+// TypedAmount is one DscntApldAmt or TaxAmt: its amount and its Tp, a code
+// (ExternalDiscountAmountType1Code, ExternalTaxAmountType1Code) or a
+// proprietary type. The flat .01/.02 shape has no type.
+type TypedAmount struct {
+	Money
+	Code        string `json:"code,omitempty"`        // Tp/Cd
+	Proprietary string `json:"proprietary,omitempty"` // Tp/Prtry
+}
+
+// Adjustment is one AdjstmntAmtAndRsn (DocumentAdjustment1).
+type Adjustment struct {
+	Money
+	// Credit is CdtDbtInd: whether the adjustment is added to (credit) or
+	// subtracted from (debit) the amount due; nil when not given.
+	Credit         *bool  `json:"credit,omitempty"`
+	Reason         string `json:"reason,omitempty"` // Rsn, up to 4 characters
+	AdditionalInfo string `json:"additional_info,omitempty"`
 }
 
 // Structured is one Strd block.
