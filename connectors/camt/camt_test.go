@@ -81,7 +81,9 @@ func TestErrors(t *testing.T) {
 		{"html", "<html><head><title>x</title></head><body><p>hi</p></body></html>", nil, ErrNotCAMT, nil},
 		{"pain.001", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>`, nil, ErrNotCAMT, []string{"pain.001"}},
 		{"camt.056", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"><FIToFIPmtCxlReq/></Document>`, nil, ErrUnsupportedMessage, []string{"camt.056"}},
-		{"version 14", strings.Replace(stmt053("14", ""), "", "", 1), nil, ErrUnsupportedMessage, []string{"version 14"}},
+		{"version 15", stmt053("15", ""), nil, ErrUnsupportedMessage, []string{"version 15", ".001.01 to .001.14"}},
+		{"version 00", stmt053("00", ""), nil, ErrUnsupportedMessage, []string{"version 00"}},
+		{"version 100", stmt053("100", ""), nil, ErrUnsupportedMessage, []string{"version 100"}},
 		{"no statement", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>X</MsgId></GrpHdr></BkToCstmrStmt></Document>`, nil, ErrNoStatement, []string{"Document/BkToCstmrStmt"}},
 		{"no GrpHdr", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>1</Id></Stmt></BkToCstmrStmt></Document>`, nil, ErrMalformed, []string{"GrpHdr"}},
 		{"wrong message element", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrAcctRpt/></Document>`, nil, ErrMalformed, []string{"BkToCstmrAcctRpt"}},
@@ -127,6 +129,28 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVersions: every version from .001.01 to .001.14 of the three
+// messages is read, and says so.
+func TestVersions(t *testing.T) {
+	for v := 1; v <= 14; v++ {
+		ver := fmt.Sprintf("%02d", v)
+		for _, typ := range []string{"052", "053", "054"} {
+			doc := strings.Replace(stmt053(ver, ntry("")), "camt.053.", "camt."+typ+".", 1)
+			doc = strings.NewReplacer("BkToCstmrStmt", map[string]string{"052": "BkToCstmrAcctRpt", "053": "BkToCstmrStmt", "054": "BkToCstmrDbtCdtNtfctn"}[typ],
+				"Stmt>", map[string]string{"052": "Rpt>", "053": "Stmt>", "054": "Ntfctn>"}[typ]).Replace(doc)
+			d, err := readAllString(t, doc)
+			if err != nil {
+				t.Errorf("camt.%s.001.%s: %v", typ, ver, err)
+				continue
+			}
+			st := d.Statements[0]
+			if d.Type != "camt."+typ || d.Version != ver || st.Message != d.Type || st.Version != ver || st.Document != 1 || st.MsgID != "M1" {
+				t.Errorf("camt.%s.001.%s read as %s.%s, statement %s.%s document %d msg %q", typ, ver, d.Type, d.Version, st.Message, st.Version, st.Document, st.MsgID)
+			}
+		}
 	}
 }
 

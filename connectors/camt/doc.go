@@ -1,6 +1,6 @@
 // Package camt reads ISO 20022 bank-to-customer cash management messages —
 // camt.052 account reports, camt.053 statements and camt.054 debit/credit
-// notifications, versions .001.01 to .001.13 — and projects their entries
+// notifications, versions .001.01 to .001.14 — and projects their entries
 // onto matcher.Transaction values.
 //
 // The reader streams: it walks the document with encoding/xml tokens and

@@ -11,7 +11,8 @@ var (
 	// ErrNotCAMT: the input is not a camt.052/053/054 document at all.
 	ErrNotCAMT = errors.New("not a camt.052/053/054 document")
 	// ErrUnsupportedMessage: an ISO 20022 camt message of another type, or
-	// a version outside .001.01–.001.13.
+	// a version outside .001.01–.001.14 (a later version is refused until
+	// the reader has been checked against it).
 	ErrUnsupportedMessage = errors.New("unsupported camt message")
 	// ErrTruncated: the input ends before the document does.
 	ErrTruncated = errors.New("truncated document")

@@ -23,7 +23,7 @@ import (
 // are not computed yet. An error stops the parse.
 type EntryFunc func(st *Statement, e *Entry, txs []matcher.Transaction) error
 
-var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d\d)`)
+var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 
 // Parse streams a camt.052/053/054 document entry by entry. name is the
 // file name used in errors. fn is called once per entry, in document order;
@@ -658,11 +658,11 @@ var messageTypes = []struct{ prefix, typ string }{
 	{"BkToCstmrDbtCdtNtfctn", "camt.054"},
 }
 
-// The versions read: camt.05x.001.01 to camt.05x.001.13. A namespace of
+// The versions read: camt.05x.001.01 to camt.05x.001.14. A namespace of
 // another version is ErrUnsupportedMessage.
 const (
 	minVersion = 1
-	maxVersion = 13
+	maxVersion = 14
 )
 
 // setType records the message type and version of the current document
@@ -688,7 +688,7 @@ func (p *parser) document(se xml.StartElement) error {
 	}
 	if m := nsPattern.FindStringSubmatch(ns); m != nil {
 		v, err := strconv.Atoi(m[2])
-		if err != nil || v < minVersion || v > maxVersion {
+		if err != nil || len(m[2]) != 2 || v < minVersion || v > maxVersion {
 			return fmt.Errorf("%w: version %s of camt.05%s (namespace %q); versions .001.%02d to .001.%02d are read",
 				ErrUnsupportedMessage, m[2], m[1], ns, minVersion, maxVersion)
 		}

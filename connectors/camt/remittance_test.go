@@ -92,6 +92,7 @@ func TestRemittanceAmounts(t *testing.T) {
 		{"flat .01", "01", `<DscntApldAmt Ccy="EUR">2.00</DscntApldAmt>`, `due -; discount 2.00 EUR [2.00 EUR]; credit note -; tax - []; adjustments []; remitted -`, ""},
 		{"structured .03", "03", structured, structuredWant, ""},
 		{"structured .08", "08", structured, structuredWant, ""},
+		{"structured .14", "14", structured, structuredWant, ""},
 		{"structured with white space", "08", strings.NewReplacer("<Amt", "\n  <Amt", "<Tp>", "\n  <Tp>", "</DscntApldAmt>", "\n</DscntApldAmt>").Replace(structured), structuredWant, ""},
 		{"only an adjustment", "08", `<AdjstmntAmtAndRsn><Amt Ccy="EUR">4.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></AdjstmntAmtAndRsn>`,
 			`due -; discount - []; credit note -; tax - []; adjustments [4.00 EUR credit]; remitted -`, ""},
