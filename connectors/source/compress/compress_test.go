@@ -313,6 +313,8 @@ func FuzzExpand(f *testing.F) {
 	text := []byte("<Document><Stmt><Ntry/></Stmt></Document>")
 	f.Add("a.xml", text)
 	f.Add("a.xml.gz", gz(f, text))
+	f.Add("a.xml.gz", append(gz(f, text), gz(f, text)...))
+	f.Add("a.xml.gz", append(append(gz(f, text), gz(f, nil)...), "trailing"...))
 	f.Add("a.zip", zipOf(f, member{name: "b", body: text}, member{name: "a", body: text, stored: true}))
 	f.Add("a.zip", lieAboutSize(zipOf(f, member{name: "a", body: bytes.Repeat([]byte{0}, 5000)}), 10))
 	f.Add("x", []byte("PK\x05\x06"))
