@@ -25,12 +25,14 @@ type EntryFunc func(st *Statement, e *Entry, txs []matcher.Transaction) error
 
 var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 
-// Parse streams a camt.052/053/054 document entry by entry. name is the
-// file name used in errors. fn is called once per entry, in document order;
-// an error from fn stops the parse and is returned wrapped (with
-// ErrCallback). The returned File carries the statements with balances,
-// summaries and Checks, but not the entries. Every failure is a
-// *ParseError; a truncated document is always an error.
+// Parse streams a camt.052/053/054 file entry by entry, through every
+// document in it. name is the file name used in errors. fn is called once
+// per entry, in file order; an error from fn stops the parse and is
+// returned wrapped (with ErrCallback). The returned File carries the
+// statements with balances, summaries and Checks, but not the entries.
+// Every failure is a *ParseError; a truncated document, and content after
+// the last document, are always errors (refuse the file whole then: fn
+// may have seen some of its entries already).
 func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Entry, txs []matcher.Transaction) error) (*File, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
@@ -43,9 +45,10 @@ func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Ent
 	return p.file, nil
 }
 
-// ReadAll reads a whole document, keeping every entry (with its projected
-// transactions in Entry.Projected) in its statement. Memory grows with the
-// file: use it for tests, golden files and inspection, Parse otherwise.
+// ReadAll reads a whole file (every document in it), keeping every entry
+// (with its projected transactions in Entry.Projected) in its statement.
+// Memory grows with the file: use it for tests, golden files and
+// inspection, Parse otherwise.
 func ReadAll(r io.Reader, name string, opts Options) (*Document, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
