@@ -640,11 +640,18 @@ func (p *parser) findDocuments(level int, lenient bool, off int64, line int) (bo
 // readDocument reads a Document element whose start tag se was just read.
 // The first document of a file is "Document" in error paths, the next ones
 // "Document[2]", "Document[3]"…
+//
+// Each document's transactions get the references they would get in a
+// file of their own (the projector starts afresh): the same statement
+// twice in one file, or an intraday report followed by the day-end
+// statement, gives the same keys twice, which the state store letters
+// once, instead of "#2" keys that would letter the cash twice.
 func (p *parser) readDocument(se xml.StartElement) error {
 	p.doc = docState{index: p.done + 1}
 	name := se.Name.Local
 	if p.doc.index > 1 {
 		name = fmt.Sprintf("%s[%d]", name, p.doc.index)
+		p.proj.init()
 	}
 	p.push(name)
 	if err := p.document(se); err != nil {
