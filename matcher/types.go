@@ -79,6 +79,9 @@ type Origin struct {
 	// statement's CpyDplctInd (COPY, CODU, DUPL).
 	Message       string `json:"message,omitempty"`
 	CopyDuplicate string `json:"copy_duplicate,omitempty"`
+	// Document is the 1-based index of the document in its file: one
+	// delivery for the identity rule.
+	Document int `json:"document,omitempty"`
 	// EntryAmount is the amount of the whole Ntry the transaction belongs to.
 	EntryAmount Amount `json:"entry_amount,omitzero"`
 	// Links are the entry's references that tie a batch entry to the

@@ -48,8 +48,18 @@ type knownTx struct {
 	tx    *matcher.Transaction
 	file  string // content hash of the file it was first read from
 	state string // state in the store; "" for a transaction of this pass
-	// claimedBy is the file whose delivery last matched it.
-	claimedBy string
+	// delivery is the document it was read from in this pass (file hash and
+	// document index); claimedBy the delivery that last matched it.
+	delivery, claimedBy string
+}
+
+// deliveryOf names the delivery a transaction of file hash belongs to:
+// one document of the file.
+func deliveryOf(hash string, t *matcher.Transaction) string {
+	if t.Origin == nil || t.Origin.Document <= 1 {
+		return hash
+	}
+	return fmt.Sprintf("%s#%d", hash, t.Origin.Document)
 }
 
 // linkedTx is a recorded batch entry or batch detail sharing a link key.
@@ -345,11 +355,12 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	for i := range txs {
 		t := &txs[i]
 		c := identClass(t)
+		dlv := deliveryOf(hash, t)
 		var best *knownTx
 		bestScore, possible := -1, (*knownTx)(nil)
 		var possibleFields []string
 		for _, k := range in.classes[c] {
-			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) {
+			if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) {
 				continue
 			}
 			tr, kr := bankRef(t), bankRef(k.tx)
@@ -379,7 +390,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 			}
 		}
 		if best != nil {
-			best.claimedBy = hash
+			best.claimedBy = dlv
 			if in.recordDeliveries {
 				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
 			}
@@ -406,7 +417,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 			in.dupOf[t.Key] = dupNote{of: possible.tx.Ref, fields: possibleFields}
 		}
 		news = append(news, t)
-		in.classes[c] = append(in.classes[c], &knownTx{key: t.Key, tx: t, file: hash})
+		in.classes[c] = append(in.classes[c], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
 	}
 	if err := in.assignKeys(ctx, news); err != nil {
 		return err

@@ -22,8 +22,21 @@ import (
 // delivery is one statement file as a bank drops it.
 type delivery struct {
 	name string
-	doc  camtgen.Doc
+	doc  interface{ XML() []byte } // a camtgen.Doc, or docs
 }
+
+// docs are several documents in one file, one after the other.
+type docs []camtgen.Doc
+
+func (ds docs) XML() []byte {
+	var b []byte
+	for _, d := range ds {
+		b = append(b, d.XML()...)
+	}
+	return b
+}
+
+func (d delivery) bytes() []byte { return d.doc.XML() }
 
 // idPay is a booked credit of a test scenario: the payer's name identifies
 // the true payment; rf (optional) is an RF reference of an open item of
@@ -166,7 +179,7 @@ func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
 	for i, run := range sc.runs {
 		for _, d := range run {
-			if err := os.WriteFile(filepath.Join(stmts, d.name), d.doc.XML(), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(stmts, d.name), d.bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -190,7 +203,7 @@ func runMatchScenario(t *testing.T, sc idScenario) accounted {
 	}
 	for _, run := range sc.runs {
 		for _, d := range run {
-			if err := os.WriteFile(filepath.Join(stmts, d.name), d.doc.XML(), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(stmts, d.name), d.bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -285,6 +298,17 @@ func identityScenarios() []idScenario {
 		{name: "booked in a camt.052, then in the camt.053 with more detail",
 			runs: [][]delivery{{report052("rpt-1", "BOOK", d1, credit(d1, "P-1", camtgen.Tx{Amount: "300.00"}))}, {{"day.xml", stmt053("day", d1, credit(d1, "P-1", pC))}}},
 			want: []string{"CHARLIE GMBH"}},
+		{name: "one file: the same statement twice",
+			runs: [][]delivery{{{"twice.xml", docs{stmt053("r-1", d1, credit(d1, "000001", pA), credit(d1, "000002", pC)),
+				stmt053("r-1", d1, credit(d1, "000001", pA), credit(d1, "000002", pC))}}}},
+			want: []string{"ALPHA SA", "CHARLIE GMBH"}},
+		{name: "one file: two days of statements",
+			runs: [][]delivery{{{"two.xml", docs{restart(d1, "r-1", pA, pC).doc.(camtgen.Doc), restart(d2, "r-2", pB, pD).doc.(camtgen.Doc)}}}},
+			want: []string{"ALPHA SA", "BRAVO SARL", "CHARLIE GMBH", "DELTA BV"}},
+		{name: "one file: the intraday report, then the statement",
+			runs: [][]delivery{{{"day.xml", docs{report052("rpt-1", "BOOK", d1, credit(d1, "P-1", camtgen.Tx{Amount: "300.00"})).doc.(camtgen.Doc),
+				stmt053("day", d1, credit(d1, "P-1", pC), credit(d1, "P-2", pA))}}}},
+			want: []string{"ALPHA SA", "CHARLIE GMBH"}},
 		{name: "batch entry first, then its camt.054",
 			runs:      [][]delivery{{batch053("b-053", d1, 2, "300.00")}, {notif054("b-054", d1, pA, pB)}},
 			want:      []string{"ALPHA SA", "BRAVO SARL"},
@@ -376,7 +400,7 @@ func TestPossibleDuplicate(t *testing.T) {
 		want    []string
 	}{
 		{"second report", "", []string{"ALPHA SA", "ZULU LTD"}},
-		// {"declared a duplicate", "DUPL", []string{"ALPHA SA"}, ""}: needs the reader's CpyDplctInd.
+		{"declared a duplicate", "DUPL", []string{"ALPHA SA"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := idScenario{runs: [][]delivery{{first}, {second(tc.copyDup)}}, want: tc.want}
@@ -475,7 +499,7 @@ func TestSetAsideIsCounted(t *testing.T) {
 		Statements: []camtgen.Stmt{{ID: "b-054", Account: testAccount, Entries: []camtgen.Entry{e}}}}}
 	dir := t.TempDir()
 	for _, d := range []delivery{batch, details, again} {
-		if err := os.WriteFile(filepath.Join(dir, d.name), d.doc.XML(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, d.name), d.bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

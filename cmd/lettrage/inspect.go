@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,6 +21,7 @@ type inspectTx struct {
 	File        string              `json:"file"`
 	StatementID string              `json:"statement_id"`
 	Statement   int                 `json:"statement_index"`
+	Document    int                 `json:"document"` // 1-based document of the file the statement is in
 	EntryIndex  int                 `json:"entry_index"`
 	TxRef       string              `json:"tx_ref"`
 	Transaction matcher.Transaction `json:"transaction"`
@@ -44,14 +46,15 @@ type inspectSetAside struct {
 type inspectStatement struct {
 	Kind      string          `json:"kind"` // "statement"
 	File      string          `json:"file"`
-	Type      string          `json:"message"`
+	Type      string          `json:"message"` // of the statement's document
 	Statement *camt.Statement `json:"statement"`
 }
 
 // fileSummary is the per-file summary (stderr, or stdout with --summary).
 type fileSummary struct {
 	File         string            `json:"file"`
-	Message      string            `json:"message"`
+	Message      string            `json:"message"` // the documents' messages, comma separated when they differ
+	Documents    int               `json:"documents"`
 	Statements   int               `json:"statements"`
 	Entries      int               `json:"entries"`
 	Transactions int               `json:"transactions"`
@@ -84,7 +87,7 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeli
 			if summaryOnly {
 				continue
 			}
-			obj := inspectTx{Kind: "transaction", File: path, StatementID: st.ID, Statement: st.Index,
+			obj := inspectTx{Kind: "transaction", File: path, StatementID: st.ID, Statement: st.Index, Document: st.Document,
 				EntryIndex: e.Index, TxRef: tx.Ref, Transaction: tx, Entry: entryHeader(e)}
 			if i < len(e.Transactions) && len(e.Transactions) == len(txs) {
 				obj.Detail = e.Transactions[i]
@@ -116,6 +119,16 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeli
 	}
 	sum.Message = file.Type + ".001." + file.Version
 	sum.Statements = len(file.Statements)
+	var messages []string
+	for _, st := range file.Statements {
+		if m := st.Message + ".001." + st.Version; !slices.Contains(messages, m) {
+			messages = append(messages, m)
+		}
+		sum.Documents = max(sum.Documents, st.Document)
+	}
+	if len(messages) > 0 {
+		sum.Message = strings.Join(messages, ", ")
+	}
 	for _, st := range file.Statements {
 		for _, c := range st.Checks {
 			if !c.OK {
@@ -123,7 +136,7 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeli
 			}
 		}
 		if !summaryOnly {
-			if err := enc.Encode(inspectStatement{Kind: "statement", File: path, Type: sum.Message, Statement: st}); err != nil {
+			if err := enc.Encode(inspectStatement{Kind: "statement", File: path, Type: st.Message + ".001." + st.Version, Statement: st}); err != nil {
 				return fmt.Errorf("writing JSON: %w", err)
 			}
 		}
@@ -137,8 +150,12 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeli
 	if summaryOnly {
 		return enc.Encode(sum)
 	}
-	fmt.Fprintf(stderr, "%s: %s, %d statement(s), %d entries, %d transactions, credits %s, debits %s, %s\n",
-		path, sum.Message, sum.Statements, sum.Entries, sum.Transactions, totals(sum.Credits), totals(sum.Debits), checksText(sum.ChecksFailed))
+	docs := ""
+	if sum.Documents > 1 {
+		docs = fmt.Sprintf(" in %d documents", sum.Documents)
+	}
+	fmt.Fprintf(stderr, "%s: %s, %d statement(s)%s, %d entries, %d transactions, credits %s, debits %s, %s\n",
+		path, sum.Message, sum.Statements, docs, sum.Entries, sum.Transactions, totals(sum.Credits), totals(sum.Debits), checksText(sum.ChecksFailed))
 	return nil
 }
 

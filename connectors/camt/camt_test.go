@@ -81,7 +81,9 @@ func TestErrors(t *testing.T) {
 		{"html", "<html><head><title>x</title></head><body><p>hi</p></body></html>", nil, ErrNotCAMT, nil},
 		{"pain.001", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>`, nil, ErrNotCAMT, []string{"pain.001"}},
 		{"camt.056", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"><FIToFIPmtCxlReq/></Document>`, nil, ErrUnsupportedMessage, []string{"camt.056"}},
-		{"version 14", strings.Replace(stmt053("14", ""), "", "", 1), nil, ErrUnsupportedMessage, []string{"version 14"}},
+		{"version 15", stmt053("15", ""), nil, ErrUnsupportedMessage, []string{"version 15", ".001.01 to .001.14"}},
+		{"version 00", stmt053("00", ""), nil, ErrUnsupportedMessage, []string{"version 00"}},
+		{"version 100", stmt053("100", ""), nil, ErrUnsupportedMessage, []string{"version 100"}},
 		{"no statement", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>X</MsgId></GrpHdr></BkToCstmrStmt></Document>`, nil, ErrNoStatement, []string{"Document/BkToCstmrStmt"}},
 		{"no GrpHdr", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt><Id>1</Id></Stmt></BkToCstmrStmt></Document>`, nil, ErrMalformed, []string{"GrpHdr"}},
 		{"wrong message element", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrAcctRpt/></Document>`, nil, ErrMalformed, []string{"BkToCstmrAcctRpt"}},
@@ -130,6 +132,28 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestVersions: every version from .001.01 to .001.14 of the three
+// messages is read, and says so.
+func TestVersions(t *testing.T) {
+	for v := 1; v <= 14; v++ {
+		ver := fmt.Sprintf("%02d", v)
+		for _, typ := range []string{"052", "053", "054"} {
+			doc := strings.Replace(stmt053(ver, ntry("")), "camt.053.", "camt."+typ+".", 1)
+			doc = strings.NewReplacer("BkToCstmrStmt", map[string]string{"052": "BkToCstmrAcctRpt", "053": "BkToCstmrStmt", "054": "BkToCstmrDbtCdtNtfctn"}[typ],
+				"Stmt>", map[string]string{"052": "Rpt>", "053": "Stmt>", "054": "Ntfctn>"}[typ]).Replace(doc)
+			d, err := readAllString(t, doc)
+			if err != nil {
+				t.Errorf("camt.%s.001.%s: %v", typ, ver, err)
+				continue
+			}
+			st := d.Statements[0]
+			if d.Type != "camt."+typ || d.Version != ver || st.Message != d.Type || st.Version != ver || st.Document != 1 || st.MsgID != "M1" {
+				t.Errorf("camt.%s.001.%s read as %s.%s, statement %s.%s document %d msg %q", typ, ver, d.Type, d.Version, st.Message, st.Version, st.Document, st.MsgID)
+			}
+		}
+	}
+}
+
 func TestCallbackError(t *testing.T) {
 	stop := errors.New("stop here")
 	doc := stmt053("02", ntry("")+ntry(""))
@@ -146,11 +170,12 @@ func TestCallbackError(t *testing.T) {
 	}
 }
 
-// TestTruncatedCorpus cuts every corpus file at several offsets inside
-// the document: each cut must be an error (never a partial result, never a
-// panic).
+// TestTruncatedCorpus cuts every corpus and hand-made file at several
+// offsets inside the document: each cut must be an error (never a partial
+// result, never a panic). In a file of several documents, a cut between two
+// documents leaves a complete shorter file: those cuts are skipped.
 func TestTruncatedCorpus(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		if _, neg := negatives[rel]; neg {
 			continue
 		}
@@ -160,9 +185,16 @@ func TestTruncatedCorpus(t *testing.T) {
 		for i := 1; i <= 8; i++ {
 			cuts = append(cuts, end*i/9+7*i)
 		}
+		if docEnd := bytes.Index(data, []byte("</Document>")) + len("</Document>"); docEnd < end {
+			// Around the end of the first of several documents.
+			cuts = append(cuts, docEnd-1, docEnd+1, docEnd+4, docEnd+20)
+		}
 		for _, c := range cuts {
 			if c < 0 || c >= end {
 				continue
+			}
+			if bytes.HasSuffix(bytes.TrimRight(data[:c], " \t\r\n"), []byte("</Document>")) {
+				continue // between two documents
 			}
 			for _, reference := range []bool{false, true} {
 				opts := DefaultOptions()
@@ -407,7 +439,7 @@ func TestChecks(t *testing.T) {
 }
 
 func TestSniff(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		data := readCorpus(t, rel)
 		if len(data) > 4096 {
 			data = data[:4096]

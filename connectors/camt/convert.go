@@ -407,19 +407,8 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 			}
 		}
 		if a := xs.RfrdDocAmt; a != nil {
-			da := &DocumentAmounts{}
-			for _, f := range []struct {
-				x   *xAmt
-				dst **Money
-				n   string
-			}{{a.DuePyblAmt, &da.DuePayable, "RfrdDocAmt/DuePyblAmt"}, {a.DscntApldAmt, &da.Discount, "RfrdDocAmt/DscntApldAmt"},
-				{a.CdtNoteAmt, &da.CreditNote, "RfrdDocAmt/CdtNoteAmt"}, {a.TaxAmt, &da.Tax, "RfrdDocAmt/TaxAmt"}, {a.RmtdAmt, &da.Remitted, "RfrdDocAmt/RmtdAmt"}} {
-				if *f.dst, err = money(f.x, sp, f.n, w); err != nil {
-					return nil, err
-				}
-			}
-			if *da != (DocumentAmounts{}) {
-				s.Amounts = da
+			if s.Amounts, err = convertDocAmounts(a.DuePyblAmt, a.DscntApldAmt, a.CdtNoteAmt, a.TaxAmt, a.AdjstmntAmtAndRsn, a.RmtdAmt, sp+"/RfrdDocAmt", w); err != nil {
+				return nil, err
 			}
 		}
 		if c := xs.CdtrRefInf; c != nil {
@@ -438,6 +427,105 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 	}
 	t.AdditionalInfo = strings.Join(trimAll(x.AddtlTxInf), " ")
 	return t, nil
+}
+
+// convertDocAmounts converts the children of RfrdDocAmt (at base); nil
+// when it holds none.
+func convertDocAmounts(due *xAmt, discounts []xTypedAmt, creditNote *xAmt, taxes []xTypedAmt, adj []xAdjstmnt, remitted *xAmt,
+	base string, warn *[]string) (*DocumentAmounts, error) {
+	da := &DocumentAmounts{}
+	var err error
+	if da.DuePayable, err = money(due, base, "DuePyblAmt", warn); err != nil {
+		return nil, err
+	}
+	if da.Discounts, err = typedAmounts(discounts, base, "DscntApldAmt", warn); err != nil {
+		return nil, err
+	}
+	da.Discount = typedTotal(da.Discounts, base+"/DscntApldAmt", warn)
+	if da.CreditNote, err = money(creditNote, base, "CdtNoteAmt", warn); err != nil {
+		return nil, err
+	}
+	if da.Taxes, err = typedAmounts(taxes, base, "TaxAmt", warn); err != nil {
+		return nil, err
+	}
+	da.Tax = typedTotal(da.Taxes, base+"/TaxAmt", warn)
+	for i := range adj {
+		x := &adj[i]
+		leaf := indexed("AdjstmntAmtAndRsn", i, len(adj))
+		if x.Amt == nil {
+			return nil, badValue(base+"/"+leaf+"/Amt", "no amount in the adjustment")
+		}
+		m, err := money(x.Amt, base, leaf+"/Amt", warn)
+		if err != nil {
+			return nil, err
+		}
+		a := Adjustment{Money: *m, Reason: strings.TrimSpace(x.Rsn), AdditionalInfo: strings.TrimSpace(x.AddtlInf)}
+		if a.Credit, err = creditDebit(x.CdtDbtInd, base+"/"+leaf+"/CdtDbtInd"); err != nil {
+			return nil, err
+		}
+		da.Adjustments = append(da.Adjustments, a)
+	}
+	if da.Remitted, err = money(remitted, base, "RmtdAmt", warn); err != nil {
+		return nil, err
+	}
+	if da.DuePayable == nil && da.CreditNote == nil && da.Remitted == nil &&
+		len(da.Discounts) == 0 && len(da.Taxes) == 0 && len(da.Adjustments) == 0 {
+		return nil, nil
+	}
+	return da, nil
+}
+
+// indexed is name, with [i+1] when it is one of n > 1 siblings.
+func indexed(name string, i, n int) string {
+	if n > 1 {
+		return name + "[" + strconv.Itoa(i+1) + "]"
+	}
+	return name
+}
+
+// typedAmounts converts the DscntApldAmt or TaxAmt elements (name) of
+// RfrdDocAmt at base, flat (.01/.02) or structured (.03 on).
+func typedAmounts(xs []xTypedAmt, base, name string, warn *[]string) ([]TypedAmount, error) {
+	var out []TypedAmount
+	for i := range xs {
+		x := &xs[i]
+		leaf := indexed(name, i, len(xs))
+		flat := strings.TrimSpace(x.Value)
+		var m *Money
+		var err error
+		switch {
+		case x.Amt != nil && flat != "":
+			return nil, badValue(base+"/"+leaf, "both a flat amount %q and Amt", flat)
+		case x.Amt != nil:
+			m, err = money(x.Amt, base, leaf+"/Amt", warn)
+		case flat != "":
+			m, err = money(&xAmt{Ccy: x.Ccy, Value: flat}, base, leaf, warn)
+		default:
+			return nil, badValue(base+"/"+leaf, "no amount (neither a value nor Amt)")
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TypedAmount{Money: *m, Code: strings.TrimSpace(x.Tp.Cd), Proprietary: strings.TrimSpace(x.Tp.Prtry)})
+	}
+	return out, nil
+}
+
+// typedTotal is the sum of items, or nil (with a warning) when they are
+// in several currencies.
+func typedTotal(items []TypedAmount, path string, warn *[]string) *Money {
+	if len(items) == 0 {
+		return nil
+	}
+	t := items[0].Money
+	for _, it := range items[1:] {
+		if it.Currency != t.Currency {
+			*warn = append(*warn, fmt.Sprintf("%s: amounts in %s and %s: no total", path, t.Currency, it.Currency))
+			return nil
+		}
+		t.Amount = t.Amount.Add(it.Amount)
+	}
+	return &t
 }
 
 func convertBatch(x *xBtch, path string, warn *[]string) (Batch, error) {

@@ -1,6 +1,6 @@
 // Package camt reads ISO 20022 bank-to-customer cash management messages —
 // camt.052 account reports, camt.053 statements and camt.054 debit/credit
-// notifications, versions .001.01 to .001.13 — and projects their entries
+// notifications, versions .001.01 to .001.14 — and projects their entries
 // onto matcher.Transaction values.
 //
 // The reader streams: it walks the document with encoding/xml tokens and
@@ -9,6 +9,16 @@
 // DTDs and entities are never resolved; nesting depth, the size of an entry
 // (and of any token outside entries) and the number of transaction details
 // per entry are bounded by Limits.
+//
+// A file may hold several documents, one after the other (cat a.xml b.xml,
+// or the members of a multi-member gzip), each with its own XML
+// declaration and byte order mark, or several Documents in a wrapper: every
+// one is read, in order. Each Statement names its document (Document,
+// Message, Version, MsgID); File keeps the first document's header. After
+// the last document only white space, comments and processing
+// instructions may follow: anything else (text, another element, a lone
+// XML declaration, a non-camt document) is ErrTrailingContent and the file
+// is refused whole. The documents of a file must share one encoding.
 //
 // Message type and version come from the Document namespace, matched by
 // pattern anywhere in it (so the Austrian

@@ -11,13 +11,18 @@ var (
 	// ErrNotCAMT: the input is not a camt.052/053/054 document at all.
 	ErrNotCAMT = errors.New("not a camt.052/053/054 document")
 	// ErrUnsupportedMessage: an ISO 20022 camt message of another type, or
-	// a version outside .001.01–.001.13.
+	// a version outside .001.01–.001.14 (a later version is refused until
+	// the reader has been checked against it).
 	ErrUnsupportedMessage = errors.New("unsupported camt message")
 	// ErrTruncated: the input ends before the document does.
 	ErrTruncated = errors.New("truncated document")
 	// ErrMalformed: the input is not well-formed XML or breaks the
 	// structure a camt document must have.
 	ErrMalformed = errors.New("malformed document")
+	// ErrTrailingContent: something other than a further document follows
+	// a document (text, an element that holds no camt Document, a non-camt
+	// document, a lone XML declaration). It wraps ErrMalformed.
+	ErrTrailingContent = fmt.Errorf("%w: content after the last document", ErrMalformed)
 	// ErrLimit: a configured limit (depth, entry size, details per entry)
 	// was exceeded.
 	ErrLimit = errors.New("limit exceeded")

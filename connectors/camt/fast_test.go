@@ -37,7 +37,7 @@ func firstDiff(a, b []byte) string {
 // made tests use, and fail alike on the negative inputs.
 func TestFastPathEquivalence(t *testing.T) {
 	var inputs [][]byte
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		inputs = append(inputs, readCorpus(t, rel))
 	}
 	for _, s := range equivalenceSeeds() {
@@ -114,12 +114,29 @@ func equivalenceSeeds() []string {
 		stmt053("02", ntry(`<NtryDtls>`+strings.Repeat(txd(amt), 5)+`</NtryDtls>`)),
 		stmt053("02", ntry(strings.Repeat("<X>", 20)+strings.Repeat("</X>", 20))),
 		stmt053("02", ntry(`<AddtlNtryInf>`+strings.Repeat("long ", 600)+`</AddtlNtryInf>`)),
+		// Remittance amounts, flat (.02) and structured (.03 on).
+		strdDoc("02", `<DuePyblAmt Ccy="EUR">100</DuePyblAmt><DscntApldAmt Ccy="EUR">2</DscntApldAmt><TaxAmt Ccy="EUR"> 16.00 </TaxAmt>`+
+			`<AdjstmntAmtAndRsn><Amt Ccy="EUR">1</Amt><CdtDbtInd>DBIT</CdtDbtInd><Rsn>PRIC</Rsn><AddtlInf>x</AddtlInf></AdjstmntAmtAndRsn><RmtdAmt Ccy="EUR">82</RmtdAmt>`),
+		strdDoc("08", `<DscntApldAmt><Tp><Cd>TMDS</Cd></Tp><Amt Ccy="EUR">1.50</Amt></DscntApldAmt><DscntApldAmt><Tp><Prtry>P</Prtry></Tp><Amt Ccy="USD">1</Amt></DscntApldAmt>`+
+			`<TaxAmt><Amt Ccy="EUR">3</Amt></TaxAmt><TaxAmt>`+"\n  "+`<Tp><Cd>STAT</Cd></Tp>`+"\n  "+`<Amt Ccy="EUR">15</Amt>`+"\n"+`</TaxAmt>`+
+			`<AdjstmntAmtAndRsn><Amt Ccy="EUR">1</Amt></AdjstmntAmtAndRsn><AdjstmntAmtAndRsn><Amt Ccy="EUR">2</Amt><CdtDbtInd>CRDT</CdtDbtInd></AdjstmntAmtAndRsn>`),
+		strdDoc("08", `<TaxAmt Ccy="EUR">1<Amt Ccy="EUR">1</Amt></TaxAmt>`),
+		strdDoc("08", `<TaxAmt><!-- c --><Amt Ccy="EUR">1</Amt></TaxAmt><DscntApldAmt/>`),
+		strdDoc("08", `<TaxAmt><Tp><Cd>A</Cd></Tp><Tp><Prtry>B</Prtry></Tp><Amt Ccy="EUR">1</Amt><Amt Ccy="EUR">2</Amt></TaxAmt>`),
+		// Several documents, and what may not follow them.
+		stmt053("02", ntry(`<AcctSvcrRef>A</AcctSvcrRef>`)) + "\n\xEF\xBB\xBF" + ntfctn054("08", "M2", ntry(`<AcctSvcrRef>B</AcctSvcrRef>`)),
+		stmt053("02", ntry("")) + stmt053("02", ntry("")),
+		"<message><AppHdr/>" + stmt053("08", ntry(""))[39:] + "<AppHdr/>" + stmt053("02", ntry(""))[39:] + "</message>",
+		stmt053("02", ntry("")) + "\ntrailing text",
+		stmt053("02", ntry("")) + "<x/>",
+		stmt053("02", ntry("")) + `<?xml version="1.0"?>`,
+		strings.Replace(stmt053("02", ntry("")), "UTF-8", "ISO-8859-1", 1) + stmt053("02", ntry("")),
 	}
 }
 
 // FuzzFastPath: the fast entry path agrees with the encoding/xml reader.
 func FuzzFastPath(f *testing.F) {
-	for _, rel := range corpusFiles(f) {
+	for _, rel := range testFiles(f) {
 		if b := readCorpus(f, rel); len(b) <= 16<<10 {
 			f.Add(b)
 		}

@@ -52,9 +52,35 @@ func corpusFiles(t testing.TB) []string {
 	return out
 }
 
+// handmadeDir holds the files written or adapted by this project (see its
+// SOURCES.md): listed by testFiles as "handmade/<name>".
+const handmadeDir = "testdata/handmade"
+
+// testFiles lists the corpus files and the hand-made ones.
+func testFiles(t testing.TB) []string {
+	t.Helper()
+	out := corpusFiles(t)
+	ents, err := os.ReadDir(handmadeDir)
+	if err != nil {
+		t.Fatalf("listing hand-made files: %v", err)
+	}
+	for _, e := range ents {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".md") {
+			continue
+		}
+		out = append(out, "handmade/"+e.Name())
+	}
+	return out
+}
+
+// readCorpus reads a file listed by corpusFiles or testFiles.
 func readCorpus(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, rel))
+	path := filepath.Join(corpusDir, rel)
+	if name, ok := strings.CutPrefix(rel, "handmade/"); ok {
+		path = filepath.Join(handmadeDir, name)
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +96,12 @@ func renderJSON(t testing.TB, v any) []byte {
 	return append(b, '\n')
 }
 
-// TestGolden parses every corpus file and compares a JSON rendering of the
+// TestGolden parses every corpus and hand-made file and compares a JSON rendering of the
 // whole document (model, checks and projected transactions) with
 // testdata/golden/<folder>/<file>.json. Run with -update to regenerate, then
 // review the diff.
 func TestGolden(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		t.Run(rel, func(t *testing.T) {
 			data := readCorpus(t, rel)
 			doc, err := ReadAll(bytes.NewReader(data), filepath.Base(rel), DefaultOptions())
@@ -144,7 +170,7 @@ func checkGolden(t *testing.T, golden string, got []byte) {
 // TestParseAgreesWithReadAll: streaming Parse hands out, entry by entry, the
 // same transactions ReadAll keeps, and keeps no entries itself.
 func TestParseAgreesWithReadAll(t *testing.T) {
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		if _, neg := negatives[rel]; neg {
 			continue
 		}

@@ -20,14 +20,26 @@ type File struct {
 }
 
 // Statement is one Stmt (camt.053), Rpt (camt.052) or Ntfctn (camt.054).
+// A file may hold several documents (concatenated, or in wrappers): each
+// statement names the document it is in, with that document's message
+// type, version and message id.
 type Statement struct {
-	Index        int        `json:"index"` // 1-based position in the file
-	ID           string     `json:"id,omitempty"`
-	ElctrncSeqNb string     `json:"electronic_seq,omitempty"`
-	LglSeqNb     string     `json:"legal_seq,omitempty"`
-	Created      *time.Time `json:"created,omitempty"`
-	From         *time.Time `json:"from,omitempty"`
-	To           *time.Time `json:"to,omitempty"`
+	Index int `json:"index"` // 1-based position in the file, counted across documents
+	// Document is the 1-based position in the file of the document the
+	// statement is in (1 in a file of a single document).
+	Document int    `json:"document,omitempty"`
+	Message  string `json:"message"`          // camt.052, camt.053 or camt.054, of its document
+	Version  string `json:"version"`          // two digits, of its document
+	MsgID    string `json:"msg_id,omitempty"` // its document's GrpHdr/MsgId
+	ID       string `json:"id,omitempty"`
+	// CopyDuplicate is CpyDplctInd: COPY, CODU (copy of a duplicate) or
+	// DUPL, as written; empty for an original.
+	CopyDuplicate string     `json:"copy_duplicate,omitempty"`
+	ElctrncSeqNb  string     `json:"electronic_seq,omitempty"`
+	LglSeqNb      string     `json:"legal_seq,omitempty"`
+	Created       *time.Time `json:"created,omitempty"`
+	From          *time.Time `json:"from,omitempty"`
+	To            *time.Time `json:"to,omitempty"`
 	// Account is the normalised IBAN, or Othr/Id when there is none.
 	Account     string    `json:"account,omitempty"`
 	AccountIBAN bool      `json:"account_is_iban,omitempty"`
@@ -190,13 +202,43 @@ type ReferredDocument struct {
 	Date   string `json:"date,omitempty"`
 }
 
-// DocumentAmounts is Strd/RfrdDocAmt.
+// DocumentAmounts is Strd/RfrdDocAmt. DscntApldAmt and TaxAmt are flat
+// amounts in .01 and .02 and, from .03 on, repeatable structures with a
+// type (DiscountAmountAndType1, TaxAmountAndType1): both shapes fill
+// Discounts and Taxes, one item per element, and Discount and Tax are
+// their totals.
 type DocumentAmounts struct {
 	DuePayable *Money `json:"due_payable,omitempty"`
-	Discount   *Money `json:"discount,omitempty"`
-	CreditNote *Money `json:"credit_note,omitempty"`
-	Tax        *Money `json:"tax,omitempty"`
-	Remitted   *Money `json:"remitted,omitempty"`
+	// Discount is the sum of Discounts; nil when they are in several
+	// currencies (the transaction then carries a warning).
+	Discount   *Money        `json:"discount,omitempty"`
+	Discounts  []TypedAmount `json:"discounts,omitempty"`
+	CreditNote *Money        `json:"credit_note,omitempty"`
+	// Tax is the sum of Taxes; nil when they are in several currencies.
+	Tax   *Money        `json:"tax,omitempty"`
+	Taxes []TypedAmount `json:"taxes,omitempty"`
+	// Adjustments are the AdjstmntAmtAndRsn elements, in order.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
+	Remitted    *Money       `json:"remitted,omitempty"`
+}
+
+// TypedAmount is one DscntApldAmt or TaxAmt: its amount and its Tp, a code
+// (ExternalDiscountAmountType1Code, ExternalTaxAmountType1Code) or a
+// proprietary type. The flat .01/.02 shape has no type.
+type TypedAmount struct {
+	Money
+	Code        string `json:"code,omitempty"`        // Tp/Cd
+	Proprietary string `json:"proprietary,omitempty"` // Tp/Prtry
+}
+
+// Adjustment is one AdjstmntAmtAndRsn (DocumentAdjustment1).
+type Adjustment struct {
+	Money
+	// Credit is CdtDbtInd: whether the adjustment is added to (credit) or
+	// subtracted from (debit) the amount due; nil when not given.
+	Credit         *bool  `json:"credit,omitempty"`
+	Reason         string `json:"reason,omitempty"` // Rsn, up to 4 characters
+	AdditionalInfo string `json:"additional_info,omitempty"`
 }
 
 // Structured is one Strd block.

@@ -56,7 +56,7 @@ func sameAmount(t *testing.T, what string, ours interface{ Float() float64 }, th
 // same <Ntry>: amounts, references, debtor names and remittance.
 func TestDifferentialMoov(t *testing.T) {
 	files := 0
-	for _, rel := range corpusFiles(t) {
+	for _, rel := range testFiles(t) {
 		data := readCorpus(t, rel)
 		doc, err := ReadAll(bytes.NewReader(data), rel, DefaultOptions())
 		if err != nil || doc.Version != "08" {

@@ -25,8 +25,6 @@ type projector struct {
 	message string
 }
 
-// copyDuplicate is the statement's CpyDplctInd.
-func (st *Statement) copyDuplicate() string { return "" }
 
 func (p *projector) init() {
 	p.occ = map[uint64]int{}
@@ -311,8 +309,8 @@ func (p *projector) hash(t *matcher.Transaction) string {
 // of TxDtls the entry was split into (0: the transaction is the whole
 // entry), merged the number of TxDtls merged into it.
 func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own string, details, merged int) *matcher.Origin {
-	o := &matcher.Origin{Message: p.message, CopyDuplicate: st.copyDuplicate(), EntryAmount: e.Amount,
-		Batch: e.BatchCount, Details: details, Merged: merged}
+	o := &matcher.Origin{Message: p.message, CopyDuplicate: st.CopyDuplicate, Document: st.Document,
+		EntryAmount: e.Amount, Batch: e.BatchCount, Details: details, Merged: merged}
 	switch {
 	case own != "":
 		o.BankRef = own

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/unicode"
@@ -22,14 +23,16 @@ import (
 // are not computed yet. An error stops the parse.
 type EntryFunc func(st *Statement, e *Entry, txs []matcher.Transaction) error
 
-var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d\d)`)
+var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 
-// Parse streams a camt.052/053/054 document entry by entry. name is the
-// file name used in errors. fn is called once per entry, in document order;
-// an error from fn stops the parse and is returned wrapped (with
-// ErrCallback). The returned File carries the statements with balances,
-// summaries and Checks, but not the entries. Every failure is a
-// *ParseError; a truncated document is always an error.
+// Parse streams a camt.052/053/054 file entry by entry, through every
+// document in it. name is the file name used in errors. fn is called once
+// per entry, in file order; an error from fn stops the parse and is
+// returned wrapped (with ErrCallback). The returned File carries the
+// statements with balances, summaries and Checks, but not the entries.
+// Every failure is a *ParseError; a truncated document, and content after
+// the last document, are always errors (refuse the file whole then: fn
+// may have seen some of its entries already).
 func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Entry, txs []matcher.Transaction) error) (*File, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
@@ -42,9 +45,10 @@ func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Ent
 	return p.file, nil
 }
 
-// ReadAll reads a whole document, keeping every entry (with its projected
-// transactions in Entry.Projected) in its statement. Memory grows with the
-// file: use it for tests, golden files and inspection, Parse otherwise.
+// ReadAll reads a whole file (every document in it), keeping every entry
+// (with its projected transactions in Entry.Projected) in its statement.
+// Memory grows with the file: use it for tests, golden files and
+// inspection, Parse otherwise.
 func ReadAll(r io.Reader, name string, opts Options) (*Document, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
@@ -80,6 +84,13 @@ type parser struct {
 	entRaw    []byte
 	fastState fastState
 
+	// enc is the encoding the file is read in (canonical name): every
+	// document of the file must declare it.
+	enc string
+	// done counts the documents read; doc is the one being read.
+	done int
+	doc  docState
+
 	path []string
 	st   *Statement // current statement
 	ent  int        // current entry index
@@ -107,6 +118,7 @@ func newParser(r io.Reader, name string, opts Options) (*parser, error) {
 func (p *parser) open(r io.Reader) error {
 	p.raw = newInput(r, p.lim.MaxDepth)
 	p.in = p.raw
+	p.enc = "UTF-8"
 	head := p.raw.peek(4)
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
@@ -115,6 +127,7 @@ func (p *parser) open(r io.Reader) error {
 	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}), bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
 		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
 		p.in = newInput(transform.NewReader(p.raw, dec), p.lim.MaxDepth)
+		p.enc = "UTF-16"
 	}
 	// The first byte after white space must open markup.
 	first := byte(0)
@@ -145,6 +158,13 @@ func (p *parser) open(r io.Reader) error {
 }
 
 func (p *parser) charsetReader(label string, r io.Reader) (io.Reader, error) {
+	if p.done > 0 {
+		// The declaration of a further document: r is already decoded.
+		if canonicalEncoding(label) != p.enc {
+			return nil, p.encodingMismatch(label)
+		}
+		return r, nil
+	}
 	l := strings.ToLower(strings.TrimSpace(label))
 	if strings.HasPrefix(l, "utf-16") || l == "utf16" {
 		if p.in != p.raw {
@@ -159,6 +179,7 @@ func (p *parser) charsetReader(label string, r io.Reader) (io.Reader, error) {
 	nin := newInput(transform.NewReader(r, enc.NewDecoder()), p.lim.MaxDepth)
 	nin.capture = p.extras != nil
 	p.in = nin
+	p.enc = canonicalEncoding(label)
 	return nin, nil
 }
 
@@ -224,6 +245,16 @@ func classify(err error) error {
 
 // token reads the next token with a fresh byte budget.
 func (p *parser) token() (xml.Token, error) {
+	t, err := p.rawToken()
+	if err != nil {
+		return nil, classify(err)
+	}
+	return t, nil
+}
+
+// rawToken is token with the decoder's error as it is: io.EOF at the end
+// of the input, between documents.
+func (p *parser) rawToken() (xml.Token, error) {
 	p.in.arm(p.lim.MaxEntryBytes)
 	if p.in.capture {
 		// Keep a '<' the decoder consumed at the end of the previous
@@ -234,11 +265,7 @@ func (p *parser) token() (xml.Token, error) {
 			p.in.capBuf = append(p.in.capBuf, '<')
 		}
 	}
-	t, err := p.dec.Token()
-	if err != nil {
-		return nil, classify(err)
-	}
-	return t, nil
+	return p.dec.Token()
 }
 
 func (p *parser) decode(v any, se *xml.StartElement) error {
@@ -363,72 +390,276 @@ func (p *parser) push(name string) { p.path = append(p.path, name) }
 func (p *parser) pop()             { p.path = p.path[:len(p.path)-1] }
 
 func (p *parser) run() error {
-	if err := p.findDocument(0); err != nil {
+	if err := p.top(); err != nil {
 		return p.errAt(err)
 	}
 	return nil
 }
 
-// findDocument reads up to the Document element, through wrappers such as
-// <message> with an AppHdr, parses it, and reads the wrappers to their end
-// (a file cut inside a wrapper is truncated too).
-func (p *parser) findDocument(level int) error {
-	found := false
+// docState is what the parser knows of the document being read.
+type docState struct {
+	index        int    // 1-based position in the file
+	typ, version string // "camt.053", "08"
+	msgID        string
+	stmts        int // statements read so far
+}
+
+// notCAMT is the cause for something that is not a camt document: the
+// file is not camt (ErrNotCAMT) while no document was read yet, and it
+// is content after the last document (ErrTrailingContent) once one was.
+func (p *parser) notCAMT() error {
+	if p.done > 0 {
+		return ErrTrailingContent
+	}
+	return ErrNotCAMT
+}
+
+// top reads the file to its end: every document in it, bare or inside
+// wrappers such as <message> with an AppHdr, in order. Once a document was
+// read, what follows may only be white space, comments, processing
+// instructions and further documents (each with its own XML declaration,
+// DOCTYPE or byte order mark); anything else is ErrTrailingContent,
+// located where it starts, and refuses the whole file.
+func (p *parser) top() error {
+	// pending is a prolog item (XML declaration, DOCTYPE, byte order mark)
+	// seen after a document: a further document must follow it.
+	var pending *atError
 	for {
-		t, err := p.token()
+		off, line := p.pos()
+		t, err := p.rawToken()
+		if err == io.EOF && p.done > 0 {
+			if pending != nil {
+				return pending
+			}
+			return nil
+		}
 		if err != nil {
+			err = classify(err)
 			var re *readError
-			if level == 0 && !found && !errors.Is(err, ErrLimit) && !errors.As(err, &re) {
+			if p.done == 0 && !errors.Is(err, ErrLimit) && !errors.As(err, &re) {
 				return fmt.Errorf("%w: %w", ErrNotCAMT, err)
 			}
 			return err
 		}
 		switch t := t.(type) {
+		case xml.CharData:
+			if p.done == 0 {
+				continue
+			}
+			s := string(t)
+			if i := strings.IndexFunc(s, func(r rune) bool { return !isXMLSpace(r) && r != '\uFEFF' }); i >= 0 {
+				return p.trailingText(s, i, off, line)
+			}
+			if j := strings.IndexRune(s, '\uFEFF'); j >= 0 && pending == nil {
+				pending = p.dangling("a byte order mark", off+int64(j), line+strings.Count(s[:j], "\n"))
+			}
+		case xml.ProcInst:
+			if t.Target == "xml" && p.done > 0 {
+				if err := p.checkEncoding(t.Inst); err != nil {
+					return &atError{offset: off, line: line, err: err}
+				}
+				if pending == nil {
+					pending = p.dangling("an XML declaration", off, line)
+				}
+			}
 		case xml.Directive:
 			if bytes.Contains(t, []byte("ENTITY")) {
 				return fmt.Errorf("%w: DTD entity declarations are not allowed", ErrMalformed)
 			}
+			if p.done > 0 && pending == nil {
+				pending = p.dangling("a document type declaration", off, line)
+			}
+		case xml.StartElement:
+			pending = nil
+			if strings.EqualFold(t.Name.Local, "Document") {
+				if err := p.readDocument(t); err != nil {
+					return err
+				}
+				continue
+			}
+			p.push(t.Name.Local)
+			if _, err := p.findDocuments(1, false, off, line); err != nil {
+				return err
+			}
+			p.pop()
+		}
+	}
+}
+
+func isXMLSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' }
+
+// trailingText is the error for the text s found after a document, whose
+// first byte that is not white space is s[i]; the text starts at off, on
+// line.
+func (p *parser) trailingText(s string, i int, off int64, line int) error {
+	text := s[i:]
+	if j := strings.IndexAny(text, "\r\n"); j >= 0 {
+		text = text[:j]
+	}
+	if len(text) > 40 {
+		j := 40
+		for j > 0 && !utf8.RuneStart(text[j]) {
+			j--
+		}
+		text = text[:j] + "…"
+	}
+	return &atError{offset: off + int64(i), line: line + strings.Count(s[:i], "\n"),
+		err: fmt.Errorf("%w: text %q after document %d", ErrTrailingContent, text, p.done)}
+}
+
+// dangling is the error for a prolog item after a document that no
+// document follows.
+func (p *parser) dangling(what string, off int64, line int) *atError {
+	return &atError{offset: off, line: line,
+		err: fmt.Errorf("%w: %s after document %d is not followed by a document", ErrTrailingContent, what, p.done)}
+}
+
+// checkEncoding checks the XML declaration (its content inst) of a further
+// document: the documents of a file must share one encoding, since the
+// bytes after the first declaration are already decoded in its encoding.
+// (A declared non-UTF-8 encoding was already checked by charsetReader.)
+func (p *parser) checkEncoding(inst []byte) error {
+	label := declaredEncoding(inst)
+	if label == "" {
+		// No encoding declared means UTF-8, or UTF-16 after a byte order
+		// mark.
+		if p.enc == "UTF-8" || p.enc == "UTF-16" {
+			return nil
+		}
+		return p.encodingMismatch("UTF-8 (none declared)")
+	}
+	if canonicalEncoding(label) != p.enc {
+		return p.encodingMismatch(label)
+	}
+	return nil
+}
+
+func (p *parser) encodingMismatch(label string) error {
+	return fmt.Errorf("%w: document %d declares encoding %q but the file is read as %s: the documents of one file must share an encoding",
+		ErrMalformed, p.done+1, label, p.enc)
+}
+
+// declaredEncoding is the encoding pseudo-attribute of an XML declaration.
+func declaredEncoding(inst []byte) string {
+	s := string(inst)
+	i := strings.Index(s, "encoding")
+	if i < 0 {
+		return ""
+	}
+	s = strings.TrimLeft(s[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(s, "=") {
+		return ""
+	}
+	s = strings.TrimLeft(s[1:], " \t\r\n")
+	if s == "" || s[0] != '"' && s[0] != '\'' {
+		return ""
+	}
+	if j := strings.IndexByte(s[1:], s[0]); j >= 0 {
+		return s[1 : j+1]
+	}
+	return ""
+}
+
+// canonicalEncoding names the encoding of a label the same way for every
+// alias ("latin1" and "ISO-8859-1" alike).
+func canonicalEncoding(label string) string {
+	l := strings.ToLower(strings.TrimSpace(label))
+	switch {
+	case l == "utf-8" || l == "utf8":
+		return "UTF-8"
+	case strings.HasPrefix(l, "utf-16") || l == "utf16":
+		return "UTF-16"
+	}
+	if enc, err := ianaindex.IANA.Encoding(l); err == nil && enc != nil {
+		if name, err := ianaindex.MIME.Name(enc); err == nil {
+			return name // ISO-8859-1 rather than ISO_8859-1:1987
+		}
+		if name, err := ianaindex.IANA.Name(enc); err == nil {
+			return name
+		}
+	}
+	return strings.ToUpper(l)
+}
+
+// findDocuments reads the content of a wrapper element (level 1 to 3
+// below the root's level 0) whose start tag was at off, on line, through
+// its end tag: every Document in it is read, at any depth up to level 4;
+// header elements (…Hdr, …Header) are skipped. A wrapper without a
+// Document is an error, unless lenient (it follows a Document inside an
+// enclosing wrapper: a signature, a trailer): then it is passed over.
+func (p *parser) findDocuments(level int, lenient bool, off int64, line int) (bool, error) {
+	found := false
+	for {
+		coff, cline := p.pos()
+		t, err := p.token()
+		if err != nil {
+			return found, err
+		}
+		switch t := t.(type) {
+		case xml.Directive:
+			if bytes.Contains(t, []byte("ENTITY")) {
+				return found, fmt.Errorf("%w: DTD entity declarations are not allowed", ErrMalformed)
+			}
 		case xml.StartElement:
 			local := t.Name.Local
 			switch {
-			case found:
-				if err := p.skip(); err != nil {
-					return err
-				}
 			case strings.EqualFold(local, "Document"):
-				p.push(local)
-				if err := p.document(t); err != nil {
-					return err
-				}
-				p.pop()
-				if level == 0 {
-					return nil
+				if err := p.readDocument(t); err != nil {
+					return found, err
 				}
 				found = true
-			case level > 0 && (strings.Contains(local, "Hdr") || strings.Contains(local, "Header")):
+			case strings.Contains(local, "Hdr") || strings.Contains(local, "Header"):
 				if err := p.skip(); err != nil {
-					return err
+					return found, err
 				}
 			case level < 4:
 				p.push(local)
-				if err := p.findDocument(level + 1); err != nil {
-					return err
+				f, err := p.findDocuments(level+1, lenient || found, coff, cline)
+				if err != nil {
+					return found, err
 				}
 				p.pop()
-				if level == 0 {
-					return nil
+				found = found || f
+			case lenient || found:
+				if err := p.skip(); err != nil {
+					return found, err
 				}
-				found = true
 			default:
-				return fmt.Errorf("%w: root element <%s> is not a camt Document", ErrNotCAMT, local)
+				p.push(local)
+				return found, &atError{offset: coff, line: cline, err: fmt.Errorf("%w: element <%s> is not a camt Document", p.notCAMT(), local)}
 			}
 		case xml.EndElement:
-			if found {
-				return nil
+			if found || lenient {
+				return found, nil
 			}
-			return fmt.Errorf("%w: no Document element in <%s>", ErrNotCAMT, strings.Join(p.path, "/"))
+			return false, &atError{offset: off, line: line, err: fmt.Errorf("%w: no Document element in <%s>", p.notCAMT(), strings.Join(p.path, "/"))}
 		}
 	}
+}
+
+// readDocument reads a Document element whose start tag se was just read.
+// The first document of a file is "Document" in error paths, the next ones
+// "Document[2]", "Document[3]"…
+//
+// Each document's transactions get the references they would get in a
+// file of their own (the projector starts afresh): the same statement
+// twice in one file, or an intraday report followed by the day-end
+// statement, gives the same keys twice, which the state store letters
+// once, instead of "#2" keys that would letter the cash twice.
+func (p *parser) readDocument(se xml.StartElement) error {
+	p.doc = docState{index: p.done + 1}
+	name := se.Name.Local
+	if p.doc.index > 1 {
+		name = fmt.Sprintf("%s[%d]", name, p.doc.index)
+		p.proj.init()
+	}
+	p.push(name)
+	if err := p.document(se); err != nil {
+		return err
+	}
+	p.pop()
+	p.done++
+	return nil
 }
 
 var messageTypes = []struct{ prefix, typ string }{
@@ -437,25 +668,46 @@ var messageTypes = []struct{ prefix, typ string }{
 	{"BkToCstmrDbtCdtNtfctn", "camt.054"},
 }
 
+// The versions read: camt.05x.001.01 to camt.05x.001.14. A namespace of
+// another version is ErrUnsupportedMessage.
+const (
+	minVersion = 1
+	maxVersion = 14
+)
+
+// setType records the message type and version of the current document
+// (and of the file, for its first document).
+func (p *parser) setType(typ, version string) {
+	p.doc.typ, p.doc.version = typ, version
+	if p.doc.index == 1 {
+		p.file.Type, p.file.Version = typ, version
+	}
+}
+
 func (p *parser) document(se xml.StartElement) error {
+	d := &p.doc
 	ns := se.Name.Space
-	p.file.Namespace = ns
+	if d.index == 1 {
+		p.file.Namespace = ns
+	}
+	p.rootNS = p.rootNS[:0]
 	for _, a := range se.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			p.rootNS = append(p.rootNS, a)
 		}
 	}
 	if m := nsPattern.FindStringSubmatch(ns); m != nil {
-		v, _ := strconv.Atoi(m[2])
-		if v < 1 || v > 13 {
-			return fmt.Errorf("%w: version %s of camt.05%s (namespace %q)", ErrUnsupportedMessage, m[2], m[1], ns)
+		v, err := strconv.Atoi(m[2])
+		if err != nil || len(m[2]) != 2 || v < minVersion || v > maxVersion {
+			return fmt.Errorf("%w: version %s of camt.05%s (namespace %q); versions .001.%02d to .001.%02d are read",
+				ErrUnsupportedMessage, m[2], m[1], ns, minVersion, maxVersion)
 		}
-		p.file.Type, p.file.Version = "camt.05"+m[1], m[2]
+		p.setType("camt.05"+m[1], m[2])
 	} else if ns != "" {
 		if strings.Contains(ns, "camt.") {
 			return fmt.Errorf("%w: namespace %q", ErrUnsupportedMessage, ns)
 		}
-		return fmt.Errorf("%w: namespace %q", ErrNotCAMT, ns)
+		return fmt.Errorf("%w: namespace %q", p.notCAMT(), ns)
 	}
 	for {
 		t, err := p.token()
@@ -471,15 +723,15 @@ func (p *parser) document(se xml.StartElement) error {
 				}
 			}
 			if typ == "" {
-				if p.file.Type == "" {
-					return fmt.Errorf("%w: <%s> in a Document without a camt namespace", ErrNotCAMT, t.Name.Local)
+				if d.typ == "" {
+					return fmt.Errorf("%w: <%s> in a Document without a camt namespace", p.notCAMT(), t.Name.Local)
 				}
-				return fmt.Errorf("%w: unexpected <%s> in a %s document", ErrMalformed, t.Name.Local, p.file.Type)
+				return fmt.Errorf("%w: unexpected <%s> in a %s document", ErrMalformed, t.Name.Local, d.typ)
 			}
-			if p.file.Type == "" {
-				p.file.Type = typ
-			} else if typ != p.file.Type {
-				return fmt.Errorf("%w: <%s> in a %s document", ErrMalformed, t.Name.Local, p.file.Type)
+			if d.typ == "" {
+				p.setType(typ, d.version)
+			} else if typ != d.typ {
+				return fmt.Errorf("%w: <%s> in a %s document", ErrMalformed, t.Name.Local, d.typ)
 			}
 			p.push(t.Name.Local)
 			if err := p.message(); err != nil {
@@ -487,7 +739,7 @@ func (p *parser) document(se xml.StartElement) error {
 			}
 			p.pop()
 		case xml.EndElement:
-			if p.file.Type == "" || len(p.file.Statements) == 0 && p.file.MsgID == "" {
+			if d.typ == "" || d.stmts == 0 && d.msgID == "" {
 				return fmt.Errorf("%w: empty Document", ErrMalformed)
 			}
 			return nil
@@ -496,6 +748,7 @@ func (p *parser) document(se xml.StartElement) error {
 }
 
 func (p *parser) message() error {
+	d := &p.doc
 	seenHdr := false
 	for {
 		t, err := p.token()
@@ -511,16 +764,18 @@ func (p *parser) message() error {
 				if err := p.decode(&h, &t); err != nil {
 					return err
 				}
-				p.file.MsgID = strings.TrimSpace(h.MsgID)
+				d.msgID = strings.TrimSpace(h.MsgID)
 				tm, err := parseDateTime(h.CreDtTm)
 				if err != nil {
 					return badValue("CreDtTm", "%v", err)
 				}
-				p.file.Created = tm
+				if d.index == 1 {
+					p.file.MsgID, p.file.Created = d.msgID, tm
+				}
 				p.pop()
 				seenHdr = true
 			case "Stmt", "Rpt", "Ntfctn":
-				p.push(fmt.Sprintf("%s[%d]", t.Name.Local, len(p.file.Statements)+1))
+				p.push(fmt.Sprintf("%s[%d]", t.Name.Local, d.stmts+1))
 				if err := p.statement(); err != nil {
 					return err
 				}
@@ -534,7 +789,7 @@ func (p *parser) message() error {
 			if !seenHdr {
 				return fmt.Errorf("%w: message without GrpHdr", ErrMalformed)
 			}
-			if len(p.file.Statements) == 0 {
+			if d.stmts == 0 {
 				return ErrNoStatement
 			}
 			return nil
@@ -543,7 +798,8 @@ func (p *parser) message() error {
 }
 
 func (p *parser) statement() error {
-	st := &Statement{Index: len(p.file.Statements) + 1}
+	d := &p.doc
+	st := &Statement{Index: len(p.file.Statements) + 1, Document: d.index, Message: d.typ, Version: d.version, MsgID: d.msgID}
 	p.st, p.ent = st, 0
 	defer func() { p.st, p.ent = nil, 0 }()
 	if err := p.statementBody(st); err != nil {
@@ -580,6 +836,7 @@ func (p *parser) statementBody(st *Statement) error {
 			p.ent = 0
 			st.Checks = st.tally.checks(st)
 			p.file.Statements = append(p.file.Statements, st)
+			p.doc.stmts++
 			return nil
 		}
 	}
@@ -587,7 +844,7 @@ func (p *parser) statementBody(st *Statement) error {
 
 func (p *parser) statementChild(st *Statement, t *xml.StartElement) error {
 	switch t.Name.Local {
-	case "Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm":
+	case "Id", "ElctrncSeqNb", "LglSeqNb", "CreDtTm", "CpyDplctInd":
 		s, err := p.text(t)
 		if err != nil {
 			return err
@@ -595,6 +852,8 @@ func (p *parser) statementChild(st *Statement, t *xml.StartElement) error {
 		switch t.Name.Local {
 		case "Id":
 			st.ID = s
+		case "CpyDplctInd":
+			st.CopyDuplicate = s
 		case "ElctrncSeqNb":
 			st.ElctrncSeqNb = s
 		case "LglSeqNb":
@@ -668,7 +927,7 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 		return err
 	}
 	e.Offset = off
-	p.proj.message = p.file.Type
+	p.proj.message = st.Message
 	txs := p.proj.project(st, e)
 	if p.extras != nil {
 		vals, err := p.extras.eval(raw, p.rootNS)

@@ -122,6 +122,28 @@ type xCdOrPrtry struct {
 	Prtry string `xml:"CdOrPrtry>Prtry"`
 }
 
+// xTypedAmt is a DscntApldAmt or TaxAmt of RfrdDocAmt, in both shapes:
+// flat in .01/.02 (<TaxAmt Ccy="EUR">1.00</TaxAmt>: Ccy and Value), a
+// type and an amount from .03 on (<TaxAmt><Tp><Cd>…</Cd></Tp><Amt
+// Ccy="EUR">1.00</Amt></TaxAmt>: Tp and Amt).
+type xTypedAmt struct {
+	Ccy   string `xml:"Ccy,attr"`
+	Value string `xml:",chardata"`
+	Tp    struct {
+		Cd    string `xml:"Cd"`
+		Prtry string `xml:"Prtry"`
+	} `xml:"Tp"`
+	Amt *xAmt `xml:"Amt"`
+}
+
+// xAdjstmnt is an AdjstmntAmtAndRsn (DocumentAdjustment1).
+type xAdjstmnt struct {
+	Amt       *xAmt  `xml:"Amt"`
+	CdtDbtInd string `xml:"CdtDbtInd"`
+	Rsn       string `xml:"Rsn"`
+	AddtlInf  string `xml:"AddtlInf"`
+}
+
 type xStrd struct {
 	RfrdDocInf []struct {
 		Tp     xCdOrPrtry `xml:"Tp"`
@@ -129,11 +151,12 @@ type xStrd struct {
 		RltdDt string     `xml:"RltdDt"`
 	} `xml:"RfrdDocInf"`
 	RfrdDocAmt *struct {
-		DuePyblAmt   *xAmt `xml:"DuePyblAmt"`
-		DscntApldAmt *xAmt `xml:"DscntApldAmt"`
-		CdtNoteAmt   *xAmt `xml:"CdtNoteAmt"`
-		TaxAmt       *xAmt `xml:"TaxAmt"`
-		RmtdAmt      *xAmt `xml:"RmtdAmt"`
+		DuePyblAmt        *xAmt       `xml:"DuePyblAmt"`
+		DscntApldAmt      []xTypedAmt `xml:"DscntApldAmt"`
+		CdtNoteAmt        *xAmt       `xml:"CdtNoteAmt"`
+		TaxAmt            []xTypedAmt `xml:"TaxAmt"`
+		AdjstmntAmtAndRsn []xAdjstmnt `xml:"AdjstmntAmtAndRsn"`
+		RmtdAmt           *xAmt       `xml:"RmtdAmt"`
 	} `xml:"RfrdDocAmt"`
 	CdtrRefInf *struct {
 		Tp struct {

@@ -1,7 +1,10 @@
 // Package compress opens compressed statement deliveries transparently:
-// a gzip file holds one statement, a zip file holds several. The format is
-// recognised by its magic bytes; the extension is only checked for
-// consistency. Every read is bounded by Limits so that a zip bomb is
+// a gzip file holds one statement file, a zip file holds several. A gzip
+// of several members (cat a.xml.gz b.xml.gz) is read to its last member,
+// as one statement file holding the members' contents one after the
+// other (the camt reader then reads every document in it); bytes after
+// the last member are ErrCorrupt. The format is recognised by its magic
+// bytes; the extension is only checked for consistency. Every read is bounded by Limits so that a zip bomb is
 // refused with a clear error instead of filling the disk or the memory.
 package compress
 
@@ -35,7 +38,8 @@ const ratioFloor = 1 << 20
 // Limits bound what one delivery may expand to. A zero field takes its
 // Default value; a negative field disables that limit.
 type Limits struct {
-	// MaxMemberBytes bounds the decompressed size of one statement.
+	// MaxMemberBytes bounds the decompressed size of one statement file
+	// (a zip member; a whole gzip, all its members together).
 	MaxMemberBytes int64 `yaml:"max_member_bytes"`
 	// MaxTotalBytes bounds the decompressed size of all statements of one
 	// delivery together, and the size of a zip spooled to disk.
@@ -128,7 +132,9 @@ func Sniff(head []byte) Format {
 
 // Expand calls fn once per statement in the delivery read from r: a plain
 // file once with itself (member = name); a gzip file once, decompressed
-// (member = the name without ".gz"); a zip once per regular member in name
+// (member = the name without ".gz"; every gzip member, in order, the
+// limits bounding them together as one statement file); a zip once per
+// regular member in name
 // order (member = the member's path; directories and macOS "__MACOSX/"
 // metadata are skipped). Archives are not nested: a compressed member is
 // passed on as it is.
@@ -267,6 +273,10 @@ func expandGzip(name string, r io.Reader, lim Limits, fn func(string, io.Reader)
 		return fmt.Errorf("opening gzip %q: %w: %w", name, ErrCorrupt, err)
 	}
 	defer zr.Close()
+	// Every member, one after the other (the default, relied upon: cat
+	// a.gz b.gz is one delivery); what follows the last member is a header
+	// error, reported as ErrCorrupt by gzipErrs.
+	zr.Multistream(true)
 	member := name
 	if ext := path.Ext(name); strings.EqualFold(ext, ".gz") || strings.EqualFold(ext, ".gzip") {
 		member = strings.TrimSuffix(name, ext)

@@ -203,6 +203,50 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestGzipMembers: a gzip of several members (cat a.xml.gz b.xml.gz) is
+// one statement file, the members' contents one after the other, read to
+// the end; bytes after the last member are corruption, not silence; the
+// member limit bounds the members together.
+func TestGzipMembers(t *testing.T) {
+	a, b := []byte("<Document>A</Document>\n"), []byte("<Document>B</Document>\n")
+	two := append(gz(t, a), gz(t, b)...)
+	read := func(data []byte, lim Limits) ([]byte, error) {
+		var got []byte
+		err := Expand("c.xml.gz", bytes.NewReader(data), lim, func(member string, r io.Reader) error {
+			if member != "c.xml" {
+				t.Errorf("member %q, want c.xml", member)
+			}
+			b, err := io.ReadAll(r)
+			got = append(got, b...)
+			return err
+		})
+		return got, err
+	}
+	got, err := read(two, Limits{})
+	if err != nil || !bytes.Equal(got, append(bytes.Clone(a), b...)) {
+		t.Fatalf("got %q, %v; want both members", got, err)
+	}
+	got, err = read(append(append(gz(t, a), gz(t, nil)...), gz(t, b)...), Limits{})
+	if err != nil || !bytes.Equal(got, append(bytes.Clone(a), b...)) {
+		t.Fatalf("with an empty member between: got %q, %v", got, err)
+	}
+	for name, tail := range map[string][]byte{
+		"garbage after the last member":   []byte("not gzip at all, but long enough"),
+		"zero padding":                    make([]byte, 512),
+		"fewer than a header of zeros":    {0, 0, 0},
+		"a truncated third member":        gz(t, a)[:15],
+		"a third member with a bad check": append(gz(t, a)[:len(gz(t, a))-8], 1, 2, 3, 4, 5, 6, 7, 8),
+	} {
+		if _, err := read(append(bytes.Clone(two), tail...), Limits{}); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
+	lim := Limits{MaxMemberBytes: int64(len(a)) + 5}
+	if _, err := read(two, lim); !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "max_member_bytes") {
+		t.Errorf("members under the limit one by one but not together: err = %v, want max_member_bytes", err)
+	}
+}
+
 // TestLimitSurvivesSwallowedError: fn ignoring the read error must not
 // hide the bomb.
 func TestLimitSurvivesSwallowedError(t *testing.T) {
@@ -269,6 +313,8 @@ func FuzzExpand(f *testing.F) {
 	text := []byte("<Document><Stmt><Ntry/></Stmt></Document>")
 	f.Add("a.xml", text)
 	f.Add("a.xml.gz", gz(f, text))
+	f.Add("a.xml.gz", append(gz(f, text), gz(f, text)...))
+	f.Add("a.xml.gz", append(append(gz(f, text), gz(f, nil)...), "trailing"...))
 	f.Add("a.zip", zipOf(f, member{name: "b", body: text}, member{name: "a", body: text, stored: true}))
 	f.Add("a.zip", lieAboutSize(zipOf(f, member{name: "a", body: bytes.Repeat([]byte{0}, 5000)}), 10))
 	f.Add("x", []byte("PK\x05\x06"))
