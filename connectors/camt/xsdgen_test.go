@@ -14,11 +14,11 @@ package camt
 //
 // A run is reproducible from its seed (logged, and printed with every
 // failure with the command that replays it): document i of a seed is the
-// same whatever -xsdgen.n is, as long as it is larger than i. Failing
-// documents are written to a directory that is kept (t.TempDir is removed
-// when the test ends), whose path is printed; failures are grouped by
-// error (reader errors without indexes and values, or the field that
-// differs from moov-io). -xsdgen.omit=TaxAmt,RemittanceAmount2/DscntApldAmt
+// same whatever -xsdgen.n is, as long as it is larger than i. Failures
+// are grouped by error (reader errors without indexes and values, or the
+// field that differs from moov-io); the first five documents of each
+// group are written to a directory that is kept (t.TempDir is removed
+// when the test ends), whose path is printed. -xsdgen.omit=TaxAmt,RemittanceAmount2/DscntApldAmt
 // stops generating those optional elements (by name, or Type/Elem), to
 // look past a known failure while it is being fixed.
 //
@@ -245,7 +245,6 @@ func TestXSDConformance(t *testing.T) {
 
 	var gen, read failures
 	var stmts, entries, details int
-	keep := map[int]bool{}
 	opts := DefaultOptions()
 	ref := DefaultOptions()
 	ref.Reference = true
@@ -254,14 +253,12 @@ func TestXSDConformance(t *testing.T) {
 			// The generator wrote an invalid document: a bug of the test.
 			m := reNumber.ReplaceAllString(msgs[0], "N")
 			gen.add(m, d.i, strings.Join(msgs, "\n"))
-			keep[d.i] = true
 			continue
 		}
 		name := filepath.Base(d.path)
 		got, err := ReadAll(bytes.NewReader(d.data), name, opts)
 		if err != nil {
 			read.add("refused: "+errKey(err), d.i, err.Error())
-			keep[d.i] = true
 			continue
 		}
 		for _, st := range got.Statements {
@@ -275,10 +272,8 @@ func TestXSDConformance(t *testing.T) {
 		slow, err := ReadAll(bytes.NewReader(d.data), name, ref)
 		if err != nil {
 			read.add("refused by the encoding/xml path only: "+errKey(err), d.i, err.Error())
-			keep[d.i] = true
 		} else if a, b := renderJSON(t, got), renderJSON(t, slow); !bytes.Equal(a, b) {
 			read.add("fast path and encoding/xml path differ", d.i, firstDiff(a, b))
-			keep[d.i] = true
 		}
 		// Parse (streaming) must accept it too and hand over the same
 		// entries.
@@ -288,20 +283,16 @@ func TestXSDConformance(t *testing.T) {
 			return nil
 		}); err != nil {
 			read.add("refused by Parse only: "+errKey(err), d.i, err.Error())
-			keep[d.i] = true
 		} else if want := countEntries(got); handed != want {
 			read.add("Parse hands over another number of entries than ReadAll reads", d.i, fmt.Sprintf("%d vs %d", handed, want))
-			keep[d.i] = true
 		}
 		diffs, err := compareMoov(got, d.data)
 		if err != nil {
 			read.add("moov-io cannot decode: "+reNumber.ReplaceAllString(err.Error(), "N"), d.i, err.Error())
-			keep[d.i] = true
 			continue
 		}
 		for _, x := range diffs {
 			read.add("differs from moov-io: "+x.field, d.i, fmt.Sprintf("%s: ours %s, moov-io %s", x.at, x.ours, x.theirs))
-			keep[d.i] = true
 		}
 	}
 	total := time.Since(start)
@@ -310,17 +301,26 @@ func TestXSDConformance(t *testing.T) {
 		genTime.Round(time.Millisecond), lintTime.Round(time.Millisecond), total.Round(time.Millisecond))
 	logCoverage(t, gens)
 
-	if len(keep) == 0 {
+	if len(gen.groups) == 0 && len(read.groups) == 0 {
 		return
 	}
-	// Keep the failing documents (t.TempDir is removed when the test ends).
+	// Keep the first documents of each group (t.TempDir is removed when
+	// the test ends).
 	out, err := os.MkdirTemp("", fmt.Sprintf("xsdgen-seed%d-", seed))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range keep {
-		if err := os.WriteFile(filepath.Join(out, filepath.Base(docs[i].path)), docs[i].data, 0o644); err != nil {
-			t.Fatal(err)
+	failing := map[int]bool{}
+	for _, f := range []*failures{&gen, &read} {
+		for _, g := range f.groups {
+			for _, i := range g.docs {
+				failing[i] = true
+			}
+			for _, i := range g.docs[:min(len(g.docs), 5)] {
+				if err := os.WriteFile(filepath.Join(out, filepath.Base(docs[i].path)), docs[i].data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	report := func(title string, f *failures) {
@@ -329,7 +329,8 @@ func TestXSDConformance(t *testing.T) {
 			fmt.Fprintf(&b, "\n  %4d documents: %s\n        first: %s\n        %s", len(g.docs), g.key,
 				filepath.Join(out, filepath.Base(docs[g.docs[0]].path)), strings.ReplaceAll(g.example, "\n", "\n        "))
 		}
-		t.Errorf("%s (seed %d; %d failing documents kept in %s; replay: %s):%s", title, seed, len(keep), out, replay, b.String())
+		t.Errorf("%s (seed %d; %d of %d documents fail; the first 5 of each group are kept in %s; replay: %s):%s",
+			title, seed, len(failing), n, out, replay, b.String())
 	}
 	if len(gen.groups) > 0 {
 		report("the generator wrote documents xmllint rejects (a bug of the test)", &gen)
@@ -362,10 +363,10 @@ func logCoverage(t *testing.T, gens map[string]*docGen) {
 		b, bAll, missing := covered(g.cov.branchAll, g.cov.branch)
 		t.Logf("%s: optional elements present at least once %d/%d, choice branches taken %d/%d (types reached %d/%d)",
 			msg, o, oAll, b, bAll, typesReached(g), complexWithElements(g.s))
-		if len(absent) > 0 && len(absent) <= 15 {
+		if testing.Verbose() && len(absent) > 0 && len(absent) <= 15 {
 			t.Logf("%s: optional elements never present: %v", msg, absent)
 		}
-		if len(missing) > 0 && len(missing) <= 10 {
+		if testing.Verbose() && len(missing) > 0 && len(missing) <= 10 {
 			t.Logf("%s: branches never taken: %v", msg, missing)
 		}
 		for k, v := range g.cov.elems {
