@@ -25,7 +25,6 @@ type projector struct {
 	message string
 }
 
-
 func (p *projector) init() {
 	p.occ = map[uint64]int{}
 	p.keys = map[uint64]int{}
