@@ -325,6 +325,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}())
 		if d.Reason == ReasonPossibleDuplicate && isNew {
 			res.PossibleDuplicates++
+			j.Metrics.setAside(j.Name, ReasonPossibleDuplicate, 1)
 		}
 		if !isNew {
 			prev := open[i-len(fresh)].Decision

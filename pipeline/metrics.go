@@ -109,7 +109,7 @@ func NewMetrics(version string) *Metrics {
 			Name: "lettrage_manual_resolutions_total", Help: "Rows of accountants' resolution files by action and status (applied, already_applied, refused).",
 		}, []string{"job", "action", "status"}),
 		setAsideTxs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lettrage_transactions_set_aside_total", Help: "Transactions read and accounted for otherwise, by reason (duplicate_delivery, covered_by_details, details_of_lettered, awaiting_details).",
+			Name: "lettrage_transactions_set_aside_total", Help: "Transactions read and accounted for otherwise, by reason (duplicate_delivery, covered_by_details, details_of_lettered, awaiting_details), and possible duplicates reported as exceptions (possible_duplicate).",
 		}, []string{"job", "reason"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
