@@ -64,7 +64,7 @@ func TestUpgradeFromReleaseStateStore(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, filepath.Join("testdata", "upgrade-v0"), dir)
 	cfg := filepath.Join(dir, "lettrage.yaml")
-	out := filepath.Join(dir, "out")
+	out := filepath.Join(dir, "release")
 	all := []string{"ALPHA SA", "BRAVO SARL", "CHARLIE GMBH", "DELTA BV", "ECHO SAS", "FOXTROT SA", "GOLF SARL", "HOTEL SNC"}
 	check := func(step string) {
 		t.Helper()
