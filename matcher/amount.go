@@ -21,26 +21,38 @@ type Amount struct {
 // plain decimal number.
 var ErrBadAmount = errors.New("not a decimal amount")
 
-// maxAmountDigits bounds the digits accepted by ParseAmount so that absurd
-// inputs cannot make arithmetic expensive. ISO 20022 amounts have at most
-// 18 digits; the bound leaves room for ledgers with more fraction digits.
+// maxAmountDigits bounds the significant digits accepted by ParseAmount so
+// that absurd inputs cannot make arithmetic expensive: the digits of the
+// integer part after its leading zeros, and every fraction digit (they are
+// kept: they make the amount's scale). That is the size of the decimal the
+// amount is kept as, whatever the number of leading zeros, which
+// xs:decimal allows without limit and does not count in totalDigits
+// ("000…0100.00" is 100.00). ISO 20022 amounts have at most 18 digits;
+// the bound leaves room for ledgers with more fraction digits.
 const maxAmountDigits = 40
 
 // ParseAmount parses a plain decimal number: an optional sign, digits, an
 // optional '.' and fraction digits (".5" and "5." are accepted, as banks send
-// them). Exponents, thousands separators, spaces and NaN are rejected.
+// them). Leading zeros are ignored ("007.50" is 7.50). Exponents, thousands
+// separators, spaces and NaN are rejected, and so are numbers of more than
+// maxAmountDigits significant digits.
 func ParseAmount(s string) (Amount, error) {
 	if s == "" {
 		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
 	}
-	body := s
+	sign, body := "", s
 	if body[0] == '-' || body[0] == '+' {
-		body = body[1:]
+		sign, body = body[:1], body[1:]
 	}
-	digits, dots := 0, 0
+	// lead counts the leading zeros of the integer part, which are not
+	// significant.
+	digits, dots, lead := 0, 0, 0
 	for i := 0; i < len(body); i++ {
 		c := body[i]
 		switch {
+		case c == '0' && lead == i:
+			lead++
+			digits++
 		case c >= '0' && c <= '9':
 			digits++
 		case c == '.':
@@ -49,13 +61,21 @@ func ParseAmount(s string) (Amount, error) {
 			return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
 		}
 	}
-	if digits == 0 || dots > 1 || digits > maxAmountDigits {
+	if digits == 0 || dots > 1 || digits-lead > maxAmountDigits {
 		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
 	}
-	if strings.HasSuffix(body, ".") {
-		s = strings.TrimSuffix(s, ".")
+	num := s
+	if lead > 1 {
+		// Do not hand a run of leading zeros to the decimal parser (the
+		// common "0.50" is passed as written, without allocating).
+		rest := body[lead:]
+		if rest == "" || rest[0] == '.' {
+			rest = "0" + rest
+		}
+		num = sign + rest
 	}
-	d, err := decimal.NewFromString(s)
+	num = strings.TrimSuffix(num, ".") // "5." is 5
+	d, err := decimal.NewFromString(num)
 	if err != nil {
 		return Amount{}, fmt.Errorf("parsing amount %q: %w", s, ErrBadAmount)
 	}

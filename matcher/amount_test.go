@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -27,9 +28,38 @@ func TestParseAmount(t *testing.T) {
 		{in: " 1", wantErr: true},
 		{in: "NaN", wantErr: true},
 		{in: "12345678901234567890123456789012345678901", wantErr: true},
+		// Leading zeros (xs:decimal allows any number of them) are not
+		// significant: only the digits after them count in the bound.
+		{in: "007.50", want: "7.5", scale: 2},
+		{in: "00", want: "0", scale: 0},
+		{in: "-000.5", want: "-0.5", scale: 1},
+		{in: "+000000000000000000000000000000000000000000100.00", want: "100", scale: 2},
+		{in: "00000000000000000000000000000000000000000100.00", want: "100", scale: 2},
+		{in: strings.Repeat("0", 1000) + "1", want: "1", scale: 0},
+		{in: strings.Repeat("0", 60) + ".25", want: "0.25", scale: 2},
+		{in: "000000000000000000000000000000000000000000001656584.69573", want: "1656584.69573", scale: 5},
+		{in: "0001234567890123456789012345678901234567890", want: "1234567890123456789012345678901234567890", scale: 0},
+		{in: "00" + strings.Repeat("9", 20) + "." + strings.Repeat("9", 20), want: strings.Repeat("9", 20) + "." + strings.Repeat("9", 20), scale: 20},
+		{in: "0." + strings.Repeat("0", 39) + "1", want: "0." + strings.Repeat("0", 39) + "1", scale: 40},
+		{in: "0." + strings.Repeat("0", 40) + "1", wantErr: true}, // 41 fraction digits: the scale counts
+		{in: "00" + strings.Repeat("9", 21) + "." + strings.Repeat("9", 20), wantErr: true},
+		{in: "000012345678901234567890123456789012345678901", wantErr: true},
+		{in: "1." + strings.Repeat("0", 40), wantErr: true}, // trailing fraction zeros are kept, so they count
+		{in: "00.", want: "0", scale: 0},
+		{in: "0.", want: "0", scale: 0},
+		{in: "+", wantErr: true},
+		{in: "-.", wantErr: true},
+		{in: "00.1.", wantErr: true},
+		{in: "00 1", wantErr: true},
+		{in: "--1", wantErr: true},
+		{in: "0x10", wantErr: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
+		name := tt.in
+		if len(name) > 50 {
+			name = name[:20] + "…" + name[len(name)-20:]
+		}
+		t.Run(name, func(t *testing.T) {
 			a, err := ParseAmount(tt.in)
 			if tt.wantErr {
 				if !errors.Is(err, ErrBadAmount) {

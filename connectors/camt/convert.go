@@ -43,6 +43,8 @@ var (
 
 // parseDateTime reads an ISO date or date-time, with or without a zone and
 // fraction of seconds; "" gives nil. A time without zone is taken as UTC.
+// The end of a day, 24:00:00 (xs:dateTime allows it, with minutes,
+// seconds and any fraction zero), is 00:00:00 of the next day.
 func parseDateTime(s string) (*time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -57,7 +59,36 @@ func parseDateTime(s string) (*time.Time, error) {
 			return &t, nil
 		}
 	}
+	if t, ok := endOfDay(s); ok {
+		return &t, nil
+	}
 	return nil, fmt.Errorf("not an ISO date or date-time: %q", s)
+}
+
+// endOfDay reads a date-time at 24:00:00 (with an optional fraction of
+// zeros and an optional zone), which Go's time.Parse refuses, as the
+// instant 24 hours after 00:00:00 of the same day and zone, that is the
+// next day at 00:00:00.
+func endOfDay(s string) (time.Time, bool) {
+	day, clock, ok := strings.Cut(s, "T")
+	rest, ok2 := strings.CutPrefix(clock, "24:00:00")
+	if !ok || !ok2 {
+		return time.Time{}, false
+	}
+	if frac, ok := strings.CutPrefix(rest, "."); ok {
+		n := len(frac) - len(strings.TrimLeft(frac, "0"))
+		if n == 0 {
+			return time.Time{}, false // "24:00:00." or "24:00:00.5"
+		}
+		rest = frac[n:]
+	}
+	// rest is the zone, if any: the layouts check it.
+	for _, l := range dateTimeLayouts[:2] { // with seconds, with and without zone
+		if t, err := time.Parse(l, day+"T00:00:00"+rest); err == nil {
+			return t.Add(24 * time.Hour), true
+		}
+	}
+	return time.Time{}, false
 }
 
 func parseDate(d *xDate, path string) (*time.Time, error) {

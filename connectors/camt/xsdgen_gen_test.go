@@ -29,9 +29,10 @@ package camt
 //   - xs:any (SplmtryData/Envlp) gets foreign elements, in another
 //     namespace or in none, named like camt elements (Ntry, Amt…).
 //
-// Not generated: years outside 0001–9999 and the 24:00:00 end-of-day time
-// (valid, but Go's time package cannot represent them, nor can moov-io's
-// decoding: see testdata/xsdgen-found), white space around dates (valid,
+// Not generated: years outside 0001–9999 (valid, but Go's time package
+// cannot parse them, nor can moov-io's decoding) and the 24:00:00
+// end-of-day time (valid, and read by the reader, but moov-io's decoding
+// refuses it; see testdata/xsdgen-found), white space around dates (valid,
 // but libxml2 rejects it), encodings other than UTF-8, DTDs and entity
 // declarations.
 

@@ -234,6 +234,11 @@ func TestParseDecimalComma(t *testing.T) {
 		{",5", "0.5"},
 		{"1 000", "1000"},
 		{"12", "12"},
+		// Leading zeros are not significant (matcher.ParseAmount); 41
+		// significant digits are too many.
+		{"0001234,50", "1234.50"},
+		{strings.Repeat("0", 45) + "12,5", "12.5"},
+		{"12345678901234567890123456789012345678901", ""},
 		{"1.5", ""},         // a '.' decimal point, not thousands
 		{"1.234.56,0", ""},  // bad group
 		{"1 234.567,0", ""}, // mixed separators
