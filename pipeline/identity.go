@@ -21,6 +21,11 @@ import (
 //     direction, booking date and status group (booked, or the status of a
 //     pending/informational entry). Two transactions of different classes
 //     are never the same.
+//   - Nor are two transactions of different shapes: a transaction of its own
+//     entry, a batch entry booked without details, and a detail of a batch
+//     (the day's statement books the batch as one entry and the payer's
+//     own credit as another, even when the detail says too little to
+//     contradict the credit).
 //   - Within a class, a transaction read from a file is the same as one
 //     already recorded (a re-delivery) when their bank references do not
 //     differ (both present and different) and no other field contradicts:
@@ -247,6 +252,18 @@ func sameClass(a, b *matcher.Transaction) bool {
 		a.BookingDate.Equal(b.BookingDate) && booked(a) == booked(b) && (booked(a) || a.Status == b.Status)
 }
 
+// shape tells a transaction of its own entry ("") from a batch entry
+// booked without details and from a detail of a batch.
+func shape(t *matcher.Transaction) string {
+	switch {
+	case t.IsBatchEntry():
+		return linkBatch
+	case t.IsBatchDetail():
+		return linkDetail
+	}
+	return ""
+}
+
 // infoScore counts what a delivery says about a transaction beyond its
 // class: a re-delivery that says more enriches an open exception.
 func infoScore(t *matcher.Transaction) int {
@@ -305,7 +322,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 		bestScore, possible := -1, (*knownTx)(nil)
 		var possibleFields []string
 		for _, k := range in.classes[c] {
-			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) {
+			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) || shape(t) != shape(k.tx) {
 				continue
 			}
 			tr, kr := bankRef(t), bankRef(k.tx)

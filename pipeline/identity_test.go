@@ -288,6 +288,15 @@ func identityScenarios() []idScenario {
 		{name: "batch entry and camt.054 in one run",
 			runs: [][]delivery{{batch053("b-053", d1, 2, "300.00"), notif054("b-054", d1, pA, pB)}},
 			want: []string{"ALPHA SA", "BRAVO SARL"}},
+		// Conservation (issue 12, seed 58): a payer's credit of its own entry
+		// is not a re-delivery of a batch detail of the same payer, amount
+		// and day that says less (no remittance): the day's statement books
+		// the batch as one entry and the credit as another.
+		{name: "a credit of its own entry is not a batch detail of the same payer and amount",
+			runs: [][]delivery{{notif054("b-054", d1, pA, camtgen.Tx{Name: "ZULU LTD", Amount: "300.00"})},
+				{{"day.xml", stmt053("day", d1, camtgen.Entry{Credit: true, BookingDate: d1, Amount: "400.00",
+					AcctSvcrRef: "BATCH-77", NtryRef: "QRR-COLL-9", Batch: 2}, credit(d1, "", idPay("ZULU LTD", "300.00", "")))}}},
+			want: []string{"ALPHA SA", "ZULU LTD", "ZULU LTD"}},
 	}
 }
 
