@@ -25,7 +25,10 @@ import (
 //     entry, a batch entry booked without details, and a detail of a batch
 //     (the day's statement books the batch as one entry and the payer's
 //     own credit as another, even when the detail says too little to
-//     contradict the credit).
+//     contradict the credit). Two batch entries, or two details, are the
+//     same only if their entries share a link reference (Ntry/AcctSvcrRef,
+//     NtryRef, Btch/MsgId or PmtInfId) when both have one: a detail of one
+//     batch is never a re-delivery of a detail of another.
 //   - Within a class, a transaction read from a file is the same as one
 //     already recorded (a re-delivery) when their bank references do not
 //     differ (both present and different) and no other field contradicts:
@@ -264,6 +267,32 @@ func shape(t *matcher.Transaction) string {
 	return ""
 }
 
+// sameShape reports whether two transactions of one class may be the
+// same by their shape: both of their own entries, or both batch entries or
+// both details of entries that share a link reference (when both have
+// one).
+func sameShape(a, b *matcher.Transaction) bool {
+	sa := shape(a)
+	if sa != shape(b) {
+		return false
+	}
+	if sa == "" {
+		return true
+	}
+	la, lb := linkKeys(a), linkKeys(b)
+	if len(la) == 0 || len(lb) == 0 {
+		return true
+	}
+	for _, x := range la {
+		for _, y := range lb {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // infoScore counts what a delivery says about a transaction beyond its
 // class: a re-delivery that says more enriches an open exception.
 func infoScore(t *matcher.Transaction) int {
@@ -322,7 +351,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 		bestScore, possible := -1, (*knownTx)(nil)
 		var possibleFields []string
 		for _, k := range in.classes[c] {
-			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) || shape(t) != shape(k.tx) {
+			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
 				continue
 			}
 			tr, kr := bankRef(t), bankRef(k.tx)

@@ -297,6 +297,23 @@ func identityScenarios() []idScenario {
 				{{"day.xml", stmt053("day", d1, camtgen.Entry{Credit: true, BookingDate: d1, Amount: "400.00",
 					AcctSvcrRef: "BATCH-77", NtryRef: "QRR-COLL-9", Batch: 2}, credit(d1, "", idPay("ZULU LTD", "300.00", "")))}}},
 			want: []string{"ALPHA SA", "ZULU LTD", "ZULU LTD"}},
+		// Conservation (issue 12, seed 365): two batches of one day, without
+		// bank references, each with a detail of the same payer, amount and
+		// remittance: a detail of one is not a re-delivery of the other's
+		// (their entries' Btch/MsgId differ).
+		{name: "a detail of one batch is not a detail of another batch",
+			runs: func() [][]delivery {
+				pX := camtgen.Tx{Name: "ECHO SAS", Amount: "45.50", Ustrd: []string{"payment ECHO SAS"}}
+				coll := func(msg string, amount string, txs ...camtgen.Tx) camtgen.Entry {
+					return camtgen.Entry{Credit: true, BookingDate: d1, Amount: amount, Batch: 2, BatchMsgID: msg, Txs: txs}
+				}
+				return [][]delivery{
+					{{"b-054.xml", camtgen.Doc{Message: "054", MsgID: "b-054", Statements: []camtgen.Stmt{{ID: "b-054", Account: testAccount,
+						Entries: []camtgen.Entry{coll("COLL-1", "145.50", pA, pX)}}}}}},
+					{{"day.xml", stmt053("day", d1, coll("COLL-1", "145.50"), coll("COLL-2", "245.50", pX, idPay("ZULU LTD", "200.00", "")))}},
+				}
+			}(),
+			want: []string{"ALPHA SA", "ECHO SAS", "ECHO SAS", "ZULU LTD"}},
 	}
 }
 
