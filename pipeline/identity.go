@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -343,14 +344,23 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	if err := in.fetch(ctx, txs); err != nil {
 		return err
 	}
-	var news []*matcher.Transaction
+	// The recorded transactions each one may be, best first, and the one a
+	// contradiction makes a possible duplicate of. The candidates are
+	// those known before this file: the file's own transactions are never
+	// candidates.
+	type candidate struct {
+		k     *knownTx
+		score int
+	}
+	cands := make([][]candidate, len(txs))
+	type possibleDup struct {
+		k      *knownTx
+		fields []string
+	}
+	possibles := make([][]possibleDup, len(txs))
 	for i := range txs {
 		t := &txs[i]
-		c := identClass(t)
-		var best *knownTx
-		bestScore, possible := -1, (*knownTx)(nil)
-		var possibleFields []string
-		for _, k := range in.classes[c] {
+		for _, k := range in.classes[identClass(t)] {
 			if (k.state == "" && k.file == hash) || k.claimedBy == hash || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
 				continue
 			}
@@ -363,8 +373,8 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 				if tr != "" && tr == kr {
 					if isDuplicateCopy(t) {
 						fields = nil
-					} else if possible == nil {
-						possible, possibleFields = k, fields
+					} else {
+						possibles[i] = append(possibles[i], possibleDup{k, fields})
 					}
 				}
 				if len(fields) > 0 {
@@ -376,11 +386,44 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 				score = 100
 			}
 			score += 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
-			if score > bestScore {
-				best, bestScore = k, score
+			cands[i] = append(cands[i], candidate{k, score})
+		}
+		sort.SliceStable(cands[i], func(a, b int) bool { return cands[i][a].score > cands[i][b].score })
+	}
+	// As many of the file's transactions as can be are re-deliveries, each
+	// of a different recorded one (a maximum matching; each takes its best
+	// candidate unless another of the file has no other): taking them
+	// first come, first served could leave one without the only recorded
+	// transaction it may be, and record it twice.
+	owner := map[*knownTx]int{}
+	var assign func(i int, seen map[*knownTx]bool) bool
+	assign = func(i int, seen map[*knownTx]bool) bool {
+		for _, c := range cands[i] {
+			if seen[c.k] {
+				continue
+			}
+			seen[c.k] = true
+			if j, taken := owner[c.k]; !taken || assign(j, seen) {
+				owner[c.k] = i
+				return true
 			}
 		}
-		if best != nil {
+		return false
+	}
+	for i := range txs {
+		if len(cands[i]) > 0 {
+			assign(i, map[*knownTx]bool{})
+		}
+	}
+	matched := make([]*knownTx, len(txs))
+	for k, i := range owner {
+		matched[i] = k
+	}
+	var news []*matcher.Transaction
+	var newClass []string
+	for i := range txs {
+		t := &txs[i]
+		if best := matched[i]; best != nil {
 			best.claimedBy = hash
 			if in.recordDeliveries {
 				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
@@ -399,15 +442,25 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 			}
 			continue
 		}
+		var possible *possibleDup
+		for _, p := range possibles[i] {
+			if _, taken := owner[p.k]; !taken {
+				possible = &p
+				break
+			}
+		}
 		if !booked(t) {
 			// Pending and informational entries have keys of their own.
 			t.Key += "|" + t.Status
 		}
 		if possible != nil {
-			in.dupOf[t.Key] = dupNote{of: possible.tx.Ref, fields: possibleFields}
+			in.dupOf[t.Key] = dupNote{of: possible.k.tx.Ref, fields: possible.fields}
 		}
 		news = append(news, t)
-		in.classes[c] = append(in.classes[c], &knownTx{key: t.Key, tx: t, file: hash})
+		newClass = append(newClass, identClass(t))
+	}
+	for n, t := range news {
+		in.classes[newClass[n]] = append(in.classes[newClass[n]], &knownTx{key: t.Key, tx: t, file: hash})
 	}
 	if err := in.assignKeys(ctx, news); err != nil {
 		return err

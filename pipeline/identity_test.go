@@ -314,6 +314,24 @@ func identityScenarios() []idScenario {
 				}
 			}(),
 			want: []string{"ALPHA SA", "ECHO SAS", "ECHO SAS", "ZULU LTD"}},
+		// Conservation (issue 12, seed 826): two credits of one payer, amount
+		// and day, told apart by their remittance; an intraday report read
+		// after the day's statement shows one bare, then the other in full.
+		// The bare one may be either; taking it for the one the full one is
+		// left the full one without a match, so it was recorded again.
+		{name: "re-deliveries are matched as a whole, not first come first served",
+			runs: func() [][]delivery {
+				one := camtgen.Tx{Name: "ECHO SAS", Amount: "100.00", Ustrd: []string{"payment one"}}
+				two := camtgen.Tx{Name: "ECHO SAS", IBAN: "FR7630006000011234567890189", EndToEndID: "E2E-2", Amount: "100.00",
+					Ustrd: []string{"payment two"}}
+				bare := camtgen.Entry{Credit: true, BookingDate: d1, Amount: "100.00"}
+				return [][]delivery{
+					{{"day.xml", stmt053("day", d1, credit(d1, "", one), credit(d1, "", two))}},
+					{{"rpt.xml", camtgen.Doc{Message: "052", MsgID: "rpt", Statements: []camtgen.Stmt{{ID: "rpt", Account: testAccount,
+						Entries: []camtgen.Entry{bare, credit(d1, "", one)}}}}}},
+				}
+			}(),
+			want: []string{"ECHO SAS", "ECHO SAS"}},
 	}
 }
 
