@@ -32,10 +32,11 @@ import (
 //     batch is never a re-delivery of a detail of another.
 //   - Within a class, a transaction read from a file is the same as one
 //     already recorded (a re-delivery) when their bank references do not
-//     differ (both present and different) and no other field contradicts:
-//     end-to-end id, payer IBAN or account, payer name, remittance — a
-//     field one side lacks is no contradiction (banks enrich a camt.053
-//     over the camt.052 of the same day).
+//     differ (both present and different; an entry's number in a statement
+//     numbered from 1 is no reference, see matcher.Origin.BankRef) and no
+//     other field contradicts: end-to-end id, payer IBAN or account, payer
+//     name, remittance — a field one side lacks is no contradiction (banks
+//     enrich a camt.053 over the camt.052 of the same day).
 //   - Same reference and class but another field contradicts: the rule
 //     cannot tell; the transaction is recorded as a new one and reported as
 //     a possible duplicate (never lettered automatically). A statement that

@@ -260,6 +260,23 @@ func identityScenarios() []idScenario {
 		{name: "numbering restarts per statement",
 			runs: [][]delivery{{restart(d1, "r-1", pA, pC)}, {restart(d2, "r-2", pB, pD)}},
 			want: []string{"ALPHA SA", "BRAVO SARL", "CHARLIE GMBH", "DELTA BV"}},
+		// Conservation (issue 12, seed 2): an intraday report numbers its
+		// entries from 000001, and so does the day's statement: the same
+		// credit has another number in each, and another credit the same.
+		{name: "numbering restarts per statement, intraday report then the day's statement",
+			runs: [][]delivery{{func() delivery {
+				d := restart(d1, "rpt-1", pA)
+				d.doc.Message = "052"
+				return d
+			}()}, {restart(d1, "r-1", pC, pA)}},
+			want: []string{"ALPHA SA", "CHARLIE GMBH"}},
+		{name: "numbering restarts per statement, a statement over two days sent again",
+			runs: [][]delivery{{restart(d1, "r-1", pA, pC), restart(d2, "r-2", pB, pD)}, {func() delivery {
+				d := restart(d1, "r-12", pA, pC)
+				d.doc.Statements[0].Entries = append(d.doc.Statements[0].Entries, credit(d2, "000003", pB), credit(d2, "000004", pD))
+				return d
+			}()}},
+			want: []string{"ALPHA SA", "BRAVO SARL", "CHARLIE GMBH", "DELTA BV"}},
 		{name: "numbering restarts, same amounts on both days",
 			runs: [][]delivery{{restart(d1, "r-1", pD, pC)}, {restart(d2, "r-2", pA, idPay("ECHO SAS", "300.00", ""))}},
 			want: []string{"ALPHA SA", "CHARLIE GMBH", "DELTA BV", "ECHO SAS"}},
@@ -382,16 +399,18 @@ func report052(msg, day string, copyDup string, es ...camtgen.Entry) delivery {
 		Statements: []camtgen.Stmt{{ID: msg, Account: testAccount, CopyDuplicate: copyDup, Entries: es}}}}
 }
 
-// TestPossibleDuplicate: two intraday reports of one day whose numbering
-// restarts give the same reference, amount and date to two payments of
-// different payers. The rule cannot tell: the second is recorded and
+// TestPossibleDuplicate: two intraday reports of one day give the same
+// bank reference, amount and date to two payments of different payers (a
+// bank reusing a reference; an entry's number in a statement whose
+// numbering restarts is no reference: see identityScenarios). The rule
+// cannot tell: the second is recorded and
 // reported as a possible duplicate, never dropped and never lettered by
 // itself — unless the report declares itself a duplicate (CpyDplctInd).
 func TestPossibleDuplicate(t *testing.T) {
 	const day = "2026-11-17"
-	first := report052("rpt-1", day, "", credit(day, "000001", idPay("ALPHA SA", "100.00", rf("1001"))))
+	first := report052("rpt-1", day, "", credit(day, "TX4711", idPay("ALPHA SA", "100.00", rf("1001"))))
 	second := func(copyDup string) delivery {
-		return report052("rpt-2", day, copyDup, credit(day, "000001", idPay("ZULU LTD", "100.00", rf("1001"))))
+		return report052("rpt-2", day, copyDup, credit(day, "TX4711", idPay("ZULU LTD", "100.00", rf("1001"))))
 	}
 	for _, tc := range []struct {
 		name    string
@@ -419,10 +438,10 @@ func TestPossibleDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != ReasonPossibleDuplicate || exc[0].Tx.Ref != "000001#2" ||
-		!strings.Contains(exc[0].Decision.Explanation, "possible duplicate of 000001") ||
+	if len(exc) != 1 || exc[0].Decision.Reason != ReasonPossibleDuplicate || exc[0].Tx.Ref != "TX4711#2" ||
+		!strings.Contains(exc[0].Decision.Explanation, "possible duplicate of TX4711") ||
 		!strings.Contains(exc[0].Decision.Explanation, "payer name") {
-		t.Fatalf("exceptions %+v (accounted %q), want ZULU LTD as a possible duplicate of 000001 (ref 000001#2)", exc, got.payer)
+		t.Fatalf("exceptions %+v (accounted %q), want ZULU LTD as a possible duplicate of TX4711 (ref TX4711#2)", exc, got.payer)
 	}
 }
 
