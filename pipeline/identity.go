@@ -395,7 +395,9 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	// of a different recorded one (a maximum matching; each takes its best
 	// candidate unless another of the file has no other): taking them
 	// first come, first served could leave one without the only recorded
-	// transaction it may be, and record it twice.
+	// transaction it may be, and record it twice. The closest claims go
+	// first: a bare entry that may be any payment of its class does not
+	// take the recorded payment from the delivery that names it.
 	owner := map[*knownTx]int{}
 	var assign func(i int, seen map[*knownTx]bool) bool
 	assign = func(i int, seen map[*knownTx]bool) bool {
@@ -411,10 +413,15 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 		}
 		return false
 	}
+	order := make([]int, 0, len(txs))
 	for i := range txs {
 		if len(cands[i]) > 0 {
-			assign(i, map[*knownTx]bool{})
+			order = append(order, i)
 		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cands[order[a]][0].score > cands[order[b]][0].score })
+	for _, i := range order {
+		assign(i, map[*knownTx]bool{})
 	}
 	matched := make([]*knownTx, len(txs))
 	for k, i := range owner {

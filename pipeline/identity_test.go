@@ -349,6 +349,25 @@ func identityScenarios() []idScenario {
 				}
 			}(),
 			want: []string{"ECHO SAS", "ECHO SAS"}},
+		// Conservation (issue 12): an intraday report shows a credit of ZULU;
+		// the next shows a bare entry of the same amount (XRAY's, as the
+		// day's statement will tell), then ZULU's credit again. The bare one
+		// may be any payment of its class: it must not take ZULU's recorded
+		// credit from the delivery that names it, which was then recorded a
+		// second time.
+		{name: "the closest re-delivery claims a recorded credit first",
+			runs: func() [][]delivery {
+				zulu := camtgen.Tx{Name: "ZULU LTD", Amount: "12.00", Ustrd: []string{"donation"}}
+				xray := camtgen.Tx{Name: "XRAY OY", EndToEndID: "E2E-6", Amount: "12.00", Ustrd: []string{"refund 6"}}
+				bare := camtgen.Entry{Credit: true, BookingDate: d1, Amount: "12.00"}
+				rpt := func(msg string, es ...camtgen.Entry) delivery {
+					return delivery{msg + ".xml", camtgen.Doc{Message: "052", MsgID: msg, Statements: []camtgen.Stmt{{ID: msg,
+						Account: testAccount, Entries: es}}}}
+				}
+				return [][]delivery{{rpt("rpt-1", credit(d1, "", zulu))}, {rpt("rpt-2", bare, credit(d1, "", zulu))},
+					{{"day.xml", stmt053("day", d1, credit(d1, "", xray), credit(d1, "", zulu))}}}
+			}(),
+			want: []string{"XRAY OY", "ZULU LTD"}},
 	}
 }
 
