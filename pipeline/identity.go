@@ -251,6 +251,30 @@ func contradictions(a, b *matcher.Transaction) []string {
 	return out
 }
 
+// agreements counts the fields two transactions of one class both give
+// and that do not contradict: end-to-end id, payer IBAN, payer account,
+// payer name, remittance.
+func agreements(a, b *matcher.Transaction) int {
+	n := 0
+	if e1, e2 := a.EndToEndID, b.EndToEndID; !matcher.IsPlaceholderRef(e1) && !matcher.IsPlaceholderRef(e2) &&
+		strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
+		n++
+	}
+	if i1, i2 := a.Counterparty.IBAN, b.Counterparty.IBAN; i1 != "" && i1 == i2 {
+		n++
+	}
+	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o1 == o2 {
+		n++
+	}
+	if fold(a.Counterparty.Name) != "" && fold(b.Counterparty.Name) != "" && !differ(a.Counterparty.Name, b.Counterparty.Name) {
+		n++
+	}
+	if r1, r2 := remittanceText(a), remittanceText(b); fold(r1) != "" && fold(r2) != "" && !differ(r1, r2) {
+		n++
+	}
+	return n
+}
+
 // sameClass checks the class fields themselves (a hash may collide).
 func sameClass(a, b *matcher.Transaction) bool {
 	return a.Account == b.Account && a.Currency == b.Currency && a.Amount.Equal(b.Amount) && a.Credit == b.Credit &&
@@ -382,11 +406,13 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 					continue
 				}
 			}
+			// The bank reference first, then the fields both give alike,
+			// then closeness of detail.
 			score := 0
 			if tr != "" && tr == kr {
-				score = 100
+				score = 1000
 			}
-			score += 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
+			score += 20*agreements(t, k.tx) + 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
 			cands[i] = append(cands[i], candidate{k, score})
 		}
 		sort.SliceStable(cands[i], func(a, b int) bool { return cands[i][a].score > cands[i][b].score })
@@ -396,8 +422,10 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 	// candidate unless another of the file has no other): taking them
 	// first come, first served could leave one without the only recorded
 	// transaction it may be, and record it twice. The closest claims go
-	// first: a bare entry that may be any payment of its class does not
-	// take the recorded payment from the delivery that names it.
+	// first (the bank reference, then the most fields given alike): a bare
+	// entry that may be any payment of its class, or one that shares no
+	// field with the record, does not take it from the delivery that
+	// names the same payer.
 	owner := map[*knownTx]int{}
 	var assign func(i int, seen map[*knownTx]bool) bool
 	assign = func(i int, seen map[*knownTx]bool) bool {

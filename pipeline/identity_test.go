@@ -368,6 +368,25 @@ func identityScenarios() []idScenario {
 					{{"day.xml", stmt053("day", d1, credit(d1, "", xray), credit(d1, "", zulu))}}}
 			}(),
 			want: []string{"XRAY OY", "ZULU LTD"}},
+		// Conservation (issue 12): the same, when the other delivery is not
+		// bare but says as much as the recorded credit, none of it the same
+		// (an end-to-end id and a remittance, where the record has a name and
+		// an IBAN): the delivery that agrees with the record on its name and
+		// IBAN claims it first.
+		{name: "the re-delivery that agrees on more fields claims a recorded credit first",
+			runs: func() [][]delivery {
+				yankee := camtgen.Tx{Name: "YANKEE SPA", IBAN: "IT60X0542811101000000123456", Amount: "100.00", Ustrd: []string{"donation"}}
+				xray := camtgen.Tx{Name: "XRAY OY", EndToEndID: "E2E-6", Amount: "100.00", Ustrd: []string{"donation"}}
+				rpt := func(msg string, es ...camtgen.Entry) delivery {
+					return delivery{msg + ".xml", camtgen.Doc{Message: "052", MsgID: msg, Statements: []camtgen.Stmt{{ID: msg,
+						Account: testAccount, Entries: es}}}}
+				}
+				yankeeLite, xrayLite := yankee, xray
+				yankeeLite.Ustrd, xrayLite.Name = nil, ""
+				return [][]delivery{{rpt("rpt-1", credit(d1, "", yankeeLite))}, {rpt("rpt-2", credit(d1, "", xrayLite), credit(d1, "", yankee))},
+					{{"day.xml", stmt053("day", d1, credit(d1, "", xray), credit(d1, "", yankee))}}}
+			}(),
+			want: []string{"XRAY OY", "YANKEE SPA"}},
 	}
 }
 
