@@ -46,7 +46,10 @@ import (
 //     transaction of each file, and never for one of its own file. Two
 //     identical-looking payments in one file are two; one in each of two
 //     files is one (the second file re-delivers it); a later file with two
-//     where one was recorded brings one new.
+//     where one was recorded brings one new. As many of a file's
+//     transactions as can be are re-deliveries (a maximum matching), the
+//     closest claims first: the same bank reference, then the most fields
+//     given alike, then the closest detail.
 //   - Pending and informational entries are recorded in their own classes
 //     and keys: they never shadow the booked transaction.
 //   - A new transaction keeps its natural tx_ref unless another identity

@@ -260,7 +260,7 @@ func identityScenarios() []idScenario {
 		{name: "numbering restarts per statement",
 			runs: [][]delivery{{restart(d1, "r-1", pA, pC)}, {restart(d2, "r-2", pB, pD)}},
 			want: []string{"ALPHA SA", "BRAVO SARL", "CHARLIE GMBH", "DELTA BV"}},
-		// Conservation (issue 12, seed 2): an intraday report numbers its
+		// Conservation (issue 12): an intraday report numbers its
 		// entries from 000001, and so does the day's statement: the same
 		// credit has another number in each, and another credit the same.
 		{name: "numbering restarts per statement, intraday report then the day's statement",
@@ -305,7 +305,7 @@ func identityScenarios() []idScenario {
 		{name: "batch entry and camt.054 in one run",
 			runs: [][]delivery{{batch053("b-053", d1, 2, "300.00"), notif054("b-054", d1, pA, pB)}},
 			want: []string{"ALPHA SA", "BRAVO SARL"}},
-		// Conservation (issue 12, seed 58): a payer's credit of its own entry
+		// Conservation (issue 12): a payer's credit of its own entry
 		// is not a re-delivery of a batch detail of the same payer, amount
 		// and day that says less (no remittance): the day's statement books
 		// the batch as one entry and the credit as another.
@@ -314,7 +314,7 @@ func identityScenarios() []idScenario {
 				{{"day.xml", stmt053("day", d1, camtgen.Entry{Credit: true, BookingDate: d1, Amount: "400.00",
 					AcctSvcrRef: "BATCH-77", NtryRef: "QRR-COLL-9", Batch: 2}, credit(d1, "", idPay("ZULU LTD", "300.00", "")))}}},
 			want: []string{"ALPHA SA", "ZULU LTD", "ZULU LTD"}},
-		// Conservation (issue 12, seed 365): two batches of one day, without
+		// Conservation (issue 12): two batches of one day, without
 		// bank references, each with a detail of the same payer, amount and
 		// remittance: a detail of one is not a re-delivery of the other's
 		// (their entries' Btch/MsgId differ).
@@ -331,7 +331,7 @@ func identityScenarios() []idScenario {
 				}
 			}(),
 			want: []string{"ALPHA SA", "ECHO SAS", "ECHO SAS", "ZULU LTD"}},
-		// Conservation (issue 12, seed 826): two credits of one payer, amount
+		// Conservation (issue 12): two credits of one payer, amount
 		// and day, told apart by their remittance; an intraday report read
 		// after the day's statement shows one bare, then the other in full.
 		// The bare one may be either; taking it for the one the full one is
