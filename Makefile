@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test deps vet unit build example fuzz bench clean
+.PHONY: test deps vet unit build example fuzz bench conservation clean
 
 ## test: install the test servers if missing, then vet + every test
 ## (unit, golden, fuzz seeds, real servers, end-to-end)
@@ -36,6 +36,16 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## conservation: the conservation property (issue 12) on more random delivery
+## schedules than `make test` (1,000; 50 of them end to end): CONSERVATION_N
+## in memory, one in 20 through `lettrage once`, seeds from CONSERVATION_SEED
+## (0: from the clock; a failure prints its seed and schedule)
+CONSERVATION_N ?= 20000
+CONSERVATION_SEED ?= 0
+conservation:
+	$(GO) test -count=1 -timeout 0 -run Conservation ./pipeline ./cmd/lettrage \
+	  -conservation.n=$(CONSERVATION_N) -conservation.seed=$(CONSERVATION_SEED)
 
 clean:
 	rm -rf bin deploy/examples/out

@@ -73,7 +73,9 @@ type Transaction struct {
 type Origin struct {
 	// BankRef is the bank reference the tx_ref was built from, without any
 	// suffix; empty when the bank gave none that can serve as an identity
-	// (absent, or a placeholder such as NOTPROVIDED, NONREF or zeros).
+	// (absent, a placeholder such as NOTPROVIDED, NONREF or zeros, or the
+	// entry's number in its statement: 000001 for the first entry, when a
+	// bank numbers each statement's entries from 1).
 	BankRef string `json:"bank_ref,omitempty"`
 	// Message is camt.052, camt.053 or camt.054; CopyDuplicate the
 	// statement's CpyDplctInd (COPY, CODU, DUPL).
@@ -86,7 +88,7 @@ type Origin struct {
 	EntryAmount Amount `json:"entry_amount,omitzero"`
 	// Links are the entry's references that tie a batch entry to the
 	// notification detailing it: Ntry/AcctSvcrRef, NtryRef, Btch/MsgId,
-	// Btch/PmtInfId (placeholders left out).
+	// Btch/PmtInfId (placeholders and entry numbers left out).
 	Links []string `json:"links,omitempty"`
 	// Batch is Btch/NbOfTxs (summed) when the entry books a batch as one
 	// amount without any TxDtls: its details are expected in another file.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -21,12 +22,21 @@ import (
 //     direction, booking date and status group (booked, or the status of a
 //     pending/informational entry). Two transactions of different classes
 //     are never the same.
+//   - Nor are two transactions of different shapes: a transaction of its own
+//     entry, a batch entry booked without details, and a detail of a batch
+//     (the day's statement books the batch as one entry and the payer's
+//     own credit as another, even when the detail says too little to
+//     contradict the credit). Two batch entries, or two details, are the
+//     same only if their entries share a link reference (Ntry/AcctSvcrRef,
+//     NtryRef, Btch/MsgId or PmtInfId) when both have one: a detail of one
+//     batch is never a re-delivery of a detail of another.
 //   - Within a class, a transaction read from a file is the same as one
 //     already recorded (a re-delivery) when their bank references do not
-//     differ (both present and different) and no other field contradicts:
-//     end-to-end id, payer IBAN or account, payer name, remittance — a
-//     field one side lacks is no contradiction (banks enrich a camt.053
-//     over the camt.052 of the same day).
+//     differ (both present and different; an entry's number in a statement
+//     numbered from 1 is no reference, see matcher.Origin.BankRef) and no
+//     other field contradicts: end-to-end id, payer IBAN or account, payer
+//     name, remittance — a field one side lacks is no contradiction (banks
+//     enrich a camt.053 over the camt.052 of the same day).
 //   - Same reference and class but another field contradicts: the rule
 //     cannot tell; the transaction is recorded as a new one and reported as
 //     a possible duplicate (never lettered automatically). A statement that
@@ -36,7 +46,10 @@ import (
 //     transaction of each file, and never for one of its own file. Two
 //     identical-looking payments in one file are two; one in each of two
 //     files is one (the second file re-delivers it); a later file with two
-//     where one was recorded brings one new.
+//     where one was recorded brings one new. As many of a file's
+//     transactions as can be are re-deliveries (a maximum matching), the
+//     closest claims first: the same bank reference, then the most fields
+//     given alike, then the closest detail.
 //   - Pending and informational entries are recorded in their own classes
 //     and keys: they never shadow the booked transaction.
 //   - A new transaction keeps its natural tx_ref unless another identity
@@ -288,10 +301,72 @@ func contradictions(a, b *matcher.Transaction) []string {
 	return out
 }
 
+// agreements counts the fields two transactions of one class both give
+// and that do not contradict: end-to-end id, payer IBAN, payer account,
+// payer name, remittance.
+func agreements(a, b *matcher.Transaction) int {
+	n := 0
+	if e1, e2 := a.EndToEndID, b.EndToEndID; !matcher.IsPlaceholderRef(e1) && !matcher.IsPlaceholderRef(e2) &&
+		strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
+		n++
+	}
+	if i1, i2 := a.Counterparty.IBAN, b.Counterparty.IBAN; i1 != "" && i1 == i2 {
+		n++
+	}
+	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o1 == o2 {
+		n++
+	}
+	if fold(a.Counterparty.Name) != "" && fold(b.Counterparty.Name) != "" && !differ(a.Counterparty.Name, b.Counterparty.Name) {
+		n++
+	}
+	if r1, r2 := remittanceText(a), remittanceText(b); fold(r1) != "" && fold(r2) != "" && !differ(r1, r2) {
+		n++
+	}
+	return n
+}
+
 // sameClass checks the class fields themselves (a hash may collide).
 func sameClass(a, b *matcher.Transaction) bool {
 	return a.Account == b.Account && a.Currency == b.Currency && a.Amount.Equal(b.Amount) && a.Credit == b.Credit &&
 		a.BookingDate.Equal(b.BookingDate) && booked(a) == booked(b) && (booked(a) || a.Status == b.Status)
+}
+
+// shape tells a transaction of its own entry ("") from a batch entry
+// booked without details and from a detail of a batch.
+func shape(t *matcher.Transaction) string {
+	switch {
+	case t.IsBatchEntry():
+		return linkBatch
+	case t.IsBatchDetail():
+		return linkDetail
+	}
+	return ""
+}
+
+// sameShape reports whether two transactions of one class may be the
+// same by their shape: both of their own entries, or both batch entries or
+// both details of entries that share a link reference (when both have
+// one).
+func sameShape(a, b *matcher.Transaction) bool {
+	sa := shape(a)
+	if sa != shape(b) {
+		return false
+	}
+	if sa == "" {
+		return true
+	}
+	la, lb := linkKeys(a), linkKeys(b)
+	if len(la) == 0 || len(lb) == 0 {
+		return true
+	}
+	for _, x := range la {
+		for _, y := range lb {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // infoScore counts what a delivery says about a transaction beyond its
@@ -339,7 +414,8 @@ func (in *intake) fetch(ctx context.Context, txs []matcher.Transaction) error {
 }
 
 // addFile applies the rule to the transactions of one file (hash), in
-// order. The transactions are kept (by pointer) until the pass ends.
+// order, one delivery (document of the file) after the other. The
+// transactions are kept (by pointer) until the pass ends.
 func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transaction) error {
 	if err := in.fetch(ctx, txs); err != nil {
 		return err
@@ -352,15 +428,40 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 		}
 	}
 	var news []*matcher.Transaction
+	for lo := 0; lo < len(txs); {
+		dlv := deliveryOf(hash, &txs[lo])
+		hi := lo + 1
+		for hi < len(txs) && deliveryOf(hash, &txs[hi]) == dlv {
+			hi++
+		}
+		news = append(news, in.addDelivery(hash, dlv, lo, txs[lo:hi])...)
+		lo = hi
+	}
+	return in.finishFile(ctx, hash, news)
+}
+
+// addDelivery matches the transactions of one delivery (dlv, a document
+// of file hash; seq0 the index of its first transaction in the file)
+// with those known and returns the new ones.
+func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transaction) []*matcher.Transaction {
+	// The recorded transactions each one may be, best first, and the one a
+	// contradiction makes a possible duplicate of. The candidates are
+	// those known before this delivery: its own transactions are never
+	// candidates.
+	type candidate struct {
+		k     *knownTx
+		score int
+	}
+	cands := make([][]candidate, len(txs))
+	type possibleDup struct {
+		k      *knownTx
+		fields []string
+	}
+	possibles := make([][]possibleDup, len(txs))
 	for i := range txs {
 		t := &txs[i]
-		c := identClass(t)
-		dlv := deliveryOf(hash, t)
-		var best *knownTx
-		bestScore, possible := -1, (*knownTx)(nil)
-		var possibleFields []string
-		for _, k := range in.classes[c] {
-			if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) {
+		for _, k := range in.classes[identClass(t)] {
+			if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
 				continue
 			}
 			tr, kr := bankRef(t), bankRef(k.tx)
@@ -372,27 +473,71 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 				if tr != "" && tr == kr {
 					if isDuplicateCopy(t) {
 						fields = nil
-					} else if possible == nil {
-						possible, possibleFields = k, fields
+					} else {
+						possibles[i] = append(possibles[i], possibleDup{k, fields})
 					}
 				}
 				if len(fields) > 0 {
 					continue
 				}
 			}
+			// The bank reference first, then the fields both give alike,
+			// then closeness of detail.
 			score := 0
 			if tr != "" && tr == kr {
-				score = 100
+				score = 1000
 			}
-			score += 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
-			if score > bestScore {
-				best, bestScore = k, score
+			score += 20*agreements(t, k.tx) + 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
+			cands[i] = append(cands[i], candidate{k, score})
+		}
+		sort.SliceStable(cands[i], func(a, b int) bool { return cands[i][a].score > cands[i][b].score })
+	}
+	// As many of the delivery's transactions as can be are re-deliveries,
+	// each of a different recorded one (a maximum matching; each takes its
+	// best candidate unless another of the delivery has no other): taking
+	// them first come, first served could leave one without the only
+	// recorded transaction it may be, and record it twice. The closest
+	// claims go first (the bank reference, then the most fields given
+	// alike): a bare entry that may be any payment of its class, or one
+	// that shares no field with the record, does not take it from the
+	// delivery that names the same payer.
+	owner := map[*knownTx]int{}
+	var assign func(i int, seen map[*knownTx]bool) bool
+	assign = func(i int, seen map[*knownTx]bool) bool {
+		for _, c := range cands[i] {
+			if seen[c.k] {
+				continue
+			}
+			seen[c.k] = true
+			if j, taken := owner[c.k]; !taken || assign(j, seen) {
+				owner[c.k] = i
+				return true
 			}
 		}
-		if best != nil {
+		return false
+	}
+	order := make([]int, 0, len(txs))
+	for i := range txs {
+		if len(cands[i]) > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cands[order[a]][0].score > cands[order[b]][0].score })
+	for _, i := range order {
+		assign(i, map[*knownTx]bool{})
+	}
+	matched := make([]*knownTx, len(txs))
+	for k, i := range owner {
+		matched[i] = k
+	}
+	var news []*matcher.Transaction
+	var newClass []string
+	for i := range txs {
+		t := &txs[i]
+		if best := matched[i]; best != nil {
 			best.claimedBy = dlv
 			if in.recordDeliveries {
-				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
+				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: seq0 + i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
 			}
 			in.duplicates++
 			in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
@@ -409,16 +554,32 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 			}
 			continue
 		}
+		var possible *possibleDup
+		for _, p := range possibles[i] {
+			if _, taken := owner[p.k]; !taken {
+				possible = &p
+				break
+			}
+		}
 		if !booked(t) {
 			// Pending and informational entries have keys of their own.
 			t.Key += "|" + t.Status
 		}
 		if possible != nil {
-			in.dupOf[t.Key] = dupNote{of: possible.tx.Ref, fields: possibleFields}
+			in.dupOf[t.Key] = dupNote{of: possible.k.tx.Ref, fields: possible.fields}
 		}
 		news = append(news, t)
-		in.classes[c] = append(in.classes[c], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
+		newClass = append(newClass, identClass(t))
 	}
+	for n, t := range news {
+		in.classes[newClass[n]] = append(in.classes[newClass[n]], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
+	}
+	return news
+}
+
+// finishFile gives the new transactions of a file their keys and links
+// its batch entries and details.
+func (in *intake) finishFile(ctx context.Context, hash string, news []*matcher.Transaction) error {
 	if err := in.assignKeys(ctx, news); err != nil {
 		return err
 	}

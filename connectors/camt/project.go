@@ -318,7 +318,14 @@ func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own 
 	case !matcher.IsPlaceholderRef(e.NtryRef):
 		o.BankRef = e.NtryRef
 	}
-	if o.BankRef != "" {
+	switch {
+	case o.BankRef != "" && own == "" && sequenceRef(o.BankRef, e.Index):
+		// The entry's number in its statement (000001, 000002… again in
+		// every statement): it tells entries apart within the statement,
+		// not across deliveries, where the same payment has another number
+		// and another payment this one.
+		o.BankRef = ""
+	case o.BankRef != "":
 		// What tx_ref was built from (with its /n), without the suffix a
 		// reference reused in the same file gets.
 		o.BankRef, _, _ = strings.Cut(t.Ref, "#")
@@ -335,11 +342,32 @@ func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own 
 		}
 		o.Links = append(o.Links, r)
 	}
-	add(e.AcctSvcrRef)
-	add(e.NtryRef)
+	for _, r := range []string{e.AcctSvcrRef, e.NtryRef} {
+		if !sequenceRef(r, e.Index) {
+			add(r)
+		}
+	}
 	for _, b := range e.Batches {
 		add(b.MsgID)
 		add(b.PmtInfID)
 	}
 	return o
+}
+
+// sequenceRef reports whether an entry reference is the entry's position
+// in its statement (index, 1-based), written as a number with or without
+// leading zeros: a bank numbering the entries of each statement from 1.
+func sequenceRef(r string, index int) bool {
+	r = strings.TrimSpace(r)
+	if index <= 0 || r == "" || len(r) > 9 {
+		return false
+	}
+	n := 0
+	for _, c := range r {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n == index
 }
