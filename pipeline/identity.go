@@ -42,14 +42,15 @@ import (
 //     a possible duplicate (never lettered automatically). A statement that
 //     declares itself a duplicate (CpyDplctInd DUPL, CODU) is taken at its
 //     word: such a match is a re-delivery.
-//   - Occurrences: one recorded transaction stands for at most one
-//     transaction of each file, and never for one of its own file. Two
-//     identical-looking payments in one file are two; one in each of two
-//     files is one (the second file re-delivers it); a later file with two
-//     where one was recorded brings one new. As many of a file's
-//     transactions as can be are re-deliveries (a maximum matching), the
-//     closest claims first: the same bank reference, then the most fields
-//     given alike, then the closest detail.
+//   - Occurrences: a delivery is one document of a file. One recorded
+//     transaction stands for at most one transaction of each delivery, and
+//     never for one of its own delivery. Two identical-looking payments in
+//     one document are two; one in each of two documents is one (the second
+//     re-delivers it); a later delivery with two where one was recorded
+//     brings one new. As many of a delivery's transactions as can be are
+//     re-deliveries (a maximum matching), the closest claims first: the
+//     same bank reference, then the most fields given alike, then the
+//     closest detail.
 //   - Pending and informational entries are recorded in their own classes
 //     and keys: they never shadow the booked transaction.
 //   - A new transaction keeps its natural tx_ref unless another identity
