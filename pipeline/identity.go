@@ -65,6 +65,8 @@ type knownTx struct {
 	// delivery is the document it was read from in this pass (file hash and
 	// document index); claimedBy the delivery that last matched it.
 	delivery, claimedBy string
+	// visit marks it seen by the current search of the matching.
+	visit int
 }
 
 // deliveryOf names the delivery a transaction of file hash belongs to:
@@ -140,6 +142,8 @@ type intake struct {
 	enrich     []matcher.Transaction // recorded transactions re-delivered with more to say
 	duplicates int
 	dupAmount  map[string]matcher.Amount
+	// visit numbers the searches of the re-delivery matching.
+	visit int
 	// deliveries are the re-deliveries (kept when recordDeliveries).
 	deliveries       []Delivery
 	recordDeliveries bool
@@ -503,14 +507,14 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transact
 	// that shares no field with the record, does not take it from the
 	// delivery that names the same payer.
 	owner := map[*knownTx]int{}
-	var assign func(i int, seen map[*knownTx]bool) bool
-	assign = func(i int, seen map[*knownTx]bool) bool {
+	var assign func(i int) bool
+	assign = func(i int) bool {
 		for _, c := range cands[i] {
-			if seen[c.k] {
+			if c.k.visit == in.visit {
 				continue
 			}
-			seen[c.k] = true
-			if j, taken := owner[c.k]; !taken || assign(j, seen) {
+			c.k.visit = in.visit
+			if j, taken := owner[c.k]; !taken || assign(j) {
 				owner[c.k] = i
 				return true
 			}
@@ -525,7 +529,8 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transact
 	}
 	sort.SliceStable(order, func(a, b int) bool { return cands[order[a]][0].score > cands[order[b]][0].score })
 	for _, i := range order {
-		assign(i, map[*knownTx]bool{})
+		in.visit++ // a new search: every candidate unvisited
+		assign(i)
 	}
 	matched := make([]*knownTx, len(txs))
 	for k, i := range owner {
