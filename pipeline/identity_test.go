@@ -462,25 +462,6 @@ func TestIdentityScenarios(t *testing.T) {
 	}
 }
 
-// exceptionReasons reads exceptions.csv: reason by payer.
-func exceptionReasons(t *testing.T, reportDir string) map[string]string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(reportDir, "exceptions.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, r := range rows[1:] {
-		out[r[5]] = r[8]
-	}
-	return out
-}
-
 func report052(msg, day string, copyDup string, es ...camtgen.Entry) delivery {
 	return delivery{msg + ".xml", camtgen.Doc{Message: "052", MsgID: msg,
 		Statements: []camtgen.Stmt{{ID: msg, Account: testAccount, CopyDuplicate: copyDup, Entries: es}}}}
