@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/lettrage/lettrage/internal/csvsafe"
 	"github.com/lettrage/lettrage/internal/durable"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,11 @@ var ExceptionsHeader = []string{
 	"counterparty_iban", "remittance", "reason", "candidates",
 	"unallocated_amount", "outcome", "explanation",
 }
+
+// exceptionsNotText tells the columns of exceptions.csv that are amounts
+// or dates; the others are text cells, neutralised against formula
+// injection when written (internal/csvsafe, docs/FORMATS.md "Text cells").
+var exceptionsNotText = csvsafe.Columns(ExceptionsHeader, "booking_date", "amount", "unallocated_amount")
 
 // ExceptionRow renders one stored transaction as an exceptions.csv row.
 func ExceptionRow(st StoredTx) []string {
@@ -57,7 +63,7 @@ func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 	w := csv.NewWriter(&buf)
 	_ = w.Write(ExceptionsHeader)
 	for _, st := range exc {
-		_ = w.Write(ExceptionRow(st))
+		_ = w.Write(csvsafe.Row(ExceptionRow(st), exceptionsNotText))
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

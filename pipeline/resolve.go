@@ -18,6 +18,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/lettrage/lettrage/internal/csvsafe"
+
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -64,6 +66,13 @@ func ReadResolutions(path string) (*Workbook, error) {
 		if table, err = f.GetRows(SheetExceptions); err != nil {
 			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
 		}
+		// A workbook's cells are never escaped against formulas (shared
+		// strings are not formulas), but bidi controls were shown.
+		for _, row := range table {
+			for i, v := range row {
+				row[i] = csvsafe.UnshowBidi(v)
+			}
+		}
 		if props, err := f.GetDocProps(); err == nil {
 			wb.Author = props.LastModifiedBy
 			if wb.Author == "" {
@@ -83,6 +92,13 @@ func ReadResolutions(path string) (*Workbook, error) {
 		r.FieldsPerRecord = -1
 		if table, err = r.ReadAll(); err != nil {
 			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
+		}
+		// Text cells were neutralised when the CSV was written (a leading
+		// quote before '=', '+', '-', '@'…): undo it.
+		for _, row := range table {
+			for i, v := range row {
+				row[i] = csvsafe.Unescape(v)
+			}
 		}
 	}
 	if len(table) == 0 {
@@ -740,7 +756,8 @@ func WriteResolveResults(path string, results []RowResult) error {
 	sorted := append([]RowResult(nil), results...)
 	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].Row < sorted[b].Row })
 	for _, r := range sorted {
-		_ = w.Write([]string{fmt.Sprint(r.Row), r.TxRef, r.Action, r.Status, MaskIBANs(r.Message)})
+		_ = w.Write(csvsafe.Row([]string{fmt.Sprint(r.Row), r.TxRef, r.Action, r.Status, MaskIBANs(r.Message)},
+			func(i int) bool { return i == 0 }))
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/lettrage/lettrage/internal/csvsafe"
+
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -165,7 +167,9 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 					err = f.SetCellValue(sh, cell, d)
 				}
 			default:
-				err = f.SetCellStr(sh, cell, v)
+				// A shared string is never a formula; bidi controls are
+				// shown, not obeyed.
+				err = f.SetCellStr(sh, cell, csvsafe.ShowBidi(v))
 			}
 			if err != nil {
 				return err
@@ -294,7 +298,7 @@ func writeExceptionsFrenchCSV(dir string, exc []StoredTx) error {
 			}
 		}
 		// Candidates' scores use "." in "OI1:0.82": keep them unambiguous.
-		_ = w.Write(row)
+		_ = w.Write(csvsafe.Row(row, exceptionsNotText))
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

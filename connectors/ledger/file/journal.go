@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/internal/csvsafe"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -67,6 +68,22 @@ func concat(parts ...[]string) []string {
 		out = append(out, p...)
 	}
 	return out
+}
+
+// journalNotText tells the columns of the journal that are amounts, dates
+// or numbers: every other one is a text cell, neutralised when written
+// (csvsafe: a leading '=', '+', '-', '@', tab or CR gets a quote) and
+// unescaped when read back.
+var journalNotText = csvsafe.Columns(JournalHeader, "booking_date", "tx_amount", "allocated_amount",
+	"writeoff_amount", "confidence", "lettered_at", "lettering_date", "item_amount")
+
+// unescapeRow reverses the text-cell escape of a row read back from a
+// journal (amounts never carry it).
+func unescapeRow(rec []string) []string {
+	for i, v := range rec {
+		rec[i] = csvsafe.Unescape(v)
+	}
+	return rec
 }
 
 // Column positions in JournalHeader that the ledger reads back.
@@ -433,6 +450,7 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			return nil, -1, fmt.Errorf("reading journal %q: line %d: %w: want %d fields, got %d",
 				path, line, ErrJournal, width, len(rec))
 		}
+		rec = unescapeRow(rec)
 		rows = append(rows, rowAt{key: rec[jKey], start: start, end: end, fields: rec})
 	}
 	cut := int64(-1)
@@ -497,7 +515,7 @@ func leniently(f *os.File, off int64) []string {
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	rec, _ := cr.Read()
-	return rec
+	return unescapeRow(rec)
 }
 
 func equalStrings(a, b []string) bool {
@@ -524,7 +542,11 @@ const pendingSuffix = ".pending"
 func appendRows(path string, rows [][]string) (int64, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	if err := w.WriteAll(rows); err != nil {
+	safe := make([][]string, len(rows))
+	for i, r := range rows {
+		safe[i] = csvsafe.Row(append([]string(nil), r...), journalNotText)
+	}
+	if err := w.WriteAll(safe); err != nil {
 		return 0, fmt.Errorf("formatting journal rows: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)

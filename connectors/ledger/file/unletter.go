@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/internal/csvsafe"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -86,6 +87,7 @@ func loadUnletterings(path string) (*unletterings, error) {
 		if len(rec) != u.width {
 			return nil, fmt.Errorf("reading unletterings %q line %d: %w: want %d fields, got %d", path, line, ErrJournal, u.width, len(rec))
 		}
+		rec = unescapeRow(rec)
 		u.keys[rec[0]] = true
 		for _, part := range strings.Split(rec[5], ";") {
 			id, amt, ok := strings.Cut(part, ":")
@@ -165,7 +167,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write(rec)
+	_ = w.Write(csvsafe.Row(rec, csvsafe.Columns(UnletteringsHeader, "unlettered_at")))
 	w.Flush()
 	if err := appendRecord(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("unlettering %s: %w", r.Tx.Ref, err)
