@@ -79,6 +79,14 @@ type ExceptionSink interface {
 	RecordExceptions(ctx context.Context, exc []Exception) error
 }
 
+// OpenItemsNoter is implemented by ledgers that reconcile the open items
+// they read with what they wrote themselves (the file ledger's re-export
+// rule): after OpenItems, the line to show in the pass's summary (the rule
+// applied and what it subtracted) and what must be announced.
+type OpenItemsNoter interface {
+	OpenItemsNote() (summary string, announcements []string)
+}
+
 // RejectedError is one decision a ledger refused for a business reason: a
 // validation error, a closed period, an invoice paid meanwhile by someone
 // else, an allocation now above the residual. The ledger wrote nothing of

@@ -99,6 +99,28 @@ type Result struct {
 	Exceptions    int                       // transactions not fully lettered after the run
 	UnmatchedCash map[string]matcher.Amount // by currency, after the run
 	Problems      []FileProblem
+	// OpenItemsNote is what the ledger says of the open items it read (the
+	// file ledger's re-export rule: which journal rows were subtracted);
+	// OpenItemsAnnouncements what it announces (an export older than the
+	// journal, one it cannot place).
+	OpenItemsNote          string
+	OpenItemsAnnouncements []string
+}
+
+// noteOpenItems records (and logs) what a ledger says of the open items it
+// just read.
+func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {
+	n, ok := led.(connectors.OpenItemsNoter)
+	if !ok {
+		return
+	}
+	r.OpenItemsNote, r.OpenItemsAnnouncements = n.OpenItemsNote()
+	if r.OpenItemsNote != "" {
+		log.Info("open items reconciled with the journal", "component", "ledger", "rule", r.OpenItemsNote)
+	}
+	for _, a := range r.OpenItemsAnnouncements {
+		log.Warn("open items: "+MaskIBANs(a), "component", "ledger")
+	}
 }
 
 // ErrFilesSkipped is returned (wrapped) by Run when the run finished but some
@@ -170,6 +192,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
+	res.noteOpenItems(j.Ledger, log)
 
 	// 2–3. Statements, staged in memory; nothing is committed yet.
 	refs, err := j.Source.List(ctx)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lettrage/lettrage/config"
+	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -74,6 +75,11 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 			continue
 		}
 		items, err := led.OpenItems(ctx)
+		var note string
+		var announced []string
+		if n, ok := led.(connectors.OpenItemsNoter); ok && err == nil {
+			note, announced = n.OpenItemsNote()
+		}
 		led.Close()
 		if err != nil {
 			fail(jc.Ledger.Type+" ledger", err)
@@ -92,6 +98,12 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 		sort.Strings(parts)
 		fmt.Fprintf(w, "  %-14s %d open item(s) of %d customer(s), open %s\n", jc.Ledger.Type+" ledger",
 			len(items), len(customers), strings.Join(parts, ", "))
+		if note != "" {
+			fmt.Fprintf(w, "  %-14s %s\n", "open items", note)
+		}
+		for _, a := range announced {
+			fmt.Fprintf(w, "  %-14s %s\n", "ANNOUNCED", MaskIBANs(a))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -234,6 +234,12 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 
 func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, xlsx bool) {
 	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
+	if r.OpenItemsNote != "" {
+		fmt.Fprintf(w, "  open items    %s\n", r.OpenItemsNote)
+	}
+	for _, a := range r.OpenItemsAnnouncements {
+		fmt.Fprintf(w, "  ANNOUNCED     %s\n", pipeline.MaskIBANs(a))
+	}
 	fmt.Fprintf(w, "  files         %d listed, %d read, %d duplicate, %d quarantined", r.Files, r.FilesProcessed, r.FilesDuplicate, r.FilesQuarantined)
 	if r.FilesSkipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (source unavailable, retried next run)", r.FilesSkipped)

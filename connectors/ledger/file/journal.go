@@ -93,6 +93,7 @@ const (
 	jAllocated  = 9
 	jWriteOff   = 10
 	jKey        = 14
+	jLetteredAt = 15
 	jCode       = 16
 	jDate       = 17
 	jAccount    = 19
@@ -197,6 +198,12 @@ var ErrJournal = errors.New("unusable journal")
 type journalState struct {
 	keys  map[string]bool
 	used  map[string]matcher.Amount // item id → allocated + written off
+	// uses holds, per item id, each journal row that settles part of it,
+	// with its lettered_at: the re-export rule (reexport.go) subtracts
+	// only the rows an export does not reflect.
+	uses map[string][]use
+	// lastAt is the latest lettered_at in the journal.
+	lastAt time.Time
 	info  os.FileInfo               // the file as last seen, to notice rotation
 	size  int64                     // its size after our last write
 	width int                       // fields per row: JournalHeader, or the older postingJournalHeader, fecJournalHeader, ContractHeader
@@ -214,7 +221,7 @@ type postingRow struct {
 }
 
 func newJournalState() *journalState {
-	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}, width: len(JournalHeader),
+	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}, uses: map[string][]use{}, width: len(JournalHeader),
 		codes: map[string]string{}, postings: map[string][]postingRow{}}
 }
 
@@ -283,11 +290,25 @@ func (s *journalState) add(row []string) error {
 		if err != nil {
 			return fmt.Errorf("column %q: %w", JournalHeader[jItemAmount], err)
 		}
-		s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(settled)
+		s.settle(row[jOpenItemID], settled, row[jLetteredAt])
 		return nil
 	}
-	s.used[row[jOpenItemID]] = s.used[row[jOpenItemID]].Add(alloc).Add(wo)
+	s.settle(row[jOpenItemID], alloc.Add(wo), row[jLetteredAt])
 	return nil
+}
+
+// settle records that a journal row lettered at (RFC 3339 text) settles
+// amount of item.
+func (s *journalState) settle(item string, amount matcher.Amount, at string) {
+	s.used[item] = s.used[item].Add(amount)
+	u := use{amount: amount}
+	if t, err := time.Parse(time.RFC3339, at); err == nil {
+		u.at = t
+		if t.After(s.lastAt) {
+			s.lastAt = t
+		}
+	}
+	s.uses[item] = append(s.uses[item], u)
 }
 
 // loadJournal opens (creating it with its header, and its folders, when

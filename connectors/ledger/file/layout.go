@@ -38,14 +38,19 @@ type Columns struct {
 	Residual         string `yaml:"residual"`
 	PaymentReference string `yaml:"payment_reference"`
 	CustomerIBAN     string `yaml:"customer_iban"`
+	// AsOf is the export's timestamp column (optional): when the ERP
+	// extracted the row, so the journal rows it already reflects are not
+	// subtracted again (see the re-export rule).
+	AsOf string `yaml:"as_of"`
 }
 
 // Absent is the Columns value that marks an optional column as missing
 // from the export.
 const Absent = "-"
 
-// optionalColumns may be mapped to Absent.
-var optionalColumns = map[string]bool{ColPaymentReference: true, ColCustomerIBAN: true}
+// optionalColumns may be mapped to Absent, and may be missing from an
+// export's header when the configuration does not name their header.
+var optionalColumns = map[string]bool{ColPaymentReference: true, ColCustomerIBAN: true, ColAsOf: true}
 
 // field returns a pointer to the mapping of contract column col.
 func (c *Columns) field(col string) *string {
@@ -72,6 +77,8 @@ func (c *Columns) field(col string) *string {
 		return &c.PaymentReference
 	case ColCustomerIBAN:
 		return &c.CustomerIBAN
+	case ColAsOf:
+		return &c.AsOf
 	}
 	return nil
 }
@@ -112,6 +119,7 @@ var ErrCell = errors.New("unusable cell")
 // layout is how an export is written, compiled from a Config.
 type layout struct {
 	headers      map[string]string // contract column → normalised export header ("" when absent)
+	explicit     map[string]bool   // the configuration names the column's header
 	display      map[string]string // contract column → export header as configured
 	delimiter    rune
 	decimalComma bool
@@ -131,6 +139,7 @@ func contractLayout() *layout {
 func (c Config) layout() (*layout, error) {
 	lay := &layout{
 		headers:      map[string]string{},
+		explicit:     map[string]bool{},
 		display:      map[string]string{},
 		delimiter:    ',',
 		decimalComma: c.DecimalComma,
@@ -143,10 +152,13 @@ func (c Config) layout() (*layout, error) {
 		h := c.Columns.Header(col)
 		if h == Absent {
 			if !optionalColumns[col] {
-				errs = append(errs, fmt.Errorf("columns.%s: %q (absent) is only allowed for payment_reference and customer_iban", col, Absent))
+				errs = append(errs, fmt.Errorf("columns.%s: %q (absent) is only allowed for payment_reference, customer_iban and as_of", col, Absent))
 			}
 			lay.headers[col], lay.display[col] = "", ""
 			continue
+		}
+		if p := c.Columns.field(col); p != nil && strings.TrimSpace(*p) != "" {
+			lay.explicit[col] = true
 		}
 		n := normHeader(h)
 		if other, dup := owner[n]; dup {

@@ -186,7 +186,7 @@ func TestValidateLayout(t *testing.T) {
 		{"date format nonsense", base(func(c *Config) { c.DateFormat = "dd/mm/yyyy" }), `date_format: "dd/mm/yyyy"`},
 		{"human date format", base(func(c *Config) { c.DateFormat = "DD.MM.YYYY" }), ""},
 		{"unknown encoding", base(func(c *Config) { c.Encoding = "ebcdic" }), `encoding: unknown encoding "ebcdic"`},
-		{"required column absent", base(func(c *Config) { c.Columns.Residual = Absent }), `columns.residual: "-" (absent) is only allowed for payment_reference and customer_iban`},
+		{"required column absent", base(func(c *Config) { c.Columns.Residual = Absent }), `columns.residual: "-" (absent) is only allowed for payment_reference, customer_iban and as_of`},
 		{"two columns one header", base(func(c *Config) { c.Columns.Amount = "Montant"; c.Columns.Residual = " montant " }), `columns.residual: header "montant" is already the header of amount`},
 		{"mapping onto another contract name", base(func(c *Config) { c.Columns.ID = "customer_id" }), `columns.customer_id: header "customer_id" is already the header of id`},
 		{"bank journal spaces", base(func(c *Config) { c.BankJournal = "BQ " }), `bank_journal: "BQ " has surrounding spaces`},

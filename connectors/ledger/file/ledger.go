@@ -9,13 +9,13 @@
 //
 // # Open items and the journal
 //
-// The open-items file is the ERP's export from before Lettrage's journal
-// was imported. OpenItems therefore subtracts from each item's residual what
-// the journal already allocated (and wrote off) to it, so that a re-run
-// never lets a second payment take an invoice this ledger already lettered.
-// Once the journal has been imported into the ERP and the open items are
-// exported again, rotate the journal (move it away): otherwise those
-// allocations would be subtracted twice.
+// OpenItems subtracts from each item's residual what the journal allocated
+// (and wrote off) to it, so that a re-run never lets a second payment take
+// an invoice this ledger already lettered — but only the rows the export
+// does not already reflect: once the ERP has imported the journal and
+// exported again, subtracting them would count them twice. The re-export
+// rule (reexport.go) places each export in time with its as_of and says
+// what it did (LastLoad, OpenItemsNote).
 //
 // # Lettering codes
 //
@@ -42,6 +42,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -88,6 +89,10 @@ type Config struct {
 	// (default AAA): after rotating a journal whose codes were imported,
 	// set it past the last code so that codes never repeat.
 	LetteringStart string `yaml:"lettering_start"`
+	// AsOf says where the export's as_of comes from — which journal rows
+	// it already reflects (reexport.go): "column" (default), "modified" or
+	// "never".
+	AsOf string `yaml:"as_of"`
 	// WriteOffAccount is the account written in the customer_account
 	// column of write-off postings (cash an accountant wrote off, e.g.
 	// 658 or 758). Without it the ledger refuses decisions that write cash
@@ -186,6 +191,11 @@ func (c *Config) Validate() error {
 	if a := c.WriteOffAccount; strings.TrimSpace(a) != a || strings.ContainsFunc(a, unicode.IsControl) {
 		errs = append(errs, fmt.Errorf("write_off_account: %q has surrounding spaces or control characters", a))
 	}
+	switch c.asOfRule() {
+	case AsOfColumn, AsOfModified, AsOfNever:
+	default:
+		errs = append(errs, fmt.Errorf("as_of: unknown rule %q (want column, modified or never)", c.AsOf))
+	}
 	if c.LetteringStart != "" && !isCode(c.LetteringStart) {
 		errs = append(errs, fmt.Errorf("lettering_start: %q is not a lettering code (at least %d capital letters A-Z)", c.LetteringStart, minCodeLen))
 	}
@@ -199,6 +209,8 @@ type Ledger struct {
 
 	mu      sync.Mutex
 	journal *journalState // nil until first read
+	last    *LoadNote     // the last OpenItems' account
+	now     func() time.Time
 }
 
 var _ connectors.Ledger = (*Ledger)(nil)
@@ -233,8 +245,11 @@ func (l *Ledger) state() (*journalState, error) {
 }
 
 // OpenItems reads the open-items file and returns the items still open
-// after subtracting what the journal already allocated and wrote off.
-// Items left with nothing open (zero, or past zero) are dropped.
+// after the re-export rule (reexport.go): what the journal allocated and
+// wrote off is subtracted unless the export already reflects it, and what
+// the unletterings journal gave back is added likewise. Items left with
+// nothing open (zero, or past zero) are dropped. LastLoad says what was
+// done.
 func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
@@ -250,11 +265,11 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 			return nil, fmt.Errorf("reading open items: %w", err)
 		}
 	}
-	var items []matcher.OpenItem
+	var ex *export
 	if l.cfg.format() == FormatXLSX {
-		items, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
+		ex, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
 	} else {
-		items, err = lay.readCSV(f, l.cfg.OpenItems)
+		ex, err = lay.readCSV(f, l.cfg.OpenItems)
 	}
 	f.Close()
 	if err != nil {
@@ -270,18 +285,32 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
-	kept := items[:0]
-	for _, it := range items {
-		if used, ok := st.used[it.ID]; ok {
-			eff := it.Residual.Sub(used).Add(undone.back[it.ID])
-			if eff.Sign() != it.Residual.Sign() {
-				continue
-			}
-			it.Residual = eff
-		}
-		kept = append(kept, it)
+	now := time.Now()
+	if l.now != nil {
+		now = l.now()
 	}
+	kept, note := l.reconcile(ex, st, undone, now)
+	l.last = &note
 	return kept, nil
+}
+
+// LastLoad is the account of the last OpenItems call (nil before the
+// first): the re-export rule applied, what it subtracted, what it
+// announces.
+func (l *Ledger) LastLoad() *LoadNote {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// OpenItemsNote implements connectors.OpenItemsNoter: the summary line and
+// the announcements of the last OpenItems call.
+func (l *Ledger) OpenItemsNote() (string, []string) {
+	n := l.LastLoad()
+	if n == nil {
+		return "", nil
+	}
+	return n.String(), n.Announcements
 }
 
 // Apply appends the rows of every decision whose key is not yet in the

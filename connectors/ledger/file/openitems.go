@@ -28,14 +28,17 @@ const (
 	ColResidual         = "residual"
 	ColPaymentReference = "payment_reference"
 	ColCustomerIBAN     = "customer_iban"
+	ColAsOf             = "as_of"
 )
 
 // OpenItemColumns lists every column of the open-items contract in the
-// documented order; all must be present in a file's header (extra columns
-// are ignored).
+// documented order. The required ones must be present in a file's header;
+// the optional ones (payment_reference, customer_iban, as_of) may be
+// missing unless the configuration names their header. Extra columns are
+// ignored.
 var OpenItemColumns = []string{
 	ColID, ColCustomerID, ColCustomerName, ColDocumentNumber, ColIssueDate, ColDueDate,
-	ColCurrency, ColAmount, ColResidual, ColPaymentReference, ColCustomerIBAN,
+	ColCurrency, ColAmount, ColResidual, ColPaymentReference, ColCustomerIBAN, ColAsOf,
 }
 
 // Sentinel errors wrapped in a RowError's Err.
@@ -110,7 +113,15 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // residual is zero are dropped after validation. Rows whose every field is
 // empty are skipped.
 func ReadOpenItems(r io.Reader, name string) ([]matcher.OpenItem, error) {
-	return contractLayout().readCSV(r, name)
+	return items(contractLayout().readCSV(r, name))
+}
+
+// items is the open items of an export read without error.
+func items(ex *export, err error) ([]matcher.OpenItem, error) {
+	if err != nil {
+		return nil, err
+	}
+	return ex.items, nil
 }
 
 // ReadOpenItemsCSV reads an open-items CSV export laid out as cfg says
@@ -122,10 +133,10 @@ func ReadOpenItemsCSV(r io.Reader, name string, cfg Config) ([]matcher.OpenItem,
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	return lay.readCSV(r, name)
+	return items(lay.readCSV(r, name))
 }
 
-func (lay *layout) readCSV(r io.Reader, name string) ([]matcher.OpenItem, error) {
+func (lay *layout) readCSV(r io.Reader, name string) (*export, error) {
 	br := bufio.NewReader(lay.decode(r))
 	if head, err := br.Peek(len(bom)); err == nil && bytes.Equal(head, bom) {
 		_, _ = br.Discard(len(bom))
@@ -181,7 +192,7 @@ func (lay *layout) readCSV(r io.Reader, name string) ([]matcher.OpenItem, error)
 		it, rowErrs := lay.parseRow(get, at)
 		col.add(it, rowErrs, line, at)
 	}
-	return col.result()
+	return col.export()
 }
 
 // columnIndex finds the contract columns in a header row. Columns the
@@ -208,6 +219,8 @@ func (lay *layout) columnIndex(header []string, at func(col string) *RowError) (
 		}
 		i, ok := byHeader[h]
 		switch {
+		case !ok && optionalColumns[c] && !lay.explicit[c]:
+			// an optional column the export does not have
 		case !ok:
 			e := at(c)
 			e.Err = ErrMissingColumn
@@ -228,7 +241,9 @@ func (lay *layout) columnIndex(header []string, at func(col string) *RowError) (
 type collector struct {
 	unit      string // "line" (CSV) or "row" (worksheet), for messages
 	items     []matcher.OpenItem
+	asOf      []time.Time // per item: its as_of, zero when the export has none
 	errs      []error
+	warnings  []string
 	firstLine map[string]int
 }
 
@@ -238,7 +253,8 @@ func newCollector(unit string) *collector {
 
 func (c *collector) full() bool { return len(c.errs) >= maxRowErrors }
 
-func (c *collector) add(it matcher.OpenItem, rowErrs []error, line int, at func(col string) *RowError) {
+func (c *collector) add(r parsedRow, rowErrs []error, line int, at func(col string) *RowError) {
+	it := r.item
 	if len(rowErrs) == 0 {
 		if first, dup := c.firstLine[it.ID]; dup {
 			e := at(ColID)
@@ -251,24 +267,53 @@ func (c *collector) add(it matcher.OpenItem, rowErrs []error, line int, at func(
 	c.errs = append(c.errs, rowErrs...)
 	if len(c.errs) == 0 {
 		c.items = append(c.items, it)
+		c.asOf = append(c.asOf, r.asOf)
+		for _, w := range r.warnings {
+			c.warnings = append(c.warnings, w.Error())
+		}
 	}
 }
 
-// result returns the items with a non-zero residual, or every problem.
-func (c *collector) result() ([]matcher.OpenItem, error) {
+// export is what an open-items file holds once validated.
+type export struct {
+	items []matcher.OpenItem
+	// asOf is, per item id, the export's as_of for it (absent: none).
+	asOf map[string]time.Time
+	// warnings are located problems that refuse nothing (a check digit
+	// that does not verify: the value is not used).
+	warnings []string
+	// modified is when a workbook was last saved, by its own properties
+	// (zero for CSV, or when the workbook does not say).
+	modified time.Time
+}
+
+// export returns the items with a non-zero residual, or every problem.
+func (c *collector) export() (*export, error) {
 	if len(c.errs) > maxRowErrors {
 		c.errs = c.errs[:maxRowErrors]
 	}
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
-	kept := c.items[:0]
-	for _, it := range c.items {
+	ex := &export{asOf: map[string]time.Time{}, warnings: c.warnings}
+	for i, it := range c.items {
+		if !c.asOf[i].IsZero() {
+			ex.asOf[it.ID] = c.asOf[i]
+		}
 		if !it.Residual.IsZero() {
-			kept = append(kept, it)
+			ex.items = append(ex.items, it)
 		}
 	}
-	return kept, nil
+	return ex, nil
+}
+
+// result is export without the as_of and warnings.
+func (c *collector) result() ([]matcher.OpenItem, error) {
+	ex, err := c.export()
+	if err != nil {
+		return nil, err
+	}
+	return ex.items, nil
 }
 
 // csvError turns an encoding/csv error into a located RowError.
@@ -298,11 +343,20 @@ type cell struct {
 	kind cellKind
 }
 
+// parsedRow is one validated record.
+type parsedRow struct {
+	item matcher.OpenItem
+	asOf time.Time
+	// warnings are located problems that refuse nothing.
+	warnings []error
+}
+
 // parseRow validates one record; get returns a column's value (the zero
 // cell for a column absent from the export) and at makes a RowError for a
 // column, to which parseRow adds the cause.
-func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowError) (matcher.OpenItem, []error) {
+func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowError) (parsedRow, []error) {
 	var errs []error
+	var out parsedRow
 	fail := func(col string, err error) {
 		e := at(col)
 		e.Err = err
@@ -415,7 +469,15 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		fail(ColCustomerIBAN, err)
 	}
 	it.IBANs = ibans
-	return it, errs
+	if c, ok := usable(ColAsOf); ok && c.v != "" {
+		t, err := lay.parseAsOf(c)
+		if err != nil {
+			fail(ColAsOf, err)
+		}
+		out.asOf = t
+	}
+	out.item = it
+	return out, errs
 }
 
 func isCurrency(s string) bool {

@@ -45,6 +45,10 @@ func (l *Ledger) unletteringsPath() string {
 type unletterings struct {
 	keys  map[string]bool
 	back  map[string]matcher.Amount // item id → amount given back to it
+	// backs holds, per item id, each amount given back with its
+	// unlettered_at (the re-export rule adds back only what an export
+	// does not reflect).
+	backs map[string][]use
 	width int                       // fields per row; 0 when the file has no header yet
 }
 
@@ -52,7 +56,7 @@ type unletterings struct {
 // empty one). A torn last line (no newline: a crash in the middle of the
 // append) is ignored, and cut off by the next append.
 func loadUnletterings(path string) (*unletterings, error) {
-	u := &unletterings{keys: map[string]bool{}, back: map[string]matcher.Amount{}}
+	u := &unletterings{keys: map[string]bool{}, back: map[string]matcher.Amount{}, backs: map[string][]use{}}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return u, nil
@@ -89,6 +93,7 @@ func loadUnletterings(path string) (*unletterings, error) {
 		}
 		rec = unescapeRow(rec)
 		u.keys[rec[0]] = true
+		at, _ := time.Parse(time.RFC3339, rec[8]) // zero when unreadable: never taken as reflected
 		for _, part := range strings.Split(rec[5], ";") {
 			id, amt, ok := strings.Cut(part, ":")
 			if !ok {
@@ -99,6 +104,7 @@ func loadUnletterings(path string) (*unletterings, error) {
 				return nil, fmt.Errorf("reading unletterings %q line %d: %w", path, line, err)
 			}
 			u.back[id] = u.back[id].Add(a)
+			u.backs[id] = append(u.backs[id], use{amount: a, at: at})
 		}
 	}
 	return u, nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -41,10 +42,10 @@ func ReadOpenItemsXLSX(r io.Reader, name string, cfg Config) ([]matcher.OpenItem
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	return lay.readXLSX(r, name, cfg.Sheet)
+	return items(lay.readXLSX(r, name, cfg.Sheet))
 }
 
-func (lay *layout) readXLSX(r io.Reader, name, sheet string) ([]matcher.OpenItem, error) {
+func (lay *layout) readXLSX(r io.Reader, name, sheet string) (*export, error) {
 	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: maxUnzipBytes})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w: %w", name, ErrWorkbook, err)
@@ -96,7 +97,13 @@ func (lay *layout) readXLSX(r io.Reader, name, sheet string) ([]matcher.OpenItem
 		it, rowErrs := l.parseRow(get, at)
 		col.add(it, rowErrs, line, at)
 	}
-	return col.result()
+	ex, err := col.export()
+	if ex != nil {
+		if props, perr := f.GetDocProps(); perr == nil {
+			ex.modified, _ = time.Parse(time.RFC3339, props.Modified)
+		}
+	}
+	return ex, err
 }
 
 // maxTitleRows bounds the rows above the header (a report title, an
