@@ -130,4 +130,3 @@ func TestReexportAfterImport(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

@@ -196,19 +196,19 @@ var ErrJournal = errors.New("unusable journal")
 
 // journalState is what the ledger caches from its journal.
 type journalState struct {
-	keys  map[string]bool
-	used  map[string]matcher.Amount // item id → allocated + written off
+	keys map[string]bool
+	used map[string]matcher.Amount // item id → allocated + written off
 	// uses holds, per item id, each journal row that settles part of it,
 	// with its lettered_at: the re-export rule (reexport.go) subtracts
 	// only the rows an export does not reflect.
 	uses map[string][]use
 	// lastAt is the latest lettered_at in the journal.
 	lastAt time.Time
-	info  os.FileInfo               // the file as last seen, to notice rotation
-	size  int64                     // its size after our last write
-	width int                       // fields per row: JournalHeader, or the older postingJournalHeader, fecJournalHeader, ContractHeader
-	last  string                    // the highest lettering code in the journal, "" when none
-	codes map[string]string         // decision key → its lettering code
+	info   os.FileInfo       // the file as last seen, to notice rotation
+	size   int64             // its size after our last write
+	width  int               // fields per row: JournalHeader, or the older postingJournalHeader, fecJournalHeader, ContractHeader
+	last   string            // the highest lettering code in the journal, "" when none
+	codes  map[string]string // decision key → its lettering code
 	// postings holds, per decision key, the postings the journal holds.
 	postings map[string][]postingRow
 }

@@ -43,13 +43,13 @@ func (l *Ledger) unletteringsPath() string {
 }
 
 type unletterings struct {
-	keys  map[string]bool
-	back  map[string]matcher.Amount // item id → amount given back to it
+	keys map[string]bool
+	back map[string]matcher.Amount // item id → amount given back to it
 	// backs holds, per item id, each amount given back with its
 	// unlettered_at (the re-export rule adds back only what an export
 	// does not reflect).
 	backs map[string][]use
-	width int                       // fields per row; 0 when the file has no header yet
+	width int // fields per row; 0 when the file has no header yet
 }
 
 // loadUnletterings reads the unletterings journal (a missing file is an
