@@ -40,7 +40,7 @@ Commands:
   run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz
   check   [--connect] -c FILE
                             validate a config file; --connect also reaches every source and ledger
-  match   --open-items FILE.csv --statements DIR --out OUTDIR [-c FILE [--job NAME]]
+  match   --open-items FILE.csv|FILE.xlsx --statements DIR --out OUTDIR [-c FILE [--job NAME]]
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
                             (-c takes the matching settings of a config's job)
   resolve -c FILE [--job NAME] [--by WHO] [--allow-multi-customer] [--allow-large-write-off] WORKBOOK...
@@ -302,10 +302,10 @@ func cmdRun(args []string, stderr io.Writer) int {
 func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("match", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	itemsPath := fs.String("open-items", "", "open items CSV (docs/FORMATS.md)")
+	itemsPath := fs.String("open-items", "", "open items, CSV or XLSX (docs/FORMATS.md)")
 	stmtDir := fs.String("statements", "", "folder of CAMT statements (read recursively)")
 	outDir := fs.String("out", "", "output folder for matches.csv and exceptions.csv")
-	cfgPath := fs.String("c", "", "optional config file whose matching settings (tolerances, thresholds) to use")
+	cfgPath := fs.String("c", "", "optional config file whose matching settings (tolerances, thresholds) and file ledger layout (columns, dialect) to use")
 	jobName := fs.String("job", "", "with -c: the job whose matching settings to use (default: the first)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -315,6 +315,11 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	matching := matcher.DefaultConfig()
+	journal := filepath.Join(*outDir, "matches.csv")
+	// The open items are read as the job's file ledger reads them (its
+	// column mapping, CSV dialect, sheet) when -c names one; an .xlsx is
+	// a workbook either way.
+	ledgerCfg := file.Config{OpenItems: *itemsPath, Journal: journal}
 	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
@@ -325,6 +330,13 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		for _, j := range cfg.Jobs {
 			if !found && (*jobName == "" || j.Name == *jobName) {
 				matching, found = j.Matching.MatcherConfig(), true
+				if j.Ledger.Type == "file" && j.Ledger.File != nil {
+					ledgerCfg = *j.Ledger.File
+					ledgerCfg.OpenItems, ledgerCfg.Journal = *itemsPath, journal
+					if ledgerCfg.Format != "" && !strings.EqualFold(filepath.Ext(*itemsPath), "."+ledgerCfg.Format) {
+						ledgerCfg.Format = "" // the file named here says what it is
+					}
+				}
 			}
 		}
 		if !found {
@@ -336,13 +348,13 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lettrage match: --statements %q is not a folder\n", *stmtDir)
 		return exitUsage
 	}
-	journal := filepath.Join(*outDir, "matches.csv")
+	ledgerCfg.AsOf = file.AsOfNever // a fresh journal: nothing to reconcile
 	src, err := local.New("statements", local.Config{Dir: *stmtDir, Recursive: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return exitUsage
 	}
-	led, err := file.New(file.Config{OpenItems: *itemsPath, Journal: journal})
+	led, err := file.New(ledgerCfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return exitUsage
@@ -353,14 +365,12 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	// bad file writes nothing.
 	var outErr error
 	readItems := func(context.Context) ([]matcher.OpenItem, error) {
-		f, err := os.Open(*itemsPath)
+		items, warnings, err := file.ReadExport(ledgerCfg)
 		if err != nil {
 			return nil, err
 		}
-		items, err := file.ReadOpenItems(f, *itemsPath)
-		f.Close()
-		if err != nil {
-			return nil, err
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "lettrage match: warning: %s\n", w)
 		}
 		if err := os.MkdirAll(*outDir, 0o750); err != nil {
 			outErr = err

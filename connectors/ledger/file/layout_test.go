@@ -119,14 +119,14 @@ func TestReadOpenItemsLayoutOK(t *testing.T) {
 		want string // id:residual:due date
 	}{
 		{"tab, blank rows skipped", Config{Delimiter: "tab"},
-			strings.ReplaceAll(header, ",", "\t") + "A\tC\tN\tD\t\t2026-01-02\tEUR\t1\t1.5\t\t\n\t\t\t\t\t\t\t\t\t\t\n",
+			strings.ReplaceAll(header, ",", "\t") + "A\tC\tN\tD\t\t2026-01-02\tEUR\t2\t1.5\t\t\n\t\t\t\t\t\t\t\t\t\t\n",
 			"A:1.5:2026-01-02"},
-		{"utf-16 with BOM", Config{Encoding: "utf-16"}, "\ufeff" + header + "É,C,N,D,,,EUR,1,2,,\n", "É:2:"},
-		{"iso-8859-15 euro sign", Config{Encoding: "iso-8859-15"}, header + "A\xa4,C,N,D,,,EUR,1,2,,\n", "A€:2:"},
-		{"unused duplicate header", Config{}, strings.TrimSuffix(header, "\n") + ",note,note\nA,C,N,D,,,EUR,1,2,,,x,y\n", "A:2:"},
+		{"utf-16 with BOM", Config{Encoding: "utf-16"}, "\ufeff" + header + "É,C,N,D,,,EUR,3,2,,\n", "É:2:"},
+		{"iso-8859-15 euro sign", Config{Encoding: "iso-8859-15"}, header + "A\xa4,C,N,D,,,EUR,3,2,,\n", "A€:2:"},
+		{"unused duplicate header", Config{}, strings.TrimSuffix(header, "\n") + ",note,note\nA,C,N,D,,,EUR,3,2,,,x,y\n", "A:2:"},
 		{"headers by case and spaces", Config{Columns: Columns{DueDate: "date  d'échéance"}},
-			strings.Replace(strings.ToUpper(header), "DUE_DATE", "Date\u00a0D'ÉCHÉANCE", 1) + "A,C,N,D,,2026-12-31,EUR,1,2,,\n", "A:2:2026-12-31"},
-		{"decimal comma quoted in a comma file", Config{DecimalComma: true}, header + "A,C,N,D,,,EUR,\"1,5\",\"1.234,5\",,\n", "A:1234.5:"},
+			strings.Replace(strings.ToUpper(header), "DUE_DATE", "Date\u00a0D'ÉCHÉANCE", 1) + "A,C,N,D,,2026-12-31,EUR,3,2,,\n", "A:2:2026-12-31"},
+		{"decimal comma quoted in a comma file", Config{DecimalComma: true}, header + "A,C,N,D,,,EUR,\"1.234,5\",\"1.234,5\",,\n", "A:1234.5:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

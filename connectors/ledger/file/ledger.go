@@ -294,6 +294,32 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	return kept, nil
 }
 
+// ReadExport reads and validates the open-items file cfg.OpenItems in
+// its format and layout (CSV or XLSX, columns, dialect), without a
+// journal: the stateless `lettrage match`. warnings are the located
+// problems that refuse nothing (check digits that do not verify).
+func ReadExport(cfg Config) (items []matcher.OpenItem, warnings []string, err error) {
+	lay, err := cfg.layout()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading open items: %w", err)
+	}
+	f, err := os.Open(cfg.OpenItems)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading open items: %w", err)
+	}
+	defer f.Close()
+	var ex *export
+	if cfg.format() == FormatXLSX {
+		ex, err = lay.readXLSX(f, cfg.OpenItems, cfg.Sheet)
+	} else {
+		ex, err = lay.readCSV(f, cfg.OpenItems)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading open items: %w", err)
+	}
+	return ex.items, ex.warnings, nil
+}
+
 // LastLoad is the account of the last OpenItems call (nil before the
 // first): the re-export rule applied, what it subtracted, what it
 // announces.

@@ -58,6 +58,15 @@ var (
 	ErrBadIBAN = errors.New("not an IBAN")
 	// ErrFieldCount: a row has more or fewer fields than the header.
 	ErrFieldCount = errors.New("wrong number of fields")
+	// ErrNUL: a value holds a NUL byte (a binary or damaged export).
+	ErrNUL = errors.New("holds a NUL byte")
+	// ErrImpossible: a row no ledger can hold: a residual above the
+	// amount or of the other sign, an amount with more decimals than its
+	// currency has.
+	ErrImpossible = errors.New("impossible row")
+	// ErrCheckDigits: an IBAN or an RF creditor reference whose check
+	// digits do not verify (a warning: the value is not used).
+	ErrCheckDigits = errors.New("check digits do not verify")
 	// ErrNoHeader: the file is empty.
 	ErrNoHeader = errors.New("no header row")
 )
@@ -373,6 +382,9 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		case !utf8.ValidString(c.v):
 			fail(col, ErrEncoding)
 			return c, false
+		case strings.ContainsRune(c.v, 0):
+			fail(col, ErrNUL)
+			return c, false
 		}
 		c.v = strings.TrimSpace(c.v)
 		return c, true
@@ -414,6 +426,7 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		}
 		it.Currency = strings.ToUpper(ccy)
 	}
+	parsed := map[string]bool{}
 	for _, a := range []struct {
 		col string
 		dst *matcher.Amount
@@ -436,8 +449,23 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		}
 		if err != nil {
 			fail(a.col, err)
+		} else if digits := matcher.CurrencyDigits(it.Currency); it.Currency != "" && !v.Round(digits).Equal(v) {
+			err = fmt.Errorf("%w: %s has more decimals than %s has (%d)", ErrImpossible, v, it.Currency, digits)
+			fail(a.col, err)
+		}
+		if err == nil {
+			parsed[a.col] = true
 		}
 		*a.dst = v
+	}
+	if parsed[ColAmount] && parsed[ColResidual] {
+		switch {
+		case it.Residual.Sign() != 0 && it.Amount.Sign() != it.Residual.Sign():
+			fail(ColResidual, fmt.Errorf("%w: residual %s and amount %s have opposite signs (a credit note is negative in both)",
+				ErrImpossible, it.Residual, it.Amount))
+		case it.Residual.Abs().Cmp(it.Amount.Abs()) > 0:
+			fail(ColResidual, fmt.Errorf("%w: residual %s is above the amount %s", ErrImpossible, it.Residual, it.Amount))
+		}
 	}
 	for _, d := range []struct {
 		col string
@@ -468,7 +496,24 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 	if err != nil {
 		fail(ColCustomerIBAN, err)
 	}
-	it.IBANs = ibans
+	// A check digit that does not verify refuses nothing: the value is
+	// left out of the evidence, with a located warning.
+	warn := func(col string, err error) {
+		e := at(col)
+		e.Err = err
+		out.warnings = append(out.warnings, e)
+	}
+	for _, iban := range ibans {
+		if ValidIBAN(iban) {
+			it.IBANs = append(it.IBANs, iban)
+		} else {
+			warn(ColCustomerIBAN, fmt.Errorf("IBAN %s: %w: not used to recognise the payer", maskIBAN(iban), ErrCheckDigits))
+		}
+	}
+	if ref := it.PaymentReference; looksRF(ref) && !matcher.ValidRF(ref) {
+		warn(ColPaymentReference, fmt.Errorf("creditor reference %q: %w: not used as evidence", ref, ErrCheckDigits))
+		it.PaymentReference = ""
+	}
 	if c, ok := usable(ColAsOf); ok && c.v != "" {
 		t, err := lay.parseAsOf(c)
 		if err != nil {
@@ -516,6 +561,40 @@ func ParseIBANs(s string) ([]string, error) {
 		out = append(out, iban)
 	}
 	return out, nil
+}
+
+// ValidIBAN reports whether a normalised IBAN's check digits verify
+// (ISO 13616: the country and check digits moved to the end, letters as
+// 10–35, the number mod 97 is 1).
+func ValidIBAN(s string) bool {
+	if !isIBAN(s) {
+		return false
+	}
+	r := 0
+	for _, c := range []byte(s[4:] + s[:4]) {
+		if c >= 'A' && c <= 'Z' {
+			r = (r*100 + int(c-'A') + 10) % 97
+		} else {
+			r = (r*10 + int(c-'0')) % 97
+		}
+	}
+	return r == 1
+}
+
+// looksRF reports a value written as an ISO 11649 creditor reference: RF
+// and two digits.
+func looksRF(s string) bool {
+	c := strings.ToUpper(strings.ReplaceAll(s, " ", ""))
+	return len(c) >= 4 && c[:2] == "RF" && c[2] >= '0' && c[2] <= '9' && c[3] >= '0' && c[3] <= '9'
+}
+
+// maskIBAN shows an IBAN's country and last four characters only: the
+// warnings reach logs.
+func maskIBAN(s string) string {
+	if len(s) <= 8 {
+		return s
+	}
+	return s[:4] + strings.Repeat("•", 4) + s[len(s)-4:]
 }
 
 func isIBAN(s string) bool {
