@@ -141,6 +141,8 @@ type Job struct {
 	// there before matching, writes a result file per workbook and files
 	// the workbook away like a statement.
 	Resolutions *Source `yaml:"resolutions"`
+	// ResolutionsInbox tunes the resolutions inbox (stability, author).
+	ResolutionsInbox Inbox `yaml:"resolutions_inbox"`
 	// WriteOffLimits caps, per currency, what one accountant's write_off
 	// resolution may write off (its items' write-offs and the written-off
 	// cash together); currencies not named keep the default of 100.
@@ -240,6 +242,22 @@ type Reports struct {
 	// FrenchCSV also writes exceptions-fr.csv for French-locale Excel:
 	// ";" separated, "," decimals, UTF-8 with a byte-order mark.
 	FrenchCSV bool `yaml:"french_csv"`
+	// Locale is the language of exceptions.xlsx (headers, actions,
+	// reasons, number and date formats, the Guide sheet): "en" (default)
+	// or "fr". exceptions.csv never changes: it is the machine contract.
+	Locale string `yaml:"locale"`
+}
+
+// Inbox tunes how the resolutions inbox takes workbooks in.
+type Inbox struct {
+	// MinAge is how long a workbook must have been left unchanged (its
+	// modification time) before it is read: a file still being copied or
+	// saved waits for the next run (default 10s).
+	MinAge time.Duration `yaml:"min_age"`
+	// DefaultAuthor is who a workbook's resolutions are recorded as coming
+	// from when the workbook does not say who last saved it ("" leaves
+	// "unknown"). Never the tool itself.
+	DefaultAuthor string `yaml:"default_author"`
 }
 
 // Matching tunes the matcher; every field is optional and defaults to
@@ -312,7 +330,13 @@ func (j *Job) setDefaults() {
 	j.Reports.Dir = "out"
 	j.Reports.XLSX = true
 	j.BatchDetailsWait = DefaultBatchDetailsWait
+	j.Reports.Locale = "en"
+	j.ResolutionsInbox.MinAge = DefaultInboxMinAge
 }
+
+// DefaultInboxMinAge is how long a workbook in the resolutions inbox must
+// be left unchanged before it is read.
+const DefaultInboxMinAge = 10 * time.Second
 
 // DefaultBatchDetailsWait is how long a batch entry waits for its details.
 const DefaultBatchDetailsWait = 48 * time.Hour

@@ -163,6 +163,17 @@ func validate(c *Config) []Problem {
 		if j.BatchDetailsWait < 0 {
 			ps.add(p+".batch_details_wait", "must not be negative")
 		}
+		switch j.Reports.Locale {
+		case "en", "fr":
+		default:
+			ps.add(p+".reports.locale", "unknown locale %q (want en or fr)", j.Reports.Locale)
+		}
+		if j.ResolutionsInbox.MinAge < 0 {
+			ps.add(p+".resolutions_inbox.min_age", "must not be negative")
+		}
+		if a := j.ResolutionsInbox.DefaultAuthor; strings.EqualFold(strings.TrimSpace(a), "lettrage") {
+			ps.add(p+".resolutions_inbox.default_author", "must name a person or team, not the tool")
+		}
 		limits := map[string]int{}
 		for k, l := range j.WriteOffLimits {
 			lp := fmt.Sprintf("%s.write_off_limits[%d]", p, k)

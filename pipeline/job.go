@@ -56,6 +56,14 @@ type Job struct {
 	PersonalDataDays int
 	// Resolutions is the inbox of accountants' workbooks (nil: none).
 	Resolutions connectors.StatementSource
+	// InboxMinAge is how long a workbook must be left unchanged before the
+	// inbox reads it (0: DefaultInboxMinAge; negative: no wait).
+	InboxMinAge time.Duration
+	// InboxDefaultAuthor is who resolved when a workbook does not say.
+	InboxDefaultAuthor string
+	// inboxSizes are the inbox's file sizes at the last listing (a size
+	// that changed means the file is still being written).
+	inboxSizes map[string]int64
 	// WriteOffLimits caps, per currency, what one write_off resolution may
 	// write off; DefaultWriteOffLimit applies to the currencies it does
 	// not name.
@@ -105,6 +113,8 @@ type Result struct {
 	// journal, one it cannot place).
 	OpenItemsNote          string
 	OpenItemsAnnouncements []string
+	// Inbox is what the resolutions inbox took in.
+	Inbox InboxResult
 }
 
 // noteOpenItems records (and logs) what a ledger says of the open items it
@@ -181,7 +191,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	// Accountants' resolutions dropped in the inbox go first: the matcher
 	// then sees the state they leave.
 	if j.Resolutions != nil {
-		if err := j.processInbox(ctx, log); err != nil {
+		if err := j.processInbox(ctx, log, &res.Inbox); err != nil {
 			return res, err
 		}
 	}
@@ -486,6 +496,9 @@ func finishPass(ctx context.Context, log *slog.Logger, name string, src connecto
 		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
 	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
 		return fmt.Errorf("running job %q: %d of %d files: %w", name, n, res.Files, ErrFilesSkipped)
+	}
+	if n := len(res.Inbox.Refused); n > 0 {
+		return fmt.Errorf("running job %q: %d resolutions workbook(s) refused: %w", name, n, ErrFilesSkipped)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ type Metrics struct {
 	receivItems   *prometheus.GaugeVec
 	checkFailures *prometheus.CounterVec
 	resolutions   *prometheus.CounterVec
+	inboxFiles    *prometheus.CounterVec
 	setAsideTxs   *prometheus.CounterVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
@@ -105,6 +106,10 @@ func NewMetrics(version string) *Metrics {
 		checkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_statement_check_failures_total", Help: "Consistency checks of statements that failed (entry_count, entry_sum, balance, batch_count…); the file is still processed.",
 		}, []string{"job", "check"}),
+		inboxFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lettrage_resolution_files_total",
+			Help: "Files of the resolutions inbox by outcome (applied, already_applied, refused, waiting, ignored).",
+		}, []string{"job", "outcome"}),
 		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_manual_resolutions_total", Help: "Rows of accountants' resolution files by action and status (applied, already_applied, refused).",
 		}, []string{"job", "action", "status"}),
@@ -122,7 +127,7 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.exceptionAge, m.ledgerLatency, m.ledgerErrors, build,
-		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions, m.setAsideTxs,
+		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions, m.inboxFiles, m.setAsideTxs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -324,6 +329,15 @@ func (m *Metrics) receivablesAfter(job string, items []matcher.OpenItem, allocat
 	for k, a := range amt {
 		m.receivables.WithLabelValues(job, k.ccy, k.bucket).Set(a.Float())
 		m.receivItems.WithLabelValues(job, k.ccy, k.bucket).Set(float64(cnt[k]))
+	}
+}
+
+// inboxFile counts a file of the resolutions inbox by outcome: applied,
+// already_applied, refused, waiting (still being written), ignored (lock
+// or temporary file).
+func (m *Metrics) inboxFile(job, outcome string) {
+	if m != nil {
+		m.inboxFiles.WithLabelValues(job, outcome).Inc()
 	}
 }
 

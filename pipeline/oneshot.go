@@ -110,6 +110,9 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
+	if opt.OpenItems == nil {
+		res.noteOpenItems(opt.Ledger, log)
+	}
 	refs, err := rd.listed()
 	if err != nil {
 		return res, fmt.Errorf("listing statements: %w", err)

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -38,9 +39,9 @@ type Resolution struct {
 // Workbook is a read resolutions file.
 type Workbook struct {
 	Rows []Resolution
-	// Author is who last saved the file (its document properties), when
-	// the file says.
-	Author string
+	// LastModifiedBy and Creator are the workbook's document properties
+	// (empty for CSV); AuthorOf picks who resolved.
+	LastModifiedBy, Creator string
 }
 
 // ErrBadWorkbook is returned (wrapped) when a resolutions file cannot be
@@ -74,10 +75,7 @@ func ReadResolutions(path string) (*Workbook, error) {
 			}
 		}
 		if props, err := f.GetDocProps(); err == nil {
-			wb.Author = props.LastModifiedBy
-			if wb.Author == "" {
-				wb.Author = props.Creator
-			}
+			wb.LastModifiedBy, wb.Creator = props.LastModifiedBy, props.Creator
 		}
 	} else {
 		data, err := os.ReadFile(path)
@@ -776,23 +774,82 @@ func ResultPath(path string) string {
 // remembered (by content hash) in the files table.
 func (j *Job) resolutionsJob() string { return j.Name + "#resolutions" }
 
+// InboxResult says what a pass did with the resolutions inbox.
+type InboxResult struct {
+	Applied int // workbooks applied (or found applied before)
+	// Refused are the workbooks that could not be used, "name: why".
+	Refused []string
+	// Waiting are workbooks not read yet: still being written (younger
+	// than the minimum age, or their size changed since the last listing).
+	Waiting int
+	// Ignored are lock, owner and temporary files (~$book.xlsx,
+	// .~lock.book.xlsx#, *.tmp), never read.
+	Ignored int
+}
+
+// IsLockOrTemp reports an office lock, owner or temporary file, which an
+// inbox must never read: Excel's owner file ~$book.xlsx, LibreOffice's
+// .~lock.book.xlsx#, hidden files, ~WRL0001.tmp and other partial
+// downloads.
+func IsLockOrTemp(path string) bool {
+	base := filepath.Base(path)
+	lower := strings.ToLower(base)
+	switch {
+	case strings.HasPrefix(base, "~"), strings.HasPrefix(base, "."), strings.HasSuffix(base, "#"):
+		return true
+	}
+	for _, ext := range []string{".tmp", ".temp", ".part", ".crdownload", ".partial", ".swp", ".lock"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultInboxMinAge is how long a workbook must be left unchanged before
+// the inbox reads it, when Job.InboxMinAge is 0.
+const DefaultInboxMinAge = 10 * time.Second
+
 // processInbox applies every new workbook of the resolutions inbox, writes
 // its results to ReportDir/resolutions/NAME.result.csv and files it away.
-// A workbook whose content was processed before is only filed away.
-func (j *Job) processInbox(ctx context.Context, log *slog.Logger) error {
+// A workbook whose content was processed before is only filed away. Lock
+// and temporary files are ignored; a workbook still being written waits.
+func (j *Job) processInbox(ctx context.Context, log *slog.Logger, res *InboxResult) error {
 	refs, err := j.Resolutions.List(ctx)
 	if err != nil {
 		return fmt.Errorf("listing the resolutions inbox: %w", err)
 	}
+	minAge := j.InboxMinAge
+	if minAge == 0 {
+		minAge = DefaultInboxMinAge
+	}
+	sizes := map[string]int64{}
 	for _, ref := range refs {
-		if err := j.processWorkbook(ctx, ref, log); err != nil {
+		if IsLockOrTemp(ref.Path) {
+			res.Ignored++
+			j.Metrics.inboxFile(j.Name, "ignored")
+			log.Debug("lock or temporary file in the resolutions inbox, ignored", "file", ref.Path)
+			continue
+		}
+		sizes[ref.Path] = ref.Size
+		prev, seen := j.inboxSizes[ref.Path]
+		young := minAge > 0 && (ref.ModTime.IsZero() && !seen || !ref.ModTime.IsZero() && j.now().Sub(ref.ModTime) < minAge)
+		if young || seen && prev != ref.Size {
+			res.Waiting++
+			j.Metrics.inboxFile(j.Name, "waiting")
+			log.Info("resolutions workbook still being written; read on a later run", "file", ref.Path,
+				"modified", ref.ModTime, "min_age", minAge)
+			continue
+		}
+		if err := j.processWorkbook(ctx, ref, log, res); err != nil {
 			return err
 		}
 	}
+	j.inboxSizes = sizes
 	return nil
 }
 
-func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, log *slog.Logger) error {
+func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, log *slog.Logger, res *InboxResult) error {
 	rc, err := j.Resolutions.Open(ctx, ref)
 	if err != nil {
 		log.Warn("resolutions file unavailable; retried next run", "file", ref.Path, "err", err)
@@ -826,6 +883,8 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 		return err
 	} else if done {
 		log.Info("resolutions file already applied", "file", ref.Path)
+		res.Applied++
+		j.Metrics.inboxFile(j.Name, "already_applied")
 		_ = j.Resolutions.Archive(ctx, ref)
 		return nil
 	}
@@ -835,13 +894,12 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 		msg := strings.ReplaceAll(err.Error(), tmp.Name(), ref.Path)
 		_ = WriteResolveResults(resultPath, []RowResult{{Status: "refused", Message: msg}})
 		log.Error("resolutions file refused", "file", ref.Path, "err", msg)
+		res.Refused = append(res.Refused, filepath.Base(ref.Path)+": "+msg)
+		j.Metrics.inboxFile(j.Name, "refused")
 		_ = j.Resolutions.Quarantine(ctx, ref, errors.New(msg))
 		return nil
 	}
-	actor := wb.Author
-	if actor == "" {
-		actor = "unknown"
-	}
+	actor := AuthorOf(wb, j.InboxDefaultAuthor)
 	results, err := j.resolveLocked(ctx, wb.Rows, ResolveOptions{Actor: actor, Origin: ref.Source + ":" + ref.Path}, log)
 	if err != nil {
 		return err
@@ -853,8 +911,25 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 		Files: []FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
 		return err
 	}
+	res.Applied++
+	j.Metrics.inboxFile(j.Name, "applied")
 	if err := j.Resolutions.Archive(ctx, ref); err != nil {
 		log.Error("archiving resolutions file", "file", ref.Path, "err", err)
 	}
 	return nil
 }
+
+// AuthorOf is who a workbook's resolutions are recorded as coming from:
+// who last saved it, else who created it unless that is Lettrage itself
+// (the workbook it wrote), else def, else "unknown" — never the tool.
+func AuthorOf(wb *Workbook, def string) string {
+	for _, a := range []string{wb.LastModifiedBy, wb.Creator, def} {
+		if a = strings.TrimSpace(a); a != "" && !strings.EqualFold(a, WorkbookCreator) {
+			return a
+		}
+	}
+	return "unknown"
+}
+
+// WorkbookCreator is the creator written in the workbooks Lettrage makes.
+const WorkbookCreator = "Lettrage"

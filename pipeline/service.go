@@ -90,6 +90,7 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: locker, Resolutions: inbox,
+			InboxMinAge: inboxMinAge(jc.ResolutionsInbox.MinAge), InboxDefaultAuthor: jc.ResolutionsInbox.DefaultAuthor,
 			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
 			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
@@ -98,6 +99,15 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 	}
 	s.ready.Store(true)
 	return s, nil
+}
+
+// inboxMinAge maps the configured minimum age (0: none) to Job.InboxMinAge
+// (0: the default; negative: none).
+func inboxMinAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // NewSource builds the statement source a job's configuration names.

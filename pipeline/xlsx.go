@@ -92,7 +92,7 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	f.SetActiveSheet(0)
-	f.SetDocProps(&excelize.DocProperties{Creator: "Lettrage", Title: "Lettrage exceptions"})
+	f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions"})
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)

@@ -232,6 +232,24 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 	return strings.Join(parts, "; ")
 }
 
+// inboxLine says what the resolutions inbox took in, refusals with why.
+func inboxLine(in pipeline.InboxResult) string {
+	var parts []string
+	if in.Applied > 0 {
+		parts = append(parts, fmt.Sprintf("%d workbook(s) applied", in.Applied))
+	}
+	if n := len(in.Refused); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d REFUSED (%s)", n, pipeline.MaskIBANs(strings.Join(in.Refused, "; "))))
+	}
+	if in.Waiting > 0 {
+		parts = append(parts, fmt.Sprintf("%d waiting (still being written)", in.Waiting))
+	}
+	if in.Ignored > 0 {
+		parts = append(parts, fmt.Sprintf("%d lock or temporary file(s) ignored", in.Ignored))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, xlsx bool) {
 	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
 	if r.OpenItemsNote != "" {
@@ -255,6 +273,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, 
 	fmt.Fprintln(w)
 	if line := setAsideLine(r.SetAside); line != "" {
 		fmt.Fprintf(w, "  set aside     %s\n", line)
+	}
+	if line := inboxLine(r.Inbox); line != "" {
+		fmt.Fprintf(w, "  resolutions   %s\n", line)
 	}
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
 		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
@@ -554,10 +575,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		}
 		actor := by
 		if actor == "" {
-			actor = wb.Author
-		}
-		if actor == "" {
-			actor = "unknown"
+			actor = pipeline.AuthorOf(wb, job.InboxDefaultAuthor)
 		}
 		abs, _ := filepath.Abs(path)
 		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -252,10 +253,29 @@ func TestResolutionsInbox(t *testing.T) {
 	f.SaveAs(filepath.Join(dir, "inbox", "claire.xlsx"))
 	f.Close()
 	os.WriteFile(filepath.Join(dir, "inbox", "notes.csv"), []byte("just,some,notes\n"), 0o644)
+	// Excel's owner file and LibreOffice's lock file beside the workbook.
+	os.WriteFile(filepath.Join(dir, "inbox", "~$claire.xlsx"), []byte("\x0cClaire Martin"), 0o644)
+	os.WriteFile(filepath.Join(dir, "inbox", ".~lock.claire.xlsx#"), []byte("Claire,host,1;"), 0o644)
+	old := time.Now().Add(-time.Minute)
+	for _, n := range []string{"claire.xlsx", "notes.csv", "~$claire.xlsx", ".~lock.claire.xlsx#"} {
+		os.Chtimes(filepath.Join(dir, "inbox", n), old, old)
+	}
+	// A workbook still being copied: half of it, just written.
+	whole, _ := os.ReadFile(filepath.Join(dir, "inbox", "claire.xlsx"))
+	os.WriteFile(filepath.Join(dir, "inbox", "marc.xlsx"), whole[:len(whole)/2], 0o644)
 
 	r := runBin(t, nil, "once", "-c", cfg)
-	if r.code != 0 {
-		t.Fatalf("once exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.code != 1 {
+		t.Fatalf("once with a refused workbook: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "resolutions   1 workbook(s) applied, 1 REFUSED (notes.csv: ") ||
+		!strings.Contains(r.stdout, "1 waiting (still being written), ") || !strings.Contains(r.stdout, "lock or temporary file(s) ignored") {
+		t.Errorf("the summary does not say what the inbox did:\n%s", r.stdout)
+	}
+	for _, n := range []string{"~$claire.xlsx", ".~lock.claire.xlsx#", "marc.xlsx"} {
+		if _, err := os.Stat(filepath.Join(dir, "inbox", n)); err != nil {
+			t.Errorf("%s was moved: %v", n, err)
+		}
 	}
 	res := readCSV(t, filepath.Join(out, "resolutions", "claire.result.csv"))
 	if len(res) != 2 || res[1][3] != "applied" {
