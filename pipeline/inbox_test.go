@@ -1,6 +1,11 @@
 package pipeline
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/lettrage/lettrage/matcher"
+)
 
 func TestIsLockOrTemp(t *testing.T) {
 	for name, want := range map[string]bool{
@@ -35,6 +40,53 @@ func TestAuthorOf(t *testing.T) {
 	} {
 		if got := AuthorOf(&Workbook{LastModifiedBy: tt.last, Creator: tt.creator}, tt.def); got != tt.want {
 			t.Errorf("AuthorOf(%q, %q, %q) = %q, want %q", tt.last, tt.creator, tt.def, got, tt.want)
+		}
+	}
+}
+
+// TestParseItemRefs: items takes ids and document numbers; an ambiguous
+// reference is refused with the reason.
+func TestParseItemRefs(t *testing.T) {
+	byID := map[string]matcher.OpenItem{
+		"OI-1": {ID: "OI-1", DocumentNumber: "FA-2026-00137"},
+		"OI-2": {ID: "OI-2", DocumentNumber: "FA-2026-00200"},
+		"OI-3": {ID: "OI-3", DocumentNumber: "FA-2026-00200"}, // an invoice split in two due dates
+		"OI-4": {ID: "OI-4", DocumentNumber: "OI-1"},          // a number that is another item's id
+		"77":   {ID: "77", DocumentNumber: "77"},
+	}
+	byDoc := map[string][]string{}
+	for _, it := range byID {
+		byDoc[docKey(it.DocumentNumber)] = append(byDoc[docKey(it.DocumentNumber)], it.ID)
+	}
+	for _, tt := range []struct{ in, want, err string }{
+		{"FA-2026-00137:100,00", "OI-1=100", ""},
+		{"fa-2026-00137 ; OI-2", "OI-1;OI-2", ""},
+		{"77", "77", ""},
+		{"UNKNOWN", "UNKNOWN", ""}, // refused later: does not exist
+		{"FA-2026-00200", "", `document number "FA-2026-00200" names 2 open items (OI-2, OI-3): ambiguous`},
+		{"OI-1", "", `"OI-1" is the id of one open item and the document number of OI-4: ambiguous`},
+	} {
+		got, err := parseItemRefs(tt.in, byID, byDoc)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		var parts []string
+		for _, p := range got {
+			s := p.id
+			if p.amount != nil {
+				s += "=" + p.amount.String()
+			}
+			parts = append(parts, s)
+		}
+		if g := strings.Join(parts, ";"); g != tt.want && !(tt.want == "OI-1=100" && g == "OI-1=100.00") {
+			t.Errorf("%q: got %q, want %q", tt.in, g, tt.want)
 		}
 	}
 }

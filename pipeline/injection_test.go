@@ -63,7 +63,7 @@ func TestReportsNeutraliseFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeReportFiles(dir, ReportOptions{FrenchCSV: true}, exc, data, accountSuffix); err != nil {
+	if err := writeReportFiles(dir, ReportOptions{FrenchCSV: true}, exc, data, accountSuffix, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []struct {
@@ -150,7 +150,7 @@ func TestWorkbookShowsBidi(t *testing.T) {
 	dir := t.TempDir()
 	tx := testTx("R\u202E1", "10.00")
 	tx.Counterparty.Name = formulaPayloads[0]
-	if err := writeExceptionsXLSX(dir, []StoredTx{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}, accountSuffix); err != nil {
+	if err := writeExceptionsXLSX(dir, []StoredTx{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}, accountSuffix, &view{loc: localeEN}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "exceptions.xlsx")

@@ -61,6 +61,9 @@ type Job struct {
 	InboxMinAge time.Duration
 	// InboxDefaultAuthor is who resolved when a workbook does not say.
 	InboxDefaultAuthor string
+	// reportItems are the open items last read by a resolution, for the
+	// reports written after it (the candidates' document numbers).
+	reportItems map[string]matcher.OpenItem
 	// inboxSizes are the inbox's file sizes at the last listing (a size
 	// that changed means the file is still being written).
 	inboxSizes map[string]int64
@@ -892,6 +895,15 @@ func errorKind(err error) string {
 	return "unreadable"
 }
 
+// indexItems indexes open items by id.
+func indexItems(items []matcher.OpenItem) map[string]matcher.OpenItem {
+	out := make(map[string]matcher.OpenItem, len(items))
+	for _, it := range items {
+		out[it.ID] = it
+	}
+	return out
+}
+
 // writeReports rewrites the exceptions reports from the state store, hands
 // the snapshot to a ledger that shows exceptions, and updates the gauges;
 // items (when known) are the open items before allocated was applied.
@@ -904,7 +916,21 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 	if err != nil {
 		return err
 	}
-	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName); err != nil {
+	lookup := j.reportItems
+	if items != nil {
+		// what this run lettered is no longer open
+		lookup = indexItems(items)
+		for id, a := range allocated {
+			if it, ok := lookup[id]; ok {
+				if it.Residual = it.Residual.Sub(a); it.Residual.IsZero() {
+					delete(lookup, id)
+				} else {
+					lookup[id] = it
+				}
+			}
+		}
+	}
+	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup); err != nil {
 		return err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())

@@ -214,7 +214,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 			return n
 		}
 		return accountSuffix(account)
-	}); err != nil {
+	}, indexItems(items)); err != nil {
 		return res, err
 	}
 	if sink, ok := opt.Ledger.(connectors.ExceptionSink); ok {

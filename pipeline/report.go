@@ -75,17 +75,20 @@ func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 // writeReportFiles writes the exceptions reports: exceptions.csv (csvData,
 // rendered by renderExceptionsCSV) atomically — a reader never sees a
 // half-written snapshot — and the XLSX and French CSV the options ask for.
-func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string) error {
+//
+// items are the open items the candidates name (nil: shown by id only).
+func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string,
+	items map[string]matcher.OpenItem) error {
 	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
 		return err
 	}
 	if opts.XLSX {
-		if err := writeExceptionsXLSX(dir, exc, accountName); err != nil {
+		if err := writeExceptionsXLSX(dir, exc, accountName, &view{loc: LocaleFor(opts.Locale), items: items}); err != nil {
 			return err
 		}
 	}
 	if opts.FrenchCSV {
-		if err := writeExceptionsFrenchCSV(dir, exc); err != nil {
+		if err := writeExceptionsFrenchCSV(dir, exc, items); err != nil {
 			return err
 		}
 	}

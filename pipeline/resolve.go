@@ -102,9 +102,16 @@ func ReadResolutions(path string) (*Workbook, error) {
 	if len(table) == 0 {
 		return nil, fmt.Errorf("reading %q: %w: empty", path, ErrBadWorkbook)
 	}
+	// Columns are found by their title in any locale ("items", "Pièces").
 	col := map[string]int{}
 	for i, h := range table[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+		name, ok := inputTitles[foldKey(h)]
+		if !ok {
+			name = strings.ToLower(strings.TrimSpace(h))
+		}
+		if _, dup := col[name]; !dup {
+			col[name] = i
+		}
 	}
 	var missing []string
 	for _, need := range []string{"tx_ref", "account_iban", ColAction, ColItems} {
@@ -124,7 +131,7 @@ func ReadResolutions(path string) (*Workbook, error) {
 	}
 	for n, row := range table[1:] {
 		r := Resolution{Row: n + 2, TxRef: get(row, "tx_ref"), Account: get(row, "account_iban"),
-			Action: strings.ToLower(get(row, ColAction)), Items: get(row, ColItems),
+			Action: canonicalAction(get(row, ColAction)), Items: get(row, ColItems),
 			Customer: get(row, ColCustomer), Comment: get(row, ColComment)}
 		if r.Action == "" {
 			continue
@@ -195,6 +202,46 @@ func parseItems(s string) ([]parsedItem, error) {
 	return out, nil
 }
 
+// docKey is how document numbers typed in items are compared: trimmed,
+// upper case.
+func docKey(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// parseItemRefs parses the items column (parseItems) and resolves each
+// reference — an open item's id, or its document number (FA-2026-00137) —
+// to the item's id. A document number that names several open items, or
+// a reference that is one item's id and another's document number, is an
+// error saying which: the accountant writes the id.
+func parseItemRefs(s string, byID map[string]matcher.OpenItem, byDoc map[string][]string) ([]parsedItem, error) {
+	wanted, err := parseItems(s)
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range wanted {
+		docs := byDoc[docKey(w.id)]
+		_, isID := byID[w.id]
+		switch {
+		case isID && (len(docs) == 0 || len(docs) == 1 && docs[0] == w.id):
+		case isID:
+			others := []string{}
+			for _, d := range docs {
+				if d != w.id {
+					others = append(others, d)
+				}
+			}
+			return nil, fmt.Errorf("%q is the id of one open item and the document number of %s: ambiguous, write the id of the one meant",
+				w.id, strings.Join(others, ", "))
+		case len(docs) == 1:
+			wanted[i].id = docs[0]
+		case len(docs) > 1:
+			sorted := append([]string(nil), docs...)
+			sort.Strings(sorted)
+			return nil, fmt.Errorf("document number %q names %d open items (%s): ambiguous, write the id of the one meant",
+				w.id, len(docs), strings.Join(sorted, ", "))
+		}
+	}
+	return wanted, nil
+}
+
 // Resolve applies accountants' decisions through the same outbox as the
 // automatic ones: every row is validated against the current state and open
 // items, valid rows are committed (letters PENDING) and written back exactly
@@ -228,10 +275,14 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	byID := make(map[string]matcher.OpenItem, len(items))
 	left := make(map[string]matcher.Amount, len(items))
 	customers := map[string]bool{}
+	byDoc := map[string][]string{} // document number (folded) → item ids
 	for _, it := range items {
 		byID[it.ID] = it
 		left[it.ID] = it.Residual
 		customers[it.CustomerID] = true
+		if d := docKey(it.DocumentNumber); d != "" {
+			byDoc[d] = append(byDoc[d], it.ID)
+		}
 	}
 
 	results := make([]RowResult, len(rows))
@@ -240,7 +291,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	rowOf := map[string]int{} // decision key → index in results
 	for i, r := range rows {
 		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
-		recs, learned, msg, already := j.resolveRow(ctx, r, opts, byID, left, customers, seen)
+		recs, learned, msg, already := j.resolveRow(ctx, r, opts, byID, byDoc, left, customers, seen)
 		switch {
 		case already:
 			res.Status, res.Message = "already_applied", msg
@@ -286,6 +337,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 		if err != nil {
 			return results, err
 		}
+		j.reportItems = byID
 		if err := j.writeReports(ctx, nil, nil); err != nil {
 			return results, err
 		}
@@ -305,7 +357,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 // then shows its letter and the remainder's resolution together
 // (DecisionRecord.Shows).
 func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]matcher.OpenItem,
-	left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
+	byDoc map[string][]string, left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
 	if r.TxRef == "" || r.Account == "" {
 		return nil, nil, "tx_ref and account_iban are required", false
 	}
@@ -432,7 +484,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 			}
 			wanted = []parsedItem{{id: st.Decision.Candidates[0].ItemID}}
 		} else {
-			if wanted, err = parseItems(r.Items); err != nil {
+			if wanted, err = parseItemRefs(r.Items, byID, byDoc); err != nil {
 				return nil, nil, "items: " + err.Error(), false
 			}
 			if len(wanted) == 0 {
@@ -467,7 +519,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		case !customers[r.Customer]:
 			return nil, nil, fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer), false
 		}
-		wanted, err := parseItems(r.Items)
+		wanted, err := parseItemRefs(r.Items, byID, byDoc)
 		if err != nil {
 			return nil, nil, "items: " + err.Error(), false
 		}
@@ -498,7 +550,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if r.Comment == "" {
 			return nil, nil, "write_off: give a reason code in comment", false
 		}
-		wanted, err := parseItems(r.Items)
+		wanted, err := parseItemRefs(r.Items, byID, byDoc)
 		if err != nil {
 			return nil, nil, "items: " + err.Error(), false
 		}
@@ -618,7 +670,7 @@ func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]ma
 	for _, w := range wanted {
 		it, ok := byID[w.id]
 		if !ok {
-			return lt, fmt.Sprintf("open item %q does not exist or is no longer open", w.id)
+			return lt, fmt.Sprintf("open item %q does not exist or is no longer open (neither an open item's id nor its document number)", w.id)
 		}
 		if it.Currency != tx.Currency {
 			return lt, fmt.Sprintf("open item %s is in %s, the payment in %s", w.id, it.Currency, tx.Currency)

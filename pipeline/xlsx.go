@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 // ReportOptions says which exception reports a job writes besides
 // exceptions.csv.
 type ReportOptions struct {
-	XLSX      bool // exceptions.xlsx
-	FrenchCSV bool // exceptions-fr.csv
+	XLSX      bool   // exceptions.xlsx
+	FrenchCSV bool   // exceptions-fr.csv
+	Locale    string // language of exceptions.xlsx: "en" (default) or "fr"
 }
 
 // Sheet names of exceptions.xlsx.
@@ -29,18 +31,19 @@ const (
 	SheetSummary    = "Summary"
 )
 
-// xlsxColumn is one column of the Exceptions sheet.
+// xlsxColumn is one column of the Exceptions sheet (and of the French
+// CSV): its canonical name (the title comes from the locale).
 type xlsxColumn struct {
-	title string
+	name  string
 	width float64
-	kind  byte // 't' text, 'n' exact amount, 'd' date
-	value func(st StoredTx) string
+	kind  byte // 't' text, 'n' exact amount, 'd' date, 'e' editable
+	value func(v *view, st StoredTx) string
 }
 
 // Resolution columns: what an accountant fills in (see Resolve).
 const (
 	ColAction   = "action"   // accept | letter | on_account | write_off | ignore | unletter
-	ColItems    = "items"    // open item ids, optionally with amounts: OI1:100.00;OI2:50.00
+	ColItems    = "items"    // open item ids or document numbers, optionally with amounts: OI1:100.00;FA-2026-00137
 	ColCustomer = "customer" // for on_account: the customer credited
 	ColComment  = "comment"  // free text; the reason code for write_off and ignore
 )
@@ -48,51 +51,122 @@ const (
 // Actions an accountant may choose in the workbook.
 var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore", "unletter"}
 
-var xlsxColumns = []xlsxColumn{
-	{"tx_ref", 22, 't', func(st StoredTx) string { return st.Tx.Ref }},
-	{"booking_date", 12, 'd', func(st StoredTx) string { return dateText(st.Tx.BookingDate) }},
-	{"amount", 14, 'n', func(st StoredTx) string { return st.Tx.Amount.String() }},
-	{"unallocated_amount", 14, 'n', func(st StoredTx) string { return unallocated(st).String() }},
-	{"currency", 9, 't', func(st StoredTx) string { return st.Tx.Currency }},
-	{"counterparty_name", 32, 't', func(st StoredTx) string { return st.Tx.Counterparty.Name }},
-	{"remittance", 48, 't', func(st StoredTx) string { return Remittance(st.Tx) }},
-	{"candidates", 30, 't', func(st StoredTx) string { return ExceptionRow(st)[9] }},
-	{ColAction, 12, 'e', func(StoredTx) string { return "" }},
-	{ColItems, 26, 'e', func(StoredTx) string { return "" }},
-	{ColCustomer, 14, 'e', func(StoredTx) string { return "" }},
-	{ColComment, 30, 'e', func(StoredTx) string { return "" }},
-	{"reason", 20, 't', func(st StoredTx) string { return ExceptionRow(st)[8] }},
-	{"outcome", 11, 't', func(st StoredTx) string { return string(st.Decision.Outcome) }},
-	{"explanation", 70, 't', func(st StoredTx) string { return st.Decision.Explanation }},
-	{"account_iban", 30, 't', func(st StoredTx) string { return st.Tx.Account }},
-	{"counterparty_iban", 30, 't', func(st StoredTx) string { return st.Tx.Counterparty.IBAN }},
+// view is what the accountants' views of the exceptions are rendered
+// with: the locale and the open items the candidates name.
+type view struct {
+	loc   *Locale
+	items map[string]matcher.OpenItem
 }
 
-// writeExceptionsXLSX writes dir/exceptions.xlsx: the exceptions with a
-// frozen header, filters, amounts as exact numbers, IBANs and references as
-// text, dates as dates, and a Summary sheet of unmatched cash per account
-// and currency.
-func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) string) error {
+// candidates renders the candidates of an exception, best first, one per
+// line: document number (and id), customer, what is still open, due date,
+// score — or the id and score for an item no longer open.
+func (v *view) candidates(st StoredTx) string {
+	var lines []string
+	for _, c := range st.Decision.Candidates {
+		score := strings.Replace(strconv.FormatFloat(c.Score, 'f', 2, 64), ".", v.loc.Decimal, 1)
+		it, ok := v.items[c.ItemID]
+		if !ok {
+			lines = append(lines, fmt.Sprintf("%s · %s %s", c.ItemID, v.loc.Score, score))
+			continue
+		}
+		name := it.DocumentNumber
+		if name == "" {
+			name = it.ID
+		} else if name != it.ID {
+			name += " (" + it.ID + ")"
+		}
+		parts := []string{name, strings.TrimSpace(it.CustomerID + " " + it.CustomerName),
+			v.loc.Left + " " + v.loc.Amount(it.Residual, it.Currency) + " " + it.Currency}
+		if d := v.loc.Date(it.DueDate); d != "" {
+			parts = append(parts, v.loc.Due+" "+d)
+		}
+		parts = append(parts, v.loc.Score+" "+score)
+		lines = append(lines, strings.Join(parts, " · "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// reason is the exception's reason label.
+func (v *view) reason(st StoredTx) string { return v.loc.Reason(ExceptionRow(st)[8]) }
+
+// explanation frames the matcher's explanation: in French, what the
+// reason means before why the matcher decided so.
+func (v *view) explanation(st StoredTx) string {
+	if v.loc.Code == "en" {
+		return st.Decision.Explanation
+	}
+	help := v.loc.ReasonHelp[ExceptionRow(st)[8]]
+	if help == "" {
+		return v.loc.Why + st.Decision.Explanation
+	}
+	return help + "\n" + v.loc.Why + st.Decision.Explanation
+}
+
+// outcomeLabels are the outcomes in French.
+var outcomeLabels = map[string]map[matcher.Outcome]string{
+	"fr": {matcher.Suggested: "proposé", matcher.Unmatched: "non lettré", matcher.Auto: "lettré avec un reste"},
+}
+
+func (v *view) outcome(st StoredTx) string {
+	if l, ok := outcomeLabels[v.loc.Code][st.Decision.Outcome]; ok {
+		return l
+	}
+	return string(st.Decision.Outcome)
+}
+
+var xlsxColumns = []xlsxColumn{
+	{"tx_ref", 22, 't', func(_ *view, st StoredTx) string { return st.Tx.Ref }},
+	{"booking_date", 12, 'd', func(_ *view, st StoredTx) string { return dateText(st.Tx.BookingDate) }},
+	{"amount", 14, 'n', func(_ *view, st StoredTx) string { return st.Tx.Amount.String() }},
+	{"unallocated_amount", 14, 'n', func(_ *view, st StoredTx) string { return unallocated(st).String() }},
+	{"currency", 9, 't', func(_ *view, st StoredTx) string { return st.Tx.Currency }},
+	{"counterparty_name", 32, 't', func(_ *view, st StoredTx) string { return st.Tx.Counterparty.Name }},
+	{"remittance", 48, 't', func(_ *view, st StoredTx) string { return Remittance(st.Tx) }},
+	{"candidates", 60, 't', (*view).candidates},
+	{ColAction, 14, 'e', func(*view, StoredTx) string { return "" }},
+	{ColItems, 26, 'e', func(*view, StoredTx) string { return "" }},
+	{ColCustomer, 14, 'e', func(*view, StoredTx) string { return "" }},
+	{ColComment, 30, 'e', func(*view, StoredTx) string { return "" }},
+	{"reason", 22, 't', (*view).reason},
+	{"outcome", 13, 't', (*view).outcome},
+	{"explanation", 70, 't', (*view).explanation},
+	{"account_iban", 30, 't', func(_ *view, st StoredTx) string { return st.Tx.Account }},
+	{"counterparty_iban", 30, 't', func(_ *view, st StoredTx) string { return st.Tx.Counterparty.IBAN }},
+}
+
+// writeExceptionsXLSX writes dir/exceptions.xlsx in the locale of opts:
+// the exceptions with a frozen header, filters, amounts as exact numbers,
+// IBANs and references as text, dates as dates, candidates as document
+// numbers with their customer, residual, due date and score, a Summary
+// sheet of unmatched cash per account and currency and a Guide sheet
+// explaining every action and reason.
+func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) string, v *view) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	if err := f.SetSheetName("Sheet1", SheetExceptions); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
-	if _, err := f.NewSheet(SheetSummary); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+	for _, sh := range []string{v.loc.SheetSummary, v.loc.SheetGuide} {
+		if _, err := f.NewSheet(sh); err != nil {
+			return fmt.Errorf("writing exceptions workbook: %w", err)
+		}
 	}
-	styles, err := newXLSXStyles(f)
+	styles, err := newXLSXStyles(f, v.loc)
 	if err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
-	if err := fillExceptions(f, styles, exc); err != nil {
+	if err := fillExceptions(f, styles, v, exc); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
-	if err := fillSummary(f, styles, exc, accountName); err != nil {
+	if err := fillSummary(f, styles, v, exc, accountName); err != nil {
+		return fmt.Errorf("writing exceptions workbook: %w", err)
+	}
+	if err := fillGuide(f, styles, v.loc); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	f.SetActiveSheet(0)
-	f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions"})
+	f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code})
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
@@ -100,9 +174,9 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), buf.Bytes())
 }
 
-type xlsxStyles struct{ header, text, amount, date, edit int }
+type xlsxStyles struct{ header, text, wrap, amount, date, edit int }
 
-func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
+func newXLSXStyles(f *excelize.File, loc *Locale) (xlsxStyles, error) {
 	var s xlsxStyles
 	var err error
 	if s.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
@@ -112,11 +186,16 @@ func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
 	if s.text, err = f.NewStyle(&excelize.Style{NumFmt: 49}); err != nil { // "@": text
 		return s, err
 	}
+	if s.wrap, err = f.NewStyle(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}); err != nil {
+		return s, err
+	}
+	// Grouping and decimal marks follow the reader's own locale in the
+	// spreadsheet; the format only fixes the digits.
 	amountFmt := "#,##0.00###########;-#,##0.00###########"
 	if s.amount, err = f.NewStyle(&excelize.Style{CustomNumFmt: &amountFmt}); err != nil {
 		return s, err
 	}
-	dateFmt := "yyyy-mm-dd"
+	dateFmt := loc.XLSXDate
 	if s.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt}); err != nil {
 		return s, err
 	}
@@ -129,17 +208,20 @@ func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
 	return s, nil
 }
 
-func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
+func fillExceptions(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx) error {
 	sh := SheetExceptions
 	for c, col := range xlsxColumns {
 		name, _ := excelize.ColumnNumberToName(c + 1)
-		if err := f.SetCellStr(sh, name+"1", col.title); err != nil {
+		if err := f.SetCellStr(sh, name+"1", v.loc.Titles[col.name]); err != nil {
 			return err
 		}
 		if err := f.SetColWidth(sh, name, name, col.width); err != nil {
 			return err
 		}
 		style := map[byte]int{'t': st.text, 'n': st.amount, 'd': st.date, 'e': st.edit}[col.kind]
+		if col.name == "candidates" || col.name == "explanation" {
+			style = st.wrap
+		}
 		if err := f.SetColStyle(sh, name, style); err != nil {
 			return err
 		}
@@ -152,24 +234,24 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 		row := r + 2
 		for c, col := range xlsxColumns {
 			cell, _ := excelize.CoordinatesToCellName(c+1, row)
-			v := col.value(x)
+			val := col.value(v, x)
 			var err error
 			switch {
-			case v == "":
+			case val == "":
 				continue
 			case col.kind == 'n':
 				// The exact decimal text becomes the cell's number: no float
 				// ever stands between the amount and the workbook.
-				err = f.SetCellDefault(sh, cell, v)
+				err = f.SetCellDefault(sh, cell, val)
 			case col.kind == 'd':
 				var d time.Time
-				if d, err = time.Parse("2006-01-02", v); err == nil {
+				if d, err = time.Parse("2006-01-02", val); err == nil {
 					err = f.SetCellValue(sh, cell, d)
 				}
 			default:
 				// A shared string is never a formula; bidi controls are
 				// shown, not obeyed.
-				err = f.SetCellStr(sh, cell, csvsafe.ShowBidi(v))
+				err = f.SetCellStr(sh, cell, csvsafe.ShowBidi(val))
 			}
 			if err != nil {
 				return err
@@ -179,20 +261,25 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	// A drop-down of the actions on the action column, with the rule in a
-	// prompt; rows beyond the exceptions stay free for nothing.
+	// A drop-down of the actions (in the locale) on the action column,
+	// with the rule in a prompt.
 	for c, col := range xlsxColumns {
-		if col.title != ColAction || len(exc) == 0 {
+		if col.name != ColAction || len(exc) == 0 {
 			continue
 		}
 		name, _ := excelize.ColumnNumberToName(c + 1)
+		labels := make([]string, len(Actions))
+		for i, a := range Actions {
+			labels[i] = v.loc.Actions[a]
+		}
 		dv := excelize.NewDataValidation(true)
 		dv.Sqref = fmt.Sprintf("%s2:%s%d", name, name, len(exc)+1)
-		if err := dv.SetDropList(Actions); err != nil {
+		if err := dv.SetDropList(labels); err != nil {
 			return err
 		}
-		dv.SetInput("action", "accept: the first candidate; letter: the ids in items (OI1:100.00;OI2); on_account: customer (items: lettered first); write_off: a reason in comment (items: closed); ignore: a reason in comment")
-		dv.SetError(excelize.DataValidationErrorStyleStop, "action", "choose one of: "+strings.Join(Actions, ", "))
+		prompt := v.loc.SheetGuide + ": " + strings.Join(labels, ", ")
+		dv.SetInput(v.loc.Titles[ColAction], prompt)
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.loc.Titles[ColAction], strings.Join(labels, ", "))
 		if err := f.AddDataValidation(sh, dv); err != nil {
 			return err
 		}
@@ -200,7 +287,57 @@ func fillExceptions(f *excelize.File, st xlsxStyles, exc []StoredTx) error {
 	return f.AutoFilter(sh, fmt.Sprintf("A1:%s%d", last, len(exc)+1), nil)
 }
 
-func fillSummary(f *excelize.File, st xlsxStyles, exc []StoredTx, accountName func(string) string) error {
+// fillGuide writes the Guide (Légende) sheet: how to resolve, then every
+// action and every reason with its label and what it means.
+func fillGuide(f *excelize.File, st xlsxStyles, loc *Locale) error {
+	sh := loc.SheetGuide
+	row := 1
+	put := func(vals ...string) error {
+		for c, val := range vals {
+			cell, _ := excelize.CoordinatesToCellName(c+1, row)
+			if err := f.SetCellStr(sh, cell, val); err != nil {
+				return err
+			}
+		}
+		row++
+		return nil
+	}
+	if err := put(loc.GuideTitle); err != nil {
+		return err
+	}
+	row++
+	for _, sec := range []struct {
+		title string
+		codes []string
+		label func(string) string
+		help  map[string]string
+	}{
+		{loc.Titles[ColAction], Actions, func(a string) string { return loc.Actions[a] }, loc.ActionHelp},
+		{loc.Titles["reason"], reasonCodes, loc.Reason, loc.ReasonHelp},
+	} {
+		start := row
+		if err := put(sec.title+" — "+loc.GuideCode, loc.GuideLabel, loc.GuideMeaning); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(sh, fmt.Sprintf("A%d", start), fmt.Sprintf("C%d", start), st.header); err != nil {
+			return err
+		}
+		for _, code := range sec.codes {
+			if err := put(code, sec.label(code), sec.help[code]); err != nil {
+				return err
+			}
+		}
+		row++
+	}
+	for col, w := range map[string]float64{"A": 28, "B": 30, "C": 110} {
+		if err := f.SetColWidth(sh, col, col, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accountName func(string) string) error {
 	type key struct{ account, ccy string }
 	type agg struct {
 		n      int
@@ -231,8 +368,8 @@ func fillSummary(f *excelize.File, st xlsxStyles, exc []StoredTx, accountName fu
 		}
 		return keys[i].ccy < keys[j].ccy
 	})
-	sh := SheetSummary
-	header := []string{"account", "account_iban", "currency", "transactions", "unmatched_cash", "oldest_booking_date"}
+	sh := v.loc.SheetSummary
+	header := v.loc.SummaryTitles
 	widths := []float64{16, 30, 9, 13, 16, 20}
 	for c, h := range header {
 		name, _ := excelize.ColumnNumberToName(c + 1)
@@ -280,25 +417,39 @@ func fillSummary(f *excelize.File, st xlsxStyles, exc []StoredTx, accountName fu
 	return f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 }
 
-// writeExceptionsFrenchCSV writes dir/exceptions-fr.csv, the same rows as
-// exceptions.csv for French-locale Excel: ";" separated, "," as decimal
-// mark in amounts, UTF-8 with a byte-order mark so accents survive.
-func writeExceptionsFrenchCSV(dir string, exc []StoredTx) error {
+// writeExceptionsFrenchCSV writes dir/exceptions-fr.csv: the French view
+// of the exceptions for French-locale Excel — a full resolution sheet with
+// the workbook's columns and French titles (Action, Pièces, Client,
+// Commentaire to fill in), ";" separated, "," as decimal mark, dates
+// DD/MM/YYYY, candidates as document numbers, UTF-8 with a byte-order mark
+// so accents survive. Text cells are escaped against formulas; amounts
+// never are.
+func writeExceptionsFrenchCSV(dir string, exc []StoredTx, items map[string]matcher.OpenItem) error {
+	v := &view{loc: localeFR, items: items}
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
 	w := csv.NewWriter(&buf)
 	w.Comma = ';'
-	amountCols := map[int]bool{3: true, 10: true}
-	_ = w.Write(ExceptionsHeader)
+	header := make([]string, len(xlsxColumns))
+	for i, col := range xlsxColumns {
+		header[i] = v.loc.Titles[col.name]
+	}
+	_ = w.Write(header)
 	for _, st := range exc {
-		row := ExceptionRow(st)
-		for i := range row {
-			if amountCols[i] {
-				row[i] = strings.Replace(row[i], ".", ",", 1)
+		row := make([]string, len(xlsxColumns))
+		for i, col := range xlsxColumns {
+			val := col.value(v, st)
+			switch col.kind {
+			case 'n':
+				row[i] = strings.Replace(val, ".", ",", 1)
+				continue
+			case 'd':
+				row[i] = v.loc.Date(st.Tx.BookingDate)
+				continue
 			}
+			row[i] = csvsafe.Text(val)
 		}
-		// Candidates' scores use "." in "OI1:0.82": keep them unambiguous.
-		_ = w.Write(csvsafe.Row(row, exceptionsNotText))
+		_ = w.Write(row)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -29,7 +32,7 @@ func TestExceptionsWorkbook(t *testing.T) {
 		}
 		return accountSuffix(a)
 	}
-	if err := writeExceptionsXLSX(dir, exc, name); err != nil {
+	if err := writeExceptionsXLSX(dir, exc, name, &view{loc: localeEN}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenFile(filepath.Join(dir, "exceptions.xlsx"))
@@ -100,19 +103,72 @@ func TestExceptionsWorkbook(t *testing.T) {
 	}
 }
 
+// TestFrenchCSV: exceptions-fr.csv is a full French resolution sheet —
+// French titles, ';', ',' decimals, DD/MM/YYYY, candidates as document
+// numbers with customer, residual, due date and score — that the
+// resolutions reader takes back with French action labels.
 func TestFrenchCSV(t *testing.T) {
 	dir := t.TempDir()
 	tx := testTx("R1", "1234.50")
 	tx.Counterparty.Name = "Société Générale d'Équipement; SAS"
-	if err := writeExceptionsFrenchCSV(dir, []StoredTx{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}); err != nil {
+	items := map[string]matcher.OpenItem{"OI-1037": {ID: "OI-1037", DocumentNumber: "FA-2026-00137", CustomerID: "C003",
+		CustomerName: "Cie Générale", Currency: "EUR", Residual: matcher.MustAmount("1560.00"),
+		DueDate: time.Date(2026, 10, 21, 0, 0, 0, 0, time.UTC)}}
+	st := StoredTx{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Suggested, Reason: "unknown_payer",
+		Explanation: "amount fits", Candidates: []matcher.Candidate{{ItemID: "OI-1037", Score: 0.82}, {ItemID: "OI-9", Score: 0.3}}}}
+	if err := writeExceptionsFrenchCSV(dir, []StoredTx{st}, items); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "exceptions-fr.csv"))
+	path := filepath.Join(dir, "exceptions-fr.csv")
+	b, _ := os.ReadFile(path)
 	s := string(b)
-	if !strings.HasPrefix(s, "\ufefftx_ref;account_iban;") {
-		t.Errorf("no BOM or not ';' separated: %q", s[:40])
+	for _, want := range []string{
+		"\ufeffRéf. opération;Date comptable;Montant;Reste à affecter;Devise;Payeur;",
+		";Action;Pièces;Client;Commentaire;Motif;Statut;Explication;",
+		";02/11/2026;1234,50;1234,50;EUR;",
+		`"Société Générale d'Équipement; SAS"`,
+		"FA-2026-00137 (OI-1037) · C003 Cie Générale · reste 1560,00 EUR · échéance 21/10/2026 · score 0,82\nOI-9 · score 0,30",
+		";payeur inconnu;proposé;",
+		"Le payeur est inconnu",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("exceptions-fr.csv lacks %q:\n%s", want, s)
+		}
 	}
-	if !strings.Contains(s, ";1234,50;") || !strings.Contains(s, `"Société Générale d'Équipement; SAS"`) {
-		t.Errorf("amount or quoting wrong: %q", s)
+	// The accountant fills in the French columns with French labels.
+	rows := readCSV(t, b, ';')
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	rows[1][col["Action"]] = "Sur compte"
+	rows[1][col["Pièces"]] = "FA-2026-00137:100,00"
+	rows[1][col["Client"]] = "C003"
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.Comma = ';'
+	_ = w.WriteAll(rows)
+	os.WriteFile(path, buf.Bytes(), 0o600)
+	wb, err := ReadResolutions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wb.Rows) != 1 || wb.Rows[0].Action != "on_account" || wb.Rows[0].Items != "FA-2026-00137:100,00" ||
+		wb.Rows[0].Customer != "C003" || wb.Rows[0].TxRef != "R1" || wb.Rows[0].Account != tx.Account {
+		t.Errorf("read back %+v", wb.Rows)
+	}
+}
+
+func TestCanonicalAction(t *testing.T) {
+	for in, want := range map[string]string{
+		"lettrer": "letter", "Lettrer": "letter", "sur compte": "on_account", "SUR_COMPTE": "on_account",
+		"passer en perte": "write_off", "perte": "write_off", "délettrer": "unletter", "delettrer": "unletter",
+		"accepter": "accept", "ignorer": "ignore", "accept": "accept", "on_account": "on_account",
+		"write-off": "write_off", "fais-le": "fais-le", "": "",
+	} {
+		if got := canonicalAction(in); got != want {
+			t.Errorf("canonicalAction(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

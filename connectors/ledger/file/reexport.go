@@ -96,12 +96,13 @@ type LoadNote struct {
 	Announcements []string
 }
 
-// String is the one-line account printed in the pass's summary.
+// String is the one-line account printed in the pass's summary ("" when
+// the journal holds no allocation yet).
 func (n LoadNote) String() string {
 	var b strings.Builder
 	switch {
 	case n.Subtracted+n.Reflected+n.GivenBack == 0 && n.JournalLast.IsZero():
-		return fmt.Sprintf("re-export rule %s; the journal holds no allocation yet: nothing subtracted", n.Rule)
+		return "" // the journal holds no allocation yet: nothing to say
 	case n.Rule == AsOfNever:
 		b.WriteString("re-export rule never (the export reflects no journal row)")
 	case n.AsOfMin.IsZero():
