@@ -48,6 +48,9 @@ Commands:
                             letters, payments on account, write-offs; writes WORKBOOK.result.csv next to each file
   unletter -c FILE [--job NAME] [--by WHO] [--account IBAN] [--reason TEXT] TX_REF
                             reverse a lettering in the ledger; the payment becomes an exception again
+  history -c FILE [--job NAME] [--account IBAN] TX_REF
+  history -c FILE [--job NAME] [--from DATE] [--to DATE] [--customer ID]
+                            print payments' decisions (when, rule or who, config, ledger state) and deliveries
   inspect [--summary] FILE...
                             print the transactions of CAMT files as JSON Lines
   version                   print the version
@@ -74,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdResolve(rest, stdout, stderr)
 	case "unletter":
 		return cmdUnletter(rest, stdout, stderr)
+	case "history":
+		return cmdHistory(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
