@@ -246,7 +246,6 @@ func short(h string) string {
 	return orDash(h)
 }
 
-
 // OpenStore opens the configured state store for reading what it holds
 // (`lettrage history`); a SQLite file that does not exist yet is an error
 // rather than created.
