@@ -120,6 +120,32 @@ type Result struct {
 	Inbox InboxResult
 }
 
+// Reasons a transaction read is not customer cash to letter, counted in
+// the summary's set-aside line, the metric and the workbook's set-aside
+// sheet besides the identity rule's (ReasonDuplicateDelivery…).
+const (
+	SetAsideDebit     = "debit"                 // money going out
+	SetAsideNotBooked = "not_booked"            // a pending or informational entry
+	SetAsideReversal  = "reversal"              // a bank reversal or return entry
+	SetAsideByHand    = "ignored_by_accountant" // an accountant's ignore
+)
+
+// ignoredReason classifies a transaction the matcher ignored: "" when the
+// identity rule already counted it (set aside by its own reason).
+func ignoredReason(tx matcher.Transaction, d matcher.Decision) string {
+	switch {
+	case d.Reason != matcher.ReasonNotLetterable:
+		return ""
+	case tx.Reversal || tx.Return:
+		return SetAsideReversal
+	case !tx.Credit:
+		return SetAsideDebit
+	case tx.Status != "" && tx.Status != "BOOK":
+		return SetAsideNotBooked
+	}
+	return ""
+}
+
 // noteOpenItems records (and logs) what a ledger says of the open items it
 // just read.
 func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {
@@ -428,6 +454,12 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		commit.Decisions = append(commit.Decisions, rec)
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
+		if d.Outcome == matcher.Ignored && isNew {
+			if why := ignoredReason(tx, d); why != "" {
+				res.noteSetAside(why, 1, map[string]matcher.Amount{tx.Currency: tx.Amount})
+				j.Metrics.setAside(j.Name, why, 1)
+			}
+		}
 	}
 	if err := j.Store.SaveCommit(ctx, commit); err != nil {
 		return res, err
@@ -930,7 +962,13 @@ func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, alloca
 			}
 		}
 	}
-	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup); err != nil {
+	var setAside []StoredTx
+	if j.Reports.XLSX {
+		if setAside, err = j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays)); err != nil {
+			return err
+		}
+	}
+	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
 		return err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())

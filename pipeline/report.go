@@ -78,12 +78,12 @@ func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 //
 // items are the open items the candidates name (nil: shown by id only).
 func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string,
-	items map[string]matcher.OpenItem) error {
+	items map[string]matcher.OpenItem, setAside ...StoredTx) error {
 	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
 		return err
 	}
 	if opts.XLSX {
-		if err := writeExceptionsXLSX(dir, exc, accountName, &view{loc: LocaleFor(opts.Locale), items: items}); err != nil {
+		if err := writeExceptionsXLSX(dir, exc, accountName, &view{loc: LocaleFor(opts.Locale), items: items, setAside: setAside}); err != nil {
 			return err
 		}
 	}

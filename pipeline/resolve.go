@@ -311,6 +311,9 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	defer func() {
 		for i, r := range rows {
 			j.Metrics.resolution(j.Name, r.Action, results[i].Status)
+			if r.Action == "ignore" && results[i].Status == "applied" {
+				j.Metrics.setAside(j.Name, SetAsideByHand, 1)
+			}
 		}
 	}()
 	if len(commit.Decisions) > 0 {

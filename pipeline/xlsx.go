@@ -56,6 +56,9 @@ var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore", 
 type view struct {
 	loc   *Locale
 	items map[string]matcher.OpenItem
+	// setAside are the transactions set aside lately, for the workbook's
+	// set-aside sheet (nil: the sheet lists none).
+	setAside []StoredTx
 }
 
 // candidates renders the candidates of an exception, best first, one per
@@ -160,6 +163,9 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	if err := fillSummary(f, styles, v, exc, accountName); err != nil {
+		return fmt.Errorf("writing exceptions workbook: %w", err)
+	}
+	if err := fillSetAside(f, styles, v, v.setAside); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	if err := fillGuide(f, styles, v.loc); err != nil {

@@ -221,6 +221,10 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 		{pipeline.ReasonCoveredByDetails, "batch entries covered by their details"},
 		{pipeline.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
 		{pipeline.ReasonAwaitingDetails, "batch entries awaiting their details"},
+		{pipeline.SetAsideDebit, "debits"},
+		{pipeline.SetAsideNotBooked, "entries not booked (pending, information)"},
+		{pipeline.SetAsideReversal, "reversal or return entries"},
+		{pipeline.SetAsideByHand, "ignored by an accountant"},
 	}
 	var parts []string
 	for _, l := range labels {
