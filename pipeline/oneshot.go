@@ -162,6 +162,11 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 			res.PossibleDuplicates++
 		}
 		res.Outcomes[d.Outcome]++
+		if d.Outcome == matcher.Ignored {
+			if why := ignoredReason(fresh[i], *d); why != "" {
+				res.noteSetAside(why, 1, map[string]matcher.Amount{fresh[i].Currency: fresh[i].Amount})
+			}
+		}
 		switch {
 		case d.Outcome == matcher.Auto:
 			pending = append(pending, i)
