@@ -118,6 +118,37 @@ type Result struct {
 	OpenItemsAnnouncements []string
 	// Inbox is what the resolutions inbox took in.
 	Inbox InboxResult
+	// Ignored counts by reason (SetAsideDebit, SetAsideNotBooked,
+	// SetAsideReversal) the new transactions that are no customer cash to
+	// letter (outcome ignored), with their cash: set aside like SetAside,
+	// but decided (they are in Outcomes too).
+	Ignored map[string]*SetAside
+}
+
+// noteIgnored counts a new transaction ignored for reason.
+func (r *Result) noteIgnored(reason string, tx matcher.Transaction) {
+	if r.Ignored == nil {
+		r.Ignored = map[string]*SetAside{}
+	}
+	sa := r.Ignored[reason]
+	if sa == nil {
+		sa = &SetAside{Cash: map[string]matcher.Amount{}}
+		r.Ignored[reason] = sa
+	}
+	sa.Count++
+	sa.Cash[tx.Currency] = sa.Cash[tx.Currency].Add(tx.Amount)
+}
+
+// AllSetAside is everything a pass set aside, by reason: the identity
+// rule's (SetAside) and the ignored transactions (Ignored).
+func (r Result) AllSetAside() map[string]*SetAside {
+	out := make(map[string]*SetAside, len(r.SetAside)+len(r.Ignored))
+	for _, m := range []map[string]*SetAside{r.SetAside, r.Ignored} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Reasons a transaction read is not customer cash to letter, counted in
@@ -456,7 +487,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == matcher.Ignored && isNew {
 			if why := ignoredReason(tx, d); why != "" {
-				res.noteSetAside(why, 1, map[string]matcher.Amount{tx.Currency: tx.Amount})
+				res.noteIgnored(why, tx)
 				j.Metrics.setAside(j.Name, why, 1)
 			}
 		}

@@ -164,7 +164,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 		res.Outcomes[d.Outcome]++
 		if d.Outcome == matcher.Ignored {
 			if why := ignoredReason(fresh[i], *d); why != "" {
-				res.noteSetAside(why, 1, map[string]matcher.Amount{fresh[i].Currency: fresh[i].Amount})
+				res.noteIgnored(why, fresh[i])
 			}
 		}
 		switch {

@@ -280,7 +280,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, 
 		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
 	}
 	fmt.Fprintln(w)
-	if line := setAsideLine(r.SetAside); line != "" {
+	if line := setAsideLine(r.AllSetAside()); line != "" {
 		fmt.Fprintf(w, "  set aside     %s\n", line)
 	}
 	if line := inboxLine(r.Inbox); line != "" {
