@@ -3,7 +3,10 @@
 // same inputs in any order give the same decisions.
 package matcher
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Party is a payer or payee as the bank reports it.
 type Party struct {
@@ -46,10 +49,15 @@ type Transaction struct {
 	Counterparty Party  `json:"counterparty"` // Dbtr for credits, Cdtr for debits
 	EndToEndID   string `json:"end_to_end_id,omitempty"`
 
-	Structured   []Reference `json:"structured,omitempty"`   // CdtrRefInf
-	Documents    []string    `json:"documents,omitempty"`    // RfrdDocInf/Nb
-	Unstructured []string    `json:"unstructured,omitempty"` // Ustrd lines, in order
-	Additional   []string    `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
+	Structured []Reference `json:"structured,omitempty"` // CdtrRefInf
+	Documents  []string    `json:"documents,omitempty"`  // RfrdDocInf/Nb
+	// Remitted lists the documents the structured remittance gives with
+	// their own amounts (RmtInf/Strd with RfrdDocAmt): the payer's split
+	// of the cash. Their numbers and references are in Documents and
+	// Structured too. Empty for transactions recorded before it existed.
+	Remitted     []RemittedDocument `json:"remitted,omitempty"`
+	Unstructured []string           `json:"unstructured,omitempty"` // Ustrd lines, in order
+	Additional   []string           `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
 
 	// Instructed is the amount the payer instructed (AmtDtls/InstdAmt of
 	// the TxDtls, else of the entry), set only when its currency differs
@@ -66,6 +74,44 @@ type Transaction struct {
 	// between a batch entry and its details. The matcher ignores it; nil
 	// for transactions recorded before it existed.
 	Origin *Origin `json:"origin,omitempty"`
+}
+
+// RemittedDocument is one document of a structured remittance with its
+// amounts (one Strd block naming one document by RfrdDocInf/Nb or by its
+// CdtrRefInf): what the payer says it pays on that document. Amounts are
+// in Currency, the transaction's when the bank wrote them in it.
+type RemittedDocument struct {
+	Number    string `json:"number,omitempty"`    // RfrdDocInf/Nb
+	Type      string `json:"type,omitempty"`      // RfrdDocInf/Tp code or proprietary: CINV, CREN, DEBN…
+	Reference string `json:"reference,omitempty"` // the block's CdtrRefInf/Ref
+	Currency  string `json:"currency,omitempty"`
+	// Remitted is RmtdAmt and Due DuePyblAmt; nil when not given.
+	Remitted *Amount `json:"remitted,omitempty"`
+	Due      *Amount `json:"due,omitempty"`
+	// Discount is DscntApldAmt (their total), CreditNote CdtNoteAmt and
+	// Tax TaxAmt (their total); zero when not given.
+	Discount   Amount `json:"discount,omitzero"`
+	CreditNote Amount `json:"credit_note,omitzero"`
+	Tax        Amount `json:"tax,omitzero"`
+	// Adjustments are the AdjstmntAmtAndRsn elements.
+	Adjustments []DocumentAdjustment `json:"adjustments,omitempty"`
+}
+
+// DocumentAdjustment is one AdjstmntAmtAndRsn of a remitted document.
+type DocumentAdjustment struct {
+	Amount Amount `json:"amount"`
+	// Added is true when CdtDbtInd is CRDT: the adjustment adds to what is
+	// paid; otherwise (DBIT or not given) it is deducted.
+	Added  bool   `json:"added,omitempty"`
+	Reason string `json:"reason,omitempty"` // Rsn
+	Info   string `json:"info,omitempty"`   // AddtlInf
+}
+
+// IsCreditNote reports whether the document is a credit note the payer
+// nets (type CREN, or a credit note amount without any other amount).
+func (d *RemittedDocument) IsCreditNote() bool {
+	t := strings.ToUpper(d.Type)
+	return t == "CREN" || (d.Remitted == nil && d.Due == nil && d.CreditNote.Sign() > 0 && t != "CINV")
 }
 
 // Origin is the bank-side provenance of a transaction (see docs/FORMATS.md
