@@ -93,6 +93,9 @@ type RemittedDocument struct {
 	Discount   Amount `json:"discount,omitzero"`
 	CreditNote Amount `json:"credit_note,omitzero"`
 	Tax        Amount `json:"tax,omitzero"`
+	// TaxType is the Tp code (or proprietary type) of the first TaxAmt:
+	// VATB, WITH (withholding)…; empty when not given.
+	TaxType string `json:"tax_type,omitempty"`
 	// Adjustments are the AdjstmntAmtAndRsn elements.
 	Adjustments []DocumentAdjustment `json:"adjustments,omitempty"`
 }
@@ -263,9 +266,11 @@ type Decision struct {
 	// UnletterKey is, for an Unletter decision, the Key of the transaction
 	// whose allocations are reversed.
 	UnletterKey string `json:"unletter_key,omitempty"`
-	// Postings is cash of an Auto decision booked without an open item by
-	// an accountant's resolution: put on a customer's account or written
-	// off. The matcher itself never produces postings.
+	// Postings are what an Auto decision books besides its allocations:
+	// cash put on a customer's account (an accountant's resolution, or
+	// the excess of an overpayment by Config.Overpayment), cash written
+	// off (a resolution), or a cash discount the payer took closing an
+	// item (Config.CashDiscounts; not cash).
 	Postings []Posting `json:"postings,omitempty"`
 
 	// situation is the calibration bucket the decision was made in (see
@@ -286,21 +291,37 @@ const (
 	// a reason code (a tiny unidentified receipt, a rounding, an
 	// overpayment nobody will claim).
 	WriteOffPosting PostingKind = "write_off"
+	// CashDiscountPosting closes the part of an open item the payer
+	// deducted as a cash discount (DscntApldAmt), booked to the discount
+	// account of the matching policy (Config.CashDiscounts) with its
+	// reason code. It is not cash: it settles ItemID without taking any of
+	// the transaction's cash.
+	CashDiscountPosting PostingKind = "cash_discount"
 )
 
-// Posting is cash of one transaction booked without an open item. The
-// amounts of a decision's allocations and postings together never exceed
-// the transaction's cash.
+// IsCash reports whether a posting of this kind books cash of the
+// transaction (on account, written off); a cash discount does not.
+func (k PostingKind) IsCash() bool { return k != CashDiscountPosting }
+
+// Posting is what a decision books without allocating cash to an open
+// item. The cash amounts of a decision's allocations and postings (those
+// whose kind IsCash) together never exceed the transaction's cash.
 type Posting struct {
 	Kind PostingKind `json:"kind"`
-	// CustomerID is the customer credited (OnAccount); empty for a
-	// write-off.
+	// CustomerID is the customer credited (OnAccount) or whose item the
+	// discount closes (CashDiscountPosting); empty for a write-off.
 	CustomerID string `json:"customer_id,omitempty"`
-	// Amount is the cash posted, with the sign of the transaction's cash
-	// (positive for a receipt).
+	// ItemID is the open item a cash discount closes; empty for the other
+	// kinds.
+	ItemID string `json:"item_id,omitempty"`
+	// Amount is what is posted, positive: the cash (with the sign of the
+	// transaction's cash) or the discount.
 	Amount Amount `json:"amount"`
-	// Reason is the accountant's reason code (WriteOffPosting; optional
-	// for OnAccount).
+	// Account is the ledger account of a cash discount (the policy's);
+	// empty for the other kinds, whose accounts the ledger configures.
+	Account string `json:"account,omitempty"`
+	// Reason is the reason code (the accountant's for WriteOffPosting and
+	// OnAccount; the policy's for CashDiscountPosting).
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -287,6 +287,9 @@ func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
 			*x.dst = *v
 		}
 	}
+	if len(a.Taxes) > 0 {
+		r.TaxType = firstNonEmpty(a.Taxes[0].Code, a.Taxes[0].Proprietary)
+	}
 	if (len(a.Discounts) > 0 && a.Discount == nil) || (len(a.Taxes) > 0 && a.Tax == nil) {
 		same = false // in several currencies
 	}
