@@ -164,3 +164,37 @@ func BenchmarkMatchOneToOne(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTypoLookup measures the one-edit document-number step of the
+// evidence (typos of the items of the amount and of the payer's items) on
+// the remittance profile of the generator (heavy payment-advice texts),
+// per transaction: LETTRAGE_BENCH_N transactions (default 100,000) × 2N
+// items, seed 42.
+//
+//	go test ./matcher -run '^$' -bench BenchmarkTypoLookup -benchtime 3x -count 5
+func BenchmarkTypoLookup(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	ds := gen.GenerateWith(42, n, gen.Options{Profile: gen.ProfileRemittance})
+	in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}
+	prepare, typos := matcher.TypoBench(in)
+	for i := range in.Transactions {
+		if in.Transactions[i].IsLetterable() {
+			prepare(i)
+		}
+	}
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	before := cpuSeconds()
+	for b.Loop() {
+		found = 0
+		for i := range in.Transactions {
+			found += typos(i)
+		}
+	}
+	b.ReportMetric((cpuSeconds()-before)/float64(b.N)*1e9/float64(n), "cpu-ns/tx")
+	b.ReportMetric(float64(found), "found")
+}

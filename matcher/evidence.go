@@ -441,36 +441,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// a document number one character away from an open item of exactly
 	// the amount (only when no number is found as written)
 	if !ev.strongDoc() {
-		var grams []string
-		made := false
-		for _, n := range ix.byAmount[ev.akey] {
-			if !made {
-				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-			}
-			if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-				ev.typos = append(ev.typos, n)
-			}
-		}
-		// and of the payer's other items: a combination's text may name
-		// one of them with a typo
-		for _, c := range ev.payer {
-			for _, n := range ix.byCustomer[c] {
-				if slices.Contains(ev.typos, n) {
-					continue
-				}
-				if !made {
-					grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-				}
-				if len(grams) == 0 {
-					break
-				}
-				if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-					ev.payerTypos = append(ev.payerTypos, n)
-				}
-			}
-		}
-		clear(grams)
-		sc.grams = grams[:0]
+		e.gatherTypos(ev, texts, sc)
 	}
 
 	switch {
@@ -482,6 +453,43 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 		ev.tier = tierPayer
 	}
 	return ev
+}
+
+// gatherTypos fills ev.typos, the open items of exactly the amount whose
+// document number is one edit away from an n-gram of texts, and
+// ev.payerTypos, the payer's other items whose number is.
+func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
+	ix := e.ix
+	var grams []string
+	made := false
+	for _, n := range ix.byAmount[ev.akey] {
+		if !made {
+			grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
+		}
+		if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
+			ev.typos = append(ev.typos, n)
+		}
+	}
+	// and of the payer's other items: a combination's text may name
+	// one of them with a typo
+	for _, c := range ev.payer {
+		for _, n := range ix.byCustomer[c] {
+			if slices.Contains(ev.typos, n) {
+				continue
+			}
+			if !made {
+				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
+			}
+			if len(grams) == 0 {
+				break
+			}
+			if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
+				ev.payerTypos = append(ev.payerTypos, n)
+			}
+		}
+	}
+	clear(grams)
+	sc.grams = grams[:0]
 }
 
 // minCutLen and maxCutItems bound the prefix search of cut numbers: at

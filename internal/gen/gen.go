@@ -499,7 +499,12 @@ func (g *generator) scenario(sc string) bool {
 		}
 		g.maybeStranger(&tx)
 		alloc := it.Residual.Min(amt)
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true})
+		t := Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true}
+		if sc == ScRefOver {
+			// the excess may rightly go on the customer's account
+			t.OnAccount = map[string]matcher.Amount{it.CustomerID: amt.Sub(alloc)}
+		}
+		g.add(tx, t)
 	case ScFee:
 		i := g.take(func(it *matcher.OpenItem) bool {
 			return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
@@ -799,7 +804,12 @@ func (g *generator) scenario(sc string) bool {
 		// gave it another entry reference, so it has another key
 		orig.Key += "/DUP"
 		orig.Ref += "/DUP"
-		g.add(orig, Truth{Scenario: sc})
+		// paid twice: the cash may rightly go on the customer's account
+		t := Truth{Scenario: sc}
+		for id := range g.ds.Truth[k].Allocations {
+			t.OnAccount = map[string]matcher.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
+		}
+		g.add(orig, t)
 	}
 	return true
 }

@@ -126,6 +126,10 @@ func (g *generator) remitInvoices(sc string) bool {
 	tx := g.tx(matcher.Amount{}, "EUR")
 	t := Truth{Scenario: sc, Allocations: map[string]matcher.Amount{}, Matchable: true}
 	deducted := false
+	// some ERPs write their own voucher numbers in RfrdDocInf/Nb and ours
+	// in the text only
+	own := sc == ScRemitMulti && g.rng.IntN(8) == 0
+	var ours []string
 	for k, j := range docs {
 		it := &g.items[j]
 		due := it.Residual
@@ -163,10 +167,19 @@ func (g *generator) remitInvoices(sc string) bool {
 		if sc == ScRemitMulti && g.rng.IntN(3) == 0 {
 			d.Due = nil // only the amount remitted
 		}
+		if own {
+			// the payer's own voucher number, not ours: our number is in
+			// the text
+			d.Number = fmt.Sprint(5100000000 + g.rng.IntN(99999999))
+			ours = append(ours, it.DocumentNumber)
+		}
 		tx.Amount = tx.Amount.Add(paid)
 		tx.Remitted = append(tx.Remitted, d)
 		tx.Documents = append(tx.Documents, d.Number)
 		t.Allocations[it.ID] = paid
+	}
+	if own {
+		tx.Unstructured = []string{"Ihre Rechnungen " + strings.Join(ours, ", ")}
 	}
 	g.remitPayer(&tx, cu)
 	g.add(tx, t)
@@ -356,6 +369,7 @@ var adviceLines = []string{
 	"Remittance advice: payment run %d dated %s, vendor account %07d, for queries contact accounts.payable@payer.example",
 	"PAYMENT ADVICE %s OUR VOUCHER %d VENDOR %07d PLEASE QUOTE OUR VOUCHER NUMBER ON ANY CORRESPONDENCE",
 	"Beleg %d vom %s Kreditor %07d Zahlung per SEPA-Ueberweisung Rueckfragen an Kreditorenbuchhaltung",
+	"Bestellung PO %d-%d Lieferschein %d",
 }
 
 // advice makes the remittance heavy, as payment runs write it: most
@@ -381,6 +395,9 @@ func (g *generator) advice(tx *matcher.Transaction, t Truth) {
 			}
 		case "A":
 			line = fmt.Sprintf(f, voucher, date.Format("02/01/2006"), vendor)
+		case "B":
+			// the payer's purchase order, numbered by year as invoices are
+			line = fmt.Sprintf(f, date.Year(), 1+g.rng.IntN(9999), 80000000+g.rng.IntN(999999))
 		case "R":
 			line = fmt.Sprintf(f, 4700+g.rng.IntN(300), date.Format("02.01.2006"), vendor)
 		default:

@@ -38,6 +38,9 @@ func TestRemittanceProfile(t *testing.T) {
 				t.Errorf("%s: allocations sum to %s for %s, %d documents for %d allocations", tx.Ref, sum, tx.Amount, len(tx.Remitted), len(tr.Allocations))
 			}
 			for _, d := range tx.Remitted {
+				if strings.HasPrefix(d.Number, "51") {
+					continue // the payer's own voucher number: ours are in the text
+				}
 				var it matcher.OpenItem
 				for id := range tr.Allocations {
 					if n := byID[id].DocumentNumber; n == d.Number || strings.ReplaceAll(n, "-", "") == d.Number {
