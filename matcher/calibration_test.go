@@ -262,8 +262,8 @@ func TestCalibrationTable(t *testing.T) {
 		if r.Confidence < 0.01 || r.Confidence > 0.99 {
 			t.Errorf("%s: confidence %v outside [0.01, 0.99]", k, r.Confidence)
 		}
-		if r.Learns && !strings.HasPrefix(k, "reference/") && !strings.HasPrefix(k, "document/") {
-			t.Errorf("%s learns payer facts: only references and documents may", k)
+		if r.Learns && !strings.HasPrefix(k, "reference/") && !strings.HasPrefix(k, "document/") && !strings.HasPrefix(k, "remittance/") {
+			t.Errorf("%s learns payer facts: only references and documents (as such or in a remittance split) may", k)
 		}
 		if r.Learns && (strings.HasSuffix(k, "other_payer") || r.Policy) {
 			t.Errorf("%s learns payer facts from a third party or a policy choice", k)

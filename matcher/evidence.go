@@ -34,6 +34,15 @@ type evidence struct {
 	// typos are open items of exactly the amount whose document number is
 	// one edit away from a text n-gram
 	typos []int32
+	// digits are open items whose number the text writes without its
+	// prefix and the leading zeros of its groups ("REF 2025-560" for
+	// FA-2025-000560: digitsKey), with the text
+	digits     []int32
+	digitsText string
+	// remit are, per document of the payer's split (tx.Remitted, in
+	// order), the items its number or reference names; nil when the
+	// transaction has no split
+	remit [][]int32
 	// payerTypos are open items of the payer's customers, not of the
 	// amount, whose document number is one edit away from a text n-gram
 	// ("Reglement FA-2025-8239995 et suivantes" for a combination): the
@@ -317,6 +326,30 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 		}
 	}
 	sc.cb, sc.lb = cb, lb
+	// numbers written without their prefix and zeros: maximal runs of
+	// digit groups
+	for _, t := range texts {
+		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
+		sc.atoms = atoms
+		for i := 0; i < len(atoms); i++ {
+			if !atoms[i].digit {
+				continue
+			}
+			j := i
+			for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
+				j++
+			}
+			if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
+				for _, n := range ix.byDoc[k] {
+					if !slices.Contains(ev.digits, n) {
+						ev.digits = append(ev.digits, n)
+						ev.digitsText = strings.TrimSpace(t)
+					}
+				}
+			}
+			i = j
+		}
+	}
 	for a, h := range hits {
 		inner := false
 		for b, o := range hits {
@@ -332,6 +365,14 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	}
 	clear(hits) // drop the strings the scratch would keep alive
 	sc.hits = hits[:0]
+	// the documents of the payer's split: by number as written (compact,
+	// else without leading zeros), else by the block's reference
+	if len(tx.Remitted) > 0 {
+		ev.remit = make([][]int32, len(tx.Remitted))
+		for k := range tx.Remitted {
+			ev.remit[k] = ix.remittedItems(&tx.Remitted[k])
+		}
+	}
 
 	// a number cut off at the end of a full last line: prefix search
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {

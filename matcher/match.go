@@ -165,6 +165,12 @@ func (e *engine) consume(d Decision) {
 			e.ix.resid[n] = r
 		}
 	}
+	// a cash discount closes its item without cash
+	for _, p := range d.Postings {
+		if n := e.itemByID(p.ItemID); n >= 0 && p.Kind == CashDiscountPosting {
+			e.ix.resid[n] = e.ix.resid[n].Sub(p.Amount)
+		}
+	}
 }
 
 func (e *engine) itemByID(id string) int32 {
@@ -337,6 +343,9 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 		return Decision{Outcome: Unmatched, Rule: RuleNone, Reason: ReasonNoCandidate,
 			Explanation: "zero or negative amount: nothing to letter"}
 	}
+	if d, ok := e.ruleRemittance(tx, ev); ok {
+		return e.gate(tx, ev, d)
+	}
 	if d, ok := e.ruleReference(tx, ev); ok {
 		return e.gate(tx, ev, d)
 	}
@@ -348,6 +357,9 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 		d := Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonItemSettled, Confidence: 0.5,
 			Candidates:  e.itemCandidates(settled, 0.5),
 			Explanation: fmt.Sprintf("remittance names %s, already settled (paid twice?)", e.docList(settled))}
+		return e.gate(tx, ev, e.duplicateOnAccount(tx, d, settled))
+	}
+	if d, ok := e.ruleDigits(tx, ev); ok {
 		return e.gate(tx, ev, d)
 	}
 	if d, ok := e.rulePayer(tx, ev); ok {
@@ -402,6 +414,9 @@ func (e *engine) textNamesOthers(ev *evidence, allocs []Allocation) bool {
 // gate turns an automatic decision below the configured threshold into a
 // suggestion, and fills candidates on exceptions.
 func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
+	if d.Outcome == Auto && d.Confidence >= e.cfg.AutoThreshold {
+		e.placeExcess(&d)
+	}
 	if d.Outcome == Auto && d.Confidence < e.cfg.AutoThreshold {
 		s := e.exception(tx, ev, ReasonLowConfidence, d.Explanation+" (below the automatic threshold)")
 		s.Rule, s.Confidence = d.Rule, d.Confidence
@@ -415,7 +430,7 @@ func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
 		}
 	}
 	if d.Outcome != Auto {
-		d.Allocations, d.Excess = nil, Amount{}
+		d.Allocations, d.Excess, d.Postings = nil, Amount{}, nil
 	}
 	return d
 }

@@ -199,7 +199,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled,
 				Candidates:  e.itemCandidates(settled, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
-			return d, true
+			return e.duplicateOnAccount(tx, d, settled), true
 		case len(fx) > 0:
 			what := "payment reference of " + e.docList(fx)
 			if len(fx) > 1 {
@@ -354,10 +354,17 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 				}
 				return e.auto(RuleDocument, sit, allocs, excess, why), true
 			}
-			// an overpayment while the customer has other open items may
-			// pay them: an accountant decides
+			// an overpayment while the customer has other open items: the
+			// invoices its own customer names as written are lettered for
+			// their residuals; the excess (which may pay the others) is
+			// reported or put on its account (Config.Overpayment)
 			if e.payerHasOtherOpen(tx, ev, named) {
-				return Decision{}, false
+				for _, n := range named {
+					if !ev.designatesExactly(n) {
+						return Decision{}, false
+					}
+				}
+				return finish(named, sitDocOverOpen)
 			}
 			return finish(named, sitDocOver)
 		}
@@ -667,10 +674,11 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
 		}
-		// a typo'd document number may tell them apart
+		// a typo'd document number, or one written without its prefix and
+		// zeros, may tell them apart
 		var typo []int32
 		for _, n := range exact {
-			if _, ok := e.typoMatch(ev, n); ok {
+			if _, ok := e.typoMatch(ev, n); ok || contains(ev.digits, n) {
 				typo = append(typo, n)
 			}
 		}
@@ -859,6 +867,9 @@ func (e *engine) textSupports(ev *evidence, n int32) bool {
 		if d.item == n {
 			return true
 		}
+	}
+	if contains(ev.digits, n) {
+		return true
 	}
 	_, ok := e.typoMatch(ev, n)
 	return ok

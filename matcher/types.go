@@ -337,6 +337,11 @@ type Memory struct {
 	// a lettered transaction to its Key; optional, it lets a reversal that
 	// repeats either be tied to the payment it reverses.
 	LetteredRefs map[string]string
+	// Settled are open items earlier letters settled, as they were then
+	// (the pipeline keeps them with its letters): a payment whose
+	// remittance names one of them pays it a second time. Items still open
+	// (in Input.Items, by ID) are ignored.
+	Settled []OpenItem
 }
 
 // Learning is one fact learned by a run, for the pipeline to persist.
