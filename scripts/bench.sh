@@ -14,6 +14,8 @@
 #               (N transactions, M open items); default "10000 100000"
 #   PASS_SIZES, PASS_SEEDS, PASS_CONFIGS  the passes section (default "10000 100000", "42",
 #               "defaults policies")
+#   NO_BUILD=1  use the lettrage and lettrage-bench already in BENCH_DIR (e.g. an older
+#               lettrage, to measure before and after a change on the same data)
 #   BENCH_1M=1  also run `lettrage match` on 1,000,000 transactions × 1,000,000 items, the
 #               issue's target (opt-in: generating takes ~2 min and ~1 GB; the run ~4 GB)
 set -euo pipefail
@@ -33,6 +35,9 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 build() {
+	if [[ -n ${NO_BUILD:-} && -x $BENCH_DIR/lettrage && -x $BENCH_DIR/lettrage-bench ]]; then
+		return # the binaries already there (a before/after comparison)
+	fi
 	go build -o "$BENCH_DIR/lettrage" ./cmd/lettrage
 	go build -o "$BENCH_DIR/lettrage-bench" ./cmd/lettrage-bench
 }

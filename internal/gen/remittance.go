@@ -387,21 +387,23 @@ func (g *generator) advice(tx *matcher.Transaction, t Truth) {
 		voucher := 5100000000 + g.rng.IntN(99999999)
 		vendor := g.rng.IntN(9999999)
 		var line string
-		switch f[:1] {
-		case "Z", "P":
+		switch f[:3] {
+		case "ZAH":
 			line = fmt.Sprintf(f, date.Format("2006-01-02"), vendor, voucher)
-			if f[:1] == "P" {
-				line = fmt.Sprintf(f, date.Format("02.01.2006"), voucher, vendor)
-			}
-		case "A":
+		case "PAY":
+			line = fmt.Sprintf(f, date.Format("02.01.2006"), voucher, vendor)
+		case "Avi":
 			line = fmt.Sprintf(f, voucher, date.Format("02/01/2006"), vendor)
-		case "B":
+		case "Bes":
 			// the payer's purchase order, numbered by year as invoices are
 			line = fmt.Sprintf(f, date.Year(), 1+g.rng.IntN(9999), 80000000+g.rng.IntN(999999))
-		case "R":
+		case "Rem":
 			line = fmt.Sprintf(f, 4700+g.rng.IntN(300), date.Format("02.01.2006"), vendor)
-		default:
+		default: // Beleg
 			line = fmt.Sprintf(f, voucher, date.Format("02.01.2006"), vendor)
+		}
+		if strings.Contains(line, "%!") {
+			panic("gen: advice line " + line)
 		}
 		if len(line) > 140 {
 			line = line[:140]
