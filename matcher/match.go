@@ -374,12 +374,16 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 	return e.exception(tx, ev, "", "")
 }
 
-// settledDocs returns the items the remittance names as written when every
-// one of them is already settled; nil otherwise.
+// settledDocs returns the items the remittance names when every one of
+// them is already settled; nil otherwise. A number found only with the
+// zeros of its groups dropped counts unless the text may be another
+// number cut at a line end or with one wrong character (an open item of
+// exactly the amount is then one edit away).
 func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
 	var out []int32
+	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0
 	for _, d := range ev.docs {
-		if d.loose {
+		if d.loose && !looseOK {
 			continue
 		}
 		it := e.ix.items[d.item]

@@ -359,11 +359,6 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 			// their residuals; the excess (which may pay the others) is
 			// reported or put on its account (Config.Overpayment)
 			if e.payerHasOtherOpen(tx, ev, named) {
-				for _, n := range named {
-					if !ev.designatesExactly(n) {
-						return Decision{}, false
-					}
-				}
 				return finish(named, sitDocOverOpen)
 			}
 			return finish(named, sitDocOver)
@@ -590,8 +585,37 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		d.situation = sitPayerTextOther
 		d.Confidence = confidenceOf(d.situation)
 		d.Explanation += "; but the remittance names another document"
+	} else if ok && d.Outcome == Auto {
+		if n, named := e.namesSettledOfPayer(tx, ev); named {
+			// the payer may be paying that invoice a second time
+			d.situation = sitPayerTextOther
+			d.Confidence = confidenceOf(d.situation)
+			d.Explanation += fmt.Sprintf("; but the remittance names %s, already settled (paid twice?)", e.doc(n))
+		}
 	}
 	return d, ok
+}
+
+// namesSettledOfPayer reports whether the remittance names (by a valid
+// reference or its number, with or without the zeros of its groups) an
+// item of the payer's customers, in the payment's currency, that is
+// settled already, and which.
+func (e *engine) namesSettledOfPayer(tx *Transaction, ev *evidence) (int32, bool) {
+	settled := func(n int32) bool {
+		it := e.ix.items[n]
+		return it.Currency == tx.Currency && !e.openFor(tx, n) && e.isPayer(ev, it.CustomerID)
+	}
+	for _, r := range ev.refs {
+		if r.valid && settled(r.item) {
+			return r.item, true
+		}
+	}
+	for _, d := range ev.docs {
+		if settled(d.item) {
+			return d.item, true
+		}
+	}
+	return -1, false
 }
 
 // payerHasExact reports whether the payer's customers have an open item of

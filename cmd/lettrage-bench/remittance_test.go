@@ -2,16 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline"
 )
 
 // TestRemittanceRoundTrip: with --profile remittance, the camt.053 and the
@@ -184,5 +192,88 @@ T7,,C1,100.00,manual:on_account,on_account
 	}
 	if got := strings.Join(rep.Wrong, ","); got != "disc T2,over T4" {
 		t.Errorf("wrong %q, want disc T2, over T4", got)
+	}
+}
+
+// jobPasses runs the job `lettrage once` runs, passes times over the same
+// statements with one state store and journal, and scores the journal
+// after each pass.
+func jobPasses(t *testing.T, dir, outDir string, mc matcher.Config, passes int) []*report {
+	t.Helper()
+	store, err := pipeline.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var out []*report
+	for p := 0; p < passes; p++ {
+		src, err := local.New("statements", local.Config{Dir: filepath.Join(dir, "statements"), Recursive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		led, err := file.New(file.Config{OpenItems: filepath.Join(dir, "open_items.csv"), Journal: filepath.Join(outDir, "matches.csv")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(outDir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		clock := benchClock.Add(time.Duration(p) * 15 * time.Minute)
+		job := &pipeline.Job{Name: "bench", Source: src, Ledger: led, Store: store, Matching: mc,
+			Parse: camt.DefaultOptions(), ReportDir: outDir, OnlyCAMT: true,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+		if _, err := job.Run(context.Background()); err != nil && !errors.Is(err, pipeline.ErrFilesSkipped) {
+			t.Fatalf("pass %d: %v", p+1, err)
+		}
+		led.Close()
+		rep, err := scoreFiles(filepath.Join(dir, "truth.csv"), filepath.Join(outDir, "matches.csv"), filepath.Join(dir, "open_items.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rep)
+	}
+	return out
+}
+
+// TestPassesDoNotFlip: on the remittance profile, three passes of the job
+// over the same statements (the state store learning payers in between)
+// letter nothing wrong that the first did not: payments of invoices already
+// settled stay exceptions (or go on account by policy), whatever was
+// learned since; and the targets hold after the third, with the policies
+// off and on.
+func TestPassesDoNotFlip(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if code := run([]string{"gen", "--seed", "11", "--n", "2000", "--out", dir, "--profile", "remittance"}, &out, io.Discard); code != 0 {
+		t.Fatalf("gen exit %d: %s", code, out.String())
+	}
+	ds := gen.GenerateWith(11, 2000, gen.Options{Profile: gen.ProfileRemittance})
+	for _, policies := range []bool{false, true} {
+		t.Run(fmt.Sprintf("policies=%v", policies), func(t *testing.T) {
+			mc := ds.Config
+			if policies {
+				mc.CashDiscounts = []matcher.CashDiscount{{Currency: "EUR", MaxPercent: matcher.MustAmount("3"), Account: "665", Reason: "ESCOMPTE"}}
+				mc.Overpayment, mc.DuplicatePayment = matcher.PolicyOnAccount, matcher.PolicyOnAccount
+			}
+			reps := jobPasses(t, dir, t.TempDir(), mc, 3)
+			first, last := reps[0].Total, reps[2].Total
+			if wrong1, wrong3 := first.Auto-first.AutoRight, last.Auto-last.AutoRight; wrong3 > wrong1 {
+				t.Errorf("wrong letters %d after one pass, %d after three: %v", wrong1, wrong3, reps[2].Wrong)
+			}
+			for _, sc := range []string{gen.ScPaidTwice, gen.ScDuplicate} {
+				if s := reps[2].Scenarios[sc]; s != nil && s.Auto > 0 {
+					t.Errorf("%s: %d lettered after three passes", sc, s.Auto)
+				}
+			}
+			if p := last.precision(); p < 0.999 {
+				t.Errorf("precision %.4f after three passes (wrong: %v)", p, reps[2].Wrong)
+			}
+			if a := last.autoRate(); a < 0.97 {
+				t.Errorf("auto-match rate %.4f after three passes", a)
+			}
+			if reps[2].Extra > 0 {
+				t.Errorf("%d lettered tx_refs unknown to the truth", reps[2].Extra)
+			}
+		})
 	}
 }
