@@ -354,11 +354,16 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 				}
 				return e.auto(RuleDocument, sit, allocs, excess, why), true
 			}
-			// an overpayment while the customer has other open items: the
-			// invoices its own customer names as written are lettered for
-			// their residuals; the excess (which may pay the others) is
-			// reported or put on its account (Config.Overpayment)
+			// an overpayment while the customer has other open items: when
+			// the excess is less than each of them (it pays none in full),
+			// the invoices its own customer names are lettered for their
+			// residuals and the excess is reported or put on its account
+			// (Config.Overpayment); otherwise the excess may be meant for
+			// them: an accountant decides
 			if e.payerHasOtherOpen(tx, ev, named) {
+				if e.excessPaysOther(tx, ev, named, tx.Amount.Sub(total)) {
+					return Decision{}, false
+				}
 				return finish(named, sitDocOverOpen)
 			}
 			return finish(named, sitDocOver)
@@ -475,6 +480,30 @@ func (e *engine) payerHasOtherOpen(tx *Transaction, ev *evidence, named []int32)
 		}
 	}
 	return false
+}
+
+// excessPaysOther reports whether an excess may be the payment of the
+// payer's other open items in the payment's currency: one of them owes it
+// (or a little more, within tolerance: charges deducted), or a combination
+// of them sums to it, or the bounded search for one was cut short. It is
+// then not known to be an overpayment.
+func (e *engine) excessPaysOther(tx *Transaction, ev *evidence, named []int32, excess Amount) bool {
+	var others []int32
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if contains(named, n) || !e.eligible(tx, n) || e.ix.resid[n].Sign() <= 0 {
+				continue
+			}
+			if r := e.ix.resid[n]; r.Equal(excess) || e.withinTolerance(tx.Currency, r, excess) {
+				return true
+			}
+			others = append(others, n)
+		}
+	}
+	sub := *tx
+	sub.Amount = excess
+	sols, complete := e.combinations(&sub, others, nil)
+	return len(sols) > 0 || !complete
 }
 
 func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
