@@ -132,49 +132,57 @@ func isDigitBytes(b []byte) bool {
 	return true
 }
 
-// appendTextGrams appends to grams the compact n-grams of at least 5
-// characters of texts (at most maxGrams in all), for typo checks. The grams
-// share one backing string.
-func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
+// forTextGrams calls fn with the compact n-grams of at least 5 characters
+// of texts, at most maxGrams in all, in order: for each text, each run of
+// up to maxGramAtoms atoms glued or lightly separated, of up to
+// maxGramLen characters, from each atom. The slice fn gets is the
+// scratch's, valid during the call.
+func forTextGrams(texts []string, sc *scratch, fn func(g []byte)) {
 	buf := sc.cb[:0]
-	type cut struct{ from, to int }
-	var cuts []cut
-	full := false
+	count := 0
 	for _, t := range texts {
 		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
 		sc.atoms = atoms
 		for i := range atoms {
-			start := len(buf)
+			buf = buf[:0]
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
 				if j > i && !atoms[j].glued && !atoms[j].light {
 					break
 				}
 				buf = append(buf, atoms[j].s...)
-				if len(buf)-start > maxGramLen {
+				if len(buf) > maxGramLen {
 					break
 				}
-				if len(buf)-start >= 5 {
-					if len(cuts) >= maxGrams {
-						full = true
-						break
+				if len(buf) >= 5 {
+					if count >= maxGrams {
+						clear(sc.atoms)
+						sc.atoms, sc.cb = sc.atoms[:0], buf[:0]
+						return
 					}
-					cuts = append(cuts, cut{start, len(buf)})
+					count++
+					fn(buf)
 				}
 			}
-			if full {
-				break
-			}
-		}
-		if full {
-			break
 		}
 	}
 	clear(sc.atoms)
-	sc.atoms = sc.atoms[:0]
-	all := string(buf)
-	sc.cb = buf[:0]
-	for _, c := range cuts {
-		grams = append(grams, all[c.from:c.to])
+	sc.atoms, sc.cb = sc.atoms[:0], buf[:0]
+}
+
+// appendTextGrams appends to grams the n-grams forTextGrams gives, as
+// strings sharing one backing string, for typo checks of single items.
+func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
+	var all []byte
+	var cuts []int
+	forTextGrams(texts, sc, func(g []byte) {
+		all = append(all, g...)
+		cuts = append(cuts, len(all))
+	})
+	s := string(all)
+	from := 0
+	for _, to := range cuts {
+		grams = append(grams, s[from:to])
+		from = to
 	}
 	return grams
 }
@@ -186,14 +194,17 @@ func (s span) within(o span) bool {
 // scratch is one goroutine's reusable buffers for gathering evidence: the
 // evidence itself never points into them.
 type scratch struct {
-	atoms   []refAtom
-	cb, lb  []byte
-	grams   []string
-	hits    []docScan
-	seen    map[*custEntry]bool
-	learned map[string]bool
-	names   map[string]int
-	out     []nameMatch
+	// for the typo lookup: the hits, the variant hashes of an n-gram
+	typoHits            []int32
+	hashes, hashScratch []uint64
+	atoms               []refAtom
+	cb, lb              []byte
+	grams               []string
+	hits                []docScan
+	seen                map[*custEntry]bool
+	learned             map[string]bool
+	names               map[string]int
+	out                 []nameMatch
 }
 
 // docScan is a document number found while scanning a transaction's texts.
@@ -496,43 +507,6 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	return ev
 }
 
-// gatherTypos fills ev.typos, the open items of exactly the amount whose
-// document number is one edit away from an n-gram of texts, and
-// ev.payerTypos, the payer's other items whose number is.
-func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
-	ix := e.ix
-	var grams []string
-	made := false
-	for _, n := range ix.byAmount[ev.akey] {
-		if !made {
-			grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-		}
-		if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-			ev.typos = append(ev.typos, n)
-		}
-	}
-	// and of the payer's other items: a combination's text may name
-	// one of them with a typo
-	for _, c := range ev.payer {
-		for _, n := range ix.byCustomer[c] {
-			if slices.Contains(ev.typos, n) {
-				continue
-			}
-			if !made {
-				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-			}
-			if len(grams) == 0 {
-				break
-			}
-			if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-				ev.payerTypos = append(ev.payerTypos, n)
-			}
-		}
-	}
-	clear(grams)
-	sc.grams = grams[:0]
-}
-
 // minCutLen and maxCutItems bound the prefix search of cut numbers: at
 // least 6 characters, at most 50 items starting so.
 const (
@@ -618,26 +592,6 @@ func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
 		e.gramsOf = ev
 	}
 	return e.ix.typoMatchGrams(e.grams, n)
-}
-
-// typoMatchGramsBut is typoMatchGrams for the claims of a transaction's
-// evidence: a gram that is the number of an item the text names once
-// leading zeros are dropped (ev.docs) is that item's, not a typo of another
-// item's loose number: "FA-2025-985" names FA-2025-000985 and does not
-// nearly name FA-2025-000986 (loose forms are short, and one edit among
-// them is a collision, not a slip of the finger).
-func (ix *index) typoMatchGramsBut(grams []string, n int32, ev *evidence) (string, bool) {
-	if len(ev.docs) == 0 {
-		return ix.typoMatchGrams(grams, n)
-	}
-	return ix.typoMatchFiltered(grams, n, func(g string) bool {
-		for _, d := range ev.docs {
-			if g == d.text || g == ix.docL[d.item] {
-				return true
-			}
-		}
-		return false
-	})
 }
 
 // typoMatchGrams reports whether one of grams is one edit away from item

@@ -35,6 +35,8 @@ type index struct {
 	byToken              map[string][]*custEntry // distinctive name token → customers, by ID
 	memIBAN              map[string][]string
 	memName              map[string][]string
+	// typos is the one-edit lookup of document numbers (typoindex.go)
+	typos *typoIndex
 }
 
 // custEntry is a customer and the name tokens of each of its names, kept
@@ -201,6 +203,7 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 		}
 	})
 	groups := []func(){
+		func() { ix.typos = ix.buildTypoIndex(workers) },
 		func() { ix.buildPayers(mem) },
 		func() { ix.buildAmounts(amts) },
 		func() { ix.buildDocs(refs, digits) },

@@ -311,3 +311,41 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// TestTypoLookupEqualsScan: the deletion index finds, for every
+// transaction of both profiles, exactly the one-edit items the scan of the
+// amount's and the payer's items found (the same items, in the same order).
+func TestTypoLookupEqualsScan(t *testing.T) {
+	for _, p := range []string{gen.ProfileClassic, gen.ProfileRemittance} {
+		for _, seed := range []uint64{3, 4} {
+			ds := gen.GenerateWith(seed, 3000, gen.Options{Profile: p})
+			diffs, with := matcher.TypoDiff(matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config})
+			for k, d := range diffs {
+				if k < 5 {
+					t.Errorf("%s seed %d: %s", p, seed, d)
+				}
+			}
+			if len(diffs) > 0 || with < 50 {
+				t.Errorf("%s seed %d: %d differences, %d transactions with one-edit items (want 0 and many)", p, seed, len(diffs), with)
+			}
+		}
+	}
+	// the loose keys (numbers without the zeros of their groups) and their
+	// rules: a prefix of a loose key names nothing, a text the remittance
+	// names a number by is not a typo of another's loose key
+	item := func(id, doc, amount string) matcher.OpenItem {
+		return matcher.OpenItem{ID: id, CustomerID: "C" + id, DocumentNumber: doc, Currency: "EUR",
+			Amount: matcher.MustAmount(amount), Residual: matcher.MustAmount(amount)}
+	}
+	items := []matcher.OpenItem{item("1", "FA-2025-000985", "10.00"), item("2", "FA-2025-000986", "10.00"),
+		item("3", "FA-2025-000006", "10.00"), item("4", "INV-0042-7", "10.00"), item("5", "FA-2025-12345", "20.00")}
+	var txs []matcher.Transaction
+	for i, text := range []string{"FA-2025-9865", "FA 2025 985", "FA2025", "INV 42-71", "FA-2025-98", "FA20251234", "FA-2025-123456 FA-2025-986"} {
+		txs = append(txs, matcher.Transaction{Key: fmt.Sprint("t", i), Amount: matcher.MustAmount("10.00"), Currency: "EUR",
+			Credit: true, Status: "BOOK", Unstructured: []string{text}})
+	}
+	diffs, with := matcher.TypoDiff(matcher.Input{Transactions: txs, Items: items, Config: matcher.DefaultConfig()})
+	if len(diffs) > 0 || with < 2 {
+		t.Errorf("loose keys: %d transactions with one-edit items, differences %v", with, diffs)
+	}
+}
