@@ -197,7 +197,9 @@ type journalState struct {
 }
 
 // isCashDiscount reports whether a journal row is a cash-discount posting.
-func isCashDiscount(kind string) bool { return matcher.PostingKind(kind) == matcher.CashDiscountPosting }
+func isCashDiscount(kind string) bool {
+	return matcher.PostingKind(kind) == matcher.CashDiscountPosting
+}
 
 // postingRow is a posting read back from the journal, with the account it
 // was booked to (the customer_account column).

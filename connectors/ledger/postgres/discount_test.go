@@ -75,7 +75,7 @@ func TestCashDiscountRefused(t *testing.T) {
 }
 
 // A postings table from before cash discounts gains item_id and
-// ledger_account ('' on its rows); its postings are reversed as before and
+// ledger_account (” on its rows); its postings are reversed as before and
 // cash discounts are written.
 func TestCashDiscountMigratesAnOldTable(t *testing.T) {
 	ctx := context.Background()
