@@ -77,13 +77,27 @@ type engine struct {
 // within tolerance or in a combination) is at most suggested.
 //
 // The rules, in order (the first that decides wins):
+//   - remittance: the payer's per-document split (Transaction.Remitted)
+//     when every document names an open item of one customer and the
+//     amounts add up to the cash: each item takes what the payer remits
+//     for it; what it deducted stays open, except a cash discount within a
+//     Config.CashDiscounts ceiling, closed by a cash_discount posting.
 //   - reference: a checksum-valid structured reference (Strd or free text)
 //     equal to open items' payment references: exact, partial, overpaid
 //     (Excess) or within tolerance (WriteOff) — automatic.
 //   - document: document numbers found as whole tokens in the remittance
 //     whose residuals (credit notes included) sum to the amount, a unique
 //     subset of them, or within tolerance; partial or overpaid only when
-//     the payer is known to own them.
+//     the payer is known to own them (overpaid while it has other open
+//     items only when the excess cannot pay them).
+//   - a payment naming, as written, only settled items (in this run, or
+//     by an earlier letter: Memory.Settled) is a payment made twice: an
+//     item_settled exception, or cash on account (Config.DuplicatePayment);
+//     a payer rule whose text names a settled item of the payer is only
+//     suggested.
+//   - document (digits): a number written without its prefix and the zeros
+//     of its groups ("REF 2025-560") when exactly one item so named has
+//     exactly the amount.
 //   - payer_amount / payer_same_amount / payer_combination /
 //     payer_tolerance: a payer identified by IBAN, learned IBAN or strong
 //     name match with exactly one open item of the amount, the oldest of
@@ -92,6 +106,9 @@ type engine struct {
 //   - document_cut, document_typo: a number cut at a 35/140-character line
 //     end, or with one wrong character, when exactly one open item of
 //     exactly the amount fits.
+//
+// The excess of an automatic letter is reported, or put on the
+// customer's account (Config.Overpayment).
 //
 // Anything else is an exception: Suggested with ranked candidates when some
 // score at least Config.SuggestThreshold (different customers that tie are
