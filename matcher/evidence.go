@@ -283,29 +283,35 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// document numbers: whole-atom n-grams looked up in the index
 	hits := sc.hits[:0]
 	cb, lb := sc.cb[:0], sc.lb[:0]
-	scan := func(ti int, t string) {
+	// scan looks up the n-grams of text number ti; with digits, it also
+	// looks for numbers written without their prefix and zeros
+	scan := func(ti int, t string, digits bool) {
 		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
 		sc.atoms = atoms
 		for i := range atoms {
 			cb, lb = cb[:0], lb[:0]
+			hc, hl := keyHashStart, keyHashStart
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
 				a := atoms[j]
 				if j > i && !a.glued && !a.light {
 					break
 				}
 				cb = append(cb, a.s...)
+				hc = keyHashAdd(hc, a.s)
+				n := len(lb)
 				if a.digit {
 					lb = appendLooseDigits(lb, a.s)
 				} else {
 					lb = append(lb, a.s...)
 				}
-				if len(cb) > maxGramLen {
-					break
+				hl = keyHashAdd(hl, lb[n:])
+				if len(cb) > maxGramLen || len(lb) > ix.docMaxLen {
+					break // longer than any number, and only growing
 				}
 				if len(cb) < minGramLen {
 					continue
 				}
-				if mayContain(&ix.docFilter, cb) {
+				if len(cb) >= ix.docMinLen && len(cb) <= ix.docMaxLen && ix.docFilter.mayContainHash(keyHashEnd(hc)) {
 					if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
@@ -315,7 +321,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 						}
 					}
 				}
-				if string(lb) != string(cb) && mayContain(&ix.docFilter, lb) {
+				if len(lb) >= ix.docMinLen && string(lb) != string(cb) && ix.docFilter.mayContainHash(keyHashEnd(hl)) {
 					if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
@@ -325,23 +331,11 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 				}
 			}
 		}
-	}
-	for ti, t := range texts {
-		scan(ti, t)
-	}
-	if len(hits) == 0 && len(tx.Unstructured) > 1 {
-		// a cut line glued to the next may have hidden a number: read the
-		// lines one by one too
-		for li, l := range tx.Unstructured {
-			scan(len(texts)+li, l)
+		if !digits || !ix.hasDigitsKeys {
+			return
 		}
-	}
-	sc.cb, sc.lb = cb, lb
-	// numbers written without their prefix and zeros: maximal runs of
-	// digit groups
-	for _, t := range texts {
-		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
-		sc.atoms = atoms
+		// numbers written without their prefix and zeros: maximal runs of
+		// digit groups
 		for i := 0; i < len(atoms); i++ {
 			if !atoms[i].digit {
 				continue
@@ -361,6 +355,18 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 			i = j
 		}
 	}
+	for ti, t := range texts {
+		scan(ti, t, true)
+	}
+	if len(hits) == 0 && len(tx.Unstructured) > 1 && slices.ContainsFunc(tx.Unstructured[:len(tx.Unstructured)-1], fullLine) {
+		// a cut line glued to the next may have hidden a number: read the
+		// lines one by one too (lines are otherwise joined by a space, and
+		// their n-grams were all read in the joined text)
+		for li, l := range tx.Unstructured {
+			scan(len(texts)+li, l, false)
+		}
+	}
+	sc.cb, sc.lb = cb, lb
 	for a, h := range hits {
 		inner := false
 		for b, o := range hits {

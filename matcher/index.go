@@ -28,6 +28,11 @@ type index struct {
 	byDoc map[string][]int32 // compact and loose document number, and digitsKey → items
 	// refFilter and docFilter say cheaply which keys byRef and byDoc lack
 	refFilter, docFilter keyFilter
+	// docMinLen and docMaxLen bound the lengths of the compact and loose
+	// numbers in byDoc (a text n-gram of another length names none);
+	// hasDigitsKeys says whether byDoc holds digitsKey forms
+	docMinLen, docMaxLen int
+	hasDigitsKeys        bool
 	byIBAN               map[string][]string
 	byCustomer           map[string][]int32      // customer → items, oldest due first
 	byAmount             map[string][]int32      // currency|residual key → items
@@ -312,8 +317,14 @@ func (ix *index) buildDocs(refs, digits []string) {
 		ix.refFilter.add(k)
 	}
 	ix.docFilter = newKeyFilter(len(ix.byDoc))
+	ix.docMinLen, ix.docMaxLen = 1<<30, 0
 	for k := range ix.byDoc {
 		ix.docFilter.add(k)
+		if k[0] == '#' {
+			ix.hasDigitsKeys = true
+			continue
+		}
+		ix.docMinLen, ix.docMaxLen = min(ix.docMinLen, len(k)), max(ix.docMaxLen, len(k))
 	}
 	slices.SortFunc(ix.docSorted, func(x, y docKey) int {
 		if c := strings.Compare(x.key, y.key); c != 0 {

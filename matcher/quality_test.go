@@ -268,8 +268,10 @@ func TestGeneratedOrderIndependence(t *testing.T) {
 	matcher.CheckShuffled(t, in, matcher.Match(in), 2)
 }
 
-func benchmarkMatch(b *testing.B, n int) {
-	ds := gen.Generate(42, n)
+func benchmarkMatch(b *testing.B, n int) { benchmarkMatchProfile(b, n, gen.ProfileClassic) }
+
+func benchmarkMatchProfile(b *testing.B, n int, profile string) {
+	ds := gen.GenerateWith(42, n, gen.Options{Profile: profile})
 	in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -300,6 +302,23 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) { benchmarkMatch(b, n) })
+	}
+}
+
+// BenchmarkMatchRemittance is BenchmarkMatch on the remittance profile of
+// the generator (issue 14: per-document remittance, heavy payment-advice
+// texts): 10,000 and 100,000 transactions (LETTRAGE_BENCH_N=n: n only).
+func BenchmarkMatchRemittance(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
+			b.Fatalf("LETTRAGE_BENCH_N=%q: want a positive count", v)
+		}
+		sizes = []int{n}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) { benchmarkMatchProfile(b, n, gen.ProfileRemittance) })
 	}
 }
 
