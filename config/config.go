@@ -34,6 +34,9 @@
 //	      due_window_days: 0
 //	      tolerances: [{currency: EUR, absolute: "5.00", percent: "0.5"}]
 //	      fx: [{item_currency: USD, cash_currency: EUR, tolerance_percent: "0.1"}]
+//	      cash_discount: [{currency: EUR, max_percent: "3", max_amount: "", account: "665", reason: ESCOMPTE}]
+//	      overpayment: exception           # exception | on_account
+//	      duplicate_payment: exception     # exception | on_account
 //
 // Any scalar may use ${NAME} or ${NAME:-default} (the default also applies
 // when NAME is empty); $$ is a literal $. A key x_file next to a key x
@@ -274,6 +277,12 @@ type Matching struct {
 	// FX lists the currency pairs across which items may be lettered with
 	// the bank's instructed amount (none: same currency only).
 	FX []matcher.FXRule `yaml:"fx"`
+	// CashDiscounts are the cash-discount policies per currency (none: a
+	// discount the payer took stays open).
+	CashDiscounts []matcher.CashDiscount `yaml:"cash_discount"`
+	// Overpayment and DuplicatePayment: exception (default) or on_account.
+	Overpayment      string `yaml:"overpayment"`
+	DuplicatePayment string `yaml:"duplicate_payment"`
 }
 
 // MatcherConfig returns matcher.DefaultConfig() with the fields this block
@@ -304,6 +313,15 @@ func (m Matching) MatcherConfig() matcher.Config {
 	if len(m.FX) > 0 {
 		c.FX = append([]matcher.FXRule(nil), m.FX...)
 	}
+	if len(m.CashDiscounts) > 0 {
+		c.CashDiscounts = append([]matcher.CashDiscount(nil), m.CashDiscounts...)
+	}
+	if m.Overpayment != "" {
+		c.Overpayment = m.Overpayment
+	}
+	if m.DuplicatePayment != "" {
+		c.DuplicatePayment = m.DuplicatePayment
+	}
 	return c
 }
 
@@ -313,6 +331,7 @@ func (m *Matching) fillDefaults() {
 	m.AutoThreshold, m.SuggestThreshold = &c.AutoThreshold, &c.SuggestThreshold
 	m.MaxCandidates, m.MaxCombination, m.DueWindowDays = &c.MaxCandidates, &c.MaxCombination, &c.DueWindowDays
 	m.SameAmount = c.SameAmount
+	m.Overpayment, m.DuplicatePayment = c.Overpayment, c.DuplicatePayment
 }
 
 // DefaultMaxFileBytes is the default bound on one statement file.

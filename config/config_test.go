@@ -209,6 +209,13 @@ func TestMatchingExact(t *testing.T) {
 		!mc.FX[0].TolerancePercent.Equal(matcher.MustAmount("0.1")) || mc.FX[1].ItemCurrency != "GBP" || !mc.FX[1].TolerancePercent.IsZero() {
 		t.Errorf("fx = %+v", mc.FX)
 	}
+	if len(mc.CashDiscounts) != 1 || mc.CashDiscounts[0].Account != "665" || mc.CashDiscounts[0].Reason != "ESCOMPTE" ||
+		!mc.CashDiscounts[0].MaxPercent.Equal(matcher.MustAmount("3")) || !mc.CashDiscounts[0].MaxAmount.Equal(matcher.MustAmount("500")) {
+		t.Errorf("cash_discount = %+v", mc.CashDiscounts)
+	}
+	if mc.Overpayment != matcher.PolicyOnAccount || mc.DuplicatePayment != matcher.PolicyException {
+		t.Errorf("overpayment %q, duplicate_payment %q: want on_account and the default exception", mc.Overpayment, mc.DuplicatePayment)
+	}
 	j := c.Jobs[0]
 	if j.Source.MaxFileBytes != 1<<20 || j.Source.Local.Dir != "/srv/lettrage/in" || !j.Source.Local.Recursive {
 		t.Errorf("source = %+v %+v", j.Source, j.Source.Local)

@@ -160,6 +160,10 @@ func validate(c *Config) []Problem {
 			ps.add(p+".reports.dir", "required")
 		}
 		validateMatching(&ps, p+".matching", &j.Matching)
+		if len(j.Matching.CashDiscounts) > 0 && (j.Ledger.Type == "tryton" || j.Ledger.Type == "odoo") {
+			ps.add(p+".matching.cash_discount", "the %s ledger does not write cash-discount postings yet: remove it "+
+				"(discounts then stay open on the invoices) or use the file or postgres ledger", j.Ledger.Type)
+		}
 		if j.BatchDetailsWait < 0 {
 			ps.add(p+".batch_details_wait", "must not be negative")
 		}
@@ -371,7 +375,44 @@ func validateMatching(ps *problems, p string, m *Matching) {
 			ps.add(fp+".tolerance_percent", "must be between 0 and %d", maxFXTolerancePercent)
 		}
 	}
+	if !oneOf(c.Overpayment, matcher.PolicyException, matcher.PolicyOnAccount) {
+		ps.add(p+".overpayment", "unknown value %q (want exception or on_account)", c.Overpayment)
+	}
+	if !oneOf(c.DuplicatePayment, matcher.PolicyException, matcher.PolicyOnAccount) {
+		ps.add(p+".duplicate_payment", "unknown value %q (want exception or on_account)", c.DuplicatePayment)
+	}
+	ccys := map[string]int{}
+	for i, d := range m.CashDiscounts {
+		dp := fmt.Sprintf("%s.cash_discount[%d]", p, i)
+		if d.Currency != "" && !isCurrency(d.Currency) {
+			ps.add(dp+".currency", "invalid currency %q (want three upper-case letters, or empty for all)", d.Currency)
+		}
+		if first, dup := ccys[d.Currency]; dup {
+			ps.add(dp+".currency", "duplicate cash-discount policy for %q (also cash_discount[%d])", d.Currency, first)
+		} else {
+			ccys[d.Currency] = i
+		}
+		if d.MaxPercent.Sign() < 0 || d.MaxPercent.Cmp(matcher.AmountFromInt(maxCashDiscountPercent)) > 0 {
+			ps.add(dp+".max_percent", "must be between 0 and %d", maxCashDiscountPercent)
+		}
+		if d.MaxAmount.Sign() < 0 {
+			ps.add(dp+".max_amount", "must not be negative")
+		}
+		if d.MaxPercent.IsZero() && d.MaxAmount.IsZero() {
+			ps.add(dp, "set max_percent, max_amount or both: the ceiling of a discount closed automatically")
+		}
+		if strings.TrimSpace(d.Account) == "" {
+			ps.add(dp+".account", "required: the ledger account cash discounts are booked to (e.g. 665)")
+		}
+		if strings.TrimSpace(d.Reason) == "" {
+			ps.add(dp+".reason", "required: the reason code of the cash-discount postings (e.g. ESCOMPTE)")
+		}
+	}
 }
+
+// maxCashDiscountPercent bounds a cash-discount ceiling: payers take 1 to
+// 3 % for early payment; more is a dispute, not a discount.
+const maxCashDiscountPercent = 10
 
 // maxFXTolerancePercent bounds an FX rule's tolerance: bank rounding of a
 // converted amount is a fraction of a percent, more would letter payments

@@ -164,3 +164,62 @@ func BenchmarkMatchOneToOne(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTypoLookup measures the one-edit document-number step of the
+// evidence (typos of the items of the amount and of the payer's items) on
+// the remittance profile of the generator (heavy payment-advice texts),
+// per transaction: LETTRAGE_BENCH_N transactions (default 100,000) × 2N
+// items, seed 42.
+//
+//	go test ./matcher -run '^$' -bench BenchmarkTypoLookup -benchtime 3x -count 5
+//
+// The big_payer case gives one customer a tenth of the book (a large
+// retailer with thousands of open invoices) and a fifth of the payments:
+// the scan's cost grew with the payer's open items, the lookup's does not.
+func BenchmarkTypoLookup(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	ds := gen.GenerateWith(42, n, gen.Options{Profile: gen.ProfileRemittance})
+	b.Run("remittance", func(b *testing.B) {
+		benchTypos(b, matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}, n)
+	})
+	b.Run("big_payer", func(b *testing.B) {
+		items := append([]matcher.OpenItem(nil), ds.Items...)
+		txs := append([]matcher.Transaction(nil), ds.Transactions...)
+		const iban = "FR7600000000000000000000042"
+		for i := range items {
+			if i%10 == 0 {
+				items[i].CustomerID, items[i].IBANs = "BIG", []string{iban}
+			}
+		}
+		for i := range txs {
+			if i%5 == 0 {
+				txs[i].Counterparty.IBAN = iban
+			}
+		}
+		benchTypos(b, matcher.Input{Transactions: txs, Items: items, Memory: ds.Memory, Config: ds.Config}, n)
+	})
+}
+
+func benchTypos(b *testing.B, in matcher.Input, n int) {
+	prepare, typos := matcher.TypoBench(in)
+	for i := range in.Transactions {
+		if in.Transactions[i].IsLetterable() {
+			prepare(i)
+		}
+	}
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	before := cpuSeconds()
+	for b.Loop() {
+		found = 0
+		for i := range in.Transactions {
+			found += typos(i)
+		}
+	}
+	b.ReportMetric((cpuSeconds()-before)/float64(b.N)*1e9/float64(n), "cpu-ns/tx")
+	b.ReportMetric(float64(found), "found")
+}

@@ -91,6 +91,15 @@ const (
 	sitTypoOtherPayer = "document_typo/other_payer"
 	sitCut            = "document_cut/single"
 	sitCutOtherPayer  = "document_cut/other_payer"
+
+	sitRemitExact         = "remittance/exact"         // the payer's split adds up to the cash
+	sitRemitWriteOff      = "remittance/writeoff"      // …less bank charges within tolerance
+	sitRemitOver          = "remittance/over"          // …and more cash than the split or the residuals
+	sitRemitOtherPayer    = "remittance/other_payer"   // paid from an account of another customer
+	sitDocOverOpen        = "document/over_other_open" // named by its customer, overpaid while it has other open items
+	sitDigits             = "document/digits"          // number without prefix and zeros, one open item of the amount
+	sitDigitsOtherPayer   = "document/digits_other_payer"
+	sitDuplicateOnAccount = "duplicate/on_account" // policy: a settled invoice paid again, cash on the customer's account
 )
 
 // suggestedPrefix starts the situation of a suggestion: suggested/<Reason>.

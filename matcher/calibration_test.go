@@ -28,6 +28,8 @@ const (
 	calibrationFirstSeed = 100
 	calibrationSeeds     = 20
 	calibrationN         = 4000
+	// the remittance profile (issue 14): seeds 200–219
+	remittanceFirstSeed = 200
 )
 
 // Held-out calibration targets. On the held-out seeds about 3,600 decisions
@@ -76,7 +78,12 @@ type judged struct {
 // judge runs Match on a generated dataset and returns every automatic or
 // suggested decision with whether it is right.
 func judge(seed uint64, n int, autoThreshold *float64) []judged {
-	ds := gen.Generate(seed, n)
+	return judgeProfile(seed, n, autoThreshold, gen.ProfileClassic)
+}
+
+// judgeProfile is judge on a profile of the generator.
+func judgeProfile(seed uint64, n int, autoThreshold *float64, profile string) []judged {
+	ds := gen.GenerateWith(seed, n, gen.Options{Profile: profile})
 	cfg := ds.Config
 	if autoThreshold != nil {
 		cfg.AutoThreshold = *autoThreshold
@@ -128,14 +135,19 @@ func TestCalibrate(t *testing.T) {
 	measure := func(threshold *float64, suggested bool) map[string]*tally {
 		per := map[string]*tally{}
 		for s := range calibrationSeeds {
-			for _, j := range judge(uint64(calibrationFirstSeed+s), calibrationN, threshold) {
-				if isSuggested(j.situation) != suggested {
-					continue
+			for _, p := range []struct {
+				first   uint64
+				profile string
+			}{{calibrationFirstSeed, gen.ProfileClassic}, {remittanceFirstSeed, gen.ProfileRemittance}} {
+				for _, j := range judgeProfile(p.first+uint64(s), calibrationN, threshold, p.profile) {
+					if isSuggested(j.situation) != suggested {
+						continue
+					}
+					if per[j.situation] == nil {
+						per[j.situation] = &tally{}
+					}
+					per[j.situation].add(j)
 				}
-				if per[j.situation] == nil {
-					per[j.situation] = &tally{}
-				}
-				per[j.situation].add(j)
 			}
 		}
 		return per
@@ -174,7 +186,8 @@ func TestCalibrate(t *testing.T) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	t.Logf("seeds %d–%d × %d transactions", calibrationFirstSeed, calibrationFirstSeed+calibrationSeeds-1, calibrationN)
+	t.Logf("seeds %d–%d (classic) and %d–%d (remittance) × %d transactions", calibrationFirstSeed,
+		calibrationFirstSeed+calibrationSeeds-1, remittanceFirstSeed, remittanceFirstSeed+calibrationSeeds-1, calibrationN)
 	t.Logf("| situation | prior | n | right | observed | confidence (was) |")
 	t.Logf("|---|---|---|---|---|---|")
 	for _, k := range names {
@@ -190,8 +203,8 @@ func TestCalibrate(t *testing.T) {
 		t.Logf("| %s%s | %.2f | %d | %d | %s | %.2f (%.2f) |", k, note, r.Prior, r.N, r.Right, obs, r.Confidence, old[k].Confidence)
 	}
 	if *updateFlag {
-		on := fmt.Sprintf("internal/gen seeds %d–%d × %d transactions", calibrationFirstSeed,
-			calibrationFirstSeed+calibrationSeeds-1, calibrationN)
+		on := fmt.Sprintf("internal/gen seeds %d–%d (classic profile) and %d–%d (remittance profile) × %d transactions",
+			calibrationFirstSeed, calibrationFirstSeed+calibrationSeeds-1, remittanceFirstSeed, remittanceFirstSeed+calibrationSeeds-1, calibrationN)
 		if err := matcher.WriteCalibrationTable("calibration_table.go", rows, on); err != nil {
 			t.Fatal(err)
 		}
@@ -262,8 +275,8 @@ func TestCalibrationTable(t *testing.T) {
 		if r.Confidence < 0.01 || r.Confidence > 0.99 {
 			t.Errorf("%s: confidence %v outside [0.01, 0.99]", k, r.Confidence)
 		}
-		if r.Learns && !strings.HasPrefix(k, "reference/") && !strings.HasPrefix(k, "document/") {
-			t.Errorf("%s learns payer facts: only references and documents may", k)
+		if r.Learns && !strings.HasPrefix(k, "reference/") && !strings.HasPrefix(k, "document/") && !strings.HasPrefix(k, "remittance/") {
+			t.Errorf("%s learns payer facts: only references and documents (as such or in a remittance split) may", k)
 		}
 		if r.Learns && (strings.HasSuffix(k, "other_payer") || r.Policy) {
 			t.Errorf("%s learns payer facts from a third party or a policy choice", k)
@@ -301,8 +314,13 @@ func TestCalibrationHeldOut(t *testing.T) {
 	if v := os.Getenv("LETTRAGE_QUALITY_N"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	for _, seed := range []uint64{1, 2} {
-		js := judge(seed, n, nil)
+	for _, run := range []struct {
+		seed    uint64
+		profile string
+	}{{1, gen.ProfileClassic}, {2, gen.ProfileClassic}, {1, gen.ProfileRemittance}, {2, gen.ProfileRemittance}} {
+		seed := run.seed
+		js := judgeProfile(seed, n, nil, run.profile)
+		t.Logf("profile %s", run.profile)
 		perBin := make([]tally, len(bins)-1)
 		perSit := map[string]*tally{}
 		for _, j := range js {

@@ -23,6 +23,34 @@ type FXRule struct {
 	TolerancePercent Amount `yaml:"tolerance_percent" json:"tolerance_percent"`
 }
 
+// CashDiscount is the policy for cash discounts payers take (the
+// DscntApldAmt of a structured remittance) in one currency: a discount
+// up to the ceiling closes the rest of the item by a cash_discount posting
+// to Account with Reason, instead of leaving it open. The smaller of the
+// two limits applies when both are set.
+type CashDiscount struct {
+	Currency string `yaml:"currency" json:"currency"` // "" applies to every currency without its own entry
+	// MaxPercent is the largest discount, in percent of the document's
+	// amount due (DuePyblAmt, else the item's residual), e.g. 3.
+	MaxPercent Amount `yaml:"max_percent" json:"max_percent"`
+	// MaxAmount is the largest discount per document, e.g. 500.00.
+	MaxAmount Amount `yaml:"max_amount" json:"max_amount"`
+	// Account is the ledger account the discount is booked to (e.g. 665
+	// "escomptes accordés"), Reason its reason code.
+	Account string `yaml:"account" json:"account"`
+	Reason  string `yaml:"reason" json:"reason"`
+}
+
+// Policies for cash of an identified payment that no open item takes
+// (Config.Overpayment, Config.DuplicatePayment).
+const (
+	// PolicyException reports the cash for an accountant (exceptions.csv).
+	PolicyException = "exception"
+	// PolicyOnAccount puts the cash on the account of the customer whose
+	// invoice the payment names (an on_account posting).
+	PolicyOnAccount = "on_account"
+)
+
 // Config tunes matching. The zero value is not useful: start from
 // DefaultConfig and change what the job's configuration sets.
 type Config struct {
@@ -61,6 +89,22 @@ type Config struct {
 	// same currency only, a valid reference to an item in another currency
 	// is suggested with reason currency_mismatch).
 	FX []FXRule
+	// CashDiscounts are the cash-discount policies, per currency: none
+	// means a discount the payer took stays open on the item (the safe
+	// default: the customer still owes it until someone decides).
+	CashDiscounts []CashDiscount
+	// Overpayment decides the excess of a payment that names its invoice
+	// (a valid reference, or its number as written by its own customer)
+	// and pays more than it owes: the invoice is lettered for its residual
+	// and the excess is reported (PolicyException, the default) or put on
+	// the customer's account (PolicyOnAccount).
+	Overpayment string
+	// DuplicatePayment decides a payment whose remittance names, as
+	// written, only invoices already settled (paid twice?): reported for
+	// review (PolicyException, the default) or, when they are one
+	// customer's, put on its account (PolicyOnAccount). Never lettered to
+	// another invoice, whatever was learned since.
+	DuplicatePayment string
 }
 
 // DefaultConfig returns safe defaults.
@@ -71,5 +115,7 @@ func DefaultConfig() Config {
 		MaxCandidates:    3,
 		SameAmount:       "oldest",
 		MaxCombination:   6,
+		Overpayment:      PolicyException,
+		DuplicatePayment: PolicyException,
 	}
 }

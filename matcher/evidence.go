@@ -34,6 +34,15 @@ type evidence struct {
 	// typos are open items of exactly the amount whose document number is
 	// one edit away from a text n-gram
 	typos []int32
+	// digits are open items whose number the text writes without its
+	// prefix and the leading zeros of its groups ("REF 2025-560" for
+	// FA-2025-000560: digitsKey), with the text
+	digits     []int32
+	digitsText string
+	// remit are, per document of the payer's split (tx.Remitted, in
+	// order), the items its number or reference names; nil when the
+	// transaction has no split
+	remit [][]int32
 	// payerTypos are open items of the payer's customers, not of the
 	// amount, whose document number is one edit away from a text n-gram
 	// ("Reglement FA-2025-8239995 et suivantes" for a combination): the
@@ -123,49 +132,57 @@ func isDigitBytes(b []byte) bool {
 	return true
 }
 
-// appendTextGrams appends to grams the compact n-grams of at least 5
-// characters of texts (at most maxGrams in all), for typo checks. The grams
-// share one backing string.
-func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
+// forTextGrams calls fn with the compact n-grams of at least 5 characters
+// of texts, at most maxGrams in all, in order: for each text, each run of
+// up to maxGramAtoms atoms glued or lightly separated, of up to
+// maxGramLen characters, from each atom. The slice fn gets is the
+// scratch's, valid during the call.
+func forTextGrams(texts []string, sc *scratch, fn func(g []byte)) {
 	buf := sc.cb[:0]
-	type cut struct{ from, to int }
-	var cuts []cut
-	full := false
+	count := 0
 	for _, t := range texts {
 		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
 		sc.atoms = atoms
 		for i := range atoms {
-			start := len(buf)
+			buf = buf[:0]
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
 				if j > i && !atoms[j].glued && !atoms[j].light {
 					break
 				}
 				buf = append(buf, atoms[j].s...)
-				if len(buf)-start > maxGramLen {
+				if len(buf) > maxGramLen {
 					break
 				}
-				if len(buf)-start >= 5 {
-					if len(cuts) >= maxGrams {
-						full = true
-						break
+				if len(buf) >= 5 {
+					if count >= maxGrams {
+						clear(sc.atoms)
+						sc.atoms, sc.cb = sc.atoms[:0], buf[:0]
+						return
 					}
-					cuts = append(cuts, cut{start, len(buf)})
+					count++
+					fn(buf)
 				}
 			}
-			if full {
-				break
-			}
-		}
-		if full {
-			break
 		}
 	}
 	clear(sc.atoms)
-	sc.atoms = sc.atoms[:0]
-	all := string(buf)
-	sc.cb = buf[:0]
-	for _, c := range cuts {
-		grams = append(grams, all[c.from:c.to])
+	sc.atoms, sc.cb = sc.atoms[:0], buf[:0]
+}
+
+// appendTextGrams appends to grams the n-grams forTextGrams gives, as
+// strings sharing one backing string, for typo checks of single items.
+func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
+	var all []byte
+	var cuts []int
+	forTextGrams(texts, sc, func(g []byte) {
+		all = append(all, g...)
+		cuts = append(cuts, len(all))
+	})
+	s := string(all)
+	from := 0
+	for _, to := range cuts {
+		grams = append(grams, s[from:to])
+		from = to
 	}
 	return grams
 }
@@ -177,14 +194,17 @@ func (s span) within(o span) bool {
 // scratch is one goroutine's reusable buffers for gathering evidence: the
 // evidence itself never points into them.
 type scratch struct {
-	atoms   []refAtom
-	cb, lb  []byte
-	grams   []string
-	hits    []docScan
-	seen    map[*custEntry]bool
-	learned map[string]bool
-	names   map[string]int
-	out     []nameMatch
+	// for the typo lookup: the hits, the variant hashes of an n-gram
+	typoHits            []int32
+	hashes, hashScratch []uint64
+	atoms               []refAtom
+	cb, lb              []byte
+	grams               []string
+	hits                []docScan
+	seen                map[*custEntry]bool
+	learned             map[string]bool
+	names               map[string]int
+	out                 []nameMatch
 }
 
 // docScan is a document number found while scanning a transaction's texts.
@@ -263,29 +283,35 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// document numbers: whole-atom n-grams looked up in the index
 	hits := sc.hits[:0]
 	cb, lb := sc.cb[:0], sc.lb[:0]
-	scan := func(ti int, t string) {
+	// scan looks up the n-grams of text number ti; with digits, it also
+	// looks for numbers written without their prefix and zeros
+	scan := func(ti int, t string, digits bool) {
 		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
 		sc.atoms = atoms
 		for i := range atoms {
 			cb, lb = cb[:0], lb[:0]
+			hc, hl := keyHashStart, keyHashStart
 			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
 				a := atoms[j]
 				if j > i && !a.glued && !a.light {
 					break
 				}
 				cb = append(cb, a.s...)
+				hc = keyHashAdd(hc, a.s)
+				n := len(lb)
 				if a.digit {
 					lb = appendLooseDigits(lb, a.s)
 				} else {
 					lb = append(lb, a.s...)
 				}
-				if len(cb) > maxGramLen {
-					break
+				hl = keyHashAdd(hl, lb[n:])
+				if len(cb) > maxGramLen || len(lb) > ix.docMaxLen {
+					break // longer than any number, and only growing
 				}
 				if len(cb) < minGramLen {
 					continue
 				}
-				if mayContain(&ix.docFilter, cb) {
+				if len(cb) >= ix.docMinLen && len(cb) <= ix.docMaxLen && ix.docFilter.mayContainHash(keyHashEnd(hc)) {
 					if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
@@ -295,7 +321,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 						}
 					}
 				}
-				if string(lb) != string(cb) && mayContain(&ix.docFilter, lb) {
+				if len(lb) >= ix.docMinLen && string(lb) != string(cb) && ix.docFilter.mayContainHash(keyHashEnd(hl)) {
 					if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
 						text := string(cb)
 						for _, n := range ns {
@@ -305,15 +331,39 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 				}
 			}
 		}
+		if !digits || !ix.hasDigitsKeys {
+			return
+		}
+		// numbers written without their prefix and zeros: maximal runs of
+		// digit groups
+		for i := 0; i < len(atoms); i++ {
+			if !atoms[i].digit {
+				continue
+			}
+			j := i
+			for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
+				j++
+			}
+			if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
+				for _, n := range ix.byDoc[k] {
+					if !slices.Contains(ev.digits, n) {
+						ev.digits = append(ev.digits, n)
+						ev.digitsText = strings.TrimSpace(t)
+					}
+				}
+			}
+			i = j
+		}
 	}
 	for ti, t := range texts {
-		scan(ti, t)
+		scan(ti, t, true)
 	}
-	if len(hits) == 0 && len(tx.Unstructured) > 1 {
+	if len(hits) == 0 && len(tx.Unstructured) > 1 && slices.ContainsFunc(tx.Unstructured[:len(tx.Unstructured)-1], fullLine) {
 		// a cut line glued to the next may have hidden a number: read the
-		// lines one by one too
+		// lines one by one too (lines are otherwise joined by a space, and
+		// their n-grams were all read in the joined text)
 		for li, l := range tx.Unstructured {
-			scan(len(texts)+li, l)
+			scan(len(texts)+li, l, false)
 		}
 	}
 	sc.cb, sc.lb = cb, lb
@@ -332,6 +382,14 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	}
 	clear(hits) // drop the strings the scratch would keep alive
 	sc.hits = hits[:0]
+	// the documents of the payer's split: by number as written (compact,
+	// else without leading zeros), else by the block's reference
+	if len(tx.Remitted) > 0 {
+		ev.remit = make([][]int32, len(tx.Remitted))
+		for k := range tx.Remitted {
+			ev.remit[k] = ix.remittedItems(&tx.Remitted[k])
+		}
+	}
 
 	// a number cut off at the end of a full last line: prefix search
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
@@ -441,36 +499,7 @@ func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
 	// a document number one character away from an open item of exactly
 	// the amount (only when no number is found as written)
 	if !ev.strongDoc() {
-		var grams []string
-		made := false
-		for _, n := range ix.byAmount[ev.akey] {
-			if !made {
-				grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-			}
-			if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-				ev.typos = append(ev.typos, n)
-			}
-		}
-		// and of the payer's other items: a combination's text may name
-		// one of them with a typo
-		for _, c := range ev.payer {
-			for _, n := range ix.byCustomer[c] {
-				if slices.Contains(ev.typos, n) {
-					continue
-				}
-				if !made {
-					grams, made = appendTextGrams(sc.grams[:0], texts, sc), true
-				}
-				if len(grams) == 0 {
-					break
-				}
-				if _, ok := ix.typoMatchGramsBut(grams, n, ev); ok {
-					ev.payerTypos = append(ev.payerTypos, n)
-				}
-			}
-		}
-		clear(grams)
-		sc.grams = grams[:0]
+		e.gatherTypos(ev, texts, sc)
 	}
 
 	switch {
@@ -569,26 +598,6 @@ func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
 		e.gramsOf = ev
 	}
 	return e.ix.typoMatchGrams(e.grams, n)
-}
-
-// typoMatchGramsBut is typoMatchGrams for the claims of a transaction's
-// evidence: a gram that is the number of an item the text names once
-// leading zeros are dropped (ev.docs) is that item's, not a typo of another
-// item's loose number: "FA-2025-985" names FA-2025-000985 and does not
-// nearly name FA-2025-000986 (loose forms are short, and one edit among
-// them is a collision, not a slip of the finger).
-func (ix *index) typoMatchGramsBut(grams []string, n int32, ev *evidence) (string, bool) {
-	if len(ev.docs) == 0 {
-		return ix.typoMatchGrams(grams, n)
-	}
-	return ix.typoMatchFiltered(grams, n, func(g string) bool {
-		for _, d := range ev.docs {
-			if g == d.text || g == ix.docL[d.item] {
-				return true
-			}
-		}
-		return false
-	})
 }
 
 // typoMatchGrams reports whether one of grams is one edit away from item

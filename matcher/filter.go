@@ -19,14 +19,34 @@ func newKeyFilter(keys int) keyFilter {
 
 // keyHash is FNV-1a with a final multiply, so that the top bits (used as
 // the position) depend on every byte.
-func keyHash[S string | []byte](s S) uint64 {
-	h := uint64(14695981039346656037)
+func keyHash[S string | []byte](s S) uint64 { return keyHashEnd(keyHashAdd(keyHashStart, s)) }
+
+// keyHashStart, keyHashAdd and keyHashEnd compute keyHash of a string
+// given in pieces: keyHashEnd(keyHashAdd(keyHashAdd(keyHashStart, a), b))
+// is keyHash(a+b). A scan that extends a key piece by piece hashes each
+// byte once.
+const keyHashStart = uint64(14695981039346656037)
+
+func keyHashAdd[S string | []byte](h uint64, s S) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= 1099511628211
 	}
+	return h
+}
+
+func keyHashEnd(h uint64) uint64 {
 	h ^= h >> 29
 	return h * 0xbf58476d1ce4e5b9
+}
+
+// mayContainHash is mayContain for a key whose keyHash is h.
+func (f *keyFilter) mayContainHash(h uint64) bool {
+	if f.bits == nil {
+		return true
+	}
+	p := h >> f.shift
+	return f.bits[p/64]&(1<<(p%64)) != 0
 }
 
 func (f *keyFilter) add(s string) {

@@ -40,6 +40,8 @@ type goldenDecision struct {
 	Candidates []string `json:"candidates"`
 	// Explains lists substrings the explanation must contain.
 	Explains []string `json:"explains"`
+	// Postings, when present, are the expected postings in order.
+	Postings *[]Posting `json:"postings"`
 }
 
 // goldenConfig is the optional config.json: changes to DefaultConfig.
@@ -49,6 +51,10 @@ type goldenConfig struct {
 	Tolerances    []Tolerance `json:"tolerances"`
 	DueWindowDays *int        `json:"due_window_days"`
 	FX            []FXRule    `json:"fx"`
+	// the policies of issue 14
+	CashDiscounts    []CashDiscount `json:"cash_discount"`
+	Overpayment      *string        `json:"overpayment"`
+	DuplicatePayment *string        `json:"duplicate_payment"`
 }
 
 // goldenMemory is the optional memory.json.
@@ -57,6 +63,7 @@ type goldenMemory struct {
 	NameCustomers map[string][]string     `json:"name_customers"`
 	Lettered      map[string][]Allocation `json:"lettered"`
 	LetteredRefs  map[string]string       `json:"lettered_refs"`
+	Settled       []OpenItem              `json:"settled"`
 }
 
 func readJSON(t *testing.T, path string, v any, optional bool) {
@@ -111,10 +118,22 @@ func loadCase(t *testing.T, dir string) goldenCase {
 	}
 	c.Config.Tolerances = gc.Tolerances
 	c.Config.FX = gc.FX
+	c.Config.CashDiscounts = gc.CashDiscounts
+	if gc.Overpayment != nil {
+		c.Config.Overpayment = *gc.Overpayment
+	}
+	if gc.DuplicatePayment != nil {
+		c.Config.DuplicatePayment = *gc.DuplicatePayment
+	}
 	var gm goldenMemory
 	readJSON(t, filepath.Join(dir, "memory.json"), &gm, true)
+	for i := range gm.Settled {
+		if gm.Settled[i].Currency == "" {
+			gm.Settled[i].Currency = "EUR"
+		}
+	}
 	c.Memory = Memory{IBANCustomers: gm.IBANCustomers, NameCustomers: gm.NameCustomers,
-		Lettered: gm.Lettered, LetteredRefs: gm.LetteredRefs}
+		Lettered: gm.Lettered, LetteredRefs: gm.LetteredRefs, Settled: gm.Settled}
 	readJSON(t, filepath.Join(dir, "expected.json"), &c.Expected, false)
 	return c
 }
@@ -131,6 +150,14 @@ func allocString(allocs []Allocation) string {
 		}
 	}
 	sort.Strings(s)
+	return strings.Join(s, " ")
+}
+
+func postingString(ps []Posting) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = fmt.Sprintf("%s:%s:%s:%s:%s:%s", p.Kind, p.CustomerID, p.ItemID, p.Amount.Key(), p.Account, p.Reason)
+	}
 	return strings.Join(s, " ")
 }
 
@@ -220,6 +247,11 @@ func checkDecision(t *testing.T, want goldenDecision, got Decision) {
 			t.Errorf("%s: candidates [%s], want [%s]", ctx, a, b)
 		}
 	}
+	if want.Postings != nil {
+		if a, b := postingString(got.Postings), postingString(*want.Postings); a != b {
+			t.Errorf("%s: postings [%s], want [%s]", ctx, a, b)
+		}
+	}
 	for _, s := range want.Explains {
 		if !strings.Contains(got.Explanation, s) {
 			t.Errorf("%s: explanation lacks %q", ctx, s)
@@ -255,15 +287,40 @@ func checkInvariants(t *testing.T, in Input, out Output) {
 			}
 		}
 		if d.Outcome != Auto {
-			if len(d.Allocations) > 0 {
-				t.Errorf("%s: %s decision with allocations", tx.Key, d.Outcome)
+			if len(d.Allocations)+len(d.Postings) > 0 {
+				t.Errorf("%s: %s decision with allocations or postings", tx.Key, d.Outcome)
 			}
 			continue
+		}
+		// postings: cash on account counts with the allocations; a cash
+		// discount closes its item without cash
+		for _, p := range d.Postings {
+			if p.Amount.Sign() <= 0 {
+				t.Errorf("%s: %s posting of %s", tx.Key, p.Kind, p.Amount)
+			}
+			switch p.Kind {
+			case OnAccount:
+				if p.CustomerID == "" || p.ItemID != "" {
+					t.Errorf("%s: on-account posting %+v", tx.Key, p)
+				}
+			case CashDiscountPosting:
+				if _, ok := resid[p.ItemID]; !ok || p.Account == "" || p.CustomerID == "" {
+					t.Errorf("%s: cash discount %+v", tx.Key, p)
+				}
+				used[p.ItemID] = used[p.ItemID].Add(p.Amount)
+			default:
+				t.Errorf("%s: the matcher made a %s posting", tx.Key, p.Kind)
+			}
 		}
 		if d.Confidence < in.Config.AutoThreshold {
 			t.Errorf("%s: auto at confidence %v below threshold", tx.Key, d.Confidence)
 		}
 		sum := d.Excess
+		for _, p := range d.Postings {
+			if p.Kind.IsCash() {
+				sum = sum.Add(p.Amount)
+			}
+		}
 		if d.Excess.Sign() < 0 {
 			t.Errorf("%s: negative excess", tx.Key)
 		}
@@ -291,7 +348,7 @@ func checkInvariants(t *testing.T, in Input, out Output) {
 			used[a.ItemID] = used[a.ItemID].Add(a.Settles())
 		}
 		if !sum.Equal(tx.Amount) {
-			t.Errorf("%s: allocations + excess = %s, payment %s", tx.Key, sum, tx.Amount)
+			t.Errorf("%s: allocations + postings + excess = %s, payment %s", tx.Key, sum, tx.Amount)
 		}
 	}
 	for id, u := range used {

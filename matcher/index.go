@@ -9,8 +9,13 @@ import (
 // index holds the open items of one Match call and the lookups built over
 // them once, so that no rule scans every item for every payment.
 type index struct {
-	items []*OpenItem // open items (non-zero residual), sorted by ID; not copied
-	resid []Amount    // current residual per item, consumed as payments are decided
+	// items are the open items (non-zero residual), sorted by ID, then,
+	// from nOpen on, the settled items of Memory.Settled that are not open
+	// (sorted by ID too): those are only looked up by reference and
+	// document number, with a residual of zero. Not copied.
+	items []*OpenItem
+	nOpen int
+	resid []Amount // current residual per item, consumed as payments are decided
 	// docC and docL are, per item, its compact and loose document numbers
 	// ("" when it has none), for the one-typo checks
 	docC, docL []string
@@ -20,9 +25,14 @@ type index struct {
 
 	byID  map[string]int32   // item ID → its first item
 	byRef map[string][]int32 // refKey(payment reference) → items
-	byDoc map[string][]int32 // compact and loose document number → items
+	byDoc map[string][]int32 // compact and loose document number, and digitsKey → items
 	// refFilter and docFilter say cheaply which keys byRef and byDoc lack
 	refFilter, docFilter keyFilter
+	// docMinLen and docMaxLen bound the lengths of the compact and loose
+	// numbers in byDoc (a text n-gram of another length names none);
+	// hasDigitsKeys says whether byDoc holds digitsKey forms
+	docMinLen, docMaxLen int
+	hasDigitsKeys        bool
 	byIBAN               map[string][]string
 	byCustomer           map[string][]int32      // customer → items, oldest due first
 	byAmount             map[string][]int32      // currency|residual key → items
@@ -30,6 +40,8 @@ type index struct {
 	byToken              map[string][]*custEntry // distinctive name token → customers, by ID
 	memIBAN              map[string][]string
 	memName              map[string][]string
+	// typos is the one-edit lookup of document numbers (typoindex.go)
+	typos *typoIndex
 }
 
 // custEntry is a customer and the name tokens of each of its names, kept
@@ -139,7 +151,21 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 		}
 		ix.items = append(ix.items, &items[k])
 	}
-	sortStableParallel(ix.items, workers, func(a, b *OpenItem) int { return strings.Compare(a.ID, b.ID) })
+	byID := func(a, b *OpenItem) int { return strings.Compare(a.ID, b.ID) }
+	sortStableParallel(ix.items, workers, byID)
+	ix.nOpen = len(ix.items)
+	if len(mem.Settled) > 0 {
+		var closed []*OpenItem
+		for k := range mem.Settled {
+			it := &mem.Settled[k]
+			if _, open := slices.BinarySearchFunc(ix.items[:ix.nOpen], it, byID); !open && it.ID != "" {
+				closed = append(closed, it)
+			}
+		}
+		slices.SortStableFunc(closed, byID)
+		closed = slices.CompactFunc(closed, func(a, b *OpenItem) bool { return a.ID == b.ID })
+		ix.items = append(ix.items, closed...)
+	}
 	n := len(ix.items)
 	ix.resid = make([]Amount, n)
 	ix.docC = make([]string, n)
@@ -152,6 +178,9 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 		for i := lo; i < hi; i++ {
 			it := ix.items[i]
 			ix.resid[i] = it.Residual
+			if i >= ix.nOpen {
+				ix.resid[i] = Amount{} // settled
+			}
 			refs[i] = refKey(it.PaymentReference)
 			if it.DocumentNumber != "" {
 				f := Fold(it.DocumentNumber)
@@ -168,18 +197,92 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			amts[i] = string(buf)
 		}
 	})
+	digits := make([]string, n)
+	forChunks(n, workers, 4096, func(_, lo, hi int) {
+		var atoms []refAtom
+		for i := lo; i < hi; i++ {
+			if d := ix.items[i].DocumentNumber; d != "" {
+				atoms = atomiseAppend(atoms[:0], Fold(d))
+				digits[i] = digitsKey(atoms)
+			}
+		}
+	})
 	groups := []func(){
+		func() { ix.typos = ix.buildTypoIndex(workers) },
 		func() { ix.buildPayers(mem) },
 		func() { ix.buildAmounts(amts) },
-		func() { ix.buildDocs(refs) },
+		func() { ix.buildDocs(refs, digits) },
 		func() { ix.buildIBANs(mem) },
 	}
 	forChunks(len(groups), workers, 1, func(_, lo, _ int) { groups[lo]() })
 	return ix
 }
 
+// digitsKey is the lookup form of a document number written without its
+// prefix and with the leading zeros of its digit groups dropped, as payers
+// type it ("REF 2025-560" for FA-2025-000560): "#" and the groups without
+// their leading zeros, joined by "-" ("#2025-560"). "" when the number has
+// no letter prefix, fewer than two digit groups, letters after its first
+// digits, or fewer than 6 digits so written: such a form would name too
+// many things (a date, an amount, a year).
+func digitsKey(atoms []refAtom) string {
+	var b []byte
+	groups, digits, prefix := 0, 0, false
+	for _, a := range atoms {
+		if !a.digit {
+			if groups > 0 {
+				return ""
+			}
+			prefix = true
+			continue
+		}
+		if groups == 0 {
+			b = append(b, '#')
+		} else {
+			b = append(b, '-')
+		}
+		n := len(b)
+		b = appendLooseDigits(b, a.s)
+		digits += len(b) - n
+		groups++
+	}
+	if !prefix || groups < 2 || digits < 6 {
+		return ""
+	}
+	return string(b)
+}
+
+// textDigitsKey is digitsKey for a run of digit atoms of a remittance
+// text, atoms[i:j+1], joined by spaces, dashes or slashes (not dots nor
+// commas: decimals and dates) and not part of a longer such run; "" when
+// it is not one.
+func textDigitsKey(atoms []refAtom, i, j int) string {
+	if j-i < 1 || i > 0 && atoms[i-1].digit && (atoms[i].glued || atoms[i].light) ||
+		j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].glued || atoms[j+1].light) {
+		return ""
+	}
+	b := []byte{'#'}
+	digits := 0
+	for k := i; k <= j; k++ {
+		a := atoms[k]
+		if !a.digit || k > i && (!a.light || a.dotted) {
+			return ""
+		}
+		if k > i {
+			b = append(b, '-')
+		}
+		n := len(b)
+		b = appendLooseDigits(b, a.s)
+		digits += len(b) - n
+	}
+	if digits < 6 {
+		return ""
+	}
+	return string(b)
+}
+
 // buildDocs fills byID, byRef, byDoc and docSorted.
-func (ix *index) buildDocs(refs []string) {
+func (ix *index) buildDocs(refs, digits []string) {
 	n := len(ix.items)
 	ix.byID = make(map[string]int32, n)
 	ix.byRef = make(map[string][]int32, n/2)
@@ -197,10 +300,15 @@ func (ix *index) buildDocs(refs []string) {
 			c, l := ix.docC[i], ix.docL[i]
 			if c != "" {
 				ix.byDoc[c] = append(ix.byDoc[c], n)
-				ix.docSorted = append(ix.docSorted, docKey{c, n})
+				if i < ix.nOpen {
+					ix.docSorted = append(ix.docSorted, docKey{c, n})
+				}
 			}
 			if l != "" && l != c {
 				ix.byDoc[l] = append(ix.byDoc[l], n)
+			}
+			if d := digits[i]; d != "" && i < ix.nOpen {
+				ix.byDoc[d] = append(ix.byDoc[d], n)
 			}
 		}
 	}
@@ -209,8 +317,14 @@ func (ix *index) buildDocs(refs []string) {
 		ix.refFilter.add(k)
 	}
 	ix.docFilter = newKeyFilter(len(ix.byDoc))
+	ix.docMinLen, ix.docMaxLen = 1<<30, 0
 	for k := range ix.byDoc {
 		ix.docFilter.add(k)
+		if k[0] == '#' {
+			ix.hasDigitsKeys = true
+			continue
+		}
+		ix.docMinLen, ix.docMaxLen = min(ix.docMinLen, len(k)), max(ix.docMaxLen, len(k))
 	}
 	slices.SortFunc(ix.docSorted, func(x, y docKey) int {
 		if c := strings.Compare(x.key, y.key); c != 0 {
@@ -228,7 +342,7 @@ func (ix *index) buildAmounts(amts []string) {
 	// one map access per item
 	num := make(map[string]int32, n/4)
 	var lists [][]int32
-	for i, it := range ix.items {
+	for i, it := range ix.items[:ix.nOpen] {
 		c, ok := num[it.CustomerID]
 		if !ok {
 			c = int32(len(lists))
@@ -262,7 +376,7 @@ func (ix *index) buildAmounts(amts []string) {
 func (ix *index) buildIBANs(mem Memory) {
 	ix.byIBAN = make(map[string][]string, len(ix.items)/4)
 	ix.memIBAN = make(map[string][]string, len(mem.IBANCustomers))
-	for _, it := range ix.items {
+	for _, it := range ix.items[:ix.nOpen] {
 		for _, ib := range it.IBANs {
 			ib = NormaliseIBAN(ib)
 			if ib == "" {
@@ -299,7 +413,7 @@ func (ix *index) buildPayers(mem Memory) {
 		names []string // names met, tokenised or not
 	}
 	custs := make(map[string]*custNames, len(ix.items)/4)
-	for _, it := range ix.items {
+	for _, it := range ix.items[:ix.nOpen] {
 		if it.CustomerName == "" {
 			continue
 		}
@@ -535,4 +649,37 @@ func lastField(s string) (string, bool) {
 		}
 	}
 	return s[start:end], false
+}
+
+// remittedItems returns the items (open or settled) a document of a
+// payer's split names: those whose number is the document's as written
+// (compact), else once leading zeros are dropped, else those whose payment
+// reference is the document's reference.
+func (ix *index) remittedItems(d *RemittedDocument) []int32 {
+	if d.Number != "" {
+		f := Fold(d.Number)
+		c := strings.ReplaceAll(f, " ", "")
+		var out []int32
+		for _, n := range ix.byDoc[c] {
+			if ix.docC[n] == c {
+				out = append(out, n)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+		l := looseAtoms(atomise(f))
+		for _, n := range ix.byDoc[l] {
+			if ix.docL[n] == l {
+				out = append(out, n)
+			}
+		}
+		if len(out) > 0 || d.Reference == "" {
+			return out
+		}
+	}
+	if d.Reference != "" {
+		return slices.Clone(ix.byRef[refKey(d.Reference)])
+	}
+	return nil
 }

@@ -77,13 +77,27 @@ type engine struct {
 // within tolerance or in a combination) is at most suggested.
 //
 // The rules, in order (the first that decides wins):
+//   - remittance: the payer's per-document split (Transaction.Remitted)
+//     when every document names an open item of one customer and the
+//     amounts add up to the cash: each item takes what the payer remits
+//     for it; what it deducted stays open, except a cash discount within a
+//     Config.CashDiscounts ceiling, closed by a cash_discount posting.
 //   - reference: a checksum-valid structured reference (Strd or free text)
 //     equal to open items' payment references: exact, partial, overpaid
 //     (Excess) or within tolerance (WriteOff) — automatic.
 //   - document: document numbers found as whole tokens in the remittance
 //     whose residuals (credit notes included) sum to the amount, a unique
 //     subset of them, or within tolerance; partial or overpaid only when
-//     the payer is known to own them.
+//     the payer is known to own them (overpaid while it has other open
+//     items only when the excess cannot pay them).
+//   - a payment naming, as written, only settled items (in this run, or
+//     by an earlier letter: Memory.Settled) is a payment made twice: an
+//     item_settled exception, or cash on account (Config.DuplicatePayment);
+//     a payer rule whose text names a settled item of the payer is only
+//     suggested.
+//   - document (digits): a number written without its prefix and the zeros
+//     of its groups ("REF 2025-560") when exactly one item so named has
+//     exactly the amount.
 //   - payer_amount / payer_same_amount / payer_combination /
 //     payer_tolerance: a payer identified by IBAN, learned IBAN or strong
 //     name match with exactly one open item of the amount, the oldest of
@@ -92,6 +106,9 @@ type engine struct {
 //   - document_cut, document_typo: a number cut at a 35/140-character line
 //     end, or with one wrong character, when exactly one open item of
 //     exactly the amount fits.
+//
+// The excess of an automatic letter is reported, or put on the
+// customer's account (Config.Overpayment).
 //
 // Anything else is an exception: Suggested with ranked candidates when some
 // score at least Config.SuggestThreshold (different customers that tie are
@@ -163,6 +180,12 @@ func (e *engine) consume(d Decision) {
 				r = r.Sub(a.WriteOff)
 			}
 			e.ix.resid[n] = r
+		}
+	}
+	// a cash discount closes its item without cash
+	for _, p := range d.Postings {
+		if n := e.itemByID(p.ItemID); n >= 0 && p.Kind == CashDiscountPosting {
+			e.ix.resid[n] = e.ix.resid[n].Sub(p.Amount)
 		}
 	}
 }
@@ -337,6 +360,9 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 		return Decision{Outcome: Unmatched, Rule: RuleNone, Reason: ReasonNoCandidate,
 			Explanation: "zero or negative amount: nothing to letter"}
 	}
+	if d, ok := e.ruleRemittance(tx, ev); ok {
+		return e.gate(tx, ev, d)
+	}
 	if d, ok := e.ruleReference(tx, ev); ok {
 		return e.gate(tx, ev, d)
 	}
@@ -348,6 +374,9 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 		d := Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonItemSettled, Confidence: 0.5,
 			Candidates:  e.itemCandidates(settled, 0.5),
 			Explanation: fmt.Sprintf("remittance names %s, already settled (paid twice?)", e.docList(settled))}
+		return e.gate(tx, ev, e.duplicateOnAccount(tx, d, settled))
+	}
+	if d, ok := e.ruleDigits(tx, ev); ok {
 		return e.gate(tx, ev, d)
 	}
 	if d, ok := e.rulePayer(tx, ev); ok {
@@ -362,12 +391,16 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 	return e.exception(tx, ev, "", "")
 }
 
-// settledDocs returns the items the remittance names as written when every
-// one of them is already settled; nil otherwise.
+// settledDocs returns the items the remittance names when every one of
+// them is already settled; nil otherwise. A number found only with the
+// zeros of its groups dropped counts unless the text may be another
+// number cut at a line end or with one wrong character (an open item of
+// exactly the amount is then one edit away).
 func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
 	var out []int32
+	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0
 	for _, d := range ev.docs {
-		if d.loose {
+		if d.loose && !looseOK {
 			continue
 		}
 		it := e.ix.items[d.item]
@@ -402,6 +435,9 @@ func (e *engine) textNamesOthers(ev *evidence, allocs []Allocation) bool {
 // gate turns an automatic decision below the configured threshold into a
 // suggestion, and fills candidates on exceptions.
 func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
+	if d.Outcome == Auto && d.Confidence >= e.cfg.AutoThreshold {
+		e.placeExcess(&d)
+	}
 	if d.Outcome == Auto && d.Confidence < e.cfg.AutoThreshold {
 		s := e.exception(tx, ev, ReasonLowConfidence, d.Explanation+" (below the automatic threshold)")
 		s.Rule, s.Confidence = d.Rule, d.Confidence
@@ -415,7 +451,7 @@ func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
 		}
 	}
 	if d.Outcome != Auto {
-		d.Allocations, d.Excess = nil, Amount{}
+		d.Allocations, d.Excess, d.Postings = nil, Amount{}, nil
 	}
 	return d
 }

@@ -366,6 +366,9 @@ type refAtom struct {
 	// (space, '/', '-', '.', '+', '*') stand between this atom and the
 	// previous one.
 	light bool
+	// dotted is true when a '.' or ',' stands between this atom and the
+	// previous one (decimals, dates: "2025.56", "03.11.2025").
+	dotted bool
 }
 
 // atomise splits upper-cased ASCII text into letter and digit atoms; any
@@ -395,6 +398,7 @@ func atomiseAppend(atoms []refAtom, text string) []refAtom {
 			gap := text[prevEnd:i]
 			a.glued = gap == ""
 			a.light = !a.glued && len(gap) <= 3 && strings.Trim(gap, " /-.+*") == ""
+			a.dotted = strings.ContainsAny(gap, ".,")
 		}
 		atoms = append(atoms, a)
 		prevEnd = j

@@ -199,7 +199,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled,
 				Candidates:  e.itemCandidates(settled, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
-			return d, true
+			return e.duplicateOnAccount(tx, d, settled), true
 		case len(fx) > 0:
 			what := "payment reference of " + e.docList(fx)
 			if len(fx) > 1 {
@@ -354,10 +354,17 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 				}
 				return e.auto(RuleDocument, sit, allocs, excess, why), true
 			}
-			// an overpayment while the customer has other open items may
-			// pay them: an accountant decides
+			// an overpayment while the customer has other open items: when
+			// the excess is less than each of them (it pays none in full),
+			// the invoices its own customer names are lettered for their
+			// residuals and the excess is reported or put on its account
+			// (Config.Overpayment); otherwise the excess may be meant for
+			// them: an accountant decides
 			if e.payerHasOtherOpen(tx, ev, named) {
-				return Decision{}, false
+				if e.excessPaysOther(tx, ev, named, tx.Amount.Sub(total)) {
+					return Decision{}, false
+				}
+				return finish(named, sitDocOverOpen)
 			}
 			return finish(named, sitDocOver)
 		}
@@ -475,6 +482,30 @@ func (e *engine) payerHasOtherOpen(tx *Transaction, ev *evidence, named []int32)
 	return false
 }
 
+// excessPaysOther reports whether an excess may be the payment of the
+// payer's other open items in the payment's currency: one of them owes it
+// (or a little more, within tolerance: charges deducted), or a combination
+// of them sums to it, or the bounded search for one was cut short. It is
+// then not known to be an overpayment.
+func (e *engine) excessPaysOther(tx *Transaction, ev *evidence, named []int32, excess Amount) bool {
+	var others []int32
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if contains(named, n) || !e.eligible(tx, n) || e.ix.resid[n].Sign() <= 0 {
+				continue
+			}
+			if r := e.ix.resid[n]; r.Equal(excess) || e.withinTolerance(tx.Currency, r, excess) {
+				return true
+			}
+			others = append(others, n)
+		}
+	}
+	sub := *tx
+	sub.Amount = excess
+	sols, complete := e.combinations(&sub, others, nil)
+	return len(sols) > 0 || !complete
+}
+
 func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
 	for _, n := range items {
 		ok := false
@@ -583,8 +614,37 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		d.situation = sitPayerTextOther
 		d.Confidence = confidenceOf(d.situation)
 		d.Explanation += "; but the remittance names another document"
+	} else if ok && d.Outcome == Auto {
+		if n, named := e.namesSettledOfPayer(tx, ev); named {
+			// the payer may be paying that invoice a second time
+			d.situation = sitPayerTextOther
+			d.Confidence = confidenceOf(d.situation)
+			d.Explanation += fmt.Sprintf("; but the remittance names %s, already settled (paid twice?)", e.doc(n))
+		}
 	}
 	return d, ok
+}
+
+// namesSettledOfPayer reports whether the remittance names (by a valid
+// reference or its number, with or without the zeros of its groups) an
+// item of the payer's customers, in the payment's currency, that is
+// settled already, and which.
+func (e *engine) namesSettledOfPayer(tx *Transaction, ev *evidence) (int32, bool) {
+	settled := func(n int32) bool {
+		it := e.ix.items[n]
+		return it.Currency == tx.Currency && !e.openFor(tx, n) && e.isPayer(ev, it.CustomerID)
+	}
+	for _, r := range ev.refs {
+		if r.valid && settled(r.item) {
+			return r.item, true
+		}
+	}
+	for _, d := range ev.docs {
+		if settled(d.item) {
+			return d.item, true
+		}
+	}
+	return -1, false
 }
 
 // payerHasExact reports whether the payer's customers have an open item of
@@ -667,10 +727,11 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
 		}
-		// a typo'd document number may tell them apart
+		// a typo'd document number, or one written without its prefix and
+		// zeros, may tell them apart
 		var typo []int32
 		for _, n := range exact {
-			if _, ok := e.typoMatch(ev, n); ok {
+			if _, ok := e.typoMatch(ev, n); ok || contains(ev.digits, n) {
 				typo = append(typo, n)
 			}
 		}
@@ -859,6 +920,9 @@ func (e *engine) textSupports(ev *evidence, n int32) bool {
 		if d.item == n {
 			return true
 		}
+	}
+	if contains(ev.digits, n) {
+		return true
 	}
 	_, ok := e.typoMatch(ev, n)
 	return ok

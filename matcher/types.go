@@ -3,7 +3,10 @@
 // same inputs in any order give the same decisions.
 package matcher
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Party is a payer or payee as the bank reports it.
 type Party struct {
@@ -46,10 +49,15 @@ type Transaction struct {
 	Counterparty Party  `json:"counterparty"` // Dbtr for credits, Cdtr for debits
 	EndToEndID   string `json:"end_to_end_id,omitempty"`
 
-	Structured   []Reference `json:"structured,omitempty"`   // CdtrRefInf
-	Documents    []string    `json:"documents,omitempty"`    // RfrdDocInf/Nb
-	Unstructured []string    `json:"unstructured,omitempty"` // Ustrd lines, in order
-	Additional   []string    `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
+	Structured []Reference `json:"structured,omitempty"` // CdtrRefInf
+	Documents  []string    `json:"documents,omitempty"`  // RfrdDocInf/Nb
+	// Remitted lists the documents the structured remittance gives with
+	// their own amounts (RmtInf/Strd with RfrdDocAmt): the payer's split
+	// of the cash. Their numbers and references are in Documents and
+	// Structured too. Empty for transactions recorded before it existed.
+	Remitted     []RemittedDocument `json:"remitted,omitempty"`
+	Unstructured []string           `json:"unstructured,omitempty"` // Ustrd lines, in order
+	Additional   []string           `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
 
 	// Instructed is the amount the payer instructed (AmtDtls/InstdAmt of
 	// the TxDtls, else of the entry), set only when its currency differs
@@ -66,6 +74,47 @@ type Transaction struct {
 	// between a batch entry and its details. The matcher ignores it; nil
 	// for transactions recorded before it existed.
 	Origin *Origin `json:"origin,omitempty"`
+}
+
+// RemittedDocument is one document of a structured remittance with its
+// amounts (one Strd block naming one document by RfrdDocInf/Nb or by its
+// CdtrRefInf): what the payer says it pays on that document. Amounts are
+// in Currency, the transaction's when the bank wrote them in it.
+type RemittedDocument struct {
+	Number    string `json:"number,omitempty"`    // RfrdDocInf/Nb
+	Type      string `json:"type,omitempty"`      // RfrdDocInf/Tp code or proprietary: CINV, CREN, DEBN…
+	Reference string `json:"reference,omitempty"` // the block's CdtrRefInf/Ref
+	Currency  string `json:"currency,omitempty"`
+	// Remitted is RmtdAmt and Due DuePyblAmt; nil when not given.
+	Remitted *Amount `json:"remitted,omitempty"`
+	Due      *Amount `json:"due,omitempty"`
+	// Discount is DscntApldAmt (their total), CreditNote CdtNoteAmt and
+	// Tax TaxAmt (their total); zero when not given.
+	Discount   Amount `json:"discount,omitzero"`
+	CreditNote Amount `json:"credit_note,omitzero"`
+	Tax        Amount `json:"tax,omitzero"`
+	// TaxType is the Tp code (or proprietary type) of the first TaxAmt:
+	// VATB, WITH (withholding)…; empty when not given.
+	TaxType string `json:"tax_type,omitempty"`
+	// Adjustments are the AdjstmntAmtAndRsn elements.
+	Adjustments []DocumentAdjustment `json:"adjustments,omitempty"`
+}
+
+// DocumentAdjustment is one AdjstmntAmtAndRsn of a remitted document.
+type DocumentAdjustment struct {
+	Amount Amount `json:"amount"`
+	// Added is true when CdtDbtInd is CRDT: the adjustment adds to what is
+	// paid; otherwise (DBIT or not given) it is deducted.
+	Added  bool   `json:"added,omitempty"`
+	Reason string `json:"reason,omitempty"` // Rsn
+	Info   string `json:"info,omitempty"`   // AddtlInf
+}
+
+// IsCreditNote reports whether the document is a credit note the payer
+// nets (type CREN, or a credit note amount without any other amount).
+func (d *RemittedDocument) IsCreditNote() bool {
+	t := strings.ToUpper(d.Type)
+	return t == "CREN" || (d.Remitted == nil && d.Due == nil && d.CreditNote.Sign() > 0 && t != "CINV")
 }
 
 // Origin is the bank-side provenance of a transaction (see docs/FORMATS.md
@@ -219,9 +268,11 @@ type Decision struct {
 	// UnletterKey is, for an Unletter decision, the Key of the transaction
 	// whose allocations are reversed.
 	UnletterKey string `json:"unletter_key,omitempty"`
-	// Postings is cash of an Auto decision booked without an open item by
-	// an accountant's resolution: put on a customer's account or written
-	// off. The matcher itself never produces postings.
+	// Postings are what an Auto decision books besides its allocations:
+	// cash put on a customer's account (an accountant's resolution, or
+	// the excess of an overpayment by Config.Overpayment), cash written
+	// off (a resolution), or a cash discount the payer took closing an
+	// item (Config.CashDiscounts; not cash).
 	Postings []Posting `json:"postings,omitempty"`
 
 	// situation is the calibration bucket the decision was made in (see
@@ -242,21 +293,37 @@ const (
 	// a reason code (a tiny unidentified receipt, a rounding, an
 	// overpayment nobody will claim).
 	WriteOffPosting PostingKind = "write_off"
+	// CashDiscountPosting closes the part of an open item the payer
+	// deducted as a cash discount (DscntApldAmt), booked to the discount
+	// account of the matching policy (Config.CashDiscounts) with its
+	// reason code. It is not cash: it settles ItemID without taking any of
+	// the transaction's cash.
+	CashDiscountPosting PostingKind = "cash_discount"
 )
 
-// Posting is cash of one transaction booked without an open item. The
-// amounts of a decision's allocations and postings together never exceed
-// the transaction's cash.
+// IsCash reports whether a posting of this kind books cash of the
+// transaction (on account, written off); a cash discount does not.
+func (k PostingKind) IsCash() bool { return k != CashDiscountPosting }
+
+// Posting is what a decision books without allocating cash to an open
+// item. The cash amounts of a decision's allocations and postings (those
+// whose kind IsCash) together never exceed the transaction's cash.
 type Posting struct {
 	Kind PostingKind `json:"kind"`
-	// CustomerID is the customer credited (OnAccount); empty for a
-	// write-off.
+	// CustomerID is the customer credited (OnAccount) or whose item the
+	// discount closes (CashDiscountPosting); empty for a write-off.
 	CustomerID string `json:"customer_id,omitempty"`
-	// Amount is the cash posted, with the sign of the transaction's cash
-	// (positive for a receipt).
+	// ItemID is the open item a cash discount closes; empty for the other
+	// kinds.
+	ItemID string `json:"item_id,omitempty"`
+	// Amount is what is posted, positive: the cash (with the sign of the
+	// transaction's cash) or the discount.
 	Amount Amount `json:"amount"`
-	// Reason is the accountant's reason code (WriteOffPosting; optional
-	// for OnAccount).
+	// Account is the ledger account of a cash discount (the policy's);
+	// empty for the other kinds, whose accounts the ledger configures.
+	Account string `json:"account,omitempty"`
+	// Reason is the reason code (the accountant's for WriteOffPosting and
+	// OnAccount; the policy's for CashDiscountPosting).
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -272,6 +339,11 @@ type Memory struct {
 	// a lettered transaction to its Key; optional, it lets a reversal that
 	// repeats either be tied to the payment it reverses.
 	LetteredRefs map[string]string
+	// Settled are open items earlier letters settled, as they were then
+	// (the pipeline keeps them with its letters): a payment whose
+	// remittance names one of them pays it a second time. Items still open
+	// (in Input.Items, by ID) are ignored.
+	Settled []OpenItem
 }
 
 // Learning is one fact learned by a run, for the pipeline to persist.

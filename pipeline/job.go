@@ -891,7 +891,7 @@ func sameAllocations(a, b matcher.Decision) bool {
 			out = append(out, k)
 		}
 		for _, p := range d.Postings {
-			out = append(out, string(p.Kind)+":"+p.CustomerID+"="+p.Amount.Key())
+			out = append(out, string(p.Kind)+":"+p.CustomerID+":"+p.ItemID+"="+p.Amount.Key())
 		}
 		sort.Strings(out)
 		return out

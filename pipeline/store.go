@@ -797,6 +797,10 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 			mem.LetteredRefs[e] = st.Tx.Key
 		}
 	}
+	// the items those letters settled: a payment naming one pays it twice
+	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
+		return mem, err
+	}
 	return mem, nil
 }
 

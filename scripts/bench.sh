@@ -2,7 +2,7 @@
 # Reproduces the tables of docs/BENCHMARKS.md. Prints Markdown tables on
 # stdout; raw outputs go to $BENCH_DIR/logs.
 #
-#   scripts/bench.sh [camt|matcher|quality|e2e|all]    (default: all)
+#   scripts/bench.sh [camt|matcher|quality|e2e|passes|all]    (default: all; passes is not in all)
 #
 # Environment:
 #   BENCH_DIR   where data and binaries go (default /tmp/lettrage-bench; needs ~2.5 GB,
@@ -12,6 +12,10 @@
 #   CAMT_SIZES  CAMT file sizes (default "1MB 50MB 300MB")
 #   E2E_SIZES   data sets for `lettrage match`: N (N transactions, 2N open items) or NxM
 #               (N transactions, M open items); default "10000 100000"
+#   PASS_SIZES, PASS_SEEDS, PASS_CONFIGS  the passes section (default "10000 100000", "42",
+#               "defaults policies")
+#   NO_BUILD=1  use the lettrage and lettrage-bench already in BENCH_DIR (e.g. an older
+#               lettrage, to measure before and after a change on the same data)
 #   BENCH_1M=1  also run `lettrage match` on 1,000,000 transactions × 1,000,000 items, the
 #               issue's target (opt-in: generating takes ~2 min and ~1 GB; the run ~4 GB)
 set -euo pipefail
@@ -31,6 +35,9 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 build() {
+	if [[ -n ${NO_BUILD:-} && -x $BENCH_DIR/lettrage && -x $BENCH_DIR/lettrage-bench ]]; then
+		return # the binaries already there (a before/after comparison)
+	fi
 	go build -o "$BENCH_DIR/lettrage" ./cmd/lettrage
 	go build -o "$BENCH_DIR/lettrage-bench" ./cmd/lettrage-bench
 }
@@ -227,6 +234,61 @@ e2e() {
 	echo
 }
 
+# passes: issue 14's protocol (docs/BENCHMARKS.md "What the payer said"):
+# the remittance profile of the generator, `lettrage once` three times over
+# the same data, scored after the first and the third pass, with the
+# generator's configuration (defaults) and with the policies on.
+PASS_SIZES=${PASS_SIZES-"10000 100000"}
+PASS_SEEDS=${PASS_SEEDS-"42"}
+PASS_CONFIGS=${PASS_CONFIGS-"defaults policies"}
+passes() {
+	echo "### Three passes of \`lettrage once\` on the remittance profile"
+	echo
+	host ", one run each"
+	for seed in $PASS_SEEDS; do
+		for n in $PASS_SIZES; do
+			local d=$BENCH_DIR/remit-$seed-$n
+			if [[ ! -s $d/truth.csv ]]; then
+				"$BENCH_DIR/lettrage-bench" gen --profile remittance --seed "$seed" --n "$n" --out "$d" >"$LOGS/gen-remit-$seed-$n.txt"
+			fi
+			for cfg in $PASS_CONFIGS; do
+				local yaml=$d/lettrage.yaml
+				if [[ $cfg == policies ]]; then
+					yaml=$d/lettrage-policies.yaml
+					cp "$d/lettrage.yaml" "$yaml"
+					cat >>"$yaml" <<-'YAML'
+					      cash_discount:
+					        - {currency: EUR, max_percent: "3", account: "665", reason: ESCOMPTE}
+					      overpayment: on_account
+					      duplicate_payment: on_account
+					YAML
+				fi
+				rm -rf "$d/out"
+				local walls=()
+				for p in 1 2 3; do
+					local w c k
+					read -r w c k < <(timed "$LOGS/once-remit-$seed-$n-$cfg-$p" "$BENCH_DIR/lettrage" once -c "$yaml")
+					walls+=("$w")
+					"$BENCH_DIR/lettrage-bench" score --truth "$d/truth.csv" --matches "$d/out/matches.csv" \
+						>"$LOGS/score-remit-$seed-$n-$cfg-$p.txt" 2>&1 || true
+				done
+				echo "seed $seed, $n transactions × $((2 * n)) items, configuration \`$cfg\`; wall s of the passes: ${walls[*]}"
+				echo
+				echo "| scenario | n | matchable | pass 1: auto | precision | auto-match | pass 3: auto | precision | auto-match |"
+				echo "|---|---|---|---|---|---|---|---|---|"
+				join <(awk 'NR > 1 && NF == 7 && $1 != "wrong" {print $1, $2, $3, $4, $5, $6}' "$LOGS/score-remit-$seed-$n-$cfg-1.txt" | sort) \
+					<(awk 'NR > 1 && NF == 7 && $1 != "wrong" {print $1, $4, $5, $6}' "$LOGS/score-remit-$seed-$n-$cfg-3.txt" | sort) |
+					awk '{ row = sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", $1, $2, $3, $4, $5, $6, $7, $8, $9)
+						if ($1 == "TOTAL") total = row; else print row } END { print total }'
+				echo
+				grep -h '^wrong automatic' "$LOGS/score-remit-$seed-$n-$cfg-1.txt" | sed 's/^/pass 1: /; s/$/  /'
+				grep -h '^wrong automatic' "$LOGS/score-remit-$seed-$n-$cfg-3.txt" | sed 's/^/pass 3: /'
+				echo
+			done
+		done
+	done
+}
+
 what=${1:-all}
 build
 case $what in
@@ -234,6 +296,7 @@ camt) camt_bench ;;
 matcher) matcher_bench ;;
 quality) quality ;;
 e2e) e2e ;;
+passes) passes ;;
 all)
 	camt_bench
 	matcher_bench
@@ -241,7 +304,7 @@ all)
 	e2e
 	;;
 *)
-	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|all]" >&2
+	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|passes|all]" >&2
 	exit 2
 	;;
 esac

@@ -165,6 +165,13 @@ type entry struct {
 	Rich bool
 	// Seq numbers the entry in its file, for the rich padding.
 	Seq int
+	// Heavy pads every detail as a remittance-heavy statement does (the
+	// payer's postal address and identification, agents, purpose, dates,
+	// the instructed amount) without changing what the matcher reads.
+	Heavy bool
+	// NoDetails writes a batch entry as one amount without its TxDtls:
+	// the details come in a camt.054 (see writeNotification).
+	NoDetails bool
 }
 
 func (c *camtWriter) entry(e *entry) {
@@ -184,8 +191,10 @@ func (c *camtWriter) entry(e *entry) {
 		c.indicator(e.Credit)
 		c.s("</Btch>\n")
 	}
-	for j, tx := range e.Txs {
-		c.txDtls(e, j, tx)
+	if !e.NoDetails {
+		for j, tx := range e.Txs {
+			c.txDtls(e, j, tx)
+		}
 	}
 	c.s("        </NtryDtls>\n")
 	if e.Rich {
@@ -215,6 +224,7 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 	c.indicator(tx.Credit)
 	c.s("\n")
 	if tx.InstructedCurrency != "" && !e.Rich {
+		// (with Heavy too: the instructed amount is what the FX rule reads)
 		// a payment converted by the banks: what the payer instructed, in
 		// its currency, with the rate (source → target, per unit of the
 		// source), and the cash
@@ -235,8 +245,20 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 		c.s("</TxAmt></AmtDtls>\n")
 		c.s("            <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>\n")
 	}
+	if e.Heavy && tx.InstructedCurrency == "" {
+		c.s("            <AmtDtls><InstdAmt>")
+		c.amt("Amt", tx.Amount, ccy)
+		c.s("</InstdAmt><TxAmt>")
+		c.amt("Amt", tx.Amount, ccy)
+		c.s("</TxAmt></AmtDtls>\n")
+	}
+	if e.Heavy {
+		c.s("            <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>\n")
+	}
 	p := tx.Counterparty
-	if p.Name != "" || p.IBAN != "" || e.Rich {
+	if e.Heavy {
+		c.heavyParties(e, j, tx)
+	} else if p.Name != "" || p.IBAN != "" || e.Rich {
 		party, acct := "Dbtr", "DbtrAcct"
 		if !tx.Credit {
 			party, acct = "Cdtr", "CdtrAcct"
@@ -265,7 +287,14 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 			"<CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI><Nm>Commerzbank AG</Nm></FinInstnId></CdtrAgt></RltdAgts>\n            <Purp><Cd>GDDS</Cd></Purp>\n")
 		c.s("            <RltdDts><AccptncDtTm>" + day(e.Booking) + "T09:30:00Z</AccptncDtTm><IntrBkSttlmDt>" + day(e.Booking) + "</IntrBkSttlmDt></RltdDts>\n")
 	}
-	if len(tx.Unstructured) > 0 || len(tx.Structured) > 0 || len(tx.Documents) > 0 {
+	if e.Heavy {
+		c.s("            <RltdAgts><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI><Nm>Bayerische Landesbank</Nm></FinInstnId></DbtrAgt>" +
+			"<CdtrAgt><FinInstnId><BICFI>AGRIFRPPXXX</BICFI><Nm>Credit Agricole</Nm></FinInstnId></CdtrAgt></RltdAgts>\n            <Purp><Cd>SUPP</Cd></Purp>\n")
+		c.s("            <RltdDts><AccptncDtTm>" + day(e.Booking) + "T09:30:00Z</AccptncDtTm><IntrBkSttlmDt>" + day(e.Booking) + "</IntrBkSttlmDt></RltdDts>\n")
+	}
+	if len(tx.Remitted) > 0 || len(tx.Documents) > len(tx.Structured) {
+		c.remittance(tx)
+	} else if len(tx.Unstructured) > 0 || len(tx.Structured) > 0 || len(tx.Documents) > 0 {
 		c.s("            <RmtInf>\n")
 		for _, u := range tx.Unstructured {
 			c.s("              ")
@@ -304,4 +333,170 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 		c.s("            <AddtlTxInf>SEPA Credit Transfer received</AddtlTxInf>\n")
 	}
 	c.s("          </TxDtls>\n")
+}
+
+// heavyParties writes the related parties with everything a bank sends:
+// the payer's postal address and organisation id, the creditor and its
+// account. The payer's name and IBAN are the transaction's.
+func (c *camtWriter) heavyParties(e *entry, j int, tx *matcher.Transaction) {
+	p := tx.Counterparty
+	party, acct, other, otherAcct := "Dbtr", "DbtrAcct", "Cdtr", "CdtrAcct"
+	if !tx.Credit {
+		party, acct, other, otherAcct = "Cdtr", "CdtrAcct", "Dbtr", "DbtrAcct"
+	}
+	c.s("            <RltdPties>\n              <" + party + "><Pty>")
+	if p.Name != "" {
+		c.elem("Nm", p.Name)
+	}
+	c.s(fmt.Sprintf("<PstlAdr><StrtNm>Rue de la Republique</StrtNm><BldgNb>%d</BldgNb><PstCd>69002</PstCd><TwnNm>Lyon</TwnNm><Ctry>FR</Ctry></PstlAdr>", (e.Seq+j)%200+1))
+	c.s(fmt.Sprintf("<Id><OrgId><Othr><Id>FR%011d</Id><SchmeNm><Cd>TXID</Cd></SchmeNm></Othr></OrgId></Id>", e.Seq*10+j))
+	c.s("</Pty></" + party + ">\n")
+	if p.IBAN != "" {
+		c.s("              <" + acct + "><Id><IBAN>" + p.IBAN + "</IBAN></Id></" + acct + ">\n")
+	}
+	c.s("              <" + other + "><Pty><Nm>Lettrage Bench SAS</Nm></Pty></" + other + ">\n              <" + otherAcct +
+		"><Id><IBAN>" + accountFor(tx.Currency) + "</IBAN></Id></" + otherAcct + ">\n            </RltdPties>\n")
+}
+
+// remittance writes RmtInf as a payment run does: the Ustrd lines, then one
+// Strd per remitted document with its RfrdDocAmt (and the creditor
+// reference of the document when it has one), then the documents named
+// without amounts, then the other creditor references.
+func (c *camtWriter) remittance(tx *matcher.Transaction) {
+	ccy := tx.Currency
+	c.s("            <RmtInf>\n")
+	for _, u := range tx.Unstructured {
+		c.s("              ")
+		c.elem("Ustrd", u)
+		c.s("\n")
+	}
+	written := map[string]bool{}
+	refWritten := map[string]bool{}
+	amt := func(name string, a *matcher.Amount) {
+		if a != nil {
+			c.amt(name, *a, ccy)
+		}
+	}
+	for _, d := range tx.Remitted {
+		c.s("              <Strd>")
+		if d.Number != "" {
+			written[d.Number] = true
+			c.s("<RfrdDocInf>")
+			if d.Type != "" {
+				c.s("<Tp><CdOrPrtry><Cd>" + d.Type + "</Cd></CdOrPrtry></Tp>")
+			}
+			c.elem("Nb", d.Number)
+			c.s("<RltdDt>" + day(tx.BookingDate.AddDate(0, -1, 0)) + "</RltdDt></RfrdDocInf>")
+		}
+		c.s("<RfrdDocAmt>")
+		amt("DuePyblAmt", d.Due)
+		if !d.Discount.IsZero() {
+			c.s("<DscntApldAmt><Tp><Cd>TMDS</Cd></Tp>")
+			c.amt("Amt", d.Discount, ccy)
+			c.s("</DscntApldAmt>")
+		}
+		if !d.CreditNote.IsZero() {
+			c.amt("CdtNoteAmt", d.CreditNote, ccy)
+		}
+		if !d.Tax.IsZero() {
+			c.s("<TaxAmt>")
+			if d.TaxType != "" {
+				c.s("<Tp><Cd>" + d.TaxType + "</Cd></Tp>")
+			}
+			c.amt("Amt", d.Tax, ccy)
+			c.s("</TaxAmt>")
+		}
+		for _, a := range d.Adjustments {
+			c.s("<AdjstmntAmtAndRsn>")
+			c.amt("Amt", a.Amount, ccy)
+			if a.Added {
+				c.s("<CdtDbtInd>CRDT</CdtDbtInd>")
+			} else {
+				c.s("<CdtDbtInd>DBIT</CdtDbtInd>")
+			}
+			if a.Reason != "" {
+				c.elem("Rsn", a.Reason)
+			}
+			if a.Info != "" {
+				c.elem("AddtlInf", a.Info)
+			}
+			c.s("</AdjstmntAmtAndRsn>")
+		}
+		amt("RmtdAmt", d.Remitted)
+		c.s("</RfrdDocAmt>")
+		if d.Reference != "" {
+			refWritten[d.Reference] = true
+			c.s("<CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>")
+			c.elem("Ref", d.Reference)
+			c.s("</CdtrRefInf>")
+		}
+		c.s("</Strd>\n")
+	}
+	for _, n := range tx.Documents {
+		if written[n] {
+			continue
+		}
+		c.s("              <Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp>")
+		c.elem("Nb", n)
+		c.s("</RfrdDocInf></Strd>\n")
+	}
+	for _, r := range tx.Structured {
+		if refWritten[r.Value] {
+			continue
+		}
+		c.s("              <Strd><CdtrRefInf>")
+		if r.Type != "" || r.Issuer != "" {
+			c.s("<Tp>")
+			if r.Type != "" {
+				c.s("<CdOrPrtry><Cd>")
+				c.text(r.Type)
+				c.s("</Cd></CdOrPrtry>")
+			}
+			if r.Issuer != "" {
+				c.elem("Issr", r.Issuer)
+			}
+			c.s("</Tp>")
+		}
+		c.elem("Ref", r.Value)
+		c.s("</CdtrRefInf></Strd>\n")
+	}
+	c.s("            </RmtInf>\n")
+}
+
+// beginReport writes the opening of a camt.052 intraday report (kind
+// "camt.052") or a camt.054 notification ("camt.054") for one account:
+// no balances (they are optional there), the entries follow.
+func (c *camtWriter) beginReport(kind string, h *stmtHeader) {
+	created := h.Created.UTC().Format("2006-01-02T15:04:05Z")
+	doc, block := "BkToCstmrAcctRpt", "Rpt"
+	if kind == "camt.054" {
+		doc, block = "BkToCstmrDbtCdtNtfctn", "Ntfctn"
+	}
+	c.s(`<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:` + kind + `.001.08" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <` + doc + `>
+    <GrpHdr><MsgId>`)
+	c.text(h.MsgID)
+	c.s("</MsgId><CreDtTm>" + created + "</CreDtTm></GrpHdr>\n    <" + block + ">\n      ")
+	c.elem("Id", h.ID)
+	c.s("<ElctrncSeqNb>" + strconv.Itoa(h.Seq) + "</ElctrncSeqNb><CreDtTm>" + created + "</CreDtTm>\n")
+	c.s("      <Acct><Id><IBAN>" + h.Account + "</IBAN></Id><Ccy>" + h.Currency + "</Ccy><Ownr><Nm>")
+	c.text(h.Owner)
+	c.s("</Nm></Ownr><Svcr><FinInstnId><BICFI>AGRIFRPPXXX</BICFI></FinInstnId></Svcr></Acct>\n")
+}
+
+// endReport closes what beginReport opened and flushes.
+func (c *camtWriter) endReport(kind string) error {
+	doc, block := "BkToCstmrAcctRpt", "Rpt"
+	if kind == "camt.054" {
+		doc, block = "BkToCstmrDbtCdtNtfctn", "Ntfctn"
+	}
+	c.s("    </" + block + ">\n  </" + doc + ">\n</Document>\n")
+	if c.err == nil {
+		c.err = c.w.Flush()
+	}
+	if c.err != nil {
+		return fmt.Errorf("writing %s: %w", kind, c.err)
+	}
+	return nil
 }

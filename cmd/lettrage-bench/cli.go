@@ -14,8 +14,10 @@ const usage = `Usage: lettrage-bench <command> [flags]
 
 Commands:
   gen   --seed S --n N --out DIR [--items M] [--per-file 50000] [--batch-percent 10]
+        [--profile classic|remittance]
           write DIR/open_items.csv (M items, default 2N), DIR/statements/*.xml
-          (N transactions, camt.053.001.08) and DIR/truth.csv, from internal/gen
+          (N transactions, camt.053.001.08; with the remittance profile also
+          camt.052 and camt.054) and DIR/truth.csv, from internal/gen
   score --truth DIR/truth.csv --matches OUT/matches.csv [--open-items DIR/open_items.csv]
         [--min-precision 0.999] [--min-auto 0.97]
           precision, auto-match rate and unknown-payer auto-letters per scenario;
@@ -93,8 +95,17 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	var opt genOptions
 	fs.IntVar(&opt.PerFile, "per-file", 50000, "most entries per statement file")
 	fs.IntVar(&opt.BatchPercent, "batch-percent", 10, "share of entries that are batch bookings (percent)")
+	profile := fs.String("profile", gen.ProfileClassic, "scenario mix: classic (generator version 1) or remittance "+
+		"(per-document remittance amounts, discounts, overpayments…, heavy texts, camt.052 and camt.054 beside the camt.053)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	switch *profile {
+	case gen.ProfileClassic:
+	case gen.ProfileRemittance:
+		opt.Heavy, opt.NotifiedPercent, opt.IntradayPercent = true, 20, 20
+	default:
+		return fmt.Errorf("--profile %q: want classic or remittance: %w", *profile, errUsage)
 	}
 	if *out == "" || *n <= 0 || opt.PerFile <= 0 || opt.BatchPercent < 0 || opt.BatchPercent > 100 {
 		return fmt.Errorf("--out DIR and a positive --n are required: %w", errUsage)
@@ -102,13 +113,13 @@ func cmdGen(args []string, stdout, stderr io.Writer) error {
 	if *items < 0 {
 		return fmt.Errorf("--items must not be negative: %w", errUsage)
 	}
-	ds := gen.GenerateWith(*seed, *n, gen.Options{Items: *items})
+	ds := gen.GenerateWith(*seed, *n, gen.Options{Items: *items, Profile: *profile})
 	files, err := writeDataset(*out, *seed, ds, opt)
 	if err != nil {
 		return fmt.Errorf("generating seed %d: %w", *seed, err)
 	}
-	fmt.Fprintf(stdout, "seed %d: %d open items, %d transactions in %d statement file(s) under %s\n",
-		*seed, len(ds.Items), len(ds.Transactions), len(files), *out)
+	fmt.Fprintf(stdout, "seed %d (generator version %d, profile %s): %d open items, %d transactions in %d file(s) under %s\n",
+		*seed, gen.Version, *profile, len(ds.Items), len(ds.Transactions), len(files), *out)
 	return nil
 }
 

@@ -23,6 +23,14 @@ type genOptions struct {
 	// BatchPercent is the share of entries (percent) that are batch
 	// bookings of several payments of the same day.
 	BatchPercent int
+	// Heavy pads every transaction as remittance-heavy statements do
+	// (entry.Heavy).
+	Heavy bool
+	// NotifiedPercent is the share (percent) of credit batch entries that
+	// the camt.053 books as one amount without details, the details being
+	// in a camt.054 notification; IntradayPercent the share of entries
+	// the bank also reported during the day in a camt.052.
+	NotifiedPercent, IntradayPercent int
 }
 
 // currencyAccounts are the company's bank accounts, one per currency: a
@@ -117,7 +125,14 @@ func writeOpenItems(path string, items []matcher.OpenItem) error {
 // form). A matchable row is one a right automatic letter exists for; a
 // row that is not may still name the item the payer meant (two customers
 // nothing tells apart): lettering it automatically is wrong.
-var truthHeader = []string{"tx_ref", "scenario", "matchable", "unknown", "allocations", "settles"}
+//
+// discounts and on_account list postings that are right too (item:amount
+// and customer:amount): a cash discount the payer took may be left open or
+// closed by a cash_discount posting of exactly that amount on that item;
+// the excess of an overpayment, or a payment of an invoice already paid,
+// may be reported or put on that customer's account for exactly that
+// amount. Any other posting is wrong.
+var truthHeader = []string{"tx_ref", "scenario", "matchable", "unknown", "allocations", "settles", "discounts", "on_account"}
 
 // truthRequired are the columns score needs: truth files written before
 // the settles column have none of cross-currency allocations.
@@ -148,7 +163,7 @@ func writeTruth(path string, ds *gen.Dataset) error {
 	for i, tx := range ds.Transactions {
 		t := ds.Truth[i]
 		_ = w.Write([]string{tx.Ref, t.Scenario, strconv.FormatBool(t.Matchable), strconv.FormatBool(t.Unknown),
-			formatAllocs(t.Allocations), formatAllocs(t.Settles)})
+			formatAllocs(t.Allocations), formatAllocs(t.Settles), formatAllocs(t.Discounts), formatAllocs(t.OnAccount)})
 	}
 	w.Flush()
 	return closeAfter(f, w.Error(), "writing truth")
@@ -210,6 +225,35 @@ func writeStatements(dir string, seed uint64, txs []matcher.Transaction, opt gen
 			e.Seq = seq
 			entries = append(entries, e)
 		}
+		var notified, intraday []*entry
+		for _, e := range entries {
+			if opt.NotifiedPercent > 0 && e.Credit && len(e.Txs) > 1 && rng.IntN(100) < opt.NotifiedPercent {
+				e.NoDetails = true
+				notified = append(notified, e)
+			}
+			if opt.IntradayPercent > 0 && rng.IntN(100) < opt.IntradayPercent {
+				intraday = append(intraday, e)
+			}
+			e.Heavy = opt.Heavy
+		}
+		for _, r := range []struct {
+			kind, name string
+			list       []*entry
+		}{{"camt.054", "camt054", notified}, {"camt.052", "camt052", intraday}} {
+			for part := 0; len(r.list) > 0; part++ {
+				n := min(opt.PerFile, len(r.list))
+				chunk := r.list[:n]
+				r.list = r.list[n:]
+				h := &stmtHeader{MsgID: fmt.Sprintf("BENCH-%d-%s-%s-%04d", seed, r.name, ccy, part+1),
+					ID: fmt.Sprintf("%s-%d-%s-%04d", strings.ToUpper(r.name), seed, ccy, part+1), Seq: part + 1,
+					Created: chunk[n-1].Booking.Add(14 * time.Hour), Account: accountFor(ccy), Owner: "Lettrage Bench SAS", Currency: ccy}
+				path := filepath.Join(dir, fmt.Sprintf("%s-%s-%04d.xml", r.name, ccy, part+1))
+				if err := writeReportFile(path, r.kind, h, chunk); err != nil {
+					return files, err
+				}
+				files = append(files, path)
+			}
+		}
 		opening := matcher.AmountFromInt(250000)
 		for part := 0; len(entries) > 0; part++ {
 			n := min(opt.PerFile, len(entries))
@@ -257,6 +301,31 @@ func writeStatementFile(path string, h *stmtHeader, entries []*entry) (err error
 		c.entry(e)
 	}
 	if err := c.end(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// writeReportFile writes a camt.052 report or camt.054 notification of
+// the entries, with all their details.
+func writeReportFile(path, kind string, h *stmtHeader, entries []*entry) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", kind, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing %s %q: %w", kind, path, cerr)
+		}
+	}()
+	c := newCAMTWriter(f)
+	c.beginReport(kind, h)
+	for _, e := range entries {
+		full := *e
+		full.NoDetails = false
+		c.entry(&full)
+	}
+	if err := c.endReport(kind); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	return nil

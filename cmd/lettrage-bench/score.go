@@ -65,6 +65,9 @@ type truthRow struct {
 	// allocs is the cash per item; settles, for cross-currency
 	// allocations, what each settles in the item's currency
 	allocs, settles map[string]matcher.Amount
+	// discounts (item → amount) and onAccount (customer → amount) are the
+	// postings that are right too
+	discounts, onAccount map[string]matcher.Amount
 }
 
 // readCSV reads a whole CSV file into rows indexed by header name.
@@ -159,8 +162,16 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
 		}
+		disc, err := parseAllocs(r["discounts"])
+		if err != nil {
+			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+		}
+		acct, err := parseAllocs(r["on_account"])
+		if err != nil {
+			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+		}
 		truth[r["tx_ref"]] = &truthRow{scenario: r["scenario"], matchable: r["matchable"] == "true", unknown: r["unknown"] == "true",
-			allocs: a, settles: st}
+			allocs: a, settles: st, discounts: disc, onAccount: acct}
 		order = append(order, r["tx_ref"])
 	}
 	mrows, err := readCSV(matchesPath, "tx_ref", "open_item_id", "allocated_amount")
@@ -178,9 +189,35 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		}
 		m[ref][id] = m[ref][id].Add(a)
 	}
+	// postings: a cash discount closing an item, cash put on a customer's
+	// account, or written off. Each must be one the truth accepts.
+	badPosting := map[string]bool{}
 	for i, r := range mrows {
-		if r["posting_kind"] != "" {
-			continue // cash put on account or written off by an accountant: not a letter
+		if kind := r["posting_kind"]; kind != "" {
+			if rule, ok := r["rule"]; !ok || strings.HasPrefix(rule, "manual:") {
+				continue // an accountant's resolution: not the matcher's to score
+			}
+			a, err := matcher.ParseAmount(r["allocated_amount"])
+			if err != nil {
+				return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
+			}
+			t := truth[r["tx_ref"]]
+			ok := t != nil
+			switch {
+			case !ok:
+			case kind == string(matcher.CashDiscountPosting):
+				want, has := t.discounts[r["open_item_id"]]
+				ok = has && want.Equal(a)
+			case kind == string(matcher.OnAccount):
+				want, has := t.onAccount[r["customer_id"]]
+				ok = has && want.Equal(a)
+			default:
+				ok = false
+			}
+			if !ok {
+				badPosting[r["tx_ref"]] = true
+			}
+			continue
 		}
 		a, err := matcher.ParseAmount(r["allocated_amount"])
 		if err != nil {
@@ -203,9 +240,11 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		if t.matchable {
 			s.Matchable = 1
 		}
-		if g, ok := got[ref]; ok {
+		if g, ok := got[ref]; ok || badPosting[ref] {
+			// a posting the truth does not accept is a wrong automatic
+			// decision, with or without allocations
 			s.Auto = 1
-			if t.matchable && equivalenceKey(byID, g, gotSettles[ref]) == equivalenceKey(byID, t.allocs, t.settles) {
+			if t.matchable && !badPosting[ref] && equivalenceKey(byID, g, gotSettles[ref]) == equivalenceKey(byID, t.allocs, t.settles) {
 				s.AutoRight = 1
 			} else if len(rep.Wrong) < 10 {
 				rep.Wrong = append(rep.Wrong, t.scenario+" "+ref)
@@ -221,6 +260,12 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		}
 		sc.add(s)
 		rep.Total.add(s)
+	}
+	for ref := range badPosting {
+		if truth[ref] == nil && got[ref] == nil {
+			rep.Extra++
+			rep.Total.Auto++
+		}
 	}
 	for ref := range got {
 		if truth[ref] == nil {

@@ -229,12 +229,80 @@ func fillRemittance(t *matcher.Transaction, tx *TxDetail) {
 				t.Documents = append(t.Documents, d.Number)
 			}
 		}
+		if r, ok := remittedDocument(s); ok {
+			t.Remitted = append(t.Remitted, r)
+		}
 	}
 	t.Unstructured = append(t.Unstructured, tx.Remittance.Unstructured...)
 	t.Additional = appendNonEmpty(t.Additional, tx.AdditionalInfo)
 	for _, s := range tx.Remittance.Structured {
 		t.Additional = append(t.Additional, s.Additional...)
 	}
+}
+
+// remittedDocument is the payer's amounts of one Strd block that names one
+// document (by RfrdDocInf/Nb, or by its CdtrRefInf when it names none),
+// for the matcher to allocate by; ok is false when the block has no
+// amounts or names several documents or none (the amounts of several
+// documents together cannot be split among them).
+func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
+	a := s.Amounts
+	if a == nil {
+		return matcher.RemittedDocument{}, false
+	}
+	var r matcher.RemittedDocument
+	numbered := 0
+	for _, d := range s.Documents {
+		if d.Number != "" {
+			numbered++
+			r.Number, r.Type = d.Number, d.Type
+		}
+	}
+	if s.CreditorRef != nil {
+		r.Reference = s.CreditorRef.Value
+	}
+	if numbered > 1 || (numbered == 0 && r.Reference == "") {
+		return matcher.RemittedDocument{}, false
+	}
+	ccy := ""
+	same := true
+	money := func(m *Money) *matcher.Amount {
+		if m == nil {
+			return nil
+		}
+		if ccy == "" {
+			ccy = m.Currency
+		} else if m.Currency != "" && m.Currency != ccy {
+			same = false
+		}
+		v := m.Amount
+		return &v
+	}
+	r.Remitted, r.Due = money(a.Remitted), money(a.DuePayable)
+	for _, x := range []struct {
+		m   *Money
+		dst *matcher.Amount
+	}{{a.Discount, &r.Discount}, {a.CreditNote, &r.CreditNote}, {a.Tax, &r.Tax}} {
+		if v := money(x.m); v != nil {
+			*x.dst = *v
+		}
+	}
+	if len(a.Taxes) > 0 {
+		r.TaxType = firstNonEmpty(a.Taxes[0].Code, a.Taxes[0].Proprietary)
+	}
+	if (len(a.Discounts) > 0 && a.Discount == nil) || (len(a.Taxes) > 0 && a.Tax == nil) {
+		same = false // in several currencies
+	}
+	for _, adj := range a.Adjustments {
+		v := money(&adj.Money)
+		r.Adjustments = append(r.Adjustments, matcher.DocumentAdjustment{Amount: *v,
+			Added: adj.Credit != nil && *adj.Credit, Reason: adj.Reason, Info: adj.AdditionalInfo})
+	}
+	if !same {
+		return matcher.RemittedDocument{}, false
+	}
+	r.Currency = ccy
+	return r, true
 }
 
 func appendNonEmpty(ss []string, s string) []string {

@@ -58,6 +58,17 @@ type Truth struct {
 	// FX rule), item id → what the allocation settles in the item's
 	// currency (Allocations holds the cash, in the payment's currency).
 	Settles map[string]matcher.Amount
+	// Discounts is, per item, a cash discount the payer says it took
+	// (DscntApldAmt): not cash. Either answer is right: the discount left
+	// open on the item, or closed by a cash_discount posting of exactly
+	// that amount on that item.
+	Discounts map[string]matcher.Amount
+	// OnAccount is, per customer, cash that may rightly be put on the
+	// customer's account instead of being reported: the excess of an
+	// overpayment of an identified invoice, or a payment of an invoice
+	// already paid. Either answer is right: reported, or an on_account
+	// posting of exactly that amount for that customer.
+	OnAccount map[string]matcher.Amount
 }
 
 // Dataset is a generated book, statement transactions and ground truth.
@@ -111,15 +122,25 @@ type Options struct {
 	// last payments find no open invoice left for their scenario and
 	// become unknown payers instead.
 	Items int
+	// Profile is the mix of scenarios: "" or ProfileClassic (the data of
+	// generator version 1, unchanged), or ProfileRemittance (version 2:
+	// the classic scenarios plus per-document remittance amounts, cash
+	// discounts, netted credit notes, taxes, adjustments, overpayments,
+	// numbers without their zeros, payments made twice, and long payment
+	// advice texts: see remittance.go).
+	Profile string
 }
 
 // GenerateWith returns a dataset of n transactions shaped by opt, the same
 // for the same seed and options. GenerateWith(seed, n, Options{}) equals
 // Generate(seed, n).
 func GenerateWith(seed uint64, n int, opt Options) *Dataset {
-	g := &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), n: n, nItems: 2 * n}
+	g := &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), n: n, nItems: 2 * n, mix: mix}
 	if opt.Items > 0 {
 		g.nItems = opt.Items
+	}
+	if opt.Profile == ProfileRemittance {
+		g.mix, g.remittance = remittanceMix, true
 	}
 	g.book()
 	g.payments()
@@ -141,6 +162,9 @@ type generator struct {
 	base   time.Time
 	// amounts used by open invoices, to make unknown payers miss or hit them
 	amounts map[string]bool
+	// mix is the scenario mix; remittance is true for ProfileRemittance
+	mix        []weighted
+	remittance bool
 }
 
 var syllables = []string{"ka", "ro", "len", "mi", "dor", "ba", "ti", "vel", "su", "ran", "go", "zel",
@@ -397,6 +421,9 @@ func (g *generator) noisyDoc(doc string) string {
 }
 
 func (g *generator) add(tx matcher.Transaction, t Truth) {
+	if g.remittance {
+		g.advice(&tx, t)
+	}
 	g.ds.Transactions = append(g.ds.Transactions, tx)
 	g.ds.Truth = append(g.ds.Truth, t)
 }
@@ -422,17 +449,17 @@ var mix = []weighted{
 
 func (g *generator) pick() string {
 	total := 0
-	for _, m := range mix {
+	for _, m := range g.mix {
 		total += m.w
 	}
 	r := g.rng.IntN(total)
-	for _, m := range mix {
+	for _, m := range g.mix {
 		if r < m.w {
 			return m.name
 		}
 		r -= m.w
 	}
-	return mix[0].name
+	return g.mix[0].name
 }
 
 func isEUR(it *matcher.OpenItem) bool { return it.Currency == "EUR" }
@@ -472,7 +499,12 @@ func (g *generator) scenario(sc string) bool {
 		}
 		g.maybeStranger(&tx)
 		alloc := it.Residual.Min(amt)
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true})
+		t := Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true}
+		if sc == ScRefOver {
+			// the excess may rightly go on the customer's account
+			t.OnAccount = map[string]matcher.Amount{it.CustomerID: amt.Sub(alloc)}
+		}
+		g.add(tx, t)
 	case ScFee:
 		i := g.take(func(it *matcher.OpenItem) bool {
 			return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
@@ -753,6 +785,8 @@ func (g *generator) scenario(sc string) bool {
 		return g.fxInstructed()
 	case ScDocCut140:
 		return g.docCut140()
+	case ScRemitDiscount, ScRemitCreditNote, ScRemitTax, ScRemitAdjust, ScRemitMulti, ScDocOver, ScDocZeros, ScPaidTwice:
+		return g.remittanceScenario(sc)
 	case ScDebit:
 		tx := g.tx(matcher.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
 		tx.Credit = false
@@ -770,7 +804,12 @@ func (g *generator) scenario(sc string) bool {
 		// gave it another entry reference, so it has another key
 		orig.Key += "/DUP"
 		orig.Ref += "/DUP"
-		g.add(orig, Truth{Scenario: sc})
+		// paid twice: the cash may rightly go on the customer's account
+		t := Truth{Scenario: sc}
+		for id := range g.ds.Truth[k].Allocations {
+			t.OnAccount = map[string]matcher.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
+		}
+		g.add(orig, t)
 	}
 	return true
 }

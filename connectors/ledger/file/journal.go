@@ -35,9 +35,10 @@ var ContractHeader = []string{
 var FECHeader = []string{"lettering_code", "lettering_date", "journal_code", "customer_account"}
 
 // PostingHeader names the columns the journal adds after FECHeader for
-// cash booked without an open item (matcher.Posting): the posting's kind
-// (on_account or write_off) and the accountant's reason code. Both are
-// empty on the rows of allocations.
+// what a decision books besides its allocations (matcher.Posting): the
+// posting's kind (on_account, write_off, or cash_discount: the part of an
+// open item a payer deducted as a discount, closed without cash) and its
+// reason code. Both are empty on the rows of allocations.
 var PostingHeader = []string{"posting_kind", "posting_reason"}
 
 // FXHeader names the columns the journal adds after PostingHeader for an
@@ -139,7 +140,8 @@ func MatchRows(d connectors.KeyedDecision) [][]string {
 		rows = append(rows, row(a.ItemID, it.DocumentNumber, it.CustomerID, a.Amount, a.WriteOff))
 	}
 	for _, p := range d.Decision.Postings {
-		rows = append(rows, row("", "", p.CustomerID, p.Amount, matcher.Amount{}))
+		// a cash discount names the item it closes; cash does not
+		rows = append(rows, row(p.ItemID, d.Items[p.ItemID].DocumentNumber, p.CustomerID, p.Amount, matcher.Amount{}))
 	}
 	return rows
 }
@@ -154,10 +156,12 @@ type fecFields struct {
 
 // journalRows formats a decision as journal rows: MatchRows followed by
 // the FECHeader, PostingHeader and FXHeader columns. Allocation rows carry the
-// decision's lettering code and date; posting rows carry neither (the cash
-// they book stays open on the customer's account, or goes to the
-// write-off account, which is not lettered), but their kind and reason.
-// The customer account is empty when the item's customer is unknown.
+// decision's lettering code and date; so do cash-discount rows, which close
+// part of a lettered item (booked to the policy's discount account);
+// cash posting rows carry neither (the cash they book stays open on the
+// customer's account, or goes to the write-off account, which is not
+// lettered), but their kind and reason. The customer account is empty
+// when the item's customer is unknown.
 func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
 	rows := MatchRows(d)
 	date := formatDate(d.DecidedAt.UTC())
@@ -174,11 +178,14 @@ func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
 		rows[i] = append(rows[i], f.code, date, f.journal, account, "", "", itemAmount, a.ItemCurrency)
 	}
 	for i, p := range d.Decision.Postings {
-		account := f.writeOffAccount
-		if p.Kind == matcher.OnAccount {
+		account, code, codeDate := f.writeOffAccount, "", ""
+		switch p.Kind {
+		case matcher.OnAccount:
 			account = f.accountPrefix + p.CustomerID
+		case matcher.CashDiscountPosting:
+			account, code, codeDate = p.Account, f.code, date
 		}
-		rows[n+i] = append(rows[n+i], "", "", f.journal, account, string(p.Kind), p.Reason, "", "")
+		rows[n+i] = append(rows[n+i], code, codeDate, f.journal, account, string(p.Kind), p.Reason, "", "")
 	}
 	return rows
 }
@@ -211,6 +218,11 @@ type journalState struct {
 	codes  map[string]string // decision key → its lettering code
 	// postings holds, per decision key, the postings the journal holds.
 	postings map[string][]postingRow
+}
+
+// isCashDiscount reports whether a journal row is a cash-discount posting.
+func isCashDiscount(kind string) bool {
+	return matcher.PostingKind(kind) == matcher.CashDiscountPosting
 }
 
 // postingRow is a posting read back from the journal, with the account it
@@ -249,16 +261,19 @@ func (s *journalState) add(row []string) error {
 	if len(row) > jKind {
 		kind = row[jKind]
 		switch matcher.PostingKind(kind) {
-		case "", matcher.OnAccount, matcher.WriteOffPosting:
+		case "", matcher.OnAccount, matcher.WriteOffPosting, matcher.CashDiscountPosting:
 		default:
-			return fmt.Errorf("column %q: %q is not a posting kind (want %s or %s)", JournalHeader[jKind], kind,
-				matcher.OnAccount, matcher.WriteOffPosting)
+			return fmt.Errorf("column %q: %q is not a posting kind (want %s, %s or %s)", JournalHeader[jKind], kind,
+				matcher.OnAccount, matcher.WriteOffPosting, matcher.CashDiscountPosting)
 		}
-		if kind != "" && row[jOpenItemID] != "" {
+		switch {
+		case isCashDiscount(kind) && row[jOpenItemID] == "":
+			return fmt.Errorf("column %q: a %s posting names no open item", JournalHeader[jOpenItemID], kind)
+		case kind != "" && !isCashDiscount(kind) && row[jOpenItemID] != "":
 			return fmt.Errorf("column %q: a %s posting names open item %q", JournalHeader[jOpenItemID], kind, row[jOpenItemID])
 		}
 	}
-	if len(row) > jCode && kind == "" {
+	if len(row) > jCode && (kind == "" || isCashDiscount(kind)) {
 		code := row[jCode]
 		if !isCode(code) {
 			return fmt.Errorf("column %q: %q is not a lettering code", JournalHeader[jCode], code)
@@ -280,8 +295,13 @@ func (s *journalState) add(row []string) error {
 	}
 	s.keys[row[jKey]] = true
 	if kind != "" {
-		s.postings[row[jKey]] = append(s.postings[row[jKey]], postingRow{account: row[jAccount], Posting: matcher.Posting{
-			Kind: matcher.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}})
+		p := matcher.Posting{Kind: matcher.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}
+		if isCashDiscount(kind) {
+			// the discount closes its item: it counts as settled there
+			p.ItemID, p.Account = row[jOpenItemID], row[jAccount]
+			s.used[p.ItemID] = s.used[p.ItemID].Add(alloc)
+		}
+		s.postings[row[jKey]] = append(s.postings[row[jKey]], postingRow{account: row[jAccount], Posting: p})
 		return nil
 	}
 	if len(row) > jItemCcy && row[jItemCcy] != "" {

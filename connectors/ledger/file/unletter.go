@@ -140,13 +140,30 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if !st.keys[r.Reverses] {
 		return reject(fmt.Sprintf("the journal holds no decision %s", r.Reverses))
 	}
-	var parts []string
+	back := map[string]matcher.Amount{} // what goes back to each item, in its currency
+	var order []string
 	customer := ""
 	for _, a := range r.Allocations {
-		parts = append(parts, a.ItemID+":"+a.Settles().String()) // in the item's currency
+		if _, seen := back[a.ItemID]; !seen {
+			order = append(order, a.ItemID)
+		}
+		back[a.ItemID] = back[a.ItemID].Add(a.Settles())
 		if it, ok := r.Items[a.ItemID]; ok {
 			customer = it.CustomerID
 		}
+	}
+	// a cash discount the decision closed goes back to its item too
+	for _, p := range st.postings[r.Reverses] {
+		if p.Kind == matcher.CashDiscountPosting && p.ItemID != "" {
+			if _, seen := back[p.ItemID]; !seen {
+				order = append(order, p.ItemID)
+			}
+			back[p.ItemID] = back[p.ItemID].Add(p.Amount)
+		}
+	}
+	var parts []string
+	for _, id := range order {
+		parts = append(parts, id+":"+back[id].String())
 	}
 	sort.Strings(parts)
 	// The postings reversed are those the journal holds: what was written.

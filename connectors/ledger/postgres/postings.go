@@ -58,9 +58,14 @@ func (c *Client) createPostingsTable(ctx context.Context) error {
 	written_at      timestamptz NOT NULL DEFAULT now(),
 	reverses_key    text,
 	unletter_reason text,
+	item_id         text NOT NULL DEFAULT '',
+	ledger_account  text NOT NULL DEFAULT '',
 	UNIQUE (decision_key, seq))`
 	if _, err := c.pool.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("creating table %s: %w", c.cfg.PostingsTable, err)
+	}
+	if err := c.migrateCashDiscount(ctx); err != nil {
+		return err
 	}
 	name, qualified := c.postingsIndex()
 	var exists bool
@@ -76,17 +81,39 @@ func (c *Client) createPostingsTable(ctx context.Context) error {
 	return nil
 }
 
+// migrateCashDiscount brings a postings table created before cash-discount
+// postings existed up to date: the item_id (the item a cash discount
+// closes) and ledger_account (the account it is booked to) columns, empty
+// on the other kinds. It alters nothing, and so takes no table lock, when
+// they are there.
+func (c *Client) migrateCashDiscount(ctx context.Context) error {
+	var n int
+	if err := c.pool.QueryRow(ctx, `SELECT count(*) FROM pg_attribute
+	WHERE attrelid = $1::regclass AND attname IN ('item_id', 'ledger_account') AND NOT attisdropped`, c.postT).Scan(&n); err != nil {
+		return fmt.Errorf("inspecting table %s: %w", c.cfg.PostingsTable, err)
+	}
+	if n == 2 {
+		return nil
+	}
+	if _, err := c.pool.Exec(ctx, `ALTER TABLE `+c.postT+` ADD COLUMN IF NOT EXISTS item_id text NOT NULL DEFAULT '',
+	ADD COLUMN IF NOT EXISTS ledger_account text NOT NULL DEFAULT ''`); err != nil {
+		return fmt.Errorf("adding cash-discount columns to table %s: %w", c.cfg.PostingsTable, err)
+	}
+	return nil
+}
+
 // post records the decision's postings not yet recorded, and runs
 // PostStatement for each of them, inside tx.
 func (c *Client) post(ctx context.Context, tx pgx.Tx, kd connectors.KeyedDecision) error {
 	insert := `INSERT INTO ` + c.postT + ` (decision_key, seq, kind, customer_id, amount, currency, reason,
-	tx_key, tx_ref, account, booking_date, rule, lettered_at)
-	VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13)
+	tx_key, tx_ref, account, booking_date, rule, lettered_at, item_id, ledger_account)
+	VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 	ON CONFLICT (decision_key, seq) DO NOTHING`
 	for i, p := range kd.Decision.Postings {
 		seq := i + 1
 		tag, err := tx.Exec(ctx, insert, kd.Key, seq, string(p.Kind), p.CustomerID, p.Amount.String(), kd.Tx.Currency,
-			p.Reason, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account, nullDate(kd.Tx.BookingDate), kd.Decision.Rule, kd.DecidedAt.UTC())
+			p.Reason, kd.Tx.Key, kd.Tx.Ref, kd.Tx.Account, nullDate(kd.Tx.BookingDate), kd.Decision.Rule, kd.DecidedAt.UTC(),
+			p.ItemID, p.Account)
 		if err != nil {
 			return fmt.Errorf("recording %s posting %d of decision %q: %w", p.Kind, seq, kd.Key, err)
 		}
@@ -121,6 +148,10 @@ func postParams(kd connectors.KeyedDecision, seq int, p matcher.Posting) pgx.Nam
 		"payer_name":    kd.Tx.Counterparty.Name,
 		"payer_iban":    kd.Tx.Counterparty.IBAN,
 		"end_to_end_id": kd.Tx.EndToEndID,
+		// a cash discount: the item it closes and the account it is booked
+		// to (empty for the other kinds)
+		"item_id":        p.ItemID,
+		"ledger_account": p.Account,
 	}
 }
 
@@ -130,6 +161,7 @@ type postRow struct {
 	seq                                 int
 	kind, customerID, amount, currency  string
 	reason, txKey, txRef, account, rule string
+	itemID, ledgerAccount               string
 	bookingDate                         *string
 	reverses                            *string
 }
@@ -137,7 +169,7 @@ type postRow struct {
 // lockPostings reads (FOR UPDATE) the postings recorded under key.
 func (c *Client) lockPostings(ctx context.Context, tx pgx.Tx, key string) ([]postRow, error) {
 	rows, err := tx.Query(ctx, `SELECT seq, kind, customer_id, amount::text, currency, reason, tx_key, tx_ref, account,
-	rule, booking_date::text, reverses_key FROM `+c.postT+` WHERE decision_key = $1 ORDER BY seq FOR UPDATE`, key)
+	rule, booking_date::text, reverses_key, item_id, ledger_account FROM `+c.postT+` WHERE decision_key = $1 ORDER BY seq FOR UPDATE`, key)
 	if err != nil {
 		return nil, fmt.Errorf("locking postings of %q: %w", key, err)
 	}
@@ -146,7 +178,7 @@ func (c *Client) lockPostings(ctx context.Context, tx pgx.Tx, key string) ([]pos
 	for rows.Next() {
 		var p postRow
 		if err := rows.Scan(&p.seq, &p.kind, &p.customerID, &p.amount, &p.currency, &p.reason, &p.txKey, &p.txRef,
-			&p.account, &p.rule, &p.bookingDate, &p.reverses); err != nil {
+			&p.account, &p.rule, &p.bookingDate, &p.reverses, &p.itemID, &p.ledgerAccount); err != nil {
 			return nil, fmt.Errorf("reading postings of %q: %w", key, err)
 		}
 		out = append(out, p)
@@ -165,8 +197,9 @@ func (c *Client) unpost(ctx context.Context, tx pgx.Tx, r connectors.Reversal, r
 		return nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO `+c.postT+` (decision_key, seq, kind, customer_id, amount, currency, reason,
-	tx_key, tx_ref, account, booking_date, rule, lettered_at, reverses_key, unletter_reason)
-	SELECT $1, seq, kind, customer_id, -amount, currency, reason, tx_key, tx_ref, account, booking_date, $2, $3, decision_key, $4
+	tx_key, tx_ref, account, booking_date, rule, lettered_at, reverses_key, unletter_reason, item_id, ledger_account)
+	SELECT $1, seq, kind, customer_id, -amount, currency, reason, tx_key, tx_ref, account, booking_date, $2, $3, decision_key, $4,
+	item_id, ledger_account
 	FROM `+c.postT+` WHERE decision_key = $5`, r.Key, unletterRule, at.UTC(), r.Reason, r.Reverses); err != nil {
 		return fmt.Errorf("recording reversal %q of the postings of %q: %w", r.Key, r.Reverses, err)
 	}
@@ -188,7 +221,7 @@ func (c *Client) unpost(ctx context.Context, tx pgx.Tx, r connectors.Reversal, r
 		kd := connectors.KeyedDecision{Key: r.Key, Tx: t, DecidedAt: at,
 			Decision: matcher.Decision{Rule: unletterRule, Confidence: 1}}
 		args := postParams(kd, row.seq, matcher.Posting{Kind: matcher.PostingKind(row.kind), CustomerID: row.customerID,
-			Amount: amount, Reason: row.reason})
+			Amount: amount, Reason: row.reason, ItemID: row.itemID, Account: row.ledgerAccount})
 		args["reverses_key"] = r.Reverses
 		args["unletter_reason"] = r.Reason
 		if _, err := tx.Exec(ctx, c.cfg.UnpostStatement, args); err != nil {

@@ -138,6 +138,9 @@ func (c *Client) checkPosting(p matcher.Posting, accounts map[int]int) error {
 		if c.writeOffAcc == 0 {
 			return fmt.Errorf("%w: set write_off_account (the account write-offs are booked to) to post write-offs", ErrNoWriteOffAccount)
 		}
+	case matcher.CashDiscountPosting:
+		return fmt.Errorf("%w: the Tryton ledger does not write cash discounts yet: leave matching.cash_discount unset "+
+			"(the discount then stays open on the invoice)", ErrBadPosting)
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadPosting, p.Kind)
 	}

@@ -171,6 +171,8 @@ func TestPostingRefusals(t *testing.T) {
 		pd("pr-noparty", onAccount("999999", "1.00")),
 		pd("pr-zero", onAccount(cust, "0")),
 		pd("pr-kind", matcher.Posting{Kind: "donation", Amount: matcher.MustAmount("1")}),
+		pd("pr-disc", matcher.Posting{Kind: matcher.CashDiscountPosting, CustomerID: cust, ItemID: "1", Account: "665",
+			Amount: matcher.MustAmount("1")}),
 	}
 	// An allocation that is fine does not carry a refused posting through.
 	mixed := kd("pr-mixed", booked, al(inv("AA"), "33.00", ""))
@@ -188,6 +190,7 @@ func TestPostingRefusals(t *testing.T) {
 		"pr-noparty": "party 999999: not found",
 		"pr-zero":    "the amount is zero",
 		"pr-kind":    `unknown kind "donation"`,
+		"pr-disc":    "the Tryton ledger does not write cash discounts yet",
 		"pr-mixed":   "write_off_account is not configured",
 	}
 	got := map[string]string{}
