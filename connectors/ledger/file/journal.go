@@ -299,7 +299,7 @@ func (s *journalState) add(row []string) error {
 		if isCashDiscount(kind) {
 			// the discount closes its item: it counts as settled there
 			p.ItemID, p.Account = row[jOpenItemID], row[jAccount]
-			s.used[p.ItemID] = s.used[p.ItemID].Add(alloc)
+			s.settle(p.ItemID, alloc, row[jLetteredAt])
 		}
 		s.postings[row[jKey]] = append(s.postings[row[jKey]], postingRow{account: row[jAccount], Posting: p})
 		return nil
