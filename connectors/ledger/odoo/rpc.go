@@ -63,7 +63,12 @@ type callOpts struct {
 }
 
 // call sends {"jsonrpc":"2.0","method":"call","params":{"service","method","args"}}.
+// args is always a JSON array: Odoo calls the method with *args, and null
+// is refused (TypeError … argument after * must be an iterable).
 func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, method string, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
 	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "id": r.id.Add(1),
 		"params": map[string]any{"service": service, "method": method, "args": args}})
 	if err != nil {
@@ -101,7 +106,9 @@ func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, 
 		}
 		return e
 	}
-	if out == nil {
+	// A method that returns None answers without a "result" key: that is
+	// JSON null, and out keeps its zero value.
+	if out == nil || len(env.Result) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(env.Result))
