@@ -32,20 +32,32 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("odoo %s: %s: %s", e.Method, e.Name, e.Message)
 }
 
-// Business reports whether the error is one Odoo raises for its users
-// (UserError, ValidationError, AccessError, MissingError, RedirectWarning),
-// as opposed to a server fault or an authentication failure.
+// Business reports whether the error is Odoo's verdict on the operation
+// itself — UserError (a lock date, an invoice with nothing left to pay),
+// ValidationError, MissingError (a record deleted meanwhile) — so that the
+// decision is refused and becomes an exception.
+//
+// The others are outages of the ledger, retried and alerted on, never a
+// verdict on a payment: AccessError (the Odoo user lacks a group, or a
+// record rule hides a record: fixing the user's rights must let the same
+// decisions through), AccessDenied (login or API key), RedirectWarning
+// (Odoo points to a settings screen: a chart of accounts, a journal to
+// configure), and every server fault (psycopg2 errors, Python errors).
 func (e *Error) Business() bool {
 	switch e.Name {
-	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError", "odoo.exceptions.AccessError",
-		"odoo.exceptions.MissingError", "odoo.exceptions.RedirectWarning", "odoo.exceptions.Warning":
+	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError", "odoo.exceptions.MissingError",
+		"odoo.exceptions.Warning": // Odoo ≤ 13's name of UserError
 		return true
 	}
 	return false
 }
 
 // ErrAuth is returned (wrapped) when Odoo refuses the login or API key.
-var ErrAuth = errors.New("Odoo refused the credentials")
+var ErrAuth = errors.New("Odoo refused the login or API key")
+
+// ErrUnknownDatabase is returned (wrapped) when the Odoo server has no
+// database of the configured name.
+var ErrUnknownDatabase = errors.New("the Odoo server has no such database")
 
 // ErrProtocol is returned (wrapped) for an answer that is not Odoo's
 // JSON-RPC.
