@@ -14,7 +14,7 @@ type OdooInvoice struct {
 	Amount    string // decimal text
 	Reference string // payment_reference; empty: Odoo's own (the number)
 	Date      time.Time
-	Due       time.Time // empty: the invoice date
+	Due       time.Time // zero: the invoice date
 	Currency  string    // ISO code; empty: the company's (EUR)
 	Refund    bool      // a credit note (out_refund)
 	Draft     bool      // left in draft
@@ -99,9 +99,11 @@ func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
 		if inv.Reference != "" {
 			vals["payment_reference"] = inv.Reference
 		}
-		if !inv.Due.IsZero() {
-			vals["invoice_date_due"] = inv.Due.Format(time.DateOnly)
+		due := inv.Due
+		if due.IsZero() {
+			due = date
 		}
+		vals["invoice_date_due"] = due.Format(time.DateOnly)
 		if inv.Currency != "" {
 			cid, err := db.Currency(inv.Currency)
 			if err != nil {
