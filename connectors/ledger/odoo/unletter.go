@@ -26,10 +26,13 @@ var ErrAlreadyReversed = errors.New("lettering already reversed in Odoo")
 // cancelled: "lettrage:<decision>:<n>/<m> unlettered by <key>".
 func unletterMark(key string) string { return " unlettered by " + key }
 
+// lineMarkSep starts every mark lineMark appends.
+const lineMarkSep = " | unlettered "
+
 // lineMark is appended to the payment_ref of a statement line whose
 // settlement the reversal key undid.
 func lineMark(reverses, key string) string {
-	return " | unlettered " + reverses + " by " + key + ";"
+	return lineMarkSep + reverses + " by " + key + ";"
 }
 
 // mark is one reversal recorded on a statement line.
@@ -37,7 +40,7 @@ type mark struct{ reverses, by string }
 
 // lineMarks parses the marks lineMark appended to a payment_ref, in order.
 func lineMarks(ref string) []mark {
-	parts := strings.Split(ref, " | unlettered ")
+	parts := strings.Split(ref, lineMarkSep)
 	var out []mark
 	for _, p := range parts[1:] {
 		body, _, ok := strings.Cut(p, ";")
