@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -37,9 +38,10 @@ type stLine struct {
 	Move       Many2one `json:"move_id"`
 	Reconciled bool     `json:"is_reconciled"`
 	Partner    Many2one `json:"partner_id"`
+	EntryRef   Text     `json:"ref"` // its journal entry's ref (unlettering intents)
 }
 
-var stLineFields = []string{"payment_ref", "amount", "move_id", "is_reconciled", "partner_id"}
+var stLineFields = []string{"payment_ref", "amount", "move_id", "is_reconciled", "partner_id", "ref"}
 
 // likeEscape escapes the wildcards of an =like pattern.
 func likeEscape(s string) string {
@@ -232,6 +234,7 @@ func (c *Client) writeLines(ctx context.Context, entries []lineEntry) (refused [
 	}
 	err = create(todo)
 	if err == nil {
+		failpoint.Crash(FailAfterLines)
 		return nil, nil
 	}
 	var oe *Error
@@ -514,6 +517,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 			}
 			return fmt.Errorf("settling statement line %d: %w", l.ID, err)
 		}
+		failpoint.Crash(FailAfterSettleWrite)
 		if err := c.execute(ctx, &lines, read, "account.move.line", "search_read",
 			[]any{[]any{[]any{"move_id", "=", l.Move.ID}}}, map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
 			return fmt.Errorf("reading the journal items of statement line %d: %w", l.ID, err)
