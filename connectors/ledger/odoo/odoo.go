@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -564,6 +565,18 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	return out, nil
 }
 
+// Failpoints inside the write-back (see connectors/internal/failpoint): the
+// crash tests kill the process there, against a real Odoo, to prove that
+// what a run left half done is finished and never written twice.
+const (
+	FailAfterPayment     = "odoo-after-payment"      // one payment registered, the others not
+	FailAfterLines       = "odoo-after-lines"        // statement lines created, not settled
+	FailAfterSettleWrite = "odoo-after-settle-write" // a line's items rewritten, not reconciled
+	// FailUnletterAfterUndo: a line's settlement undone, its payment_ref
+	// not marked yet.
+	FailUnletterAfterUndo = "odoo-unletter-after-undo"
+)
+
 // ErrNotAuto is returned (wrapped) for a decision without allocations or
 // postings.
 var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
@@ -955,7 +968,8 @@ func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al m
 	}
 	err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.payment.register", "action_create_payments",
 		[]any{[]int{wid}}, map[string]any{"context": wctx})
-	if errors.Is(err, httpx.ErrAlreadyDone) {
+	if err == nil || errors.Is(err, httpx.ErrAlreadyDone) {
+		failpoint.Crash(FailAfterPayment)
 		return nil
 	}
 	if err != nil {
