@@ -73,10 +73,14 @@ func (db *OdooDB) Currency(code string) (int, error) {
 	return rows[0].ID, nil
 }
 
-// Invoices creates the invoices and posts those not Draft, in one call
-// each; it returns their ids in order.
+// Invoices creates the invoices and posts those not Draft, in one create
+// and one post; it returns their ids in order. New customers are created
+// first, in one call.
 func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
-	var ids, post []int
+	if err := db.partners(invs); err != nil {
+		return nil, err
+	}
+	var all []any
 	for _, inv := range invs {
 		pid, err := db.Partner(inv.Partner)
 		if err != nil {
@@ -86,10 +90,15 @@ func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
 		if date.IsZero() {
 			date = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 		}
+		due := inv.Due
+		if due.IsZero() {
+			due = date
+		}
 		vals := map[string]any{
-			"move_type":    "out_invoice",
-			"partner_id":   pid,
-			"invoice_date": date.Format(time.DateOnly),
+			"move_type":        "out_invoice",
+			"partner_id":       pid,
+			"invoice_date":     date.Format(time.DateOnly),
+			"invoice_date_due": due.Format(time.DateOnly),
 			"invoice_line_ids": []any{[]any{0, 0, map[string]any{"name": "Services", "quantity": 1,
 				"price_unit": json.Number(inv.Amount), "tax_ids": []any{[]any{6, 0, []int{}}}}}},
 		}
@@ -99,11 +108,6 @@ func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
 		if inv.Reference != "" {
 			vals["payment_reference"] = inv.Reference
 		}
-		due := inv.Due
-		if due.IsZero() {
-			due = date
-		}
-		vals["invoice_date_due"] = due.Format(time.DateOnly)
 		if inv.Currency != "" {
 			cid, err := db.Currency(inv.Currency)
 			if err != nil {
@@ -111,13 +115,22 @@ func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
 			}
 			vals["currency_id"] = cid
 		}
-		var id int
-		if err := db.Call(&id, "account.move", "create", []any{vals}, nil); err != nil {
-			return nil, fmt.Errorf("creating an invoice of %s for %s: %w", inv.Amount, inv.Partner, err)
-		}
-		ids = append(ids, id)
+		all = append(all, vals)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	var ids []int
+	if err := db.Call(&ids, "account.move", "create", []any{all}, nil); err != nil {
+		return nil, fmt.Errorf("creating %d invoices: %w", len(all), err)
+	}
+	if len(ids) != len(all) {
+		return nil, fmt.Errorf("creating %d invoices: %d ids back", len(all), len(ids))
+	}
+	var post []int
+	for i, inv := range invs {
 		if !inv.Draft {
-			post = append(post, id)
+			post = append(post, ids[i])
 		}
 	}
 	if len(post) > 0 {
@@ -126,6 +139,52 @@ func (db *OdooDB) Invoices(invs ...OdooInvoice) ([]int, error) {
 		}
 	}
 	return ids, nil
+}
+
+// partners creates, in one call, the customers of invs not known yet.
+func (db *OdooDB) partners(invs []OdooInvoice) error {
+	var names []string
+	seen := map[string]bool{}
+	for _, inv := range invs {
+		if _, ok := odooPartners.Load(db.Name + "\x00" + inv.Partner); !ok && !seen[inv.Partner] {
+			seen[inv.Partner] = true
+			names = append(names, inv.Partner)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var found []struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := db.Call(&found, "res.partner", "search_read", []any{[]any{[]any{"name", "in", names}}},
+		map[string]any{"fields": []string{"name"}}); err != nil {
+		return fmt.Errorf("finding partners: %w", err)
+	}
+	for _, p := range found {
+		odooPartners.Store(db.Name+"\x00"+p.Name, p.ID)
+		delete(seen, p.Name)
+	}
+	var vals []any
+	var create []string
+	for _, n := range names {
+		if seen[n] {
+			create = append(create, n)
+			vals = append(vals, map[string]any{"name": n, "is_company": true, "customer_rank": 1})
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	var ids []int
+	if err := db.Call(&ids, "res.partner", "create", []any{vals}, nil); err != nil {
+		return fmt.Errorf("creating %d partners: %w", len(vals), err)
+	}
+	for i, id := range ids {
+		odooPartners.Store(db.Name+"\x00"+create[i], id)
+	}
+	return nil
 }
 
 // Pay registers, as admin, a payment of amount on invoice id dated date
