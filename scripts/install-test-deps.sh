@@ -27,6 +27,29 @@ missing=()
 for prog in "${!DEB[@]}"; do
   [ -x "$prog" ] || missing+=(${DEB[$prog]})
 done
+
+# Odoo 17's Python dependencies (the Odoo tests run Odoo from the archive
+# named by LETTRAGE_ODOO_ARCHIVE, default ../shared/odoo17/ beside the
+# repository; see internal/testenv/odoo.go). The list is kept in the
+# repository, pinned with the archive's SHA-256, rather than read from the
+# shared folder: this script installs as root, and what it installs is
+# reviewed here. When the shared folder has a list that differs, say so.
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+ODOO_PKGS="$REPO/scripts/odoo17-debian-packages.txt"
+ODOO_ARCHIVE="${LETTRAGE_ODOO_ARCHIVE:-../shared/odoo17/odoo-17.0-trimmed.tar.gz}"
+case "$ODOO_ARCHIVE" in /*) ;; *) ODOO_ARCHIVE="$REPO/$ODOO_ARCHIVE" ;; esac
+shared_list="$(dirname "$ODOO_ARCHIVE")/debian-packages.txt"
+if [ -f "$shared_list" ] && ! diff -q <(grep -v '^#' "$ODOO_PKGS" | sort) <(sort "$shared_list") >/dev/null; then
+  echo "install-test-deps: warning: $shared_list differs from scripts/odoo17-debian-packages.txt (a new Odoo archive? update the list and Odoo17SHA256 together)" >&2
+fi
+odoo_pkgs=($(grep -v '^#' "$ODOO_PKGS"))
+declare -A odoo_installed=()
+while read -r pkg status; do
+  [ "$status" = "installed" ] && odoo_installed[$pkg]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${odoo_pkgs[@]}" 2>/dev/null || true)
+for p in "${odoo_pkgs[@]}"; do
+  [ -n "${odoo_installed[$p]:-}" ] || missing+=("$p")
+done
 # Tryton's modules can be missing although trytond is there.
 if [ -x /usr/bin/trytond ] && ! /usr/bin/python3 -c 'import trytond.modules.account_statement' 2>/dev/null; then
   missing+=(tryton-modules-account tryton-modules-account-invoice tryton-modules-account-statement tryton-modules-company tryton-modules-party tryton-modules-currency)
@@ -37,6 +60,7 @@ if [ "${1:-}" = "--check" ]; then
   [ -x "$CACHE_BIN/versitygw" ] || echo "missing: versitygw $VERSITYGW_VERSION in $CACHE_BIN"
   [ -x "$CACHE_BIN/promtool" ] || echo "missing: promtool (Debian prometheus package) in $CACHE_BIN"
   [ -x "$CACHE_BIN/helm" ] || echo "missing: helm $HELM_VERSION in $CACHE_BIN"
+  [ -f "$ODOO_ARCHIVE" ] || echo "missing: the Odoo 17.0 archive $ODOO_ARCHIVE (LETTRAGE_ODOO_ARCHIVE; see README, Tests)"
   exit 0
 fi
 

@@ -97,17 +97,26 @@ func NewPostgres(dir string) (*Postgres, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("running initdb: %w\n%s", err, out)
 	}
-	port, err := FreePort()
-	if err != nil {
+	if err := pg.start(data, cred); err != nil {
 		return nil, err
 	}
+	return pg, nil
+}
+
+// start runs the server on data (an initialised cluster) on a free port,
+// its socket in pg.Dir, as cred when not nil, and waits until it answers.
+func (pg *Postgres) start(data string, cred *syscall.Credential) error {
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
 	pg.Port = port
-	logPath := filepath.Join(dir, "postgres.log")
+	logPath := filepath.Join(pg.Dir, "postgres.log")
 	f, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("creating server log: %w", err)
+		return fmt.Errorf("creating server log: %w", err)
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+	cmd := exec.Command(filepath.Join(pg.bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", pg.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=50")
 	cmd.Stdout, cmd.Stderr = f, f
@@ -116,28 +125,27 @@ func NewPostgres(dir string) (*Postgres, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("starting postgres: %w", err)
+		return fmt.Errorf("starting postgres: %w", err)
 	}
 	go func() { _ = cmd.Wait(); f.Close() }()
 	pg.proc = &Process{Cmd: cmd, Log: logPath}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	if err := WaitPort(addr, 15*time.Second); err != nil {
 		pg.Stop()
-		return nil, fmt.Errorf("starting postgres: %w\n%s", err, pg.proc.LogTail())
+		return fmt.Errorf("starting postgres: %w\n%s", err, pg.proc.LogTail())
 	}
 	pg.DSN = pg.dsn("postgres")
 	// The port accepts before the server takes queries; wait for it.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if _, err := pg.psql("postgres", "SELECT 1"); err == nil {
-			break
+			return nil
 		} else if time.Now().After(deadline) {
 			pg.Stop()
-			return nil, fmt.Errorf("waiting for postgres: %w", err)
+			return fmt.Errorf("waiting for postgres: %w", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return pg, nil
 }
 
 func (pg *Postgres) dsn(db string) string {

@@ -139,8 +139,12 @@ func Retryable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
+	// io.EOF: the server closed the connection after reading the request
+	// and before answering (a reverse proxy restarting, an Odoo worker
+	// killed at limit_time_real): the call may or may not have acted.
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF)
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF)
 }
 
 func retryableStatus(code int) bool {

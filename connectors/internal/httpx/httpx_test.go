@@ -15,7 +15,9 @@ import (
 )
 
 // script answers each attempt with the next step: a status (with optional
-// Retry-After) or, for status 0, a stall past the client's timeout.
+// Retry-After), for status 0 a stall past the client's timeout, for status
+// -1 the connection closed without an answer (a proxy or a worker killed
+// after reading the request).
 type step struct {
 	status     int
 	retryAfter string
@@ -31,6 +33,13 @@ func scripted(t *testing.T, steps []step, hits *atomic.Int32) *httptest.Server {
 			n = len(steps) - 1
 		}
 		s := steps[n]
+		if s.status == -1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
 		if s.status == 0 {
 			select { // the client times out
 			case <-r.Context().Done():
@@ -72,6 +81,9 @@ func TestDo(t *testing.T) {
 		{name: "persistent 500 gives up after max attempts", steps: []step{{500, ""}}, idempotent: true, wantHits: 4,
 			errContains: "giving up after 4 attempt(s)"},
 		{name: "timeout then ok", steps: []step{{0, ""}, {200, ""}}, idempotent: true, wantHits: 2, wantStatus: 200},
+		{name: "connection closed without an answer, then ok", steps: []step{{-1, ""}, {200, ""}}, idempotent: true, wantHits: 2, wantStatus: 200},
+		{name: "non-idempotent: connection closed, recheck finds it done", steps: []step{{-1, ""}, {200, ""}}, wantHits: 1,
+			recheck: func(context.Context) (bool, error) { return true, nil }, errIs: ErrAlreadyDone},
 		{name: "non-idempotent without recheck is tried once", steps: []step{{502, ""}, {200, ""}}, wantHits: 1,
 			errIs: ErrUncertain, errContains: "HTTP 502"},
 		{name: "non-idempotent timeout without recheck is tried once", steps: []step{{0, ""}, {200, ""}}, wantHits: 1,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -36,9 +37,11 @@ type stLine struct {
 	Amount     Number   `json:"amount"`
 	Move       Many2one `json:"move_id"`
 	Reconciled bool     `json:"is_reconciled"`
+	Partner    Many2one `json:"partner_id"`
+	EntryRef   Text     `json:"ref"` // its journal entry's ref (unlettering intents)
 }
 
-var stLineFields = []string{"payment_ref", "amount", "move_id", "is_reconciled"}
+var stLineFields = []string{"payment_ref", "amount", "move_id", "is_reconciled", "partner_id", "ref"}
 
 // likeEscape escapes the wildcards of an =like pattern.
 func likeEscape(s string) string {
@@ -231,6 +234,7 @@ func (c *Client) writeLines(ctx context.Context, entries []lineEntry) (refused [
 	}
 	err = create(todo)
 	if err == nil {
+		failpoint.Crash(FailAfterLines)
 		return nil, nil
 	}
 	var oe *Error
@@ -382,11 +386,19 @@ var ErrLineTooSmall = errors.New("statement line holds less than the allocations
 // that holds its cash, instead of registering payments (which would post
 // the same cash a second time):
 //
+//  0. while the line still holds nothing but its bank and suspense items,
+//     its payment_ref says it is lettered (instead of the exception's
+//     reason) and its partner becomes the invoices' customer when they
+//     have one (account.bank.statement.line.write, which rebuilds those
+//     two items: it must come first);
 //  1. one account.move.write on the line's journal entry replaces its
 //     suspense item by one receivable item per allocation (the invoice's
 //     account and partner, labelled with the allocation's memo, the
 //     amount plus any write-off), one write-off item per write-off when a
-//     write_off_account is set, and a suspense item for the cash left;
+//     write_off_account is set, and a suspense item for the cash left. The
+//     entry is posted: Odoo allows removing its suspense item only with
+//     force_delete in the context, as its own action_undo_reconciliation
+//     does;
 //  2. account.move.line.reconcile reconciles each labelled item with its
 //     invoice's open receivable item.
 //
@@ -451,6 +463,11 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 		if suspense == nil {
 			return fmt.Errorf("settling statement line %d: no suspense item left: %w", l.ID, ErrProtocol)
 		}
+		if len(lines) == 2 && !l.Reconciled {
+			if err := c.describeLettered(ctx, kd, l, recvOf); err != nil {
+				return err
+			}
+		}
 		digits := matcher.CurrencyDigits(kd.Tx.Currency)
 		left, err := suspense.Balance.Amount(digits)
 		if err != nil {
@@ -492,7 +509,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 			return len(ids) > 0, err
 		}
 		err = c.execute(ctx, nil, callOpts{recheck: recheck}, "account.move", "write", []any{[]int{l.Move.ID},
-			map[string]any{"line_ids": cmds}}, map[string]any{"context": map[string]any{"skip_readonly_check": true}})
+			map[string]any{"line_ids": cmds}}, map[string]any{"context": map[string]any{"skip_readonly_check": true, "force_delete": true}})
 		if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
 			var oe *Error
 			if errors.As(err, &oe) {
@@ -500,6 +517,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 			}
 			return fmt.Errorf("settling statement line %d: %w", l.ID, err)
 		}
+		failpoint.Crash(FailAfterSettleWrite)
 		if err := c.execute(ctx, &lines, read, "account.move.line", "search_read",
 			[]any{[]any{[]any{"move_id", "=", l.Move.ID}}}, map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
 			return fmt.Errorf("reading the journal items of statement line %d: %w", l.ID, err)
@@ -546,6 +564,50 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 		reconciled = errSettledInPart
 	}
 	return nil
+}
+
+// describeLettered rewrites the text of the statement line l, holding an
+// exception until now, to say the transaction is lettered (keeping its
+// marker and any unlettering marks), and gives it the customer of the
+// invoices when they all have one. Nothing is written when both are right
+// already, so a replay writes nothing.
+func (c *Client) describeLettered(ctx context.Context, kd connectors.KeyedDecision, l stLine, recvOf map[int]moveLine) error {
+	vals := map[string]any{}
+	if ref := relabel(string(l.PaymentRef), ExceptionKey(kd.Tx.Key), letteredText(kd)); ref != string(l.PaymentRef) {
+		vals["payment_ref"] = ref
+	}
+	partner := 0
+	for _, r := range recvOf {
+		if r.Partner.ID == 0 || partner != 0 && r.Partner.ID != partner {
+			partner = 0
+			break
+		}
+		partner = r.Partner.ID
+	}
+	if partner != 0 && partner != l.Partner.ID {
+		vals["partner_id"] = partner
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	if err := c.execute(ctx, nil, read, "account.bank.statement.line", "write", []any{[]int{l.ID}, vals}, nil); err != nil {
+		var oe *Error
+		if errors.As(err, &oe) && oe.Business() {
+			return &ItemError{Key: kd.Key, ItemID: kd.Decision.Allocations[0].ItemID, Err: err}
+		}
+		return fmt.Errorf("describing statement line %d as lettered: %w", l.ID, err)
+	}
+	return nil
+}
+
+// relabel is the payment_ref ref with its text (between the marker and
+// the first unlettering mark) replaced by text.
+func relabel(ref, marker, text string) string {
+	marks := ""
+	if i := strings.Index(ref, lineMarkSep); i >= 0 {
+		ref, marks = ref[:i], ref[i:]
+	}
+	return marker + " " + text + marks
 }
 
 // errSettledInPart is wrapped by a settlement error raised after some of

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -168,12 +169,20 @@ func (c *Client) setup(ctx context.Context) error {
 	var uid json.RawMessage
 	if err := c.rpc.call(ctx, &uid, read, "common.authenticate", "common", "authenticate",
 		c.cfg.Database, c.cfg.User, c.key, map[string]any{}); err != nil {
-		return fmt.Errorf("logging in to Odoo as %q: %w", c.cfg.User, err)
+		var oe *Error
+		if errors.As(err, &oe) && noSuchDatabase(oe, c.cfg.Database) {
+			return fmt.Errorf("logging in to Odoo: database %q: %w", c.cfg.Database, ErrUnknownDatabase)
+		}
+		return fmt.Errorf("logging in to Odoo database %q as %q: %w", c.cfg.Database, c.cfg.User, err)
 	}
 	id, err := strconv.Atoi(string(uid))
 	if err != nil || id == 0 {
-		// Odoo answers false for a wrong login or key.
-		return fmt.Errorf("logging in to Odoo as %q: %w", c.cfg.User, ErrAuth)
+		// Odoo answers false for a wrong login or key. Where the server
+		// lists its databases, say so when the name is not among them.
+		if listed, known := c.databaseListed(ctx); listed && !known {
+			return fmt.Errorf("logging in to Odoo: database %q: %w", c.cfg.Database, ErrUnknownDatabase)
+		}
+		return fmt.Errorf("logging in to Odoo database %q as %q: %w", c.cfg.Database, c.cfg.User, ErrAuth)
 	}
 	c.uid, c.major = id, major
 	c.memoField = "ref"
@@ -203,6 +212,28 @@ func (c *Client) setup(ctx context.Context) error {
 		c.writeOffID = aid
 	}
 	return nil
+}
+
+// noSuchDatabase reports whether Odoo's error says that database does not
+// exist: common.authenticate on an unknown name fails opening it
+// (psycopg2.OperationalError … FATAL: database "x" does not exist).
+func noSuchDatabase(oe *Error, database string) bool {
+	return strings.HasPrefix(oe.Name, "psycopg2.") && strings.Contains(oe.Message, `database "`+database+`" does not exist`)
+}
+
+// databaseListed asks db.list (refused where list_db is off: listed is
+// false) whether the configured database is served.
+func (c *Client) databaseListed(ctx context.Context) (listed, known bool) {
+	var names []string
+	if err := c.rpc.call(ctx, &names, read, "db.list", "db", "list"); err != nil {
+		return false, false
+	}
+	for _, n := range names {
+		if n == c.cfg.Database {
+			return true, true
+		}
+	}
+	return true, false
 }
 
 // readJournal reads the bank journal's suspense account and currency (its
@@ -533,6 +564,18 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	}
 	return out, nil
 }
+
+// Failpoints inside the write-back (see connectors/internal/failpoint): the
+// crash tests kill the process there, against a real Odoo, to prove that
+// what a run left half done is finished and never written twice.
+const (
+	FailAfterPayment     = "odoo-after-payment"      // one payment registered, the others not
+	FailAfterLines       = "odoo-after-lines"        // statement lines created, not settled
+	FailAfterSettleWrite = "odoo-after-settle-write" // a line's items rewritten, not reconciled
+	// FailUnletterAfterUndo: a line's settlement undone, its payment_ref
+	// not marked yet.
+	FailUnletterAfterUndo = "odoo-unletter-after-undo"
+)
 
 // ErrNotAuto is returned (wrapped) for a decision without allocations or
 // postings.
@@ -909,6 +952,10 @@ func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al m
 	var wid int
 	if err := c.execute(ctx, &wid, read, "account.payment.register", "create", []any{vals},
 		map[string]any{"context": wctx}); err != nil {
+		var oe *Error
+		if errors.As(err, &oe) {
+			return &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: err}
+		}
 		return fmt.Errorf("registering payment %s for invoice %d: %w", memo, invID, err)
 	}
 	recheck := func(ctx context.Context) (bool, error) {
@@ -921,7 +968,8 @@ func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al m
 	}
 	err := c.execute(ctx, nil, callOpts{recheck: recheck}, "account.payment.register", "action_create_payments",
 		[]any{[]int{wid}}, map[string]any{"context": wctx})
-	if errors.Is(err, httpx.ErrAlreadyDone) {
+	if err == nil || errors.Is(err, httpx.ErrAlreadyDone) {
+		failpoint.Crash(FailAfterPayment)
 		return nil
 	}
 	if err != nil {

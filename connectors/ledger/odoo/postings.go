@@ -179,8 +179,9 @@ type doc struct {
 // journal entries are searched by memo.
 func (c *Client) entriesEnabled() bool { return c.writeOffID != 0 && c.journalID != 0 }
 
-// entriesLike returns the journal entries of the journal whose ref matches
-// one of the =like patterns.
+// entriesLike returns the write-off entries of the journal whose ref
+// matches one of the =like patterns: journal entries that are not a
+// payment's.
 func (c *Client) entriesLike(ctx context.Context, patterns []string) ([]doc, error) {
 	if !c.entriesEnabled() || len(patterns) == 0 {
 		return nil, nil
@@ -199,9 +200,31 @@ func (c *Client) entriesLike(ctx context.Context, patterns []string) ([]doc, err
 		map[string]any{"fields": []string{"ref", "state"}, "order": "id asc"}); err != nil {
 		return nil, fmt.Errorf("searching write-off entries: %w", err)
 	}
-	out := make([]doc, len(rows))
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	// A payment is an account.move too (_inherits), whose ref is the
+	// payment's memo: leave payments' entries to the payments.
+	ids := make([]int, len(rows))
 	for i, r := range rows {
-		out[i] = doc{model: "account.move", ID: r.ID, Memo: string(r.Ref), State: r.State}
+		ids[i] = r.ID
+	}
+	var pays []struct {
+		Move Many2one `json:"move_id"`
+	}
+	if err := c.execute(ctx, &pays, read, "account.payment", "search_read", []any{[]any{[]any{"move_id", "in", ids}}},
+		map[string]any{"fields": []string{"move_id"}, "context": map[string]any{"active_test": false}}); err != nil {
+		return nil, fmt.Errorf("searching write-off entries: %w", err)
+	}
+	ofPayment := map[int]bool{}
+	for _, p := range pays {
+		ofPayment[p.Move.ID] = true
+	}
+	var out []doc
+	for _, r := range rows {
+		if !ofPayment[r.ID] {
+			out = append(out, doc{model: "account.move", ID: r.ID, Memo: string(r.Ref), State: r.State})
+		}
 	}
 	return out, nil
 }

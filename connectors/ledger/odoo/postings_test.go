@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/internal/testenv"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -22,198 +21,239 @@ func writeOff(amount, reason string) matcher.Posting {
 }
 
 // pd is a decision with postings (and optionally allocations).
-func pd(key string, postings []matcher.Posting, allocs ...matcher.Allocation) connectors.KeyedDecision {
-	d := kd(key, allocs...)
+func (f *fx) pd(key string, postings []matcher.Posting, allocs ...matcher.Allocation) connectors.KeyedDecision {
+	d := f.kd(key, allocs...)
 	d.Decision.Postings = postings
 	d.Decision.Rule = "manual:" + string(postings[0].Kind)
 	return d
 }
 
-func withWriteOff(c *Config) { c.Journal = "BNK1"; c.WriteOffAccount = "658000" }
+func withWriteOff(c *Config) { c.Journal = testenv.OdooBankJournal; c.WriteOffAccount = "658000" }
 
-const untouched = "1=not_paid/1250 2=not_paid/300.1 3=partial/49.99 4=not_paid/20 5=paid/0 6=not_paid/500"
+// postings describes what Lettrage posted without an invoice, oldest
+// first: on-account payments "pay[memo]=amount>partner:state" and journal
+// entries "entry[ref]=code:balance,…:state", the test's id cut from the
+// keys.
+func (f *fx) postings() string {
+	f.t.Helper()
+	var out []string
+	for _, p := range f.payments() {
+		if strings.HasPrefix(string(p.Memo), memoPrefix) && len(p.Invoices) == 0 && strings.Contains(string(p.Memo), " on account") {
+			out = append(out, fmt.Sprintf("pay[%s]=%s>%s:%s", strings.ReplaceAll(string(p.Memo), "-"+f.id, ""), amt(f.t, p.Amount),
+				f.names[p.Partner.ID], p.State))
+		}
+	}
+	var entries []struct {
+		ID    int    `json:"id"`
+		Ref   Text   `json:"ref"`
+		State string `json:"state"`
+	}
+	f.call(&entries, "account.move", "search_read", []any{[]any{[]any{"move_type", "=", "entry"}, []any{"payment_id", "=", false},
+		[]any{"ref", "=like", "lettrage:%-" + f.id + ":%"}}}, map[string]any{"fields": []string{"ref", "state"}, "order": "id asc"})
+	for _, e := range entries {
+		out = append(out, fmt.Sprintf("entry[%s]=%s:%s", strings.ReplaceAll(string(e.Ref), "-"+f.id, ""), f.items(e.ID), e.State))
+	}
+	return strings.Join(out, " ")
+}
 
 // On account: one posted inbound customer payment, not reconciled (the
 // invoices keep their residual: an outstanding credit of the customer);
 // replayed, nothing more is written.
-func TestOnAccountPerVersion(t *testing.T) {
-	for _, major := range []int{16, 17, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, func(c *Config) { c.Journal = "BNK2" })
-			ctx := context.Background()
-			batch := []connectors.KeyedDecision{pd("k-acc", []matcher.Posting{onAccount("42", "150.25")})}
-			if err := c.Apply(ctx, batch); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
-			posted := "posted"
-			if major >= 18 {
-				posted = "in_process"
-			}
-			want := "pay[lettrage:k-acc:1/1 on account]=150.25>42:" + posted
-			if got := f.postingsText(); got != want {
-				t.Errorf("postings = %q, want %q", got, want)
-			}
-			if got := f.residuals(); got != untouched {
-				t.Errorf("invoices = %q, want them untouched", got)
-			}
-			f.mu.Lock()
-			journal, date := f.pays[0].journal, f.pays[0].date
-			f.mu.Unlock()
-			if journal != 12 || date != "2026-11-20" {
-				t.Errorf("journal %d, date %s; want 12, 2026-11-20", journal, date)
-			}
-			applied, err := c.Applied(ctx, []string{"k-acc", "k-other"})
-			if err != nil || len(applied) != 1 || !applied["k-acc"] {
-				t.Errorf("Applied = %v, %v; want k-acc", applied, err)
-			}
-			if err := c.Apply(ctx, batch); err != nil {
-				t.Fatalf("Apply again: %v", err)
-			}
-			if got := f.postingsText(); got != want || f.calls["account.payment.create"] != 1 || f.calls["account.payment.action_post"] != 1 {
-				t.Errorf("the replay wrote again: %s (%d creates, %d posts)", got, f.calls["account.payment.create"], f.calls["account.payment.action_post"])
-			}
-		})
+func TestOnAccount(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"))
+	c := f.client(func(c *Config) { c.Journal = testenv.OdooBankJournal })
+	ctx := context.Background()
+	batch := []connectors.KeyedDecision{f.pd("k-acc", []matcher.Posting{onAccount(f.pid("Müller"), "150.25")})}
+	if err := c.Apply(ctx, batch); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	want := "pay[lettrage:k-acc:1/1 on account]=150.25>Müller:posted"
+	if got := f.postings(); got != want {
+		t.Errorf("postings = %q, want %q", got, want)
+	}
+	if got := f.states(ids[0]); got != "not_paid/300.1" {
+		t.Errorf("invoice = %q, want it untouched", got)
+	}
+	ps := f.payments()
+	if len(ps) != 1 || ps[0].Journal.Name != "Bank" || ps[0].Date != "2026-11-20" || ps[0].Type != "inbound" {
+		t.Errorf("payment %+v; want inbound, in Bank, on 2026-11-20", ps)
+	}
+	applied, err := c.Applied(ctx, []string{batch[0].Key, f.key("k-other")})
+	if err != nil || len(applied) != 1 || !applied[batch[0].Key] {
+		t.Errorf("Applied = %v, %v; want k-acc", applied, err)
+	}
+	if err := c.Apply(ctx, batch); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	if got := f.postings(); got != want || f.px.count("account.payment.create") != 1 || f.px.count("account.payment.action_post") != 1 {
+		t.Errorf("the replay wrote again: %s (%d creates, %d posts)", got, f.px.count("account.payment.create"), f.px.count("account.payment.action_post"))
 	}
 }
 
-// Write-off: a posted journal entry, outstanding receipts against the
-// write-off account, the reason in its ref.
-func TestWriteOffPerVersion(t *testing.T) {
-	for _, major := range []int{16, 17, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, withWriteOff)
-			ctx := context.Background()
-			batch := []connectors.KeyedDecision{pd("k-wo", []matcher.Posting{writeOff("0.42", "  TINY\tunidentified ")})}
-			if err := c.Apply(ctx, batch); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
-			want := "entry[lettrage:k-wo:1/1 write-off: TINY unidentified]=30:0.42,501:-0.42:posted"
-			if got := f.postingsText(); got != want {
-				t.Errorf("postings = %q, want %q", got, want)
-			}
-			if got, err := c.Applied(ctx, []string{"k-wo"}); err != nil || !got["k-wo"] {
-				t.Errorf("Applied = %v, %v", got, err)
-			}
-			if err := c.Apply(ctx, batch); err != nil {
-				t.Fatalf("Apply again: %v", err)
-			}
-			if got := f.postingsText(); got != want || f.calls["account.move.create"] != 1 {
-				t.Errorf("the replay wrote again: %s", got)
-			}
-		})
+// Write-off: a posted journal entry, the cash on the journal's outstanding
+// receipts account (Odoo 17: the company's, 512003, when the payment
+// method has none; else the method's) against the write-off account, the
+// reason in its ref.
+func TestWriteOff(t *testing.T) {
+	f := newFx(t)
+	c := f.client(withWriteOff)
+	ctx := context.Background()
+	batch := []connectors.KeyedDecision{f.pd("k-wo", []matcher.Posting{writeOff("0.42", "  TINY\tunidentified ")})}
+	if err := c.Apply(ctx, batch); err != nil {
+		t.Fatalf("Apply: %v", err)
 	}
-	// Journal BNK2 has no outstanding account on its payment method: Odoo
-	// 16–17 use the company's, Odoo 18 has none to read.
-	for _, major := range []int{17, 18} {
-		f, srv := newFakeOdoo(t, major)
-		c := newClient(t, srv.URL, func(c *Config) { c.Journal = "BNK2"; c.WriteOffAccount = "501" })
-		err := c.Apply(context.Background(), []connectors.KeyedDecision{pd("k-wo", []matcher.Posting{writeOff("1", "R")})})
-		if major == 17 {
-			if err != nil || f.postingsText() != "entry[lettrage:k-wo:1/1 write-off: R]=30:1,501:-1:posted" {
-				t.Errorf("odoo 17, BNK2: %v, %s", err, f.postingsText())
-			}
-			continue
-		}
-		rej, only := connectors.Rejections(err)
-		if !only || len(rej) != 1 || !errors.Is(err, ErrNoOutstandingAccount) || f.postingsText() != "" {
-			t.Errorf("odoo 18, BNK2: Apply = %v, postings %q; want a rejection and nothing written", err, f.postingsText())
-		}
+	want := "entry[lettrage:k-wo:1/1 write-off: TINY unidentified]=512003:0.42,658000:-0.42:posted"
+	if got := f.postings(); got != want {
+		t.Errorf("postings = %q, want %q", got, want)
+	}
+	if got, err := c.Applied(ctx, []string{batch[0].Key}); err != nil || !got[batch[0].Key] {
+		t.Errorf("Applied = %v, %v", got, err)
+	}
+	if err := c.Apply(ctx, batch); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	if got := f.postings(); got != want || f.px.count("account.move.create") != 1 {
+		t.Errorf("the replay wrote again: %s", got)
+	}
+
+	// A journal whose inbound payment method has its own outstanding
+	// account.
+	var acc, journal int
+	f.call(&acc, "account.account", "create", []any{map[string]any{"code": "512" + f.id[:3], "name": "Outstanding " + f.id,
+		"account_type": "asset_current", "reconcile": true}}, nil)
+	f.call(&journal, "account.journal", "create", []any{map[string]any{"name": "Bank " + f.id, "code": "B" + f.id[:4], "type": "bank"}}, nil)
+	var js []struct {
+		Lines []int `json:"inbound_payment_method_line_ids"`
+	}
+	f.call(&js, "account.journal", "read", []any{[]int{journal}}, map[string]any{"fields": []string{"inbound_payment_method_line_ids"}})
+	f.call(nil, "account.payment.method.line", "write", []any{js[0].Lines, map[string]any{"payment_account_id": acc}}, nil)
+	c = f.client(func(c *Config) { c.Journal = "B" + f.id[:4]; c.WriteOffAccount = "658000" })
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k-wo2", []matcher.Posting{writeOff("1", "R")})}); err != nil {
+		t.Fatalf("Apply on the second journal: %v", err)
+	}
+	if got := f.postings(); !strings.HasSuffix(got, "entry[lettrage:k-wo2:1/1 write-off: R]=512"+f.id[:3]+":1,658000:-1:posted") {
+		t.Errorf("postings = %q, want the second on the method's account", got)
 	}
 }
 
-// Postings Odoo cannot take are refused before anything of their decision
-// is written; the other decisions of the batch are written all the same.
+// Postings Lettrage cannot write are refused before anything of their
+// decision is written; the other decisions of the batch are written all
+// the same.
 func TestPostingRefusals(t *testing.T) {
 	tests := []struct {
 		name        string
 		mut         func(*Config)
-		decision    connectors.KeyedDecision
+		decision    func(f *fx, ids []string) connectors.KeyedDecision
 		errIs       error
 		errContains string
 	}{
 		{name: "write-off without write_off_account", mut: func(c *Config) { c.Journal = "BNK1" },
-			decision: pd("k1", []matcher.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set write_off_account"},
+			decision: func(f *fx, ids []string) connectors.KeyedDecision {
+				return f.pd("k1", []matcher.Posting{writeOff("0.42", "TINY")})
+			}, errIs: ErrWriteOffNotConfigured, errContains: "set write_off_account"},
 		{name: "mixed decision without write_off_account writes none of it", mut: func(c *Config) { c.Journal = "BNK1" },
-			decision: pd("k1", []matcher.Posting{onAccount("42", "10"), writeOff("0.42", "TINY")}, al("2", "100", "")),
-			errIs:    ErrWriteOffNotConfigured, errContains: "write_off_account"},
+			decision: func(f *fx, ids []string) connectors.KeyedDecision {
+				return f.pd("k1", []matcher.Posting{onAccount(f.pid("Müller"), "10"), writeOff("0.42", "TINY")}, al(ids[1], "100", ""))
+			}, errIs: ErrWriteOffNotConfigured, errContains: "write_off_account"},
 		{name: "write-off without journal", mut: func(c *Config) { c.WriteOffAccount = "658000" },
-			decision: pd("k1", []matcher.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set journal"},
-		{name: "unknown customer", decision: pd("k1", []matcher.Posting{onAccount("99", "10")}), errIs: ErrNotFound, errContains: "customer 99"},
-		{name: "customer not an id", decision: pd("k1", []matcher.Posting{onAccount("C-42", "10")}), errIs: ErrBadPosting, errContains: `"C-42"`},
-		{name: "negative amount", decision: pd("k1", []matcher.Posting{onAccount("42", "-10")}), errIs: ErrBadPosting, errContains: "not positive"},
-		{name: "unknown kind", decision: pd("k1", []matcher.Posting{{Kind: "donation", Amount: matcher.MustAmount("1")}}), errIs: ErrBadPosting, errContains: "donation"},
-		{name: "record_exceptions", mut: func(c *Config) { c.Journal = "BNK1"; c.RecordExceptions = true },
-			decision: pd("k1", []matcher.Posting{onAccount("42", "10")}), errIs: ErrRecordExceptionsPostings, errContains: "statement line"},
+			decision: func(f *fx, ids []string) connectors.KeyedDecision {
+				return f.pd("k1", []matcher.Posting{writeOff("0.42", "TINY")})
+			}, errIs: ErrWriteOffNotConfigured, errContains: "set journal"},
+		{name: "unknown customer", decision: func(f *fx, ids []string) connectors.KeyedDecision {
+			return f.pd("k1", []matcher.Posting{onAccount("999999", "10")})
+		}, errIs: ErrNotFound, errContains: "customer 999999"},
+		{name: "customer not an id", decision: func(f *fx, ids []string) connectors.KeyedDecision {
+			return f.pd("k1", []matcher.Posting{onAccount("C-42", "10")})
+		}, errIs: ErrBadPosting, errContains: `"C-42"`},
+		{name: "negative amount", decision: func(f *fx, ids []string) connectors.KeyedDecision {
+			return f.pd("k1", []matcher.Posting{onAccount(f.pid("Müller"), "-10")})
+		}, errIs: ErrBadPosting, errContains: "not positive"},
+		{name: "unknown kind", decision: func(f *fx, ids []string) connectors.KeyedDecision {
+			return f.pd("k1", []matcher.Posting{{Kind: "donation", Amount: matcher.MustAmount("1")}})
+		}, errIs: ErrBadPosting, errContains: "donation"},
+		{name: "record_exceptions", mut: recording, decision: func(f *fx, ids []string) connectors.KeyedDecision {
+			return f.pd("k1", []matcher.Posting{onAccount(f.pid("Müller"), "10")})
+		}, errIs: ErrRecordExceptionsPostings, errContains: "statement line"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, srv := newFakeOdoo(t, 17)
-			c := newClient(t, srv.URL, tc.mut)
-			ok := kd("k0", al("6", "500.00", ""))
-			err := c.Apply(context.Background(), []connectors.KeyedDecision{tc.decision, ok})
+			f := newFx(t)
+			ids := f.invoices(inv("Rossi", "500.00"), inv("Müller", "300.10"))
+			c := f.client(tc.mut)
+			ok := f.kd("k0", al(ids[0], "500.00", ""))
+			ok.Tx.Amount = matcher.MustAmount("500.00")
+			err := c.Apply(context.Background(), []connectors.KeyedDecision{tc.decision(f, ids), ok})
 			rej, only := connectors.Rejections(err)
-			if !only || len(rej) != 1 || rej[0].Key != "k1" || rej[0].Partial {
+			if !only || len(rej) != 1 || rej[0].Key != f.key("k1") || rej[0].Partial {
 				t.Fatalf("Apply = %v; want k1 rejected alone, nothing partial", err)
 			}
 			if !errors.Is(err, tc.errIs) || !strings.Contains(rej[0].Reason, tc.errContains) {
 				t.Errorf("rejection %q (%v); want %v containing %q", rej[0].Reason, err, tc.errIs, tc.errContains)
 			}
-			if got := f.memos(); got != "lettrage:k0:1/1=500.00@6" || f.postingsText() != "" {
-				t.Errorf("payments %q, postings %q; want k0's alone", got, f.postingsText())
+			if got := f.states(ids...); got != "paid/0 not_paid/300.1" || f.postings() != "" {
+				t.Errorf("invoices %q, postings %q; want k0's alone written", got, f.postings())
 			}
-			if got, _ := c.Applied(context.Background(), []string{"k1"}); got["k1"] {
+			if got, _ := c.Applied(context.Background(), []string{f.key("k1")}); got[f.key("k1")] {
 				t.Errorf("a refused decision is reported applied")
 			}
 		})
 	}
-	// Odoo's own refusal (a lock date) after the allocation was paid: the
-	// rejection is partial, with Odoo's message.
-	f, srv := newFakeOdoo(t, 17)
-	c := newClient(t, srv.URL, withWriteOff)
-	f.lockDate = "2026-11-30"
-	err := c.Apply(context.Background(), []connectors.KeyedDecision{pd("k1", []matcher.Posting{onAccount("42", "10")}, al("2", "100", ""))})
+}
+
+// Odoo's own refusal of a posting after the decision's allocation was
+// paid (the write-off account was deprecated meanwhile): the rejection is
+// partial, with Odoo's message.
+func TestPostingRefusedByOdooAfterThePayment(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"))
+	c := f.client(withWriteOff)
+	if err := c.setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.call(nil, "account.account", "write", []any{[]int{c.writeOffID}, map[string]any{"deprecated": true}}, nil)
+	t.Cleanup(func() {
+		f.call(nil, "account.account", "write", []any{[]int{c.writeOffID}, map[string]any{"deprecated": false}}, nil)
+	})
+	err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k1", []matcher.Posting{writeOff("0.10", "R")}, al(ids[0], "100", ""))})
 	rej, only := connectors.Rejections(err)
-	if !only || len(rej) != 1 || !rej[0].Partial || !strings.Contains(rej[0].Reason, "lock date") {
+	if !only || len(rej) != 1 || !rej[0].Partial || !strings.Contains(rej[0].Reason, "deprecated") {
 		t.Fatalf("Apply = %v; want k1 rejected as partial with Odoo's message", err)
+	}
+	if got := f.states(ids[0]); got != "partial/200.1" {
+		t.Errorf("invoice = %s", got)
 	}
 }
 
 // A call whose answer is lost after Odoo acted is re-checked by memo and
 // not sent again: exactly one document, posted once.
-func TestPostingLostAnswerIsNotRepeated(t *testing.T) {
+func TestPostingLostAnswer(t *testing.T) {
 	tests := []struct {
 		step     string
-		posting  matcher.Posting
+		posting  func(f *fx) matcher.Posting
 		postings string
 	}{
-		{step: "account.payment.create", posting: onAccount("41", "12.34"), postings: "pay[lettrage:k-lost:1/1 on account]=12.34>41:in_process"},
-		{step: "account.payment.action_post", posting: onAccount("41", "12.34"), postings: "pay[lettrage:k-lost:1/1 on account]=12.34>41:in_process"},
-		{step: "account.move.create", posting: writeOff("0.01", "ROUND"), postings: "entry[lettrage:k-lost:1/1 write-off: ROUND]=30:0.01,501:-0.01:posted"},
-		{step: "account.move.action_post", posting: writeOff("0.01", "ROUND"), postings: "entry[lettrage:k-lost:1/1 write-off: ROUND]=30:0.01,501:-0.01:posted"},
+		{step: "account.payment.create", posting: func(f *fx) matcher.Posting { return onAccount(f.pid("Dupont"), "12.34") },
+			postings: "pay[lettrage:k-lost:1/1 on account]=12.34>Dupont:posted"},
+		{step: "account.payment.action_post", posting: func(f *fx) matcher.Posting { return onAccount(f.pid("Dupont"), "12.34") },
+			postings: "pay[lettrage:k-lost:1/1 on account]=12.34>Dupont:posted"},
+		{step: "account.move.create", posting: func(f *fx) matcher.Posting { return writeOff("0.01", "ROUND") },
+			postings: "entry[lettrage:k-lost:1/1 write-off: ROUND]=512003:0.01,658000:-0.01:posted"},
+		{step: "account.move.action_post", posting: func(f *fx) matcher.Posting { return writeOff("0.01", "ROUND") },
+			postings: "entry[lettrage:k-lost:1/1 write-off: ROUND]=512003:0.01,658000:-0.01:posted"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.step, func(t *testing.T) {
-			f, srv := newFakeOdoo(t, 18)
-			stop := make(chan struct{})
-			t.Cleanup(func() { close(stop) })
-			first := true
-			f.after = func(model, method string, w http.ResponseWriter, r *http.Request) bool {
-				if model+"."+method != tc.step || !first {
-					return false
-				}
-				first = false
-				return stallUntilClientGone(stop)(w, r)
-			}
-			c := newClient(t, srv.URL, func(c *Config) { withWriteOff(c); c.Timeout = 300 * time.Millisecond })
-			if err := c.Apply(context.Background(), []connectors.KeyedDecision{pd("k-lost", []matcher.Posting{tc.posting})}); err != nil {
+			f := newFx(t)
+			f.px.on(rule{call: tc.step, nth: 1, fault: loseAnswer})
+			c := f.client(withWriteOff)
+			if err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k-lost", []matcher.Posting{tc.posting(f)})}); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			if n := f.calls[tc.step]; n != 1 {
+			if n := f.px.count(tc.step); n != 1 {
 				t.Errorf("%s called %d times, want 1 (the recheck found it done)", tc.step, n)
 			}
-			if got := f.postingsText(); got != tc.postings {
+			if got := f.postings(); got != tc.postings {
 				t.Errorf("postings = %q, want %q", got, tc.postings)
 			}
 		})
@@ -223,61 +263,65 @@ func TestPostingLostAnswerIsNotRepeated(t *testing.T) {
 // A run that died between creating a posting and posting it: the draft is
 // not reported applied, and the next Apply posts it without a second one.
 func TestPostingDraftLeftByACrashIsPosted(t *testing.T) {
-	f, srv := newFakeOdoo(t, 17)
-	c := newClient(t, srv.URL, nil)
+	f := newFx(t)
+	c := f.client(func(c *Config) { c.Journal = testenv.OdooBankJournal })
 	ctx := context.Background()
-	f.pays = append(f.pays, fakePayment{id: 1, memo: "lettrage:k1:1/1 on account", amount: matcher.MustAmount("5"), partner: 43, state: "draft", journal: 11})
-	if got, _ := c.Applied(ctx, []string{"k1"}); got["k1"] {
-		t.Fatalf("a draft posting is reported applied")
+	d := f.pd("k1", []matcher.Posting{onAccount(f.pid("Rossi"), "5")})
+	if err := c.setup(ctx); err != nil {
+		t.Fatal(err)
 	}
-	if err := c.Apply(ctx, []connectors.KeyedDecision{pd("k1", []matcher.Posting{onAccount("43", "5")})}); err != nil {
+	model, vals, err := c.postingVals(ctx, d, d.Decision.Postings[0], postingMemo(d.Key, 1, 1, d.Decision.Postings[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.execute(ctx, nil, read, model, "create", []any{vals}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Applied(ctx, []string{d.Key}); got[d.Key] {
+		t.Fatalf("a draft posting is reported applied: %s", f.postings())
+	}
+	creates := f.px.count("account.payment.create")
+	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	if got := f.postingsText(); got != "pay[lettrage:k1:1/1 on account]=5>43:posted" || f.calls["account.payment.create"] != 0 {
-		t.Errorf("postings = %q after %d creates", got, f.calls["account.payment.create"])
+	if got, n := f.postings(), f.px.count("account.payment.create")-creates; got != "pay[lettrage:k1:1/1 on account]=5>Rossi:posted" || n != 0 {
+		t.Errorf("postings = %q after %d more creates", got, n)
 	}
-	if got, _ := c.Applied(ctx, []string{"k1"}); !got["k1"] {
+	if got, _ := c.Applied(ctx, []string{d.Key}); !got[d.Key] {
 		t.Errorf("posted decision not applied")
 	}
 }
 
 // Allocations and postings in one decision: the invoice is paid first, then
-// the postings, each numbered n/3; Applied waits for all three.
+// the postings, each numbered n/3; Applied waits for all three. A previous
+// run paid the invoice and died.
 func TestMixedDecision(t *testing.T) {
-	for _, major := range []int{16, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, withWriteOff)
-			ctx := context.Background()
-			mixed := pd("k-mix", []matcher.Posting{onAccount("42", "49.90"), writeOff("0.05", "ROUND")}, al("2", "300.10", ""))
-			// A previous run paid the invoice and died.
-			if err := c.Apply(ctx, []connectors.KeyedDecision{kd("k-mix", al("2", "300.10", ""))}); err != nil {
-				t.Fatal(err)
-			}
-			f.mu.Lock()
-			f.pays[0].memo = "lettrage:k-mix:1/3"
-			f.mu.Unlock()
-			if got, _ := c.Applied(ctx, []string{"k-mix"}); got["k-mix"] {
-				t.Fatalf("a decision with its postings missing is reported applied")
-			}
-			if err := c.Apply(ctx, []connectors.KeyedDecision{mixed}); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
-			posted := "posted"
-			if major >= 18 {
-				posted = "in_process"
-			}
-			want := "pay[lettrage:k-mix:2/3 on account]=49.90>42:" + posted + " entry[lettrage:k-mix:3/3 write-off: ROUND]=30:0.05,501:-0.05:posted"
-			if got := f.postingsText(); got != want {
-				t.Errorf("postings = %q, want %q", got, want)
-			}
-			if got := f.residuals(); !strings.Contains(got, "2=paid/0") || f.calls["account.payment.register.action_create_payments"] != 1 {
-				t.Errorf("invoices %s after %d registrations", got, f.calls["account.payment.register.action_create_payments"])
-			}
-			if got, _ := c.Applied(ctx, []string{"k-mix"}); !got["k-mix"] {
-				t.Errorf("complete decision not applied")
-			}
-		})
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"))
+	c := f.client(withWriteOff)
+	ctx := context.Background()
+	mixed := f.pd("k-mix", []matcher.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
+	if err := c.setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.register(ctx, mixed, mixed.Decision.Allocations[0], atoi(ids[0]), memo(mixed.Key, 1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Applied(ctx, []string{mixed.Key}); got[mixed.Key] {
+		t.Fatalf("a decision with its postings missing is reported applied")
+	}
+	if err := c.Apply(ctx, []connectors.KeyedDecision{mixed}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	want := "pay[lettrage:k-mix:2/3 on account]=49.9>Müller:posted entry[lettrage:k-mix:3/3 write-off: ROUND]=512003:0.05,658000:-0.05:posted"
+	if got := f.postings(); got != want {
+		t.Errorf("postings = %q, want %q", got, want)
+	}
+	if got := f.states(ids[0]); got != "paid/0" || f.px.count("account.payment.register.action_create_payments") != 1 {
+		t.Errorf("invoice %s after %d registrations", got, f.px.count("account.payment.register.action_create_payments"))
+	}
+	if got, _ := c.Applied(ctx, []string{mixed.Key}); !got[mixed.Key] {
+		t.Errorf("complete decision not applied")
 	}
 }
 
@@ -285,83 +329,72 @@ func TestMixedDecision(t *testing.T) {
 // reset to draft, marked with the reversal key and cancelled; the invoice
 // is open again; the reversal is idempotent and exclusive.
 func TestUnletterPostings(t *testing.T) {
-	for _, major := range []int{17, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, withWriteOff)
-			ctx := context.Background()
-			mixed := pd("k-mix", []matcher.Posting{onAccount("42", "49.90"), writeOff("0.05", "ROUND")}, al("2", "300.10", ""))
-			if err := c.Apply(ctx, []connectors.KeyedDecision{mixed}); err != nil {
-				t.Fatal(err)
-			}
-			r := rev("unl-1", "k-mix")
-			r.Postings = mixed.Decision.Postings
-			if err := c.Unletter(ctx, r); err != nil {
-				t.Fatalf("Unletter: %v", err)
-			}
-			cancel := "cancel"
-			if major >= 18 {
-				cancel = "canceled"
-			}
-			want := "pay[lettrage:k-mix:2/3 on account unlettered by unl-1]=49.90>42:" + cancel +
-				" entry[lettrage:k-mix:3/3 write-off: ROUND unlettered by unl-1]=30:0.05,501:-0.05:cancel"
-			if got := f.postingsText(); got != want {
-				t.Errorf("postings = %q, want %q", got, want)
-			}
-			if got := f.paymentStates(); !strings.HasPrefix(got, "lettrage:k-mix:1/3 unlettered by unl-1="+cancel) {
-				t.Errorf("payments = %q", got)
-			}
-			if got := f.residuals(); got != untouched {
-				t.Errorf("invoices = %q, want %q", got, untouched)
-			}
-			applied, err := c.Applied(ctx, []string{"unl-1", "k-mix"})
-			if err != nil || len(applied) != 1 || !applied["unl-1"] {
-				t.Errorf("Applied = %v, %v; want unl-1 alone", applied, err)
-			}
-			calls := f.calls["account.move.button_draft"] + f.calls["account.payment.action_draft"]
-			if err := c.Unletter(ctx, r); err != nil {
-				t.Fatalf("Unletter again: %v", err)
-			}
-			if f.calls["account.move.button_draft"]+f.calls["account.payment.action_draft"] != calls || f.postingsText() != want {
-				t.Errorf("the replay acted: %s", f.postingsText())
-			}
-			if err := c.Unletter(ctx, rev("unl-2", "k-mix")); !errors.Is(err, ErrAlreadyReversed) {
-				t.Errorf("second reversal = %v, want ErrAlreadyReversed", err)
-			}
-		})
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"))
+	c := f.client(withWriteOff)
+	ctx := context.Background()
+	mixed := f.pd("k-mix", []matcher.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
+	if err := c.Apply(ctx, []connectors.KeyedDecision{mixed}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.rev("unl-1", "k-mix")
+	r.Postings = mixed.Decision.Postings
+	if err := c.Unletter(ctx, r); err != nil {
+		t.Fatalf("Unletter: %v", err)
+	}
+	want := "pay[lettrage:k-mix:2/3 on account unlettered by unl-1]=49.9>Müller:cancel" +
+		" entry[lettrage:k-mix:3/3 write-off: ROUND unlettered by unl-1]=512003:0.05,658000:-0.05:cancel"
+	if got := f.postings(); got != want {
+		t.Errorf("postings = %q, want %q", got, want)
+	}
+	if got := f.paymentStates(); !strings.HasPrefix(got, "lettrage:k-mix:1/3 unlettered by unl-1=cancel") {
+		t.Errorf("payments = %q", got)
+	}
+	if got := f.states(ids[0]); got != "not_paid/300.1" {
+		t.Errorf("invoice = %q", got)
+	}
+	applied, err := c.Applied(ctx, []string{r.Key, mixed.Key})
+	if err != nil || len(applied) != 1 || !applied[r.Key] {
+		t.Errorf("Applied = %v, %v; want unl-1 alone", applied, err)
+	}
+	calls := f.px.count("account.move.button_draft") + f.px.count("account.payment.action_draft")
+	if err := c.Unletter(ctx, r); err != nil {
+		t.Fatalf("Unletter again: %v", err)
+	}
+	if f.px.count("account.move.button_draft")+f.px.count("account.payment.action_draft") != calls || f.postings() != want {
+		t.Errorf("the replay acted: %s", f.postings())
+	}
+	if err := c.Unletter(ctx, f.rev("unl-2", "k-mix")); !errors.Is(err, ErrAlreadyReversed) {
+		t.Errorf("second reversal = %v, want ErrAlreadyReversed", err)
 	}
 }
 
-// A reversal that dies after the payments were cancelled and before the
-// write-off entry was: not applied until the next call finishes it.
+// A reversal Odoo stops after the payments were cancelled and before the
+// write-off entry was (a lock date set meanwhile): not applied until a
+// later call, once the lock is lifted, finishes it.
 func TestUnletterPostingsHalfDone(t *testing.T) {
-	f, srv := newFakeOdoo(t, 17)
-	c := newClient(t, srv.URL, withWriteOff)
+	f := newFx(t)
+	c := f.client(withWriteOff)
 	ctx := context.Background()
-	if err := c.Apply(ctx, []connectors.KeyedDecision{pd("k1", []matcher.Posting{onAccount("41", "3"), writeOff("1", "X")})}); err != nil {
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k1", []matcher.Posting{onAccount(f.pid("Dupont"), "3"), writeOff("1", "X")})}); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	f.refuse = func(model, method string) (string, string) {
-		if model+"."+method == "account.move.button_cancel" {
-			if n++; n == 1 {
-				return "odoo.exceptions.UserError", "The entry is locked."
-			}
-		}
-		return "", ""
-	}
-	err := c.Unletter(ctx, rev("unl-1", "k1"))
+	f.px.on(rule{call: "account.move.button_draft", nth: 1, before: func() { f.lock("2026-11-30") }})
+	err := c.Unletter(ctx, f.rev("unl-1", "k1"))
 	if rej, _ := connectors.Rejections(err); len(rej) != 1 || !rej[0].Partial {
 		t.Fatalf("Unletter = %v; want a partial rejection", err)
 	}
-	if got, _ := c.Applied(ctx, []string{"unl-1"}); got["unl-1"] {
-		t.Fatalf("a half-done reversal is reported applied: %s", f.postingsText())
+	if got, _ := c.Applied(ctx, []string{f.key("unl-1")}); got[f.key("unl-1")] {
+		t.Fatalf("a half-done reversal is reported applied: %s", f.postings())
 	}
-	if err := c.Unletter(ctx, rev("unl-1", "k1")); err != nil {
+	if err := f.db.SetLockDate(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unletter(ctx, f.rev("unl-1", "k1")); err != nil {
 		t.Fatalf("Unletter: %v", err)
 	}
-	if got, _ := c.Applied(ctx, []string{"unl-1"}); !got["unl-1"] {
-		t.Errorf("finished reversal not applied: %s", f.postingsText())
+	if got, _ := c.Applied(ctx, []string{f.key("unl-1")}); !got[f.key("unl-1")] {
+		t.Errorf("finished reversal not applied: %s", f.postings())
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 	"github.com/lettrage/lettrage/matcher"
@@ -26,26 +28,50 @@ type Error struct {
 	Code    int
 	Name    string
 	Message string
+	// Cause is the database error the exception came from, read from its
+	// traceback ("psycopg2.errors.UniqueViolation"): Odoo turns every
+	// IntegrityError into a ValidationError ("The operation cannot be
+	// completed: …"), among them the clash of two transactions numbering
+	// entries of one journal at once.
+	Cause string
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("odoo %s: %s: %s", e.Method, e.Name, e.Message)
 }
 
-// Business reports whether the error is one Odoo raises for its users
-// (UserError, ValidationError, AccessError, MissingError, RedirectWarning),
-// as opposed to a server fault or an authentication failure.
+// Business reports whether the error is Odoo's verdict on the operation
+// itself — UserError (a lock date, an invoice with nothing left to pay),
+// ValidationError, MissingError (a record deleted meanwhile) — so that the
+// decision is refused and becomes an exception.
+//
+// The others are outages of the ledger, retried and alerted on, never a
+// verdict on a payment: AccessError (the Odoo user lacks a group, or a
+// record rule hides a record: fixing the user's rights must let the same
+// decisions through), AccessDenied (login or API key), RedirectWarning
+// (Odoo points to a settings screen: a chart of accounts, a journal to
+// configure), a ValidationError caused by a database error (Cause: two
+// transactions gave one entry number at once, "Another entry with the
+// same name already exists"), and every server fault (psycopg2 errors,
+// Python errors).
 func (e *Error) Business() bool {
+	if e.Cause != "" {
+		return false // a database error (a concurrent numbering clash…): retried, never a verdict
+	}
 	switch e.Name {
-	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError", "odoo.exceptions.AccessError",
-		"odoo.exceptions.MissingError", "odoo.exceptions.RedirectWarning", "odoo.exceptions.Warning":
+	case "odoo.exceptions.UserError", "odoo.exceptions.ValidationError", "odoo.exceptions.MissingError",
+		"odoo.exceptions.Warning": // Odoo ≤ 13's name of UserError
 		return true
 	}
 	return false
 }
 
 // ErrAuth is returned (wrapped) when Odoo refuses the login or API key.
-var ErrAuth = errors.New("Odoo refused the credentials")
+var ErrAuth = errors.New("Odoo refused the login or API key")
+
+// ErrUnknownDatabase is returned (wrapped) when the Odoo server has no
+// database of the configured name.
+var ErrUnknownDatabase = errors.New("the Odoo server has no such database")
 
 // ErrProtocol is returned (wrapped) for an answer that is not Odoo's
 // JSON-RPC.
@@ -62,8 +88,46 @@ type callOpts struct {
 	recheck    func(ctx context.Context) (bool, error)
 }
 
-// call sends {"jsonrpc":"2.0","method":"call","params":{"service","method","args"}}.
+// clashes are the database errors of two transactions at once that Odoo
+// does not retry itself (it retries serialization failures 5 times, and
+// turns a UniqueViolation — two entries of one journal numbered at once —
+// into a ValidationError).
+var clashes = map[string]bool{
+	"psycopg2.errors.UniqueViolation":      true,
+	"psycopg2.errors.SerializationFailure": true,
+	"psycopg2.errors.DeadlockDetected":     true,
+	"psycopg2.errors.LockNotAvailable":     true,
+}
+
+// clashAttempts is how many times a call that fails on a clash is sent.
+const clashAttempts = 3
+
+// call sends the call, again (up to clashAttempts times, after a short
+// pause) when Odoo answers that it failed on a clash with another
+// transaction: Odoo rolled the call back, so sending it again is safe, and
+// it would most likely go through a moment later.
 func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, method string, args ...any) error {
+	for attempt := 1; ; attempt++ {
+		err := r.callOnce(ctx, out, opts, label, service, method, args...)
+		var oe *Error
+		if err == nil || attempt >= clashAttempts || !errors.As(err, &oe) || !clashes[oe.Cause] {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * time.Duration(100+rand.IntN(200)) * time.Millisecond):
+		}
+	}
+}
+
+// callOnce sends {"jsonrpc":"2.0","method":"call","params":{"service","method","args"}}.
+// args is always a JSON array: Odoo calls the method with *args, and null
+// is refused (TypeError … argument after * must be an iterable).
+func (r *rpc) callOnce(ctx context.Context, out any, opts callOpts, label, service, method string, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
 	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "call", "id": r.id.Add(1),
 		"params": map[string]any{"service": service, "method": method, "args": args}})
 	if err != nil {
@@ -85,6 +149,7 @@ func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, 
 			Data    struct {
 				Name    string `json:"name"`
 				Message string `json:"message"`
+				Debug   string `json:"debug"`
 			} `json:"data"`
 		} `json:"error"`
 	}
@@ -92,7 +157,8 @@ func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, 
 		return fmt.Errorf("decoding odoo %s answer: %w: %w", label, ErrProtocol, err)
 	}
 	if env.Error != nil {
-		e := &Error{Method: label, Code: env.Error.Code, Name: env.Error.Data.Name, Message: env.Error.Data.Message}
+		e := &Error{Method: label, Code: env.Error.Code, Name: env.Error.Data.Name, Message: env.Error.Data.Message,
+			Cause: dbCause(env.Error.Data.Debug)}
 		if e.Message == "" {
 			e.Message = env.Error.Message
 		}
@@ -101,7 +167,9 @@ func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, 
 		}
 		return e
 	}
-	if out == nil {
+	// A method that returns None answers without a "result" key: that is
+	// JSON null, and out keeps its zero value.
+	if out == nil || len(env.Result) == 0 {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(env.Result))
@@ -110,6 +178,21 @@ func (r *rpc) call(ctx context.Context, out any, opts callOpts, label, service, 
 		return fmt.Errorf("decoding odoo %s result %.120s: %w", label, env.Result, err)
 	}
 	return nil
+}
+
+// dbCause finds, in an Odoo traceback, the database exception the error
+// came from: a line "psycopg2.errors.<Class>: …" (or "psycopg2.<Class>:")
+// before the error's own. Empty when there is none.
+func dbCause(debug string) string {
+	for _, line := range strings.Split(debug, "\n") {
+		if !strings.HasPrefix(line, "psycopg2.") {
+			continue
+		}
+		if name, _, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(name, " \t") {
+			return name
+		}
+	}
+	return ""
 }
 
 // Number is an Odoo float field read as its JSON text, never as a Go float.

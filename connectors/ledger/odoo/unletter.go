@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
 )
 
@@ -26,18 +27,27 @@ var ErrAlreadyReversed = errors.New("lettering already reversed in Odoo")
 // cancelled: "lettrage:<decision>:<n>/<m> unlettered by <key>".
 func unletterMark(key string) string { return " unlettered by " + key }
 
+// lineMarkSep starts every mark lineMark appends.
+const lineMarkSep = " | unlettered "
+
 // lineMark is appended to the payment_ref of a statement line whose
 // settlement the reversal key undid.
 func lineMark(reverses, key string) string {
-	return " | unlettered " + reverses + " by " + key + ";"
+	return lineMarkSep + reverses + " by " + key + ";"
 }
 
 // mark is one reversal recorded on a statement line.
 type mark struct{ reverses, by string }
 
 // lineMarks parses the marks lineMark appended to a payment_ref, in order.
-func lineMarks(ref string) []mark {
-	parts := strings.Split(ref, " | unlettered ")
+func lineMarks(ref string) []mark { return parseMarks(ref, lineMarkSep) }
+
+// intentMarks parses the marks intentMark appended to an entry's ref.
+func intentMarks(ref string) []mark { return parseMarks(ref, intentSep) }
+
+// parseMarks parses "<sep><reverses> by <key>;" marks, in order.
+func parseMarks(ref, sep string) []mark {
+	parts := strings.Split(ref, sep)
 	var out []mark
 	for _, p := range parts[1:] {
 		body, _, ok := strings.Cut(p, ";")
@@ -94,11 +104,16 @@ func cancelled(state string) bool {
 //     alike;
 //   - each write-off entry it posted is reset to draft with button_draft,
 //     its ref marked the same way, then cancelled with button_cancel;
-//   - each statement line it settled gets " | unlettered <r.Reverses> by
-//     <r.Key>;" appended to its payment_ref, then action_undo_reconciliation
-//     puts the line's whole cash back on the journal's suspense account: the
-//     transaction is an open statement line again, as before it was
-//     lettered.
+//   - each statement line it settled is undone in three steps: the ref of
+//     its journal entry gets " | unlettering <r.Reverses> by <r.Key>;" (the
+//     intent, which Odoo lets one write on a reconciled entry), then
+//     action_undo_reconciliation puts the line's whole cash back on the
+//     journal's suspense account, then its payment_ref gets " | unlettered
+//     <r.Reverses> by <r.Key>;" (Odoo refuses that while the line is
+//     reconciled: "You cannot do this modification on a reconciled journal
+//     entry"). The transaction is an open statement line again, as before
+//     it was lettered. A run that dies after the undo leaves the intent:
+//     the next call finds the line by it and finishes.
 //
 // Idempotent under r.Key: every step is checked before it is made, a call
 // whose answer was lost is re-checked, and Applied reports r.Key once every
@@ -149,9 +164,20 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			live = append(live, p)
 		}
 	}
-	lines, labelled, err := c.settledStatementLines(ctx, r.Reverses)
+	lines, err := c.settledStatementLines(ctx, r.Reverses)
 	if err != nil {
 		return fail(err)
+	}
+	// Lines this reversal began to undo (intent written) and did not
+	// finish (payment_ref not marked): a run died in between.
+	begun, err := c.unfinishedLines(ctx, r.Reverses, r.Key)
+	if err != nil {
+		return fail(err)
+	}
+	for _, l := range begun {
+		if !containsLine(lines, l.ID) {
+			lines = append(lines, l)
+		}
 	}
 	for _, p := range mine {
 		if !cancelled(p.State) {
@@ -185,12 +211,21 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 		undone = true
 	}
 	for _, l := range lines {
-		if err := c.undoLine(ctx, l, labelled[l.ID], lineMark(r.Reverses, r.Key)); err != nil {
+		if err := c.undoLine(ctx, l, r.Reverses, r.Key); err != nil {
 			return fail(err)
 		}
 		undone = true
 	}
 	return nil
+}
+
+func containsLine(lines []stLine, id int) bool {
+	for _, l := range lines {
+		if l.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // cancelDoc undoes a payment (cancelPayment) or a write-off entry
@@ -289,42 +324,68 @@ func (c *Client) cancelPayment(ctx context.Context, p payRow, mark string) error
 }
 
 // settledStatementLines returns the statement lines of the journal that
-// hold items labelled with a memo of decision key, and those items' ids by
-// line.
-func (c *Client) settledStatementLines(ctx context.Context, key string) ([]stLine, map[int][]int, error) {
+// hold items labelled with a memo of decision key.
+func (c *Client) settledStatementLines(ctx context.Context, key string) ([]stLine, error) {
 	if !c.cfg.RecordExceptions || c.journalID == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	var items []moveLine
 	if err := c.execute(ctx, &items, read, "account.move.line", "search_read", []any{[]any{
 		[]any{"journal_id", "=", c.journalID}, []any{"name", "=like", likeEscape(memoPrefix+key+":") + "%"}}},
 		map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
-		return nil, nil, fmt.Errorf("searching statement lines settled by %q: %w", key, err)
+		return nil, fmt.Errorf("searching statement lines settled by %q: %w", key, err)
 	}
-	byMove := map[int][]int{}
+	seen := map[int]bool{}
 	var moves []int
 	for _, it := range items {
 		if k, _, _, ok := parseMemo(string(it.Name)); !ok || k != key {
 			continue
 		}
-		if _, seen := byMove[it.Move.ID]; !seen {
+		if !seen[it.Move.ID] {
+			seen[it.Move.ID] = true
 			moves = append(moves, it.Move.ID)
 		}
-		byMove[it.Move.ID] = append(byMove[it.Move.ID], it.ID)
 	}
 	if len(moves) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	var lines []stLine
 	if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read",
 		[]any{[]any{[]any{"move_id", "in", moves}}}, map[string]any{"fields": stLineFields, "order": "id asc"}); err != nil {
-		return nil, nil, fmt.Errorf("reading statement lines settled by %q: %w", key, err)
+		return nil, fmt.Errorf("reading statement lines settled by %q: %w", key, err)
 	}
-	out := map[int][]int{}
+	return lines, nil
+}
+
+// intentSep starts every mark intentMark writes.
+const intentSep = " | unlettering "
+
+// intentMark is appended to the ref of the journal entry of a statement
+// line before the reversal key undoes its settlement of reverses.
+func intentMark(reverses, key string) string {
+	return intentSep + reverses + " by " + key + ";"
+}
+
+// unfinishedLines returns the statement lines whose entry carries the
+// intent of key to undo reverses and whose payment_ref does not carry the
+// mark of it done.
+func (c *Client) unfinishedLines(ctx context.Context, reverses, key string) ([]stLine, error) {
+	if !c.cfg.RecordExceptions || c.journalID == 0 {
+		return nil, nil
+	}
+	var lines []stLine
+	if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read", []any{[]any{
+		[]any{"journal_id", "=", c.journalID}, []any{"ref", "=like", "%" + likeEscape(intentMark(reverses, key)) + "%"}}},
+		map[string]any{"fields": stLineFields, "order": "id asc"}); err != nil {
+		return nil, fmt.Errorf("searching statement lines being unlettered from %q: %w", reverses, err)
+	}
+	var out []stLine
 	for _, l := range lines {
-		out[l.ID] = byMove[l.Move.ID]
+		if !strings.Contains(string(l.PaymentRef), lineMark(reverses, key)) {
+			out = append(out, l)
+		}
 	}
-	return lines, out, nil
+	return out, nil
 }
 
 // undoneLines looks for statement lines whose settlement of reverses was
@@ -333,19 +394,21 @@ func (c *Client) undoneLines(ctx context.Context, reverses, key string) (mine bo
 	if !c.cfg.RecordExceptions || c.journalID == 0 {
 		return false, "", nil
 	}
-	marker := " | unlettered " + reverses + " by "
 	var lines []stLine
 	if err := c.execute(ctx, &lines, read, "account.bank.statement.line", "search_read", []any{[]any{
-		[]any{"journal_id", "=", c.journalID}, []any{"payment_ref", "=like", "%" + likeEscape(marker) + "%"}}},
+		[]any{"journal_id", "=", c.journalID}, "|",
+		[]any{"payment_ref", "=like", "%" + likeEscape(lineMarkSep+reverses+" by ") + "%"},
+		[]any{"ref", "=like", "%" + likeEscape(intentSep+reverses+" by ") + "%"}}},
 		map[string]any{"fields": stLineFields}); err != nil {
 		return false, "", fmt.Errorf("searching statement lines unlettered from %q: %w", reverses, err)
 	}
 	for _, l := range lines {
-		for _, m := range lineMarks(string(l.PaymentRef)) {
+		// A reversal in progress (its intent only) counts as another's.
+		for _, m := range append(lineMarks(string(l.PaymentRef)), intentMarks(string(l.EntryRef))...) {
 			switch {
 			case m.reverses != reverses:
 			case m.by == key:
-				mine = true
+				mine = mine || strings.Contains(string(l.PaymentRef), lineMark(reverses, key))
 			case other == "":
 				other = m.by
 			}
@@ -354,18 +417,46 @@ func (c *Client) undoneLines(ctx context.Context, reverses, key string) (mine bo
 	return mine, other, nil
 }
 
-// undoLine marks the statement line's payment_ref, then undoes its
-// reconciliation (which Odoo does again harmlessly on a line already
-// undone).
-func (c *Client) undoLine(ctx context.Context, l stLine, _ []int, mark string) error {
-	if !strings.Contains(string(l.PaymentRef), mark) {
+// undoLine undoes the settlement of reverses on the statement line l for
+// the reversal key: the intent on its entry's ref, then Odoo's
+// action_undo_reconciliation, then the mark on its payment_ref; each step
+// only when not done yet.
+func (c *Client) undoLine(ctx context.Context, l stLine, reverses, key string) error {
+	var entry []struct {
+		Ref Text `json:"ref"`
+	}
+	if err := c.execute(ctx, &entry, read, "account.move", "read", []any{[]int{l.Move.ID}},
+		map[string]any{"fields": []string{"ref"}}); err != nil {
+		return fmt.Errorf("reading the entry of statement line %d: %w", l.ID, err)
+	}
+	if len(entry) != 1 {
+		return fmt.Errorf("reading the entry of statement line %d: %w", l.ID, ErrNotFound)
+	}
+	intent := intentMark(reverses, key)
+	if ref := string(entry[0].Ref); !strings.Contains(ref, intent) {
+		if err := c.execute(ctx, nil, read, "account.move", "write", []any{[]int{l.Move.ID},
+			map[string]any{"ref": ref + intent}}, nil); err != nil {
+			return fmt.Errorf("marking the entry of statement line %d: %w", l.ID, err)
+		}
+	}
+	var items []int
+	if err := c.execute(ctx, &items, read, "account.move.line", "search", []any{[]any{
+		[]any{"move_id", "=", l.Move.ID}, []any{"name", "=like", likeEscape(memoPrefix+reverses+":") + "%"}}}, nil); err != nil {
+		return fmt.Errorf("checking statement line %d: %w", l.ID, err)
+	}
+	if len(items) > 0 {
+		// Odoo's own undo: unreconciles the line's items and rebuilds its
+		// bank and suspense items. Repeating it is harmless.
+		if err := c.execute(ctx, nil, read, "account.bank.statement.line", "action_undo_reconciliation", []any{[]int{l.ID}}, nil); err != nil {
+			return fmt.Errorf("undoing the reconciliation of statement line %d: %w", l.ID, err)
+		}
+		failpoint.Crash(FailUnletterAfterUndo)
+	}
+	if mark := lineMark(reverses, key); !strings.Contains(string(l.PaymentRef), mark) {
 		if err := c.execute(ctx, nil, read, "account.bank.statement.line", "write", []any{[]int{l.ID},
 			map[string]any{"payment_ref": string(l.PaymentRef) + mark}}, nil); err != nil {
 			return fmt.Errorf("marking statement line %d: %w", l.ID, err)
 		}
-	}
-	if err := c.execute(ctx, nil, read, "account.bank.statement.line", "action_undo_reconciliation", []any{[]int{l.ID}}, nil); err != nil {
-		return fmt.Errorf("undoing the reconciliation of statement line %d: %w", l.ID, err)
 	}
 	return nil
 }
@@ -451,8 +542,10 @@ func (c *Client) reversalsDoneChunk(ctx context.Context, keys []string, out map[
 		}
 	}
 	if c.cfg.RecordExceptions && c.journalID != 0 {
-		for i, k := range keys {
-			terms[i] = []any{"payment_ref", "=like", "% by " + likeEscape(k) + ";%"}
+		terms = terms[:0]
+		for _, k := range keys {
+			terms = append(terms, []any{"payment_ref", "=like", "% by " + likeEscape(k) + ";%"},
+				[]any{"ref", "=like", "% by " + likeEscape(k) + ";%"})
 		}
 		domain := append([]any{[]any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
 		var lines []stLine
@@ -461,6 +554,14 @@ func (c *Client) reversalsDoneChunk(ctx context.Context, keys []string, out map[
 			return fmt.Errorf("searching statement lines unlettered: %w", err)
 		}
 		for _, l := range lines {
+			// Begun (intent on the entry) but not marked done on the line:
+			// a run died between the undo and the mark.
+			for _, m := range intentMarks(string(l.EntryRef)) {
+				if want[m.by] && !strings.Contains(string(l.PaymentRef), lineMark(m.reverses, m.by)) {
+					p := get(m.by)
+					p.found, p.done = true, false
+				}
+			}
 			for _, m := range lineMarks(string(l.PaymentRef)) {
 				if !want[m.by] {
 					continue

@@ -3,8 +3,6 @@ package odoo
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,114 +11,105 @@ import (
 	"github.com/lettrage/lettrage/matcher"
 )
 
-func rev(key, reverses string) connectors.Reversal {
-	return connectors.Reversal{Key: key, Reverses: reverses, Tx: matcher.Transaction{Ref: "REF-" + reverses},
+func (f *fx) rev(key, reverses string) connectors.Reversal {
+	return connectors.Reversal{Key: f.key(key), Reverses: f.key(reverses), Tx: matcher.Transaction{Ref: "REF-" + reverses},
 		Reason: "lettered to the wrong invoice", At: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 }
 
-func (f *fakeOdoo) paymentStates() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// paymentStates describes Lettrage's payments: "memo=state", the test's id
+// cut from the keys.
+func (f *fx) paymentStates() string {
+	f.t.Helper()
 	var out []string
-	for _, p := range f.pays {
-		out = append(out, p.memo+"="+p.state)
+	for _, p := range f.payments() {
+		if strings.HasPrefix(string(p.Memo), memoPrefix) {
+			out = append(out, strings.ReplaceAll(string(p.Memo), "-"+f.id, "")+"="+p.State)
+		}
 	}
 	return strings.Join(out, " ")
 }
 
-func TestUnletterPaymentsPerVersion(t *testing.T) {
-	for _, major := range []int{16, 17, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, nil)
-			ctx := context.Background()
-			batch := []connectors.KeyedDecision{kd("k-two", al("1", "1000", ""), al("6", "200", "")), kd("k-keep", al("2", "100", ""))}
-			if err := c.Apply(ctx, batch); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
-			if err := c.Unletter(ctx, rev("unl-1", "k-two")); err != nil {
-				t.Fatalf("Unletter: %v", err)
-			}
-			if got, want := f.residuals(), "1=not_paid/1250 2=partial/200.1 3=partial/49.99 4=not_paid/20 5=paid/0 6=not_paid/500"; got != want {
-				t.Errorf("invoices = %q, want %q", got, want)
-			}
-			cancel, live := "cancel", "posted"
-			if major >= 18 {
-				cancel, live = "canceled", "paid"
-			}
-			want := fmt.Sprintf("lettrage:k-two:1/2 unlettered by unl-1=%s lettrage:k-two:2/2 unlettered by unl-1=%s lettrage:k-keep:1/1=%s", cancel, cancel, live)
-			if got := f.paymentStates(); got != want {
-				t.Errorf("payments = %q, want %q", got, want)
-			}
-			applied, err := c.Applied(ctx, []string{"unl-1", "k-two", "k-keep", "unl-2"})
-			if err != nil || len(applied) != 2 || !applied["unl-1"] || !applied["k-keep"] {
-				t.Errorf("Applied = %v, %v; want unl-1 and k-keep", applied, err)
-			}
-			// Replay: nothing more happens.
-			drafts := f.calls["account.payment.action_draft"]
-			if err := c.Unletter(ctx, rev("unl-1", "k-two")); err != nil {
-				t.Fatalf("Unletter again: %v", err)
-			}
-			if f.calls["account.payment.action_draft"] != drafts || f.paymentStates() != want {
-				t.Errorf("the replay acted: %s", f.paymentStates())
-			}
-			// The decision can be lettered again afterwards, and its new
-			// payments are not mistaken for the cancelled ones.
-			if err := c.Apply(ctx, batch[:1]); err != nil {
-				t.Fatalf("Apply after unletter: %v", err)
-			}
-			if got, _ := c.Applied(ctx, []string{"k-two"}); !got["k-two"] {
-				t.Errorf("re-lettered decision not applied")
-			}
-		})
+// Payments of a lettering are reset to draft (which unreconciles them),
+// marked and cancelled; the invoices owe again; the replay does nothing;
+// the decision can be lettered again afterwards.
+func TestUnletterPayments(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Dupont", "1250.00"), inv("Rossi", "500.00"), inv("Müller", "300.10"))
+	c := f.client(nil)
+	ctx := context.Background()
+	two := f.kd("k-two", al(ids[0], "1000", ""), al(ids[1], "200", ""))
+	keep := f.kd("k-keep", al(ids[2], "100", ""))
+	if err := c.Apply(ctx, []connectors.KeyedDecision{two, keep}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if err := c.Unletter(ctx, f.rev("unl-1", "k-two")); err != nil {
+		t.Fatalf("Unletter: %v", err)
+	}
+	if got, want := f.states(ids...), "not_paid/1250 not_paid/500 partial/200.1"; got != want {
+		t.Errorf("invoices = %q, want %q", got, want)
+	}
+	want := "lettrage:k-two:1/2 unlettered by unl-1=cancel lettrage:k-two:2/2 unlettered by unl-1=cancel lettrage:k-keep:1/1=posted"
+	if got := f.paymentStates(); got != want {
+		t.Errorf("payments = %q, want %q", got, want)
+	}
+	applied, err := c.Applied(ctx, []string{f.key("unl-1"), two.Key, keep.Key, f.key("unl-2")})
+	if err != nil || len(applied) != 2 || !applied[f.key("unl-1")] || !applied[keep.Key] {
+		t.Errorf("Applied = %v, %v; want unl-1 and k-keep", applied, err)
+	}
+	drafts := f.px.count("account.payment.action_draft")
+	if err := c.Unletter(ctx, f.rev("unl-1", "k-two")); err != nil {
+		t.Fatalf("Unletter again: %v", err)
+	}
+	if f.px.count("account.payment.action_draft") != drafts || f.paymentStates() != want {
+		t.Errorf("the replay acted: %s", f.paymentStates())
+	}
+	if err := c.Apply(ctx, []connectors.KeyedDecision{two}); err != nil {
+		t.Fatalf("Apply after unletter: %v", err)
+	}
+	if got, _ := c.Applied(ctx, []string{two.Key}); !got[two.Key] || f.states(ids[0]) != "partial/250" {
+		t.Errorf("re-lettered decision: applied %v, invoice %s", got, f.states(ids[0]))
 	}
 }
 
 // Refusals of a reversal: nothing to reverse, reversed under another key,
-// Odoo's own refusal.
+// Odoo's own refusals.
 func TestUnletterRefusals(t *testing.T) {
 	tests := []struct {
 		name        string
-		prepare     func(t *testing.T, f *fakeOdoo, c *Client)
-		reversal    connectors.Reversal
+		prepare     func(t *testing.T, f *fx, c *Client)
+		reversal    string // the key it reverses
 		errIs       error
 		errContains string
 		partial     bool
 	}{
-		{name: "never lettered", reversal: rev("unl-1", "k-none"), errIs: ErrNotLettered},
-		{name: "reversed by another key", prepare: func(t *testing.T, f *fakeOdoo, c *Client) {
-			if err := c.Unletter(context.Background(), rev("unl-0", "k1")); err != nil {
+		{name: "never lettered", reversal: "k-none", errIs: ErrNotLettered},
+		{name: "reversed by another key", prepare: func(t *testing.T, f *fx, c *Client) {
+			if err := c.Unletter(context.Background(), f.rev("unl-0", "k1")); err != nil {
 				t.Fatal(err)
 			}
-		}, reversal: rev("unl-1", "k1"), errIs: ErrAlreadyReversed, errContains: "by unl-0"},
-		{name: "locked period", prepare: func(t *testing.T, f *fakeOdoo, c *Client) { f.lockDate = "2026-11-30" },
-			reversal: rev("unl-1", "k1"), errContains: "lock date"},
-		{name: "refused after one payment was undone", prepare: func(t *testing.T, f *fakeOdoo, c *Client) {
-			n := 0
-			f.refuse = func(model, method string) (string, string) {
-				if model+"."+method == "account.payment.action_draft" {
-					if n++; n == 2 {
-						return "odoo.exceptions.UserError", "The payment is locked."
-					}
-				}
-				return "", ""
-			}
-		}, reversal: rev("unl-1", "k1"), errContains: "locked", partial: true},
+		}, reversal: "k1", errIs: ErrAlreadyReversed, errContains: "by unl-0"},
+		{name: "locked period", prepare: func(t *testing.T, f *fx, c *Client) { f.lock("2026-11-30") },
+			reversal: "k1", errContains: "lock date"},
+		{name: "refused after one payment was undone", prepare: func(t *testing.T, f *fx, c *Client) {
+			f.px.on(rule{call: "account.payment.action_draft", nth: 2, before: func() { f.lock("2026-11-30") }})
+		}, reversal: "k1", errContains: "lock date", partial: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, srv := newFakeOdoo(t, 17)
-			c := newClient(t, srv.URL, nil)
-			if err := c.Apply(context.Background(), []connectors.KeyedDecision{kd("k1", al("1", "100", ""), al("6", "100", ""))}); err != nil {
+			f := newFx(t)
+			ids := f.invoices(inv("Dupont", "100"), inv("Rossi", "100"))
+			c := f.client(nil)
+			if err := c.Apply(context.Background(), []connectors.KeyedDecision{f.kd("k1", al(ids[0], "100", ""), al(ids[1], "100", ""))}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.prepare != nil {
 				tc.prepare(t, f, c)
 			}
-			err := c.Unletter(context.Background(), tc.reversal)
+			r := f.rev("unl-1", tc.reversal)
+			err := c.Unletter(context.Background(), r)
 			rej, only := connectors.Rejections(err)
-			if !only || len(rej) != 1 || rej[0].Key != tc.reversal.Key || rej[0].Partial != tc.partial {
-				t.Fatalf("Unletter = %v; want %s rejected (partial %v)", err, tc.reversal.Key, tc.partial)
+			if !only || len(rej) != 1 || rej[0].Key != r.Key || rej[0].Partial != tc.partial {
+				t.Fatalf("Unletter = %v; want %s rejected (partial %v)", err, r.Key, tc.partial)
 			}
 			if tc.errIs != nil && !errors.Is(err, tc.errIs) {
 				t.Errorf("error %v is not %v", err, tc.errIs)
@@ -128,13 +117,13 @@ func TestUnletterRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.errContains) {
 				t.Errorf("error %q does not contain %q", err, tc.errContains)
 			}
-			if got, _ := c.Applied(context.Background(), []string{tc.reversal.Key}); got[tc.reversal.Key] {
+			if got, _ := c.Applied(context.Background(), []string{r.Key}); got[r.Key] {
 				t.Errorf("a refused reversal is reported applied")
 			}
 		})
 	}
-	_, srv := newFakeOdoo(t, 17)
-	c := newClient(t, srv.URL, nil)
+	f := newFx(t)
+	c := f.client(nil)
 	if err := c.Unletter(context.Background(), connectors.Reversal{Key: "unl-1"}); err == nil || errors.Is(err, connectors.ErrRejected) {
 		t.Errorf("Unletter without Reverses = %v, want a plain error", err)
 	}
@@ -142,36 +131,28 @@ func TestUnletterRefusals(t *testing.T) {
 
 // Answers lost after Odoo acted: the re-check finds the step done, nothing
 // is sent twice, and the reversal completes.
-func TestUnletterTimeoutAfterOdooActed(t *testing.T) {
+func TestUnletterLostAnswer(t *testing.T) {
 	for _, step := range []string{"account.payment.action_draft", "account.payment.action_cancel"} {
 		t.Run(step, func(t *testing.T) {
-			f, srv := newFakeOdoo(t, 18)
-			stop := make(chan struct{})
-			t.Cleanup(func() { close(stop) })
-			first := true
-			f.after = func(model, method string, w http.ResponseWriter, r *http.Request) bool {
-				if model+"."+method != step || !first {
-					return false
-				}
-				first = false
-				return stallUntilClientGone(stop)(w, r)
-			}
-			c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
+			f := newFx(t)
+			ids := f.invoices(inv("Müller", "300.10"))
+			f.px.on(rule{call: step, nth: 1, fault: loseAnswer})
+			c := f.client(nil)
 			ctx := context.Background()
-			if err := c.Apply(ctx, []connectors.KeyedDecision{kd("k1", al("2", "300.10", ""))}); err != nil {
+			if err := c.Apply(ctx, []connectors.KeyedDecision{f.kd("k1", al(ids[0], "300.10", ""))}); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.Unletter(ctx, rev("unl-1", "k1")); err != nil {
+			if err := c.Unletter(ctx, f.rev("unl-1", "k1")); err != nil {
 				t.Fatalf("Unletter: %v", err)
 			}
-			if n := f.calls[step]; n != 1 {
+			if n := f.px.count(step); n != 1 {
 				t.Errorf("%s called %d times, want 1", step, n)
 			}
-			if got := f.paymentStates(); got != "lettrage:k1:1/1 unlettered by unl-1=canceled" {
+			if got := f.paymentStates(); got != "lettrage:k1:1/1 unlettered by unl-1=cancel" {
 				t.Errorf("payments = %q", got)
 			}
-			if got, _ := c.Applied(ctx, []string{"unl-1"}); !got["unl-1"] {
-				t.Errorf("reversal not applied")
+			if got, _ := c.Applied(ctx, []string{f.key("unl-1")}); !got[f.key("unl-1")] || f.states(ids[0]) != "not_paid/300.1" {
+				t.Errorf("reversal not applied, or invoice %s", f.states(ids[0]))
 			}
 		})
 	}
@@ -180,85 +161,131 @@ func TestUnletterTimeoutAfterOdooActed(t *testing.T) {
 // A crash after the first of two payments was cancelled: the reversal is
 // not reported applied, and the next call finishes it.
 func TestUnletterHalfDoneIsFinished(t *testing.T) {
-	f, srv := newFakeOdoo(t, 17)
-	c := newClient(t, srv.URL, nil)
+	f := newFx(t)
+	ids := f.invoices(inv("Dupont", "1250"), inv("Rossi", "500"))
+	c := f.client(nil)
 	ctx := context.Background()
-	if err := c.Apply(ctx, []connectors.KeyedDecision{kd("k1", al("1", "100", ""), al("6", "100", ""))}); err != nil {
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.kd("k1", al(ids[0], "100", ""), al(ids[1], "100", ""))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.cancelPayment(ctx, payRow{ID: f.pays[0].id, Memo: f.pays[0].memo, State: f.pays[0].state}, unletterMark("unl-1")); err != nil {
+	first := f.payments()[0]
+	if err := c.cancelPayment(ctx, payRow{ID: first.ID, Memo: string(first.Memo), State: first.State}, unletterMark(f.key("unl-1"))); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := c.Applied(ctx, []string{"unl-1"}); got["unl-1"] {
+	if got, _ := c.Applied(ctx, []string{f.key("unl-1")}); got[f.key("unl-1")] {
 		t.Fatalf("a half-done reversal is reported applied")
 	}
-	if err := c.Unletter(ctx, rev("unl-1", "k1")); err != nil {
+	if err := c.Unletter(ctx, f.rev("unl-1", "k1")); err != nil {
 		t.Fatalf("Unletter: %v", err)
 	}
-	if got, _ := c.Applied(ctx, []string{"unl-1"}); !got["unl-1"] {
+	if got, _ := c.Applied(ctx, []string{f.key("unl-1")}); !got[f.key("unl-1")] {
 		t.Errorf("finished reversal not applied: %s", f.paymentStates())
 	}
-	if got := f.residuals(); !strings.HasPrefix(got, "1=not_paid/1250 ") || !strings.HasSuffix(got, "6=not_paid/500") {
+	if got := f.states(ids...); got != "not_paid/1250 not_paid/500" {
 		t.Errorf("invoices = %s", got)
 	}
 }
 
-// A lettering settled through a statement line is undone on that line: the
-// cash goes back to the journal's suspense account, the line is open
-// again, and a new lettering settles it again.
-func TestUnletterStatementLinePerVersion(t *testing.T) {
-	for _, major := range []int{16, 17, 18} {
-		t.Run(fmt.Sprintf("odoo %d", major), func(t *testing.T) {
-			f, srv := newFakeOdoo(t, major)
-			c := newClient(t, srv.URL, recording)
-			ctx := context.Background()
-			if err := c.RecordExceptions(ctx, []connectors.Exception{exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched})}); err != nil {
-				t.Fatal(err)
-			}
-			a := kd("k-a", al("2", "300.10", ""))
-			a.Tx.Key = "tx-a"
-			if err := c.Apply(ctx, []connectors.KeyedDecision{a}); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
-			if err := c.Unletter(ctx, rev("unl-a", "k-a")); err != nil {
-				t.Fatalf("Unletter: %v", err)
-			}
-			if got := f.residuals(); !strings.Contains(got, "2=not_paid/300.1") {
-				t.Errorf("invoices = %s", got)
-			}
-			if got := f.stLinesText(); got != "2026-11-20|300.10|p0|DUPONT SARL|FR7630006000011234567890189|rec=false|10:300.10,20:-300.10" {
-				t.Errorf("statement line = %s", got)
-			}
-			if !strings.HasSuffix(f.stLines[0].ref, " | unlettered k-a by unl-a;") {
-				t.Errorf("payment_ref = %q", f.stLines[0].ref)
-			}
-			applied, err := c.Applied(ctx, []string{"unl-a", "k-a"})
-			if err != nil || len(applied) != 1 || !applied["unl-a"] {
-				t.Errorf("Applied = %v, %v; want unl-a alone", applied, err)
-			}
-			undos := f.calls["account.bank.statement.line.action_undo_reconciliation"]
-			if err := c.Unletter(ctx, rev("unl-a", "k-a")); err != nil {
-				t.Fatalf("Unletter again: %v", err)
-			}
-			if f.calls["account.bank.statement.line.action_undo_reconciliation"] != undos {
-				t.Errorf("the replay acted again")
-			}
-			if err := c.Unletter(ctx, rev("unl-b", "k-a")); !errors.Is(err, ErrAlreadyReversed) {
-				t.Errorf("second reversal = %v, want ErrAlreadyReversed", err)
-			}
-			// Re-lettered to the right invoice: the same line is settled, no payment.
-			b := kd("k-b", al("6", "300.10", ""))
-			b.Tx.Key = "tx-a"
-			if err := c.Apply(ctx, []connectors.KeyedDecision{b}); err != nil {
-				t.Fatalf("Apply again: %v", err)
-			}
-			if got := f.residuals(); !strings.Contains(got, "6=partial/199.9") || f.memos() != "" {
-				t.Errorf("invoices %s, payments %q", got, f.memos())
-			}
-			if got, _ := c.Applied(ctx, []string{"k-b", "unl-a"}); !got["k-b"] || !got["unl-a"] {
-				t.Errorf("Applied = %v", got)
-			}
-		})
+// A lettering settled through a statement line is undone on that line:
+// the cash goes back to the journal's suspense account, the line is open
+// again and says which reversal undid what, and a new lettering settles it
+// again.
+func TestUnletterStatementLine(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"), inv("Rossi", "500"))
+	c := f.client(recording)
+	ctx := context.Background()
+	e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"})
+	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
+		t.Fatal(err)
+	}
+	a := f.settling("k-a", e, al(ids[0], "300.10", ""))
+	if err := c.Apply(ctx, []connectors.KeyedDecision{a}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if err := c.Unletter(ctx, f.rev("unl-a", "k-a")); err != nil {
+		t.Fatalf("Unletter: %v", err)
+	}
+	if got := f.states(ids[0]); got != "not_paid/300.1" {
+		t.Errorf("invoice = %s", got)
+	}
+	if got := f.lines("tx-a"); got != "2026-11-20|300.1|Müller|"+dupontBank+"|rec=false|512001:300.1,512002:-300.1" {
+		t.Errorf("statement line = %s", got)
+	}
+	l := f.line("tx-a")
+	if !strings.HasSuffix(string(l.PaymentRef), lineMark(a.Key, f.key("unl-a"))) || !strings.Contains(string(l.EntryRef), intentMark(a.Key, f.key("unl-a"))) {
+		t.Errorf("payment_ref %q, entry ref %q: want the reversal's marks", l.PaymentRef, l.EntryRef)
+	}
+	applied, err := c.Applied(ctx, []string{f.key("unl-a"), a.Key})
+	if err != nil || len(applied) != 1 || !applied[f.key("unl-a")] {
+		t.Errorf("Applied = %v, %v; want unl-a alone", applied, err)
+	}
+	undos := f.px.count("account.bank.statement.line.action_undo_reconciliation")
+	if err := c.Unletter(ctx, f.rev("unl-a", "k-a")); err != nil {
+		t.Fatalf("Unletter again: %v", err)
+	}
+	if f.px.count("account.bank.statement.line.action_undo_reconciliation") != undos {
+		t.Errorf("the replay acted again")
+	}
+	if err := c.Unletter(ctx, f.rev("unl-b", "k-a")); !errors.Is(err, ErrAlreadyReversed) {
+		t.Errorf("second reversal = %v, want ErrAlreadyReversed", err)
+	}
+	// Lettered again, to the right invoice: the same line is settled, no
+	// payment, and the marks stay.
+	b := f.settling("k-b", e, al(ids[1], "300.10", ""))
+	if err := c.Apply(ctx, []connectors.KeyedDecision{b}); err != nil {
+		t.Fatalf("Apply again: %v", err)
+	}
+	if got := f.states(ids[1]); got != "partial/199.9" || f.memos() != "" {
+		t.Errorf("invoice %s, payments %q", got, f.memos())
+	}
+	if got, _ := c.Applied(ctx, []string{b.Key, f.key("unl-a")}); !got[b.Key] || !got[f.key("unl-a")] {
+		t.Errorf("Applied = %v", got)
+	}
+	if l := f.line("tx-a"); f.names[l.Partner.ID] != "Rossi" || !strings.HasSuffix(string(l.PaymentRef), lineMark(a.Key, f.key("unl-a"))) {
+		t.Errorf("line after the new letter: partner %v, payment_ref %q", l.Partner, l.PaymentRef)
+	}
+}
+
+// The run dies after Odoo undid the line's settlement and before the
+// line's payment_ref was marked (here: the mark's write fails): the
+// reversal is not reported applied; the next call finds the line by the
+// intent written on its entry before the undo, and finishes it.
+func TestUnletterStatementLineDiesAfterUndo(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Müller", "300.10"))
+	c := f.client(recording)
+	ctx := context.Background()
+	e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched})
+	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.settling("k-a", e, al(ids[0], "300.10", ""))}); err != nil {
+		t.Fatal(err)
+	}
+	f.px.on(rule{call: "account.bank.statement.line.write", nth: f.px.count("account.bank.statement.line.write") + 1, fault: serverFault, name: "psycopg2.OperationalError",
+		message: "server closed the connection unexpectedly"})
+	unl := f.rev("unl-a", "k-a")
+	if err := c.Unletter(ctx, unl); err == nil {
+		t.Fatal("Unletter succeeded although the mark was not written")
+	}
+	if got := f.states(ids[0]); got != "not_paid/300.1" {
+		t.Fatalf("invoice = %s; want the undo done", got)
+	}
+	if got, _ := c.Applied(ctx, []string{unl.Key}); got[unl.Key] {
+		t.Errorf("a reversal whose line is not marked is reported applied")
+	}
+	if err := c.Unletter(ctx, unl); err != nil {
+		t.Fatalf("Unletter after the failure: %v", err)
+	}
+	if got, _ := c.Applied(ctx, []string{unl.Key}); !got[unl.Key] {
+		t.Errorf("finished reversal not applied")
+	}
+	if l := f.line("tx-a"); !strings.HasSuffix(string(l.PaymentRef), lineMark(unl.Reverses, unl.Key)) || l.Reconciled {
+		t.Errorf("line: payment_ref %q, reconciled %v", l.PaymentRef, l.Reconciled)
+	}
+	if n := f.px.count("account.bank.statement.line.action_undo_reconciliation"); n != 1 {
+		t.Errorf("action_undo_reconciliation called %d times, want 1", n)
 	}
 }
 
@@ -273,6 +300,7 @@ func TestLineMarks(t *testing.T) {
 		{ref: "x | unlettered dec-1 by unl-1", want: ""}, // cut short: no terminator
 		{ref: "x | unlettered  by unl-1;", want: ""},
 		{ref: "x | unlettered dec by ;", want: ""},
+		{ref: "x" + intentMark("dec-1", "unl-1"), want: ""}, // an intent is not a mark
 	}
 	for _, tc := range tests {
 		var got []string
@@ -282,6 +310,9 @@ func TestLineMarks(t *testing.T) {
 		if strings.Join(got, " ") != tc.want {
 			t.Errorf("lineMarks(%q) = %q, want %q", tc.ref, got, tc.want)
 		}
+	}
+	if ms := intentMarks("ref" + intentMark("dec-1", "unl-1")); len(ms) != 1 || ms[0] != (mark{"dec-1", "unl-1"}) {
+		t.Errorf("intentMarks = %v", ms)
 	}
 }
 
