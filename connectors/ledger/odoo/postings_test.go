@@ -162,6 +162,8 @@ func TestPostingRefusals(t *testing.T) {
 			{decision: f.pd("not-an-id", []matcher.Posting{onAccount("C-42", "10")}), errIs: ErrBadPosting, errContains: `"C-42"`},
 			{decision: f.pd("negative", []matcher.Posting{onAccount(müller, "-10")}), errIs: ErrBadPosting, errContains: "not positive"},
 			{decision: f.pd("unknown-kind", []matcher.Posting{{Kind: "donation", Amount: matcher.MustAmount("1")}}), errIs: ErrBadPosting, errContains: "donation"},
+			{decision: f.pd("cash-discount", []matcher.Posting{{Kind: matcher.CashDiscountPosting, Amount: matcher.MustAmount("2"),
+				ItemID: ids[3], Account: "665000"}}), errIs: ErrBadPosting, errContains: "cash_discount"},
 		}},
 		{name: "write_off_account, no journal", mut: func(c *Config) { c.WriteOffAccount = "658000" }, refs: []refusal{
 			{decision: f.pd("wo-no-journal", []matcher.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set journal"},
