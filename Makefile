@@ -15,8 +15,10 @@ vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
+# The real-server packages (cmd/lettrage, the Odoo ledger) take minutes on
+# a busy 2-core machine: more than go test's default 10-minute limit there.
 unit:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 25m $(PKGS)
 
 build:
 	$(GO) build -o bin/lettrage ./cmd/lettrage

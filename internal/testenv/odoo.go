@@ -225,8 +225,16 @@ func odooSource() (string, error) {
 		if err := untarGz(archive, tmp); err != nil {
 			return fmt.Errorf("unpacking %s: %w", archive, err)
 		}
-		// The archive holds one folder, odoo-trim/.
-		if err := os.Rename(filepath.Join(tmp, "odoo-trim"), dst); err != nil {
+		// odoo-bin is at the top of the archive or of its one folder
+		// (odoo-trim/ in the shared archive).
+		root := tmp
+		if entries, err := os.ReadDir(tmp); err == nil && len(entries) == 1 && entries[0].IsDir() {
+			root = filepath.Join(tmp, entries[0].Name())
+		}
+		if _, err := os.Stat(filepath.Join(root, "odoo-bin")); err != nil {
+			return fmt.Errorf("unpacking %s: no odoo-bin at its top: %w", archive, err)
+		}
+		if err := os.Rename(root, dst); err != nil {
 			return fmt.Errorf("publishing the Odoo source: %w", err)
 		}
 		return os.RemoveAll(tmp)
@@ -408,8 +416,18 @@ smtp_server = 127.0.0.1
 smtp_port = %d
 publisher_warranty_url = http://127.0.0.1:%d/publisher-warranty/
 log_level = warn
-`, filepath.Join(src, "odoo", "addons"), dataDir, pgPort, odooDBRole, httpPort, odooTemplateDB, closed, closed)
+`, addonsPath(src), dataDir, pgPort, odooDBRole, httpPort, odooTemplateDB, closed, closed)
 	return os.WriteFile(path, []byte(conf), 0o600)
+}
+
+// addonsPath is odoo/addons, and addons/ beside it in a full source tree
+// (the trimmed archive keeps every module under odoo/addons).
+func addonsPath(src string) string {
+	p := filepath.Join(src, "odoo", "addons")
+	if st, err := os.Stat(filepath.Join(src, "addons")); err == nil && st.IsDir() {
+		p = filepath.Join(src, "addons") + "," + p
+	}
+	return p
 }
 
 // odooEnv is the environment of the Odoo process: every HTTP(S) request

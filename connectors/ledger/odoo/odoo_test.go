@@ -534,88 +534,66 @@ func TestDatabaseErrorIsNotARefusal(t *testing.T) {
 }
 
 // Refused decisions come back as RejectedErrors carrying the reason; the
-// other decisions of the batch are paid all the same.
+// other decisions of the batch are paid all the same. One batch holds
+// every case, each decision on invoices of its own.
 func TestApplyRefusals(t *testing.T) {
+	f := newFx(t)
+	ids := f.invoices(inv("Rossi", "70.00"), inv("Rossi", "5"), inv("Rossi", "5"), inv("Rossi", "70.00"),
+		inv("Rossi", "70.00"), inv("Rossi", "70.00"), inv("Rossi", "10.00"))
+	paid, draft, cancelled, above, shared, good, gone := ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], ids[6]
+	if err := f.db.Pay(atoi(paid), "70.00", time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	f.call(nil, "account.move", "button_draft", []any{[]int{atoi(draft)}}, nil)
+	f.call(nil, "account.move", "button_cancel", []any{[]int{atoi(cancelled), atoi(gone)}}, nil)
 	tests := []struct {
-		name        string
-		prepare     func(f *fx, ids []string)
-		batch       func(f *fx, ids []string) []connectors.KeyedDecision
+		decision    connectors.KeyedDecision
 		errIs       error
 		errContains string
-		payments    func(f *fx, ids []string) string
 	}{
-		{name: "paid meanwhile", prepare: func(f *fx, ids []string) {
-			if err := f.db.Pay(atoi(ids[0]), "70.00", time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)); err != nil {
-				f.t.Fatal(err)
-			}
-		}, batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al(ids[0], "70.00", ""))}
-		}, errIs: ErrItemNotOpen, errContains: "payment state paid"},
-		{name: "draft invoice", prepare: func(f *fx, ids []string) {
-			f.call(nil, "account.move", "button_draft", []any{[]int{atoi(ids[0])}}, nil)
-		}, batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al(ids[0], "5", ""))}
-		}, errIs: ErrItemNotOpen, errContains: "state draft"},
-		{name: "cancelled invoice", prepare: func(f *fx, ids []string) {
-			f.call(nil, "account.move", "button_cancel", []any{[]int{atoi(ids[0])}}, nil)
-		}, batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al(ids[0], "5", ""))}
-		}, errIs: ErrItemNotOpen, errContains: "state cancel"},
-		{name: "above residual", batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al(ids[0], "70.01", ""))}
-		}, errIs: ErrAboveResidual, errContains: "70.01 > 70"},
-		{name: "above residual within the batch", batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k0", al(ids[0], "40", "")), f.kd("k1", al(ids[0], "40", ""))}
-		}, errIs: ErrAboveResidual, errContains: `decision "k1`,
-			payments: func(f *fx, ids []string) string {
-				return pay("lettrage:"+f.key("k0")+":1/1", "40", ids[0], "posted")
-			}},
-		{name: "unknown invoice", batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al("999999", "1", ""))}
-		}, errIs: ErrNotFound, errContains: "invoice 999999"},
-		{name: "not an id", batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k1", al("INV-1", "1", ""))}
-		}, errContains: "not an Odoo invoice id"},
-		{name: "one bad item refuses only its decision", prepare: func(f *fx, ids []string) {
-			f.call(nil, "account.move", "button_cancel", []any{[]int{atoi(ids[1])}}, nil)
-		}, batch: func(f *fx, ids []string) []connectors.KeyedDecision {
-			return []connectors.KeyedDecision{f.kd("k0", al(ids[0], "70.00", "")), f.kd("k1", al(ids[0], "0.01", ""), al(ids[1], "1", ""))}
-		}, errIs: ErrItemNotOpen, errContains: `decision "k1`,
-			payments: func(f *fx, ids []string) string {
-				return pay("lettrage:"+f.key("k0")+":1/1", "70", ids[0], "posted")
-			}},
+		{decision: f.kd("paid", al(paid, "70.00", "")), errIs: ErrItemNotOpen, errContains: "payment state paid"},
+		{decision: f.kd("draft", al(draft, "5", "")), errIs: ErrItemNotOpen, errContains: "state draft"},
+		{decision: f.kd("cancelled", al(cancelled, "5", "")), errIs: ErrItemNotOpen, errContains: "state cancel"},
+		{decision: f.kd("above", al(above, "70.01", "")), errIs: ErrAboveResidual, errContains: "70.01 > 70"},
+		// The first decision on the shared invoice takes 40 of its 70.
+		{decision: f.kd("above-in-batch", al(shared, "40", "")), errIs: ErrAboveResidual, errContains: "40 > 30"},
+		{decision: f.kd("unknown", al("999999", "1", "")), errIs: ErrNotFound, errContains: "invoice 999999"},
+		{decision: f.kd("not-an-id", al("INV-1", "1", "")), errContains: "not an Odoo invoice id"},
+		// One bad item refuses its whole decision, the good item unpaid.
+		{decision: f.kd("one-bad-item", al(good, "0.01", ""), al(gone, "1", "")), errIs: ErrItemNotOpen, errContains: "invoice " + gone},
+	}
+	batch := []connectors.KeyedDecision{f.kd("k-ok", al(good, "70.00", "")), f.kd("k-shared", al(shared, "40", ""))}
+	for _, tc := range tests {
+		batch = append(batch, tc.decision)
+	}
+	c := f.client(nil)
+	err := c.Apply(context.Background(), batch)
+	rej, only := connectors.Rejections(err)
+	if !only || len(rej) != len(tests) {
+		t.Fatalf("Apply = %v; want %d rejections and nothing else", err, len(tests))
+	}
+	byKey := map[string]*connectors.RejectedError{}
+	for _, r := range rej {
+		byKey[r.Key] = r
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFx(t)
-			ids := f.invoices(inv("Rossi", "70.00"), inv("Rossi", "10.00"))
-			if tc.prepare != nil {
-				tc.prepare(f, ids)
-			}
-			c := f.client(nil)
-			err := c.Apply(context.Background(), tc.batch(f, ids))
-			rej, only := connectors.Rejections(err)
-			if !only || len(rej) != 1 || rej[0].Key != f.key("k1") || rej[0].Partial {
-				t.Fatalf("Apply = %v; want k1 rejected alone, nothing partial", err)
-			}
-			if tc.errIs != nil && !errors.Is(err, tc.errIs) {
-				t.Errorf("error %v is not %v", err, tc.errIs)
-			}
-			if !strings.Contains(err.Error(), tc.errContains) {
-				t.Errorf("error %q does not contain %q", err, tc.errContains)
-			}
-			want := ""
-			if tc.payments != nil {
-				want = tc.payments(f, ids)
-			}
-			if got := f.memos(); got != want {
-				t.Errorf("payments = %q, want %q", got, want)
-			}
-		})
+		r := byKey[tc.decision.Key]
+		switch {
+		case r == nil:
+			t.Errorf("%s: not refused", tc.decision.Key)
+		case r.Partial:
+			t.Errorf("%s: refused as partial", tc.decision.Key)
+		case tc.errIs != nil && !errors.Is(r, tc.errIs):
+			t.Errorf("%s: %v is not %v", tc.decision.Key, r, tc.errIs)
+		case !strings.Contains(r.Reason, tc.errContains):
+			t.Errorf("%s: reason %q does not contain %q", tc.decision.Key, r.Reason, tc.errContains)
+		}
 	}
-	f := newFx(t)
-	c := f.client(nil)
-	err := c.Apply(context.Background(), []connectors.KeyedDecision{{Key: "k1", Decision: matcher.Decision{Outcome: matcher.Unmatched}}})
+	want := pay("lettrage:"+f.key("k-ok")+":1/1", "70", good, "posted") + " " + pay("lettrage:"+f.key("k-shared")+":1/1", "40", shared, "posted")
+	if got := f.memos(); got != want {
+		t.Errorf("payments = %q, want %q", got, want)
+	}
+	err = c.Apply(context.Background(), []connectors.KeyedDecision{{Key: "k1", Decision: matcher.Decision{Outcome: matcher.Unmatched}}})
 	if !errors.Is(err, ErrNotAuto) {
 		t.Errorf("Apply(unmatched) = %v, want ErrNotAuto", err)
 	}

@@ -135,6 +135,9 @@ func (c *Client) checkPostings(ctx context.Context, batch []connectors.KeyedDeci
 				case c.journalID == 0:
 					err = fmt.Errorf("%w: set journal (the bank journal) in the Odoo ledger settings", ErrWriteOffNotConfigured)
 				}
+			case p.Kind == matcher.CashDiscountPosting:
+				err = fmt.Errorf("%w: the Odoo ledger does not write cash discounts yet: leave matching.cash_discount unset "+
+					"(the discount then stays open on the invoice)", ErrBadPosting)
 			default:
 				err = fmt.Errorf("%w: unknown kind %q", ErrBadPosting, p.Kind)
 			}
