@@ -1,7 +1,6 @@
 package matcher
 
 import (
-	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -60,7 +59,7 @@ func (ti *typoIndex) mayMatch(g []byte) bool {
 }
 
 // typoShard is an open-addressing table (linear probing) of slots
-// fingerprint<<32 | item+1; 0 is an empty slot.
+// fingerprint<<32 | item+1; 0 is an empty slot. It always has one.
 type typoShard struct {
 	slots []uint64
 }
@@ -166,13 +165,17 @@ func (ix *index) buildTypoIndex(workers int) *typoIndex {
 		counts := make([]int, hi-lo)
 		each(func(s int, _ uint64, _ int32) { counts[s-lo]++ })
 		for s := lo; s < hi; s++ {
-			ti.shards[s].slots = make([]uint64, 1<<bits.Len(uint(2*counts[s-lo]+1)))
+			// a load of two thirds at most: short probes, a table of
+			// 12 bytes per entry (a million items: about 290 MB)
+			ti.shards[s].slots = make([]uint64, counts[s-lo]*3/2+1)
 		}
 		each(func(s int, h uint64, n int32) {
 			slots := ti.shards[s].slots
-			mask := uint64(len(slots) - 1)
 			slot := h&0xffffffff00000000 | uint64(n+1)
-			for p := h & mask; ; p = (p + 1) & mask {
+			for p := typoSlot(h, len(slots)); ; p++ {
+				if p == len(slots) {
+					p = 0
+				}
 				if slots[p] == 0 {
 					slots[p] = slot
 					return
@@ -186,14 +189,24 @@ func (ix *index) buildTypoIndex(workers int) *typoIndex {
 	return ti
 }
 
+// typoSlot is the first slot of hash h in a table of size slots: the low
+// 32 bits scaled to the size (the fingerprint is the high 32).
+func typoSlot(h uint64, size int) int { return int((h & 0xffffffff) * uint64(size) >> 32) }
+
 // lookup calls fn with every item indexed under one of the hashes.
 func (ti *typoIndex) lookup(hs []uint64, fn func(n int32)) {
 	for _, h := range hs {
-		sh := &ti.shards[h>>ti.shardShift]
-		mask := uint64(len(sh.slots) - 1)
+		slots := ti.shards[h>>ti.shardShift].slots
 		fp := h & 0xffffffff00000000
-		for p := h & mask; sh.slots[p] != 0; p = (p + 1) & mask {
-			if s := sh.slots[p]; s&0xffffffff00000000 == fp {
+		for p := typoSlot(h, len(slots)); ; p++ {
+			if p == len(slots) {
+				p = 0
+			}
+			s := slots[p]
+			if s == 0 {
+				break
+			}
+			if s&0xffffffff00000000 == fp {
 				fn(int32(s&0xffffffff) - 1)
 			}
 		}
