@@ -1,7 +1,6 @@
 package matcher
 
 import (
-	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -60,7 +59,7 @@ func (ti *typoIndex) mayMatch(g []byte) bool {
 }
 
 // typoShard is an open-addressing table (linear probing) of slots
-// fingerprint<<32 | item+1; 0 is an empty slot.
+// fingerprint<<32 | item+1; 0 is an empty slot. It always has one.
 type typoShard struct {
 	slots []uint64
 }
@@ -123,15 +122,13 @@ func typoMix(h uint64, n int) uint64 {
 	return h
 }
 
-// buildTypoIndex indexes the open items' numbers, on workers goroutines
-// (each builds whole shards, so the tables do not depend on workers).
+// buildTypoIndex indexes the open items' numbers, on workers goroutines:
+// each takes a range of shards, counts their entries, sizes them (load
+// about a half) and fills them, so that each variant is hashed twice per
+// goroutine and the tables do not depend on workers.
 func (ix *index) buildTypoIndex(workers int) *typoIndex {
 	ti := &typoIndex{shards: make([]typoShard, 1<<typoShardsLg), shardShift: 64 - typoShardsLg, minLen: -1,
 		minDigits: maxGramLen, minLetters: maxGramLen}
-	// size each shard for its entries (counted in a first pass) at a load
-	// of about one half
-	counts := make([]int, len(ti.shards))
-	var hs, scratch []uint64
 	for n := int32(0); n < int32(ix.nOpen); n++ {
 		ix.typoKeys(n, func(k string) {
 			if ti.minLen < 0 || len(k) < ti.minLen {
@@ -147,50 +144,69 @@ func (ix *index) buildTypoIndex(workers int) *typoIndex {
 				}
 			}
 			ti.minDigits, ti.minLetters = min(ti.minDigits, digits), min(ti.minLetters, len(k)-digits)
-			hs, scratch = variantHashes(hs[:0], k, scratch)
-			for _, h := range hs {
-				counts[h>>ti.shardShift]++
-			}
 		})
 	}
-	forChunks(len(ti.shards), workers, 1, func(_, lo, _ int) {
-		sh := &ti.shards[lo]
-		size := 1 << bits.Len(uint(2*counts[lo]+1))
-		sh.slots = make([]uint64, size)
-		mask := uint64(size - 1)
+	workers = max(1, min(workers, len(ti.shards)))
+	per := (len(ti.shards) + workers - 1) / workers
+	forChunks(len(ti.shards), workers, per, func(_, lo, hi int) {
 		var hs, scratch []uint64
-		for n := int32(0); n < int32(ix.nOpen); n++ {
-			ix.typoKeys(n, func(k string) {
-				hs, scratch = variantHashes(hs[:0], k, scratch)
-				for _, h := range hs {
-					if int(h>>ti.shardShift) != lo {
-						continue
-					}
-					slot := h&0xffffffff00000000 | uint64(n+1)
-					for p := h & mask; ; p = (p + 1) & mask {
-						if sh.slots[p] == 0 {
-							sh.slots[p] = slot
-							break
-						}
-						if sh.slots[p] == slot {
-							break // the same item under the same variant (its two keys)
+		each := func(fn func(shard int, h uint64, n int32)) {
+			for n := int32(0); n < int32(ix.nOpen); n++ {
+				ix.typoKeys(n, func(k string) {
+					hs, scratch = variantHashes(hs[:0], k, scratch)
+					for _, h := range hs {
+						if s := int(h >> ti.shardShift); s >= lo && s < hi {
+							fn(s, h, n)
 						}
 					}
-				}
-			})
+				})
+			}
 		}
+		counts := make([]int, hi-lo)
+		each(func(s int, _ uint64, _ int32) { counts[s-lo]++ })
+		for s := lo; s < hi; s++ {
+			// a load of two thirds at most: short probes, a table of
+			// 12 bytes per entry (a million items: about 290 MB)
+			ti.shards[s].slots = make([]uint64, counts[s-lo]*3/2+1)
+		}
+		each(func(s int, h uint64, n int32) {
+			slots := ti.shards[s].slots
+			slot := h&0xffffffff00000000 | uint64(n+1)
+			for p := typoSlot(h, len(slots)); ; p++ {
+				if p == len(slots) {
+					p = 0
+				}
+				if slots[p] == 0 {
+					slots[p] = slot
+					return
+				}
+				if slots[p] == slot {
+					return // the same item under the same variant (its two keys)
+				}
+			}
+		})
 	})
 	return ti
 }
 
+// typoSlot is the first slot of hash h in a table of size slots: the low
+// 32 bits scaled to the size (the fingerprint is the high 32).
+func typoSlot(h uint64, size int) int { return int((h & 0xffffffff) * uint64(size) >> 32) }
+
 // lookup calls fn with every item indexed under one of the hashes.
 func (ti *typoIndex) lookup(hs []uint64, fn func(n int32)) {
 	for _, h := range hs {
-		sh := &ti.shards[h>>ti.shardShift]
-		mask := uint64(len(sh.slots) - 1)
+		slots := ti.shards[h>>ti.shardShift].slots
 		fp := h & 0xffffffff00000000
-		for p := h & mask; sh.slots[p] != 0; p = (p + 1) & mask {
-			if s := sh.slots[p]; s&0xffffffff00000000 == fp {
+		for p := typoSlot(h, len(slots)); ; p++ {
+			if p == len(slots) {
+				p = 0
+			}
+			s := slots[p]
+			if s == 0 {
+				break
+			}
+			if s&0xffffffff00000000 == fp {
 				fn(int32(s&0xffffffff) - 1)
 			}
 		}
