@@ -395,10 +395,12 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 // them is already settled; nil otherwise. A number found only with the
 // zeros of its groups dropped counts unless the text may be another
 // number cut at a line end or with one wrong character (an open item of
-// exactly the amount is then one edit away).
+// exactly the amount, or of the payer, is then one edit away:
+// "FA-2025-0000877" is FA-2025-000877 without a zero, and FA-2025-000087
+// with one character added).
 func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
 	var out []int32
-	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0
+	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0 && len(ev.payerTypos) == 0
 	for _, d := range ev.docs {
 		if d.loose && !looseOK {
 			continue
