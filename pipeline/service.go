@@ -251,7 +251,10 @@ func (s *Service) Serve(ctx context.Context) error {
 // Handler serves /metrics, /healthz and /readyz.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{Registry: s.Metrics.Registry}))
+	// OpenMetrics when the scraper asks for it (Accept header), the
+	// Prometheus text format otherwise.
+	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{
+		Registry: s.Metrics.Registry, EnableOpenMetrics: true}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
