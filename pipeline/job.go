@@ -94,6 +94,7 @@ type Result struct {
 	FilesQuarantined int // unreadable
 	FilesSkipped     int // source unavailable while reading: retried next run
 	FilesNotCAMT     int // skipped: not a CAMT document (OnlyCAMT)
+	FilesHeld        int // refused in an earlier pass and held: skipped (refused.go)
 	Transactions     int // transactions read from the files
 	Duplicates       int // transactions delivered again (overlapping statements, camt.052 then camt.053)
 	// PossibleDuplicates are new transactions reported as exceptions because
@@ -286,7 +287,20 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			staged = append(staged, stagedFile{ref: ref, known: true})
 			continue
 		}
+		// Refused before (same listing or same content): held, skipped (refused.go).
+		if held, err := j.skipHeld(ctx, log, ref); err != nil {
+			return res, err
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
 		sf, err := j.readFile(ctx, ref)
+		if held, herr := j.heldAgain(ctx, log, ref, sf.hash, err); herr != nil {
+			return res, herr
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
 		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
 			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
 		}
@@ -300,10 +314,14 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}); stop != nil {
 				return res, stop
 			}
+			if err := j.rememberRefusal(ctx, ref, sf.hash, err); err != nil {
+				return res, err
+			}
 			continue
 		}
 		staged = append(staged, sf)
 	}
+	j.countHeld(ctx, log)
 
 	// Files already read (the same content under another name) are
 	// dropped; the transactions of the others go through the identity rule
@@ -657,7 +675,20 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 		return err
 	})
 	if err != nil {
-		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
+		err = fmt.Errorf("reading statement %q: %w", ref.Path, err)
+		if refusable(ctx, err) {
+			// Refused for its content: hash the rest, so that the same
+			// content is known again (refused.go).
+			if lr, ok := r.(*limitedReader); ok {
+				lr.lifted = true
+			}
+			if _, derr := io.Copy(io.Discard, tee); derr == nil {
+				sf.hash = hex.EncodeToString(h.Sum(nil))
+			} else if errors.Is(derr, connectors.ErrUnavailable) {
+				err = fmt.Errorf("reading statement %q: %w", ref.Path, derr)
+			}
+		}
+		return sf, err
 	}
 	if members == 0 {
 		return sf, errNotCAMT
@@ -678,13 +709,25 @@ type limitedReader struct {
 	r    io.Reader
 	left int64
 	name string
+	// over is the byte read past the limit (to tell a file of exactly the
+	// limit from a larger one); lift hands it on and removes the limit.
+	over   []byte
+	lifted bool
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.lifted {
+		if len(l.over) > 0 && len(p) > 0 {
+			p[0], l.over = l.over[0], nil
+			return 1, nil
+		}
+		return l.r.Read(p)
+	}
 	if l.left <= 0 {
 		// One more byte tells a file of exactly the limit from a larger one.
 		var one [1]byte
 		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.over = one[:1]
 			return 0, ErrFileTooLarge
 		}
 		return 0, io.EOF

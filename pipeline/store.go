@@ -201,6 +201,7 @@ var migrations = [][]string{
 		// matched by content against those recorded.
 		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
+	7: refusedFilesMigration, // refused statement files, held by content hash (refused.go)
 }
 
 // backfills run in the migration's transaction once the migration of
