@@ -124,6 +124,10 @@ type Result struct {
 	// letter (outcome ignored), with their cash: set aside like SetAside,
 	// but decided (they are in Outcomes too).
 	Ignored map[string]*SetAside
+	// Committed: the pass's decisions are in the state store;
+	// ReportsWritten: exceptions.csv (and .xlsx) were rewritten. A summary
+	// states only what happened.
+	Committed, ReportsWritten bool
 }
 
 // noteIgnored counts a new transaction ignored for reason.
@@ -260,7 +264,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	// 1. Open items snapshot.
 	items, err := j.Ledger.OpenItems(ctx)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
+		return res, openItemsError(err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
 	res.noteOpenItems(j.Ledger, log)
@@ -272,6 +276,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		return res, fmt.Errorf("listing statements: %w", err)
 	}
 	j.Metrics.listed(j.Name, j.SourceType, j.now())
+	log.Debug("statements listed", "component", "source", "files", len(refs))
 	res.Files = len(refs)
 	var staged []stagedFile
 	for _, ref := range refs {
@@ -319,6 +324,8 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}
 			continue
 		}
+		log.Debug("statement read", "component", "source", "file", ref.Path, "bytes", ref.Size,
+			"sha256", shortHashText(sf.hash), "transactions", len(sf.txs), "failed_checks", len(sf.failedChecks))
 		staged = append(staged, sf)
 	}
 	j.countHeld(ctx, log)
@@ -501,6 +508,10 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}
 		}
 		commit.Decisions = append(commit.Decisions, rec)
+		if log.Enabled(ctx, slog.LevelDebug) {
+			log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
+				"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
+		}
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == matcher.Ignored && isNew {
@@ -513,6 +524,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err := j.Store.SaveCommit(ctx, commit); err != nil {
 		return res, err
 	}
+	res.Committed = true
 	crashAt(FailAfterCommit)
 	log.Info("decisions committed", "component", "state", "decisions", len(commit.Decisions),
 		"files", len(files), "new_transactions", len(fresh), "rematched", res.Rematched)
@@ -537,6 +549,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err := j.writeReports(ctx, items, allocated); err != nil {
 		return res, err
 	}
+	res.ReportsWritten = true
 	crashAt(FailAfterReports)
 	exc, err := j.Store.Exceptions(ctx, j.Name)
 	if err != nil {
@@ -577,7 +590,8 @@ func finishPass(ctx context.Context, log *slog.Logger, name string, src connecto
 		}
 	}
 	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
-		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
+		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined,
+		"held", res.FilesHeld)
 	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
 		return fmt.Errorf("running job %q: %d of %d files: %w", name, n, res.Files, ErrFilesSkipped)
 	}
@@ -875,6 +889,7 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 			t0 := time.Now()
 			err := j.Ledger.Apply(ctx, batch)
 			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+			log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
 			refusedHere := map[string]bool{}
 			if rej, only := connectors.Rejections(err); only {
 				// The ledger refused some decisions for business reasons and
