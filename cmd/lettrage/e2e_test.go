@@ -34,7 +34,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "lettrage")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	// The crash tests need the failpoints: they exist only with the tag.
+	build := exec.Command("go", "build", "-tags", "failpoint", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building lettrage:", err)
