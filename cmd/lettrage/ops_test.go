@@ -374,3 +374,43 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestOutputFilesAreNotWorldReadable: everything a pass writes — the state
+// store, reports, the journal and its unletterings, archived and
+// quarantined statements with their sidecars, locks — is created 0640
+// (folders 0750): payments and customers' data are not for every local
+// user.
+func TestOutputFilesAreNotWorldReadable(t *testing.T) {
+	cfg := example(t, func(c string) string { return strings.Replace(c, `archive_dir: ""`, `archive_dir: out/archive`, 1) })
+	dir := filepath.Dir(cfg)
+	bad, err := os.ReadFile(filepath.Join("..", "..", "deploy", "examples", "testdata", "truncated.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644)
+	if r := runBin(t, nil, "once", "-c", cfg); r.code != 1 {
+		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
+	}
+	journal := readCSV(t, filepath.Join(dir, "out", "matches.csv"))
+	if r := runBin(t, nil, "unletter", "-c", cfg, columns(t, journal, "tx_ref")[0]); r.code != 0 {
+		t.Fatalf("unletter: exit %d\n%s", r.code, r.stderr)
+	}
+	seen := map[string]bool{}
+	filepath.Walk(filepath.Join(dir, "out"), func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if info.Mode().Perm()&0o007 != 0 {
+			t.Errorf("%s is %v: open to every user", rel, info.Mode().Perm())
+		}
+		seen[filepath.Base(p)] = true
+		return nil
+	})
+	for _, want := range []string{"state.db", "exceptions.csv", "exceptions.xlsx", "matches.csv", "matches.unletterings.csv",
+		"zz-bad.xml", "zz-bad.xml" + ".error.txt", "2026-11-16_camt053_v02.xml"} {
+		if !seen[want] {
+			t.Errorf("%s was not written under out/ (seen %v)", want, seen)
+		}
+	}
+}

@@ -335,6 +335,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 			err := link(src, dst)
 			switch {
 			case err == nil:
+				narrow(dst)
 				if err := os.Remove(src); err != nil {
 					return "", fmt.Errorf("removing %q after linking it to %q: %w", src, dst, err)
 				}
@@ -364,6 +365,15 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 		return dst, nil
 	}
 	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, filing.MaxSuffix)
+}
+
+// narrow takes from a statement moved by a hard link (which keeps its
+// mode) what durable.FileMode does not give — no access for other users,
+// as a copy would have. Best effort: the file may belong to another user.
+func narrow(path string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&^durable.FileMode != 0 {
+		_ = os.Chmod(path, st.Mode().Perm()&durable.FileMode)
+	}
 }
 
 // copyExclusive copies src into a new file dst, failing (false, nil) when
