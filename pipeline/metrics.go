@@ -153,11 +153,20 @@ type Build struct {
 	GoVersion string
 }
 
+// revision may be stamped at build time where Go cannot read the VCS (a
+// container build without .git): -ldflags "-X
+// github.com/lettrage/lettrage/pipeline.revision=<commit>".
+var revision string
+
 // ReadBuild reads the binary's build information (runtime/debug): the
 // version stamped with -ldflags "-X main.version=…" wins; otherwise the
-// main module's version, which `go build` takes from a VCS tag.
+// main module's version, which `go build` takes from a VCS tag. The
+// revision is the VCS commit Go recorded, else the stamped one.
 func ReadBuild(stamped string) Build {
 	b := Build{Version: stamped, Revision: "unknown", GoVersion: "unknown"}
+	if revision != "" {
+		b.Revision = revision
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		if b.Version == "" {
