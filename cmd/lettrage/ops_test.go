@@ -153,7 +153,7 @@ func TestExitCodesByCause(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, cmd := range []string{"once", "run", "check", "match", "resolve", "unletter", "inspect", "release"} {
+	for _, cmd := range []string{"once", "run", "check", "match", "resolve", "unletter", "history", "inspect", "release"} {
 		r := runBin(t, nil, cmd, "-h")
 		if r.code != 0 || !strings.Contains(r.stdout, "-") {
 			t.Errorf("%s -h: exit %d, stdout %q, stderr %q; want 0 and the flags on stdout", cmd, r.code, r.stdout, r.stderr)
