@@ -11,6 +11,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.8
 	github.com/aws/smithy-go v1.28.8
 	github.com/go-co-op/gocron/v2 v2.21.2
+	github.com/gofrs/flock v0.12.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/moov-io/iso20022 v0.2.1
 	github.com/pkg/sftp v1.13.12

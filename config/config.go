@@ -402,6 +402,11 @@ func parse(data []byte, baseDir string, env func(string) (string, bool), readFil
 	c := &Config{}
 	c.setDefaults()
 	d.decode(&root, reflectValue(c), "")
+	if d.nodes > maxNodes {
+		// Decoding stopped at the limit: what was not decoded would only
+		// show as misleading "required" problems.
+		return nil, &ValidationError{Problems: d.problems}
+	}
 	d.finish(reflectValue(c), "")
 	for i := range c.Jobs {
 		c.Jobs[i].Matching.fillDefaults()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-co-op/gocron/v2"
 	"github.com/robfig/cron/v3"
 
 	"github.com/lettrage/lettrage/matcher"
@@ -222,8 +223,9 @@ func checkListen(addr string) error {
 	return nil
 }
 
-// checkSchedule accepts "@every <Go duration ≥ 1s>" or what gocron's cron
-// parser accepts (5 fields or a descriptor such as @daily).
+// checkSchedule accepts "@every <Go duration ≥ 1s>" or what gocron accepts
+// for the scheduler that will run it: 5 fields or a descriptor such as
+// @daily, that fires at some point.
 func checkSchedule(s string) error {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -240,6 +242,14 @@ func checkSchedule(s string) error {
 		return nil
 	}
 	if _, err := cronParser.Parse(s); err != nil {
+		return fmt.Errorf("invalid cron expression %q: %w", s, err)
+	}
+	// What the scheduler itself checks when `run` schedules the job: an
+	// expression that parses but never fires ("0 0 31 2 *") is refused.
+	if err := gocron.NewDefaultCron(false).IsValid(s, time.Local, time.Now()); err != nil {
+		if errors.Is(err, gocron.ErrCronJobInvalid) {
+			return fmt.Errorf("cron expression %q never fires (no such date)", s)
+		}
 		return fmt.Errorf("invalid cron expression %q: %w", s, err)
 	}
 	return nil

@@ -195,8 +195,10 @@ func TestHelmChart(t *testing.T) {
 		checkNoInlineSecrets(t, docs, raw)
 
 		sm := byKind(t, docs, "ServiceMonitor")
-		if get(sm, "spec", "endpoints", 0, "honorLabels") != true || get(sm, "spec", "endpoints", 0, "path") != "/metrics" {
-			t.Errorf("ServiceMonitor endpoint %v: want honorLabels true on /metrics", get(sm, "spec", "endpoints", 0))
+		// Lettrage's own label is lettrage_job: honorLabels would let a
+		// target's labels override Prometheus's, which nothing needs.
+		if hl := get(sm, "spec", "endpoints", 0, "honorLabels"); hl == true || get(sm, "spec", "endpoints", 0, "path") != "/metrics" {
+			t.Errorf("ServiceMonitor endpoint %v: want /metrics without honorLabels", get(sm, "spec", "endpoints", 0))
 		}
 		svc := byKind(t, docs, "Service")
 		jobLabel, _ := get(sm, "spec", "jobLabel").(string)

@@ -71,10 +71,14 @@ func TestSystemdUnit(t *testing.T) {
 			t.Errorf("[Service] %s = %q, want %q among them", k, got, v)
 		}
 	}
-	if _, ok := svc["ExecReload"]; ok {
-		t.Errorf("ExecReload: lettrage has no reload; a restart re-reads the configuration")
+	// `systemctl reload` sends SIGHUP: the daemon reloads its configuration.
+	if got := strings.Join(svc["ExecReload"], ""); got != "/bin/kill -HUP $MAINPID" {
+		t.Errorf("ExecReload = %q, want /bin/kill -HUP $MAINPID", got)
 	}
-	// A pass must be able to finish its current file after SIGTERM.
+	if got := strings.Join(svc["RestartPreventExitStatus"], " "); got != "2" {
+		t.Errorf("RestartPreventExitStatus = %q, want 2 (a configuration error; 3, unreachable, is restarted)", got)
+	}
+	// A pass must be able to stop at a file boundary after SIGTERM.
 	stop := strings.TrimSuffix(strings.Join(svc["TimeoutStopSec"], ""), "s")
 	if n, err := strconv.Atoi(stop); err != nil || n < 60 {
 		t.Errorf("TimeoutStopSec %q, want at least 60s", svc["TimeoutStopSec"])

@@ -94,6 +94,7 @@ type Result struct {
 	FilesQuarantined int // unreadable
 	FilesSkipped     int // source unavailable while reading: retried next run
 	FilesNotCAMT     int // skipped: not a CAMT document (OnlyCAMT)
+	FilesHeld        int // refused in an earlier pass and held: skipped (refused.go)
 	Transactions     int // transactions read from the files
 	Duplicates       int // transactions delivered again (overlapping statements, camt.052 then camt.053)
 	// PossibleDuplicates are new transactions reported as exceptions because
@@ -123,6 +124,10 @@ type Result struct {
 	// letter (outcome ignored), with their cash: set aside like SetAside,
 	// but decided (they are in Outcomes too).
 	Ignored map[string]*SetAside
+	// Committed: the pass's decisions are in the state store;
+	// ReportsWritten: exceptions.csv (and .xlsx) were rewritten. A summary
+	// states only what happened.
+	Committed, ReportsWritten bool
 }
 
 // noteIgnored counts a new transaction ignored for reason.
@@ -259,7 +264,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	// 1. Open items snapshot.
 	items, err := j.Ledger.OpenItems(ctx)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
+		return res, openItemsError(err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
 	res.noteOpenItems(j.Ledger, log)
@@ -271,6 +276,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		return res, fmt.Errorf("listing statements: %w", err)
 	}
 	j.Metrics.listed(j.Name, j.SourceType, j.now())
+	log.Debug("statements listed", "component", "source", "files", len(refs))
 	res.Files = len(refs)
 	var staged []stagedFile
 	for _, ref := range refs {
@@ -286,7 +292,20 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			staged = append(staged, stagedFile{ref: ref, known: true})
 			continue
 		}
+		// Refused before (same listing or same content): held, skipped (refused.go).
+		if held, err := j.skipHeld(ctx, log, ref); err != nil {
+			return res, err
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
 		sf, err := j.readFile(ctx, ref)
+		if held, herr := j.heldAgain(ctx, log, ref, sf.hash, err); herr != nil {
+			return res, herr
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
 		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
 			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
 		}
@@ -300,10 +319,16 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}); stop != nil {
 				return res, stop
 			}
+			if err := j.rememberRefusal(ctx, ref, sf.hash, err); err != nil {
+				return res, err
+			}
 			continue
 		}
+		log.Debug("statement read", "component", "source", "file", ref.Path, "bytes", ref.Size,
+			"sha256", shortHashText(sf.hash), "transactions", len(sf.txs), "failed_checks", len(sf.failedChecks))
 		staged = append(staged, sf)
 	}
+	j.countHeld(ctx, log)
 
 	// Files already read (the same content under another name) are
 	// dropped; the transactions of the others go through the identity rule
@@ -483,6 +508,10 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			}
 		}
 		commit.Decisions = append(commit.Decisions, rec)
+		if log.Enabled(ctx, slog.LevelDebug) {
+			log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
+				"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
+		}
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == matcher.Ignored && isNew {
@@ -495,6 +524,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err := j.Store.SaveCommit(ctx, commit); err != nil {
 		return res, err
 	}
+	res.Committed = true
 	crashAt(FailAfterCommit)
 	log.Info("decisions committed", "component", "state", "decisions", len(commit.Decisions),
 		"files", len(files), "new_transactions", len(fresh), "rematched", res.Rematched)
@@ -519,6 +549,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if err := j.writeReports(ctx, items, allocated); err != nil {
 		return res, err
 	}
+	res.ReportsWritten = true
 	crashAt(FailAfterReports)
 	exc, err := j.Store.Exceptions(ctx, j.Name)
 	if err != nil {
@@ -559,7 +590,8 @@ func finishPass(ctx context.Context, log *slog.Logger, name string, src connecto
 		}
 	}
 	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
-		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined)
+		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined,
+		"held", res.FilesHeld)
 	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
 		return fmt.Errorf("running job %q: %d of %d files: %w", name, n, res.Files, ErrFilesSkipped)
 	}
@@ -657,7 +689,20 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 		return err
 	})
 	if err != nil {
-		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
+		err = fmt.Errorf("reading statement %q: %w", ref.Path, err)
+		if refusable(ctx, err) {
+			// Refused for its content: hash the rest, so that the same
+			// content is known again (refused.go).
+			if lr, ok := r.(*limitedReader); ok {
+				lr.lifted = true
+			}
+			if _, derr := io.Copy(io.Discard, tee); derr == nil {
+				sf.hash = hex.EncodeToString(h.Sum(nil))
+			} else if errors.Is(derr, connectors.ErrUnavailable) {
+				err = fmt.Errorf("reading statement %q: %w", ref.Path, derr)
+			}
+		}
+		return sf, err
 	}
 	if members == 0 {
 		return sf, errNotCAMT
@@ -678,13 +723,25 @@ type limitedReader struct {
 	r    io.Reader
 	left int64
 	name string
+	// over is the byte read past the limit (to tell a file of exactly the
+	// limit from a larger one); lift hands it on and removes the limit.
+	over   []byte
+	lifted bool
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.lifted {
+		if len(l.over) > 0 && len(p) > 0 {
+			p[0], l.over = l.over[0], nil
+			return 1, nil
+		}
+		return l.r.Read(p)
+	}
 	if l.left <= 0 {
 		// One more byte tells a file of exactly the limit from a larger one.
 		var one [1]byte
 		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.over = one[:1]
 			return 0, ErrFileTooLarge
 		}
 		return 0, io.EOF
@@ -832,6 +889,7 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 			t0 := time.Now()
 			err := j.Ledger.Apply(ctx, batch)
 			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+			log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
 			refusedHere := map[string]bool{}
 			if rej, only := connectors.Rejections(err); only {
 				// The ledger refused some decisions for business reasons and

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/lettrage/lettrage/internal/durable"
 )
 
 // ErrBusy is returned (wrapped) by Run when another process or replica is
@@ -25,28 +28,28 @@ type RunLocker interface {
 	TryLock(ctx context.Context, job string) (release func(), ok bool, err error)
 }
 
-// FileLocker locks jobs with flock(2) on files beside the SQLite state
-// store: the lock dies with the process, so kill -9 never leaves it held.
+// FileLocker locks jobs with a lock file beside the SQLite state store
+// (flock(2) on Unix, LockFileEx on Windows, through gofrs/flock): the lock
+// dies with the process, so kill -9 never leaves it held. Each TryLock
+// opens the file anew, so two runs of a job in one process exclude each
+// other too.
 type FileLocker struct{ Dir string }
 
 // TryLock implements RunLocker.
 func (l FileLocker) TryLock(_ context.Context, job string) (func(), bool, error) {
-	if err := os.MkdirAll(l.Dir, 0o750); err != nil {
+	if err := os.MkdirAll(l.Dir, durable.DirMode); err != nil {
 		return nil, false, fmt.Errorf("creating lock folder: %w", err)
 	}
 	path := filepath.Join(l.Dir, "."+job+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	fl := flock.New(path, flock.SetPermissions(durable.FileMode))
+	ok, err := fl.TryLock()
 	if err != nil {
-		return nil, false, fmt.Errorf("opening job lock %q: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
 		return nil, false, fmt.Errorf("locking %q: %w", path, err)
 	}
-	return func() { f.Close() }, true, nil
+	if !ok {
+		return nil, false, nil
+	}
+	return func() { _ = fl.Close() }, true, nil
 }
 
 // advisoryKey maps a name to a PostgreSQL advisory-lock key.

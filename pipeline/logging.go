@@ -13,6 +13,12 @@ import (
 func NewLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
+	return NewLevelLogger(w, lv, format)
+}
+
+// NewLevelLogger is NewLogger at a level that may change (a *slog.LevelVar:
+// the daemon's reload).
+func NewLevelLogger(w io.Writer, lv slog.Leveler, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: lv}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {

@@ -38,11 +38,23 @@ type Metrics struct {
 	resolutions   *prometheus.CounterVec
 	inboxFiles    *prometheus.CounterVec
 	setAsideTxs   *prometheus.CounterVec
+	filesHeld     *prometheus.GaugeVec
 
 	// AccountNames maps a statement account (normalised IBAN) to its label
 	// value, per job.
 	AccountNames map[string]map[string]string
 }
+
+// JobLabel names the lettering job (jobs[].name) on every lettrage_*
+// series. It is not "job": Prometheus sets that one on every scraped
+// series to the scrape job, and a standard scrape renames ours to
+// exported_job (docs/METRICS.md, "Labels").
+const JobLabel = "lettrage_job"
+
+// LedgerWriteBuckets are the buckets of lettrage_ledger_write_duration_seconds:
+// up to and beyond the ledgers' 60 s request timeouts, so that a write
+// that times out lands in a bucket of its own rather than in +Inf.
+var LedgerWriteBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120}
 
 // NewMetrics registers every series on a new registry, with the Go and
 // process collectors and lettrage_build_info.
@@ -52,84 +64,138 @@ func NewMetrics(version string) *Metrics {
 		Registry: reg,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_runs_total", Help: "Job runs by result (success; partial: some files quarantined or left for the next run; failure; skipped: the job was running elsewhere).",
-		}, []string{"job", "result"}),
+		}, []string{"lettrage_job", "result"}),
 		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "lettrage_run_duration_seconds", Help: "Duration of job runs.",
 			Buckets: []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
-		}, []string{"job"}),
+		}, []string{"lettrage_job"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_last_success_timestamp_seconds", Help: "Unix time of the last run that finished without error.",
-		}, []string{"job"}),
+		}, []string{"lettrage_job"}),
 		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_last_run_timestamp_seconds", Help: "Unix time of the last run, whatever its result.",
-		}, []string{"job"}),
+		}, []string{"lettrage_job"}),
 		files: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lettrage_statement_files_total", Help: "Statement files by result (processed, duplicate, quarantined).",
-		}, []string{"job", "result"}),
+			Name: "lettrage_statement_files_total", Help: "Statement files by result (processed; duplicate: same content as a file already processed; quarantined: refused, reported once; retry: the source failed while reading it, read again next run).",
+		}, []string{"lettrage_job", "result"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_decisions_total", Help: "Matching decisions by outcome and rule.",
-		}, []string{"job", "outcome", "rule"}),
+		}, []string{"lettrage_job", "outcome", "rule"}),
 		unmatchedAmt: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_unmatched_amount", Help: "Cash received and not lettered, by currency and bank account (display approximation of an exact amount).",
-		}, []string{"job", "currency", "account"}),
+		}, []string{"lettrage_job", "currency", "account"}),
 		unmatchedTxs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_unmatched_transactions", Help: "Transactions not fully lettered, by currency and bank account.",
-		}, []string{"job", "currency", "account"}),
+		}, []string{"lettrage_job", "currency", "account"}),
 		oldestOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_unmatched_oldest_booking_timestamp_seconds", Help: "Booking date (Unix time) of the oldest payment not fully lettered; absent when none.",
-		}, []string{"job"}),
+		}, []string{"lettrage_job"}),
 		exceptionAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_exceptions_by_age", Help: "Open exceptions (payments not fully lettered) by days since their booking date (0-2, 3-7, 8-30, over_30).",
-		}, []string{"job", "age"}),
+		}, []string{"lettrage_job", "age"}),
 		ledgerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "lettrage_ledger_write_duration_seconds", Help: "Duration of ledger write-back batches.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"job"}),
+			Buckets: LedgerWriteBuckets,
+		}, []string{"lettrage_job"}),
 		ledgerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_ledger_write_errors_total", Help: "Failed ledger write-back batches.",
-		}, []string{"job"}),
+		}, []string{"lettrage_job"}),
 		sourceBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_source_bytes_total", Help: "Bytes of statement files read from the job's source.",
-		}, []string{"job", "source"}),
+		}, []string{"lettrage_job", "source"}),
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_source_errors_total", Help: "Statement source errors by kind (list, unavailable, not_found, too_large, unreadable, archive, quarantine).",
-		}, []string{"job", "source", "kind"}),
+		}, []string{"lettrage_job", "source", "kind"}),
 		lastListing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_source_last_list_success_timestamp_seconds", Help: "Unix time of the last successful listing of the job's statement source.",
-		}, []string{"job", "source"}),
+		}, []string{"lettrage_job", "source"}),
 		receivables: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_open_receivables_amount", Help: "Open receivables (residuals after the run) by currency and ageing bucket (not_due, 1-30, 31-60, 61-90, over_90 days past due).",
-		}, []string{"job", "currency", "bucket"}),
+		}, []string{"lettrage_job", "currency", "bucket"}),
 		receivItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lettrage_open_receivables_items", Help: "Open items by currency and ageing bucket.",
-		}, []string{"job", "currency", "bucket"}),
+		}, []string{"lettrage_job", "currency", "bucket"}),
 		checkFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_statement_check_failures_total", Help: "Consistency checks of statements that failed (entry_count, entry_sum, balance, batch_count…); the file is still processed.",
-		}, []string{"job", "check"}),
+		}, []string{"lettrage_job", "check"}),
 		inboxFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_resolution_files_total",
 			Help: "Files of the resolutions inbox by outcome (applied, already_applied, refused, waiting, ignored).",
-		}, []string{"job", "outcome"}),
+		}, []string{"lettrage_job", "outcome"}),
 		resolutions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_manual_resolutions_total", Help: "Rows of accountants' resolution files by action and status (applied, already_applied, refused).",
-		}, []string{"job", "action", "status"}),
+		}, []string{"lettrage_job", "action", "status"}),
 		setAsideTxs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lettrage_transactions_set_aside_total", Help: "Transactions read and accounted for otherwise, by reason (duplicate_delivery, covered_by_details, details_of_lettered, awaiting_details), and possible duplicates reported as exceptions (possible_duplicate).",
-		}, []string{"job", "reason"}),
+		}, []string{"lettrage_job", "reason"}),
+		filesHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lettrage_statement_files_held", Help: "Statement files refused and held in quarantine (by content hash): skipped until a new version replaces them or an operator runs `lettrage release`.",
+		}, []string{"lettrage_job"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "lettrage_build_info", Help: "Build information; the value is always 1.",
-	}, []string{"version", "goversion"})
-	goVersion := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-	}
-	build.WithLabelValues(version, goVersion).Set(1)
+		Name: "lettrage_build_info", Help: "Build information (version, VCS revision, Go version); the value is always 1.",
+	}, []string{"version", "revision", "goversion"})
+	b := ReadBuild(version)
+	build.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
 	reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.lastRun, m.files, m.decisions,
 		m.unmatchedAmt, m.unmatchedTxs, m.oldestOpen, m.exceptionAge, m.ledgerLatency, m.ledgerErrors, build,
 		m.sourceBytes, m.sourceErrors, m.lastListing, m.receivables, m.receivItems, m.checkFailures, m.resolutions, m.inboxFiles, m.setAsideTxs,
+		m.filesHeld,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Build describes the running binary.
+type Build struct {
+	Version   string // the stamped version, else the module version from the build info, else "dev"
+	Revision  string // VCS revision ("unknown" when not built from a checkout), "-dirty" when modified
+	Time      string // VCS commit time (RFC 3339), "" when unknown
+	GoVersion string
+}
+
+// revision may be stamped at build time where Go cannot read the VCS (a
+// container build without .git): -ldflags "-X
+// github.com/lettrage/lettrage/pipeline.revision=<commit>".
+var revision string
+
+// ReadBuild reads the binary's build information (runtime/debug): the
+// version stamped with -ldflags "-X main.version=…" wins; otherwise the
+// main module's version, which `go build` takes from a VCS tag. The
+// revision is the VCS commit Go recorded, else the stamped one.
+func ReadBuild(stamped string) Build {
+	b := Build{Version: stamped, Revision: "unknown", GoVersion: "unknown"}
+	if revision != "" {
+		b.Revision = revision
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		if b.Version == "" {
+			b.Version = "dev"
+		}
+		return b
+	}
+	b.GoVersion = bi.GoVersion
+	if (b.Version == "" || b.Version == "dev") && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		b.Version = bi.Main.Version
+	}
+	if b.Version == "" {
+		b.Version = "dev"
+	}
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.time":
+			b.Time = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if modified && b.Revision != "unknown" {
+		b.Revision += "-dirty"
+	}
+	return b
 }
 
 func (m *Metrics) observeRun(job string, start, end time.Time, err error) {
@@ -225,8 +291,8 @@ func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
 			oldest = d
 		}
 	}
-	m.unmatchedAmt.DeletePartialMatch(prometheus.Labels{"job": job})
-	m.unmatchedTxs.DeletePartialMatch(prometheus.Labels{"job": job})
+	m.unmatchedAmt.DeletePartialMatch(prometheus.Labels{JobLabel: job})
+	m.unmatchedTxs.DeletePartialMatch(prometheus.Labels{JobLabel: job})
 	for k, a := range amt {
 		m.unmatchedAmt.WithLabelValues(job, k.ccy, k.acct).Set(a.Float())
 		m.unmatchedTxs.WithLabelValues(job, k.ccy, k.acct).Set(float64(cnt[k]))
@@ -324,8 +390,8 @@ func (m *Metrics) receivablesAfter(job string, items []matcher.OpenItem, allocat
 		amt[k] = amt[k].Add(res)
 		cnt[k]++
 	}
-	m.receivables.DeletePartialMatch(prometheus.Labels{"job": job})
-	m.receivItems.DeletePartialMatch(prometheus.Labels{"job": job})
+	m.receivables.DeletePartialMatch(prometheus.Labels{JobLabel: job})
+	m.receivItems.DeletePartialMatch(prometheus.Labels{JobLabel: job})
 	for k, a := range amt {
 		m.receivables.WithLabelValues(job, k.ccy, k.bucket).Set(a.Float())
 		m.receivItems.WithLabelValues(job, k.ccy, k.bucket).Set(float64(cnt[k]))
@@ -368,4 +434,11 @@ func (m *Metrics) InitJob(job, source string) {
 	}
 	m.ledgerErrors.WithLabelValues(job)
 	m.sourceBytes.WithLabelValues(job, source)
+}
+
+// held sets the number of refused files the job holds in quarantine.
+func (m *Metrics) held(job string, n int) {
+	if m != nil {
+		m.filesHeld.WithLabelValues(job).Set(float64(n))
+	}
 }

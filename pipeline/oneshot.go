@@ -107,7 +107,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	defer rd.stop()
 	items, err := readItems(ctx)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrOpenItems, err)
+		return res, openItemsError(err)
 	}
 	log.Info("open items loaded", "component", "ledger", "items", len(items))
 	if opt.OpenItems == nil {
@@ -222,6 +222,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	}, indexItems(items)); err != nil {
 		return res, err
 	}
+	res.Committed, res.ReportsWritten = true, true
 	if sink, ok := opt.Ledger.(connectors.ExceptionSink); ok {
 		list := make([]connectors.Exception, len(exc))
 		for i, st := range exc {

@@ -12,13 +12,15 @@ import (
 
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/ledger/postgres"
 	"github.com/lettrage/lettrage/matcher"
 )
 
 // Probe connects to the state store and to every job's statement source and
 // ledger, and prints what it finds — files waiting, open items — without
 // changing anything (no file is moved, nothing is written, no migration
-// runs). The error joins every connection that failed.
+// runs, no table is created: the PostgreSQL ledger is opened without its
+// bookkeeping tables). The error joins every connection that failed.
 func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	var errs []error
 	fail := func(what string, err error) {
@@ -69,7 +71,7 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 				c.Close()
 			}
 		}
-		led, err := NewLedger(jc.Ledger)
+		led, err := newProbeLedger(jc.Ledger)
 		if err != nil {
 			fail(jc.Ledger.Type+" ledger", fmt.Errorf("jobs[%d].ledger: %w", i, err))
 			continue
@@ -106,4 +108,13 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// newProbeLedger is NewLedger for reading open items only: the PostgreSQL
+// ledger does not create its bookkeeping tables.
+func newProbeLedger(c config.Ledger) (connectors.Ledger, error) {
+	if c.Type == "postgres" && c.Postgres != nil {
+		return postgres.Open(*c.Postgres)
+	}
+	return NewLedger(c)
 }

@@ -99,5 +99,5 @@ func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []
 // and rename). Reports hold payers' names and IBANs: they are readable by
 // the group, not by all.
 func WriteFileAtomic(path string, data []byte) error {
-	return durable.ReplaceFile(path, data, 0o640)
+	return durable.ReplaceFile(path, data, durable.FileMode)
 }

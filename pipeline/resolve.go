@@ -270,7 +270,7 @@ func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOption
 func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts ResolveOptions, log *slog.Logger) ([]RowResult, error) {
 	items, err := j.Ledger.OpenItems(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOpenItems, err)
+		return nil, openItemsError(err)
 	}
 	byID := make(map[string]matcher.OpenItem, len(items))
 	left := make(map[string]matcher.Amount, len(items))

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +22,6 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/ledger/odoo"
-	"github.com/lettrage/lettrage/connectors/ledger/postgres"
 	"github.com/lettrage/lettrage/connectors/ledger/tryton"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/connectors/source/s3"
@@ -36,7 +37,25 @@ type Service struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	ready   atomic.Bool
+	locker  RunLocker
+
+	mu     sync.Mutex // guards what Serve and Reload share below
+	sched  gocron.Scheduler
+	runCtx context.Context
+	gen    *generation // the scheduled jobs
 }
+
+// ErrStateStore marks (errors.Is) a state store that could not be opened:
+// unreachable, or its disk unusable — exit code 3, not a configuration
+// error.
+var ErrStateStore = errors.New("state store unavailable")
+
+// classified marks err with class (errors.Is finds both) and keeps err's
+// message.
+type classified struct{ class, err error }
+
+func (c *classified) Error() string   { return c.err.Error() }
+func (c *classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // NewService opens the state store and builds every job of cfg.
 func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service, error) {
@@ -55,50 +74,84 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 			locker = PGLocker{DB: store.DB()}
 		}
 	default:
-		err = fmt.Errorf("state.driver: unknown driver %q", cfg.State.Driver)
+		return nil, fmt.Errorf("state.driver: unknown driver %q", cfg.State.Driver)
 	}
 	if err != nil {
+		return nil, &classified{ErrStateStore, err}
+	}
+	s := &Service{Config: cfg, Store: store, Metrics: NewMetrics(version), Log: log, locker: locker}
+	s.Metrics.AccountNames = map[string]map[string]string{}
+	if s.Jobs, err = s.buildJobs(cfg); err != nil {
+		store.Close()
 		return nil, err
 	}
-	s := &Service{Config: cfg, Store: store, Metrics: NewMetrics(version), Log: log}
-	s.Metrics.AccountNames = map[string]map[string]string{}
+	s.ready.Store(true)
+	return s, nil
+}
+
+// buildJobs builds the jobs of cfg on the service's store, locker and
+// metrics. On error nothing stays open.
+func (s *Service) buildJobs(cfg *config.Config) ([]*Job, error) {
+	var jobs []*Job
+	fail := func(err error) ([]*Job, error) {
+		closeJobs(jobs)
+		return nil, err
+	}
 	hash := cfg.Hash()
 	for i, jc := range cfg.Jobs {
 		src, err := NewSource(jc.Name, jc.Source)
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("jobs[%d].source: %w", i, err)
+			return fail(fmt.Errorf("jobs[%d].source: %w", i, err))
 		}
 		led, err := NewLedger(jc.Ledger)
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("jobs[%d].ledger: %w", i, err)
+			closeSource(src)
+			return fail(fmt.Errorf("jobs[%d].ledger: %w", i, err))
 		}
-		s.Metrics.AccountNames[jc.Name] = jc.AccountNames()
-		s.Metrics.InitJob(jc.Name, jc.Source.Type)
 		var inbox connectors.StatementSource
 		if jc.Resolutions != nil {
 			if inbox, err = NewSource(jc.Name+"-resolutions", *jc.Resolutions); err != nil {
-				s.Close()
-				return nil, fmt.Errorf("jobs[%d].resolutions: %w", i, err)
+				closeSource(src)
+				led.Close()
+				return fail(fmt.Errorf("jobs[%d].resolutions: %w", i, err))
 			}
 		}
 		opts := camt.DefaultOptions()
 		opts.Extra = jc.Source.ExtraXPath
-		s.Jobs = append(s.Jobs, &Job{
-			Name: jc.Name, SourceType: jc.Source.Type, Source: src, Ledger: led, Store: store,
+		jobs = append(jobs, &Job{
+			Name: jc.Name, SourceType: jc.Source.Type, Source: src, Ledger: led, Store: s.Store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
-			Compression: jc.Source.Compression, Locker: locker, Resolutions: inbox,
+			Compression: jc.Source.Compression, Locker: s.locker, Resolutions: inbox,
 			InboxMinAge: inboxMinAge(jc.ResolutionsInbox.MinAge), InboxDefaultAuthor: jc.ResolutionsInbox.DefaultAuthor,
 			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
 			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
-			Log: log, Metrics: s.Metrics,
+			Log: s.Log, Metrics: s.Metrics,
 		})
 	}
-	s.ready.Store(true)
-	return s, nil
+	for _, jc := range cfg.Jobs {
+		s.Metrics.AccountNames[jc.Name] = jc.AccountNames()
+		s.Metrics.InitJob(jc.Name, jc.Source.Type)
+	}
+	return jobs, nil
+}
+
+func closeSource(src connectors.StatementSource) {
+	if c, ok := src.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+// closeJobs releases the jobs' ledgers and sources (not the store).
+func closeJobs(jobs []*Job) {
+	for _, j := range jobs {
+		if j.Ledger != nil {
+			_ = j.Ledger.Close()
+		}
+		closeSource(j.Source)
+		closeSource(j.Resolutions)
+	}
 }
 
 // inboxMinAge maps the configured minimum age (0: none) to Job.InboxMinAge
@@ -129,9 +182,9 @@ func NewLedger(c config.Ledger) (connectors.Ledger, error) {
 	case "file":
 		return file.New(*c.File)
 	case "postgres":
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return postgres.New(ctx, *c.Postgres)
+		// Connected on first use: a database down at start fails that
+		// job's runs, not the process (lazyledger.go).
+		return newLazyPostgres(*c.Postgres)
 	case "tryton":
 		return tryton.New(*c.Tryton)
 	case "odoo":
@@ -142,37 +195,34 @@ func NewLedger(c config.Ledger) (connectors.Ledger, error) {
 
 // Close releases the ledgers and the state store.
 func (s *Service) Close() error {
-	for _, j := range s.Jobs {
-		_ = j.Ledger.Close()
-		for _, src := range []connectors.StatementSource{j.Source, j.Resolutions} {
-			if c, ok := src.(io.Closer); ok {
-				_ = c.Close()
-			}
-		}
-	}
+	closeJobs(s.Jobs)
 	return s.Store.Close()
 }
 
-// RunOnce runs every job once, in order. The error joins the jobs' errors.
-func (s *Service) RunOnce(ctx context.Context) ([]Result, error) {
+// RunOnce runs every job once, in order, and returns each job's result and
+// error: one job's failure does not stop the others (only a cancelled
+// context does).
+func (s *Service) RunOnce(ctx context.Context) ([]Result, []error) {
 	var results []Result
 	var errs []error
 	for _, j := range s.Jobs {
 		res, err := j.Run(ctx)
 		results = append(results, res)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return results, errors.Join(errs...)
+	return results, errs
 }
 
+// ErrSchedule marks (errors.Is) a job schedule the scheduler refused.
+var ErrSchedule = errors.New("invalid schedule")
+
 // Serve runs the jobs on their schedules and serves /metrics, /healthz and
-// /readyz until ctx is cancelled; then it lets a running pass finish and
-// returns.
+// /readyz until ctx is cancelled; then it cancels the passes in progress
+// (rolled back at the next file boundary), waits for them and returns.
+// Reload swaps the jobs meanwhile.
 func (s *Service) Serve(ctx context.Context) error {
 	opts := []gocron.SchedulerOption{gocron.WithLocation(time.Local)}
 	if s.Store.Dialect() == Postgres {
@@ -191,26 +241,16 @@ func (s *Service) Serve(ctx context.Context) error {
 	// between files (nothing committed for the unfinished run) — see Job.Run.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
-	for i, j := range s.Jobs {
-		cron, every := s.Config.Jobs[i].ScheduleSpec()
-		def := gocron.CronJob(cron, false)
-		if every > 0 {
-			def = gocron.DurationJob(every)
-		}
-		job := j
-		_, err = sched.NewJob(def, gocron.NewTask(func() {
-			switch _, err := job.Run(runCtx); {
-			case err == nil, errors.Is(err, ErrBusy):
-			case errors.Is(err, ErrFilesSkipped):
-				s.Log.Warn("run finished with files skipped", "job", job.Name, "err", err)
-			default:
-				s.Log.Error("run failed", "job", job.Name, "err", err)
-			}
-		}), gocron.WithName(job.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule),
-			gocron.WithStartAt(gocron.WithStartImmediately()))
-		if err != nil {
-			return fmt.Errorf("scheduling job %q: %w", job.Name, err)
-		}
+	s.mu.Lock()
+	s.sched, s.runCtx = sched, runCtx
+	gen, err := s.schedule(s.Config, s.Jobs)
+	if err == nil {
+		s.gen = gen
+	}
+	s.mu.Unlock()
+	if err != nil {
+		_ = sched.Shutdown()
+		return err
 	}
 
 	var srv *http.Server
@@ -218,6 +258,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	if addr := s.Config.HTTP.Listen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
+			_ = sched.Shutdown()
 			return fmt.Errorf("listening on %s: %w", addr, err)
 		}
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -234,11 +275,11 @@ func (s *Service) Serve(ctx context.Context) error {
 			s.Log.Error("http server stopped", "err", err)
 		}
 	}
-	s.Log.Info("shutting down: waiting for running passes")
+	s.Log.Info("shutting down: stopping the passes in progress (rolled back, resumed by the next run)")
 	s.ready.Store(false)
 	cancelRuns() // a pass stops at the next file boundary, rolled back
 	if err := sched.Shutdown(); err != nil {
-		s.Log.Error("stopping scheduler", "err", err)
+		s.Log.Warn("stopping scheduler", "err", err)
 	}
 	if srv != nil {
 		shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -248,10 +289,137 @@ func (s *Service) Serve(ctx context.Context) error {
 	return nil
 }
 
+// generation is one set of scheduled jobs; a reload retires it, and its
+// ledgers and sources close once its last pass has finished.
+type generation struct {
+	jobs    []*Job
+	sched   []gocron.Job
+	mu      sync.Mutex
+	active  int
+	retired bool
+}
+
+func (g *generation) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.retired {
+		return false
+	}
+	g.active++
+	return true
+}
+
+func (g *generation) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.active--; g.active == 0 && g.retired {
+		closeJobs(g.jobs)
+	}
+}
+
+// retire stops new passes of the generation; what runs finishes.
+func (g *generation) retire() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.retired = true
+	if g.active == 0 {
+		closeJobs(g.jobs)
+	}
+}
+
+// schedule adds jobs to the scheduler (s.mu held). On error the jobs it
+// added are removed again.
+func (s *Service) schedule(cfg *config.Config, jobs []*Job) (*generation, error) {
+	g := &generation{jobs: jobs}
+	for i, j := range jobs {
+		cron, every := cfg.Jobs[i].ScheduleSpec()
+		def := gocron.CronJob(cron, false)
+		if every > 0 {
+			def = gocron.DurationJob(every)
+		}
+		job := j
+		runCtx := s.runCtx
+		gj, err := s.sched.NewJob(def, gocron.NewTask(func() {
+			if !g.enter() {
+				return // reloaded meanwhile
+			}
+			defer g.leave()
+			s.logRun(job, runCtx)
+		}), gocron.WithName(job.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+			gocron.WithStartAt(gocron.WithStartImmediately()))
+		if err != nil {
+			for _, gj := range g.sched {
+				_ = s.sched.RemoveJob(gj.ID())
+			}
+			return nil, fmt.Errorf("jobs[%d].schedule: %w: %w", i, ErrSchedule, err)
+		}
+		g.sched = append(g.sched, gj)
+	}
+	return g, nil
+}
+
+// logRun runs one scheduled pass and logs how it ended. A pass cancelled
+// by the shutdown is no error: it was rolled back and the next run resumes.
+func (s *Service) logRun(job *Job, runCtx context.Context) {
+	switch _, err := job.Run(runCtx); {
+	case err == nil, errors.Is(err, ErrBusy):
+	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
+		s.Log.Info("run stopped by the shutdown; rolled back, resumed by the next run", "job", job.Name)
+	case errors.Is(err, ErrFilesSkipped):
+		s.Log.Warn("run finished with files skipped", "job", job.Name, "err", err)
+	default:
+		s.Log.Error("run failed", "job", job.Name, "exit_code", ExitCode(err), "err", err)
+	}
+}
+
+// Reload replaces the jobs with those of cfg, already loaded and
+// validated: their sources and ledgers are built first, and on any error
+// the running jobs stay as they are. Passes in progress finish under the
+// old configuration. The state store cannot change without a restart
+// (an error); log and http changes are reported as needing one.
+func (s *Service) Reload(cfg *config.Config) error {
+	if !reflect.DeepEqual(cfg.State, s.Config.State) {
+		return errors.New("state: the state store cannot change without a restart")
+	}
+	jobs, err := s.buildJobs(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sched == nil {
+		closeJobs(jobs)
+		return errors.New("the daemon is starting: send SIGHUP again once it serves")
+	}
+	gen, err := s.schedule(cfg, jobs)
+	if err != nil {
+		closeJobs(jobs)
+		return err
+	}
+	old := s.gen
+	for _, gj := range old.sched {
+		if err := s.sched.RemoveJob(gj.ID()); err != nil {
+			s.Log.Warn("removing a job of the old configuration", "err", err)
+		}
+	}
+	old.retire()
+	if cfg.HTTP != s.Config.HTTP {
+		s.Log.Warn("http.listen changes at the next restart", "listen", s.Config.HTTP.Listen)
+	}
+	if cfg.Log.Format != s.Config.Log.Format {
+		s.Log.Warn("log.format changes at the next restart", "format", s.Config.Log.Format)
+	}
+	s.gen, s.Jobs, s.Config = gen, jobs, cfg
+	return nil
+}
+
 // Handler serves /metrics, /healthz and /readyz.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{Registry: s.Metrics.Registry}))
+	// OpenMetrics when the scraper asks for it (Accept header), the
+	// Prometheus text format otherwise.
+	mux.Handle("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{
+		Registry: s.Metrics.Registry, EnableOpenMetrics: true}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -201,6 +201,7 @@ var migrations = [][]string{
 		// matched by content against those recorded.
 		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
+	7: refusedFilesMigration, // refused statement files, held by content hash (refused.go)
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -278,6 +279,11 @@ func openSQLite(path string, durable bool) (*Store, error) {
 			return nil, fmt.Errorf("creating state directory: %w", err)
 		}
 		dsn = "file:" + path
+		// Created 0640, not the driver's 0644 (its -wal and -shm files
+		// take the database's mode).
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640); err == nil {
+			f.Close()
+		}
 	}
 	// WAL + synchronous=FULL: a committed run survives kill -9 and power loss.
 	dsn += "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"

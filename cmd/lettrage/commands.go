@@ -9,11 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors/camt"
@@ -26,20 +24,28 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes of once and match (README, docs/FORMATS.md).
+// Exit codes (README "Exit codes", docs/FORMATS.md): pipeline.ExitCode
+// maps a failure's cause to its code.
 const (
-	exitOK      = 0 // everything went through
-	exitPartial = 1 // finished, but some files were skipped or quarantined
-	exitUsage   = 2 // usage, config or open-items error: nothing written
+	exitOK          = pipeline.ExitOK          // everything went through
+	exitPartial     = pipeline.ExitPartial     // finished, but some files or rows were refused
+	exitUsage       = pipeline.ExitUsage       // usage, config or a malformed input file: nothing decided
+	exitUnavailable = pipeline.ExitUnavailable // a source, ledger or state store unreachable: nothing decided for that job
+	exitInterrupted = pipeline.ExitInterrupted // SIGINT/SIGTERM: the pass was rolled back
 )
 
-const usage = `Usage: lettrage <command> [flags]
+const usage = `Usage: lettrage <command> [flags] [arguments]
+
+Flags may come before or after the arguments; -c defaults to $LETTRAGE_CONFIG;
+<command> -h prints the command's flags.
 
 Commands:
   once    -c FILE           run every job of the config once, print a summary
-  run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz
+  run     -c FILE           run the daemon: jobs on their schedules, /metrics, /healthz, /readyz;
+                            SIGHUP reloads the config (validated first), SIGTERM stops
   check   [--connect] -c FILE
                             validate a config file; --connect also reaches every source and ledger
+                            (read-only)
   match   --open-items FILE.csv|FILE.xlsx --statements DIR --out OUTDIR [-c FILE [--job NAME]]
                             stateless one-shot run: writes OUTDIR/matches.csv and OUTDIR/exceptions.csv
                             (-c takes the matching settings of a config's job)
@@ -51,9 +57,15 @@ Commands:
   history -c FILE [--job NAME] [--account IBAN] TX_REF
   history -c FILE [--job NAME] [--from DATE] [--to DATE] [--customer ID]
                             print payments' decisions (when, rule or who, config, ledger state) and deliveries
+  release -c FILE [--job NAME] [--all | PATH|SHA256...]
+                            list the refused statement files a job holds, or release them (read again)
   inspect [--summary] FILE...
                             print the transactions of CAMT files as JSON Lines
   version                   print the version
+
+Exit codes: 0 ok; 1 partial (some files or rows refused); 2 usage, config or a malformed
+input file (nothing decided); 3 a source, ledger or state store unreachable (nothing
+decided for that job); 130 interrupted. With several jobs the highest code wins.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -66,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "once":
 		return cmdOnce(rest, stdout, stderr)
 	case "run":
-		return cmdRun(rest, stderr)
+		return cmdRun(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
 	case "match":
@@ -79,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdUnletter(rest, stdout, stderr)
 	case "history":
 		return cmdHistory(rest, stdout, stderr)
+	case "release":
+		return cmdRelease(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
@@ -90,61 +104,88 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// versionString is `lettrage version`: the version (stamped, or from the
+// module's VCS tag), the revision and the Go version.
 func versionString() string {
-	v := "lettrage " + version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
+	b := pipeline.ReadBuild(version)
+	v := "lettrage " + b.Version
+	if b.Revision != "unknown" {
+		v += " (" + b.Revision[:min(12, len(b.Revision))]
+		if strings.HasSuffix(b.Revision, "-dirty") {
+			v += "-dirty"
 		}
-		v += " " + bi.GoVersion
+		v += ")"
 	}
-	return v
+	return v + " " + b.GoVersion
 }
 
-// loadConfig parses the -c flag (and any flags extra registers) and loads
-// the config, reporting errors.
-func loadConfig(name string, args []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (*config.Config, *flag.FlagSet, bool) {
+// command is a parsed command line: the loaded config, the positional
+// arguments and the config path.
+type command struct {
+	cfg  *config.Config
+	args []string
+	path string
+}
+
+// loadConfig parses the flags (those extra registers, and -c) and loads
+// the config. When it returns false, the command exits with code.
+func loadConfig(name string, args []string, stdout, stderr io.Writer, extra ...func(*flag.FlagSet)) (command, int, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, e := range extra {
 		e(fs)
 	}
-	path := fs.String("c", "", "config file (YAML)")
-	fs.StringVar(path, "config", "", "config file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, false
+	path := configFlag(fs)
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return command{}, code, false
 	}
 	if *path == "" {
-		fmt.Fprintf(stderr, "lettrage %s: -c FILE is required\n", name)
-		return nil, fs, false
+		fmt.Fprintf(stderr, "lettrage %s: -c FILE (or $%s) is required\n", name, ConfigEnv)
+		return command{}, exitUsage, false
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "lettrage %s: %v\n", name, err)
-		return nil, fs, false
+		return command{}, exitUsage, false
 	}
-	return cfg, fs, true
+	return command{cfg: cfg, args: pos, path: *path}, exitOK, true
+}
+
+// newService opens the state store and builds the jobs, reporting a
+// failure with its exit code (3 for a state store out of reach, 2 for the
+// rest: a source or ledger the configuration describes wrongly).
+func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*pipeline.Service, int) {
+	svc, err := pipeline.NewService(cfg, log, version)
+	if err == nil {
+		return svc, exitOK
+	}
+	code := exitUsage
+	if errors.Is(err, pipeline.ErrStateStore) {
+		code = exitUnavailable
+	}
+	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, pipeline.MaskIBANs(err.Error()), exitHint(code))
+	return nil, code
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return pipeline.NewLogger(w, cfg.Level, cfg.Format)
 }
 
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	var connect bool
-	cfg, _, ok := loadConfig("check", args, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&connect, "connect", false, "also connect to the state store, every source and ledger, and report what they hold")
+	c, code, ok := loadConfig("check", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&connect, "connect", false, "also connect to the state store, every source and ledger, and report what they hold (read-only)")
 	})
 	if !ok {
+		return code
+	}
+	if len(c.args) > 0 {
+		fmt.Fprintf(stderr, "lettrage check: unexpected argument %q\n", c.args[0])
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "config OK: %d job(s)", len(cfg.Jobs))
+	cfg := c.cfg
+	log := useLogger(cfg.Log, stderr)
+	fmt.Fprintf(stdout, "config OK: %d job(s), config hash %s", len(cfg.Jobs), cfg.Hash())
 	for _, j := range cfg.Jobs {
 		fmt.Fprintf(stdout, "\n  %s: %s source, %s ledger, schedule %q", j.Name, j.Source.Type, j.Ledger.Type, j.Schedule)
 	}
@@ -152,67 +193,61 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if connect {
 		ctx, stop := signalContext()
 		defer stop()
+		log.Debug("probing the state store, sources and ledgers (read-only)", "jobs", len(cfg.Jobs))
 		if err := pipeline.Probe(ctx, cfg, stdout); err != nil {
-			fmt.Fprintf(stderr, "lettrage check: %v\n", pipeline.MaskIBANs(err.Error()))
-			return 1
+			return exitFor("check", err, ctx.Err() != nil, stderr)
 		}
 	}
 	return exitOK
 }
 
 func cmdOnce(args []string, stdout, stderr io.Writer) int {
-	cfg, _, ok := loadConfig("once", args, stderr)
+	c, code, ok := loadConfig("once", args, stdout, stderr)
 	if !ok {
+		return code
+	}
+	if len(c.args) > 0 {
+		fmt.Fprintf(stderr, "lettrage once: unexpected argument %q\n", c.args[0])
 		return exitUsage
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage once: %v\n", err)
-		return exitUsage
+	svc, code := newService("once", c.cfg, useLogger(c.cfg.Log, stderr), stderr)
+	if svc == nil {
+		return code
 	}
 	defer svc.Close()
-	results, err := svc.RunOnce(ctx)
+	results, errs := svc.RunOnce(ctx)
+	code = exitOK
 	for i, res := range results {
-		printSummary(stdout, svc.Jobs[i].Name, res, svc.Jobs[i].ReportDir, svc.Jobs[i].Reports.XLSX)
+		jobCode := jobExit("once", svc.Jobs[i].Name, res, errs[i], ctx.Err() != nil, stderr)
+		printSummary(stdout, svc.Jobs[i].Name, res, errs[i], jobCode, svc.Jobs[i].ReportDir, svc.Jobs[i].Reports.XLSX)
+		code = max(code, jobCode)
 	}
-	return exitCode("once", results, err, stderr)
+	return code
 }
 
-func exitCode(cmd string, results []pipeline.Result, err error, stderr io.Writer) int {
-	for _, res := range results {
-		for _, p := range res.Problems {
-			fmt.Fprintf(stderr, "lettrage %s: skipped %s: %v\n", cmd, p.Path, p.Err)
-		}
+// jobExit reports a job's refused files and failure on stderr and returns
+// its exit code.
+func jobExit(cmd, job string, res pipeline.Result, err error, interrupted bool, stderr io.Writer) int {
+	where := cmd // "once: job bank-a"; `match` has no job of its own
+	if job != cmd {
+		where += ": job " + job
 	}
-	switch {
-	case err == nil:
+	for _, p := range res.Problems {
+		fmt.Fprintf(stderr, "lettrage %s: skipped %s: %s\n", where, p.Path, pipeline.MaskIBANs(p.Err.Error()))
+	}
+	if err == nil {
 		return exitOK
-	case errors.Is(err, pipeline.ErrOpenItems):
-		fmt.Fprintf(stderr, "lettrage %s: %v\n", cmd, err)
-		return exitUsage
-	case onlySkipped(err):
-		return exitPartial
-	case errors.Is(err, pipeline.ErrBusy):
-		fmt.Fprintf(stderr, "lettrage %s: %v (nothing done; try again when it has finished)\n", cmd, err)
+	}
+	if errors.Is(err, pipeline.ErrFilesSkipped) && !interrupted {
+		return exitPartial // each file reported above
+	}
+	if errors.Is(err, pipeline.ErrBusy) {
+		fmt.Fprintf(stderr, "lettrage %s: %v (nothing done; it runs there)\n", where, err)
 		return exitPartial
 	}
-	fmt.Fprintf(stderr, "lettrage %s: %v\n", cmd, err)
-	return exitPartial
-}
-
-// onlySkipped reports whether every joined error is ErrFilesSkipped.
-func onlySkipped(err error) bool {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			if !onlySkipped(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return errors.Is(err, pipeline.ErrFilesSkipped)
+	return exitFor(where, err, interrupted, stderr)
 }
 
 // setAsideLine says what a pass set aside, by reason, with the cash.
@@ -259,15 +294,48 @@ func inboxLine(in pipeline.InboxResult) string {
 	return strings.Join(parts, ", ")
 }
 
-func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, xlsx bool) {
+// printSummary prints what a job's pass did — only what happened: a pass
+// that failed before committing decided nothing, and reports are named
+// only when they were written.
+func printSummary(w io.Writer, job string, r pipeline.Result, err error, code int, reportDir string, xlsx bool) {
 	fmt.Fprintf(w, "job %s (run %s)\n", job, r.RunID)
+	switch {
+	case err == nil:
+		fmt.Fprintln(w, "  result        ok")
+	case code == exitPartial && errors.Is(err, pipeline.ErrFilesSkipped):
+		fmt.Fprintf(w, "  result        partial: %d file(s) refused or left for the next run (exit 1)\n", r.FilesQuarantined+r.FilesSkipped+len(r.Inbox.Refused))
+	case errors.Is(err, pipeline.ErrBusy):
+		fmt.Fprintln(w, "  result        skipped: the job is running in another process (exit 1)")
+		return
+	default:
+		what := "failed"
+		switch code {
+		case exitUsage:
+			what = "failed: input to fix"
+		case exitUnavailable:
+			what = "failed: unreachable"
+		case exitInterrupted:
+			what = "interrupted"
+		}
+		fmt.Fprintf(w, "  result        %s (exit %d); see stderr\n", what, code)
+	}
 	if r.OpenItemsNote != "" {
 		fmt.Fprintf(w, "  open items    %s\n", r.OpenItemsNote)
 	}
 	for _, a := range r.OpenItemsAnnouncements {
 		fmt.Fprintf(w, "  ANNOUNCED     %s\n", pipeline.MaskIBANs(a))
 	}
+	if err != nil && !errors.Is(err, pipeline.ErrFilesSkipped) && !r.Committed {
+		if r.Applied > 0 {
+			fmt.Fprintf(w, "  written back  %d decisions left pending by an earlier run\n", r.Applied)
+		}
+		fmt.Fprintln(w, "  decisions     none (nothing was committed; the next run starts over)")
+		return
+	}
 	fmt.Fprintf(w, "  files         %d listed, %d read, %d duplicate, %d quarantined", r.Files, r.FilesProcessed, r.FilesDuplicate, r.FilesQuarantined)
+	if r.FilesHeld > 0 {
+		fmt.Fprintf(w, ", %d held (refused before: `lettrage release`)", r.FilesHeld)
+	}
 	if r.FilesSkipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (source unavailable, retried next run)", r.FilesSkipped)
 	}
@@ -289,6 +357,10 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, 
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
 		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
 	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)
+	if !r.ReportsWritten {
+		fmt.Fprintln(w, "  report        not written (the pass stopped before)")
+		return
+	}
 	fmt.Fprintf(w, "  exceptions    %d open", r.Exceptions)
 	if ccys := pipeline.Currencies(r.UnmatchedCash); len(ccys) > 0 {
 		var parts []string
@@ -307,40 +379,70 @@ func printSummary(w io.Writer, job string, r pipeline.Result, reportDir string, 
 	}
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
-	cfg, _, ok := loadConfig("run", args, stderr)
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	c, code, ok := loadConfig("run", args, stdout, stderr)
 	if !ok {
+		return code
+	}
+	if len(c.args) > 0 {
+		fmt.Fprintf(stderr, "lettrage run: unexpected argument %q\n", c.args[0])
 		return exitUsage
 	}
-	log := newLogger(cfg.Log, stderr)
+	level := new(slog.LevelVar)
+	_ = level.UnmarshalText([]byte(c.cfg.Log.Level))
+	log := pipeline.NewLevelLogger(stderr, level, c.cfg.Log.Format)
+	slog.SetDefault(log)
 	ctx, stop := signalContext()
 	defer stop()
-	svc, err := pipeline.NewService(cfg, log, version)
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
-		return exitUsage
+	svc, code := newService("run", c.cfg, log, stderr)
+	if svc == nil {
+		return code
 	}
 	defer svc.Close()
+	log.Info("starting", "version", pipeline.ReadBuild(version).Version, "config_hash", c.cfg.Hash(), "jobs", len(c.cfg.Jobs))
+	stopReload := onReload(func() { reload(svc, c.path, level, log) })
+	defer stopReload()
 	if err := svc.Serve(ctx); err != nil {
+		code := exitUnavailable
+		if errors.Is(err, pipeline.ErrSchedule) {
+			code = exitUsage
+		}
 		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
-		return 1
+		return code
 	}
 	log.Info("stopped")
 	return exitOK
 }
 
+// reload loads and validates the configuration again (SIGHUP) and hands it
+// to the running service; a configuration that does not load, or whose
+// jobs cannot be built, is refused and the running one stays.
+func reload(svc *pipeline.Service, path string, level *slog.LevelVar, log *slog.Logger) {
+	log.Info("reloading the configuration", "config", path)
+	cfg, err := config.Load(path)
+	if err == nil {
+		err = svc.Reload(cfg)
+	}
+	if err != nil {
+		log.Error("configuration not reloaded; the running one stays", "err", err)
+		return
+	}
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	log.Info("configuration reloaded", "config_hash", cfg.Hash(), "jobs", len(cfg.Jobs))
+}
+
 func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("match", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	itemsPath := fs.String("open-items", "", "open items, CSV or XLSX (docs/FORMATS.md)")
 	stmtDir := fs.String("statements", "", "folder of CAMT statements (read recursively)")
 	outDir := fs.String("out", "", "output folder for matches.csv and exceptions.csv")
 	cfgPath := fs.String("c", "", "optional config file whose matching settings (tolerances, thresholds) and file ledger layout (columns, dialect) to use")
 	jobName := fs.String("job", "", "with -c: the job whose matching settings to use (default: the first)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if *itemsPath == "" || *stmtDir == "" || *outDir == "" || fs.NArg() > 0 {
+	if *itemsPath == "" || *stmtDir == "" || *outDir == "" || len(pos) > 0 {
 		fmt.Fprintln(stderr, "lettrage match: --open-items, --statements and --out are required")
 		return exitUsage
 	}
@@ -448,30 +550,31 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lettrage match: %v\n", err)
 		return exitUsage
 	}
-	printSummary(stdout, "match", res, *outDir, false)
-	return exitCode("match", []pipeline.Result{res}, err, stderr)
+	code = jobExit("match", "match", res, err, ctx.Err() != nil, stderr)
+	printSummary(stdout, "match", res, err, code, *outDir, false)
+	return code
 }
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	summary := fs.Bool("summary", false, "print only one summary line per file")
 	// Hidden (not in the usage text): read with the encoding/xml reference
 	// reader only, to benchmark it against the fast path (docs/BENCHMARKS.md).
 	reference := fs.Bool("reference", false, "read with the encoding/xml reference reader only (benchmarks)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	files, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		fmt.Fprintln(stderr, "lettrage inspect: name at least one file")
 		return exitUsage
 	}
 	opts := camt.DefaultOptions()
 	opts.Reference = *reference
 	enc := json.NewEncoder(stdout)
-	code := exitOK
+	code = exitOK
 	trail := pipeline.NewIdentityTrail()
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		if err := inspectFile(path, opts, *summary, trail, enc, stderr); err != nil {
 			fmt.Fprintf(stderr, "lettrage inspect: %v\n", err)
 			code = exitPartial
@@ -482,26 +585,25 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 
 func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	var jobName, by, account, reason string
-	cfg, fs, ok := loadConfig("unletter", args, stderr, func(fs *flag.FlagSet) {
+	c, code, ok := loadConfig("unletter", args, stdout, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&jobName, "job", "", "the job that lettered the payment (default: the only job)")
 		fs.StringVar(&by, "by", "", "who unletters (recorded in the audit trail)")
 		fs.StringVar(&account, "account", "", "the statement account (IBAN), when the tx_ref exists on several")
 		fs.StringVar(&reason, "reason", "", "why (recorded, and shown in the ledger where it can)")
 	})
 	if !ok {
-		return exitUsage
+		return code
 	}
-	if fs.NArg() != 1 {
+	if len(c.args) != 1 {
 		fmt.Fprintln(stderr, "lettrage unletter: name one TX_REF")
 		return exitUsage
 	}
-	ref := fs.Arg(0)
+	ref := c.args[0]
 	ctx, stop := signalContext()
 	defer stop()
-	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage unletter: %v\n", err)
-		return exitUsage
+	svc, code := newService("unletter", c.cfg, useLogger(c.cfg.Log, stderr), stderr)
+	if svc == nil {
+		return code
 	}
 	defer svc.Close()
 	job := pickJob(svc, jobName)
@@ -511,11 +613,19 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	}
 	if account == "" {
 		keys, err := svc.Store.KeysByRef(ctx, job.Name, ref)
-		if err != nil || len(keys) != 1 {
-			fmt.Fprintf(stderr, "lettrage unletter: %s matches %d transaction(s) in job %q; give --account\n", ref, len(keys), job.Name)
+		if err != nil {
+			return exitFor("unletter", err, ctx.Err() != nil, stderr)
+		}
+		switch len(keys) {
+		case 0:
+			fmt.Fprintf(stderr, "lettrage unletter: no payment with the reference %q in job %q (the tx_ref column of matches.csv or exceptions.csv)\n", ref, job.Name)
+			return exitUsage
+		case 1:
+			account, _, _ = strings.Cut(keys[0], "|")
+		default:
+			fmt.Fprintf(stderr, "lettrage unletter: %d payments of job %q have the reference %q, on different accounts; name one with --account IBAN\n", len(keys), job.Name, ref)
 			return exitUsage
 		}
-		account, _, _ = strings.Cut(keys[0], "|")
 	}
 	if by == "" {
 		by = "unknown"
@@ -523,12 +633,11 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	results, err := job.Resolve(ctx, []pipeline.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
 		pipeline.ResolveOptions{Actor: by, Origin: "lettrage unletter"})
 	if err != nil {
-		fmt.Fprintf(stderr, "lettrage unletter: %v\n", pipeline.MaskIBANs(err.Error()))
-		return exitPartial
+		return exitFor("unletter", err, ctx.Err() != nil, stderr)
 	}
 	r := results[0]
 	if r.Status == "refused" {
-		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, r.Message)
+		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, pipeline.MaskIBANs(r.Message))
 		return exitPartial
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", ref, r.Message)
@@ -547,7 +656,7 @@ func pickJob(svc *pipeline.Service, name string) *pipeline.Job {
 func cmdResolve(args []string, stdout, stderr io.Writer) int {
 	var jobName, by string
 	var multi, largeWriteOff bool
-	cfg, fs, ok := loadConfig("resolve", args, stderr, func(fs *flag.FlagSet) {
+	c, code, ok := loadConfig("resolve", args, stdout, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&jobName, "job", "", "the job whose exceptions the files resolve (default: the only job)")
 		fs.StringVar(&by, "by", "", "who resolves (default: the file's last author)")
 		fs.BoolVar(&multi, "allow-multi-customer", false, "allow lettering one payment to items of several customers")
@@ -555,18 +664,17 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 			fmt.Sprintf("allow write_off rows above the write-off limit (%s per currency)", pipeline.DefaultWriteOffLimit))
 	})
 	if !ok {
-		return exitUsage
+		return code
 	}
-	if fs.NArg() == 0 {
+	if len(c.args) == 0 {
 		fmt.Fprintln(stderr, "lettrage resolve: name at least one workbook")
 		return exitUsage
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	svc, err := pipeline.NewService(cfg, newLogger(cfg.Log, stderr), version)
-	if err != nil {
-		fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
-		return exitUsage
+	svc, code := newService("resolve", c.cfg, useLogger(c.cfg.Log, stderr), stderr)
+	if svc == nil {
+		return code
 	}
 	defer svc.Close()
 	job := pickJob(svc, jobName)
@@ -574,8 +682,8 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lettrage resolve: name the job with --job (one of %d)\n", len(svc.Jobs))
 		return exitUsage
 	}
-	code := exitOK
-	for _, path := range fs.Args() {
+	code = exitOK
+	for _, path := range c.args {
 		wb, err := pipeline.ReadResolutions(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
@@ -590,8 +698,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs,
 			AllowMultiCustomer: multi, AllowLargeWriteOff: largeWriteOff})
 		if err != nil {
-			fmt.Fprintf(stderr, "lettrage resolve: %s: %v\n", path, err)
-			code = max(code, exitPartial)
+			code = max(code, exitFor("resolve: "+path, err, ctx.Err() != nil, stderr))
 			if results == nil {
 				continue
 			}

@@ -34,7 +34,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "lettrage")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	// The crash tests need the failpoints: they exist only with the tag.
+	build := exec.Command("go", "build", "-tags", "failpoint", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building lettrage:", err)
@@ -506,7 +507,7 @@ func TestDaemonServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 			resp.Body.Close()
 			// Wait until the first run (started immediately) has finished
 			// (the run counters exist at zero from the start).
-			if strings.Contains(string(b), `lettrage_last_success_timestamp_seconds{job="example"}`) {
+			if strings.Contains(string(b), `lettrage_last_success_timestamp_seconds{lettrage_job="example"}`) {
 				metrics = string(b)
 				break
 			}
@@ -516,9 +517,9 @@ func TestDaemonServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	if metrics == "" {
 		t.Fatalf("no run reported on /metrics; stderr:\n%s", errb.String())
 	}
-	for _, want := range []string{`lettrage_unmatched_amount{account="sg-main",currency="EUR",job="example"}`, `lettrage_build_info{`,
-		`lettrage_decisions_total{`, `lettrage_last_success_timestamp_seconds{job="example"}`,
-		`lettrage_source_bytes_total{job="example",source="local"}`, `lettrage_exceptions_by_age{age="over_30",job="example"}`, `lettrage_open_receivables_amount{bucket=`, `lettrage_source_last_list_success_timestamp_seconds{job="example",source="local"}`} {
+	for _, want := range []string{`lettrage_unmatched_amount{account="sg-main",currency="EUR",lettrage_job="example"}`, `lettrage_build_info{`,
+		`lettrage_decisions_total{`, `lettrage_last_success_timestamp_seconds{lettrage_job="example"}`,
+		`lettrage_source_bytes_total{lettrage_job="example",source="local"}`, `lettrage_exceptions_by_age{age="over_30",lettrage_job="example"}`, `lettrage_open_receivables_amount{bucket=`, `lettrage_source_last_list_success_timestamp_seconds{lettrage_job="example",source="local"}`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -15,7 +15,7 @@ import (
 // customer). It changes nothing.
 func cmdHistory(args []string, stdout, stderr io.Writer) int {
 	var jobName, account, from, to, customer string
-	cfg, fs, ok := loadConfig("history", args, stderr, func(fs *flag.FlagSet) {
+	c, code, ok := loadConfig("history", args, stdout, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&jobName, "job", "", "the job (default: the only job)")
 		fs.StringVar(&account, "account", "", "the statement account (IBAN), when the tx_ref exists on several")
 		fs.StringVar(&from, "from", "", "without TX_REF: payments booked on or after this date (YYYY-MM-DD)")
@@ -23,9 +23,10 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&customer, "customer", "", "without TX_REF: payments lettered or posted to this customer")
 	})
 	if !ok {
-		return exitUsage
+		return code
 	}
-	if fs.NArg() > 1 || fs.NArg() == 0 && from == "" && to == "" && customer == "" {
+	cfg := c.cfg
+	if len(c.args) > 1 || len(c.args) == 0 && from == "" && to == "" && customer == "" {
 		fmt.Fprintln(stderr, "lettrage history: name one TX_REF, or select with --from, --to, --customer")
 		return exitUsage
 	}
@@ -60,12 +61,11 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		}
 		jobName = cfg.Jobs[0].Name
 	}
-	if fs.NArg() == 1 {
-		ref := fs.Arg(0)
+	if len(c.args) == 1 {
+		ref := c.args[0]
 		keys, err := store.KeysByRef(ctx, jobName, ref)
 		if err != nil {
-			fmt.Fprintf(stderr, "lettrage history: %v\n", err)
-			return exitPartial
+			return exitFor("history", err, ctx.Err() != nil, stderr)
 		}
 		if account != "" {
 			var kept []string
@@ -79,7 +79,7 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		switch len(keys) {
 		case 0:
 			fmt.Fprintf(stderr, "lettrage history: no transaction %s in job %q\n", ref, jobName)
-			return exitPartial
+			return exitUsage
 		case 1:
 		default:
 			fmt.Fprintf(stderr, "lettrage history: %s matches %d transactions in job %q; give --account\n", ref, len(keys), jobName)
@@ -87,16 +87,14 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		}
 		h, _, err := store.History(ctx, jobName, keys[0])
 		if err != nil {
-			fmt.Fprintf(stderr, "lettrage history: %v\n", err)
-			return exitPartial
+			return exitFor("history", err, ctx.Err() != nil, stderr)
 		}
 		pipeline.WriteHistory(stdout, h)
 		return exitOK
 	}
 	hs, err := store.Histories(ctx, jobName, filter)
 	if err != nil {
-		fmt.Fprintf(stderr, "lettrage history: %v\n", err)
-		return exitPartial
+		return exitFor("history", err, ctx.Err() != nil, stderr)
 	}
 	for i, h := range hs {
 		if i > 0 {

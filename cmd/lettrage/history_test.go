@@ -69,7 +69,9 @@ func TestHistory(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, "booked 2026-11-16") || !strings.Contains(r.stdout, "booked 2026-11-17") {
 		t.Errorf("history --from/--to: exit %d\n%s", r.code, r.stdout)
 	}
-	if r := runBin(t, nil, "history", "-c", cfg, "NOPE"); r.code != 1 || !strings.Contains(r.stderr, "no transaction NOPE") {
+	// A reference that does not exist is an input to fix: exit 2, as for
+	// unletter (README, exit codes).
+	if r := runBin(t, nil, "history", "-c", cfg, "NOPE"); r.code != 2 || !strings.Contains(r.stderr, "no transaction NOPE") {
 		t.Errorf("unknown ref: exit %d %s", r.code, r.stderr)
 	}
 	_ = os.Remove(wb)

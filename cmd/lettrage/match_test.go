@@ -120,8 +120,8 @@ func TestMatchEqualsJobPass(t *testing.T) {
 	}
 	res, jerr := job.Run(context.Background())
 	var stdout, stderr bytes.Buffer
-	printSummary(&stdout, "match", res, out, false)
-	code := exitCode("match", []pipeline.Result{res}, jerr, &stderr)
+	code := jobExit("match", "match", res, jerr, false, &stderr)
+	printSummary(&stdout, "match", res, jerr, code, out, false)
 
 	if code != r.code {
 		t.Errorf("exit %d, the job pass %d", r.code, code)

@@ -101,7 +101,8 @@ jobs:
 	if r.code != 0 || strings.Count(r.stdout, want) != 2 || !strings.Contains(r.stdout, "open item(s)") {
 		t.Fatalf("check --connect exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if bad := runBin(t, []string{"TEST_S3_KEY=WRONGKEY"}, "check", "--connect", "-c", cfg); bad.code != 1 ||
+	// A source that refuses the credentials: nothing can be read (exit 3).
+	if bad := runBin(t, []string{"TEST_S3_KEY=WRONGKEY"}, "check", "--connect", "-c", cfg); bad.code != 3 ||
 		!strings.Contains(bad.stdout, "s3 source") || !strings.Contains(bad.stdout, "FAILED") {
 		t.Errorf("check --connect with a wrong S3 key: exit %d\n%s\n%s", bad.code, bad.stdout, bad.stderr)
 	}

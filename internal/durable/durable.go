@@ -11,6 +11,16 @@ import (
 	"syscall"
 )
 
+// FileMode and DirMode are the permissions of every file and folder
+// Lettrage creates (reports, journals, archived and quarantined statements,
+// sidecars, locks, the state store's folder): owner read-write, group
+// read, others nothing — they hold payments and customers' data. The
+// process umask may narrow them further.
+const (
+	FileMode os.FileMode = 0o640
+	DirMode  os.FileMode = 0o750
+)
+
 // WriteFile creates or replaces the file at p with data and fsyncs it.
 func WriteFile(p string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
@@ -46,7 +56,7 @@ func SyncDir(dir string) error {
 // the old content or the new, never a mix.
 func ReplaceFile(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("creating folder %q: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")

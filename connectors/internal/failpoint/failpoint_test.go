@@ -28,3 +28,16 @@ func TestCrashIsInertWhenUnarmed(t *testing.T) {
 		t.Fatal("armed without the variable")
 	}
 }
+
+// TestInertWithoutTheTag: a production build (no failpoint tag) never
+// arms a point, whatever the environment says.
+func TestInertWithoutTheTag(t *testing.T) {
+	if Enabled {
+		t.Skip("built with -tags failpoint")
+	}
+	armed = map[string]bool{"x": true} // as if the variable named it
+	if Armed("x") {
+		t.Fatal("a failpoint is armed in a build without the tag")
+	}
+	Crash("x") // must return
+}

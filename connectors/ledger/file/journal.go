@@ -386,10 +386,10 @@ func loadJournal(path string) (*journalState, error) {
 
 func createJournal(path string) error {
 	dir := dirOf(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, durable.DirMode); err != nil {
 		return fmt.Errorf("creating journal folder %q: %w", dir, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, durable.FileMode)
 	if errors.Is(err, os.ErrExist) {
 		return nil // created meanwhile; loadJournal reads it
 	}
@@ -600,7 +600,7 @@ func appendRows(path string, rows [][]string) (int64, error) {
 		return 0, fmt.Errorf("opening journal %q: %w", path, err)
 	}
 	marker := path + pendingSuffix
-	if err := durable.WriteFile(marker, []byte(strconv.FormatInt(info.Size(), 10)+"\n"), 0o644); err != nil {
+	if err := durable.WriteFile(marker, []byte(strconv.FormatInt(info.Size(), 10)+"\n"), durable.FileMode); err != nil {
 		return 0, fmt.Errorf("writing journal marker %q: %w", marker, err)
 	}
 	if err := durable.SyncDir(dirOf(path)); err != nil {

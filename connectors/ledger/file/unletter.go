@@ -201,7 +201,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 // appendRecord appends one record to the unletterings journal (created with
 // its header), first cutting a torn last line, then fsyncs it.
 func appendRecord(path string, rec []byte) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, durable.FileMode)
 	if err != nil {
 		return fmt.Errorf("opening %q: %w", path, err)
 	}

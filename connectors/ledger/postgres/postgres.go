@@ -174,6 +174,22 @@ var _ connectors.Ledger = (*Client)(nil)
 
 // New validates cfg, connects and creates the bookkeeping tables if missing.
 func New(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.createTables(ctx); err != nil {
+		c.pool.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Open validates cfg and returns a client that has not connected yet and
+// creates nothing: enough for OpenItems (`lettrage check --connect`, which
+// must change nothing). Apply, Applied, Unletter and RecordExceptions need
+// the tables New creates.
+func Open(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("validating postgres ledger config: %w", err)
 	}
@@ -194,7 +210,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	// The pool connects on first use (MinConns 0).
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres: %w", err)
 	}
@@ -207,10 +224,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, pool: pool, allocT: quoteIdent(cfg.AllocationsTable), postT: quoteIdent(cfg.PostingsTable)}
 	if cfg.ExceptionsTable != "" {
 		c.excT = quoteIdent(cfg.ExceptionsTable)
-	}
-	if err := c.createTables(ctx); err != nil {
-		pool.Close()
-		return nil, err
 	}
 	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
+	"github.com/lettrage/lettrage/internal/testenv"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -236,6 +237,9 @@ func TestPostingCrash(t *testing.T) {
 		}
 		err = c.Apply(context.Background(), crashBatch())
 		t.Fatalf("Apply returned (%v): the failpoint did not kill the process", err)
+	}
+	if !failpoint.Enabled {
+		testenv.Missing(t, "the failpoint build tag", errors.New("run go test -tags failpoint (make test does)"))
 	}
 	ctx := context.Background()
 	c, dsn := newPostingLedger(t, nil)

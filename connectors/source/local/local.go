@@ -293,7 +293,7 @@ func (s *Source) Quarantine(ctx context.Context, ref connectors.StatementRef, ca
 		return fmt.Errorf("quarantining %q: %w", ref.Path, err)
 	}
 	body := filing.Sidecar(ref.Path, s.name, s.now(), cause)
-	if err := durable.WriteFile(dst+filing.SidecarSuffix, body, 0o644); err != nil {
+	if err := durable.WriteFile(dst+filing.SidecarSuffix, body, durable.FileMode); err != nil {
 		return fmt.Errorf("quarantining %q: writing the error sidecar: %w", ref.Path, err)
 	}
 	return nil
@@ -324,7 +324,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 	}
 	rel := filepath.FromSlash(ref.Path)
 	destDir := filepath.Join(destRoot, filepath.Dir(rel))
-	if err := os.MkdirAll(destDir, 0o755); err != nil {
+	if err := os.MkdirAll(destDir, durable.DirMode); err != nil {
 		return "", fmt.Errorf("creating %q: %w", destDir, err)
 	}
 	base := filepath.Base(rel)
@@ -335,6 +335,7 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 			err := link(src, dst)
 			switch {
 			case err == nil:
+				narrow(dst)
 				if err := os.Remove(src); err != nil {
 					return "", fmt.Errorf("removing %q after linking it to %q: %w", src, dst, err)
 				}
@@ -366,6 +367,15 @@ func (s *Source) move(ctx context.Context, ref connectors.StatementRef, destRoot
 	return "", fmt.Errorf("no free name for %q in %q after %d tries", base, destDir, filing.MaxSuffix)
 }
 
+// narrow takes from a statement moved by a hard link (which keeps its
+// mode) what durable.FileMode does not give — no access for other users,
+// as a copy would have. Best effort: the file may belong to another user.
+func narrow(path string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&^durable.FileMode != 0 {
+		_ = os.Chmod(path, st.Mode().Perm()&durable.FileMode)
+	}
+}
+
 // copyExclusive copies src into a new file dst, failing (false, nil) when
 // dst exists; the copy is fsynced before it returns. A partial copy is
 // removed.
@@ -378,7 +388,7 @@ func copyExclusive(src, dst string) (bool, error) {
 		return false, err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, durable.FileMode)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return false, nil

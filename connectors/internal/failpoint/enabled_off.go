@@ -1,0 +1,6 @@
+//go:build !failpoint
+
+package failpoint
+
+// Enabled: without the failpoint build tag, failpoints are inert.
+const Enabled = false

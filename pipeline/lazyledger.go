@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/ledger/postgres"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// lazyPostgres is the PostgreSQL ledger connected on first use, so that
+// a database down when the daemon (or `once`) starts fails that job's runs
+// (exit code 3, retried by the next run) instead of the whole process;
+// the other jobs run. It has every optional interface the PostgreSQL
+// client has (Unletterer, ExceptionSink), and no other.
+type lazyPostgres struct {
+	cfg postgres.Config
+	mu  sync.Mutex
+	c   *postgres.Client
+}
+
+var (
+	_ connectors.Ledger        = (*lazyPostgres)(nil)
+	_ connectors.Unletterer    = (*lazyPostgres)(nil)
+	_ connectors.ExceptionSink = (*lazyPostgres)(nil)
+	_ connectors.Unletterer    = (*postgres.Client)(nil)
+	_ connectors.ExceptionSink = (*postgres.Client)(nil)
+)
+
+// newLazyPostgres validates the configuration now (a configuration error
+// is one at start) and connects later.
+func newLazyPostgres(cfg postgres.Config) (*lazyPostgres, error) {
+	c, err := postgres.Open(cfg) // validates, reads dsn_file; does not connect
+	if err != nil {
+		return nil, err
+	}
+	c.Close()
+	return &lazyPostgres{cfg: cfg}, nil
+}
+
+func (l *lazyPostgres) client(ctx context.Context) (*postgres.Client, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		return l.c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := postgres.New(ctx, l.cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.c = c
+	return c, nil
+}
+
+func (l *lazyPostgres) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+	c, err := l.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.OpenItems(ctx)
+}
+
+func (l *lazyPostgres) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
+	c, err := l.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Apply(ctx, batch)
+}
+
+func (l *lazyPostgres) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
+	c, err := l.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Applied(ctx, keys)
+}
+
+func (l *lazyPostgres) Unletter(ctx context.Context, r connectors.Reversal) error {
+	c, err := l.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Unletter(ctx, r)
+}
+
+func (l *lazyPostgres) RecordExceptions(ctx context.Context, exc []connectors.Exception) error {
+	c, err := l.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.RecordExceptions(ctx, exc)
+}
+
+func (l *lazyPostgres) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		return l.c.Close()
+	}
+	return nil
+}
