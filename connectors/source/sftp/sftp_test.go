@@ -576,7 +576,11 @@ func TestHungServer(t *testing.T) {
 	if err := os.WriteFile(s.Path("big.xml"), body, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(t, s, "", func(c *Config) { c.Timeout, c.KeepAlive = 300*time.Millisecond, 100*time.Millisecond })
+	// The timeout bounds the handshake too: on a loaded 2-core machine an
+	// sshd forked per connection needs more than a few hundred
+	// milliseconds for it (300 ms failed there at load average 20).
+	const timeout = 2 * time.Second
+	src := newSource(t, s, "", func(c *Config) { c.Timeout, c.KeepAlive = timeout, 100*time.Millisecond })
 	rc, err := src.Open(context.Background(), connectors.StatementRef{Path: "big.xml"})
 	if err != nil {
 		t.Fatal(err)
@@ -600,10 +604,11 @@ func TestHungServer(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("read still blocked 10s after the server hung")
 	}
-	// Connecting to the hung server times out too.
+	// Connecting to the hung server times out too: two attempts
+	// (newSource's backoff), each bounded by the timeout.
 	start := time.Now()
 	_, err = src.List(context.Background())
-	if !errors.Is(err, connectors.ErrUnavailable) || time.Since(start) > 5*time.Second {
+	if !errors.Is(err, connectors.ErrUnavailable) || time.Since(start) > 2*timeout+2*time.Second {
 		t.Fatalf("listing a hung server: %v after %v; want ErrUnavailable within the timeouts", err, time.Since(start))
 	}
 }
