@@ -761,8 +761,7 @@ func (o *Odoo) startServer(conf string, env []string, args ...string) error {
 		f.Close()
 		return fmt.Errorf("starting odoo-bin: %w", err)
 	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	o.proc = &Process{Cmd: cmd, Log: logPath}
+	o.proc = watch(cmd, f, logPath)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var ver struct {

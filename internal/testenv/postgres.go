@@ -127,8 +127,7 @@ func (pg *Postgres) start(data string, cred *syscall.Credential) error {
 		f.Close()
 		return fmt.Errorf("starting postgres: %w", err)
 	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	pg.proc = &Process{Cmd: cmd, Log: logPath}
+	pg.proc = watch(cmd, f, logPath)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	if err := WaitPort(addr, 15*time.Second); err != nil {
 		pg.Stop()

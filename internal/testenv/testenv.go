@@ -75,8 +75,9 @@ func WaitPort(addr string, timeout time.Duration) error {
 
 // Process is a server started by a test; Stop kills it by PID.
 type Process struct {
-	Cmd *exec.Cmd
-	Log string // file holding its stdout and stderr
+	Cmd  *exec.Cmd
+	Log  string        // file holding its stdout and stderr
+	done chan struct{} // closed once the process has exited and been reaped
 }
 
 // Start runs a server program with its output in logPath.
@@ -91,17 +92,30 @@ func Start(logPath string, name string, args ...string) (*Process, error) {
 		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	return &Process{Cmd: cmd, Log: logPath}, nil
+	return watch(cmd, f, logPath), nil
 }
 
-// Stop kills the server and waits a moment for it to go.
+// watch reaps a started server in the background, closing its log.
+func watch(cmd *exec.Cmd, log *os.File, logPath string) *Process {
+	p := &Process{Cmd: cmd, Log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); log.Close(); close(p.done) }()
+	return p
+}
+
+// Stop kills the server and waits until it has exited.
 func (p *Process) Stop() {
 	if p == nil || p.Cmd.Process == nil {
 		return
 	}
 	_ = p.Cmd.Process.Kill()
-	time.Sleep(10 * time.Millisecond)
+	// Wait until it is gone: a killed server still holds its listening
+	// socket until it exits, and on a loaded machine that can take long
+	// enough for a restarted server to fail to bind while the probe of
+	// WaitPort connects to the dying one (then reset).
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 // LogTail returns the end of the server's log, for failure messages.
