@@ -70,11 +70,21 @@ func TestMain(m *testing.M) {
 		defer server.Stop()
 		if serverErr == nil {
 			t1 := time.Now()
+			// The first call to each database costs seconds: all at once.
 			databases = make(chan *testenv.OdooDB, odooDatabases)
-			for i := 0; i < odooDatabases && serverErr == nil; i++ {
-				var db *testenv.OdooDB
-				if db, serverErr = server.NewDatabase("connector"); serverErr == nil {
-					databases <- db
+			errs := make(chan error, odooDatabases)
+			for i := 0; i < odooDatabases; i++ {
+				go func() {
+					db, err := server.NewDatabase("connector")
+					if err == nil {
+						databases <- db
+					}
+					errs <- err
+				}()
+			}
+			for i := 0; i < odooDatabases; i++ {
+				if err := <-errs; err != nil && serverErr == nil {
+					serverErr = err
 				}
 			}
 			if testing.Verbose() {
