@@ -34,17 +34,19 @@ import (
 // Odoo17SHA256, unpack it once into the user's cache folder
 // (~/.cache/lettrage/odoo/src-<hash>), and build once, in the cache too, a
 // PostgreSQL cluster holding a template database with `account,l10n_fr`
-// installed, a user "lettrage" with its API key and a bank journal with an
-// IBAN (about 25 s on 2 cores, more on a busy machine). Every test binary
-// then copies that cluster, starts it and Odoo on 127.0.0.1, and each
-// NewDatabase is `CREATE DATABASE … TEMPLATE` plus a copy of the
-// template's filestore (under a second).
+// installed, a user "lettrage" with its API key, an API key for admin (no
+// passwords: see OdooAdminPassword) and a bank journal with an IBAN (about
+// 25 s on 2 cores, more on a busy machine). Every test binary then copies
+// that cluster, starts it and Odoo on 127.0.0.1 (NewOdooWith: its threaded
+// or its prefork server, databases loaded at start), and each NewDatabase
+// is one of those, or `CREATE DATABASE … TEMPLATE` plus a copy of the
+// template's filestore (under a second, plus the first call's load).
 //
 // Odoo refuses the PostgreSQL superuser "postgres": it connects as the role
 // "odoo" (CREATEDB, not superuser). PostgreSQL refuses root: when the tests
 // run as root the cluster runs as the "postgres" system user. Nothing
-// listens on anything but 127.0.0.1 (the HTTP port; no gevent port with
-// workers = 0), and nothing leaves the machine: publisher_warranty_url and
+// listens on anything but 127.0.0.1 (the HTTP port, and the prefork
+// server's gevent port), and nothing leaves the machine: publisher_warranty_url and
 // the SMTP server are closed local ports, and the process's HTTP(S) proxy
 // is a closed local port too, so any outside call fails at once.
 
