@@ -41,12 +41,13 @@ var (
 	serverErr error
 )
 
-// odooDatabases tests run at once, served by odooWorkers Odoo processes:
-// a test spends its time waiting for Odoo's answers, so more tests than
-// cores pays even on 2 (measured in docs/ODOO.md, Tests).
+// odooDatabases tests run at once, served by odooWorkers Odoo processes,
+// one each (with 2, a call waited behind another test's: common.version
+// took 0.5 s on average). A test spends its time waiting for Odoo's
+// answers, so more tests than cores pays even on 2 (docs/ODOO.md, Tests).
 const (
 	odooDatabases = 4
-	odooWorkers   = 2
+	odooWorkers   = 4
 )
 
 func TestMain(m *testing.M) {
