@@ -26,7 +26,7 @@ var (
 	odooDir    string
 )
 
-const odooWorkers = 2
+const odooWorkers = 4
 
 // odooDatabases is how many databases each Odoo test takes.
 var odooDatabases = map[string]int{"TestCrashLoopOdoo": 1, "TestCrashLoopOdooPayments": 1, "TestOdooStateLoss": 2, "TestOdooExample": 1}
