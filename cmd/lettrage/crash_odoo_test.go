@@ -18,6 +18,7 @@ import (
 // credit becomes a bank statement line of BNK1, exceptions stay open on
 // the suspense account, letters settle their line in place.
 func TestCrashLoopOdoo(t *testing.T) {
+	t.Parallel() // beside the other Odoo tests (odoo_e2e_test.go)
 	n, seed := crashIterations(t, 8)
 	db := sharedOdoo(t).Database(t)
 	runCrashLoop(t, &odooCrash{db: db, record: true, ids: map[string]int{}}, n, seed)
@@ -26,6 +27,7 @@ func TestCrashLoopOdoo(t *testing.T) {
 // TestCrashLoopOdooPayments: the same in payments mode (one account.payment
 // per allocation; exceptions stay in Lettrage's reports).
 func TestCrashLoopOdooPayments(t *testing.T) {
+	t.Parallel()
 	n, seed := crashIterations(t, 6)
 	db := sharedOdoo(t).Database(t)
 	runCrashLoop(t, &odooCrash{db: db, ids: map[string]int{}}, n, seed)

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,14 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Only the Odoo tests run in parallel, and they wait on Odoo, not on
+	// the CPU: all of them at once, whatever GOMAXPROCS (unless -parallel).
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "5")
+	}
 	dir, err := os.MkdirTemp("", "lettrage-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +13,12 @@ import (
 	"github.com/lettrage/lettrage/internal/testenv"
 )
 
-// One Odoo 17 server for the package's Odoo tests (each with its own
-// database), started on first use and stopped by TestMain.
+// One Odoo 17 server for the package's Odoo tests, started on first use
+// and stopped by TestMain. The tests run side by side (t.Parallel), each on
+// a database of its own, on Odoo's prefork server: odooWorkers processes,
+// and the databases the selected tests will take copied and loaded before
+// it forks them (each worker would load a new one on its first call, 3–8 s
+// each).
 var (
 	odooOnce   sync.Once
 	odooServer *testenv.Odoo
@@ -20,12 +26,38 @@ var (
 	odooDir    string
 )
 
+const odooWorkers = 4
+
+// odooDatabases is how many databases each Odoo test takes.
+var odooDatabases = map[string]int{"TestCrashLoopOdoo": 1, "TestCrashLoopOdooPayments": 1, "TestOdooStateLoss": 2, "TestOdooExample": 1}
+
+// odooPreload is how many databases the Odoo tests that -run selects take
+// (all of them when the pattern is not understood).
+func odooPreload() int {
+	n := 0
+	if *odooServe != "" {
+		n++ // TestOdooServe
+	}
+	var run string
+	if f := flag.Lookup("test.run"); f != nil {
+		run = f.Value.String()
+	}
+	top, _, _ := strings.Cut(run, "/")
+	re, err := regexp.Compile(top)
+	for name, k := range odooDatabases {
+		if err != nil || re.MatchString(name) {
+			n += k
+		}
+	}
+	return n
+}
+
 func sharedOdoo(t *testing.T) *testenv.Odoo {
 	t.Helper()
 	odooOnce.Do(func() {
 		odooDir, odooErr = os.MkdirTemp("", "lettrage-odoo-")
 		if odooErr == nil {
-			odooServer, odooErr = testenv.NewOdoo(odooDir)
+			odooServer, odooErr = testenv.NewOdooWith(odooDir, testenv.OdooOptions{Workers: odooWorkers, Preload: odooPreload()})
 		}
 	})
 	testenv.Need(t, "Odoo 17", odooErr)
@@ -81,8 +113,10 @@ jobs:
 // has never seen, whether its decision key is already written
 // (docs/ODOO.md, "Losing the state store").
 func TestOdooStateLoss(t *testing.T) {
+	t.Parallel()
 	for _, record := range []bool{true, false} {
 		t.Run(fmt.Sprintf("record_exceptions=%v", record), func(t *testing.T) {
+			t.Parallel()
 			o := sharedOdoo(t)
 			db := o.Database(t)
 			led := &odooCrash{db: db, record: record, ids: map[string]int{}}

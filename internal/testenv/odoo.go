@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -33,17 +34,19 @@ import (
 // Odoo17SHA256, unpack it once into the user's cache folder
 // (~/.cache/lettrage/odoo/src-<hash>), and build once, in the cache too, a
 // PostgreSQL cluster holding a template database with `account,l10n_fr`
-// installed, a user "lettrage" with its API key and a bank journal with an
-// IBAN (about 25 s on 2 cores, more on a busy machine). Every test binary
-// then copies that cluster, starts it and Odoo on 127.0.0.1, and each
-// NewDatabase is `CREATE DATABASE … TEMPLATE` plus a copy of the
-// template's filestore (under a second).
+// installed, a user "lettrage" with its API key, an API key for admin (no
+// passwords: see OdooAdminPassword) and a bank journal with an IBAN (about
+// 25 s on 2 cores, more on a busy machine). Every test binary then copies
+// that cluster, starts it and Odoo on 127.0.0.1 (NewOdooWith: its threaded
+// or its prefork server, databases loaded at start), and each NewDatabase
+// is one of those, or `CREATE DATABASE … TEMPLATE` plus a copy of the
+// template's filestore (under a second, plus the first call's load).
 //
 // Odoo refuses the PostgreSQL superuser "postgres": it connects as the role
 // "odoo" (CREATEDB, not superuser). PostgreSQL refuses root: when the tests
 // run as root the cluster runs as the "postgres" system user. Nothing
-// listens on anything but 127.0.0.1 (the HTTP port; no gevent port with
-// workers = 0), and nothing leaves the machine: publisher_warranty_url and
+// listens on anything but 127.0.0.1 (the HTTP port, and the prefork
+// server's gevent port), and nothing leaves the machine: publisher_warranty_url and
 // the SMTP server are closed local ports, and the process's HTTP(S) proxy
 // is a closed local port too, so any outside call fails at once.
 
@@ -69,13 +72,20 @@ const OdooModules = "account,l10n_fr"
 
 // odooRecipe changes whenever the template's content does (user, groups,
 // journal): a new value builds a new template.
-const odooRecipe = "3"
+const odooRecipe = "4"
 
 const (
 	odooTemplateDB = "lettrage_template"
 	odooDBRole     = "odoo"
-	// OdooAdminPassword is the password of Odoo's "admin" user in every
-	// test database (Odoo's default without demo data).
+	// OdooAdminPassword is the password of Odoo's "admin" user while the
+	// template is built (Odoo's default without demo data). The test
+	// databases keep no password for admin nor OdooUser: both log in with
+	// an API key (Odoo.adminKey, Odoo.APIKey). Odoo checks a password
+	// before an API key, with 600,000 rounds of PBKDF2 (about 1 s of CPU on
+	// a busy machine), in every worker process, again after every change
+	// of rights or users (its caches are cleared); with no password that
+	// check fails at once, and the API key's own check (6,000 rounds) is
+	// all that is paid. The connector's calls are the same either way.
 	OdooAdminPassword = "admin"
 	// OdooUser is the user Lettrage logs in as; its API key is
 	// OdooDB.APIKey.
@@ -100,6 +110,9 @@ type Odoo struct {
 	Version string // server_version, e.g. "17.0-20240709"
 	// APIKey is OdooUser's API key, the same in every database.
 	APIKey string
+	// adminKey is admin's API key (empty while the template is built:
+	// admin's password is used then).
+	adminKey string
 
 	src      string // unpacked source (holds odoo-bin)
 	python   string
@@ -108,6 +121,25 @@ type Odoo struct {
 	proc     *Process
 	seq      atomic.Int64
 	hc       *http.Client
+
+	mu        sync.Mutex
+	preloaded []string // databases loaded at start, not handed out yet
+}
+
+// OdooOptions says how NewOdooWith runs the server.
+type OdooOptions struct {
+	// Workers is the number of Odoo's HTTP worker processes (its prefork
+	// server, as in production): calls to different databases are served
+	// side by side, on every core. 0 runs its threaded server, one
+	// process, which serves one call at a time for lack of cores (Python's
+	// lock).
+	Workers int
+	// Preload is how many databases are copied from the template before
+	// Odoo starts and loaded by it as it starts (before it forks its
+	// workers, which inherit them). NewDatabase hands them out first: a
+	// database loaded that way costs nothing on its first call, where a
+	// new one costs each worker 3–8 s to load.
+	Preload int
 }
 
 // OdooArchive returns the archive's absolute path: OdooArchiveEnv, else
@@ -392,8 +424,12 @@ func startCluster(dir, data string, cred *syscall.Credential) (*Postgres, error)
 
 // odooConfig writes Odoo's configuration (odoo.conf.example of the shared
 // folder, filled in).
-func odooConfig(path, src, dataDir string, pgPort, httpPort int) error {
+func odooConfig(path, src, dataDir string, pgPort, httpPort, workers int) error {
 	closed, err := FreePort() // nothing listens there: outside calls fail at once
+	if err != nil {
+		return err
+	}
+	gevent, err := FreePort() // the prefork server's websocket process, on 127.0.0.1 too
 	if err != nil {
 		return err
 	}
@@ -407,8 +443,11 @@ db_password = False
 admin_passwd = test-admin
 http_interface = 127.0.0.1
 http_port = %d
-workers = 0
+gevent_port = %d
+workers = %d
 max_cron_threads = 0
+limit_time_cpu = 600
+limit_time_real = 1200
 list_db = True
 dbfilter = ^(?!%s$).*$
 without_demo = all
@@ -416,7 +455,7 @@ smtp_server = 127.0.0.1
 smtp_port = %d
 publisher_warranty_url = http://127.0.0.1:%d/publisher-warranty/
 log_level = warn
-`, addonsPath(src), dataDir, pgPort, odooDBRole, httpPort, odooTemplateDB, closed, closed)
+`, addonsPath(src), dataDir, pgPort, odooDBRole, httpPort, gevent, workers, odooTemplateDB, closed, closed)
 	return os.WriteFile(path, []byte(conf), 0o600)
 }
 
@@ -525,7 +564,7 @@ func buildOdooTemplate(src, python, dst string) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := odooConfig(conf, src, dataDir, pg.Port, httpPort); err != nil {
+	if err := odooConfig(conf, src, dataDir, pg.Port, httpPort, 0); err != nil {
 		return err
 	}
 	env, err := odooEnv()
@@ -555,7 +594,15 @@ func buildOdooTemplate(src, python, dst string) (err error) {
 	if err != nil {
 		return fmt.Errorf("preparing the Odoo template: %w\n%s", err, o.LogTail())
 	}
+	adminKey, err := db.makeAPIKey("admin", OdooAdminPassword)
+	if err != nil {
+		return fmt.Errorf("making admin's API key: %w", err)
+	}
 	o.stopServer()
+	// API keys only (OdooAdminPassword says why).
+	if _, err := pg.psql(odooTemplateDB, fmt.Sprintf("UPDATE res_users SET password = NULL WHERE login IN ('admin', '%s')", OdooUser)); err != nil {
+		return fmt.Errorf("removing the passwords of the Odoo template: %w", err)
+	}
 	pg.Stop()
 	tmp := dst + ".tmp"
 	_ = os.RemoveAll(tmp)
@@ -566,6 +613,9 @@ func buildOdooTemplate(src, python, dst string) (err error) {
 		return fmt.Errorf("saving the template filestore: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "apikey"), []byte(key), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "adminkey"), []byte(adminKey), 0o600); err != nil {
 		return err
 	}
 	timing := fmt.Sprintf("install %s: %v; template ready in %v\n", OdooModules, installed.Round(100*time.Millisecond),
@@ -682,10 +732,13 @@ func StartOdoo(t testing.TB) *Odoo {
 	return o
 }
 
-// NewOdoo starts PostgreSQL (a copy of the template cluster) and Odoo in
-// dir; the first call on a machine unpacks the archive and builds the
-// template. Call Stop when done.
-func NewOdoo(dir string) (*Odoo, error) {
+// NewOdoo starts PostgreSQL (a copy of the template cluster) and Odoo's
+// threaded server in dir; the first call on a machine unpacks the archive
+// and builds the template. Call Stop when done.
+func NewOdoo(dir string) (*Odoo, error) { return NewOdooWith(dir, OdooOptions{}) }
+
+// NewOdooWith is NewOdoo run as opt says.
+func NewOdooWith(dir string, opt OdooOptions) (*Odoo, error) {
 	python, err := OdooPython()
 	if err != nil {
 		return nil, err
@@ -705,7 +758,11 @@ func NewOdoo(dir string) (*Odoo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the template's API key: %w", err)
 	}
-	o := &Odoo{Dir: dir, src: src, python: python, template: tmpl, APIKey: string(key),
+	adminKey, err := os.ReadFile(filepath.Join(tmpl, "adminkey"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the template's admin API key: %w", err)
+	}
+	o := &Odoo{Dir: dir, src: src, python: python, template: tmpl, APIKey: string(key), adminKey: string(adminKey),
 		hc: &http.Client{Timeout: 120 * time.Second}}
 	cred, err := clusterOwner()
 	if err != nil {
@@ -729,7 +786,7 @@ func NewOdoo(dir string) (*Odoo, error) {
 	}
 	o.URL = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	conf := filepath.Join(dir, "odoo.conf")
-	if err := odooConfig(conf, src, filepath.Join(dir, "data"), o.pg.Port, httpPort); err != nil {
+	if err := odooConfig(conf, src, filepath.Join(dir, "data"), o.pg.Port, httpPort, opt.Workers); err != nil {
 		o.Stop()
 		return nil, err
 	}
@@ -738,7 +795,19 @@ func NewOdoo(dir string) (*Odoo, error) {
 		o.Stop()
 		return nil, err
 	}
-	if err := o.startServer(conf, env); err != nil {
+	var args []string
+	for i := 0; i < opt.Preload; i++ {
+		name, err := o.copyTemplate("lettrage")
+		if err != nil {
+			o.Stop()
+			return nil, err
+		}
+		o.preloaded = append(o.preloaded, name)
+	}
+	if len(o.preloaded) > 0 {
+		args = append(args, "-d", strings.Join(o.preloaded, ","))
+	}
+	if err := o.startServer(conf, env, args...); err != nil {
 		o.Stop()
 		return nil, err
 	}
@@ -893,17 +962,25 @@ type OdooDB struct {
 // NewDatabase creates a database from the template (CREATE DATABASE …
 // TEMPLATE, and a copy of the template's filestore) and logs in to it as
 // admin, which loads its registry in the server.
+//
+// A database preloaded at start (OdooOptions.Preload) is handed out first,
+// whatever prefix says.
 func (o *Odoo) NewDatabase(prefix string) (*OdooDB, error) {
-	name := fmt.Sprintf("%s_%d", sanitizeIdent(prefix), o.seq.Add(1))
-	if _, err := o.pg.psql("postgres", fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", name, odooTemplateDB, odooDBRole)); err != nil {
-		return nil, fmt.Errorf("copying the Odoo template into %s: %w", name, err)
+	o.mu.Lock()
+	var name string
+	if len(o.preloaded) > 0 {
+		name, o.preloaded = o.preloaded[0], o.preloaded[1:]
 	}
-	if err := copyTree(filepath.Join(o.template, "filestore"), filepath.Join(o.Dir, "data", "filestore", name)); err != nil {
-		return nil, fmt.Errorf("copying the Odoo filestore into %s: %w", name, err)
+	o.mu.Unlock()
+	if name == "" {
+		var err error
+		if name, err = o.copyTemplate(prefix); err != nil {
+			return nil, err
+		}
 	}
 	db := &OdooDB{Odoo: o, Name: name}
 	var err error
-	if db.AdminUID, err = db.login("admin", OdooAdminPassword); err != nil {
+	if db.AdminUID, err = db.login("admin", db.adminSecret()); err != nil {
 		return nil, fmt.Errorf("logging in to Odoo database %s: %w\n%s", name, err, tailString(o.LogTail()))
 	}
 	var users []int
@@ -912,6 +989,18 @@ func (o *Odoo) NewDatabase(prefix string) (*OdooDB, error) {
 	}
 	db.UserUID = users[0]
 	return db, nil
+}
+
+// copyTemplate creates a database from the template and returns its name.
+func (o *Odoo) copyTemplate(prefix string) (string, error) {
+	name := fmt.Sprintf("%s_%d", sanitizeIdent(prefix), o.seq.Add(1))
+	if _, err := o.pg.psql("postgres", fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", name, odooTemplateDB, odooDBRole)); err != nil {
+		return "", fmt.Errorf("copying the Odoo template into %s: %w", name, err)
+	}
+	if err := copyTree(filepath.Join(o.template, "filestore"), filepath.Join(o.Dir, "data", "filestore", name)); err != nil {
+		return "", fmt.Errorf("copying the Odoo filestore into %s: %w", name, err)
+	}
+	return name, nil
 }
 
 // Database is NewDatabase for a test: it fails the test on error.
@@ -936,6 +1025,24 @@ func (db *OdooDB) login(login, password string) (int, error) {
 	return id, nil
 }
 
+// adminSecret is what admin logs in with: its API key, or its password
+// while the template is built.
+func (o *Odoo) adminSecret() string {
+	if o.adminKey != "" {
+		return o.adminKey
+	}
+	return OdooAdminPassword
+}
+
+// SetAdminPassword gives admin a password again (for logging in to the web
+// client by hand; the tests do not need one).
+func (db *OdooDB) SetAdminPassword(password string) error {
+	if err := db.Call(nil, "res.users", "write", []any{[]int{db.AdminUID}, map[string]any{"password": password}}, nil); err != nil {
+		return fmt.Errorf("setting admin's password: %w", err)
+	}
+	return nil
+}
+
 // Call runs model.method(*args, **kwargs) as admin (execute_kw) and decodes
 // the result into out (nil: discarded).
 func (db *OdooDB) Call(out any, model, method string, args []any, kwargs map[string]any) error {
@@ -945,7 +1052,7 @@ func (db *OdooDB) Call(out any, model, method string, args []any, kwargs map[str
 	if kwargs == nil {
 		kwargs = map[string]any{}
 	}
-	err := db.rpc(out, "object", "execute_kw", db.Name, db.AdminUID, OdooAdminPassword, model, method, args, kwargs)
+	err := db.rpc(out, "object", "execute_kw", db.Name, db.AdminUID, db.adminSecret(), model, method, args, kwargs)
 	var oe *OdooError
 	if errors.As(err, &oe) {
 		oe.Method = model + "." + method

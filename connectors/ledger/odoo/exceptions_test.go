@@ -234,6 +234,7 @@ func TestRecordExceptionsOffOrEmptyDoesNothing(t *testing.T) {
 // The answer to create is lost after Odoo wrote the lines, or cut halfway:
 // the re-check finds them and nothing is written twice.
 func TestRecordExceptionsLostAnswer(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	for _, fault := range []fault{loseAnswer, cutAnswer} {
 		t.Run(fmt.Sprint(fault), func(t *testing.T) {
 			f := newFx(t)
@@ -349,6 +350,7 @@ func TestRecordExceptionsOneRefused(t *testing.T) {
 // Settlement through a statement line: an answer lost or cut after Odoo
 // acted; the labelled items are found and the call is not repeated.
 func TestSettleLostAnswer(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	for _, step := range []string{"account.move.write", "account.move.line.reconcile"} {
 		t.Run(step, func(t *testing.T) {
 			f := newFx(t)
@@ -394,6 +396,7 @@ func (f *fx) settleAsAdmin(tx string, inv string) {
 // Settlement refusals: the line was reconciled by an accountant, or holds
 // less cash than allocated, or Odoo refuses the write (a lock date).
 func TestSettleRefusals(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	tests := []struct {
 		name        string
 		prepare     func(f *fx, ids []string)

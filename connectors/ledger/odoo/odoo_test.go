@@ -22,19 +22,43 @@ import (
 )
 
 // Every test here runs against a real Odoo 17.0 Community (account,
-// l10n_fr) started by internal/testenv: one server and one database for
-// the package, each test with its own customers, invoices, decision keys
-// and transaction keys. The connector logs in as the user "lettrage" with
-// its API key, through a proxy (proxy_test.go) that counts the calls and
-// injects the transport faults a real server cannot be made to produce.
+// l10n_fr) started by internal/testenv. Tests run side by side, each on a
+// database of its own while it runs: the package's server runs Odoo's
+// prefork server (odooWorkers processes) with odooDatabases databases
+// copied from the template and loaded before it forks; a test borrows one
+// (newFx) and gives it back when it ends, so two tests never number
+// entries of one journal at once (Odoo would clash, see
+// TestDatabaseErrorIsNotARefusal, and change the call counts the tests
+// check). A test leaves its database as it found it for the next one
+// (lock date, user groups); everything else it creates carries its own id:
+// customers, invoices, decision and transaction keys. The connector logs
+// in as the user "lettrage" with its API key, through a proxy
+// (proxy_test.go) that counts the calls and injects the transport faults a
+// real server cannot be made to produce.
 var (
 	server    *testenv.Odoo
-	db        *testenv.OdooDB
+	databases chan *testenv.OdooDB
 	serverErr error
+)
+
+// odooDatabases tests run at once, served by odooWorkers Odoo processes,
+// one each (with 2, a call waited behind another test's: common.version
+// took 0.5 s on average). A test spends its time waiting for Odoo's
+// answers, so more tests than cores pays even on 2 (docs/ODOO.md, Tests).
+const (
+	odooDatabases = 4
+	odooWorkers   = 4
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// go test runs GOMAXPROCS tests at once unless told (-parallel):
+	// these wait on Odoo, so run as many as there are databases.
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", strconv.Itoa(odooDatabases))
+	}
 	code := func() int {
 		dir, err := os.MkdirTemp("", "lettrage-odoo-")
 		if err != nil {
@@ -43,14 +67,30 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		t0 := time.Now()
-		server, serverErr = testenv.NewOdoo(dir)
+		server, serverErr = testenv.NewOdooWith(dir, testenv.OdooOptions{Workers: odooWorkers, Preload: odooDatabases})
 		defer server.Stop()
 		if serverErr == nil {
 			t1 := time.Now()
-			db, serverErr = server.NewDatabase("connector")
+			// The first call to each database costs seconds: all at once.
+			databases = make(chan *testenv.OdooDB, odooDatabases)
+			errs := make(chan error, odooDatabases)
+			for i := 0; i < odooDatabases; i++ {
+				go func() {
+					db, err := server.NewDatabase("connector")
+					if err == nil {
+						databases <- db
+					}
+					errs <- err
+				}()
+			}
+			for i := 0; i < odooDatabases; i++ {
+				if err := <-errs; err != nil && serverErr == nil {
+					serverErr = err
+				}
+			}
 			if testing.Verbose() {
-				fmt.Printf("odoo %s: started in %v, database copied and loaded in %v\n", server.Version,
-					t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+				fmt.Printf("odoo %s: %d databases copied and loaded, server started in %v, logged in in %v\n", server.Version,
+					odooDatabases, t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 			}
 		}
 		code := m.Run()
@@ -67,7 +107,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fx is one test's corner of the shared database.
+// fx is one test's corner of the database it borrowed.
 type fx struct {
 	t     *testing.T
 	id    string // short hash of the test name, in every key and name
@@ -76,20 +116,23 @@ type fx struct {
 	names map[int]string // partner id → short name
 }
 
-// newFx starts a test. Tests run one at a time: in parallel, two of them
-// numbering entries of one journal at once make Odoo clash (see
-// TestDatabaseErrorIsNotARefusal), which would change the call counts the
-// tests check — and on 2 cores it gains little.
+// newFx starts a test: it runs in parallel with the others (t.Parallel),
+// on a database it has to itself until it ends.
 func newFx(t *testing.T) *fx {
 	t.Helper()
 	testenv.Need(t, "Odoo 17", serverErr)
-	return fixture(t)
+	t.Parallel()
+	db := <-databases
+	// Registered first, so run last: after the test's own cleanups
+	// (lock date, groups) have restored the database.
+	t.Cleanup(func() { databases <- db })
+	return fixture(t, db)
 }
 
 // runID tells apart the runs of one test in one database (-count=N).
 var runID atomic.Int64
 
-func fixture(t *testing.T) *fx {
+func fixture(t *testing.T, db *testenv.OdooDB) *fx {
 	t.Helper()
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d", t.Name(), os.Getpid(), runID.Add(1))))
 	return &fx{t: t, id: hex.EncodeToString(sum[:4]), px: newProxy(t, server.URL), db: db, names: map[int]string{}}
@@ -445,6 +488,7 @@ func TestCrashBetweenPaymentsCompletesOnlyTheRest(t *testing.T) {
 // saw it (sent again), or halfway through the answer; a front answers
 // 502/503/429: every time exactly one payment.
 func TestPaymentTransportFaults(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	tests := []struct {
 		name  string
 		rule  rule

@@ -239,6 +239,7 @@ func TestPostingRefusedByOdooAfterThePayment(t *testing.T) {
 // not sent again: exactly one document, posted once. (post() is one path
 // for both kinds: a payment's create and an entry's action_post cover it.)
 func TestPostingLostAnswer(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	tests := []struct {
 		step     string
 		posting  func(f *fx) matcher.Posting

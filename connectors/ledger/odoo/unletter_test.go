@@ -74,6 +74,7 @@ func TestUnletterPayments(t *testing.T) {
 // Refusals of a reversal: nothing to reverse, reversed under another key,
 // Odoo's own refusals.
 func TestUnletterRefusals(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	tests := []struct {
 		name        string
 		prepare     func(t *testing.T, f *fx, c *Client)
@@ -122,16 +123,19 @@ func TestUnletterRefusals(t *testing.T) {
 			}
 		})
 	}
-	f := newFx(t)
-	c := f.client(nil)
-	if err := c.Unletter(context.Background(), connectors.Reversal{Key: "unl-1"}); err == nil || errors.Is(err, connectors.ErrRejected) {
-		t.Errorf("Unletter without Reverses = %v, want a plain error", err)
-	}
+	t.Run("without Reverses", func(t *testing.T) {
+		f := newFx(t)
+		c := f.client(nil)
+		if err := c.Unletter(context.Background(), connectors.Reversal{Key: "unl-1"}); err == nil || errors.Is(err, connectors.ErrRejected) {
+			t.Errorf("Unletter without Reverses = %v, want a plain error", err)
+		}
+	})
 }
 
 // Answers lost after Odoo acted: the re-check finds the step done, nothing
 // is sent twice, and the reversal completes.
 func TestUnletterLostAnswer(t *testing.T) {
+	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	for _, step := range []string{"account.payment.action_draft", "account.payment.action_cancel"} {
 		t.Run(step, func(t *testing.T) {
 			f := newFx(t)
