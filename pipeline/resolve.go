@@ -258,7 +258,9 @@ func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOption
 		}
 		defer release()
 	}
-	log := j.Log.With("job", j.Name, "component", "resolve", "origin", filepath.Base(opts.Origin))
+	// No "component" here: the write-back below logs as the ledger, and a
+	// JSON log line must not carry the key twice.
+	log := j.Log.With("job", j.Name, "origin", filepath.Base(opts.Origin))
 	if _, err := j.applyPending(ctx, log); err != nil {
 		return nil, err
 	}
@@ -345,7 +347,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 			return results, err
 		}
 	}
-	log.Info("resolutions processed", "rows", len(rows), "applied", len(commit.Decisions), "actor", opts.Actor)
+	log.Info("resolutions processed", "component", "resolve", "rows", len(rows), "applied", len(commit.Decisions), "actor", opts.Actor)
 	return results, nil
 }
 

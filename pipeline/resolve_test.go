@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -488,5 +490,50 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	}
 	if p, _ := store.Pending(ctx, "res"); len(p) != 0 {
 		t.Errorf("%d decisions still pending", len(p))
+	}
+}
+
+// TestResolveLogLinesHaveEachKeyOnce: a resolution logs as "resolve" and
+// its write-back as "ledger"; a JSON log line carrying "component" twice
+// (the resolve logger's and the ledger step's) is refused by strict log
+// pipelines and ambiguous for the others.
+func TestResolveLogLinesHaveEachKeyOnce(t *testing.T) {
+	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
+	job, _ := resolveFixture(t, led, "500.00")
+	var buf bytes.Buffer
+	job.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if _, err := job.Resolve(context.Background(), []Resolution{row("R1", "on_account", "OI1", "C1", "advance")},
+		ResolveOptions{Actor: "claire", Origin: "wb.xlsx"}); err != nil {
+		t.Fatal(err)
+	}
+	components := map[string]bool{}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for _, line := range lines {
+		dec := json.NewDecoder(strings.NewReader(line))
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			key := k.(string)
+			if seen[key] {
+				t.Errorf("key %q twice in %s", key, line)
+			}
+			seen[key] = true
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if key == "component" {
+				components[v.(string)] = true
+			}
+		}
+	}
+	if !components["resolve"] || !components["ledger"] {
+		t.Errorf("components logged %v, want resolve and ledger among them:\n%s", components, buf.String())
 	}
 }
