@@ -158,10 +158,10 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 	d := e.decideRules(tx, ev)
 	switch d.Outcome {
 	case Suggested:
-		d.situation = suggestedSituation(d.Reason)
-		d.Confidence = confidenceOf(d.situation)
+		d.Situation = suggestedSituation(d.Reason)
+		d.Confidence = confidenceOf(d.Situation)
 	case Unmatched, Ignored:
-		d.situation, d.Confidence = "", 0
+		d.Situation, d.Confidence = "", 0
 	}
 	return d
 }
@@ -170,6 +170,6 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 // those of its situation's row (references and documents that name the
 // items outright, paid by nobody known as another customer).
 func learnsFrom(d Decision) bool {
-	c, ok := calibrationTable[d.situation]
+	c, ok := calibrationTable[d.Situation]
 	return ok && c.Learns && d.Outcome == Auto
 }

@@ -10,7 +10,7 @@ import (
 
 // Situation returns the calibration situation of a decision ("" when it
 // proposes nothing).
-func Situation(d Decision) string { return d.situation }
+func Situation(d Decision) string { return d.Situation }
 
 // CalibrationRows returns a copy of the calibration table.
 func CalibrationRows() map[string]calibration {

@@ -123,7 +123,7 @@ func (e *engine) fxSplit(tx *Transaction, items []int32, total Amount) []Allocat
 		r := e.ix.resid[n]
 		cash := left
 		if k < len(items)-1 {
-			cash = Amount{d: tx.Amount.d.Mul(r.d).Div(total.d).RoundBank(CurrencyDigits(tx.Currency))}
+			cash = AmountFromDecimal(tx.Amount.Decimal().Mul(r.Decimal()).Div(total.Decimal()).RoundBank(CurrencyDigits(tx.Currency)))
 			left = left.Sub(cash)
 		}
 		allocs = append(allocs, Allocation{ItemID: e.ix.items[n].ID, Amount: cash, ItemAmount: r, ItemCurrency: ccy})

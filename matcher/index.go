@@ -123,7 +123,7 @@ func amountKey(ccy string, a Amount) string {
 func appendAmountKey(b []byte, ccy string, a Amount) []byte {
 	b = append(b, ccy...)
 	b = append(b, '|')
-	return a.appendKey(b)
+	return a.AppendKey(b)
 }
 
 // maxTokenCustomers bounds the customers listed under one name token: a

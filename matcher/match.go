@@ -176,7 +176,7 @@ func (e *engine) consume(d Decision) {
 		if n >= 0 {
 			r := e.ix.resid[n].Sub(a.Amount)
 			// subtracting a zero of no more fraction digits changes nothing
-			if !a.WriteOff.IsZero() || a.WriteOff.d.Exponent() < r.d.Exponent() {
+			if !a.WriteOff.IsZero() || a.WriteOff.Exponent() < r.Exponent() {
 				r = r.Sub(a.WriteOff)
 			}
 			e.ix.resid[n] = r

@@ -143,7 +143,7 @@ func (e *engine) docList(items []int32) string {
 // calibrated confidence.
 func (e *engine) auto(rule, sit string, allocs []Allocation, excess Amount, why string) Decision {
 	d := Decision{Outcome: Auto, Rule: rule, Confidence: confidenceOf(sit), Allocations: allocs, Excess: excess,
-		Explanation: why, situation: sit}
+		Explanation: why, Situation: sit}
 	if excess.Sign() > 0 {
 		d.Reason = ReasonOverpayment
 	}
@@ -611,14 +611,14 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	if ok && d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
-		d.situation = sitPayerTextOther
-		d.Confidence = confidenceOf(d.situation)
+		d.Situation = sitPayerTextOther
+		d.Confidence = confidenceOf(d.Situation)
 		d.Explanation += "; but the remittance names another document"
 	} else if ok && d.Outcome == Auto {
 		if n, named := e.namesSettledOfPayer(tx, ev); named {
 			// the payer may be paying that invoice a second time
-			d.situation = sitPayerTextOther
-			d.Confidence = confidenceOf(d.situation)
+			d.Situation = sitPayerTextOther
+			d.Confidence = confidenceOf(d.Situation)
 			d.Explanation += fmt.Sprintf("; but the remittance names %s, already settled (paid twice?)", e.doc(n))
 		}
 	}

@@ -275,10 +275,11 @@ type Decision struct {
 	// item (Config.CashDiscounts; not cash).
 	Postings []Posting `json:"postings,omitempty"`
 
-	// situation is the calibration bucket the decision was made in (see
-	// calibrationTable): it sets Confidence and whether payer facts are
-	// learned. Internal to one Match call; never serialised.
-	situation string
+	// Situation is the calibration bucket the decision was made in (see
+	// the matcher's calibrationTable): it sets Confidence and whether payer
+	// facts are learned. Set and read by the matcher within one Match
+	// call; never serialised.
+	Situation string `json:"-"`
 }
 
 // PostingKind says where cash that letters no open item is booked.
