@@ -13,6 +13,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -343,7 +344,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		ps.add(p+".due_window_days", "must not be negative")
 	}
 	seen := map[string]int{}
-	hundred := matcher.AmountFromInt(100)
+	hundred := domain.AmountFromInt(100)
 	for i, t := range m.Tolerances {
 		tp := fmt.Sprintf("%s.tolerances[%d]", p, i)
 		if t.Currency != "" && !isCurrency(t.Currency) {
@@ -381,7 +382,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		} else {
 			pairs[pair] = i
 		}
-		if r.TolerancePercent.Sign() < 0 || r.TolerancePercent.Cmp(matcher.AmountFromInt(maxFXTolerancePercent)) > 0 {
+		if r.TolerancePercent.Sign() < 0 || r.TolerancePercent.Cmp(domain.AmountFromInt(maxFXTolerancePercent)) > 0 {
 			ps.add(fp+".tolerance_percent", "must be between 0 and %d", maxFXTolerancePercent)
 		}
 	}
@@ -402,7 +403,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		} else {
 			ccys[d.Currency] = i
 		}
-		if d.MaxPercent.Sign() < 0 || d.MaxPercent.Cmp(matcher.AmountFromInt(maxCashDiscountPercent)) > 0 {
+		if d.MaxPercent.Sign() < 0 || d.MaxPercent.Cmp(domain.AmountFromInt(maxCashDiscountPercent)) > 0 {
 			ps.add(dp+".max_percent", "must be between 0 and %d", maxCashDiscountPercent)
 		}
 		if d.MaxAmount.Sign() < 0 {

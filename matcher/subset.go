@@ -3,6 +3,8 @@ package matcher
 import (
 	"math"
 	"sort"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Bounds of the combination search: at most maxSolutions combinations are
@@ -36,8 +38,8 @@ type combo struct {
 // a multiset of amounts, returned with the items it takes: prefer (nil for
 // none) first, then the oldest of each amount. complete is false when a
 // bound cut the search short, so the solutions found may not be all.
-func (e *engine) combinations(tx *Transaction, items []int32, prefer func(int32) bool) ([]combo, bool) {
-	scale := CurrencyDigits(tx.Currency)
+func (e *engine) combinations(tx *domain.Transaction, items []int32, prefer func(int32) bool) ([]combo, bool) {
+	scale := domain.CurrencyDigits(tx.Currency)
 	if s := tx.Amount.Scale(); s > scale {
 		scale = s
 	}

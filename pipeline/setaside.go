@@ -8,8 +8,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // SetAsideDays is how far back (by booking date) the workbook's set-aside
@@ -75,7 +75,7 @@ func fillSetAside(f *excelize.File, st xlsxStyles, v *view, rows []StoredTx) err
 	}
 	// Totals per category and currency first.
 	type key struct{ cat, ccy string }
-	totals := map[key]matcher.Amount{}
+	totals := map[key]domain.Amount{}
 	counts := map[key]int{}
 	var order []key
 	for _, x := range rows {

@@ -6,7 +6,7 @@
 // with one line per allocation linked to its invoice (party, receivable
 // account, amount, invoice); the statement is validated and posted, so
 // Tryton's own reconciliation marks the invoices paid or partly paid.
-// A decision's postings (matcher.Posting) are lines of the same statement:
+// A decision's postings (domain.Posting) are lines of the same statement:
 // cash put on a customer's account is a line with the party and its
 // receivable account but no invoice (an unapplied credit on the customer's
 // receivable), cash written off is a line on Config.WriteOffAccount (see
@@ -48,7 +48,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Config is the YAML configuration of a Tryton ledger.
@@ -70,7 +70,7 @@ type Config struct {
 	// WriteOffAccount (account name, code or id), when set, receives the
 	// write-offs of allocations: the invoice is settled in full by an extra
 	// pair of lines (invoice +w, this account −w); and the write-off
-	// postings of an accountant's resolution (matcher.WriteOffPosting) are
+	// postings of an accountant's resolution (domain.WriteOffPosting) are
 	// booked to it. Without it allocation write-offs are not posted (the
 	// small difference stays open in Tryton) and decisions with write-off
 	// postings are refused.
@@ -270,15 +270,15 @@ var invoiceFields = []string{"number", "reference", "party", "account", "state",
 // OpenItems reads the posted customer invoices of the company, a page at a
 // time. The due date is the earliest maturity of the invoice's lines to pay
 // that are not reconciled.
-func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if err := c.setup(ctx); err != nil {
 		return nil, err
 	}
-	domain := [][]any{{"type", "=", "out"}, {"state", "=", "posted"}, {"company", "=", c.companyID}}
-	var items []matcher.OpenItem
+	searchDomain := [][]any{{"type", "=", "out"}, {"state", "=", "posted"}, {"company", "=", c.companyID}}
+	var items []domain.OpenItem
 	for offset := 0; ; offset += c.cfg.PageSize {
 		var page []invoiceRow
-		if err := c.rpc.call(ctx, &page, read, "model.account.invoice.search_read", domain, offset, c.cfg.PageSize,
+		if err := c.rpc.call(ctx, &page, read, "model.account.invoice.search_read", searchDomain, offset, c.cfg.PageSize,
 			[][]string{{"id", "ASC"}}, invoiceFields); err != nil {
 			return nil, fmt.Errorf("reading open invoices from offset %d: %w", offset, err)
 		}
@@ -294,7 +294,7 @@ func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 			if inv.Total.Sign() < 0 && res.Sign() > 0 { // a credit note
 				res = res.Neg()
 			}
-			it := matcher.OpenItem{
+			it := domain.OpenItem{
 				ID:               strconv.Itoa(inv.ID),
 				CustomerID:       strconv.Itoa(inv.Party),
 				CustomerName:     inv.PartyRel.RecName,
@@ -445,7 +445,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return nil
 	}
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
+		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -691,7 +691,7 @@ func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (re
 	for _, inv := range invs {
 		byID[inv.ID] = inv
 	}
-	left := map[int]matcher.Amount{} // amount to pay still free in this batch
+	left := map[int]domain.Amount{} // amount to pay still free in this batch
 	for _, inv := range invs {
 		left[inv.ID] = inv.AmountToPay.Abs()
 	}
@@ -701,7 +701,7 @@ func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (re
 	}
 	for _, kd := range todo {
 		problem := badPostings[kd.Key]
-		need := map[int]matcher.Amount{}
+		need := map[int]domain.Amount{}
 		for _, al := range kd.Decision.Allocations {
 			if problem != nil {
 				break
@@ -798,7 +798,7 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		}
 		d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 		desc := strings.TrimSpace(fmt.Sprintf("lettrage %s %s %s", kd.Tx.Ref, kd.Tx.Counterparty.Name, kd.Decision.Rule))
-		cash := matcher.Amount{}
+		cash := domain.Amount{}
 		for _, al := range kd.Decision.Allocations {
 			id, _ := strconv.Atoi(al.ItemID)
 			inv, ok := byID[id]
@@ -861,7 +861,7 @@ func (c *Client) post(ctx context.Context, title string, keys []string, lines []
 	if err != nil {
 		return 0, err
 	}
-	total := matcher.Amount{}
+	total := domain.Amount{}
 	var date time.Time
 	for _, l := range lines {
 		total = total.Add(l.Amount.Amount)
@@ -905,17 +905,17 @@ func (c *Client) post(ctx context.Context, title string, keys []string, lines []
 // lastBalance is the end balance of the journal's most recently created
 // validated or posted statement (0 for the first), so that the balances
 // chain; drafts (a statement Tryton refused) do not count.
-func (c *Client) lastBalance(ctx context.Context) (matcher.Amount, error) {
+func (c *Client) lastBalance(ctx context.Context) (domain.Amount, error) {
 	var st []struct {
 		End Decimal `json:"end_balance"`
 	}
 	if err := c.rpc.call(ctx, &st, read, "model.account.statement.search_read",
 		[][]any{{"journal", "=", c.journalID}, {"state", "in", []string{"validated", "posted"}}}, 0, 1,
 		[][]string{{"id", "DESC"}}, []string{"end_balance"}); err != nil {
-		return matcher.Amount{}, fmt.Errorf("reading the journal's last balance: %w", err)
+		return domain.Amount{}, fmt.Errorf("reading the journal's last balance: %w", err)
 	}
 	if len(st) == 0 {
-		return matcher.Amount{}, nil
+		return domain.Amount{}, nil
 	}
 	return st[0].End.Amount, nil
 }
