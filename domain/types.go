@@ -26,7 +26,7 @@ type Reference struct {
 // the others too so that they are counted as ignored.
 type Transaction struct {
 	// Key is the stable identity used by the state store: account + bank
-	// reference (see ARCHITECTURE.md "Transaction identity").
+	// reference (see docs/FORMATS.md "Transaction identity").
 	Key string `json:"key"`
 	// Ref is the tx_ref of the file contract: TxDtls/Refs/AcctSvcrRef, else
 	// Ntry/AcctSvcrRef (suffixed /n for the n-th of several), else NtryRef

@@ -1,6 +1,7 @@
 // Package matcher letters bank transactions to open items. It is pure: it
-// imports nothing from this project, does no I/O, and is deterministic — the
-// same inputs in any order give the same decisions.
+// imports nothing from this project but the domain package (whose values
+// it reads and returns), does no I/O, and is deterministic — the same
+// inputs in any order give the same decisions.
 package matcher
 
 import "github.com/lettrage/lettrage/domain"

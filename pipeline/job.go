@@ -430,10 +430,10 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	for i, d := range out.Decisions {
 		tx := in.Transactions[i]
 		isNew := i < len(fresh)
-		if !isNew && open[i-len(fresh)].Decision.Reason == "unlettered" && d.Outcome == domain.Auto {
+		if !isNew && open[i-len(fresh)].Decision.Reason == domain.ReasonUnlettered && d.Outcome == domain.Auto {
 			// An accountant undid this letter: never letter it again by
 			// itself; show what the matcher would do as a suggestion.
-			d = suggestInstead(d, "unlettered", "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
+			d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
 		}
 		d = identityVerdict(d, tx, ids, !isNew && open[i-len(fresh)].State == txWaiting,
 			func() string {
@@ -504,7 +504,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			if revs != nil {
 				commit.Decisions = append(commit.Decisions, revs...)
 			} else {
-				rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, "reversal_not_undone"
+				rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, domain.ReasonReversalNotUndone
 				rec.Decision.Explanation = d.Explanation + "; " + why
 			}
 		}

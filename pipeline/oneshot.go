@@ -176,7 +176,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 			if !canUnletter {
 				why = ErrCannotUnletter.Error() + ": reverse it in the ERP"
 			}
-			d.Outcome, d.Reason = domain.Suggested, "reversal_not_undone"
+			d.Outcome, d.Reason = domain.Suggested, domain.ReasonReversalNotUndone
 			d.Explanation = d.Explanation + "; " + why
 		}
 	}

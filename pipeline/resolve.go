@@ -389,7 +389,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 	case !found:
 		return nil, nil, fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name), false
 	case r.Action == "unletter":
-		if st.State == txOpen && st.Decision.Reason == "unlettered" {
+		if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
 			return nil, nil, "already unlettered: it is an open exception again", true
 		}
 		who := opts.Actor

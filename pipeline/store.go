@@ -858,13 +858,13 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 				// The bank took the cash back: the letter is undone and the
 				// payment is no cash to letter any more.
 				decState, state = decPending, txIgnored
-				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Ignored, Reason: "reversed_by_bank",
+				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Ignored, Reason: domain.ReasonReversedByBank,
 					Explanation: d.Decision.Explanation}
 			case d.Reverses != "":
 				// The reversal is written back like a letter; the payment is
 				// an open exception again, for an accountant to letter.
 				decState = decPending
-				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Unmatched, Reason: "unlettered",
+				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Unmatched, Reason: domain.ReasonUnlettered,
 					Explanation: d.Decision.Explanation}
 			default:
 				state = txIgnored // a bank reversal entry: nothing to letter
