@@ -134,8 +134,7 @@ func loadCase(t *testing.T, dir string) goldenCase {
 			gm.Settled[i].Currency = "EUR"
 		}
 	}
-	c.Memory = Memory{IBANCustomers: gm.IBANCustomers, NameCustomers: gm.NameCustomers,
-		Lettered: gm.Lettered, LetteredRefs: gm.LetteredRefs, Settled: gm.Settled}
+	c.Memory = Memory(gm)
 	readJSON(t, filepath.Join(dir, "expected.json"), &c.Expected, false)
 	return c
 }

@@ -666,9 +666,7 @@ func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) er
 			in.dupOf[t.Key] = d
 		}
 	}
-	for _, t := range news {
-		in.fresh = append(in.fresh, t)
-	}
+	in.fresh = append(in.fresh, news...)
 	return nil
 }
 

@@ -172,7 +172,9 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	f.SetActiveSheet(0)
-	f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code})
+	if err := f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code}); err != nil {
+		return fmt.Errorf("writing exceptions workbook properties: %w", err)
+	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)

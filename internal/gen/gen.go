@@ -357,13 +357,13 @@ func (g *generator) take(ok func(it *domain.OpenItem) bool) int {
 
 func (g *generator) itemIndex(id string) int {
 	var i int
-	fmt.Sscanf(id, "I%d", &i)
+	_, _ = fmt.Sscanf(id, "I%d", &i) // the generator's own ids: I0000001…
 	return i - 1
 }
 
 func (g *generator) customerOf(it *domain.OpenItem) *customer {
 	var c int
-	fmt.Sscanf(it.CustomerID, "C%d", &c)
+	_, _ = fmt.Sscanf(it.CustomerID, "C%d", &c) // the generator's own ids: C000000…
 	return g.custs[c]
 }
 

@@ -605,7 +605,7 @@ func (c *Client) describeLettered(ctx context.Context, kd connectors.KeyedDecisi
 func relabel(ref, marker, text string) string {
 	marks := ""
 	if i := strings.Index(ref, lineMarkSep); i >= 0 {
-		ref, marks = ref[:i], ref[i:]
+		marks = ref[i:]
 	}
 	return marker + " " + text + marks
 }

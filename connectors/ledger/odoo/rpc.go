@@ -67,7 +67,7 @@ func (e *Error) Business() bool {
 }
 
 // ErrAuth is returned (wrapped) when Odoo refuses the login or API key.
-var ErrAuth = errors.New("Odoo refused the login or API key")
+var ErrAuth = errors.New("Odoo refused the login or API key") //nolint:staticcheck // ST1005: Odoo is a name
 
 // ErrUnknownDatabase is returned (wrapped) when the Odoo server has no
 // database of the configured name.

@@ -90,7 +90,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 var ErrProtocol = errors.New("unexpected Tryton JSON-RPC answer")
 
 // ErrAuth is returned (wrapped) when Tryton refuses the credentials.
-var ErrAuth = errors.New("Tryton refused the login")
+var ErrAuth = errors.New("Tryton refused the login") //nolint:staticcheck // ST1005: Tryton is a name
 
 // Error is an error answer from Tryton: {"error": [Kind, args]}. Kind is the
 // exception class: "UserError" and "UserWarning" are business errors
