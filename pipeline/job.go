@@ -608,8 +608,6 @@ var errNotCAMT = errors.New("not a CAMT document")
 // cannot be read; nothing was decided or written.
 var ErrOpenItems = errors.New("reading open items")
 
-// readFile streams one statement through the CAMT reader, staging its
-// transactions and hashing the bytes as they go by.
 // settleUnread deals with a statement file that could not be read, the
 // same way in every pass: not CAMT (when only CAMT is expected) → counted
 // and skipped; the source unavailable → left for the next run; anything
@@ -646,6 +644,8 @@ func settleUnread(ctx context.Context, log *slog.Logger, res *Result, src connec
 	return nil
 }
 
+// readFile streams one statement through the CAMT reader, staging its
+// transactions and hashing the bytes as they go by.
 func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (stagedFile, error) {
 	sf := stagedFile{ref: ref}
 	rc, err := j.Source.Open(ctx, ref)
