@@ -578,29 +578,20 @@ const (
 )
 
 // ErrNotAuto is returned (wrapped) for a decision without allocations or
-// postings.
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+// postings: the ledgers' shared connectors.ErrNotAuto.
+var ErrNotAuto = connectors.ErrNotAuto
 
 // ErrItemNotOpen and ErrAboveResidual are returned (wrapped in an
 // *ItemError) when an invoice was paid meanwhile or now owes less than the
-// allocation.
+// allocation. ErrItemNotOpen is the ledgers' shared one.
 var (
-	ErrItemNotOpen   = errors.New("invoice is no longer open")
+	ErrItemNotOpen   = connectors.ErrItemNotOpen
 	ErrAboveResidual = errors.New("allocation is above the invoice's residual")
 )
 
-// ItemError locates a write-back problem: the decision and the invoice.
-type ItemError struct {
-	Key    string
-	ItemID string
-	Err    error
-}
-
-func (e *ItemError) Error() string {
-	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
+// ItemError locates a write-back problem: the decision and the invoice
+// (the ledgers' shared connectors.ItemError).
+type ItemError = connectors.ItemError
 
 // Apply registers one payment per allocation not yet paid (with
 // Config.RecordExceptions: settles the transaction's statement line,
@@ -916,16 +907,15 @@ func joinRejected(n int, rejected []error) error {
 }
 
 // reasonOf is the message for accountants: Odoo's own text when there is one.
-func reasonOf(err error) string {
+func reasonOf(err error) string { return connectors.ReasonOf(err, odooMessage) }
+
+// odooMessage is the message of an error answer from Odoo in err.
+func odooMessage(err error) (string, bool) {
 	var oe *Error
 	if errors.As(err, &oe) {
-		return oe.Message
+		return oe.Message, true
 	}
-	var ie *ItemError
-	if errors.As(err, &ie) {
-		return fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
-	}
-	return err.Error()
+	return "", false
 }
 
 // register pays one invoice through the account.payment.register wizard.

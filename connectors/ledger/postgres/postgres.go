@@ -453,7 +453,7 @@ func splitIBANs(v string) []string {
 // ErrNotAuto is returned (wrapped) for a decision that carries neither
 // allocations nor postings to write (only automatic decisions are written
 // back).
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+var ErrNotAuto = connectors.ErrNotAuto
 
 // Apply writes the batch in one transaction. An allocation already recorded
 // under its (decision key, item), or a posting under its (decision key,

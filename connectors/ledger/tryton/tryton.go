@@ -400,25 +400,17 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 }
 
 // ErrNotAuto is returned (wrapped) for a decision that is not automatic or
-// has neither allocations nor postings.
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+// has neither allocations nor postings: the ledgers' shared one.
+var ErrNotAuto = connectors.ErrNotAuto
 
 // ErrItemNotOpen is returned (wrapped in an *ItemError) when an invoice an
-// allocation names is no longer open in Tryton (paid or cancelled meanwhile).
-var ErrItemNotOpen = errors.New("invoice is no longer open")
+// allocation names is no longer open in Tryton (paid or cancelled
+// meanwhile): the ledgers' shared one.
+var ErrItemNotOpen = connectors.ErrItemNotOpen
 
-// ItemError locates a write-back problem: the decision and the invoice.
-type ItemError struct {
-	Key    string
-	ItemID string
-	Err    error
-}
-
-func (e *ItemError) Error() string {
-	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
+// ItemError locates a write-back problem: the decision and the invoice
+// (the ledgers' shared connectors.ItemError).
+type ItemError = connectors.ItemError
 
 // Failpoints inside the write-back (see connectors/internal/failpoint): the
 // crash tests kill the process there to prove a statement left in draft or
@@ -552,24 +544,23 @@ func reject(key string, err error) error {
 
 // reasonOf is the text for accountants: Tryton's own message when there is
 // one, else the located problem.
-func reasonOf(err error) string {
-	reason := err.Error()
+func reasonOf(err error) string { return connectors.ReasonOf(err, trytonMessage) }
+
+// trytonMessage is Tryton's own message in err (with its description), else
+// the posting a *PostingError names.
+func trytonMessage(err error) (string, bool) {
 	var te *Error
 	if errors.As(err, &te) {
-		reason = te.Message
 		if te.Description != "" {
-			reason += " " + te.Description
+			return te.Message + " " + te.Description, true
 		}
-	}
-	var ie *ItemError
-	if errors.As(err, &ie) && te == nil {
-		reason = fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
+		return te.Message, true
 	}
 	var pe *PostingError
-	if errors.As(err, &pe) && te == nil {
-		reason = fmt.Sprintf("%s posting: %v", pe.Posting.Kind, pe.Err)
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s posting: %v", pe.Posting.Kind, pe.Err), true
 	}
-	return reason
+	return "", false
 }
 
 // write creates, validates and posts one statement for todo. When Tryton
