@@ -66,6 +66,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/connectors/source/s3"
 	"github.com/lettrage/lettrage/connectors/source/sftp"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -165,16 +166,16 @@ type Job struct {
 
 // WriteOffLimit is the write-off ceiling of one currency.
 type WriteOffLimit struct {
-	Currency string         `yaml:"currency"` // ISO 4217 code
-	Max      matcher.Amount `yaml:"max"`      // e.g. 250.00; 0 forbids write-offs in that currency
+	Currency string        `yaml:"currency"` // ISO 4217 code
+	Max      domain.Amount `yaml:"max"`      // e.g. 250.00; 0 forbids write-offs in that currency
 }
 
 // WriteOffLimitMap returns the configured ceilings by currency.
-func (j Job) WriteOffLimitMap() map[string]matcher.Amount {
+func (j Job) WriteOffLimitMap() map[string]domain.Amount {
 	if len(j.WriteOffLimits) == 0 {
 		return nil
 	}
-	out := make(map[string]matcher.Amount, len(j.WriteOffLimits))
+	out := make(map[string]domain.Amount, len(j.WriteOffLimits))
 	for _, l := range j.WriteOffLimits {
 		out[l.Currency] = l.Max
 	}

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -198,19 +199,19 @@ func TestMatchingExact(t *testing.T) {
 		t.Fatalf("MatcherConfig() = %+v", mc)
 	}
 	tol := mc.Tolerances[0]
-	if tol.Currency != "EUR" || tol.Absolute.String() != matcher.MustAmount("5.00").String() || !tol.Percent.Equal(matcher.MustAmount("0.5")) {
+	if tol.Currency != "EUR" || tol.Absolute.String() != domain.MustAmount("5.00").String() || !tol.Percent.Equal(domain.MustAmount("0.5")) {
 		t.Errorf("tolerance = %+v", tol)
 	}
 	// An unquoted YAML float keeps its exact decimal text.
-	if !mc.Tolerances[1].Absolute.Equal(matcher.MustAmount("1.10")) {
+	if !mc.Tolerances[1].Absolute.Equal(domain.MustAmount("1.10")) {
 		t.Errorf("tolerance[1].absolute = %v", mc.Tolerances[1].Absolute)
 	}
 	if len(mc.FX) != 2 || mc.FX[0] != (matcher.FXRule{ItemCurrency: "USD", CashCurrency: "EUR", TolerancePercent: mc.FX[0].TolerancePercent}) ||
-		!mc.FX[0].TolerancePercent.Equal(matcher.MustAmount("0.1")) || mc.FX[1].ItemCurrency != "GBP" || !mc.FX[1].TolerancePercent.IsZero() {
+		!mc.FX[0].TolerancePercent.Equal(domain.MustAmount("0.1")) || mc.FX[1].ItemCurrency != "GBP" || !mc.FX[1].TolerancePercent.IsZero() {
 		t.Errorf("fx = %+v", mc.FX)
 	}
 	if len(mc.CashDiscounts) != 1 || mc.CashDiscounts[0].Account != "665" || mc.CashDiscounts[0].Reason != "ESCOMPTE" ||
-		!mc.CashDiscounts[0].MaxPercent.Equal(matcher.MustAmount("3")) || !mc.CashDiscounts[0].MaxAmount.Equal(matcher.MustAmount("500")) {
+		!mc.CashDiscounts[0].MaxPercent.Equal(domain.MustAmount("3")) || !mc.CashDiscounts[0].MaxAmount.Equal(domain.MustAmount("500")) {
 		t.Errorf("cash_discount = %+v", mc.CashDiscounts)
 	}
 	if mc.Overpayment != matcher.PolicyOnAccount || mc.DuplicatePayment != matcher.PolicyException {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -101,6 +102,22 @@ func oneOf(v string, allowed ...string) bool {
 
 func validate(c *Config) []Problem {
 	var ps problems
+	validateProcess(&ps, c)
+	if len(c.Jobs) == 0 {
+		ps.add("jobs", "at least one job required")
+	}
+	names := map[string]int{}
+	for i := range c.Jobs {
+		p := fmt.Sprintf("jobs[%d]", i)
+		validateJob(&ps, p, &c.Jobs[i], i, names)
+		validateJobLists(&ps, p, &c.Jobs[i])
+	}
+	return ps
+}
+
+// validateProcess checks what is not a job's: logging, the HTTP server and
+// the state store.
+func validateProcess(ps *problems, c *Config) {
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		ps.add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
 	}
@@ -127,89 +144,89 @@ func validate(c *Config) []Problem {
 	if c.State.PersonalDataDays < 0 {
 		ps.add("state.personal_data_days", "must be 0 (keep) or a number of days")
 	}
-	if len(c.Jobs) == 0 {
-		ps.add("jobs", "at least one job required")
-	}
-	names := map[string]int{}
-	for i := range c.Jobs {
-		j := &c.Jobs[i]
-		p := fmt.Sprintf("jobs[%d]", i)
-		switch {
-		case j.Name == "":
-			ps.add(p+".name", "required")
-		case !jobName.MatchString(j.Name):
-			ps.add(p+".name", "invalid job name %q (want 1 to 64 of a-z, 0-9, _ and -)", j.Name)
-		default:
-			if first, dup := names[j.Name]; dup {
-				ps.add(p+".name", "duplicate job name %q (also jobs[%d])", j.Name, first)
-			} else {
-				names[j.Name] = i
-			}
-		}
-		if err := checkSchedule(j.Schedule); err != nil {
-			ps.add(p+".schedule", "%v", err)
-		}
-		validateSource(&ps, p+".source", &j.Source)
-		if j.Resolutions != nil {
-			if j.Resolutions.MaxFileBytes == 0 {
-				j.Resolutions.MaxFileBytes = DefaultMaxFileBytes
-			}
-			validateSource(&ps, p+".resolutions", j.Resolutions)
-		}
-		validateLedger(&ps, p+".ledger", &j.Ledger)
-		if j.Reports.Dir == "" {
-			ps.add(p+".reports.dir", "required")
-		}
-		validateMatching(&ps, p+".matching", &j.Matching)
-		if len(j.Matching.CashDiscounts) > 0 && (j.Ledger.Type == "tryton" || j.Ledger.Type == "odoo") {
-			ps.add(p+".matching.cash_discount", "the %s ledger does not write cash-discount postings yet: remove it "+
-				"(discounts then stay open on the invoices) or use the file or postgres ledger", j.Ledger.Type)
-		}
-		if j.BatchDetailsWait < 0 {
-			ps.add(p+".batch_details_wait", "must not be negative")
-		}
-		switch j.Reports.Locale {
-		case "en", "fr":
-		default:
-			ps.add(p+".reports.locale", "unknown locale %q (want en or fr)", j.Reports.Locale)
-		}
-		if j.ResolutionsInbox.MinAge < 0 {
-			ps.add(p+".resolutions_inbox.min_age", "must not be negative")
-		}
-		if a := j.ResolutionsInbox.DefaultAuthor; strings.EqualFold(strings.TrimSpace(a), "lettrage") {
-			ps.add(p+".resolutions_inbox.default_author", "must name a person or team, not the tool")
-		}
-		limits := map[string]int{}
-		for k, l := range j.WriteOffLimits {
-			lp := fmt.Sprintf("%s.write_off_limits[%d]", p, k)
-			if !isCurrency(l.Currency) {
-				ps.add(lp+".currency", "invalid currency %q (want three upper-case letters)", l.Currency)
-			} else if first, dup := limits[l.Currency]; dup {
-				ps.add(lp+".currency", "duplicate write-off limit for %q (also write_off_limits[%d])", l.Currency, first)
-			} else {
-				limits[l.Currency] = k
-			}
-			if l.Max.Sign() < 0 {
-				ps.add(lp+".max", "must not be negative")
-			}
-		}
-		seen := map[string]bool{}
-		for k, a := range j.Accounts {
-			ap := fmt.Sprintf("%s.accounts[%d]", p, k)
-			switch iban := normaliseAccount(a.IBAN); {
-			case iban == "":
-				ps.add(ap+".iban", "required")
-			case seen[iban]:
-				ps.add(ap+".iban", "account listed twice")
-			default:
-				seen[iban] = true
-			}
-			if !jobName.MatchString(a.Name) {
-				ps.add(ap+".name", "invalid account name %q (want 1 to 64 of a-z, 0-9, _ and -)", a.Name)
-			}
+}
+
+// validateJob checks job i (at path p) but its lists; names holds the job
+// names seen so far, with their index.
+func validateJob(ps *problems, p string, j *Job, i int, names map[string]int) {
+	switch {
+	case j.Name == "":
+		ps.add(p+".name", "required")
+	case !jobName.MatchString(j.Name):
+		ps.add(p+".name", "invalid job name %q (want 1 to 64 of a-z, 0-9, _ and -)", j.Name)
+	default:
+		if first, dup := names[j.Name]; dup {
+			ps.add(p+".name", "duplicate job name %q (also jobs[%d])", j.Name, first)
+		} else {
+			names[j.Name] = i
 		}
 	}
-	return ps
+	if err := checkSchedule(j.Schedule); err != nil {
+		ps.add(p+".schedule", "%v", err)
+	}
+	validateSource(ps, p+".source", &j.Source)
+	if j.Resolutions != nil {
+		if j.Resolutions.MaxFileBytes == 0 {
+			j.Resolutions.MaxFileBytes = DefaultMaxFileBytes
+		}
+		validateSource(ps, p+".resolutions", j.Resolutions)
+	}
+	validateLedger(ps, p+".ledger", &j.Ledger)
+	if j.Reports.Dir == "" {
+		ps.add(p+".reports.dir", "required")
+	}
+	validateMatching(ps, p+".matching", &j.Matching)
+	if len(j.Matching.CashDiscounts) > 0 && (j.Ledger.Type == "tryton" || j.Ledger.Type == "odoo") {
+		ps.add(p+".matching.cash_discount", "the %s ledger does not write cash-discount postings yet: remove it "+
+			"(discounts then stay open on the invoices) or use the file or postgres ledger", j.Ledger.Type)
+	}
+	if j.BatchDetailsWait < 0 {
+		ps.add(p+".batch_details_wait", "must not be negative")
+	}
+	switch j.Reports.Locale {
+	case "en", "fr":
+	default:
+		ps.add(p+".reports.locale", "unknown locale %q (want en or fr)", j.Reports.Locale)
+	}
+	if j.ResolutionsInbox.MinAge < 0 {
+		ps.add(p+".resolutions_inbox.min_age", "must not be negative")
+	}
+	if a := j.ResolutionsInbox.DefaultAuthor; strings.EqualFold(strings.TrimSpace(a), "lettrage") {
+		ps.add(p+".resolutions_inbox.default_author", "must name a person or team, not the tool")
+	}
+}
+
+// validateJobLists checks a job's write-off limits and accounts.
+func validateJobLists(ps *problems, p string, j *Job) {
+	limits := map[string]int{}
+	for k, l := range j.WriteOffLimits {
+		lp := fmt.Sprintf("%s.write_off_limits[%d]", p, k)
+		if !isCurrency(l.Currency) {
+			ps.add(lp+".currency", "invalid currency %q (want three upper-case letters)", l.Currency)
+		} else if first, dup := limits[l.Currency]; dup {
+			ps.add(lp+".currency", "duplicate write-off limit for %q (also write_off_limits[%d])", l.Currency, first)
+		} else {
+			limits[l.Currency] = k
+		}
+		if l.Max.Sign() < 0 {
+			ps.add(lp+".max", "must not be negative")
+		}
+	}
+	seen := map[string]bool{}
+	for k, a := range j.Accounts {
+		ap := fmt.Sprintf("%s.accounts[%d]", p, k)
+		switch iban := normaliseAccount(a.IBAN); {
+		case iban == "":
+			ps.add(ap+".iban", "required")
+		case seen[iban]:
+			ps.add(ap+".iban", "account listed twice")
+		default:
+			seen[iban] = true
+		}
+		if !jobName.MatchString(a.Name) {
+			ps.add(ap+".name", "invalid account name %q (want 1 to 64 of a-z, 0-9, _ and -)", a.Name)
+		}
+	}
 }
 
 func checkListen(addr string) error {
@@ -343,7 +360,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		ps.add(p+".due_window_days", "must not be negative")
 	}
 	seen := map[string]int{}
-	hundred := matcher.AmountFromInt(100)
+	hundred := domain.AmountFromInt(100)
 	for i, t := range m.Tolerances {
 		tp := fmt.Sprintf("%s.tolerances[%d]", p, i)
 		if t.Currency != "" && !isCurrency(t.Currency) {
@@ -381,7 +398,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		} else {
 			pairs[pair] = i
 		}
-		if r.TolerancePercent.Sign() < 0 || r.TolerancePercent.Cmp(matcher.AmountFromInt(maxFXTolerancePercent)) > 0 {
+		if r.TolerancePercent.Sign() < 0 || r.TolerancePercent.Cmp(domain.AmountFromInt(maxFXTolerancePercent)) > 0 {
 			ps.add(fp+".tolerance_percent", "must be between 0 and %d", maxFXTolerancePercent)
 		}
 	}
@@ -402,7 +419,7 @@ func validateMatching(ps *problems, p string, m *Matching) {
 		} else {
 			ccys[d.Currency] = i
 		}
-		if d.MaxPercent.Sign() < 0 || d.MaxPercent.Cmp(matcher.AmountFromInt(maxCashDiscountPercent)) > 0 {
+		if d.MaxPercent.Sign() < 0 || d.MaxPercent.Cmp(domain.AmountFromInt(maxCashDiscountPercent)) > 0 {
 			ps.add(dp+".max_percent", "must be between 0 and %d", maxCashDiscountPercent)
 		}
 		if d.MaxAmount.Sign() < 0 {

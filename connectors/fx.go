@@ -6,7 +6,7 @@ import (
 )
 
 // ErrCrossCurrency is wrapped by the rejection of a decision with a
-// cross-currency allocation (matcher.Allocation.CrossCurrency, from an FX
+// cross-currency allocation (domain.Allocation.CrossCurrency, from an FX
 // rule) by a ledger that cannot write one yet.
 var ErrCrossCurrency = errors.New("cross-currency lettering not supported")
 

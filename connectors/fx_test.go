@@ -5,24 +5,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestRefuseCrossCurrency(t *testing.T) {
-	eur := matcher.Allocation{ItemID: "1", Amount: matcher.MustAmount("10")}
-	usd := matcher.Allocation{ItemID: "2", Amount: matcher.MustAmount("92"), ItemAmount: matcher.MustAmount("100"), ItemCurrency: "USD"}
+	eur := domain.Allocation{ItemID: "1", Amount: domain.MustAmount("10")}
+	usd := domain.Allocation{ItemID: "2", Amount: domain.MustAmount("92"), ItemAmount: domain.MustAmount("100"), ItemCurrency: "USD"}
 	tests := []struct {
 		name        string
-		allocs      []matcher.Allocation
+		allocs      []domain.Allocation
 		errContains string // "" when not refused
 	}{
-		{"same currency", []matcher.Allocation{eur}, ""},
+		{"same currency", []domain.Allocation{eur}, ""},
 		{"none", nil, ""},
-		{"cross-currency", []matcher.Allocation{eur, usd}, "cross-currency lettering is not supported by the Tryton ledger yet (item 2 in USD, paid in EUR)"},
+		{"cross-currency", []domain.Allocation{eur, usd}, "cross-currency lettering is not supported by the Tryton ledger yet (item 2 in USD, paid in EUR)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kd := KeyedDecision{Key: "k", Tx: matcher.Transaction{Currency: "EUR"}, Decision: matcher.Decision{Allocations: tt.allocs}}
+			kd := KeyedDecision{Key: "k", Tx: domain.Transaction{Currency: "EUR"}, Decision: domain.Decision{Allocations: tt.allocs}}
 			r := RefuseCrossCurrency("Tryton", kd)
 			if tt.errContains == "" {
 				if r != nil {

@@ -10,7 +10,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // StatementRef names one statement file in a source.
@@ -38,16 +38,16 @@ type StatementSource interface {
 // to be written back.
 type KeyedDecision struct {
 	Key      string // decision key: stable across retries and restarts
-	Tx       matcher.Transaction
-	Decision matcher.Decision
-	Items    map[string]matcher.OpenItem // the items the allocations name
+	Tx       domain.Transaction
+	Decision domain.Decision
+	Items    map[string]domain.OpenItem // the items the allocations name
 	// DecidedAt is when the decision was committed (the lettering date).
 	DecidedAt time.Time
 }
 
 // Ledger reads open items and writes allocations back.
 type Ledger interface {
-	OpenItems(ctx context.Context) ([]matcher.OpenItem, error)
+	OpenItems(ctx context.Context) ([]domain.OpenItem, error)
 	// Apply writes a batch (one bank statement's decisions) idempotently:
 	// a decision whose key the ledger already holds is not written again.
 	Apply(ctx context.Context, batch []KeyedDecision) error
@@ -68,8 +68,8 @@ var ErrUnavailable = errors.New("source temporarily unavailable")
 
 // Exception is a transaction not fully lettered, with its current decision.
 type Exception struct {
-	Tx       matcher.Transaction
-	Decision matcher.Decision
+	Tx       domain.Transaction
+	Decision domain.Decision
 }
 
 // ExceptionSink is implemented by ledgers that show Lettrage's exceptions in

@@ -3,7 +3,7 @@ package connectors
 import (
 	"fmt"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // PostingProblem says why a posting cannot be written whatever the
@@ -11,20 +11,20 @@ import (
 // credit, a cash discount without its item or account — and "" when it
 // can. Ledgers add their own checks (a write-off
 // account to configure, a customer they do not know).
-func PostingProblem(p matcher.Posting) string {
+func PostingProblem(p domain.Posting) string {
 	switch p.Kind {
-	case matcher.OnAccount:
+	case domain.OnAccount:
 		if p.CustomerID == "" {
 			return "an on-account posting needs the customer to credit"
 		}
-	case matcher.WriteOffPosting:
-	case matcher.CashDiscountPosting:
+	case domain.WriteOffPosting:
+	case domain.CashDiscountPosting:
 		if p.ItemID == "" || p.Account == "" {
 			return "a cash-discount posting needs the open item it closes and the account it is booked to"
 		}
 	default:
-		return fmt.Sprintf("unknown posting kind %q (want %s, %s or %s)", p.Kind, matcher.OnAccount, matcher.WriteOffPosting,
-			matcher.CashDiscountPosting)
+		return fmt.Sprintf("unknown posting kind %q (want %s, %s or %s)", p.Kind, domain.OnAccount, domain.WriteOffPosting,
+			domain.CashDiscountPosting)
 	}
 	return ""
 }

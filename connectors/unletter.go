@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Reversal undoes a lettering the ledger holds: the allocations written
@@ -12,11 +12,11 @@ import (
 type Reversal struct {
 	Key         string // idempotency key of the reversal itself
 	Reverses    string // key of the decision whose allocations are undone
-	Tx          matcher.Transaction
-	Allocations []matcher.Allocation        // as written by the reversed decision
-	Postings    []matcher.Posting           // on-account and write-off postings it wrote
-	Items       map[string]matcher.OpenItem // the items they named
-	Reason      string                      // why (shown in the ledger where it can)
+	Tx          domain.Transaction
+	Allocations []domain.Allocation        // as written by the reversed decision
+	Postings    []domain.Posting           // on-account and write-off postings it wrote
+	Items       map[string]domain.OpenItem // the items they named
+	Reason      string                     // why (shown in the ledger where it can)
 	At          time.Time
 }
 

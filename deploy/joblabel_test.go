@@ -38,9 +38,7 @@ func bareJob(expr string) []string {
 			out = append(out, m[0])
 		}
 	}
-	for _, m := range jobTmplRE.FindAllString(expr, -1) {
-		out = append(out, m)
-	}
+	out = append(out, jobTmplRE.FindAllString(expr, -1)...)
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -37,7 +38,7 @@ func oneToOne(ds *gen.Dataset) matcher.Input {
 	if keep < 0 {
 		keep = 0
 	}
-	items := make([]matcher.OpenItem, 0, want)
+	items := make([]domain.OpenItem, 0, want)
 	k := 0
 	for i := range ds.Items {
 		it := ds.Items[i]
@@ -186,8 +187,8 @@ func BenchmarkTypoLookup(b *testing.B) {
 		benchTypos(b, matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: ds.Config}, n)
 	})
 	b.Run("big_payer", func(b *testing.B) {
-		items := append([]matcher.OpenItem(nil), ds.Items...)
-		txs := append([]matcher.Transaction(nil), ds.Transactions...)
+		items := append([]domain.OpenItem(nil), ds.Items...)
+		txs := append([]domain.Transaction(nil), ds.Transactions...)
 		const iban = "FR7600000000000000000000042"
 		for i := range items {
 			if i%10 == 0 {

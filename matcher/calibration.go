@@ -3,6 +3,8 @@ package matcher
 import (
 	"fmt"
 	"math"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Calibration.
@@ -154,14 +156,14 @@ func suggestedSituation(reason string) string {
 // decided: automatic decisions carry their situation's from the rule that
 // made them (the threshold was compared with it); a suggestion gets its
 // reason's; unmatched and ignored decisions propose nothing and get 0.
-func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
+func (e *engine) decide(tx *domain.Transaction, ev *evidence) domain.Decision {
 	d := e.decideRules(tx, ev)
 	switch d.Outcome {
-	case Suggested:
-		d.situation = suggestedSituation(d.Reason)
-		d.Confidence = confidenceOf(d.situation)
-	case Unmatched, Ignored:
-		d.situation, d.Confidence = "", 0
+	case domain.Suggested:
+		d.Situation = suggestedSituation(d.Reason)
+		d.Confidence = confidenceOf(d.Situation)
+	case domain.Unmatched, domain.Ignored:
+		d.Situation, d.Confidence = "", 0
 	}
 	return d
 }
@@ -169,7 +171,7 @@ func (e *engine) decide(tx *Transaction, ev *evidence) Decision {
 // learnsFrom reports whether an automatic decision teaches payer facts:
 // those of its situation's row (references and documents that name the
 // items outright, paid by nobody known as another customer).
-func learnsFrom(d Decision) bool {
-	c, ok := calibrationTable[d.situation]
-	return ok && c.Learns && d.Outcome == Auto
+func learnsFrom(d domain.Decision) bool {
+	c, ok := calibrationTable[d.Situation]
+	return ok && c.Learns && d.Outcome == domain.Auto
 }

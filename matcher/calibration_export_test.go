@@ -6,11 +6,13 @@ import (
 	"go/format"
 	"os"
 	"sort"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Situation returns the calibration situation of a decision ("" when it
 // proposes nothing).
-func Situation(d Decision) string { return d.situation }
+func Situation(d domain.Decision) string { return d.Situation }
 
 // CalibrationRows returns a copy of the calibration table.
 func CalibrationRows() map[string]calibration {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -51,7 +52,7 @@ const (
 // truth allocates cash to, or one interchangeable with it (same customer,
 // currency and residual). A payment no automatic letter may settle (two
 // customers nothing tells apart) still has the item the payer meant.
-func topRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision) bool {
+func topRight(items map[string]domain.OpenItem, t gen.Truth, d domain.Decision) bool {
 	if len(t.Allocations) == 0 || len(d.Candidates) == 0 {
 		return false
 	}
@@ -89,16 +90,16 @@ func judgeProfile(seed uint64, n int, autoThreshold *float64, profile string) []
 		cfg.AutoThreshold = *autoThreshold
 	}
 	out := matcher.Match(matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: cfg})
-	items := make(map[string]matcher.OpenItem, len(ds.Items))
+	items := make(map[string]domain.OpenItem, len(ds.Items))
 	for _, it := range ds.Items {
 		items[it.ID] = it
 	}
 	var js []judged
 	for i, d := range out.Decisions {
 		switch d.Outcome {
-		case matcher.Auto:
+		case domain.Auto:
 			js = append(js, judged{matcher.Situation(d), d.Confidence, isRight(items, ds.Truth[i], d)})
-		case matcher.Suggested:
+		case domain.Suggested:
 			js = append(js, judged{matcher.Situation(d), d.Confidence, topRight(items, ds.Truth[i], d)})
 		}
 	}

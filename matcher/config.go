@@ -1,12 +1,14 @@
 package matcher
 
+import "github.com/lettrage/lettrage/domain"
+
 // Tolerance is the difference between a payment and the residuals it settles
 // that may be written off (bank charges deducted by the payer), per currency.
 // The smaller of the two limits applies when both are set.
 type Tolerance struct {
-	Currency string `yaml:"currency"` // "" applies to every currency without its own entry
-	Absolute Amount `yaml:"absolute"` // e.g. 5.00
-	Percent  Amount `yaml:"percent"`  // e.g. 0.5 (half a percent of the residual)
+	Currency string        `yaml:"currency"` // "" applies to every currency without its own entry
+	Absolute domain.Amount `yaml:"absolute"` // e.g. 5.00
+	Percent  domain.Amount `yaml:"percent"`  // e.g. 0.5 (half a percent of the residual)
 }
 
 // FXRule lets an item in ItemCurrency be lettered by cash in CashCurrency:
@@ -20,7 +22,7 @@ type FXRule struct {
 	// TolerancePercent, e.g. 0.1, is the largest difference between the
 	// instructed amount and the residual, in percent of the residual, that
 	// still closes the item; zero means exact amounts only.
-	TolerancePercent Amount `yaml:"tolerance_percent" json:"tolerance_percent"`
+	TolerancePercent domain.Amount `yaml:"tolerance_percent" json:"tolerance_percent"`
 }
 
 // CashDiscount is the policy for cash discounts payers take (the
@@ -32,9 +34,9 @@ type CashDiscount struct {
 	Currency string `yaml:"currency" json:"currency"` // "" applies to every currency without its own entry
 	// MaxPercent is the largest discount, in percent of the document's
 	// amount due (DuePyblAmt, else the item's residual), e.g. 3.
-	MaxPercent Amount `yaml:"max_percent" json:"max_percent"`
+	MaxPercent domain.Amount `yaml:"max_percent" json:"max_percent"`
 	// MaxAmount is the largest discount per document, e.g. 500.00.
-	MaxAmount Amount `yaml:"max_amount" json:"max_amount"`
+	MaxAmount domain.Amount `yaml:"max_amount" json:"max_amount"`
 	// Account is the ledger account the discount is booked to (e.g. 665
 	// "escomptes accordés"), Reason its reason code.
 	Account string `yaml:"account" json:"account"`

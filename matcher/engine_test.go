@@ -3,14 +3,16 @@ package matcher
 import (
 	"fmt"
 	"testing"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestTolerance(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Tolerances = []Tolerance{
-		{Currency: "EUR", Absolute: MustAmount("5")},
-		{Currency: "", Percent: MustAmount("1")},
-		{Currency: "CHF", Absolute: MustAmount("2"), Percent: MustAmount("0.5")},
+		{Currency: "EUR", Absolute: domain.MustAmount("5")},
+		{Currency: "", Percent: domain.MustAmount("1")},
+		{Currency: "CHF", Absolute: domain.MustAmount("2"), Percent: domain.MustAmount("0.5")},
 	}
 	e := &engine{cfg: cfg}
 	tests := []struct {
@@ -31,12 +33,12 @@ func TestTolerance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s-%s", tt.ccy, tt.due, tt.paid), func(t *testing.T) {
-			if got := e.withinTolerance(tt.ccy, MustAmount(tt.due), MustAmount(tt.paid)); got != tt.want {
+			if got := e.withinTolerance(tt.ccy, domain.MustAmount(tt.due), domain.MustAmount(tt.paid)); got != tt.want {
 				t.Errorf("withinTolerance = %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if (&engine{cfg: DefaultConfig()}).withinTolerance("EUR", MustAmount("10"), MustAmount("9.99")) {
+	if (&engine{cfg: DefaultConfig()}).withinTolerance("EUR", domain.MustAmount("10"), domain.MustAmount("9.99")) {
 		t.Error("a tolerance applied with none configured")
 	}
 }
@@ -50,7 +52,7 @@ func TestFmtAmount(t *testing.T) {
 		{"0.5", "KWD", "0.500"},
 	}
 	for _, tt := range tests {
-		if got := fmtAmount(MustAmount(tt.a), tt.ccy); got != tt.want {
+		if got := fmtAmount(domain.MustAmount(tt.a), tt.ccy); got != tt.want {
 			t.Errorf("fmtAmount(%s, %s) = %q, want %q", tt.a, tt.ccy, got, tt.want)
 		}
 	}
@@ -60,16 +62,16 @@ func TestMatchEdges(t *testing.T) {
 	if out := Match(Input{Config: DefaultConfig()}); len(out.Decisions) != 0 || len(out.Learned) != 0 {
 		t.Fatalf("empty input gave %+v", out)
 	}
-	item := OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", Amount: MustAmount("10"), Residual: MustAmount("10"), DocumentNumber: "F-100"}
-	zero := Transaction{Key: "z", Credit: true, Status: "BOOK", Currency: "EUR", Unstructured: []string{"F-100"}}
-	out := Match(Input{Transactions: []Transaction{zero}, Items: []OpenItem{item}, Config: DefaultConfig()})
-	if d := out.Decisions[0]; d.Outcome != Unmatched || len(d.Allocations) != 0 {
+	item := domain.OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", Amount: domain.MustAmount("10"), Residual: domain.MustAmount("10"), DocumentNumber: "F-100"}
+	zero := domain.Transaction{Key: "z", Credit: true, Status: "BOOK", Currency: "EUR", Unstructured: []string{"F-100"}}
+	out := Match(Input{Transactions: []domain.Transaction{zero}, Items: []domain.OpenItem{item}, Config: DefaultConfig()})
+	if d := out.Decisions[0]; d.Outcome != domain.Unmatched || len(d.Allocations) != 0 {
 		t.Fatalf("zero amount gave %+v", d)
 	}
 	// a zero Config still works (defaults filled where 0 is unusable)
-	one := Transaction{Key: "o", Credit: true, Status: "BOOK", Currency: "EUR", Amount: MustAmount("10"), Unstructured: []string{"F-100"}}
-	out = Match(Input{Transactions: []Transaction{one}, Items: []OpenItem{item}})
-	if d := out.Decisions[0]; d.Outcome != Auto {
+	one := domain.Transaction{Key: "o", Credit: true, Status: "BOOK", Currency: "EUR", Amount: domain.MustAmount("10"), Unstructured: []string{"F-100"}}
+	out = Match(Input{Transactions: []domain.Transaction{one}, Items: []domain.OpenItem{item}})
+	if d := out.Decisions[0]; d.Outcome != domain.Auto {
 		t.Fatalf("zero config gave %+v", d)
 	}
 }
@@ -85,10 +87,10 @@ func TestCutLineOfMarksOnly(t *testing.T) {
 	if len(line) != 35 {
 		t.Fatalf("line has %d bytes", len(line))
 	}
-	tx := Transaction{Key: "k", Credit: true, Status: "BOOK", Currency: "EUR", Amount: MustAmount("1"), Unstructured: []string{line}}
-	item := OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", DocumentNumber: "FA-2025-0001", Amount: MustAmount("1"), Residual: MustAmount("1")}
-	out := Match(Input{Transactions: []Transaction{tx}, Items: []OpenItem{item}, Config: DefaultConfig()})
-	if out.Decisions[0].Outcome == Auto {
+	tx := domain.Transaction{Key: "k", Credit: true, Status: "BOOK", Currency: "EUR", Amount: domain.MustAmount("1"), Unstructured: []string{line}}
+	item := domain.OpenItem{ID: "i", CustomerID: "C", Currency: "EUR", DocumentNumber: "FA-2025-0001", Amount: domain.MustAmount("1"), Residual: domain.MustAmount("1")}
+	out := Match(Input{Transactions: []domain.Transaction{tx}, Items: []domain.OpenItem{item}, Config: DefaultConfig()})
+	if out.Decisions[0].Outcome == domain.Auto {
 		t.Fatalf("auto-lettered on nothing: %+v", out.Decisions[0])
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // refHit is an open item whose payment reference appears in a transaction.
@@ -63,7 +65,7 @@ type evidence struct {
 	longer []nameMatch
 	// tx is the transaction, whose texts give the n-grams of the one-typo
 	// document checks (rebuilt when needed: see engine.typoMatch)
-	tx   *Transaction
+	tx   *domain.Transaction
 	tier int
 }
 
@@ -93,7 +95,7 @@ func joinLines(lines []string) string {
 }
 
 // texts returns the free-text fields of tx in a fixed order.
-func txTexts(tx *Transaction) []string {
+func txTexts(tx *domain.Transaction) []string {
 	var out []string
 	for _, r := range tx.Structured {
 		out = append(out, r.Value)
@@ -222,9 +224,9 @@ func newScratch() *scratch {
 // gather collects the evidence of one transaction. It only reads the
 // index, so transactions can be gathered concurrently, each goroutine with
 // its own scratch.
-func (e *engine) gather(tx *Transaction) *evidence { return e.gatherWith(tx, newScratch()) }
+func (e *engine) gather(tx *domain.Transaction) *evidence { return e.gatherWith(tx, newScratch()) }
 
-func (e *engine) gatherWith(tx *Transaction, sc *scratch) *evidence {
+func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount), tx: tx}
 	ix := e.ix
 	texts := txTexts(tx)

@@ -3,6 +3,8 @@ package matcher
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Situations of cross-currency letters (Config.FX).
@@ -31,7 +33,7 @@ func (e *engine) fxRule(itemCcy, cashCcy string) *FXRule {
 
 // fxOpen reports whether item n is in another currency than tx, an FX rule
 // lets tx letter it, and it is still open.
-func (e *engine) fxOpen(tx *Transaction, n int32) bool {
+func (e *engine) fxOpen(tx *domain.Transaction, n int32) bool {
 	return e.fxRule(e.ix.items[n].Currency, tx.Currency) != nil && e.openFor(tx, n)
 }
 
@@ -43,10 +45,10 @@ func (e *engine) fxOpen(tx *Transaction, n int32) bool {
 // partial payment). Anything else is a currency_mismatch suggestion saying
 // why. Allocation.Amount is the cash, split over several items in
 // proportion to their residuals; ItemAmount is what each settles.
-func (e *engine) fxDecision(tx *Transaction, items []int32, rule, how string) Decision {
+func (e *engine) fxDecision(tx *domain.Transaction, items []int32, rule, how string) domain.Decision {
 	ccy := e.ix.items[items[0]].Currency
-	suggest := func(why string) Decision {
-		return Decision{Outcome: Suggested, Rule: rule, Reason: ReasonCurrencyMismatch,
+	suggest := func(why string) domain.Decision {
+		return domain.Decision{Outcome: domain.Suggested, Rule: rule, Reason: domain.ReasonCurrencyMismatch,
 			Candidates: e.itemCandidates(items, 0.5), Explanation: why}
 	}
 	for _, n := range items[1:] {
@@ -54,7 +56,7 @@ func (e *engine) fxDecision(tx *Transaction, items []int32, rule, how string) De
 			return suggest(fmt.Sprintf("%s, invoiced in several currencies, paid in %s", how, tx.Currency))
 		}
 	}
-	var total Amount
+	var total domain.Amount
 	for _, n := range items {
 		if e.ix.resid[n].Sign() < 0 {
 			return suggest(fmt.Sprintf("%s, invoiced in %s with a credit note, paid in %s: netted across currencies by an accountant",
@@ -82,32 +84,32 @@ func (e *engine) fxDecision(tx *Transaction, items []int32, rule, how string) De
 	}
 	switch {
 	case diff.IsZero():
-		return e.auto(rule, exactSit, e.fxSplit(tx, items, total), Amount{}, fmt.Sprintf("%s = %s", head, what))
+		return e.auto(rule, exactSit, e.fxSplit(tx, items, total), domain.Amount{}, fmt.Sprintf("%s = %s", head, what))
 	case e.withinFX(ccy, tx.Currency, total, diff):
 		why := fmt.Sprintf("%s, %s %s off the %s (%s %s): within the FX tolerance, the item closes",
 			head, ccy, fmtAmount(diff.Abs(), ccy), what, ccy, fmtAmount(total, ccy))
 		if len(items) > 1 {
 			why = strings.TrimSuffix(why, "the item closes") + "the items close"
 		}
-		return e.auto(rule, tolSit, e.fxSplit(tx, items, total), Amount{}, why)
+		return e.auto(rule, tolSit, e.fxSplit(tx, items, total), domain.Amount{}, why)
 	case diff.Sign() < 0 && len(items) == 1 && rule == RuleReference:
 		n := items[0]
-		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount, ItemAmount: tx.Instructed, ItemCurrency: ccy}}
+		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount, ItemAmount: tx.Instructed, ItemCurrency: ccy}}
 		why := fmt.Sprintf("%s: partial payment of the %s (%s %s), %s %s stays open",
 			head, what, ccy, fmtAmount(total, ccy), ccy, fmtAmount(diff.Neg(), ccy))
-		return e.auto(rule, sitRefFXPartial, allocs, Amount{}, why)
+		return e.auto(rule, sitRefFXPartial, allocs, domain.Amount{}, why)
 	}
 	return suggest(fmt.Sprintf("%s, not the %s (%s %s)", head, what, ccy, fmtAmount(total, ccy)))
 }
 
 // withinFX reports whether the instructed amount differs from total (diff,
 // either way) by at most the FX rule's TolerancePercent of total.
-func (e *engine) withinFX(itemCcy, cashCcy string, total, diff Amount) bool {
+func (e *engine) withinFX(itemCcy, cashCcy string, total, diff domain.Amount) bool {
 	r := e.fxRule(itemCcy, cashCcy)
 	if r == nil || r.TolerancePercent.Sign() <= 0 {
 		return false
 	}
-	lim := total.Abs().Percent(r.TolerancePercent, CurrencyDigits(itemCcy))
+	lim := total.Abs().Percent(r.TolerancePercent, domain.CurrencyDigits(itemCcy))
 	return lim.Sign() > 0 && diff.Abs().Cmp(lim) <= 0
 }
 
@@ -115,18 +117,18 @@ func (e *engine) withinFX(itemCcy, cashCcy string, total, diff Amount) bool {
 // residuals sum to total, in the items' currency): each settles its
 // residual, and the cash is split in proportion, rounded to the cash
 // currency's digits, the last item taking what rounding left.
-func (e *engine) fxSplit(tx *Transaction, items []int32, total Amount) []Allocation {
+func (e *engine) fxSplit(tx *domain.Transaction, items []int32, total domain.Amount) []domain.Allocation {
 	ccy := e.ix.items[items[0]].Currency
-	allocs := make([]Allocation, 0, len(items))
+	allocs := make([]domain.Allocation, 0, len(items))
 	left := tx.Amount
 	for k, n := range items {
 		r := e.ix.resid[n]
 		cash := left
 		if k < len(items)-1 {
-			cash = Amount{d: tx.Amount.d.Mul(r.d).Div(total.d).RoundBank(CurrencyDigits(tx.Currency))}
+			cash = domain.AmountFromDecimal(tx.Amount.Decimal().Mul(r.Decimal()).Div(total.Decimal()).RoundBank(domain.CurrencyDigits(tx.Currency)))
 			left = left.Sub(cash)
 		}
-		allocs = append(allocs, Allocation{ItemID: e.ix.items[n].ID, Amount: cash, ItemAmount: r, ItemCurrency: ccy})
+		allocs = append(allocs, domain.Allocation{ItemID: e.ix.items[n].ID, Amount: cash, ItemAmount: r, ItemCurrency: ccy})
 	}
 	return allocs
 }
@@ -138,9 +140,9 @@ func (e *engine) fxSplit(tx *Transaction, items []int32, total Amount) []Allocat
 // an instructed amount in that currency: without one it is as likely a
 // typo'd or cut number of the payment's currency (FA-2025-0007688 is
 // FA-2025-7688 loosely), left to the typo, cut and payer rules.
-func (e *engine) ruleDocumentFX(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleDocumentFX(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(e.cfg.FX) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	var named []int32
 	for _, d := range ev.docs {
@@ -153,7 +155,7 @@ func (e *engine) ruleDocumentFX(tx *Transaction, ev *evidence) (Decision, bool) 
 		}
 	}
 	if len(named) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	return e.fxDecision(tx, named, RuleDocument, e.docList(named)+" found in remittance"), true
 }

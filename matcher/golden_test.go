@@ -9,12 +9,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // goldenCase is one folder of testdata/cases.
 type goldenCase struct {
-	Items        []OpenItem
-	Transactions []Transaction
+	Items        []domain.OpenItem
+	Transactions []domain.Transaction
 	Memory       Memory
 	Config       Config
 	Expected     goldenExpected
@@ -27,21 +29,21 @@ type goldenExpected struct {
 }
 
 type goldenDecision struct {
-	TxKey       string       `json:"tx_key"`
-	Outcome     Outcome      `json:"outcome"`
-	Rule        string       `json:"rule"`
-	Reason      string       `json:"reason"`
-	Allocations []Allocation `json:"allocations"`
-	Excess      string       `json:"excess"`
-	MinConf     float64      `json:"min_confidence"`
-	MaxConf     float64      `json:"max_confidence"`
-	UnletterKey string       `json:"unletter_key"`
+	TxKey       string              `json:"tx_key"`
+	Outcome     domain.Outcome      `json:"outcome"`
+	Rule        string              `json:"rule"`
+	Reason      string              `json:"reason"`
+	Allocations []domain.Allocation `json:"allocations"`
+	Excess      string              `json:"excess"`
+	MinConf     float64             `json:"min_confidence"`
+	MaxConf     float64             `json:"max_confidence"`
+	UnletterKey string              `json:"unletter_key"`
 	// Candidates, when present, are the expected candidate item ids in order.
 	Candidates []string `json:"candidates"`
 	// Explains lists substrings the explanation must contain.
 	Explains []string `json:"explains"`
 	// Postings, when present, are the expected postings in order.
-	Postings *[]Posting `json:"postings"`
+	Postings *[]domain.Posting `json:"postings"`
 }
 
 // goldenConfig is the optional config.json: changes to DefaultConfig.
@@ -59,11 +61,11 @@ type goldenConfig struct {
 
 // goldenMemory is the optional memory.json.
 type goldenMemory struct {
-	IBANCustomers map[string][]string     `json:"iban_customers"`
-	NameCustomers map[string][]string     `json:"name_customers"`
-	Lettered      map[string][]Allocation `json:"lettered"`
-	LetteredRefs  map[string]string       `json:"lettered_refs"`
-	Settled       []OpenItem              `json:"settled"`
+	IBANCustomers map[string][]string            `json:"iban_customers"`
+	NameCustomers map[string][]string            `json:"name_customers"`
+	Lettered      map[string][]domain.Allocation `json:"lettered"`
+	LetteredRefs  map[string]string              `json:"lettered_refs"`
+	Settled       []domain.OpenItem              `json:"settled"`
 }
 
 func readJSON(t *testing.T, path string, v any, optional bool) {
@@ -91,14 +93,14 @@ func loadCase(t *testing.T, dir string) goldenCase {
 	readJSON(t, filepath.Join(dir, "items.json"), &rawItems, false)
 	readJSON(t, filepath.Join(dir, "transactions.json"), &rawTxs, false)
 	for i, r := range rawItems {
-		it := OpenItem{Currency: "EUR"}
+		it := domain.OpenItem{Currency: "EUR"}
 		if err := json.Unmarshal(r, &it); err != nil {
 			t.Fatalf("decoding item %d of %s: %v", i, dir, err)
 		}
 		c.Items = append(c.Items, it)
 	}
 	for i, r := range rawTxs {
-		tx := Transaction{Currency: "EUR", Credit: true, Status: "BOOK"}
+		tx := domain.Transaction{Currency: "EUR", Credit: true, Status: "BOOK"}
 		if err := json.Unmarshal(r, &tx); err != nil {
 			t.Fatalf("decoding transaction %d of %s: %v", i, dir, err)
 		}
@@ -132,13 +134,12 @@ func loadCase(t *testing.T, dir string) goldenCase {
 			gm.Settled[i].Currency = "EUR"
 		}
 	}
-	c.Memory = Memory{IBANCustomers: gm.IBANCustomers, NameCustomers: gm.NameCustomers,
-		Lettered: gm.Lettered, LetteredRefs: gm.LetteredRefs, Settled: gm.Settled}
+	c.Memory = Memory(gm)
 	readJSON(t, filepath.Join(dir, "expected.json"), &c.Expected, false)
 	return c
 }
 
-func allocString(allocs []Allocation) string {
+func allocString(allocs []domain.Allocation) string {
 	s := make([]string, len(allocs))
 	for i, a := range allocs {
 		s[i] = fmt.Sprintf("%s:%s", a.ItemID, a.Amount.Key())
@@ -153,7 +154,7 @@ func allocString(allocs []Allocation) string {
 	return strings.Join(s, " ")
 }
 
-func postingString(ps []Posting) string {
+func postingString(ps []domain.Posting) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = fmt.Sprintf("%s:%s:%s:%s:%s:%s", p.Kind, p.CustomerID, p.ItemID, p.Amount.Key(), p.Account, p.Reason)
@@ -161,7 +162,7 @@ func postingString(ps []Posting) string {
 	return strings.Join(s, " ")
 }
 
-func candString(c []Candidate) string {
+func candString(c []domain.Candidate) string {
 	s := make([]string, len(c))
 	for i, x := range c {
 		s[i] = x.ItemID
@@ -206,7 +207,7 @@ func TestGoldenCases(t *testing.T) {
 	}
 }
 
-func checkDecision(t *testing.T, want goldenDecision, got Decision) {
+func checkDecision(t *testing.T, want goldenDecision, got domain.Decision) {
 	t.Helper()
 	if got.TxKey != want.TxKey {
 		t.Errorf("decision for %q, want %q", got.TxKey, want.TxKey)
@@ -225,9 +226,9 @@ func checkDecision(t *testing.T, want goldenDecision, got Decision) {
 	if a, b := allocString(got.Allocations), allocString(want.Allocations); a != b {
 		t.Errorf("%s: allocations [%s], want [%s]", ctx, a, b)
 	}
-	wantExcess := MustAmount("0")
+	wantExcess := domain.MustAmount("0")
 	if want.Excess != "" {
-		wantExcess = MustAmount(want.Excess)
+		wantExcess = domain.MustAmount(want.Excess)
 	}
 	if !got.Excess.Equal(wantExcess) {
 		t.Errorf("%s: excess %s, want %s", ctx, got.Excess, wantExcess)
@@ -268,11 +269,11 @@ func checkDecision(t *testing.T, want goldenDecision, got Decision) {
 // and scores in [0,1]; automatic only above the threshold.
 func checkInvariants(t *testing.T, in Input, out Output) {
 	t.Helper()
-	resid := map[string]Amount{}
+	resid := map[string]domain.Amount{}
 	for _, it := range in.Items {
 		resid[it.ID] = it.Residual
 	}
-	used := map[string]Amount{}
+	used := map[string]domain.Amount{}
 	for i, d := range out.Decisions {
 		tx := in.Transactions[i]
 		if d.TxKey != tx.Key {
@@ -286,7 +287,7 @@ func checkInvariants(t *testing.T, in Input, out Output) {
 				t.Errorf("%s: candidate score %v", tx.Key, c.Score)
 			}
 		}
-		if d.Outcome != Auto {
+		if d.Outcome != domain.Auto {
 			if len(d.Allocations)+len(d.Postings) > 0 {
 				t.Errorf("%s: %s decision with allocations or postings", tx.Key, d.Outcome)
 			}
@@ -299,11 +300,11 @@ func checkInvariants(t *testing.T, in Input, out Output) {
 				t.Errorf("%s: %s posting of %s", tx.Key, p.Kind, p.Amount)
 			}
 			switch p.Kind {
-			case OnAccount:
+			case domain.OnAccount:
 				if p.CustomerID == "" || p.ItemID != "" {
 					t.Errorf("%s: on-account posting %+v", tx.Key, p)
 				}
-			case CashDiscountPosting:
+			case domain.CashDiscountPosting:
 				if _, ok := resid[p.ItemID]; !ok || p.Account == "" || p.CustomerID == "" {
 					t.Errorf("%s: cash discount %+v", tx.Key, p)
 				}
@@ -371,8 +372,8 @@ func checkShuffled(t *testing.T, in Input, out Output, rounds int) {
 	rng := rand.New(rand.NewSource(1))
 	for r := 0; r < rounds; r++ {
 		s := in
-		s.Transactions = append([]Transaction(nil), in.Transactions...)
-		s.Items = append([]OpenItem(nil), in.Items...)
+		s.Transactions = append([]domain.Transaction(nil), in.Transactions...)
+		s.Items = append([]domain.OpenItem(nil), in.Items...)
 		rng.Shuffle(len(s.Transactions), func(i, j int) { s.Transactions[i], s.Transactions[j] = s.Transactions[j], s.Transactions[i] })
 		rng.Shuffle(len(s.Items), func(i, j int) { s.Items[i], s.Items[j] = s.Items[j], s.Items[i] })
 		got := Match(s)

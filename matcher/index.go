@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // index holds the open items of one Match call and the lookups built over
@@ -13,9 +15,9 @@ type index struct {
 	// from nOpen on, the settled items of Memory.Settled that are not open
 	// (sorted by ID too): those are only looked up by reference and
 	// document number, with a residual of zero. Not copied.
-	items []*OpenItem
+	items []*domain.OpenItem
 	nOpen int
-	resid []Amount // current residual per item, consumed as payments are decided
+	resid []domain.Amount // current residual per item, consumed as payments are decided
 	// docC and docL are, per item, its compact and loose document numbers
 	// ("" when it has none), for the one-typo checks
 	docC, docL []string
@@ -115,28 +117,28 @@ func refKey(s string) string {
 }
 
 // amountKey is the byAmount key of an amount in a currency.
-func amountKey(ccy string, a Amount) string {
+func amountKey(ccy string, a domain.Amount) string {
 	var buf [48]byte
 	return string(appendAmountKey(buf[:0], ccy, a))
 }
 
-func appendAmountKey(b []byte, ccy string, a Amount) []byte {
+func appendAmountKey(b []byte, ccy string, a domain.Amount) []byte {
 	b = append(b, ccy...)
 	b = append(b, '|')
-	return a.appendKey(b)
+	return a.AppendKey(b)
 }
 
 // maxTokenCustomers bounds the customers listed under one name token: a
 // token shared by more companies says little and would cost a scan.
 const maxTokenCustomers = 64
 
-func newIndex(items []OpenItem, mem Memory) *index { return newIndexWorkers(items, mem, 1) }
+func newIndex(items []domain.OpenItem, mem Memory) *index { return newIndexWorkers(items, mem, 1) }
 
 // newIndexWorkers builds the index. The per-item keys (normalised
 // references, document numbers, amounts) are computed on workers
 // goroutines; then each group of maps is filled by a goroutine of its own,
 // in item order, so that the index does not depend on workers.
-func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
+func newIndexWorkers(items []domain.OpenItem, mem Memory, workers int) *index {
 	open := 0
 	for k := range items {
 		if !items[k].Residual.IsZero() {
@@ -144,18 +146,18 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 		}
 	}
 	ix := &index{}
-	ix.items = make([]*OpenItem, 0, open)
+	ix.items = make([]*domain.OpenItem, 0, open)
 	for k := range items {
 		if items[k].Residual.IsZero() {
 			continue
 		}
 		ix.items = append(ix.items, &items[k])
 	}
-	byID := func(a, b *OpenItem) int { return strings.Compare(a.ID, b.ID) }
+	byID := func(a, b *domain.OpenItem) int { return strings.Compare(a.ID, b.ID) }
 	sortStableParallel(ix.items, workers, byID)
 	ix.nOpen = len(ix.items)
 	if len(mem.Settled) > 0 {
-		var closed []*OpenItem
+		var closed []*domain.OpenItem
 		for k := range mem.Settled {
 			it := &mem.Settled[k]
 			if _, open := slices.BinarySearchFunc(ix.items[:ix.nOpen], it, byID); !open && it.ID != "" {
@@ -163,11 +165,11 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			}
 		}
 		slices.SortStableFunc(closed, byID)
-		closed = slices.CompactFunc(closed, func(a, b *OpenItem) bool { return a.ID == b.ID })
+		closed = slices.CompactFunc(closed, func(a, b *domain.OpenItem) bool { return a.ID == b.ID })
 		ix.items = append(ix.items, closed...)
 	}
 	n := len(ix.items)
-	ix.resid = make([]Amount, n)
+	ix.resid = make([]domain.Amount, n)
 	ix.docC = make([]string, n)
 	ix.docL = make([]string, n)
 	refs := make([]string, n)
@@ -179,7 +181,7 @@ func newIndexWorkers(items []OpenItem, mem Memory, workers int) *index {
 			it := ix.items[i]
 			ix.resid[i] = it.Residual
 			if i >= ix.nOpen {
-				ix.resid[i] = Amount{} // settled
+				ix.resid[i] = domain.Amount{} // settled
 			}
 			refs[i] = refKey(it.PaymentReference)
 			if it.DocumentNumber != "" {
@@ -655,7 +657,7 @@ func lastField(s string) (string, bool) {
 // payer's split names: those whose number is the document's as written
 // (compact), else once leading zeros are dropped, else those whose payment
 // reference is the document's reference.
-func (ix *index) remittedItems(d *RemittedDocument) []int32 {
+func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 	if d.Number != "" {
 		f := Fold(d.Number)
 		c := strings.ReplaceAll(f, " ", "")

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Rule names reported in Decision.Rule.
@@ -21,21 +23,6 @@ const (
 	RuleAmountOnly  = "amount_only"
 	RuleReversal    = "reversal"
 	RuleNone        = "none"
-)
-
-// Reasons reported in Decision.Reason.
-const (
-	ReasonNoCandidate        = "no_candidate"
-	ReasonAmbiguousCustomers = "ambiguous_customers"
-	ReasonAmountMismatch     = "amount_mismatch"
-	ReasonOverpayment        = "overpayment"
-	ReasonNotLetterable      = "not_letterable"
-	ReasonUnknownPayer       = "unknown_payer"
-	ReasonSameAmount         = "same_amount"
-	ReasonAmbiguousCombo     = "ambiguous_combination"
-	ReasonItemSettled        = "item_settled"
-	ReasonCurrencyMismatch   = "currency_mismatch"
-	ReasonLowConfidence      = "low_confidence"
 )
 
 // engine is the state of one Match call.
@@ -155,7 +142,7 @@ func appendDesignated(out []int32, ev *evidence) []int32 {
 
 // txHash separates transactions that share a key (it should not happen) so
 // that their order does not depend on the input order.
-func txHash(tx *Transaction) uint64 {
+func txHash(tx *domain.Transaction) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|%v|%v|%v", tx.Ref, tx.Account, tx.Amount.Key(), tx.Currency,
 		tx.EndToEndID, tx.Counterparty, tx.Structured, tx.Unstructured, tx.Documents)
@@ -163,8 +150,8 @@ func txHash(tx *Transaction) uint64 {
 }
 
 // consume lowers the residuals of the items an automatic decision settles.
-func (e *engine) consume(d Decision) {
-	if d.Outcome != Auto {
+func (e *engine) consume(d domain.Decision) {
+	if d.Outcome != domain.Auto {
 		return
 	}
 	for _, a := range d.Allocations {
@@ -176,7 +163,7 @@ func (e *engine) consume(d Decision) {
 		if n >= 0 {
 			r := e.ix.resid[n].Sub(a.Amount)
 			// subtracting a zero of no more fraction digits changes nothing
-			if !a.WriteOff.IsZero() || a.WriteOff.d.Exponent() < r.d.Exponent() {
+			if !a.WriteOff.IsZero() || a.WriteOff.Exponent() < r.Exponent() {
 				r = r.Sub(a.WriteOff)
 			}
 			e.ix.resid[n] = r
@@ -184,7 +171,7 @@ func (e *engine) consume(d Decision) {
 	}
 	// a cash discount closes its item without cash
 	for _, p := range d.Postings {
-		if n := e.itemByID(p.ItemID); n >= 0 && p.Kind == CashDiscountPosting {
+		if n := e.itemByID(p.ItemID); n >= 0 && p.Kind == domain.CashDiscountPosting {
 			e.ix.resid[n] = e.ix.resid[n].Sub(p.Amount)
 		}
 	}
@@ -199,13 +186,13 @@ func (e *engine) itemByID(id string) int32 {
 
 // eligible reports whether item n can take cash from tx now: same
 // currency, still open, and inside the configured due window.
-func (e *engine) eligible(tx *Transaction, n int32) bool {
+func (e *engine) eligible(tx *domain.Transaction, n int32) bool {
 	return e.ix.items[n].Currency == tx.Currency && e.openFor(tx, n)
 }
 
 // openFor reports whether item n, whatever its currency, is still open and
 // inside the configured due window for tx.
-func (e *engine) openFor(tx *Transaction, n int32) bool {
+func (e *engine) openFor(tx *domain.Transaction, n int32) bool {
 	it := e.ix.items[n]
 	if e.ix.resid[n].IsZero() {
 		return false
@@ -222,7 +209,7 @@ func (e *engine) openFor(tx *Transaction, n int32) bool {
 
 // tolerance returns the write-off allowed on residual in ccy, and whether
 // one is configured.
-func (e *engine) tolerance(ccy string, residual Amount) (Amount, bool) {
+func (e *engine) tolerance(ccy string, residual domain.Amount) (domain.Amount, bool) {
 	var t *Tolerance
 	for i := range e.cfg.Tolerances {
 		x := &e.cfg.Tolerances[i]
@@ -235,15 +222,15 @@ func (e *engine) tolerance(ccy string, residual Amount) (Amount, bool) {
 		}
 	}
 	if t == nil {
-		return Amount{}, false
+		return domain.Amount{}, false
 	}
-	var lim Amount
+	var lim domain.Amount
 	set := false
 	if t.Absolute.Sign() > 0 {
 		lim, set = t.Absolute, true
 	}
 	if t.Percent.Sign() > 0 {
-		p := residual.Abs().Percent(t.Percent, CurrencyDigits(ccy))
+		p := residual.Abs().Percent(t.Percent, domain.CurrencyDigits(ccy))
 		if !set || p.Cmp(lim) < 0 {
 			lim = p
 		}
@@ -254,7 +241,7 @@ func (e *engine) tolerance(ccy string, residual Amount) (Amount, bool) {
 
 // withinTolerance reports whether paid is below due by at most the
 // configured tolerance.
-func (e *engine) withinTolerance(ccy string, due, paid Amount) bool {
+func (e *engine) withinTolerance(ccy string, due, paid domain.Amount) bool {
 	diff := due.Sub(paid)
 	if diff.Sign() <= 0 {
 		return false
@@ -263,11 +250,11 @@ func (e *engine) withinTolerance(ccy string, due, paid Amount) bool {
 	return ok && diff.Cmp(lim) <= 0
 }
 
-func (e *engine) notLetterable(tx *Transaction) Decision {
-	d := Decision{TxKey: tx.Key, Outcome: Ignored, Reason: ReasonNotLetterable, Rule: RuleNone}
+func (e *engine) notLetterable(tx *domain.Transaction) domain.Decision {
+	d := domain.Decision{TxKey: tx.Key, Outcome: domain.Ignored, Reason: domain.ReasonNotLetterable, Rule: RuleNone}
 	if tx.Reversal || tx.Return {
 		if key, how := e.findLettered(tx); key != "" {
-			d.Outcome, d.Reason, d.Rule = Unletter, "", RuleReversal
+			d.Outcome, d.Reason, d.Rule = domain.Unletter, "", RuleReversal
 			d.UnletterKey = key
 			d.Confidence = 0.99
 			kind := "reversal"
@@ -292,7 +279,7 @@ func (e *engine) notLetterable(tx *Transaction) Decision {
 // findLettered ties a reversal or return to the lettered transaction it
 // undoes: same key, a repeated end-to-end id or bank reference, or a single
 // lettered payment of the same amount on the items its text names.
-func (e *engine) findLettered(tx *Transaction) (string, string) {
+func (e *engine) findLettered(tx *domain.Transaction) (string, string) {
 	if len(e.mem.Lettered) == 0 {
 		return "", ""
 	}
@@ -345,8 +332,8 @@ func (e *engine) findLettered(tx *Transaction) (string, string) {
 	return "", ""
 }
 
-func cashOf(allocs []Allocation) Amount {
-	var s Amount
+func cashOf(allocs []domain.Allocation) domain.Amount {
+	var s domain.Amount
 	for _, a := range allocs {
 		s = s.Add(a.Amount)
 	}
@@ -355,9 +342,9 @@ func cashOf(allocs []Allocation) Amount {
 
 // decideRules runs the rules in order of strength on one letterable
 // transaction (decide, in calibration.go, then sets the confidence).
-func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
+func (e *engine) decideRules(tx *domain.Transaction, ev *evidence) domain.Decision {
 	if tx.Amount.Sign() <= 0 {
-		return Decision{Outcome: Unmatched, Rule: RuleNone, Reason: ReasonNoCandidate,
+		return domain.Decision{Outcome: domain.Unmatched, Rule: RuleNone, Reason: domain.ReasonNoCandidate,
 			Explanation: "zero or negative amount: nothing to letter"}
 	}
 	if d, ok := e.ruleRemittance(tx, ev); ok {
@@ -371,7 +358,7 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 	}
 	// documents named as written but all settled already (paid twice?)
 	if settled := e.settledDocs(tx, ev); len(settled) > 0 {
-		d := Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonItemSettled, Confidence: 0.5,
+		d := domain.Decision{Outcome: domain.Suggested, Rule: RuleDocument, Reason: domain.ReasonItemSettled, Confidence: 0.5,
 			Candidates:  e.itemCandidates(settled, 0.5),
 			Explanation: fmt.Sprintf("remittance names %s, already settled (paid twice?)", e.docList(settled))}
 		return e.gate(tx, ev, e.duplicateOnAccount(tx, d, settled))
@@ -398,7 +385,7 @@ func (e *engine) decideRules(tx *Transaction, ev *evidence) Decision {
 // exactly the amount, or of the payer, is then one edit away:
 // "FA-2025-0000877" is FA-2025-000877 without a zero, and FA-2025-000087
 // with one character added).
-func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
+func (e *engine) settledDocs(tx *domain.Transaction, ev *evidence) []int32 {
 	var out []int32
 	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0 && len(ev.payerTypos) == 0
 	for _, d := range ev.docs {
@@ -418,7 +405,7 @@ func (e *engine) settledDocs(tx *Transaction, ev *evidence) []int32 {
 
 // textNamesOthers reports whether the remittance names, as written, open
 // documents none of which the allocations take.
-func (e *engine) textNamesOthers(ev *evidence, allocs []Allocation) bool {
+func (e *engine) textNamesOthers(ev *evidence, allocs []domain.Allocation) bool {
 	named := false
 	for _, d := range ev.docs {
 		if d.loose {
@@ -436,45 +423,45 @@ func (e *engine) textNamesOthers(ev *evidence, allocs []Allocation) bool {
 
 // gate turns an automatic decision below the configured threshold into a
 // suggestion, and fills candidates on exceptions.
-func (e *engine) gate(tx *Transaction, ev *evidence, d Decision) Decision {
-	if d.Outcome == Auto && d.Confidence >= e.cfg.AutoThreshold {
+func (e *engine) gate(tx *domain.Transaction, ev *evidence, d domain.Decision) domain.Decision {
+	if d.Outcome == domain.Auto && d.Confidence >= e.cfg.AutoThreshold {
 		e.placeExcess(&d)
 	}
-	if d.Outcome == Auto && d.Confidence < e.cfg.AutoThreshold {
-		s := e.exception(tx, ev, ReasonLowConfidence, d.Explanation+" (below the automatic threshold)")
+	if d.Outcome == domain.Auto && d.Confidence < e.cfg.AutoThreshold {
+		s := e.exception(tx, ev, domain.ReasonLowConfidence, d.Explanation+" (below the automatic threshold)")
 		s.Rule, s.Confidence = d.Rule, d.Confidence
-		s.Outcome = Suggested
+		s.Outcome = domain.Suggested
 		return s
 	}
-	if d.Outcome != Auto && len(d.Candidates) == 0 {
+	if d.Outcome != domain.Auto && len(d.Candidates) == 0 {
 		d.Candidates = e.candidates(tx, ev)
-		if d.Outcome == Suggested && len(d.Candidates) == 0 {
-			d.Outcome = Unmatched
+		if d.Outcome == domain.Suggested && len(d.Candidates) == 0 {
+			d.Outcome = domain.Unmatched
 		}
 	}
-	if d.Outcome != Auto {
-		d.Allocations, d.Excess, d.Postings = nil, Amount{}, nil
+	if d.Outcome != domain.Auto {
+		d.Allocations, d.Excess, d.Postings = nil, domain.Amount{}, nil
 	}
 	return d
 }
 
 // exception builds a non-automatic decision with ranked candidates.
-func (e *engine) exception(tx *Transaction, ev *evidence, reason, why string) Decision {
+func (e *engine) exception(tx *domain.Transaction, ev *evidence, reason, why string) domain.Decision {
 	cands := e.candidates(tx, ev)
-	d := Decision{Outcome: Unmatched, Rule: RuleNone, Reason: reason, Candidates: cands}
+	d := domain.Decision{Outcome: domain.Unmatched, Rule: RuleNone, Reason: reason, Candidates: cands}
 	if len(cands) > 0 {
-		d.Outcome = Suggested
+		d.Outcome = domain.Suggested
 		d.Confidence = cands[0].Score
 	}
 	if reason == "" {
-		d.Reason = ReasonNoCandidate
+		d.Reason = domain.ReasonNoCandidate
 		if len(cands) > 0 {
-			d.Reason = ReasonAmountMismatch
+			d.Reason = domain.ReasonAmountMismatch
 			if len(ev.payer) == 0 && ev.tier == tierNone {
-				d.Reason = ReasonUnknownPayer
+				d.Reason = domain.ReasonUnknownPayer
 			}
 			if distinctCustomers(cands) > 1 && cands[0].Score-cands[len(cands)-1].Score < 0.1 {
-				d.Reason = ReasonAmbiguousCustomers
+				d.Reason = domain.ReasonAmbiguousCustomers
 			}
 		}
 	}
@@ -482,10 +469,10 @@ func (e *engine) exception(tx *Transaction, ev *evidence, reason, why string) De
 		switch {
 		case len(cands) == 0:
 			why = "no open item matches: no reference, document number, known payer or amount"
-		case d.Reason == ReasonUnknownPayer:
+		case d.Reason == domain.ReasonUnknownPayer:
 			why = fmt.Sprintf("unknown payer; amount %s equals the residual of %s — check before lettering",
 				fmtAmount(tx.Amount, tx.Currency), e.docOf(cands[0].ItemID))
-		case d.Reason == ReasonAmbiguousCustomers:
+		case d.Reason == domain.ReasonAmbiguousCustomers:
 			why = fmt.Sprintf("candidates of %d customers fit equally; nothing separates them", distinctCustomers(cands))
 		default:
 			why = fmt.Sprintf("best candidate %s (score %.2f) is not certain enough", e.docOf(cands[0].ItemID), cands[0].Score)
@@ -495,7 +482,7 @@ func (e *engine) exception(tx *Transaction, ev *evidence, reason, why string) De
 	return d
 }
 
-func distinctCustomers(c []Candidate) int {
+func distinctCustomers(c []domain.Candidate) int {
 	seen := map[string]bool{}
 	for _, x := range c {
 		seen[x.CustomerID] = true
@@ -520,8 +507,8 @@ func (e *engine) doc(n int32) string {
 
 // fmtAmount writes an amount with the currency's fraction digits and
 // thousands separators: 1,250.00.
-func fmtAmount(a Amount, ccy string) string {
-	s := a.StringFixed(CurrencyDigits(ccy))
+func fmtAmount(a domain.Amount, ccy string) string {
+	s := a.StringFixed(domain.CurrencyDigits(ccy))
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	intPart, frac := s, ""

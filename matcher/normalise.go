@@ -237,7 +237,7 @@ func tokenSimilarity(ta, tb []string) float64 {
 		return 0
 	}
 	var used [16]bool
-	usedB := used[:0]
+	var usedB []bool
 	if len(tb) <= len(used) {
 		usedB = used[:len(tb)]
 	} else {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // workerCount is the number of goroutines a Match call uses: n when
@@ -161,7 +163,7 @@ func match(in Input, workers, chunk int) Output {
 	}
 	workers = workerCount(workers)
 	e := &engine{cfg: cfg, ix: newIndexWorkers(in.Items, in.Memory, workers), mem: in.Memory}
-	out := Output{Decisions: make([]Decision, len(in.Transactions))}
+	out := Output{Decisions: make([]domain.Decision, len(in.Transactions))}
 
 	// the letterable transactions, in input order; the others are decided
 	// at once

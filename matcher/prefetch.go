@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // prefetchAhead is how many decisions ahead of the deciding goroutine the
@@ -63,7 +65,7 @@ const maxTouchPerList = 16
 
 // touch reads the data the decision of tx will read first and returns a
 // value that depends on it (so that the reads are not optimised away).
-func (ix *index) touch(tx *Transaction, ev *evidence) uint64 {
+func (ix *index) touch(tx *domain.Transaction, ev *evidence) uint64 {
 	h := uint64(tx.Amount.Sign()+1) + uint64(len(tx.Key))
 	item := func(n int32) {
 		it := ix.items[n]

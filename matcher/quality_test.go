@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -25,7 +26,7 @@ type score struct {
 // what each settles in the item's currency — compared too, so that an FX
 // letter is right only when it both takes the cash and settles the
 // residual the truth says.
-func equivalenceKey(items map[string]matcher.OpenItem, allocs, settles map[string]matcher.Amount) string {
+func equivalenceKey(items map[string]domain.OpenItem, allocs, settles map[string]domain.Amount) string {
 	var keys []string
 	for id, a := range allocs {
 		it := items[id]
@@ -40,7 +41,7 @@ func equivalenceKey(items map[string]matcher.OpenItem, allocs, settles map[strin
 }
 
 func evaluate(ds *gen.Dataset, out matcher.Output) (map[string]*score, *score) {
-	items := map[string]matcher.OpenItem{}
+	items := map[string]domain.OpenItem{}
 	for _, it := range ds.Items {
 		items[it.ID] = it
 	}
@@ -59,10 +60,10 @@ func evaluate(ds *gen.Dataset, out matcher.Output) (map[string]*score, *score) {
 				x.matchable++
 			}
 		}
-		if d.Outcome == matcher.Auto && len(d.Allocations) == 0 && postingsRight(t, d) {
+		if d.Outcome == domain.Auto && len(d.Allocations) == 0 && postingsRight(t, d) {
 			continue // cash put on account of a payment made twice: right, not a letter
 		}
-		if d.Outcome != matcher.Auto {
+		if d.Outcome != domain.Auto {
 			if t.Matchable && len(s.missed) < 3 {
 				s.missed = append(s.missed, fmt.Sprintf("%s %v: %s %s: %s", ds.Transactions[i].Key,
 					ds.Transactions[i].Unstructured, d.Outcome, d.Reason, d.Explanation))
@@ -89,11 +90,11 @@ func evaluate(ds *gen.Dataset, out matcher.Output) (map[string]*score, *score) {
 // truth says and, across currencies, settles what it says (write-offs are
 // the engine's own business: they close the item and are checked by the
 // invariants).
-func isRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision) bool {
+func isRight(items map[string]domain.OpenItem, t gen.Truth, d domain.Decision) bool {
 	if !t.Matchable || !postingsRight(t, d) {
 		return false
 	}
-	got, settles := map[string]matcher.Amount{}, map[string]matcher.Amount{}
+	got, settles := map[string]domain.Amount{}, map[string]domain.Amount{}
 	for _, a := range d.Allocations {
 		got[a.ItemID] = got[a.ItemID].Add(a.Amount)
 		if a.CrossCurrency() {
@@ -107,14 +108,14 @@ func isRight(items map[string]matcher.OpenItem, t gen.Truth, d matcher.Decision)
 // truth accepts: a cash discount of exactly the discount the payer took on
 // that item, cash on account of exactly the excess (or the payment made
 // twice) for that customer.
-func postingsRight(t gen.Truth, d matcher.Decision) bool {
+func postingsRight(t gen.Truth, d domain.Decision) bool {
 	for _, p := range d.Postings {
-		var want matcher.Amount
+		var want domain.Amount
 		var ok bool
 		switch p.Kind {
-		case matcher.CashDiscountPosting:
+		case domain.CashDiscountPosting:
 			want, ok = t.Discounts[p.ItemID]
-		case matcher.OnAccount:
+		case domain.OnAccount:
 			want, ok = t.OnAccount[p.CustomerID]
 		}
 		if !ok || !want.Equal(p.Amount) {
@@ -212,7 +213,7 @@ func TestRemittanceQuality(t *testing.T) {
 		for _, policies := range []bool{false, true} {
 			cfg := ds.Config
 			if policies {
-				cfg.CashDiscounts = []matcher.CashDiscount{{Currency: "EUR", MaxPercent: matcher.MustAmount("3"), Account: "665", Reason: "ESCOMPTE"}}
+				cfg.CashDiscounts = []matcher.CashDiscount{{Currency: "EUR", MaxPercent: domain.MustAmount("3"), Account: "665", Reason: "ESCOMPTE"}}
 				cfg.Overpayment, cfg.DuplicatePayment = matcher.PolicyOnAccount, matcher.PolicyOnAccount
 			}
 			in := matcher.Input{Transactions: ds.Transactions, Items: ds.Items, Memory: ds.Memory, Config: cfg}
@@ -352,15 +353,15 @@ func TestTypoLookupEqualsScan(t *testing.T) {
 	// the loose keys (numbers without the zeros of their groups) and their
 	// rules: a prefix of a loose key names nothing, a text the remittance
 	// names a number by is not a typo of another's loose key
-	item := func(id, doc, amount string) matcher.OpenItem {
-		return matcher.OpenItem{ID: id, CustomerID: "C" + id, DocumentNumber: doc, Currency: "EUR",
-			Amount: matcher.MustAmount(amount), Residual: matcher.MustAmount(amount)}
+	item := func(id, doc, amount string) domain.OpenItem {
+		return domain.OpenItem{ID: id, CustomerID: "C" + id, DocumentNumber: doc, Currency: "EUR",
+			Amount: domain.MustAmount(amount), Residual: domain.MustAmount(amount)}
 	}
-	items := []matcher.OpenItem{item("1", "FA-2025-000985", "10.00"), item("2", "FA-2025-000986", "10.00"),
+	items := []domain.OpenItem{item("1", "FA-2025-000985", "10.00"), item("2", "FA-2025-000986", "10.00"),
 		item("3", "FA-2025-000006", "10.00"), item("4", "INV-0042-7", "10.00"), item("5", "FA-2025-12345", "20.00")}
-	var txs []matcher.Transaction
+	var txs []domain.Transaction
 	for i, text := range []string{"FA-2025-9865", "FA 2025 985", "FA2025", "INV 42-71", "FA-2025-98", "FA20251234", "FA-2025-123456 FA-2025-986"} {
-		txs = append(txs, matcher.Transaction{Key: fmt.Sprint("t", i), Amount: matcher.MustAmount("10.00"), Currency: "EUR",
+		txs = append(txs, domain.Transaction{Key: fmt.Sprint("t", i), Amount: domain.MustAmount("10.00"), Currency: "EUR",
 			Credit: true, Status: "BOOK", Unstructured: []string{text}})
 	}
 	diffs, with := matcher.TypoDiff(matcher.Input{Transactions: txs, Items: items, Config: matcher.DefaultConfig()})

@@ -3,6 +3,8 @@ package matcher
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // RuleRemittance is the rule that letters by the payer's per-document
@@ -11,12 +13,12 @@ const RuleRemittance = "remittance"
 
 // remitLine is one document of a payer's split, resolved.
 type remitLine struct {
-	doc  *RemittedDocument
+	doc  *domain.RemittedDocument
 	item int32
-	cash Amount // what the payer remits for it: negative for a credit note
+	cash domain.Amount // what the payer remits for it: negative for a credit note
 	// withheld is the tax the payer deducted (when its amount due less
 	// its deductions only add up with the tax taken off)
-	withheld Amount
+	withheld domain.Amount
 }
 
 // docCash is what a remitted document says the payer pays on it: RmtdAmt;
@@ -24,9 +26,9 @@ type remitLine struct {
 // (and the tax when withheld); else, for a credit note, CdtNoteAmt.
 // Negative for a credit note (netted). ok is false when the document gives
 // no amount to allocate by.
-func docCash(d *RemittedDocument, withheld bool) (Amount, bool) {
+func docCash(d *domain.RemittedDocument, withheld bool) (domain.Amount, bool) {
 	credit := d.IsCreditNote()
-	var c Amount
+	var c domain.Amount
 	switch {
 	case d.Remitted != nil:
 		c = *d.Remitted
@@ -47,7 +49,7 @@ func docCash(d *RemittedDocument, withheld bool) (Amount, bool) {
 	case credit:
 		c = d.CreditNote
 	default:
-		return Amount{}, false
+		return domain.Amount{}, false
 	}
 	if credit {
 		c = c.Abs().Neg()
@@ -60,7 +62,7 @@ func docCash(d *RemittedDocument, withheld bool) (Amount, bool) {
 // each still open, none twice. ok is false when a document names no open
 // item of the payment's currency, the documents are not one customer's,
 // or a document gives no amount.
-func (e *engine) remitSplit(tx *Transaction, ev *evidence) ([]remitLine, string, bool) {
+func (e *engine) remitSplit(tx *domain.Transaction, ev *evidence) ([]remitLine, string, bool) {
 	if len(ev.remit) == 0 || len(ev.remit) != len(tx.Remitted) {
 		return nil, "", false
 	}
@@ -139,21 +141,21 @@ func (e *engine) remitSplit(tx *Transaction, ev *evidence) ([]remitLine, string,
 // deducted (a cash discount, a withheld tax, an adjustment, a credit note
 // amount) stays open on the item, except a cash discount within a
 // Config.CashDiscounts ceiling, which a cash_discount posting closes.
-func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleRemittance(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	lines, cust, ok := e.remitSplit(tx, ev)
 	if !ok {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	// the amounts: as remitted; without RmtdAmt, a tax is first taken as
 	// shown, then as withheld when only that adds up
-	total := func(withheld bool) (Amount, bool) {
-		var s Amount
+	total := func(withheld bool) (domain.Amount, bool) {
+		var s domain.Amount
 		for i := range lines {
 			c, ok := docCash(lines[i].doc, withheld)
 			if !ok {
-				return Amount{}, false
+				return domain.Amount{}, false
 			}
-			lines[i].cash, lines[i].withheld = c, Amount{}
+			lines[i].cash, lines[i].withheld = c, domain.Amount{}
 			if withheld && lines[i].doc.Remitted == nil && !lines[i].doc.IsCreditNote() {
 				lines[i].withheld = lines[i].doc.Tax
 			}
@@ -161,12 +163,12 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 		}
 		return s, true
 	}
-	fits := func(s Amount) bool {
+	fits := func(s domain.Amount) bool {
 		return s.Sign() > 0 && (s.Cmp(tx.Amount) <= 0 || e.withinTolerance(tx.Currency, s, tx.Amount))
 	}
 	sum, ok := total(false)
 	if !ok {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	if !fits(sum) {
 		withTax := false
@@ -174,14 +176,14 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 			withTax = withTax || l.doc.Remitted == nil && !l.doc.Tax.IsZero()
 		}
 		if !withTax {
-			return Decision{}, false
+			return domain.Decision{}, false
 		}
 		if sum, ok = total(true); !ok || !fits(sum) {
-			return Decision{}, false
+			return domain.Decision{}, false
 		}
 	}
 	ccy := tx.Currency
-	var excess, writeOff Amount
+	var excess, writeOff domain.Amount
 	sit := sitRemitExact
 	switch c := sum.Cmp(tx.Amount); {
 	case c < 0:
@@ -197,11 +199,11 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 		}
 	}
 	if big < 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	policy := e.cashDiscountPolicy(ccy)
-	var allocs []Allocation
-	var postings []Posting
+	var allocs []domain.Allocation
+	var postings []domain.Posting
 	var parts []string
 	for i, l := range lines {
 		n := l.item
@@ -212,29 +214,29 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 		case r.Sign() < 0:
 			// a credit note: the payer nets what it says, at most what is left
 			if l.cash.Sign() >= 0 || l.cash.Cmp(r) < 0 {
-				return Decision{}, false
+				return domain.Decision{}, false
 			}
-			allocs = append(allocs, Allocation{ItemID: id, Amount: l.cash})
+			allocs = append(allocs, domain.Allocation{ItemID: id, Amount: l.cash})
 			if !l.cash.Equal(r) {
 				part += fmt.Sprintf(" of credit note %s", fmtAmount(r, ccy))
 			} else {
 				part += " (credit note netted)"
 			}
 		case l.cash.Sign() < 0:
-			return Decision{}, false // a credit note of the payer's on one of our invoices
+			return domain.Decision{}, false // a credit note of the payer's on one of our invoices
 		case l.cash.IsZero():
 			part += " (nothing remitted)"
 		case l.cash.Cmp(r) > 0:
 			// more than it owes: the residual, the rest is an excess
 			if !writeOff.IsZero() {
-				return Decision{}, false // charges deducted and an item overpaid: the split does not explain the cash
+				return domain.Decision{}, false // charges deducted and an item overpaid: the split does not explain the cash
 			}
-			allocs = append(allocs, Allocation{ItemID: id, Amount: r})
+			allocs = append(allocs, domain.Allocation{ItemID: id, Amount: r})
 			excess = excess.Add(l.cash.Sub(r))
 			part += fmt.Sprintf(" for a residual of %s", fmtAmount(r, ccy))
 			sit = sitRemitOver
 		default:
-			a := Allocation{ItemID: id, Amount: l.cash}
+			a := domain.Allocation{ItemID: id, Amount: l.cash}
 			if i == big && !writeOff.IsZero() {
 				a.Amount, a.WriteOff = a.Amount.Sub(writeOff), writeOff
 				part += fmt.Sprintf(" less bank charges %s written off", fmtAmount(writeOff, ccy))
@@ -253,7 +255,7 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 		parts = append(parts, part)
 	}
 	if len(allocs) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	what := fmt.Sprintf("the payer's remittance splits %s over %d documents: %s", fmtAmount(tx.Amount, ccy), len(lines), strings.Join(parts, "; "))
 	if len(lines) == 1 {
@@ -279,10 +281,10 @@ func (e *engine) ruleRemittance(tx *Transaction, ev *evidence) (Decision, bool) 
 // shortfall explains what the payer did not pay on an item it remitted
 // less for (short, of residual r), and returns the cash-discount posting
 // that closes the discount when the policy allows it.
-func (e *engine) shortfall(l remitLine, short, r Amount, policy *CashDiscount, ccy string) (string, *Posting) {
+func (e *engine) shortfall(l remitLine, short, r domain.Amount, policy *CashDiscount, ccy string) (string, *domain.Posting) {
 	d := l.doc
 	var why []string
-	var post *Posting
+	var post *domain.Posting
 	disc := d.Discount
 	if disc.Sign() > 0 {
 		switch {
@@ -298,7 +300,7 @@ func (e *engine) shortfall(l remitLine, short, r Amount, policy *CashDiscount, c
 			if over := e.discountCeiling(policy, disc, base); over != "" {
 				why = append(why, fmt.Sprintf("discount %s taken: stays open, %s", fmtAmount(disc, ccy), over))
 			} else {
-				post = &Posting{Kind: CashDiscountPosting, Amount: disc, Account: policy.Account, Reason: policy.Reason}
+				post = &domain.Posting{Kind: domain.CashDiscountPosting, Amount: disc, Account: policy.Account, Reason: policy.Reason}
 				why = append(why, fmt.Sprintf("discount %s taken: closed as a cash discount to %s (%s)", fmtAmount(disc, ccy), policy.Account, policy.Reason))
 				short = short.Sub(disc)
 			}
@@ -347,11 +349,11 @@ func (e *engine) cashDiscountPolicy(ccy string) *CashDiscount {
 
 // discountCeiling says why a discount is above the policy's ceiling ("" when
 // it is within): base is the document's amount due.
-func (e *engine) discountCeiling(p *CashDiscount, disc, base Amount) string {
+func (e *engine) discountCeiling(p *CashDiscount, disc, base domain.Amount) string {
 	if p.MaxAmount.Sign() > 0 && disc.Cmp(p.MaxAmount) > 0 {
 		return "above the ceiling of " + p.MaxAmount.String()
 	}
-	if p.MaxPercent.Sign() > 0 && disc.Cmp(base.Percent(p.MaxPercent, 2).Add(AmountFromCents(1))) > 0 {
+	if p.MaxPercent.Sign() > 0 && disc.Cmp(base.Percent(p.MaxPercent, 2).Add(domain.AmountFromCents(1))) > 0 {
 		// a cent of rounding: payers round the discount either way
 		return fmt.Sprintf("above %s %% of %s", p.MaxPercent, base)
 	}
@@ -361,8 +363,8 @@ func (e *engine) discountCeiling(p *CashDiscount, disc, base Amount) string {
 // placeExcess applies Config.Overpayment to an automatic decision with an
 // excess: on_account puts it on the account of the customer whose items
 // it letters (when they are one customer's); otherwise it is reported.
-func (e *engine) placeExcess(d *Decision) {
-	if d.Outcome != Auto || d.Excess.Sign() <= 0 || e.cfg.Overpayment != PolicyOnAccount {
+func (e *engine) placeExcess(d *domain.Decision) {
+	if d.Outcome != domain.Auto || d.Excess.Sign() <= 0 || e.cfg.Overpayment != PolicyOnAccount {
 		return
 	}
 	cust := ""
@@ -376,16 +378,16 @@ func (e *engine) placeExcess(d *Decision) {
 	if cust == "" {
 		return
 	}
-	d.Postings = append(d.Postings, Posting{Kind: OnAccount, CustomerID: cust, Amount: d.Excess, Reason: ReasonOverpayment})
+	d.Postings = append(d.Postings, domain.Posting{Kind: domain.OnAccount, CustomerID: cust, Amount: d.Excess, Reason: domain.ReasonOverpayment})
 	d.Explanation += fmt.Sprintf("; the excess %s is put on the account of %s (overpayment: on_account)", d.Excess, cust)
-	d.Excess, d.Reason = Amount{}, ""
+	d.Excess, d.Reason = domain.Amount{}, ""
 }
 
 // duplicateOnAccount applies Config.DuplicatePayment to a payment that
 // names, as written, only settled items (a suggestion with reason
 // item_settled): on_account puts the whole cash on the account of their
 // customer when they are one customer's; otherwise d is returned as it is.
-func (e *engine) duplicateOnAccount(tx *Transaction, d Decision, settled []int32) Decision {
+func (e *engine) duplicateOnAccount(tx *domain.Transaction, d domain.Decision, settled []int32) domain.Decision {
 	if e.cfg.DuplicatePayment != PolicyOnAccount || len(settled) == 0 {
 		return d
 	}
@@ -398,9 +400,9 @@ func (e *engine) duplicateOnAccount(tx *Transaction, d Decision, settled []int32
 	if cust == "" {
 		return d
 	}
-	out := e.auto(d.Rule, sitDuplicateOnAccount, nil, Amount{},
+	out := e.auto(d.Rule, sitDuplicateOnAccount, nil, domain.Amount{},
 		d.Explanation+fmt.Sprintf("; the payment is put on the account of %s (duplicate_payment: on_account)", cust))
-	out.Postings = []Posting{{Kind: OnAccount, CustomerID: cust, Amount: tx.Amount, Reason: ReasonItemSettled}}
+	out.Postings = []domain.Posting{{Kind: domain.OnAccount, CustomerID: cust, Amount: tx.Amount, Reason: domain.ReasonItemSettled}}
 	return out
 }
 
@@ -408,9 +410,9 @@ func (e *engine) duplicateOnAccount(tx *Transaction, d Decision, settled []int32
 // without its prefix and the leading zeros of its groups ("REF 2025-560"
 // for FA-2025-000560) when exactly one open item so named has exactly the
 // amount.
-func (e *engine) ruleDigits(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleDigits(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(ev.digits) == 0 || ev.strongDoc() {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	var hits []int32
 	for _, n := range ev.digits {
@@ -419,7 +421,7 @@ func (e *engine) ruleDigits(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	if len(hits) != 1 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	n := hits[0]
 	sit := sitDigits
@@ -429,5 +431,5 @@ func (e *engine) ruleDigits(tx *Transaction, ev *evidence) (Decision, bool) {
 		sit = sitDigitsOtherPayer
 		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleDocument, sit, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+	return e.auto(RuleDocument, sit, []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, domain.Amount{}, why), true
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // settleKind says how a payment compares with the residuals it settles.
@@ -20,14 +22,14 @@ const (
 
 // settle allocates tx's amount over items (already eligible). Credit notes
 // (negative residuals) are netted in full; invoices are paid oldest first.
-func (e *engine) settle(tx *Transaction, items []int32) ([]Allocation, Amount, settleKind) {
+func (e *engine) settle(tx *domain.Transaction, items []int32) ([]domain.Allocation, domain.Amount, settleKind) {
 	ix := e.ix
-	var total Amount
+	var total domain.Amount
 	for _, n := range items {
 		total = total.Add(ix.resid[n])
 	}
 	if total.Sign() <= 0 {
-		return nil, Amount{}, settleNone
+		return nil, domain.Amount{}, settleNone
 	}
 	ordered := append([]int32(nil), items...)
 	sort.SliceStable(ordered, func(a, b int) bool {
@@ -38,16 +40,16 @@ func (e *engine) settle(tx *Transaction, items []int32) ([]Allocation, Amount, s
 		return ix.older(ordered[a], ordered[b])
 	})
 	A := tx.Amount
-	allocs := make([]Allocation, 0, len(ordered))
+	allocs := make([]domain.Allocation, 0, len(ordered))
 	switch c := A.Cmp(total); {
 	case c == 0:
 		for _, n := range ordered {
-			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
+			allocs = append(allocs, domain.Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
 		}
-		return allocs, Amount{}, settleExact
+		return allocs, domain.Amount{}, settleExact
 	case c > 0:
 		for _, n := range ordered {
-			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
+			allocs = append(allocs, domain.Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]})
 		}
 		return allocs, A.Sub(total), settleOver
 	}
@@ -61,19 +63,19 @@ func (e *engine) settle(tx *Transaction, items []int32) ([]Allocation, Amount, s
 			}
 		}
 		for k, n := range ordered {
-			a := Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]}
+			a := domain.Allocation{ItemID: ix.items[n].ID, Amount: ix.resid[n]}
 			if k == big {
 				a.Amount, a.WriteOff = a.Amount.Sub(wo), wo
 			}
 			allocs = append(allocs, a)
 		}
-		return allocs, Amount{}, settleWriteOff
+		return allocs, domain.Amount{}, settleWriteOff
 	}
 	remaining := A
 	for _, n := range ordered {
 		r := ix.resid[n]
 		if r.Sign() < 0 {
-			allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: r})
+			allocs = append(allocs, domain.Allocation{ItemID: ix.items[n].ID, Amount: r})
 			remaining = remaining.Sub(r)
 			continue
 		}
@@ -81,15 +83,15 @@ func (e *engine) settle(tx *Transaction, items []int32) ([]Allocation, Amount, s
 			break
 		}
 		take := r.Min(remaining)
-		allocs = append(allocs, Allocation{ItemID: ix.items[n].ID, Amount: take})
+		allocs = append(allocs, domain.Allocation{ItemID: ix.items[n].ID, Amount: take})
 		remaining = remaining.Sub(take)
 	}
-	return allocs, Amount{}, settlePartial
+	return allocs, domain.Amount{}, settlePartial
 }
 
 // describeSettle explains the amount part of a settlement.
-func (e *engine) describeSettle(tx *Transaction, items []int32, allocs []Allocation, excess Amount, k settleKind) string {
-	var total Amount
+func (e *engine) describeSettle(tx *domain.Transaction, items []int32, allocs []domain.Allocation, excess domain.Amount, k settleKind) string {
+	var total domain.Amount
 	for _, n := range items {
 		total = total.Add(e.ix.resid[n])
 	}
@@ -114,8 +116,8 @@ func (e *engine) describeSettle(tx *Transaction, items []int32, allocs []Allocat
 	return ""
 }
 
-func (e *engine) sum(items []int32) Amount {
-	var t Amount
+func (e *engine) sum(items []int32) domain.Amount {
+	var t domain.Amount
 	for _, n := range items {
 		t = t.Add(e.ix.resid[n])
 	}
@@ -141,11 +143,11 @@ func (e *engine) docList(items []int32) string {
 
 // auto builds an automatic decision made in situation sit, with its
 // calibrated confidence.
-func (e *engine) auto(rule, sit string, allocs []Allocation, excess Amount, why string) Decision {
-	d := Decision{Outcome: Auto, Rule: rule, Confidence: confidenceOf(sit), Allocations: allocs, Excess: excess,
-		Explanation: why, situation: sit}
+func (e *engine) auto(rule, sit string, allocs []domain.Allocation, excess domain.Amount, why string) domain.Decision {
+	d := domain.Decision{Outcome: domain.Auto, Rule: rule, Confidence: confidenceOf(sit), Allocations: allocs, Excess: excess,
+		Explanation: why, Situation: sit}
 	if excess.Sign() > 0 {
-		d.Reason = ReasonOverpayment
+		d.Reason = domain.ReasonOverpayment
 	}
 	return d
 }
@@ -168,7 +170,7 @@ func (e *engine) payerContradicts(ev *evidence, items []int32) bool {
 
 // ruleReference letters on a checksum-valid structured reference equal to
 // open items' payment references.
-func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleReference(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	var open, settled, other, fx []int32
 	var shown, fxShown []string
 	for _, r := range ev.refs {
@@ -196,7 +198,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 	if len(open) == 0 {
 		switch {
 		case len(settled) > 0:
-			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonItemSettled,
+			d := domain.Decision{Outcome: domain.Suggested, Rule: RuleReference, Reason: domain.ReasonItemSettled,
 				Candidates:  e.itemCandidates(settled, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, already settled (paid twice?)", e.docList(settled))}
 			return e.duplicateOnAccount(tx, d, settled), true
@@ -208,13 +210,13 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 			how := fmt.Sprintf("%s valid and equal to %s", strings.Join(fxShown, ", "), what)
 			return e.fxDecision(tx, fx, RuleReference, how), true
 		case len(other) > 0:
-			d := Decision{Outcome: Suggested, Rule: RuleReference, Reason: ReasonCurrencyMismatch,
+			d := domain.Decision{Outcome: domain.Suggested, Rule: RuleReference, Reason: domain.ReasonCurrencyMismatch,
 				Candidates: e.itemCandidates(other, 0.5),
 				Explanation: fmt.Sprintf("valid reference names %s, invoiced in %s, paid in %s",
 					e.docList(other), e.ix.items[other[0]].Currency, tx.Currency)}
 			return d, true
 		}
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	// the remittance may name further documents paid together with the
 	// referenced ones: take them when the sum is then exact
@@ -235,7 +237,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 	}
 	allocs, excess, k := e.settle(tx, open)
 	if k == settleNone {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	sit := map[settleKind]string{settleExact: sitRefExact, settleWriteOff: sitRefWriteOff, settlePartial: sitRefPartial,
 		settleOver: sitRefOver}[k]
@@ -254,7 +256,7 @@ func (e *engine) ruleReference(tx *Transaction, ev *evidence) (Decision, bool) {
 
 // ruleDocument letters on document numbers found in the remittance text
 // when the amount confirms them.
-func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleDocument(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	var named []int32
 	seen := map[int32]bool{}
 	var shown []string
@@ -283,7 +285,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 	} else {
 		found = strings.Join(shown, ", ") + " " + found
 	}
-	var total Amount
+	var total domain.Amount
 	positive := 0
 	for _, n := range named {
 		total = total.Add(e.ix.resid[n])
@@ -292,7 +294,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	contra := e.payerContradicts(ev, named)
-	finish := func(items []int32, sit string) (Decision, bool) {
+	finish := func(items []int32, sit string) (domain.Decision, bool) {
 		allocs, excess, k := e.settle(tx, items)
 		why := found + "; " + e.describeSettle(tx, items, allocs, excess, k)
 		if len(items) < len(named) {
@@ -321,7 +323,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 	// is one character away from the text may be the one meant, the typo
 	// having hit another document's number (or the same with its leading
 	// zeros dropped)
-	inexact := func(items []int32, sit string) (Decision, bool) {
+	inexact := func(items []int32, sit string) (domain.Decision, bool) {
 		if d, ok := e.typoRivalSuggestion(tx, ev, items, found); ok {
 			return d, true
 		}
@@ -362,7 +364,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 			// them: an accountant decides
 			if e.payerHasOtherOpen(tx, ev, named) {
 				if e.excessPaysOther(tx, ev, named, tx.Amount.Sub(total)) {
-					return Decision{}, false
+					return domain.Decision{}, false
 				}
 				return finish(named, sitDocOverOpen)
 			}
@@ -370,7 +372,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 		return inexact(named, sitDocPartial)
 	}
-	return Decision{}, false
+	return domain.Decision{}, false
 }
 
 // typoRivalSuggestion suggests, instead of lettering the named documents
@@ -378,7 +380,7 @@ func (e *engine) ruleDocument(tx *Transaction, ev *evidence) (Decision, bool) {
 // amount (outside named, not designated by another payment) whose
 // document number is one character away from a text of the remittance.
 // ok is false when there is none.
-func (e *engine) typoRivalSuggestion(tx *Transaction, ev *evidence, named []int32, found string) (Decision, bool) {
+func (e *engine) typoRivalSuggestion(tx *domain.Transaction, ev *evidence, named []int32, found string) (domain.Decision, bool) {
 	var rival []int32
 	var near string
 	for _, n := range e.ix.byAmount[ev.akey] {
@@ -391,7 +393,7 @@ func (e *engine) typoRivalSuggestion(tx *Transaction, ev *evidence, named []int3
 		}
 	}
 	if len(rival) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	cands := e.itemCandidates(rival, 0.6)
 	for _, c := range e.itemCandidates(named, 0.5) {
@@ -403,7 +405,7 @@ func (e *engine) typoRivalSuggestion(tx *Transaction, ev *evidence, named []int3
 	if len(rival) > 1 {
 		what = fmt.Sprintf("%s, one character away from the remittance, have", e.docList(rival))
 	}
-	return Decision{Outcome: Suggested, Rule: RuleDocument, Reason: ReasonAmountMismatch, Candidates: cands,
+	return domain.Decision{Outcome: domain.Suggested, Rule: RuleDocument, Reason: domain.ReasonAmountMismatch, Candidates: cands,
 		Explanation: fmt.Sprintf("%s but residual %s is not the amount; %s exactly %s (a typo?)",
 			found, fmtAmount(e.sum(named), tx.Currency), what, fmtAmount(tx.Amount, tx.Currency))}, true
 }
@@ -413,7 +415,7 @@ func (e *engine) typoRivalSuggestion(tx *Transaction, ev *evidence, named []int3
 // only combination of amounts found by a complete search. oldest is true
 // when the customer has other open items of the same amounts, so the
 // oldest due were taken (Config.SameAmount "oldest"; none with "suggest").
-func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest Amount) (items []int32, oldest, ok bool) {
+func (e *engine) unnamedRest(tx *domain.Transaction, ev *evidence, named []int32, rest domain.Amount) (items []int32, oldest, ok bool) {
 	var single []int32
 	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
 		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
@@ -471,7 +473,7 @@ func (e *engine) unnamedRest(tx *Transaction, ev *evidence, named []int32, rest 
 
 // payerHasOtherOpen reports whether the payer's customers have open items
 // in the payment's currency besides named.
-func (e *engine) payerHasOtherOpen(tx *Transaction, ev *evidence, named []int32) bool {
+func (e *engine) payerHasOtherOpen(tx *domain.Transaction, ev *evidence, named []int32) bool {
 	for _, c := range ev.payer {
 		for _, n := range e.ix.byCustomer[c] {
 			if !contains(named, n) && e.eligible(tx, n) && e.ix.resid[n].Sign() > 0 {
@@ -487,7 +489,7 @@ func (e *engine) payerHasOtherOpen(tx *Transaction, ev *evidence, named []int32)
 // (or a little more, within tolerance: charges deducted), or a combination
 // of them sums to it, or the bounded search for one was cut short. It is
 // then not known to be an overpayment.
-func (e *engine) excessPaysOther(tx *Transaction, ev *evidence, named []int32, excess Amount) bool {
+func (e *engine) excessPaysOther(tx *domain.Transaction, ev *evidence, named []int32, excess domain.Amount) bool {
 	var others []int32
 	for _, c := range ev.payer {
 		for _, n := range e.ix.byCustomer[c] {
@@ -521,11 +523,11 @@ func (e *engine) ownedByPayer(ev *evidence, items []int32) bool {
 
 // namedSubset finds the unique non-empty subset of items (at most 12,
 // credit notes allowed) whose residuals sum to target.
-func (e *engine) namedSubset(items []int32, target Amount) ([]int32, bool) {
+func (e *engine) namedSubset(items []int32, target domain.Amount) ([]int32, bool) {
 	var sol []int32
 	count := 0
 	for mask := 1; mask < 1<<len(items); mask++ {
-		var s Amount
+		var s domain.Amount
 		pos := false
 		for b, n := range items {
 			if mask&(1<<b) != 0 {
@@ -600,7 +602,7 @@ func (e *engine) isPayer(ev *evidence, customer string) bool {
 // remittance names, as written, open documents the allocation does not
 // take, the decision is in a situation of its own (sitPayerTextOther),
 // below the automatic threshold by default.
-func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) rulePayer(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	d, ok := e.payerDecision(tx, ev)
 	if len(ev.longer) > 0 && !e.payerHasExact(tx, ev) {
 		// no open item of exactly the amount for the customers the payer's
@@ -610,15 +612,15 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 			return c, true
 		}
 	}
-	if ok && d.Outcome == Auto && e.textNamesOthers(ev, d.Allocations) {
-		d.situation = sitPayerTextOther
-		d.Confidence = confidenceOf(d.situation)
+	if ok && d.Outcome == domain.Auto && e.textNamesOthers(ev, d.Allocations) {
+		d.Situation = sitPayerTextOther
+		d.Confidence = confidenceOf(d.Situation)
 		d.Explanation += "; but the remittance names another document"
-	} else if ok && d.Outcome == Auto {
+	} else if ok && d.Outcome == domain.Auto {
 		if n, named := e.namesSettledOfPayer(tx, ev); named {
 			// the payer may be paying that invoice a second time
-			d.situation = sitPayerTextOther
-			d.Confidence = confidenceOf(d.situation)
+			d.Situation = sitPayerTextOther
+			d.Confidence = confidenceOf(d.Situation)
 			d.Explanation += fmt.Sprintf("; but the remittance names %s, already settled (paid twice?)", e.doc(n))
 		}
 	}
@@ -629,7 +631,7 @@ func (e *engine) rulePayer(tx *Transaction, ev *evidence) (Decision, bool) {
 // reference or its number, with or without the zeros of its groups) an
 // item of the payer's customers, in the payment's currency, that is
 // settled already, and which.
-func (e *engine) namesSettledOfPayer(tx *Transaction, ev *evidence) (int32, bool) {
+func (e *engine) namesSettledOfPayer(tx *domain.Transaction, ev *evidence) (int32, bool) {
 	settled := func(n int32) bool {
 		it := e.ix.items[n]
 		return it.Currency == tx.Currency && !e.openFor(tx, n) && e.isPayer(ev, it.CustomerID)
@@ -649,7 +651,7 @@ func (e *engine) namesSettledOfPayer(tx *Transaction, ev *evidence) (int32, bool
 
 // payerHasExact reports whether the payer's customers have an open item of
 // exactly the amount that no other payment's text designates.
-func (e *engine) payerHasExact(tx *Transaction, ev *evidence) bool {
+func (e *engine) payerHasExact(tx *domain.Transaction, ev *evidence) bool {
 	for _, n := range e.ix.byAmount[ev.akey] {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 			!e.claimedByOther(ev, n) {
@@ -665,9 +667,9 @@ func (e *engine) payerHasExact(tx *Transaction, ev *evidence) bool {
 // identify it (strongName) is lettered; anything else, or one of a
 // customer too unlike to be identified, is suggested. ok is false when
 // none of them has such an item.
-func (e *engine) payerLonger(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) payerLonger(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(ev.longer) == 0 || len(ev.ibanCust) > 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	var exact []int32
 	strong := true
@@ -681,26 +683,26 @@ func (e *engine) payerLonger(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	if len(exact) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	amt := fmtAmount(tx.Amount, tx.Currency)
 	cust := e.ix.items[exact[0]].CustomerID
 	if len(exact) == 1 && strong {
 		n := exact[0]
-		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s, which has no open item of %s, or cut from the longer name of %s; %s is its only open item of %s",
 			ev.payerHow, amt, cust, e.doc(n), amt)
-		return e.auto(RulePayerAmount, sitPayerNameLike, allocs, Amount{}, why), true
+		return e.auto(RulePayerAmount, sitPayerNameLike, allocs, domain.Amount{}, why), true
 	}
-	return Decision{Outcome: Suggested, Rule: RulePayerAmount, Reason: ReasonAmbiguousCustomers,
+	return domain.Decision{Outcome: domain.Suggested, Rule: RulePayerAmount, Reason: domain.ReasonAmbiguousCustomers,
 		Candidates: e.itemCandidates(exact, 0.6),
 		Explanation: fmt.Sprintf("%s, which has no open item of %s; the name may be cut from the longer name of %s, with %s of %s",
 			ev.payerHow, amt, cust, e.docList(exact), amt)}, true
 }
 
-func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(ev.payer) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	sit := payerSituation(ev)
 	var exact []int32
@@ -713,9 +715,9 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 	amt := fmtAmount(tx.Amount, tx.Currency)
 	if len(exact) == 1 {
 		n := exact[0]
-		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s; %s is its only open item of %s", ev.payerHow, e.doc(n), amt)
-		return e.auto(RulePayerAmount, sit, allocs, Amount{}, why), true
+		return e.auto(RulePayerAmount, sit, allocs, domain.Amount{}, why), true
 	}
 	if len(exact) > 1 {
 		custs := map[string]bool{}
@@ -723,7 +725,7 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 			custs[e.ix.items[n].CustomerID] = true
 		}
 		if len(custs) > 1 {
-			return Decision{Outcome: Suggested, Rule: RulePayerAmount, Reason: ReasonAmbiguousCustomers,
+			return domain.Decision{Outcome: domain.Suggested, Rule: RulePayerAmount, Reason: domain.ReasonAmbiguousCustomers,
 				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
 		}
@@ -737,28 +739,28 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 		if len(typo) == 1 {
 			n := typo[0]
-			allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+			allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 			why := fmt.Sprintf("%s; of %d open items of %s, the remittance nearly names %s", ev.payerHow, len(exact), amt, e.doc(n))
-			return e.auto(RuleSameAmount, sitSameTypo, allocs, Amount{}, why), true
+			return e.auto(RuleSameAmount, sitSameTypo, allocs, domain.Amount{}, why), true
 		}
 		sort.SliceStable(exact, func(a, b int) bool { return e.ix.older(exact[a], exact[b]) })
 		if e.cfg.SameAmount != "oldest" {
-			return Decision{Outcome: Suggested, Rule: RuleSameAmount, Reason: ReasonSameAmount,
+			return domain.Decision{Outcome: domain.Suggested, Rule: RuleSameAmount, Reason: domain.ReasonSameAmount,
 				Candidates:  e.itemCandidates(exact, 0.6),
 				Explanation: fmt.Sprintf("%s; %d open items of %s and nothing tells them apart", ev.payerHow, len(exact), amt)}, true
 		}
 		n := exact[0]
-		allocs := []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s; %d open items of %s and nothing tells them apart: the oldest due (%s, due %s) is lettered first",
 			ev.payerHow, len(exact), amt, e.doc(n), e.ix.items[n].DueDate.Format("2006-01-02"))
-		return e.auto(RuleSameAmount, sitSameOldest, allocs, Amount{}, why), true
+		return e.auto(RuleSameAmount, sitSameOldest, allocs, domain.Amount{}, why), true
 	}
 
 	// an open item of exactly the amount that another payment's text
 	// designates is not taken here, but it may be the one meant: nothing
 	// else (a combination, a tolerance) is certain then
 	if held := e.claimedOfPayer(tx, ev, func(n int32) bool { return e.ix.resid[n].Equal(tx.Amount) }); len(held) > 0 {
-		return e.heldSuggestion(ev, held, RulePayerAmount, ReasonSameAmount, fmt.Sprintf("%s of %s", e.docList(held), amt)), true
+		return e.heldSuggestion(ev, held, RulePayerAmount, domain.ReasonSameAmount, fmt.Sprintf("%s of %s", e.docList(held), amt)), true
 	}
 
 	var combos []combo
@@ -789,7 +791,7 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 		for _, s := range combos {
 			all = append(all, s.items...)
 		}
-		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCustomers,
+		return domain.Decision{Outcome: domain.Suggested, Rule: RuleCombination, Reason: domain.ReasonAmbiguousCustomers,
 			Candidates:  e.itemCandidates(all, 0.5),
 			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
 	}
@@ -804,12 +806,12 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 			}
 		}
 		if len(near) == 0 {
-			return Decision{}, false
+			return domain.Decision{}, false
 		}
 		if held := e.claimedOfPayer(tx, ev, func(n int32) bool {
 			return e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount)
 		}); len(held) > 0 {
-			return e.heldSuggestion(ev, append(near, held...), RuleTolerance, ReasonAmountMismatch,
+			return e.heldSuggestion(ev, append(near, held...), RuleTolerance, domain.ReasonAmountMismatch,
 				fmt.Sprintf("%s within tolerance of %s", e.docList(held), amt)), true
 		}
 		tol, oldest := sitTolerance, ""
@@ -821,11 +823,11 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 			// invoices): the oldest first, as for exact amounts
 			for _, n := range near[1:] {
 				if e.ix.items[n].CustomerID != e.ix.items[near[0]].CustomerID || !e.ix.resid[n].Equal(e.ix.resid[near[0]]) {
-					return Decision{}, false
+					return domain.Decision{}, false
 				}
 			}
 			if e.cfg.SameAmount != "oldest" {
-				return Decision{}, false
+				return domain.Decision{}, false
 			}
 			sort.SliceStable(near, func(a, b int) bool { return e.ix.older(near[a], near[b]) })
 			near = near[:1]
@@ -867,7 +869,7 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 				}
 			}
 		}
-		return Decision{Outcome: Suggested, Rule: RuleCombination, Reason: ReasonAmbiguousCombo,
+		return domain.Decision{Outcome: domain.Suggested, Rule: RuleCombination, Reason: domain.ReasonAmbiguousCombo,
 			Candidates:  e.itemCandidates(show, 0.5),
 			Explanation: fmt.Sprintf("%s; %s", ev.payerHow, why)}, true
 	}
@@ -880,7 +882,7 @@ func (e *engine) payerDecision(tx *Transaction, ev *evidence) (Decision, bool) {
 // claimedOfPayer lists the eligible open items of the payer's customers
 // that fit (by their residual) and that another payment's text designates
 // only approximately (heldLoosely).
-func (e *engine) claimedOfPayer(tx *Transaction, ev *evidence, fit func(int32) bool) []int32 {
+func (e *engine) claimedOfPayer(tx *domain.Transaction, ev *evidence, fit func(int32) bool) []int32 {
 	var out []int32
 	for _, c := range ev.payer {
 		for _, n := range e.ix.byCustomer[c] {
@@ -894,8 +896,8 @@ func (e *engine) claimedOfPayer(tx *Transaction, ev *evidence, fit func(int32) b
 
 // heldSuggestion suggests items of the payer when open items another
 // payment's text designates (described by what) also fit the amount.
-func (e *engine) heldSuggestion(ev *evidence, items []int32, rule, reason, what string) Decision {
-	return Decision{Outcome: Suggested, Rule: rule, Reason: reason,
+func (e *engine) heldSuggestion(ev *evidence, items []int32, rule, reason, what string) domain.Decision {
+	return domain.Decision{Outcome: domain.Suggested, Rule: rule, Reason: reason,
 		Candidates:  e.itemCandidates(items, 0.5),
 		Explanation: fmt.Sprintf("%s; %s fits too but another payment's remittance nearly names it", ev.payerHow, what)}
 }
@@ -904,7 +906,7 @@ func (e *engine) heldSuggestion(ev *evidence, items []int32, rule, reason, what 
 // payments' texts designate only approximately, left out of free, make
 // combinations of the amount that the search over free (found of them)
 // did not see.
-func (e *engine) claimsHideCombos(tx *Transaction, all, free []int32, found int) bool {
+func (e *engine) claimsHideCombos(tx *domain.Transaction, all, free []int32, found int) bool {
 	if len(free) == len(all) {
 		return false
 	}
@@ -1018,11 +1020,11 @@ func (e *engine) olderSet(a, b []int32) bool {
 // ruleTypo letters an unknown or known payer's payment whose remittance
 // names a document number with one wrong character, when exactly one open
 // item of exactly that amount has it.
-func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleTypo(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	// a number found as written rules typos out; one found only with its
 	// leading zeros dropped may be a typo's accidental neighbour
 	if ev.strongDoc() || len(ev.typos) == 0 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	var hits []int32
 	var text string
@@ -1035,7 +1037,7 @@ func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 		text = g
 	}
 	if len(hits) != 1 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	n := hits[0]
 	sit := sitTypo
@@ -1045,15 +1047,15 @@ func (e *engine) ruleTypo(tx *Transaction, ev *evidence) (Decision, bool) {
 		sit = sitTypoOtherPayer
 		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleDocTypo, sit, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+	return e.auto(RuleDocTypo, sit, []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, domain.Amount{}, why), true
 }
 
 // ruleCut letters a payment whose remittance ends with a document number
 // cut at a 35/140-character boundary when exactly one open item whose
 // number starts so has exactly the amount.
-func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
+func (e *engine) ruleCut(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(ev.cut) == 0 || ev.strongDoc() {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	var hits []int32
 	for _, n := range ev.cut {
@@ -1062,7 +1064,7 @@ func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
 		}
 	}
 	if len(hits) != 1 {
-		return Decision{}, false
+		return domain.Decision{}, false
 	}
 	n := hits[0]
 	why := fmt.Sprintf("remittance cut at %d characters ends with %s…; of the documents starting so, only %s has residual %s = amount",
@@ -1072,21 +1074,21 @@ func (e *engine) ruleCut(tx *Transaction, ev *evidence) (Decision, bool) {
 		sit = sitCutOtherPayer
 		why += "; paid from an account of another customer"
 	}
-	return e.auto(RuleDocCut, sit, []Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, Amount{}, why), true
+	return e.auto(RuleDocCut, sit, []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}, domain.Amount{}, why), true
 }
 
 // itemCandidates lists items as candidates with one score, oldest first.
-func (e *engine) itemCandidates(items []int32, score float64) []Candidate {
+func (e *engine) itemCandidates(items []int32, score float64) []domain.Candidate {
 	list := append([]int32(nil), items...)
 	sort.SliceStable(list, func(a, b int) bool { return e.ix.older(list[a], list[b]) })
-	var out []Candidate
+	var out []domain.Candidate
 	seen := map[int32]bool{}
 	for _, n := range list {
 		if seen[n] || len(out) >= e.cfg.MaxCandidates {
 			continue
 		}
 		seen[n] = true
-		out = append(out, Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: score})
+		out = append(out, domain.Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: score})
 	}
 	return out
 }
@@ -1096,7 +1098,7 @@ func (e *engine) itemCandidates(items []int32, score float64) []Candidate {
 const maxPayerCandidates = 50
 
 // candidates scores the items any evidence points to, for exceptions.
-func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
+func (e *engine) candidates(tx *domain.Transaction, ev *evidence) []domain.Candidate {
 	score := map[int32]float64{}
 	bump := func(n int32, s float64) {
 		if e.eligible(tx, n) {
@@ -1164,7 +1166,7 @@ func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
 		}
 		return e.ix.older(list[a], list[b])
 	})
-	var out []Candidate
+	var out []domain.Candidate
 	for _, n := range list {
 		if len(out) >= e.cfg.MaxCandidates {
 			break
@@ -1173,7 +1175,7 @@ func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
 		if s > 0.99 {
 			s = 0.99
 		}
-		out = append(out, Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: round2(s)})
+		out = append(out, domain.Candidate{ItemID: e.ix.items[n].ID, CustomerID: e.ix.items[n].CustomerID, Score: round2(s)})
 	}
 	return out
 }
@@ -1181,7 +1183,7 @@ func (e *engine) candidates(tx *Transaction, ev *evidence) []Candidate {
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // learn returns the payer facts a confident automatic decision teaches.
-func (e *engine) learn(tx *Transaction, ev *evidence, d Decision) []Learning {
+func (e *engine) learn(tx *domain.Transaction, ev *evidence, d domain.Decision) []Learning {
 	if !learnsFrom(d) {
 		return nil
 	}

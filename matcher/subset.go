@@ -4,18 +4,8 @@ import (
 	"math"
 	"sort"
 
-	"github.com/shopspring/decimal"
+	"github.com/lettrage/lettrage/domain"
 )
-
-// units returns a in minor units at scale (10^scale per unit), when that is
-// exact and fits comfortably in an int64.
-func (a Amount) units(scale int32) (int64, bool) {
-	s := a.d.Shift(scale)
-	if !s.IsInteger() || s.Abs().GreaterThan(decimal.NewFromInt(math.MaxInt64/4)) {
-		return 0, false
-	}
-	return s.IntPart(), true
-}
 
 // Bounds of the combination search: at most maxSolutions combinations are
 // collected and at most comboBudget search nodes visited per customer; only
@@ -48,12 +38,12 @@ type combo struct {
 // a multiset of amounts, returned with the items it takes: prefer (nil for
 // none) first, then the oldest of each amount. complete is false when a
 // bound cut the search short, so the solutions found may not be all.
-func (e *engine) combinations(tx *Transaction, items []int32, prefer func(int32) bool) ([]combo, bool) {
-	scale := CurrencyDigits(tx.Currency)
+func (e *engine) combinations(tx *domain.Transaction, items []int32, prefer func(int32) bool) ([]combo, bool) {
+	scale := domain.CurrencyDigits(tx.Currency)
 	if s := tx.Amount.Scale(); s > scale {
 		scale = s
 	}
-	target, ok := tx.Amount.units(scale)
+	target, ok := tx.Amount.Units(scale)
 	if !ok || target <= 0 {
 		return nil, true
 	}
@@ -66,7 +56,7 @@ func (e *engine) combinations(tx *Transaction, items []int32, prefer func(int32)
 		if !e.eligible(tx, n) || e.ix.resid[n].Sign() <= 0 {
 			continue
 		}
-		v, ok := e.ix.resid[n].units(scale)
+		v, ok := e.ix.resid[n].Units(scale)
 		if !ok || v > target {
 			continue
 		}

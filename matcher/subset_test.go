@@ -7,15 +7,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // comboEngine is an engine over one customer's items with amounts, due
 // one day apart in order (i000 oldest).
 func comboEngine(amounts ...string) *engine {
-	var items []OpenItem
+	var items []domain.OpenItem
 	for i, a := range amounts {
-		items = append(items, OpenItem{ID: fmt.Sprintf("i%03d", i), CustomerID: "C", Currency: "EUR",
-			Amount: MustAmount(a), Residual: MustAmount(a), DueDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)})
+		items = append(items, domain.OpenItem{ID: fmt.Sprintf("i%03d", i), CustomerID: "C", Currency: "EUR",
+			Amount: domain.MustAmount(a), Residual: domain.MustAmount(a), DueDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)})
 	}
 	return &engine{cfg: DefaultConfig(), ix: newIndex(items, Memory{})}
 }
@@ -62,13 +64,13 @@ func TestCombinations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := comboEngine(tt.amounts...)
 			e.cfg.MaxCombination = tt.maxK
-			tx := &Transaction{Amount: MustAmount(tt.target), Currency: "EUR"}
+			tx := &domain.Transaction{Amount: domain.MustAmount(tt.target), Currency: "EUR"}
 			sols, complete := e.combinations(tx, e.ix.byCustomer["C"], nil)
 			if len(sols) != len(tt.wantSols) || complete != tt.wantComplete {
 				t.Fatalf("got %d solutions (complete %v), want %d (complete %v)", len(sols), complete, len(tt.wantSols), tt.wantComplete)
 			}
 			for i, s := range sols {
-				var sum Amount
+				var sum domain.Amount
 				for _, n := range s.items {
 					sum = sum.Add(e.ix.resid[n])
 				}
@@ -87,7 +89,7 @@ func TestCombinations(t *testing.T) {
 // before older ones of the same amount.
 func TestCombinationsPrefer(t *testing.T) {
 	e := comboEngine("50", "50", "50", "20")
-	tx := &Transaction{Amount: MustAmount("70"), Currency: "EUR"}
+	tx := &domain.Transaction{Amount: domain.MustAmount("70"), Currency: "EUR"}
 	named := e.itemByID("i002")
 	sols, complete := e.combinations(tx, e.ix.byCustomer["C"], func(n int32) bool { return n == named })
 	if !complete || len(sols) != 1 {
@@ -123,7 +125,7 @@ func TestChooseCombination(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := comboEngine(amounts...)
 			e.cfg.SameAmount = tt.sameAmount
-			tx := &Transaction{Amount: MustAmount(tt.target), Currency: "EUR"}
+			tx := &domain.Transaction{Amount: domain.MustAmount(tt.target), Currency: "EUR"}
 			sols, complete := e.combinations(tx, e.ix.byCustomer["C"], nil)
 			if !complete {
 				t.Fatal("search cut short")
@@ -177,7 +179,7 @@ func TestCombinationsBruteForce(t *testing.T) {
 		e := comboEngine(amounts...)
 		e.cfg.MaxCombination = 2 + rng.IntN(4)
 		target := 2 + rng.IntN(30)
-		tx := &Transaction{Amount: MustAmount(fmt.Sprint(target)), Currency: "EUR"}
+		tx := &domain.Transaction{Amount: domain.MustAmount(fmt.Sprint(target)), Currency: "EUR"}
 		sols, complete := e.combinations(tx, e.ix.byCustomer["C"], nil)
 		key := func(items []int32) string {
 			v := make([]string, len(items))
@@ -198,7 +200,7 @@ func TestCombinationsBruteForce(t *testing.T) {
 		items := e.ix.byCustomer["C"]
 		for mask := 1; mask < 1<<len(items); mask++ {
 			var sub []int32
-			var sum Amount
+			var sum domain.Amount
 			for b, n := range items {
 				if mask&(1<<b) != 0 {
 					sub = append(sub, n)

@@ -19,6 +19,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -126,7 +127,7 @@ func conservationTmp() string {
 func conservationMatching(s *conservation.Schedule) matcher.Config {
 	c := matcher.DefaultConfig()
 	for _, ccy := range []string{"EUR", "CHF"} {
-		c.Tolerances = append(c.Tolerances, matcher.Tolerance{Currency: ccy, Absolute: s.Tolerance, Percent: matcher.MustAmount("1")})
+		c.Tolerances = append(c.Tolerances, matcher.Tolerance{Currency: ccy, Absolute: s.Tolerance, Percent: domain.MustAmount("1")})
 	}
 	return c
 }
@@ -197,7 +198,7 @@ func conserveJob(s *conservation.Schedule, seen map[string]bool) error {
 // observeStore reads what the passes left: the state store's booked
 // credits, the ledger's letters and the passes' results.
 func observeStore(ctx context.Context, store *Store, job string, led *postingLedger, results []Result) (conservation.Observed, error) {
-	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]matcher.Amount{}}
+	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]domain.Amount{}}
 	for _, r := range results {
 		for reason, sa := range r.SetAside {
 			o.SetAside[reason] += sa.Count
@@ -255,7 +256,7 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 		default:
 			t.State = st.State
 		}
-		var stored matcher.Amount
+		var stored domain.Amount
 		for _, a := range st.Decision.Allocations {
 			stored = stored.Add(a.Amount)
 		}
@@ -315,7 +316,7 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	o := conservation.Observed{SetAside: map[string]int{}, Settled: map[string]matcher.Amount{},
+	o := conservation.Observed{SetAside: map[string]int{}, Settled: map[string]domain.Amount{},
 		UnmatchedCash: res.UnmatchedCash, Read: res.Transactions, Redelivered: res.Duplicates}
 	for reason, sa := range res.SetAside {
 		o.SetAside[reason] = sa.Count
@@ -347,8 +348,8 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 		return err
 	}
 	for _, r := range rows {
-		amount, err1 := matcher.ParseAmount(r["amount"])
-		unalloc, err2 := matcher.ParseAmount(r["unallocated_amount"])
+		amount, err1 := domain.ParseAmount(r["amount"])
+		unalloc, err2 := domain.ParseAmount(r["unallocated_amount"])
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("exceptions.csv: amounts %q, %q", r["amount"], r["unallocated_amount"])
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/config"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // HistoryEntry is one decision recorded for a transaction: what was
@@ -19,8 +19,8 @@ import (
 type HistoryEntry struct {
 	Key        string
 	DecidedAt  time.Time
-	Decision   matcher.Decision
-	Items      map[string]matcher.OpenItem
+	Decision   domain.Decision
+	Items      map[string]domain.OpenItem
 	State      string // record, pending, applied, rejected
 	AppliedAt  string
 	Actor      string
@@ -219,7 +219,7 @@ func WriteHistory(w io.Writer, h *History) {
 		if len(parts) > 0 {
 			fmt.Fprintf(w, "      %s\n", strings.Join(parts, "; "))
 		}
-		if len(d.Candidates) > 0 && d.Outcome != matcher.Auto {
+		if len(d.Candidates) > 0 && d.Outcome != domain.Auto {
 			var c []string
 			for _, k := range d.Candidates {
 				c = append(c, fmt.Sprintf("%s:%.2f", k.ItemID, k.Score))

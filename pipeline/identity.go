@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Transaction identity across deliveries — the one rule Job.Run and
@@ -33,7 +33,7 @@ import (
 //   - Within a class, a transaction read from a file is the same as one
 //     already recorded (a re-delivery) when their bank references do not
 //     differ (both present and different; an entry's number in a statement
-//     numbered from 1 is no reference, see matcher.Origin.BankRef) and no
+//     numbered from 1 is no reference, see domain.Origin.BankRef) and no
 //     other field contradicts: end-to-end id, payer IBAN or account, payer
 //     name, remittance — a field one side lacks is no contradiction (banks
 //     enrich a camt.053 over the camt.052 of the same day).
@@ -59,7 +59,7 @@ import (
 // knownTx is a transaction the identity rule can match a delivery with.
 type knownTx struct {
 	key   string
-	tx    *matcher.Transaction
+	tx    *domain.Transaction
 	file  string // content hash of the file it was first read from
 	state string // state in the store; "" for a transaction of this pass
 	// delivery is the document it was read from in this pass (file hash and
@@ -71,7 +71,7 @@ type knownTx struct {
 
 // deliveryOf names the delivery a transaction of file hash belongs to:
 // one document of the file.
-func deliveryOf(hash string, t *matcher.Transaction) string {
+func deliveryOf(hash string, t *domain.Transaction) string {
 	if t.Origin == nil || t.Origin.Document <= 1 {
 		return hash
 	}
@@ -83,7 +83,7 @@ type linkedTx struct {
 	link  string
 	role  string // linkBatch or linkDetail
 	known knownTx
-	dec   matcher.Decision
+	dec   domain.Decision
 }
 
 const (
@@ -111,7 +111,7 @@ const (
 
 // cover is a transaction set aside because another accounts for its cash.
 type cover struct {
-	tx     matcher.Transaction
+	tx     domain.Transaction
 	file   string
 	prior  bool   // recorded by an earlier pass (its row is updated)
 	reason string // ReasonCoveredByDetails or ReasonDetailsOfLettered
@@ -133,15 +133,15 @@ type intake struct {
 	links   map[string][]*passLink
 
 	// Results.
-	fresh      []*matcher.Transaction // new identities, in reading order
+	fresh      []*domain.Transaction // new identities, in reading order
 	freshFile  []string
 	dropped    map[string]bool // keys of fresh transactions set aside later
 	dupOf      map[string]dupNote
 	awaiting   map[string]bool
 	covers     []cover
-	enrich     []matcher.Transaction // recorded transactions re-delivered with more to say
+	enrich     []domain.Transaction // recorded transactions re-delivered with more to say
 	duplicates int
-	dupAmount  map[string]matcher.Amount
+	dupAmount  map[string]domain.Amount
 	// visit numbers the searches of the re-delivery matching.
 	visit int
 	// deliveries are the re-deliveries (kept when recordDeliveries).
@@ -151,7 +151,7 @@ type intake struct {
 	// transaction of the file (verdicts, by index) — lettrage inspect.
 	explain  bool
 	verdicts []Verdict
-	fileTx   map[*matcher.Transaction]int
+	fileTx   map[*domain.Transaction]int
 }
 
 // Verdict is what the identity rule decided for one transaction read.
@@ -165,7 +165,7 @@ type Verdict struct {
 	Why     string `json:"why,omitempty"`
 }
 
-func (in *intake) say(t *matcher.Transaction, v Verdict) {
+func (in *intake) say(t *domain.Transaction, v Verdict) {
 	if !in.explain {
 		return
 	}
@@ -178,24 +178,24 @@ func (in *intake) say(t *matcher.Transaction, v Verdict) {
 // passLink is a batch entry or a group of details read in this pass.
 type passLink struct {
 	role string
-	txs  []*matcher.Transaction
+	txs  []*domain.Transaction
 	file string
 }
 
 func newIntake(prior priorState) *intake {
 	return &intake{prior: prior, classes: map[string][]*knownTx{}, fetched: map[string]bool{}, keys: map[string]bool{},
 		links: map[string][]*passLink{}, dropped: map[string]bool{}, dupOf: map[string]dupNote{},
-		awaiting: map[string]bool{}, dupAmount: map[string]matcher.Amount{}}
+		awaiting: map[string]bool{}, dupAmount: map[string]domain.Amount{}}
 }
 
 // booked reports whether the transaction is booked (or has no status).
-func booked(t *matcher.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
+func booked(t *domain.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
 
 // identClass is the identity class of a transaction (recorded in the state
 // store: never change how it is computed): 16 hex digits of a
 // hash of account, currency, amount, direction, booking date and status
 // group.
-func identClass(t *matcher.Transaction) string {
+func identClass(t *domain.Transaction) string {
 	cd := "D"
 	if t.Credit {
 		cd = "C"
@@ -221,7 +221,7 @@ func hashParts(parts ...string) string {
 // linkKeys are the keys under which a batch entry and the details of its
 // entry meet: account, currency, direction, the entry's amount and one of
 // its references.
-func linkKeys(t *matcher.Transaction) []string {
+func linkKeys(t *domain.Transaction) []string {
 	if t.Origin == nil {
 		return nil
 	}
@@ -245,12 +245,12 @@ var hashRef = regexp.MustCompile(`^[0-9a-f]{16}$`)
 // bankRef is the bank reference a transaction's identity rests on: its
 // Origin's, or for a transaction recorded before Origin existed, its
 // tx_ref without suffix unless that is a placeholder or a hash.
-func bankRef(t *matcher.Transaction) string {
+func bankRef(t *domain.Transaction) string {
 	if t.Origin != nil {
 		return t.Origin.BankRef
 	}
 	r, _, _ := strings.Cut(t.Ref, "#")
-	if matcher.IsPlaceholderRef(r) || hashRef.MatchString(r) {
+	if domain.IsPlaceholderRef(r) || hashRef.MatchString(r) {
 		return ""
 	}
 	return r
@@ -275,7 +275,7 @@ func differ(a, b string) bool {
 	return a != "" && b != "" && !strings.Contains(a, b) && !strings.Contains(b, a)
 }
 
-func remittanceText(t *matcher.Transaction) string {
+func remittanceText(t *domain.Transaction) string {
 	parts := append([]string(nil), t.Unstructured...)
 	for _, r := range t.Structured {
 		parts = append(parts, r.Value)
@@ -286,9 +286,9 @@ func remittanceText(t *matcher.Transaction) string {
 
 // contradictions lists the fields on which two transactions of one class
 // disagree (both sides present).
-func contradictions(a, b *matcher.Transaction) []string {
+func contradictions(a, b *domain.Transaction) []string {
 	var out []string
-	if e1, e2 := a.EndToEndID, b.EndToEndID; !matcher.IsPlaceholderRef(e1) && !matcher.IsPlaceholderRef(e2) && !strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
+	if e1, e2 := a.EndToEndID, b.EndToEndID; !domain.IsPlaceholderRef(e1) && !domain.IsPlaceholderRef(e2) && !strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
 		out = append(out, "end-to-end id")
 	}
 	if i1, i2 := a.Counterparty.IBAN, b.Counterparty.IBAN; i1 != "" && i2 != "" && i1 != i2 {
@@ -309,9 +309,9 @@ func contradictions(a, b *matcher.Transaction) []string {
 // agreements counts the fields two transactions of one class both give
 // and that do not contradict: end-to-end id, payer IBAN, payer account,
 // payer name, remittance.
-func agreements(a, b *matcher.Transaction) int {
+func agreements(a, b *domain.Transaction) int {
 	n := 0
-	if e1, e2 := a.EndToEndID, b.EndToEndID; !matcher.IsPlaceholderRef(e1) && !matcher.IsPlaceholderRef(e2) &&
+	if e1, e2 := a.EndToEndID, b.EndToEndID; !domain.IsPlaceholderRef(e1) && !domain.IsPlaceholderRef(e2) &&
 		strings.EqualFold(strings.TrimSpace(e1), strings.TrimSpace(e2)) {
 		n++
 	}
@@ -331,14 +331,14 @@ func agreements(a, b *matcher.Transaction) int {
 }
 
 // sameClass checks the class fields themselves (a hash may collide).
-func sameClass(a, b *matcher.Transaction) bool {
+func sameClass(a, b *domain.Transaction) bool {
 	return a.Account == b.Account && a.Currency == b.Currency && a.Amount.Equal(b.Amount) && a.Credit == b.Credit &&
 		a.BookingDate.Equal(b.BookingDate) && booked(a) == booked(b) && (booked(a) || a.Status == b.Status)
 }
 
 // shape tells a transaction of its own entry ("") from a batch entry
 // booked without details and from a detail of a batch.
-func shape(t *matcher.Transaction) string {
+func shape(t *domain.Transaction) string {
 	switch {
 	case t.IsBatchEntry():
 		return linkBatch
@@ -352,7 +352,7 @@ func shape(t *matcher.Transaction) string {
 // same by their shape: both of their own entries, or both batch entries or
 // both details of entries that share a link reference (when both have
 // one).
-func sameShape(a, b *matcher.Transaction) bool {
+func sameShape(a, b *domain.Transaction) bool {
 	sa := shape(a)
 	if sa != shape(b) {
 		return false
@@ -376,7 +376,7 @@ func sameShape(a, b *matcher.Transaction) bool {
 
 // infoScore counts what a delivery says about a transaction beyond its
 // class: a re-delivery that says more enriches an open exception.
-func infoScore(t *matcher.Transaction) int {
+func infoScore(t *domain.Transaction) int {
 	n := 0
 	for _, s := range []string{t.Counterparty.Name, t.Counterparty.IBAN, t.Counterparty.Account, t.Counterparty.BIC, t.EndToEndID} {
 		if s != "" {
@@ -386,12 +386,12 @@ func infoScore(t *matcher.Transaction) int {
 	return n + len(t.Structured) + len(t.Documents) + len(t.Unstructured) + len(t.Additional)
 }
 
-func isDuplicateCopy(t *matcher.Transaction) bool {
+func isDuplicateCopy(t *domain.Transaction) bool {
 	return t.Origin != nil && (t.Origin.CopyDuplicate == "DUPL" || t.Origin.CopyDuplicate == "CODU")
 }
 
 // fetch loads what the prior state holds for the classes not loaded yet.
-func (in *intake) fetch(ctx context.Context, txs []matcher.Transaction) error {
+func (in *intake) fetch(ctx context.Context, txs []domain.Transaction) error {
 	if in.prior == nil {
 		return nil
 	}
@@ -421,18 +421,18 @@ func (in *intake) fetch(ctx context.Context, txs []matcher.Transaction) error {
 // addFile applies the rule to the transactions of one file (hash), in
 // order, one delivery (document of the file) after the other. The
 // transactions are kept (by pointer) until the pass ends.
-func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transaction) error {
+func (in *intake) addFile(ctx context.Context, hash string, txs []domain.Transaction) error {
 	if err := in.fetch(ctx, txs); err != nil {
 		return err
 	}
 	if in.explain {
 		in.verdicts = make([]Verdict, len(txs))
-		in.fileTx = make(map[*matcher.Transaction]int, len(txs))
+		in.fileTx = make(map[*domain.Transaction]int, len(txs))
 		for i := range txs {
 			in.fileTx[&txs[i]] = i
 		}
 	}
-	var news []*matcher.Transaction
+	var news []*domain.Transaction
 	for lo := 0; lo < len(txs); {
 		dlv := deliveryOf(hash, &txs[lo])
 		hi := lo + 1
@@ -448,7 +448,7 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []matcher.Transa
 // addDelivery matches the transactions of one delivery (dlv, a document
 // of file hash; seq0 the index of its first transaction in the file)
 // with those known and returns the new ones.
-func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transaction) []*matcher.Transaction {
+func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []domain.Transaction) []*domain.Transaction {
 	// The recorded transactions each one may be, best first, and the one a
 	// contradiction makes a possible duplicate of. The candidates are
 	// those known before this delivery: its own transactions are never
@@ -536,7 +536,7 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transact
 	for k, i := range owner {
 		matched[i] = k
 	}
-	var news []*matcher.Transaction
+	var news []*domain.Transaction
 	var newClass []string
 	for i := range txs {
 		t := &txs[i]
@@ -585,7 +585,7 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []matcher.Transact
 
 // finishFile gives the new transactions of a file their keys and links
 // its batch entries and details.
-func (in *intake) finishFile(ctx context.Context, hash string, news []*matcher.Transaction) error {
+func (in *intake) finishFile(ctx context.Context, hash string, news []*domain.Transaction) error {
 	if err := in.assignKeys(ctx, news); err != nil {
 		return err
 	}
@@ -616,7 +616,7 @@ func abs(n int) int {
 
 // assignKeys gives each new transaction its natural key, or the first free
 // "#n" suffix when another identity holds it.
-func (in *intake) assignKeys(ctx context.Context, news []*matcher.Transaction) error {
+func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) error {
 	taken := map[string]bool{}
 	if in.prior != nil && len(news) > 0 {
 		keys := make([]string, len(news))
@@ -666,18 +666,16 @@ func (in *intake) assignKeys(ctx context.Context, news []*matcher.Transaction) e
 			in.dupOf[t.Key] = d
 		}
 	}
-	for _, t := range news {
-		in.fresh = append(in.fresh, t)
-	}
+	in.fresh = append(in.fresh, news...)
 	return nil
 }
 
 // link ties the batch entries and batch details of the new transactions of
 // one file to those read before (in this pass or recorded).
-func (in *intake) link(ctx context.Context, hash string, news []*matcher.Transaction) error {
+func (in *intake) link(ctx context.Context, hash string, news []*domain.Transaction) error {
 	var all []string
 	type end struct {
-		t    *matcher.Transaction
+		t    *domain.Transaction
 		keys []string
 		role string
 	}
@@ -730,7 +728,7 @@ func (in *intake) link(ctx context.Context, hash string, news []*matcher.Transac
 // linkBatch: a batch entry read now is covered when its details were read
 // (in this pass or before); else it waits for them (when it has no
 // details at all).
-func (in *intake) linkBatch(hash string, t *matcher.Transaction, keys []string, byLink map[string][]linkedTx) {
+func (in *intake) linkBatch(hash string, t *domain.Transaction, keys []string, byLink map[string][]linkedTx) {
 	for _, k := range keys {
 		for _, pl := range in.links[k] {
 			if pl.role == linkDetail {
@@ -748,7 +746,7 @@ func (in *intake) linkBatch(hash string, t *matcher.Transaction, keys []string, 
 		}
 	}
 	for _, k := range keys {
-		in.links[k] = append(in.links[k], &passLink{role: linkBatch, txs: []*matcher.Transaction{t}, file: hash})
+		in.links[k] = append(in.links[k], &passLink{role: linkBatch, txs: []*domain.Transaction{t}, file: hash})
 	}
 	if t.AwaitsDetails() {
 		in.awaiting[t.Key] = true
@@ -758,7 +756,7 @@ func (in *intake) linkBatch(hash string, t *matcher.Transaction, keys []string, 
 
 // linkDetail: details read now cover a batch entry read before, unless
 // that entry was lettered as a whole: then the details are set aside.
-func (in *intake) linkDetail(hash string, t *matcher.Transaction, keys []string, byLink map[string][]linkedTx) {
+func (in *intake) linkDetail(hash string, t *domain.Transaction, keys []string, byLink map[string][]linkedTx) {
 	for _, k := range keys {
 		for _, pl := range in.links[k] {
 			if pl.role == linkDetail && pl.file == hash {
@@ -797,14 +795,14 @@ func (in *intake) linkDetail(hash string, t *matcher.Transaction, keys []string,
 			}
 		}
 	}
-	pl := &passLink{role: linkDetail, txs: []*matcher.Transaction{t}, file: hash}
+	pl := &passLink{role: linkDetail, txs: []*domain.Transaction{t}, file: hash}
 	for _, k := range keys {
 		in.links[k] = append(in.links[k], pl)
 	}
 }
 
 // coverNew sets aside a transaction of this pass.
-func (in *intake) coverNew(t *matcher.Transaction, hash, reason, why string) {
+func (in *intake) coverNew(t *domain.Transaction, hash, reason, why string) {
 	in.dropped[t.Key] = true
 	in.covers = append(in.covers, cover{tx: *t, file: hash, reason: reason, why: why})
 	in.say(t, Verdict{Verdict: reason, Why: why})
@@ -829,7 +827,7 @@ func NewIdentityTrail() *IdentityTrail {
 // files apart): a verdict per transaction, and the verdicts that reading
 // it changed for transactions of earlier files (a batch entry covered by
 // the details read now). txs must stay unchanged while the trail is used.
-func (tr *IdentityTrail) File(name string, txs []matcher.Transaction) (verdicts, earlier []Verdict) {
+func (tr *IdentityTrail) File(name string, txs []domain.Transaction) (verdicts, earlier []Verdict) {
 	_ = tr.in.addFile(context.Background(), name, txs) // no prior state: cannot fail
 	verdicts = tr.in.verdicts
 	for _, c := range tr.in.covers[tr.covers:] {
@@ -843,8 +841,8 @@ func (tr *IdentityTrail) File(name string, txs []matcher.Transaction) (verdicts,
 
 // kept returns the new transactions to match, and the files they came from,
 // leaving out those set aside; awaiting ones are kept when keepAwaiting.
-func (in *intake) kept(keepAwaiting bool) ([]matcher.Transaction, []string) {
-	txs := make([]matcher.Transaction, 0, len(in.fresh))
+func (in *intake) kept(keepAwaiting bool) ([]domain.Transaction, []string) {
+	txs := make([]domain.Transaction, 0, len(in.fresh))
 	files := make([]string, 0, len(in.fresh))
 	for i, t := range in.fresh {
 		if in.dropped[t.Key] || (!keepAwaiting && in.awaiting[t.Key]) {
@@ -858,7 +856,7 @@ func (in *intake) kept(keepAwaiting bool) ([]matcher.Transaction, []string) {
 
 // possibleDuplicate turns the decision on a possible duplicate into an
 // exception an accountant reviews.
-func possibleDuplicate(d matcher.Decision, n dupNote) matcher.Decision {
+func possibleDuplicate(d domain.Decision, n dupNote) domain.Decision {
 	why := fmt.Sprintf("possible duplicate of %s: same bank reference, account, amount and date, but the %s differ; "+
 		"check whether the bank delivered one payment twice before lettering it", n.of, strings.Join(n.fields, ", "))
 	return demote(d, ReasonPossibleDuplicate, why)
@@ -866,18 +864,18 @@ func possibleDuplicate(d matcher.Decision, n dupNote) matcher.Decision {
 
 // batchWithoutDetails turns the decision on a batch entry whose details
 // never came into an exception.
-func batchWithoutDetails(d matcher.Decision, tx matcher.Transaction) matcher.Decision {
+func batchWithoutDetails(d domain.Decision, tx domain.Transaction) domain.Decision {
 	why := fmt.Sprintf("batch entry of %d transactions booked as one amount; its details (a camt.054 notification) were not received", tx.Origin.Batch)
 	return demote(d, ReasonBatchNoDetails, why)
 }
 
 // demote makes d an exception with the reason: an automatic decision is
 // kept as a suggestion of what the matcher would do.
-func demote(d matcher.Decision, reason, why string) matcher.Decision {
-	if d.Outcome == matcher.Auto {
+func demote(d domain.Decision, reason, why string) domain.Decision {
+	if d.Outcome == domain.Auto {
 		return suggestInstead(d, reason, why+"; the matcher would choose: ")
 	}
-	if d.Outcome != matcher.Suggested && d.Outcome != matcher.Unmatched {
+	if d.Outcome != domain.Suggested && d.Outcome != domain.Unmatched {
 		return d
 	}
 	d.Reason = reason
@@ -923,7 +921,7 @@ func (p storePrior) byClass(ctx context.Context, classes []string) ([]knownTx, e
 			if err := rows.Scan(&k.key, &data, &k.state, &k.file); err != nil {
 				return fmt.Errorf("reading recorded transactions: %w", err)
 			}
-			k.tx = new(matcher.Transaction)
+			k.tx = new(domain.Transaction)
 			if err := json.Unmarshal([]byte(data), k.tx); err != nil {
 				return fmt.Errorf("decoding stored transaction %q: %w", k.key, err)
 			}
@@ -958,7 +956,7 @@ func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, err
 			if err := rows.Scan(&r.link, &r.role, &r.known.key, &data, &r.known.state, &r.known.file, &dec); err != nil {
 				return fmt.Errorf("reading batch links: %w", err)
 			}
-			r.known.tx = new(matcher.Transaction)
+			r.known.tx = new(domain.Transaction)
 			if err := json.Unmarshal([]byte(data), r.known.tx); err != nil {
 				return fmt.Errorf("decoding stored transaction %q: %w", r.known.key, err)
 			}
@@ -976,7 +974,7 @@ func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, err
 // matcher's decision d: a possible duplicate, or a batch entry whose
 // details did not come (dueBatch: a waiting entry whose wait is over), is
 // an exception; prevReason keeps such an exception one on later passes.
-func identityVerdict(d matcher.Decision, tx matcher.Transaction, ids *intake, dueBatch bool, prevReason string) matcher.Decision {
+func identityVerdict(d domain.Decision, tx domain.Transaction, ids *intake, dueBatch bool, prevReason string) domain.Decision {
 	switch {
 	case ids != nil && ids.dupOf[tx.Key].of != "":
 		return possibleDuplicate(d, ids.dupOf[tx.Key])
@@ -992,11 +990,11 @@ func identityVerdict(d matcher.Decision, tx matcher.Transaction, ids *intake, du
 // another transaction, or the same one delivered before, already carries.
 type SetAside struct {
 	Count int
-	Cash  map[string]matcher.Amount // by currency
+	Cash  map[string]domain.Amount // by currency
 }
 
 // noteSetAside adds n transactions (cash by currency) set aside for reason.
-func (r *Result) noteSetAside(reason string, n int, cash map[string]matcher.Amount) {
+func (r *Result) noteSetAside(reason string, n int, cash map[string]domain.Amount) {
 	if n == 0 {
 		return
 	}
@@ -1005,7 +1003,7 @@ func (r *Result) noteSetAside(reason string, n int, cash map[string]matcher.Amou
 	}
 	sa := r.SetAside[reason]
 	if sa == nil {
-		sa = &SetAside{Cash: map[string]matcher.Amount{}}
+		sa = &SetAside{Cash: map[string]domain.Amount{}}
 		r.SetAside[reason] = sa
 	}
 	sa.Count += n
@@ -1031,22 +1029,22 @@ func (j *Job) batchWait() time.Duration {
 func (j *Job) setAsideRecords(ids *intake, res *Result) []DecisionRecord {
 	var out []DecisionRecord
 	for _, c := range ids.covers {
-		d := matcher.Decision{TxKey: c.tx.Key, Outcome: matcher.Ignored, Reason: c.reason, Explanation: c.why}
+		d := domain.Decision{TxKey: c.tx.Key, Outcome: domain.Ignored, Reason: c.reason, Explanation: c.why}
 		out = append(out, DecisionRecord{Key: "cov-" + shortHash(j.Name+"\x00"+c.tx.Key), Tx: c.tx, FileHash: c.file,
 			Decision: d, New: !c.prior, State: txCovered})
-		res.noteSetAside(c.reason, 1, map[string]matcher.Amount{c.tx.Currency: c.tx.Amount})
+		res.noteSetAside(c.reason, 1, map[string]domain.Amount{c.tx.Currency: c.tx.Amount})
 		j.Metrics.setAside(j.Name, c.reason, 1)
 	}
 	for i, t := range ids.fresh {
 		if !ids.awaiting[t.Key] || ids.dropped[t.Key] {
 			continue
 		}
-		d := matcher.Decision{TxKey: t.Key, Outcome: matcher.Ignored, Reason: ReasonAwaitingDetails,
+		d := domain.Decision{TxKey: t.Key, Outcome: domain.Ignored, Reason: ReasonAwaitingDetails,
 			Explanation: fmt.Sprintf("batch entry of %d transactions booked as one amount: waiting up to %s for the notification (camt.054) that details it",
 				t.Origin.Batch, j.batchWait())}
 		out = append(out, DecisionRecord{Key: "wait-" + shortHash(j.Name+"\x00"+t.Key), Tx: *t, FileHash: ids.freshFile[i],
 			Decision: d, New: true, State: txWaiting})
-		res.noteSetAside(ReasonAwaitingDetails, 1, map[string]matcher.Amount{t.Currency: t.Amount})
+		res.noteSetAside(ReasonAwaitingDetails, 1, map[string]domain.Amount{t.Currency: t.Amount})
 		j.Metrics.setAside(j.Name, ReasonAwaitingDetails, 1)
 	}
 	j.Metrics.setAside(j.Name, ReasonDuplicateDelivery, ids.duplicates)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // BenchmarkIntake measures the identity rule of a stateless pass (what
@@ -16,7 +16,7 @@ import (
 //	go test ./pipeline -run '^$' -bench Intake -benchmem
 func BenchmarkIntake(b *testing.B) {
 	ds := gen.Generate(42, 100_000)
-	files := make([][]matcher.Transaction, 100)
+	files := make([][]domain.Transaction, 100)
 	for i, t := range ds.Transactions {
 		files[i%100] = append(files[i%100], t)
 	}
@@ -25,12 +25,12 @@ func BenchmarkIntake(b *testing.B) {
 			for b.Loop() {
 				in := newIntake(nil)
 				for f, txs := range files {
-					cp := append([]matcher.Transaction(nil), txs...)
+					cp := append([]domain.Transaction(nil), txs...)
 					_ = in.addFile(context.Background(), fmt.Sprint("file-", f), cp)
 				}
 				if again {
 					for f, txs := range files {
-						cp := append([]matcher.Transaction(nil), txs...)
+						cp := append([]domain.Transaction(nil), txs...)
 						_ = in.addFile(context.Background(), fmt.Sprint("again-", f), cp)
 					}
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/camtgen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -58,8 +59,8 @@ func rf(base string) string {
 }
 
 // idItems are open items that the payments quoting rf("1001")… settle.
-func idItems() []matcher.OpenItem {
-	var out []matcher.OpenItem
+func idItems() []domain.OpenItem {
+	var out []domain.OpenItem
 	for i, a := range []string{"100.00", "200.00", "300.00", "400.00", "500.00"} {
 		it := testItem(fmt.Sprintf("OI-%d", 1001+i), fmt.Sprintf("C%d", i+1), a)
 		it.PaymentReference = rf(fmt.Sprint(1001 + i))
@@ -79,9 +80,9 @@ func credit(day, acctSvcrRef string, txs ...camtgen.Tx) camtgen.Entry {
 }
 
 func sumTx(txs []camtgen.Tx) string {
-	var s matcher.Amount
+	var s domain.Amount
 	for _, t := range txs {
-		s = s.Add(matcher.MustAmount(t.Amount))
+		s = s.Add(domain.MustAmount(t.Amount))
 	}
 	return s.StringFixed(2)
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestIsLockOrTemp(t *testing.T) {
@@ -47,7 +47,7 @@ func TestAuthorOf(t *testing.T) {
 // TestParseItemRefs: items takes ids and document numbers; an ambiguous
 // reference is refused with the reason.
 func TestParseItemRefs(t *testing.T) {
-	byID := map[string]matcher.OpenItem{
+	byID := map[string]domain.OpenItem{
 		"OI-1": {ID: "OI-1", DocumentNumber: "FA-2026-00137"},
 		"OI-2": {ID: "OI-2", DocumentNumber: "FA-2026-00200"},
 		"OI-3": {ID: "OI-3", DocumentNumber: "FA-2026-00200"}, // an invoice split in two due dates

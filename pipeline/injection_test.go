@@ -10,7 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // formulaPayloads are what a payer may write in a name or a remittance to
@@ -54,7 +54,7 @@ func TestReportsNeutraliseFormulas(t *testing.T) {
 		tx.Ref = []string{"=1+1", "R2", "R3", "R4", "R5", "R6"}[i]
 		tx.Counterparty.Name = p
 		tx.Unstructured = []string{p}
-		exc = append(exc, StoredTx{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate",
+		exc = append(exc, StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate",
 			Explanation: p}})
 	}
 	exc[1].Tx.Counterparty.Name = "evil\u202Etxt.exe"
@@ -150,7 +150,7 @@ func TestWorkbookShowsBidi(t *testing.T) {
 	dir := t.TempDir()
 	tx := testTx("R\u202E1", "10.00")
 	tx.Counterparty.Name = formulaPayloads[0]
-	if err := writeExceptionsXLSX(dir, []StoredTx{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}, accountSuffix, &view{loc: localeEN}); err != nil {
+	if err := writeExceptionsXLSX(dir, []StoredTx{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched}}}, accountSuffix, &view{loc: localeEN}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "exceptions.xlsx")

@@ -20,6 +20,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/compress"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -63,14 +64,14 @@ type Job struct {
 	InboxDefaultAuthor string
 	// reportItems are the open items last read by a resolution, for the
 	// reports written after it (the candidates' document numbers).
-	reportItems map[string]matcher.OpenItem
+	reportItems map[string]domain.OpenItem
 	// inboxSizes are the inbox's file sizes at the last listing (a size
 	// that changed means the file is still being written).
 	inboxSizes map[string]int64
 	// WriteOffLimits caps, per currency, what one write_off resolution may
 	// write off; DefaultWriteOffLimit applies to the currencies it does
 	// not name.
-	WriteOffLimits map[string]matcher.Amount
+	WriteOffLimits map[string]domain.Amount
 	// BatchWait is how long a batch entry booked without details waits for
 	// them before it is reported (0: DefaultBatchWait).
 	BatchWait time.Duration
@@ -106,10 +107,10 @@ type Result struct {
 	// ReasonDetailsOfLettered, ReasonAwaitingDetails).
 	SetAside      map[string]*SetAside
 	Rematched     int // open exceptions matched again
-	Outcomes      map[matcher.Outcome]int
-	Applied       int                       // allocations decisions written back this run (incl. recovered)
-	Exceptions    int                       // transactions not fully lettered after the run
-	UnmatchedCash map[string]matcher.Amount // by currency, after the run
+	Outcomes      map[domain.Outcome]int
+	Applied       int                      // allocations decisions written back this run (incl. recovered)
+	Exceptions    int                      // transactions not fully lettered after the run
+	UnmatchedCash map[string]domain.Amount // by currency, after the run
 	Problems      []FileProblem
 	// OpenItemsNote is what the ledger says of the open items it read (the
 	// file ledger's re-export rule: which journal rows were subtracted);
@@ -131,13 +132,13 @@ type Result struct {
 }
 
 // noteIgnored counts a new transaction ignored for reason.
-func (r *Result) noteIgnored(reason string, tx matcher.Transaction) {
+func (r *Result) noteIgnored(reason string, tx domain.Transaction) {
 	if r.Ignored == nil {
 		r.Ignored = map[string]*SetAside{}
 	}
 	sa := r.Ignored[reason]
 	if sa == nil {
-		sa = &SetAside{Cash: map[string]matcher.Amount{}}
+		sa = &SetAside{Cash: map[string]domain.Amount{}}
 		r.Ignored[reason] = sa
 	}
 	sa.Count++
@@ -168,9 +169,9 @@ const (
 
 // ignoredReason classifies a transaction the matcher ignored: "" when the
 // identity rule already counted it (set aside by its own reason).
-func ignoredReason(tx matcher.Transaction, d matcher.Decision) string {
+func ignoredReason(tx domain.Transaction, d domain.Decision) string {
 	switch {
-	case d.Reason != matcher.ReasonNotLetterable:
+	case d.Reason != domain.ReasonNotLetterable:
 		return ""
 	case tx.Reversal || tx.Return:
 		return SetAsideReversal
@@ -208,7 +209,7 @@ type stagedFile struct {
 	// known: the listing (path, size, time) matches a processed file, so
 	// the file was not read again.
 	known bool
-	txs   []matcher.Transaction
+	txs   []domain.Transaction
 	// failedChecks are the names of the statements' failed consistency checks.
 	failedChecks []string
 }
@@ -227,7 +228,7 @@ func (j *Job) now() time.Time {
 func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	started := j.now()
 	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
-	res.Outcomes = map[matcher.Outcome]int{}
+	res.Outcomes = map[domain.Outcome]int{}
 	log := j.Log.With("job", j.Name, "run_id", res.RunID)
 	if j.Locker != nil {
 		release, ok, err := j.Locker.TryLock(ctx, j.Name)
@@ -387,7 +388,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		return res, err
 	}
 	open = append(open, due...)
-	enriched := map[string]matcher.Transaction{}
+	enriched := map[string]domain.Transaction{}
 	for _, t := range ids.enrich {
 		enriched[t.Key] = t
 	}
@@ -417,7 +418,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	if len(out.Decisions) != len(in.Transactions) {
 		return res, fmt.Errorf("matching: got %d decisions for %d transactions", len(out.Decisions), len(in.Transactions))
 	}
-	itemByID := make(map[string]matcher.OpenItem, len(items))
+	itemByID := make(map[string]domain.OpenItem, len(items))
 	for _, it := range items {
 		itemByID[it.ID] = it
 	}
@@ -429,10 +430,10 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	for i, d := range out.Decisions {
 		tx := in.Transactions[i]
 		isNew := i < len(fresh)
-		if !isNew && open[i-len(fresh)].Decision.Reason == "unlettered" && d.Outcome == matcher.Auto {
+		if !isNew && open[i-len(fresh)].Decision.Reason == domain.ReasonUnlettered && d.Outcome == domain.Auto {
 			// An accountant undid this letter: never letter it again by
 			// itself; show what the matcher would do as a suggestion.
-			d = suggestInstead(d, "unlettered", "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
+			d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
 		}
 		d = identityVerdict(d, tx, ids, !isNew && open[i-len(fresh)].State == txWaiting,
 			func() string {
@@ -447,7 +448,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		}
 		if !isNew {
 			prev := open[i-len(fresh)].Decision
-			if d.Outcome == matcher.Auto && prev.Reason == ReasonLedgerRejected {
+			if d.Outcome == domain.Auto && prev.Reason == ReasonLedgerRejected {
 				// The same letter the ledger refused is not retried for a
 				// day (a closed period, a locked invoice); a different one is.
 				last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
@@ -458,13 +459,13 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 					continue
 				}
 			}
-			if d.Outcome != matcher.Auto && prev.Reason == ReasonLedgerRejected {
+			if d.Outcome != domain.Auto && prev.Reason == ReasonLedgerRejected {
 				// Still an exception: keep the ledger's refusal in view (an
 				// invoice paid by someone else may be a double payment).
 				ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
 				d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
 			}
-			if d.Outcome == matcher.Auto {
+			if d.Outcome == domain.Auto {
 				res.Rematched++
 			} else if sameException(prev, d) {
 				continue // unchanged: no new audit record
@@ -474,7 +475,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		if !isNew {
 			rec.FileHash = open[i-len(fresh)].FileHash
 		}
-		if d.Outcome == matcher.Auto {
+		if d.Outcome == domain.Auto {
 			generation := 0
 			if !isNew { // an exception, possibly unlettered before: a fresh key
 				if _, generation, err = j.Store.LastLetter(ctx, j.Name, tx.Key); err != nil {
@@ -482,14 +483,14 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 				}
 			}
 			rec.Key = DecisionKey(j.Name, tx.Key, generation)
-			rec.Items = map[string]matcher.OpenItem{}
+			rec.Items = map[string]domain.OpenItem{}
 			for _, a := range d.Allocations {
 				rec.Items[a.ItemID] = itemByID[a.ItemID]
 			}
 		} else {
 			rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
 		}
-		if d.Outcome == matcher.Unletter && d.UnletterKey != "" {
+		if d.Outcome == domain.Unletter && d.UnletterKey != "" {
 			// The bank reversed or returned a payment that was lettered: undo
 			// that letter in the ledger; the payment is an exception again.
 			revs, why, err := j.reversals(ctx, d.UnletterKey,
@@ -503,7 +504,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 			if revs != nil {
 				commit.Decisions = append(commit.Decisions, revs...)
 			} else {
-				rec.Decision.Outcome, rec.Decision.Reason = matcher.Suggested, "reversal_not_undone"
+				rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, domain.ReasonReversalNotUndone
 				rec.Decision.Explanation = d.Explanation + "; " + why
 			}
 		}
@@ -514,7 +515,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		}
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
-		if d.Outcome == matcher.Ignored && isNew {
+		if d.Outcome == domain.Ignored && isNew {
 			if why := ignoredReason(tx, d); why != "" {
 				res.noteIgnored(why, tx)
 				j.Metrics.setAside(j.Name, why, 1)
@@ -538,9 +539,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}
 
 	// 7. Exceptions reports and metrics from the state store.
-	allocated := map[string]matcher.Amount{}
+	allocated := map[string]domain.Amount{}
 	for _, d := range out.Decisions {
-		if d.Outcome == matcher.Auto {
+		if d.Outcome == domain.Auto {
 			for _, a := range d.Allocations {
 				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Settles())
 			}
@@ -590,7 +591,7 @@ func finishPass(ctx context.Context, log *slog.Logger, name string, src connecto
 		}
 	}
 	log.Info("run finished", "files", res.Files, "transactions", res.Transactions,
-		"lettered", res.Outcomes[matcher.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined,
+		"lettered", res.Outcomes[domain.Auto], "exceptions", res.Exceptions, "quarantined", res.FilesQuarantined,
 		"held", res.FilesHeld)
 	if n := res.FilesQuarantined + res.FilesSkipped; n > 0 {
 		return fmt.Errorf("running job %q: %d of %d files: %w", name, n, res.Files, ErrFilesSkipped)
@@ -607,8 +608,6 @@ var errNotCAMT = errors.New("not a CAMT document")
 // cannot be read; nothing was decided or written.
 var ErrOpenItems = errors.New("reading open items")
 
-// readFile streams one statement through the CAMT reader, staging its
-// transactions and hashing the bytes as they go by.
 // settleUnread deals with a statement file that could not be read, the
 // same way in every pass: not CAMT (when only CAMT is expected) → counted
 // and skipped; the source unavailable → left for the next run; anything
@@ -645,6 +644,8 @@ func settleUnread(ctx context.Context, log *slog.Logger, res *Result, src connec
 	return nil
 }
 
+// readFile streams one statement through the CAMT reader, staging its
+// transactions and hashing the bytes as they go by.
 func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (stagedFile, error) {
 	sf := stagedFile{ref: ref}
 	rc, err := j.Source.Open(ctx, ref)
@@ -671,7 +672,7 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 			}
 		}
 		members++
-		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
 			sf.txs = append(sf.txs, txs...)
 			return ctx.Err()
 		})
@@ -771,7 +772,7 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 func pendingOf(c Commit) []PendingDecision {
 	var out []PendingDecision
 	for _, d := range c.Decisions {
-		if d.Decision.Outcome == matcher.Auto || d.Reverses != "" {
+		if d.Decision.Outcome == domain.Auto || d.Reverses != "" {
 			out = append(out, PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision,
 				Items: d.Items, DecidedAt: c.At.UTC(), Reverses: d.Reverses})
 		}
@@ -938,8 +939,8 @@ const RejectedRetryAfter = 24 * time.Hour
 
 // sameAllocations reports whether two decisions allocate the same amounts
 // to the same items and post the same amounts.
-func sameAllocations(a, b matcher.Decision) bool {
-	key := func(d matcher.Decision) []string {
+func sameAllocations(a, b domain.Decision) bool {
+	key := func(d domain.Decision) []string {
 		var out []string
 		for _, al := range d.Allocations {
 			k := al.ItemID + "=" + al.Amount.Key() + "+" + al.WriteOff.Key()
@@ -958,20 +959,20 @@ func sameAllocations(a, b matcher.Decision) bool {
 }
 
 // sameException reports whether a re-matched exception decided the same as before.
-func sameException(a, b matcher.Decision) bool {
+func sameException(a, b domain.Decision) bool {
 	return a.Outcome == b.Outcome && a.Reason == b.Reason && reflect.DeepEqual(a.Candidates, b.Candidates)
 }
 
 // unallocated is the cash of tx that no allocation took.
-func unallocated(st StoredTx) matcher.Amount {
-	if st.Decision.Outcome == matcher.Auto {
+func unallocated(st StoredTx) domain.Amount {
+	if st.Decision.Outcome == domain.Auto {
 		return st.Decision.Excess
 	}
 	return st.Tx.Amount
 }
 
-func unmatchedCash(exc []StoredTx) map[string]matcher.Amount {
-	out := map[string]matcher.Amount{}
+func unmatchedCash(exc []StoredTx) map[string]domain.Amount {
+	out := map[string]domain.Amount{}
 	for _, st := range exc {
 		out[st.Tx.Currency] = out[st.Tx.Currency].Add(unallocated(st))
 	}
@@ -979,7 +980,7 @@ func unmatchedCash(exc []StoredTx) map[string]matcher.Amount {
 }
 
 // Currencies returns the keys of m sorted, for stable printing.
-func Currencies(m map[string]matcher.Amount) []string {
+func Currencies(m map[string]domain.Amount) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -1017,8 +1018,8 @@ func errorKind(err error) string {
 }
 
 // indexItems indexes open items by id.
-func indexItems(items []matcher.OpenItem) map[string]matcher.OpenItem {
-	out := make(map[string]matcher.OpenItem, len(items))
+func indexItems(items []domain.OpenItem) map[string]domain.OpenItem {
+	out := make(map[string]domain.OpenItem, len(items))
 	for _, it := range items {
 		out[it.ID] = it
 	}
@@ -1028,7 +1029,7 @@ func indexItems(items []matcher.OpenItem) map[string]matcher.OpenItem {
 // writeReports rewrites the exceptions reports from the state store, hands
 // the snapshot to a ledger that shows exceptions, and updates the gauges;
 // items (when known) are the open items before allocated was applied.
-func (j *Job) writeReports(ctx context.Context, items []matcher.OpenItem, allocated map[string]matcher.Amount) error {
+func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) error {
 	exc, err := j.Store.Exceptions(ctx, j.Name)
 	if err != nil {
 		return err
@@ -1115,7 +1116,7 @@ func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecor
 	var out []DecisionRecord
 	for i := len(chain) - 1; i >= 0; i-- {
 		last := chain[i]
-		d := matcher.Decision{TxKey: txKey, Outcome: matcher.Unletter, UnletterKey: txKey, Rule: "unletter",
+		d := domain.Decision{TxKey: txKey, Outcome: domain.Unletter, UnletterKey: txKey, Rule: "unletter",
 			Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
 		out = append(out, DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
 			Items: last.Items, Reverses: last.Key, FileHash: st.FileHash})
@@ -1188,11 +1189,11 @@ const RuleBankReversal = "bank_reversal"
 
 // suggestInstead turns an automatic decision into a suggestion of the same
 // items, for an accountant to confirm.
-func suggestInstead(d matcher.Decision, reason, why string) matcher.Decision {
-	s := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Reason: reason, Confidence: d.Confidence,
+func suggestInstead(d domain.Decision, reason, why string) domain.Decision {
+	s := domain.Decision{TxKey: d.TxKey, Outcome: domain.Suggested, Reason: reason, Confidence: d.Confidence,
 		Explanation: why + d.Explanation}
 	for _, a := range d.Allocations {
-		s.Candidates = append(s.Candidates, matcher.Candidate{ItemID: a.ItemID, Score: d.Confidence})
+		s.Candidates = append(s.Candidates, domain.Candidate{ItemID: a.ItemID, Score: d.Confidence})
 	}
 	return s
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/ledger/postgres"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // lazyPostgres is the PostgreSQL ledger connected on first use, so that
@@ -56,7 +56,7 @@ func (l *lazyPostgres) client(ctx context.Context) (*postgres.Client, error) {
 	return c, nil
 }
 
-func (l *lazyPostgres) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (l *lazyPostgres) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	c, err := l.client(ctx)
 	if err != nil {
 		return nil, err

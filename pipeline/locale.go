@@ -9,7 +9,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Locale is the language of the accountants' views of the exceptions —
@@ -54,11 +54,11 @@ func LocaleFor(code string) *Locale {
 
 // reasonCodes are the reasons an exception may show, in the Guide's order.
 var reasonCodes = []string{
-	matcher.ReasonNoCandidate, matcher.ReasonUnknownPayer, matcher.ReasonAmbiguousCustomers,
-	matcher.ReasonAmountMismatch, matcher.ReasonOverpayment, matcher.ReasonItemSettled,
-	matcher.ReasonSameAmount, matcher.ReasonAmbiguousCombo, matcher.ReasonCurrencyMismatch,
-	matcher.ReasonLowConfidence, matcher.ReasonNotLetterable, "unlettered", ReasonLedgerRejected,
-	ReasonLedgerRejectedPartial, "reversal_not_undone", ReasonPossibleDuplicate, ReasonBatchNoDetails,
+	domain.ReasonNoCandidate, domain.ReasonUnknownPayer, domain.ReasonAmbiguousCustomers,
+	domain.ReasonAmountMismatch, domain.ReasonOverpayment, domain.ReasonItemSettled,
+	domain.ReasonSameAmount, domain.ReasonAmbiguousCombo, domain.ReasonCurrencyMismatch,
+	domain.ReasonLowConfidence, domain.ReasonNotLetterable, domain.ReasonUnlettered, ReasonLedgerRejected,
+	ReasonLedgerRejectedPartial, domain.ReasonReversalNotUndone, ReasonPossibleDuplicate, ReasonBatchNoDetails,
 }
 
 var localeEN = &Locale{
@@ -82,23 +82,23 @@ var localeEN = &Locale{
 	},
 	Reasons: map[string]string{},
 	ReasonHelp: map[string]string{
-		matcher.ReasonNoCandidate:        "Nothing in the payment points to an open item: letter it by hand, put it on account, or ignore it.",
-		matcher.ReasonUnknownPayer:       "Nobody knows the payer; an amount that happens to fit is only suggested. Check the payer, then accept or letter.",
-		matcher.ReasonAmbiguousCustomers: "The evidence points to several customers: choose the right one's items.",
-		matcher.ReasonAmountMismatch:     "The item is identified but the amount fits no combination of residuals within the tolerance: letter part of it, or write the difference off.",
-		matcher.ReasonOverpayment:        "Lettered, with cash left over: put the remainder on account, write it off, or letter it to other items.",
-		matcher.ReasonItemSettled:        "The item it names was settled meanwhile (by another payment): a double payment? Put it on account or refund.",
-		matcher.ReasonSameAmount:         "Several items of one customer fit and policy says suggest: choose which.",
-		matcher.ReasonAmbiguousCombo:     "Several combinations of items fit the amount: choose the items.",
-		matcher.ReasonCurrencyMismatch:   "The payment is in another currency than the items and the bank gave no instructed amount.",
-		matcher.ReasonLowConfidence:      "A candidate was found but not sure enough to letter automatically: accept it if right.",
-		matcher.ReasonNotLetterable:      "The payment cannot be lettered automatically (see the explanation).",
-		"unlettered":                     "An accountant undid the letter: from now on it is only suggested.",
-		ReasonLedgerRejected:             "The ledger refused the letter; its message is in the explanation. Fix the cause, then resolve again.",
-		ReasonLedgerRejectedPartial:      "The ledger refused part of the letter; its message is in the explanation.",
-		"reversal_not_undone":            "The bank reversed a lettered payment and the ledger cannot undo letters: undo it in the ERP.",
-		ReasonPossibleDuplicate:          "Same bank reference, account, amount and date as another transaction but different details: check it is not one payment delivered twice.",
-		ReasonBatchNoDetails:             "A batch booked as one amount whose details (camt.054) never came: letter it by hand or wait for the details.",
+		domain.ReasonNoCandidate:        "Nothing in the payment points to an open item: letter it by hand, put it on account, or ignore it.",
+		domain.ReasonUnknownPayer:       "Nobody knows the payer; an amount that happens to fit is only suggested. Check the payer, then accept or letter.",
+		domain.ReasonAmbiguousCustomers: "The evidence points to several customers: choose the right one's items.",
+		domain.ReasonAmountMismatch:     "The item is identified but the amount fits no combination of residuals within the tolerance: letter part of it, or write the difference off.",
+		domain.ReasonOverpayment:        "Lettered, with cash left over: put the remainder on account, write it off, or letter it to other items.",
+		domain.ReasonItemSettled:        "The item it names was settled meanwhile (by another payment): a double payment? Put it on account or refund.",
+		domain.ReasonSameAmount:         "Several items of one customer fit and policy says suggest: choose which.",
+		domain.ReasonAmbiguousCombo:     "Several combinations of items fit the amount: choose the items.",
+		domain.ReasonCurrencyMismatch:   "The payment is in another currency than the items and the bank gave no instructed amount.",
+		domain.ReasonLowConfidence:      "A candidate was found but not sure enough to letter automatically: accept it if right.",
+		domain.ReasonNotLetterable:      "The payment cannot be lettered automatically (see the explanation).",
+		domain.ReasonUnlettered:         "An accountant undid the letter: from now on it is only suggested.",
+		ReasonLedgerRejected:            "The ledger refused the letter; its message is in the explanation. Fix the cause, then resolve again.",
+		ReasonLedgerRejectedPartial:     "The ledger refused part of the letter; its message is in the explanation.",
+		domain.ReasonReversalNotUndone:  "The bank reversed a lettered payment and the ledger cannot undo letters: undo it in the ERP.",
+		ReasonPossibleDuplicate:         "Same bank reference, account, amount and date as another transaction but different details: check it is not one payment delivered twice.",
+		ReasonBatchNoDetails:            "A batch booked as one amount whose details (camt.054) never came: letter it by hand or wait for the details.",
 	},
 	SheetSummary: SheetSummary, SheetGuide: "Guide", SheetSetAside: "Set aside",
 	SummaryTitles: []string{"account", "account_iban", "currency", "transactions", "unmatched_cash", "oldest_booking_date"},
@@ -128,34 +128,34 @@ var localeFR = &Locale{
 		"unletter":   "Défaire le lettrage d'un règlement lettré : il redevient une exception.",
 	},
 	Reasons: map[string]string{
-		matcher.ReasonNoCandidate: "aucune pièce", matcher.ReasonUnknownPayer: "payeur inconnu",
-		matcher.ReasonAmbiguousCustomers: "plusieurs clients possibles", matcher.ReasonAmountMismatch: "montant différent",
-		matcher.ReasonOverpayment: "trop-perçu", matcher.ReasonItemSettled: "pièce déjà soldée",
-		matcher.ReasonSameAmount: "montants identiques", matcher.ReasonAmbiguousCombo: "plusieurs combinaisons",
-		matcher.ReasonCurrencyMismatch: "autre devise", matcher.ReasonLowConfidence: "confiance faible",
-		matcher.ReasonNotLetterable: "non lettrable", "unlettered": "délettré",
+		domain.ReasonNoCandidate: "aucune pièce", domain.ReasonUnknownPayer: "payeur inconnu",
+		domain.ReasonAmbiguousCustomers: "plusieurs clients possibles", domain.ReasonAmountMismatch: "montant différent",
+		domain.ReasonOverpayment: "trop-perçu", domain.ReasonItemSettled: "pièce déjà soldée",
+		domain.ReasonSameAmount: "montants identiques", domain.ReasonAmbiguousCombo: "plusieurs combinaisons",
+		domain.ReasonCurrencyMismatch: "autre devise", domain.ReasonLowConfidence: "confiance faible",
+		domain.ReasonNotLetterable: "non lettrable", domain.ReasonUnlettered: "délettré",
 		ReasonLedgerRejected: "refusé par la comptabilité", ReasonLedgerRejectedPartial: "refusé en partie par la comptabilité",
-		"reversal_not_undone": "retour bancaire non défait", ReasonPossibleDuplicate: "doublon possible",
+		domain.ReasonReversalNotUndone: "retour bancaire non défait", ReasonPossibleDuplicate: "doublon possible",
 		ReasonBatchNoDetails: "remise sans détail",
 	},
 	ReasonHelp: map[string]string{
-		matcher.ReasonNoCandidate:        "Rien dans le règlement ne désigne une pièce ouverte : lettrez à la main, mettez sur compte ou ignorez.",
-		matcher.ReasonUnknownPayer:       "Le payeur est inconnu ; un montant qui tombe juste n'est que proposé. Vérifiez le payeur, puis acceptez ou lettrez.",
-		matcher.ReasonAmbiguousCustomers: "Les indices désignent plusieurs clients : choisissez les pièces du bon client.",
-		matcher.ReasonAmountMismatch:     "La pièce est identifiée mais le montant ne correspond à aucune combinaison de soldes dans la tolérance : lettrez partiellement ou passez l'écart en perte.",
-		matcher.ReasonOverpayment:        "Lettré, avec un reste : mettez-le sur compte, passez-le en perte ou lettrez-le avec d'autres pièces.",
-		matcher.ReasonItemSettled:        "La pièce citée a été soldée entre-temps (par un autre règlement) : double paiement ? Mettez sur compte ou remboursez.",
-		matcher.ReasonSameAmount:         "Plusieurs pièces du même client correspondent et la règle demande de proposer : choisissez laquelle.",
-		matcher.ReasonAmbiguousCombo:     "Plusieurs combinaisons de pièces font le montant : choisissez les pièces.",
-		matcher.ReasonCurrencyMismatch:   "Le règlement est dans une autre devise que les pièces et la banque ne donne pas le montant d'origine.",
-		matcher.ReasonLowConfidence:      "Une pièce a été trouvée, mais pas assez sûrement pour lettrer seul : acceptez si c'est la bonne.",
-		matcher.ReasonNotLetterable:      "Le règlement ne peut pas être lettré automatiquement (voir l'explication).",
-		"unlettered":                     "Un comptable a défait le lettrage : le règlement n'est plus que proposé.",
-		ReasonLedgerRejected:             "La comptabilité a refusé le lettrage ; son message est dans l'explication. Corrigez la cause puis résolvez à nouveau.",
-		ReasonLedgerRejectedPartial:      "La comptabilité a refusé une partie du lettrage ; son message est dans l'explication.",
-		"reversal_not_undone":            "La banque a rejeté un règlement lettré et la comptabilité ne sait pas délettrer : défaites-le dans l'ERP.",
-		ReasonPossibleDuplicate:          "Même référence bancaire, compte, montant et date qu'une autre opération mais des détails différents : vérifiez qu'il ne s'agit pas d'un même règlement reçu deux fois.",
-		ReasonBatchNoDetails:             "Une remise comptabilisée en un seul montant dont le détail (camt.054) n'est jamais arrivé : lettrez à la main ou attendez le détail.",
+		domain.ReasonNoCandidate:        "Rien dans le règlement ne désigne une pièce ouverte : lettrez à la main, mettez sur compte ou ignorez.",
+		domain.ReasonUnknownPayer:       "Le payeur est inconnu ; un montant qui tombe juste n'est que proposé. Vérifiez le payeur, puis acceptez ou lettrez.",
+		domain.ReasonAmbiguousCustomers: "Les indices désignent plusieurs clients : choisissez les pièces du bon client.",
+		domain.ReasonAmountMismatch:     "La pièce est identifiée mais le montant ne correspond à aucune combinaison de soldes dans la tolérance : lettrez partiellement ou passez l'écart en perte.",
+		domain.ReasonOverpayment:        "Lettré, avec un reste : mettez-le sur compte, passez-le en perte ou lettrez-le avec d'autres pièces.",
+		domain.ReasonItemSettled:        "La pièce citée a été soldée entre-temps (par un autre règlement) : double paiement ? Mettez sur compte ou remboursez.",
+		domain.ReasonSameAmount:         "Plusieurs pièces du même client correspondent et la règle demande de proposer : choisissez laquelle.",
+		domain.ReasonAmbiguousCombo:     "Plusieurs combinaisons de pièces font le montant : choisissez les pièces.",
+		domain.ReasonCurrencyMismatch:   "Le règlement est dans une autre devise que les pièces et la banque ne donne pas le montant d'origine.",
+		domain.ReasonLowConfidence:      "Une pièce a été trouvée, mais pas assez sûrement pour lettrer seul : acceptez si c'est la bonne.",
+		domain.ReasonNotLetterable:      "Le règlement ne peut pas être lettré automatiquement (voir l'explication).",
+		domain.ReasonUnlettered:         "Un comptable a défait le lettrage : le règlement n'est plus que proposé.",
+		ReasonLedgerRejected:            "La comptabilité a refusé le lettrage ; son message est dans l'explication. Corrigez la cause puis résolvez à nouveau.",
+		ReasonLedgerRejectedPartial:     "La comptabilité a refusé une partie du lettrage ; son message est dans l'explication.",
+		domain.ReasonReversalNotUndone:  "La banque a rejeté un règlement lettré et la comptabilité ne sait pas délettrer : défaites-le dans l'ERP.",
+		ReasonPossibleDuplicate:         "Même référence bancaire, compte, montant et date qu'une autre opération mais des détails différents : vérifiez qu'il ne s'agit pas d'un même règlement reçu deux fois.",
+		ReasonBatchNoDetails:            "Une remise comptabilisée en un seul montant dont le détail (camt.054) n'est jamais arrivé : lettrez à la main ou attendez le détail.",
 	},
 	SheetSummary: "Synthèse", SheetGuide: "Légende", SheetSetAside: "Mis de côté",
 	SummaryTitles: []string{"Compte", "IBAN du compte", "Devise", "Opérations", "Encaissements non lettrés", "Plus ancienne date comptable"},
@@ -184,9 +184,9 @@ func (l *Locale) Reason(code string) string {
 }
 
 // Amount writes an amount as text with the locale's decimal mark.
-func (l *Locale) Amount(a matcher.Amount, ccy string) string {
-	s := a.StringFixed(matcher.CurrencyDigits(ccy))
-	if a.Scale() > matcher.CurrencyDigits(ccy) {
+func (l *Locale) Amount(a domain.Amount, ccy string) string {
+	s := a.StringFixed(domain.CurrencyDigits(ccy))
+	if a.Scale() > domain.CurrencyDigits(ccy) {
 		s = a.String()
 	}
 	return strings.Replace(s, ".", l.Decimal, 1)

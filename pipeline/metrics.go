@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Metrics are Lettrage's Prometheus series, on an explicit registry. Labels
@@ -230,7 +230,7 @@ func (m *Metrics) file(job, result string) {
 	}
 }
 
-func (m *Metrics) decision(job string, d matcher.Decision) {
+func (m *Metrics) decision(job string, d domain.Decision) {
 	if m != nil {
 		rule := d.Rule
 		if rule == "" {
@@ -278,7 +278,7 @@ func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
 		return
 	}
 	type key struct{ ccy, acct string }
-	amt := map[key]matcher.Amount{}
+	amt := map[key]domain.Amount{}
 	cnt := map[key]int{}
 	ages := map[string]int{}
 	var oldest time.Time
@@ -374,12 +374,12 @@ func AgeingBucket(due, now time.Time) string {
 
 // receivablesAfter sets the aged-balance gauges from the open items less
 // what this run allocated.
-func (m *Metrics) receivablesAfter(job string, items []matcher.OpenItem, allocated map[string]matcher.Amount, now time.Time) {
+func (m *Metrics) receivablesAfter(job string, items []domain.OpenItem, allocated map[string]domain.Amount, now time.Time) {
 	if m == nil {
 		return
 	}
 	type key struct{ ccy, bucket string }
-	amt := map[key]matcher.Amount{}
+	amt := map[key]domain.Amount{}
 	cnt := map[key]int{}
 	for _, it := range items {
 		res := it.Residual.Sub(allocated[it.ID])

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestExceptionAge(t *testing.T) {
@@ -32,7 +32,7 @@ func TestExceptionsByAgeGauge(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	m := NewMetrics("test")
 	exc := func(daysAgo int) StoredTx {
-		return StoredTx{Tx: matcher.Transaction{Currency: "EUR", Amount: matcher.MustAmount("10"),
+		return StoredTx{Tx: domain.Transaction{Currency: "EUR", Amount: domain.MustAmount("10"),
 			BookingDate: now.AddDate(0, 0, -daysAgo)}}
 	}
 	m.unmatched("j", []StoredTx{exc(1), exc(5), exc(6), exc(40)}, now)

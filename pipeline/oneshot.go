@@ -12,6 +12,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/compress"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -26,7 +27,7 @@ type MatchOptions struct {
 	// the statements are being read; nothing is written or filed away
 	// before it returns, and nothing at all when it fails (the `match`
 	// command validates the file and only then creates its output folder).
-	OpenItems func(context.Context) ([]matcher.OpenItem, error)
+	OpenItems func(context.Context) ([]domain.OpenItem, error)
 	Matching  matcher.Config
 	Parse     camt.Options
 	// ReportDir receives exceptions.csv (and the Reports options' files).
@@ -74,7 +75,7 @@ func MatchMemoryLimit(inputBytes int64) int64 {
 //
 // Statement files are read in parallel (Workers) and their results taken
 // in listing order, so the outcome does not depend on timing. Only the
-// compact matcher.Transaction values of each file are kept.
+// compact domain.Transaction values of each file are kept.
 //
 // The error is nil when everything went through, wraps ErrFilesSkipped when
 // some files were quarantined or skipped (the others went through), wraps
@@ -93,7 +94,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	}
 	started := now()
 	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", opt.Name, started.UnixNano()))[:12]
-	res.Outcomes = map[matcher.Outcome]int{}
+	res.Outcomes = map[domain.Outcome]int{}
 	log := opt.Log.With("job", opt.Name, "run_id", res.RunID)
 
 	// 1–3. The open items and the statements are read at the same time:
@@ -132,7 +133,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 	// 4. Match, with nothing learned before (the state is empty).
 	in := matcher.Input{Transactions: fresh, Items: items, Config: opt.Matching, Memory: matcher.Memory{
 		IBANCustomers: map[string][]string{}, NameCustomers: map[string][]string{},
-		Lettered: map[string][]matcher.Allocation{}, LetteredRefs: map[string]string{},
+		Lettered: map[string][]domain.Allocation{}, LetteredRefs: map[string]string{},
 	}}
 	// The item lookup of the write-back is built meanwhile, on a core the
 	// matcher's sequential steps leave idle.
@@ -162,20 +163,20 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (res Result, err error) {
 			res.PossibleDuplicates++
 		}
 		res.Outcomes[d.Outcome]++
-		if d.Outcome == matcher.Ignored {
+		if d.Outcome == domain.Ignored {
 			if why := ignoredReason(fresh[i], *d); why != "" {
 				res.noteIgnored(why, fresh[i])
 			}
 		}
 		switch {
-		case d.Outcome == matcher.Auto:
+		case d.Outcome == domain.Auto:
 			pending = append(pending, i)
-		case d.Outcome == matcher.Unletter && d.UnletterKey != "":
+		case d.Outcome == domain.Unletter && d.UnletterKey != "":
 			why := "the payment is not lettered"
 			if !canUnletter {
 				why = ErrCannotUnletter.Error() + ": reverse it in the ERP"
 			}
-			d.Outcome, d.Reason = matcher.Suggested, "reversal_not_undone"
+			d.Outcome, d.Reason = domain.Suggested, domain.ReasonReversalNotUndone
 			d.Explanation = d.Explanation + "; " + why
 		}
 	}
@@ -384,12 +385,12 @@ func (d *deduper) add(sf *stagedFile, log *slog.Logger, res *Result) {
 // transactions returns the transactions to match in one slice (batch
 // entries without details included: they are reported), and for each the
 // index of its file in d.hashes. The identity rule's index is released.
-func (d *deduper) transactions(res *Result) ([]matcher.Transaction, []int32) {
+func (d *deduper) transactions(res *Result) ([]domain.Transaction, []int32) {
 	ids := d.ids
 	res.Duplicates = ids.duplicates
 	res.noteSetAside(ReasonDuplicateDelivery, ids.duplicates, ids.dupAmount)
 	for _, c := range ids.covers {
-		res.noteSetAside(c.reason, 1, map[string]matcher.Amount{c.tx.Currency: c.tx.Amount})
+		res.noteSetAside(c.reason, 1, map[string]domain.Amount{c.tx.Currency: c.tx.Amount})
 	}
 	txs, files := ids.kept(true)
 	ids.classes, ids.links, ids.fresh, ids.freshFile, ids.covers = nil, nil, nil, nil, nil
@@ -415,7 +416,7 @@ type pendingDecision struct {
 // their keys in the order Store.Pending returns them: by file hash,
 // account, booking date, tx_ref, key. txFile[i] is the index in hashes of
 // the file txs[i] came from. The keys are hashed on every core.
-func writeBackOrder(name string, txs []matcher.Transaction, txFile []int32, hashes []string, auto []int) []pendingDecision {
+func writeBackOrder(name string, txs []domain.Transaction, txFile []int32, hashes []string, auto []int) []pendingDecision {
 	out := make([]pendingDecision, len(auto))
 	forChunks(len(auto), func(lo, hi int) {
 		for k := lo; k < hi; k++ {
@@ -477,8 +478,8 @@ type writeBatch struct {
 // is made ready while the ledger writes one. It returns how many were
 // written and the ledger's refusals (decision index → the exception it
 // becomes).
-func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items []matcher.OpenItem, itemAt map[string]int,
-	txs []matcher.Transaction, txFile []int32, decs []matcher.Decision, order []pendingDecision, at time.Time,
+func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items []domain.OpenItem, itemAt map[string]int,
+	txs []domain.Transaction, txFile []int32, decs []domain.Decision, order []pendingDecision, at time.Time,
 ) (int, map[int]refusal, error) {
 	if len(order) == 0 {
 		return 0, nil, nil
@@ -499,12 +500,12 @@ func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items
 				batch: make([]connectors.KeyedDecision, end-start)}
 			for k, p := range order[start:end] {
 				d := decs[p.i]
-				its := make(map[string]matcher.OpenItem, len(d.Allocations))
+				its := make(map[string]domain.OpenItem, len(d.Allocations))
 				for _, a := range d.Allocations {
 					if x, ok := itemAt[a.ItemID]; ok {
 						its[a.ItemID] = items[x]
 					} else {
-						its[a.ItemID] = matcher.OpenItem{} // as Job.Run records an unknown item
+						its[a.ItemID] = domain.OpenItem{} // as Job.Run records an unknown item
 					}
 				}
 				wb.keys[k], wb.decs[k] = p.key, p.i
@@ -568,7 +569,7 @@ func applyOneShot(ctx context.Context, opt MatchOptions, log *slog.Logger, items
 // oneShotExceptions lists the transactions left as exceptions, with their
 // current decision, in the order of Store.Exceptions (account, booking
 // date, tx_ref, key).
-func oneShotExceptions(txs []matcher.Transaction, txFile []int32, hashes []string, decs []matcher.Decision,
+func oneShotExceptions(txs []domain.Transaction, txFile []int32, hashes []string, decs []domain.Decision,
 	refused map[int]refusal,
 ) []StoredTx {
 	var exc []StoredTx
@@ -611,11 +612,11 @@ func oneShotExceptions(txs []matcher.Transaction, txFile []int32, hashes []strin
 }
 
 // stateOf is the state SaveCommit gives a new transaction with decision d.
-func stateOf(d matcher.Decision) string {
+func stateOf(d domain.Decision) string {
 	switch d.Outcome {
-	case matcher.Auto:
+	case domain.Auto:
 		return txLettered
-	case matcher.Ignored, matcher.Unletter:
+	case domain.Ignored, domain.Unletter:
 		return txIgnored
 	}
 	return txOpen
@@ -624,13 +625,13 @@ func stateOf(d matcher.Decision) string {
 // refusal is an automatic decision the ledger refused: the exception it
 // becomes, and whether the ledger wrote part of it (the payment is held).
 type refusal struct {
-	decision matcher.Decision
+	decision domain.Decision
 	held     bool
 }
 
 // rejectedException is the exception MarkRejected records for a refused
 // automatic decision.
-func rejectedException(kd connectors.KeyedDecision, r *connectors.RejectedError) matcher.Decision {
+func rejectedException(kd connectors.KeyedDecision, r *connectors.RejectedError) domain.Decision {
 	return refusedException(kd.Decision, kd.Items, "the automatic letter", r.Reason, r.Partial)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -211,7 +212,7 @@ func TestMatchFilesEqualsJob(t *testing.T) {
 	truncated := exampleFile(t, filepath.Join("testdata", "truncated.xml"))
 	tolerant := func() matcher.Config {
 		c := matcher.DefaultConfig()
-		c.Tolerances = []matcher.Tolerance{{Absolute: matcher.MustAmount("5.00"), Percent: matcher.MustAmount("1")}}
+		c.Tolerances = []matcher.Tolerance{{Absolute: domain.MustAmount("5.00"), Percent: domain.MustAmount("1")}}
 		return c
 	}
 	for _, tc := range []oneShotCase{
@@ -260,7 +261,7 @@ func TestMatchFilesEqualsJob(t *testing.T) {
 				t.Errorf("errors differ:\n job %v\n one %v", job.err, one.err)
 			}
 			sameResult(t, job.res, one.res)
-			if job.res.Outcomes[matcher.Auto] == 0 {
+			if job.res.Outcomes[domain.Auto] == 0 {
 				t.Error("nothing lettered: the case does not test the journal")
 			}
 			for _, name := range []string{"matches.csv", "exceptions.csv", "exceptions-fr.csv"} {
@@ -289,7 +290,7 @@ type errLedger struct {
 	openItems, apply, applied error
 }
 
-func (l *errLedger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (l *errLedger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if l.openItems != nil {
 		return nil, l.openItems
 	}
@@ -317,9 +318,9 @@ func (listFails) List(context.Context) ([]connectors.StatementRef, error) {
 	return nil, connectors.ErrUnavailable
 }
 
-func noItems(context.Context) ([]matcher.OpenItem, error) { return nil, nil }
+func noItems(context.Context) ([]domain.OpenItem, error) { return nil, nil }
 
-func badItems(context.Context) ([]matcher.OpenItem, error) { return nil, errors.New("bad items") }
+func badItems(context.Context) ([]domain.OpenItem, error) { return nil, errors.New("bad items") }
 
 func TestMatchFilesErrors(t *testing.T) {
 	boom := errors.New("boom")
@@ -330,7 +331,7 @@ func TestMatchFilesErrors(t *testing.T) {
 		ctx         context.Context
 		ledger      func(connectors.Ledger) connectors.Ledger
 		source      func(connectors.StatementSource) connectors.StatementSource
-		items       func(context.Context) ([]matcher.OpenItem, error)
+		items       func(context.Context) ([]domain.OpenItem, error)
 		wantIs      error
 		errContains string
 		wantJournal bool
@@ -381,8 +382,8 @@ func TestMatchFilesErrors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("err %v", err)
 				}
-				if res.Outcomes[matcher.Auto] != 0 || res.Transactions == 0 {
-					t.Errorf("without open items: %d read, %d lettered", res.Transactions, res.Outcomes[matcher.Auto])
+				if res.Outcomes[domain.Auto] != 0 || res.Transactions == 0 {
+					t.Errorf("without open items: %d read, %d lettered", res.Transactions, res.Outcomes[domain.Auto])
 				}
 				return
 			}
@@ -436,7 +437,7 @@ func TestMatchFilesCancelledWhileReading(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	items := func(context.Context) ([]matcher.OpenItem, error) {
+	items := func(context.Context) ([]domain.OpenItem, error) {
 		time.AfterFunc(20*time.Millisecond, cancel)
 		return nil, nil
 	}

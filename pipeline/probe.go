@@ -13,7 +13,7 @@ import (
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/ledger/postgres"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Probe connects to the state store and to every job's statement source and
@@ -87,7 +87,7 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 			fail(jc.Ledger.Type+" ledger", err)
 			continue
 		}
-		totals := map[string]matcher.Amount{}
+		totals := map[string]domain.Amount{}
 		customers := map[string]bool{}
 		for _, it := range items {
 			totals[it.Currency] = totals[it.Currency].Add(it.Residual)

@@ -15,6 +15,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -200,9 +201,9 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	defer store.Close()
 	ctx := context.Background()
 	job := &Job{Name: "unl", Ledger: fl, Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tx := matcher.Transaction{Key: "FR76|R1", Ref: "R1", Account: "FR76", Amount: matcher.MustAmount("10"), Currency: "EUR", Credit: true}
-	letter := matcher.Decision{TxKey: tx.Key, Outcome: matcher.Auto, Rule: "reference", Explanation: "RF ok",
-		Allocations: []matcher.Allocation{{ItemID: "OI-1012", Amount: matcher.MustAmount("10")}}}
+	tx := domain.Transaction{Key: "FR76|R1", Ref: "R1", Account: "FR76", Amount: domain.MustAmount("10"), Currency: "EUR", Credit: true}
+	letter := domain.Decision{TxKey: tx.Key, Outcome: domain.Auto, Rule: "reference", Explanation: "RF ok",
+		Allocations: []domain.Allocation{{ItemID: "OI-1012", Amount: domain.MustAmount("10")}}}
 	// A letter recorded as applied although the journal never got it (the
 	// ledger's truth differs), then an accountant's reversal of it.
 	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{

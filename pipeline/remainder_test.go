@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // overpaidFixture is resolveFixture with R1 (cash given) lettered
@@ -22,13 +22,13 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Stor
 		t.Fatal(err)
 	}
 	oi4 := testItem("OI4", "C1", "50.00")
-	d := matcher.Decision{TxKey: st.Tx.Key, Outcome: matcher.Auto, Rule: "reference/over", Confidence: 0.99,
+	d := domain.Decision{TxKey: st.Tx.Key, Outcome: domain.Auto, Rule: "reference/over", Confidence: 0.99,
 		Explanation: "RF reference of FA-OI4; overpaid",
-		Allocations: []matcher.Allocation{{ItemID: "OI4", Amount: matcher.MustAmount("50.00")}},
-		Excess:      st.Tx.Amount.Sub(matcher.MustAmount("50.00"))}
+		Allocations: []domain.Allocation{{ItemID: "OI4", Amount: domain.MustAmount("50.00")}},
+		Excess:      st.Tx.Amount.Sub(domain.MustAmount("50.00"))}
 	key := DecisionKey("res", st.Tx.Key, 0)
 	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Decisions: []DecisionRecord{{Key: key, Tx: st.Tx,
-		FileHash: st.FileHash, Decision: d, Items: map[string]matcher.OpenItem{"OI4": oi4}}}}); err != nil {
+		FileHash: st.FileHash, Decision: d, Items: map[string]domain.OpenItem{"OI4": oi4}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := job.applyPending(ctx, job.Log); err != nil || n != 1 {
@@ -40,8 +40,8 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Stor
 	return job, store, key
 }
 
-func remainderItems() []matcher.OpenItem {
-	return []matcher.OpenItem{testItem("OI4", "C1", "50.00"), testItem("OI5", "C2", "20.00"),
+func remainderItems() []domain.OpenItem {
+	return []domain.OpenItem{testItem("OI4", "C1", "50.00"), testItem("OI5", "C2", "20.00"),
 		testItem("OI6", "C1", "10.00"), testItem("OI7", "C1", "100.00")}
 }
 
@@ -54,7 +54,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 		name        string
 		row         Resolution
 		opts        ResolveOptions
-		limits      map[string]matcher.Amount
+		limits      map[string]domain.Amount
 		errContains string
 		allocs      []string // the new decision's, sorted "ID=amount+writeoff"
 		postings    []string // "kind:customer=amount:reason"
@@ -77,7 +77,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 		{name: "write-off without reason", row: row("R1", "write_off", "", "", ""),
 			errContains: "reason code in comment"},
 		{name: "write-off above the job's limit", row: row("R1", "write_off", "", "", "OVER"),
-			limits: map[string]matcher.Amount{"EUR": matcher.MustAmount("10")}, errContains: "30.00 EUR is above this job's write-off limit of 10 EUR"},
+			limits: map[string]domain.Amount{"EUR": domain.MustAmount("10")}, errContains: "30.00 EUR is above this job's write-off limit of 10 EUR"},
 		{name: "letter to an item takes at most the remainder", row: row("R1", "letter", "OI7", "", ""),
 			allocs: []string{"OI7=30.00+0"}},
 		{name: "letter part of the remainder", row: row("R1", "letter", "OI6", "", ""),
@@ -107,7 +107,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 				if res[0].Status != "refused" || !strings.Contains(res[0].Message, tc.errContains) {
 					t.Fatalf("result %+v, want refused with %q", res[0], tc.errContains)
 				}
-				if led.writes != 1 || st.State != txLettered || !unallocated(st).Equal(matcher.MustAmount("30")) {
+				if led.writes != 1 || st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) {
 					t.Errorf("a refused row wrote %d decisions or changed the state (%s, %s left)", led.writes, st.State, unallocated(st))
 				}
 				return
@@ -131,7 +131,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			for _, p := range kd.Decision.Postings {
 				sum = sum.Add(p.Amount)
 			}
-			if !sum.Equal(matcher.MustAmount("30")) {
+			if !sum.Equal(domain.MustAmount("30")) {
 				t.Errorf("allocations + postings + excess = %s, remainder 30.00", sum)
 			}
 			// The payment shows the letter and the remainder together.
@@ -145,9 +145,9 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantExc, left := 0, matcher.Amount{}
+			wantExc, left := 0, domain.Amount{}
 			if tc.excess != "" {
-				wantExc, left = 1, matcher.MustAmount(tc.excess)
+				wantExc, left = 1, domain.MustAmount(tc.excess)
 			}
 			if len(exc) != wantExc || !unallocated(st).Equal(left) || !unmatchedCash(exc)["EUR"].Equal(left) {
 				t.Errorf("%d exceptions, %s unallocated; want %d, %s", len(exc), unallocated(st), wantExc, left)
@@ -202,7 +202,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 		t.Errorf("reversed %q, want the remainder %s then the letter %s", led.undone, remainderKey, letterKey)
 	}
 	for _, r := range led.reversals {
-		allocs, postings := amountsOf(matcher.Decision{Allocations: r.Allocations, Postings: r.Postings})
+		allocs, postings := amountsOf(domain.Decision{Allocations: r.Allocations, Postings: r.Postings})
 		want := map[string]string{letterKey: "[OI4=50.00+0] []", remainderKey: "[] [on_account:C1=30.00:advance]"}[r.Reverses]
 		if got := fmt.Sprint(allocs, " ", postings); got != want {
 			t.Errorf("reversal of %s undoes %s, want %s", r.Reverses, got, want)
@@ -212,10 +212,10 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !unmatchedCash(exc)["EUR"].Equal(matcher.MustAmount("80")) {
+	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !unmatchedCash(exc)["EUR"].Equal(domain.MustAmount("80")) {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
-	if r := led.residual("OI4"); !r.Equal(matcher.MustAmount("50")) {
+	if r := led.residual("OI4"); !r.Equal(domain.MustAmount("50")) {
 		t.Errorf("OI4 owes %s after unletter, want 50.00", r)
 	}
 	if chain, _, _ := store.Letters(ctx, "res", testAccount+"|R1"); len(chain) != 0 {
@@ -230,7 +230,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 func TestRemainderRefusedByTheLedger(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
-	led.refuse = matcher.WriteOffPosting
+	led.refuse = domain.WriteOffPosting
 	job, store, _ := overpaidFixture(t, led, "80.00")
 	rows := []Resolution{row("R1", "write_off", "", "", "OVER")}
 	res, err := job.Resolve(ctx, rows, ResolveOptions{})
@@ -242,7 +242,7 @@ func TestRemainderRefusedByTheLedger(t *testing.T) {
 	}
 	st, _, _ := store.Transaction(ctx, "res", testAccount+"|R1")
 	allocs, postings := amountsOf(st.Decision)
-	if st.State != txLettered || !unallocated(st).Equal(matcher.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
+	if st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
 		len(postings) != 0 || !strings.Contains(st.Decision.Explanation, "no write-off account configured") {
 		t.Errorf("after the refusal the payment shows %s, %s left: %+v", st.State, unallocated(st), st.Decision)
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ExceptionsHeader is the header of exceptions.csv: the contract columns
@@ -34,7 +34,7 @@ func ExceptionRow(st StoredTx) []string {
 		cands = append(cands, c.ItemID+":"+strconv.FormatFloat(c.Score, 'f', 2, 64))
 	}
 	reason := d.Reason
-	if reason == "" && d.Outcome == matcher.Auto {
+	if reason == "" && d.Outcome == domain.Auto {
 		reason = "overpayment"
 	}
 	return []string{
@@ -46,7 +46,7 @@ func ExceptionRow(st StoredTx) []string {
 
 // Remittance joins what the payer wrote: structured references, referred
 // document numbers and the unstructured lines, with " | ".
-func Remittance(tx matcher.Transaction) string {
+func Remittance(tx domain.Transaction) string {
 	var parts []string
 	for _, r := range tx.Structured {
 		parts = append(parts, r.Value)
@@ -78,7 +78,7 @@ func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 //
 // items are the open items the candidates name (nil: shown by id only).
 func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string,
-	items map[string]matcher.OpenItem, setAside ...StoredTx) error {
+	items map[string]domain.OpenItem, setAside ...StoredTx) error {
 	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lettrage/lettrage/internal/csvsafe"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -165,7 +166,7 @@ type ResolveOptions struct {
 // parsedItem is one "ID[:amount]" of the items column.
 type parsedItem struct {
 	id     string
-	amount *matcher.Amount
+	amount *domain.Amount
 }
 
 // parseItems reads "OI1:100.00;OI2:50,00;OI3" (also "," or whitespace
@@ -188,7 +189,7 @@ func parseItems(s string) ([]parsedItem, error) {
 			if strings.Count(txt, ",") == 1 && !strings.Contains(txt, ".") {
 				txt = strings.Replace(txt, ",", ".", 1) // a French decimal comma
 			}
-			a, err := matcher.ParseAmount(txt)
+			a, err := domain.ParseAmount(txt)
 			if err != nil {
 				return nil, fmt.Errorf("item %q: amount %q is not a decimal", p.id, amt)
 			}
@@ -211,7 +212,7 @@ func docKey(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 // to the item's id. A document number that names several open items, or
 // a reference that is one item's id and another's document number, is an
 // error saying which: the accountant writes the id.
-func parseItemRefs(s string, byID map[string]matcher.OpenItem, byDoc map[string][]string) ([]parsedItem, error) {
+func parseItemRefs(s string, byID map[string]domain.OpenItem, byDoc map[string][]string) ([]parsedItem, error) {
 	wanted, err := parseItems(s)
 	if err != nil {
 		return nil, err
@@ -274,8 +275,8 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	if err != nil {
 		return nil, openItemsError(err)
 	}
-	byID := make(map[string]matcher.OpenItem, len(items))
-	left := make(map[string]matcher.Amount, len(items))
+	byID := make(map[string]domain.OpenItem, len(items))
+	left := make(map[string]domain.Amount, len(items))
 	customers := map[string]bool{}
 	byDoc := map[string][]string{} // document number (folded) → item ids
 	for _, it := range items {
@@ -361,8 +362,8 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 // remainder, is written to the ledger under its own key, and the payment
 // then shows its letter and the remainder's resolution together
 // (DecisionRecord.Shows).
-func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]matcher.OpenItem,
-	byDoc map[string][]string, left map[string]matcher.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
+func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]domain.OpenItem,
+	byDoc map[string][]string, left map[string]domain.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
 	if r.TxRef == "" || r.Account == "" {
 		return nil, nil, "tx_ref and account_iban are required", false
 	}
@@ -390,7 +391,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 	case !found:
 		return nil, nil, fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name), false
 	case r.Action == "unletter":
-		if st.State == txOpen && st.Decision.Reason == "unlettered" {
+		if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
 			return nil, nil, "already unlettered: it is an open exception again", true
 		}
 		who := opts.Actor
@@ -421,7 +422,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 			undone += fmt.Sprintf(" of %d decisions", len(revs))
 		}
 		return revs, nil, "unlettered: " + undone + " undone; the payment is an exception again", false
-	case st.State == txLettered && st.Decision.Outcome == matcher.Auto && !st.Decision.Excess.IsZero():
+	case st.State == txLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
 		// An overpayment: lettered, with cash left over. The row resolves
 		// that remainder (below).
 		if r.Action == "ignore" {
@@ -460,7 +461,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		}
 		return len(all) > 1
 	}
-	d := matcher.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}
+	d := domain.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}
 	who := opts.Actor
 	if who == "" {
 		who = "an accountant"
@@ -504,7 +505,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 			return nil, nil, "the items belong to several customers (not allowed by this job)", false
 		}
 		lt.commit(left)
-		d.Outcome, d.Rule, d.Excess, d.Allocations = matcher.Auto, "manual:"+r.Action, lt.remaining, lt.allocations
+		d.Outcome, d.Rule, d.Excess, d.Allocations = domain.Auto, "manual:"+r.Action, lt.remaining, lt.allocations
 		d.Explanation = fmt.Sprintf("lettered by %s from %s row %d%s", who, filepath.Base(opts.Origin), r.Row, note)
 		if len(lt.customers) == 1 {
 			learned = learnFor(lt.customer())
@@ -538,14 +539,14 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 			}
 		}
 		lt.commit(left)
-		d.Outcome, d.Rule, d.Allocations = matcher.Auto, "manual:on_account", lt.allocations
+		d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:on_account", lt.allocations
 		msg := fmt.Sprintf("put %s %s on account of %s", lt.remaining, tx.Currency, r.Customer)
 		if len(lt.allocations) > 0 {
 			msg = fmt.Sprintf("lettered %s %s to %d item(s) and put %s on account of %s", lt.lettered(cash), tx.Currency,
 				len(lt.allocations), lt.remaining, r.Customer)
 		}
 		if lt.remaining.Sign() != 0 {
-			d.Postings = []matcher.Posting{{Kind: matcher.OnAccount, CustomerID: r.Customer, Amount: lt.remaining, Reason: r.Comment}}
+			d.Postings = []domain.Posting{{Kind: domain.OnAccount, CustomerID: r.Customer, Amount: lt.remaining, Reason: r.Comment}}
 		} else {
 			msg = fmt.Sprintf("lettered %s %s to %d item(s); nothing left to put on account", lt.lettered(cash), tx.Currency, len(lt.allocations))
 		}
@@ -580,9 +581,9 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 				total, tx.Currency, limit, tx.Currency), false
 		}
 		lt.commit(left)
-		d.Outcome, d.Rule, d.Allocations = matcher.Auto, "manual:write_off", lt.allocations
+		d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:write_off", lt.allocations
 		if lt.remaining.Sign() != 0 {
-			d.Postings = []matcher.Posting{{Kind: matcher.WriteOffPosting, Amount: lt.remaining, Reason: r.Comment}}
+			d.Postings = []domain.Posting{{Kind: domain.WriteOffPosting, Amount: lt.remaining, Reason: r.Comment}}
 		}
 		msg := fmt.Sprintf("wrote off %s %s (%s)", lt.remaining, tx.Currency, r.Comment)
 		if len(lt.allocations) > 0 {
@@ -604,7 +605,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		if r.Comment == "" {
 			return nil, nil, r.Action + ": give a reason code in comment", false
 		}
-		d.Outcome, d.Rule, d.Reason = matcher.Ignored, "manual:"+r.Action, r.Comment
+		d.Outcome, d.Rule, d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
 		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", strings.ReplaceAll(r.Action, "_", " "), who, filepath.Base(opts.Origin), r.Row, note)
 	}
 	return []DecisionRecord{{Key: decKey, Tx: tx, Decision: d}}, learned, d.Explanation, false
@@ -637,7 +638,7 @@ func (j *Job) paidCustomers(ctx context.Context, txKey string) (map[string]bool,
 			}
 		}
 		for _, p := range l.Decision.Postings {
-			if p.Kind == matcher.OnAccount && p.CustomerID != "" {
+			if p.Kind == domain.OnAccount && p.CustomerID != "" {
 				out[p.CustomerID] = true
 			}
 		}
@@ -657,10 +658,10 @@ func sortedKeys(m map[string]bool) []string {
 
 // lettering is the allocations of one resolution row to open items.
 type lettering struct {
-	allocations []matcher.Allocation
-	remaining   matcher.Amount  // cash no allocation took
+	allocations []domain.Allocation
+	remaining   domain.Amount   // cash no allocation took
 	customers   map[string]bool // the items' customers
-	used        map[string]matcher.Amount
+	used        map[string]domain.Amount
 }
 
 // letterItems allocates tx's cash to the wanted items. An item without an
@@ -669,9 +670,9 @@ type lettering struct {
 // (write_off), every item is closed: what its allocation leaves of its
 // residual becomes the allocation's WriteOff. It returns a refusal message
 // when the row cannot be applied.
-func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]matcher.OpenItem,
-	left map[string]matcher.Amount, closeFully bool) (lettering, string) {
-	lt := lettering{remaining: tx.Amount, customers: map[string]bool{}, used: map[string]matcher.Amount{}}
+func letterItems(tx domain.Transaction, wanted []parsedItem, byID map[string]domain.OpenItem,
+	left map[string]domain.Amount, closeFully bool) (lettering, string) {
+	lt := lettering{remaining: tx.Amount, customers: map[string]bool{}, used: map[string]domain.Amount{}}
 	for _, w := range wanted {
 		it, ok := byID[w.id]
 		if !ok {
@@ -683,7 +684,7 @@ func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]ma
 		if _, twice := lt.used[w.id]; twice {
 			return lt, fmt.Sprintf("open item %s named twice", w.id)
 		}
-		lt.used[w.id] = matcher.Amount{}
+		lt.used[w.id] = domain.Amount{}
 		lt.customers[it.CustomerID] = true
 	}
 	// Credit notes first: the cash they add is there for the invoices.
@@ -697,7 +698,7 @@ func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]ma
 	}
 	for _, w := range ordered {
 		avail := left[w.id]
-		var amt matcher.Amount
+		var amt domain.Amount
 		if w.amount != nil {
 			amt = *w.amount
 			if amt.Sign() == 0 || (avail.Sign() > 0 && (amt.Sign() < 0 || amt.Cmp(avail) > 0)) ||
@@ -715,7 +716,7 @@ func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]ma
 		}
 		lt.remaining = lt.remaining.Sub(amt)
 		lt.used[w.id] = amt
-		a := matcher.Allocation{ItemID: w.id, Amount: amt}
+		a := domain.Allocation{ItemID: w.id, Amount: amt}
 		if wo := avail.Sub(amt); closeFully && !wo.IsZero() {
 			a.WriteOff = wo
 		}
@@ -731,18 +732,18 @@ func letterItems(tx matcher.Transaction, wanted []parsedItem, byID map[string]ma
 
 // commit takes the allocations (and write-offs) off the residuals left for
 // the next rows of the same file.
-func (lt lettering) commit(left map[string]matcher.Amount) {
+func (lt lettering) commit(left map[string]domain.Amount) {
 	for _, a := range lt.allocations {
 		left[a.ItemID] = left[a.ItemID].Sub(a.Amount).Sub(a.WriteOff)
 	}
 }
 
 // lettered is the cash the allocations took.
-func (lt lettering) lettered(cash matcher.Amount) matcher.Amount { return cash.Sub(lt.remaining) }
+func (lt lettering) lettered(cash domain.Amount) domain.Amount { return cash.Sub(lt.remaining) }
 
 // writtenOff is the total of the allocations' write-offs.
-func (lt lettering) writtenOff() matcher.Amount {
-	var s matcher.Amount
+func (lt lettering) writtenOff() domain.Amount {
+	var s domain.Amount
 	for _, a := range lt.allocations {
 		s = s.Add(a.WriteOff)
 	}
@@ -760,8 +761,8 @@ func (lt lettering) customer() string {
 }
 
 // record is the decision to commit, with the items its allocations name.
-func (lt lettering) record(key string, tx matcher.Transaction, d matcher.Decision, byID map[string]matcher.OpenItem) *DecisionRecord {
-	rec := &DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]matcher.OpenItem{}}
+func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *DecisionRecord {
+	rec := &DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
 	for _, a := range lt.allocations {
 		rec.Items[a.ItemID] = byID[a.ItemID]
 	}
@@ -771,10 +772,10 @@ func (lt lettering) record(key string, tx matcher.Transaction, d matcher.Decisio
 // DefaultWriteOffLimit is the most one write_off resolution may write off
 // (the allocations' write-offs and the write-off posting together), in any
 // currency that Job.WriteOffLimits does not name.
-var DefaultWriteOffLimit = matcher.MustAmount("100")
+var DefaultWriteOffLimit = domain.MustAmount("100")
 
 // writeOffLimit is the job's write-off ceiling in ccy.
-func (j *Job) writeOffLimit(ccy string) matcher.Amount {
+func (j *Job) writeOffLimit(ccy string) domain.Amount {
 	if l, ok := j.WriteOffLimits[ccy]; ok {
 		return l
 	}

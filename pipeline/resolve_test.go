@@ -15,15 +15,15 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // postingLedger is an in-memory ledger that writes allocations and
 // postings, can refuse one posting kind (as a ledger without a write-off
 // account must) and reverses letters.
 type postingLedger struct {
-	items     []matcher.OpenItem
-	refuse    matcher.PostingKind // postings of this kind are refused
+	items     []domain.OpenItem
+	refuse    domain.PostingKind // postings of this kind are refused
 	applied   map[string]connectors.KeyedDecision
 	order     []string // keys of applied, in write order
 	writes    int      // decisions written, over all Apply calls
@@ -38,13 +38,13 @@ var (
 	_ connectors.Unletterer = (*postingLedger)(nil)
 )
 
-func newPostingLedger(items ...matcher.OpenItem) *postingLedger {
+func newPostingLedger(items ...domain.OpenItem) *postingLedger {
 	return &postingLedger{items: items, applied: map[string]connectors.KeyedDecision{}, reversals: map[string]connectors.Reversal{}}
 }
 
 // residual is what item id still owes after what the ledger holds.
-func (l *postingLedger) residual(id string) matcher.Amount {
-	var res matcher.Amount
+func (l *postingLedger) residual(id string) domain.Amount {
+	var res domain.Amount
 	for _, it := range l.items {
 		if it.ID == id {
 			res = it.Residual
@@ -67,8 +67,8 @@ func (l *postingLedger) residual(id string) matcher.Amount {
 	return res
 }
 
-func (l *postingLedger) OpenItems(context.Context) ([]matcher.OpenItem, error) {
-	var out []matcher.OpenItem
+func (l *postingLedger) OpenItems(context.Context) ([]domain.OpenItem, error) {
+	var out []domain.OpenItem
 	for _, it := range l.items {
 		if r := l.residual(it.ID); !r.IsZero() {
 			it.Residual = r
@@ -135,9 +135,9 @@ func (l *postingLedger) decisionFor(ref string) connectors.KeyedDecision {
 
 const testAccount = "FR7630003012340005001234509"
 
-func testItem(id, customer, residual string) matcher.OpenItem {
-	return matcher.OpenItem{ID: id, CustomerID: customer, DocumentNumber: "FA-" + id, Currency: "EUR",
-		Amount: matcher.MustAmount(residual), Residual: matcher.MustAmount(residual)}
+func testItem(id, customer, residual string) domain.OpenItem {
+	return domain.OpenItem{ID: id, CustomerID: customer, DocumentNumber: "FA-" + id, Currency: "EUR",
+		Amount: domain.MustAmount(residual), Residual: domain.MustAmount(residual)}
 }
 
 // resolveFixture is a job whose state holds open exceptions R1…Rn (the
@@ -156,11 +156,11 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 	c := Commit{Job: "res", At: now}
 	for i, a := range amounts {
 		ref := fmt.Sprintf("R%d", i+1)
-		tx := matcher.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: matcher.MustAmount(a),
+		tx := domain.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: domain.MustAmount(a),
 			Currency: "EUR", Credit: true, Status: "BOOK", BookingDate: now.AddDate(0, 0, -3),
-			Counterparty: matcher.Party{Name: "ACME", IBAN: "FR7610096180000007412580001"}}
+			Counterparty: domain.Party{Name: "ACME", IBAN: "FR7610096180000007412580001"}}
 		c.Decisions = append(c.Decisions, DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
-			Decision: matcher.Decision{TxKey: tx.Key, Outcome: matcher.Unmatched, Reason: "no_candidate"}})
+			Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}})
 	}
 	if err := store.SaveCommit(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func row(ref, action, items, customer, comment string) Resolution {
 	return Resolution{Row: 2, TxRef: ref, Account: testAccount, Action: action, Items: items, Customer: customer, Comment: comment}
 }
 
-func amountsOf(d matcher.Decision) (allocs, postings []string) {
+func amountsOf(d domain.Decision) (allocs, postings []string) {
 	for _, a := range d.Allocations {
 		allocs = append(allocs, a.ItemID+"="+a.Amount.String()+"+"+a.WriteOff.String())
 	}
@@ -187,7 +187,7 @@ func amountsOf(d matcher.Decision) (allocs, postings []string) {
 // with postings that reach the ledger; the payment stops being an
 // exception; wrong rows are refused with their reason.
 func TestResolvePostings(t *testing.T) {
-	items := []matcher.OpenItem{
+	items := []domain.OpenItem{
 		testItem("OI1", "C1", "100.00"), testItem("OI2", "C1", "250.00"), testItem("OI3", "C2", "80.00"),
 		testItem("CN1", "C1", "-30.00"),
 	}
@@ -196,7 +196,7 @@ func TestResolvePostings(t *testing.T) {
 		cash        string
 		row         Resolution
 		opts        ResolveOptions
-		limits      map[string]matcher.Amount
+		limits      map[string]domain.Amount
 		errContains string   // refusal message
 		allocs      []string // sorted "ID=amount+writeoff"
 		postings    []string // "kind:customer=amount:reason"
@@ -231,9 +231,9 @@ func TestResolvePostings(t *testing.T) {
 		{name: "write-off above the limit, allowed", cash: "900.00", row: row("R1", "write_off", "", "", "X"),
 			opts: ResolveOptions{AllowLargeWriteOff: true}, postings: []string{"write_off:=900.00:X"}},
 		{name: "write-off under the job's limit", cash: "900.00", row: row("R1", "write_off", "", "", "X"),
-			limits: map[string]matcher.Amount{"EUR": matcher.MustAmount("1000")}, postings: []string{"write_off:=900.00:X"}},
+			limits: map[string]domain.Amount{"EUR": domain.MustAmount("1000")}, postings: []string{"write_off:=900.00:X"}},
 		{name: "write-off above the job's limit", cash: "900.00", row: row("R1", "write_off", "", "", "X"),
-			limits: map[string]matcher.Amount{"EUR": matcher.MustAmount("10")}, errContains: "limit of 10 EUR"},
+			limits: map[string]domain.Amount{"EUR": domain.MustAmount("10")}, errContains: "limit of 10 EUR"},
 		{name: "write-off closes items paid short", cash: "340.00", row: row("R1", "write_off", "OI1;OI2", "", "SHORT"),
 			allocs: []string{"OI1=100.00+0", "OI2=240.00+10.00"}},
 		{name: "write-off of an overpayment", cash: "110.00", row: row("R1", "write_off", "OI1", "", "OVER"),
@@ -286,7 +286,7 @@ func TestResolvePostings(t *testing.T) {
 			if fmt.Sprint(allocs) != fmt.Sprint(tc.allocs) || fmt.Sprint(postings) != fmt.Sprint(tc.postings) {
 				t.Errorf("ledger got allocations %q postings %q\nwant %q %q", allocs, postings, tc.allocs, tc.postings)
 			}
-			if d.Outcome != matcher.Auto || d.Rule != "manual:"+tc.row.Action {
+			if d.Outcome != domain.Auto || d.Rule != "manual:"+tc.row.Action {
 				t.Errorf("decision outcome %s rule %s", d.Outcome, d.Rule)
 			}
 			// The cash is accounted for: allocations + postings + excess.
@@ -297,7 +297,7 @@ func TestResolvePostings(t *testing.T) {
 			for _, p := range d.Postings {
 				sum = sum.Add(p.Amount)
 			}
-			if !sum.Equal(matcher.MustAmount(tc.cash)) {
+			if !sum.Equal(domain.MustAmount(tc.cash)) {
 				t.Errorf("allocations + postings + excess = %s, cash %s", sum, tc.cash)
 			}
 			for _, a := range d.Allocations {
@@ -312,7 +312,7 @@ func TestResolvePostings(t *testing.T) {
 			want := 0
 			if tc.excess != "" {
 				want = 1
-				if !d.Excess.Equal(matcher.MustAmount(tc.excess)) {
+				if !d.Excess.Equal(domain.MustAmount(tc.excess)) {
 					t.Errorf("excess %s, want %s", d.Excess, tc.excess)
 				}
 			}
@@ -378,7 +378,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 		t.Fatalf("reversals = %d, want 1", len(led.reversals))
 	}
 	for _, r := range led.reversals {
-		allocs, postings := amountsOf(matcher.Decision{Allocations: r.Allocations, Postings: r.Postings})
+		allocs, postings := amountsOf(domain.Decision{Allocations: r.Allocations, Postings: r.Postings})
 		if fmt.Sprint(allocs) != "[OI1=100.00+0]" || fmt.Sprint(postings) != "[on_account:C1=400.00:advance]" || r.Reverses != led.decisionFor("R1").Key {
 			t.Errorf("reversal %+v: allocations %q postings %q", r, allocs, postings)
 		}
@@ -390,7 +390,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != "unlettered" {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
-	if cash := unmatchedCash(exc)["EUR"]; !cash.Equal(matcher.MustAmount("500")) {
+	if cash := unmatchedCash(exc)["EUR"]; !cash.Equal(domain.MustAmount("500")) {
 		t.Errorf("unmatched cash %s, want 500", cash)
 	}
 	// Now the accountant writes it off (a larger amount, allowed): a new
@@ -410,7 +410,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
-	led.refuse = matcher.WriteOffPosting
+	led.refuse = domain.WriteOffPosting
 	job, store := resolveFixture(t, led, "7.00", "20.00")
 	rows := []Resolution{row("R1", "write_off", "", "", "ROUNDING"), row("R2", "on_account", "", "C1", "")}
 	rows[1].Row = 3
@@ -447,7 +447,7 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 0 {
 		t.Errorf("exceptions after the fix: %d", len(exc))
 	}
-	if kd := led.decisionFor("R1"); len(kd.Decision.Postings) != 1 || !kd.Decision.Postings[0].Amount.Equal(matcher.MustAmount("7")) {
+	if kd := led.decisionFor("R1"); len(kd.Decision.Postings) != 1 || !kd.Decision.Postings[0].Amount.Equal(domain.MustAmount("7")) {
 		t.Errorf("ledger holds %+v", kd)
 	}
 	// Dropped once more: applied before, nothing done.
@@ -470,8 +470,8 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := matcher.Decision{TxKey: tx.Tx.Key, Outcome: matcher.Auto, Rule: "manual:on_account", Confidence: 1,
-		Postings: []matcher.Posting{{Kind: matcher.OnAccount, CustomerID: "C1", Amount: matcher.MustAmount("42.00")}}}
+	d := domain.Decision{TxKey: tx.Tx.Key, Outcome: domain.Auto, Rule: "manual:on_account", Confidence: 1,
+		Postings: []domain.Posting{{Kind: domain.OnAccount, CustomerID: "C1", Amount: domain.MustAmount("42.00")}}}
 	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Actor: "claire",
 		Decisions: []DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
 		t.Fatal(err)

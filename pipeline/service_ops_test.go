@@ -11,14 +11,14 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // blockingLedger's OpenItems waits for the context, as a slow ERP call
 // would when the daemon is stopped.
 type blockingLedger struct{ connectors.Ledger }
 
-func (blockingLedger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (blockingLedger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -54,7 +54,7 @@ func TestShutdownIsNotAnError(t *testing.T) {
 
 type failingLedger struct{ connectors.Ledger }
 
-func (failingLedger) OpenItems(context.Context) ([]matcher.OpenItem, error) {
+func (failingLedger) OpenItems(context.Context) ([]domain.OpenItem, error) {
 	return nil, errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 }
 

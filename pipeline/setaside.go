@@ -8,8 +8,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // SetAsideDays is how far back (by booking date) the workbook's set-aside
@@ -37,8 +37,8 @@ func setAsideCategory(st StoredTx) string {
 		return ReasonCoveredByDetails
 	case d.Rule == "manual:ignore":
 		return SetAsideByHand
-	case d.Reason == "reversed_by_bank":
-		return "reversed_by_bank"
+	case d.Reason == domain.ReasonReversedByBank:
+		return domain.ReasonReversedByBank
 	}
 	if r := ignoredReason(st.Tx, d); r != "" {
 		return r
@@ -49,7 +49,7 @@ func setAsideCategory(st StoredTx) string {
 // setAsideLabels are the categories in French (English shows the codes).
 var setAsideLabels = map[string]string{
 	SetAsideDebit: "débit", SetAsideNotBooked: "non comptabilisé", SetAsideReversal: "contre-passation ou retour",
-	SetAsideByHand: "ignoré par un comptable", "reversed_by_bank": "rejeté par la banque",
+	SetAsideByHand: "ignoré par un comptable", domain.ReasonReversedByBank: "rejeté par la banque",
 	ReasonAwaitingDetails: "remise en attente de détail", ReasonCoveredByDetails: "remise couverte par son détail",
 	ReasonDetailsOfLettered: "détail d'une remise lettrée en bloc",
 }
@@ -75,7 +75,7 @@ func fillSetAside(f *excelize.File, st xlsxStyles, v *view, rows []StoredTx) err
 	}
 	// Totals per category and currency first.
 	type key struct{ cat, ccy string }
-	totals := map[key]matcher.Amount{}
+	totals := map[key]domain.Amount{}
 	counts := map[key]int{}
 	var order []key
 	for _, x := range rows {

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // SettledItems returns the open items, as they were when lettered, that
@@ -17,7 +17,7 @@ import (
 // a payment naming one of them that is no longer open pays it a second
 // time (issue 14: a second pass must not letter it elsewhere because the
 // payer's account was learned meanwhile). Sorted by item ID, each once.
-func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) ([]matcher.OpenItem, error) {
+func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) ([]domain.OpenItem, error) {
 	undone := map[string]bool{}
 	rows, err := s.x().QueryContext(ctx, `SELECT reverses FROM decisions WHERE job = ? AND reverses <> '' AND state <> ?`,
 		job, decRejected)
@@ -37,12 +37,12 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 	}
 	rows, err = s.x().QueryContext(ctx, `SELECT key, items FROM decisions
 		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`,
-		job, string(matcher.Auto), decRejected, since.UTC().Format(time.RFC3339Nano))
+		job, string(domain.Auto), decRejected, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, fmt.Errorf("reading settled items: %w", err)
 	}
 	defer rows.Close()
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for rows.Next() {
 		var key, data string
 		if err := rows.Scan(&key, &data); err != nil {
@@ -51,7 +51,7 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 		if undone[key] || data == "" || data == "null" {
 			continue
 		}
-		var items map[string]matcher.OpenItem
+		var items map[string]domain.OpenItem
 		if err := json.Unmarshal([]byte(data), &items); err != nil {
 			return nil, fmt.Errorf("decoding the items of letter %s: %w", key, err)
 		}
@@ -65,7 +65,7 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading settled items: %w", err)
 	}
-	out := make([]matcher.OpenItem, 0, len(byID))
+	out := make([]domain.OpenItem, 0, len(byID))
 	for _, it := range byID {
 		out = append(out, it)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -48,10 +49,10 @@ const (
 
 // StoredTx is a transaction as the state store keeps it.
 type StoredTx struct {
-	Tx       matcher.Transaction
+	Tx       domain.Transaction
 	FileHash string
 	State    string
-	Decision matcher.Decision // the current decision
+	Decision domain.Decision // the current decision
 }
 
 // PendingDecision is an automatic decision committed but not yet confirmed
@@ -59,9 +60,9 @@ type StoredTx struct {
 type PendingDecision struct {
 	Key       string
 	FileHash  string
-	Tx        matcher.Transaction
-	Decision  matcher.Decision
-	Items     map[string]matcher.OpenItem
+	Tx        domain.Transaction
+	Decision  domain.Decision
+	Items     map[string]domain.OpenItem
 	DecidedAt time.Time
 	Reverses  string // for a reversal (Outcome Unletter)
 }
@@ -77,12 +78,12 @@ type FileRecord struct {
 // DecisionRecord is one decision to commit.
 type DecisionRecord struct {
 	Key      string // idempotency key of an auto decision; generated for others
-	Tx       matcher.Transaction
+	Tx       domain.Transaction
 	FileHash string
-	Decision matcher.Decision
+	Decision domain.Decision
 	// Items are the open items the allocations name, as they were when
 	// decided (the ledger write-back needs their numbers and customers).
-	Items map[string]matcher.OpenItem
+	Items map[string]domain.OpenItem
 	// New is true when the transaction is seen for the first time.
 	New bool
 	// Reverses is, for an Unletter decision, the key of the automatic
@@ -92,7 +93,7 @@ type DecisionRecord struct {
 	// Decision: for a decision that settles the remainder of a lettered
 	// payment, the letter and the remainder together (Decision holds only
 	// what is written to the ledger under Key).
-	Shows *matcher.Decision
+	Shows *domain.Decision
 	// State, when set, is the transaction's state instead of the one its
 	// outcome gives (txWaiting, txCovered).
 	State string
@@ -105,7 +106,7 @@ type Delivery struct {
 	Seq      int
 	TxKey    string
 	Verdict  string
-	Tx       matcher.Transaction
+	Tx       domain.Transaction
 }
 
 // Commit is everything one run commits in a single database transaction.
@@ -123,7 +124,7 @@ type Commit struct {
 	Deliveries []Delivery
 	// Enriched replace the data of recorded transactions (open exceptions
 	// re-delivered with more detail).
-	Enriched []matcher.Transaction
+	Enriched []domain.Transaction
 }
 
 // Store is the durable state of Lettrage: files done, transactions
@@ -226,7 +227,7 @@ func backfillIdent(ctx context.Context, q dialectQ) error {
 			rows.Close()
 			return fmt.Errorf("reading transactions to classify: %w", err)
 		}
-		var tx matcher.Transaction
+		var tx domain.Transaction
 		if err := json.Unmarshal([]byte(data), &tx); err != nil {
 			rows.Close()
 			return fmt.Errorf("decoding stored transaction %q: %w", r.key, err)
@@ -559,8 +560,8 @@ func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, boo
 // AutoDecision is an automatic (or manual) letter recorded for a transaction.
 type AutoDecision struct {
 	Key      string
-	Decision matcher.Decision
-	Items    map[string]matcher.OpenItem
+	Decision domain.Decision
+	Items    map[string]domain.OpenItem
 	State    string // pending, applied or rejected
 	// DecidedAt is when it was committed.
 	DecidedAt time.Time
@@ -578,7 +579,7 @@ type AutoDecision struct {
 // overpayment).
 func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]AutoDecision, error) {
 	rows, err := q.QueryContext(ctx, `SELECT key, data, items, state, decided_at, outcome, reverses FROM decisions
-		WHERE job = ? AND tx_key = ? AND (outcome = ? OR reverses <> '')`, job, txKey, string(matcher.Auto))
+		WHERE job = ? AND tx_key = ? AND (outcome = ? OR reverses <> '')`, job, txKey, string(domain.Auto))
 	if err != nil {
 		return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
 	}
@@ -660,7 +661,7 @@ func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDec
 // holds: those written (not rejected) whose reversal, if any, the ledger
 // refused — merged into the one decision the transaction shows. ok is
 // false when no letter stands.
-func standing(all []AutoDecision) (d matcher.Decision, ok bool) {
+func standing(all []AutoDecision) (d domain.Decision, ok bool) {
 	for _, a := range all {
 		if a.State == decRejected || (a.Reversal != "" && a.Reversal != decRejected) {
 			continue
@@ -678,10 +679,10 @@ func standing(all []AutoDecision) (d matcher.Decision, ok bool) {
 // settled (part of) its remainder: the letter's allocations and postings
 // and the later ones, the cash the later one left unallocated, and both
 // explanations. The rule and confidence stay those of the first letter.
-func withRemainder(shown, later matcher.Decision) matcher.Decision {
+func withRemainder(shown, later domain.Decision) domain.Decision {
 	out := shown
-	out.Allocations = append(append([]matcher.Allocation(nil), shown.Allocations...), later.Allocations...)
-	out.Postings = append(append([]matcher.Posting(nil), shown.Postings...), later.Postings...)
+	out.Allocations = append(append([]domain.Allocation(nil), shown.Allocations...), later.Allocations...)
+	out.Postings = append(append([]domain.Posting(nil), shown.Postings...), later.Postings...)
 	out.Excess, out.Reason = later.Excess, later.Reason
 	out.Explanation = strings.TrimSpace(shown.Explanation + "; then " + later.Explanation)
 	return out
@@ -766,7 +767,7 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
-		Lettered:      map[string][]matcher.Allocation{},
+		Lettered:      map[string][]domain.Allocation{},
 		LetteredRefs:  map[string]string{},
 	}
 	rows, err := s.x().QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
@@ -844,26 +845,26 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 		decState := decRecord
 		current := d.Decision // what the transaction shows from now on
 		switch d.Decision.Outcome {
-		case matcher.Auto:
+		case domain.Auto:
 			state, decState = txLettered, decPending
 			if d.Shows != nil {
 				current = *d.Shows
 			}
-		case matcher.Ignored:
+		case domain.Ignored:
 			state = txIgnored
-		case matcher.Unletter:
+		case domain.Unletter:
 			switch {
 			case d.Reverses != "" && d.Decision.Rule == RuleBankReversal:
 				// The bank took the cash back: the letter is undone and the
 				// payment is no cash to letter any more.
 				decState, state = decPending, txIgnored
-				current = matcher.Decision{TxKey: d.Tx.Key, Outcome: matcher.Ignored, Reason: "reversed_by_bank",
+				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Ignored, Reason: domain.ReasonReversedByBank,
 					Explanation: d.Decision.Explanation}
 			case d.Reverses != "":
 				// The reversal is written back like a letter; the payment is
 				// an open exception again, for an accountant to letter.
 				decState = decPending
-				current = matcher.Decision{TxKey: d.Tx.Key, Outcome: matcher.Unmatched, Reason: "unlettered",
+				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Unmatched, Reason: domain.ReasonUnlettered,
 					Explanation: d.Decision.Explanation}
 			default:
 				state = txIgnored // a bank reversal entry: nothing to letter
@@ -1027,15 +1028,15 @@ const (
 // becomes: a suggestion of the items it named, carrying the ledger's
 // reason; what names the decision ("the automatic letter"); partial is
 // true when the ledger wrote part of it (the payment is then held).
-func refusedException(d matcher.Decision, items map[string]matcher.OpenItem, what, reason string, partial bool) matcher.Decision {
-	exc := matcher.Decision{TxKey: d.TxKey, Outcome: matcher.Suggested, Rule: d.Rule, Confidence: d.Confidence,
+func refusedException(d domain.Decision, items map[string]domain.OpenItem, what, reason string, partial bool) domain.Decision {
+	exc := domain.Decision{TxKey: d.TxKey, Outcome: domain.Suggested, Rule: d.Rule, Confidence: d.Confidence,
 		Reason: ReasonLedgerRejected, Explanation: "The ledger refused " + what + ": " + reason + ". It was: " + d.Explanation}
 	if partial {
 		exc.Reason = ReasonLedgerRejectedPartial
 		exc.Explanation = "The ledger refused " + what + " after writing part of it (check the ledger): " + reason + ". It was: " + d.Explanation
 	}
 	for _, a := range d.Allocations {
-		exc.Candidates = append(exc.Candidates, matcher.Candidate{ItemID: a.ItemID, CustomerID: items[a.ItemID].CustomerID, Score: d.Confidence})
+		exc.Candidates = append(exc.Candidates, domain.Candidate{ItemID: a.ItemID, CustomerID: items[a.ItemID].CustomerID, Score: d.Confidence})
 	}
 	return exc
 }
@@ -1070,8 +1071,8 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 		if err != nil {
 			return fmt.Errorf("reading rejected decision %s: %w", r.Key, err)
 		}
-		var d matcher.Decision
-		var its map[string]matcher.OpenItem
+		var d domain.Decision
+		var its map[string]domain.OpenItem
 		if err = json.Unmarshal([]byte(data), &d); err != nil {
 			return fmt.Errorf("decoding rejected decision %s: %w", r.Key, err)
 		}
@@ -1132,7 +1133,7 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 
 // LastRejected returns the newest decision on txKey that the ledger
 // refused, and when (nil when none).
-func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*matcher.Decision, time.Time, error) {
+func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error) {
 	var data, at string
 	err := s.x().QueryRowContext(ctx, `SELECT data, applied_at FROM decisions WHERE job = ? AND tx_key = ? AND state = ?
 		ORDER BY applied_at DESC, key DESC LIMIT 1`, job, txKey, decRejected).Scan(&data, &at)
@@ -1142,7 +1143,7 @@ func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*matcher.D
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("reading rejected decisions of %s: %w", txKey, err)
 	}
-	var d matcher.Decision
+	var d domain.Decision
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, time.Time{}, fmt.Errorf("decoding rejected decision of %s: %w", txKey, err)
 	}
@@ -1200,11 +1201,11 @@ func (s *Store) Stats(ctx context.Context, job string) (map[string]int, error) {
 
 // IsException reports whether a decision leaves cash for an accountant:
 // unmatched or suggested, or lettered with an excess.
-func IsException(d matcher.Decision) bool {
+func IsException(d domain.Decision) bool {
 	switch d.Outcome {
-	case matcher.Unmatched, matcher.Suggested:
+	case domain.Unmatched, domain.Suggested:
 		return true
-	case matcher.Auto:
+	case domain.Auto:
 		return !d.Excess.IsZero()
 	}
 	return false
@@ -1229,8 +1230,8 @@ func MaskIBANs(s string) string {
 }
 
 // redactTx erases what identifies a person from a settled transaction.
-func redactTx(tx *matcher.Transaction) {
-	tx.Counterparty = matcher.Party{}
+func redactTx(tx *domain.Transaction) {
+	tx.Counterparty = domain.Party{}
 	tx.Unstructured = nil
 	tx.Additional = nil
 }
@@ -1269,8 +1270,8 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 	}
 	at := now.UTC().Format(time.RFC3339Nano)
 	for _, r := range todo {
-		var t matcher.Transaction
-		var d matcher.Decision
+		var t domain.Transaction
+		var d domain.Decision
 		if err := json.Unmarshal([]byte(r.data), &t); err != nil {
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
@@ -1303,7 +1304,7 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 		}
 		drows.Close()
 		for _, x := range ds {
-			var dd matcher.Decision
+			var dd domain.Decision
 			_ = json.Unmarshal([]byte(x.data), &dd)
 			dd.Explanation = MaskIBANs(dd.Explanation)
 			b, _ := json.Marshal(dd)

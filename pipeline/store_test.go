@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
-func testTx(ref, amount string) matcher.Transaction {
-	return matcher.Transaction{
+func testTx(ref, amount string) domain.Transaction {
+	return domain.Transaction{
 		Key: "FR7630006000011234567890189|" + ref, Ref: ref, Account: "FR7630006000011234567890189",
-		Amount: matcher.MustAmount(amount), Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount(amount), Currency: "EUR", Credit: true, Status: "BOOK",
 		BookingDate: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
 	}
 }
@@ -33,15 +34,15 @@ func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 		Files: []FileRecord{{Hash: "h1", Source: "s", Path: "a.xml", Status: "processed", Transactions: 3}},
 		Decisions: []DecisionRecord{
 			{Key: DecisionKey("j", auto.Key, 0), Tx: auto, FileHash: "h1", New: true,
-				Decision: matcher.Decision{TxKey: auto.Key, Outcome: matcher.Auto, Rule: "reference",
-					Allocations: []matcher.Allocation{{ItemID: "OI1", Amount: matcher.MustAmount("100.00")}}},
-				Items: map[string]matcher.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1"}}},
+				Decision: domain.Decision{TxKey: auto.Key, Outcome: domain.Auto, Rule: "reference",
+					Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}},
+				Items: map[string]domain.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1"}}},
 			{Key: DecisionKey("j", over.Key, 0), Tx: over, FileHash: "h1", New: true,
-				Decision: matcher.Decision{TxKey: over.Key, Outcome: matcher.Auto, Rule: "document",
-					Allocations: []matcher.Allocation{{ItemID: "OI2", Amount: matcher.MustAmount("120.00")}},
-					Excess:      matcher.MustAmount("30.00")}},
+				Decision: domain.Decision{TxKey: over.Key, Outcome: domain.Auto, Rule: "document",
+					Allocations: []domain.Allocation{{ItemID: "OI2", Amount: domain.MustAmount("120.00")}},
+					Excess:      domain.MustAmount("30.00")}},
 			{Key: "rec-x", Tx: openTx, FileHash: "h1", New: true,
-				Decision: matcher.Decision{TxKey: openTx.Key, Outcome: matcher.Unmatched, Reason: "no_candidate"}},
+				Decision: domain.Decision{TxKey: openTx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}},
 		},
 		Learned: []matcher.Learning{{Kind: "iban", Value: "DE89370400440532013000", CustomerID: "C1"}},
 	}
@@ -107,7 +108,7 @@ func testStoreCommitIsAtomic(t *testing.T, open func() (*Store, error)) {
 	}
 	defer s.Close()
 	tx := testTx("B1", "10")
-	ok := DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: matcher.Decision{Outcome: matcher.Unmatched}}
+	ok := DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}}
 	// The same transaction inserted twice as new violates the primary key:
 	// the whole commit, file record included, must roll back.
 	err = s.SaveCommit(ctx, Commit{Job: "j", At: time.Now(),
@@ -161,17 +162,17 @@ func TestRedactPersonalData(t *testing.T) {
 		}
 		defer s.Close()
 		settled := testTx("R1", "100.00")
-		settled.Counterparty = matcher.Party{Name: "Jean Dupont", IBAN: "FR7630006000011234567890189"}
+		settled.Counterparty = domain.Party{Name: "Jean Dupont", IBAN: "FR7630006000011234567890189"}
 		settled.Unstructured = []string{"FACTURE FA-1 JEAN DUPONT 12 RUE DES LILAS"}
 		settled.EndToEndID = "E2E-1"
 		pending := testTx("R2", "50.00")
-		pending.Counterparty = matcher.Party{Name: "Marie Curie"}
+		pending.Counterparty = domain.Party{Name: "Marie Curie"}
 		at := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
 		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []DecisionRecord{
-			{Key: "k1", Tx: settled, New: true, Decision: matcher.Decision{Outcome: matcher.Auto, Rule: "payer_amount",
+			{Key: "k1", Tx: settled, New: true, Decision: domain.Decision{Outcome: domain.Auto, Rule: "payer_amount",
 				Explanation: "payer IBAN FR7630006000011234567890189 belongs to C1",
-				Allocations: []matcher.Allocation{{ItemID: "OI1", Amount: matcher.MustAmount("100.00")}}}},
-			{Key: "k2", Tx: pending, New: true, Decision: matcher.Decision{Outcome: matcher.Unmatched}},
+				Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}}},
+			{Key: "k2", Tx: pending, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}},
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +190,7 @@ func TestRedactPersonalData(t *testing.T) {
 		if got.Tx.Counterparty.Name != "" || got.Tx.Counterparty.IBAN != "" || len(got.Tx.Unstructured) != 0 {
 			t.Errorf("personal data kept: %+v", got.Tx)
 		}
-		if !got.Tx.Amount.Equal(matcher.MustAmount("100")) || got.Tx.Ref != "R1" || got.Tx.EndToEndID != "E2E-1" ||
+		if !got.Tx.Amount.Equal(domain.MustAmount("100")) || got.Tx.Ref != "R1" || got.Tx.EndToEndID != "E2E-1" ||
 			got.Decision.Rule != "payer_amount" || len(got.Decision.Allocations) != 1 {
 			t.Errorf("audit data lost: %+v %+v", got.Tx, got.Decision)
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/lettrage/lettrage/internal/csvsafe"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ReportOptions says which exception reports a job writes besides
@@ -55,7 +55,7 @@ var Actions = []string{"accept", "letter", "on_account", "write_off", "ignore", 
 // with: the locale and the open items the candidates name.
 type view struct {
 	loc   *Locale
-	items map[string]matcher.OpenItem
+	items map[string]domain.OpenItem
 	// setAside are the transactions set aside lately, for the workbook's
 	// set-aside sheet (nil: the sheet lists none).
 	setAside []StoredTx
@@ -107,8 +107,8 @@ func (v *view) explanation(st StoredTx) string {
 }
 
 // outcomeLabels are the outcomes in French.
-var outcomeLabels = map[string]map[matcher.Outcome]string{
-	"fr": {matcher.Suggested: "proposé", matcher.Unmatched: "non lettré", matcher.Auto: "lettré avec un reste"},
+var outcomeLabels = map[string]map[domain.Outcome]string{
+	"fr": {domain.Suggested: "proposé", domain.Unmatched: "non lettré", domain.Auto: "lettré avec un reste"},
 }
 
 func (v *view) outcome(st StoredTx) string {
@@ -172,7 +172,9 @@ func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) st
 		return fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	f.SetActiveSheet(0)
-	f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code})
+	if err := f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code}); err != nil {
+		return fmt.Errorf("writing exceptions workbook properties: %w", err)
+	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
@@ -347,7 +349,7 @@ func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accou
 	type key struct{ account, ccy string }
 	type agg struct {
 		n      int
-		cash   matcher.Amount
+		cash   domain.Amount
 		oldest time.Time
 	}
 	sums := map[key]*agg{}
@@ -430,7 +432,7 @@ func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accou
 // DD/MM/YYYY, candidates as document numbers, UTF-8 with a byte-order mark
 // so accents survive. Text cells are escaped against formulas; amounts
 // never are.
-func writeExceptionsFrenchCSV(dir string, exc []StoredTx, items map[string]matcher.OpenItem) error {
+func writeExceptionsFrenchCSV(dir string, exc []StoredTx, items map[string]domain.OpenItem) error {
 	v := &view{loc: localeFR, items: items}
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")

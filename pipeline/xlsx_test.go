@@ -11,20 +11,20 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestExceptionsWorkbook(t *testing.T) {
 	dir := t.TempDir()
 	unm := testTx("REF-001", "3333.33")
-	unm.Counterparty = matcher.Party{Name: "SCI Les Tilleuls", IBAN: "FR7610096180000007412589665"}
+	unm.Counterparty = domain.Party{Name: "SCI Les Tilleuls", IBAN: "FR7610096180000007412589665"}
 	unm.Unstructured = []string{"REMBOURSEMENT DEPOT"}
 	over := testTx("0042", "150.125") // a reference with leading zeros, 3 decimals
 	over.Account = "DE89370400440532013000"
 	exc := []StoredTx{
-		{Tx: unm, Decision: matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate", Explanation: "nothing"}},
-		{Tx: over, Decision: matcher.Decision{Outcome: matcher.Auto, Excess: matcher.MustAmount("30.125"),
-			Candidates: []matcher.Candidate{{ItemID: "OI-1", Score: 0.82}}}},
+		{Tx: unm, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate", Explanation: "nothing"}},
+		{Tx: over, Decision: domain.Decision{Outcome: domain.Auto, Excess: domain.MustAmount("30.125"),
+			Candidates: []domain.Candidate{{ItemID: "OI-1", Score: 0.82}}}},
 	}
 	name := func(a string) string {
 		if a == unm.Account {
@@ -111,11 +111,11 @@ func TestFrenchCSV(t *testing.T) {
 	dir := t.TempDir()
 	tx := testTx("R1", "1234.50")
 	tx.Counterparty.Name = "Société Générale d'Équipement; SAS"
-	items := map[string]matcher.OpenItem{"OI-1037": {ID: "OI-1037", DocumentNumber: "FA-2026-00137", CustomerID: "C003",
-		CustomerName: "Cie Générale", Currency: "EUR", Residual: matcher.MustAmount("1560.00"),
+	items := map[string]domain.OpenItem{"OI-1037": {ID: "OI-1037", DocumentNumber: "FA-2026-00137", CustomerID: "C003",
+		CustomerName: "Cie Générale", Currency: "EUR", Residual: domain.MustAmount("1560.00"),
 		DueDate: time.Date(2026, 10, 21, 0, 0, 0, 0, time.UTC)}}
-	st := StoredTx{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Suggested, Reason: "unknown_payer",
-		Explanation: "amount fits", Candidates: []matcher.Candidate{{ItemID: "OI-1037", Score: 0.82}, {ItemID: "OI-9", Score: 0.3}}}}
+	st := StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Suggested, Reason: "unknown_payer",
+		Explanation: "amount fits", Candidates: []domain.Candidate{{ItemID: "OI-1037", Score: 0.82}, {ItemID: "OI-9", Score: 0.3}}}}
 	if err := writeExceptionsFrenchCSV(dir, []StoredTx{st}, items); err != nil {
 		t.Fatal(err)
 	}

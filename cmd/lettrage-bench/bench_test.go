@@ -16,6 +16,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
@@ -24,13 +25,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // parseDir reads every statement of dir with the CAMT reader.
-func parseDir(t *testing.T, dir string, opts camt.Options) (map[string]matcher.Transaction, []*camt.File, int) {
+func parseDir(t *testing.T, dir string, opts camt.Options) (map[string]domain.Transaction, []*camt.File, int) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no statements in %s (%v)", dir, err)
 	}
-	got := map[string]matcher.Transaction{}
+	got := map[string]domain.Transaction{}
 	var parsed []*camt.File
 	batches := 0
 	for _, path := range files {
@@ -38,7 +39,7 @@ func parseDir(t *testing.T, dir string, opts camt.Options) (map[string]matcher.T
 		if err != nil {
 			t.Fatal(err)
 		}
-		cf, err := camt.Parse(f, path, opts, func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+		cf, err := camt.Parse(f, path, opts, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
 			if len(txs) > 1 {
 				batches++
 			}
@@ -379,7 +380,7 @@ func TestBigCAMT(t *testing.T) {
 		t.Errorf("%d bytes per entry, want about 3.4 KB", per)
 	}
 	got, batches := 0, 0
-	f, err := camt.Parse(bytes.NewReader(buf.Bytes()), "big.xml", camt.DefaultOptions(), func(_ *camt.Statement, e *camt.Entry, tx []matcher.Transaction) error {
+	f, err := camt.Parse(bytes.NewReader(buf.Bytes()), "big.xml", camt.DefaultOptions(), func(_ *camt.Statement, e *camt.Entry, tx []domain.Transaction) error {
 		got += len(tx)
 		if len(tx) > 1 {
 			batches++
@@ -457,7 +458,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestUniqueRefs(t *testing.T) {
-	txs := []matcher.Transaction{{Ref: "A", Key: "X/A"}, {Ref: "B", Key: "X/B"}, {Ref: "A", Key: "X/A"}, {Ref: "A", Key: "X/A"}, {Ref: "A-2", Key: "X/A-2"}}
+	txs := []domain.Transaction{{Ref: "A", Key: "X/A"}, {Ref: "B", Key: "X/B"}, {Ref: "A", Key: "X/A"}, {Ref: "A", Key: "X/A"}, {Ref: "A-2", Key: "X/A-2"}}
 	uniqueRefs(txs)
 	var got []string
 	for _, tx := range txs {

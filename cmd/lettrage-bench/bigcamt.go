@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -45,13 +46,13 @@ func benchEntry(i int, booking time.Time) *entry {
 		Booking: booking, Rich: true, Seq: i}
 	for j := 1; j <= n; j++ {
 		rf, _ := matcher.MakeRF(fmt.Sprintf("%011d%d", i, j))
-		tx := &matcher.Transaction{
-			Ref: fmt.Sprintf("TX%09d-%d", i, j), Amount: matcher.AmountFromCents(cents), Currency: "EUR", Credit: true,
+		tx := &domain.Transaction{
+			Ref: fmt.Sprintf("TX%09d-%d", i, j), Amount: domain.AmountFromCents(cents), Currency: "EUR", Credit: true,
 			BookingDate: booking, EndToEndID: fmt.Sprintf("E2E-%09d-%d", i, j),
-			Counterparty: matcher.Party{Name: fmt.Sprintf("Customer Number %d Handelsgesellschaft mbH", i),
+			Counterparty: domain.Party{Name: fmt.Sprintf("Customer Number %d Handelsgesellschaft mbH", i),
 				IBAN: fmt.Sprintf("DE0212030000%010d", i%1000000)},
 			Unstructured: []string{fmt.Sprintf("Invoice INV-2024-%06d payment thank you", i%1000000)},
-			Structured:   []matcher.Reference{{Type: "SCOR", Issuer: "ISO", Value: rf}},
+			Structured:   []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: rf}},
 			Documents:    []string{fmt.Sprintf("INV-2024-%06d", i%1000000)},
 		}
 		e.Txs = append(e.Txs, tx)
@@ -83,7 +84,7 @@ func writeBigCAMT(w io.Writer, size int64) (entries, txs int, err error) {
 	d := time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC)
 	h := &stmtHeader{MsgID: "BENCH-MSG-1", ID: "BENCH-STMT-1", Seq: 1, Created: d.Add(22 * time.Hour), From: d, To: d,
 		Account: "DE89370400440532013000", Owner: "Lettrage Bench SAS", Currency: "EUR",
-		Opening: matcher.AmountFromInt(1000), Entries: n, Credits: n}
+		Opening: domain.AmountFromInt(1000), Entries: n, Credits: n}
 	// The totals are declared before the entries: a first pass over the
 	// amounts (cheap) computes them.
 	var cents int64
@@ -94,7 +95,7 @@ func writeBigCAMT(w io.Writer, size int64) (entries, txs int, err error) {
 		}
 		cents += c
 	}
-	h.CreditSum = matcher.AmountFromCents(cents)
+	h.CreditSum = domain.AmountFromCents(cents)
 	c := newCAMTWriter(w)
 	c.begin(h)
 	for i := 1; i <= n && c.err == nil; i++ {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // stmtHeader is what the opening of one camt.053 statement declares: the
@@ -22,15 +22,15 @@ type stmtHeader struct {
 	From, To        time.Time
 	Account, Owner  string
 	Currency        string
-	Opening         matcher.Amount // signed
+	Opening         domain.Amount // signed
 	Entries         int
 	Credits, Debits int
-	CreditSum       matcher.Amount
-	DebitSum        matcher.Amount
+	CreditSum       domain.Amount
+	DebitSum        domain.Amount
 }
 
 // closing is the closing booked balance: every generated entry is booked.
-func (h *stmtHeader) closing() matcher.Amount {
+func (h *stmtHeader) closing() domain.Amount {
 	return h.Opening.Add(h.CreditSum).Sub(h.DebitSum)
 }
 
@@ -85,8 +85,8 @@ func (c *camtWriter) elem(name, text string) {
 	c.s("</" + name + ">")
 }
 
-func (c *camtWriter) amt(name string, a matcher.Amount, ccy string) {
-	c.s("<" + name + ` Ccy="` + ccy + `">` + a.StringFixed(matcher.CurrencyDigits(ccy)) + "</" + name + ">")
+func (c *camtWriter) amt(name string, a domain.Amount, ccy string) {
+	c.s("<" + name + ` Ccy="` + ccy + `">` + a.StringFixed(domain.CurrencyDigits(ccy)) + "</" + name + ">")
 }
 
 func (c *camtWriter) indicator(credit bool) {
@@ -99,16 +99,16 @@ func (c *camtWriter) indicator(credit bool) {
 
 func day(t time.Time) string { return t.Format("2006-01-02") }
 
-func (c *camtWriter) balance(code string, a matcher.Amount, ccy string, d time.Time) {
+func (c *camtWriter) balance(code string, a domain.Amount, ccy string, d time.Time) {
 	c.s("      <Bal><Tp><CdOrPrtry><Cd>" + code + "</Cd></CdOrPrtry></Tp>")
 	c.amt("Amt", a.Abs(), ccy)
 	c.indicator(a.Sign() >= 0)
 	c.s("<Dt><Dt>" + day(d) + "</Dt></Dt></Bal>\n")
 }
 
-func (c *camtWriter) sum(name string, n int, s matcher.Amount, ccy string) {
+func (c *camtWriter) sum(name string, n int, s domain.Amount, ccy string) {
 	c.s("<" + name + "><NbOfNtries>" + strconv.Itoa(n) + "</NbOfNtries><Sum>" +
-		s.StringFixed(matcher.CurrencyDigits(ccy)) + "</Sum></" + name + ">")
+		s.StringFixed(domain.CurrencyDigits(ccy)) + "</Sum></" + name + ">")
 }
 
 // begin writes the document and statement opening.
@@ -130,8 +130,8 @@ func (c *camtWriter) begin(h *stmtHeader) {
 	c.balance("CLBD", h.closing(), h.Currency, h.To)
 	net := h.CreditSum.Sub(h.DebitSum)
 	c.s("      <TxsSummry><TtlNtries><NbOfNtries>" + strconv.Itoa(h.Entries) + "</NbOfNtries><Sum>" +
-		h.CreditSum.Add(h.DebitSum).StringFixed(matcher.CurrencyDigits(h.Currency)) + "</Sum><TtlNetNtry><Amt>" +
-		net.Abs().StringFixed(matcher.CurrencyDigits(h.Currency)) + "</Amt>")
+		h.CreditSum.Add(h.DebitSum).StringFixed(domain.CurrencyDigits(h.Currency)) + "</Sum><TtlNetNtry><Amt>" +
+		net.Abs().StringFixed(domain.CurrencyDigits(h.Currency)) + "</Amt>")
 	c.indicator(net.Sign() >= 0)
 	c.s("</TtlNetNtry></TtlNtries>")
 	c.sum("TtlCdtNtries", h.Credits, h.CreditSum, h.Currency)
@@ -154,11 +154,11 @@ func (c *camtWriter) end() error {
 // entry is one <Ntry>: a single payment or a batch booking of several.
 type entry struct {
 	NtryRef, AcctSvcrRef string
-	Amount               matcher.Amount
+	Amount               domain.Amount
 	Currency             string
 	Credit               bool
 	Booking              time.Time
-	Txs                  []*matcher.Transaction
+	Txs                  []*domain.Transaction
 	// Rich pads every detail with what real banks send and the matcher
 	// does not read (postal address, agents, amount details, purpose…),
 	// for the ~3.4 KB-per-entry benchmark files.
@@ -203,7 +203,7 @@ func (c *camtWriter) entry(e *entry) {
 	c.s("      </Ntry>\n")
 }
 
-func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
+func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 	ccy := tx.Currency
 	c.s("          <TxDtls>\n            <Refs>")
 	if e.Rich {
@@ -338,7 +338,7 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *matcher.Transaction) {
 // heavyParties writes the related parties with everything a bank sends:
 // the payer's postal address and organisation id, the creditor and its
 // account. The payer's name and IBAN are the transaction's.
-func (c *camtWriter) heavyParties(e *entry, j int, tx *matcher.Transaction) {
+func (c *camtWriter) heavyParties(e *entry, j int, tx *domain.Transaction) {
 	p := tx.Counterparty
 	party, acct, other, otherAcct := "Dbtr", "DbtrAcct", "Cdtr", "CdtrAcct"
 	if !tx.Credit {
@@ -362,7 +362,7 @@ func (c *camtWriter) heavyParties(e *entry, j int, tx *matcher.Transaction) {
 // Strd per remitted document with its RfrdDocAmt (and the creditor
 // reference of the document when it has one), then the documents named
 // without amounts, then the other creditor references.
-func (c *camtWriter) remittance(tx *matcher.Transaction) {
+func (c *camtWriter) remittance(tx *domain.Transaction) {
 	ccy := tx.Currency
 	c.s("            <RmtInf>\n")
 	for _, u := range tx.Unstructured {
@@ -372,7 +372,7 @@ func (c *camtWriter) remittance(tx *matcher.Transaction) {
 	}
 	written := map[string]bool{}
 	refWritten := map[string]bool{}
-	amt := func(name string, a *matcher.Amount) {
+	amt := func(name string, a *domain.Amount) {
 		if a != nil {
 			c.amt(name, *a, ccy)
 		}

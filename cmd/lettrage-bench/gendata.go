@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -83,7 +84,7 @@ func writeDataset(dir string, seed uint64, ds *gen.Dataset, opt genOptions) ([]s
 // suffix -2, -3…: internal/gen can deliver the same payment twice as a
 // "duplicate" more than once (about 9 times in a million), and the bank's
 // reference of every transaction must be unique for truth.csv to name it.
-func uniqueRefs(txs []matcher.Transaction) {
+func uniqueRefs(txs []domain.Transaction) {
 	seen := make(map[string]int, len(txs))
 	for i := range txs {
 		tx := &txs[i]
@@ -99,7 +100,7 @@ func uniqueRefs(txs []matcher.Transaction) {
 
 // writeOpenItems writes the items as the open_items.csv contract
 // (docs/FORMATS.md).
-func writeOpenItems(path string, items []matcher.OpenItem) error {
+func writeOpenItems(path string, items []domain.OpenItem) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("creating open items: %w", err)
@@ -108,7 +109,7 @@ func writeOpenItems(path string, items []matcher.OpenItem) error {
 	_ = w.Write([]string{"id", "customer_id", "customer_name", "document_number", "issue_date", "due_date",
 		"currency", "amount", "residual", "payment_reference", "customer_iban"})
 	for _, it := range items {
-		digits := matcher.CurrencyDigits(it.Currency)
+		digits := domain.CurrencyDigits(it.Currency)
 		_ = w.Write([]string{it.ID, it.CustomerID, it.CustomerName, it.DocumentNumber, day(it.IssueDate), day(it.DueDate),
 			it.Currency, it.Amount.StringFixed(digits), it.Residual.StringFixed(digits), it.PaymentReference,
 			strings.Join(it.IBANs, "|")})
@@ -140,7 +141,7 @@ var truthRequired = truthHeader[:5]
 
 // formatAllocs writes allocations as item:amount joined with '|', in item
 // order.
-func formatAllocs(m map[string]matcher.Amount) string {
+func formatAllocs(m map[string]domain.Amount) string {
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
@@ -183,9 +184,9 @@ func closeAfter(f *os.File, err error, what string) error {
 // by booking date, forms entries (some batch bookings of several payments
 // of one day and one direction) and writes statement files of at most
 // opt.PerFile entries, one Stmt each.
-func writeStatements(dir string, seed uint64, txs []matcher.Transaction, opt genOptions) ([]string, error) {
+func writeStatements(dir string, seed uint64, txs []domain.Transaction, opt genOptions) ([]string, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed5eed))
-	byCcy := map[string][]*matcher.Transaction{}
+	byCcy := map[string][]*domain.Transaction{}
 	for i := range txs {
 		byCcy[txs[i].Currency] = append(byCcy[txs[i].Currency], &txs[i])
 	}
@@ -211,7 +212,7 @@ func writeStatements(dir string, seed uint64, txs []matcher.Transaction, opt gen
 				n = 2 + rng.IntN(4)
 			}
 			tx := list[i]
-			e := &entry{Currency: ccy, Credit: tx.Credit, Booking: tx.BookingDate, Txs: []*matcher.Transaction{tx}}
+			e := &entry{Currency: ccy, Credit: tx.Credit, Booking: tx.BookingDate, Txs: []*domain.Transaction{tx}}
 			for i++; len(e.Txs) < n && i < len(list) && list[i].Credit == tx.Credit &&
 				list[i].BookingDate.Equal(tx.BookingDate); i++ {
 				e.Txs = append(e.Txs, list[i])
@@ -254,7 +255,7 @@ func writeStatements(dir string, seed uint64, txs []matcher.Transaction, opt gen
 				files = append(files, path)
 			}
 		}
-		opening := matcher.AmountFromInt(250000)
+		opening := domain.AmountFromInt(250000)
 		for part := 0; len(entries) > 0; part++ {
 			n := min(opt.PerFile, len(entries))
 			chunk := entries[:n]

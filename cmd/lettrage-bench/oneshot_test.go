@@ -15,6 +15,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
@@ -38,7 +39,7 @@ func matchOneShot(t testing.TB, dir, outDir string, mc matcher.Config) pipeline.
 
 func oneShot(dir, outDir string, mc matcher.Config, now func() time.Time) (pipeline.Result, error) {
 	itemsPath := filepath.Join(dir, "open_items.csv")
-	readItems := func(context.Context) ([]matcher.OpenItem, error) {
+	readItems := func(context.Context) ([]domain.OpenItem, error) {
 		f, err := os.Open(itemsPath)
 		if err != nil {
 			return nil, err
@@ -154,8 +155,8 @@ func TestStatelessEqualsJobOnGeneratedData(t *testing.T) {
 			if jres.FilesQuarantined != 1 || jres.FilesNotCAMT != 1 || jres.FilesDuplicate != 2 || jres.Duplicates == 0 {
 				t.Errorf("the job pass did not meet the trouble: %+v", jres)
 			}
-			if jres.Outcomes[matcher.Auto] < tc.n/2 {
-				t.Errorf("only %d lettered", jres.Outcomes[matcher.Auto])
+			if jres.Outcomes[domain.Auto] < tc.n/2 {
+				t.Errorf("only %d lettered", jres.Outcomes[domain.Auto])
 			}
 			jres.Problems, ores.Problems = nil, nil
 			if !reflect.DeepEqual(jres, ores) {

@@ -17,6 +17,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
@@ -37,8 +38,8 @@ func TestRemittanceRoundTrip(t *testing.T) {
 	ds := gen.GenerateWith(5, 1500, gen.Options{Profile: gen.ProfileRemittance})
 	uniqueRefs(ds.Transactions)
 	files, _ := filepath.Glob(filepath.Join(dir, "statements", "*.xml"))
-	got := map[string]matcher.Transaction{}
-	reported := map[string]matcher.Transaction{}
+	got := map[string]domain.Transaction{}
+	reported := map[string]domain.Transaction{}
 	kinds := map[string]int{}
 	var size int64
 	awaiting := 0
@@ -51,7 +52,7 @@ func TestRemittanceRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cf, err := camt.Parse(f, path, camt.DefaultOptions(), func(_ *camt.Statement, _ *camt.Entry, txs []matcher.Transaction) error {
+		cf, err := camt.Parse(f, path, camt.DefaultOptions(), func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
 			for _, tx := range txs {
 				switch {
 				case strings.Contains(path, "camt052"):
@@ -117,11 +118,11 @@ func TestRemittanceRoundTrip(t *testing.T) {
 }
 
 // sameRemitted compares remitted documents by value (amounts by Equal).
-func sameRemitted(a, b []matcher.RemittedDocument) bool {
+func sameRemitted(a, b []domain.RemittedDocument) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	eq := func(x, y *matcher.Amount) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
+	eq := func(x, y *domain.Amount) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.Number != y.Number || x.Type != y.Type || x.Reference != y.Reference || !eq(x.Remitted, y.Remitted) || !eq(x.Due, y.Due) ||
@@ -252,7 +253,7 @@ func TestPassesDoNotFlip(t *testing.T) {
 		t.Run(fmt.Sprintf("policies=%v", policies), func(t *testing.T) {
 			mc := ds.Config
 			if policies {
-				mc.CashDiscounts = []matcher.CashDiscount{{Currency: "EUR", MaxPercent: matcher.MustAmount("3"), Account: "665", Reason: "ESCOMPTE"}}
+				mc.CashDiscounts = []matcher.CashDiscount{{Currency: "EUR", MaxPercent: domain.MustAmount("3"), Account: "665", Reason: "ESCOMPTE"}}
 				mc.Overpayment, mc.DuplicatePayment = matcher.PolicyOnAccount, matcher.PolicyOnAccount
 			}
 			reps := jobPasses(t, dir, t.TempDir(), mc, 3)

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/lettrage/lettrage/connectors/ledger/file"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ErrBadColumns is returned (wrapped) when a CSV file lacks a column the
@@ -64,10 +64,10 @@ type truthRow struct {
 	matchable, unknown bool
 	// allocs is the cash per item; settles, for cross-currency
 	// allocations, what each settles in the item's currency
-	allocs, settles map[string]matcher.Amount
+	allocs, settles map[string]domain.Amount
 	// discounts (item → amount) and onAccount (customer → amount) are the
 	// postings that are right too
-	discounts, onAccount map[string]matcher.Amount
+	discounts, onAccount map[string]domain.Amount
 }
 
 // readCSV reads a whole CSV file into rows indexed by header name.
@@ -111,8 +111,8 @@ func readCSV(path string, need ...string) ([]map[string]string, error) {
 	}
 }
 
-func parseAllocs(s string) (map[string]matcher.Amount, error) {
-	out := map[string]matcher.Amount{}
+func parseAllocs(s string) (map[string]domain.Amount, error) {
+	out := map[string]domain.Amount{}
 	if s == "" {
 		return out, nil
 	}
@@ -121,7 +121,7 @@ func parseAllocs(s string) (map[string]matcher.Amount, error) {
 		if !ok {
 			return nil, fmt.Errorf("parsing allocation %q: want item:amount", part)
 		}
-		a, err := matcher.ParseAmount(amt)
+		a, err := domain.ParseAmount(amt)
 		if err != nil {
 			return nil, fmt.Errorf("parsing allocation %q: %w", part, err)
 		}
@@ -143,7 +143,7 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
-	byID := make(map[string]matcher.OpenItem, len(items))
+	byID := make(map[string]domain.OpenItem, len(items))
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -181,11 +181,11 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 	// allocated_amount is the cash; a cross-currency allocation also says
 	// what it settles in the item's currency (item_amount, item_currency):
 	// both must be the truth's
-	got := map[string]map[string]matcher.Amount{}
-	gotSettles := map[string]map[string]matcher.Amount{}
-	add := func(m map[string]map[string]matcher.Amount, ref, id string, a matcher.Amount) {
+	got := map[string]map[string]domain.Amount{}
+	gotSettles := map[string]map[string]domain.Amount{}
+	add := func(m map[string]map[string]domain.Amount, ref, id string, a domain.Amount) {
 		if m[ref] == nil {
-			m[ref] = map[string]matcher.Amount{}
+			m[ref] = map[string]domain.Amount{}
 		}
 		m[ref][id] = m[ref][id].Add(a)
 	}
@@ -197,7 +197,7 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 			if rule, ok := r["rule"]; !ok || strings.HasPrefix(rule, "manual:") {
 				continue // an accountant's resolution: not the matcher's to score
 			}
-			a, err := matcher.ParseAmount(r["allocated_amount"])
+			a, err := domain.ParseAmount(r["allocated_amount"])
 			if err != nil {
 				return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
 			}
@@ -205,10 +205,10 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 			ok := t != nil
 			switch {
 			case !ok:
-			case kind == string(matcher.CashDiscountPosting):
+			case kind == string(domain.CashDiscountPosting):
 				want, has := t.discounts[r["open_item_id"]]
 				ok = has && want.Equal(a)
-			case kind == string(matcher.OnAccount):
+			case kind == string(domain.OnAccount):
 				want, has := t.onAccount[r["customer_id"]]
 				ok = has && want.Equal(a)
 			default:
@@ -219,13 +219,13 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 			}
 			continue
 		}
-		a, err := matcher.ParseAmount(r["allocated_amount"])
+		a, err := domain.ParseAmount(r["allocated_amount"])
 		if err != nil {
 			return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
 		}
 		add(got, r["tx_ref"], r["open_item_id"], a)
 		if r["item_currency"] != "" {
-			s, err := matcher.ParseAmount(r["item_amount"])
+			s, err := domain.ParseAmount(r["item_amount"])
 			if err != nil {
 				return nil, fmt.Errorf("reading %q line %d: item_amount: %w", matchesPath, i+2, err)
 			}
@@ -279,7 +279,7 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 // equivalenceKey identifies an allocation up to interchangeable items (as
 // matcher/quality_test.go does): allocs is the cash per item, settles what
 // cross-currency allocations settle in the items' currency.
-func equivalenceKey(items map[string]matcher.OpenItem, allocs, settles map[string]matcher.Amount) string {
+func equivalenceKey(items map[string]domain.OpenItem, allocs, settles map[string]domain.Amount) string {
 	keys := make([]string, 0, len(allocs))
 	for id, a := range allocs {
 		it, ok := items[id]

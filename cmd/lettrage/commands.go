@@ -17,6 +17,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
 )
@@ -269,7 +270,7 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 		}
 		var cash []string
 		for _, c := range pipeline.Currencies(s.Cash) {
-			cash = append(cash, s.Cash[c].StringFixed(matcher.CurrencyDigits(c))+" "+c)
+			cash = append(cash, s.Cash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
 		}
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", s.Count, l.label, strings.Join(cash, ", ")))
 	}
@@ -355,7 +356,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, "  resolutions   %s\n", line)
 	}
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
-		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
+		r.Outcomes[domain.Auto], r.Outcomes[domain.Suggested], r.Outcomes[domain.Unmatched], r.Outcomes[domain.Ignored])
 	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)
 	if !r.ReportsWritten {
 		fmt.Fprintln(w, "  report        not written (the pass stopped before)")
@@ -365,7 +366,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 	if ccys := pipeline.Currencies(r.UnmatchedCash); len(ccys) > 0 {
 		var parts []string
 		for _, c := range ccys {
-			parts = append(parts, r.UnmatchedCash[c].StringFixed(matcher.CurrencyDigits(c))+" "+c)
+			parts = append(parts, r.UnmatchedCash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
 		}
 		fmt.Fprintf(w, ", unmatched cash %s", strings.Join(parts, ", "))
 	}
@@ -496,7 +497,7 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	// parsed; the output folder is made only once they are valid, so that a
 	// bad file writes nothing.
 	var outErr error
-	readItems := func(context.Context) ([]matcher.OpenItem, error) {
+	readItems := func(context.Context) ([]domain.OpenItem, error) {
 		items, warnings, err := file.ReadExport(ledgerCfg)
 		if err != nil {
 			return nil, err

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
-	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
 )
 
@@ -128,7 +128,7 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 		return err
 	}
 
-	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]matcher.Amount{}}
+	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]domain.Amount{}}
 	for r := range s.Runs {
 		for _, f := range s.FilesOfRun(r) {
 			if err := os.WriteFile(filepath.Join(stmts, f.Name), f.Data, 0o644); err != nil {
@@ -156,9 +156,9 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 		}
 		keys := map[string]bool{}
 		for _, r := range rows {
-			amount, err1 := matcher.ParseAmount(r["tx_amount"])
-			alloc, err2 := matcher.ParseAmount(r["allocated_amount"])
-			wo, err3 := matcher.ParseAmount(r["writeoff_amount"])
+			amount, err1 := domain.ParseAmount(r["tx_amount"])
+			alloc, err2 := domain.ParseAmount(r["allocated_amount"])
+			wo, err3 := domain.ParseAmount(r["writeoff_amount"])
 			if err := errors.Join(err1, err2, err3); err != nil {
 				return fmt.Errorf("matches.csv: %v", err)
 			}
@@ -185,8 +185,8 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 		return err
 	}
 	for _, r := range rows {
-		amount, err1 := matcher.ParseAmount(r["amount"])
-		unalloc, err2 := matcher.ParseAmount(r["unallocated_amount"])
+		amount, err1 := domain.ParseAmount(r["amount"])
+		unalloc, err2 := domain.ParseAmount(r["unallocated_amount"])
 		if err := errors.Join(err1, err2); err != nil {
 			return fmt.Errorf("exceptions.csv: %v", err)
 		}
@@ -260,11 +260,11 @@ func readSummary(out string, o *conservation.Observed, last bool) error {
 		}
 	}
 	if last {
-		o.UnmatchedCash = map[string]matcher.Amount{}
+		o.UnmatchedCash = map[string]domain.Amount{}
 		if m := summaryUnmatched.FindStringSubmatch(out); m != nil {
 			for _, part := range strings.Split(strings.TrimSpace(m[1]), ", ") {
 				amount, ccy, ok := strings.Cut(part, " ")
-				a, err := matcher.ParseAmount(amount)
+				a, err := domain.ParseAmount(amount)
 				if !ok || err != nil {
 					return fmt.Errorf("unmatched cash %q", m[1])
 				}

@@ -10,23 +10,23 @@ import (
 	"strings"
 
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/pipeline"
 )
 
 // inspectTx is one JSON Lines object of `lettrage inspect`: a transaction
 // as the matcher sees it, with where it came from and the bank's details.
 type inspectTx struct {
-	Kind        string              `json:"kind"` // "transaction"
-	File        string              `json:"file"`
-	StatementID string              `json:"statement_id"`
-	Statement   int                 `json:"statement_index"`
-	Document    int                 `json:"document"` // 1-based document of the file the statement is in
-	EntryIndex  int                 `json:"entry_index"`
-	TxRef       string              `json:"tx_ref"`
-	Transaction matcher.Transaction `json:"transaction"`
-	Entry       *camt.Entry         `json:"entry"`
-	Detail      *camt.TxDetail      `json:"detail,omitempty"`
+	Kind        string             `json:"kind"` // "transaction"
+	File        string             `json:"file"`
+	StatementID string             `json:"statement_id"`
+	Statement   int                `json:"statement_index"`
+	Document    int                `json:"document"` // 1-based document of the file the statement is in
+	EntryIndex  int                `json:"entry_index"`
+	TxRef       string             `json:"tx_ref"`
+	Transaction domain.Transaction `json:"transaction"`
+	Entry       *camt.Entry        `json:"entry"`
+	Detail      *camt.TxDetail     `json:"detail,omitempty"`
 	// Identity is what the identity rule decides for the transaction, the
 	// files named being read in order (docs/FORMATS.md): new, or set aside
 	// as a re-delivery, a batch entry covered by its details…
@@ -70,12 +70,12 @@ func inspectFile(path string, opts camt.Options, summaryOnly bool, trail *pipeli
 	}
 	defer f.Close()
 	sum := fileSummary{File: path, Credits: map[string]string{}, Debits: map[string]string{}, ChecksFailed: []string{}}
-	credits, debits := map[string]matcher.Amount{}, map[string]matcher.Amount{}
+	credits, debits := map[string]domain.Amount{}, map[string]domain.Amount{}
 	// The transactions of the file are kept until it ends: the identity
 	// rule decides for all of them at once.
 	var objs []inspectTx
-	var all []matcher.Transaction
-	file, err := camt.Parse(f, path, opts, func(st *camt.Statement, e *camt.Entry, txs []matcher.Transaction) error {
+	var all []domain.Transaction
+	file, err := camt.Parse(f, path, opts, func(st *camt.Statement, e *camt.Entry, txs []domain.Transaction) error {
 		sum.Entries++
 		for i, tx := range txs {
 			sum.Transactions++

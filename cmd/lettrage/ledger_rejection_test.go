@@ -10,8 +10,8 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/ledger/tryton"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
 )
 
@@ -58,8 +58,8 @@ jobs:
 	}
 	f := sc.Invoices["F000"]
 	if err := other.Apply(context.Background(), []connectors.KeyedDecision{{Key: "someone-else",
-		Tx:       matcher.Transaction{Key: "other", Ref: "CHEQUE-1", BookingDate: sc.Iterations[0].Date},
-		Decision: matcher.Decision{Outcome: matcher.Auto, Allocations: []matcher.Allocation{{ItemID: fmt.Sprint(s.Invoices["F000"]), Amount: matcher.MustAmount(f.Amount)}}},
+		Tx:       domain.Transaction{Key: "other", Ref: "CHEQUE-1", BookingDate: sc.Iterations[0].Date},
+		Decision: domain.Decision{Outcome: domain.Auto, Allocations: []domain.Allocation{{ItemID: fmt.Sprint(s.Invoices["F000"]), Amount: domain.MustAmount(f.Amount)}}},
 	}}); err != nil {
 		t.Fatalf("paying F000 by someone else: %v", err)
 	}

@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // reexport writes the example's open items as the ERP exports them again,
 // stamped as_of: when imported is true, the residuals already reduced by
 // the journal's allocations (items settled left out), else as they were.
-func reexport(t *testing.T, dir string, asOf time.Time, imported bool) (items int, open matcher.Amount) {
+func reexport(t *testing.T, dir string, asOf time.Time, imported bool) (items int, open domain.Amount) {
 	t.Helper()
 	rows := readCSV(t, filepath.Join(dir, "open_items.csv"))
-	used := map[string]matcher.Amount{}
+	used := map[string]domain.Amount{}
 	if imported {
 		m := readCSV(t, filepath.Join(dir, "out", "matches.csv"))
 		col := map[string]int{}
@@ -29,14 +29,14 @@ func reexport(t *testing.T, dir string, asOf time.Time, imported bool) (items in
 			if r[col["posting_kind"]] != "" {
 				continue
 			}
-			a := matcher.MustAmount(r[col["allocated_amount"]]).Add(matcher.MustAmount(r[col["writeoff_amount"]]))
+			a := domain.MustAmount(r[col["allocated_amount"]]).Add(domain.MustAmount(r[col["writeoff_amount"]]))
 			used[r[col["open_item_id"]]] = used[r[col["open_item_id"]]].Add(a)
 		}
 	}
 	var b strings.Builder
 	b.WriteString(strings.Join(rows[0], ",") + ",as_of\n")
 	for _, r := range rows[1:] {
-		res := matcher.MustAmount(r[8]).Sub(used[r[0]])
+		res := domain.MustAmount(r[8]).Sub(used[r[0]])
 		if res.IsZero() {
 			continue
 		}
@@ -99,7 +99,7 @@ func TestReexportAfterImport(t *testing.T) {
 	if r.code != 0 || m == nil {
 		t.Fatalf("check exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if m[1] != itoa(wantItems) || matcher.MustAmount(m[2]).Cmp(wantOpen) != 0 {
+	if m[1] != itoa(wantItems) || domain.MustAmount(m[2]).Cmp(wantOpen) != 0 {
 		t.Errorf("after the re-export: %s items, %s EUR open; the export holds %d and %s", m[1], m[2], wantItems, wantOpen)
 	}
 	if m[1] != beforeItems || m[2] != beforeOpen {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // genStatement writes a camt.053.001.08 statement with n entries of about
@@ -56,10 +56,10 @@ func genStatement(w io.Writer, n int) (txs int) {
 	for i := 1; i <= n; i++ {
 		batch := i%10 == 0
 		cents := int64(1000 + i%900000)
-		one := matcher.AmountFromCents(cents).StringFixed(2)
+		one := domain.AmountFromCents(cents).StringFixed(2)
 		amt := one
 		if batch {
-			amt = matcher.AmountFromCents(4 * cents).StringFixed(2)
+			amt = domain.AmountFromCents(4 * cents).StringFixed(2)
 		}
 		fmt.Fprintf(w, `      <Ntry>
         <NtryRef>NR%08d</NtryRef>
@@ -87,7 +87,7 @@ func TestGeneratedStatement(t *testing.T) {
 	var buf bytes.Buffer
 	want := genStatement(&buf, 50)
 	got := 0
-	f, err := Parse(bytes.NewReader(buf.Bytes()), "gen.xml", DefaultOptions(), func(_ *Statement, _ *Entry, txs []matcher.Transaction) error {
+	f, err := Parse(bytes.NewReader(buf.Bytes()), "gen.xml", DefaultOptions(), func(_ *Statement, _ *Entry, txs []domain.Transaction) error {
 		got += len(txs)
 		return nil
 	})
@@ -125,7 +125,7 @@ func BenchmarkParse(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				b.ReportAllocs()
 				for b.Loop() {
-					_, err := Parse(bytes.NewReader(data), "bench.xml", opts, func(*Statement, *Entry, []matcher.Transaction) error { return nil })
+					_, err := Parse(bytes.NewReader(data), "bench.xml", opts, func(*Statement, *Entry, []domain.Transaction) error { return nil })
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -156,7 +156,7 @@ func TestMemoryBounded(t *testing.T) {
 	var peak uint64
 	var ms runtime.MemStats
 	entries := 0
-	_, err := Parse(bufio.NewReaderSize(pr, 64<<10), "mem.xml", DefaultOptions(), func(_ *Statement, e *Entry, _ []matcher.Transaction) error {
+	_, err := Parse(bufio.NewReaderSize(pr, 64<<10), "mem.xml", DefaultOptions(), func(_ *Statement, e *Entry, _ []domain.Transaction) error {
 		entries++
 		if entries%2000 == 0 {
 			runtime.ReadMemStats(&ms)
@@ -203,7 +203,7 @@ func BenchmarkParseFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, err = Parse(f, path, DefaultOptions(), func(*Statement, *Entry, []matcher.Transaction) error { return nil })
+		_, err = Parse(f, path, DefaultOptions(), func(*Statement, *Entry, []domain.Transaction) error { return nil })
 		f.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // stmt053 builds a camt.053.001.<ver> document with one statement on
@@ -39,13 +39,13 @@ func readAllString(t *testing.T, s string) (*Document, error) {
 	return ReadAll(strings.NewReader(s), "test.xml", DefaultOptions())
 }
 
-func projected(t *testing.T, s string) []matcher.Transaction {
+func projected(t *testing.T, s string) []domain.Transaction {
 	t.Helper()
 	d, err := readAllString(t, s)
 	if err != nil {
 		t.Fatalf("ReadAll: %v", err)
 	}
-	var out []matcher.Transaction
+	var out []domain.Transaction
 	for _, st := range d.Statements {
 		for _, e := range st.Entries {
 			out = append(out, e.Projected...)
@@ -109,7 +109,7 @@ func TestErrors(t *testing.T) {
 			if tc.opts != nil {
 				opts = *tc.opts
 			}
-			_, err := Parse(strings.NewReader(tc.in), "test.xml", opts, func(*Statement, *Entry, []matcher.Transaction) error { return nil })
+			_, err := Parse(strings.NewReader(tc.in), "test.xml", opts, func(*Statement, *Entry, []domain.Transaction) error { return nil })
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -158,7 +158,7 @@ func TestCallbackError(t *testing.T) {
 	stop := errors.New("stop here")
 	doc := stmt053("02", ntry("")+ntry(""))
 	calls := 0
-	_, err := Parse(strings.NewReader(doc), "f.xml", DefaultOptions(), func(st *Statement, e *Entry, txs []matcher.Transaction) error {
+	_, err := Parse(strings.NewReader(doc), "f.xml", DefaultOptions(), func(st *Statement, e *Entry, txs []domain.Transaction) error {
 		calls++
 		return stop
 	})
@@ -388,7 +388,7 @@ func TestRichModel(t *testing.T) {
 		t.Errorf("return %+v", tx.Return)
 	}
 	p := e.Projected[0]
-	want := matcher.Party{Name: "Payer", IBAN: "FR7630006000011234567890189", BIC: "BNPAFRPP", UltimateName: "Ult"}
+	want := domain.Party{Name: "Payer", IBAN: "FR7630006000011234567890189", BIC: "BNPAFRPP", UltimateName: "Ult"}
 	if p.Counterparty != want {
 		t.Errorf("counterparty %+v", p.Counterparty)
 	}

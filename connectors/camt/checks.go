@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // tally accumulates what the consistency checks compare with the bank's
 // declared totals and balances.
 type tally struct {
 	count, credits, debits   int
-	sum, creditSum, debitSum matcher.Amount
-	bookedNet                matcher.Amount
+	sum, creditSum, debitSum domain.Amount
+	bookedNet                domain.Amount
 	bookedCcy                map[string]bool
 	batch                    []batchMismatch
 }
@@ -58,7 +58,7 @@ func countCheck(name string, want *int, got int) []Check {
 	return []Check{{Name: name, OK: *want == got, Expected: strconv.Itoa(*want), Actual: strconv.Itoa(got)}}
 }
 
-func sumCheck(name string, want *matcher.Amount, got matcher.Amount) []Check {
+func sumCheck(name string, want *domain.Amount, got domain.Amount) []Check {
 	if want == nil {
 		return nil
 	}

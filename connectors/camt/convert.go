@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Conversion from the decoding structs to the exported model. Paths in
@@ -123,7 +123,7 @@ func money(a *xAmt, base, leaf string, warn *[]string) (*Money, error) {
 		}
 		return base + "/" + leaf
 	}
-	v, err := matcher.ParseAmount(strings.TrimSpace(a.Value))
+	v, err := domain.ParseAmount(strings.TrimSpace(a.Value))
 	if err != nil {
 		return nil, badValue(path(), "%v", err)
 	}
@@ -131,9 +131,9 @@ func money(a *xAmt, base, leaf string, warn *[]string) (*Money, error) {
 	if warn != nil {
 		if m.Currency == "" {
 			*warn = append(*warn, fmt.Sprintf("%s: amount %s has no currency", path(), v))
-		} else if m.Currency != "XXX" && v.Scale() > matcher.CurrencyDigits(m.Currency) {
+		} else if m.Currency != "XXX" && v.Scale() > domain.CurrencyDigits(m.Currency) {
 			*warn = append(*warn, fmt.Sprintf("%s: amount %s has %d fraction digits, %s uses %d",
-				path(), v.StringFixed(v.Scale()), v.Scale(), m.Currency, matcher.CurrencyDigits(m.Currency)))
+				path(), v.StringFixed(v.Scale()), v.Scale(), m.Currency, domain.CurrencyDigits(m.Currency)))
 		}
 		if v.Sign() < 0 {
 			*warn = append(*warn, fmt.Sprintf("%s: negative amount %s", path(), v))
@@ -142,12 +142,12 @@ func money(a *xAmt, base, leaf string, warn *[]string) (*Money, error) {
 	return m, nil
 }
 
-func plainAmount(s, path string) (*matcher.Amount, error) {
+func plainAmount(s, path string) (*domain.Amount, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
 	}
-	v, err := matcher.ParseAmount(s)
+	v, err := domain.ParseAmount(s)
 	if err != nil {
 		return nil, badValue(path, "%v", err)
 	}
@@ -220,7 +220,7 @@ func convertBalance(x *xBal) (Balance, error) {
 	return b, nil
 }
 
-func convertNbSum(x *xNbSum, path string) (count *int, sum *matcher.Amount, net *matcher.Amount, err error) {
+func convertNbSum(x *xNbSum, path string) (count *int, sum *domain.Amount, net *domain.Amount, err error) {
 	if x == nil {
 		return nil, nil, nil, nil
 	}
@@ -443,9 +443,9 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 			}
 		}
 		if c := xs.CdtrRefInf; c != nil {
-			ref := matcher.Reference{Type: firstNonEmpty(c.Tp.Cd, c.Tp.Prtry),
+			ref := domain.Reference{Type: firstNonEmpty(c.Tp.Cd, c.Tp.Prtry),
 				Issuer: strings.TrimSpace(c.Tp.Issr), Value: strings.TrimSpace(c.Ref)}
-			if ref != (matcher.Reference{}) {
+			if ref != (domain.Reference{}) {
 				s.CreditorRef = &ref
 			}
 		}

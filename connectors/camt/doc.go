@@ -1,7 +1,7 @@
 // Package camt reads ISO 20022 bank-to-customer cash management messages —
 // camt.052 account reports, camt.053 statements and camt.054 debit/credit
 // notifications, versions .001.01 to .001.14 — and projects their entries
-// onto matcher.Transaction values.
+// onto domain.Transaction values.
 //
 // The reader streams: it walks the document with encoding/xml tokens and
 // decodes one <Ntry> at a time into small private structs, so memory stays

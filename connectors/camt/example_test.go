@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Parse streams a statement entry by entry; the returned File carries the
@@ -18,7 +18,7 @@ func ExampleParse() {
 	}
 	defer f.Close()
 	file, err := camt.Parse(f, "valid_example_v8.xml", camt.DefaultOptions(),
-		func(st *camt.Statement, e *camt.Entry, txs []matcher.Transaction) error {
+		func(st *camt.Statement, e *camt.Entry, txs []domain.Transaction) error {
 			for _, tx := range txs {
 				fmt.Println(e.Index, tx.Ref, tx.Amount, tx.Currency, tx.Counterparty.Name, tx.Structured, tx.Unstructured)
 			}

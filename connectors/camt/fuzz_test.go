@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // FuzzParse: Parse never panics, stays within its limits, returns either a
@@ -40,7 +40,7 @@ func FuzzParse(f *testing.F) {
 	opts.Limits = Limits{MaxDepth: 40, MaxEntryBytes: 1 << 20, MaxTxDtls: 1000}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := 0
-		file, err := Parse(bytes.NewReader(data), "fuzz.xml", opts, func(st *Statement, e *Entry, txs []matcher.Transaction) error {
+		file, err := Parse(bytes.NewReader(data), "fuzz.xml", opts, func(st *Statement, e *Entry, txs []domain.Transaction) error {
 			n += len(txs)
 			for _, tx := range txs {
 				if tx.Ref == "" || tx.Key != st.Account+"|"+tx.Ref {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -179,15 +179,15 @@ func TestParseAgreesWithReadAll(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: ReadAll: %v", rel, err)
 		}
-		var want []matcher.Transaction
+		var want []domain.Transaction
 		for _, st := range doc.Statements {
 			for _, e := range st.Entries {
 				want = append(want, e.Projected...)
 			}
 		}
-		var got []matcher.Transaction
+		var got []domain.Transaction
 		lastIdx := map[*Statement]int{}
-		f, err := Parse(bytes.NewReader(data), rel, DefaultOptions(), func(st *Statement, e *Entry, txs []matcher.Transaction) error {
+		f, err := Parse(bytes.NewReader(data), rel, DefaultOptions(), func(st *Statement, e *Entry, txs []domain.Transaction) error {
 			if e.Index != lastIdx[st]+1 {
 				t.Errorf("%s: entry index %d after %d", rel, e.Index, lastIdx[st])
 			}

@@ -3,7 +3,7 @@ package camt
 import (
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // File is what Parse returns: the message header and every statement with
@@ -62,24 +62,24 @@ type Statement struct {
 
 // Balance is one Bal element.
 type Balance struct {
-	Code     string          `json:"code"` // Tp/CdOrPrtry/Cd, else Prtry
-	Amount   matcher.Amount  `json:"amount"`
-	Currency string          `json:"currency"`
-	Credit   bool            `json:"credit"`
-	Date     *time.Time      `json:"date,omitempty"`
-	Warnings []string        `json:"warnings,omitempty"`
-	signed   *matcher.Amount // Amount with the sign of Credit
+	Code     string         `json:"code"` // Tp/CdOrPrtry/Cd, else Prtry
+	Amount   domain.Amount  `json:"amount"`
+	Currency string         `json:"currency"`
+	Credit   bool           `json:"credit"`
+	Date     *time.Time     `json:"date,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+	signed   *domain.Amount // Amount with the sign of Credit
 }
 
 // Summary is TxsSummry: totals the bank declares for the statement.
 type Summary struct {
-	Count       *int            `json:"count,omitempty"`
-	Sum         *matcher.Amount `json:"sum,omitempty"`
-	Net         *matcher.Amount `json:"net,omitempty"` // TtlNetNtry, signed (debit negative)
-	CreditCount *int            `json:"credit_count,omitempty"`
-	CreditSum   *matcher.Amount `json:"credit_sum,omitempty"`
-	DebitCount  *int            `json:"debit_count,omitempty"`
-	DebitSum    *matcher.Amount `json:"debit_sum,omitempty"`
+	Count       *int           `json:"count,omitempty"`
+	Sum         *domain.Amount `json:"sum,omitempty"`
+	Net         *domain.Amount `json:"net,omitempty"` // TtlNetNtry, signed (debit negative)
+	CreditCount *int           `json:"credit_count,omitempty"`
+	CreditSum   *domain.Amount `json:"credit_sum,omitempty"`
+	DebitCount  *int           `json:"debit_count,omitempty"`
+	DebitSum    *domain.Amount `json:"debit_sum,omitempty"`
 }
 
 // Check is one consistency check of a statement. A failed check does not
@@ -96,8 +96,8 @@ type Check struct {
 
 // Money is an amount with its currency.
 type Money struct {
-	Amount   matcher.Amount `json:"amount"`
-	Currency string         `json:"currency"`
+	Amount   domain.Amount `json:"amount"`
+	Currency string        `json:"currency"`
 }
 
 // BankTxCode is BkTxCd.
@@ -134,28 +134,28 @@ type Batch struct {
 
 // Entry is one Ntry.
 type Entry struct {
-	Index          int            `json:"index"` // 1-based inside its statement
-	Offset         int64          `json:"-"`     // byte offset of <Ntry>
-	Amount         matcher.Amount `json:"amount"`
-	Currency       string         `json:"currency"`
-	Credit         bool           `json:"credit"`
-	Reversal       bool           `json:"reversal,omitempty"`
-	Status         string         `json:"status"`
-	BookingDate    *time.Time     `json:"booking_date,omitempty"`
-	ValueDate      *time.Time     `json:"value_date,omitempty"`
-	AcctSvcrRef    string         `json:"acct_svcr_ref,omitempty"`
-	NtryRef        string         `json:"ntry_ref,omitempty"`
-	BankTxCode     BankTxCode     `json:"bank_tx_code"`
-	Charges        *Charges       `json:"charges,omitempty"`
-	Instructed     *Money         `json:"instructed,omitempty"` // AmtDtls/InstdAmt
-	AdditionalInfo string         `json:"additional_info,omitempty"`
-	Batches        []Batch        `json:"batches,omitempty"`
+	Index          int           `json:"index"` // 1-based inside its statement
+	Offset         int64         `json:"-"`     // byte offset of <Ntry>
+	Amount         domain.Amount `json:"amount"`
+	Currency       string        `json:"currency"`
+	Credit         bool          `json:"credit"`
+	Reversal       bool          `json:"reversal,omitempty"`
+	Status         string        `json:"status"`
+	BookingDate    *time.Time    `json:"booking_date,omitempty"`
+	ValueDate      *time.Time    `json:"value_date,omitempty"`
+	AcctSvcrRef    string        `json:"acct_svcr_ref,omitempty"`
+	NtryRef        string        `json:"ntry_ref,omitempty"`
+	BankTxCode     BankTxCode    `json:"bank_tx_code"`
+	Charges        *Charges      `json:"charges,omitempty"`
+	Instructed     *Money        `json:"instructed,omitempty"` // AmtDtls/InstdAmt
+	AdditionalInfo string        `json:"additional_info,omitempty"`
+	Batches        []Batch       `json:"batches,omitempty"`
 	// BatchCount is the sum of Btch/NbOfTxs (0 when the entry has no Btch).
 	BatchCount   int         `json:"batch_count,omitempty"`
 	Transactions []*TxDetail `json:"transactions,omitempty"`
 	Warnings     []string    `json:"warnings,omitempty"`
 	// Projected is filled by ReadAll only: what the callback of Parse gets.
-	Projected []matcher.Transaction `json:"projected,omitempty"`
+	Projected []domain.Transaction `json:"projected,omitempty"`
 }
 
 // Refs are the references of one TxDtls.
@@ -245,7 +245,7 @@ type Adjustment struct {
 type Structured struct {
 	Documents   []ReferredDocument `json:"documents,omitempty"`
 	Amounts     *DocumentAmounts   `json:"amounts,omitempty"`
-	CreditorRef *matcher.Reference `json:"creditor_ref,omitempty"`
+	CreditorRef *domain.Reference  `json:"creditor_ref,omitempty"`
 	Additional  []string           `json:"additional,omitempty"`
 }
 

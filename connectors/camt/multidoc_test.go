@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/lettrage/lettrage/connectors/source/compress"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ntfctn054 builds a camt.054.001.<ver> document, message id msgID, with
@@ -90,7 +90,7 @@ func TestMultipleDocuments(t *testing.T) {
 				opts.reference = reference
 				refs := map[*Statement][]string{}
 				var idx []int
-				f, err := Parse(strings.NewReader(tc.in), "c.xml", opts, func(st *Statement, e *Entry, txs []matcher.Transaction) error {
+				f, err := Parse(strings.NewReader(tc.in), "c.xml", opts, func(st *Statement, e *Entry, txs []domain.Transaction) error {
 					if st.Message == "" || st.Version == "" || st.Document == 0 {
 						t.Errorf("statement %d handed out without its document: %+v", st.Index, st)
 					}
@@ -188,7 +188,7 @@ func TestTrailingContent(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/reference=%v", tc.name, reference), func(t *testing.T) {
 				opts := DefaultOptions()
 				opts.reference = reference
-				f, err := Parse(strings.NewReader(tc.in), "c.xml", opts, func(*Statement, *Entry, []matcher.Transaction) error { return nil })
+				f, err := Parse(strings.NewReader(tc.in), "c.xml", opts, func(*Statement, *Entry, []domain.Transaction) error { return nil })
 				if err == nil {
 					t.Fatalf("no error, %d statements", len(f.Statements))
 				}
@@ -275,7 +275,7 @@ func TestGzipMembersAllRead(t *testing.T) {
 		var got string
 		err := compress.Expand("c.xml.gz", bytes.NewReader(data), compress.Limits{}, func(member string, r io.Reader) error {
 			refs := map[*Statement][]string{}
-			f, err := Parse(r, member, DefaultOptions(), func(st *Statement, _ *Entry, txs []matcher.Transaction) error {
+			f, err := Parse(r, member, DefaultOptions(), func(st *Statement, _ *Entry, txs []domain.Transaction) error {
 				for _, tx := range txs {
 					refs[st] = append(refs[st], tx.Ref)
 				}

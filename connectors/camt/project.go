@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // projector turns entries into matcher transactions. It keeps, for the
@@ -54,7 +54,7 @@ func dateOnly(t *time.Time) time.Time {
 //
 // A TxDtls without any amount in an entry where others have one gets a
 // zero amount and a warning.
-func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
+func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 	n := len(e.Transactions)
 	if n == 0 {
 		t := p.base(st, e)
@@ -64,7 +64,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
 		t.Origin = p.origin(st, e, &t, "", 0, 0)
-		return []matcher.Transaction{t}
+		return []domain.Transaction{t}
 	}
 	withAmount := 0
 	for _, tx := range e.Transactions {
@@ -79,7 +79,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		names := map[string]bool{}
 		for _, tx := range e.Transactions {
 			fillRemittance(&t, tx)
-			if !matcher.IsPlaceholderRef(tx.Refs.EndToEndID) {
+			if !domain.IsPlaceholderRef(tx.Refs.EndToEndID) {
 				e2e = append(e2e, tx.Refs.EndToEndID)
 			}
 			cp := counterparty(tx, t.Credit)
@@ -89,7 +89,7 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 			}
 		}
 		if len(names) > 1 {
-			t.Counterparty = matcher.Party{}
+			t.Counterparty = domain.Party{}
 		}
 		if len(e2e) == 1 {
 			t.EndToEndID = e2e[0]
@@ -98,17 +98,17 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
 		t.Origin = p.origin(st, e, &t, "", 0, n)
-		return []matcher.Transaction{t}
+		return []domain.Transaction{t}
 	}
 	// Several details may carry the same bank reference (some banks repeat
 	// the entry's): then the entry reference with /n is used instead.
 	ownCount := map[string]int{}
 	for _, tx := range e.Transactions {
-		if r := tx.Refs.AcctSvcrRef; !matcher.IsPlaceholderRef(r) {
+		if r := tx.Refs.AcctSvcrRef; !domain.IsPlaceholderRef(r) {
 			ownCount[r]++
 		}
 	}
-	out := make([]matcher.Transaction, 0, n)
+	out := make([]domain.Transaction, 0, n)
 	for i, tx := range e.Transactions {
 		t := p.base(st, e)
 		if tx.Credit != nil {
@@ -134,13 +134,13 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 		t.Return = tx.Return != nil
 		t.Counterparty = counterparty(tx, t.Credit)
 		t.EndToEndID = tx.Refs.EndToEndID
-		if matcher.IsPlaceholderRef(t.EndToEndID) {
+		if domain.IsPlaceholderRef(t.EndToEndID) {
 			t.EndToEndID = ""
 		}
 		fillRemittance(&t, tx)
 		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
 		own := tx.Refs.AcctSvcrRef
-		if matcher.IsPlaceholderRef(own) || ownCount[own] > 1 {
+		if domain.IsPlaceholderRef(own) || ownCount[own] > 1 {
 			own = ""
 		}
 		t.Ref = p.ref(st, e, own, i+1, n, &t)
@@ -151,8 +151,8 @@ func (p *projector) project(st *Statement, e *Entry) []matcher.Transaction {
 	return out
 }
 
-func (p *projector) base(st *Statement, e *Entry) matcher.Transaction {
-	return matcher.Transaction{
+func (p *projector) base(st *Statement, e *Entry) domain.Transaction {
+	return domain.Transaction{
 		Account:     st.Account,
 		Credit:      e.Credit,
 		Status:      e.Status,
@@ -187,7 +187,7 @@ func exchangeRate(tx *TxDetail) string {
 // setInstructed sets the instructed amount (AmtDtls/InstdAmt) of t, with
 // the bank's exchange rate as written, when it is in another currency than
 // the cash.
-func setInstructed(t *matcher.Transaction, m *Money, rate string) {
+func setInstructed(t *domain.Transaction, m *Money, rate string) {
 	if m == nil || m.Currency == "" || m.Currency == t.Currency || m.Amount.Sign() <= 0 {
 		return
 	}
@@ -204,14 +204,14 @@ func txCash(tx *TxDetail) *Money {
 	return nil
 }
 
-func counterparty(tx *TxDetail, credit bool) matcher.Party {
+func counterparty(tx *TxDetail, credit bool) domain.Party {
 	p, u := tx.Creditor, tx.UltimateCreditor
 	if credit {
 		p, u = tx.Debtor, tx.UltimateDebtor
 	}
-	var out matcher.Party
+	var out domain.Party
 	if p != nil {
-		out = matcher.Party{Name: p.Name, IBAN: p.IBAN, Account: p.Account, BIC: p.BIC}
+		out = domain.Party{Name: p.Name, IBAN: p.IBAN, Account: p.Account, BIC: p.BIC}
 	}
 	if u != nil {
 		out.UltimateName = u.Name
@@ -219,7 +219,7 @@ func counterparty(tx *TxDetail, credit bool) matcher.Party {
 	return out
 }
 
-func fillRemittance(t *matcher.Transaction, tx *TxDetail) {
+func fillRemittance(t *domain.Transaction, tx *TxDetail) {
 	for _, s := range tx.Remittance.Structured {
 		if s.CreditorRef != nil && s.CreditorRef.Value != "" {
 			t.Structured = append(t.Structured, *s.CreditorRef)
@@ -245,12 +245,12 @@ func fillRemittance(t *matcher.Transaction, tx *TxDetail) {
 // for the matcher to allocate by; ok is false when the block has no
 // amounts or names several documents or none (the amounts of several
 // documents together cannot be split among them).
-func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
+func remittedDocument(s Structured) (domain.RemittedDocument, bool) {
 	a := s.Amounts
 	if a == nil {
-		return matcher.RemittedDocument{}, false
+		return domain.RemittedDocument{}, false
 	}
-	var r matcher.RemittedDocument
+	var r domain.RemittedDocument
 	numbered := 0
 	for _, d := range s.Documents {
 		if d.Number != "" {
@@ -262,11 +262,11 @@ func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
 		r.Reference = s.CreditorRef.Value
 	}
 	if numbered > 1 || (numbered == 0 && r.Reference == "") {
-		return matcher.RemittedDocument{}, false
+		return domain.RemittedDocument{}, false
 	}
 	ccy := ""
 	same := true
-	money := func(m *Money) *matcher.Amount {
+	money := func(m *Money) *domain.Amount {
 		if m == nil {
 			return nil
 		}
@@ -281,7 +281,7 @@ func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
 	r.Remitted, r.Due = money(a.Remitted), money(a.DuePayable)
 	for _, x := range []struct {
 		m   *Money
-		dst *matcher.Amount
+		dst *domain.Amount
 	}{{a.Discount, &r.Discount}, {a.CreditNote, &r.CreditNote}, {a.Tax, &r.Tax}} {
 		if v := money(x.m); v != nil {
 			*x.dst = *v
@@ -295,11 +295,11 @@ func remittedDocument(s Structured) (matcher.RemittedDocument, bool) {
 	}
 	for _, adj := range a.Adjustments {
 		v := money(&adj.Money)
-		r.Adjustments = append(r.Adjustments, matcher.DocumentAdjustment{Amount: *v,
+		r.Adjustments = append(r.Adjustments, domain.DocumentAdjustment{Amount: *v,
 			Added: adj.Credit != nil && *adj.Credit, Reason: adj.Reason, Info: adj.AdditionalInfo})
 	}
 	if !same {
-		return matcher.RemittedDocument{}, false
+		return domain.RemittedDocument{}, false
 	}
 	r.Currency = ccy
 	return r, true
@@ -317,7 +317,7 @@ func appendNonEmpty(ss []string, s string) []string {
 // occurs again in the file (a bank reusing references), "#"+NtryRef (or
 // "#k", k the occurrence) is appended so that keys stay unique within the
 // file; this is reported in the entry's Warnings.
-func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *matcher.Transaction) string {
+func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *domain.Transaction) string {
 	suffix := func(r string) string {
 		if n > 1 {
 			return fmt.Sprintf("%s/%d", r, i)
@@ -328,9 +328,9 @@ func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *matche
 	switch {
 	case own != "":
 		r = own
-	case !matcher.IsPlaceholderRef(e.AcctSvcrRef):
+	case !domain.IsPlaceholderRef(e.AcctSvcrRef):
 		r = suffix(e.AcctSvcrRef)
-	case !matcher.IsPlaceholderRef(e.NtryRef):
+	case !domain.IsPlaceholderRef(e.NtryRef):
 		r = suffix(e.NtryRef)
 	default:
 		r = p.hash(t)
@@ -358,7 +358,7 @@ func (p *projector) ref(st *Statement, e *Entry, own string, i, n int, t *matche
 // identifies the transaction and the occurrence number of that tuple in the
 // file (identical lines get different refs; the same file read twice gives
 // the same refs).
-func (p *projector) hash(t *matcher.Transaction) string {
+func (p *projector) hash(t *domain.Transaction) string {
 	cd := "D"
 	if t.Credit {
 		cd = "C"
@@ -375,15 +375,15 @@ func (p *projector) hash(t *matcher.Transaction) string {
 // own is the detail's usable AcctSvcrRef ("" when none), details the number
 // of TxDtls the entry was split into (0: the transaction is the whole
 // entry), merged the number of TxDtls merged into it.
-func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own string, details, merged int) *matcher.Origin {
-	o := &matcher.Origin{Message: p.message, CopyDuplicate: st.CopyDuplicate, Document: st.Document,
+func (p *projector) origin(st *Statement, e *Entry, t *domain.Transaction, own string, details, merged int) *domain.Origin {
+	o := &domain.Origin{Message: p.message, CopyDuplicate: st.CopyDuplicate, Document: st.Document,
 		EntryAmount: e.Amount, Batch: e.BatchCount, Details: details, Merged: merged}
 	switch {
 	case own != "":
 		o.BankRef = own
-	case !matcher.IsPlaceholderRef(e.AcctSvcrRef):
+	case !domain.IsPlaceholderRef(e.AcctSvcrRef):
 		o.BankRef = e.AcctSvcrRef
-	case !matcher.IsPlaceholderRef(e.NtryRef):
+	case !domain.IsPlaceholderRef(e.NtryRef):
 		o.BankRef = e.NtryRef
 	}
 	switch {
@@ -400,7 +400,7 @@ func (p *projector) origin(st *Statement, e *Entry, t *matcher.Transaction, own 
 	}
 	add := func(r string) {
 		r = strings.TrimSpace(r)
-		if matcher.IsPlaceholderRef(r) {
+		if domain.IsPlaceholderRef(r) {
 			return
 		}
 		for _, l := range o.Links {

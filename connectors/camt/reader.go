@@ -15,13 +15,13 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // EntryFunc receives each entry, in document order, with its projected
 // transactions. The statement is the one the entry belongs to; its checks
 // are not computed yet. An error stops the parse.
-type EntryFunc func(st *Statement, e *Entry, txs []matcher.Transaction) error
+type EntryFunc func(st *Statement, e *Entry, txs []domain.Transaction) error
 
 var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 
@@ -33,7 +33,7 @@ var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 // Every failure is a *ParseError; a truncated document, and content after
 // the last document, are always errors (refuse the file whole then: fn
 // may have seen some of its entries already).
-func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Entry, txs []matcher.Transaction) error) (*File, error) {
+func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Entry, txs []domain.Transaction) error) (*File, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
 		return nil, err

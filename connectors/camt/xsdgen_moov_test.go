@@ -21,7 +21,7 @@ import (
 	"github.com/moov-io/iso20022/pkg/camt_v08"
 	"github.com/moov-io/iso20022/pkg/common"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // moovDoc is a camt.052/053/054 .08 Document as moov-io decodes it.
@@ -126,13 +126,13 @@ func sameFloat(a, b float64) bool {
 }
 
 // amount compares a decimal with moov's float64.
-func (d *differ) amount(field string, ours matcher.Amount, theirs float64) {
+func (d *differ) amount(field string, ours domain.Amount, theirs float64) {
 	if !sameFloat(ours.Float(), theirs) {
 		d.add(field, ours.String(), strconv.FormatFloat(theirs, 'g', -1, 64))
 	}
 }
 
-func (d *differ) optAmount(field string, ours *matcher.Amount, theirs float64) {
+func (d *differ) optAmount(field string, ours *domain.Amount, theirs float64) {
 	if ours == nil {
 		if theirs != 0 { // moov-io cannot tell absent from 0
 			d.add(field, "absent", strconv.FormatFloat(theirs, 'g', -1, 64))
@@ -325,7 +325,7 @@ func compareStatement(d *differ, st *Statement, m *moovStatement) {
 		for _, x := range []struct {
 			name  string
 			count *int
-			sum   *matcher.Amount
+			sum   *domain.Amount
 			m     *camt_v08.NumberAndSumOfTransactions1
 		}{{"TtlCdtNtries", s.CreditCount, s.CreditSum, ms.TtlCdtNtries}, {"TtlDbtNtries", s.DebitCount, s.DebitSum, ms.TtlDbtNtries}} {
 			if x.m == nil {
@@ -650,14 +650,14 @@ func compareRemittance(d *differ, ours *Remittance, m *camt_v08.RemittanceInform
 		}
 		d.str("Strd/RfrdDocInf (Tp Nb RltdDt)", strings.Join(got, "|"), strings.Join(want, "|"))
 
-		var ref *matcher.Reference
+		var ref *domain.Reference
 		if c := ms.CdtrRefInf; c != nil {
-			r := matcher.Reference{Value: tr(c.Ref)}
+			r := domain.Reference{Value: tr(c.Ref)}
 			if c.Tp != nil {
 				r.Type = firstNonEmpty(string(c.Tp.CdOrPrtry.Cd), string(c.Tp.CdOrPrtry.Prtry))
 				r.Issuer = tr(c.Tp.Issr)
 			}
-			if r != (matcher.Reference{}) {
+			if r != (domain.Reference{}) {
 				ref = &r
 			}
 		}
@@ -789,10 +789,10 @@ func TestXSDGenOracle(t *testing.T) {
 		}
 		gens[msg] = g
 	}
-	one := matcher.MustAmount("1")
+	one := domain.MustAmount("1")
 	// Amounts are changed by more than float64 can lose (2a+1: moov-io
 	// cannot tell 999999999999999999 from its successor).
-	bump := func(a matcher.Amount) matcher.Amount { return a.Add(a).Add(one) }
+	bump := func(a domain.Amount) domain.Amount { return a.Add(a).Add(one) }
 	day := func(p **time.Time) bool {
 		if *p == nil {
 			return false
@@ -834,7 +834,7 @@ func TestXSDGenOracle(t *testing.T) {
 			return false
 		})
 	}
-	setAmount := func(p *matcher.Amount, v matcher.Amount) bool { *p = v; return true }
+	setAmount := func(p *domain.Amount, v domain.Amount) bool { *p = v; return true }
 	stmt := func(f func(*Statement) bool) func(*Document) bool {
 		return func(d *Document) bool {
 			for _, st := range d.Statements {

@@ -41,7 +41,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var (
@@ -160,7 +160,7 @@ var (
 
 // errKey is a reader error without what varies from document to document
 // (indexes, values, offsets), to group failures by. Amounts written with
-// more digits than matcher.ParseAmount takes are one group wherever they
+// more digits than domain.ParseAmount takes are one group wherever they
 // are.
 func errKey(err error) string {
 	var pe *ParseError
@@ -278,7 +278,7 @@ func TestXSDConformance(t *testing.T) {
 		// Parse (streaming) must accept it too and hand over the same
 		// entries.
 		handed := 0
-		if _, err := Parse(bytes.NewReader(d.data), name, opts, func(*Statement, *Entry, []matcher.Transaction) error {
+		if _, err := Parse(bytes.NewReader(d.data), name, opts, func(*Statement, *Entry, []domain.Transaction) error {
 			handed++
 			return nil
 		}); err != nil {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestGenerateIsReproducible(t *testing.T) {
@@ -26,8 +26,8 @@ func TestGenerateIsReproducible(t *testing.T) {
 
 // perfect is what a stateless pass that reports every credit would leave.
 func perfect(s *Schedule) Observed {
-	o := Observed{ListsSetAside: true, SetAside: map[string]int{}, UnmatchedCash: map[string]matcher.Amount{}}
-	add := func(account, day int, amount matcher.Amount, payer, state, reason string) {
+	o := Observed{ListsSetAside: true, SetAside: map[string]int{}, UnmatchedCash: map[string]domain.Amount{}}
+	add := func(account, day int, amount domain.Amount, payer, state, reason string) {
 		acc := s.Accounts[account]
 		t := Tx{Account: acc.IBAN, Currency: acc.Currency, Day: s.Days[day], Amount: amount, Payer: payer, State: state, Reason: reason}
 		if state == Exception {
@@ -87,12 +87,12 @@ func TestOracleRejects(t *testing.T) {
 			"a credit lettered twice": func(o *Observed) bool {
 				t := &o.Txs[0]
 				o.UnmatchedCash[t.Currency] = o.UnmatchedCash[t.Currency].Sub(t.Amount)
-				t.State, t.Reason, t.Reported, t.Unallocated, t.Letters, t.Allocated = Lettered, "", false, matcher.Amount{}, 2, t.Amount
+				t.State, t.Reason, t.Reported, t.Unallocated, t.Letters, t.Allocated = Lettered, "", false, domain.Amount{}, 2, t.Amount
 				return true
 			},
 			"unmatched cash off by a cent": func(o *Observed) bool {
 				c := o.Txs[0].Currency
-				o.UnmatchedCash[c] = o.UnmatchedCash[c].Add(matcher.MustAmount("0.01"))
+				o.UnmatchedCash[c] = o.UnmatchedCash[c].Add(domain.MustAmount("0.01"))
 				return true
 			},
 			"a covered batch entry reported too": func(o *Observed) bool {

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/camtgen"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -64,7 +65,7 @@ type Payment struct {
 	Account int
 	Day     int
 	Credit  bool
-	Amount  matcher.Amount
+	Amount  domain.Amount
 	Payer   string
 	IBAN    string
 	Ustrd   string
@@ -93,7 +94,7 @@ type Batch struct {
 	ID      int
 	Account int
 	Day     int
-	Amount  matcher.Amount
+	Amount  domain.Amount
 	Link    string // Btch/MsgId, in the camt.053 and the camt.054
 	BankRef string // UniqueRefs: the entry's AcctSvcrRef
 	Details []*Payment
@@ -149,7 +150,7 @@ type Schedule struct {
 	Seed     uint64
 	Accounts []Account
 	Days     []string // booking dates, YYYY-MM-DD
-	Items    []matcher.OpenItem
+	Items    []domain.OpenItem
 	Payments []*Payment // own entries, credits and debits (details are in Batches)
 	Batches  []*Batch
 	Files    []File
@@ -160,7 +161,7 @@ type Schedule struct {
 	Archive bool
 	// Tolerance is the write-off tolerance (absolute, per currency) the
 	// harness configures: Tolerance and 1 percent.
-	Tolerance matcher.Amount
+	Tolerance domain.Amount
 }
 
 var payers = []struct{ name, iban string }{
@@ -202,7 +203,7 @@ func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
 
 func (g *gen) pick(ss ...string) string { return ss[g.rng.IntN(len(ss))] }
 
-func amt(s string) matcher.Amount { return matcher.MustAmount(s) }
+func amt(s string) domain.Amount { return domain.MustAmount(s) }
 
 func (g *gen) generate() {
 	s := g.s
@@ -232,7 +233,7 @@ func (g *gen) generate() {
 		ccy := s.Accounts[g.rng.IntN(len(s.Accounts))].Currency
 		res := amt(residuals[g.rng.IntN(len(residuals))])
 		ref, _ := matcher.MakeRF(fmt.Sprint(1001 + i))
-		s.Items = append(s.Items, matcher.OpenItem{ID: fmt.Sprintf("OI-%d", 1001+i), CustomerID: fmt.Sprintf("C%d", cust+1),
+		s.Items = append(s.Items, domain.OpenItem{ID: fmt.Sprintf("OI-%d", 1001+i), CustomerID: fmt.Sprintf("C%d", cust+1),
 			CustomerName: payers[cust].name, DocumentNumber: fmt.Sprintf("FA-2026-%05d", 1001+i), PaymentReference: ref,
 			IssueDate: time.Date(2026, 10, 1+i, 0, 0, 0, 0, time.UTC), DueDate: time.Date(2026, 11, 1+i, 0, 0, 0, 0, time.UTC),
 			Currency: ccy, Amount: res, Residual: res})
@@ -276,8 +277,8 @@ func (g *gen) bankRef(a int) string {
 }
 
 // itemsIn are the items in the currency of account a.
-func (g *gen) itemsIn(a int) []matcher.OpenItem {
-	var out []matcher.OpenItem
+func (g *gen) itemsIn(a int) []domain.OpenItem {
+	var out []domain.OpenItem
 	for _, it := range g.s.Items {
 		if it.Currency == g.s.Accounts[a].Currency {
 			out = append(out, it)

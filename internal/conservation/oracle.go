@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // States of an observed transaction (a booked credit the passes recorded).
@@ -47,17 +47,17 @@ type Tx struct {
 	Account, Currency string
 	Day               string // booking date YYYY-MM-DD
 	Ref               string // tx_ref
-	Amount            matcher.Amount
+	Amount            domain.Amount
 	Payer, Remittance string // "" when unknown
 	State             string // Lettered, Exception, Waiting, Covered (anything else is wrong)
 	Reason            string // the exception's or set-aside's reason
 	// Letters is how many decisions the ledger holds for it.
 	Letters int
 	// Allocated is the cash the ledger's letters allocate (or post).
-	Allocated matcher.Amount
+	Allocated domain.Amount
 	// Reported: in the exceptions report, with Unallocated.
 	Reported    bool
-	Unallocated matcher.Amount
+	Unallocated domain.Amount
 }
 
 func (t Tx) String() string {
@@ -82,10 +82,10 @@ type Observed struct {
 	// passes (Result.SetAside or the summaries); nil when unknown.
 	SetAside map[string]int
 	// UnmatchedCash is what the last pass reports (nil when unknown).
-	UnmatchedCash map[string]matcher.Amount
+	UnmatchedCash map[string]domain.Amount
 	// Settled is, by item, what the ledger's letters take off it (cash and
 	// write-offs).
-	Settled map[string]matcher.Amount
+	Settled map[string]domain.Amount
 	// Read transactions were either delivered again (Redelivered) or
 	// recorded as new (Recorded); Read 0: not counted.
 	Read, Redelivered, Recorded int
@@ -98,7 +98,7 @@ type unit struct {
 	desc     string
 	account  int
 	day      int
-	amount   matcher.Amount
+	amount   domain.Amount
 	payers   []string // the payer is one of these, or unknown
 	remit    string
 	states   []string
@@ -225,8 +225,8 @@ func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
 	errs = append(errs, o.Problems...)
 
 	// Each transaction on its own: its cash, once.
-	reported := map[string]matcher.Amount{}
-	observedCash := map[string]matcher.Amount{}
+	reported := map[string]domain.Amount{}
+	observedCash := map[string]domain.Amount{}
 	for _, t := range o.Txs {
 		switch t.State {
 		case Lettered:
@@ -305,7 +305,7 @@ func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
 	}
 
 	// The cash of the truth: allocated + reported + waiting.
-	truth := map[string]matcher.Amount{}
+	truth := map[string]domain.Amount{}
 	for _, p := range s.Payments {
 		if p.Credit {
 			c := s.Accounts[p.Account].Currency

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -49,7 +50,7 @@ const (
 type Truth struct {
 	Scenario string
 	// Allocations is item id → cash, for matchable transactions.
-	Allocations map[string]matcher.Amount
+	Allocations map[string]domain.Amount
 	// Matchable is true when a right automatic letter exists.
 	Matchable bool
 	// Unknown marks payers nobody knows: they must never be auto-lettered.
@@ -57,24 +58,24 @@ type Truth struct {
 	// Settles is, for the cross-currency allocations of Allocations (an
 	// FX rule), item id → what the allocation settles in the item's
 	// currency (Allocations holds the cash, in the payment's currency).
-	Settles map[string]matcher.Amount
+	Settles map[string]domain.Amount
 	// Discounts is, per item, a cash discount the payer says it took
 	// (DscntApldAmt): not cash. Either answer is right: the discount left
 	// open on the item, or closed by a cash_discount posting of exactly
 	// that amount on that item.
-	Discounts map[string]matcher.Amount
+	Discounts map[string]domain.Amount
 	// OnAccount is, per customer, cash that may rightly be put on the
 	// customer's account instead of being reported: the excess of an
 	// overpayment of an identified invoice, or a payment of an invoice
 	// already paid. Either answer is right: reported, or an on_account
 	// posting of exactly that amount for that customer.
-	OnAccount map[string]matcher.Amount
+	OnAccount map[string]domain.Amount
 }
 
 // Dataset is a generated book, statement transactions and ground truth.
 type Dataset struct {
-	Items        []matcher.OpenItem
-	Transactions []matcher.Transaction
+	Items        []domain.OpenItem
+	Transactions []domain.Transaction
 	Memory       matcher.Memory
 	Config       matcher.Config
 	Truth        []Truth // parallel to Transactions
@@ -153,7 +154,7 @@ type generator struct {
 	nItems int // open items in the book
 	ds     *Dataset
 	custs  []*customer
-	items  []matcher.OpenItem
+	items  []domain.OpenItem
 	used   []bool
 	// pool of item indexes in random order, consumed by scenarios
 	pool   []int
@@ -213,10 +214,10 @@ func ibanCheck(cc, bban string) string {
 func (g *generator) book() {
 	g.ds = &Dataset{Config: matcher.DefaultConfig(), Memory: matcher.Memory{
 		IBANCustomers: map[string][]string{}, NameCustomers: map[string][]string{}}}
-	g.ds.Config.Tolerances = []matcher.Tolerance{{Currency: "", Absolute: matcher.MustAmount("15.00"), Percent: matcher.MustAmount("2")}}
+	g.ds.Config.Tolerances = []matcher.Tolerance{{Currency: "", Absolute: domain.MustAmount("15.00"), Percent: domain.MustAmount("2")}}
 	// USD invoices paid into the EUR account, with the bank's instructed
 	// amount in USD (ScFXInstructed)
-	g.ds.Config.FX = []matcher.FXRule{{ItemCurrency: "USD", CashCurrency: "EUR", TolerancePercent: matcher.MustAmount("0.1")}}
+	g.ds.Config.FX = []matcher.FXRule{{ItemCurrency: "USD", CashCurrency: "EUR", TolerancePercent: domain.MustAmount("0.1")}}
 	g.base = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	g.amounts = map[string]bool{}
 	nItems := g.nItems
@@ -275,21 +276,21 @@ func (g *generator) book() {
 			cents = mustCents(g.items[cu.items[0]].Amount)
 			ccy = g.items[cu.items[0]].Currency
 		}
-		amt := matcher.AmountFromCents(cents)
+		amt := domain.AmountFromCents(cents)
 		resid := amt
 		credit := g.rng.IntN(60) == 0 && !cu.recurring
 		if credit {
-			amt = matcher.AmountFromCents(-(cents / 10))
+			amt = domain.AmountFromCents(-(cents / 10))
 			resid = amt
 		} else if g.rng.IntN(20) == 0 {
-			resid = matcher.AmountFromCents(cents - cents/3) // already partly paid
+			resid = domain.AmountFromCents(cents - cents/3) // already partly paid
 		}
 		issue := g.base.AddDate(0, 0, g.rng.IntN(300))
 		doc := fmt.Sprintf("FA-2025-%06d", i+1)
 		if credit {
 			doc = fmt.Sprintf("AV-2025-%06d", i+1)
 		}
-		it := matcher.OpenItem{
+		it := domain.OpenItem{
 			ID: fmt.Sprintf("I%07d", i+1), CustomerID: cu.id, CustomerName: cu.name,
 			DocumentNumber: doc, IssueDate: issue, DueDate: issue.AddDate(0, 0, 30),
 			Currency: ccy, Amount: amt, Residual: resid,
@@ -310,7 +311,7 @@ func (g *generator) book() {
 	g.ds.Items = g.items
 }
 
-func mustCents(a matcher.Amount) int64 {
+func mustCents(a domain.Amount) int64 {
 	s := a.StringFixed(2)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(strings.Replace(s, ".", "", 1), "-")
@@ -336,7 +337,7 @@ func spaced(iban string) string {
 }
 
 // take returns an unused invoice satisfying ok, or -1.
-func (g *generator) take(ok func(it *matcher.OpenItem) bool) int {
+func (g *generator) take(ok func(it *domain.OpenItem) bool) int {
 	for tries := 0; tries < 200 && len(g.pool) > 0; tries++ {
 		k := g.rng.IntN(len(g.pool))
 		i := g.pool[k]
@@ -356,13 +357,13 @@ func (g *generator) take(ok func(it *matcher.OpenItem) bool) int {
 
 func (g *generator) itemIndex(id string) int {
 	var i int
-	fmt.Sscanf(id, "I%d", &i)
+	_, _ = fmt.Sscanf(id, "I%d", &i) // the generator's own ids: I0000001…
 	return i - 1
 }
 
-func (g *generator) customerOf(it *matcher.OpenItem) *customer {
+func (g *generator) customerOf(it *domain.OpenItem) *customer {
 	var c int
-	fmt.Sscanf(it.CustomerID, "C%d", &c)
+	_, _ = fmt.Sscanf(it.CustomerID, "C%d", &c) // the generator's own ids: C000000…
 	return g.custs[c]
 }
 
@@ -381,10 +382,10 @@ func (g *generator) oldestOfAmount(i int) bool {
 	return true
 }
 
-func (g *generator) tx(amount matcher.Amount, ccy string) matcher.Transaction {
+func (g *generator) tx(amount domain.Amount, ccy string) domain.Transaction {
 	g.txSeq++
 	d := g.base.AddDate(0, 0, 60+g.rng.IntN(300))
-	return matcher.Transaction{
+	return domain.Transaction{
 		Key: fmt.Sprintf("FR7630006000011234567890189/TX%08d", g.txSeq), Ref: fmt.Sprintf("TX%08d", g.txSeq),
 		Account: "FR7630006000011234567890189", Amount: amount, Currency: ccy, Credit: true, Status: "BOOK",
 		BookingDate: d, ValueDate: d, EndToEndID: "NOTPROVIDED",
@@ -439,7 +440,7 @@ func (g *generator) noisyDoc(doc string) string {
 	return doc
 }
 
-func (g *generator) add(tx matcher.Transaction, t Truth) {
+func (g *generator) add(tx domain.Transaction, t Truth) {
 	if g.remittance {
 		g.advice(&tx, t)
 	}
@@ -447,8 +448,8 @@ func (g *generator) add(tx matcher.Transaction, t Truth) {
 	g.ds.Truth = append(g.ds.Truth, t)
 }
 
-func one(it *matcher.OpenItem, a matcher.Amount) map[string]matcher.Amount {
-	return map[string]matcher.Amount{it.ID: a}
+func one(it *domain.OpenItem, a domain.Amount) map[string]domain.Amount {
+	return map[string]domain.Amount{it.ID: a}
 }
 
 type weighted struct {
@@ -481,7 +482,7 @@ func (g *generator) pick() string {
 	return g.mix[0].name
 }
 
-func isEUR(it *matcher.OpenItem) bool { return it.Currency == "EUR" }
+func isEUR(it *domain.OpenItem) bool { return it.Currency == "EUR" }
 
 func (g *generator) payments() {
 	for len(g.ds.Transactions) < g.n {
@@ -497,7 +498,7 @@ func (g *generator) payments() {
 func (g *generator) scenario(sc string) bool {
 	switch sc {
 	case ScRefStructured, ScRefText, ScRefPartial, ScRefOver:
-		i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
+		i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
 		if i < 0 {
 			return false
 		}
@@ -505,37 +506,37 @@ func (g *generator) scenario(sc string) bool {
 		amt := it.Residual
 		switch sc {
 		case ScRefPartial:
-			amt = matcher.AmountFromCents(mustCents(amt) / 2)
+			amt = domain.AmountFromCents(mustCents(amt) / 2)
 		case ScRefOver:
-			amt = amt.Add(matcher.AmountFromCents(int64(100 + g.rng.IntN(5000))))
+			amt = amt.Add(domain.AmountFromCents(int64(100 + g.rng.IntN(5000))))
 		}
 		tx := g.tx(amt, it.Currency)
 		ref := it.PaymentReference
 		if sc == ScRefText {
 			tx.Unstructured = []string{"Virement " + spaced(ref) + " merci"}
 		} else {
-			tx.Structured = []matcher.Reference{{Type: "SCOR", Issuer: "ISO", Value: ref}}
+			tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: ref}}
 		}
 		g.maybeStranger(&tx)
 		alloc := it.Residual.Min(amt)
 		t := Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true}
 		if sc == ScRefOver {
 			// the excess may rightly go on the customer's account
-			t.OnAccount = map[string]matcher.Amount{it.CustomerID: amt.Sub(alloc)}
+			t.OnAccount = map[string]domain.Amount{it.CustomerID: amt.Sub(alloc)}
 		}
 		g.add(tx, t)
 	case ScFee:
-		i := g.take(func(it *matcher.OpenItem) bool {
+		i := g.take(func(it *domain.OpenItem) bool {
 			return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
 		})
 		if i < 0 {
 			return false
 		}
 		it := &g.items[i]
-		fee := matcher.AmountFromCents(int64(150 + g.rng.IntN(800)))
+		fee := domain.AmountFromCents(int64(150 + g.rng.IntN(800)))
 		tx := g.tx(it.Residual.Sub(fee), it.Currency)
 		if it.PaymentReference != "" {
-			tx.Structured = []matcher.Reference{{Value: it.PaymentReference}}
+			tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
 		} else {
 			tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
 		}
@@ -594,7 +595,7 @@ func (g *generator) scenario(sc string) bool {
 		}
 		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
 	case ScIBANOnly, ScNameOnly:
-		i := g.take(func(it *matcher.OpenItem) bool {
+		i := g.take(func(it *domain.OpenItem) bool {
 			cu := g.customerOf(it)
 			if sc == ScIBANOnly && !(cu.ibanKnown || cu.ibanMemory) {
 				return false
@@ -608,9 +609,9 @@ func (g *generator) scenario(sc string) bool {
 		cu := g.customerOf(it)
 		tx := g.tx(it.Residual, it.Currency)
 		if sc == ScIBANOnly {
-			tx.Counterparty = matcher.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(cu.name)}
+			tx.Counterparty = domain.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(cu.name)}
 		} else {
-			tx.Counterparty = matcher.Party{Name: g.nameVariant(cu.name)}
+			tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
 		}
 		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
 		if !g.oldestOfAmount(i) {
@@ -620,7 +621,7 @@ func (g *generator) scenario(sc string) bool {
 		}
 		g.add(tx, t)
 	case ScCombination:
-		i := g.take(func(it *matcher.OpenItem) bool {
+		i := g.take(func(it *domain.OpenItem) bool {
 			cu := g.customerOf(it)
 			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 3 && !cu.trapped
 		})
@@ -654,11 +655,11 @@ func (g *generator) scenario(sc string) bool {
 			}
 		}
 		tx := g.tx(total, "EUR")
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
 		cu.combined = true
 		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
 	case ScDocPlusRest:
-		i := g.take(func(it *matcher.OpenItem) bool {
+		i := g.take(func(it *domain.OpenItem) bool {
 			cu := g.customerOf(it)
 			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 2
 		})
@@ -682,9 +683,9 @@ func (g *generator) scenario(sc string) bool {
 		g.used[j] = true
 		o := &g.items[j]
 		tx := g.tx(it.Residual.Add(o.Residual), "EUR")
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
 		tx.Unstructured = []string{"Facture " + it.DocumentNumber + " et solde"}
-		g.add(tx, Truth{Scenario: sc, Allocations: map[string]matcher.Amount{it.ID: it.Residual, o.ID: o.Residual}, Matchable: true})
+		g.add(tx, Truth{Scenario: sc, Allocations: map[string]domain.Amount{it.ID: it.Residual, o.ID: o.Residual}, Matchable: true})
 	case ScLookalike:
 		// a twin is a customer whose name is another's plus a generic word
 		k := len(g.custs) - 1 - g.rng.IntN(max(1, len(g.custs)*3/100))
@@ -701,7 +702,7 @@ func (g *generator) scenario(sc string) bool {
 		if src == nil {
 			return false
 		}
-		i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && it.CustomerID == src.id })
+		i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.CustomerID == src.id })
 		if i < 0 {
 			return false
 		}
@@ -715,14 +716,14 @@ func (g *generator) scenario(sc string) bool {
 			}
 		}
 		tx := g.tx(it.Residual, "EUR")
-		tx.Counterparty = matcher.Party{Name: g.nameVariant(src.name)}
+		tx.Counterparty = domain.Party{Name: g.nameVariant(src.name)}
 		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
 		if !g.oldestOfAmount(i) {
 			t.Allocations = g.oldestSame(i)
 		}
 		g.add(tx, t)
 	case ScIBANFee:
-		i := g.take(func(it *matcher.OpenItem) bool {
+		i := g.take(func(it *domain.OpenItem) bool {
 			cu := g.customerOf(it)
 			return isEUR(it) && cu.ibanKnown && mustCents(it.Residual) > 50000
 		})
@@ -731,7 +732,7 @@ func (g *generator) scenario(sc string) bool {
 		}
 		it := &g.items[i]
 		cu := g.customerOf(it)
-		net := it.Residual.Sub(matcher.AmountFromCents(int64(150 + g.rng.IntN(800))))
+		net := it.Residual.Sub(domain.AmountFromCents(int64(150 + g.rng.IntN(800))))
 		// another of the customer's items owing exactly what arrives
 		// would rightly be lettered instead
 		for _, j := range cu.items {
@@ -741,7 +742,7 @@ func (g *generator) scenario(sc string) bool {
 			}
 		}
 		tx := g.tx(net, "EUR")
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
 		g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
 	case ScNameTruncated:
 		i := g.take(isEUR)
@@ -755,14 +756,14 @@ func (g *generator) scenario(sc string) bool {
 			name = name[:16]
 		}
 		tx := g.tx(it.Residual, "EUR")
-		tx.Counterparty = matcher.Party{Name: name}
+		tx.Counterparty = domain.Party{Name: name}
 		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
 		if !g.oldestOfAmount(i) {
 			t.Allocations = g.oldestSame(i)
 		}
 		g.add(tx, t)
 	case ScOtherCurrency:
-		i := g.take(func(it *matcher.OpenItem) bool { return it.Currency == "USD" })
+		i := g.take(func(it *domain.OpenItem) bool { return it.Currency == "USD" })
 		if i < 0 {
 			return false
 		}
@@ -770,11 +771,11 @@ func (g *generator) scenario(sc string) bool {
 		tx := g.tx(it.Residual, "USD")
 		tx.Unstructured = []string{"INVOICE " + it.DocumentNumber}
 		if it.PaymentReference != "" {
-			tx.Structured = []matcher.Reference{{Value: it.PaymentReference}}
+			tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
 		}
 		g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
 	case ScUnknown, ScUnknownCoin:
-		var amt matcher.Amount
+		var amt domain.Amount
 		if sc == ScUnknownCoin {
 			i := g.take(isEUR)
 			if i < 0 {
@@ -784,14 +785,14 @@ func (g *generator) scenario(sc string) bool {
 			amt = g.items[i].Residual
 		} else {
 			for {
-				amt = matcher.AmountFromCents(int64(1000 + g.rng.IntN(400000)))
+				amt = domain.AmountFromCents(int64(1000 + g.rng.IntN(400000)))
 				if !g.amounts["EUR|"+amt.Key()] {
 					break
 				}
 			}
 		}
 		tx := g.tx(amt, "EUR")
-		tx.Counterparty = matcher.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
+		tx.Counterparty = domain.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
 		tx.Unstructured = []string{"Payment " + fmt.Sprint(g.rng.IntN(1000000))}
 		g.add(tx, Truth{Scenario: sc, Unknown: true})
 	case ScGroupIBAN:
@@ -807,7 +808,7 @@ func (g *generator) scenario(sc string) bool {
 	case ScRemitDiscount, ScRemitCreditNote, ScRemitTax, ScRemitAdjust, ScRemitMulti, ScDocOver, ScDocZeros, ScPaidTwice:
 		return g.remittanceScenario(sc)
 	case ScDebit:
-		tx := g.tx(matcher.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
+		tx := g.tx(domain.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
 		tx.Credit = false
 		g.add(tx, Truth{Scenario: sc})
 	case ScDuplicate:
@@ -826,7 +827,7 @@ func (g *generator) scenario(sc string) bool {
 		// paid twice: the cash may rightly go on the customer's account
 		t := Truth{Scenario: sc}
 		for id := range g.ds.Truth[k].Allocations {
-			t.OnAccount = map[string]matcher.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
+			t.OnAccount = map[string]domain.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
 		}
 		g.add(orig, t)
 	}
@@ -836,15 +837,15 @@ func (g *generator) scenario(sc string) bool {
 // maybeStranger gives some payments a payer the book does not know (a
 // third party or a new account) so that references and documents must carry
 // them alone.
-func (g *generator) maybeStranger(tx *matcher.Transaction) {
+func (g *generator) maybeStranger(tx *domain.Transaction) {
 	if g.rng.IntN(3) == 0 {
-		tx.Counterparty = matcher.Party{IBAN: g.iban("BE"), Name: "Stranger " + fmt.Sprint(g.rng.IntN(100000))}
+		tx.Counterparty = domain.Party{IBAN: g.iban("BE"), Name: "Stranger " + fmt.Sprint(g.rng.IntN(100000))}
 	}
 }
 
 // oldestSame returns the allocation to the oldest unused open item of the
 // customer of i with the same residual, swapping which item is marked used.
-func (g *generator) oldestSame(i int) map[string]matcher.Amount {
+func (g *generator) oldestSame(i int) map[string]domain.Amount {
 	it := &g.items[i]
 	best := i
 	var cands []int

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -78,20 +79,20 @@ func (g *generator) openOf(i, k int) []int {
 // remitPayer sets the payer of a payment run: the customer's IBAN known
 // to the book or learned, its name only, or an account nobody knows (a
 // payment factory paying for the group).
-func (g *generator) remitPayer(tx *matcher.Transaction, cu *customer) {
+func (g *generator) remitPayer(tx *domain.Transaction, cu *customer) {
 	switch r := g.rng.IntN(10); {
 	case r < 6 && (cu.ibanKnown || cu.ibanMemory):
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
 	case r < 8:
-		tx.Counterparty = matcher.Party{Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
 	default:
-		tx.Counterparty = matcher.Party{IBAN: g.iban("DE"), Name: strings.ToUpper(matcher.Fold(strings.Fields(cu.name)[0])) + " GROUP PAYMENT FACTORY"}
+		tx.Counterparty = domain.Party{IBAN: g.iban("DE"), Name: strings.ToUpper(matcher.Fold(strings.Fields(cu.name)[0])) + " GROUP PAYMENT FACTORY"}
 	}
 }
 
 // pct returns p per mille of a, rounded to the cent (at least a cent).
-func pct(a matcher.Amount, perMille int64) matcher.Amount {
-	return matcher.AmountFromCents(max(1, (mustCents(a)*perMille+500)/1000))
+func pct(a domain.Amount, perMille int64) domain.Amount {
+	return domain.AmountFromCents(max(1, (mustCents(a)*perMille+500)/1000))
 }
 
 // docNumber writes an invoice number as a payer's accounts-payable system
@@ -117,14 +118,14 @@ func (g *generator) docNumber(doc string) string {
 // the payer remitted for it; what it deducted stays open (a discount may
 // also be closed by a cash-discount posting: Truth.Discounts).
 func (g *generator) remitInvoices(sc string) bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && mustCents(it.Residual) >= 5000 })
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && mustCents(it.Residual) >= 5000 })
 	if i < 0 {
 		return false
 	}
 	cu := g.customerOf(&g.items[i])
 	docs := append([]int{i}, g.openOf(i, g.rng.IntN(4))...)
-	tx := g.tx(matcher.Amount{}, "EUR")
-	t := Truth{Scenario: sc, Allocations: map[string]matcher.Amount{}, Matchable: true}
+	tx := g.tx(domain.Amount{}, "EUR")
+	t := Truth{Scenario: sc, Allocations: map[string]domain.Amount{}, Matchable: true}
 	deducted := false
 	// some ERPs write their own voucher numbers in RfrdDocInf/Nb and ours
 	// in the text only
@@ -133,7 +134,7 @@ func (g *generator) remitInvoices(sc string) bool {
 	for k, j := range docs {
 		it := &g.items[j]
 		due := it.Residual
-		d := matcher.RemittedDocument{Number: g.docNumber(it.DocumentNumber), Type: "CINV", Currency: "EUR", Due: ptr(due)}
+		d := domain.RemittedDocument{Number: g.docNumber(it.DocumentNumber), Type: "CINV", Currency: "EUR", Due: ptr(due)}
 		paid := due
 		switch sc {
 		case ScRemitDiscount:
@@ -141,14 +142,14 @@ func (g *generator) remitInvoices(sc string) bool {
 				d.Discount = pct(due, int64(10*(1+g.rng.IntN(3))))
 				paid = due.Sub(d.Discount)
 				if t.Discounts == nil {
-					t.Discounts = map[string]matcher.Amount{}
+					t.Discounts = map[string]domain.Amount{}
 				}
 				t.Discounts[it.ID] = d.Discount
 				deducted = true
 			}
 		case ScRemitTax:
 			if g.rng.IntN(2) == 0 {
-				d.Tax = matcher.AmountFromCents((mustCents(due)*20 + 60) / 120) // the VAT of a 20 % rate, shown
+				d.Tax = domain.AmountFromCents((mustCents(due)*20 + 60) / 120) // the VAT of a 20 % rate, shown
 				d.TaxType = "VATB"
 			} else {
 				d.Tax = pct(due, int64(10*(1+g.rng.IntN(5)))) // 1–5 % withheld
@@ -159,7 +160,7 @@ func (g *generator) remitInvoices(sc string) bool {
 			if k == 0 {
 				adj := pct(due, int64(20+g.rng.IntN(130)))
 				r := adjustReasons[g.rng.IntN(len(adjustReasons))]
-				d.Adjustments = []matcher.DocumentAdjustment{{Amount: adj, Reason: r[0], Info: r[1]}}
+				d.Adjustments = []domain.DocumentAdjustment{{Amount: adj, Reason: r[0], Info: r[1]}}
 				paid = due.Sub(adj)
 			}
 		}
@@ -189,7 +190,7 @@ func (g *generator) remitInvoices(sc string) bool {
 var adjustReasons = [][2]string{{"DAMG", "Ware beschaedigt"}, {"QUAN", "manque 2 colis"}, {"PRIC", "price difference as agreed"},
 	{"DAMG", "damaged on delivery"}, {"QUAN", "short delivery"}}
 
-func ptr(a matcher.Amount) *matcher.Amount { return &a }
+func ptr(a domain.Amount) *domain.Amount { return &a }
 
 // remitCreditNote: a payment run pays one or two invoices of a customer
 // and nets one of its open credit notes: a Strd per document, the credit
@@ -208,7 +209,7 @@ func (g *generator) remitCreditNote() bool {
 	}
 	g.used[cn] = true
 	invs := g.openOf(cn, 1+g.rng.IntN(2))
-	var total matcher.Amount
+	var total domain.Amount
 	for _, j := range invs {
 		total = total.Add(g.items[j].Residual)
 	}
@@ -219,15 +220,15 @@ func (g *generator) remitCreditNote() bool {
 		return false
 	}
 	tx := g.tx(total.Add(g.items[cn].Residual), "EUR")
-	t := Truth{Scenario: ScRemitCreditNote, Allocations: map[string]matcher.Amount{}, Matchable: true}
+	t := Truth{Scenario: ScRemitCreditNote, Allocations: map[string]domain.Amount{}, Matchable: true}
 	for _, j := range invs {
 		it := &g.items[j]
-		tx.Remitted = append(tx.Remitted, matcher.RemittedDocument{Number: g.docNumber(it.DocumentNumber), Type: "CINV", Currency: "EUR",
+		tx.Remitted = append(tx.Remitted, domain.RemittedDocument{Number: g.docNumber(it.DocumentNumber), Type: "CINV", Currency: "EUR",
 			Due: ptr(it.Residual), Remitted: ptr(it.Residual)})
 		t.Allocations[it.ID] = it.Residual
 	}
 	c := &g.items[cn]
-	d := matcher.RemittedDocument{Number: g.docNumber(c.DocumentNumber), Type: "CREN", Currency: "EUR"}
+	d := domain.RemittedDocument{Number: g.docNumber(c.DocumentNumber), Type: "CREN", Currency: "EUR"}
 	if g.rng.IntN(3) == 0 {
 		d.Remitted = ptr(c.Residual.Neg())
 	} else {
@@ -248,7 +249,7 @@ func (g *generator) remitCreditNote() bool {
 // too many — while it has other open items. The truth letters the
 // invoice's residual; the excess may be reported or put on its account.
 func (g *generator) docOver() bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && len(g.customerOf(it).items) >= 2 })
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && len(g.customerOf(it).items) >= 2 })
 	if i < 0 {
 		return false
 	}
@@ -261,7 +262,7 @@ func (g *generator) docOver() bool {
 	} else {
 		cash = r + int64(1+g.rng.IntN(5000))
 	}
-	excess := matcher.AmountFromCents(cash - r)
+	excess := domain.AmountFromCents(cash - r)
 	// an open item of the customer owing the excess or the whole would be
 	// as good an answer as the truth's
 	for _, j := range cu.items {
@@ -271,11 +272,11 @@ func (g *generator) docOver() bool {
 			return false
 		}
 	}
-	tx := g.tx(matcher.AmountFromCents(cash), "EUR")
+	tx := g.tx(domain.AmountFromCents(cash), "EUR")
 	if (cu.ibanKnown || cu.ibanMemory) && g.rng.IntN(3) > 0 {
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
 	} else {
-		tx.Counterparty = matcher.Party{Name: cu.name}
+		tx.Counterparty = domain.Party{Name: cu.name}
 	}
 	if g.rng.IntN(3) == 0 {
 		tx.Documents = []string{it.DocumentNumber}
@@ -283,7 +284,7 @@ func (g *generator) docOver() bool {
 		tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
 	}
 	g.add(tx, Truth{Scenario: ScDocOver, Allocations: one(it, it.Residual), Matchable: true,
-		OnAccount: map[string]matcher.Amount{cu.id: excess}})
+		OnAccount: map[string]domain.Amount{cu.id: excess}})
 	return true
 }
 
@@ -294,7 +295,7 @@ var zeroForms = []string{"REF %s-%s", "FCT %s/%s", "Facture %s %s", "N° %s-%s",
 // docZeros: the payer names the invoice without its prefix and with the
 // zeros of its serial dropped; the amount is exact.
 func (g *generator) docZeros() bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && strings.HasPrefix(it.DocumentNumber, "FA-") })
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && strings.HasPrefix(it.DocumentNumber, "FA-") })
 	if i < 0 {
 		return false
 	}
@@ -307,10 +308,10 @@ func (g *generator) docZeros() bool {
 	switch g.rng.IntN(3) {
 	case 0:
 		if cu.ibanKnown || cu.ibanMemory {
-			tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
+			tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
 		}
 	case 1:
-		tx.Counterparty = matcher.Party{Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
 	default:
 		g.maybeStranger(&tx)
 	}
@@ -339,7 +340,7 @@ func (g *generator) paidTwice() bool {
 		return false
 	}
 	t0, tx0 := g.ds.Truth[k], g.ds.Transactions[k]
-	var it *matcher.OpenItem
+	var it *domain.OpenItem
 	for id := range t0.Allocations {
 		it = &g.items[g.itemIndex(id)]
 	}
@@ -352,11 +353,11 @@ func (g *generator) paidTwice() bool {
 	tx.ValueDate = tx.BookingDate
 	tx.Structured, tx.Unstructured = tx0.Structured, tx0.Unstructured
 	if cu.ibanKnown || cu.ibanMemory {
-		tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: g.nameVariant(cu.name)}
 	} else {
-		tx.Counterparty = matcher.Party{Name: g.nameVariant(cu.name)}
+		tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
 	}
-	g.add(tx, Truth{Scenario: ScPaidTwice, OnAccount: map[string]matcher.Amount{cu.id: tx.Amount}})
+	g.add(tx, Truth{Scenario: ScPaidTwice, OnAccount: map[string]domain.Amount{cu.id: tx.Amount}})
 	return true
 }
 
@@ -375,7 +376,7 @@ var adviceLines = []string{
 // advice makes the remittance heavy, as payment runs write it: most
 // credits get one to four lines of payment-advice boilerplate of up to
 // 140 characters, with the payer's own numbers and dates.
-func (g *generator) advice(tx *matcher.Transaction, t Truth) {
+func (g *generator) advice(tx *domain.Transaction, t Truth) {
 	if !tx.Credit || t.Scenario == ScDuplicate || t.Scenario == ScPaidTwice || t.Scenario == ScDocCut140 || t.Scenario == ScDocCut ||
 		g.rng.IntN(10) < 3 {
 		return

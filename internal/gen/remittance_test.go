@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // TestRemittanceProfile checks the truth of the remittance scenarios
@@ -16,7 +16,7 @@ func TestRemittanceProfile(t *testing.T) {
 		t.Fatal("the classic profile differs from Generate")
 	}
 	ds := GenerateWith(1, 4000, Options{Profile: ProfileRemittance})
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for _, it := range ds.Items {
 		byID[it.ID] = it
 	}
@@ -28,7 +28,7 @@ func TestRemittanceProfile(t *testing.T) {
 		if len(tx.Unstructured) > 1 {
 			heavy++
 		}
-		var sum matcher.Amount
+		var sum domain.Amount
 		for _, a := range tr.Allocations {
 			sum = sum.Add(a)
 		}
@@ -41,7 +41,7 @@ func TestRemittanceProfile(t *testing.T) {
 				if strings.HasPrefix(d.Number, "51") {
 					continue // the payer's own voucher number: ours are in the text
 				}
-				var it matcher.OpenItem
+				var it domain.OpenItem
 				for id := range tr.Allocations {
 					if n := byID[id].DocumentNumber; n == d.Number || strings.ReplaceAll(n, "-", "") == d.Number {
 						it = byID[id]
@@ -62,7 +62,7 @@ func TestRemittanceProfile(t *testing.T) {
 				}
 			}
 		case ScDocOver:
-			var excess matcher.Amount
+			var excess domain.Amount
 			for _, e := range tr.OnAccount {
 				excess = e
 			}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // The scenarios of this file put the engine in situations whose truth does
@@ -19,7 +19,7 @@ import (
 // so no automatic letter is right (the truth keeps the invoice meant, for
 // the suggestion's first candidate).
 func (g *generator) groupIBAN() bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && g.customerOf(it).partner != nil })
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && g.customerOf(it).partner != nil })
 	if i < 0 {
 		return false
 	}
@@ -46,7 +46,7 @@ func (g *generator) groupIBAN() bool {
 		}
 	}
 	tx := g.tx(it.Residual, "EUR")
-	tx.Counterparty = matcher.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(holder.name)}
+	tx.Counterparty = domain.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(holder.name)}
 	t := Truth{Scenario: ScGroupIBAN, Allocations: one(it, it.Residual), Matchable: !trap}
 	if !g.oldestOfAmount(i) {
 		t.Allocations = g.oldestSame(i)
@@ -71,7 +71,7 @@ func (g *generator) repeats(i int) bool {
 // customer's invoice by its valid structured reference — a parent paying
 // for a subsidiary.
 func (g *generator) thirdParty() bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
 	if i < 0 {
 		return false
 	}
@@ -90,11 +90,11 @@ func (g *generator) thirdParty() bool {
 		return false
 	}
 	tx := g.tx(it.Residual, "EUR")
-	tx.Counterparty = matcher.Party{IBAN: g.payerIBAN(payer), Name: g.nameVariant(payer.name)}
+	tx.Counterparty = domain.Party{IBAN: g.payerIBAN(payer), Name: g.nameVariant(payer.name)}
 	if g.rng.IntN(4) == 0 {
 		tx.Unstructured = []string{"Pour compte de " + owner.name + " ref " + it.PaymentReference}
 	} else {
-		tx.Structured = []matcher.Reference{{Type: "SCOR", Issuer: "ISO", Value: it.PaymentReference}}
+		tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: it.PaymentReference}}
 	}
 	g.add(tx, Truth{Scenario: ScThirdParty, Allocations: one(it, it.Residual), Matchable: true})
 	return true
@@ -106,7 +106,7 @@ func (g *generator) thirdParty() bool {
 // character doubled), so the text tells the combinations apart. The
 // customer pays no other combination (customer.trapped).
 func (g *generator) comboText() bool {
-	i := g.take(func(it *matcher.OpenItem) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
 		cu := g.customerOf(it)
 		return isEUR(it) && cu.ibanKnown && len(cu.items) >= 5 && !cu.combined && !cu.trapped
 	})
@@ -129,7 +129,7 @@ func (g *generator) comboText() bool {
 	}
 	g.rng.Shuffle(len(free), func(a, b int) { free[a], free[b] = free[b], free[a] })
 	paid := append([]int{i}, free[:k]...)
-	total := matcher.Amount{}
+	total := domain.Amount{}
 	for _, j := range paid {
 		total = total.Add(g.items[j].Residual)
 	}
@@ -178,9 +178,9 @@ func (g *generator) comboText() bool {
 		}
 		text = "Reglement " + bad + " et suivantes"
 	}
-	g.items[a].Amount, g.items[a].Residual = matcher.AmountFromCents(rest), matcher.AmountFromCents(rest)
+	g.items[a].Amount, g.items[a].Residual = domain.AmountFromCents(rest), domain.AmountFromCents(rest)
 	g.amounts["EUR|"+g.items[a].Residual.Key()] = true
-	alloc := map[string]matcher.Amount{}
+	alloc := map[string]domain.Amount{}
 	for _, j := range paid {
 		g.used[j] = true
 		alloc[g.items[j].ID] = g.items[j].Residual
@@ -188,7 +188,7 @@ func (g *generator) comboText() bool {
 	g.used[a], g.used[b] = true, true // the other combination stays open
 	cu.trapped = true
 	tx := g.tx(total, "EUR")
-	tx.Counterparty = matcher.Party{IBAN: cu.ibans[0], Name: cu.name}
+	tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
 	tx.Unstructured = []string{text}
 	g.add(tx, Truth{Scenario: ScComboText, Allocations: alloc, Matchable: true})
 	return true
@@ -219,18 +219,18 @@ func typo(doc string, k int) string {
 // the payment names the invoice by its reference (or, without one, its
 // number). The truth allocates the cash and settles the residual in USD.
 func (g *generator) fxInstructed() bool {
-	i := g.take(func(it *matcher.OpenItem) bool { return it.Currency == "USD" })
+	i := g.take(func(it *domain.OpenItem) bool { return it.Currency == "USD" })
 	if i < 0 {
 		return false
 	}
 	it := &g.items[i]
 	rate := 8500 + g.rng.IntN(1000) // EUR per USD, × 10,000
-	cash := matcher.AmountFromCents((mustCents(it.Residual)*int64(rate) + 5000) / 10000)
+	cash := domain.AmountFromCents((mustCents(it.Residual)*int64(rate) + 5000) / 10000)
 	tx := g.tx(cash, "EUR")
 	tx.Instructed, tx.InstructedCurrency, tx.ExchangeRate = it.Residual, "USD", fmt.Sprintf("0.%04d", rate)
-	tx.Counterparty = matcher.Party{Name: g.nameVariant(g.customerOf(it).name)}
+	tx.Counterparty = domain.Party{Name: g.nameVariant(g.customerOf(it).name)}
 	if it.PaymentReference != "" {
-		tx.Structured = []matcher.Reference{{Type: "SCOR", Issuer: "ISO", Value: it.PaymentReference}}
+		tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: it.PaymentReference}}
 	} else {
 		tx.Unstructured = []string{"INVOICE " + it.DocumentNumber}
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // discountDecision is what the matcher decides for 98.00 remitted on INV-1
@@ -14,10 +14,10 @@ import (
 // INV-2's 150.00.
 func discountDecision() connectors.KeyedDecision {
 	d := decision("k-disc", "R1", alloc("INV-1", "98.00", ""), alloc("INV-2", "20.00", ""))
-	d.Tx.Amount = matcher.MustAmount("118.00")
+	d.Tx.Amount = domain.MustAmount("118.00")
 	d.Decision.Rule = "remittance"
-	d.Decision.Postings = []matcher.Posting{{Kind: matcher.CashDiscountPosting, CustomerID: "C1", ItemID: "INV-1",
-		Amount: matcher.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
+	d.Decision.Postings = []domain.Posting{{Kind: domain.CashDiscountPosting, CustomerID: "C1", ItemID: "INV-1",
+		Amount: domain.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
 	return d
 }
 

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // fxAlloc is a cross-currency allocation: cash in EUR settling item in ccy.
-func fxAlloc(id, cash, item, ccy string) matcher.Allocation {
-	return matcher.Allocation{ItemID: id, Amount: matcher.MustAmount(cash), ItemAmount: matcher.MustAmount(item), ItemCurrency: ccy}
+func fxAlloc(id, cash, item, ccy string) domain.Allocation {
+	return domain.Allocation{ItemID: id, Amount: domain.MustAmount(cash), ItemAmount: domain.MustAmount(item), ItemCurrency: ccy}
 }
 
 func TestJournalCrossCurrency(t *testing.T) {

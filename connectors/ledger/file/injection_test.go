@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // TestJournalNeutralisesFormulas: a payer name, an explanation and item
@@ -35,15 +35,15 @@ func TestJournalNeutralisesFormulas(t *testing.T) {
 	payload := `=HYPERLINK("http://x","click")`
 	d := connectors.KeyedDecision{
 		Key: "k1",
-		Tx: matcher.Transaction{Ref: "+REF1", Account: "FR7630003012340005001234509", Amount: matcher.MustAmount("160.00"),
+		Tx: domain.Transaction{Ref: "+REF1", Account: "FR7630003012340005001234509", Amount: domain.MustAmount("160.00"),
 			Currency: "EUR", Credit: true, BookingDate: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
-			Counterparty: matcher.Party{Name: payload}},
-		Decision: matcher.Decision{Outcome: matcher.Auto, Rule: "manual:letter", Confidence: 1,
-			Explanation: "-2+3+cmd|' /C calc'!A0", Allocations: []matcher.Allocation{
-				{ItemID: "CN-1", Amount: matcher.MustAmount("-240.00")},
-				{ItemID: "-7", Amount: matcher.MustAmount("400.00")},
+			Counterparty: domain.Party{Name: payload}},
+		Decision: domain.Decision{Outcome: domain.Auto, Rule: "manual:letter", Confidence: 1,
+			Explanation: "-2+3+cmd|' /C calc'!A0", Allocations: []domain.Allocation{
+				{ItemID: "CN-1", Amount: domain.MustAmount("-240.00")},
+				{ItemID: "-7", Amount: domain.MustAmount("400.00")},
 			}},
-		Items: map[string]matcher.OpenItem{
+		Items: map[string]domain.OpenItem{
 			"-7":   {ID: "-7", DocumentNumber: "=D1", CustomerID: "@C1"},
 			"CN-1": {ID: "CN-1", DocumentNumber: "AV-1", CustomerID: "@C1"},
 		},
@@ -108,6 +108,6 @@ func TestJournalNeutralisesFormulas(t *testing.T) {
 }
 
 func isNumber(s string) bool {
-	_, err := matcher.ParseAmount(s)
+	_, err := domain.ParseAmount(s)
 	return err == nil
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // ContractHeader is the header row of the matches.csv contract: one row
@@ -35,7 +35,7 @@ var ContractHeader = []string{
 var FECHeader = []string{"lettering_code", "lettering_date", "journal_code", "customer_account"}
 
 // PostingHeader names the columns the journal adds after FECHeader for
-// what a decision books besides its allocations (matcher.Posting): the
+// what a decision books besides its allocations (domain.Posting): the
 // posting's kind (on_account, write_off, or cash_discount: the part of an
 // open item a payer deducted as a discount, closed without cash) and its
 // reason code. Both are empty on the rows of allocations.
@@ -44,7 +44,7 @@ var PostingHeader = []string{"posting_kind", "posting_reason"}
 // FXHeader names the columns the journal adds after PostingHeader for an
 // allocation that settles an item in another currency than the cash (an
 // FX rule): what it settles in the item's currency and that currency
-// (matcher.Allocation.ItemAmount and ItemCurrency). allocated_amount stays
+// (domain.Allocation.ItemAmount and ItemCurrency). allocated_amount stays
 // the cash in the transaction's currency. Both are empty on the rows of
 // same-currency allocations and of postings.
 var FXHeader = []string{"item_amount", "item_currency"}
@@ -115,7 +115,7 @@ const (
 // without allocations nor postings gives no rows.
 func MatchRows(d connectors.KeyedDecision) [][]string {
 	rows := make([][]string, 0, len(d.Decision.Allocations)+len(d.Decision.Postings))
-	row := func(itemID, document, customer string, amount, writeOff matcher.Amount) []string {
+	row := func(itemID, document, customer string, amount, writeOff domain.Amount) []string {
 		return []string{
 			d.Tx.Ref,
 			d.Tx.Account,
@@ -141,7 +141,7 @@ func MatchRows(d connectors.KeyedDecision) [][]string {
 	}
 	for _, p := range d.Decision.Postings {
 		// a cash discount names the item it closes; cash does not
-		rows = append(rows, row(p.ItemID, d.Items[p.ItemID].DocumentNumber, p.CustomerID, p.Amount, matcher.Amount{}))
+		rows = append(rows, row(p.ItemID, d.Items[p.ItemID].DocumentNumber, p.CustomerID, p.Amount, domain.Amount{}))
 	}
 	return rows
 }
@@ -180,9 +180,9 @@ func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
 	for i, p := range d.Decision.Postings {
 		account, code, codeDate := f.writeOffAccount, "", ""
 		switch p.Kind {
-		case matcher.OnAccount:
+		case domain.OnAccount:
 			account = f.accountPrefix + p.CustomerID
-		case matcher.CashDiscountPosting:
+		case domain.CashDiscountPosting:
 			account, code, codeDate = p.Account, f.code, date
 		}
 		rows[n+i] = append(rows[n+i], code, codeDate, f.journal, account, string(p.Kind), p.Reason, "", "")
@@ -204,7 +204,7 @@ var ErrJournal = errors.New("unusable journal")
 // journalState is what the ledger caches from its journal.
 type journalState struct {
 	keys map[string]bool
-	used map[string]matcher.Amount // item id → allocated + written off
+	used map[string]domain.Amount // item id → allocated + written off
 	// uses holds, per item id, each journal row that settles part of it,
 	// with its lettered_at: the re-export rule (reexport.go) subtracts
 	// only the rows an export does not reflect.
@@ -222,18 +222,18 @@ type journalState struct {
 
 // isCashDiscount reports whether a journal row is a cash-discount posting.
 func isCashDiscount(kind string) bool {
-	return matcher.PostingKind(kind) == matcher.CashDiscountPosting
+	return domain.PostingKind(kind) == domain.CashDiscountPosting
 }
 
 // postingRow is a posting read back from the journal, with the account it
 // was booked to (the customer_account column).
 type postingRow struct {
-	matcher.Posting
+	domain.Posting
 	account string
 }
 
 func newJournalState() *journalState {
-	return &journalState{keys: map[string]bool{}, used: map[string]matcher.Amount{}, uses: map[string][]use{}, width: len(JournalHeader),
+	return &journalState{keys: map[string]bool{}, used: map[string]domain.Amount{}, uses: map[string][]use{}, width: len(JournalHeader),
 		codes: map[string]string{}, postings: map[string][]postingRow{}}
 }
 
@@ -260,11 +260,11 @@ func (s *journalState) add(row []string) error {
 	kind := ""
 	if len(row) > jKind {
 		kind = row[jKind]
-		switch matcher.PostingKind(kind) {
-		case "", matcher.OnAccount, matcher.WriteOffPosting, matcher.CashDiscountPosting:
+		switch domain.PostingKind(kind) {
+		case "", domain.OnAccount, domain.WriteOffPosting, domain.CashDiscountPosting:
 		default:
 			return fmt.Errorf("column %q: %q is not a posting kind (want %s, %s or %s)", JournalHeader[jKind], kind,
-				matcher.OnAccount, matcher.WriteOffPosting, matcher.CashDiscountPosting)
+				domain.OnAccount, domain.WriteOffPosting, domain.CashDiscountPosting)
 		}
 		switch {
 		case isCashDiscount(kind) && row[jOpenItemID] == "":
@@ -283,19 +283,19 @@ func (s *journalState) add(row []string) error {
 		}
 		s.codes[row[jKey]] = code
 	}
-	alloc, err := matcher.ParseAmount(row[jAllocated])
+	alloc, err := domain.ParseAmount(row[jAllocated])
 	if err != nil {
 		return fmt.Errorf("column %q: %w", JournalHeader[jAllocated], err)
 	}
-	wo := matcher.Amount{}
+	wo := domain.Amount{}
 	if row[jWriteOff] != "" {
-		if wo, err = matcher.ParseAmount(row[jWriteOff]); err != nil {
+		if wo, err = domain.ParseAmount(row[jWriteOff]); err != nil {
 			return fmt.Errorf("column %q: %w", JournalHeader[jWriteOff], err)
 		}
 	}
 	s.keys[row[jKey]] = true
 	if kind != "" {
-		p := matcher.Posting{Kind: matcher.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}
+		p := domain.Posting{Kind: domain.PostingKind(kind), CustomerID: row[jCustomerID], Amount: alloc, Reason: row[jReason]}
 		if isCashDiscount(kind) {
 			// the discount closes its item: it counts as settled there
 			p.ItemID, p.Account = row[jOpenItemID], row[jAccount]
@@ -306,7 +306,7 @@ func (s *journalState) add(row []string) error {
 	}
 	if len(row) > jItemCcy && row[jItemCcy] != "" {
 		// a cross-currency allocation settles item_amount in the item's currency
-		settled, err := matcher.ParseAmount(row[jItemAmount])
+		settled, err := domain.ParseAmount(row[jItemAmount])
 		if err != nil {
 			return fmt.Errorf("column %q: %w", JournalHeader[jItemAmount], err)
 		}
@@ -319,7 +319,7 @@ func (s *journalState) add(row []string) error {
 
 // settle records that a journal row lettered at (RFC 3339 text) settles
 // amount of item.
-func (s *journalState) settle(item string, amount matcher.Amount, at string) {
+func (s *journalState) settle(item string, amount domain.Amount, at string) {
 	s.used[item] = s.used[item].Add(amount)
 	u := use{amount: amount}
 	if t, err := time.Parse(time.RFC3339, at); err == nil {

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Columns maps each column of the open-items contract to the header the
@@ -240,9 +240,9 @@ func normHeader(s string) string {
 }
 
 // parseAmount parses an amount written as text in the export.
-func (lay *layout) parseAmount(s string) (matcher.Amount, error) {
+func (lay *layout) parseAmount(s string) (domain.Amount, error) {
 	if !lay.decimalComma {
-		return matcher.ParseAmount(s)
+		return domain.ParseAmount(s)
 	}
 	return ParseDecimalComma(s)
 }
@@ -252,10 +252,10 @@ func (lay *layout) parseAmount(s string) (matcher.Amount, error) {
 // separators — a space, a non-breaking or narrow non-breaking space, or a
 // '.' — must separate groups of three digits, so that a '.' decimal point
 // ("1.5") is an error rather than fifteen. Errors wrap
-// matcher.ErrBadAmount.
-func ParseDecimalComma(s string) (matcher.Amount, error) {
-	bad := func() (matcher.Amount, error) {
-		return matcher.Amount{}, fmt.Errorf("parsing amount %q: %w", s, matcher.ErrBadAmount)
+// domain.ErrBadAmount.
+func ParseDecimalComma(s string) (domain.Amount, error) {
+	bad := func() (domain.Amount, error) {
+		return domain.Amount{}, fmt.Errorf("parsing amount %q: %w", s, domain.ErrBadAmount)
 	}
 	body := s
 	sign := ""
@@ -292,7 +292,7 @@ func ParseDecimalComma(s string) (matcher.Amount, error) {
 	if hasComma {
 		num += "." + frac
 	}
-	a, err := matcher.ParseAmount(num)
+	a, err := domain.ParseAmount(num)
 	if err != nil {
 		return bad()
 	}
@@ -328,7 +328,7 @@ func excelDecimal(raw string) (decimal.Decimal, bool) {
 			return decimal.Decimal{}, false
 		}
 	}
-	if _, err := matcher.ParseAmount(mant); err != nil {
+	if _, err := domain.ParseAmount(mant); err != nil {
 		return decimal.Decimal{}, false
 	}
 	d, err := decimal.NewFromString(raw)
@@ -351,10 +351,10 @@ func excelDecimal(raw string) (decimal.Decimal, bool) {
 // excelAmount is the amount of a numeric XLSX cell: exact, rounded to
 // Excel's 15 significant digits, and padded to at least the currency's
 // minor-unit digits (1234.5 in EUR is 1234.50).
-func excelAmount(raw string, digits int32) (matcher.Amount, error) {
+func excelAmount(raw string, digits int32) (domain.Amount, error) {
 	d, ok := excelDecimal(raw)
 	if !ok || d.Abs().GreaterThanOrEqual(decimal.New(1, 21)) {
-		return matcher.Amount{}, fmt.Errorf("parsing amount %q: %w", raw, matcher.ErrBadAmount)
+		return domain.Amount{}, fmt.Errorf("parsing amount %q: %w", raw, domain.ErrBadAmount)
 	}
 	scale := int32(0)
 	if s := d.String(); strings.Contains(s, ".") {
@@ -363,9 +363,9 @@ func excelAmount(raw string, digits int32) (matcher.Amount, error) {
 	if scale < digits {
 		scale = digits
 	}
-	a, err := matcher.ParseAmount(d.StringFixed(scale))
+	a, err := domain.ParseAmount(d.StringFixed(scale))
 	if err != nil {
-		return matcher.Amount{}, fmt.Errorf("parsing amount %q: %w", raw, matcher.ErrBadAmount)
+		return domain.Amount{}, fmt.Errorf("parsing amount %q: %w", raw, domain.ErrBadAmount)
 	}
 	return a, nil
 }

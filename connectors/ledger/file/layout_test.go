@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // frenchConfig reads testdata/french.csv: windows-1252, ';', decimal
@@ -38,7 +38,7 @@ func TestReadOpenItemsFrenchGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, items, "french.golden.json")
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -72,9 +72,9 @@ func TestReadOpenItemsLayoutErrors(t *testing.T) {
 		column      string
 	}{
 		{"dot decimal in a comma file", fr, frenchHeader + "A;C;N;D;;;EUR;1.5;1;;\n",
-			`f.csv:2: column "amount": parsing amount "1.5": not a decimal amount`, matcher.ErrBadAmount, 2, "amount"},
+			`f.csv:2: column "amount": parsing amount "1.5": not a decimal amount`, domain.ErrBadAmount, 2, "amount"},
 		{"bad grouping", fr, frenchHeader + "A;C;N;D;;;EUR;1;12 34,5;;\n",
-			`column "residual": parsing amount "12 34,5"`, matcher.ErrBadAmount, 2, "residual"},
+			`column "residual": parsing amount "12 34,5"`, domain.ErrBadAmount, 2, "residual"},
 		{"ISO date in a French file", fr, frenchHeader + "A;C;N;D;2026-10-01;;EUR;1;1;;\n",
 			`column "issue_date": parsing date "2026-10-01": not a valid date (want DD/MM/YYYY)`, ErrBadDate, 2, "issue_date"},
 		{"no such day", fr, frenchHeader + "A;C;N;D;;31/02/2026;EUR;1;1;;\n",
@@ -85,7 +85,7 @@ func TestReadOpenItemsLayoutErrors(t *testing.T) {
 			`f.csv:1: column "residual" (header "Solde"): missing column`, ErrMissingColumn, 1, "residual"},
 		{"mapped column located", Config{Columns: Columns{Amount: "Montant"}},
 			strings.Replace(header, ",amount,", ",Montant,", 1) + "A,C,N,D,,,EUR,x,1,,\n",
-			`f.csv:2: column "amount" (header "Montant"): parsing amount "x"`, matcher.ErrBadAmount, 2, "amount"},
+			`f.csv:2: column "amount" (header "Montant"): parsing amount "x"`, domain.ErrBadAmount, 2, "amount"},
 		{"legacy encoding read as UTF-8", Config{}, header + "A,C,Soci\xe9t\xe9,D,,,EUR,1,1,,\n",
 			`f.csv:2: column "customer_name": not valid UTF-8`, ErrEncoding, 2, "customer_name"},
 		{"tab delimiter", Config{Delimiter: "tab"}, strings.ReplaceAll(header, ",", "\t") + "A\tC\tN\tD\t\t\tEUR\t1\t1\t\t\t\n",
@@ -234,7 +234,7 @@ func TestParseDecimalComma(t *testing.T) {
 		{",5", "0.5"},
 		{"1 000", "1000"},
 		{"12", "12"},
-		// Leading zeros are not significant (matcher.ParseAmount); 41
+		// Leading zeros are not significant (domain.ParseAmount); 41
 		// significant digits are too many.
 		{"0001234,50", "1234.50"},
 		{strings.Repeat("0", 45) + "12,5", "12.5"},
@@ -255,7 +255,7 @@ func TestParseDecimalComma(t *testing.T) {
 	for _, tt := range tests {
 		got, err := ParseDecimalComma(tt.in)
 		if tt.want == "" {
-			if !errors.Is(err, matcher.ErrBadAmount) {
+			if !errors.Is(err, domain.ErrBadAmount) {
 				t.Errorf("ParseDecimalComma(%q) = %s, %v; want ErrBadAmount", tt.in, got, err)
 			}
 			continue
@@ -273,14 +273,14 @@ func FuzzParseDecimalComma(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseDecimalComma(s)
 		if err != nil {
-			if !errors.Is(err, matcher.ErrBadAmount) {
+			if !errors.Is(err, domain.ErrBadAmount) {
 				t.Fatalf("error not wrapping ErrBadAmount: %v", err)
 			}
 			return
 		}
 		// The same number as the text without grouping, with a '.' point.
 		plain := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", ".", "", ",", ".").Replace(s)
-		want, err := matcher.ParseAmount(plain)
+		want, err := domain.ParseAmount(plain)
 		if err != nil || !want.Equal(a) || want.Scale() != a.Scale() {
 			t.Fatalf("%q = %s, but %q = %s, %v", s, a, plain, want, err)
 		}
@@ -382,7 +382,7 @@ func TestLedgerFrenchAndXLSX(t *testing.T) {
 	}
 }
 
-func residuals(items []matcher.OpenItem) map[string]string {
+func residuals(items []domain.OpenItem) map[string]string {
 	m := map[string]string{}
 	for _, it := range items {
 		m[it.ID] = it.Residual.String()
@@ -413,7 +413,7 @@ func FuzzReadOpenItemsFrench(f *testing.F) {
 				t.Fatalf("bad item %+v", it)
 			}
 			ids[it.ID] = true
-			if _, err := matcher.ParseAmount(it.Residual.String()); err != nil {
+			if _, err := domain.ParseAmount(it.Residual.String()); err != nil {
 				t.Fatalf("residual does not round-trip: %v", err)
 			}
 		}

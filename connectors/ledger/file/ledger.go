@@ -4,7 +4,7 @@
 // workbook — and automatic allocations are appended to a CSV journal
 // (matches.csv) that the ERP imports, with FEC-style lettering columns.
 // Cash an accountant put on a customer's account or wrote off
-// (matcher.Posting) is appended to the same journal, one row per posting,
+// (domain.Posting) is appended to the same journal, one row per posting,
 // told apart by the posting_kind column.
 //
 // # Open items and the journal
@@ -46,7 +46,7 @@ import (
 	"unicode"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Config is the `file` block of a job's ledger.
@@ -250,7 +250,7 @@ func (l *Ledger) state() (*journalState, error) {
 // the unletterings journal gave back is added likewise. Items left with
 // nothing open (zero, or past zero) are dropped. LastLoad says what was
 // done.
-func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
@@ -298,7 +298,7 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 // its format and layout (CSV or XLSX, columns, dialect), without a
 // journal: the stateless `lettrage match`. warnings are the located
 // problems that refuse nothing (check digits that do not verify).
-func ReadExport(cfg Config) (items []matcher.OpenItem, warnings []string, err error) {
+func ReadExport(cfg Config) (items []domain.OpenItem, warnings []string, err error) {
 	lay, err := cfg.layout()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading open items: %w", err)
@@ -420,7 +420,7 @@ var ErrCannotPost = errors.New("cannot post to the journal")
 // refusal says why the journal cannot record a decision's postings or
 // cross-currency allocations, "" when it can:
 // the reason shown to accountants, naming what to configure.
-func (l *Ledger) refusal(st *journalState, d matcher.Decision) string {
+func (l *Ledger) refusal(st *journalState, d domain.Decision) string {
 	postings := d.Postings
 	for _, a := range d.Allocations {
 		if a.CrossCurrency() && !st.canFX() {
@@ -436,7 +436,7 @@ func (l *Ledger) refusal(st *journalState, d matcher.Decision) string {
 		if why := connectors.PostingProblem(p); why != "" {
 			return why
 		}
-		if p.Kind == matcher.WriteOffPosting && l.cfg.WriteOffAccount == "" {
+		if p.Kind == domain.WriteOffPosting && l.cfg.WriteOffAccount == "" {
 			return "no write-off account: set write_off_account in the file ledger's configuration to write cash off"
 		}
 	}

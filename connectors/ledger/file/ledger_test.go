@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 const itemsCSV = header +
@@ -37,27 +37,27 @@ func newLedger(t *testing.T) (*Ledger, string) {
 	return l, journal
 }
 
-func decision(key, ref string, allocs ...matcher.Allocation) connectors.KeyedDecision {
-	items := map[string]matcher.OpenItem{}
+func decision(key, ref string, allocs ...domain.Allocation) connectors.KeyedDecision {
+	items := map[string]domain.OpenItem{}
 	for _, a := range allocs {
-		items[a.ItemID] = matcher.OpenItem{ID: a.ItemID, DocumentNumber: "DOC-" + a.ItemID, CustomerID: "C1"}
+		items[a.ItemID] = domain.OpenItem{ID: a.ItemID, DocumentNumber: "DOC-" + a.ItemID, CustomerID: "C1"}
 	}
 	return connectors.KeyedDecision{
 		Key: key,
-		Tx: matcher.Transaction{Ref: ref, Account: "DE89370400440532013000", Amount: matcher.MustAmount("70.00"),
+		Tx: domain.Transaction{Ref: ref, Account: "DE89370400440532013000", Amount: domain.MustAmount("70.00"),
 			Currency: "EUR", Credit: true, BookingDate: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
-			Counterparty: matcher.Party{Name: "Alpha, \"the\" payer\nline 2"}},
-		Decision: matcher.Decision{TxKey: "k-" + ref, Outcome: matcher.Auto, Rule: "reference", Confidence: 0.987,
+			Counterparty: domain.Party{Name: "Alpha, \"the\" payer\nline 2"}},
+		Decision: domain.Decision{TxKey: "k-" + ref, Outcome: domain.Auto, Rule: "reference", Confidence: 0.987,
 			Explanation: "reference D-1 found", Allocations: allocs},
 		Items:     items,
 		DecidedAt: time.Date(2026, 11, 23, 13, 4, 5, 0, time.FixedZone("CET", 3600)),
 	}
 }
 
-func alloc(id, amount, wo string) matcher.Allocation {
-	a := matcher.Allocation{ItemID: id, Amount: matcher.MustAmount(amount)}
+func alloc(id, amount, wo string) domain.Allocation {
+	a := domain.Allocation{ItemID: id, Amount: domain.MustAmount(amount)}
 	if wo != "" {
-		a.WriteOff = matcher.MustAmount(wo)
+		a.WriteOff = domain.MustAmount(wo)
 	}
 	return a
 }
@@ -161,7 +161,7 @@ func TestApplyIdempotent(t *testing.T) {
 	if !got["k1"] || !got["k2"] || got["k3"] || len(got) != 3 {
 		t.Fatalf("Applied = %v", got)
 	}
-	if err := l.Apply(ctx, []connectors.KeyedDecision{{Tx: matcher.Transaction{Ref: "X"}}}); err == nil || !strings.Contains(err.Error(), "no key") {
+	if err := l.Apply(ctx, []connectors.KeyedDecision{{Tx: domain.Transaction{Ref: "X"}}}); err == nil || !strings.Contains(err.Error(), "no key") {
 		t.Fatalf("Apply without key = %v", err)
 	}
 }

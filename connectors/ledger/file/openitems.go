@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -121,12 +122,12 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // joining up to 20 *RowError values (errors.As finds the first). Items whose
 // residual is zero are dropped after validation. Rows whose every field is
 // empty are skipped.
-func ReadOpenItems(r io.Reader, name string) ([]matcher.OpenItem, error) {
+func ReadOpenItems(r io.Reader, name string) ([]domain.OpenItem, error) {
 	return items(contractLayout().readCSV(r, name))
 }
 
 // items is the open items of an export read without error.
-func items(ex *export, err error) ([]matcher.OpenItem, error) {
+func items(ex *export, err error) ([]domain.OpenItem, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func items(ex *export, err error) ([]matcher.OpenItem, error) {
 // (columns, delimiter, decimal comma, date format, encoding); cfg's paths
 // are not used. Errors are as for ReadOpenItems; a bad layout is an error
 // naming its YAML key.
-func ReadOpenItemsCSV(r io.Reader, name string, cfg Config) ([]matcher.OpenItem, error) {
+func ReadOpenItemsCSV(r io.Reader, name string, cfg Config) ([]domain.OpenItem, error) {
 	lay, err := cfg.layout()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
@@ -249,7 +250,7 @@ func (lay *layout) columnIndex(header []string, at func(col string) *RowError) (
 // problems reported.
 type collector struct {
 	unit      string // "line" (CSV) or "row" (worksheet), for messages
-	items     []matcher.OpenItem
+	items     []domain.OpenItem
 	asOf      []time.Time // per item: its as_of, zero when the export has none
 	errs      []error
 	warnings  []string
@@ -285,7 +286,7 @@ func (c *collector) add(r parsedRow, rowErrs []error, line int, at func(col stri
 
 // export is what an open-items file holds once validated.
 type export struct {
-	items []matcher.OpenItem
+	items []domain.OpenItem
 	// asOf is, per item id, the export's as_of for it (absent: none).
 	asOf map[string]time.Time
 	// warnings are located problems that refuse nothing (a check digit
@@ -317,7 +318,7 @@ func (c *collector) export() (*export, error) {
 }
 
 // result is export without the as_of and warnings.
-func (c *collector) result() ([]matcher.OpenItem, error) {
+func (c *collector) result() ([]domain.OpenItem, error) {
 	ex, err := c.export()
 	if err != nil {
 		return nil, err
@@ -354,7 +355,7 @@ type cell struct {
 
 // parsedRow is one validated record.
 type parsedRow struct {
-	item matcher.OpenItem
+	item domain.OpenItem
 	asOf time.Time
 	// warnings are located problems that refuse nothing.
 	warnings []error
@@ -413,7 +414,7 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		}
 		return c.v
 	}
-	it := matcher.OpenItem{
+	it := domain.OpenItem{
 		ID:               required(ColID),
 		CustomerID:       required(ColCustomerID),
 		CustomerName:     text(ColCustomerName),
@@ -429,19 +430,19 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 	parsed := map[string]bool{}
 	for _, a := range []struct {
 		col string
-		dst *matcher.Amount
+		dst *domain.Amount
 	}{{ColAmount, &it.Amount}, {ColResidual, &it.Residual}} {
 		c, ok := usable(a.col)
 		if !ok {
 			continue
 		}
-		var v matcher.Amount
+		var v domain.Amount
 		var err error
 		switch {
 		case c.v == "":
 			err = ErrRequired
 		case c.kind == cellNumber:
-			v, err = excelAmount(c.v, matcher.CurrencyDigits(it.Currency))
+			v, err = excelAmount(c.v, domain.CurrencyDigits(it.Currency))
 		case c.kind == cellText:
 			v, err = lay.parseAmount(c.v)
 		default:
@@ -449,7 +450,7 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 		}
 		if err != nil {
 			fail(a.col, err)
-		} else if digits := matcher.CurrencyDigits(it.Currency); it.Currency != "" && !v.Round(digits).Equal(v) {
+		} else if digits := domain.CurrencyDigits(it.Currency); it.Currency != "" && !v.Round(digits).Equal(v) {
 			err = fmt.Errorf("%w: %s has more decimals than %s has (%d)", ErrImpossible, v, it.Currency, digits)
 			fail(a.col, err)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -53,7 +53,7 @@ func TestReadOpenItemsDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -89,8 +89,8 @@ func TestReadOpenItemsErrors(t *testing.T) {
 		column      string
 	}{
 		{"bad amount", header + "A,C,N,D,,,EUR,10,\"12,5\",,\n",
-			`open_items.csv:2: column "residual": parsing amount "12,5": not a decimal amount`, matcher.ErrBadAmount, 2, "residual"},
-		{"float exponent", header + "A,C,N,D,,,EUR,1e3,1,,\n", `column "amount": parsing amount "1e3"`, matcher.ErrBadAmount, 2, "amount"},
+			`open_items.csv:2: column "residual": parsing amount "12,5": not a decimal amount`, domain.ErrBadAmount, 2, "residual"},
+		{"float exponent", header + "A,C,N,D,,,EUR,1e3,1,,\n", `column "amount": parsing amount "1e3"`, domain.ErrBadAmount, 2, "amount"},
 		{"bad date", header + "A,C,N,D,2026-13-01,,EUR,1,1,,\n", `column "issue_date": parsing date "2026-13-01"`, ErrBadDate, 2, "issue_date"},
 		{"european date", header + "A,C,N,D,,31.10.2026,EUR,1,1,,\n", `column "due_date"`, ErrBadDate, 2, "due_date"},
 		{"missing column", "id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,payment_reference,customer_iban\n",
@@ -107,7 +107,7 @@ func TestReadOpenItemsErrors(t *testing.T) {
 		{"missing customer", header + "A,,N,D,,,EUR,1,1,,\n", `column "customer_id": value required`, ErrRequired, 2, "customer_id"},
 		{"missing residual", header + "A,C,N,D,,,EUR,1,,,\n", `column "residual": value required`, ErrRequired, 2, "residual"},
 		{"bad iban", header + "A,C,N,D,,,EUR,1,1,,DE89-3704\n", `column "customer_iban": parsing IBAN "DE89-3704"`, ErrBadIBAN, 2, "customer_iban"},
-		{"line after multi-line name", header + "A,C,\"two\nlines\",D,,,EUR,1,1,,\nB,C,N,D,,,EUR,x,1,,\n", `open_items.csv:4: column "amount"`, matcher.ErrBadAmount, 4, "amount"},
+		{"line after multi-line name", header + "A,C,\"two\nlines\",D,,,EUR,1,1,,\nB,C,N,D,,,EUR,x,1,,\n", `open_items.csv:4: column "amount"`, domain.ErrBadAmount, 4, "amount"},
 		{"bad quoting", header + "A,C,\"open,D,,,EUR,1,1,,\n", "open_items.csv:2: reading CSV", nil, 2, ""},
 		{"empty", "", "open_items.csv:1: no header row", ErrNoHeader, 1, ""},
 	}
@@ -198,7 +198,7 @@ func FuzzReadOpenItems(f *testing.F) {
 			if it.Residual.IsZero() {
 				t.Fatalf("zero residual kept: %+v", it)
 			}
-			if _, err := matcher.ParseAmount(it.Amount.String()); err != nil {
+			if _, err := domain.ParseAmount(it.Amount.String()); err != nil {
 				t.Fatalf("amount does not round-trip: %v", err)
 			}
 			for _, iban := range it.IBANs {

@@ -10,15 +10,15 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
-func posting(kind matcher.PostingKind, customer, amount, reason string) matcher.Posting {
-	return matcher.Posting{Kind: kind, CustomerID: customer, Amount: matcher.MustAmount(amount), Reason: reason}
+func posting(kind domain.PostingKind, customer, amount, reason string) domain.Posting {
+	return domain.Posting{Kind: kind, CustomerID: customer, Amount: domain.MustAmount(amount), Reason: reason}
 }
 
 // withPostings is decision() with postings and the rule of a resolution.
-func withPostings(d connectors.KeyedDecision, ps ...matcher.Posting) connectors.KeyedDecision {
+func withPostings(d connectors.KeyedDecision, ps ...domain.Posting) connectors.KeyedDecision {
 	d.Decision.Postings = ps
 	if len(ps) > 0 {
 		d.Decision.Rule = "manual:" + string(ps[0].Kind)
@@ -51,18 +51,18 @@ func TestPostingJournalRows(t *testing.T) {
 	}{
 		{
 			name: "on account only",
-			d:    withPostings(decision("key-1", "REF1"), posting(matcher.OnAccount, "C7", "70.00", "")),
+			d:    withPostings(decision("key-1", "REF1"), posting(domain.OnAccount, "C7", "70.00", "")),
 			want: []string{tx + "||C7|70.00|0|manual:on_account|1.00|reference D-1 found" + tail + "||BQ|411C7|on_account|"},
 		},
 		{
 			name: "write-off only, reason with a comma",
-			d:    withPostings(decision("key-1", "REF1"), posting(matcher.WriteOffPosting, "", "70.00", "UNKNOWN, tiny")),
+			d:    withPostings(decision("key-1", "REF1"), posting(domain.WriteOffPosting, "", "70.00", "UNKNOWN, tiny")),
 			want: []string{tx + "|||70.00|0|manual:write_off|1.00|reference D-1 found" + tail + "||BQ|758|write_off|UNKNOWN, tiny"},
 		},
 		{
 			name: "allocation then the rest on account",
 			d: withPostings(decision("key-1", "REF1", alloc("INV-1", "50.00", "")),
-				posting(matcher.OnAccount, "C1", "20.00", "advance")),
+				posting(domain.OnAccount, "C1", "20.00", "advance")),
 			want: []string{
 				tx + "INV-1|DOC-INV-1|C1|50.00|0|manual:on_account|1.00|reference D-1 found" + tail + "AAB|2026-11-23|BQ|411C1||",
 				tx + "||C1|20.00|0|manual:on_account|1.00|reference D-1 found" + tail + "||BQ|411C1|on_account|advance",
@@ -71,7 +71,7 @@ func TestPostingJournalRows(t *testing.T) {
 		{
 			name: "allocation, the rest written off",
 			d: withPostings(decision("key-1", "REF1", alloc("INV-1", "69.70", "")),
-				posting(matcher.WriteOffPosting, "", "0.30", "ROUNDING")),
+				posting(domain.WriteOffPosting, "", "0.30", "ROUNDING")),
 			want: []string{
 				tx + "INV-1|DOC-INV-1|C1|69.70|0|manual:write_off|1.00|reference D-1 found" + tail + "AAB|2026-11-23|BQ|411C1||",
 				tx + "|||0.30|0|manual:write_off|1.00|reference D-1 found" + tail + "||BQ|758|write_off|ROUNDING",
@@ -111,8 +111,8 @@ func TestApplyPostingsOnce(t *testing.T) {
 	ctx := context.Background()
 	l, journal := newPostingLedger(t)
 	batch := []connectors.KeyedDecision{
-		withPostings(decision("k-acct", "R1"), posting(matcher.OnAccount, "C2", "70.00", "")),
-		withPostings(decision("k-mixed", "R2", alloc("INV-1", "60.00", "")), posting(matcher.WriteOffPosting, "", "10.00", "DISPUTE")),
+		withPostings(decision("k-acct", "R1"), posting(domain.OnAccount, "C2", "70.00", "")),
+		withPostings(decision("k-mixed", "R2", alloc("INV-1", "60.00", "")), posting(domain.WriteOffPosting, "", "10.00", "DISPUTE")),
 		decision("k-plain", "R3", alloc("INV-3", "50.00", "")),
 	}
 	for i := 0; i < 2; i++ {
@@ -161,18 +161,18 @@ func TestApplyPostingRejections(t *testing.T) {
 		wantWidth       int
 	}{
 		{name: "write-off without account", d: withPostings(decision("k", "R", alloc("INV-1", "60", "")),
-			posting(matcher.WriteOffPosting, "", "10", "X")), errContains: "set write_off_account", wantWidth: len(JournalHeader)},
+			posting(domain.WriteOffPosting, "", "10", "X")), errContains: "set write_off_account", wantWidth: len(JournalHeader)},
 		{name: "write-off with account", writeOffAccount: "658", d: withPostings(decision("k", "R"),
-			posting(matcher.WriteOffPosting, "", "10", "X")), wantWidth: len(JournalHeader)},
+			posting(domain.WriteOffPosting, "", "10", "X")), wantWidth: len(JournalHeader)},
 		{name: "on account without customer", writeOffAccount: "658", d: withPostings(decision("k", "R"),
-			posting(matcher.OnAccount, "", "10", "")), errContains: "needs the customer", wantWidth: len(JournalHeader)},
+			posting(domain.OnAccount, "", "10", "")), errContains: "needs the customer", wantWidth: len(JournalHeader)},
 		{name: "unknown kind", writeOffAccount: "658", d: withPostings(decision("k", "R"),
 			posting("refund", "C1", "10", "")), errContains: `unknown posting kind "refund"`, wantWidth: len(JournalHeader)},
 		{name: "journal without posting columns", writeOffAccount: "658", journal: fecOnly,
-			d: withPostings(decision("k", "R"), posting(matcher.OnAccount, "C1", "70", "")), errContains: "rotate it",
+			d: withPostings(decision("k", "R"), posting(domain.OnAccount, "C1", "70", "")), errContains: "rotate it",
 			wantWidth: len(fecJournalHeader)},
 		{name: "legacy journal", writeOffAccount: "658", journal: strings.Join(ContractHeader, ",") + "\n",
-			d: withPostings(decision("k", "R"), posting(matcher.OnAccount, "C1", "70", "")), errContains: "rotate it",
+			d: withPostings(decision("k", "R"), posting(domain.OnAccount, "C1", "70", "")), errContains: "rotate it",
 			wantWidth: len(ContractHeader)},
 		{name: "journal without posting columns, allocations only", journal: fecOnly,
 			d: decision("k", "R", alloc("INV-1", "70", "")), wantWidth: len(fecJournalHeader)},
@@ -232,8 +232,8 @@ func TestApplyPostingRejections(t *testing.T) {
 func TestPostingTornWriteRepair(t *testing.T) {
 	ctx := context.Background()
 	batch := []connectors.KeyedDecision{
-		withPostings(decision("k2", "R2", alloc("INV-2", "50", "")), posting(matcher.OnAccount, "C1", "20", "")),
-		withPostings(decision("k3", "R3"), posting(matcher.WriteOffPosting, "", "70", "UNKNOWN")),
+		withPostings(decision("k2", "R2", alloc("INV-2", "50", "")), posting(domain.OnAccount, "C1", "20", "")),
+		withPostings(decision("k3", "R3"), posting(domain.WriteOffPosting, "", "70", "UNKNOWN")),
 	}
 	for _, tt := range []struct {
 		name   string
@@ -332,8 +332,8 @@ func TestJournalBadPostingRows(t *testing.T) {
 func TestUnletterPostings(t *testing.T) {
 	ctx := context.Background()
 	l, journal := newPostingLedger(t)
-	d := withPostings(decision("k1", "R1", alloc("INV-1", "50.00", "")), posting(matcher.OnAccount, "C1", "20.00", "advance"))
-	wo := withPostings(decision("k2", "R2"), posting(matcher.WriteOffPosting, "", "70.00", "UNKNOWN"))
+	d := withPostings(decision("k1", "R1", alloc("INV-1", "50.00", "")), posting(domain.OnAccount, "C1", "20.00", "advance"))
+	wo := withPostings(decision("k2", "R2"), posting(domain.WriteOffPosting, "", "70.00", "UNKNOWN"))
 	if err := l.Apply(ctx, []connectors.KeyedDecision{d, wo}); err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestUnletterPostingsOldFile(t *testing.T) {
 	ctx := context.Background()
 	l, _ := newPostingLedger(t)
 	plain := decision("k1", "R1", alloc("INV-1", "50.00", ""))
-	acct := withPostings(decision("k2", "R2"), posting(matcher.OnAccount, "C1", "70.00", ""))
+	acct := withPostings(decision("k2", "R2"), posting(domain.OnAccount, "C1", "70.00", ""))
 	if err := l.Apply(ctx, []connectors.KeyedDecision{plain, acct}); err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func FuzzLoadJournal(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := withPostings(decision("k-fuzz", "RF", alloc("INV-1", "1", "")), posting(matcher.OnAccount, "C1", "2", "r"))
+		d := withPostings(decision("k-fuzz", "RF", alloc("INV-1", "1", "")), posting(domain.OnAccount, "C1", "2", "r"))
 		if err := l.Apply(context.Background(), []connectors.KeyedDecision{d}); err != nil {
 			t.Fatalf("Apply after a successful load: %v", err)
 		}

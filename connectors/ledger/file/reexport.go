@@ -12,7 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // The re-export rule: which journal rows an open-items export already
@@ -56,7 +56,7 @@ const (
 // unletterings journal gives back to it, with when it was written (zero
 // when the row does not say: then it is never taken as reflected).
 type use struct {
-	amount matcher.Amount
+	amount domain.Amount
 	at     time.Time
 }
 
@@ -79,7 +79,7 @@ type LoadNote struct {
 	// Subtracted counts the journal rows subtracted and their amounts per
 	// currency; Reflected the rows taken as already in the export.
 	Subtracted       int
-	SubtractedAmount map[string]matcher.Amount
+	SubtractedAmount map[string]domain.Amount
 	Reflected        int
 	// GivenBack counts the unletterings added back.
 	GivenBack int
@@ -121,7 +121,7 @@ func (n LoadNote) String() string {
 		sort.Strings(ccys)
 		var parts []string
 		for _, c := range ccys {
-			parts = append(parts, n.SubtractedAmount[c].StringFixed(matcher.CurrencyDigits(c))+" "+c)
+			parts = append(parts, n.SubtractedAmount[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
 		}
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
@@ -154,8 +154,8 @@ func (c *Config) asOfRule() string {
 // item's residual less the journal rows its export does not reflect, plus
 // what the unletterings journal gave back since. Items left with nothing
 // open are dropped. now is the clock (a future as_of is announced).
-func (l *Ledger) reconcile(ex *export, st *journalState, undone *unletterings, now time.Time) ([]matcher.OpenItem, LoadNote) {
-	note := LoadNote{Rule: l.cfg.asOfRule(), SubtractedAmount: map[string]matcher.Amount{}, JournalLast: st.lastAt}
+func (l *Ledger) reconcile(ex *export, st *journalState, undone *unletterings, now time.Time) ([]domain.OpenItem, LoadNote) {
+	note := LoadNote{Rule: l.cfg.asOfRule(), SubtractedAmount: map[string]domain.Amount{}, JournalLast: st.lastAt}
 	global := time.Time{}
 	switch note.Rule {
 	case AsOfModified:
@@ -168,7 +168,7 @@ func (l *Ledger) reconcile(ex *export, st *journalState, undone *unletterings, n
 		note.Source = "its as_of column"
 	}
 	future := 0
-	var kept []matcher.OpenItem
+	var kept []domain.OpenItem
 	for _, it := range ex.items {
 		asOf := global
 		if note.Rule == AsOfColumn {

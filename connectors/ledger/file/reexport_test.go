@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 const asOfHeader = "id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual,as_of\n"
@@ -214,5 +214,5 @@ func TestAsOfColumnErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `open_items.csv:2: column "as_of": parsing as_of "yesterday"`) {
 		t.Errorf("err = %v", err)
 	}
-	var _ = matcher.Amount{}
+	var _ = domain.Amount{}
 }

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 var _ connectors.Unletterer = (*Ledger)(nil)
@@ -44,7 +44,7 @@ func (l *Ledger) unletteringsPath() string {
 
 type unletterings struct {
 	keys map[string]bool
-	back map[string]matcher.Amount // item id → amount given back to it
+	back map[string]domain.Amount // item id → amount given back to it
 	// backs holds, per item id, each amount given back with its
 	// unlettered_at (the re-export rule adds back only what an export
 	// does not reflect).
@@ -56,7 +56,7 @@ type unletterings struct {
 // empty one). A torn last line (no newline: a crash in the middle of the
 // append) is ignored, and cut off by the next append.
 func loadUnletterings(path string) (*unletterings, error) {
-	u := &unletterings{keys: map[string]bool{}, back: map[string]matcher.Amount{}, backs: map[string][]use{}}
+	u := &unletterings{keys: map[string]bool{}, back: map[string]domain.Amount{}, backs: map[string][]use{}}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return u, nil
@@ -99,7 +99,7 @@ func loadUnletterings(path string) (*unletterings, error) {
 			if !ok {
 				continue
 			}
-			a, err := matcher.ParseAmount(amt)
+			a, err := domain.ParseAmount(amt)
 			if err != nil {
 				return nil, fmt.Errorf("reading unletterings %q line %d: %w", path, line, err)
 			}
@@ -140,7 +140,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if !st.keys[r.Reverses] {
 		return reject(fmt.Sprintf("the journal holds no decision %s", r.Reverses))
 	}
-	back := map[string]matcher.Amount{} // what goes back to each item, in its currency
+	back := map[string]domain.Amount{} // what goes back to each item, in its currency
 	var order []string
 	customer := ""
 	for _, a := range r.Allocations {
@@ -154,7 +154,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	}
 	// a cash discount the decision closed goes back to its item too
 	for _, p := range st.postings[r.Reverses] {
-		if p.Kind == matcher.CashDiscountPosting && p.ItemID != "" {
+		if p.Kind == domain.CashDiscountPosting && p.ItemID != "" {
 			if _, seen := back[p.ItemID]; !seen {
 				order = append(order, p.ItemID)
 			}
@@ -170,7 +170,7 @@ func (l *Ledger) Unletter(ctx context.Context, r connectors.Reversal) error {
 	var posted []string
 	for _, p := range st.postings[r.Reverses] {
 		posted = append(posted, string(p.Kind)+":"+p.account+":"+p.Amount.String())
-		if customer == "" && p.Kind == matcher.OnAccount {
+		if customer == "" && p.Kind == domain.OnAccount {
 			customer = p.CustomerID
 		}
 	}

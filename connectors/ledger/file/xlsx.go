@@ -10,7 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ErrWorkbook: the file is not a workbook excelize can open (not a ZIP, a
@@ -37,7 +37,7 @@ const maxUnzipBytes = 1 << 30
 // system, as the workbook says). Ids, document numbers and IBANs may be
 // text (leading zeros kept) or numbers ("1001"). Errors are *RowError
 // values naming the sheet and row, as for ReadOpenItems.
-func ReadOpenItemsXLSX(r io.Reader, name string, cfg Config) ([]matcher.OpenItem, error) {
+func ReadOpenItemsXLSX(r io.Reader, name string, cfg Config) ([]domain.OpenItem, error) {
 	lay, err := cfg.layout()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)

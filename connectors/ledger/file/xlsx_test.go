@@ -16,7 +16,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // xlsxHeader is the contract header, as a workbook row.
@@ -151,7 +151,7 @@ func TestReadOpenItemsXLSXGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, items, "xlsx.golden.json")
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -179,7 +179,7 @@ func mustSerial(t *testing.T, d time.Time) string {
 	return strconv.Itoa(int(d.Sub(day(1970, 1, 1)).Hours()/24) + 25569)
 }
 
-func checkGolden(t *testing.T, items []matcher.OpenItem, name string) {
+func checkGolden(t *testing.T, items []domain.OpenItem, name string) {
 	t.Helper()
 	got, err := json.MarshalIndent(items, "", "  ")
 	if err != nil {
@@ -264,7 +264,7 @@ func TestReadOpenItemsXLSXErrors(t *testing.T) {
 		column      string
 	}{
 		{"text amount with a comma", func(t *testing.T) []byte { return buildXLSX(t, with(8, "12,5"), false) }, Config{},
-			`open_items.xlsx: sheet "Export" row 3: column "residual": parsing amount "12,5"`, matcher.ErrBadAmount, 3, "residual"},
+			`open_items.xlsx: sheet "Export" row 3: column "residual": parsing amount "12,5"`, domain.ErrBadAmount, 3, "residual"},
 		{"boolean amount", func(t *testing.T) []byte { return buildXLSX(t, with(7, true), false) }, Config{},
 			`row 3: column "amount": unusable cell`, ErrCell, 3, "amount"},
 		{"error cell", func(t *testing.T) []byte {
@@ -361,7 +361,7 @@ func TestExcelAmount(t *testing.T) {
 	for _, tt := range tests {
 		got, err := excelAmount(tt.raw, tt.digits)
 		if tt.bad {
-			if !errors.Is(err, matcher.ErrBadAmount) {
+			if !errors.Is(err, domain.ErrBadAmount) {
 				t.Errorf("excelAmount(%q) = %v, %v; want ErrBadAmount", tt.raw, got, err)
 			}
 			continue
@@ -385,7 +385,7 @@ func FuzzExcelAmount(f *testing.F) {
 		digits = digits & 3
 		a, err := excelAmount(raw, digits)
 		if err != nil {
-			if !errors.Is(err, matcher.ErrBadAmount) {
+			if !errors.Is(err, domain.ErrBadAmount) {
 				t.Fatalf("error not wrapping ErrBadAmount: %v", err)
 			}
 			return
@@ -393,7 +393,7 @@ func FuzzExcelAmount(f *testing.F) {
 		if a.Scale() < digits {
 			t.Fatalf("%q: scale %d below %d", raw, a.Scale(), digits)
 		}
-		back, err := matcher.ParseAmount(a.String())
+		back, err := domain.ParseAmount(a.String())
 		if err != nil || !back.Equal(a) {
 			t.Fatalf("%q: %s does not round-trip: %v", raw, a, err)
 		}

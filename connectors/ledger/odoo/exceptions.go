@@ -15,7 +15,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var _ connectors.ExceptionSink = (*Client)(nil)
@@ -74,9 +74,9 @@ func (c *Client) statementLines(ctx context.Context, marks []string) (map[string
 		for i, m := range chunk {
 			terms[i] = []any{"payment_ref", "=like", likeEscape(m) + "%"}
 		}
-		domain := append([]any{[]any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
+		searchDomain := append([]any{[]any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
 		var rows []stLine
-		if err := c.execute(ctx, &rows, read, "account.bank.statement.line", "search_read", []any{domain},
+		if err := c.execute(ctx, &rows, read, "account.bank.statement.line", "search_read", []any{searchDomain},
 			map[string]any{"fields": stLineFields, "order": "id asc"}); err != nil {
 			return nil, fmt.Errorf("searching bank statement lines: %w", err)
 		}
@@ -97,8 +97,8 @@ func (c *Client) statementLines(ctx context.Context, marks []string) (map[string
 }
 
 // unallocated is the cash of an exception that no allocation took.
-func unallocated(e connectors.Exception) matcher.Amount {
-	if e.Decision.Outcome == matcher.Auto {
+func unallocated(e connectors.Exception) domain.Amount {
+	if e.Decision.Outcome == domain.Auto {
 		return e.Decision.Excess
 	}
 	return e.Tx.Amount
@@ -157,7 +157,7 @@ type lineEntry struct {
 // lineEntry prepares the statement line holding amt of tx's cash; ok is
 // false for what cannot go to the journal (not a booked credit, nothing
 // left, no date, another currency).
-func (c *Client) lineEntry(tx matcher.Transaction, amt matcher.Amount, text string, partner int) (lineEntry, bool) {
+func (c *Client) lineEntry(tx domain.Transaction, amt domain.Amount, text string, partner int) (lineEntry, bool) {
 	if !tx.IsLetterable() || amt.Sign() <= 0 || (c.journalCcy != "" && tx.Currency != c.journalCcy) {
 		return lineEntry{}, false
 	}
@@ -265,7 +265,7 @@ func partnerValue(id int) any {
 
 // knownPartner is the Odoo partner id of the decision's candidates when
 // they all belong to one customer, else 0.
-func knownPartner(d matcher.Decision) int {
+func knownPartner(d domain.Decision) int {
 	id := 0
 	for _, cd := range d.Candidates {
 		n, err := strconv.Atoi(cd.CustomerID)
@@ -327,9 +327,9 @@ func (c *Client) settledLines(ctx context.Context, keys []string, paid map[strin
 		for i, k := range chunk {
 			terms[i] = []any{"name", "=like", likeEscape(memoPrefix+k+":") + "%"}
 		}
-		domain := append([]any{[]any{"journal_id", "=", c.journalID}, []any{"reconciled", "=", true}}, orDomain(terms)...)
+		searchDomain := append([]any{[]any{"journal_id", "=", c.journalID}, []any{"reconciled", "=", true}}, orDomain(terms)...)
 		var rows []moveLine
-		if err := c.execute(ctx, &rows, read, "account.move.line", "search_read", []any{domain},
+		if err := c.execute(ctx, &rows, read, "account.move.line", "search_read", []any{searchDomain},
 			map[string]any{"fields": moveLineFields}); err != nil {
 			return fmt.Errorf("searching settled statement lines by decision key: %w", err)
 		}
@@ -468,7 +468,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 				return err
 			}
 		}
-		digits := matcher.CurrencyDigits(kd.Tx.Currency)
+		digits := domain.CurrencyDigits(kd.Tx.Currency)
 		left, err := suspense.Balance.Amount(digits)
 		if err != nil {
 			return fmt.Errorf("reading statement line %d: %w", l.ID, err)
@@ -479,7 +479,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 			a := kd.Decision.Allocations[n-1]
 			id, _ := strconv.Atoi(a.ItemID)
 			r := recvOf[id]
-			wo := matcher.Amount{}
+			wo := domain.Amount{}
 			if c.writeOffID != 0 {
 				wo = a.WriteOff
 			}
@@ -605,7 +605,7 @@ func (c *Client) describeLettered(ctx context.Context, kd connectors.KeyedDecisi
 func relabel(ref, marker, text string) string {
 	marks := ""
 	if i := strings.Index(ref, lineMarkSep); i >= 0 {
-		ref, marks = ref[:i], ref[i:]
+		marks = ref[i:]
 	}
 	return marker + " " + text + marks
 }

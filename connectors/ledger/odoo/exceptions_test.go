@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // exc is an exception of the test: transaction key f.key(tx).
-func (f *fx) exc(tx, amount string, d matcher.Decision) connectors.Exception {
+func (f *fx) exc(tx, amount string, d domain.Decision) connectors.Exception {
 	return connectors.Exception{
-		Tx: matcher.Transaction{Key: f.key(tx), Ref: "REF-" + tx, Currency: "EUR", Credit: true, Status: "BOOK",
-			Amount: matcher.MustAmount(amount), BookingDate: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
-			Counterparty: matcher.Party{Name: "DUPONT SARL", IBAN: "FR7630006000011234567890189"},
+		Tx: domain.Transaction{Key: f.key(tx), Ref: "REF-" + tx, Currency: "EUR", Credit: true, Status: "BOOK",
+			Amount: domain.MustAmount(amount), BookingDate: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC),
+			Counterparty: domain.Party{Name: "DUPONT SARL", IBAN: "FR7630006000011234567890189"},
 			Unstructured: []string{"FACT 2026 1"}},
 		Decision: d,
 	}
@@ -26,7 +26,7 @@ func (f *fx) exc(tx, amount string, d matcher.Decision) connectors.Exception {
 
 // settling is a decision on the transaction of exception e, whose cash
 // is on a statement line.
-func (f *fx) settling(key string, e connectors.Exception, allocs ...matcher.Allocation) connectors.KeyedDecision {
+func (f *fx) settling(key string, e connectors.Exception, allocs ...domain.Allocation) connectors.KeyedDecision {
 	d := f.kd(key, allocs...)
 	d.Tx = e.Tx
 	return d
@@ -124,13 +124,13 @@ func TestRecordExceptionsThenSettle(t *testing.T) {
 	}
 	c := f.client(recording)
 	ctx := context.Background()
-	debit := f.exc("tx-debit", "10", matcher.Decision{Outcome: matcher.Unmatched})
+	debit := f.exc("tx-debit", "10", domain.Decision{Outcome: domain.Unmatched})
 	debit.Tx.Credit = false
 	list := []connectors.Exception{
-		f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Suggested, Reason: "amount_mismatch",
-			Candidates: []matcher.Candidate{{ItemID: ids[0], CustomerID: f.pid("Müller")}}}),
-		f.exc("tx-b", "75.00", matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"}),
-		f.exc("tx-c", "1300.00", matcher.Decision{Outcome: matcher.Auto, Excess: matcher.MustAmount("50.00")}),
+		f.exc("tx-a", "300.10", domain.Decision{Outcome: domain.Suggested, Reason: "amount_mismatch",
+			Candidates: []domain.Candidate{{ItemID: ids[0], CustomerID: f.pid("Müller")}}}),
+		f.exc("tx-b", "75.00", domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"}),
+		f.exc("tx-c", "1300.00", domain.Decision{Outcome: domain.Auto, Excess: domain.MustAmount("50.00")}),
 		debit,
 	}
 	if err := c.RecordExceptions(ctx, list); err != nil {
@@ -200,7 +200,7 @@ func TestSettleSetsThePartner(t *testing.T) {
 	ids := f.invoices(inv("Rossi", "80.00"))
 	c := f.client(recording)
 	ctx := context.Background()
-	e := f.exc("tx-a", "80.00", matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"})
+	e := f.exc("tx-a", "80.00", domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"})
 	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestSettleSetsThePartner(t *testing.T) {
 func TestRecordExceptionsOffOrEmptyDoesNothing(t *testing.T) {
 	f := newFx(t)
 	c := f.client(func(c *Config) { c.Journal = testenv.OdooBankJournal })
-	if err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-a", "1", matcher.Decision{Outcome: matcher.Unmatched})}); err != nil {
+	if err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-a", "1", domain.Decision{Outcome: domain.Unmatched})}); err != nil {
 		t.Fatalf("RecordExceptions: %v", err)
 	}
 	c = f.client(recording)
@@ -240,8 +240,8 @@ func TestRecordExceptionsLostAnswer(t *testing.T) {
 			f := newFx(t)
 			f.px.on(rule{call: "account.bank.statement.line.create", nth: 1, fault: fault})
 			c := f.client(recording)
-			list := []connectors.Exception{f.exc("tx-a", "1", matcher.Decision{Outcome: matcher.Unmatched}),
-				f.exc("tx-b", "2", matcher.Decision{Outcome: matcher.Unmatched})}
+			list := []connectors.Exception{f.exc("tx-a", "1", domain.Decision{Outcome: domain.Unmatched}),
+				f.exc("tx-b", "2", domain.Decision{Outcome: domain.Unmatched})}
 			if err := c.RecordExceptions(context.Background(), list); err != nil {
 				t.Fatalf("RecordExceptions: %v", err)
 			}
@@ -259,7 +259,7 @@ func TestRecordExceptionsServerFault(t *testing.T) {
 	f.px.on(rule{call: "account.bank.statement.line.create", fault: serverFault, name: "psycopg2.errors.SerializationFailure",
 		message: "could not serialize access due to concurrent update"})
 	c := f.client(recording)
-	err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-x", "7", matcher.Decision{Outcome: matcher.Unmatched})})
+	err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-x", "7", domain.Decision{Outcome: domain.Unmatched})})
 	if rej, _ := connectors.Rejections(err); err == nil || len(rej) != 0 {
 		t.Errorf("server fault = %v, want a plain error", err)
 	}
@@ -283,9 +283,9 @@ func TestAccessErrorIsAnOutage(t *testing.T) {
 	})
 	c := f.client(recording)
 	ctx := context.Background()
-	list := []connectors.Exception{f.exc("tx-a", "5", matcher.Decision{Outcome: matcher.Unmatched})}
+	list := []connectors.Exception{f.exc("tx-a", "5", domain.Decision{Outcome: domain.Unmatched})}
 	letter := f.kd("k-b", al(ids[0], "42.00", ""))
-	letter.Tx.Amount = matcher.MustAmount("42.00")
+	letter.Tx.Amount = domain.MustAmount("42.00")
 	for name, err := range map[string]error{"RecordExceptions": c.RecordExceptions(ctx, list), "Apply": c.Apply(ctx, []connectors.KeyedDecision{letter})} {
 		var oe *Error
 		if rej, _ := connectors.Rejections(err); err == nil || len(rej) != 0 || !errors.As(err, &oe) || oe.Name != "odoo.exceptions.AccessError" {
@@ -312,7 +312,7 @@ func TestRecordExceptionsLockDate(t *testing.T) {
 	f := newFx(t)
 	f.lock("2026-10-31")
 	c := f.client(recording)
-	old := f.exc("tx-old", "5", matcher.Decision{Outcome: matcher.Unmatched})
+	old := f.exc("tx-old", "5", domain.Decision{Outcome: domain.Unmatched})
 	old.Tx.BookingDate = time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
 	if err := c.RecordExceptions(context.Background(), []connectors.Exception{old}); err != nil {
 		t.Fatalf("RecordExceptions: %v", err)
@@ -333,7 +333,7 @@ func TestRecordExceptionsOneRefused(t *testing.T) {
 	f.px.on(rule{call: "account.bank.statement.line.create", nth: 1, fault: serverFault, name: "odoo.exceptions.ValidationError", message: msg})
 	f.px.on(rule{call: "account.bank.statement.line.create", nth: 2, fault: serverFault, name: "odoo.exceptions.ValidationError", message: msg})
 	c := f.client(recording)
-	bad, good := f.exc("tx-bad", "5", matcher.Decision{Outcome: matcher.Unmatched}), f.exc("tx-good", "6", matcher.Decision{Outcome: matcher.Unmatched})
+	bad, good := f.exc("tx-bad", "5", domain.Decision{Outcome: domain.Unmatched}), f.exc("tx-good", "6", domain.Decision{Outcome: domain.Unmatched})
 	if ExceptionKey(bad.Tx.Key) > ExceptionKey(good.Tx.Key) { // lines are written in marker order
 		bad, good = good, bad
 	}
@@ -358,7 +358,7 @@ func TestSettleLostAnswer(t *testing.T) {
 			f.px.on(rule{call: step, nth: 1, fault: loseAnswer})
 			c := f.client(recording)
 			ctx := context.Background()
-			e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched})
+			e := f.exc("tx-a", "300.10", domain.Decision{Outcome: domain.Unmatched})
 			if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 				t.Fatal(err)
 			}
@@ -400,16 +400,16 @@ func TestSettleRefusals(t *testing.T) {
 	tests := []struct {
 		name        string
 		prepare     func(f *fx, ids []string)
-		alloc       func(ids []string) matcher.Allocation
+		alloc       func(ids []string) domain.Allocation
 		errIs       error
 		errContains string
 	}{
 		{name: "reconciled by someone else", prepare: func(f *fx, ids []string) { f.settleAsAdmin("tx-a", ids[1]) },
-			alloc: func(ids []string) matcher.Allocation { return al(ids[0], "100", "") }, errIs: ErrLineReconciled},
-		{name: "more than the line", alloc: func(ids []string) matcher.Allocation { return al(ids[2], "1250.00", "") },
+			alloc: func(ids []string) domain.Allocation { return al(ids[0], "100", "") }, errIs: ErrLineReconciled},
+		{name: "more than the line", alloc: func(ids []string) domain.Allocation { return al(ids[2], "1250.00", "") },
 			errIs: ErrLineTooSmall, errContains: "1250.00 > 300.10"},
 		{name: "locked period", prepare: func(f *fx, ids []string) { f.lock("2026-11-30") },
-			alloc: func(ids []string) matcher.Allocation { return al(ids[0], "100", "") }, errContains: "lock date"},
+			alloc: func(ids []string) domain.Allocation { return al(ids[0], "100", "") }, errContains: "lock date"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,7 +417,7 @@ func TestSettleRefusals(t *testing.T) {
 			ids := f.invoices(inv("Müller", "300.10"), inv("Dupont", "300.10"), inv("Dupont", "1250.00"), inv("Rossi", "500"))
 			c := f.client(recording)
 			ctx := context.Background()
-			e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched})
+			e := f.exc("tx-a", "300.10", domain.Decision{Outcome: domain.Unmatched})
 			if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 				t.Fatal(err)
 			}
@@ -426,7 +426,7 @@ func TestSettleRefusals(t *testing.T) {
 			}
 			a := f.settling("k-a", e, tc.alloc(ids))
 			other := f.kd("k-other", al(ids[3], "10", ""))
-			other.Tx.Amount = matcher.MustAmount("10")
+			other.Tx.Amount = domain.MustAmount("10")
 			other.Tx.BookingDate = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 			err := c.Apply(ctx, []connectors.KeyedDecision{a, other})
 			rej, only := connectors.Rejections(err)
@@ -461,7 +461,7 @@ func TestSettleWithWriteOff(t *testing.T) {
 	ids := f.invoices(inv("Dupont", "49.99"))
 	c := f.client(func(c *Config) { recording(c); c.WriteOffAccount = "658000" })
 	ctx := context.Background()
-	e := f.exc("tx-a", "49.50", matcher.Decision{Outcome: matcher.Unmatched})
+	e := f.exc("tx-a", "49.50", domain.Decision{Outcome: domain.Unmatched})
 	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +481,7 @@ func TestSettleWithWriteOff(t *testing.T) {
 func TestRecordExceptionsUnknownJournal(t *testing.T) {
 	f := newFx(t)
 	c := f.client(func(c *Config) { c.Journal = "NOPE"; c.RecordExceptions = true })
-	err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-a", "1", matcher.Decision{Outcome: matcher.Unmatched})})
+	err := c.RecordExceptions(context.Background(), []connectors.Exception{f.exc("tx-a", "1", domain.Decision{Outcome: domain.Unmatched})})
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `finding journal "NOPE"`) {
 		t.Errorf("RecordExceptions = %v, want journal not found", err)
 	}
@@ -495,7 +495,7 @@ func TestSettleRefusedInPart(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"), inv("Rossi", "500"))
 	c := f.client(recording)
 	ctx := context.Background()
-	e := f.exc("tx-a", "600", matcher.Decision{Outcome: matcher.Unmatched})
+	e := f.exc("tx-a", "600", domain.Decision{Outcome: domain.Unmatched})
 	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestApplyWritesLetteredLines(t *testing.T) {
 	c := f.client(recording)
 	ctx := context.Background()
 	a := f.kd("k-a", al(ids[0], "300.10", ""))
-	a.Tx.Amount = matcher.MustAmount("320.10") // 20 more than the invoice: stays on suspense
+	a.Tx.Amount = domain.MustAmount("320.10") // 20 more than the invoice: stays on suspense
 	if err := c.Apply(ctx, []connectors.KeyedDecision{a}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -544,8 +544,8 @@ func TestApplyWritesLetteredLines(t *testing.T) {
 	if n := f.px.count("account.bank.statement.line.create"); n != 1 {
 		t.Errorf("create called %d times, want 1", n)
 	}
-	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: a.Tx, Decision: matcher.Decision{Outcome: matcher.Auto,
-		Excess: matcher.MustAmount("20.00")}}}); err != nil || f.px.count("account.bank.statement.line.create") != 1 {
+	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: a.Tx, Decision: domain.Decision{Outcome: domain.Auto,
+		Excess: domain.MustAmount("20.00")}}}); err != nil || f.px.count("account.bank.statement.line.create") != 1 {
 		t.Errorf("RecordExceptions = %v; want the existing line only", err)
 	}
 	if got, _ := c.Applied(ctx, []string{a.Key}); !got[a.Key] {

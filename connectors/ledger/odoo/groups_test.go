@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // The payments mode needs no more than the Billing rights (groups
@@ -40,7 +40,7 @@ func TestPaymentsModeNeedsOnlyBilling(t *testing.T) {
 	if !found {
 		t.Errorf("invoice %s with its customer's bank account not among the open items", ids[0])
 	}
-	d := f.pd("k1", []matcher.Posting{onAccount(f.pid("Dupont"), "3"), writeOff("1", "X")}, al(ids[0], "99", "1"))
+	d := f.pd("k1", []domain.Posting{onAccount(f.pid("Dupont"), "3"), writeOff("1", "X")}, al(ids[0], "99", "1"))
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}

@@ -41,7 +41,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Config is the YAML configuration of an Odoo ledger.
@@ -62,7 +62,7 @@ type Config struct {
 	// WriteOffAccount (account code or id), when set, closes a payment's
 	// write-off: the wizard's payment difference is reconciled on it.
 	// Without it the difference stays open on the invoice. Write-off
-	// postings (matcher.WriteOffPosting) are booked on it, and refused
+	// postings (domain.WriteOffPosting) are booked on it, and refused
 	// without it (and without Journal).
 	WriteOffAccount string `yaml:"write_off_account"`
 	// RecordExceptions writes every booked credit in the journal's
@@ -284,8 +284,8 @@ func (c *Client) resolve(ctx context.Context, model, ref string, base [][]any, f
 	}
 	for _, t := range tries {
 		var ids []int
-		domain := append(append([]any{}, anySlice(base)...), t)
-		if err := c.execute(ctx, &ids, read, model, "search", []any{domain}, nil); err != nil {
+		searchDomain := append(append([]any{}, anySlice(base)...), t)
+		if err := c.execute(ctx, &ids, read, model, "search", []any{searchDomain}, nil); err != nil {
 			return 0, err
 		}
 		switch len(ids) {
@@ -339,19 +339,19 @@ var moveFields = []string{"name", "move_type", "state", "payment_state", "partne
 // paid or partly paid, a page at a time, with their partners' bank
 // accounts. Amounts are read as JSON text and rounded to the currency's
 // digits; credit notes get a negative residual.
-func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if err := c.setup(ctx); err != nil {
 		return nil, err
 	}
-	domain := []any{
+	searchDomain := []any{
 		[]any{"move_type", "in", []string{"out_invoice", "out_refund"}},
 		[]any{"state", "=", "posted"},
 		[]any{"payment_state", "in", []string{"not_paid", "partial"}},
 	}
-	var items []matcher.OpenItem
+	var items []domain.OpenItem
 	for offset := 0; ; offset += c.cfg.PageSize {
 		var page []moveRow
-		if err := c.execute(ctx, &page, read, "account.move", "search_read", []any{domain},
+		if err := c.execute(ctx, &page, read, "account.move", "search_read", []any{searchDomain},
 			map[string]any{"fields": moveFields, "offset": offset, "limit": c.cfg.PageSize, "order": "id asc"}); err != nil {
 			return nil, fmt.Errorf("reading open invoices from offset %d: %w", offset, err)
 		}
@@ -372,21 +372,21 @@ func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	}
 }
 
-func toItem(m moveRow, ibans []string) (matcher.OpenItem, error) {
+func toItem(m moveRow, ibans []string) (domain.OpenItem, error) {
 	ccy := m.Currency.Name
-	digits := matcher.CurrencyDigits(ccy)
+	digits := domain.CurrencyDigits(ccy)
 	total, err := m.Total.Amount(digits)
 	if err != nil {
-		return matcher.OpenItem{}, err
+		return domain.OpenItem{}, err
 	}
 	res, err := m.Residual.Amount(digits)
 	if err != nil {
-		return matcher.OpenItem{}, err
+		return domain.OpenItem{}, err
 	}
 	if m.MoveType == "out_refund" {
 		total, res = total.Neg(), res.Neg()
 	}
-	it := matcher.OpenItem{
+	it := domain.OpenItem{
 		ID:               strconv.Itoa(m.ID),
 		CustomerID:       strconv.Itoa(m.Partner.ID),
 		CustomerName:     m.Partner.Name,
@@ -482,17 +482,17 @@ func (c *Client) payments(ctx context.Context, keys []string) (map[string]map[in
 	}
 	for start := 0; start < len(keys); start += 200 {
 		chunk := keys[start:min(start+200, len(keys))]
-		var domain []any
+		var searchDomain []any
 		for i := 0; i < len(chunk)-1; i++ {
-			domain = append(domain, "|")
+			searchDomain = append(searchDomain, "|")
 		}
 		for _, k := range chunk {
 			// =like is a SQL LIKE: escape its wildcards in the key.
 			pat := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(memoPrefix + k + ":")
-			domain = append(domain, []any{c.memoField, "=like", pat + "%"})
+			searchDomain = append(searchDomain, []any{c.memoField, "=like", pat + "%"})
 		}
 		var rows []map[string]json.RawMessage
-		if err := c.execute(ctx, &rows, read, "account.payment", "search_read", []any{domain},
+		if err := c.execute(ctx, &rows, read, "account.payment", "search_read", []any{searchDomain},
 			map[string]any{"fields": []string{c.memoField, "state"}}); err != nil {
 			return nil, nil, fmt.Errorf("searching payments by decision key: %w", err)
 		}
@@ -578,29 +578,20 @@ const (
 )
 
 // ErrNotAuto is returned (wrapped) for a decision without allocations or
-// postings.
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+// postings: the ledgers' shared connectors.ErrNotAuto.
+var ErrNotAuto = connectors.ErrNotAuto
 
 // ErrItemNotOpen and ErrAboveResidual are returned (wrapped in an
 // *ItemError) when an invoice was paid meanwhile or now owes less than the
-// allocation.
+// allocation. ErrItemNotOpen is the ledgers' shared one.
 var (
-	ErrItemNotOpen   = errors.New("invoice is no longer open")
+	ErrItemNotOpen   = connectors.ErrItemNotOpen
 	ErrAboveResidual = errors.New("allocation is above the invoice's residual")
 )
 
-// ItemError locates a write-back problem: the decision and the invoice.
-type ItemError struct {
-	Key    string
-	ItemID string
-	Err    error
-}
-
-func (e *ItemError) Error() string {
-	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
+// ItemError locates a write-back problem: the decision and the invoice
+// (the ledgers' shared connectors.ItemError).
+type ItemError = connectors.ItemError
 
 // Apply registers one payment per allocation not yet paid (with
 // Config.RecordExceptions: settles the transaction's statement line,
@@ -625,7 +616,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return nil
 	}
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
+		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -642,7 +633,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	}
 	type job struct {
 		kd    connectors.KeyedDecision
-		al    matcher.Allocation
+		al    domain.Allocation
 		memo  string
 		invID int
 	}
@@ -710,10 +701,10 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		}
 	}
 	byID := map[int]moveRow{}
-	left := map[int]matcher.Amount{} // residual still free in this batch
+	left := map[int]domain.Amount{} // residual still free in this batch
 	for _, m := range moves {
 		byID[m.ID] = m
-		res, err := m.Residual.Amount(matcher.CurrencyDigits(m.Currency.Name))
+		res, err := m.Residual.Amount(domain.CurrencyDigits(m.Currency.Name))
 		if err != nil {
 			return fmt.Errorf("reading invoice %d: %w", m.ID, err)
 		}
@@ -726,7 +717,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 			end++
 		}
 		var problem error
-		need := map[int]matcher.Amount{}
+		need := map[int]domain.Amount{}
 		for _, j := range jobs[start:end] {
 			m, found := byID[j.invID]
 			if !found {
@@ -916,20 +907,19 @@ func joinRejected(n int, rejected []error) error {
 }
 
 // reasonOf is the message for accountants: Odoo's own text when there is one.
-func reasonOf(err error) string {
+func reasonOf(err error) string { return connectors.ReasonOf(err, odooMessage) }
+
+// odooMessage is the message of an error answer from Odoo in err.
+func odooMessage(err error) (string, bool) {
 	var oe *Error
 	if errors.As(err, &oe) {
-		return oe.Message
+		return oe.Message, true
 	}
-	var ie *ItemError
-	if errors.As(err, &ie) {
-		return fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
-	}
-	return err.Error()
+	return "", false
 }
 
 // register pays one invoice through the account.payment.register wizard.
-func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al matcher.Allocation, invID int, memo string) error {
+func (c *Client) register(ctx context.Context, kd connectors.KeyedDecision, al domain.Allocation, invID int, memo string) error {
 	date := kd.Tx.BookingDate
 	if date.IsZero() {
 		date = kd.DecidedAt

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // Every test here runs against a real Odoo 17.0 Community (account,
@@ -293,20 +293,20 @@ func pay(memo, amount, invoice, state string) string {
 	return fmt.Sprintf("%s=%s@%s:%s", memo, amount, invoice, state)
 }
 
-func (f *fx) kd(key string, allocs ...matcher.Allocation) connectors.KeyedDecision {
+func (f *fx) kd(key string, allocs ...domain.Allocation) connectors.KeyedDecision {
 	return connectors.KeyedDecision{
 		Key: f.key(key),
-		Tx: matcher.Transaction{Key: f.key("tx-" + key), Ref: "REF-" + key, Currency: "EUR", Credit: true, Status: "BOOK",
+		Tx: domain.Transaction{Key: f.key("tx-" + key), Ref: "REF-" + key, Currency: "EUR", Credit: true, Status: "BOOK",
 			BookingDate: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)},
-		Decision:  matcher.Decision{Outcome: matcher.Auto, Rule: "reference", Confidence: 1, Allocations: allocs},
+		Decision:  domain.Decision{Outcome: domain.Auto, Rule: "reference", Confidence: 1, Allocations: allocs},
 		DecidedAt: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
 	}
 }
 
-func al(item, amount, writeOff string) matcher.Allocation {
-	a := matcher.Allocation{ItemID: item, Amount: matcher.MustAmount(amount)}
+func al(item, amount, writeOff string) domain.Allocation {
+	a := domain.Allocation{ItemID: item, Amount: domain.MustAmount(amount)}
 	if writeOff != "" {
-		a.WriteOff = matcher.MustAmount(writeOff)
+		a.WriteOff = domain.MustAmount(writeOff)
 	}
 	return a
 }
@@ -564,7 +564,7 @@ func TestDatabaseErrorIsNotARefusal(t *testing.T) {
 	for n := 1; n <= clashAttempts; n++ {
 		f.px.on(rule{call: "account.bank.statement.line.create", nth: n, fault: replay, file: rec})
 	}
-	exc := []connectors.Exception{f.exc("tx-x", "3", matcher.Decision{Outcome: matcher.Unmatched})}
+	exc := []connectors.Exception{f.exc("tx-x", "3", domain.Decision{Outcome: domain.Unmatched})}
 	c := f.client(recording)
 	err := c.RecordExceptions(ctx, exc)
 	var oe *Error
@@ -637,7 +637,7 @@ func TestApplyRefusals(t *testing.T) {
 	if got := f.memos(); got != want {
 		t.Errorf("payments = %q, want %q", got, want)
 	}
-	err = c.Apply(context.Background(), []connectors.KeyedDecision{{Key: "k1", Decision: matcher.Decision{Outcome: matcher.Unmatched}}})
+	err = c.Apply(context.Background(), []connectors.KeyedDecision{{Key: "k1", Decision: domain.Decision{Outcome: domain.Unmatched}}})
 	if !errors.Is(err, ErrNotAuto) {
 		t.Errorf("Apply(unmatched) = %v, want ErrNotAuto", err)
 	}

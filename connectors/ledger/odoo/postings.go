@@ -11,7 +11,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Postings: cash of a decision booked without an invoice.
@@ -21,13 +21,13 @@ import (
 // (n = A+1…A+P); a posting's memo carries a label after the canonical
 // part ("… on account", "… write-off: <reason>").
 //
-//   - matcher.OnAccount is an account.payment (payment_type inbound,
+//   - domain.OnAccount is an account.payment (payment_type inbound,
 //     partner_type customer, partner_id the customer, the exact amount, the
 //     transaction's date, Config.Journal) created and posted with
 //     action_post, and never reconciled: its receivable line is an
 //     outstanding credit of the customer, which Odoo offers on the
 //     customer's next invoices.
-//   - matcher.WriteOffPosting is a journal entry (account.move, move_type
+//   - domain.WriteOffPosting is a journal entry (account.move, move_type
 //     entry) in Config.Journal: the cash on the journal's outstanding
 //     receipts account (where payments put it, so the bank statement line
 //     is matched the same way), against Config.WriteOffAccount. Not an
@@ -42,12 +42,12 @@ const (
 )
 
 // postingMemo is the memo of the posting numbered n of count.
-func postingMemo(key string, n, count int, p matcher.Posting) string {
+func postingMemo(key string, n, count int, p domain.Posting) string {
 	m := memo(key, n, count)
 	switch p.Kind {
-	case matcher.OnAccount:
+	case domain.OnAccount:
 		return m + " " + onAccountLabel
-	case matcher.WriteOffPosting:
+	case domain.WriteOffPosting:
 		return m + " " + writeOffLabel + cleanReason(p.Reason)
 	}
 	return m
@@ -117,7 +117,7 @@ func (c *Client) checkPostings(ctx context.Context, batch []connectors.KeyedDeci
 				err = fmt.Errorf("%w: the transaction's cash is a bank statement line; reconcile it in Odoo", ErrRecordExceptionsPostings)
 			case p.Amount.Sign() <= 0:
 				err = fmt.Errorf("%w: %s amount %s is not positive", ErrBadPosting, p.Kind, p.Amount)
-			case p.Kind == matcher.OnAccount:
+			case p.Kind == domain.OnAccount:
 				id, aerr := strconv.Atoi(p.CustomerID)
 				if aerr != nil || id <= 0 {
 					err = fmt.Errorf("%w: customer %q is not an Odoo partner id", ErrBadPosting, p.CustomerID)
@@ -128,14 +128,14 @@ func (c *Client) checkPostings(ctx context.Context, batch []connectors.KeyedDeci
 					seen[id] = true
 					ids = append(ids, id)
 				}
-			case p.Kind == matcher.WriteOffPosting:
+			case p.Kind == domain.WriteOffPosting:
 				switch {
 				case c.writeOffID == 0:
 					err = fmt.Errorf("%w: set write_off_account (an account code or id) in the Odoo ledger settings", ErrWriteOffNotConfigured)
 				case c.journalID == 0:
 					err = fmt.Errorf("%w: set journal (the bank journal) in the Odoo ledger settings", ErrWriteOffNotConfigured)
 				}
-			case p.Kind == matcher.CashDiscountPosting:
+			case p.Kind == domain.CashDiscountPosting:
 				err = fmt.Errorf("%w: the Odoo ledger does not write cash discounts yet: leave matching.cash_discount unset "+
 					"(the discount then stays open on the invoice)", ErrBadPosting)
 			default:
@@ -193,13 +193,13 @@ func (c *Client) entriesLike(ctx context.Context, patterns []string) ([]doc, err
 	for i, p := range patterns {
 		terms[i] = []any{"ref", "=like", p}
 	}
-	domain := append([]any{[]any{"move_type", "=", "entry"}, []any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
+	searchDomain := append([]any{[]any{"move_type", "=", "entry"}, []any{"journal_id", "=", c.journalID}}, orDomain(terms)...)
 	var rows []struct {
 		ID    int    `json:"id"`
 		Ref   Text   `json:"ref"`
 		State string `json:"state"`
 	}
-	if err := c.execute(ctx, &rows, read, "account.move", "search_read", []any{domain},
+	if err := c.execute(ctx, &rows, read, "account.move", "search_read", []any{searchDomain},
 		map[string]any{"fields": []string{"ref", "state"}, "order": "id asc"}); err != nil {
 		return nil, fmt.Errorf("searching write-off entries: %w", err)
 	}
@@ -269,7 +269,7 @@ func (c *Client) findPosting(ctx context.Context, key string, n int) (doc, bool,
 // post writes posting n of count of the decision: creates its document
 // unless a previous call did, then posts it unless it is posted. A call
 // whose answer was lost is re-checked by memo before it is sent again.
-func (c *Client) post(ctx context.Context, kd connectors.KeyedDecision, p matcher.Posting, n, count int) error {
+func (c *Client) post(ctx context.Context, kd connectors.KeyedDecision, p domain.Posting, n, count int) error {
 	text := postingMemo(kd.Key, n, count, p)
 	d, found, err := c.findPosting(ctx, kd.Key, n)
 	if err != nil {
@@ -312,7 +312,7 @@ func (c *Client) post(ctx context.Context, kd connectors.KeyedDecision, p matche
 }
 
 // postingVals are the create values of the posting's document.
-func (c *Client) postingVals(ctx context.Context, kd connectors.KeyedDecision, p matcher.Posting, text string) (string, map[string]any, error) {
+func (c *Client) postingVals(ctx context.Context, kd connectors.KeyedDecision, p domain.Posting, text string) (string, map[string]any, error) {
 	date := kd.Tx.BookingDate
 	if date.IsZero() {
 		date = kd.Tx.ValueDate
@@ -322,7 +322,7 @@ func (c *Client) postingVals(ctx context.Context, kd connectors.KeyedDecision, p
 	}
 	amount := json.Number(p.Amount.String()) // the exact decimal text, never a Go float
 	switch p.Kind {
-	case matcher.OnAccount:
+	case domain.OnAccount:
 		partner, _ := strconv.Atoi(p.CustomerID) // checked by checkPostings
 		vals := map[string]any{
 			"payment_type": "inbound",
@@ -336,7 +336,7 @@ func (c *Client) postingVals(ctx context.Context, kd connectors.KeyedDecision, p
 			vals["journal_id"] = c.journalID
 		}
 		return "account.payment", vals, nil
-	case matcher.WriteOffPosting:
+	case domain.WriteOffPosting:
 		acc, err := c.outstandingAccount(ctx)
 		if err != nil {
 			return "", nil, err

@@ -8,20 +8,20 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
-func onAccount(customer, amount string) matcher.Posting {
-	return matcher.Posting{Kind: matcher.OnAccount, CustomerID: customer, Amount: matcher.MustAmount(amount)}
+func onAccount(customer, amount string) domain.Posting {
+	return domain.Posting{Kind: domain.OnAccount, CustomerID: customer, Amount: domain.MustAmount(amount)}
 }
 
-func writeOff(amount, reason string) matcher.Posting {
-	return matcher.Posting{Kind: matcher.WriteOffPosting, Amount: matcher.MustAmount(amount), Reason: reason}
+func writeOff(amount, reason string) domain.Posting {
+	return domain.Posting{Kind: domain.WriteOffPosting, Amount: domain.MustAmount(amount), Reason: reason}
 }
 
 // pd is a decision with postings (and optionally allocations).
-func (f *fx) pd(key string, postings []matcher.Posting, allocs ...matcher.Allocation) connectors.KeyedDecision {
+func (f *fx) pd(key string, postings []domain.Posting, allocs ...domain.Allocation) connectors.KeyedDecision {
 	d := f.kd(key, allocs...)
 	d.Decision.Postings = postings
 	d.Decision.Rule = "manual:" + string(postings[0].Kind)
@@ -64,7 +64,7 @@ func TestOnAccount(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"))
 	c := f.client(func(c *Config) { c.Journal = testenv.OdooBankJournal })
 	ctx := context.Background()
-	batch := []connectors.KeyedDecision{f.pd("k-acc", []matcher.Posting{onAccount(f.pid("Müller"), "150.25")})}
+	batch := []connectors.KeyedDecision{f.pd("k-acc", []domain.Posting{onAccount(f.pid("Müller"), "150.25")})}
 	if err := c.Apply(ctx, batch); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestWriteOff(t *testing.T) {
 	f := newFx(t)
 	c := f.client(withWriteOff)
 	ctx := context.Background()
-	batch := []connectors.KeyedDecision{f.pd("k-wo", []matcher.Posting{writeOff("0.42", "  TINY\tunidentified ")})}
+	batch := []connectors.KeyedDecision{f.pd("k-wo", []domain.Posting{writeOff("0.42", "  TINY\tunidentified ")})}
 	if err := c.Apply(ctx, batch); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestWriteOff(t *testing.T) {
 	f.call(&js, "account.journal", "read", []any{[]int{journal}}, map[string]any{"fields": []string{"inbound_payment_method_line_ids"}})
 	f.call(nil, "account.payment.method.line", "write", []any{js[0].Lines, map[string]any{"payment_account_id": acc}}, nil)
 	c = f.client(func(c *Config) { c.Journal = "B" + f.id[:4]; c.WriteOffAccount = "658000" })
-	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k-wo2", []matcher.Posting{writeOff("1", "R")})}); err != nil {
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k-wo2", []domain.Posting{writeOff("1", "R")})}); err != nil {
 		t.Fatalf("Apply on the second journal: %v", err)
 	}
 	if got := f.postings(); !strings.HasSuffix(got, "entry[lettrage:k-wo2:1/1 write-off: R]=512"+f.id[:3]+":1,658000:-1:posted") {
@@ -155,28 +155,28 @@ func TestPostingRefusals(t *testing.T) {
 		refs []refusal
 	}{
 		{name: "journal, no write_off_account", mut: func(c *Config) { c.Journal = "BNK1" }, refs: []refusal{
-			{decision: f.pd("wo-no-account", []matcher.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set write_off_account"},
-			{decision: f.pd("mixed", []matcher.Posting{onAccount(müller, "10"), writeOff("0.42", "TINY")}, al(ids[3], "100", "")),
+			{decision: f.pd("wo-no-account", []domain.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set write_off_account"},
+			{decision: f.pd("mixed", []domain.Posting{onAccount(müller, "10"), writeOff("0.42", "TINY")}, al(ids[3], "100", "")),
 				errIs: ErrWriteOffNotConfigured, errContains: "write_off_account"},
-			{decision: f.pd("unknown-customer", []matcher.Posting{onAccount("999999", "10")}), errIs: ErrNotFound, errContains: "customer 999999"},
-			{decision: f.pd("not-an-id", []matcher.Posting{onAccount("C-42", "10")}), errIs: ErrBadPosting, errContains: `"C-42"`},
-			{decision: f.pd("negative", []matcher.Posting{onAccount(müller, "-10")}), errIs: ErrBadPosting, errContains: "not positive"},
-			{decision: f.pd("unknown-kind", []matcher.Posting{{Kind: "donation", Amount: matcher.MustAmount("1")}}), errIs: ErrBadPosting, errContains: "donation"},
-			{decision: f.pd("cash-discount", []matcher.Posting{{Kind: matcher.CashDiscountPosting, Amount: matcher.MustAmount("2"),
+			{decision: f.pd("unknown-customer", []domain.Posting{onAccount("999999", "10")}), errIs: ErrNotFound, errContains: "customer 999999"},
+			{decision: f.pd("not-an-id", []domain.Posting{onAccount("C-42", "10")}), errIs: ErrBadPosting, errContains: `"C-42"`},
+			{decision: f.pd("negative", []domain.Posting{onAccount(müller, "-10")}), errIs: ErrBadPosting, errContains: "not positive"},
+			{decision: f.pd("unknown-kind", []domain.Posting{{Kind: "donation", Amount: domain.MustAmount("1")}}), errIs: ErrBadPosting, errContains: "donation"},
+			{decision: f.pd("cash-discount", []domain.Posting{{Kind: domain.CashDiscountPosting, Amount: domain.MustAmount("2"),
 				ItemID: ids[3], Account: "665000"}}), errIs: ErrBadPosting, errContains: "cash_discount"},
 		}},
 		{name: "write_off_account, no journal", mut: func(c *Config) { c.WriteOffAccount = "658000" }, refs: []refusal{
-			{decision: f.pd("wo-no-journal", []matcher.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set journal"},
+			{decision: f.pd("wo-no-journal", []domain.Posting{writeOff("0.42", "TINY")}), errIs: ErrWriteOffNotConfigured, errContains: "set journal"},
 		}},
 		{name: "record_exceptions", mut: recording, refs: []refusal{
-			{decision: f.pd("recording", []matcher.Posting{onAccount(müller, "10")}), errIs: ErrRecordExceptionsPostings, errContains: "statement line"},
+			{decision: f.pd("recording", []domain.Posting{onAccount(müller, "10")}), errIs: ErrRecordExceptionsPostings, errContains: "statement line"},
 		}},
 	}
 	for i, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			c := f.client(g.mut)
 			ok := f.kd(fmt.Sprintf("ok%d", i), al(ids[i], "500.00", ""))
-			ok.Tx.Amount = matcher.MustAmount("500.00")
+			ok.Tx.Amount = domain.MustAmount("500.00")
 			batch := []connectors.KeyedDecision{ok}
 			var keys []string
 			for _, r := range g.refs {
@@ -225,7 +225,7 @@ func TestPostingRefusedByOdooAfterThePayment(t *testing.T) {
 	t.Cleanup(func() {
 		f.call(nil, "account.account", "write", []any{[]int{c.writeOffID}, map[string]any{"deprecated": false}}, nil)
 	})
-	err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k1", []matcher.Posting{writeOff("0.10", "R")}, al(ids[0], "100", ""))})
+	err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k1", []domain.Posting{writeOff("0.10", "R")}, al(ids[0], "100", ""))})
 	rej, only := connectors.Rejections(err)
 	if !only || len(rej) != 1 || !rej[0].Partial || !strings.Contains(rej[0].Reason, "deprecated") {
 		t.Fatalf("Apply = %v; want k1 rejected as partial with Odoo's message", err)
@@ -242,12 +242,12 @@ func TestPostingLostAnswer(t *testing.T) {
 	t.Parallel() // beside the other tests; each subtest borrows a database (newFx)
 	tests := []struct {
 		step     string
-		posting  func(f *fx) matcher.Posting
+		posting  func(f *fx) domain.Posting
 		postings string
 	}{
-		{step: "account.payment.create", posting: func(f *fx) matcher.Posting { return onAccount(f.pid("Dupont"), "12.34") },
+		{step: "account.payment.create", posting: func(f *fx) domain.Posting { return onAccount(f.pid("Dupont"), "12.34") },
 			postings: "pay[lettrage:k-lost:1/1 on account]=12.34>Dupont:posted"},
-		{step: "account.move.action_post", posting: func(f *fx) matcher.Posting { return writeOff("0.01", "ROUND") },
+		{step: "account.move.action_post", posting: func(f *fx) domain.Posting { return writeOff("0.01", "ROUND") },
 			postings: "entry[lettrage:k-lost:1/1 write-off: ROUND]=512003:0.01,658000:-0.01:posted"},
 	}
 	for _, tc := range tests {
@@ -255,7 +255,7 @@ func TestPostingLostAnswer(t *testing.T) {
 			f := newFx(t)
 			f.px.on(rule{call: tc.step, nth: 1, fault: loseAnswer})
 			c := f.client(withWriteOff)
-			if err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k-lost", []matcher.Posting{tc.posting(f)})}); err != nil {
+			if err := c.Apply(context.Background(), []connectors.KeyedDecision{f.pd("k-lost", []domain.Posting{tc.posting(f)})}); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
 			if n := f.px.count(tc.step); n != 1 {
@@ -274,7 +274,7 @@ func TestPostingDraftLeftByACrashIsPosted(t *testing.T) {
 	f := newFx(t)
 	c := f.client(func(c *Config) { c.Journal = testenv.OdooBankJournal })
 	ctx := context.Background()
-	d := f.pd("k1", []matcher.Posting{onAccount(f.pid("Rossi"), "5")})
+	d := f.pd("k1", []domain.Posting{onAccount(f.pid("Rossi"), "5")})
 	if err := c.setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestMixedDecision(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"))
 	c := f.client(withWriteOff)
 	ctx := context.Background()
-	mixed := f.pd("k-mix", []matcher.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
+	mixed := f.pd("k-mix", []domain.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
 	if err := c.setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestUnletterPostings(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"))
 	c := f.client(withWriteOff)
 	ctx := context.Background()
-	mixed := f.pd("k-mix", []matcher.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
+	mixed := f.pd("k-mix", []domain.Posting{onAccount(f.pid("Müller"), "49.90"), writeOff("0.05", "ROUND")}, al(ids[0], "300.10", ""))
 	if err := c.Apply(ctx, []connectors.KeyedDecision{mixed}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func TestUnletterPostingsHalfDone(t *testing.T) {
 	f := newFx(t)
 	c := f.client(withWriteOff)
 	ctx := context.Background()
-	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k1", []matcher.Posting{onAccount(f.pid("Dupont"), "3"), writeOff("1", "X")})}); err != nil {
+	if err := c.Apply(ctx, []connectors.KeyedDecision{f.pd("k1", []domain.Posting{onAccount(f.pid("Dupont"), "3"), writeOff("1", "X")})}); err != nil {
 		t.Fatal(err)
 	}
 	f.px.on(rule{call: "account.move.button_draft", nth: 1, before: func() { f.lock("2026-11-30") }})
@@ -442,7 +442,7 @@ func FuzzParseMemoText(f *testing.F) {
 		if strings.ContainsAny(key, " \t\n") || n < 1 || n > count || count > 1000 {
 			return
 		}
-		for _, p := range []matcher.Posting{{Kind: matcher.OnAccount}, {Kind: matcher.WriteOffPosting, Reason: reason}} {
+		for _, p := range []domain.Posting{{Kind: domain.OnAccount}, {Kind: domain.WriteOffPosting, Reason: reason}} {
 			m := postingMemo(key, n, count, p)
 			k, gn, gc, ok := parseMemoText(m)
 			if !ok || k != key || gn != n || gc != count {

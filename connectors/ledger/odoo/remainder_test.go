@@ -8,15 +8,15 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // livePayments sums Lettrage's posted payments of the test's customers
 // (the cash booked) and, by customer, those of them reconciled with no
 // invoice (on-account credits), as Odoo holds them.
-func (f *fx) livePayments() (cash matcher.Amount, credit map[string]matcher.Amount) {
+func (f *fx) livePayments() (cash domain.Amount, credit map[string]domain.Amount) {
 	f.t.Helper()
-	credit = map[string]matcher.Amount{}
+	credit = map[string]domain.Amount{}
 	for _, p := range f.payments() {
 		if !strings.HasPrefix(string(p.Memo), memoPrefix) || p.State != "posted" {
 			continue
@@ -44,8 +44,8 @@ func TestRemainderOfAnOverpaidLetter(t *testing.T) {
 	c := f.client(func(c *Config) { c.Journal = "BNK1" })
 	ctx := context.Background()
 	letter := f.kd("k-letter", al(ids[0], "500.00", ""))
-	letter.Tx.Amount, letter.Decision.Excess = matcher.MustAmount("518.00"), matcher.MustAmount("18.00")
-	rest := f.pd("man-rest", []matcher.Posting{onAccount(f.pid("Rossi"), "18.00")})
+	letter.Tx.Amount, letter.Decision.Excess = domain.MustAmount("518.00"), domain.MustAmount("18.00")
+	rest := f.pd("man-rest", []domain.Posting{onAccount(f.pid("Rossi"), "18.00")})
 	rest.Tx = letter.Tx
 	state := func() string {
 		cash, credit := f.livePayments()
@@ -116,8 +116,8 @@ func TestRemainderWithRecordExceptions(t *testing.T) {
 	c := f.client(recording)
 	ctx := context.Background()
 	letter := f.kd("k-letter", al(ids[0], "500.00", ""))
-	letter.Tx.Amount, letter.Decision.Excess = matcher.MustAmount("518.00"), matcher.MustAmount("18.00")
-	rest := f.pd("man-rest", []matcher.Posting{onAccount(f.pid("Rossi"), "18.00")})
+	letter.Tx.Amount, letter.Decision.Excess = domain.MustAmount("518.00"), domain.MustAmount("18.00")
+	rest := f.pd("man-rest", []domain.Posting{onAccount(f.pid("Rossi"), "18.00")})
 	rest.Tx = letter.Tx
 	if err := c.Apply(ctx, []connectors.KeyedDecision{letter}); err != nil {
 		t.Fatalf("Apply(letter): %v", err)

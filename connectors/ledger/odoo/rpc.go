@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Error is an Odoo JSON-RPC error answer:
@@ -67,7 +67,7 @@ func (e *Error) Business() bool {
 }
 
 // ErrAuth is returned (wrapped) when Odoo refuses the login or API key.
-var ErrAuth = errors.New("Odoo refused the login or API key")
+var ErrAuth = errors.New("Odoo refused the login or API key") //nolint:staticcheck // ST1005: Odoo is a name
 
 // ErrUnknownDatabase is returned (wrapped) when the Odoo server has no
 // database of the configured name.
@@ -217,21 +217,21 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 // Amount converts the literal to an exact amount rounded half-even to
 // digits fraction digits (the currency's), which removes binary-float
 // noise. Exponents (1e-05) are expanded exactly.
-func (n Number) Amount(digits int32) (matcher.Amount, error) {
+func (n Number) Amount(digits int32) (domain.Amount, error) {
 	if n == "" {
-		return matcher.Amount{}, nil
+		return domain.Amount{}, nil
 	}
 	s := string(n)
 	if strings.ContainsAny(s, "eE") {
 		r, ok := new(big.Rat).SetString(s)
 		if !ok {
-			return matcher.Amount{}, fmt.Errorf("parsing odoo number %q: %w", s, ErrProtocol)
+			return domain.Amount{}, fmt.Errorf("parsing odoo number %q: %w", s, ErrProtocol)
 		}
 		s = r.FloatString(int(digits) + 2)
 	}
-	a, err := matcher.ParseAmount(s)
+	a, err := domain.ParseAmount(s)
 	if err != nil {
-		return matcher.Amount{}, fmt.Errorf("parsing odoo number: %w", err)
+		return domain.Amount{}, fmt.Errorf("parsing odoo number: %w", err)
 	}
 	return a.Round(digits), nil
 }

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 func (f *fx) rev(key, reverses string) connectors.Reversal {
-	return connectors.Reversal{Key: f.key(key), Reverses: f.key(reverses), Tx: matcher.Transaction{Ref: "REF-" + reverses},
+	return connectors.Reversal{Key: f.key(key), Reverses: f.key(reverses), Tx: domain.Transaction{Ref: "REF-" + reverses},
 		Reason: "lettered to the wrong invoice", At: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 }
 
@@ -199,7 +199,7 @@ func TestUnletterStatementLine(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"), inv("Rossi", "500"))
 	c := f.client(recording)
 	ctx := context.Background()
-	e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"})
+	e := f.exc("tx-a", "300.10", domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"})
 	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestUnletterStatementLineDiesAfterUndo(t *testing.T) {
 	ids := f.invoices(inv("Müller", "300.10"))
 	c := f.client(recording)
 	ctx := context.Background()
-	e := f.exc("tx-a", "300.10", matcher.Decision{Outcome: matcher.Unmatched})
+	e := f.exc("tx-a", "300.10", domain.Decision{Outcome: domain.Unmatched})
 	if err := c.RecordExceptions(ctx, []connectors.Exception{e}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // BenchmarkOpenItems reads 10,000 open items through the text-cast wrapper.
@@ -77,7 +77,7 @@ func BenchmarkApplyPostings(b *testing.B) {
 		batch := make([]connectors.KeyedDecision, 100)
 		for j := range batch {
 			batch[j] = withPostings(decision(fmt.Sprintf("k-%d-%d", i, j), "tx", alloc("10", "1.00", "")),
-				posting(matcher.OnAccount, "1", "0.50", ""))
+				posting(domain.OnAccount, "1", "0.50", ""))
 		}
 		if err := c.Apply(context.Background(), batch); err != nil {
 			b.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // discountPost is a post_statement that closes a cash discount on the
@@ -30,8 +30,8 @@ func TestCashDiscountPostings(t *testing.T) {
 	})
 	d := decision("k-disc", "tx-1", alloc("12", "98.00", ""))
 	d.Decision.Rule = "remittance"
-	d.Decision.Postings = []matcher.Posting{{Kind: matcher.CashDiscountPosting, CustomerID: "1", ItemID: "12",
-		Amount: matcher.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
+	d.Decision.Postings = []domain.Posting{{Kind: domain.CashDiscountPosting, CustomerID: "1", ItemID: "12",
+		Amount: domain.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
 	before := residuals(t, dsn)
 	for i := 0; i < 2; i++ {
 		if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
@@ -67,7 +67,7 @@ func TestCashDiscountRefused(t *testing.T) {
 	ctx := context.Background()
 	c, _ := newPostingLedger(t, nil)
 	d := decision("k-disc", "tx-1", alloc("12", "98.00", ""))
-	d.Decision.Postings = []matcher.Posting{{Kind: matcher.CashDiscountPosting, Amount: matcher.MustAmount("2.00"), Account: "665"}}
+	d.Decision.Postings = []domain.Posting{{Kind: domain.CashDiscountPosting, Amount: domain.MustAmount("2.00"), Account: "665"}}
 	err := c.Apply(ctx, []connectors.KeyedDecision{d})
 	if rej, only := connectors.Rejections(err); !only || len(rej) != 1 || rej[0].Reason != "a cash-discount posting needs the open item it closes and the account it is booked to" {
 		t.Errorf("Apply = %v", err)
@@ -106,8 +106,8 @@ func TestCashDiscountMigratesAnOldTable(t *testing.T) {
 		t.Fatalf("Unletter(old row): %v", err)
 	}
 	d := decision("k-disc", "tx-1", alloc("12", "98.00", ""))
-	d.Decision.Postings = []matcher.Posting{{Kind: matcher.CashDiscountPosting, CustomerID: "1", ItemID: "12",
-		Amount: matcher.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
+	d.Decision.Postings = []domain.Posting{{Kind: domain.CashDiscountPosting, CustomerID: "1", ItemID: "12",
+		Amount: domain.MustAmount("2.00"), Account: "665", Reason: "ESCOMPTE"}}
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatal(err)
 	}

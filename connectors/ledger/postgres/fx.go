@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ErrBadCrossCurrency is wrapped by the rejection of a decision whose
@@ -65,7 +65,7 @@ func orCash(ccy string) string {
 // itemColumns is what an allocation settles on its item, in the item's
 // currency, as recorded in the item_amount and item_currency columns: NULL
 // (nil) for a same-currency allocation, whose amount and write_off say it.
-func itemColumns(a matcher.Allocation) (amount, currency any) {
+func itemColumns(a domain.Allocation) (amount, currency any) {
 	if !a.CrossCurrency() {
 		return nil, nil
 	}

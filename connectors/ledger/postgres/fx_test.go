@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // fxSchema adds a USD invoice of customer 1 and a table where the FX
@@ -50,9 +50,9 @@ func newFXLedger(t *testing.T) (*Client, string) {
 }
 
 // usd is a cross-currency allocation: cash in EUR settling amount in USD.
-func usd(item, cash, settles string) matcher.Allocation {
-	return matcher.Allocation{ItemID: item, Amount: matcher.MustAmount(cash),
-		ItemAmount: matcher.MustAmount(settles), ItemCurrency: "USD"}
+func usd(item, cash, settles string) domain.Allocation {
+	return domain.Allocation{ItemID: item, Amount: domain.MustAmount(cash),
+		ItemAmount: domain.MustAmount(settles), ItemCurrency: "USD"}
 }
 
 // A payment of 92.00 EUR that the payer instructed as 100.00 USD letters the
@@ -88,7 +88,7 @@ func TestUnletterCrossCurrency(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newFXLedger(t)
 	fx := decision("k-fx", "tx-fx", usd("15", "92.00", "100.00"), alloc("10", "1250", ""))
-	fx.Tx.Amount = matcher.MustAmount("1342.00")
+	fx.Tx.Amount = domain.MustAmount("1342.00")
 	if err := c.Apply(ctx, []connectors.KeyedDecision{fx}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -216,14 +216,14 @@ func TestFXMigratesAnOldTable(t *testing.T) {
 // refused alone, before anything of the decision is written.
 func TestApplyCrossCurrencyRefusals(t *testing.T) {
 	withWriteOff := usd("15", "90.00", "100.00")
-	withWriteOff.WriteOff = matcher.MustAmount("2.00")
+	withWriteOff.WriteOff = domain.MustAmount("2.00")
 	tests := []struct {
 		name        string
-		allocs      []matcher.Allocation
+		allocs      []domain.Allocation
 		errContains string
 	}{
-		{name: "write-off", allocs: []matcher.Allocation{withWriteOff}, errContains: "carries a write-off of 2.00 EUR"},
-		{name: "two currencies", allocs: []matcher.Allocation{usd("15", "46.00", "50.00"), alloc("15", "46.00", "")},
+		{name: "write-off", allocs: []domain.Allocation{withWriteOff}, errContains: "carries a write-off of 2.00 EUR"},
+		{name: "two currencies", allocs: []domain.Allocation{usd("15", "46.00", "50.00"), alloc("15", "46.00", "")},
 			errContains: "item 15 is allocated in two currencies (USD and the cash's currency)"},
 	}
 	for _, tc := range tests {
@@ -249,12 +249,12 @@ func TestApplyCrossCurrencyRefusals(t *testing.T) {
 func TestMergeAllocationsSettles(t *testing.T) {
 	tests := []struct {
 		name string
-		in   []matcher.Allocation
+		in   []domain.Allocation
 		want string // item:amount:write_off:settles:item_currency
 	}{
-		{name: "same currency", in: []matcher.Allocation{alloc("1", "10", "0.01"), alloc("1", "5", ""), alloc("2", "3", "")},
+		{name: "same currency", in: []domain.Allocation{alloc("1", "10", "0.01"), alloc("1", "5", ""), alloc("2", "3", "")},
 			want: "1:15:0.01:15.01: 2:3:0:3:"},
-		{name: "cross currency", in: []matcher.Allocation{usd("1", "46.00", "50.00"), usd("1", "18.40", "20.00"), alloc("2", "3", "")},
+		{name: "cross currency", in: []domain.Allocation{usd("1", "46.00", "50.00"), usd("1", "18.40", "20.00"), alloc("2", "3", "")},
 			want: "1:64.40:0:70.00:USD 2:3:0:3:"},
 	}
 	for _, tc := range tests {

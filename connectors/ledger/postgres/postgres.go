@@ -6,7 +6,7 @@
 // allocations that were not there yet — in the same transaction. A
 // cross-currency allocation (an FX rule) is recorded with what it settles in
 // the item's currency beside the cash. Cash an
-// accountant put on a customer's account or wrote off (matcher.Posting) is
+// accountant put on a customer's account or wrote off (domain.Posting) is
 // recorded the same way in a postings table, UNIQUE (decision_key, seq), in
 // the same transaction as the decision's allocations, with its own optional
 // statement. A lettering can be reversed (Unletter): negated rows under the
@@ -31,7 +31,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // DefaultAllocationsTable records every allocation written back.
@@ -319,7 +319,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 
 // OpenItems runs OpenItemsQuery. Every column is cast to text around the
 // query, so amounts arrive as exact decimal text.
-func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	conn, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to postgres: %w", err)
@@ -355,7 +355,7 @@ func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 		return nil, fmt.Errorf("running open_items_query: %w", err)
 	}
 	defer rows.Close()
-	var items []matcher.OpenItem
+	var items []domain.OpenItem
 	vals := make([]*string, len(cols))
 	dest := make([]any, len(cols))
 	for i := range vals {
@@ -377,8 +377,8 @@ func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 	return items, nil
 }
 
-func toItem(n int, cols []string, vals []*string) (matcher.OpenItem, error) {
-	var it matcher.OpenItem
+func toItem(n int, cols []string, vals []*string) (domain.OpenItem, error) {
+	var it domain.OpenItem
 	get := func(i int) string {
 		if vals[i] == nil {
 			return ""
@@ -400,7 +400,7 @@ func toItem(n int, cols []string, vals []*string) (matcher.OpenItem, error) {
 			}
 			it.Currency = strings.ToUpper(v)
 		case "amount", "residual":
-			a, err := matcher.ParseAmount(v)
+			a, err := domain.ParseAmount(v)
 			if err != nil {
 				return it, bad(err)
 			}
@@ -453,7 +453,7 @@ func splitIBANs(v string) []string {
 // ErrNotAuto is returned (wrapped) for a decision that carries neither
 // allocations nor postings to write (only automatic decisions are written
 // back).
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+var ErrNotAuto = connectors.ErrNotAuto
 
 // Apply writes the batch in one transaction. An allocation already recorded
 // under its (decision key, item), or a posting under its (decision key,
@@ -472,7 +472,7 @@ var ErrNotAuto = errors.New("only automatic decisions with allocations or postin
 // rolls the whole batch back.
 func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) error {
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
+		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -577,9 +577,9 @@ func businessError(err error) (string, bool) {
 // cross-currency allocations, what they settle in the item's currency, so
 // that the merged allocation Settles the sum of what the parts settle.
 // fxRefusal has checked that an item's allocations share one currency.
-func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
+func mergeAllocations(in []domain.Allocation) []domain.Allocation {
 	idx := map[string]int{}
-	var out []matcher.Allocation
+	var out []domain.Allocation
 	for _, a := range in {
 		if i, ok := idx[a.ItemID]; ok {
 			out[i].Amount = out[i].Amount.Add(a.Amount)
@@ -593,7 +593,7 @@ func mergeAllocations(in []matcher.Allocation) []matcher.Allocation {
 	return out
 }
 
-func (c *Client) params(kd connectors.KeyedDecision, al matcher.Allocation) pgx.NamedArgs {
+func (c *Client) params(kd connectors.KeyedDecision, al domain.Allocation) pgx.NamedArgs {
 	it := kd.Items[al.ItemID]
 	// @item_amount and @item_currency: what the allocation settles, in the
 	// item's currency; for a same-currency allocation the cash and the

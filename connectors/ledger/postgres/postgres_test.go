@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // One cluster for the package; each test has its own database.
@@ -193,20 +193,20 @@ func TestOpenItemsErrors(t *testing.T) {
 	}
 }
 
-func decision(key, txKey string, allocs ...matcher.Allocation) connectors.KeyedDecision {
+func decision(key, txKey string, allocs ...domain.Allocation) connectors.KeyedDecision {
 	return connectors.KeyedDecision{
 		Key: key,
-		Tx: matcher.Transaction{Key: txKey, Ref: "REF-" + txKey, Account: "FR7630004000031234567890143", Currency: "EUR",
+		Tx: domain.Transaction{Key: txKey, Ref: "REF-" + txKey, Account: "FR7630004000031234567890143", Currency: "EUR",
 			Credit: true, Status: "BOOK", BookingDate: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)},
-		Decision:  matcher.Decision{TxKey: txKey, Outcome: matcher.Auto, Rule: "reference", Confidence: 0.99, Allocations: allocs},
+		Decision:  domain.Decision{TxKey: txKey, Outcome: domain.Auto, Rule: "reference", Confidence: 0.99, Allocations: allocs},
 		DecidedAt: time.Date(2026, 11, 21, 8, 30, 0, 0, time.UTC),
 	}
 }
 
-func alloc(item, amount, writeOff string) matcher.Allocation {
-	a := matcher.Allocation{ItemID: item, Amount: matcher.MustAmount(amount)}
+func alloc(item, amount, writeOff string) domain.Allocation {
+	a := domain.Allocation{ItemID: item, Amount: domain.MustAmount(amount)}
 	if writeOff != "" {
-		a.WriteOff = matcher.MustAmount(writeOff)
+		a.WriteOff = domain.MustAmount(writeOff)
 	}
 	return a
 }
@@ -233,9 +233,9 @@ func TestApplyExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newLedger(t, nil)
 	if err := c.RecordExceptions(ctx, []Exception{
-		{Tx: decision("", "tx-1").Tx, Decision: matcher.Decision{Outcome: matcher.Suggested, Reason: "amount_mismatch",
-			Candidates: []matcher.Candidate{{ItemID: "10", Score: 0.6}}}},
-		{Tx: decision("", "tx-9").Tx, Decision: matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"}},
+		{Tx: decision("", "tx-1").Tx, Decision: domain.Decision{Outcome: domain.Suggested, Reason: "amount_mismatch",
+			Candidates: []domain.Candidate{{ItemID: "10", Score: 0.6}}}},
+		{Tx: decision("", "tx-9").Tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"}},
 	}); err != nil {
 		t.Fatalf("RecordExceptions: %v", err)
 	}
@@ -312,7 +312,7 @@ func TestApplyRejectsOnlyTheRefusedDecision(t *testing.T) {
 		t.Errorf("Applied = %v, %v; want k-ok and k-ok2", got, err)
 	}
 	notAuto := decision("k-x", "tx-3")
-	notAuto.Decision.Outcome = matcher.Unmatched
+	notAuto.Decision.Outcome = domain.Unmatched
 	if err := c.Apply(ctx, []connectors.KeyedDecision{notAuto}); !errors.Is(err, ErrNotAuto) {
 		t.Errorf("Apply(unmatched) = %v, want ErrNotAuto", err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // ErrBadPosting is wrapped by the rejection of a decision whose postings
@@ -20,7 +20,7 @@ import (
 var ErrBadPosting = errors.New("posting cannot be written")
 
 // postingsRefusal says why postings cannot be written, "" when they can.
-func postingsRefusal(postings []matcher.Posting) string {
+func postingsRefusal(postings []domain.Posting) string {
 	for _, p := range postings {
 		if why := connectors.PostingProblem(p); why != "" {
 			return why
@@ -128,7 +128,7 @@ func (c *Client) post(ctx context.Context, tx pgx.Tx, kd connectors.KeyedDecisio
 }
 
 // postParams are PostStatement's named parameters for one posting.
-func postParams(kd connectors.KeyedDecision, seq int, p matcher.Posting) pgx.NamedArgs {
+func postParams(kd connectors.KeyedDecision, seq int, p domain.Posting) pgx.NamedArgs {
 	return pgx.NamedArgs{
 		"decision_key":  kd.Key,
 		"seq":           strconv.Itoa(seq),
@@ -207,7 +207,7 @@ func (c *Client) unpost(ctx context.Context, tx pgx.Tx, r connectors.Reversal, r
 		return nil
 	}
 	for _, row := range rows {
-		amount, err := matcher.ParseAmount(row.amount)
+		amount, err := domain.ParseAmount(row.amount)
 		if err != nil {
 			return fmt.Errorf("reading amount of posting %d of %q: %w", row.seq, r.Reverses, err)
 		}
@@ -219,8 +219,8 @@ func (c *Client) unpost(ctx context.Context, tx pgx.Tx, r connectors.Reversal, r
 			}
 		}
 		kd := connectors.KeyedDecision{Key: r.Key, Tx: t, DecidedAt: at,
-			Decision: matcher.Decision{Rule: unletterRule, Confidence: 1}}
-		args := postParams(kd, row.seq, matcher.Posting{Kind: matcher.PostingKind(row.kind), CustomerID: row.customerID,
+			Decision: domain.Decision{Rule: unletterRule, Confidence: 1}}
+		args := postParams(kd, row.seq, domain.Posting{Kind: domain.PostingKind(row.kind), CustomerID: row.customerID,
 			Amount: amount, Reason: row.reason, ItemID: row.itemID, Account: row.ledgerAccount})
 		args["reverses_key"] = r.Reverses
 		args["unletter_reason"] = r.Reason

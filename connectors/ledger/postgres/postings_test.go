@@ -10,8 +10,8 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // creditsSchema is the ERP side of postings: a table of customer credits
@@ -54,11 +54,11 @@ func newPostingLedger(t *testing.T, mut func(*Config)) (*Client, string) {
 	return c, dsn
 }
 
-func posting(kind matcher.PostingKind, customer, amount, reason string) matcher.Posting {
-	return matcher.Posting{Kind: kind, CustomerID: customer, Amount: matcher.MustAmount(amount), Reason: reason}
+func posting(kind domain.PostingKind, customer, amount, reason string) domain.Posting {
+	return domain.Posting{Kind: kind, CustomerID: customer, Amount: domain.MustAmount(amount), Reason: reason}
 }
 
-func withPostings(d connectors.KeyedDecision, ps ...matcher.Posting) connectors.KeyedDecision {
+func withPostings(d connectors.KeyedDecision, ps ...domain.Posting) connectors.KeyedDecision {
 	d.Decision.Postings = ps
 	d.Decision.Rule = "manual:" + string(ps[0].Kind)
 	return d
@@ -75,9 +75,9 @@ func TestApplyPostingsExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newPostingLedger(t, nil)
 	batch := []connectors.KeyedDecision{
-		withPostings(decision("k-acct", "tx-1"), posting(matcher.OnAccount, "1", "70.00", "")),
-		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(matcher.WriteOffPosting, "", "0.50", "BANK_FEE"),
-			posting(matcher.OnAccount, "2", "9.50", "advance")),
+		withPostings(decision("k-acct", "tx-1"), posting(domain.OnAccount, "1", "70.00", "")),
+		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(domain.WriteOffPosting, "", "0.50", "BANK_FEE"),
+			posting(domain.OnAccount, "2", "9.50", "advance")),
 		decision("k-plain", "tx-3", alloc("10", "1250.00", "")),
 	}
 	for i := 0; i < 2; i++ {
@@ -120,7 +120,7 @@ func TestApplyPostingsExactlyOnce(t *testing.T) {
 func TestPostingsTableIsTheWriteBack(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newLedger(t, func(cfg *Config) { cfg.ApplyStatement = ""; cfg.PostingsTable = "public.my_postings" })
-	d := withPostings(decision("k1", "tx-1"), posting(matcher.WriteOffPosting, "", "0.01", "ROUNDING"))
+	d := withPostings(decision("k1", "tx-1"), posting(domain.WriteOffPosting, "", "0.01", "ROUNDING"))
 	for i := 0; i < 2; i++ {
 		if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 			t.Fatal(err)
@@ -148,16 +148,16 @@ func TestApplyPostingRejections(t *testing.T) {
 		errIs  error
 	}{
 		{name: "on account without customer", d: withPostings(decision("k-bad", "tx-2", alloc("12", "100", "")),
-			posting(matcher.OnAccount, "", "5", "")), reason: "needs the customer", errIs: ErrBadPosting},
+			posting(domain.OnAccount, "", "5", "")), reason: "needs the customer", errIs: ErrBadPosting},
 		{name: "unknown kind", d: withPostings(decision("k-bad", "tx-2", alloc("12", "100", "")),
 			posting("refund", "1", "5", "")), reason: `unknown posting kind "refund"`, errIs: ErrBadPosting},
 		{name: "post_statement refuses", d: withPostings(decision("k-bad", "tx-2", alloc("12", "100", "")),
-			posting(matcher.WriteOffPosting, "", "5", "")), reason: "a write-off needs a reason code"},
+			posting(domain.WriteOffPosting, "", "5", "")), reason: "a write-off needs a reason code"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, dsn := newPostingLedger(t, nil)
-			ok := withPostings(decision("k-ok", "tx-1", alloc("10", "1250.00", "")), posting(matcher.OnAccount, "1", "3", ""))
+			ok := withPostings(decision("k-ok", "tx-1", alloc("10", "1250.00", "")), posting(domain.OnAccount, "1", "3", ""))
 			err := c.Apply(ctx, []connectors.KeyedDecision{tc.d, ok})
 			rej, only := connectors.Rejections(err)
 			if !only || len(rej) != 1 || rej[0].Key != "k-bad" || !strings.Contains(rej[0].Reason, tc.reason) {
@@ -186,7 +186,7 @@ func TestApplyPostingsAtomic(t *testing.T) {
 	c, dsn := newPostingLedger(t, nil)
 	batch := []connectors.KeyedDecision{
 		decision("k-plain", "tx-1", alloc("10", "1250.00", "")),
-		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(matcher.OnAccount, "2", "5", "")),
+		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(domain.OnAccount, "2", "5", "")),
 	}
 	if _, err := cluster.Exec(dsn, `UPDATE fail_switch SET on_ = true`); err != nil {
 		t.Fatal(err)
@@ -219,9 +219,9 @@ const crashDSNEnv = "LETTRAGE_TEST_CRASH_DSN"
 
 func crashBatch() []connectors.KeyedDecision {
 	return []connectors.KeyedDecision{
-		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(matcher.OnAccount, "2", "5", ""),
-			posting(matcher.WriteOffPosting, "", "0.10", "FEE")),
-		withPostings(decision("k-acct", "tx-3"), posting(matcher.OnAccount, "1", "40", "")),
+		withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(domain.OnAccount, "2", "5", ""),
+			posting(domain.WriteOffPosting, "", "0.10", "FEE")),
+		withPostings(decision("k-acct", "tx-3"), posting(domain.OnAccount, "1", "40", "")),
 	}
 }
 
@@ -269,8 +269,8 @@ func TestPostingCrash(t *testing.T) {
 func TestUnletterPostings(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newPostingLedger(t, nil)
-	mixed := withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(matcher.OnAccount, "2", "20", "advance"))
-	acct := withPostings(decision("k-acct", "tx-3"), posting(matcher.WriteOffPosting, "", "0.30", "ROUNDING"))
+	mixed := withPostings(decision("k-mixed", "tx-2", alloc("12", "100", "")), posting(domain.OnAccount, "2", "20", "advance"))
+	acct := withPostings(decision("k-acct", "tx-3"), posting(domain.WriteOffPosting, "", "0.30", "ROUNDING"))
 	if err := c.Apply(ctx, []connectors.KeyedDecision{mixed, acct}); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestUnletterPostingRefused(t *testing.T) {
 	c, dsn := newPostingLedger(t, func(cfg *Config) {
 		cfg.UnpostStatement = `DO $$ BEGIN RAISE EXCEPTION 'credit already used'; END $$`
 	})
-	d := withPostings(decision("k1", "tx-1", alloc("12", "100", "")), posting(matcher.OnAccount, "2", "20", ""))
+	d := withPostings(decision("k1", "tx-1", alloc("12", "100", "")), posting(domain.OnAccount, "2", "20", ""))
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestUnletterPostingRefused(t *testing.T) {
 func TestUnletterPostingsConcurrently(t *testing.T) {
 	ctx := context.Background()
 	c, dsn := newPostingLedger(t, nil)
-	d := withPostings(decision("k1", "tx-1"), posting(matcher.OnAccount, "1", "70", ""))
+	d := withPostings(decision("k1", "tx-1"), posting(domain.OnAccount, "1", "70", ""))
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // An overpaid payment lettered automatically (1,000 to invoice 14, 18 left
@@ -20,9 +20,9 @@ func TestRemainderOfAnOverpaidLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	letter := decision("k-letter", "tx-over", alloc("14", "1000.00", ""))
-	letter.Tx.Amount = matcher.MustAmount("1018.00")
-	letter.Decision.Excess = matcher.MustAmount("18.00")
-	rest := withPostings(decision("man-rest", "tx-over"), posting(matcher.OnAccount, "1", "18.00", "advance"))
+	letter.Tx.Amount = domain.MustAmount("1018.00")
+	letter.Decision.Excess = domain.MustAmount("18.00")
+	rest := withPostings(decision("man-rest", "tx-over"), posting(domain.OnAccount, "1", "18.00", "advance"))
 	rest.Tx = letter.Tx // the same transaction, the whole cash
 	rest.Decision.Explanation = "remainder of the payment lettered by rule reference"
 

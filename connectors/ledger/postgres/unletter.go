@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var _ connectors.Unletterer = (*Client)(nil)
@@ -233,11 +233,11 @@ func (c *Client) lockLetter(ctx context.Context, tx pgx.Tx, key string) ([]lette
 // from the allocations table (what was written), the rest from the
 // reversal.
 func (c *Client) unapplyParams(r connectors.Reversal, row letterRow, at time.Time) (pgx.NamedArgs, error) {
-	amount, err := matcher.ParseAmount(row.amount)
+	amount, err := domain.ParseAmount(row.amount)
 	if err != nil {
 		return nil, fmt.Errorf("reading amount of lettering %q, item %q: %w", r.Reverses, row.itemID, err)
 	}
-	writeOff, err := matcher.ParseAmount(row.writeOff)
+	writeOff, err := domain.ParseAmount(row.writeOff)
 	if err != nil {
 		return nil, fmt.Errorf("reading write-off of lettering %q, item %q: %w", r.Reverses, row.itemID, err)
 	}
@@ -249,14 +249,14 @@ func (c *Client) unapplyParams(r connectors.Reversal, row letterRow, at time.Tim
 		}
 	}
 	kd := connectors.KeyedDecision{Key: r.Key, Tx: t, Items: r.Items, DecidedAt: at,
-		Decision: matcher.Decision{Rule: unletterRule, Confidence: 1}}
-	al := matcher.Allocation{ItemID: row.itemID, Amount: amount, WriteOff: writeOff}
+		Decision: domain.Decision{Rule: unletterRule, Confidence: 1}}
+	al := domain.Allocation{ItemID: row.itemID, Amount: amount, WriteOff: writeOff}
 	if row.itemCurrency != nil && *row.itemCurrency != "" {
 		if row.itemAmount == nil {
 			return nil, fmt.Errorf("reading item amount of lettering %q, item %q: %w", r.Reverses, row.itemID,
 				fmt.Errorf("item_currency %s without item_amount", *row.itemCurrency))
 		}
-		if al.ItemAmount, err = matcher.ParseAmount(*row.itemAmount); err != nil {
+		if al.ItemAmount, err = domain.ParseAmount(*row.itemAmount); err != nil {
 			return nil, fmt.Errorf("reading item amount of lettering %q, item %q: %w", r.Reverses, row.itemID, err)
 		}
 		al.ItemCurrency = *row.itemCurrency

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var _ connectors.ExceptionSink = (*Client)(nil)
@@ -26,8 +26,8 @@ func ExceptionKey(txKey string) string {
 }
 
 // unallocated is the cash of an exception that no allocation took.
-func unallocated(e connectors.Exception) matcher.Amount {
-	if e.Decision.Outcome == matcher.Auto {
+func unallocated(e connectors.Exception) domain.Amount {
+	if e.Decision.Outcome == domain.Auto {
 		return e.Decision.Excess
 	}
 	return e.Tx.Amount
@@ -226,8 +226,8 @@ func suspenseMark(excKey string) string { return "suspense " + excKey }
 // cash once, but a payment can be lettered in parts (a letter, then the
 // resolution of its remainder) and unlettered again: what a letter may
 // move is what is held now, not the line's amount.
-func (c *Client) suspenseHeld(ctx context.Context, booked map[string]stmtLine) (map[string]matcher.Amount, error) {
-	out := map[string]matcher.Amount{}
+func (c *Client) suspenseHeld(ctx context.Context, booked map[string]stmtLine) (map[string]domain.Amount, error) {
+	out := map[string]domain.Amount{}
 	if len(booked) == 0 {
 		return out, nil
 	}

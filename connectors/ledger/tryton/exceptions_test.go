@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // balance reads an account's balance (debit − credit) from Tryton.
@@ -49,19 +49,19 @@ func TestExceptionsOnSuspenseThenLettered(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, func(c *Config) { c.SuspenseAccount = "471" })
 	cash := cashAccount(t)
-	cashBefore, _ := matcher.ParseAmount(balance(t, cash))
+	cashBefore, _ := domain.ParseAmount(balance(t, cash))
 	suspBefore := balance(t, seed.Suspense)
 
-	tx := matcher.Transaction{Key: "FR76-SUSP-1", Ref: "SUSP-1", Currency: "EUR", Credit: true, Status: "BOOK",
-		Amount: matcher.MustAmount("80.00"), BookingDate: booked, Counterparty: matcher.Party{Name: "Rossi Srl"},
+	tx := domain.Transaction{Key: "FR76-SUSP-1", Ref: "SUSP-1", Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount("80.00"), BookingDate: booked, Counterparty: domain.Party{Name: "Rossi Srl"},
 		Unstructured: []string{"payment for services"}}
 	exc := []connectors.Exception{
-		{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"}},
+		{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"}},
 		// Not booked on the suspense account: a debit, another currency.
-		{Tx: matcher.Transaction{Key: "FR76-DEBIT", Ref: "D", Currency: "EUR", Amount: matcher.MustAmount("5"), BookingDate: booked},
-			Decision: matcher.Decision{Outcome: matcher.Unmatched}},
-		{Tx: matcher.Transaction{Key: "FR76-USD", Ref: "U", Currency: "USD", Credit: true, Amount: matcher.MustAmount("5"), BookingDate: booked},
-			Decision: matcher.Decision{Outcome: matcher.Unmatched}},
+		{Tx: domain.Transaction{Key: "FR76-DEBIT", Ref: "D", Currency: "EUR", Amount: domain.MustAmount("5"), BookingDate: booked},
+			Decision: domain.Decision{Outcome: domain.Unmatched}},
+		{Tx: domain.Transaction{Key: "FR76-USD", Ref: "U", Currency: "USD", Credit: true, Amount: domain.MustAmount("5"), BookingDate: booked},
+			Decision: domain.Decision{Outcome: domain.Unmatched}},
 	}
 	for round := 0; round < 2; round++ { // the second round is a replay: nothing new
 		n := statementCount(t)
@@ -97,8 +97,8 @@ func TestExceptionsOnSuspenseThenLettered(t *testing.T) {
 
 	// A later run letters the transaction to invoice L.
 	d := connectors.KeyedDecision{Key: "k-from-suspense", Tx: tx, DecidedAt: booked,
-		Decision: matcher.Decision{Outcome: matcher.Auto, Rule: "rematch", Confidence: 1,
-			Allocations: []matcher.Allocation{{ItemID: inv("L"), Amount: matcher.MustAmount("80.00")}}}}
+		Decision: domain.Decision{Outcome: domain.Auto, Rule: "rematch", Confidence: 1,
+			Allocations: []domain.Allocation{{ItemID: inv("L"), Amount: domain.MustAmount("80.00")}}}}
 	for round := 0; round < 2; round++ {
 		if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 			t.Fatalf("Apply (round %d): %v", round, err)
@@ -110,7 +110,7 @@ func TestExceptionsOnSuspenseThenLettered(t *testing.T) {
 	if got := balance(t, seed.Suspense); got != suspBefore {
 		t.Errorf("suspense balance after lettering = %s, want back to %s", got, suspBefore)
 	}
-	if got, want := balance(t, cash), cashBefore.Add(matcher.MustAmount("80")).Key(); got != want {
+	if got, want := balance(t, cash), cashBefore.Add(domain.MustAmount("80")).Key(); got != want {
 		t.Errorf("bank balance = %s, want %s (the 80.00 once)", got, want)
 	}
 	// The exception is no longer reported: nothing more is booked.
@@ -124,7 +124,7 @@ func TestExceptionsOnSuspenseThenLettered(t *testing.T) {
 }
 
 func mustSub(a, b string) string {
-	return matcher.MustAmount(a).Sub(matcher.MustAmount(b)).Key()
+	return domain.MustAmount(a).Sub(domain.MustAmount(b)).Key()
 }
 
 func TestExceptionKeyIsStable(t *testing.T) {
@@ -136,9 +136,9 @@ func TestExceptionKeyIsStable(t *testing.T) {
 
 func TestExceptionText(t *testing.T) {
 	e := connectors.Exception{
-		Tx: matcher.Transaction{Ref: "R1", Counterparty: matcher.Party{Name: "Dupont"},
-			Structured: []matcher.Reference{{Value: "RF18"}}, Unstructured: []string{strings.Repeat("é", 600)}},
-		Decision: matcher.Decision{Outcome: matcher.Suggested, Candidates: []matcher.Candidate{{ItemID: "7", Score: 0.5}}},
+		Tx: domain.Transaction{Ref: "R1", Counterparty: domain.Party{Name: "Dupont"},
+			Structured: []domain.Reference{{Value: "RF18"}}, Unstructured: []string{strings.Repeat("é", 600)}},
+		Decision: domain.Decision{Outcome: domain.Suggested, Candidates: []domain.Candidate{{ItemID: "7", Score: 0.5}}},
 	}
 	got := exceptionText(e)
 	if !strings.HasPrefix(got, "lettrage unlettered R1 Dupont (suggested) RF18 é") {
@@ -155,12 +155,12 @@ func TestExceptionRefusedByTrytonIsARejection(t *testing.T) {
 	tryton(t)
 	ctx := context.Background()
 	c := newClient(t, func(c *Config) { c.SuspenseAccount = "Suspense" })
-	ok := matcher.Transaction{Key: "FR76-SUSP-OK", Ref: "SUSP-OK", Currency: "EUR", Credit: true, Status: "BOOK",
-		Amount: matcher.MustAmount("12.00"), BookingDate: booked}
+	ok := domain.Transaction{Key: "FR76-SUSP-OK", Ref: "SUSP-OK", Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount("12.00"), BookingDate: booked}
 	late := ok
 	late.Key, late.Ref, late.BookingDate = "FR76-SUSP-2031", "SUSP-2031", time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC)
-	exc := []connectors.Exception{{Tx: ok, Decision: matcher.Decision{Outcome: matcher.Unmatched}},
-		{Tx: late, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}
+	exc := []connectors.Exception{{Tx: ok, Decision: domain.Decision{Outcome: domain.Unmatched}},
+		{Tx: late, Decision: domain.Decision{Outcome: domain.Unmatched}}}
 	for round := 0; round < 2; round++ {
 		err := c.RecordExceptions(ctx, exc)
 		rej, only := connectors.Rejections(err)

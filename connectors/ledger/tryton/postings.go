@@ -9,18 +9,18 @@ import (
 	"strings"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
-// Postings (matcher.Posting) are cash of a decision booked without an
+// Postings (domain.Posting) are cash of a decision booked without an
 // invoice, on lines of the same statement as its allocations, numbered
 // with the decision key:
 //
-//   - matcher.OnAccount: a line with the customer's party and the party's
+//   - domain.OnAccount: a line with the customer's party and the party's
 //     receivable account and no invoice. Posted, it is an unapplied credit
 //     on the customer's receivable that the customer's later invoices can
 //     be reconciled with in Tryton.
-//   - matcher.WriteOffPosting: a line on Config.WriteOffAccount without
+//   - domain.WriteOffPosting: a line on Config.WriteOffAccount without
 //     party, described with the reason code. Without a write-off account
 //     the decision is refused (ErrNoWriteOffAccount).
 //
@@ -39,7 +39,7 @@ var ErrBadPosting = errors.New("posting cannot be written to Tryton")
 // PostingError locates a problem with one posting of a decision.
 type PostingError struct {
 	Key     string
-	Posting matcher.Posting
+	Posting domain.Posting
 	Err     error
 }
 
@@ -54,23 +54,23 @@ func (e *PostingError) Error() string {
 func (e *PostingError) Unwrap() error { return e.Err }
 
 // postingPrefix starts the description of a posting line of kind.
-func postingPrefix(kind matcher.PostingKind) string { return "lettrage " + string(kind) + ":" }
+func postingPrefix(kind domain.PostingKind) string { return "lettrage " + string(kind) + ":" }
 
 // isPostingLine reports whether a statement line's description is that of
 // a posting written by Apply.
 func isPostingLine(description string) bool {
-	return strings.HasPrefix(description, postingPrefix(matcher.OnAccount)) ||
-		strings.HasPrefix(description, postingPrefix(matcher.WriteOffPosting))
+	return strings.HasPrefix(description, postingPrefix(domain.OnAccount)) ||
+		strings.HasPrefix(description, postingPrefix(domain.WriteOffPosting))
 }
 
 // isOnAccountLine reports whether a statement line is an on-account posting.
 func isOnAccountLine(description string) bool {
-	return strings.HasPrefix(description, postingPrefix(matcher.OnAccount))
+	return strings.HasPrefix(description, postingPrefix(domain.OnAccount))
 }
 
 // postingText describes a posting line: its kind, the reason code, then
 // the bank reference, the payer and the rule.
-func postingText(p matcher.Posting, kd connectors.KeyedDecision) string {
+func postingText(p domain.Posting, kd connectors.KeyedDecision) string {
 	parts := []string{postingPrefix(p.Kind)}
 	if r := strings.Join(strings.Fields(p.Reason), " "); r != "" {
 		parts = append(parts, r)
@@ -92,7 +92,7 @@ func (c *Client) postingAccounts(ctx context.Context, todo []connectors.KeyedDec
 	parties := map[int]bool{}
 	for _, kd := range todo {
 		for _, p := range kd.Decision.Postings {
-			if p.Kind != matcher.OnAccount {
+			if p.Kind != domain.OnAccount {
 				continue
 			}
 			if id, err := strconv.Atoi(p.CustomerID); err == nil && id > 0 {
@@ -116,12 +116,12 @@ func (c *Client) postingAccounts(ctx context.Context, todo []connectors.KeyedDec
 }
 
 // checkPosting says why p cannot be written, or nil.
-func (c *Client) checkPosting(p matcher.Posting, accounts map[int]int) error {
+func (c *Client) checkPosting(p domain.Posting, accounts map[int]int) error {
 	if p.Amount.IsZero() {
 		return fmt.Errorf("%w: the amount is zero", ErrBadPosting)
 	}
 	switch p.Kind {
-	case matcher.OnAccount:
+	case domain.OnAccount:
 		id, err := strconv.Atoi(p.CustomerID)
 		if err != nil || id <= 0 {
 			return fmt.Errorf("%w: customer %q is not a Tryton party id", ErrBadPosting, p.CustomerID)
@@ -134,11 +134,11 @@ func (c *Client) checkPosting(p matcher.Posting, accounts map[int]int) error {
 			return fmt.Errorf("%w: party %d has no receivable account (set it on the party or a default in the accounting configuration)",
 				ErrBadPosting, id)
 		}
-	case matcher.WriteOffPosting:
+	case domain.WriteOffPosting:
 		if c.writeOffAcc == 0 {
 			return fmt.Errorf("%w: set write_off_account (the account write-offs are booked to) to post write-offs", ErrNoWriteOffAccount)
 		}
-	case matcher.CashDiscountPosting:
+	case domain.CashDiscountPosting:
 		return fmt.Errorf("%w: the Tryton ledger does not write cash discounts yet: leave matching.cash_discount unset "+
 			"(the discount then stays open on the invoice)", ErrBadPosting)
 	default:
@@ -216,10 +216,10 @@ func (c *Client) postingLines(kd connectors.KeyedDecision, d Date, accounts map[
 		}
 		l := lineValues{Number: kd.Key, Date: d, Amount: Decimal{p.Amount}, Description: postingText(p, kd)}
 		switch p.Kind {
-		case matcher.OnAccount:
+		case domain.OnAccount:
 			party, _ := strconv.Atoi(p.CustomerID)
 			l.Party, l.Account = &party, accounts[party]
-		case matcher.WriteOffPosting:
+		case domain.WriteOffPosting:
 			l.Account = c.writeOffAcc
 		}
 		lines = append(lines, l)

@@ -8,12 +8,12 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // pd is a resolved decision of postings only (the accountant's
 // on_account or write_off), for a transaction carrying their cash.
-func pd(key string, postings ...matcher.Posting) connectors.KeyedDecision {
+func pd(key string, postings ...domain.Posting) connectors.KeyedDecision {
 	d := kd(key, booked)
 	d.Decision.Rule = "manual:" + string(postings[0].Kind)
 	d.Decision.Postings = postings
@@ -23,12 +23,12 @@ func pd(key string, postings ...matcher.Posting) connectors.KeyedDecision {
 	return d
 }
 
-func onAccount(customer, amount string) matcher.Posting {
-	return matcher.Posting{Kind: matcher.OnAccount, CustomerID: customer, Amount: matcher.MustAmount(amount)}
+func onAccount(customer, amount string) domain.Posting {
+	return domain.Posting{Kind: domain.OnAccount, CustomerID: customer, Amount: domain.MustAmount(amount)}
 }
 
-func writeOff(amount, reason string) matcher.Posting {
-	return matcher.Posting{Kind: matcher.WriteOffPosting, Amount: matcher.MustAmount(amount), Reason: reason}
+func writeOff(amount, reason string) domain.Posting {
+	return domain.Posting{Kind: domain.WriteOffPosting, Amount: domain.MustAmount(amount), Reason: reason}
 }
 
 // partyReceivable reads what a party owes on its receivable account, from
@@ -61,7 +61,7 @@ func customerOf(t *testing.T, c *Client, label string) string {
 	return ""
 }
 
-func plus(a, b string) string { return matcher.MustAmount(a).Add(matcher.MustAmount(b)).Key() }
+func plus(a, b string) string { return domain.MustAmount(a).Add(domain.MustAmount(b)).Key() }
 
 func TestOnAccountCreditsTheCustomer(t *testing.T) {
 	tryton(t)
@@ -170,13 +170,13 @@ func TestPostingRefusals(t *testing.T) {
 		pd("pr-letters", onAccount("Petit SARL", "1.00")),
 		pd("pr-noparty", onAccount("999999", "1.00")),
 		pd("pr-zero", onAccount(cust, "0")),
-		pd("pr-kind", matcher.Posting{Kind: "donation", Amount: matcher.MustAmount("1")}),
-		pd("pr-disc", matcher.Posting{Kind: matcher.CashDiscountPosting, CustomerID: cust, ItemID: "1", Account: "665",
-			Amount: matcher.MustAmount("1")}),
+		pd("pr-kind", domain.Posting{Kind: "donation", Amount: domain.MustAmount("1")}),
+		pd("pr-disc", domain.Posting{Kind: domain.CashDiscountPosting, CustomerID: cust, ItemID: "1", Account: "665",
+			Amount: domain.MustAmount("1")}),
 	}
 	// An allocation that is fine does not carry a refused posting through.
 	mixed := kd("pr-mixed", booked, al(inv("AA"), "33.00", ""))
-	mixed.Decision.Postings = []matcher.Posting{writeOff("0.50", "bank_fee")}
+	mixed.Decision.Postings = []domain.Posting{writeOff("0.50", "bank_fee")}
 	batch = append(batch, mixed)
 	before := statementCount(t)
 	err := c.Apply(ctx, batch)
@@ -232,9 +232,9 @@ func TestAllocationAndOnAccountInOneDecision(t *testing.T) {
 	cash := cashAccount(t)
 	cashBefore := balance(t, cash)
 	d := kd("p-mix", booked, al(inv("W"), "150.00", ""))
-	d.Tx.Amount = matcher.MustAmount("180.00")
+	d.Tx.Amount = domain.MustAmount("180.00")
 	d.Decision.Rule = "manual:on_account"
-	d.Decision.Postings = []matcher.Posting{onAccount(cust, "30.00")}
+	d.Decision.Postings = []domain.Posting{onAccount(cust, "30.00")}
 	for round := 0; round < 2; round++ {
 		if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 			t.Fatalf("Apply (round %d): %v", round, err)
@@ -268,9 +268,9 @@ func TestUnletterPostings(t *testing.T) {
 	cash0, exp0 := balance(t, cash), balance(t, seed.Expense)
 
 	d := kd("p-unl", booked, al(inv("Z"), "60.00", ""))
-	d.Tx.Amount = matcher.MustAmount("86.50")
+	d.Tx.Amount = domain.MustAmount("86.50")
 	d.Decision.Rule = "manual:on_account"
-	d.Decision.Postings = []matcher.Posting{onAccount(cust, "25.00"), writeOff("1.50", "bank_fee")}
+	d.Decision.Postings = []domain.Posting{onAccount(cust, "25.00"), writeOff("1.50", "bank_fee")}
 	if err := c.Apply(ctx, []connectors.KeyedDecision{d}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -375,9 +375,9 @@ func TestSuspenseThenOnAccount(t *testing.T) {
 	cust := customerOf(t, c, "Y")
 	cash := cashAccount(t)
 	cash0, susp0 := balance(t, cash), balance(t, seed.Suspense)
-	tx := matcher.Transaction{Key: "FR76-SUSP-ONACC", Ref: "SUSP-ONACC", Currency: "EUR", Credit: true, Status: "BOOK",
-		Amount: matcher.MustAmount("90.00"), BookingDate: booked, Counterparty: matcher.Party{Name: "Faure SARL"}}
-	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}); err != nil {
+	tx := domain.Transaction{Key: "FR76-SUSP-ONACC", Ref: "SUSP-ONACC", Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount("90.00"), BookingDate: booked, Counterparty: domain.Party{Name: "Faure SARL"}}
+	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched}}}); err != nil {
 		t.Fatal(err)
 	}
 	snapshot := func() string {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // An overpaid payment (1,018 for invoice 1,000) lettered automatically,
@@ -32,12 +32,12 @@ func TestRemainderOfAnOverpaidLetter(t *testing.T) {
 			cust := customerOf(t, c, tc.label)
 			cash := cashAccount(t)
 			cash0, susp0 := balance(t, cash), balance(t, seed.Suspense)
-			tx := matcher.Transaction{Key: "FR76-REM-" + tc.label, Ref: "REM-" + tc.label, Currency: "EUR", Credit: true, Status: "BOOK",
-				Amount: matcher.MustAmount("1018.00"), BookingDate: booked, Counterparty: matcher.Party{Name: tc.party}}
-			whole := []connectors.Exception{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched, Reason: "no_candidate"}}}
+			tx := domain.Transaction{Key: "FR76-REM-" + tc.label, Ref: "REM-" + tc.label, Currency: "EUR", Credit: true, Status: "BOOK",
+				Amount: domain.MustAmount("1018.00"), BookingDate: booked, Counterparty: domain.Party{Name: tc.party}}
+			whole := []connectors.Exception{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate"}}}
 			letter := kd("rem-letter-"+tc.label, booked, al(inv(tc.label), "1000.00", ""))
 			letter.Tx = tx
-			letter.Decision.Excess = matcher.MustAmount("18.00")
+			letter.Decision.Excess = domain.MustAmount("18.00")
 			rest := pd("man-rem-"+tc.label, onAccount(cust, "18.00"))
 			rest.Tx = tx
 			// The pipeline shows the 18 left over by the letter as an exception.
@@ -126,7 +126,7 @@ func TestRemainderOfAnOverpaidLetter(t *testing.T) {
 			}
 			// Lettered again: the cash moves from suspense, never booked twice.
 			again := kd("rem-again-"+tc.label, booked, al(inv(tc.label), "1000.00", ""))
-			again.Tx, again.Decision.Excess = tx, matcher.MustAmount("18.00")
+			again.Tx, again.Decision.Excess = tx, domain.MustAmount("18.00")
 			if err := c.Apply(ctx, []connectors.KeyedDecision{again}); err != nil {
 				t.Fatal(err)
 			}

@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Decimal is a Tryton Numeric on the wire:
 // {"__class__": "Decimal", "decimal": "100.00"}. A JSON null is zero.
-type Decimal struct{ matcher.Amount }
+type Decimal struct{ domain.Amount }
 
 // MarshalJSON implements json.Marshaler.
 func (d Decimal) MarshalJSON() ([]byte, error) {
@@ -42,7 +42,7 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	if v.Class != "Decimal" {
 		return fmt.Errorf("decoding Tryton decimal %.60s: %w", b, ErrProtocol)
 	}
-	a, err := matcher.ParseAmount(v.Decimal)
+	a, err := domain.ParseAmount(v.Decimal)
 	if err != nil {
 		return fmt.Errorf("decoding Tryton decimal: %w", err)
 	}
@@ -90,7 +90,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 var ErrProtocol = errors.New("unexpected Tryton JSON-RPC answer")
 
 // ErrAuth is returned (wrapped) when Tryton refuses the credentials.
-var ErrAuth = errors.New("Tryton refused the login")
+var ErrAuth = errors.New("Tryton refused the login") //nolint:staticcheck // ST1005: Tryton is a name
 
 // Error is an error answer from Tryton: {"error": [Kind, args]}. Kind is the
 // exception class: "UserError" and "UserWarning" are business errors

@@ -6,7 +6,7 @@
 // with one line per allocation linked to its invoice (party, receivable
 // account, amount, invoice); the statement is validated and posted, so
 // Tryton's own reconciliation marks the invoices paid or partly paid.
-// A decision's postings (matcher.Posting) are lines of the same statement:
+// A decision's postings (domain.Posting) are lines of the same statement:
 // cash put on a customer's account is a line with the party and its
 // receivable account but no invoice (an unapplied credit on the customer's
 // receivable), cash written off is a line on Config.WriteOffAccount (see
@@ -48,7 +48,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
 	"github.com/lettrage/lettrage/connectors/internal/httpx"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // Config is the YAML configuration of a Tryton ledger.
@@ -70,7 +70,7 @@ type Config struct {
 	// WriteOffAccount (account name, code or id), when set, receives the
 	// write-offs of allocations: the invoice is settled in full by an extra
 	// pair of lines (invoice +w, this account −w); and the write-off
-	// postings of an accountant's resolution (matcher.WriteOffPosting) are
+	// postings of an accountant's resolution (domain.WriteOffPosting) are
 	// booked to it. Without it allocation write-offs are not posted (the
 	// small difference stays open in Tryton) and decisions with write-off
 	// postings are refused.
@@ -270,15 +270,15 @@ var invoiceFields = []string{"number", "reference", "party", "account", "state",
 // OpenItems reads the posted customer invoices of the company, a page at a
 // time. The due date is the earliest maturity of the invoice's lines to pay
 // that are not reconciled.
-func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
+func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if err := c.setup(ctx); err != nil {
 		return nil, err
 	}
-	domain := [][]any{{"type", "=", "out"}, {"state", "=", "posted"}, {"company", "=", c.companyID}}
-	var items []matcher.OpenItem
+	searchDomain := [][]any{{"type", "=", "out"}, {"state", "=", "posted"}, {"company", "=", c.companyID}}
+	var items []domain.OpenItem
 	for offset := 0; ; offset += c.cfg.PageSize {
 		var page []invoiceRow
-		if err := c.rpc.call(ctx, &page, read, "model.account.invoice.search_read", domain, offset, c.cfg.PageSize,
+		if err := c.rpc.call(ctx, &page, read, "model.account.invoice.search_read", searchDomain, offset, c.cfg.PageSize,
 			[][]string{{"id", "ASC"}}, invoiceFields); err != nil {
 			return nil, fmt.Errorf("reading open invoices from offset %d: %w", offset, err)
 		}
@@ -294,7 +294,7 @@ func (c *Client) OpenItems(ctx context.Context) ([]matcher.OpenItem, error) {
 			if inv.Total.Sign() < 0 && res.Sign() > 0 { // a credit note
 				res = res.Neg()
 			}
-			it := matcher.OpenItem{
+			it := domain.OpenItem{
 				ID:               strconv.Itoa(inv.ID),
 				CustomerID:       strconv.Itoa(inv.Party),
 				CustomerName:     inv.PartyRel.RecName,
@@ -400,25 +400,17 @@ func (c *Client) Applied(ctx context.Context, keys []string) (map[string]bool, e
 }
 
 // ErrNotAuto is returned (wrapped) for a decision that is not automatic or
-// has neither allocations nor postings.
-var ErrNotAuto = errors.New("only automatic decisions with allocations or postings can be applied")
+// has neither allocations nor postings: the ledgers' shared one.
+var ErrNotAuto = connectors.ErrNotAuto
 
 // ErrItemNotOpen is returned (wrapped in an *ItemError) when an invoice an
-// allocation names is no longer open in Tryton (paid or cancelled meanwhile).
-var ErrItemNotOpen = errors.New("invoice is no longer open")
+// allocation names is no longer open in Tryton (paid or cancelled
+// meanwhile): the ledgers' shared one.
+var ErrItemNotOpen = connectors.ErrItemNotOpen
 
-// ItemError locates a write-back problem: the decision and the invoice.
-type ItemError struct {
-	Key    string
-	ItemID string
-	Err    error
-}
-
-func (e *ItemError) Error() string {
-	return fmt.Sprintf("decision %q, invoice %s: %v", e.Key, e.ItemID, e.Err)
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
+// ItemError locates a write-back problem: the decision and the invoice
+// (the ledgers' shared connectors.ItemError).
+type ItemError = connectors.ItemError
 
 // Failpoints inside the write-back (see connectors/internal/failpoint): the
 // crash tests kill the process there to prove a statement left in draft or
@@ -445,7 +437,7 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 		return nil
 	}
 	for _, kd := range batch {
-		if kd.Decision.Outcome != matcher.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
+		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
 			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
 		}
 	}
@@ -552,24 +544,23 @@ func reject(key string, err error) error {
 
 // reasonOf is the text for accountants: Tryton's own message when there is
 // one, else the located problem.
-func reasonOf(err error) string {
-	reason := err.Error()
+func reasonOf(err error) string { return connectors.ReasonOf(err, trytonMessage) }
+
+// trytonMessage is Tryton's own message in err (with its description), else
+// the posting a *PostingError names.
+func trytonMessage(err error) (string, bool) {
 	var te *Error
 	if errors.As(err, &te) {
-		reason = te.Message
 		if te.Description != "" {
-			reason += " " + te.Description
+			return te.Message + " " + te.Description, true
 		}
-	}
-	var ie *ItemError
-	if errors.As(err, &ie) && te == nil {
-		reason = fmt.Sprintf("invoice %s: %v", ie.ItemID, ie.Err)
+		return te.Message, true
 	}
 	var pe *PostingError
-	if errors.As(err, &pe) && te == nil {
-		reason = fmt.Sprintf("%s posting: %v", pe.Posting.Kind, pe.Err)
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%s posting: %v", pe.Posting.Kind, pe.Err), true
 	}
-	return reason
+	return "", false
 }
 
 // write creates, validates and posts one statement for todo. When Tryton
@@ -691,7 +682,7 @@ func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (re
 	for _, inv := range invs {
 		byID[inv.ID] = inv
 	}
-	left := map[int]matcher.Amount{} // amount to pay still free in this batch
+	left := map[int]domain.Amount{} // amount to pay still free in this batch
 	for _, inv := range invs {
 		left[inv.ID] = inv.AmountToPay.Abs()
 	}
@@ -701,7 +692,7 @@ func (c *Client) check(ctx context.Context, todo []connectors.KeyedDecision) (re
 	}
 	for _, kd := range todo {
 		problem := badPostings[kd.Key]
-		need := map[int]matcher.Amount{}
+		need := map[int]domain.Amount{}
 		for _, al := range kd.Decision.Allocations {
 			if problem != nil {
 				break
@@ -798,7 +789,7 @@ func (c *Client) create(ctx context.Context, todo []connectors.KeyedDecision) (i
 		}
 		d = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 		desc := strings.TrimSpace(fmt.Sprintf("lettrage %s %s %s", kd.Tx.Ref, kd.Tx.Counterparty.Name, kd.Decision.Rule))
-		cash := matcher.Amount{}
+		cash := domain.Amount{}
 		for _, al := range kd.Decision.Allocations {
 			id, _ := strconv.Atoi(al.ItemID)
 			inv, ok := byID[id]
@@ -861,7 +852,7 @@ func (c *Client) post(ctx context.Context, title string, keys []string, lines []
 	if err != nil {
 		return 0, err
 	}
-	total := matcher.Amount{}
+	total := domain.Amount{}
 	var date time.Time
 	for _, l := range lines {
 		total = total.Add(l.Amount.Amount)
@@ -905,17 +896,17 @@ func (c *Client) post(ctx context.Context, title string, keys []string, lines []
 // lastBalance is the end balance of the journal's most recently created
 // validated or posted statement (0 for the first), so that the balances
 // chain; drafts (a statement Tryton refused) do not count.
-func (c *Client) lastBalance(ctx context.Context) (matcher.Amount, error) {
+func (c *Client) lastBalance(ctx context.Context) (domain.Amount, error) {
 	var st []struct {
 		End Decimal `json:"end_balance"`
 	}
 	if err := c.rpc.call(ctx, &st, read, "model.account.statement.search_read",
 		[][]any{{"journal", "=", c.journalID}, {"state", "in", []string{"validated", "posted"}}}, 0, 1,
 		[][]string{{"id", "DESC"}}, []string{"end_balance"}); err != nil {
-		return matcher.Amount{}, fmt.Errorf("reading the journal's last balance: %w", err)
+		return domain.Amount{}, fmt.Errorf("reading the journal's last balance: %w", err)
 	}
 	if len(st) == 0 {
-		return matcher.Amount{}, nil
+		return domain.Amount{}, nil
 	}
 	return st[0].End.Amount, nil
 }

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // One real Tryton server for the package, seeded once; each test settles
@@ -139,20 +139,20 @@ func statementCount(t *testing.T) int {
 	return n
 }
 
-func kd(key string, booking time.Time, allocs ...matcher.Allocation) connectors.KeyedDecision {
+func kd(key string, booking time.Time, allocs ...domain.Allocation) connectors.KeyedDecision {
 	return connectors.KeyedDecision{
 		Key: key,
-		Tx: matcher.Transaction{Key: "tx-" + key, Ref: "REF-" + key, Currency: "EUR", Credit: true, Status: "BOOK",
-			BookingDate: booking, Counterparty: matcher.Party{Name: "Payer"}},
-		Decision:  matcher.Decision{Outcome: matcher.Auto, Rule: "reference", Confidence: 1, Allocations: allocs},
+		Tx: domain.Transaction{Key: "tx-" + key, Ref: "REF-" + key, Currency: "EUR", Credit: true, Status: "BOOK",
+			BookingDate: booking, Counterparty: domain.Party{Name: "Payer"}},
+		Decision:  domain.Decision{Outcome: domain.Auto, Rule: "reference", Confidence: 1, Allocations: allocs},
 		DecidedAt: booking.Add(time.Hour),
 	}
 }
 
-func al(item, amount, writeOff string) matcher.Allocation {
-	a := matcher.Allocation{ItemID: item, Amount: matcher.MustAmount(amount)}
+func al(item, amount, writeOff string) domain.Allocation {
+	a := domain.Allocation{ItemID: item, Amount: domain.MustAmount(amount)}
 	if writeOff != "" {
-		a.WriteOff = matcher.MustAmount(writeOff)
+		a.WriteOff = domain.MustAmount(writeOff)
 	}
 	return a
 }
@@ -166,7 +166,7 @@ func TestOpenItems(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenItems: %v", err)
 	}
-	byID := map[string]matcher.OpenItem{}
+	byID := map[string]domain.OpenItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -458,7 +458,7 @@ func TestParseError(t *testing.T) {
 }
 
 func TestDecimalAndDate(t *testing.T) {
-	b, err := json.Marshal(Decimal{matcher.MustAmount("1250.050")})
+	b, err := json.Marshal(Decimal{domain.MustAmount("1250.050")})
 	if err != nil || string(b) != `{"__class__":"Decimal","decimal":"1250.050"}` {
 		t.Errorf("Marshal(Decimal) = %s, %v", b, err)
 	}

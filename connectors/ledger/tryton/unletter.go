@@ -11,7 +11,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/internal/failpoint"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var _ connectors.Unletterer = (*Client)(nil)
@@ -67,10 +67,10 @@ var fullLineFields = []string{"number", "statement", "amount", "party", "account
 
 // linesOf returns the journal's statement lines matching domain, except
 // those of cancelled statements.
-func (c *Client) linesOf(ctx context.Context, domain [][]any) ([]fullLine, error) {
-	domain = append(domain, []any{"statement.journal", "=", c.journalID}, []any{"statement.state", "!=", "cancelled"})
+func (c *Client) linesOf(ctx context.Context, searchDomain [][]any) ([]fullLine, error) {
+	searchDomain = append(searchDomain, []any{"statement.journal", "=", c.journalID}, []any{"statement.state", "!=", "cancelled"})
 	var lines []fullLine
-	if err := c.rpc.call(ctx, &lines, read, "model.account.statement.line.search_read", domain, 0, nil,
+	if err := c.rpc.call(ctx, &lines, read, "model.account.statement.line.search_read", searchDomain, 0, nil,
 		[][]string{{"id", "ASC"}}, fullLineFields); err != nil {
 		return nil, fmt.Errorf("searching statement lines: %w", err)
 	}
@@ -391,7 +391,7 @@ func (c *Client) reconcileMirrors(ctx context.Context, orig []fullLine, origMove
 func (c *Client) mirrorLines(ctx context.Context, r connectors.Reversal, orig []fullLine, day time.Time, desc string) ([]lineValues, error) {
 	excKey := ExceptionKey(r.Tx.Key)
 	var lines []lineValues
-	fromBank := matcher.Amount{}
+	fromBank := domain.Amount{}
 	for _, l := range orig {
 		d := desc
 		if c.suspenseAcc != 0 && l.Account == c.suspenseAcc {

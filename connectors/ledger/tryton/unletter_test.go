@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/domain"
 )
 
 var unlettered = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -166,7 +166,7 @@ func TestUnletterFinishesAfterACrash(t *testing.T) {
 	}
 	// The crash: a draft reversal statement, nothing else done.
 	if _, err := c.post(ctx, "Lettrage unletter", []string{"unl-crash"}, []lineValues{{Number: "unl-crash",
-		Date: Date{unlettered}, Amount: Decimal{matcher.MustAmount("-30.00")}, Account: seed.Receivable}}); err != nil {
+		Date: Date{unlettered}, Amount: Decimal{domain.MustAmount("-30.00")}, Account: seed.Receivable}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := c.Applied(ctx, []string{"unl-crash"}); err != nil || got["unl-crash"] {
@@ -200,9 +200,9 @@ func TestUnletterRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A suspense line: settles no invoice.
-	susp := matcher.Transaction{Key: "FR76-UNL-SUSP", Ref: "UNL-SUSP", Currency: "EUR", Credit: true, Status: "BOOK",
-		Amount: matcher.MustAmount("5.00"), BookingDate: booked}
-	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: susp, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}); err != nil {
+	susp := domain.Transaction{Key: "FR76-UNL-SUSP", Ref: "UNL-SUSP", Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount("5.00"), BookingDate: booked}
+	if err := c.RecordExceptions(ctx, []connectors.Exception{{Tx: susp, Decision: domain.Decision{Outcome: domain.Unmatched}}}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -247,9 +247,9 @@ func TestUnletterPutsSuspenseCashBack(t *testing.T) {
 	c := newClient(t, func(c *Config) { c.SuspenseAccount = "471" })
 	cash := cashAccount(t)
 	cashBefore, suspBefore := balance(t, cash), balance(t, seed.Suspense)
-	tx := matcher.Transaction{Key: "FR76-UNL-U", Ref: "UNL-U", Currency: "EUR", Credit: true, Status: "BOOK",
-		Amount: matcher.MustAmount("64.00"), BookingDate: booked, Counterparty: matcher.Party{Name: "Lefebvre SA"}}
-	exc := []connectors.Exception{{Tx: tx, Decision: matcher.Decision{Outcome: matcher.Unmatched}}}
+	tx := domain.Transaction{Key: "FR76-UNL-U", Ref: "UNL-U", Currency: "EUR", Credit: true, Status: "BOOK",
+		Amount: domain.MustAmount("64.00"), BookingDate: booked, Counterparty: domain.Party{Name: "Lefebvre SA"}}
+	exc := []connectors.Exception{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched}}}
 	if err := c.RecordExceptions(ctx, exc); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestUnletterPutsSuspenseCashBack(t *testing.T) {
 	if err := c.RecordExceptions(ctx, exc); err != nil { // the exception again: already booked
 		t.Fatal(err)
 	}
-	wantSusp := matcher.MustAmount(suspBefore).Sub(matcher.MustAmount("64")).Key() // a credit balance grows
+	wantSusp := domain.MustAmount(suspBefore).Sub(domain.MustAmount("64")).Key() // a credit balance grows
 	if got := states(t, "U") + " " + balance(t, seed.Suspense); got != "U=posted/64 "+wantSusp {
 		t.Errorf("after the unletter: %s, want U open and 64 back on suspense (%s)", got, wantSusp)
 	}
@@ -279,7 +279,7 @@ func TestUnletterPutsSuspenseCashBack(t *testing.T) {
 	if got := states(t, "U") + " " + balance(t, seed.Suspense); got != "U=paid/0 "+suspBefore {
 		t.Errorf("after the second letter: %s", got)
 	}
-	if got, want := balance(t, cash), matcher.MustAmount(cashBefore).Add(matcher.MustAmount("64")).Key(); got != want {
+	if got, want := balance(t, cash), domain.MustAmount(cashBefore).Add(domain.MustAmount("64")).Key(); got != want {
 		t.Errorf("cash = %s, want %s: the payment is in the bank once", got, want)
 	}
 }

@@ -92,6 +92,21 @@ type Config struct {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	c.validateWhere(add)
+	c.validateCredentials(add)
+	c.validateEncryption(add)
+	c.validateAfter(add)
+	if c.MaxFileBytes < 0 {
+		add("max_file_bytes: must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// adder records one problem of a configuration (a fmt.Errorf format).
+type adder func(format string, a ...any)
+
+// validateWhere checks the bucket, the pattern and the endpoint.
+func (c *Config) validateWhere(add adder) {
 	if strings.TrimSpace(c.Bucket) == "" {
 		add("bucket: required")
 	} else if strings.ContainsAny(c.Bucket, "/ ") {
@@ -111,6 +126,11 @@ func (c *Config) Validate() error {
 			add("endpoint: %q must be an http(s) URL", c.Endpoint)
 		}
 	}
+}
+
+// validateCredentials checks the static keys (each inline or as a file,
+// both or none) against the profile.
+func (c *Config) validateCredentials(add adder) {
 	both := func(a, b, va, vb string) {
 		if va != "" && vb != "" {
 			add("%s: set either %s or %s, not both", a, a, b)
@@ -126,6 +146,10 @@ func (c *Config) Validate() error {
 	if hasID && c.Profile != "" {
 		add("profile: set either static keys or profile, not both")
 	}
+}
+
+// validateEncryption checks the server-side encryption settings.
+func (c *Config) validateEncryption(add adder) {
 	switch c.SSE {
 	case "", "AES256":
 		if c.SSEKMSKeyID != "" {
@@ -135,6 +159,11 @@ func (c *Config) Validate() error {
 	default:
 		add("sse: %q must be AES256 or aws:kms", c.SSE)
 	}
+}
+
+// validateAfter checks what happens to a statement once read, and the
+// prefixes it uses.
+func (c *Config) validateAfter(add adder) {
 	switch c.after() {
 	case AfterArchive:
 		if c.ArchivePrefix == "" {
@@ -156,10 +185,6 @@ func (c *Config) Validate() error {
 	if c.QuarantinePrefix != "" && c.QuarantinePrefix == c.Prefix {
 		add("quarantine_prefix: must differ from prefix")
 	}
-	if c.MaxFileBytes < 0 {
-		add("max_file_bytes: must not be negative")
-	}
-	return errors.Join(errs...)
 }
 
 func (c *Config) after() string {

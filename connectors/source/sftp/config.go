@@ -116,6 +116,24 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.User) == "" {
 		add("user: required")
 	}
+	c.validateCredentials(add)
+	c.validateHostKey(add)
+	c.validateFiles(add)
+	if c.MaxFileBytes < 0 {
+		add("max_file_bytes: must not be negative")
+	}
+	if c.Timeout < 0 {
+		add("timeout: must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// adder records one problem of a configuration (a fmt.Errorf format).
+type adder func(format string, a ...any)
+
+// validateCredentials checks the password and the private key (each
+// inline or as a file) and its passphrase.
+func (c *Config) validateCredentials(add adder) {
 	both := func(a, b string, va, vb string) {
 		if va != "" && vb != "" {
 			add("%s: set either %s or %s, not both", a, a, b)
@@ -131,6 +149,10 @@ func (c *Config) Validate() error {
 	if !hasKey && (c.Passphrase != "" || c.PassphraseFile != "") {
 		add("passphrase: set without a private_key")
 	}
+}
+
+// validateHostKey checks that the server's host key is verified, one way.
+func (c *Config) validateHostKey(add adder) {
 	switch {
 	case c.KnownHosts == "" && c.HostKeyFingerprint == "":
 		add("known_hosts: required (or host_key_fingerprint): the host key is always verified")
@@ -141,6 +163,10 @@ func (c *Config) Validate() error {
 			add("host_key_fingerprint: %w", err)
 		}
 	}
+}
+
+// validateFiles checks which files are read and where they are filed.
+func (c *Config) validateFiles(add adder) {
 	if c.Pattern != "" {
 		if _, err := path.Match(c.Pattern, ""); err != nil {
 			add("pattern: invalid glob %q: %w", c.Pattern, err)
@@ -167,13 +193,6 @@ func (c *Config) Validate() error {
 	if c.QuarantineDir != "" && cleanDir(c.QuarantineDir) == dir {
 		add("quarantine_dir: must differ from dir")
 	}
-	if c.MaxFileBytes < 0 {
-		add("max_file_bytes: must not be negative")
-	}
-	if c.Timeout < 0 {
-		add("timeout: must not be negative")
-	}
-	return errors.Join(errs...)
 }
 
 func cleanDir(d string) string {

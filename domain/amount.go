@@ -1,8 +1,9 @@
-package matcher
+package domain
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -164,6 +165,27 @@ func (a Amount) Min(b Amount) Amount {
 	return b
 }
 
+// Decimal returns the exact decimal value, for arithmetic Amount has no
+// method for (a proportional split). Never a float.
+func (a Amount) Decimal() decimal.Decimal { return a.d }
+
+// AmountFromDecimal returns the amount of an exact decimal.
+func AmountFromDecimal(d decimal.Decimal) Amount { return Amount{d: d} }
+
+// Exponent returns the exponent of the decimal as written: -2 for "1.50",
+// 0 for "3"; it says how many fraction digits the amount carries.
+func (a Amount) Exponent() int32 { return a.d.Exponent() }
+
+// Units returns a in minor units at scale (10^scale per unit), when that is
+// exact and fits comfortably in an int64.
+func (a Amount) Units(scale int32) (int64, bool) {
+	s := a.d.Shift(scale)
+	if !s.IsInteger() || s.Abs().GreaterThan(decimal.NewFromInt(math.MaxInt64/4)) {
+		return 0, false
+	}
+	return s.IntPart(), true
+}
+
 // Float returns an approximation for display-only uses such as metrics
 // gauges. Never compute with it.
 func (a Amount) Float() float64 { f, _ := a.d.Float64(); return f }
@@ -177,8 +199,8 @@ func (a Amount) Key() string {
 	return a.keySlow()
 }
 
-// appendKey appends Key's text to b without allocating in the common case.
-func (a Amount) appendKey(b []byte) []byte {
+// AppendKey appends Key's text to b without allocating in the common case.
+func (a Amount) AppendKey(b []byte) []byte {
 	if out, ok := a.appendKeyFast(b); ok {
 		return out
 	}

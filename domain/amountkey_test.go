@@ -1,4 +1,4 @@
-package matcher
+package domain
 
 import (
 	"testing"
@@ -17,8 +17,8 @@ func TestAmountKeyFastPath(t *testing.T) {
 		if got, want := a.Key(), a.keySlow(); got != want {
 			t.Errorf("Key(%s) = %q, want %q", s, got, want)
 		}
-		if got, want := string(a.appendKey([]byte("x|"))), "x|"+a.keySlow(); got != want {
-			t.Errorf("appendKey(%s) = %q, want %q", s, got, want)
+		if got, want := string(a.AppendKey([]byte("x|"))), "x|"+a.keySlow(); got != want {
+			t.Errorf("AppendKey(%s) = %q, want %q", s, got, want)
 		}
 	}
 	// amounts made by arithmetic, including a positive exponent
