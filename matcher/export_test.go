@@ -15,8 +15,9 @@ var (
 // TypoBench builds the index of in and returns, for the typo benchmark,
 // a function that gathers transaction i's evidence without its typo step
 // (once, outside the timed loop) and one that runs the typo step on it,
-// returning how many items it found.
-func TypoBench(in Input) (prepare func(i int), typos func(i int) int) {
+// returning how many items it found: the deletion index's, or with scan
+// the scan of the amount's and the payer's items it replaced (scanTypos).
+func TypoBench(in Input, scan bool) (prepare func(i int), typos func(i int) int) {
 	e := &engine{cfg: in.Config, ix: newIndex(in.Items, in.Memory), mem: in.Memory}
 	evs := make([]*evidence, len(in.Transactions))
 	texts := make([][]string, len(in.Transactions))
@@ -31,6 +32,10 @@ func TypoBench(in Input) (prepare func(i int), typos func(i int) int) {
 		ev := evs[i]
 		if ev == nil || ev.strongDoc() {
 			return 0
+		}
+		if scan {
+			t, p := e.scanTypos(ev, texts[i], sc)
+			return len(t) + len(p)
 		}
 		ev.typos, ev.payerTypos = ev.typos[:0], ev.payerTypos[:0]
 		e.gatherTypos(ev, texts[i], sc)

@@ -2,7 +2,7 @@
 # Reproduces the tables of docs/BENCHMARKS.md. Prints Markdown tables on
 # stdout; raw outputs go to $BENCH_DIR/logs.
 #
-#   scripts/bench.sh [camt|matcher|quality|e2e|passes|all]    (default: all; passes is not in all)
+#   scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|all]    (default: all; passes and ab are not in all)
 #
 # Environment:
 #   BENCH_DIR   where data and binaries go (default /tmp/lettrage-bench; needs ~2.5 GB,
@@ -12,6 +12,11 @@
 #   CAMT_SIZES  CAMT file sizes (default "1MB 50MB 300MB")
 #   E2E_SIZES   data sets for `lettrage match`: N (N transactions, 2N open items) or NxM
 #               (N transactions, M open items); default "10000 100000"
+#   E2E_PROFILE the generator's profile of the e2e data: classic (default) or remittance
+#               (issue 14; its data sets go to $BENCH_DIR/data-remittance-SIZE)
+#   E2E_ONCE=0  e2e without the `lettrage once` table
+#   AB_SIZE     the ab section: `lettrage match` on the classic and the remittance data of
+#               AB_SIZE (default 100000), runs interleaved, medians and their ratio
 #   PASS_SIZES, PASS_SEEDS, PASS_CONFIGS  the passes section (default "10000 100000", "42",
 #               "defaults policies")
 #   NO_BUILD=1  use the lettrage and lettrage-bench already in BENCH_DIR (e.g. an older
@@ -162,8 +167,9 @@ quality() {
 	echo
 }
 
-# e2e_data SIZE: generates (once) the data set of SIZE (N or NxM) and prints
-# "dir n items".
+# e2e_data SIZE [PROFILE]: generates (once) the data set of SIZE (N or NxM)
+# with the generator's PROFILE (default $E2E_PROFILE, else classic) and
+# prints "dir n items".
 e2e_data() {
 	local size=$1 n items d
 	if [[ $size == *x* ]]; then
@@ -171,15 +177,17 @@ e2e_data() {
 	else
 		n=$size items=$((2 * size))
 	fi
+	local profile=${2:-${E2E_PROFILE:-classic}}
 	d=$BENCH_DIR/data-$size
+	[[ $profile != classic ]] && d=$BENCH_DIR/data-$profile-$size
 	if [[ ! -s $d/truth.csv ]]; then
-		"$BENCH_DIR/lettrage-bench" gen --seed 42 --n "$n" --items "$items" --out "$d" >"$LOGS/gen-$size.txt"
+		"$BENCH_DIR/lettrage-bench" gen --profile "$profile" --seed 42 --n "$n" --items "$items" --out "$d" >"$LOGS/gen-$profile-$size.txt"
 	fi
 	echo "$d $n $items"
 }
 
 e2e() {
-	echo "### \`lettrage match\` end to end"
+	echo "### \`lettrage match\` end to end (profile ${E2E_PROFILE:-classic})"
 	echo
 	host
 	echo "| transactions × items | statement files (MB) | wall s | CPU s | peak RSS | lettered | auto-match rate | precision |"
@@ -215,7 +223,7 @@ e2e() {
 	for size in $E2E_SIZES; do
 		[[ ${size%x*} -lt 1000000 ]] && small="$small $size"
 	done
-	[[ -z $small ]] && return
+	[[ -z $small || ${E2E_ONCE:-1} == 0 ]] && return
 	echo "### \`lettrage once -c DIR/lettrage.yaml\`: on-disk SQLite state, the generator's tolerance (15.00 / 2 %)"
 	echo
 	host ", one run"
@@ -289,6 +297,52 @@ passes() {
 	done
 }
 
+# ab: `lettrage match` on the classic and on the remittance data of AB_SIZE,
+# the runs interleaved (classic, remittance, classic, ...) so that both see
+# the same load; medians and the ratio remittance / classic.
+AB_SIZE=${AB_SIZE:-100000}
+ab() {
+	echo "### \`lettrage match\` $AB_SIZE: classic and remittance profiles, runs interleaved"
+	echo
+	host
+	echo "| profile | transactions × items | statement files (MB) | wall s | CPU s | peak RSS | lettered | auto-match rate | precision |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	local profiles="classic remittance" p
+	declare -A walls cpus rsss dirs
+	for p in $profiles; do
+		local d n items
+		read -r d n items < <(e2e_data "$AB_SIZE" "$p")
+		dirs[$p]=$d
+		cat "$d"/statements/*.xml "$d/open_items.csv" >/dev/null
+	done
+	for r in $(seq "$RUNS"); do
+		for p in $profiles; do
+			local d=${dirs[$p]} w c k
+			rm -rf "$d/out"
+			read -r w c k < <(timed "$LOGS/ab-$p-$AB_SIZE-$r" "$BENCH_DIR/lettrage" match --open-items "$d/open_items.csv" --statements "$d/statements" --out "$d/out" -c "$d/lettrage.yaml")
+			walls[$p]="${walls[$p]:-} $w" cpus[$p]="${cpus[$p]:-} $c" rsss[$p]="${rsss[$p]:-} $k"
+		done
+	done
+	local wc cc
+	for p in $profiles; do
+		local d=${dirs[$p]} w c k lettered rate prec mb n items
+		read -r d n items < <(e2e_data "$AB_SIZE" "$p")
+		"$BENCH_DIR/lettrage-bench" score --truth "$d/truth.csv" --matches "$d/out/matches.csv" >"$LOGS/score-ab-$p-$AB_SIZE.txt" 2>&1 || true
+		read -r lettered prec rate < <(awk '$1 == "TOTAL" {print $4, $5, $6}' "$LOGS/score-ab-$p-$AB_SIZE.txt")
+		mb=$(du -sm "$d/statements" | cut -f1)
+		w=$(printf '%s\n' ${walls[$p]} | median)
+		c=$(printf '%s\n' ${cpus[$p]} | median)
+		k=$(printf '%s\n' ${rsss[$p]} | median)
+		[[ $p == classic ]] && wc=$w cc=$c
+		awk -v p="$p" -v n="$n" -v items="$items" -v mb="$mb" -v w="$w" -v c="$c" -v k="$k" -v l="$lettered" -v rate="$rate" -v prec="$prec" 'BEGIN {
+			printf "| %s | %d × %d | %d | %.2f | %.2f | %.0f MB | %s | %s | %s |\n", p, n, items, mb, w, c, k / 1024, l, rate, prec }'
+	done
+	echo
+	awk -v w="$w" -v c="$c" -v wc="$wc" -v cc="$cc" 'BEGIN { printf "remittance / classic: wall ×%.2f, CPU ×%.2f (medians of %d runs each)\n", w / wc, c / cc, '"$RUNS"' }'
+	echo "wall s of the runs: classic${walls[classic]}; remittance${walls[remittance]}"
+	echo
+}
+
 what=${1:-all}
 build
 case $what in
@@ -297,6 +351,7 @@ matcher) matcher_bench ;;
 quality) quality ;;
 e2e) e2e ;;
 passes) passes ;;
+ab) ab ;;
 all)
 	camt_bench
 	matcher_bench
@@ -304,7 +359,7 @@ all)
 	e2e
 	;;
 *)
-	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|passes|all]" >&2
+	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|all]" >&2
 	exit 2
 	;;
 esac
