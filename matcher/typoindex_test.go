@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // The differential tests of the deletion index (typoindex.go): what the
@@ -149,10 +151,10 @@ func randomEdit(r *rand.Rand, s string) string {
 
 // typoTestIndex builds the index of open items numbered docs.
 func typoTestIndex(docs []string) *index {
-	items := make([]OpenItem, len(docs))
+	items := make([]domain.OpenItem, len(docs))
 	for i, d := range docs {
-		items[i] = OpenItem{ID: fmt.Sprintf("I%04d", i), CustomerID: fmt.Sprint("C", i%7), DocumentNumber: d,
-			Currency: "EUR", Amount: MustAmount("10.00"), Residual: MustAmount("10.00")}
+		items[i] = domain.OpenItem{ID: fmt.Sprintf("I%04d", i), CustomerID: fmt.Sprint("C", i%7), DocumentNumber: d,
+			Currency: "EUR", Amount: domain.MustAmount("10.00"), Residual: domain.MustAmount("10.00")}
 	}
 	return newIndexWorkers(items, Memory{}, 2)
 }
