@@ -74,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
+	stop := startProfiles(stderr)
+	defer stop()
 	switch cmd {
 	case "once":
 		return cmdOnce(rest, stdout, stderr)
@@ -348,6 +350,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
 	}
 	fmt.Fprintln(w)
+	if r.ExaminedWhy != "" {
+		fmt.Fprintf(w, "  examined      %d open exceptions matched again (%s)\n", r.Examined, r.ExaminedWhy)
+	}
 	if line := setAsideLine(r.AllSetAside()); line != "" {
 		fmt.Fprintf(w, "  set aside     %s\n", line)
 	}
