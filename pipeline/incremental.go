@@ -36,6 +36,12 @@ import (
 //   - the letters the ledger refused still within RejectedRetryAfter (one
 //     leaving the window is a retry that came due).
 //
+// The reports (exceptions.csv, .xlsx) are rewritten only when the state,
+// the open items or the day changed since they were written (reportKey),
+// or when they are missing; a pass that finds them current reads their
+// figures from job_state. A ledger that records exceptions itself
+// (connectors.ExceptionSink) is handed the list every pass, as before.
+//
 // The fingerprint of an examination that committed nothing is recorded
 // (job_state.examined); a later pass without new statements whose
 // fingerprint is the same skips the re-match and says so in its summary
@@ -45,11 +51,12 @@ import (
 // amount-only matching spans customers), so a subset re-matched alone
 // could decide differently from the full re-match.
 
-// examinedMigration adds the job state table (schema 8) and the index
-// the letters of a transaction are read by.
+// examinedMigration adds the job state table (schema 8: the revision, the
+// last examination, the key and figures of the last reports written) and
+// the index the letters of a transaction are read by.
 var examinedMigration = []string{
 	`CREATE TABLE job_state (job TEXT NOT NULL PRIMARY KEY, revision INTEGER NOT NULL,
-		examined TEXT NOT NULL, examined_at TEXT NOT NULL)`,
+		examined TEXT NOT NULL, examined_at TEXT NOT NULL, reported TEXT NOT NULL DEFAULT '')`,
 	`CREATE INDEX decisions_tx ON decisions (job, tx_key)`,
 }
 
@@ -89,6 +96,10 @@ func (e examInputs) changedSince(prev string) string {
 	if prev == "" {
 		return "no earlier examination recorded"
 	}
+	first := ""
+	if strings.HasSuffix(prev, changedMark) {
+		prev, first = strings.TrimSuffix(prev, changedMark), "the last examination changed decisions"
+	}
 	p := strings.Split(prev, "|")
 	c := strings.Split(e.String(), "|")
 	if len(p) != len(c) || p[0] != c[0] {
@@ -97,6 +108,9 @@ func (e examInputs) changedSince(prev string) string {
 	names := []string{"", "configuration changed", "open items changed", "state changed (decisions, letters, resolutions)",
 		"new learning about payers", "a new day", "batch entries due", "a refused letter's retry due"}
 	var why []string
+	if first != "" {
+		why = append(why, first)
+	}
 	for i := 1; i < len(c); i++ {
 		if p[i] != c[i] {
 			why = append(why, names[i])
@@ -172,19 +186,94 @@ func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.
 	return e, recorded, nil
 }
 
-// recordExamined records the fingerprint of an examination that changed
-// nothing, unless the state moved on meanwhile (another writer).
-func (s *Store) recordExamined(ctx context.Context, job string, e examInputs, at time.Time) error {
+// recordExamined records the fingerprint of an examination: one that
+// changed nothing (settled) unless the state moved on meanwhile (another
+// writer); one that changed decisions marked so, for the next pass's
+// summary.
+func (s *Store) recordExamined(ctx context.Context, job string, e examInputs, settled bool, at time.Time) error {
+	text, cond := e.String(), " WHERE job_state.revision = excluded.revision"
+	if !settled {
+		text, cond = text+changedMark, ""
+	}
 	if _, err := s.x().ExecContext(ctx, `INSERT INTO job_state (job, revision, examined, examined_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (job) DO UPDATE SET examined = excluded.examined, examined_at = excluded.examined_at
-		WHERE job_state.revision = excluded.revision`,
-		job, e.Revision, e.String(), at.UTC().Format(time.RFC3339Nano)); err != nil {
+		ON CONFLICT (job) DO UPDATE SET examined = excluded.examined, examined_at = excluded.examined_at`+cond,
+		job, e.Revision, text, at.UTC().Format(time.RFC3339Nano)); err != nil {
 		return fmt.Errorf("recording the examination of job %q: %w", job, err)
 	}
 	return nil
 }
 
+// changedMark ends the recorded fingerprint of an examination that changed
+// decisions: the next pass examines again.
+const changedMark = "|changed"
+
 // empty reports whether a commit writes nothing.
 func (c Commit) empty() bool {
 	return len(c.Files) == 0 && len(c.Decisions) == 0 && len(c.Learned) == 0 && len(c.Deliveries) == 0 && len(c.Enriched) == 0
+}
+
+// reportedFigures are the figures of the reports last written, kept with
+// their key so that a pass that finds them current need not read every
+// exception again.
+type reportedFigures struct {
+	Key        string
+	Exceptions int
+	Cash       map[string]matcher.Amount
+}
+
+// encode is the figures as stored: key, count, then currency=amount pairs,
+// tab-separated.
+func (f reportedFigures) encode() string {
+	parts := []string{f.Key, strconv.Itoa(f.Exceptions)}
+	for _, c := range Currencies(f.Cash) {
+		parts = append(parts, c+"="+f.Cash[c].String())
+	}
+	return strings.Join(parts, "\t")
+}
+
+// decodeReported reads what encode wrote (ok false for anything else).
+func decodeReported(s string) (f reportedFigures, ok bool) {
+	parts := strings.Split(s, "\t")
+	if len(parts) < 2 {
+		return f, false
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return f, false
+	}
+	f = reportedFigures{Key: parts[0], Exceptions: n, Cash: map[string]matcher.Amount{}}
+	for _, p := range parts[2:] {
+		c, a, found := strings.Cut(p, "=")
+		amt, err := matcher.ParseAmount(a)
+		if !found || err != nil {
+			return f, false
+		}
+		f.Cash[c] = amt
+	}
+	return f, true
+}
+
+// reportState reads the job's revision now and the figures of the reports
+// last written.
+func (s *Store) reportState(ctx context.Context, job string) (revision int64, last reportedFigures, err error) {
+	var text string
+	err = s.x().QueryRowContext(ctx, `SELECT revision, reported FROM job_state WHERE job = ?`, job).Scan(&revision, &text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, last, nil
+	}
+	if err != nil {
+		return 0, last, fmt.Errorf("reading the reports state of job %q: %w", job, err)
+	}
+	last, _ = decodeReported(text)
+	return revision, last, nil
+}
+
+// recordReported records the figures of the reports just written from the
+// state at revision (nothing when the state moved on meanwhile).
+func (s *Store) recordReported(ctx context.Context, job string, revision int64, f reportedFigures) error {
+	if _, err := s.x().ExecContext(ctx, `UPDATE job_state SET reported = ? WHERE job = ? AND revision = ?`,
+		f.encode(), job, revision); err != nil {
+		return fmt.Errorf("recording the reports of job %q: %w", job, err)
+	}
+	return nil
 }

@@ -24,8 +24,9 @@ var incrementalN = flag.Int("incremental.n", 60, "delivery schedules TestIncreme
 // TestIncrementalEqualsFull is the property of issue 18: over the same
 // delivery schedule, passes that re-examine the open exceptions only when
 // something they depend on changed leave, after every pass, the same
-// state store, the same letters in the ledger and the same results as
-// passes that re-examine every open exception. The schedules are the
+// state store, the same letters in the ledger, the same exceptions.csv and
+// the same results as passes that re-examine every open exception and
+// rewrite the reports. The schedules are the
 // conservation ones (internal/conservation), with more between their
 // passes: idle passes, invoices created late, the clock moving past the
 // batch entries' wait and past a refused letter's retry delay, and (odd
@@ -124,7 +125,11 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 			return fmt.Errorf("%s: %w", step, err)
 		}
 		st, err := snapshot(ctx, store, led, res)
-		out = append(out, stepResult{step: step, res: res, state: st})
+		if err != nil {
+			return err
+		}
+		csv, err := os.ReadFile(filepath.Join(dir, "out", "exceptions.csv"))
+		out = append(out, stepResult{step: step, res: res, state: st + "\nexceptions.csv:\n" + string(csv)})
 		return err
 	}
 	for r := range s.Runs {

@@ -76,9 +76,16 @@ type Job struct {
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
-	// FullExamination makes every pass match every open exception again,
-	// even when nothing it depends on changed (incremental.go): the
-	// reference the incremental passes are tested against.
+	// ScrapedGauges: the metrics are served (lettrage run), so a pass sets
+	// the exceptions gauges at least once per process even when the
+	// reports are current (incremental.go).
+	ScrapedGauges bool
+	// gaugesKey is the report key the gauges were last set for.
+	gaugesKey string
+	// FullExamination makes every pass match every open exception again
+	// and rewrite the reports, even when nothing they depend on changed
+	// (incremental.go): the reference the incremental passes are tested
+	// against.
 	FullExamination bool
 }
 
@@ -136,6 +143,9 @@ type Result struct {
 	// ReportsWritten: exceptions.csv (and .xlsx) were rewritten. A summary
 	// states only what happened.
 	Committed, ReportsWritten bool
+	// ReportsUnchanged: the reports were current (nothing they show
+	// changed since they were written) and were left as they were.
+	ReportsUnchanged bool
 }
 
 // noteIgnored counts a new transaction ignored for reason.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -325,8 +328,8 @@ func (p *pass) save(ctx context.Context) error {
 	}
 	p.res.Committed = true
 	crashAt(FailAfterCommit)
-	if p.examined && p.commit.empty() {
-		if err := j.Store.recordExamined(ctx, j.Name, p.exam, j.now()); err != nil {
+	if p.examined {
+		if err := j.Store.recordExamined(ctx, j.Name, p.exam, p.commit.empty(), j.now()); err != nil {
 			return err
 		}
 	}
@@ -347,9 +350,22 @@ func (p *pass) writeBack(ctx context.Context) error {
 }
 
 // report rewrites the exceptions reports and metrics from the state
-// store. Reads p.items, p.out and the store; writes the reports and
+// store, unless they are current (incremental.go). Reads p.items, p.out,
+// p.exam and the store; writes the reports, job_state.reported and
 // Result's exception figures.
 func (p *pass) report(ctx context.Context) error {
+	j := p.j
+	revision, last, err := j.Store.reportState(ctx, j.Name)
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%d|%s|%s|%s", revision, p.exam.Items, j.now().UTC().Format("2006-01-02"), j.ConfigHash)
+	if last.Key == key && p.reportsCurrent(key) {
+		p.res.ReportsUnchanged = true
+		crashAt(FailAfterReports)
+		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
+		return nil
+	}
 	allocated := map[string]matcher.Amount{}
 	for _, d := range p.out.Decisions {
 		if d.Outcome == matcher.Auto {
@@ -358,7 +374,7 @@ func (p *pass) report(ctx context.Context) error {
 			}
 		}
 	}
-	exc, err := p.j.writeReports(ctx, p.items, allocated)
+	exc, err := j.writeReports(ctx, p.items, allocated)
 	if err != nil {
 		return err
 	}
@@ -366,7 +382,35 @@ func (p *pass) report(ctx context.Context) error {
 	crashAt(FailAfterReports)
 	p.res.Exceptions = len(exc)
 	p.res.UnmatchedCash = unmatchedCash(exc)
-	return nil
+	j.gaugesKey = key
+	return j.Store.recordReported(ctx, j.Name, revision, reportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
+}
+
+// reportsCurrent reports whether the reports written for key need not be
+// written again: the files are there, no ledger is handed the exceptions,
+// the gauges, when scraped, were set for key in this process, and the job
+// does not examine everything every pass (FullExamination rewrites them).
+func (p *pass) reportsCurrent(key string) bool {
+	j := p.j
+	if _, sink := j.Ledger.(connectors.ExceptionSink); sink || j.FullExamination {
+		return false
+	}
+	if j.ScrapedGauges && j.gaugesKey != key {
+		return false
+	}
+	if j.ReportDir == "" {
+		return true
+	}
+	names := []string{"exceptions.csv"}
+	if j.Reports.XLSX {
+		names = append(names, "exceptions.xlsx")
+	}
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(j.ReportDir, n)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // redact erases the personal data of settled transactions past the

@@ -362,7 +362,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
 		r.Outcomes[matcher.Auto], r.Outcomes[matcher.Suggested], r.Outcomes[matcher.Unmatched], r.Outcomes[matcher.Ignored])
 	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)
-	if !r.ReportsWritten {
+	if !r.ReportsWritten && !r.ReportsUnchanged {
 		fmt.Fprintln(w, "  report        not written (the pass stopped before)")
 		return
 	}
@@ -379,6 +379,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, "  report        %s", filepath.Join(reportDir, "exceptions.csv"))
 		if xlsx {
 			fmt.Fprint(w, " and exceptions.xlsx")
+		}
+		if r.ReportsUnchanged {
+			fmt.Fprint(w, " (current: nothing they show changed, not rewritten)")
 		}
 		fmt.Fprintln(w)
 	}
