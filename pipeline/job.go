@@ -432,7 +432,13 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 // returns it: the run writes back what it just committed without reading
 // it back from the store.
 func pendingOf(c Commit) []PendingDecision {
-	var out []PendingDecision
+	n := 0
+	for _, d := range c.Decisions {
+		if d.Decision.Outcome == matcher.Auto || d.Reverses != "" {
+			n++
+		}
+	}
+	out := make([]PendingDecision, 0, n)
 	for _, d := range c.Decisions {
 		if d.Decision.Outcome == matcher.Auto || d.Reverses != "" {
 			out = append(out, PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision,
@@ -484,12 +490,18 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	applied := 0
 	// Reversals first: a payment unlettered and lettered again has its old
 	// letter undone before the new one is written.
-	var letters, revs []PendingDecision
+	letters, revs := pending, []PendingDecision(nil)
 	for _, p := range pending {
-		if p.Reverses == "" {
-			letters = append(letters, p)
-		} else {
+		if p.Reverses != "" {
 			revs = append(revs, p)
+		}
+	}
+	if len(revs) > 0 {
+		letters = make([]PendingDecision, 0, len(pending)-len(revs))
+		for _, p := range pending {
+			if p.Reverses == "" {
+				letters = append(letters, p)
+			}
 		}
 	}
 	if revs, err = j.orderReversals(ctx, revs); err != nil {

@@ -441,7 +441,9 @@ func (p *pass) decide(ctx context.Context) error {
 	j, res := p.j, p.res
 	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
 		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
-	p.commit.Decisions = append(p.commit.Decisions, j.setAsideRecords(p.ids, res)...)
+	setAside := j.setAsideRecords(p.ids, res)
+	p.commit.Decisions = make([]DecisionRecord, 0, len(setAside)+len(p.out.Decisions))
+	p.commit.Decisions = append(p.commit.Decisions, setAside...)
 	itemByID := make(map[string]matcher.OpenItem, len(p.items))
 	for _, it := range p.items {
 		itemByID[it.ID] = it
