@@ -799,23 +799,56 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 	}
 	// Only payments lettered recently can come back as a reversal or a
 	// return (SEPA direct-debit returns: up to 13 months).
-	lettered, err := s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at >= ?`,
-		job, txLettered, since.UTC().Format(time.RFC3339Nano))
-	if err != nil {
+	if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
 		return mem, err
-	}
-	for _, st := range lettered {
-		mem.Lettered[st.Tx.Key] = st.Decision.Allocations
-		mem.LetteredRefs[st.Tx.Ref] = st.Tx.Key
-		if e := st.Tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
-			mem.LetteredRefs[e] = st.Tx.Key
-		}
 	}
 	// the items those letters settled: a payment naming one pays it twice
 	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
 		return mem, err
 	}
 	return mem, nil
+}
+
+// letteredMemory fills mem.Lettered and mem.LetteredRefs with the job's
+// payments lettered since the given time, in queryTxs order, decoding
+// only the fields they need (a full decode of every lettered payment was
+// a third of a second pass).
+func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time, mem *matcher.Memory) error {
+	rows, err := s.x().QueryContext(ctx, `SELECT key, data, decision FROM transactions
+		WHERE job = ? AND state = ? AND first_seen_at >= ? ORDER BY account, booking_date, ref, key`,
+		job, txLettered, since.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("reading lettered transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, data, dec string
+		if err := rows.Scan(&key, &data, &dec); err != nil {
+			return fmt.Errorf("reading lettered transactions: %w", err)
+		}
+		var tx struct {
+			Ref        string `json:"tx_ref"`
+			EndToEndID string `json:"end_to_end_id"`
+		}
+		var d struct {
+			Allocations []matcher.Allocation `json:"allocations"`
+		}
+		if err := json.Unmarshal([]byte(data), &tx); err != nil {
+			return fmt.Errorf("decoding stored transaction: %w", err)
+		}
+		if err := json.Unmarshal([]byte(dec), &d); err != nil {
+			return fmt.Errorf("decoding stored decision: %w", err)
+		}
+		mem.Lettered[key] = d.Allocations
+		mem.LetteredRefs[tx.Ref] = key
+		if e := tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
+			mem.LetteredRefs[e] = key
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading lettered transactions: %w", err)
+	}
+	return nil
 }
 
 // DecisionKey is the idempotency key of the generation-th automatic decision
