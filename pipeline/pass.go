@@ -336,6 +336,7 @@ func (p *pass) save(ctx context.Context) error {
 	p.log.Info("decisions committed", "component", "state", "decisions", len(p.commit.Decisions),
 		"files", len(p.files), "new_transactions", len(p.fresh), "rematched", p.res.Rematched,
 		"examined", p.res.Examined, "examined_why", p.res.ExaminedWhy)
+	p.fresh, p.freshFile, p.ids = nil, nil, nil
 	return nil
 }
 
@@ -346,6 +347,7 @@ func (p *pass) save(ctx context.Context) error {
 func (p *pass) writeBack(ctx context.Context) error {
 	n, err := p.j.apply(context.WithoutCancel(ctx), p.log, pendingOf(p.commit))
 	p.res.Applied += n
+	p.commit = Commit{} // written: not kept while the reports are written
 	return err
 }
 
@@ -374,6 +376,7 @@ func (p *pass) report(ctx context.Context) error {
 			}
 		}
 	}
+	p.out = matcher.Output{}
 	exc, err := j.writeReports(ctx, p.items, allocated)
 	if err != nil {
 		return err
@@ -470,6 +473,9 @@ func (p *pass) decide(ctx context.Context) error {
 			}
 		}
 	}
+	// The records hold what the later steps need: the matcher's input is
+	// not kept for the rest of the pass.
+	p.in, p.open = matcher.Input{}, nil
 	return nil
 }
 
