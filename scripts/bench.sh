@@ -352,7 +352,7 @@ daemon_row() {
 # a second and a third pass without new statements (the open exceptions
 # re-examined against the items the pass before settled, until a pass
 # changes nothing), an idle pass, a pass with 1 % new statements (the last
-# file) and 1 % new items (the items held back), an idle pass.
+# file) and 1 % new items (the items held back), and the pass after it.
 daemon() {
 	local sizes=${DAEMON_SIZES:-100000} stores=${DAEMON_STORES:-sqlite postgres}
 	[[ -n ${BENCH_1M:-} ]] && sizes="$sizes 1000000"
@@ -391,7 +391,7 @@ daemon() {
 			daemon_row "$size" "$store" "idle pass" "$w"
 			mv "$w/held/$last" "$w/statements/" && cat "$w/held/items.csv" >>"$w/open_items.csv"
 			daemon_row "$size" "$store" "1 % new statements + 1 % new items" "$w"
-			daemon_row "$size" "$store" "idle pass" "$w"
+			daemon_row "$size" "$store" "pass after the delta" "$w"
 		done
 	done
 	[[ $stores == *postgres* ]] && "${PG_STOP[@]}" >/dev/null
