@@ -490,20 +490,7 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	applied := 0
 	// Reversals first: a payment unlettered and lettered again has its old
 	// letter undone before the new one is written.
-	letters, revs := pending, []PendingDecision(nil)
-	for _, p := range pending {
-		if p.Reverses != "" {
-			revs = append(revs, p)
-		}
-	}
-	if len(revs) > 0 {
-		letters = make([]PendingDecision, 0, len(pending)-len(revs))
-		for _, p := range pending {
-			if p.Reverses == "" {
-				letters = append(letters, p)
-			}
-		}
-	}
+	letters, revs := splitReversals(pending)
 	if revs, err = j.orderReversals(ctx, revs); err != nil {
 		return 0, err
 	}
@@ -605,6 +592,26 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	crashAt(FailAfterMark)
 	log.Info("decisions written back", "component", "ledger", "applied", applied, "confirmed", len(done)-applied)
 	return applied, nil
+}
+
+// splitReversals separates the letters from the reversals, each in their
+// order; without reversals the letters are pending itself (no copy).
+func splitReversals(pending []PendingDecision) (letters, revs []PendingDecision) {
+	for _, p := range pending {
+		if p.Reverses != "" {
+			revs = append(revs, p)
+		}
+	}
+	if len(revs) == 0 {
+		return pending, nil
+	}
+	letters = make([]PendingDecision, 0, len(pending)-len(revs))
+	for _, p := range pending {
+		if p.Reverses == "" {
+			letters = append(letters, p)
+		}
+	}
+	return letters, revs
 }
 
 // RejectedRetryAfter is how long the same automatic letter the ledger
