@@ -51,6 +51,10 @@ import (
 // amount-only matching spans customers), so a subset re-matched alone
 // could decide differently from the full re-match.
 
+// NothingChanged is Result.ExaminedWhy when the pass skipped the
+// re-examination.
+const NothingChanged = "nothing changed since the last examination"
+
 // examinedMigration adds the job state table (schema 8: the revision, the
 // last examination, the key and figures of the last reports written) and
 // the index the letters of a transaction are read by.

@@ -49,7 +49,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				t.Fatalf("seed %d, pass %d (%s): incremental and full passes differ (incremental examined %d: %s)\n%s",
 					seed, k+1, inc[k].step, inc[k].res.Examined, inc[k].res.ExaminedWhy, firstDiff(inc[k].state, full[k].state))
 			}
-			if inc[k].res.Examined == 0 && strings.HasPrefix(inc[k].res.ExaminedWhy, "nothing changed") {
+			if inc[k].res.Examined == 0 && inc[k].res.ExaminedWhy == NothingChanged {
 				skipped++
 				if full[k].res.Examined == 0 {
 					continue

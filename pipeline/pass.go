@@ -256,7 +256,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 		why = strings.TrimPrefix(why+", new statements", ", ")
 	}
 	if why == "" && !j.FullExamination {
-		p.res.ExaminedWhy = "nothing changed since the last examination"
+		p.res.ExaminedWhy = NothingChanged
 		return nil
 	}
 	if why == "" {

@@ -350,7 +350,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
 	}
 	fmt.Fprintln(w)
-	if r.ExaminedWhy != "" {
+	// what the pass matched again, or that nothing changed; nothing when
+	// there was nothing open to match again (a first pass, `match`)
+	if r.Examined > 0 || r.ExaminedWhy == pipeline.NothingChanged {
 		fmt.Fprintf(w, "  examined      %d open exceptions matched again (%s)\n", r.Examined, r.ExaminedWhy)
 	}
 	if line := setAsideLine(r.AllSetAside()); line != "" {
