@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"reflect"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -78,6 +77,17 @@ type Job struct {
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
+	// ScrapedGauges: the metrics are served (lettrage run), so a pass sets
+	// the exceptions gauges at least once per process even when the
+	// reports are current (incremental.go).
+	ScrapedGauges bool
+	// gaugesKey is the report key the gauges were last set for.
+	gaugesKey string
+	// FullExamination makes every pass match every open exception again
+	// and rewrite the reports, even when nothing they depend on changed
+	// (incremental.go): the reference the incremental passes are tested
+	// against.
+	FullExamination bool
 }
 
 // FileProblem is a statement file that could not be read.
@@ -105,8 +115,13 @@ type Result struct {
 	// SetAside counts by reason what was read but is accounted for
 	// otherwise (ReasonDuplicateDelivery, ReasonCoveredByDetails,
 	// ReasonDetailsOfLettered, ReasonAwaitingDetails).
-	SetAside      map[string]*SetAside
-	Rematched     int // open exceptions matched again
+	SetAside  map[string]*SetAside
+	Rematched int // open exceptions matched again and lettered
+	// Examined is how many open exceptions (and due batch entries) were
+	// matched again, ExaminedWhy what made it necessary, or why not
+	// (incremental.go).
+	Examined      int
+	ExaminedWhy   string
 	Outcomes      map[domain.Outcome]int
 	Applied       int                      // allocations decisions written back this run (incl. recovered)
 	Exceptions    int                      // transactions not fully lettered after the run
@@ -129,6 +144,9 @@ type Result struct {
 	// ReportsWritten: exceptions.csv (and .xlsx) were rewritten. A summary
 	// states only what happened.
 	Committed, ReportsWritten bool
+	// ReportsUnchanged: the reports were current (nothing they show
+	// changed since they were written) and were left as they were.
+	ReportsUnchanged bool
 }
 
 // noteIgnored counts a new transaction ignored for reason.
@@ -219,361 +237,6 @@ func (j *Job) now() time.Time {
 		return j.Now()
 	}
 	return time.Now()
-}
-
-// Run performs one pass. The error is nil when everything went through,
-// wraps ErrFilesSkipped when some files were quarantined (the others went
-// through), and is anything else when the run failed (nothing half-done:
-// what was committed is complete and the next run resumes from it).
-func (j *Job) Run(ctx context.Context) (res Result, err error) {
-	started := j.now()
-	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
-	res.Outcomes = map[domain.Outcome]int{}
-	log := j.Log.With("job", j.Name, "run_id", res.RunID)
-	if j.Locker != nil {
-		release, ok, err := j.Locker.TryLock(ctx, j.Name)
-		if err != nil {
-			return res, fmt.Errorf("running job %q: %w", j.Name, err)
-		}
-		if !ok {
-			log.Info("job is running in another process or replica; this run is skipped")
-			j.Metrics.observeRun(j.Name, started, j.now(), ErrBusy)
-			return res, fmt.Errorf("running job %q: %w", j.Name, ErrBusy)
-		}
-		defer release()
-	}
-	defer func() {
-		j.Metrics.observeRun(j.Name, started, j.now(), err)
-	}()
-
-	// 0. Complete what a crash left PENDING before reading open items, so
-	// the ledger's residuals already include it.
-	n, err := j.applyPending(ctx, log)
-	res.Applied += n
-	if err != nil {
-		return res, err
-	}
-
-	// Accountants' resolutions dropped in the inbox go first: the matcher
-	// then sees the state they leave.
-	if j.Resolutions != nil {
-		if err := j.processInbox(ctx, log, &res.Inbox); err != nil {
-			return res, err
-		}
-	}
-
-	// 1. Open items snapshot.
-	items, err := j.Ledger.OpenItems(ctx)
-	if err != nil {
-		return res, openItemsError(err)
-	}
-	log.Info("open items loaded", "component", "ledger", "items", len(items))
-	res.noteOpenItems(j.Ledger, log)
-
-	// 2–3. Statements, staged in memory; nothing is committed yet.
-	refs, err := j.Source.List(ctx)
-	if err != nil {
-		j.Metrics.sourceError(j.Name, j.SourceType, "list")
-		return res, fmt.Errorf("listing statements: %w", err)
-	}
-	j.Metrics.listed(j.Name, j.SourceType, j.now())
-	log.Debug("statements listed", "component", "source", "files", len(refs))
-	res.Files = len(refs)
-	var staged []stagedFile
-	for _, ref := range refs {
-		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("stopping before %q: %w", ref.Path, err)
-		}
-		if seen, err := j.Store.SeenListing(ctx, j.Name, ref.Source, ref.Path, ref.Size, ref.ModTime); err != nil {
-			return res, err
-		} else if seen {
-			// Processed before and unchanged (left in place): not read again.
-			res.FilesDuplicate++
-			j.Metrics.file(j.Name, "duplicate")
-			staged = append(staged, stagedFile{ref: ref, known: true})
-			continue
-		}
-		// Refused before (same listing or same content): held, skipped (refused.go).
-		if held, err := j.skipHeld(ctx, log, ref); err != nil {
-			return res, err
-		} else if held {
-			res.FilesHeld++
-			continue
-		}
-		sf, err := j.readFile(ctx, ref)
-		if held, herr := j.heldAgain(ctx, log, ref, sf.hash, err); herr != nil {
-			return res, herr
-		} else if held {
-			res.FilesHeld++
-			continue
-		}
-		if err != nil && !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
-			j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
-		}
-		if err != nil {
-			if stop := settleUnread(ctx, log, &res, j.Source, j.OnlyCAMT, ref, err, func(outcome string) {
-				if outcome == "quarantine_failed" {
-					j.Metrics.sourceError(j.Name, j.SourceType, "quarantine")
-				} else {
-					j.Metrics.file(j.Name, outcome)
-				}
-			}); stop != nil {
-				return res, stop
-			}
-			if err := j.rememberRefusal(ctx, ref, sf.hash, err); err != nil {
-				return res, err
-			}
-			continue
-		}
-		log.Debug("statement read", "component", "source", "file", ref.Path, "bytes", ref.Size,
-			"sha256", shortHashText(sf.hash), "transactions", len(sf.txs), "failed_checks", len(sf.failedChecks))
-		staged = append(staged, sf)
-	}
-	j.countHeld(ctx, log)
-
-	// Files already read (the same content under another name) are
-	// dropped; the transactions of the others go through the identity rule
-	// (identity.go): re-deliveries, pending entries, possible duplicates,
-	// batch entries and their details.
-	ids := newIntake(storePrior{j.Store, j.Name})
-	ids.recordDeliveries = true
-	var files []FileRecord
-	seenHash := map[string]bool{}
-	for i := range staged {
-		sf := &staged[i]
-		if sf.known {
-			continue
-		}
-		done, err := j.Store.FileDone(ctx, j.Name, sf.hash)
-		if err != nil {
-			return res, err
-		}
-		if done || seenHash[sf.hash] {
-			res.FilesDuplicate++
-			j.Metrics.file(j.Name, "duplicate")
-			log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
-			continue
-		}
-		seenHash[sf.hash] = true
-		for _, c := range sf.failedChecks {
-			j.Metrics.checkFailed(j.Name, c)
-		}
-		res.FilesProcessed++
-		j.Metrics.file(j.Name, "processed")
-		res.Transactions += len(sf.txs)
-		if err := ids.addFile(ctx, sf.hash, sf.txs); err != nil {
-			return res, err
-		}
-		files = append(files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
-			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
-	}
-	fresh, freshFiles := ids.kept(false)
-	freshFile := make(map[string]string, len(fresh))
-	for i := range fresh {
-		freshFile[fresh[i].Key] = freshFiles[i]
-	}
-	res.Duplicates = ids.duplicates
-	res.noteSetAside(ReasonDuplicateDelivery, ids.duplicates, ids.dupAmount)
-
-	crashAt(FailAfterParse)
-
-	// Open exceptions are matched again: an invoice created since may settle
-	// them; so are batch entries whose details did not come in time.
-	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
-	if err != nil {
-		return res, err
-	}
-	due, err := j.Store.DueWaiting(ctx, j.Name, j.now().Add(-j.batchWait()))
-	if err != nil {
-		return res, err
-	}
-	open = append(open, due...)
-	enriched := map[string]domain.Transaction{}
-	for _, t := range ids.enrich {
-		enriched[t.Key] = t
-	}
-	kept := open[:0]
-	for _, st := range open {
-		if ids.dropped[st.Tx.Key] {
-			continue // covered by details read in this pass
-		}
-		if t, ok := enriched[st.Tx.Key]; ok {
-			st.Tx = t
-		}
-		kept = append(kept, st)
-	}
-	open = kept
-	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
-	if err != nil {
-		return res, err
-	}
-
-	// 4. Match: pure, over the new transactions and the open exceptions together.
-	in := matcher.Input{Items: items, Memory: mem, Config: j.Matching}
-	in.Transactions = append(in.Transactions, fresh...)
-	for _, st := range open {
-		in.Transactions = append(in.Transactions, st.Tx)
-	}
-	out := matcher.Match(in)
-	if len(out.Decisions) != len(in.Transactions) {
-		return res, fmt.Errorf("matching: got %d decisions for %d transactions", len(out.Decisions), len(in.Transactions))
-	}
-	itemByID := make(map[string]domain.OpenItem, len(items))
-	for _, it := range items {
-		itemByID[it.ID] = it
-	}
-
-	// 5. Commit decisions (auto ones PENDING) in one state transaction.
-	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: files, Learned: out.Learned,
-		Deliveries: ids.deliveries, Enriched: ids.enrich}
-	commit.Decisions = append(commit.Decisions, j.setAsideRecords(ids, &res)...)
-	for i, d := range out.Decisions {
-		tx := in.Transactions[i]
-		isNew := i < len(fresh)
-		if !isNew && open[i-len(fresh)].Decision.Reason == domain.ReasonUnlettered && d.Outcome == domain.Auto {
-			// An accountant undid this letter: never letter it again by
-			// itself; show what the matcher would do as a suggestion.
-			d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
-		}
-		d = identityVerdict(d, tx, ids, !isNew && open[i-len(fresh)].State == txWaiting,
-			func() string {
-				if isNew {
-					return ""
-				}
-				return open[i-len(fresh)].Decision.Reason
-			}())
-		if d.Reason == ReasonPossibleDuplicate && isNew {
-			res.PossibleDuplicates++
-			j.Metrics.setAside(j.Name, ReasonPossibleDuplicate, 1)
-		}
-		if !isNew {
-			prev := open[i-len(fresh)].Decision
-			if d.Outcome == domain.Auto && prev.Reason == ReasonLedgerRejected {
-				// The same letter the ledger refused is not retried for a
-				// day (a closed period, a locked invoice); a different one is.
-				last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
-				if err != nil {
-					return res, err
-				}
-				if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < RejectedRetryAfter {
-					continue
-				}
-			}
-			if d.Outcome != domain.Auto && prev.Reason == ReasonLedgerRejected {
-				// Still an exception: keep the ledger's refusal in view (an
-				// invoice paid by someone else may be a double payment).
-				ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
-				d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
-			}
-			if d.Outcome == domain.Auto {
-				res.Rematched++
-			} else if sameException(prev, d) {
-				continue // unchanged: no new audit record
-			}
-		}
-		rec := DecisionRecord{Tx: tx, FileHash: freshFile[tx.Key], Decision: d, New: isNew}
-		if !isNew {
-			rec.FileHash = open[i-len(fresh)].FileHash
-		}
-		if d.Outcome == domain.Auto {
-			generation := 0
-			if !isNew { // an exception, possibly unlettered before: a fresh key
-				if _, generation, err = j.Store.LastLetter(ctx, j.Name, tx.Key); err != nil {
-					return res, err
-				}
-			}
-			rec.Key = DecisionKey(j.Name, tx.Key, generation)
-			rec.Items = map[string]domain.OpenItem{}
-			for _, a := range d.Allocations {
-				rec.Items[a.ItemID] = itemByID[a.ItemID]
-			}
-		} else {
-			rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
-		}
-		if d.Outcome == domain.Unletter && d.UnletterKey != "" {
-			// The bank reversed or returned a payment that was lettered: undo
-			// that letter in the ledger; the payment is an exception again.
-			revs, why, err := j.reversals(ctx, d.UnletterKey,
-				fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
-			if err != nil {
-				return res, err
-			}
-			for i := range revs {
-				revs[i].Decision.Rule = RuleBankReversal
-			}
-			if revs != nil {
-				commit.Decisions = append(commit.Decisions, revs...)
-			} else {
-				rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, domain.ReasonReversalNotUndone
-				rec.Decision.Explanation = d.Explanation + "; " + why
-			}
-		}
-		commit.Decisions = append(commit.Decisions, rec)
-		if log.Enabled(ctx, slog.LevelDebug) {
-			log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
-				"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
-		}
-		res.Outcomes[d.Outcome]++
-		j.Metrics.decision(j.Name, d)
-		if d.Outcome == domain.Ignored && isNew {
-			if why := ignoredReason(tx, d); why != "" {
-				res.noteIgnored(why, tx)
-				j.Metrics.setAside(j.Name, why, 1)
-			}
-		}
-	}
-	if err := j.Store.SaveCommit(ctx, commit); err != nil {
-		return res, err
-	}
-	res.Committed = true
-	crashAt(FailAfterCommit)
-	log.Info("decisions committed", "component", "state", "decisions", len(commit.Decisions),
-		"files", len(files), "new_transactions", len(fresh), "rematched", res.Rematched)
-
-	// 6. Write back. A cancelled context no longer stops us here: what is
-	// committed is written back now, or by the next run's recovery.
-	n, err = j.apply(context.WithoutCancel(ctx), log, pendingOf(commit))
-	res.Applied += n
-	if err != nil {
-		return res, err
-	}
-
-	// 7. Exceptions reports and metrics from the state store.
-	allocated := map[string]domain.Amount{}
-	for _, d := range out.Decisions {
-		if d.Outcome == domain.Auto {
-			for _, a := range d.Allocations {
-				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Settles())
-			}
-		}
-	}
-	if err := j.writeReports(ctx, items, allocated); err != nil {
-		return res, err
-	}
-	res.ReportsWritten = true
-	crashAt(FailAfterReports)
-	exc, err := j.Store.Exceptions(ctx, j.Name)
-	if err != nil {
-		return res, err
-	}
-	res.Exceptions = len(exc)
-	res.UnmatchedCash = unmatchedCash(exc)
-
-	if j.PersonalDataDays > 0 {
-		now := j.now()
-		n, err := j.Store.RedactPersonalData(ctx, j.Name, now.AddDate(0, 0, -j.PersonalDataDays), now)
-		if err != nil {
-			return res, err
-		}
-		if n > 0 {
-			log.Info("personal data redacted from settled transactions", "component", "state", "transactions", n)
-		}
-	}
-
-	// 8. Only now are the files filed away.
-	return res, finishPass(ctx, log, j.Name, j.Source, staged, res, func() {
-		j.Metrics.sourceError(j.Name, j.SourceType, "archive")
-	})
 }
 
 // finishPass files away the statements a pass read (everything read from
@@ -770,7 +433,13 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 // returns it: the run writes back what it just committed without reading
 // it back from the store.
 func pendingOf(c Commit) []PendingDecision {
-	var out []PendingDecision
+	n := 0
+	for _, d := range c.Decisions {
+		if d.Decision.Outcome == domain.Auto || d.Reverses != "" {
+			n++
+		}
+	}
+	out := make([]PendingDecision, 0, n)
 	for _, d := range c.Decisions {
 		if d.Decision.Outcome == domain.Auto || d.Reverses != "" {
 			out = append(out, PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision,
@@ -822,14 +491,7 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	applied := 0
 	// Reversals first: a payment unlettered and lettered again has its old
 	// letter undone before the new one is written.
-	var letters, revs []PendingDecision
-	for _, p := range pending {
-		if p.Reverses == "" {
-			letters = append(letters, p)
-		} else {
-			revs = append(revs, p)
-		}
-	}
+	letters, revs := splitReversals(pending)
 	if revs, err = j.orderReversals(ctx, revs); err != nil {
 		return 0, err
 	}
@@ -933,6 +595,26 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 	return applied, nil
 }
 
+// splitReversals separates the letters from the reversals, each in their
+// order; without reversals the letters are pending itself (no copy).
+func splitReversals(pending []PendingDecision) (letters, revs []PendingDecision) {
+	for _, p := range pending {
+		if p.Reverses != "" {
+			revs = append(revs, p)
+		}
+	}
+	if len(revs) == 0 {
+		return pending, nil
+	}
+	letters = make([]PendingDecision, 0, len(pending)-len(revs))
+	for _, p := range pending {
+		if p.Reverses == "" {
+			letters = append(letters, p)
+		}
+	}
+	return letters, revs
+}
+
 // RejectedRetryAfter is how long the same automatic letter the ledger
 // refused is left alone before it is tried again.
 const RejectedRetryAfter = 24 * time.Hour
@@ -1028,15 +710,16 @@ func indexItems(items []domain.OpenItem) map[string]domain.OpenItem {
 
 // writeReports rewrites the exceptions reports from the state store, hands
 // the snapshot to a ledger that shows exceptions, and updates the gauges;
-// items (when known) are the open items before allocated was applied.
-func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) error {
+// items (when known) are the open items before allocated was applied. It
+// returns the exceptions reported.
+func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) ([]StoredTx, error) {
 	exc, err := j.Store.Exceptions(ctx, j.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	csvData, err := renderExceptionsCSV(exc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lookup := j.reportItems
 	if items != nil {
@@ -1055,11 +738,11 @@ func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocat
 	var setAside []StoredTx
 	if j.Reports.XLSX {
 		if setAside, err = j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
-		return err
+		return nil, err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())
 	if items != nil {
@@ -1073,7 +756,7 @@ func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocat
 		if err := sink.RecordExceptions(ctx, list); err != nil {
 			rej, only := connectors.Rejections(err)
 			if !only {
-				return fmt.Errorf("recording exceptions in the ledger: %w", err)
+				return nil, fmt.Errorf("recording exceptions in the ledger: %w", err)
 			}
 			// The ledger refused some exceptions (a closed period): they
 			// stay in the reports; the run goes on.
@@ -1083,7 +766,7 @@ func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocat
 			}
 		}
 	}
-	return nil
+	return exc, nil
 }
 
 // ErrCannotUnletter is returned (wrapped) when the job's ledger cannot

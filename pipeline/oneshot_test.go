@@ -182,6 +182,9 @@ func sameResult(t *testing.T, job, one Result) {
 	}
 	jp, op := text(job.Problems), text(one.Problems)
 	job.Problems, one.Problems = nil, nil
+	// why the daemon's pass examined its open exceptions (there are none
+	// in a first pass) is the daemon's own summary line
+	job.ExaminedWhy = ""
 	if !reflect.DeepEqual(job, one) {
 		t.Errorf("results differ:\n job %+v\n one %+v", job, one)
 	}

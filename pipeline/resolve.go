@@ -344,7 +344,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 			return results, err
 		}
 		j.reportItems = byID
-		if err := j.writeReports(ctx, nil, nil); err != nil {
+		if _, err := j.writeReports(ctx, nil, nil); err != nil {
 			return results, err
 		}
 	}

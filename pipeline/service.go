@@ -332,6 +332,7 @@ func (g *generation) retire() {
 func (s *Service) schedule(cfg *config.Config, jobs []*Job) (*generation, error) {
 	g := &generation{jobs: jobs}
 	for i, j := range jobs {
+		j.ScrapedGauges = true // the daemon serves /metrics
 		cron, every := cfg.Jobs[i].ScheduleSpec()
 		def := gocron.CronJob(cron, false)
 		if every > 0 {

@@ -203,6 +203,7 @@ var migrations = [][]string{
 		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
 	7: refusedFilesMigration, // refused statement files, held by content hash (refused.go)
+	8: examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -294,6 +295,13 @@ func openSQLite(path string, durable bool) (*Store, error) {
 		dsn = strings.Replace(dsn, "synchronous(FULL)", "synchronous(OFF)", 1)
 		dsn = strings.Replace(dsn, "journal_mode(WAL)", "journal_mode(MEMORY)", 1)
 		dsn += "&_pragma=cache_size(-262144)&_pragma=temp_store(MEMORY)"
+	} else {
+		// A page cache of 128 MiB (the default is 2 MiB): a first pass
+		// commits a million rows in one transaction, and a small cache
+		// spills dirty pages to the WAL and reads them back (measured in
+		// docs/BENCHMARKS.md, "The daemon at scale"). Durability is
+		// unchanged: WAL with synchronous=FULL.
+		dsn += "&_pragma=cache_size(-131072)"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -792,23 +800,56 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 	}
 	// Only payments lettered recently can come back as a reversal or a
 	// return (SEPA direct-debit returns: up to 13 months).
-	lettered, err := s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at >= ?`,
-		job, txLettered, since.UTC().Format(time.RFC3339Nano))
-	if err != nil {
+	if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
 		return mem, err
-	}
-	for _, st := range lettered {
-		mem.Lettered[st.Tx.Key] = st.Decision.Allocations
-		mem.LetteredRefs[st.Tx.Ref] = st.Tx.Key
-		if e := st.Tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
-			mem.LetteredRefs[e] = st.Tx.Key
-		}
 	}
 	// the items those letters settled: a payment naming one pays it twice
 	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
 		return mem, err
 	}
 	return mem, nil
+}
+
+// letteredMemory fills mem.Lettered and mem.LetteredRefs with the job's
+// payments lettered since the given time, in queryTxs order, decoding
+// only the fields they need (a full decode of every lettered payment was
+// a third of a second pass).
+func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time, mem *matcher.Memory) error {
+	rows, err := s.x().QueryContext(ctx, `SELECT key, data, decision FROM transactions
+		WHERE job = ? AND state = ? AND first_seen_at >= ? ORDER BY account, booking_date, ref, key`,
+		job, txLettered, since.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("reading lettered transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, data, dec string
+		if err := rows.Scan(&key, &data, &dec); err != nil {
+			return fmt.Errorf("reading lettered transactions: %w", err)
+		}
+		var tx struct {
+			Ref        string `json:"tx_ref"`
+			EndToEndID string `json:"end_to_end_id"`
+		}
+		var d struct {
+			Allocations []domain.Allocation `json:"allocations"`
+		}
+		if err := json.Unmarshal([]byte(data), &tx); err != nil {
+			return fmt.Errorf("decoding stored transaction: %w", err)
+		}
+		if err := json.Unmarshal([]byte(dec), &d); err != nil {
+			return fmt.Errorf("decoding stored decision: %w", err)
+		}
+		mem.Lettered[key] = d.Allocations
+		mem.LetteredRefs[tx.Ref] = key
+		if e := tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
+			mem.LetteredRefs[e] = key
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading lettered transactions: %w", err)
+	}
+	return nil
 }
 
 // DecisionKey is the idempotency key of the generation-th automatic decision
@@ -819,7 +860,9 @@ func DecisionKey(job, txKey string, generation int) string {
 
 // SaveCommit writes one run's results atomically: files, transactions and
 // their decisions (auto ones as PENDING in the outbox) and learned facts.
-// Either all of it is durable or none.
+// Either all of it is durable or none. New transactions, their links and
+// the decisions go in multi-row INSERTs (rowBatch): one statement per
+// hundred rows instead of one per row (on PostgreSQL one round trip).
 func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -832,139 +875,245 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	}()
 	pq := s.prepared(tx)
 	defer pq.Close()
-	at := c.At.UTC().Format(time.RFC3339Nano)
+	w := newCommitWriter(pq, c)
 	for _, f := range c.Files {
 		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
-			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, at, f.Size, listingTime(f.ModTime), identityVersion); err != nil {
+			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, w.at, f.Size, listingTime(f.ModTime), identityVersion); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
 	}
 	for _, d := range c.Decisions {
-		state := txOpen
-		decState := decRecord
-		current := d.Decision // what the transaction shows from now on
-		switch d.Decision.Outcome {
-		case domain.Auto:
-			state, decState = txLettered, decPending
-			if d.Shows != nil {
-				current = *d.Shows
-			}
-		case domain.Ignored:
-			state = txIgnored
-		case domain.Unletter:
-			switch {
-			case d.Reverses != "" && d.Decision.Rule == RuleBankReversal:
-				// The bank took the cash back: the letter is undone and the
-				// payment is no cash to letter any more.
-				decState, state = decPending, txIgnored
-				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Ignored, Reason: domain.ReasonReversedByBank,
-					Explanation: d.Decision.Explanation}
-			case d.Reverses != "":
-				// The reversal is written back like a letter; the payment is
-				// an open exception again, for an accountant to letter.
-				decState = decPending
-				current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Unmatched, Reason: domain.ReasonUnlettered,
-					Explanation: d.Decision.Explanation}
-			default:
-				state = txIgnored // a bank reversal entry: nothing to letter
-			}
-		}
-		data, jerr := json.Marshal(d.Tx)
-		if jerr != nil {
-			return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, jerr)
-		}
-		dec, jerr := json.Marshal(d.Decision)
-		if jerr != nil {
-			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, jerr)
-		}
-		cur, jerr := json.Marshal(current)
-		if jerr != nil {
-			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, jerr)
-		}
-		items, jerr := json.Marshal(d.Items)
-		if jerr != nil {
-			return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, jerr)
-		}
-		exception := 0
-		if IsException(current) {
-			exception = 1
-		}
-		if d.State != "" {
-			state = d.State
-		}
-		switch {
-		case d.New:
-			_, err = pq.ExecContext(ctx, `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
-				state, file_hash, data, decision, exception, first_seen_at, updated_at, ident)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency, d.Tx.Amount.String(),
-				state, d.FileHash, string(data), string(cur), exception, at, at, identClass(&d.Tx))
-			if err == nil {
-				role := ""
-				switch {
-				case d.Tx.IsBatchEntry():
-					role = linkBatch
-				case d.Tx.IsBatchDetail():
-					role = linkDetail
-				}
-				if role != "" && d.Tx.Credit {
-					for _, l := range linkKeys(&d.Tx) {
-						if _, err = pq.ExecContext(ctx, `INSERT INTO tx_links (job, link, tx_key, role) VALUES (?, ?, ?, ?)
-							ON CONFLICT (job, link, tx_key) DO NOTHING`, c.Job, l, d.Tx.Key, role); err != nil {
-							break
-						}
-					}
-				}
-			}
-		default:
-			_, err = pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-				state, string(cur), exception, at, c.Job, d.Tx.Key)
-		}
-		if err != nil {
-			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
-		}
-		actor := c.Actor
-		if actor == "" {
-			actor = "lettrage"
-		}
-		if _, err = pq.ExecContext(ctx, `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
-			data, items, config_hash, decided_at, state, actor, origin, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (job, key) DO NOTHING`,
-			c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
-			d.Decision.Explanation, string(dec), string(items), c.ConfigHash, at, decState, actor, c.Origin, d.Reverses); err != nil {
-			return fmt.Errorf("recording decision for %q: %w", d.Tx.Ref, err)
+		if err = w.decision(ctx, d); err != nil {
+			return err
 		}
 	}
-	for _, t := range c.Enriched {
-		data, jerr := json.Marshal(t)
-		if jerr != nil {
-			return fmt.Errorf("encoding transaction %q: %w", t.Ref, jerr)
-		}
-		if _, err = pq.ExecContext(ctx, `UPDATE transactions SET data = ?, updated_at = ? WHERE job = ? AND key = ?`,
-			string(data), at, c.Job, t.Key); err != nil {
-			return fmt.Errorf("recording what a new delivery says of %q: %w", t.Ref, err)
-		}
+	if err = w.flush(ctx); err != nil {
+		return err
 	}
-	for _, dl := range c.Deliveries {
-		data, jerr := json.Marshal(dl.Tx)
-		if jerr != nil {
-			return fmt.Errorf("encoding delivery of %q: %w", dl.Tx.Ref, jerr)
-		}
-		if _, err = pq.ExecContext(ctx, `INSERT INTO deliveries (job, file_hash, seq, tx_key, verdict, data, seen_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, file_hash, seq) DO NOTHING`,
-			c.Job, dl.FileHash, dl.Seq, dl.TxKey, dl.Verdict, string(data), at); err != nil {
-			return fmt.Errorf("recording delivery of %q: %w", dl.Tx.Ref, err)
-		}
+	if err = w.rest(ctx); err != nil {
+		return err
 	}
-	for _, l := range c.Learned {
-		if _, err = pq.ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (kind, value, customer_id) DO NOTHING`, l.Kind, l.Value, l.CustomerID, at); err != nil {
-			return fmt.Errorf("recording learned %s: %w", l.Kind, err)
+	if !c.empty() {
+		if err = bumpRevision(ctx, pq, c.Job); err != nil {
+			return err
 		}
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("committing state: %w", err)
+	}
+	return nil
+}
+
+// batchRows is how many rows one multi-row INSERT carries (15 columns:
+// 1,500 parameters, under SQLite's and PostgreSQL's limits).
+const batchRows = 100
+
+// rowBatch collects the rows of one multi-row INSERT: head is the
+// statement up to VALUES, tail what follows the rows (ON CONFLICT …).
+type rowBatch struct {
+	head, tail string
+	width      int
+	args       []any
+	rows       int
+}
+
+// add appends one row (width values), writing the batch when it is full.
+func (b *rowBatch) add(ctx context.Context, pq *preparedTx, row ...any) error {
+	b.args = append(b.args, row...)
+	b.rows++
+	if b.rows == batchRows {
+		return b.flush(ctx, pq)
+	}
+	return nil
+}
+
+// flush writes the rows collected so far.
+func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
+	if b.rows == 0 {
+		return nil
+	}
+	one := "(" + placeholders(b.width) + ")"
+	q := b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", b.rows), ",") + b.tail
+	_, err := pq.ExecContext(ctx, q, b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
+}
+
+// commitWriter writes the decisions of one Commit.
+type commitWriter struct {
+	pq               *preparedTx
+	c                Commit
+	at, actor        string
+	txs, links, decs rowBatch
+}
+
+func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
+	actor := c.Actor
+	if actor == "" {
+		actor = "lettrage"
+	}
+	return &commitWriter{pq: pq, c: c, at: c.At.UTC().Format(time.RFC3339Nano), actor: actor,
+		txs: rowBatch{head: `INSERT INTO transactions (job, key, ref, account, booking_date, currency, amount,
+			state, file_hash, data, decision, exception, first_seen_at, updated_at, ident)`, width: 15},
+		links: rowBatch{head: `INSERT INTO tx_links (job, link, tx_key, role)`, tail: ` ON CONFLICT (job, link, tx_key) DO NOTHING`, width: 4},
+		decs: rowBatch{head: `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
+			data, items, config_hash, decided_at, state, actor, origin, reverses)`, tail: ` ON CONFLICT (job, key) DO NOTHING`, width: 15},
+	}
+}
+
+// flush writes every batched row, in the order the statements were
+// issued row by row: transactions, their links, decisions.
+func (w *commitWriter) flush(ctx context.Context) error {
+	if err := w.txs.flush(ctx, w.pq); err != nil {
+		return fmt.Errorf("recording transactions: %w", err)
+	}
+	if err := w.links.flush(ctx, w.pq); err != nil {
+		return fmt.Errorf("recording transaction links: %w", err)
+	}
+	if err := w.decs.flush(ctx, w.pq); err != nil {
+		return fmt.Errorf("recording decisions: %w", err)
+	}
+	return nil
+}
+
+// shown is the state a decision leaves its transaction in, the outbox
+// state of the decision, and what the transaction shows from now on.
+func shown(d DecisionRecord) (state, decState string, current domain.Decision) {
+	state, decState, current = txOpen, decRecord, d.Decision
+	switch d.Decision.Outcome {
+	case domain.Auto:
+		state, decState = txLettered, decPending
+		if d.Shows != nil {
+			current = *d.Shows
+		}
+	case domain.Ignored:
+		state = txIgnored
+	case domain.Unletter:
+		switch {
+		case d.Reverses != "" && d.Decision.Rule == RuleBankReversal:
+			// The bank took the cash back: the letter is undone and the
+			// payment is no cash to letter any more.
+			decState, state = decPending, txIgnored
+			current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Ignored, Reason: domain.ReasonReversedByBank,
+				Explanation: d.Decision.Explanation}
+		case d.Reverses != "":
+			// The reversal is written back like a letter; the payment is
+			// an open exception again, for an accountant to letter.
+			decState = decPending
+			current = domain.Decision{TxKey: d.Tx.Key, Outcome: domain.Unmatched, Reason: domain.ReasonUnlettered,
+				Explanation: d.Decision.Explanation}
+		default:
+			state = txIgnored // a bank reversal entry: nothing to letter
+		}
+	}
+	if d.State != "" {
+		state = d.State
+	}
+	return state, decState, current
+}
+
+// decision records one decision and its transaction (inserted when new,
+// updated otherwise: the batched inserts are written first).
+func (w *commitWriter) decision(ctx context.Context, d DecisionRecord) error {
+	c := w.c
+	state, decState, current := shown(d)
+	dec, err := json.Marshal(d.Decision)
+	if err != nil {
+		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
+	}
+	cur := dec
+	if d.Shows != nil || current.Outcome != d.Decision.Outcome || current.Reason != d.Decision.Reason {
+		if cur, err = json.Marshal(current); err != nil {
+			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
+		}
+	}
+	items, err := json.Marshal(d.Items)
+	if err != nil {
+		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
+	}
+	exception := 0
+	if IsException(current) {
+		exception = 1
+	}
+	if d.New {
+		if err := w.insertTx(ctx, d, state, string(cur), exception); err != nil {
+			return err
+		}
+	} else {
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+		if _, err := w.pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			state, string(cur), exception, w.at, c.Job, d.Tx.Key); err != nil {
+			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
+		}
+	}
+	if err := w.decs.add(ctx, w.pq, c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
+		d.Decision.Explanation, string(dec), string(items), c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
+		return fmt.Errorf("recording decisions: %w", err)
+	}
+	return nil
+}
+
+// insertTx batches the row of a new transaction and its batch links.
+func (w *commitWriter) insertTx(ctx context.Context, d DecisionRecord, state, cur string, exception int) error {
+	data, err := json.Marshal(d.Tx)
+	if err != nil {
+		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
+	}
+	if err := w.txs.add(ctx, w.pq, w.c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency,
+		d.Tx.Amount.String(), state, d.FileHash, string(data), cur, exception, w.at, w.at, identClass(&d.Tx)); err != nil {
+		return fmt.Errorf("recording transactions: %w", err)
+	}
+	role := ""
+	switch {
+	case d.Tx.IsBatchEntry():
+		role = linkBatch
+	case d.Tx.IsBatchDetail():
+		role = linkDetail
+	}
+	if role == "" || !d.Tx.Credit {
+		return nil
+	}
+	for _, l := range linkKeys(&d.Tx) {
+		if err := w.links.add(ctx, w.pq, w.c.Job, l, d.Tx.Key, role); err != nil {
+			return fmt.Errorf("recording transaction links: %w", err)
+		}
+	}
+	return nil
+}
+
+// rest records what new deliveries say of recorded transactions, the
+// re-deliveries themselves, and what was learned.
+func (w *commitWriter) rest(ctx context.Context) error {
+	c, pq := w.c, w.pq
+	for _, t := range c.Enriched {
+		data, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("encoding transaction %q: %w", t.Ref, err)
+		}
+		if _, err = pq.ExecContext(ctx, `UPDATE transactions SET data = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			string(data), w.at, c.Job, t.Key); err != nil {
+			return fmt.Errorf("recording what a new delivery says of %q: %w", t.Ref, err)
+		}
+	}
+	for _, dl := range c.Deliveries {
+		data, err := json.Marshal(dl.Tx)
+		if err != nil {
+			return fmt.Errorf("encoding delivery of %q: %w", dl.Tx.Ref, err)
+		}
+		if _, err = pq.ExecContext(ctx, `INSERT INTO deliveries (job, file_hash, seq, tx_key, verdict, data, seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, file_hash, seq) DO NOTHING`,
+			c.Job, dl.FileHash, dl.Seq, dl.TxKey, dl.Verdict, string(data), w.at); err != nil {
+			return fmt.Errorf("recording delivery of %q: %w", dl.Tx.Ref, err)
+		}
+	}
+	for _, l := range c.Learned {
+		if _, err := pq.ExecContext(ctx, `INSERT INTO memory (kind, value, customer_id, learned_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, value, customer_id) DO NOTHING`, l.Kind, l.Value, l.CustomerID, w.at); err != nil {
+			return fmt.Errorf("recording learned %s: %w", l.Kind, err)
+		}
 	}
 	return nil
 }
@@ -1125,6 +1274,9 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 			return fmt.Errorf("reopening transaction of %s: %w", r.Key, err)
 		}
 	}
+	if err = bumpRevision(ctx, s.on(tx), job); err != nil {
+		return err
+	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("marking decisions rejected: %w", err)
 	}
@@ -1165,14 +1317,31 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	pq := s.prepared(tx)
 	defer pq.Close()
 	when := at.UTC().Format(time.RFC3339Nano)
-	// One prepared UPDATE per key, by primary key: an IN list would let the
-	// planner scan every pending decision through the state index instead.
-	for _, k := range sorted {
-		if _, err := pq.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND key = ? AND state = ?`,
-			decApplied, when, job, k, decPending); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("marking decision %s applied: %w", k, err)
+	// SQLite: one prepared UPDATE per key, by primary key (an IN list would
+	// let its planner scan every pending decision through the state index
+	// instead). PostgreSQL: IN lists of 500 keys, one round trip each.
+	step := 1
+	if s.dialect == Postgres {
+		step = 500
+	}
+	for start := 0; start < len(sorted); start += step {
+		part := sorted[start:min(start+step, len(sorted))]
+		args := []any{decApplied, when, job, decPending}
+		for _, k := range part {
+			args = append(args, k)
 		}
+		q := `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key = ?`
+		if len(part) > 1 {
+			q = `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (` + placeholders(len(part)) + `)`
+		}
+		if _, err := pq.ExecContext(ctx, q, args...); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("marking decision %s applied: %w", part[0], err)
+		}
+	}
+	if err := bumpRevision(ctx, pq, job); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("marking decisions applied: %w", err)
@@ -1315,6 +1484,10 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 			}
 		}
 	}
+	if err := bumpRevision(ctx, s.on(tx), job); err != nil {
+		_ = tx.Rollback()
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("redacting: %w", err)
 	}
@@ -1387,6 +1560,9 @@ func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []st
 			txLettered, string(cur), exception, when, job, txKey); err != nil {
 			return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
 		}
+	}
+	if err = bumpRevision(ctx, s.on(tx), job); err != nil {
+		return err
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("marking reversal %s rejected: %w", keys[0], err)

@@ -2,7 +2,8 @@
 # Reproduces the tables of docs/BENCHMARKS.md. Prints Markdown tables on
 # stdout; raw outputs go to $BENCH_DIR/logs.
 #
-#   scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|all]    (default: all; passes and ab are not in all)
+#   scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|daemon|all]
+#   (default: all; passes, ab and daemon are not in all)
 #
 # Environment:
 #   BENCH_DIR   where data and binaries go (default /tmp/lettrage-bench; needs ~2.5 GB,
@@ -19,6 +20,10 @@
 #               AB_SIZE (default 100000), runs interleaved, medians and their ratio
 #   PASS_SIZES, PASS_SEEDS, PASS_CONFIGS  the passes section (default "10000 100000", "42",
 #               "defaults policies")
+#   DAEMON_SIZES, DAEMON_STORES  the daemon section: transactions (as many open items) and
+#               state stores (default "100000", "sqlite postgres"; BENCH_1M=1 adds 1000000).
+#               postgres starts a private server (initdb, fsync on) from PG_BIN or
+#               /usr/lib/postgresql/*/bin, as the postgres user when run as root
 #   NO_BUILD=1  use the lettrage and lettrage-bench already in BENCH_DIR (e.g. an older
 #               lettrage, to measure before and after a change on the same data)
 #   BENCH_1M=1  also run `lettrage match` on 1,000,000 transactions × 1,000,000 items, the
@@ -340,6 +345,109 @@ ab() {
 	echo
 	awk -v w="$w" -v c="$c" -v wc="$wc" -v cc="$cc" 'BEGIN { printf "remittance / classic: wall ×%.2f, CPU ×%.2f (medians of %d runs each)\n", w / wc, c / cc, '"$RUNS"' }'
 	echo "wall s of the runs: classic${walls[classic]}; remittance${walls[remittance]}"
+}
+
+# daemon_data SIZE: generates (once) the daemon section's data: SIZE
+# transactions and SIZE open items (seed 9), one statement file per 1 % of
+# the transactions. Prints the folder.
+daemon_data() {
+	local n=$1 d=$BENCH_DIR/daemon-data-$1
+	if [[ ! -s $d/truth.csv ]]; then
+		"$BENCH_DIR/lettrage-bench" gen --seed 9 --n "$n" --items "$n" --per-file $((n / 100)) --out "$d" >"$LOGS/daemon-gen-$n.txt"
+	fi
+	echo "$d"
+}
+
+# pg_start: a private PostgreSQL server for the daemon section (durable:
+# fsync and synchronous_commit on, as a production server); sets PGPORT.
+pg_start() {
+	local bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+	local as=()
+	[[ $(id -u) == 0 ]] && as=(runuser -u postgres --)
+	PGDIR=$BENCH_DIR/pg
+	PGPORT=${PGPORT:-55432}
+	rm -rf "$PGDIR" && mkdir -p "$PGDIR"
+	[[ $(id -u) == 0 ]] && chown postgres "$PGDIR"
+	"${as[@]}" "$bin/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C >"$LOGS/pg-initdb.txt"
+	"${as[@]}" "$bin/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c shared_buffers=256MB" start >/dev/null
+	PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop)
+}
+
+# pg_cpu: CPU seconds of the PostgreSQL server so far (the postmaster and
+# its reaped backends).
+pg_cpu() {
+	local pid
+	pid=$(head -1 "$PGDIR/data/postmaster.pid")
+	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15 + $16 + $17) / hz}' "/proc/$pid/stat"
+}
+
+# daemon_row SIZE STORE STEP DIR: one `lettrage once` pass in DIR, timed,
+# printed as a table row (with the server's CPU for PostgreSQL).
+daemon_row() {
+	local size=$1 store=$2 step=$3 dir=$4 log=$LOGS/daemon-$1-$2-${3// /_}
+	local c0=0 c1=0 w c k x bytes examined
+	[[ $store == postgres ]] && c0=$(pg_cpu)
+	read -r w c k x < <(cd "$dir" && timed "$log" "$BENCH_DIR/lettrage" once -c lettrage.yaml)
+	if [[ $store == postgres ]]; then
+		c1=$(pg_cpu)
+		bytes=$(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -Atc "SELECT pg_database_size('bench$size')")
+	else
+		bytes=$(cat "$dir"/out/state.db* | wc -c)
+	fi
+	examined=$(sed -n 's/^  examined *//p' "$log" | head -1)
+	awk -v size="$size × $size" -v store="$store" -v step="$step" -v w="$w" -v c="$c" -v s="$(echo "$c1 - $c0" | bc)" -v k="$k" -v b="$bytes" -v e="$examined$x" 'BEGIN {
+		cpu = sprintf("%.1f", c); if (store == "postgres") cpu = cpu sprintf(" + server %.1f", s)
+		printf "| %s | %s | %s | %.1f | %s | %.2f GB | %.0f MB | %s |\n", size, store, step, w, cpu, k / 1048576, b / 1048576, e }'
+}
+
+# daemon: `lettrage match` and the passes of `lettrage once` on the same
+# data: the first pass (every file but the last, 99 % of the open items),
+# a second and a third pass without new statements (the open exceptions
+# re-examined against the items the pass before settled, until a pass
+# changes nothing), an idle pass, a pass with 1 % new statements (the last
+# file) and 1 % new items (the items held back), and the pass after it.
+daemon() {
+	local sizes=${DAEMON_SIZES:-100000} stores=${DAEMON_STORES:-sqlite postgres}
+	[[ -n ${BENCH_1M:-} ]] && sizes="$sizes 1000000"
+	echo "### The daemon at scale: \`lettrage match\` and \`lettrage once\` passes (issue 18)"
+	echo
+	host ", one run per row"
+	echo "| transactions × items | store | step | wall s | CPU s | peak RSS | state size | examined |"
+	echo "|---|---|---|---|---|---|---|---|"
+	[[ $stores == *postgres* ]] && pg_start
+	for size in $sizes; do
+		local src w last
+		src=$(daemon_data "$size")
+		last=$(ls "$src/statements" | sort | tail -1)
+		for store in $stores; do
+			w=$BENCH_DIR/daemon-$size-$store
+			rm -rf "$w" && mkdir -p "$w/statements" "$w/held"
+			cp "$src"/statements/*.xml "$w/statements/" && mv "$w/statements/$last" "$w/held/"
+			awk 'NR == 1 || (NR - 1) % 100 != 0' "$src/open_items.csv" >"$w/open_items.csv"
+			awk 'NR > 1 && (NR - 1) % 100 == 0' "$src/open_items.csv" >"$w/held/items.csv"
+			if [[ $store == postgres ]]; then
+				psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "DROP DATABASE IF EXISTS bench$size" -c "CREATE DATABASE bench$size" >/dev/null
+				sed 's|^  driver: sqlite|  driver: postgres|; s|^  sqlite: .*|  postgres: {dsn: "postgres://postgres@127.0.0.1:'"$PGPORT"'/bench'"$size"'?sslmode=disable"}|' \
+					"$src/lettrage.yaml" >"$w/lettrage.yaml"
+			else
+				cp "$src/lettrage.yaml" "$w/"
+				local x=""
+				read -r mw mc mk x < <(timed "$LOGS/daemon-match-$size" "$BENCH_DIR/lettrage" match --open-items "$w/open_items.csv" \
+					--statements "$w/statements" --out "$w/match-out" -c "$w/lettrage.yaml")
+				awk -v size="$size × $size" -v w="$mw" -v c="$mc" -v k="$mk" -v x="$x" 'BEGIN {
+					printf "| %s | (none) | `lettrage match` | %.1f | %.1f | %.2f GB | | %s |\n", size, w, c, k / 1048576, x }'
+			fi
+			cat "$w"/statements/*.xml "$w/open_items.csv" >/dev/null
+			daemon_row "$size" "$store" "first pass" "$w"
+			daemon_row "$size" "$store" "second pass" "$w"
+			daemon_row "$size" "$store" "third pass" "$w"
+			daemon_row "$size" "$store" "idle pass" "$w"
+			mv "$w/held/$last" "$w/statements/" && cat "$w/held/items.csv" >>"$w/open_items.csv"
+			daemon_row "$size" "$store" "1 % new statements + 1 % new items" "$w"
+			daemon_row "$size" "$store" "pass after the delta" "$w"
+		done
+	done
+	[[ $stores == *postgres* ]] && "${PG_STOP[@]}" >/dev/null
 	echo
 }
 
@@ -352,6 +460,7 @@ quality) quality ;;
 e2e) e2e ;;
 passes) passes ;;
 ab) ab ;;
+daemon) daemon ;;
 all)
 	camt_bench
 	matcher_bench
@@ -359,7 +468,7 @@ all)
 	e2e
 	;;
 *)
-	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|all]" >&2
+	echo "usage: scripts/bench.sh [camt|matcher|quality|e2e|passes|ab|daemon|all]" >&2
 	exit 2
 	;;
 esac

@@ -75,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
+	stop := startProfiles(stderr)
+	defer stop()
 	switch cmd {
 	case "once":
 		return cmdOnce(rest, stdout, stderr)
@@ -349,6 +351,11 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
 	}
 	fmt.Fprintln(w)
+	// what the pass matched again, or that nothing changed; nothing when
+	// there was nothing open to match again (a first pass, `match`)
+	if r.Examined > 0 || r.ExaminedWhy == pipeline.NothingChanged {
+		fmt.Fprintf(w, "  examined      %d open exceptions matched again (%s)\n", r.Examined, r.ExaminedWhy)
+	}
 	if line := setAsideLine(r.AllSetAside()); line != "" {
 		fmt.Fprintf(w, "  set aside     %s\n", line)
 	}
@@ -358,7 +365,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 	fmt.Fprintf(w, "  decisions     %d lettered, %d suggested, %d unmatched, %d ignored\n",
 		r.Outcomes[domain.Auto], r.Outcomes[domain.Suggested], r.Outcomes[domain.Unmatched], r.Outcomes[domain.Ignored])
 	fmt.Fprintf(w, "  written back  %d decisions\n", r.Applied)
-	if !r.ReportsWritten {
+	if !r.ReportsWritten && !r.ReportsUnchanged {
 		fmt.Fprintln(w, "  report        not written (the pass stopped before)")
 		return
 	}
@@ -375,6 +382,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, "  report        %s", filepath.Join(reportDir, "exceptions.csv"))
 		if xlsx {
 			fmt.Fprint(w, " and exceptions.xlsx")
+		}
+		if r.ReportsUnchanged {
+			fmt.Fprint(w, " (current: nothing they show changed, not rewritten)")
 		}
 		fmt.Fprintln(w)
 	}

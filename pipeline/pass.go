@@ -1,0 +1,585 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// pass is the working state of one Job.Run: what each step reads from the
+// steps before it and hands to the steps after it.
+type pass struct {
+	j   *Job
+	log *slog.Logger
+	res *Result
+	// items are the ledger's open items at the start of the pass.
+	items []domain.OpenItem
+	// staged are the files listed and read (or known) this pass.
+	staged []stagedFile
+	// ids is the identity rule's intake of the new files' transactions.
+	ids *intake
+	// files are the new files to record; fresh the new transactions to
+	// match, freshFile the file each came from.
+	files     []FileRecord
+	fresh     []domain.Transaction
+	freshFile map[string]string
+	// open are the stored transactions matched again (open exceptions,
+	// due batch entries); skipped when the examination was not needed.
+	open []StoredTx
+	// exam is the examination fingerprint, examined whether the open
+	// exceptions were matched again this pass.
+	exam     examInputs
+	examined bool
+	in       matcher.Input
+	out      matcher.Output
+	commit   Commit
+}
+
+// Run performs one pass. The error is nil when everything went through,
+// wraps ErrFilesSkipped when some files were quarantined (the others went
+// through), and is anything else when the run failed (nothing half-done:
+// what was committed is complete and the next run resumes from it).
+func (j *Job) Run(ctx context.Context) (res Result, err error) {
+	started := j.now()
+	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
+	res.Outcomes = map[domain.Outcome]int{}
+	p := &pass{j: j, res: &res, log: j.Log.With("job", j.Name, "run_id", res.RunID)}
+	if j.Locker != nil {
+		release, ok, err := j.Locker.TryLock(ctx, j.Name)
+		if err != nil {
+			return res, fmt.Errorf("running job %q: %w", j.Name, err)
+		}
+		if !ok {
+			p.log.Info("job is running in another process or replica; this run is skipped")
+			j.Metrics.observeRun(j.Name, started, j.now(), ErrBusy)
+			return res, fmt.Errorf("running job %q: %w", j.Name, ErrBusy)
+		}
+		defer release()
+	}
+	defer func() {
+		j.Metrics.observeRun(j.Name, started, j.now(), err)
+	}()
+	for _, step := range []func(context.Context) error{
+		p.recover, p.readInbox, p.loadItems, p.readStatements, p.takeIn, p.gatherOpen,
+		p.match, p.decide, p.save, p.writeBack, p.report, p.redact,
+	} {
+		if err := step(ctx); err != nil {
+			return res, err
+		}
+	}
+	// Only now are the files filed away.
+	return res, finishPass(ctx, p.log, j.Name, j.Source, p.staged, res, func() {
+		j.Metrics.sourceError(j.Name, j.SourceType, "archive")
+	})
+}
+
+// recover completes what a crash left PENDING before the open items are
+// read, so that the ledger's residuals already include it. Reads the
+// store's outbox; writes the ledger and Result.Applied.
+func (p *pass) recover(ctx context.Context) error {
+	n, err := p.j.applyPending(ctx, p.log)
+	p.res.Applied += n
+	return err
+}
+
+// readInbox takes in the accountants' resolutions dropped in the inbox
+// first: the matcher then sees the state they leave. Reads the inbox;
+// writes the store and Result.Inbox.
+func (p *pass) readInbox(ctx context.Context) error {
+	if p.j.Resolutions == nil {
+		return nil
+	}
+	return p.j.processInbox(ctx, p.log, &p.res.Inbox)
+}
+
+// loadItems reads the ledger's open items into p.items.
+func (p *pass) loadItems(ctx context.Context) error {
+	items, err := p.j.Ledger.OpenItems(ctx)
+	if err != nil {
+		return openItemsError(err)
+	}
+	p.items = items
+	p.log.Info("open items loaded", "component", "ledger", "items", len(items))
+	p.res.noteOpenItems(p.j.Ledger, p.log)
+	return nil
+}
+
+// readStatements lists the source and stages, in memory, the files not
+// processed before (nothing is committed yet); files refused before are
+// held, unreadable ones quarantined or left for the next run. Reads the
+// source and the store's file records; writes p.staged and the file
+// counts of Result.
+func (p *pass) readStatements(ctx context.Context) error {
+	j, res, log := p.j, p.res, p.log
+	refs, err := j.Source.List(ctx)
+	if err != nil {
+		j.Metrics.sourceError(j.Name, j.SourceType, "list")
+		return fmt.Errorf("listing statements: %w", err)
+	}
+	j.Metrics.listed(j.Name, j.SourceType, j.now())
+	log.Debug("statements listed", "component", "source", "files", len(refs))
+	res.Files = len(refs)
+	for _, ref := range refs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopping before %q: %w", ref.Path, err)
+		}
+		if seen, err := j.Store.SeenListing(ctx, j.Name, ref.Source, ref.Path, ref.Size, ref.ModTime); err != nil {
+			return err
+		} else if seen {
+			// Processed before and unchanged (left in place): not read again.
+			res.FilesDuplicate++
+			j.Metrics.file(j.Name, "duplicate")
+			p.staged = append(p.staged, stagedFile{ref: ref, known: true})
+			continue
+		}
+		// Refused before (same listing or same content): held, skipped (refused.go).
+		if held, err := j.skipHeld(ctx, log, ref); err != nil {
+			return err
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
+		sf, err := j.readFile(ctx, ref)
+		if held, herr := j.heldAgain(ctx, log, ref, sf.hash, err); herr != nil {
+			return herr
+		} else if held {
+			res.FilesHeld++
+			continue
+		}
+		if err != nil {
+			if err := p.unread(ctx, sf, err); err != nil {
+				return err
+			}
+			continue
+		}
+		log.Debug("statement read", "component", "source", "file", ref.Path, "bytes", ref.Size,
+			"sha256", shortHashText(sf.hash), "transactions", len(sf.txs), "failed_checks", len(sf.failedChecks))
+		p.staged = append(p.staged, sf)
+	}
+	j.countHeld(ctx, log)
+	return nil
+}
+
+// unread settles a file that could not be read (settleUnread) and
+// remembers its refusal.
+func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
+	j := p.j
+	if !errors.Is(err, errNotCAMT) && ctx.Err() == nil {
+		j.Metrics.sourceError(j.Name, j.SourceType, errorKind(err))
+	}
+	if stop := settleUnread(ctx, p.log, p.res, j.Source, j.OnlyCAMT, sf.ref, err, func(outcome string) {
+		if outcome == "quarantine_failed" {
+			j.Metrics.sourceError(j.Name, j.SourceType, "quarantine")
+		} else {
+			j.Metrics.file(j.Name, outcome)
+		}
+	}); stop != nil {
+		return stop
+	}
+	return j.rememberRefusal(ctx, sf.ref, sf.hash, err)
+}
+
+// takeIn drops the staged files already read (the same content under
+// another name) and passes the others' transactions through the identity
+// rule (identity.go): re-deliveries, pending entries, possible duplicates,
+// batch entries and their details. Reads p.staged and the store; writes
+// p.ids, p.files, p.fresh, p.freshFile and Result's counts.
+func (p *pass) takeIn(ctx context.Context) error {
+	j, res := p.j, p.res
+	p.ids = newIntake(storePrior{j.Store, j.Name})
+	p.ids.recordDeliveries = true
+	seenHash := map[string]bool{}
+	for i := range p.staged {
+		sf := &p.staged[i]
+		if sf.known {
+			continue
+		}
+		done, err := j.Store.FileDone(ctx, j.Name, sf.hash)
+		if err != nil {
+			return err
+		}
+		if done || seenHash[sf.hash] {
+			res.FilesDuplicate++
+			j.Metrics.file(j.Name, "duplicate")
+			p.log.Info("statement already processed (same content)", "component", "source", "file", sf.ref.Path, "sha256", sf.hash[:16])
+			continue
+		}
+		seenHash[sf.hash] = true
+		for _, c := range sf.failedChecks {
+			j.Metrics.checkFailed(j.Name, c)
+		}
+		res.FilesProcessed++
+		j.Metrics.file(j.Name, "processed")
+		res.Transactions += len(sf.txs)
+		if err := p.ids.addFile(ctx, sf.hash, sf.txs); err != nil {
+			return err
+		}
+		p.files = append(p.files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
+			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
+		sf.txs = nil // the intake holds what is kept
+	}
+	fresh, freshFiles := p.ids.kept(false)
+	p.fresh = fresh
+	p.freshFile = make(map[string]string, len(fresh))
+	for i := range fresh {
+		p.freshFile[fresh[i].Key] = freshFiles[i]
+	}
+	res.Duplicates = p.ids.duplicates
+	res.noteSetAside(ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
+	crashAt(FailAfterParse)
+	return nil
+}
+
+// gatherOpen decides whether the open exceptions are examined again
+// (incremental.go) and, when they are, reads them with the batch entries
+// whose wait is over, as the new files enrich or cover them. Reads the
+// store, p.items, p.files and p.ids; writes p.exam, p.examined, p.open
+// and Result.Examined/ExaminedWhy.
+func (p *pass) gatherOpen(ctx context.Context) error {
+	j := p.j
+	now := j.now()
+	exam, recorded, err := j.Store.examState(ctx, j.Name, now, now.Add(-j.batchWait()))
+	if err != nil {
+		return err
+	}
+	exam.Config, exam.Items = j.ConfigHash, itemsHash(p.items)
+	p.exam = exam
+	why := exam.changedSince(recorded)
+	if len(p.files) > 0 {
+		why = strings.TrimPrefix(why+", new statements", ", ")
+	}
+	if why == "" && !j.FullExamination {
+		p.res.ExaminedWhy = NothingChanged
+		return nil
+	}
+	if why == "" {
+		why = "full examination configured"
+	}
+	p.examined, p.res.ExaminedWhy = true, why
+	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
+	if err != nil {
+		return err
+	}
+	due, err := j.Store.DueWaiting(ctx, j.Name, now.Add(-j.batchWait()))
+	if err != nil {
+		return err
+	}
+	open = append(open, due...)
+	enriched := map[string]domain.Transaction{}
+	for _, t := range p.ids.enrich {
+		enriched[t.Key] = t
+	}
+	kept := open[:0]
+	for _, st := range open {
+		if p.ids.dropped[st.Tx.Key] {
+			continue // covered by details read in this pass
+		}
+		if t, ok := enriched[st.Tx.Key]; ok {
+			st.Tx = t
+		}
+		kept = append(kept, st)
+	}
+	p.open = kept
+	p.res.Examined = len(kept)
+	return nil
+}
+
+// match runs the matcher, pure, over the new transactions and the open
+// exceptions together. Reads p.fresh, p.open, p.items and the store's
+// memory; writes p.in and p.out.
+func (p *pass) match(ctx context.Context) error {
+	j := p.j
+	p.in = matcher.Input{Items: p.items, Config: j.Matching}
+	if len(p.fresh) == 0 && len(p.open) == 0 {
+		return nil // nothing to decide: the memory is not read
+	}
+	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
+	if err != nil {
+		return err
+	}
+	p.in.Memory = mem
+	p.in.Transactions = make([]domain.Transaction, 0, len(p.fresh)+len(p.open))
+	p.in.Transactions = append(p.in.Transactions, p.fresh...)
+	for _, st := range p.open {
+		p.in.Transactions = append(p.in.Transactions, st.Tx)
+	}
+	p.out = matcher.Match(p.in)
+	if len(p.out.Decisions) != len(p.in.Transactions) {
+		return fmt.Errorf("matching: got %d decisions for %d transactions", len(p.out.Decisions), len(p.in.Transactions))
+	}
+	return nil
+}
+
+// save commits the pass's decisions (automatic ones PENDING) in one state
+// transaction, and records an examination that changed nothing
+// (incremental.go). Reads p.commit; writes the store and
+// Result.Committed.
+func (p *pass) save(ctx context.Context) error {
+	j := p.j
+	if err := j.Store.SaveCommit(ctx, p.commit); err != nil {
+		return err
+	}
+	p.res.Committed = true
+	crashAt(FailAfterCommit)
+	if p.examined {
+		if err := j.Store.recordExamined(ctx, j.Name, p.exam, p.commit.empty(), j.now()); err != nil {
+			return err
+		}
+	}
+	p.log.Info("decisions committed", "component", "state", "decisions", len(p.commit.Decisions),
+		"files", len(p.files), "new_transactions", len(p.fresh), "rematched", p.res.Rematched,
+		"examined", p.res.Examined, "examined_why", p.res.ExaminedWhy)
+	p.fresh, p.freshFile, p.ids = nil, nil, nil
+	return nil
+}
+
+// writeBack writes what was just committed to the ledger. A cancelled
+// context no longer stops it: what is committed is written back now, or
+// by the next run's recovery. Reads p.commit; writes the ledger, the
+// store's outbox and Result.Applied.
+func (p *pass) writeBack(ctx context.Context) error {
+	n, err := p.j.apply(context.WithoutCancel(ctx), p.log, pendingOf(p.commit))
+	p.res.Applied += n
+	p.commit = Commit{} // written: not kept while the reports are written
+	return err
+}
+
+// report rewrites the exceptions reports and metrics from the state
+// store, unless they are current (incremental.go). Reads p.items, p.out,
+// p.exam and the store; writes the reports, job_state.reported and
+// Result's exception figures.
+func (p *pass) report(ctx context.Context) error {
+	j := p.j
+	revision, last, err := j.Store.reportState(ctx, j.Name)
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%d|%s|%s|%s", revision, p.exam.Items, j.now().UTC().Format("2006-01-02"), j.ConfigHash)
+	if last.Key == key && p.reportsCurrent(key) {
+		p.res.ReportsUnchanged = true
+		crashAt(FailAfterReports)
+		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
+		return nil
+	}
+	allocated := map[string]domain.Amount{}
+	for _, d := range p.out.Decisions {
+		if d.Outcome == domain.Auto {
+			for _, a := range d.Allocations {
+				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Settles())
+			}
+		}
+	}
+	p.out = matcher.Output{}
+	exc, err := j.writeReports(ctx, p.items, allocated)
+	if err != nil {
+		return err
+	}
+	p.res.ReportsWritten = true
+	crashAt(FailAfterReports)
+	p.res.Exceptions = len(exc)
+	p.res.UnmatchedCash = unmatchedCash(exc)
+	j.gaugesKey = key
+	return j.Store.recordReported(ctx, j.Name, revision, reportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
+}
+
+// reportsCurrent reports whether the reports written for key need not be
+// written again: the files are there, no ledger is handed the exceptions,
+// the gauges, when scraped, were set for key in this process, and the job
+// does not examine everything every pass (FullExamination rewrites them).
+func (p *pass) reportsCurrent(key string) bool {
+	j := p.j
+	if _, sink := j.Ledger.(connectors.ExceptionSink); sink || j.FullExamination {
+		return false
+	}
+	if j.ScrapedGauges && j.gaugesKey != key {
+		return false
+	}
+	if j.ReportDir == "" {
+		return true
+	}
+	names := []string{"exceptions.csv"}
+	if j.Reports.XLSX {
+		names = append(names, "exceptions.xlsx")
+	}
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(j.ReportDir, n)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// redact erases the personal data of settled transactions past the
+// configured retention. Reads and writes the store.
+func (p *pass) redact(ctx context.Context) error {
+	j := p.j
+	if j.PersonalDataDays <= 0 {
+		return nil
+	}
+	now := j.now()
+	n, err := j.Store.RedactPersonalData(ctx, j.Name, now.AddDate(0, 0, -j.PersonalDataDays), now)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		p.log.Info("personal data redacted from settled transactions", "component", "state", "transactions", n)
+	}
+	return nil
+}
+
+// decide turns the matcher's decisions into the records to commit: the
+// identity rule's verdicts, the post-processing of re-matched exceptions
+// (an accountant's unlettering, a ledger's refusal), decision keys, and
+// the reversals a bank reversal calls for. Reads p.in, p.out, p.open,
+// p.ids and the store's letters; writes p.commit and Result's outcome
+// counts.
+func (p *pass) decide(ctx context.Context) error {
+	j, res := p.j, p.res
+	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
+		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
+	setAside := j.setAsideRecords(p.ids, res)
+	p.commit.Decisions = make([]DecisionRecord, 0, len(setAside)+len(p.out.Decisions))
+	p.commit.Decisions = append(p.commit.Decisions, setAside...)
+	itemByID := make(map[string]domain.OpenItem, len(p.items))
+	for _, it := range p.items {
+		itemByID[it.ID] = it
+	}
+	for i, d := range p.out.Decisions {
+		var prev *StoredTx
+		if i >= len(p.fresh) {
+			prev = &p.open[i-len(p.fresh)]
+		}
+		recs, d, err := p.decideOne(ctx, p.in.Transactions[i], d, prev, itemByID)
+		if err != nil {
+			return err
+		}
+		if recs == nil {
+			continue
+		}
+		p.commit.Decisions = append(p.commit.Decisions, recs...)
+		res.Outcomes[d.Outcome]++
+		j.Metrics.decision(j.Name, d)
+		if d.Outcome == domain.Ignored && prev == nil {
+			if why := ignoredReason(p.in.Transactions[i], d); why != "" {
+				res.noteIgnored(why, p.in.Transactions[i])
+				j.Metrics.setAside(j.Name, why, 1)
+			}
+		}
+	}
+	// The records hold what the later steps need: the matcher's input is
+	// not kept for the rest of the pass.
+	p.in, p.open = matcher.Input{}, nil
+	return nil
+}
+
+// decideOne is decide for one transaction: tx, the matcher's decision d,
+// prev the stored transaction when tx is an open exception matched again
+// (nil when new). It returns the records to commit (the decision last,
+// after the reversals it calls for) and the decision counted, or no
+// records when nothing is to be recorded (an exception decided as before,
+// a refused letter not retried yet).
+func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.Decision, prev *StoredTx,
+	itemByID map[string]domain.OpenItem) (recs []DecisionRecord, _ domain.Decision, err error) {
+	j, res := p.j, p.res
+	isNew := prev == nil
+	prevReason := ""
+	if !isNew {
+		prevReason = prev.Decision.Reason
+	}
+	if prevReason == domain.ReasonUnlettered && d.Outcome == domain.Auto {
+		// An accountant undid this letter: never letter it again by
+		// itself; show what the matcher would do as a suggestion.
+		d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
+	}
+	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == txWaiting, prevReason)
+	if d.Reason == ReasonPossibleDuplicate && isNew {
+		res.PossibleDuplicates++
+		j.Metrics.setAside(j.Name, ReasonPossibleDuplicate, 1)
+	}
+	if !isNew {
+		var again bool
+		if d, again, err = p.againDecision(ctx, tx, d, prev.Decision); err != nil || !again {
+			return nil, d, err
+		}
+	}
+	rec := DecisionRecord{Tx: tx, FileHash: p.freshFile[tx.Key], Decision: d, New: isNew}
+	if !isNew {
+		rec.FileHash = prev.FileHash
+	}
+	if d.Outcome == domain.Auto {
+		generation := 0
+		if !isNew { // an exception, possibly unlettered before: a fresh key
+			if _, generation, err = j.Store.LastLetter(ctx, j.Name, tx.Key); err != nil {
+				return nil, d, err
+			}
+		}
+		rec.Key = DecisionKey(j.Name, tx.Key, generation)
+		rec.Items = map[string]domain.OpenItem{}
+		for _, a := range d.Allocations {
+			rec.Items[a.ItemID] = itemByID[a.ItemID]
+		}
+	} else {
+		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
+	}
+	if d.Outcome == domain.Unletter && d.UnletterKey != "" {
+		// The bank reversed or returned a payment that was lettered: undo
+		// that letter in the ledger; the payment is an exception again.
+		revs, why, err := j.reversals(ctx, d.UnletterKey,
+			fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
+		if err != nil {
+			return nil, d, err
+		}
+		for i := range revs {
+			revs[i].Decision.Rule = RuleBankReversal
+		}
+		if revs != nil {
+			recs = append(recs, revs...)
+		} else {
+			rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, domain.ReasonReversalNotUndone
+			rec.Decision.Explanation = d.Explanation + "; " + why
+		}
+	}
+	if p.log.Enabled(ctx, slog.LevelDebug) {
+		p.log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
+			"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
+	}
+	return append(recs, rec), d, nil
+}
+
+// againDecision is what becomes of an open exception matched again, whose
+// stored decision was prev: the same letter the ledger refused is not
+// retried for a day (a closed period, a locked invoice), a different one
+// is; an exception still refused keeps the ledger's refusal in view; an
+// exception decided as before is not recorded again (again false).
+func (p *pass) againDecision(ctx context.Context, tx domain.Transaction, d, prev domain.Decision) (domain.Decision, bool, error) {
+	j := p.j
+	if d.Outcome == domain.Auto && prev.Reason == ReasonLedgerRejected {
+		last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
+		if err != nil {
+			return d, false, err
+		}
+		if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < RejectedRetryAfter {
+			return d, false, nil
+		}
+	}
+	if d.Outcome != domain.Auto && prev.Reason == ReasonLedgerRejected {
+		// Still an exception: keep the ledger's refusal in view (an
+		// invoice paid by someone else may be a double payment).
+		ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
+		d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
+	}
+	if d.Outcome == domain.Auto {
+		p.res.Rematched++
+	} else if sameException(prev, d) {
+		return d, false, nil
+	}
+	return d, true, nil
+}
