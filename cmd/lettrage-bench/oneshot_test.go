@@ -159,6 +159,9 @@ func TestStatelessEqualsJobOnGeneratedData(t *testing.T) {
 				t.Errorf("only %d lettered", jres.Outcomes[domain.Auto])
 			}
 			jres.Problems, ores.Problems = nil, nil
+			// Why the daemon examined what it did is its state's (issue 18's
+			// incremental passes); the stateless pass keeps none.
+			jres.ExaminedWhy = ""
 			if !reflect.DeepEqual(jres, ores) {
 				t.Errorf("results differ:\n job       %+v\n stateless %+v", jres, ores)
 			}
