@@ -253,13 +253,13 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 			}
 			// in free text a short number passes a check digit by chance
 			// (an amount, a date): below 6 digits it is only a hint
-			valid := len(Schemes(c)) > 0 && !(free && isDigits(c) && len(c) < 6)
+			valid := len(Schemes(c)) > 0 && !(free && domain.IsDigits(c) && len(c) < 6)
 			ev.refs = append(ev.refs, refHit{item: n, value: c, valid: valid})
 		}
 	}
 	if len(ix.byRef) > 0 {
 		for _, r := range tx.Structured {
-			if c := CompactReference(r.Value); c != "" {
+			if c := domain.CompactReference(r.Value); c != "" {
 				addRef([]byte(c), false)
 			}
 		}

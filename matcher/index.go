@@ -109,8 +109,8 @@ func (ix *index) docPrefix(p string, max int) []int32 {
 // refKey is the lookup form of a payment reference: compact, and for an
 // all-digit reference without its leading zeros (QR references are padded).
 func refKey(s string) string {
-	c := CompactReference(s)
-	if isDigits(c) {
+	c := domain.CompactReference(s)
+	if domain.IsDigits(c) {
 		c = strings.TrimLeft(c, "0")
 	}
 	return c

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"github.com/lettrage/lettrage/domain"
 	"sort"
 	"strings"
 	"unicode"
@@ -11,7 +12,7 @@ import (
 
 // NormaliseIBAN returns s in upper case without spaces or other separators
 // ("fr76 3000 6000 0112 3456 7890 189" → "FR7630006000011234567890189").
-func NormaliseIBAN(s string) string { return CompactReference(s) }
+func NormaliseIBAN(s string) string { return domain.CompactReference(s) }
 
 // foldSpecial maps letters without a canonical decomposition to ASCII.
 var foldSpecial = map[rune]string{

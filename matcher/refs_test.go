@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 func TestValidators(t *testing.T) {
@@ -13,44 +15,44 @@ func TestValidators(t *testing.T) {
 		in   string
 		want bool
 	}{
-		{"rf spec example", ValidRF, "RF18 5390 0754 7034", true},
-		{"rf compact lower", ValidRF, "rf18539007547034", true},
-		{"rf alphanumeric", ValidRF, "RF44INV2025001", true},
-		{"rf last digit wrong", ValidRF, "RF18 5390 0754 7035", false},
-		{"rf check digits swapped", ValidRF, "RF81 5390 0754 7034", false},
-		{"rf too short", ValidRF, "RF18", false},
-		{"rf too long", ValidRF, "RF18 1234 5678 9012 3456 7890 12", false},
-		{"rf punctuation", ValidRF, "RF18-5390-0754-7034", false},
-		{"rf not rf", ValidRF, "XX18539007547034", false},
-		{"qrr spec example", ValidQRReference, "21 00000 00003 13947 14300 09017", true},
-		{"qrr compact", ValidQRReference, "210000000003139471430009017", true},
-		{"qrr bad check", ValidQRReference, "210000000003139471430009018", false},
-		{"qrr 26 digits", ValidQRReference, "21000000000313947143000901", false},
-		{"qrr letters", ValidQRReference, "21000000000313947143000901A", false},
-		{"isr 16", ValidISR, "1234567890123456", true},
-		{"isr 16 bad", ValidISR, "1234567890123457", false},
-		{"isr 27", ValidISR, "210000000003139471430009017", true},
-		{"ogm plus", ValidOGM, "+++123/4567/89002+++", true},
-		{"ogm stars", ValidOGM, "***090/9337/55493***", true},
-		{"ogm plain", ValidOGM, "123456789002", true},
-		{"ogm bad check", ValidOGM, "+++123/4567/89003+++", false},
-		{"ogm unbalanced", ValidOGM, "+++123/4567/89002***", false},
-		{"ogm 11 digits", ValidOGM, "+++123/4567/8900+++", false},
-		{"fi", ValidFinnish, "1234561", true},
-		{"fi grouped", ValidFinnish, "12345 61", true},
-		{"fi short", ValidFinnish, "1232", true},
-		{"fi bad", ValidFinnish, "1234562", false},
-		{"fi too short", ValidFinnish, "123", false},
-		{"fi 21 digits", ValidFinnish, "123456789012345678901", false},
-		{"kid10", ValidKIDMod10, "1234567897", true},
-		{"kid10 luhn classic", ValidKIDMod10, "79927398713", true},
-		{"kid10 bad", ValidKIDMod10, "79927398710", false},
-		{"kid11", ValidKIDMod11, "123456785", true},
-		{"kid11 zero", ValidKIDMod11, "1234560", true},
-		{"kid11 dash", ValidKIDMod11, "1009-", true},
-		{"kid11 dash other", ValidKIDMod11, "1012-", true},
-		{"kid11 bad", ValidKIDMod11, "123456786", false},
-		{"kid11 dash not 10", ValidKIDMod11, "123456-", false},
+		{"rf spec example", domain.ValidRF, "RF18 5390 0754 7034", true},
+		{"rf compact lower", domain.ValidRF, "rf18539007547034", true},
+		{"rf alphanumeric", domain.ValidRF, "RF44INV2025001", true},
+		{"rf last digit wrong", domain.ValidRF, "RF18 5390 0754 7035", false},
+		{"rf check digits swapped", domain.ValidRF, "RF81 5390 0754 7034", false},
+		{"rf too short", domain.ValidRF, "RF18", false},
+		{"rf too long", domain.ValidRF, "RF18 1234 5678 9012 3456 7890 12", false},
+		{"rf punctuation", domain.ValidRF, "RF18-5390-0754-7034", false},
+		{"rf not rf", domain.ValidRF, "XX18539007547034", false},
+		{"qrr spec example", domain.ValidQRReference, "21 00000 00003 13947 14300 09017", true},
+		{"qrr compact", domain.ValidQRReference, "210000000003139471430009017", true},
+		{"qrr bad check", domain.ValidQRReference, "210000000003139471430009018", false},
+		{"qrr 26 digits", domain.ValidQRReference, "21000000000313947143000901", false},
+		{"qrr letters", domain.ValidQRReference, "21000000000313947143000901A", false},
+		{"isr 16", domain.ValidISR, "1234567890123456", true},
+		{"isr 16 bad", domain.ValidISR, "1234567890123457", false},
+		{"isr 27", domain.ValidISR, "210000000003139471430009017", true},
+		{"ogm plus", domain.ValidOGM, "+++123/4567/89002+++", true},
+		{"ogm stars", domain.ValidOGM, "***090/9337/55493***", true},
+		{"ogm plain", domain.ValidOGM, "123456789002", true},
+		{"ogm bad check", domain.ValidOGM, "+++123/4567/89003+++", false},
+		{"ogm unbalanced", domain.ValidOGM, "+++123/4567/89002***", false},
+		{"ogm 11 digits", domain.ValidOGM, "+++123/4567/8900+++", false},
+		{"fi", domain.ValidFinnish, "1234561", true},
+		{"fi grouped", domain.ValidFinnish, "12345 61", true},
+		{"fi short", domain.ValidFinnish, "1232", true},
+		{"fi bad", domain.ValidFinnish, "1234562", false},
+		{"fi too short", domain.ValidFinnish, "123", false},
+		{"fi 21 digits", domain.ValidFinnish, "123456789012345678901", false},
+		{"kid10", domain.ValidKIDMod10, "1234567897", true},
+		{"kid10 luhn classic", domain.ValidKIDMod10, "79927398713", true},
+		{"kid10 bad", domain.ValidKIDMod10, "79927398710", false},
+		{"kid11", domain.ValidKIDMod11, "123456785", true},
+		{"kid11 zero", domain.ValidKIDMod11, "1234560", true},
+		{"kid11 dash", domain.ValidKIDMod11, "1009-", true},
+		{"kid11 dash other", domain.ValidKIDMod11, "1012-", true},
+		{"kid11 bad", domain.ValidKIDMod11, "123456786", false},
+		{"kid11 dash not 10", domain.ValidKIDMod11, "123456-", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,12 +75,12 @@ func TestMakeRF(t *testing.T) {
 		{"AB-1", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := MakeRF(tt.base)
+		got, ok := domain.MakeRF(tt.base)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("MakeRF(%q) = %q, %v; want %q, %v", tt.base, got, ok, tt.want, tt.ok)
+			t.Errorf("domain.MakeRF(%q) = %q, %v; want %q, %v", tt.base, got, ok, tt.want, tt.ok)
 		}
-		if ok && !ValidRF(got) {
-			t.Errorf("MakeRF(%q) = %q is not valid", tt.base, got)
+		if ok && !domain.ValidRF(got) {
+			t.Errorf("domain.MakeRF(%q) = %q is not valid", tt.base, got)
 		}
 	}
 }
@@ -209,9 +211,9 @@ func FuzzValidators(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		rf, qrr, isr, ogm := ValidRF(s), ValidQRReference(s), ValidISR(s), ValidOGM(s)
-		fi, k10, k11 := ValidFinnish(s), ValidKIDMod10(s), ValidKIDMod11(s)
-		c := CompactReference(s)
+		rf, qrr, isr, ogm := domain.ValidRF(s), domain.ValidQRReference(s), domain.ValidISR(s), domain.ValidOGM(s)
+		fi, k10, k11 := domain.ValidFinnish(s), domain.ValidKIDMod10(s), domain.ValidKIDMod11(s)
+		c := domain.CompactReference(s)
 		if c != s {
 			return
 		}
@@ -224,7 +226,7 @@ func FuzzValidators(f *testing.F) {
 			(len(c) == 12 && has[SchemeOGM] != ogm) {
 			t.Fatalf("Schemes(%q) = %v disagrees with validators", c, Schemes(c))
 		}
-		if isDigits(c) && has[SchemeKID11] != k11 {
+		if domain.IsDigits(c) && has[SchemeKID11] != k11 {
 			t.Fatalf("Schemes(%q) kid11 disagrees", c)
 		}
 	})

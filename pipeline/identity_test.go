@@ -51,7 +51,7 @@ func idPay(name, amount, rf string) camtgen.Tx {
 }
 
 func rf(base string) string {
-	r, ok := matcher.MakeRF(base)
+	r, ok := domain.MakeRF(base)
 	if !ok {
 		panic("bad RF base " + base)
 	}

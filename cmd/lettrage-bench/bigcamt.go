@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // parseSize reads a size such as 300MB, 1.5GB, 512KB or 1000000 (bytes).
@@ -45,7 +44,7 @@ func benchEntry(i int, booking time.Time) *entry {
 	e := &entry{NtryRef: fmt.Sprintf("NR%09d", i), AcctSvcrRef: fmt.Sprintf("ASR%09d", i), Currency: "EUR", Credit: true,
 		Booking: booking, Rich: true, Seq: i}
 	for j := 1; j <= n; j++ {
-		rf, _ := matcher.MakeRF(fmt.Sprintf("%011d%d", i, j))
+		rf, _ := domain.MakeRF(fmt.Sprintf("%011d%d", i, j))
 		tx := &domain.Transaction{
 			Ref: fmt.Sprintf("TX%09d-%d", i, j), Amount: domain.AmountFromCents(cents), Currency: "EUR", Credit: true,
 			BookingDate: booking, EndToEndID: fmt.Sprintf("E2E-%09d-%d", i, j),

@@ -31,7 +31,6 @@ import (
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/camtgen"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // Scheme is how a bank references its entries.
@@ -232,7 +231,7 @@ func (g *gen) generate() {
 		cust := g.rng.IntN(len(payers))
 		ccy := s.Accounts[g.rng.IntN(len(s.Accounts))].Currency
 		res := amt(residuals[g.rng.IntN(len(residuals))])
-		ref, _ := matcher.MakeRF(fmt.Sprint(1001 + i))
+		ref, _ := domain.MakeRF(fmt.Sprint(1001 + i))
 		s.Items = append(s.Items, domain.OpenItem{ID: fmt.Sprintf("OI-%d", 1001+i), CustomerID: fmt.Sprintf("C%d", cust+1),
 			CustomerName: payers[cust].name, DocumentNumber: fmt.Sprintf("FA-2026-%05d", 1001+i), PaymentReference: ref,
 			IssueDate: time.Date(2026, 10, 1+i, 0, 0, 0, 0, time.UTC), DueDate: time.Date(2026, 11, 1+i, 0, 0, 0, 0, time.UTC),

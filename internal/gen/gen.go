@@ -296,7 +296,7 @@ func (g *generator) book() {
 			Currency: ccy, Amount: amt, Residual: resid,
 		}
 		if g.rng.IntN(10) < 4 {
-			it.PaymentReference, _ = matcher.MakeRF(fmt.Sprintf("2025%08d", i+1))
+			it.PaymentReference, _ = domain.MakeRF(fmt.Sprintf("2025%08d", i+1))
 		}
 		if cu.ibanKnown {
 			// master data often has spaces

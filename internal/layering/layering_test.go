@@ -29,9 +29,7 @@ type rule struct {
 
 var rules = []rule{
 	{pkg: "domain", deny: []string{""}, why: "the domain imports nothing of this project"},
-	// The file ledger checks ISO 11649 references with matcher.ValidRF:
-	// until the reference schemes (matcher/refs.go) move to the domain.
-	{pkg: "connectors/...", deny: []string{"matcher"}, except: []string{"connectors/ledger/file"},
+	{pkg: "connectors/...", deny: []string{"matcher"},
 		why: "connectors read and write the domain's values; the engine is the pipeline's"},
 	{pkg: "matcher", deny: []string{""}, allow: []string{"domain"}, why: "the matcher imports nothing of this project but the domain"},
 	{pkg: "connectors/...", deny: []string{"pipeline", "config", "cmd"}, why: "connectors are called by the pipeline and declare their own configuration"},

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/domain"
-	"github.com/lettrage/lettrage/matcher"
 )
 
 // The columns of the open-items CSV contract, in any order in a file.
@@ -511,7 +510,7 @@ func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowE
 			warn(ColCustomerIBAN, fmt.Errorf("IBAN %s: %w: not used to recognise the payer", maskIBAN(iban), ErrCheckDigits))
 		}
 	}
-	if ref := it.PaymentReference; looksRF(ref) && !matcher.ValidRF(ref) {
+	if ref := it.PaymentReference; looksRF(ref) && !domain.ValidRF(ref) {
 		warn(ColPaymentReference, fmt.Errorf("creditor reference %q: %w: not used as evidence", ref, ErrCheckDigits))
 		it.PaymentReference = ""
 	}
