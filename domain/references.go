@@ -28,6 +28,7 @@ func CompactReference(s string) string {
 	return b.String()
 }
 
+// IsDigits reports whether s is not empty and holds ASCII digits only.
 func IsDigits(s string) bool {
 	if s == "" {
 		return false
@@ -255,6 +256,8 @@ func mod11Check(base string) int {
 	return r
 }
 
+// IsAlnumUpper reports whether s holds ASCII digits and upper-case letters
+// only (a compact reference, see CompactReference).
 func IsAlnumUpper(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
