@@ -720,17 +720,7 @@ func (db *OdooDB) makeAPIKey(login, password string) (string, error) {
 // Packages with several tests share one through NewOdoo in TestMain.
 func StartOdoo(t testing.TB) *Odoo {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lettrage-odoo-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := NewOdoo(dir)
-	t.Cleanup(func() {
-		o.Stop()
-		os.RemoveAll(dir)
-	})
-	Need(t, "Odoo 17", err)
-	return o
+	return startForTest(t, "Odoo 17", "lettrage-odoo-", NewOdoo)
 }
 
 // NewOdoo starts PostgreSQL (a copy of the template cluster) and Odoo's

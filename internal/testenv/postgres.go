@@ -55,17 +55,7 @@ func PostgresBinDir() (string, error) {
 // TestMain.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lettrage-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err := NewPostgres(dir)
-	t.Cleanup(func() {
-		pg.Stop()
-		os.RemoveAll(dir)
-	})
-	Need(t, "PostgreSQL", err)
-	return pg
+	return startForTest(t, "PostgreSQL", "lettrage-pg-", NewPostgres)
 }
 
 // NewPostgres initialises a cluster under dir and starts it on a free port.

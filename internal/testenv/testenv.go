@@ -129,3 +129,21 @@ func (p *Process) LogTail() string {
 	}
 	return string(b)
 }
+
+// startForTest starts a server in a temporary folder of its own for one
+// test, and stops it and removes the folder when the test ends; a server
+// that cannot start skips the test loudly, or fails it in CI (Need).
+func startForTest[S interface{ Stop() }](t testing.TB, name, prefix string, start func(dir string) (S, error)) S {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(dir)
+	t.Cleanup(func() {
+		s.Stop()
+		os.RemoveAll(dir)
+	})
+	Need(t, name, err)
+	return s
+}

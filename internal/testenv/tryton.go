@@ -43,17 +43,7 @@ func TrytondPath() (string, error) { return LookPath("trytond", "/usr/bin/tryton
 // stops it when the test ends. Seed adds a company and invoices.
 func StartTryton(t testing.TB) *Tryton {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lettrage-tryton-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := NewTryton(dir)
-	t.Cleanup(func() {
-		tr.Stop()
-		os.RemoveAll(dir)
-	})
-	Need(t, "Tryton", err)
-	return tr
+	return startForTest(t, "Tryton", "lettrage-tryton-", NewTryton)
 }
 
 // NewTryton starts a server whose config and database live in dir. The
