@@ -79,6 +79,26 @@ func (c *camtWriter) text(s string) {
 }
 
 // elem writes <name>text</name>.
+// creditorRef writes a structured reference as CdtrRefInf: its type code
+// and issuer when known, then the reference.
+func (c *camtWriter) creditorRef(r domain.Reference) {
+	c.s("<CdtrRefInf>")
+	if r.Type != "" || r.Issuer != "" {
+		c.s("<Tp>")
+		if r.Type != "" {
+			c.s("<CdOrPrtry><Cd>")
+			c.text(r.Type)
+			c.s("</Cd></CdOrPrtry>")
+		}
+		if r.Issuer != "" {
+			c.elem("Issr", r.Issuer)
+		}
+		c.s("</Tp>")
+	}
+	c.elem("Ref", r.Value)
+	c.s("</CdtrRefInf>")
+}
+
 func (c *camtWriter) elem(name, text string) {
 	c.s("<" + name + ">")
 	c.text(text)
@@ -311,21 +331,8 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 				c.amt("RmtdAmt", tx.Amount, ccy)
 				c.s("</RfrdDocAmt>")
 			}
-			c.s("<CdtrRefInf>")
-			if r.Type != "" || r.Issuer != "" {
-				c.s("<Tp>")
-				if r.Type != "" {
-					c.s("<CdOrPrtry><Cd>")
-					c.text(r.Type)
-					c.s("</Cd></CdOrPrtry>")
-				}
-				if r.Issuer != "" {
-					c.elem("Issr", r.Issuer)
-				}
-				c.s("</Tp>")
-			}
-			c.elem("Ref", r.Value)
-			c.s("</CdtrRefInf></Strd>\n")
+			c.creditorRef(r)
+			c.s("</Strd>\n")
 		}
 		c.s("            </RmtInf>\n")
 	}
@@ -444,21 +451,9 @@ func (c *camtWriter) remittance(tx *domain.Transaction) {
 		if refWritten[r.Value] {
 			continue
 		}
-		c.s("              <Strd><CdtrRefInf>")
-		if r.Type != "" || r.Issuer != "" {
-			c.s("<Tp>")
-			if r.Type != "" {
-				c.s("<CdOrPrtry><Cd>")
-				c.text(r.Type)
-				c.s("</Cd></CdOrPrtry>")
-			}
-			if r.Issuer != "" {
-				c.elem("Issr", r.Issuer)
-			}
-			c.s("</Tp>")
-		}
-		c.elem("Ref", r.Value)
-		c.s("</CdtrRefInf></Strd>\n")
+		c.s("              <Strd>")
+		c.creditorRef(r)
+		c.s("</Strd>\n")
 	}
 	c.s("            </RmtInf>\n")
 }
