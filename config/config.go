@@ -58,14 +58,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/lettrage/lettrage/connectors/ledger/file"
-	"github.com/lettrage/lettrage/connectors/ledger/odoo"
-	"github.com/lettrage/lettrage/connectors/ledger/postgres"
-	"github.com/lettrage/lettrage/connectors/ledger/tryton"
+	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/source/compress"
-	"github.com/lettrage/lettrage/connectors/source/local"
-	"github.com/lettrage/lettrage/connectors/source/s3"
-	"github.com/lettrage/lettrage/connectors/source/sftp"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -216,10 +210,11 @@ func (j Job) ScheduleSpec() (cron string, every time.Duration) {
 // Source says where a job's statements come from. Exactly the block that
 // Type names is set.
 type Source struct {
-	Type  string        `yaml:"type"` // local | sftp | s3
-	Local *local.Config `yaml:"local"`
-	SFTP  *sftp.Config  `yaml:"sftp"`
-	S3    *s3.Config    `yaml:"s3"`
+	Type string `yaml:"type"` // a registered source type: local | sftp | s3
+	// Blocks are the source blocks the YAML sets (source.local…), by type,
+	// each decoded into the Config its connector registered
+	// (connectors.Sources); a valid configuration sets Blocks[Type] only.
+	Blocks map[string]connectors.Config `yaml:"-"`
 	// Compression bounds what .gz and .zip deliveries may expand to.
 	Compression compress.Limits `yaml:"compression"`
 	// ExtraXPath are bank-specific XPath expressions evaluated on each
@@ -229,13 +224,54 @@ type Source struct {
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
+// Settings returns the block of the chosen type (e.g. a *local.Config), nil
+// when it is not set.
+func (s Source) Settings() connectors.Config { return s.Blocks[s.Type] }
+
 // Ledger says which ledger a job reads open items from and writes to.
+// Exactly the block that Type names is set.
 type Ledger struct {
-	Type     string           `yaml:"type"` // file | postgres | tryton | odoo
-	File     *file.Config     `yaml:"file"`
-	Postgres *postgres.Config `yaml:"postgres"`
-	Tryton   *tryton.Config   `yaml:"tryton"`
-	Odoo     *odoo.Config     `yaml:"odoo"`
+	Type string `yaml:"type"` // a registered ledger type: file | postgres | tryton | odoo
+	// Blocks are the ledger blocks the YAML sets (ledger.odoo…), by type,
+	// each decoded into the Config its connector registered
+	// (connectors.Ledgers); a valid configuration sets Blocks[Type] only.
+	Blocks map[string]connectors.Config `yaml:"-"`
+}
+
+// Settings returns the block of the chosen type (e.g. an *odoo.Config), nil
+// when it is not set.
+func (l Ledger) Settings() connectors.Config { return l.Blocks[l.Type] }
+
+// kindRegistry is what the configuration needs of a connectors.Registry.
+type kindRegistry interface {
+	Port() string
+	Kinds() []string
+	NewConfig(kind string) (connectors.Config, bool)
+	Unknown(kind string) string
+	Want() string
+}
+
+// blockSet is a struct whose YAML keys are its fields' and, besides them,
+// the blocks of the types of one registry (Source, Ledger).
+type blockSet interface {
+	registry() kindRegistry
+	blocks() *map[string]connectors.Config
+}
+
+func (s *Source) registry() kindRegistry                { return connectors.Sources }
+func (s *Source) blocks() *map[string]connectors.Config { return &s.Blocks }
+func (l *Ledger) registry() kindRegistry                { return connectors.Ledgers }
+func (l *Ledger) blocks() *map[string]connectors.Config { return &l.Blocks }
+
+// canonicalNulls are the blocks the canonical form (Hash, String) shows as
+// null when they are not set: the types that were fields of Source and
+// Ledger before the registries (issue 15), so that every configuration
+// keeps the hash it had. A type registered since shows only when set, and
+// adding one changes no existing configuration's hash. Never extend these
+// lists.
+var canonicalNulls = map[string][]string{
+	"source": {"local", "sftp", "s3"},
+	"ledger": {"file", "postgres", "tryton", "odoo"},
 }
 
 // Reports says where exception reports are written.

@@ -126,7 +126,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Jobs) == 0 || c.Jobs[0].Source.Local == nil || !filepath.IsAbs(c.Jobs[0].Source.Local.Dir) {
+	if len(c.Jobs) == 0 || localOf(c.Jobs[0].Source) == nil || !filepath.IsAbs(localOf(c.Jobs[0].Source).Dir) {
 		t.Fatalf("example config = %s", c)
 	}
 }
@@ -149,9 +149,9 @@ jobs:
 		{"http.listen", c.HTTP.Listen, "127.0.0.1:9464"},
 		{"state.driver", c.State.Driver, "sqlite"},
 		{"state.sqlite.path", c.State.SQLite.Path, "/base/out/state.db"},
-		{"local.dir", j.Source.Local.Dir, "/base/in"},
-		{"open_items", j.Ledger.File.OpenItems, "/base/items.csv"},
-		{"journal", j.Ledger.File.Journal, "/abs/m.csv"},
+		{"local.dir", localOf(j.Source).Dir, "/base/in"},
+		{"open_items", fileOf(j.Ledger).OpenItems, "/base/items.csv"},
+		{"journal", fileOf(j.Ledger).Journal, "/abs/m.csv"},
 		{"reports.dir", j.Reports.Dir, "/base/out"},
 		{"same_amount", j.Matching.SameAmount, "oldest"},
 	}
@@ -218,8 +218,8 @@ func TestMatchingExact(t *testing.T) {
 		t.Errorf("overpayment %q, duplicate_payment %q: want on_account and the default exception", mc.Overpayment, mc.DuplicatePayment)
 	}
 	j := c.Jobs[0]
-	if j.Source.MaxFileBytes != 1<<20 || j.Source.Local.Dir != "/srv/lettrage/in" || !j.Source.Local.Recursive {
-		t.Errorf("source = %+v %+v", j.Source, j.Source.Local)
+	if j.Source.MaxFileBytes != 1<<20 || localOf(j.Source).Dir != "/srv/lettrage/in" || !localOf(j.Source).Recursive {
+		t.Errorf("source = %+v %+v", j.Source, localOf(j.Source))
 	}
 	if got := j.Source.ExtraXPath; len(got) != 2 || got[1] != "concat('$', ./AcctSvcrRef)" {
 		t.Errorf("extra_xpath = %q ($$ must escape $)", got)

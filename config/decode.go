@@ -7,11 +7,14 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lettrage/lettrage/connectors"
 )
 
 // decoder maps a yaml.Node tree onto the configuration structs by their
@@ -82,123 +85,173 @@ type defaulter interface{ setDefaults() }
 
 var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
-// decode stores n into v (addressable).
+// decode stores n into v (addressable): aliases followed, the value
+// counted, null keeping the default, then by v's type.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	for n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode {
-		if n.Kind == yaml.DocumentNode {
-			if len(n.Content) == 0 {
-				return
-			}
-			n = n.Content[0]
-		} else {
-			n = n.Alias
-		}
-	}
-	if d.nodes++; d.nodes > maxNodes {
-		if d.nodes == maxNodes+1 {
-			d.fail(n, path, "too many values (more than %d, aliases included)", maxNodes)
-		}
+	n = deref(n)
+	if n == nil || !d.count(n, path) {
 		return
-	}
-	if path != "" {
-		d.lines[path] = n.Line
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // keep the default
 	}
-	if v.Kind() == reflect.Pointer && !v.Type().Implements(textUnmarshaler) {
-		if v.IsNil() {
-			nv := reflect.New(v.Type().Elem())
-			if df, ok := nv.Interface().(defaulter); ok {
-				df.setDefaults()
-			}
-			before := len(d.problems)
-			d.decode(n, nv.Elem(), path)
-			// A scalar that failed to decode stays unset (its default),
-			// so that validation does not report it a second time.
-			if nv.Elem().Kind() == reflect.Struct || len(d.problems) == before {
-				v.Set(nv)
-			}
-			return
+	switch {
+	case v.Kind() == reflect.Pointer && !v.Type().Implements(textUnmarshaler):
+		d.decodePointer(n, v, path)
+	case v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler):
+		d.decodeText(n, v, path)
+	default:
+		d.decodeValue(n, v, path)
+	}
+}
+
+// deref follows documents and aliases to the node they hold; nil for an
+// empty document.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+			continue
 		}
+		if len(n.Content) == 0 {
+			return nil
+		}
+		n = n.Content[0]
+	}
+	return n
+}
+
+// count counts one more value decoded and notes its line under path; false
+// once the values exceed maxNodes (reported once).
+func (d *decoder) count(n *yaml.Node, path string) bool {
+	if d.nodes++; d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.fail(n, path, "too many values (more than %d, aliases included)", maxNodes)
+		}
+		return false
+	}
+	if path != "" {
+		d.lines[path] = n.Line
+	}
+	return true
+}
+
+// decodePointer decodes n into what v points to, allocating it (with its
+// defaults) when v is nil.
+func (d *decoder) decodePointer(n *yaml.Node, v reflect.Value, path string) {
+	if !v.IsNil() {
 		d.decode(n, v.Elem(), path)
 		return
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
-		s, ok := d.scalar(n, path, "a value")
-		if !ok {
-			return
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			d.fail(n, path, "%v", err)
-		}
+	nv := reflect.New(v.Type().Elem())
+	if df, ok := nv.Interface().(defaulter); ok {
+		df.setDefaults()
+	}
+	before := len(d.problems)
+	d.decode(n, nv.Elem(), path)
+	// A scalar that failed to decode stays unset (its default), so that
+	// validation does not report it a second time.
+	if nv.Elem().Kind() == reflect.Struct || len(d.problems) == before {
+		v.Set(nv)
+	}
+}
+
+// decodeText decodes a scalar into a value that reads itself from text
+// (domain.Amount…).
+func (d *decoder) decodeText(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a value")
+	if !ok {
 		return
 	}
+	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		d.fail(n, path, "%v", err)
+	}
+}
+
+// decodeValue decodes n into v by v's kind.
+func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "want a list, got %s", kindName(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, item := range n.Content {
-			ev := s.Index(i)
-			if df, ok := ev.Addr().Interface().(defaulter); ok {
-				df.setDefaults()
-			}
-			d.decode(item, ev, fmt.Sprintf("%s[%d]", path, i))
-		}
-		v.Set(s)
+		d.decodeSlice(n, v, path)
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)
 		}
 	case reflect.Bool:
-		s, ok := d.scalar(n, path, "true or false")
-		if !ok {
-			return
-		}
-		switch strings.ToLower(s) {
-		case "true", "yes", "on":
-			v.SetBool(true)
-		case "false", "no", "off":
-			v.SetBool(false)
-		default:
-			d.fail(n, path, "want true or false, got %q", s)
-		}
+		d.decodeBool(n, v, path)
 	case reflect.Int64:
-		if v.Type() != durationType {
-			d.decodeInt(n, v, path)
+		if v.Type() == durationType {
+			d.decodeDuration(n, v, path)
 			return
 		}
-		s, ok := d.scalar(n, path, "a duration")
-		if !ok {
-			return
-		}
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			d.fail(n, path, "want a duration such as 30s or 5m, got %q", s)
-			return
-		}
-		v.SetInt(int64(dur))
+		d.decodeInt(n, v, path)
 	case reflect.Int, reflect.Int32:
 		d.decodeInt(n, v, path)
 	case reflect.Float64:
-		s, ok := d.scalar(n, path, "a number")
-		if !ok {
-			return
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.fail(n, path, "want a number, got %q", s)
-			return
-		}
-		v.SetFloat(f)
+		d.decodeFloat(n, v, path)
 	default:
 		d.fail(n, path, "cannot be set (internal: unsupported type %s)", v.Type())
 	}
+}
+
+// decodeSlice decodes a list, each element starting from its defaults.
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, path, "want a list, got %s", kindName(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		ev := s.Index(i)
+		if df, ok := ev.Addr().Interface().(defaulter); ok {
+			df.setDefaults()
+		}
+		d.decode(item, ev, fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "true or false")
+	if !ok {
+		return
+	}
+	switch strings.ToLower(s) {
+	case "true", "yes", "on":
+		v.SetBool(true)
+	case "false", "no", "off":
+		v.SetBool(false)
+	default:
+		d.fail(n, path, "want true or false, got %q", s)
+	}
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a duration")
+	if !ok {
+		return
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.fail(n, path, "want a duration such as 30s or 5m, got %q", s)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) decodeFloat(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a number")
+	if !ok {
+		return
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		d.fail(n, path, "want a number, got %q", s)
+		return
+	}
+	v.SetFloat(f)
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -230,12 +283,16 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	return s, true
 }
 
+// decodeStruct decodes a mapping into a struct by its yaml tags; in a
+// blockSet (Source, Ledger), a key that is no field but a registered type
+// is that type's block.
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "want a mapping, got %s", kindName(n))
 		return
 	}
 	fields := fieldsOf(v.Type())
+	bs, _ := blockSetOf(v)
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -245,18 +302,63 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(k, path, "a key must be a plain name")
 			continue
 		}
-		idx, ok := fields[key]
-		if !ok {
+		idx, isField := fields[key]
+		isBlock := !isField && bs != nil && registered(bs.registry(), key)
+		switch {
+		case !isField && !isBlock:
 			d.fail(k, p, "unknown key")
-			continue
-		}
-		if seen[key] {
+		case seen[key]:
 			d.fail(k, p, "duplicate key")
-			continue
+		case isField:
+			seen[key] = true
+			d.decode(val, v.Field(idx), p)
+		default:
+			seen[key] = true
+			d.decodeBlock(val, bs, key, p)
 		}
-		seen[key] = true
-		d.decode(val, v.Field(idx), p)
 	}
+}
+
+// blockSetOf returns v (a struct) as a blockSet, when it is one.
+func blockSetOf(v reflect.Value) (blockSet, bool) {
+	if !v.CanAddr() {
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		v = c
+	}
+	bs, ok := v.Addr().Interface().(blockSet)
+	return bs, ok
+}
+
+func registered(r kindRegistry, kind string) bool {
+	_, ok := r.NewConfig(kind)
+	return ok
+}
+
+// decodeBlock decodes the block of a registered type into a new value of
+// the Config type its connector registered; a null block stays unset.
+func (d *decoder) decodeBlock(n *yaml.Node, bs blockSet, kind, path string) {
+	cfg, _ := bs.registry().NewConfig(kind)
+	pv := reflect.New(reflect.TypeOf(cfg)).Elem() // a nil *T, decoded as any pointer field
+	d.decode(n, pv, path)
+	if pv.Kind() != reflect.Pointer || pv.IsNil() {
+		return
+	}
+	m := bs.blocks()
+	if *m == nil {
+		*m = map[string]connectors.Config{}
+	}
+	(*m)[kind] = pv.Interface().(connectors.Config)
+}
+
+// blockNames returns the types of the blocks set, sorted.
+func blockNames(m map[string]connectors.Config) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // fieldsOf maps yaml key → field index of a struct type.
@@ -300,28 +402,34 @@ func (d *decoder) finish(v reflect.Value, path string) {
 		if !v.IsNil() {
 			d.finish(v.Elem(), path)
 		}
-		return
 	case reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
 			d.finish(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
-		return
 	case reflect.Struct:
-	default:
-		return
+		if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
+			return
+		}
+		d.finishFields(v, path)
+		d.loadSecrets(v, path)
+		if bs, ok := blockSetOf(v); ok {
+			for _, kind := range blockNames(*bs.blocks()) {
+				d.finish(reflect.ValueOf((*bs.blocks())[kind]), join(path, kind))
+			}
+		}
 	}
+}
+
+// finishFields resolves the relative paths among a struct's fields and
+// finishes each field.
+func (d *decoder) finishFields(v reflect.Value, path string) {
 	t := v.Type()
-	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
-		return
-	}
-	names := map[string]int{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, ok := yamlName(f)
 		if !ok {
 			continue
 		}
-		names[name] = i
 		fv := v.Field(i)
 		isPath := hasTag(f, "path") || strings.HasSuffix(name, "_file")
 		if isPath && fv.Kind() == reflect.String && fv.String() != "" && !filepath.IsAbs(fv.String()) {
@@ -329,6 +437,13 @@ func (d *decoder) finish(v reflect.Value, path string) {
 		}
 		d.finish(fv, join(path, name))
 	}
+}
+
+// loadSecrets reads each x_file field of a struct into its x sibling and
+// empties x_file.
+func (d *decoder) loadSecrets(v reflect.Value, path string) {
+	t := v.Type()
+	names := fieldsOf(t)
 	for i := 0; i < t.NumField(); i++ {
 		name, ok := yamlName(t.Field(i))
 		if !ok {
@@ -444,21 +559,7 @@ func canonical(v reflect.Value) any {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		out := map[string]any{}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, ok := yamlName(f)
-			if !ok {
-				continue
-			}
-			if isSecret(t, f, name) {
-				out[name] = redact(v.Field(i).String())
-				continue
-			}
-			out[name] = canonical(v.Field(i))
-		}
-		return out
+		return canonicalStruct(v)
 	case reflect.Slice:
 		out := make([]any, v.Len())
 		for i := range out {
@@ -478,6 +579,35 @@ func canonical(v reflect.Value) any {
 		return v.Float()
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// canonicalStruct is a struct's canonical form: its fields by yaml name
+// and, for a blockSet, its blocks by type (canonicalNulls as null when not
+// set).
+func canonicalStruct(v reflect.Value) map[string]any {
+	out := map[string]any{}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, ok := yamlName(f)
+		if !ok {
+			continue
+		}
+		if isSecret(t, f, name) {
+			out[name] = redact(v.Field(i).String())
+			continue
+		}
+		out[name] = canonical(v.Field(i))
+	}
+	if bs, ok := blockSetOf(v); ok {
+		for _, kind := range canonicalNulls[bs.registry().Port()] {
+			out[kind] = nil
+		}
+		for kind, cfg := range *bs.blocks() {
+			out[kind] = canonical(reflect.ValueOf(cfg))
+		}
+	}
+	return out
 }
 
 // isSecret reports a field tagged lettrage:"secret", or a string field x of

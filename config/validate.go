@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/connectors/camt"
 	"net"
 	"regexp"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -176,9 +177,9 @@ func validateJob(ps *problems, p string, j *Job, i int, names map[string]int) {
 		ps.add(p+".reports.dir", "required")
 	}
 	validateMatching(ps, p+".matching", &j.Matching)
-	if len(j.Matching.CashDiscounts) > 0 && (j.Ledger.Type == "tryton" || j.Ledger.Type == "odoo") {
+	if len(j.Matching.CashDiscounts) > 0 && !writesCashDiscounts(j.Ledger.Type) {
 		ps.add(p+".matching.cash_discount", "the %s ledger does not write cash-discount postings yet: remove it "+
-			"(discounts then stay open on the invoices) or use the file or postgres ledger", j.Ledger.Type)
+			"(discounts then stay open on the invoices) or use the %s ledger", j.Ledger.Type, cashDiscountLedgers())
 	}
 	if j.BatchDetailsWait < 0 {
 		ps.add(p+".batch_details_wait", "must not be negative")
@@ -272,45 +273,30 @@ func checkSchedule(s string) error {
 	return nil
 }
 
-// block is one type-specific settings block (source.sftp, ledger.tryton…).
-type block struct {
-	name string
-	set  bool
-	err  func() error
-}
-
-// validateBlocks checks that exactly the block of the chosen type is set,
-// and validates it.
-func validateBlocks(ps *problems, p, what, typ string, blocks []block) {
-	known := false
-	var names []string
-	for _, b := range blocks {
-		names = append(names, b.name)
-		switch {
-		case b.name == typ && !b.set:
-			ps.add(p+"."+b.name, "required for type %q", typ)
-		case b.name == typ:
-			ps.addJoined(p+"."+b.name, b.err())
-		case b.set:
-			ps.add(p+"."+b.name, "set only the block of the %s type (%q)", what, typ)
-		}
-		known = known || b.name == typ
-	}
-	want := strings.Join(names, ", ")
+// validateBlocks checks that exactly the block of the chosen type (typ) is
+// set among a Source's or Ledger's blocks, and validates it with its
+// connector's Validate.
+func validateBlocks(ps *problems, p, typ string, bs blockSet) {
+	reg, blocks := bs.registry(), *bs.blocks()
 	switch {
 	case typ == "":
-		ps.add(p+".type", "required (want one of %s)", want)
-	case !known:
-		ps.add(p+".type", "unknown %s type %q (want one of %s)", what, typ, want)
+		ps.add(p+".type", "required (%s)", reg.Want())
+	case !registered(reg, typ):
+		ps.add(p+".type", "%s", reg.Unknown(typ))
+	case blocks[typ] == nil:
+		ps.add(p+"."+typ, "required for type %q", typ)
+	default:
+		ps.addJoined(p+"."+typ, blocks[typ].Validate())
+	}
+	for _, name := range blockNames(blocks) {
+		if name != typ {
+			ps.add(p+"."+name, "set only the block of the %s type (%q)", reg.Port(), typ)
+		}
 	}
 }
 
 func validateSource(ps *problems, p string, s *Source) {
-	validateBlocks(ps, p, "source", s.Type, []block{
-		{"local", s.Local != nil, func() error { return s.Local.Validate() }},
-		{"sftp", s.SFTP != nil, func() error { return s.SFTP.Validate() }},
-		{"s3", s.S3 != nil, func() error { return s.S3.Validate() }},
-	})
+	validateBlocks(ps, p, s.Type, s)
 	if err := camt.CompileExtras(s.ExtraXPath); err != nil {
 		ps.add(p+".extra_xpath", "%v", err)
 	}
@@ -325,12 +311,34 @@ func validateSource(ps *problems, p string, s *Source) {
 }
 
 func validateLedger(ps *problems, p string, l *Ledger) {
-	validateBlocks(ps, p, "ledger", l.Type, []block{
-		{"file", l.File != nil, func() error { return l.File.Validate() }},
-		{"postgres", l.Postgres != nil, func() error { return l.Postgres.Validate() }},
-		{"tryton", l.Tryton != nil, func() error { return l.Tryton.Validate() }},
-		{"odoo", l.Odoo != nil, func() error { return l.Odoo.Validate() }},
-	})
+	validateBlocks(ps, p, l.Type, l)
+}
+
+// writesCashDiscounts reports whether the ledger type kind writes
+// cash-discount postings (connectors.CashDiscountWriter); an unknown type
+// is reported elsewhere.
+func writesCashDiscounts(kind string) bool {
+	cfg, ok := connectors.Ledgers.NewConfig(kind)
+	if !ok {
+		return true
+	}
+	w, ok := cfg.(connectors.CashDiscountWriter)
+	return !ok || w.WritesCashDiscounts()
+}
+
+// cashDiscountLedgers names the ledger types that write cash-discount
+// postings: "file or postgres".
+func cashDiscountLedgers() string {
+	var names []string
+	for _, k := range connectors.Ledgers.Kinds() {
+		if writesCashDiscounts(k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // maxCombination bounds the combination search (its cost grows

@@ -18,6 +18,9 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/config"
+	_ "github.com/lettrage/lettrage/connectors/all"
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
 )
 
 const (
@@ -159,11 +162,11 @@ func TestDockerfile(t *testing.T) {
 	writable := []string{cfg.State.SQLite.Path}
 	for _, j := range cfg.Jobs {
 		writable = append(writable, j.Reports.Dir)
-		if j.Ledger.File != nil {
-			writable = append(writable, j.Ledger.File.Journal)
+		if fc, ok := j.Ledger.Settings().(*file.Config); ok {
+			writable = append(writable, fc.Journal)
 		}
-		if j.Source.Local != nil {
-			writable = append(writable, j.Source.Local.ArchiveDir, j.Source.Local.QuarantineDir)
+		if lc, ok := j.Source.Settings().(*local.Config); ok {
+			writable = append(writable, lc.ArchiveDir, lc.QuarantineDir)
 		}
 	}
 	for _, p := range writable {

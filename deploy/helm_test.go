@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lettrage/lettrage/config"
+	_ "github.com/lettrage/lettrage/connectors/all"
 )
 
 const (

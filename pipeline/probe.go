@@ -12,7 +12,6 @@ import (
 
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/connectors/ledger/postgres"
 	"github.com/lettrage/lettrage/domain"
 )
 
@@ -111,10 +110,7 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 }
 
 // newProbeLedger is NewLedger for reading open items only: the PostgreSQL
-// ledger does not create its bookkeeping tables.
+// ledger, for one, does not create its bookkeeping tables.
 func newProbeLedger(c config.Ledger) (connectors.Ledger, error) {
-	if c.Type == "postgres" && c.Postgres != nil {
-		return postgres.Open(*c.Postgres)
-	}
-	return NewLedger(c)
+	return connectors.Ledgers.New(c.Type, c.Settings(), connectors.LedgerOptions{ReadOnly: true})
 }

@@ -20,12 +20,6 @@ import (
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/connectors/ledger/file"
-	"github.com/lettrage/lettrage/connectors/ledger/odoo"
-	"github.com/lettrage/lettrage/connectors/ledger/tryton"
-	"github.com/lettrage/lettrage/connectors/source/local"
-	"github.com/lettrage/lettrage/connectors/source/s3"
-	"github.com/lettrage/lettrage/connectors/source/sftp"
 )
 
 // Service is the daemon: the configured jobs over one state store, with
@@ -163,34 +157,19 @@ func inboxMinAge(d time.Duration) time.Duration {
 	return d
 }
 
-// NewSource builds the statement source a job's configuration names.
+// NewSource builds the statement source a job's configuration names,
+// through the registry of the types this program knows
+// (connectors.Sources; cmd/lettrage imports connectors/all). name is the
+// job's name; the source is named "<name>/<type>" in logs.
 func NewSource(name string, c config.Source) (connectors.StatementSource, error) {
-	switch c.Type {
-	case "local":
-		return local.New(name+"/local", *c.Local)
-	case "sftp":
-		return sftp.New(name+"/sftp", *c.SFTP)
-	case "s3":
-		return s3.New(name+"/s3", *c.S3)
-	}
-	return nil, fmt.Errorf("type: unknown source type %q", c.Type)
+	return connectors.Sources.New(c.Type, c.Settings(), connectors.SourceOptions{Name: name + "/" + c.Type})
 }
 
-// NewLedger builds the ledger a job's configuration names.
+// NewLedger builds the ledger a job's configuration names, through the
+// registry (connectors.Ledgers). The PostgreSQL ledger connects on first
+// use: a database down at start fails that job's runs, not the process.
 func NewLedger(c config.Ledger) (connectors.Ledger, error) {
-	switch c.Type {
-	case "file":
-		return file.New(*c.File)
-	case "postgres":
-		// Connected on first use: a database down at start fails that
-		// job's runs, not the process (lazyledger.go).
-		return newLazyPostgres(*c.Postgres)
-	case "tryton":
-		return tryton.New(*c.Tryton)
-	case "odoo":
-		return odoo.New(*c.Odoo)
-	}
-	return nil, fmt.Errorf("type: unknown ledger type %q", c.Type)
+	return connectors.Ledgers.New(c.Type, c.Settings(), connectors.LedgerOptions{})
 }
 
 // Close releases the ledgers and the state store.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/config"
+	_ "github.com/lettrage/lettrage/connectors/all"
 	"github.com/lettrage/lettrage/internal/gen"
 )
 

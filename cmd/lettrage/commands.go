@@ -473,8 +473,8 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		for _, j := range cfg.Jobs {
 			if !found && (*jobName == "" || j.Name == *jobName) {
 				matching, found = j.Matching.MatcherConfig(), true
-				if j.Ledger.Type == "file" && j.Ledger.File != nil {
-					ledgerCfg = *j.Ledger.File
+				if fc, ok := j.Ledger.Settings().(*file.Config); ok {
+					ledgerCfg = *fc
 					ledgerCfg.OpenItems, ledgerCfg.Journal = *itemsPath, journal
 					if ledgerCfg.Format != "" && !strings.EqualFold(filepath.Ext(*itemsPath), "."+ledgerCfg.Format) {
 						ledgerCfg.Format = "" // the file named here says what it is

@@ -4,6 +4,10 @@ package main
 
 import (
 	"os"
+
+	// The built-in statement sources and ledgers, registered for the
+	// configuration (source.type, ledger.type).
+	_ "github.com/lettrage/lettrage/connectors/all"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -1,4 +1,4 @@
-package pipeline
+package postgres
 
 import (
 	"context"
@@ -6,33 +6,33 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/connectors/ledger/postgres"
 	"github.com/lettrage/lettrage/domain"
 )
 
 // lazyPostgres is the PostgreSQL ledger connected on first use, so that
 // a database down when the daemon (or `once`) starts fails that job's runs
 // (exit code 3, retried by the next run) instead of the whole process;
-// the other jobs run. It has every optional interface the PostgreSQL
+// the other jobs run. It is what the registry builds for ledger type
+// postgres (register.go). It has every optional interface the PostgreSQL
 // client has (Unletterer, ExceptionSink), and no other.
 type lazyPostgres struct {
-	cfg postgres.Config
+	cfg Config
 	mu  sync.Mutex
-	c   *postgres.Client
+	c   *Client
 }
 
 var (
 	_ connectors.Ledger        = (*lazyPostgres)(nil)
 	_ connectors.Unletterer    = (*lazyPostgres)(nil)
 	_ connectors.ExceptionSink = (*lazyPostgres)(nil)
-	_ connectors.Unletterer    = (*postgres.Client)(nil)
-	_ connectors.ExceptionSink = (*postgres.Client)(nil)
+	_ connectors.Unletterer    = (*Client)(nil)
+	_ connectors.ExceptionSink = (*Client)(nil)
 )
 
 // newLazyPostgres validates the configuration now (a configuration error
 // is one at start) and connects later.
-func newLazyPostgres(cfg postgres.Config) (*lazyPostgres, error) {
-	c, err := postgres.Open(cfg) // validates, reads dsn_file; does not connect
+func newLazyPostgres(cfg Config) (*lazyPostgres, error) {
+	c, err := Open(cfg) // validates, reads dsn_file; does not connect
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func newLazyPostgres(cfg postgres.Config) (*lazyPostgres, error) {
 	return &lazyPostgres{cfg: cfg}, nil
 }
 
-func (l *lazyPostgres) client(ctx context.Context) (*postgres.Client, error) {
+func (l *lazyPostgres) client(ctx context.Context) (*Client, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.c != nil {
@@ -48,7 +48,7 @@ func (l *lazyPostgres) client(ctx context.Context) (*postgres.Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := postgres.New(ctx, l.cfg)
+	c, err := New(ctx, l.cfg)
 	if err != nil {
 		return nil, err
 	}
