@@ -345,8 +345,19 @@ func cashDiscountLedgers() string {
 // exponentially).
 const maxCombination = 12
 
+// validateMatching checks a job's matching block: the effective values
+// (defaults filled in), then each list and the policies.
 func validateMatching(ps *problems, p string, m *Matching) {
 	c := m.MatcherConfig()
+	validateThresholds(ps, p, c)
+	validateTolerances(ps, p, m.Tolerances)
+	validateFX(ps, p, m.FX)
+	validatePolicies(ps, p, c)
+	validateCashDiscounts(ps, p, m.CashDiscounts)
+}
+
+// validateThresholds checks the thresholds and the bounds of the search.
+func validateThresholds(ps *problems, p string, c matcher.Config) {
 	if c.AutoThreshold < 0 || c.AutoThreshold > 1 {
 		ps.add(p+".auto_threshold", "must be between 0 and 1")
 	}
@@ -367,9 +378,14 @@ func validateMatching(ps *problems, p string, m *Matching) {
 	if c.DueWindowDays < 0 {
 		ps.add(p+".due_window_days", "must not be negative")
 	}
+}
+
+// validateTolerances checks the amount tolerances, one per currency (""
+// for all).
+func validateTolerances(ps *problems, p string, tolerances []matcher.Tolerance) {
 	seen := map[string]int{}
 	hundred := domain.AmountFromInt(100)
-	for i, t := range m.Tolerances {
+	for i, t := range tolerances {
 		tp := fmt.Sprintf("%s.tolerances[%d]", p, i)
 		if t.Currency != "" && !isCurrency(t.Currency) {
 			ps.add(tp+".currency", "invalid currency %q (want three upper-case letters, or empty for all)", t.Currency)
@@ -389,8 +405,12 @@ func validateMatching(ps *problems, p string, m *Matching) {
 			ps.add(tp, "set absolute, percent or both")
 		}
 	}
+}
+
+// validateFX checks the cross-currency rules, one per pair.
+func validateFX(ps *problems, p string, rules []matcher.FXRule) {
 	pairs := map[string]int{}
-	for i, r := range m.FX {
+	for i, r := range rules {
 		fp := fmt.Sprintf("%s.fx[%d]", p, i)
 		if !isCurrency(r.ItemCurrency) {
 			ps.add(fp+".item_currency", "invalid currency %q (want three upper-case letters)", r.ItemCurrency)
@@ -410,14 +430,24 @@ func validateMatching(ps *problems, p string, m *Matching) {
 			ps.add(fp+".tolerance_percent", "must be between 0 and %d", maxFXTolerancePercent)
 		}
 	}
+}
+
+// validatePolicies checks what is done with an overpayment and a
+// duplicate payment.
+func validatePolicies(ps *problems, p string, c matcher.Config) {
 	if !oneOf(c.Overpayment, matcher.PolicyException, matcher.PolicyOnAccount) {
 		ps.add(p+".overpayment", "unknown value %q (want exception or on_account)", c.Overpayment)
 	}
 	if !oneOf(c.DuplicatePayment, matcher.PolicyException, matcher.PolicyOnAccount) {
 		ps.add(p+".duplicate_payment", "unknown value %q (want exception or on_account)", c.DuplicatePayment)
 	}
+}
+
+// validateCashDiscounts checks the cash-discount policies, one per
+// currency ("" for all).
+func validateCashDiscounts(ps *problems, p string, discounts []matcher.CashDiscount) {
 	ccys := map[string]int{}
-	for i, d := range m.CashDiscounts {
+	for i, d := range discounts {
 		dp := fmt.Sprintf("%s.cash_discount[%d]", p, i)
 		if d.Currency != "" && !isCurrency(d.Currency) {
 			ps.add(dp+".currency", "invalid currency %q (want three upper-case letters, or empty for all)", d.Currency)
