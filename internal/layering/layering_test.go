@@ -34,6 +34,10 @@ var rules = []rule{
 	{pkg: "matcher", deny: []string{""}, allow: []string{"domain"}, why: "the matcher imports nothing of this project but the domain"},
 	{pkg: "connectors/...", deny: []string{"pipeline", "config", "cmd"}, why: "connectors are called by the pipeline and declare their own configuration"},
 	{pkg: "config", deny: []string{"pipeline", "cmd"}, why: "the configuration is read before the pipeline exists"},
+	{pkg: "config", deny: []string{"connectors/all", "connectors/ledger", "connectors/source"}, allow: []string{"connectors/source/compress"},
+		why: "the configuration knows the connectors through their registry only, open to those the program registers"},
+	{pkg: "pipeline/...", deny: []string{"connectors/all"},
+		why: "the program (cmd) chooses which connectors exist; the pipeline builds them through the registry"},
 	{pkg: "pipeline/...", deny: []string{"cmd"}, why: "nothing imports the commands"},
 	{pkg: "internal/...", deny: []string{"cmd", "pipeline"}, why: "internal helpers serve every layer"},
 }
