@@ -42,6 +42,12 @@
 // when NAME is empty); $$ is a literal $. A key x_file next to a key x
 // names a file whose content (less one trailing newline) becomes x; x_file
 // is then emptied, so connectors only ever see x. Such an x is a secret.
+//
+// The package names no connector. The types of source.type and ledger.type,
+// and the blocks beside them, are those registered in connectors.Sources and
+// connectors.Ledgers: each block is decoded into its connector's own Config
+// and checked by its Validate. The program imports the connectors it offers
+// (cmd/lettrage imports connectors/all) before it loads a configuration.
 package config
 
 import (
