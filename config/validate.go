@@ -275,23 +275,26 @@ func checkSchedule(s string) error {
 
 // validateBlocks checks that exactly the block of the chosen type (typ) is
 // set among a Source's or Ledger's blocks, and validates it with its
-// connector's Validate.
+// connector's Validate. Problems come in the order of the registered types
+// (sorted), then the type's own.
 func validateBlocks(ps *problems, p, typ string, bs blockSet) {
 	reg, blocks := bs.registry(), *bs.blocks()
+	for _, name := range reg.Kinds() {
+		b, set := blocks[name]
+		switch {
+		case name == typ && !set:
+			ps.add(p+"."+name, "required for type %q", typ)
+		case name == typ:
+			ps.addJoined(p+"."+name, b.Validate())
+		case set:
+			ps.add(p+"."+name, "set only the block of the %s type (%q)", reg.Port(), typ)
+		}
+	}
 	switch {
 	case typ == "":
 		ps.add(p+".type", "required (%s)", reg.Want())
 	case !registered(reg, typ):
 		ps.add(p+".type", "%s", reg.Unknown(typ))
-	case blocks[typ] == nil:
-		ps.add(p+"."+typ, "required for type %q", typ)
-	default:
-		ps.addJoined(p+"."+typ, blocks[typ].Validate())
-	}
-	for _, name := range blockNames(blocks) {
-		if name != typ {
-			ps.add(p+"."+name, "set only the block of the %s type (%q)", reg.Port(), typ)
-		}
 	}
 }
 
