@@ -226,149 +226,134 @@ func newScratch() *scratch {
 // its own scratch.
 func (e *engine) gather(tx *domain.Transaction) *evidence { return e.gatherWith(tx, newScratch()) }
 
+// gatherWith is gather with the goroutine's scratch: the references, the
+// document numbers (as written, without their prefix and zeros, cut at the
+// end of the text), the payer's split, the payer's identity, the typos,
+// then the evidence's tier.
 func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount), tx: tx}
-	ix := e.ix
 	texts := txTexts(tx)
+	e.gatherRefs(ev, tx, texts, sc)
+	e.gatherDocs(ev, tx, texts, sc)
+	e.gatherRemitted(ev, tx)
+	e.gatherCut(ev, tx, sc)
+	e.gatherIBAN(ev, tx)
+	e.gatherNames(ev, tx, sc)
+	ev.identifyPayer()
+	// a document number one character away from an open item of exactly
+	// the amount (only when no number is found as written)
+	if !ev.strongDoc() {
+		e.gatherTypos(ev, texts, sc)
+	}
+	ev.tier = tierOf(ev)
+	return ev
+}
 
-	// structured references, in Strd and in free text
-	addRef := func(cb []byte, free bool) {
-		k := cb
-		if isDigitBytes(k) {
-			for len(k) > 0 && k[0] == '0' {
-				k = k[1:]
-			}
-		}
-		if !mayContain(&ix.refFilter, k) {
-			return
-		}
-		hits := ix.byRef[string(k)]
-		if len(hits) == 0 {
-			return
-		}
-		c := string(cb)
-		for _, n := range hits {
-			if slices.ContainsFunc(ev.refs, func(r refHit) bool { return r.item == n }) {
-				continue
-			}
-			// in free text a short number passes a check digit by chance
-			// (an amount, a date): below 6 digits it is only a hint
-			valid := len(Schemes(c)) > 0 && !(free && domain.IsDigits(c) && len(c) < 6)
-			ev.refs = append(ev.refs, refHit{item: n, value: c, valid: valid})
+// gatherRefs reads tx's structured references and the reference candidates
+// of its texts, and writes ev.refs: the items whose payment reference they
+// are, valid hits first.
+func (e *engine) gatherRefs(ev *evidence, tx *domain.Transaction, texts []string, sc *scratch) {
+	if len(e.ix.byRef) == 0 {
+		return
+	}
+	for _, r := range tx.Structured {
+		if c := domain.CompactReference(r.Value); c != "" {
+			e.addRef(ev, []byte(c), false)
 		}
 	}
-	if len(ix.byRef) > 0 {
-		for _, r := range tx.Structured {
-			if c := domain.CompactReference(r.Value); c != "" {
-				addRef([]byte(c), false)
+	for _, t := range texts {
+		sc.atoms = referenceCandidatesWith(t, sc.atoms, &sc.cb, func(c []byte) {
+			if len(c) >= 4 {
+				e.addRef(ev, c, true)
 			}
-		}
-		for _, t := range texts {
-			sc.atoms = referenceCandidatesWith(t, sc.atoms, &sc.cb, func(c []byte) {
-				if len(c) >= 4 {
-					addRef(c, true)
-				}
-			})
-		}
-		// a valid hit beats an invalid one for the same item: sort valid first
-		slices.SortStableFunc(ev.refs, func(a, b refHit) int {
-			switch {
-			case a.valid == b.valid:
-				return 0
-			case a.valid:
-				return -1
-			}
-			return 1
 		})
 	}
+	// a valid hit beats an invalid one for the same item: sort valid first
+	slices.SortStableFunc(ev.refs, func(a, b refHit) int {
+		switch {
+		case a.valid == b.valid:
+			return 0
+		case a.valid:
+			return -1
+		}
+		return 1
+	})
+}
 
-	// document numbers: whole-atom n-grams looked up in the index
-	hits := sc.hits[:0]
-	cb, lb := sc.cb[:0], sc.lb[:0]
-	// scan looks up the n-grams of text number ti; with digits, it also
-	// looks for numbers written without their prefix and zeros
-	scan := func(ti int, t string, digits bool) {
-		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
-		sc.atoms = atoms
-		for i := range atoms {
-			cb, lb = cb[:0], lb[:0]
-			hc, hl := keyHashStart, keyHashStart
-			for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
-				a := atoms[j]
-				if j > i && !a.glued && !a.light {
-					break
-				}
-				cb = append(cb, a.s...)
-				hc = keyHashAdd(hc, a.s)
-				n := len(lb)
-				if a.digit {
-					lb = appendLooseDigits(lb, a.s)
-				} else {
-					lb = append(lb, a.s...)
-				}
-				hl = keyHashAdd(hl, lb[n:])
-				if len(cb) > maxGramLen || len(lb) > ix.docMaxLen {
-					break // longer than any number, and only growing
-				}
-				if len(cb) < minGramLen {
-					continue
-				}
-				if len(cb) >= ix.docMinLen && len(cb) <= ix.docMaxLen && ix.docFilter.mayContainHash(keyHashEnd(hc)) {
-					if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
-						text := string(cb)
-						for _, n := range ns {
-							// the key may be another number's with its
-							// leading zeros dropped: found so, not as written
-							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: ix.docC[n] != text})
-						}
-					}
-				}
-				if len(lb) >= ix.docMinLen && string(lb) != string(cb) && ix.docFilter.mayContainHash(keyHashEnd(hl)) {
-					if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
-						text := string(cb)
-						for _, n := range ns {
-							hits = append(hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: true})
-						}
-					}
-				}
-			}
-		}
-		if !digits || !ix.hasDigitsKeys {
-			return
-		}
-		// numbers written without their prefix and zeros: maximal runs of
-		// digit groups
-		for i := 0; i < len(atoms); i++ {
-			if !atoms[i].digit {
-				continue
-			}
-			j := i
-			for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
-				j++
-			}
-			if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
-				for _, n := range ix.byDoc[k] {
-					if !slices.Contains(ev.digits, n) {
-						ev.digits = append(ev.digits, n)
-						ev.digitsText = strings.TrimSpace(t)
-					}
-				}
-			}
-			i = j
+// addRef appends to ev.refs the items whose payment reference is cb (a
+// compact reference, digits compared without their leading zeros), once
+// each; free tells it was found in free text, where a short number is only
+// a hint.
+func (e *engine) addRef(ev *evidence, cb []byte, free bool) {
+	ix := e.ix
+	k := cb
+	if isDigitBytes(k) {
+		for len(k) > 0 && k[0] == '0' {
+			k = k[1:]
 		}
 	}
+	if !mayContain(&ix.refFilter, k) {
+		return
+	}
+	hits := ix.byRef[string(k)]
+	if len(hits) == 0 {
+		return
+	}
+	c := string(cb)
+	for _, n := range hits {
+		if slices.ContainsFunc(ev.refs, func(r refHit) bool { return r.item == n }) {
+			continue
+		}
+		ev.refs = append(ev.refs, refHit{item: n, value: c, valid: refValid(c, free)})
+	}
+}
+
+// refValid reports whether reference c, found in free text or not, counts
+// as valid: its check digits hold for some scheme, and in free text it is
+// not a number below 6 digits (an amount, a date passes a check digit by
+// chance).
+func refValid(c string, free bool) bool {
+	return len(Schemes(c)) > 0 && !(free && domain.IsDigits(c) && len(c) < 6)
+}
+
+// docScanner looks up a transaction's n-grams in the index of document
+// numbers. It reads the index and writes hits (the numbers found, with
+// their spans) and, for numbers written without their prefix and zeros,
+// ev.digits and ev.digitsText; cb and lb are its buffers, from the scratch.
+type docScanner struct {
+	ix     *index
+	ev     *evidence
+	sc     *scratch
+	hits   []docScan
+	cb, lb []byte
+}
+
+// gatherDocs reads tx's texts (and, when a cut line may have hidden a
+// number, its lines one by one) and writes ev.docs, the items whose
+// document number appears (an outer match hides those within it), and
+// ev.digits.
+func (e *engine) gatherDocs(ev *evidence, tx *domain.Transaction, texts []string, sc *scratch) {
+	d := docScanner{ix: e.ix, ev: ev, sc: sc, hits: sc.hits[:0], cb: sc.cb[:0], lb: sc.lb[:0]}
 	for ti, t := range texts {
-		scan(ti, t, true)
+		d.scan(ti, t, true)
 	}
-	if len(hits) == 0 && len(tx.Unstructured) > 1 && slices.ContainsFunc(tx.Unstructured[:len(tx.Unstructured)-1], fullLine) {
+	if len(d.hits) == 0 && len(tx.Unstructured) > 1 && slices.ContainsFunc(tx.Unstructured[:len(tx.Unstructured)-1], fullLine) {
 		// a cut line glued to the next may have hidden a number: read the
 		// lines one by one too (lines are otherwise joined by a space, and
 		// their n-grams were all read in the joined text)
 		for li, l := range tx.Unstructured {
-			scan(len(texts)+li, l, false)
+			d.scan(len(texts)+li, l, false)
 		}
 	}
-	sc.cb, sc.lb = cb, lb
+	sc.cb, sc.lb = d.cb, d.lb
+	ev.docs = appendOuterDocs(ev.docs, d.hits)
+	clear(d.hits) // drop the strings the scratch would keep alive
+	sc.hits = d.hits[:0]
+}
+
+// appendOuterDocs appends to docs the items of hits not found within the
+// span of another hit, once each.
+func appendOuterDocs(docs []docHit, hits []docScan) []docHit {
 	for a, h := range hits {
 		inner := false
 		for b, o := range hits {
@@ -377,23 +362,118 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 				break
 			}
 		}
-		if inner || slices.ContainsFunc(ev.docs, func(d docHit) bool { return d.item == h.item }) {
+		if inner || slices.ContainsFunc(docs, func(d docHit) bool { return d.item == h.item }) {
 			continue
 		}
-		ev.docs = append(ev.docs, docHit{item: h.item, text: h.text, loose: h.loose})
+		docs = append(docs, docHit{item: h.item, text: h.text, loose: h.loose})
 	}
-	clear(hits) // drop the strings the scratch would keep alive
-	sc.hits = hits[:0]
-	// the documents of the payer's split: by number as written (compact,
-	// else without leading zeros), else by the block's reference
+	return docs
+}
+
+// scan looks up the n-grams of text number ti; with digits, it also looks
+// for numbers written without their prefix and zeros.
+func (d *docScanner) scan(ti int, t string, digits bool) {
+	atoms := atomiseAppend(d.sc.atoms[:0], Fold(t))
+	d.sc.atoms = atoms
+	for i := range atoms {
+		d.scanFrom(ti, atoms, i)
+	}
+	if !digits || !d.ix.hasDigitsKeys {
+		return
+	}
+	d.scanDigits(t, atoms)
+}
+
+// scanFrom looks up the n-grams of text ti that start at atom i, as
+// written and with the leading zeros of their digit groups dropped, and
+// appends what it finds to d.hits.
+func (d *docScanner) scanFrom(ti int, atoms []refAtom, i int) {
+	ix := d.ix
+	cb, lb := d.cb[:0], d.lb[:0]
+	hc, hl := keyHashStart, keyHashStart
+	for j := i; j < len(atoms) && j < i+maxGramAtoms; j++ {
+		a := atoms[j]
+		if j > i && !a.glued && !a.light {
+			break
+		}
+		cb = append(cb, a.s...)
+		hc = keyHashAdd(hc, a.s)
+		n := len(lb)
+		if a.digit {
+			lb = appendLooseDigits(lb, a.s)
+		} else {
+			lb = append(lb, a.s...)
+		}
+		hl = keyHashAdd(hl, lb[n:])
+		if len(cb) > maxGramLen || len(lb) > ix.docMaxLen {
+			break // longer than any number, and only growing
+		}
+		if len(cb) < minGramLen {
+			continue
+		}
+		if len(cb) >= ix.docMinLen && len(cb) <= ix.docMaxLen && ix.docFilter.mayContainHash(keyHashEnd(hc)) {
+			if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
+				text := string(cb)
+				for _, n := range ns {
+					// the key may be another number's with its
+					// leading zeros dropped: found so, not as written
+					d.hits = append(d.hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: ix.docC[n] != text})
+				}
+			}
+		}
+		if len(lb) >= ix.docMinLen && string(lb) != string(cb) && ix.docFilter.mayContainHash(keyHashEnd(hl)) {
+			if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
+				text := string(cb)
+				for _, n := range ns {
+					d.hits = append(d.hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: true})
+				}
+			}
+		}
+	}
+	d.cb, d.lb = cb, lb
+}
+
+// scanDigits looks up the maximal runs of digit groups of text t (atoms)
+// as numbers written without their prefix and zeros, and adds the items
+// found to ev.digits (with t as ev.digitsText).
+func (d *docScanner) scanDigits(t string, atoms []refAtom) {
+	ix, ev := d.ix, d.ev
+	for i := 0; i < len(atoms); i++ {
+		if !atoms[i].digit {
+			continue
+		}
+		j := i
+		for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
+			j++
+		}
+		if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
+			for _, n := range ix.byDoc[k] {
+				if !slices.Contains(ev.digits, n) {
+					ev.digits = append(ev.digits, n)
+					ev.digitsText = strings.TrimSpace(t)
+				}
+			}
+		}
+		i = j
+	}
+}
+
+// gatherRemitted reads the payer's split (tx.Remitted) and writes
+// ev.remit: per document, the items its number as written (compact, else
+// without leading zeros), else its reference, names.
+func (e *engine) gatherRemitted(ev *evidence, tx *domain.Transaction) {
 	if len(tx.Remitted) > 0 {
 		ev.remit = make([][]int32, len(tx.Remitted))
 		for k := range tx.Remitted {
-			ev.remit[k] = ix.remittedItems(&tx.Remitted[k])
+			ev.remit[k] = e.ix.remittedItems(&tx.Remitted[k])
 		}
 	}
+}
 
-	// a number cut off at the end of a full last line: prefix search
+// gatherCut reads the last line of tx's remittance when it is full (cut
+// by the bank) and writes ev.cut and ev.cutText: the items whose document
+// number starts with the text that ends it (a prefix search).
+func (e *engine) gatherCut(ev *evidence, tx *domain.Transaction, sc *scratch) {
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
 		last := Fold(tx.Unstructured[n-1])
 		if len(last) > 0 && last[len(last)-1] != ' ' {
@@ -406,7 +486,7 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 				}
 				b = append([]byte(atoms[i].s), b...)
 				if len(b) >= minCutLen {
-					if items := ix.docPrefix(string(b), maxCutItems); len(items) > 0 {
+					if items := e.ix.docPrefix(string(b), maxCutItems); len(items) > 0 {
 						ev.cut, ev.cutText = items, string(b)
 					}
 				}
@@ -415,56 +495,81 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 	}
 	clear(sc.atoms) // the atoms point into this transaction's texts
 	sc.atoms = sc.atoms[:0]
+}
 
-	// payer identity: IBAN, then name (and ultimate debtor name)
+// gatherIBAN reads the payer's IBAN and writes ev.iban, ev.ibanCust (the
+// customers the open items or Memory know it for, sorted) and
+// ev.ibanLearned (only Memory knows it).
+func (e *engine) gatherIBAN(ev *evidence, tx *domain.Transaction) {
 	ev.iban = NormaliseIBAN(tx.Counterparty.IBAN)
-	if ev.iban != "" {
-		byIBAN, mem := ix.byIBAN[ev.iban], ix.memIBAN[ev.iban]
-		if len(byIBAN) == 0 {
-			ev.ibanLearned = len(mem) > 0
-		}
-		if len(byIBAN)+len(mem) > 0 {
-			cs := make([]string, len(byIBAN), len(byIBAN)+len(mem))
-			copy(cs, byIBAN)
-			for _, c := range mem {
-				cs = appendUnique(cs, c)
-			}
-			slices.Sort(cs)
-			ev.ibanCust = cs
-		}
+	if ev.iban == "" {
+		return
 	}
+	byIBAN, mem := e.ix.byIBAN[ev.iban], e.ix.memIBAN[ev.iban]
+	if len(byIBAN) == 0 {
+		ev.ibanLearned = len(mem) > 0
+	}
+	if len(byIBAN)+len(mem) > 0 {
+		cs := make([]string, len(byIBAN), len(byIBAN)+len(mem))
+		copy(cs, byIBAN)
+		for _, c := range mem {
+			cs = appendUnique(cs, c)
+		}
+		slices.Sort(cs)
+		ev.ibanCust = cs
+	}
+}
+
+// gatherNames reads the payer's name and ultimate debtor name and writes
+// ev.names: the customers whose names are like them, once each with its
+// better score, best first.
+func (e *engine) gatherNames(ev *evidence, tx *domain.Transaction, sc *scratch) {
 	for _, name := range []string{tx.Counterparty.Name, tx.Counterparty.UltimateName} {
 		if name == "" {
 			continue
 		}
-		ms := ix.payerByNameWith(name, sc)
+		ms := e.ix.payerByNameWith(name, sc)
 		if len(ev.names) == 0 {
 			// one list names each customer once
 			ev.names = append(ev.names, ms...)
 			continue
 		}
-		// merge: a customer met again keeps its better score
-		pos := sc.names
-		for i, m := range ev.names {
-			pos[m.customer] = i
-		}
-		for _, m := range ms {
-			if i, ok := pos[m.customer]; ok {
-				if m.score > ev.names[i].score {
-					ev.names[i] = m
-				}
-				continue
-			}
-			pos[m.customer] = len(ev.names)
-			ev.names = append(ev.names, m)
-		}
-		for _, m := range ev.names {
-			delete(pos, m.customer)
-		}
+		ev.names = mergeNames(ev.names, ms, sc.names)
 	}
 	clear(sc.out)
 	sc.out = sc.out[:0]
 	slices.SortFunc(ev.names, cmpNameMatch)
+}
+
+// mergeNames appends to names the matches of ms whose customer it does not
+// hold, and keeps the better score of a customer met again; pos is an
+// empty map it uses and leaves empty.
+func mergeNames(names, ms []nameMatch, pos map[string]int) []nameMatch {
+	for i, m := range names {
+		pos[m.customer] = i
+	}
+	for _, m := range ms {
+		if i, ok := pos[m.customer]; ok {
+			if m.score > names[i].score {
+				names[i] = m
+			}
+			continue
+		}
+		pos[m.customer] = len(names)
+		names = append(names, m)
+	}
+	for _, m := range names {
+		delete(pos, m.customer)
+	}
+	return names
+}
+
+// identifyPayer reads ev.ibanCust and ev.names and writes who the payer
+// is: ev.payer (sorted), ev.payerStrong, ev.payerHow, and ev.longer, the
+// customers whose longer names the payer's may be cut from. The IBAN
+// wins; else every customer whose name is similar enough (strongName) and
+// within a whisker of the best.
+func (ev *evidence) identifyPayer() {
 	switch {
 	case len(ev.ibanCust) > 0:
 		ev.payer = ev.ibanCust
@@ -475,7 +580,6 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 			ev.payerHow = "payer IBAN " + ev.iban + " belongs to " + strings.Join(ev.ibanCust, ", ")
 		}
 	case len(ev.names) > 0 && ev.names[0].score >= strongName:
-		// every customer within a whisker of the best is a possible payer
 		for _, m := range ev.names {
 			switch {
 			case m.score >= strongName && m.score >= ev.names[0].score-0.05:
@@ -497,22 +601,20 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 		}
 		ev.payerHow = "payer " + how + " " + strings.Join(ev.payer, ", ")
 	}
+}
 
-	// a document number one character away from an open item of exactly
-	// the amount (only when no number is found as written)
-	if !ev.strongDoc() {
-		e.gatherTypos(ev, texts, sc)
-	}
-
+// tierOf is the evidence's tier: a valid reference, else a document
+// number, reference or typo, else a payer, else none.
+func tierOf(ev *evidence) int {
 	switch {
 	case hasValid(ev.refs):
-		ev.tier = tierReference
+		return tierReference
 	case len(ev.docs) > 0 || len(ev.refs) > 0 || len(ev.typos) > 0:
-		ev.tier = tierDocument
+		return tierDocument
 	case len(ev.payer) > 0:
-		ev.tier = tierPayer
+		return tierPayer
 	}
-	return ev
+	return tierNone
 }
 
 // minCutLen and maxCutItems bound the prefix search of cut numbers: at

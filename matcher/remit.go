@@ -146,119 +146,195 @@ func (e *engine) ruleRemittance(tx *domain.Transaction, ev *evidence) (domain.De
 	if !ok {
 		return domain.Decision{}, false
 	}
-	// the amounts: as remitted; without RmtdAmt, a tax is first taken as
-	// shown, then as withheld when only that adds up
-	total := func(withheld bool) (domain.Amount, bool) {
-		var s domain.Amount
-		for i := range lines {
-			c, ok := docCash(lines[i].doc, withheld)
-			if !ok {
-				return domain.Amount{}, false
-			}
-			lines[i].cash, lines[i].withheld = c, domain.Amount{}
-			if withheld && lines[i].doc.Remitted == nil && !lines[i].doc.IsCreditNote() {
-				lines[i].withheld = lines[i].doc.Tax
-			}
-			s = s.Add(c)
-		}
-		return s, true
-	}
-	fits := func(s domain.Amount) bool {
-		return s.Sign() > 0 && (s.Cmp(tx.Amount) <= 0 || e.withinTolerance(tx.Currency, s, tx.Amount))
-	}
-	sum, ok := total(false)
+	sum, ok := e.remitAmounts(tx, lines)
 	if !ok {
 		return domain.Decision{}, false
 	}
-	if !fits(sum) {
-		withTax := false
-		for _, l := range lines {
-			withTax = withTax || l.doc.Remitted == nil && !l.doc.Tax.IsZero()
-		}
-		if !withTax {
-			return domain.Decision{}, false
-		}
-		if sum, ok = total(true); !ok || !fits(sum) {
-			return domain.Decision{}, false
-		}
-	}
-	ccy := tx.Currency
-	var excess, writeOff domain.Amount
-	sit := sitRemitExact
-	switch c := sum.Cmp(tx.Amount); {
-	case c < 0:
-		excess, sit = tx.Amount.Sub(sum), sitRemitOver
-	case c > 0:
-		writeOff, sit = sum.Sub(tx.Amount), sitRemitWriteOff
-	}
+	excess, writeOff, sit := remitBalance(sum, tx.Amount)
 	// the bank charges come off the largest amount remitted
+	big := largestCash(lines)
+	if big < 0 {
+		return domain.Decision{}, false
+	}
+	lt := remitLetter{cust: cust, ccy: tx.Currency, policy: e.cashDiscountPolicy(tx.Currency), big: big,
+		excess: excess, writeOff: writeOff, sit: sit}
+	for i, l := range lines {
+		if !e.letterRemitLine(&lt, i, l) {
+			return domain.Decision{}, false
+		}
+	}
+	if len(lt.allocs) == 0 {
+		return domain.Decision{}, false
+	}
+	what := remitExplanation(tx.Amount, lt.ccy, len(lines), lt.parts, lt.sit, lt.excess)
+	if e.payerContradicts(ev, []int32{lines[0].item}) {
+		lt.sit = sitRemitOtherPayer
+		what += "; paid from an account of another customer"
+	}
+	d := e.auto(RuleRemittance, lt.sit, lt.allocs, lt.excess, what)
+	d.Postings = lt.postings
+	return d, true
+}
+
+// remitAmounts reads the split's documents and writes what each line
+// pays (cash, and the tax withheld): as remitted; without RmtdAmt, a tax
+// is first taken as shown, then as withheld when only that adds up. It
+// returns their sum; ok is false when a document gives no amount or the
+// sum fits the cash neither way (remitFits).
+func (e *engine) remitAmounts(tx *domain.Transaction, lines []remitLine) (domain.Amount, bool) {
+	sum, ok := remitTotal(lines, false)
+	if !ok {
+		return domain.Amount{}, false
+	}
+	if e.remitFits(tx, sum) {
+		return sum, true
+	}
+	withTax := false
+	for _, l := range lines {
+		withTax = withTax || l.doc.Remitted == nil && !l.doc.Tax.IsZero()
+	}
+	if !withTax {
+		return domain.Amount{}, false
+	}
+	if sum, ok = remitTotal(lines, true); !ok || !e.remitFits(tx, sum) {
+		return domain.Amount{}, false
+	}
+	return sum, true
+}
+
+// remitTotal writes each line's cash (docCash) and, with withheld, the tax
+// a document without RmtdAmt (not a credit note) had withheld, and returns
+// the sum of the cash; ok is false when a document gives no amount.
+func remitTotal(lines []remitLine, withheld bool) (domain.Amount, bool) {
+	var s domain.Amount
+	for i := range lines {
+		c, ok := docCash(lines[i].doc, withheld)
+		if !ok {
+			return domain.Amount{}, false
+		}
+		lines[i].cash, lines[i].withheld = c, domain.Amount{}
+		if withheld && lines[i].doc.Remitted == nil && !lines[i].doc.IsCreditNote() {
+			lines[i].withheld = lines[i].doc.Tax
+		}
+		s = s.Add(c)
+	}
+	return s, true
+}
+
+// remitFits reports whether a split summing to s can explain tx's cash:
+// positive, and at most the cash or within the bank charges tolerance.
+func (e *engine) remitFits(tx *domain.Transaction, s domain.Amount) bool {
+	return s.Sign() > 0 && (s.Cmp(tx.Amount) <= 0 || e.withinTolerance(tx.Currency, s, tx.Amount))
+}
+
+// remitBalance compares the split's sum with the cash: the excess (cash
+// above the sum), the write-off (sum above the cash: the bank charges)
+// and the situation they make.
+func remitBalance(sum, cash domain.Amount) (excess, writeOff domain.Amount, sit string) {
+	switch c := sum.Cmp(cash); {
+	case c < 0:
+		return cash.Sub(sum), domain.Amount{}, sitRemitOver
+	case c > 0:
+		return domain.Amount{}, sum.Sub(cash), sitRemitWriteOff
+	}
+	return domain.Amount{}, domain.Amount{}, sitRemitExact
+}
+
+// largestCash is the index of the line remitting the largest positive
+// amount (the first of equals), or -1 when none remits a positive one.
+func largestCash(lines []remitLine) int {
 	big := -1
 	for i, l := range lines {
 		if l.cash.Sign() > 0 && (big < 0 || l.cash.Cmp(lines[big].cash) > 0) {
 			big = i
 		}
 	}
-	if big < 0 {
-		return domain.Decision{}, false
-	}
-	policy := e.cashDiscountPolicy(ccy)
-	var allocs []domain.Allocation
-	var postings []domain.Posting
-	var parts []string
-	for i, l := range lines {
-		n := l.item
-		r := e.ix.resid[n]
-		id := e.ix.items[n].ID
-		part := e.doc(n) + " " + fmtAmount(l.cash, ccy)
-		switch {
-		case r.Sign() < 0:
-			// a credit note: the payer nets what it says, at most what is left
-			if l.cash.Sign() >= 0 || l.cash.Cmp(r) < 0 {
-				return domain.Decision{}, false
-			}
-			allocs = append(allocs, domain.Allocation{ItemID: id, Amount: l.cash})
-			if !l.cash.Equal(r) {
-				part += fmt.Sprintf(" of credit note %s", fmtAmount(r, ccy))
-			} else {
-				part += " (credit note netted)"
-			}
-		case l.cash.Sign() < 0:
-			return domain.Decision{}, false // a credit note of the payer's on one of our invoices
-		case l.cash.IsZero():
-			part += " (nothing remitted)"
-		case l.cash.Cmp(r) > 0:
-			// more than it owes: the residual, the rest is an excess
-			if !writeOff.IsZero() {
-				return domain.Decision{}, false // charges deducted and an item overpaid: the split does not explain the cash
-			}
-			allocs = append(allocs, domain.Allocation{ItemID: id, Amount: r})
-			excess = excess.Add(l.cash.Sub(r))
-			part += fmt.Sprintf(" for a residual of %s", fmtAmount(r, ccy))
-			sit = sitRemitOver
-		default:
-			a := domain.Allocation{ItemID: id, Amount: l.cash}
-			if i == big && !writeOff.IsZero() {
-				a.Amount, a.WriteOff = a.Amount.Sub(writeOff), writeOff
-				part += fmt.Sprintf(" less bank charges %s written off", fmtAmount(writeOff, ccy))
-			}
-			allocs = append(allocs, a)
-			short := r.Sub(l.cash)
-			if short.Sign() > 0 {
-				what, p := e.shortfall(l, short, r, policy, ccy)
-				if p != nil {
-					p.CustomerID, p.ItemID = cust, id
-					postings = append(postings, *p)
-				}
-				part += " (" + what + ")"
-			}
+	return big
+}
+
+// remitLetter is what the lines of a payer's split letter, built line by
+// line by letterRemitLine.
+type remitLetter struct {
+	cust   string        // the customer of the split
+	ccy    string        // the cash's currency
+	policy *CashDiscount // the cash discount policy of ccy, nil for none
+	big    int           // the line the bank charges come off
+	// what is lettered: allocations, cash discount postings, one part of
+	// the explanation per line
+	allocs   []domain.Allocation
+	postings []domain.Posting
+	parts    []string
+	// excess and writeOff are the cash left over and the bank charges,
+	// sit the situation (an overpaid item makes it an excess)
+	excess, writeOff domain.Amount
+	sit              string
+}
+
+// letterRemitLine reads line i of the split and the item's residual and
+// adds to lt its allocation (a credit note netted, an item overpaid for
+// its residual with the rest an excess, the bank charges written off the
+// largest line, a shortfall explained or closed by a cash discount), its
+// posting and its part of the explanation. ok is false when the line
+// cannot be lettered so: a credit note for more than is left, a credit
+// note of the payer's on one of our invoices, or an overpaid item while
+// charges were deducted.
+func (e *engine) letterRemitLine(lt *remitLetter, i int, l remitLine) bool {
+	ccy := lt.ccy
+	n := l.item
+	r := e.ix.resid[n]
+	id := e.ix.items[n].ID
+	part := e.doc(n) + " " + fmtAmount(l.cash, ccy)
+	switch {
+	case r.Sign() < 0:
+		// a credit note: the payer nets what it says, at most what is left
+		if l.cash.Sign() >= 0 || l.cash.Cmp(r) < 0 {
+			return false
 		}
-		parts = append(parts, part)
+		lt.allocs = append(lt.allocs, domain.Allocation{ItemID: id, Amount: l.cash})
+		if !l.cash.Equal(r) {
+			part += fmt.Sprintf(" of credit note %s", fmtAmount(r, ccy))
+		} else {
+			part += " (credit note netted)"
+		}
+	case l.cash.Sign() < 0:
+		return false // a credit note of the payer's on one of our invoices
+	case l.cash.IsZero():
+		part += " (nothing remitted)"
+	case l.cash.Cmp(r) > 0:
+		// more than it owes: the residual, the rest is an excess
+		if !lt.writeOff.IsZero() {
+			return false // charges deducted and an item overpaid: the split does not explain the cash
+		}
+		lt.allocs = append(lt.allocs, domain.Allocation{ItemID: id, Amount: r})
+		lt.excess = lt.excess.Add(l.cash.Sub(r))
+		part += fmt.Sprintf(" for a residual of %s", fmtAmount(r, ccy))
+		lt.sit = sitRemitOver
+	default:
+		a := domain.Allocation{ItemID: id, Amount: l.cash}
+		if i == lt.big && !lt.writeOff.IsZero() {
+			a.Amount, a.WriteOff = a.Amount.Sub(lt.writeOff), lt.writeOff
+			part += fmt.Sprintf(" less bank charges %s written off", fmtAmount(lt.writeOff, ccy))
+		}
+		lt.allocs = append(lt.allocs, a)
+		if short := r.Sub(l.cash); short.Sign() > 0 {
+			what, p := e.shortfall(l, short, r, lt.policy, ccy)
+			if p != nil {
+				p.CustomerID, p.ItemID = lt.cust, id
+				lt.postings = append(lt.postings, *p)
+			}
+			part += " (" + what + ")"
+		}
 	}
-	if len(allocs) == 0 {
-		return domain.Decision{}, false
-	}
-	what := fmt.Sprintf("the payer's remittance splits %s over %d documents: %s", fmtAmount(tx.Amount, ccy), len(lines), strings.Join(parts, "; "))
-	if len(lines) == 1 {
+	lt.parts = append(lt.parts, part)
+	return true
+}
+
+// remitExplanation says how the payer's split of cash over n documents
+// (parts, one per line) letters it, and what the situation sit leaves
+// (the excess when over).
+func remitExplanation(cash domain.Amount, ccy string, n int, parts []string, sit string, excess domain.Amount) string {
+	what := fmt.Sprintf("the payer's remittance splits %s over %d documents: %s", fmtAmount(cash, ccy), n, strings.Join(parts, "; "))
+	if n == 1 {
 		what = fmt.Sprintf("the payer's remittance gives the amount of %s", strings.Join(parts, "; "))
 	}
 	switch sit {
@@ -269,13 +345,7 @@ func (e *engine) ruleRemittance(tx *domain.Transaction, ev *evidence) (domain.De
 	case sitRemitOver:
 		what += fmt.Sprintf("; excess %s", fmtAmount(excess, ccy))
 	}
-	if e.payerContradicts(ev, []int32{lines[0].item}) {
-		sit = sitRemitOtherPayer
-		what += "; paid from an account of another customer"
-	}
-	d := e.auto(RuleRemittance, sit, allocs, excess, what)
-	d.Postings = postings
-	return d, true
+	return what
 }
 
 // shortfall explains what the payer did not pay on an item it remitted

@@ -257,6 +257,8 @@ func (e *engine) ruleReference(tx *domain.Transaction, ev *evidence) (domain.Dec
 // ruleDocument letters on document numbers found in the remittance text
 // when the amount confirms them.
 func (e *engine) ruleDocument(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
+	// the eligible items the document numbers and invalid references
+	// name, once each, with the texts that name them
 	var named []int32
 	seen := map[int32]bool{}
 	var shown []string
@@ -293,86 +295,113 @@ func (e *engine) ruleDocument(tx *domain.Transaction, ev *evidence) (domain.Deci
 			positive++
 		}
 	}
-	contra := e.payerContradicts(ev, named)
-	finish := func(items []int32, sit string) (domain.Decision, bool) {
-		allocs, excess, k := e.settle(tx, items)
-		why := found + "; " + e.describeSettle(tx, items, allocs, excess, k)
-		if len(items) < len(named) {
-			why += fmt.Sprintf(" (of the %d named, %s fit the amount)", len(named), e.docList(items))
-		}
-		if contra {
-			sit = sitDocOtherPayer
-			why += "; paid from an account of another customer"
-		}
-		return e.auto(RuleDocument, sit, allocs, excess, why), true
-	}
+	nd := namedDocs{tx: tx, ev: ev, found: found, contra: e.payerContradicts(ev, named)}
 	if total.Sign() > 0 && tx.Amount.Equal(total) {
 		if len(named) > 1 {
-			return finish(named, sitDocExactMulti)
+			return e.letterNamed(nd, named, named, sitDocExactMulti)
 		}
-		return finish(named, sitDocExact)
+		return e.letterNamed(nd, named, named, sitDocExact)
 	}
 	// a subset of the named items, credit notes included, that sums exactly
 	if len(named) > 1 && len(named) <= 12 {
 		if sol, ok := e.namedSubset(named, tx.Amount); ok {
-			return finish(sol, sitDocSubset)
+			return e.letterNamed(nd, named, sol, sitDocSubset)
 		}
-	}
-	// the amount confirms the named documents only approximately (written
-	// off, partial, over): an open item of exactly the amount whose number
-	// is one character away from the text may be the one meant, the typo
-	// having hit another document's number (or the same with its leading
-	// zeros dropped)
-	inexact := func(items []int32, sit string) (domain.Decision, bool) {
-		if d, ok := e.typoRivalSuggestion(tx, ev, items, found); ok {
-			return d, true
-		}
-		return finish(items, sit)
 	}
 	if total.Sign() > 0 && e.withinTolerance(tx.Currency, total, tx.Amount) {
-		return inexact(named, sitDocWriteOff)
+		return e.letterNamedInexact(nd, named, named, sitDocWriteOff)
 	}
 	// partial or over payment: only when the payer is known to own the items
-	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !contra && e.ownedByPayer(ev, named) {
+	if total.Sign() > 0 && positive > 0 && len(ev.payer) > 0 && ev.payerStrong && !nd.contra && e.ownedByPayer(ev, named) {
 		if tx.Amount.Cmp(total) > 0 {
-			if d, ok := e.typoRivalSuggestion(tx, ev, named, found); ok {
-				return d, true
-			}
-			// more than the named documents: the rest may pay unnamed
-			// items of the same customer (one, or one combination)
-			if more, oldest, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
-				union := append(append([]int32(nil), named...), more...)
-				allocs, excess, _ := e.settle(tx, union)
-				why := fmt.Sprintf("%s; %s; the rest %s pays %s, not named", found, ev.payerHow,
-					fmtAmount(tx.Amount.Sub(total), tx.Currency), e.docList(more))
-				sit := sitDocRest
-				if oldest {
-					sit = sitDocRestOldest
-					if len(more) == 1 {
-						why += " (the oldest of its open items of that amount)"
-					} else {
-						why += " (the oldest of its open items of those amounts)"
-					}
-				}
-				return e.auto(RuleDocument, sit, allocs, excess, why), true
-			}
-			// an overpayment while the customer has other open items: when
-			// the excess is less than each of them (it pays none in full),
-			// the invoices its own customer names are lettered for their
-			// residuals and the excess is reported or put on its account
-			// (Config.Overpayment); otherwise the excess may be meant for
-			// them: an accountant decides
-			if e.payerHasOtherOpen(tx, ev, named) {
-				if e.excessPaysOther(tx, ev, named, tx.Amount.Sub(total)) {
-					return domain.Decision{}, false
-				}
-				return finish(named, sitDocOverOpen)
-			}
-			return finish(named, sitDocOver)
+			return e.namedOverpaid(nd, named, total)
 		}
-		return inexact(named, sitDocPartial)
+		return e.letterNamedInexact(nd, named, named, sitDocPartial)
 	}
 	return domain.Decision{}, false
+}
+
+// namedDocs is what ruleDocument found: how the remittance names its
+// items (found), and whether the payer's account belongs to another
+// customer (contra). The items named are passed beside it: in one value
+// with the evidence, they would escape to the heap with it.
+type namedDocs struct {
+	tx     *domain.Transaction
+	ev     *evidence
+	found  string
+	contra bool
+}
+
+// letterNamed letters items (the named ones, or those of them that fit
+// the amount) in situation sit, another customer's account making it
+// sitDocOtherPayer.
+func (e *engine) letterNamed(nd namedDocs, named, items []int32, sit string) (domain.Decision, bool) {
+	allocs, excess, k := e.settle(nd.tx, items)
+	why := nd.found + "; " + e.describeSettle(nd.tx, items, allocs, excess, k)
+	if len(items) < len(named) {
+		why += fmt.Sprintf(" (of the %d named, %s fit the amount)", len(named), e.docList(items))
+	}
+	if nd.contra {
+		sit = sitDocOtherPayer
+		why += "; paid from an account of another customer"
+	}
+	return e.auto(RuleDocument, sit, allocs, excess, why), true
+}
+
+// letterNamedInexact letters items the amount confirms only approximately
+// (written off, partial, over), unless an open item of exactly the amount
+// whose number is one character away from the text may be the one meant,
+// the typo having hit another document's number (or the same with its
+// leading zeros dropped): that one is suggested.
+func (e *engine) letterNamedInexact(nd namedDocs, named, items []int32, sit string) (domain.Decision, bool) {
+	if d, ok := e.typoRivalSuggestion(nd.tx, nd.ev, items, nd.found); ok {
+		return d, true
+	}
+	return e.letterNamed(nd, named, items, sit)
+}
+
+// namedOverpaid decides on a payment of more than the named items' total
+// by a payer known to own them: a typo'd rival of exactly the amount is
+// suggested; the rest may pay unnamed items of the same customer (one, or
+// one combination); else the named items are lettered for their residuals
+// with an excess, unless the excess may be meant for the customer's other
+// open items (no decision: an accountant decides).
+func (e *engine) namedOverpaid(nd namedDocs, named []int32, total domain.Amount) (domain.Decision, bool) {
+	tx, ev := nd.tx, nd.ev
+	if d, ok := e.typoRivalSuggestion(tx, ev, named, nd.found); ok {
+		return d, true
+	}
+	// more than the named documents: the rest may pay unnamed
+	// items of the same customer (one, or one combination)
+	if more, oldest, ok := e.unnamedRest(tx, ev, named, tx.Amount.Sub(total)); ok {
+		union := append(append([]int32(nil), named...), more...)
+		allocs, excess, _ := e.settle(tx, union)
+		why := fmt.Sprintf("%s; %s; the rest %s pays %s, not named", nd.found, ev.payerHow,
+			fmtAmount(tx.Amount.Sub(total), tx.Currency), e.docList(more))
+		sit := sitDocRest
+		if oldest {
+			sit = sitDocRestOldest
+			if len(more) == 1 {
+				why += " (the oldest of its open items of that amount)"
+			} else {
+				why += " (the oldest of its open items of those amounts)"
+			}
+		}
+		return e.auto(RuleDocument, sit, allocs, excess, why), true
+	}
+	// an overpayment while the customer has other open items: when
+	// the excess is less than each of them (it pays none in full),
+	// the invoices its own customer names are lettered for their
+	// residuals and the excess is reported or put on its account
+	// (Config.Overpayment); otherwise the excess may be meant for
+	// them: an accountant decides
+	if e.payerHasOtherOpen(tx, ev, named) {
+		if e.excessPaysOther(tx, ev, named, tx.Amount.Sub(total)) {
+			return domain.Decision{}, false
+		}
+		return e.letterNamed(nd, named, named, sitDocOverOpen)
+	}
+	return e.letterNamed(nd, named, named, sitDocOver)
 }
 
 // typoRivalSuggestion suggests, instead of lettering the named documents
@@ -700,11 +729,15 @@ func (e *engine) payerLonger(tx *domain.Transaction, ev *evidence) (domain.Decis
 			ev.payerHow, amt, cust, e.docList(exact), amt)}, true
 }
 
+// payerDecision is rulePayer's decision before the text is checked: the
+// payer's only open item of exactly the amount, or one of several
+// (payerSameAmount); else, when no other payment's text holds one, a
+// combination of the payer's items (payerCombination) or one item within
+// tolerance (payerTolerance).
 func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	if len(ev.payer) == 0 {
 		return domain.Decision{}, false
 	}
-	sit := payerSituation(ev)
 	var exact []int32
 	for _, n := range e.ix.byAmount[ev.akey] {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
@@ -717,57 +750,94 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 		n := exact[0]
 		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
 		why := fmt.Sprintf("%s; %s is its only open item of %s", ev.payerHow, e.doc(n), amt)
-		return e.auto(RulePayerAmount, sit, allocs, domain.Amount{}, why), true
+		return e.auto(RulePayerAmount, payerSituation(ev), allocs, domain.Amount{}, why), true
 	}
 	if len(exact) > 1 {
-		custs := map[string]bool{}
-		for _, n := range exact {
-			custs[e.ix.items[n].CustomerID] = true
-		}
-		if len(custs) > 1 {
-			return domain.Decision{Outcome: domain.Suggested, Rule: RulePayerAmount, Reason: domain.ReasonAmbiguousCustomers,
-				Candidates:  e.itemCandidates(exact, 0.6),
-				Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}, true
-		}
-		// a typo'd document number, or one written without its prefix and
-		// zeros, may tell them apart
-		var typo []int32
-		for _, n := range exact {
-			if _, ok := e.typoMatch(ev, n); ok || contains(ev.digits, n) {
-				typo = append(typo, n)
-			}
-		}
-		if len(typo) == 1 {
-			n := typo[0]
-			allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
-			why := fmt.Sprintf("%s; of %d open items of %s, the remittance nearly names %s", ev.payerHow, len(exact), amt, e.doc(n))
-			return e.auto(RuleSameAmount, sitSameTypo, allocs, domain.Amount{}, why), true
-		}
-		sort.SliceStable(exact, func(a, b int) bool { return e.ix.older(exact[a], exact[b]) })
-		if e.cfg.SameAmount != "oldest" {
-			return domain.Decision{Outcome: domain.Suggested, Rule: RuleSameAmount, Reason: domain.ReasonSameAmount,
-				Candidates:  e.itemCandidates(exact, 0.6),
-				Explanation: fmt.Sprintf("%s; %d open items of %s and nothing tells them apart", ev.payerHow, len(exact), amt)}, true
-		}
-		n := exact[0]
-		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
-		why := fmt.Sprintf("%s; %d open items of %s and nothing tells them apart: the oldest due (%s, due %s) is lettered first",
-			ev.payerHow, len(exact), amt, e.doc(n), e.ix.items[n].DueDate.Format("2006-01-02"))
-		return e.auto(RuleSameAmount, sitSameOldest, allocs, domain.Amount{}, why), true
+		return e.payerSameAmount(tx, ev, exact, amt), true
 	}
-
 	// an open item of exactly the amount that another payment's text
 	// designates is not taken here, but it may be the one meant: nothing
 	// else (a combination, a tolerance) is certain then
 	if held := e.claimedOfPayer(tx, ev, func(n int32) bool { return e.ix.resid[n].Equal(tx.Amount) }); len(held) > 0 {
 		return e.heldSuggestion(ev, held, RulePayerAmount, domain.ReasonSameAmount, fmt.Sprintf("%s of %s", e.docList(held), amt)), true
 	}
+	pc := e.payerCombos(tx, ev)
+	if pc.customers > 1 {
+		var all []int32
+		for _, s := range pc.combos {
+			all = append(all, s.items...)
+		}
+		return domain.Decision{Outcome: domain.Suggested, Rule: RuleCombination, Reason: domain.ReasonAmbiguousCustomers,
+			Candidates:  e.itemCandidates(all, 0.5),
+			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
+	}
+	if len(pc.combos) == 0 {
+		// no exact combination: one item a little above, within tolerance
+		return e.payerTolerance(tx, ev, amt)
+	}
+	return e.payerCombination(tx, ev, pc, amt), true
+}
 
-	var combos []combo
+// payerSameAmount decides among several open items of the payer's of
+// exactly the amount (exact): customers that nothing separates are
+// suggested; one the remittance nearly names (a typo, or the number
+// without its prefix and zeros) is lettered; else the oldest due is
+// lettered (Config.SameAmount "oldest") or all are suggested. amt is the
+// amount as explanations show it.
+func (e *engine) payerSameAmount(tx *domain.Transaction, ev *evidence, exact []int32, amt string) domain.Decision {
+	custs := map[string]bool{}
+	for _, n := range exact {
+		custs[e.ix.items[n].CustomerID] = true
+	}
+	if len(custs) > 1 {
+		return domain.Decision{Outcome: domain.Suggested, Rule: RulePayerAmount, Reason: domain.ReasonAmbiguousCustomers,
+			Candidates:  e.itemCandidates(exact, 0.6),
+			Explanation: fmt.Sprintf("%s; %d customers have an open item of %s and nothing separates them", ev.payerHow, len(custs), amt)}
+	}
+	// a typo'd document number, or one written without its prefix and
+	// zeros, may tell them apart
+	var typo []int32
+	for _, n := range exact {
+		if _, ok := e.typoMatch(ev, n); ok || contains(ev.digits, n) {
+			typo = append(typo, n)
+		}
+	}
+	if len(typo) == 1 {
+		n := typo[0]
+		allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+		why := fmt.Sprintf("%s; of %d open items of %s, the remittance nearly names %s", ev.payerHow, len(exact), amt, e.doc(n))
+		return e.auto(RuleSameAmount, sitSameTypo, allocs, domain.Amount{}, why)
+	}
+	sort.SliceStable(exact, func(a, b int) bool { return e.ix.older(exact[a], exact[b]) })
+	if e.cfg.SameAmount != "oldest" {
+		return domain.Decision{Outcome: domain.Suggested, Rule: RuleSameAmount, Reason: domain.ReasonSameAmount,
+			Candidates:  e.itemCandidates(exact, 0.6),
+			Explanation: fmt.Sprintf("%s; %d open items of %s and nothing tells them apart", ev.payerHow, len(exact), amt)}
+	}
+	n := exact[0]
+	allocs := []domain.Allocation{{ItemID: e.ix.items[n].ID, Amount: tx.Amount}}
+	why := fmt.Sprintf("%s; %d open items of %s and nothing tells them apart: the oldest due (%s, due %s) is lettered first",
+		ev.payerHow, len(exact), amt, e.doc(n), e.ix.items[n].DueDate.Format("2006-01-02"))
+	return e.auto(RuleSameAmount, sitSameOldest, allocs, domain.Amount{}, why)
+}
+
+// payerCombos are the combinations of the payer's open items that sum to
+// a payment (payerCombos).
+type payerCombos struct {
+	combos    []combo
+	customers int  // how many of the payer's customers have one
+	complete  bool // no bound cut a search short
+	// hidden is true when combinations taking items other payments'
+	// texts nearly name were left out (claimsHideCombos)
+	hidden bool
+}
+
+// payerCombos searches, per customer of the payer, the combinations of
+// its open items that no other payment's text designates (the items the
+// text supports taken first).
+func (e *engine) payerCombos(tx *domain.Transaction, ev *evidence) payerCombos {
+	pc := payerCombos{complete: true}
 	prefer := func(n int32) bool { return e.textSupports(ev, n) }
-	comboCust := 0
-	complete := true
-	hidden := false
 	for _, c := range ev.payer {
 		var free, all []int32
 		for _, n := range e.ix.byCustomer[c] {
@@ -779,71 +849,77 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 			}
 		}
 		sols, done := e.combinations(tx, free, prefer)
-		complete = complete && done
+		pc.complete = pc.complete && done
 		if len(sols) > 0 {
-			comboCust++
-			combos = append(combos, sols...)
-			hidden = hidden || e.claimsHideCombos(tx, all, free, len(sols))
+			pc.customers++
+			pc.combos = append(pc.combos, sols...)
+			pc.hidden = pc.hidden || e.claimsHideCombos(tx, all, free, len(sols))
 		}
 	}
-	if comboCust > 1 {
-		var all []int32
-		for _, s := range combos {
-			all = append(all, s.items...)
+	return pc
+}
+
+// payerTolerance letters the one open item of the payer's whose residual
+// is within tolerance of the amount (or the oldest due of several of one
+// customer with one residual, Config.SameAmount "oldest"); items other
+// payments nearly name make it a suggestion. ok is false when there is
+// none, or several that are not alike. amt is the amount as explanations
+// show it.
+func (e *engine) payerTolerance(tx *domain.Transaction, ev *evidence, amt string) (domain.Decision, bool) {
+	var near []int32
+	for _, c := range ev.payer {
+		for _, n := range e.ix.byCustomer[c] {
+			if e.eligible(tx, n) && e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount) && !e.claimedByOther(ev, n) {
+				near = append(near, n)
+			}
 		}
-		return domain.Decision{Outcome: domain.Suggested, Rule: RuleCombination, Reason: domain.ReasonAmbiguousCustomers,
-			Candidates:  e.itemCandidates(all, 0.5),
-			Explanation: fmt.Sprintf("%s; items of several customers combine to %s", ev.payerHow, amt)}, true
 	}
-	if len(combos) == 0 {
-		// no exact combination: one item a little above, within tolerance
-		var near []int32
-		for _, c := range ev.payer {
-			for _, n := range e.ix.byCustomer[c] {
-				if e.eligible(tx, n) && e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount) && !e.claimedByOther(ev, n) {
-					near = append(near, n)
-				}
-			}
-		}
-		if len(near) == 0 {
-			return domain.Decision{}, false
-		}
-		if held := e.claimedOfPayer(tx, ev, func(n int32) bool {
-			return e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount)
-		}); len(held) > 0 {
-			return e.heldSuggestion(ev, append(near, held...), RuleTolerance, domain.ReasonAmountMismatch,
-				fmt.Sprintf("%s within tolerance of %s", e.docList(held), amt)), true
-		}
-		tol, oldest := sitTolerance, ""
-		if sit == sitPayerNameLike {
-			tol = sitToleranceLike
-		}
-		if len(near) > 1 {
-			// several of one customer with one residual (recurring
-			// invoices): the oldest first, as for exact amounts
-			for _, n := range near[1:] {
-				if e.ix.items[n].CustomerID != e.ix.items[near[0]].CustomerID || !e.ix.resid[n].Equal(e.ix.resid[near[0]]) {
-					return domain.Decision{}, false
-				}
-			}
-			if e.cfg.SameAmount != "oldest" {
+	if len(near) == 0 {
+		return domain.Decision{}, false
+	}
+	if held := e.claimedOfPayer(tx, ev, func(n int32) bool {
+		return e.withinTolerance(tx.Currency, e.ix.resid[n], tx.Amount)
+	}); len(held) > 0 {
+		return e.heldSuggestion(ev, append(near, held...), RuleTolerance, domain.ReasonAmountMismatch,
+			fmt.Sprintf("%s within tolerance of %s", e.docList(held), amt)), true
+	}
+	tol, oldest := sitTolerance, ""
+	if payerSituation(ev) == sitPayerNameLike {
+		tol = sitToleranceLike
+	}
+	if len(near) > 1 {
+		// several of one customer with one residual (recurring
+		// invoices): the oldest first, as for exact amounts
+		for _, n := range near[1:] {
+			if e.ix.items[n].CustomerID != e.ix.items[near[0]].CustomerID || !e.ix.resid[n].Equal(e.ix.resid[near[0]]) {
 				return domain.Decision{}, false
 			}
-			sort.SliceStable(near, func(a, b int) bool { return e.ix.older(near[a], near[b]) })
-			near = near[:1]
-			tol, oldest = sitToleranceOld, "; the oldest due of its open items of that residual"
 		}
-		allocs, excess, k := e.settle(tx, near)
-		why := fmt.Sprintf("%s; %s: %s%s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k), oldest)
-		return e.auto(RuleTolerance, tol, allocs, excess, why), true
+		if e.cfg.SameAmount != "oldest" {
+			return domain.Decision{}, false
+		}
+		sort.SliceStable(near, func(a, b int) bool { return e.ix.older(near[a], near[b]) })
+		near = near[:1]
+		tol, oldest = sitToleranceOld, "; the oldest due of its open items of that residual"
 	}
-	pick, csit, why := e.chooseCombination(ev, combos, complete)
+	allocs, excess, k := e.settle(tx, near)
+	why := fmt.Sprintf("%s; %s: %s%s", ev.payerHow, e.doc(near[0]), e.describeSettle(tx, near, allocs, excess, k), oldest)
+	return e.auto(RuleTolerance, tol, allocs, excess, why), true
+}
+
+// payerCombination letters the combination of one customer's items that
+// chooseCombination picks; when it picks none, or when combinations with
+// items other payments nearly name were left out (pc.hidden), it suggests
+// one: the one the text supports best, else the one due oldest. amt is
+// the amount as explanations show it.
+func (e *engine) payerCombination(tx *domain.Transaction, ev *evidence, pc payerCombos, amt string) domain.Decision {
+	pick, csit, why := e.chooseCombination(ev, pc.combos, pc.complete)
 	var show []int32
-	if pick != nil && hidden {
+	if pick != nil && pc.hidden {
 		// the combinations found are not all: others take items the texts
 		// of other payments designate, and one of them may be the one meant
 		// (the accountant sees the one the text supports best, if any)
-		pick, why = nil, fmt.Sprintf("%d combinations of its open items fit the amount, and more with items other payments nearly name", len(combos))
+		pick, why = nil, fmt.Sprintf("%d combinations of its open items fit the amount, and more with items other payments nearly name", len(pc.combos))
 		var all []combo
 		for _, c := range ev.payer {
 			var items []int32
@@ -852,7 +928,7 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 					items = append(items, n)
 				}
 			}
-			sols, _ := e.combinations(tx, items, prefer)
+			sols, _ := e.combinations(tx, items, func(n int32) bool { return e.textSupports(ev, n) })
 			all = append(all, sols...)
 		}
 		if best, _, _ := e.chooseCombination(ev, all, true); best != nil {
@@ -862,8 +938,8 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 	if pick == nil {
 		// the accountant sees the combination due oldest first
 		if show == nil {
-			show = combos[0].items
-			for _, c := range combos[1:] {
+			show = pc.combos[0].items
+			for _, c := range pc.combos[1:] {
 				if e.olderSet(c.items, show) {
 					show = c.items
 				}
@@ -871,12 +947,12 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 		}
 		return domain.Decision{Outcome: domain.Suggested, Rule: RuleCombination, Reason: domain.ReasonAmbiguousCombo,
 			Candidates:  e.itemCandidates(show, 0.5),
-			Explanation: fmt.Sprintf("%s; %s", ev.payerHow, why)}, true
+			Explanation: fmt.Sprintf("%s; %s", ev.payerHow, why)}
 	}
 	sort.Slice(pick, func(a, b int) bool { return e.ix.older(pick[a], pick[b]) })
 	allocs, excess, _ := e.settle(tx, pick)
 	return e.auto(RuleCombination, csit, allocs, excess,
-		fmt.Sprintf("%s; amount %s = %s (%s)", ev.payerHow, amt, e.docList(pick), why)), true
+		fmt.Sprintf("%s; amount %s = %s (%s)", ev.payerHow, amt, e.docList(pick), why))
 }
 
 // claimedOfPayer lists the eligible open items of the payer's customers

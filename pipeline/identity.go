@@ -449,63 +449,106 @@ func (in *intake) addFile(ctx context.Context, hash string, txs []domain.Transac
 // of file hash; seq0 the index of its first transaction in the file)
 // with those known and returns the new ones.
 func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []domain.Transaction) []*domain.Transaction {
-	// The recorded transactions each one may be, best first, and the one a
-	// contradiction makes a possible duplicate of. The candidates are
-	// those known before this delivery: its own transactions are never
-	// candidates.
-	type candidate struct {
-		k     *knownTx
-		score int
-	}
-	cands := make([][]candidate, len(txs))
-	type possibleDup struct {
-		k      *knownTx
-		fields []string
-	}
+	cands := make([][]idCandidate, len(txs))
 	possibles := make([][]possibleDup, len(txs))
 	for i := range txs {
-		t := &txs[i]
-		for _, k := range in.classes[identClass(t)] {
-			if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
-				continue
-			}
-			tr, kr := bankRef(t), bankRef(k.tx)
-			if tr != "" && kr != "" && tr != kr {
-				continue
-			}
-			fields := contradictions(t, k.tx)
-			if len(fields) > 0 {
-				if tr != "" && tr == kr {
-					if isDuplicateCopy(t) {
-						fields = nil
-					} else {
-						possibles[i] = append(possibles[i], possibleDup{k, fields})
-					}
-				}
-				if len(fields) > 0 {
-					continue
-				}
-			}
-			// The bank reference first, then the fields both give alike,
-			// then closeness of detail.
-			score := 0
-			if tr != "" && tr == kr {
-				score = 1000
-			}
-			score += 20*agreements(t, k.tx) + 10 - min(10, abs(infoScore(t)-infoScore(k.tx)))
-			cands[i] = append(cands[i], candidate{k, score})
-		}
-		sort.SliceStable(cands[i], func(a, b int) bool { return cands[i][a].score > cands[i][b].score })
+		cands[i], possibles[i] = in.candidatesOf(&txs[i], dlv)
 	}
-	// As many of the delivery's transactions as can be are re-deliveries,
-	// each of a different recorded one (a maximum matching; each takes its
-	// best candidate unless another of the delivery has no other): taking
-	// them first come, first served could leave one without the only
-	// recorded transaction it may be, and record it twice. The closest
-	// claims go first (the bank reference, then the most fields given
-	// alike): a bare entry that may be any payment of its class, or one
-	// that shares no field with the record, does not take it from the
-	// delivery that names the same payer.
+	owner := in.matchRedeliveries(cands)
+	matched := make([]*knownTx, len(txs))
+	for k, i := range owner {
+		matched[i] = k
+	}
+	var news []*domain.Transaction
+	var newClass []string
+	for i := range txs {
+		t := &txs[i]
+		if best := matched[i]; best != nil {
+			in.redelivered(hash, dlv, seq0+i, t, best)
+			continue
+		}
+		in.addNew(t, possibles[i], owner)
+		news = append(news, t)
+		newClass = append(newClass, identClass(t))
+	}
+	for n, t := range news {
+		in.classes[newClass[n]] = append(in.classes[newClass[n]], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
+	}
+	return news
+}
+
+// idCandidate is a recorded transaction a delivered one may be, with the
+// score of the likeness.
+type idCandidate struct {
+	k     *knownTx
+	score int
+}
+
+// possibleDup is a recorded transaction a delivered one has the bank
+// reference of but contradicts (fields): a possible duplicate.
+type possibleDup struct {
+	k      *knownTx
+	fields []string
+}
+
+// candidatesOf reads the recorded transactions of t's class and returns
+// those t may be, best first, and those a contradiction makes it a
+// possible duplicate of. The candidates are those known before delivery
+// dlv (its own transactions are never candidates) and not claimed by it,
+// of the same class and shape, without another bank reference.
+func (in *intake) candidatesOf(t *domain.Transaction, dlv string) ([]idCandidate, []possibleDup) {
+	var cands []idCandidate
+	var possibles []possibleDup
+	for _, k := range in.classes[identClass(t)] {
+		if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
+			continue
+		}
+		tr, kr := bankRef(t), bankRef(k.tx)
+		if tr != "" && kr != "" && tr != kr {
+			continue
+		}
+		fields := contradictions(t, k.tx)
+		if len(fields) > 0 {
+			if tr != "" && tr == kr {
+				if isDuplicateCopy(t) {
+					fields = nil
+				} else {
+					possibles = append(possibles, possibleDup{k, fields})
+				}
+			}
+			if len(fields) > 0 {
+				continue
+			}
+		}
+		cands = append(cands, idCandidate{k, likeness(t, k.tx, tr != "" && tr == kr)})
+	}
+	sort.SliceStable(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
+	return cands, possibles
+}
+
+// likeness scores how like a recorded transaction k a delivered one t is:
+// the bank reference first (sameRef), then the fields both give alike,
+// then closeness of detail.
+func likeness(t, k *domain.Transaction, sameRef bool) int {
+	score := 0
+	if sameRef {
+		score = 1000
+	}
+	return score + 20*agreements(t, k) + 10 - min(10, abs(infoScore(t)-infoScore(k)))
+}
+
+// matchRedeliveries decides which of a delivery's transactions (by their
+// candidates, cands) are re-deliveries, of which recorded one: as many as
+// can be, each of a different recorded one (a maximum matching; each
+// takes its best candidate unless another of the delivery has no other).
+// Taking them first come, first served could leave one without the only
+// recorded transaction it may be, and record it twice. The closest claims
+// go first (the bank reference, then the most fields given alike): a bare
+// entry that may be any payment of its class, or one that shares no field
+// with the record, does not take it from the delivery that names the same
+// payer. It returns the index of the transaction each recorded one is
+// taken by.
+func (in *intake) matchRedeliveries(cands [][]idCandidate) map[*knownTx]int {
 	owner := map[*knownTx]int{}
 	var assign func(i int) bool
 	assign = func(i int) bool {
@@ -521,8 +564,8 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []domain.Transacti
 		}
 		return false
 	}
-	order := make([]int, 0, len(txs))
-	for i := range txs {
+	order := make([]int, 0, len(cands))
+	for i := range cands {
 		if len(cands[i]) > 0 {
 			order = append(order, i)
 		}
@@ -532,55 +575,47 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []domain.Transacti
 		in.visit++ // a new search: every candidate unvisited
 		assign(i)
 	}
-	matched := make([]*knownTx, len(txs))
-	for k, i := range owner {
-		matched[i] = k
+	return owner
+}
+
+// redelivered records t (number seq of file hash, in delivery dlv) as a
+// re-delivery of best: best is claimed by dlv, the duplicate counted and
+// said, and, when t gives more detail, best takes it (in the pass when
+// not matched yet, in the store when still open or waiting).
+func (in *intake) redelivered(hash, dlv string, seq int, t *domain.Transaction, best *knownTx) {
+	best.claimedBy = dlv
+	if in.recordDeliveries {
+		in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: seq, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
 	}
-	var news []*domain.Transaction
-	var newClass []string
-	for i := range txs {
-		t := &txs[i]
-		if best := matched[i]; best != nil {
-			best.claimedBy = dlv
-			if in.recordDeliveries {
-				in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: seq0 + i, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
-			}
-			in.duplicates++
-			in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
-			in.say(t, Verdict{Verdict: ReasonDuplicateDelivery, Of: best.tx.Ref, Why: "the same transaction as one read before"})
-			if infoScore(t) > infoScore(best.tx) {
-				enriched := *t
-				enriched.Key, enriched.Ref = best.key, best.tx.Ref
-				if best.state == "" {
-					*best.tx = enriched // not matched yet: the pass uses the richer delivery
-				} else if best.state == txOpen || best.state == txWaiting {
-					in.enrich = append(in.enrich, enriched)
-					*best.tx = enriched
-				}
-			}
-			continue
+	in.duplicates++
+	in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
+	in.say(t, Verdict{Verdict: ReasonDuplicateDelivery, Of: best.tx.Ref, Why: "the same transaction as one read before"})
+	if infoScore(t) > infoScore(best.tx) {
+		enriched := *t
+		enriched.Key, enriched.Ref = best.key, best.tx.Ref
+		if best.state == "" {
+			*best.tx = enriched // not matched yet: the pass uses the richer delivery
+		} else if best.state == txOpen || best.state == txWaiting {
+			in.enrich = append(in.enrich, enriched)
+			*best.tx = enriched
 		}
-		var possible *possibleDup
-		for _, p := range possibles[i] {
-			if _, taken := owner[p.k]; !taken {
-				possible = &p
-				break
-			}
-		}
-		if !booked(t) {
-			// Pending and informational entries have keys of their own.
-			t.Key += "|" + t.Status
-		}
-		if possible != nil {
-			in.dupOf[t.Key] = dupNote{of: possible.k.tx.Ref, fields: possible.fields}
-		}
-		news = append(news, t)
-		newClass = append(newClass, identClass(t))
 	}
-	for n, t := range news {
-		in.classes[newClass[n]] = append(in.classes[newClass[n]], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
+}
+
+// addNew readies t as a new transaction: a pending or informational entry
+// gets a key of its own, and the first of its possible duplicates not
+// re-delivered in this delivery (owner) is noted.
+func (in *intake) addNew(t *domain.Transaction, possibles []possibleDup, owner map[*knownTx]int) {
+	if !booked(t) {
+		// Pending and informational entries have keys of their own.
+		t.Key += "|" + t.Status
 	}
-	return news
+	for _, p := range possibles {
+		if _, taken := owner[p.k]; !taken {
+			in.dupOf[t.Key] = dupNote{of: p.k.tx.Ref, fields: p.fields}
+			break
+		}
+	}
 }
 
 // finishFile gives the new transactions of a file their keys and links

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -291,12 +292,14 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	results := make([]RowResult, len(rows))
 	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
 	seen := map[string]int{}
+	lk := &rowLookup{byID: byID, byDoc: byDoc, left: left, customers: customers, seen: seen}
 	rowOf := map[string]int{} // decision key → index in results
 	for i, r := range rows {
 		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
-		recs, learned, msg, already := j.resolveRow(ctx, r, opts, byID, byDoc, left, customers, seen)
+		out := j.resolveRow(ctx, r, opts, lk)
+		recs, learned, msg := out.recs, out.learned, out.msg
 		switch {
-		case already:
+		case out.already:
 			res.Status, res.Message = "already_applied", msg
 		case len(recs) == 0:
 			res.Message = msg
@@ -352,263 +355,362 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 	return results, nil
 }
 
-// resolveRow validates one row. It returns the decisions to commit (one,
-// or the reversals of an unletter), or a refusal message; already is true
-// when this very resolution was applied before (the same file dropped
-// twice).
+// rowLookup is what resolving a file's rows reads beside the store: the
+// open items by id and by document number (folded), the customers with an
+// open item; and what the rows write as they go: the residuals the rows
+// before left (left), the transactions they resolved, with their rows
+// (seen, by transaction key).
+type rowLookup struct {
+	byID      map[string]domain.OpenItem
+	byDoc     map[string][]string
+	left      map[string]domain.Amount
+	customers map[string]bool
+	seen      map[string]int
+}
+
+// rowOutcome is what resolving one row gives: the decisions to commit
+// (one, or the reversals of an unletter) with what is learned from them,
+// or none and a refusal message; already is true when this very
+// resolution was applied before (the same file dropped twice).
+type rowOutcome struct {
+	recs    []DecisionRecord
+	learned []matcher.Learning
+	msg     string
+	already bool
+}
+
+// refused is a row refused with msg.
+func refused(msg string) rowOutcome { return rowOutcome{msg: msg} }
+
+// resolveRow validates one row (checkRow, the transaction's state) and
+// resolves it by its action.
 //
 // A payment lettered with cash left over (an overpayment) is resolved for
 // that remainder only: the row's decision allocates or posts at most the
 // remainder, is written to the ledger under its own key, and the payment
 // then shows its letter and the remainder's resolution together
 // (DecisionRecord.Shows).
-func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, byID map[string]domain.OpenItem,
-	byDoc map[string][]string, left map[string]domain.Amount, customers map[string]bool, seen map[string]int) (recs []DecisionRecord, learned []matcher.Learning, msg string, already bool) {
-	if r.TxRef == "" || r.Account == "" {
-		return nil, nil, "tx_ref and account_iban are required", false
-	}
-	known := false
-	for _, a := range append(Actions, "") {
-		known = known || a == r.Action
-	}
-	if !known {
-		return nil, nil, fmt.Sprintf("unknown action %q (want one of %s)", r.Action, strings.Join(Actions, ", ")), false
-	}
-	key := matcher.NormaliseIBAN(r.Account) + "|" + r.TxRef
-	if prev, dup := seen[key]; dup {
-		return nil, nil, fmt.Sprintf("duplicate row: row %d already resolves this transaction", prev), false
+func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, lk *rowLookup) rowOutcome {
+	key, msg := checkRow(r, lk.seen)
+	if msg != "" {
+		return refused(msg)
 	}
 	decKey, done, err := j.manualKey(ctx, key, r)
 	if err != nil {
-		return nil, nil, err.Error(), false
+		return refused(err.Error())
 	} else if done {
-		return nil, nil, "this resolution was applied before (same file or row dropped again): nothing done", true
+		return rowOutcome{msg: "this resolution was applied before (same file or row dropped again): nothing done", already: true}
 	}
 	st, found, err := j.Store.Transaction(ctx, j.Name, key)
 	switch {
 	case err != nil:
-		return nil, nil, err.Error(), false
+		return refused(err.Error())
 	case !found:
-		return nil, nil, fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name), false
+		return refused(fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name))
 	case r.Action == "unletter":
-		if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
-			return nil, nil, "already unlettered: it is an open exception again", true
+		return j.unletterRow(ctx, r, opts, key, st)
+	}
+	if msg := stateRefusal(r, st); msg != "" {
+		return refused(msg)
+	}
+	rs := resolving{r: r, opts: opts, lk: lk, st: st, decKey: decKey, work: st.Tx,
+		remainder: st.State == txLettered, by: resolvedBy(r, opts),
+		d: domain.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}}
+	if rs.remainder {
+		// what the row may allocate or post: the remainder
+		rs.work.Amount = st.Decision.Excess
+		if rs.paidBy, err = j.paidCustomers(ctx, key); err != nil {
+			return refused(err.Error())
 		}
-		who := opts.Actor
-		if who == "" {
-			who = "an accountant"
+	}
+	switch r.Action {
+	case "accept", "letter":
+		return j.letterRow(&rs)
+	case "on_account":
+		return j.onAccountRow(&rs)
+	case "write_off":
+		return j.writeOffRow(&rs)
+	case "ignore":
+		if r.Comment == "" {
+			return refused(r.Action + ": give a reason code in comment")
 		}
-		why := fmt.Sprintf("unlettered by %s from %s row %d", who, filepath.Base(opts.Origin), r.Row)
-		if r.Comment != "" {
-			why += " — " + r.Comment
-		}
-		revs, refusal, err := j.reversals(ctx, key, why)
-		switch {
-		case err != nil:
-			return nil, nil, err.Error(), false
-		case len(revs) == 0:
-			return nil, nil, "cannot unletter: " + refusal, false
-		}
-		var nAllocs, nPostings int
-		for _, rev := range revs {
-			nAllocs += len(rev.Decision.Allocations)
-			nPostings += len(rev.Decision.Postings)
-		}
-		undone := fmt.Sprintf("%d allocation(s)", nAllocs)
-		if nPostings > 0 {
-			undone += fmt.Sprintf(" and %d posting(s)", nPostings)
-		}
-		if len(revs) > 1 {
-			undone += fmt.Sprintf(" of %d decisions", len(revs))
-		}
-		return revs, nil, "unlettered: " + undone + " undone; the payment is an exception again", false
+		rs.d.Outcome, rs.d.Rule, rs.d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
+		rs.d.Explanation = strings.ReplaceAll(r.Action, "_", " ") + " " + rs.by
+	}
+	return rowOutcome{recs: []DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
+}
+
+// checkRow checks what a row says by itself, before the store is read:
+// tx_ref and account_iban given, an action known (or none), and no row
+// before (seen) resolving the same transaction. It returns the
+// transaction's key, or a refusal message.
+func checkRow(r Resolution, seen map[string]int) (key, refusal string) {
+	if r.TxRef == "" || r.Account == "" {
+		return "", "tx_ref and account_iban are required"
+	}
+	if r.Action != "" && !slices.Contains(Actions, r.Action) {
+		return "", fmt.Sprintf("unknown action %q (want one of %s)", r.Action, strings.Join(Actions, ", "))
+	}
+	key = matcher.NormaliseIBAN(r.Account) + "|" + r.TxRef
+	if prev, dup := seen[key]; dup {
+		return "", fmt.Sprintf("duplicate row: row %d already resolves this transaction", prev)
+	}
+	return key, ""
+}
+
+// stateRefusal says why a row (other than unletter) cannot resolve the
+// transaction st in its state, "" when it can: an open exception, or the
+// remainder of an overpayment (lettered automatically with cash left
+// over), which cannot be ignored.
+func stateRefusal(r Resolution, st StoredTx) string {
+	switch {
 	case st.State == txLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
-		// An overpayment: lettered, with cash left over. The row resolves
-		// that remainder (below).
 		if r.Action == "ignore" {
-			return nil, nil, fmt.Sprintf("ignore: it is lettered (rule %s) with %s %s left over: put that on account, write it off, "+
-				"letter it to items, or unletter the payment", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency), false
+			return fmt.Sprintf("ignore: it is lettered (rule %s) with %s %s left over: put that on account, write it off, "+
+				"letter it to items, or unletter the payment", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency)
 		}
 	case st.State != txOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {
 			how = fmt.Sprintf("it was %s meanwhile (rule %s)", st.State, st.Decision.Rule)
 		}
-		return nil, nil, "not an open exception any more: " + how, false
+		return "not an open exception any more: " + how
 	}
-	tx := st.Tx
-	cash := tx.Amount
-	// paidBy are the customers the payment's standing letters already went
-	// to (a remainder's resolution stays with them unless allowed).
-	var paidBy map[string]bool
-	remainder := st.State == txLettered
-	if remainder {
-		cash = st.Decision.Excess
-		if paidBy, err = j.paidCustomers(ctx, key); err != nil {
-			return nil, nil, err.Error(), false
-		}
-	}
-	work := tx // what the row may allocate or post: the whole cash, or the remainder
-	work.Amount = cash
-	// manyCustomers: the row's customers, with those the payment already
-	// went to, are more than one.
-	manyCustomers := func(of map[string]bool) bool {
-		all := map[string]bool{}
-		for _, m := range []map[string]bool{paidBy, of} {
-			for c := range m {
-				all[c] = true
-			}
-		}
-		return len(all) > 1
-	}
-	d := domain.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}
+	return ""
+}
+
+// resolvedBy is how a decision's explanation says who resolved it from
+// which row: "by <actor> from <file> row <n>", and " — <comment>".
+func resolvedBy(r Resolution, opts ResolveOptions) string {
 	who := opts.Actor
 	if who == "" {
 		who = "an accountant"
 	}
-	note := ""
+	by := fmt.Sprintf("by %s from %s row %d", who, filepath.Base(opts.Origin), r.Row)
 	if r.Comment != "" {
-		note = " — " + r.Comment
+		by += " — " + r.Comment
 	}
-	learnFor := func(customer string) []matcher.Learning {
-		var l []matcher.Learning
-		if tx.Counterparty.IBAN != "" {
-			l = append(l, matcher.Learning{Kind: "iban", Value: matcher.NormaliseIBAN(tx.Counterparty.IBAN), CustomerID: customer})
-		}
-		if n := matcher.NormaliseName(tx.Counterparty.Name); n != "" {
-			l = append(l, matcher.Learning{Kind: "name", Value: n, CustomerID: customer})
-		}
-		return l
-	}
+	return by
+}
 
-	switch r.Action {
-	case "accept", "letter":
-		var wanted []parsedItem
-		if r.Action == "accept" {
-			if len(st.Decision.Candidates) == 0 {
-				return nil, nil, "accept: this exception has no candidate; use letter with items", false
-			}
-			wanted = []parsedItem{{id: st.Decision.Candidates[0].ItemID}}
-		} else {
-			if wanted, err = parseItemRefs(r.Items, byID, byDoc); err != nil {
-				return nil, nil, "items: " + err.Error(), false
-			}
-			if len(wanted) == 0 {
-				return nil, nil, "letter: items is empty (e.g. OI1:100.00;OI2)", false
-			}
-		}
-		lt, refusal := letterItems(work, wanted, byID, left, false)
-		if refusal != "" {
-			return nil, nil, refusal, false
-		}
-		if manyCustomers(lt.customers) && !opts.AllowMultiCustomer {
-			return nil, nil, "the items belong to several customers (not allowed by this job)", false
-		}
-		lt.commit(left)
-		d.Outcome, d.Rule, d.Excess, d.Allocations = domain.Auto, "manual:"+r.Action, lt.remaining, lt.allocations
-		d.Explanation = fmt.Sprintf("lettered by %s from %s row %d%s", who, filepath.Base(opts.Origin), r.Row, note)
-		if len(lt.customers) == 1 {
-			learned = learnFor(lt.customer())
-		}
-		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learned, fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations)), false
-	case "on_account":
-		if r.Customer == "" {
-			return nil, nil, "on_account: the customer column is required", false
-		}
-		switch {
-		case paidBy[r.Customer]:
-			// The customer the payment was lettered to (maybe with no open
-			// item left): its remainder is theirs.
-		case len(paidBy) > 0 && !opts.AllowMultiCustomer:
-			return nil, nil, fmt.Sprintf("on_account: the payment was lettered to customer %s, not %s: put its remainder on account of %s "+
-				"(another customer is not allowed by this job)", strings.Join(sortedKeys(paidBy), ", "), r.Customer, strings.Join(sortedKeys(paidBy), ", ")), false
-		case !customers[r.Customer]:
-			return nil, nil, fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer), false
-		}
-		wanted, err := parseItemRefs(r.Items, byID, byDoc)
-		if err != nil {
-			return nil, nil, "items: " + err.Error(), false
-		}
-		lt, refusal := letterItems(work, wanted, byID, left, false)
-		if refusal != "" {
-			return nil, nil, refusal, false
-		}
-		for c := range lt.customers {
-			if c != r.Customer && !opts.AllowMultiCustomer {
-				return nil, nil, fmt.Sprintf("on_account: the items belong to customer %s, not %s (not allowed by this job)", c, r.Customer), false
-			}
-		}
-		lt.commit(left)
-		d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:on_account", lt.allocations
-		msg := fmt.Sprintf("put %s %s on account of %s", lt.remaining, tx.Currency, r.Customer)
-		if len(lt.allocations) > 0 {
-			msg = fmt.Sprintf("lettered %s %s to %d item(s) and put %s on account of %s", lt.lettered(cash), tx.Currency,
-				len(lt.allocations), lt.remaining, r.Customer)
-		}
-		if lt.remaining.Sign() != 0 {
-			d.Postings = []domain.Posting{{Kind: domain.OnAccount, CustomerID: r.Customer, Amount: lt.remaining, Reason: r.Comment}}
-		} else {
-			msg = fmt.Sprintf("lettered %s %s to %d item(s); nothing left to put on account", lt.lettered(cash), tx.Currency, len(lt.allocations))
-		}
-		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", msg, who, filepath.Base(opts.Origin), r.Row, note)
-		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learnFor(r.Customer), msg, false
-	case "write_off":
-		if r.Comment == "" {
-			return nil, nil, "write_off: give a reason code in comment", false
-		}
-		wanted, err := parseItemRefs(r.Items, byID, byDoc)
-		if err != nil {
-			return nil, nil, "items: " + err.Error(), false
-		}
-		lt, refusal := letterItems(work, wanted, byID, left, true)
-		if refusal != "" {
-			return nil, nil, refusal, false
-		}
-		if manyCustomers(lt.customers) && !opts.AllowMultiCustomer {
-			return nil, nil, "the items belong to several customers (not allowed by this job)", false
-		}
-		closing := lt.writtenOff()
-		if closing.Sign() > 0 && lt.remaining.Sign() > 0 {
-			return nil, nil, fmt.Sprintf("write_off: the items would be closed %s short while %s of the payment is left over: allocate more of the payment to them",
-				closing, lt.remaining), false
-		}
-		total := lt.remaining // what is written off, whatever its direction
-		for _, a := range lt.allocations {
-			total = total.Add(a.WriteOff.Abs())
-		}
-		if limit := j.writeOffLimit(tx.Currency); total.Cmp(limit) > 0 && !opts.AllowLargeWriteOff {
-			return nil, nil, fmt.Sprintf("write_off: %s %s is above this job's write-off limit of %s %s (a larger one needs lettrage resolve --allow-large-write-off)",
-				total, tx.Currency, limit, tx.Currency), false
-		}
-		lt.commit(left)
-		d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:write_off", lt.allocations
-		if lt.remaining.Sign() != 0 {
-			d.Postings = []domain.Posting{{Kind: domain.WriteOffPosting, Amount: lt.remaining, Reason: r.Comment}}
-		}
-		msg := fmt.Sprintf("wrote off %s %s (%s)", lt.remaining, tx.Currency, r.Comment)
-		if len(lt.allocations) > 0 {
-			msg = fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations))
-			if !closing.IsZero() {
-				msg += fmt.Sprintf(", closing them with a write-off of %s", closing)
-			}
-			if lt.remaining.Sign() != 0 {
-				msg += fmt.Sprintf(", and wrote off the %s left over", lt.remaining)
-			}
-			msg += " (" + r.Comment + ")"
-		}
-		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", msg, who, filepath.Base(opts.Origin), r.Row, note)
-		if len(lt.customers) == 1 {
-			learned = learnFor(lt.customer())
-		}
-		return j.recorded(lt.record(decKey, tx, d, byID), st, remainder), learned, msg, false
-	case "ignore":
-		if r.Comment == "" {
-			return nil, nil, r.Action + ": give a reason code in comment", false
-		}
-		d.Outcome, d.Rule, d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
-		d.Explanation = fmt.Sprintf("%s by %s from %s row %d%s", strings.ReplaceAll(r.Action, "_", " "), who, filepath.Base(opts.Origin), r.Row, note)
+// unletterRow resolves an unletter row: the reversals of the payment's
+// letters (key), unless it is unlettered already.
+func (j *Job) unletterRow(ctx context.Context, r Resolution, opts ResolveOptions, key string, st StoredTx) rowOutcome {
+	if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
+		return rowOutcome{msg: "already unlettered: it is an open exception again", already: true}
 	}
-	return []DecisionRecord{{Key: decKey, Tx: tx, Decision: d}}, learned, d.Explanation, false
+	revs, refusal, err := j.reversals(ctx, key, "unlettered "+resolvedBy(r, opts))
+	switch {
+	case err != nil:
+		return refused(err.Error())
+	case len(revs) == 0:
+		return refused("cannot unletter: " + refusal)
+	}
+	var nAllocs, nPostings int
+	for _, rev := range revs {
+		nAllocs += len(rev.Decision.Allocations)
+		nPostings += len(rev.Decision.Postings)
+	}
+	undone := fmt.Sprintf("%d allocation(s)", nAllocs)
+	if nPostings > 0 {
+		undone += fmt.Sprintf(" and %d posting(s)", nPostings)
+	}
+	if len(revs) > 1 {
+		undone += fmt.Sprintf(" of %d decisions", len(revs))
+	}
+	return rowOutcome{recs: revs, msg: "unlettered: " + undone + " undone; the payment is an exception again"}
+}
+
+// resolving is one row being resolved once its transaction (st) is
+// found open, or lettered with a remainder: work is the transaction with
+// the cash the row may allocate or post (all of it, or the remainder),
+// paidBy the customers the payment's standing letters already went to (a
+// remainder's resolution stays with them unless allowed), d the decision
+// being made, by who made it (resolvedBy).
+type resolving struct {
+	r         Resolution
+	opts      ResolveOptions
+	lk        *rowLookup
+	st        StoredTx
+	decKey    string
+	work      domain.Transaction
+	paidBy    map[string]bool
+	remainder bool
+	d         domain.Decision
+	by        string
+}
+
+// manyCustomers reports whether the row's customers (of), with those the
+// payment already went to, are more than one.
+func (rs *resolving) manyCustomers(of map[string]bool) bool {
+	all := map[string]bool{}
+	for _, m := range []map[string]bool{rs.paidBy, of} {
+		for c := range m {
+			all[c] = true
+		}
+	}
+	return len(all) > 1
+}
+
+// learnFor is what the matcher learns from a row that letters the payment
+// to customer: the payer's IBAN and name are theirs.
+func (rs *resolving) learnFor(customer string) []matcher.Learning {
+	tx := rs.st.Tx
+	var l []matcher.Learning
+	if tx.Counterparty.IBAN != "" {
+		l = append(l, matcher.Learning{Kind: "iban", Value: matcher.NormaliseIBAN(tx.Counterparty.IBAN), CustomerID: customer})
+	}
+	if n := matcher.NormaliseName(tx.Counterparty.Name); n != "" {
+		l = append(l, matcher.Learning{Kind: "name", Value: n, CustomerID: customer})
+	}
+	return l
+}
+
+// letterRow resolves an accept row (the first candidate) or a letter row
+// (the items it names): the items are lettered, of one customer unless
+// allowed.
+func (j *Job) letterRow(rs *resolving) rowOutcome {
+	r, lk := rs.r, rs.lk
+	var wanted []parsedItem
+	if r.Action == "accept" {
+		if len(rs.st.Decision.Candidates) == 0 {
+			return refused("accept: this exception has no candidate; use letter with items")
+		}
+		wanted = []parsedItem{{id: rs.st.Decision.Candidates[0].ItemID}}
+	} else {
+		var err error
+		if wanted, err = parseItemRefs(r.Items, lk.byID, lk.byDoc); err != nil {
+			return refused("items: " + err.Error())
+		}
+		if len(wanted) == 0 {
+			return refused("letter: items is empty (e.g. OI1:100.00;OI2)")
+		}
+	}
+	lt, refusal := letterItems(rs.work, wanted, lk.byID, lk.left, false)
+	if refusal != "" {
+		return refused(refusal)
+	}
+	if rs.manyCustomers(lt.customers) && !rs.opts.AllowMultiCustomer {
+		return refused("the items belong to several customers (not allowed by this job)")
+	}
+	lt.commit(lk.left)
+	d := rs.d
+	d.Outcome, d.Rule, d.Excess, d.Allocations = domain.Auto, "manual:"+r.Action, lt.remaining, lt.allocations
+	d.Explanation = "lettered " + rs.by
+	var learned []matcher.Learning
+	if len(lt.customers) == 1 {
+		learned = rs.learnFor(lt.customer())
+	}
+	tx := rs.st.Tx
+	return rowOutcome{recs: j.recorded(lt.record(rs.decKey, tx, d, lk.byID), rs.st, rs.remainder), learned: learned,
+		msg: fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(rs.work.Amount), tx.Currency, len(lt.allocations))}
+}
+
+// onAccountRow resolves an on_account row: the items it names (if any)
+// are lettered and the rest is put on account of its customer, who must
+// have open items, or be the one the payment was lettered to, and own the
+// items, unless allowed.
+func (j *Job) onAccountRow(rs *resolving) rowOutcome {
+	r, lk, cash, tx := rs.r, rs.lk, rs.work.Amount, rs.st.Tx
+	if r.Customer == "" {
+		return refused("on_account: the customer column is required")
+	}
+	switch {
+	case rs.paidBy[r.Customer]:
+		// The customer the payment was lettered to (maybe with no open
+		// item left): its remainder is theirs.
+	case len(rs.paidBy) > 0 && !rs.opts.AllowMultiCustomer:
+		return refused(fmt.Sprintf("on_account: the payment was lettered to customer %s, not %s: put its remainder on account of %s "+
+			"(another customer is not allowed by this job)", strings.Join(sortedKeys(rs.paidBy), ", "), r.Customer, strings.Join(sortedKeys(rs.paidBy), ", ")))
+	case !lk.customers[r.Customer]:
+		return refused(fmt.Sprintf("on_account: customer %q has no open item in the ledger", r.Customer))
+	}
+	wanted, err := parseItemRefs(r.Items, lk.byID, lk.byDoc)
+	if err != nil {
+		return refused("items: " + err.Error())
+	}
+	lt, refusal := letterItems(rs.work, wanted, lk.byID, lk.left, false)
+	if refusal != "" {
+		return refused(refusal)
+	}
+	for c := range lt.customers {
+		if c != r.Customer && !rs.opts.AllowMultiCustomer {
+			return refused(fmt.Sprintf("on_account: the items belong to customer %s, not %s (not allowed by this job)", c, r.Customer))
+		}
+	}
+	lt.commit(lk.left)
+	d := rs.d
+	d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:on_account", lt.allocations
+	msg := fmt.Sprintf("put %s %s on account of %s", lt.remaining, tx.Currency, r.Customer)
+	if len(lt.allocations) > 0 {
+		msg = fmt.Sprintf("lettered %s %s to %d item(s) and put %s on account of %s", lt.lettered(cash), tx.Currency,
+			len(lt.allocations), lt.remaining, r.Customer)
+	}
+	if lt.remaining.Sign() != 0 {
+		d.Postings = []domain.Posting{{Kind: domain.OnAccount, CustomerID: r.Customer, Amount: lt.remaining, Reason: r.Comment}}
+	} else {
+		msg = fmt.Sprintf("lettered %s %s to %d item(s); nothing left to put on account", lt.lettered(cash), tx.Currency, len(lt.allocations))
+	}
+	d.Explanation = msg + " " + rs.by
+	return rowOutcome{recs: j.recorded(lt.record(rs.decKey, tx, d, lk.byID), rs.st, rs.remainder), learned: rs.learnFor(r.Customer), msg: msg}
+}
+
+// writeOffRow resolves a write_off row: the items it names (if any) are
+// lettered, closed with a write-off when short, and the rest of the
+// payment is written off; never both short items and a rest, and no more
+// than the job's write-off limit unless allowed.
+func (j *Job) writeOffRow(rs *resolving) rowOutcome {
+	r, lk, cash, tx := rs.r, rs.lk, rs.work.Amount, rs.st.Tx
+	if r.Comment == "" {
+		return refused("write_off: give a reason code in comment")
+	}
+	wanted, err := parseItemRefs(r.Items, lk.byID, lk.byDoc)
+	if err != nil {
+		return refused("items: " + err.Error())
+	}
+	lt, refusal := letterItems(rs.work, wanted, lk.byID, lk.left, true)
+	if refusal != "" {
+		return refused(refusal)
+	}
+	if rs.manyCustomers(lt.customers) && !rs.opts.AllowMultiCustomer {
+		return refused("the items belong to several customers (not allowed by this job)")
+	}
+	closing := lt.writtenOff()
+	if closing.Sign() > 0 && lt.remaining.Sign() > 0 {
+		return refused(fmt.Sprintf("write_off: the items would be closed %s short while %s of the payment is left over: allocate more of the payment to them",
+			closing, lt.remaining))
+	}
+	total := lt.remaining // what is written off, whatever its direction
+	for _, a := range lt.allocations {
+		total = total.Add(a.WriteOff.Abs())
+	}
+	if limit := j.writeOffLimit(tx.Currency); total.Cmp(limit) > 0 && !rs.opts.AllowLargeWriteOff {
+		return refused(fmt.Sprintf("write_off: %s %s is above this job's write-off limit of %s %s (a larger one needs lettrage resolve --allow-large-write-off)",
+			total, tx.Currency, limit, tx.Currency))
+	}
+	lt.commit(lk.left)
+	d := rs.d
+	d.Outcome, d.Rule, d.Allocations = domain.Auto, "manual:write_off", lt.allocations
+	if lt.remaining.Sign() != 0 {
+		d.Postings = []domain.Posting{{Kind: domain.WriteOffPosting, Amount: lt.remaining, Reason: r.Comment}}
+	}
+	msg := fmt.Sprintf("wrote off %s %s (%s)", lt.remaining, tx.Currency, r.Comment)
+	if len(lt.allocations) > 0 {
+		msg = fmt.Sprintf("lettered %s %s to %d item(s)", lt.lettered(cash), tx.Currency, len(lt.allocations))
+		if !closing.IsZero() {
+			msg += fmt.Sprintf(", closing them with a write-off of %s", closing)
+		}
+		if lt.remaining.Sign() != 0 {
+			msg += fmt.Sprintf(", and wrote off the %s left over", lt.remaining)
+		}
+		msg += " (" + r.Comment + ")"
+	}
+	d.Explanation = msg + " " + rs.by
+	var learned []matcher.Learning
+	if len(lt.customers) == 1 {
+		learned = rs.learnFor(lt.customer())
+	}
+	return rowOutcome{recs: j.recorded(lt.record(rs.decKey, tx, d, lk.byID), rs.st, rs.remainder), learned: learned, msg: msg}
 }
 
 // recorded is the row's decision to commit: for the remainder of a

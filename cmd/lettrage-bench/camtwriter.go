@@ -223,9 +223,26 @@ func (c *camtWriter) entry(e *entry) {
 	c.s("      </Ntry>\n")
 }
 
+// txDtls writes transaction j of entry e: its references, amounts,
+// parties, agents and dates (rich and heavy entries), and remittance.
 func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
-	ccy := tx.Currency
-	c.s("          <TxDtls>\n            <Refs>")
+	c.s("          <TxDtls>\n            ")
+	c.txRefs(e, j, tx)
+	c.txAmounts(e, tx)
+	c.txParties(e, j, tx)
+	c.txAgents(e)
+	c.txRemittance(tx)
+	if e.Rich {
+		c.s("            <AddtlTxInf>SEPA Credit Transfer received</AddtlTxInf>\n")
+	}
+	c.s("          </TxDtls>\n")
+}
+
+// txRefs writes the Refs of transaction j of entry e (a rich entry's
+// message, payment and instruction ids and UETR besides the bank's
+// reference and the end-to-end id).
+func (c *camtWriter) txRefs(e *entry, j int, tx *domain.Transaction) {
+	c.s("<Refs>")
 	if e.Rich {
 		c.s(fmt.Sprintf("<MsgId>MSG%08d</MsgId>", e.Seq))
 	}
@@ -240,6 +257,13 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 		c.s(fmt.Sprintf("<UETR>5d8c2f1e-1a2b-4c3d-8e9f-%012d</UETR>", e.Seq*10+j))
 	}
 	c.s("</Refs>\n            ")
+}
+
+// txAmounts writes tx's amount, its direction, the instructed amount of a
+// converted payment (with its rate), and the amount details and bank
+// transaction code of rich and heavy entries.
+func (c *camtWriter) txAmounts(e *entry, tx *domain.Transaction) {
+	ccy := tx.Currency
 	c.amt("Amt", tx.Amount, ccy)
 	c.indicator(tx.Credit)
 	c.s("\n")
@@ -275,6 +299,13 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 	if e.Heavy {
 		c.s("            <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>\n")
 	}
+}
+
+// txParties writes tx's related parties: everything a bank sends for a
+// heavy entry (heavyParties); else the payer's (or, for a debit, the
+// payee's) name and account, with a rich entry's address, id, ultimate
+// debtor and creditor.
+func (c *camtWriter) txParties(e *entry, j int, tx *domain.Transaction) {
 	p := tx.Counterparty
 	if e.Heavy {
 		c.heavyParties(e, j, tx)
@@ -302,6 +333,10 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 		}
 		c.s("            </RltdPties>\n")
 	}
+}
+
+// txAgents writes the agents, purpose and dates of a rich or heavy entry.
+func (c *camtWriter) txAgents(e *entry) {
 	if e.Rich {
 		c.s("            <RltdAgts><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI><Nm>Bayerische Landesbank</Nm></FinInstnId></DbtrAgt>" +
 			"<CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI><Nm>Commerzbank AG</Nm></FinInstnId></CdtrAgt></RltdAgts>\n            <Purp><Cd>GDDS</Cd></Purp>\n")
@@ -312,6 +347,13 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 			"<CdtrAgt><FinInstnId><BICFI>AGRIFRPPXXX</BICFI><Nm>Credit Agricole</Nm></FinInstnId></CdtrAgt></RltdAgts>\n            <Purp><Cd>SUPP</Cd></Purp>\n")
 		c.s("            <RltdDts><AccptncDtTm>" + day(e.Booking) + "T09:30:00Z</AccptncDtTm><IntrBkSttlmDt>" + day(e.Booking) + "</IntrBkSttlmDt></RltdDts>\n")
 	}
+}
+
+// txRemittance writes tx's remittance: the payer's per-document split
+// (remittance), else its free text and structured references (with the
+// documents they go with).
+func (c *camtWriter) txRemittance(tx *domain.Transaction) {
+	ccy := tx.Currency
 	if len(tx.Remitted) > 0 || len(tx.Documents) > len(tx.Structured) {
 		c.remittance(tx)
 	} else if len(tx.Unstructured) > 0 || len(tx.Structured) > 0 || len(tx.Documents) > 0 {
@@ -336,10 +378,6 @@ func (c *camtWriter) txDtls(e *entry, j int, tx *domain.Transaction) {
 		}
 		c.s("            </RmtInf>\n")
 	}
-	if e.Rich {
-		c.s("            <AddtlTxInf>SEPA Credit Transfer received</AddtlTxInf>\n")
-	}
-	c.s("          </TxDtls>\n")
 }
 
 // heavyParties writes the related parties with everything a bank sends:

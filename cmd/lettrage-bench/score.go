@@ -134,6 +134,23 @@ func parseAllocs(s string) (map[string]domain.Amount, error) {
 // which items are interchangeable (same customer, currency and residual:
 // the oldest-first policy may letter either).
 func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
+	byID, err := readItemsByID(itemsPath)
+	if err != nil {
+		return nil, err
+	}
+	truth, order, err := readTruth(truthPath)
+	if err != nil {
+		return nil, err
+	}
+	m, err := readMatches(matchesPath, truth)
+	if err != nil {
+		return nil, err
+	}
+	return m.report(truth, order, byID), nil
+}
+
+// readItemsByID reads the open items, by id.
+func readItemsByID(itemsPath string) (map[string]domain.OpenItem, error) {
 	f, err := os.Open(itemsPath)
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
@@ -147,91 +164,105 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 	for _, it := range items {
 		byID[it.ID] = it
 	}
+	return byID, nil
+}
+
+// readTruth reads truth.csv: its rows by transaction reference, and the
+// references in order.
+func readTruth(truthPath string) (map[string]*truthRow, []string, error) {
 	trows, err := readCSV(truthPath, truthRequired...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	truth := make(map[string]*truthRow, len(trows))
 	order := make([]string, 0, len(trows))
 	for i, r := range trows {
-		a, err := parseAllocs(r["allocations"])
-		if err != nil {
-			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
-		}
-		st, err := parseAllocs(r["settles"])
-		if err != nil {
-			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
-		}
-		disc, err := parseAllocs(r["discounts"])
-		if err != nil {
-			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
-		}
-		acct, err := parseAllocs(r["on_account"])
-		if err != nil {
-			return nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+		var cols [4]map[string]domain.Amount
+		for k, col := range []string{"allocations", "settles", "discounts", "on_account"} {
+			if cols[k], err = parseAllocs(r[col]); err != nil {
+				return nil, nil, fmt.Errorf("reading %q line %d: %w", truthPath, i+2, err)
+			}
 		}
 		truth[r["tx_ref"]] = &truthRow{scenario: r["scenario"], matchable: r["matchable"] == "true", unknown: r["unknown"] == "true",
-			allocs: a, settles: st, discounts: disc, onAccount: acct}
+			allocs: cols[0], settles: cols[1], discounts: cols[2], onAccount: cols[3]}
 		order = append(order, r["tx_ref"])
 	}
+	return truth, order, nil
+}
+
+// matched is what matches.csv says, by transaction reference:
+// allocated_amount is the cash (got); a cross-currency allocation also
+// says what it settles in the item's currency (item_amount,
+// item_currency: gotSettles): both must be the truth's. badPosting are the
+// transactions with a posting the truth does not accept.
+type matched struct {
+	got, gotSettles map[string]map[string]domain.Amount
+	badPosting      map[string]bool
+}
+
+// readMatches reads matches.csv, checking its postings against truth.
+func readMatches(matchesPath string, truth map[string]*truthRow) (*matched, error) {
 	mrows, err := readCSV(matchesPath, "tx_ref", "open_item_id", "allocated_amount")
 	if err != nil {
 		return nil, err
 	}
-	// allocated_amount is the cash; a cross-currency allocation also says
-	// what it settles in the item's currency (item_amount, item_currency):
-	// both must be the truth's
-	got := map[string]map[string]domain.Amount{}
-	gotSettles := map[string]map[string]domain.Amount{}
-	add := func(m map[string]map[string]domain.Amount, ref, id string, a domain.Amount) {
-		if m[ref] == nil {
-			m[ref] = map[string]domain.Amount{}
+	m := &matched{got: map[string]map[string]domain.Amount{}, gotSettles: map[string]map[string]domain.Amount{}, badPosting: map[string]bool{}}
+	add := func(to map[string]map[string]domain.Amount, ref, id string, a domain.Amount) {
+		if to[ref] == nil {
+			to[ref] = map[string]domain.Amount{}
 		}
-		m[ref][id] = m[ref][id].Add(a)
+		to[ref][id] = to[ref][id].Add(a)
 	}
-	// postings: a cash discount closing an item, cash put on a customer's
-	// account, or written off. Each must be one the truth accepts.
-	badPosting := map[string]bool{}
 	for i, r := range mrows {
-		if kind := r["posting_kind"]; kind != "" {
-			if rule, ok := r["rule"]; !ok || strings.HasPrefix(rule, "manual:") {
-				continue // an accountant's resolution: not the matcher's to score
-			}
-			a, err := domain.ParseAmount(r["allocated_amount"])
-			if err != nil {
-				return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
-			}
-			t := truth[r["tx_ref"]]
-			ok := t != nil
-			switch {
-			case !ok:
-			case kind == string(domain.CashDiscountPosting):
-				want, has := t.discounts[r["open_item_id"]]
-				ok = has && want.Equal(a)
-			case kind == string(domain.OnAccount):
-				want, has := t.onAccount[r["customer_id"]]
-				ok = has && want.Equal(a)
-			default:
-				ok = false
-			}
-			if !ok {
-				badPosting[r["tx_ref"]] = true
-			}
-			continue
+		kind := r["posting_kind"]
+		if rule, ok := r["rule"]; kind != "" && (!ok || strings.HasPrefix(rule, "manual:")) {
+			continue // an accountant's resolution: not the matcher's to score
 		}
 		a, err := domain.ParseAmount(r["allocated_amount"])
 		if err != nil {
 			return nil, fmt.Errorf("reading %q line %d: %w", matchesPath, i+2, err)
 		}
-		add(got, r["tx_ref"], r["open_item_id"], a)
+		if kind != "" {
+			if !postingAccepted(truth[r["tx_ref"]], kind, r["open_item_id"], r["customer_id"], a) {
+				m.badPosting[r["tx_ref"]] = true
+			}
+			continue
+		}
+		add(m.got, r["tx_ref"], r["open_item_id"], a)
 		if r["item_currency"] != "" {
 			s, err := domain.ParseAmount(r["item_amount"])
 			if err != nil {
 				return nil, fmt.Errorf("reading %q line %d: item_amount: %w", matchesPath, i+2, err)
 			}
-			add(gotSettles, r["tx_ref"], r["open_item_id"], s)
+			add(m.gotSettles, r["tx_ref"], r["open_item_id"], s)
 		}
 	}
+	return m, nil
+}
+
+// postingAccepted reports whether the truth t (nil when the transaction
+// has none) accepts a posting of kind and amount a on item or customer: a
+// cash discount closing the item, or cash put on the customer's account,
+// each of the truth's amount; nothing else.
+func postingAccepted(t *truthRow, kind, item, customer string, a domain.Amount) bool {
+	switch {
+	case t == nil:
+		return false
+	case kind == string(domain.CashDiscountPosting):
+		want, has := t.discounts[item]
+		return has && want.Equal(a)
+	case kind == string(domain.OnAccount):
+		want, has := t.onAccount[customer]
+		return has && want.Equal(a)
+	}
+	return false
+}
+
+// report tallies the decisions by scenario against the truth (in order):
+// automatic ones, right when their allocations are equivalent to the
+// truth's (byID tells interchangeable items), and those of transactions
+// the truth does not know (Extra).
+func (m *matched) report(truth map[string]*truthRow, order []string, byID map[string]domain.OpenItem) *report {
 	rep := &report{Scenarios: map[string]*tally{}}
 	for _, ref := range order {
 		t := truth[ref]
@@ -240,11 +271,11 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		if t.matchable {
 			s.Matchable = 1
 		}
-		if g, ok := got[ref]; ok || badPosting[ref] {
+		if g, ok := m.got[ref]; ok || m.badPosting[ref] {
 			// a posting the truth does not accept is a wrong automatic
 			// decision, with or without allocations
 			s.Auto = 1
-			if t.matchable && !badPosting[ref] && equivalenceKey(byID, g, gotSettles[ref]) == equivalenceKey(byID, t.allocs, t.settles) {
+			if t.matchable && !m.badPosting[ref] && equivalenceKey(byID, g, m.gotSettles[ref]) == equivalenceKey(byID, t.allocs, t.settles) {
 				s.AutoRight = 1
 			} else if len(rep.Wrong) < 10 {
 				rep.Wrong = append(rep.Wrong, t.scenario+" "+ref)
@@ -261,19 +292,19 @@ func scoreFiles(truthPath, matchesPath, itemsPath string) (*report, error) {
 		sc.add(s)
 		rep.Total.add(s)
 	}
-	for ref := range badPosting {
-		if truth[ref] == nil && got[ref] == nil {
+	for ref := range m.badPosting {
+		if truth[ref] == nil && m.got[ref] == nil {
 			rep.Extra++
 			rep.Total.Auto++
 		}
 	}
-	for ref := range got {
+	for ref := range m.got {
 		if truth[ref] == nil {
 			rep.Extra++
 			rep.Total.Auto++
 		}
 	}
-	return rep, nil
+	return rep
 }
 
 // equivalenceKey identifies an allocation up to interchangeable items (as

@@ -220,73 +220,111 @@ func (s *Schedule) units(mode Mode, wait time.Duration, choice []bool) []unit {
 // Check applies the oracle: nil when every booked credit of the truth is
 // accounted for exactly once in o. wait is the job's batch wait.
 func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
+	errs := append([]string(nil), o.Problems...)
+	reported, observedCash := cashOf(o.Txs)
+	for _, t := range o.Txs {
+		errs = append(errs, txProblems(t)...)
+	}
+	errs = append(errs, unmatchedProblems(o, reported)...)
+	errs = append(errs, settledProblems(s, o)...)
+	// Every transaction read is a re-delivery or a new one.
+	if o.Read > 0 && o.Read != o.Redelivered+o.Recorded {
+		errs = append(errs, fmt.Sprintf("%d transactions read, but %d delivered again + %d recorded", o.Read, o.Redelivered, o.Recorded))
+	}
+	if o.ListsSetAside || mode == MatchMode {
+		errs = append(errs, cashProblems(s, observedCash)...)
+	}
+	errs = append(errs, identityProblems(s, o, mode, wait)...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return problemsError(errs, o)
+}
+
+// txProblems checks one transaction on its own: its cash, once, as its
+// state says.
+func txProblems(t Tx) []string {
 	var errs []string
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	errs = append(errs, o.Problems...)
-
-	// Each transaction on its own: its cash, once.
-	reported := map[string]domain.Amount{}
-	observedCash := map[string]domain.Amount{}
-	for _, t := range o.Txs {
-		switch t.State {
-		case Lettered:
-			if t.Letters != 1 {
-				fail("lettered %d times in the ledger, want once: %s", t.Letters, t)
-			}
-			if t.Allocated.Sign() <= 0 {
-				fail("lettered without cash allocated: %s", t)
-			}
-			if !t.Allocated.Add(t.Unallocated).Equal(t.Amount) {
-				fail("allocated %s + unallocated %s ≠ amount: %s", t.Allocated, t.Unallocated, t)
-			}
-			if t.Reported == t.Unallocated.IsZero() {
-				fail("excess %s and reported=%v disagree: %s", t.Unallocated, t.Reported, t)
-			}
-		case Exception:
-			if t.Letters != 0 || !t.Allocated.IsZero() {
-				fail("an exception with letters in the ledger: %s", t)
-			}
-			if !t.Reported || !t.Unallocated.Equal(t.Amount) {
-				fail("an exception not reported for its whole amount: %s", t)
-			}
-		case Waiting, Covered:
-			if t.Letters != 0 || t.Reported {
-				fail("set aside but lettered or reported: %s", t)
-			}
-		default:
-			fail("a booked credit in state %q: %s", t.State, t)
+	switch t.State {
+	case Lettered:
+		if t.Letters != 1 {
+			fail("lettered %d times in the ledger, want once: %s", t.Letters, t)
 		}
+		if t.Allocated.Sign() <= 0 {
+			fail("lettered without cash allocated: %s", t)
+		}
+		if !t.Allocated.Add(t.Unallocated).Equal(t.Amount) {
+			fail("allocated %s + unallocated %s ≠ amount: %s", t.Allocated, t.Unallocated, t)
+		}
+		if t.Reported == t.Unallocated.IsZero() {
+			fail("excess %s and reported=%v disagree: %s", t.Unallocated, t.Reported, t)
+		}
+	case Exception:
+		if t.Letters != 0 || !t.Allocated.IsZero() {
+			fail("an exception with letters in the ledger: %s", t)
+		}
+		if !t.Reported || !t.Unallocated.Equal(t.Amount) {
+			fail("an exception not reported for its whole amount: %s", t)
+		}
+	case Waiting, Covered:
+		if t.Letters != 0 || t.Reported {
+			fail("set aside but lettered or reported: %s", t)
+		}
+	default:
+		fail("a booked credit in state %q: %s", t.State, t)
+	}
+	return errs
+}
+
+// cashOf sums, by currency, the cash the transactions report unallocated
+// (reported) and the cash they account for (observed: allocated and
+// unallocated, or the whole amount of a waiting one).
+func cashOf(txs []Tx) (reported, observed map[string]domain.Amount) {
+	reported, observed = map[string]domain.Amount{}, map[string]domain.Amount{}
+	for _, t := range txs {
 		if t.Reported {
 			reported[t.Currency] = reported[t.Currency].Add(t.Unallocated)
 		}
 		switch t.State {
 		case Waiting:
-			observedCash[t.Currency] = observedCash[t.Currency].Add(t.Amount)
+			observed[t.Currency] = observed[t.Currency].Add(t.Amount)
 		case Lettered, Exception:
-			observedCash[t.Currency] = observedCash[t.Currency].Add(t.Allocated).Add(t.Unallocated)
+			observed[t.Currency] = observed[t.Currency].Add(t.Allocated).Add(t.Unallocated)
 		}
 	}
+	return reported, observed
+}
 
-	// Unmatched cash: the reported total.
-	if o.UnmatchedCash != nil {
-		ccys := map[string]bool{}
-		for c := range o.UnmatchedCash {
-			ccys[c] = true
-		}
-		for c := range reported {
-			ccys[c] = true
-		}
-		for c := range ccys {
-			if !o.UnmatchedCash[c].Equal(reported[c]) {
-				fail("unmatched cash %s %s, but the exceptions leave %s unallocated", o.UnmatchedCash[c], c, reported[c])
-			}
+// unmatchedProblems checks the unmatched cash o reports (when it does)
+// against what the transactions report unallocated.
+func unmatchedProblems(o Observed, reported map[string]domain.Amount) []string {
+	if o.UnmatchedCash == nil {
+		return nil
+	}
+	var errs []string
+	ccys := map[string]bool{}
+	for c := range o.UnmatchedCash {
+		ccys[c] = true
+	}
+	for c := range reported {
+		ccys[c] = true
+	}
+	for c := range ccys {
+		if !o.UnmatchedCash[c].Equal(reported[c]) {
+			errs = append(errs, fmt.Sprintf("unmatched cash %s %s, but the exceptions leave %s unallocated", o.UnmatchedCash[c], c, reported[c]))
 		}
 	}
+	return errs
+}
 
-	// Nothing allocated beyond an item's residual.
+// settledProblems checks that nothing is allocated beyond an item's
+// residual, and only to items of the schedule.
+func settledProblems(s *Schedule, o Observed) []string {
+	var errs []string
 	for _, it := range s.Items {
 		if got := o.Settled[it.ID]; got.Cmp(it.Residual) > 0 {
-			fail("item %s (residual %s) settled for %s", it.ID, it.Residual, got)
+			errs = append(errs, fmt.Sprintf("item %s (residual %s) settled for %s", it.ID, it.Residual, got))
 		}
 	}
 	for id := range o.Settled {
@@ -295,16 +333,16 @@ func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
 			known = known || it.ID == id
 		}
 		if !known {
-			fail("the ledger settles an unknown item %q", id)
+			errs = append(errs, fmt.Sprintf("the ledger settles an unknown item %q", id))
 		}
 	}
+	return errs
+}
 
-	// Every transaction read is a re-delivery or a new one.
-	if o.Read > 0 && o.Read != o.Redelivered+o.Recorded {
-		fail("%d transactions read, but %d delivered again + %d recorded", o.Read, o.Redelivered, o.Recorded)
-	}
-
-	// The cash of the truth: allocated + reported + waiting.
+// cashProblems checks the cash of the truth (its booked credits and
+// batches, by currency) against what the passes account for (observed:
+// allocated + reported + waiting).
+func cashProblems(s *Schedule, observed map[string]domain.Amount) []string {
 	truth := map[string]domain.Amount{}
 	for _, p := range s.Payments {
 		if p.Credit {
@@ -316,20 +354,25 @@ func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
 		c := s.Accounts[b.Account].Currency
 		truth[c] = truth[c].Add(b.Amount)
 	}
-	if o.ListsSetAside || mode == MatchMode {
-		for c := range truth {
-			if !truth[c].Equal(observedCash[c]) {
-				fail("%s: the booked credits bring %s, the passes account for %s (allocated + reported + waiting)", c, truth[c], observedCash[c])
-			}
-		}
-		for c := range observedCash {
-			if _, ok := truth[c]; !ok {
-				fail("%s: the passes account for %s of no booked credit", c, observedCash[c])
-			}
+	var errs []string
+	for c := range truth {
+		if !truth[c].Equal(observed[c]) {
+			errs = append(errs, fmt.Sprintf("%s: the booked credits bring %s, the passes account for %s (allocated + reported + waiting)", c, truth[c], observed[c]))
 		}
 	}
+	for c := range observed {
+		if _, ok := truth[c]; !ok {
+			errs = append(errs, fmt.Sprintf("%s: the passes account for %s of no booked credit", c, observed[c]))
+		}
+	}
+	return errs
+}
 
-	// Identities: the truth and the transactions, one for one.
+// identityProblems checks the identities: the truth and the transactions,
+// one for one. A notified batch booked whole may be read either way (its
+// entry, or its details): every choice is tried, and the misses of the
+// best one are returned (none when one fits).
+func identityProblems(s *Schedule, o Observed, mode Mode, wait time.Duration) []string {
 	var whole []*Batch
 	for _, b := range s.Batches {
 		if !b.Inline && b.Notified {
@@ -344,18 +387,18 @@ func Check(s *Schedule, o Observed, mode Mode, wait time.Duration) error {
 		}
 		miss := s.matchUnits(s.units(mode, wait, choice), o)
 		if len(miss) == 0 {
-			best = nil
-			break
+			return nil
 		}
 		if best == nil || len(miss) < len(best) {
 			best = miss
 		}
 	}
-	errs = append(errs, best...)
+	return best
+}
 
-	if len(errs) == 0 {
-		return nil
-	}
+// problemsError is the oracle's error: the problems, then what was
+// observed.
+func problemsError(errs []string, o Observed) error {
 	var b strings.Builder
 	for _, e := range errs {
 		b.WriteString("  " + e + "\n")

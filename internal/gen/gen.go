@@ -495,306 +495,34 @@ func (g *generator) payments() {
 	g.ds.Truth = g.ds.Truth[:g.n]
 }
 
+// scenario adds one payment of scenario sc (with its truth), each made by
+// a function of its own; false when it cannot be made (no item fits).
 func (g *generator) scenario(sc string) bool {
 	switch sc {
 	case ScRefStructured, ScRefText, ScRefPartial, ScRefOver:
-		i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		amt := it.Residual
-		switch sc {
-		case ScRefPartial:
-			amt = domain.AmountFromCents(mustCents(amt) / 2)
-		case ScRefOver:
-			amt = amt.Add(domain.AmountFromCents(int64(100 + g.rng.IntN(5000))))
-		}
-		tx := g.tx(amt, it.Currency)
-		ref := it.PaymentReference
-		if sc == ScRefText {
-			tx.Unstructured = []string{"Virement " + spaced(ref) + " merci"}
-		} else {
-			tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: ref}}
-		}
-		g.maybeStranger(&tx)
-		alloc := it.Residual.Min(amt)
-		t := Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true}
-		if sc == ScRefOver {
-			// the excess may rightly go on the customer's account
-			t.OnAccount = map[string]domain.Amount{it.CustomerID: amt.Sub(alloc)}
-		}
-		g.add(tx, t)
+		return g.scRef(sc)
 	case ScFee:
-		i := g.take(func(it *domain.OpenItem) bool {
-			return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
-		})
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		fee := domain.AmountFromCents(int64(150 + g.rng.IntN(800)))
-		tx := g.tx(it.Residual.Sub(fee), it.Currency)
-		if it.PaymentReference != "" {
-			tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
-		} else {
-			tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
-		}
-		g.maybeStranger(&tx)
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+		return g.scFee(sc)
 	case ScDocNoisy, ScDocCut, ScDocTypo:
-		i := g.take(isEUR)
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		tx := g.tx(it.Residual, it.Currency)
-		switch sc {
-		case ScDocNoisy:
-			tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
-		case ScDocCut:
-			prefix := "Reglement de la facture client "
-			line := prefix + it.DocumentNumber
-			tx.Unstructured = []string{line[:35], line[35:] + " merci"}
-		case ScDocTypo:
-			d := []byte(it.DocumentNumber)
-			// duplicate one digit of the number: FA-2025-001234 → FA-2025-0012334
-			k := 8 + g.rng.IntN(len(d)-8)
-			typo := string(d[:k]) + string(d[k]) + string(d[k:])
-			tx.Unstructured = []string{"facture " + typo}
-		}
-		g.maybeStranger(&tx)
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+		return g.scDoc(sc)
 	case ScDocMulti:
-		i := g.take(isEUR)
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		alloc := one(it, it.Residual)
-		total := it.Residual
-		docs := []string{it.DocumentNumber}
-		for _, j := range cu.items {
-			o := &g.items[j]
-			if j == i || g.used[j] || o.Currency != it.Currency || len(docs) >= 3 {
-				continue
-			}
-			if o.Residual.Sign() < 0 && total.Add(o.Residual).Sign() <= 0 {
-				continue
-			}
-			g.used[j] = true
-			alloc[o.ID] = o.Residual
-			total = total.Add(o.Residual)
-			docs = append(docs, o.DocumentNumber)
-		}
-		tx := g.tx(total, it.Currency)
-		tx.Unstructured = []string{strings.Join(docs, " ")}
-		if g.rng.IntN(2) == 0 && len(docs) > 1 {
-			tx.Unstructured = []string{"Factures " + strings.Join(docs[:len(docs)-1], ", "), docs[len(docs)-1]}
-		}
-		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+		return g.scDocMulti(sc)
 	case ScIBANOnly, ScNameOnly:
-		i := g.take(func(it *domain.OpenItem) bool {
-			cu := g.customerOf(it)
-			if sc == ScIBANOnly && !(cu.ibanKnown || cu.ibanMemory) {
-				return false
-			}
-			return isEUR(it)
-		})
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		tx := g.tx(it.Residual, it.Currency)
-		if sc == ScIBANOnly {
-			tx.Counterparty = domain.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(cu.name)}
-		} else {
-			tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
-		}
-		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-		if !g.oldestOfAmount(i) {
-			// the customer's older invoice of the same amount is the one an
-			// accountant letters: the truth follows the oldest-first policy
-			t.Allocations = g.oldestSame(i)
-		}
-		g.add(tx, t)
+		return g.scPayer(sc)
 	case ScCombination:
-		i := g.take(func(it *domain.OpenItem) bool {
-			cu := g.customerOf(it)
-			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 3 && !cu.trapped
-		})
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		alloc := one(it, it.Residual)
-		total := it.Residual
-		for _, j := range cu.items {
-			o := &g.items[j]
-			if j == i || g.used[j] || o.Currency != "EUR" || o.Residual.Sign() <= 0 || len(alloc) >= 2+g.rng.IntN(2) {
-				continue
-			}
-			g.used[j] = true
-			alloc[o.ID] = o.Residual
-			total = total.Add(o.Residual)
-		}
-		if len(alloc) < 2 {
-			return false
-		}
-		// a single open item of the customer equal to the total would be
-		// lettered instead, rightly: such a truth is unknowable
-		for _, j := range cu.items {
-			if _, in := alloc[g.items[j].ID]; !in && !g.used[j] && g.items[j].Residual.Equal(total) {
-				for id := range alloc {
-					g.used[g.itemIndex(id)] = false
-				}
-				return false
-			}
-		}
-		tx := g.tx(total, "EUR")
-		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
-		cu.combined = true
-		g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+		return g.scCombination(sc)
 	case ScDocPlusRest:
-		i := g.take(func(it *domain.OpenItem) bool {
-			cu := g.customerOf(it)
-			return isEUR(it) && cu.ibanKnown && len(cu.items) >= 2
-		})
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		j := -1
-		for _, k := range cu.items {
-			o := &g.items[k]
-			if k != i && !g.used[k] && isEUR(o) && o.Residual.Sign() > 0 {
-				j = k
-				break
-			}
-		}
-		if j < 0 {
-			g.used[i] = false
-			return false
-		}
-		g.used[j] = true
-		o := &g.items[j]
-		tx := g.tx(it.Residual.Add(o.Residual), "EUR")
-		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
-		tx.Unstructured = []string{"Facture " + it.DocumentNumber + " et solde"}
-		g.add(tx, Truth{Scenario: sc, Allocations: map[string]domain.Amount{it.ID: it.Residual, o.ID: o.Residual}, Matchable: true})
+		return g.scDocPlusRest(sc)
 	case ScLookalike:
-		// a twin is a customer whose name is another's plus a generic word
-		k := len(g.custs) - 1 - g.rng.IntN(max(1, len(g.custs)*3/100))
-		twin := g.custs[k]
-		words := strings.Fields(twin.name)
-		base := strings.Join(words[:len(words)-2], " ")
-		var src *customer
-		for _, c := range g.custs[:len(g.custs)*9/10] {
-			if strings.HasPrefix(c.name, base+" ") && len(strings.Fields(c.name)) == len(words)-1 {
-				src = c
-				break
-			}
-		}
-		if src == nil {
-			return false
-		}
-		i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.CustomerID == src.id })
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		// the twin owes exactly the same amount on an open invoice
-		for _, j := range twin.items {
-			if !g.used[j] && isEUR(&g.items[j]) && g.items[j].Residual.Sign() > 0 {
-				g.items[j].Residual, g.items[j].Amount = it.Residual, it.Residual
-				g.used[j] = true
-				break
-			}
-		}
-		tx := g.tx(it.Residual, "EUR")
-		tx.Counterparty = domain.Party{Name: g.nameVariant(src.name)}
-		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-		if !g.oldestOfAmount(i) {
-			t.Allocations = g.oldestSame(i)
-		}
-		g.add(tx, t)
+		return g.scLookalike(sc)
 	case ScIBANFee:
-		i := g.take(func(it *domain.OpenItem) bool {
-			cu := g.customerOf(it)
-			return isEUR(it) && cu.ibanKnown && mustCents(it.Residual) > 50000
-		})
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		net := it.Residual.Sub(domain.AmountFromCents(int64(150 + g.rng.IntN(800))))
-		// another of the customer's items owing exactly what arrives
-		// would rightly be lettered instead
-		for _, j := range cu.items {
-			if g.items[j].Currency == "EUR" && g.items[j].Residual.Equal(net) {
-				g.used[i] = false
-				return false
-			}
-		}
-		tx := g.tx(net, "EUR")
-		tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+		return g.scIBANFee(sc)
 	case ScNameTruncated:
-		i := g.take(isEUR)
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		cu := g.customerOf(it)
-		name := strings.ToUpper(matcher.Fold(cu.name))
-		if len(name) > 16 {
-			name = name[:16]
-		}
-		tx := g.tx(it.Residual, "EUR")
-		tx.Counterparty = domain.Party{Name: name}
-		t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-		if !g.oldestOfAmount(i) {
-			t.Allocations = g.oldestSame(i)
-		}
-		g.add(tx, t)
+		return g.scNameTruncated(sc)
 	case ScOtherCurrency:
-		i := g.take(func(it *domain.OpenItem) bool { return it.Currency == "USD" })
-		if i < 0 {
-			return false
-		}
-		it := &g.items[i]
-		tx := g.tx(it.Residual, "USD")
-		tx.Unstructured = []string{"INVOICE " + it.DocumentNumber}
-		if it.PaymentReference != "" {
-			tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
-		}
-		g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+		return g.scOtherCurrency(sc)
 	case ScUnknown, ScUnknownCoin:
-		var amt domain.Amount
-		if sc == ScUnknownCoin {
-			i := g.take(isEUR)
-			if i < 0 {
-				return false
-			}
-			g.used[i] = false // the item stays open for nobody
-			amt = g.items[i].Residual
-		} else {
-			for {
-				amt = domain.AmountFromCents(int64(1000 + g.rng.IntN(400000)))
-				if !g.amounts["EUR|"+amt.Key()] {
-					break
-				}
-			}
-		}
-		tx := g.tx(amt, "EUR")
-		tx.Counterparty = domain.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
-		tx.Unstructured = []string{"Payment " + fmt.Sprint(g.rng.IntN(1000000))}
-		g.add(tx, Truth{Scenario: sc, Unknown: true})
+		return g.scUnknown(sc)
 	case ScGroupIBAN:
 		return g.groupIBAN()
 	case ScThirdParty:
@@ -808,29 +536,425 @@ func (g *generator) scenario(sc string) bool {
 	case ScRemitDiscount, ScRemitCreditNote, ScRemitTax, ScRemitAdjust, ScRemitMulti, ScDocOver, ScDocZeros, ScPaidTwice:
 		return g.remittanceScenario(sc)
 	case ScDebit:
-		tx := g.tx(domain.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
-		tx.Credit = false
-		g.add(tx, Truth{Scenario: sc})
+		return g.scDebit(sc)
 	case ScDuplicate:
-		if len(g.ds.Transactions) == 0 {
-			return false
-		}
-		k := g.rng.IntN(len(g.ds.Transactions))
-		orig := g.ds.Transactions[k]
-		if g.ds.Truth[k].Scenario != ScRefStructured {
-			return false
-		}
-		// the same payment delivered again in another statement: the bank
-		// gave it another entry reference, so it has another key
-		orig.Key += "/DUP"
-		orig.Ref += "/DUP"
-		// paid twice: the cash may rightly go on the customer's account
-		t := Truth{Scenario: sc}
-		for id := range g.ds.Truth[k].Allocations {
-			t.OnAccount = map[string]domain.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
-		}
-		g.add(orig, t)
+		return g.scDuplicate(sc)
 	}
+	return true
+}
+
+// scRef is scenario ScRefStructured, ScRefText, ScRefPartial, ScRefOver: it
+// pays an EUR item by its payment reference, structured or in the text, for
+// its residual, half of it or more. It takes the items it pays (g.used) and
+// adds the payment with its truth (g.add); false when no item fits.
+func (g *generator) scRef(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.PaymentReference != "" })
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	amt := it.Residual
+	switch sc {
+	case ScRefPartial:
+		amt = domain.AmountFromCents(mustCents(amt) / 2)
+	case ScRefOver:
+		amt = amt.Add(domain.AmountFromCents(int64(100 + g.rng.IntN(5000))))
+	}
+	tx := g.tx(amt, it.Currency)
+	ref := it.PaymentReference
+	if sc == ScRefText {
+		tx.Unstructured = []string{"Virement " + spaced(ref) + " merci"}
+	} else {
+		tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: ref}}
+	}
+	g.maybeStranger(&tx)
+	alloc := it.Residual.Min(amt)
+	t := Truth{Scenario: sc, Allocations: one(it, alloc), Matchable: true}
+	if sc == ScRefOver {
+		// the excess may rightly go on the customer's account
+		t.OnAccount = map[string]domain.Amount{it.CustomerID: amt.Sub(alloc)}
+	}
+	g.add(tx, t)
+	return true
+}
+
+// scFee is scenario ScFee: it pays an EUR item of more than 500 by its
+// reference or document number, less bank charges. It takes the items it
+// pays (g.used) and adds the payment with its truth (g.add); false when no
+// item fits.
+func (g *generator) scFee(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
+		return isEUR(it) && mustCents(it.Residual) > 50000 // 2% of 500 = 10 ≤ 15
+	})
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	fee := domain.AmountFromCents(int64(150 + g.rng.IntN(800)))
+	tx := g.tx(it.Residual.Sub(fee), it.Currency)
+	if it.PaymentReference != "" {
+		tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
+	} else {
+		tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
+	}
+	g.maybeStranger(&tx)
+	g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+	return true
+}
+
+// scDoc is scenario ScDocNoisy, ScDocCut, ScDocTypo: it pays an EUR item
+// naming its document number in noisy text, cut at 35 characters, or with a
+// typo. It takes the items it pays (g.used) and adds the payment with its
+// truth (g.add); false when no item fits.
+func (g *generator) scDoc(sc string) bool {
+	i := g.take(isEUR)
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	tx := g.tx(it.Residual, it.Currency)
+	switch sc {
+	case ScDocNoisy:
+		tx.Unstructured = []string{g.noisyDoc(it.DocumentNumber)}
+	case ScDocCut:
+		prefix := "Reglement de la facture client "
+		line := prefix + it.DocumentNumber
+		tx.Unstructured = []string{line[:35], line[35:] + " merci"}
+	case ScDocTypo:
+		d := []byte(it.DocumentNumber)
+		// duplicate one digit of the number: FA-2025-001234 → FA-2025-0012334
+		k := 8 + g.rng.IntN(len(d)-8)
+		typo := string(d[:k]) + string(d[k]) + string(d[k:])
+		tx.Unstructured = []string{"facture " + typo}
+	}
+	g.maybeStranger(&tx)
+	g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+	return true
+}
+
+// scDocMulti is scenario ScDocMulti: it pays up to three items of one
+// customer naming their document numbers. It takes the items it pays
+// (g.used) and adds the payment with its truth (g.add); false when no item
+// fits.
+func (g *generator) scDocMulti(sc string) bool {
+	i := g.take(isEUR)
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	alloc := one(it, it.Residual)
+	total := it.Residual
+	docs := []string{it.DocumentNumber}
+	for _, j := range cu.items {
+		o := &g.items[j]
+		if j == i || g.used[j] || o.Currency != it.Currency || len(docs) >= 3 {
+			continue
+		}
+		if o.Residual.Sign() < 0 && total.Add(o.Residual).Sign() <= 0 {
+			continue
+		}
+		g.used[j] = true
+		alloc[o.ID] = o.Residual
+		total = total.Add(o.Residual)
+		docs = append(docs, o.DocumentNumber)
+	}
+	tx := g.tx(total, it.Currency)
+	tx.Unstructured = []string{strings.Join(docs, " ")}
+	if g.rng.IntN(2) == 0 && len(docs) > 1 {
+		tx.Unstructured = []string{"Factures " + strings.Join(docs[:len(docs)-1], ", "), docs[len(docs)-1]}
+	}
+	g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+	return true
+}
+
+// scPayer is scenario ScIBANOnly, ScNameOnly: it pays an EUR item giving
+// only the payer (IBAN and name, or name only); the truth is the oldest item
+// of the amount. It takes the items it pays (g.used) and adds the payment
+// with its truth (g.add); false when no item fits.
+func (g *generator) scPayer(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
+		cu := g.customerOf(it)
+		if sc == ScIBANOnly && !(cu.ibanKnown || cu.ibanMemory) {
+			return false
+		}
+		return isEUR(it)
+	})
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	tx := g.tx(it.Residual, it.Currency)
+	if sc == ScIBANOnly {
+		tx.Counterparty = domain.Party{IBAN: g.payerIBAN(cu), Name: g.nameVariant(cu.name)}
+	} else {
+		tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
+	}
+	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+	if !g.oldestOfAmount(i) {
+		// the customer's older invoice of the same amount is the one an
+		// accountant letters: the truth follows the oldest-first policy
+		t.Allocations = g.oldestSame(i)
+	}
+	g.add(tx, t)
+	return true
+}
+
+// scCombination is scenario ScCombination: it pays two or three items of a
+// customer with a known IBAN in one amount, without text. It takes the items
+// it pays (g.used) and adds the payment with its truth (g.add); false when
+// no item fits.
+func (g *generator) scCombination(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
+		cu := g.customerOf(it)
+		return isEUR(it) && cu.ibanKnown && len(cu.items) >= 3 && !cu.trapped
+	})
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	alloc := one(it, it.Residual)
+	total := it.Residual
+	for _, j := range cu.items {
+		o := &g.items[j]
+		if j == i || g.used[j] || o.Currency != "EUR" || o.Residual.Sign() <= 0 || len(alloc) >= 2+g.rng.IntN(2) {
+			continue
+		}
+		g.used[j] = true
+		alloc[o.ID] = o.Residual
+		total = total.Add(o.Residual)
+	}
+	if len(alloc) < 2 {
+		return false
+	}
+	// a single open item of the customer equal to the total would be
+	// lettered instead, rightly: such a truth is unknowable
+	for _, j := range cu.items {
+		if _, in := alloc[g.items[j].ID]; !in && !g.used[j] && g.items[j].Residual.Equal(total) {
+			for id := range alloc {
+				g.used[g.itemIndex(id)] = false
+			}
+			return false
+		}
+	}
+	tx := g.tx(total, "EUR")
+	tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
+	cu.combined = true
+	g.add(tx, Truth{Scenario: sc, Allocations: alloc, Matchable: true})
+	return true
+}
+
+// scDocPlusRest is scenario ScDocPlusRest: it pays an item it names and
+// another of the same customer it does not name. It takes the items it pays
+// (g.used) and adds the payment with its truth (g.add); false when no item
+// fits.
+func (g *generator) scDocPlusRest(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
+		cu := g.customerOf(it)
+		return isEUR(it) && cu.ibanKnown && len(cu.items) >= 2
+	})
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	j := -1
+	for _, k := range cu.items {
+		o := &g.items[k]
+		if k != i && !g.used[k] && isEUR(o) && o.Residual.Sign() > 0 {
+			j = k
+			break
+		}
+	}
+	if j < 0 {
+		g.used[i] = false
+		return false
+	}
+	g.used[j] = true
+	o := &g.items[j]
+	tx := g.tx(it.Residual.Add(o.Residual), "EUR")
+	tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
+	tx.Unstructured = []string{"Facture " + it.DocumentNumber + " et solde"}
+	g.add(tx, Truth{Scenario: sc, Allocations: map[string]domain.Amount{it.ID: it.Residual, o.ID: o.Residual}, Matchable: true})
+	return true
+}
+
+// scLookalike is scenario ScLookalike: it pays an item of a customer whose
+// twin (its name plus a word) owes the same amount. It takes the items it
+// pays (g.used) and adds the payment with its truth (g.add); false when no
+// item fits.
+func (g *generator) scLookalike(sc string) bool {
+	// a twin is a customer whose name is another's plus a generic word
+	k := len(g.custs) - 1 - g.rng.IntN(max(1, len(g.custs)*3/100))
+	twin := g.custs[k]
+	words := strings.Fields(twin.name)
+	base := strings.Join(words[:len(words)-2], " ")
+	var src *customer
+	for _, c := range g.custs[:len(g.custs)*9/10] {
+		if strings.HasPrefix(c.name, base+" ") && len(strings.Fields(c.name)) == len(words)-1 {
+			src = c
+			break
+		}
+	}
+	if src == nil {
+		return false
+	}
+	i := g.take(func(it *domain.OpenItem) bool { return isEUR(it) && it.CustomerID == src.id })
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	// the twin owes exactly the same amount on an open invoice
+	for _, j := range twin.items {
+		if !g.used[j] && isEUR(&g.items[j]) && g.items[j].Residual.Sign() > 0 {
+			g.items[j].Residual, g.items[j].Amount = it.Residual, it.Residual
+			g.used[j] = true
+			break
+		}
+	}
+	tx := g.tx(it.Residual, "EUR")
+	tx.Counterparty = domain.Party{Name: g.nameVariant(src.name)}
+	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+	if !g.oldestOfAmount(i) {
+		t.Allocations = g.oldestSame(i)
+	}
+	g.add(tx, t)
+	return true
+}
+
+// scIBANFee is scenario ScIBANFee: it pays an item of a customer with a
+// known IBAN, less bank charges, without text. It takes the items it pays
+// (g.used) and adds the payment with its truth (g.add); false when no item
+// fits.
+func (g *generator) scIBANFee(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool {
+		cu := g.customerOf(it)
+		return isEUR(it) && cu.ibanKnown && mustCents(it.Residual) > 50000
+	})
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	net := it.Residual.Sub(domain.AmountFromCents(int64(150 + g.rng.IntN(800))))
+	// another of the customer's items owing exactly what arrives
+	// would rightly be lettered instead
+	for _, j := range cu.items {
+		if g.items[j].Currency == "EUR" && g.items[j].Residual.Equal(net) {
+			g.used[i] = false
+			return false
+		}
+	}
+	tx := g.tx(net, "EUR")
+	tx.Counterparty = domain.Party{IBAN: cu.ibans[0], Name: cu.name}
+	g.add(tx, Truth{Scenario: sc, Allocations: one(it, tx.Amount), Matchable: true})
+	return true
+}
+
+// scNameTruncated is scenario ScNameTruncated: it pays an item giving the
+// payer's name cut at 16 characters. It takes the items it pays (g.used) and
+// adds the payment with its truth (g.add); false when no item fits.
+func (g *generator) scNameTruncated(sc string) bool {
+	i := g.take(isEUR)
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	cu := g.customerOf(it)
+	name := strings.ToUpper(matcher.Fold(cu.name))
+	if len(name) > 16 {
+		name = name[:16]
+	}
+	tx := g.tx(it.Residual, "EUR")
+	tx.Counterparty = domain.Party{Name: name}
+	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+	if !g.oldestOfAmount(i) {
+		t.Allocations = g.oldestSame(i)
+	}
+	g.add(tx, t)
+	return true
+}
+
+// scOtherCurrency is scenario ScOtherCurrency: it pays a USD item naming its
+// document (and reference). It takes the items it pays (g.used) and adds the
+// payment with its truth (g.add); false when no item fits.
+func (g *generator) scOtherCurrency(sc string) bool {
+	i := g.take(func(it *domain.OpenItem) bool { return it.Currency == "USD" })
+	if i < 0 {
+		return false
+	}
+	it := &g.items[i]
+	tx := g.tx(it.Residual, "USD")
+	tx.Unstructured = []string{"INVOICE " + it.DocumentNumber}
+	if it.PaymentReference != "" {
+		tx.Structured = []domain.Reference{{Value: it.PaymentReference}}
+	}
+	g.add(tx, Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true})
+	return true
+}
+
+// scUnknown is scenario ScUnknown, ScUnknownCoin: it adds a payment of an
+// unknown payer, of an amount no item has or (coin) of an open item's. It
+// takes the items it pays (g.used) and adds the payment with its truth
+// (g.add); false when no item fits.
+func (g *generator) scUnknown(sc string) bool {
+	var amt domain.Amount
+	if sc == ScUnknownCoin {
+		i := g.take(isEUR)
+		if i < 0 {
+			return false
+		}
+		g.used[i] = false // the item stays open for nobody
+		amt = g.items[i].Residual
+	} else {
+		for {
+			amt = domain.AmountFromCents(int64(1000 + g.rng.IntN(400000)))
+			if !g.amounts["EUR|"+amt.Key()] {
+				break
+			}
+		}
+	}
+	tx := g.tx(amt, "EUR")
+	tx.Counterparty = domain.Party{IBAN: g.iban("DE"), Name: fmt.Sprintf("Unknown Payer %d", g.rng.IntN(1000000))}
+	tx.Unstructured = []string{"Payment " + fmt.Sprint(g.rng.IntN(1000000))}
+	g.add(tx, Truth{Scenario: sc, Unknown: true})
+	return true
+}
+
+// scDebit is scenario ScDebit: it adds a debit, which nothing letters
+// (g.add).
+func (g *generator) scDebit(sc string) bool {
+	tx := g.tx(domain.AmountFromCents(int64(1000+g.rng.IntN(100000))), "EUR")
+	tx.Credit = false
+	g.add(tx, Truth{Scenario: sc})
+	return true
+}
+
+// scDuplicate is scenario ScDuplicate: it delivers again a payment by
+// structured reference made before, under another entry reference, its cash
+// rightly going on the customer's account (g.add); false when the payment
+// drawn is not one by structured reference.
+func (g *generator) scDuplicate(sc string) bool {
+	if len(g.ds.Transactions) == 0 {
+		return false
+	}
+	k := g.rng.IntN(len(g.ds.Transactions))
+	orig := g.ds.Transactions[k]
+	if g.ds.Truth[k].Scenario != ScRefStructured {
+		return false
+	}
+	// the same payment delivered again in another statement: the bank
+	// gave it another entry reference, so it has another key
+	orig.Key += "/DUP"
+	orig.Ref += "/DUP"
+	// paid twice: the cash may rightly go on the customer's account
+	t := Truth{Scenario: sc}
+	for id := range g.ds.Truth[k].Allocations {
+		t.OnAccount = map[string]domain.Amount{g.items[g.itemIndex(id)].CustomerID: orig.Amount}
+	}
+	g.add(orig, t)
 	return true
 }
 

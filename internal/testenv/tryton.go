@@ -329,70 +329,107 @@ type SeedInvoice struct {
 // invoices, posted.
 func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 	s := &TrytonSeed{StatementJournal: "Bank EUR", Parties: map[string]int{}, Invoices: map[string]int{}}
-	type idRow struct {
-		ID   int    `json:"id"`
-		Name string `json:"name"`
-		Code string `json:"code"`
+	if err := tr.seedCompany(s); err != nil {
+		return nil, err
 	}
+	acc, err := tr.seedChart(s)
+	if err != nil {
+		return nil, err
+	}
+	journalSeq, err := tr.seedFiscalYear(s, year)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.seedJournals(s, acc, journalSeq); err != nil {
+		return nil, err
+	}
+	if err := tr.AddInvoices(s, year, invoices); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// seedStep locates an error of Seed's step what (nil for none).
+func seedStep(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("seeding Tryton: %s: %w", what, err)
+	}
+	return nil
+}
+
+// trytonIDRow is a record as Seed reads it.
+type trytonIDRow struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+	Code string `json:"code"`
+}
+
+// seedCompany finds or creates the EUR currency and creates the company,
+// which becomes the user's; it writes s.Currency and s.Company.
+func (tr *Tryton) seedCompany(s *TrytonSeed) error {
 	var ids []int
-	var rows []idRow
-	step := func(what string, err error) error {
-		if err != nil {
-			return fmt.Errorf("seeding Tryton: %s: %w", what, err)
-		}
-		return nil
-	}
+	var rows []trytonIDRow
 	if err := tr.Call(&rows, "model.currency.currency.search_read", [][]any{{"code", "=", "EUR"}}, 0, nil, nil, []string{"id"}); err != nil {
-		return nil, step("currency", err)
+		return seedStep("currency", err)
 	}
 	if len(rows) > 0 {
 		s.Currency = rows[0].ID
 	} else {
 		if err := tr.Call(&ids, "model.currency.currency.create", []map[string]any{{"name": "Euro", "code": "EUR", "symbol": "€",
 			"rounding": TrytonDecimal("0.01"), "digits": 2}}); err != nil {
-			return nil, step("currency", err)
+			return seedStep("currency", err)
 		}
 		s.Currency = ids[0]
 	}
 	if err := tr.Call(&ids, "model.party.party.create", []map[string]any{{"name": "Lettrage Test SA"}}); err != nil {
-		return nil, step("company party", err)
+		return seedStep("company party", err)
 	}
 	if err := tr.Call(&ids, "model.company.company.create", []map[string]any{{"party": ids[0], "currency": s.Currency}}); err != nil {
-		return nil, step("company", err)
+		return seedStep("company", err)
 	}
 	s.Company = ids[0]
 	var uid []int
 	if err := tr.Call(&uid, "model.res.user.search", [][]any{{"login", "=", tr.User}}, 0, nil, nil); err != nil || len(uid) != 1 {
-		return nil, step("user", fmt.Errorf("finding %s: %v", tr.User, err))
+		return seedStep("user", fmt.Errorf("finding %s: %v", tr.User, err))
 	}
 	if err := tr.Call(nil, "model.res.user.write", uid, map[string]any{"companies": []any{[]any{"add", []int{s.Company}}}, "company": s.Company}); err != nil {
-		return nil, step("user company", err)
+		return seedStep("user company", err)
 	}
 	if err := tr.ReloadContext(); err != nil {
-		return nil, step("context", err)
+		return seedStep("context", err)
 	}
+	return nil
+}
+
+// seedChart creates the company's chart of accounts from the minimal
+// template (through its wizard) and a suspense account; it writes
+// s.Receivable, s.Revenue, s.Expense and s.Suspense and returns the
+// accounts by name.
+func (tr *Tryton) seedChart(s *TrytonSeed) (map[string]int, error) {
+	var ids []int
+	var rows []trytonIDRow
 	// Chart of accounts from the minimal template, through the wizard.
 	if err := tr.Call(&rows, "model.account.account.template.search_read", [][]any{{"parent", "=", nil}}, 0, nil, nil, []string{"id", "name"}); err != nil || len(rows) == 0 {
-		return nil, step("chart template", fmt.Errorf("%v (%d found)", err, len(rows)))
+		return nil, seedStep("chart template", fmt.Errorf("%v (%d found)", err, len(rows)))
 	}
 	tmpl := rows[0].ID
 	var wiz []json.RawMessage
 	if err := tr.Call(&wiz, "wizard.account.create_chart.create"); err != nil {
-		return nil, step("chart wizard", err)
+		return nil, seedStep("chart wizard", err)
 	}
 	var sid int
 	if err := json.Unmarshal(wiz[0], &sid); err != nil {
-		return nil, step("chart wizard", err)
+		return nil, seedStep("chart wizard", err)
 	}
 	if err := tr.Call(nil, "wizard.account.create_chart.execute", sid, map[string]any{}, "account"); err != nil {
-		return nil, step("chart wizard start", err)
+		return nil, seedStep("chart wizard start", err)
 	}
 	if err := tr.Call(nil, "wizard.account.create_chart.execute", sid,
 		map[string]any{"account": map[string]any{"company": s.Company, "account_template": tmpl}}, "create_account"); err != nil {
-		return nil, step("chart accounts", err)
+		return nil, seedStep("chart accounts", err)
 	}
 	if err := tr.Call(&rows, "model.account.account.search_read", [][]any{}, 0, nil, nil, []string{"id", "name"}); err != nil {
-		return nil, step("accounts", err)
+		return nil, seedStep("accounts", err)
 	}
 	acc := map[string]int{}
 	for _, r := range rows {
@@ -406,22 +443,29 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 	}
 	if err := tr.Call(&types, "model.account.account.type.search_read", [][]any{{"name", "=", "Current"},
 		{"parent.name", "=", "Liability"}, {"company", "=", s.Company}}, 0, nil, nil, []string{"id"}); err != nil || len(types) == 0 {
-		return nil, step("suspense account type", fmt.Errorf("%v (%d found)", err, len(types)))
+		return nil, seedStep("suspense account type", fmt.Errorf("%v (%d found)", err, len(types)))
 	}
-	var roots []idRow
+	var roots []trytonIDRow
 	if err := tr.Call(&roots, "model.account.account.search_read", [][]any{{"parent", "=", nil}, {"company", "=", s.Company}}, 0, nil, nil, []string{"id"}); err != nil || len(roots) != 1 {
-		return nil, step("chart root", fmt.Errorf("%v (%d found)", err, len(roots)))
+		return nil, seedStep("chart root", fmt.Errorf("%v (%d found)", err, len(roots)))
 	}
 	if err := tr.Call(&ids, "model.account.account.create", []map[string]any{{"name": "Suspense", "code": "471",
 		"type": types[0].ID, "parent": roots[0].ID, "company": s.Company, "reconcile": true}}); err != nil {
-		return nil, step("suspense account", err)
+		return nil, seedStep("suspense account", err)
 	}
 	s.Suspense = ids[0]
 	if err := tr.Call(nil, "wizard.account.create_chart.execute", sid, map[string]any{"properties": map[string]any{
 		"company": s.Company, "account_receivable": s.Receivable, "account_payable": acc["Main Payable"]}}, "create_properties"); err != nil {
-		return nil, step("chart properties", err)
+		return nil, seedStep("chart properties", err)
 	}
 	_ = tr.Call(nil, "wizard.account.create_chart.delete", sid)
+	return acc, nil
+}
+
+// seedFiscalYear creates the move and invoice sequences and the fiscal
+// year of year with its monthly periods; it returns the journals'
+// sequence.
+func (tr *Tryton) seedFiscalYear(s *TrytonSeed, year int) (int, error) {
 	mdata := func(module, fsID string) (int, error) {
 		var r []struct {
 			DBID int `json:"db_id"`
@@ -436,23 +480,23 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 	}
 	moveType, err := mdata("account", "sequence_type_account_move")
 	if err != nil {
-		return nil, step("sequence types", err)
+		return 0, seedStep("sequence types", err)
 	}
 	invType, err := mdata("account_invoice", "sequence_type_account_invoice")
 	if err != nil {
-		return nil, step("sequence types", err)
+		return 0, seedStep("sequence types", err)
 	}
 	journalSeq, err := mdata("account", "sequence_account_journal")
 	if err != nil {
-		return nil, step("sequence types", err)
+		return 0, seedStep("sequence types", err)
 	}
 	var moveSeq, invSeq []int
 	if err := tr.Call(&moveSeq, "model.ir.sequence.create", []map[string]any{{"name": fmt.Sprintf("Moves %d", year), "sequence_type": moveType, "company": s.Company}}); err != nil {
-		return nil, step("move sequence", err)
+		return 0, seedStep("move sequence", err)
 	}
 	if err := tr.Call(&invSeq, "model.ir.sequence.strict.create", []map[string]any{{"name": fmt.Sprintf("Invoices %d", year),
 		"sequence_type": invType, "company": s.Company, "prefix": fmt.Sprintf("INV%d-", year)}}); err != nil {
-		return nil, step("invoice sequence", err)
+		return 0, seedStep("invoice sequence", err)
 	}
 	var fy []int
 	if err := tr.Call(&fy, "model.account.fiscalyear.create", []map[string]any{{
@@ -463,28 +507,33 @@ func (tr *Tryton) Seed(year int, invoices []SeedInvoice) (*TrytonSeed, error) {
 			"in_invoice_sequence": invSeq[0], "in_credit_note_sequence": invSeq[0],
 			"out_invoice_sequence": invSeq[0], "out_credit_note_sequence": invSeq[0]}}}},
 	}}); err != nil {
-		return nil, step("fiscal year", err)
+		return 0, seedStep("fiscal year", err)
 	}
 	if err := tr.Call(nil, "model.account.fiscalyear.create_period", fy); err != nil {
-		return nil, step("periods", err)
+		return 0, seedStep("periods", err)
 	}
+	return journalSeq, nil
+}
+
+// seedJournals finds the revenue journal and creates the bank journal and
+// its "Bank EUR" statement journal (on the cash account of acc); it writes
+// s.RevenueJournal.
+func (tr *Tryton) seedJournals(s *TrytonSeed, acc map[string]int, journalSeq int) error {
+	var rows []trytonIDRow
 	if err := tr.Call(&rows, "model.account.journal.search_read", [][]any{{"code", "=", "REV"}}, 0, nil, nil, []string{"id"}); err != nil || len(rows) != 1 {
-		return nil, step("revenue journal", fmt.Errorf("%v", err))
+		return seedStep("revenue journal", fmt.Errorf("%v", err))
 	}
 	revJournal := rows[0].ID
 	var bank []int
 	if err := tr.Call(&bank, "model.account.journal.create", []map[string]any{{"name": "Bank", "code": "BANK", "type": "statement", "sequence": journalSeq}}); err != nil {
-		return nil, step("bank journal", err)
+		return seedStep("bank journal", err)
 	}
 	if err := tr.Call(nil, "model.account.statement.journal.create", []map[string]any{{"name": s.StatementJournal, "journal": bank[0],
 		"currency": s.Currency, "company": s.Company, "validation": "balance", "account": acc["Main Cash"]}}); err != nil {
-		return nil, step("statement journal", err)
+		return seedStep("statement journal", err)
 	}
 	s.RevenueJournal = revJournal
-	if err := tr.AddInvoices(s, year, invoices); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return nil
 }
 
 // AddInvoices creates customer invoices (and their parties, when new) in a

@@ -404,23 +404,94 @@ var ErrLineTooSmall = errors.New("statement line holds less than the allocations
 //
 // A replay finds the labelled items and only reconciles what is left.
 func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLine, allocs []int) error {
+	lines, err := c.entryItems(ctx, l)
+	if err != nil {
+		return err
+	}
+	labelled, suspense := labelledItems(lines, kd.Key, c.suspenseID)
+	recvOf, err := c.openReceivables(ctx, kd, allocs)
+	if err != nil {
+		return err
+	}
+	if l.Reconciled && len(labelled) == 0 {
+		return &ItemError{Key: kd.Key, ItemID: kd.Decision.Allocations[allocs[0]-1].ItemID,
+			Err: fmt.Errorf("%w (statement line %d)", ErrLineReconciled, l.ID)}
+	}
+	if missing := unlabelled(allocs, labelled); len(missing) > 0 {
+		if suspense == nil {
+			return fmt.Errorf("settling statement line %d: no suspense item left: %w", l.ID, ErrProtocol)
+		}
+		if len(lines) == 2 && !l.Reconciled {
+			if err := c.describeLettered(ctx, kd, l, recvOf); err != nil {
+				return err
+			}
+		}
+		if err := c.writeSettlement(ctx, kd, l, suspense, recvOf, missing); err != nil {
+			return err
+		}
+		failpoint.Crash(FailAfterSettleWrite)
+		if lines, err = c.entryItems(ctx, l); err != nil {
+			return err
+		}
+		for n, ml := range labelledOnly(lines, kd.Key) {
+			labelled[n] = ml
+		}
+	}
+	return c.reconcileLabelled(ctx, kd, l, allocs, labelled, recvOf)
+}
+
+// entryItems reads the journal items of statement line l's entry, in
+// order.
+func (c *Client) entryItems(ctx context.Context, l stLine) ([]moveLine, error) {
 	var lines []moveLine
 	if err := c.execute(ctx, &lines, read, "account.move.line", "search_read",
 		[]any{[]any{[]any{"move_id", "=", l.Move.ID}}}, map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
-		return fmt.Errorf("reading the journal items of statement line %d: %w", l.ID, err)
+		return nil, fmt.Errorf("reading the journal items of statement line %d: %w", l.ID, err)
 	}
+	return lines, nil
+}
+
+// labelledItems sorts a statement line's journal items: those labelled
+// with a memo of decision key, by allocation number, and the first of the
+// others on the suspense account (nil when there is none).
+func labelledItems(lines []moveLine, key string, suspenseID int) (map[int]moveLine, *moveLine) {
 	var suspense *moveLine
 	labelled := map[int]moveLine{}
 	for i, ml := range lines {
-		if key, n, _, ok := parseMemo(string(ml.Name)); ok && key == kd.Key {
+		if k, n, _, ok := parseMemo(string(ml.Name)); ok && k == key {
 			labelled[n] = ml
 			continue
 		}
-		if ml.Account.ID == c.suspenseID && suspense == nil {
+		if ml.Account.ID == suspenseID && suspense == nil {
 			suspense = &lines[i]
 		}
 	}
-	// The invoices' open receivable items.
+	return labelled, suspense
+}
+
+// labelledOnly is labelledItems's items labelled with a memo of key.
+func labelledOnly(lines []moveLine, key string) map[int]moveLine {
+	labelled, _ := labelledItems(lines, key, -1)
+	return labelled
+}
+
+// unlabelled lists the allocation numbers of allocs without a labelled
+// item, in order.
+func unlabelled(allocs []int, labelled map[int]moveLine) []int {
+	var missing []int
+	for _, n := range allocs {
+		if _, ok := labelled[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}
+
+// openReceivables reads the open receivable item of each invoice the
+// allocations allocs of kd pay, by invoice id (the first by id when an
+// invoice has several); an invoice without one is an *ItemError
+// (ErrItemNotOpen).
+func (c *Client) openReceivables(ctx context.Context, kd connectors.KeyedDecision, allocs []int) (map[int]moveLine, error) {
 	invs := map[int]bool{}
 	var invIDs []int
 	for _, n := range allocs {
@@ -435,7 +506,7 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 	if err := c.execute(ctx, &recv, read, "account.move.line", "search_read", []any{[]any{
 		[]any{"move_id", "in", invIDs}, []any{"account_type", "in", []string{"asset_receivable"}}, []any{"reconciled", "=", false}}},
 		map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
-		return fmt.Errorf("reading the receivable items of invoices %v: %w", invIDs, err)
+		return nil, fmt.Errorf("reading the receivable items of invoices %v: %w", invIDs, err)
 	}
 	recvOf := map[int]moveLine{}
 	for _, r := range recv {
@@ -445,89 +516,88 @@ func (c *Client) settle(ctx context.Context, kd connectors.KeyedDecision, l stLi
 	}
 	for _, id := range invIDs {
 		if _, ok := recvOf[id]; !ok {
-			return &ItemError{Key: kd.Key, ItemID: strconv.Itoa(id), Err: fmt.Errorf("no open receivable item: %w", ErrItemNotOpen)}
+			return nil, &ItemError{Key: kd.Key, ItemID: strconv.Itoa(id), Err: fmt.Errorf("no open receivable item: %w", ErrItemNotOpen)}
 		}
 	}
-	if l.Reconciled && len(labelled) == 0 {
-		return &ItemError{Key: kd.Key, ItemID: kd.Decision.Allocations[allocs[0]-1].ItemID,
-			Err: fmt.Errorf("%w (statement line %d)", ErrLineReconciled, l.ID)}
+	return recvOf, nil
+}
+
+// writeSettlement writes, in one account.move.write on statement line l's
+// entry, the items of the allocations missing (settlementCmds). One write
+// is one transaction; a lost answer is re-checked by looking for the
+// labelled items. Odoo's refusal is an *ItemError.
+func (c *Client) writeSettlement(ctx context.Context, kd connectors.KeyedDecision, l stLine, suspense *moveLine,
+	recvOf map[int]moveLine, missing []int) error {
+	cmds, err := c.settlementCmds(kd, l, suspense, recvOf, missing)
+	if err != nil {
+		return err
 	}
 	count := len(kd.Decision.Allocations)
-	var missing []int
-	for _, n := range allocs {
-		if _, ok := labelled[n]; !ok {
-			missing = append(missing, n)
+	recheck := func(ctx context.Context) (bool, error) {
+		var ids []int
+		err := c.execute(ctx, &ids, read, "account.move.line", "search", []any{[]any{
+			[]any{"move_id", "=", l.Move.ID}, []any{"name", "=", memo(kd.Key, missing[0], count)}}}, nil)
+		return len(ids) > 0, err
+	}
+	err = c.execute(ctx, nil, callOpts{recheck: recheck}, "account.move", "write", []any{[]int{l.Move.ID},
+		map[string]any{"line_ids": cmds}}, map[string]any{"context": map[string]any{"skip_readonly_check": true, "force_delete": true}})
+	if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
+		var oe *Error
+		if errors.As(err, &oe) {
+			return &ItemError{Key: kd.Key, ItemID: kd.Decision.Allocations[missing[0]-1].ItemID, Err: err}
+		}
+		return fmt.Errorf("settling statement line %d: %w", l.ID, err)
+	}
+	return nil
+}
+
+// settlementCmds are the line_ids commands that replace the suspense item
+// of statement line l by one receivable item per allocation missing (the
+// invoice's account and partner, labelled with the allocation's memo, the
+// amount plus any write-off), one write-off item per write-off when a
+// write_off_account is set, and a suspense item for the cash left (none
+// when nothing is left). An allocation above the cash left is an
+// *ItemError (ErrLineTooSmall).
+func (c *Client) settlementCmds(kd connectors.KeyedDecision, l stLine, suspense *moveLine, recvOf map[int]moveLine, missing []int) ([]any, error) {
+	count := len(kd.Decision.Allocations)
+	left, err := suspense.Balance.Amount(domain.CurrencyDigits(kd.Tx.Currency))
+	if err != nil {
+		return nil, fmt.Errorf("reading statement line %d: %w", l.ID, err)
+	}
+	left = left.Neg() // the suspense item of a credit is a credit
+	var cmds []any
+	for _, n := range missing {
+		a := kd.Decision.Allocations[n-1]
+		id, _ := strconv.Atoi(a.ItemID)
+		r := recvOf[id]
+		wo := domain.Amount{}
+		if c.writeOffID != 0 {
+			wo = a.WriteOff
+		}
+		settled := a.Amount.Add(wo)
+		if a.Amount.Cmp(left) > 0 {
+			return nil, &ItemError{Key: kd.Key, ItemID: a.ItemID, Err: fmt.Errorf("%w (%s > %s)", ErrLineTooSmall, a.Amount, left)}
+		}
+		left = left.Sub(a.Amount)
+		cmds = append(cmds, []any{0, 0, map[string]any{"account_id": r.Account.ID, "partner_id": partnerValue(r.Partner.ID),
+			"name": memo(kd.Key, n, count), "balance": json.Number(settled.Neg().String())}})
+		if !wo.IsZero() {
+			cmds = append(cmds, []any{0, 0, map[string]any{"account_id": c.writeOffID, "partner_id": partnerValue(r.Partner.ID),
+				"name": "Lettrage write-off " + kd.Tx.Ref, "balance": json.Number(wo.String())}})
 		}
 	}
-	if len(missing) > 0 {
-		if suspense == nil {
-			return fmt.Errorf("settling statement line %d: no suspense item left: %w", l.ID, ErrProtocol)
-		}
-		if len(lines) == 2 && !l.Reconciled {
-			if err := c.describeLettered(ctx, kd, l, recvOf); err != nil {
-				return err
-			}
-		}
-		digits := domain.CurrencyDigits(kd.Tx.Currency)
-		left, err := suspense.Balance.Amount(digits)
-		if err != nil {
-			return fmt.Errorf("reading statement line %d: %w", l.ID, err)
-		}
-		left = left.Neg() // the suspense item of a credit is a credit
-		var cmds []any
-		for _, n := range missing {
-			a := kd.Decision.Allocations[n-1]
-			id, _ := strconv.Atoi(a.ItemID)
-			r := recvOf[id]
-			wo := domain.Amount{}
-			if c.writeOffID != 0 {
-				wo = a.WriteOff
-			}
-			settled := a.Amount.Add(wo)
-			if a.Amount.Cmp(left) > 0 {
-				return &ItemError{Key: kd.Key, ItemID: a.ItemID, Err: fmt.Errorf("%w (%s > %s)", ErrLineTooSmall, a.Amount, left)}
-			}
-			left = left.Sub(a.Amount)
-			cmds = append(cmds, []any{0, 0, map[string]any{"account_id": r.Account.ID, "partner_id": partnerValue(r.Partner.ID),
-				"name": memo(kd.Key, n, count), "balance": json.Number(settled.Neg().String())}})
-			if !wo.IsZero() {
-				cmds = append(cmds, []any{0, 0, map[string]any{"account_id": c.writeOffID, "partner_id": partnerValue(r.Partner.ID),
-					"name": "Lettrage write-off " + kd.Tx.Ref, "balance": json.Number(wo.String())}})
-			}
-		}
-		if left.IsZero() {
-			cmds = append([]any{[]any{2, suspense.ID}}, cmds...)
-		} else {
-			cmds = append([]any{[]any{1, suspense.ID, map[string]any{"balance": json.Number(left.Neg().String())}}}, cmds...)
-		}
-		// One write is one transaction; a lost answer is re-checked by
-		// looking for the labelled items.
-		recheck := func(ctx context.Context) (bool, error) {
-			var ids []int
-			err := c.execute(ctx, &ids, read, "account.move.line", "search", []any{[]any{
-				[]any{"move_id", "=", l.Move.ID}, []any{"name", "=", memo(kd.Key, missing[0], count)}}}, nil)
-			return len(ids) > 0, err
-		}
-		err = c.execute(ctx, nil, callOpts{recheck: recheck}, "account.move", "write", []any{[]int{l.Move.ID},
-			map[string]any{"line_ids": cmds}}, map[string]any{"context": map[string]any{"skip_readonly_check": true, "force_delete": true}})
-		if err != nil && !errors.Is(err, httpx.ErrAlreadyDone) {
-			var oe *Error
-			if errors.As(err, &oe) {
-				return &ItemError{Key: kd.Key, ItemID: kd.Decision.Allocations[missing[0]-1].ItemID, Err: err}
-			}
-			return fmt.Errorf("settling statement line %d: %w", l.ID, err)
-		}
-		failpoint.Crash(FailAfterSettleWrite)
-		if err := c.execute(ctx, &lines, read, "account.move.line", "search_read",
-			[]any{[]any{[]any{"move_id", "=", l.Move.ID}}}, map[string]any{"fields": moveLineFields, "order": "id asc"}); err != nil {
-			return fmt.Errorf("reading the journal items of statement line %d: %w", l.ID, err)
-		}
-		for _, ml := range lines {
-			if key, n, _, ok := parseMemo(string(ml.Name)); ok && key == kd.Key {
-				labelled[n] = ml
-			}
-		}
+	if left.IsZero() {
+		return append([]any{[]any{2, suspense.ID}}, cmds...), nil
 	}
+	return append([]any{[]any{1, suspense.ID, map[string]any{"balance": json.Number(left.Neg().String())}}}, cmds...), nil
+}
+
+// reconcileLabelled reconciles each labelled item of allocs not
+// reconciled yet with its invoice's open receivable item (recvOf). Once
+// one item is reconciled (before, or now), an error wraps
+// errSettledInPart; Odoo's refusal is an *ItemError.
+func (c *Client) reconcileLabelled(ctx context.Context, kd connectors.KeyedDecision, l stLine, allocs []int,
+	labelled map[int]moveLine, recvOf map[int]moveLine) error {
 	var reconciled error // wraps errSettledInPart once one item is reconciled
 	for _, n := range allocs {
 		if ml, ok := labelled[n]; ok && ml.Reconciled {

@@ -615,10 +615,8 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	if len(batch) == 0 {
 		return nil
 	}
-	for _, kd := range batch {
-		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
-			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
-		}
+	if err := checkAuto(batch); err != nil {
+		return err
 	}
 	if err := c.setup(ctx); err != nil {
 		return err
@@ -631,179 +629,289 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	if err != nil {
 		return err
 	}
-	type job struct {
-		kd    connectors.KeyedDecision
-		al    domain.Allocation
-		memo  string
-		invID int
+	r := &applyRun{c: c, batch: batch, paid: paid, rejectedKey: map[string]bool{}, partial: map[string]bool{}}
+	if err := r.refuseUnfit(ctx); err != nil {
+		return err
 	}
-	var rejected []error
-	rejectedKey := map[string]bool{}
-	partial := map[string]bool{} // a statement line settled in part
-	refuse := func(kd connectors.KeyedDecision, err error) {
-		rejectedKey[kd.Key] = true
-		rejected = append(rejected, &connectors.RejectedError{Key: kd.Key, Reason: reasonOf(err), Err: err,
-			Partial: len(paid[kd.Key]) > 0 || partial[kd.Key]})
+	jobs, ids := r.payJobs()
+	if err := r.readInvoices(ctx, ids); err != nil {
+		return err
 	}
-	// Postings are checked before anything of their decision is written.
-	badPostings, err := c.checkPostings(ctx, batch)
+	ok := r.checkOpen(jobs)
+	// Transactions whose cash Lettrage already wrote as a statement line
+	// are settled through that line: registering a payment as well would
+	// post the cash twice.
+	okDecisions := decisionsOf(ok)
+	lines, err := c.openLines(ctx, okDecisions)
 	if err != nil {
 		return err
 	}
+	if c.cfg.RecordExceptions {
+		if lines, err = r.writeMissingLines(ctx, okDecisions, lines); err != nil {
+			return err
+		}
+	}
+	settled, err := r.settleLines(ctx, ok, lines)
+	if err != nil {
+		return err
+	}
+	if err := r.register(ctx, ok, settled); err != nil {
+		return err
+	}
+	if err := r.post(ctx); err != nil {
+		return err
+	}
+	return joinRejected(len(batch), r.rejected)
+}
+
+// checkAuto refuses a batch with a decision that is not automatic or has
+// neither allocations nor postings (ErrNotAuto).
+func checkAuto(batch []connectors.KeyedDecision) error {
 	for _, kd := range batch {
-		if r := connectors.RefuseCrossCurrency("Odoo", kd); r != nil && !rejectedKey[kd.Key] {
-			r.Partial = len(paid[kd.Key]) > 0
-			rejectedKey[kd.Key] = true
-			rejected = append(rejected, r)
+		if kd.Decision.Outcome != domain.Auto || len(kd.Decision.Allocations)+len(kd.Decision.Postings) == 0 {
+			return fmt.Errorf("applying decision %q (%s): %w", kd.Key, kd.Decision.Outcome, ErrNotAuto)
+		}
+	}
+	return nil
+}
+
+// applyRun is the state of one Apply: the batch, what its decisions had
+// paid before and pay now (paid: allocation and posting numbers by key),
+// the invoices they pay (byID, and left, the residual still free in this
+// batch), and the refusals (rejected, rejectedKey; partial: a statement
+// line settled in part).
+type applyRun struct {
+	c           *Client
+	batch       []connectors.KeyedDecision
+	paid        map[string]map[int]bool
+	byID        map[int]moveRow
+	left        map[int]domain.Amount
+	rejected    []error
+	rejectedKey map[string]bool
+	partial     map[string]bool
+}
+
+// payJob is one allocation to pay: its decision, the invoice and the memo
+// the payment is registered under.
+type payJob struct {
+	kd    connectors.KeyedDecision
+	al    domain.Allocation
+	memo  string
+	invID int
+}
+
+// refuse records kd as refused for err; Partial says whether something
+// of it was paid or settled before.
+func (r *applyRun) refuse(kd connectors.KeyedDecision, err error) {
+	r.rejectedKey[kd.Key] = true
+	r.rejected = append(r.rejected, &connectors.RejectedError{Key: kd.Key, Reason: reasonOf(err), Err: err,
+		Partial: len(r.paid[kd.Key]) > 0 || r.partial[kd.Key]})
+}
+
+// markPaid records allocation or posting number n of key as written.
+func (r *applyRun) markPaid(key string, n int) {
+	if r.paid[key] == nil {
+		r.paid[key] = map[int]bool{}
+	}
+	r.paid[key][n] = true
+}
+
+// refuseUnfit refuses, before anything of theirs is written, the
+// decisions across currencies and those whose postings checkPostings
+// refuses.
+func (r *applyRun) refuseUnfit(ctx context.Context) error {
+	badPostings, err := r.c.checkPostings(ctx, r.batch)
+	if err != nil {
+		return err
+	}
+	for _, kd := range r.batch {
+		if re := connectors.RefuseCrossCurrency("Odoo", kd); re != nil && !r.rejectedKey[kd.Key] {
+			re.Partial = len(r.paid[kd.Key]) > 0
+			r.rejectedKey[kd.Key] = true
+			r.rejected = append(r.rejected, re)
 			continue
 		}
 		if err := badPostings[kd.Key]; err != nil {
-			refuse(kd, err)
+			r.refuse(kd, err)
 		}
 	}
-	var jobs []job
+	return nil
+}
+
+// payJobs lists the allocations of the decisions not refused that are not
+// paid yet, decision by decision, and the invoices they pay (sorted); a
+// decision with an item that is not an Odoo invoice id is refused.
+func (r *applyRun) payJobs() ([]payJob, []int) {
+	var jobs []payJob
 	invSet := map[int]bool{}
-	for _, kd := range batch {
-		if rejectedKey[kd.Key] {
+	for _, kd := range r.batch {
+		if r.rejectedKey[kd.Key] {
 			continue
 		}
 		n := len(kd.Decision.Allocations) + len(kd.Decision.Postings)
-		var mine []job
+		var mine []payJob
 		for i, al := range kd.Decision.Allocations {
-			if paid[kd.Key][i+1] {
+			if r.paid[kd.Key][i+1] {
 				continue
 			}
 			id, err := strconv.Atoi(al.ItemID)
 			if err != nil {
-				refuse(kd, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not an Odoo invoice id: %w", err)})
+				r.refuse(kd, &ItemError{Key: kd.Key, ItemID: al.ItemID, Err: fmt.Errorf("not an Odoo invoice id: %w", err)})
 				mine = nil
 				break
 			}
-			mine = append(mine, job{kd: kd, al: al, memo: memo(kd.Key, i+1, n), invID: id})
+			mine = append(mine, payJob{kd: kd, al: al, memo: memo(kd.Key, i+1, n), invID: id})
 		}
 		for _, j := range mine {
 			jobs = append(jobs, j)
 			invSet[j.invID] = true
 		}
 	}
-	// Check every invoice is still open for the amount before paying any.
 	ids := make([]int, 0, len(invSet))
 	for id := range invSet {
 		ids = append(ids, id)
 	}
 	sort.Ints(ids)
+	return jobs, ids
+}
+
+// readInvoices reads the invoices ids from Odoo into r.byID, and their
+// residuals into r.left. A deleted invoice is absent: search_read, not
+// read, which fails as a whole on one deleted invoice.
+func (r *applyRun) readInvoices(ctx context.Context, ids []int) error {
 	var moves []moveRow
-	// search_read, not read: read fails as a whole on one deleted invoice.
 	if len(ids) > 0 {
-		if err := c.execute(ctx, &moves, read, "account.move", "search_read", []any{[]any{[]any{"id", "in", ids}}},
+		if err := r.c.execute(ctx, &moves, read, "account.move", "search_read", []any{[]any{[]any{"id", "in", ids}}},
 			map[string]any{"fields": moveFields}); err != nil {
 			return fmt.Errorf("reading the invoices to pay: %w", err)
 		}
 	}
-	byID := map[int]moveRow{}
-	left := map[int]domain.Amount{} // residual still free in this batch
+	r.byID, r.left = map[int]moveRow{}, map[int]domain.Amount{}
 	for _, m := range moves {
-		byID[m.ID] = m
+		r.byID[m.ID] = m
 		res, err := m.Residual.Amount(domain.CurrencyDigits(m.Currency.Name))
 		if err != nil {
 			return fmt.Errorf("reading invoice %d: %w", m.ID, err)
 		}
-		left[m.ID] = res
+		r.left[m.ID] = res
 	}
-	var ok []job
+	return nil
+}
+
+// checkOpen checks, decision by decision, that every invoice jobs pay is
+// still open for the amount (after what earlier decisions of the batch
+// take from r.left), before any is paid. It refuses the decisions that
+// fail and returns the jobs of the others.
+func (r *applyRun) checkOpen(jobs []payJob) []payJob {
+	var ok []payJob
 	for start := 0; start < len(jobs); {
 		end := start
 		for end < len(jobs) && jobs[end].kd.Key == jobs[start].kd.Key {
 			end++
 		}
-		var problem error
-		need := map[int]domain.Amount{}
-		for _, j := range jobs[start:end] {
-			m, found := byID[j.invID]
-			if !found {
-				problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID, Err: ErrNotFound}
-				break
-			}
-			if m.State != "posted" || (m.PayState != "not_paid" && m.PayState != "partial") {
-				problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
-					Err: fmt.Errorf("%w (state %s, payment state %s)", ErrItemNotOpen, m.State, m.PayState)}
-				break
-			}
-			need[j.invID] = need[j.invID].Add(j.al.Amount.Abs()).Add(j.al.WriteOff.Abs())
-		}
-		if problem == nil {
-			for _, j := range jobs[start:end] {
-				if n := need[j.invID]; n.Cmp(left[j.invID]) > 0 {
-					problem = &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
-						Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, n, left[j.invID])}
-					break
-				}
-			}
-		}
+		need, problem := payable(jobs[start:end], r.byID, r.left)
 		if problem != nil {
-			refuse(jobs[start].kd, problem)
+			r.refuse(jobs[start].kd, problem)
 		} else {
 			for id, n := range need {
-				left[id] = left[id].Sub(n)
+				r.left[id] = r.left[id].Sub(n)
 			}
 			ok = append(ok, jobs[start:end]...)
 		}
 		start = end
 	}
-	// Transactions whose cash Lettrage already wrote as a statement line
-	// are settled through that line: registering a payment as well would
-	// post the cash twice.
-	var okDecisions []connectors.KeyedDecision
-	for i, j := range ok {
-		if i == 0 || ok[i-1].kd.Key != j.kd.Key {
-			okDecisions = append(okDecisions, j.kd)
+	return ok
+}
+
+// payable checks the jobs of one decision against the invoices (byID)
+// and the residuals still free (left): each invoice must exist, be posted
+// and not paid (or paid in part), and owe at least what the decision takes
+// from it (amounts and write-offs). It returns what the decision takes per
+// invoice, or the *ItemError of the first problem.
+func payable(jobs []payJob, byID map[int]moveRow, left map[int]domain.Amount) (map[int]domain.Amount, error) {
+	need := map[int]domain.Amount{}
+	for _, j := range jobs {
+		m, found := byID[j.invID]
+		if !found {
+			return nil, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID, Err: ErrNotFound}
+		}
+		if m.State != "posted" || (m.PayState != "not_paid" && m.PayState != "partial") {
+			return nil, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+				Err: fmt.Errorf("%w (state %s, payment state %s)", ErrItemNotOpen, m.State, m.PayState)}
+		}
+		need[j.invID] = need[j.invID].Add(j.al.Amount.Abs()).Add(j.al.WriteOff.Abs())
+	}
+	for _, j := range jobs {
+		if n := need[j.invID]; n.Cmp(left[j.invID]) > 0 {
+			return nil, &ItemError{Key: j.kd.Key, ItemID: j.al.ItemID,
+				Err: fmt.Errorf("%w (%s > %s)", ErrAboveResidual, n, left[j.invID])}
 		}
 	}
-	lines, err := c.openLines(ctx, okDecisions)
+	return need, nil
+}
+
+// decisionsOf lists the decisions of jobs, once each, in their order.
+func decisionsOf(jobs []payJob) []connectors.KeyedDecision {
+	var out []connectors.KeyedDecision
+	for i, j := range jobs {
+		if i == 0 || jobs[i-1].kd.Key != j.kd.Key {
+			out = append(out, j.kd)
+		}
+	}
+	return out
+}
+
+// writeMissingLines (Config.RecordExceptions: every booked credit goes to
+// the bank journal) writes the statement line of each decision's
+// transaction that has none in lines and was not paid before by payments,
+// refuses those Odoo refuses, and returns the open lines read again.
+// Transactions in another currency or without a date have no line: they
+// are paid by payments.
+func (r *applyRun) writeMissingLines(ctx context.Context, decisions []connectors.KeyedDecision, lines map[string]stLine) (map[string]stLine, error) {
+	var entries []lineEntry
+	byKey := map[string]connectors.KeyedDecision{}
+	for _, kd := range decisions {
+		if _, has := lines[kd.Tx.Key]; has || len(r.paid[kd.Key]) > 0 {
+			continue // settled through its line, or paid before by payments
+		}
+		inv, _ := strconv.Atoi(kd.Decision.Allocations[0].ItemID)
+		en, ok := r.c.lineEntry(kd.Tx, kd.Tx.Amount, letteredText(kd), r.byID[inv].Partner.ID)
+		if !ok {
+			continue // another currency, no date: paid by payments
+		}
+		en.key = kd.Key
+		byKey[kd.Key] = kd
+		entries = append(entries, en)
+	}
+	if len(entries) == 0 {
+		return lines, nil
+	}
+	refusedLines, err := r.c.writeLines(ctx, entries)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("writing the statement lines of %d lettered transactions: %w", len(entries), err)
 	}
-	if c.cfg.RecordExceptions {
-		// Every booked credit goes to the bank journal: write the line of
-		// each transaction that has none yet, then settle it below.
-		var entries []lineEntry
-		byKey := map[string]connectors.KeyedDecision{}
-		for _, kd := range okDecisions {
-			if _, has := lines[kd.Tx.Key]; has || len(paid[kd.Key]) > 0 {
-				continue // settled through its line, or paid before by payments
-			}
-			inv, _ := strconv.Atoi(kd.Decision.Allocations[0].ItemID)
-			en, ok := c.lineEntry(kd.Tx, kd.Tx.Amount, letteredText(kd), byID[inv].Partner.ID)
-			if !ok {
-				continue // another currency, no date: paid by payments
-			}
-			en.key = kd.Key
-			byKey[kd.Key] = kd
-			entries = append(entries, en)
-		}
-		if len(entries) > 0 {
-			refusedLines, err := c.writeLines(ctx, entries)
-			if err != nil {
-				return fmt.Errorf("writing the statement lines of %d lettered transactions: %w", len(entries), err)
-			}
-			for _, r := range refusedLines {
-				var re *connectors.RejectedError
-				if errors.As(r, &re) {
-					refuse(byKey[re.Key], re.Err)
-				}
-			}
-			if lines, err = c.openLines(ctx, okDecisions); err != nil {
-				return err
-			}
+	for _, rl := range refusedLines {
+		var re *connectors.RejectedError
+		if errors.As(rl, &re) {
+			r.refuse(byKey[re.Key], re.Err)
 		}
 	}
+	return r.c.openLines(ctx, decisions)
+}
+
+// settleLines settles, through its statement line, each decision of ok
+// whose transaction has one (lines) and that is not refused, with the
+// numbers of its allocations; it returns the decisions so settled. Odoo's
+// refusals refuse the decision (partial when the line was settled in
+// part).
+func (r *applyRun) settleLines(ctx context.Context, ok []payJob, lines map[string]stLine) (map[string]bool, error) {
 	settled := map[string]bool{}
 	for _, j := range ok {
 		l, has := lines[j.kd.Tx.Key]
 		if !has {
 			continue
 		}
-		if rejectedKey[j.kd.Key] || settled[j.kd.Key] {
+		if r.rejectedKey[j.kd.Key] || settled[j.kd.Key] {
 			continue
 		}
 		settled[j.kd.Key] = true
@@ -814,63 +922,70 @@ func (c *Client) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 				allocs = append(allocs, n)
 			}
 		}
-		if err := c.settle(ctx, j.kd, l, allocs); err != nil {
-			partial[j.kd.Key] = errors.Is(err, errSettledInPart)
+		if err := r.c.settle(ctx, j.kd, l, allocs); err != nil {
+			r.partial[j.kd.Key] = errors.Is(err, errSettledInPart)
 			if refusal(err) {
-				refuse(j.kd, err)
+				r.refuse(j.kd, err)
 				continue
 			}
-			return err
+			return nil, err
 		}
 	}
+	return settled, nil
+}
+
+// register registers a payment for each job of ok whose decision is
+// neither refused nor settled through its line, and marks it paid; a
+// business error of Odoo's refuses the decision (its later allocations
+// are not paid).
+func (r *applyRun) register(ctx context.Context, ok []payJob, settled map[string]bool) error {
 	for _, j := range ok {
-		if rejectedKey[j.kd.Key] || settled[j.kd.Key] {
+		if r.rejectedKey[j.kd.Key] || settled[j.kd.Key] {
 			continue // Odoo refused an earlier allocation of the same decision
 		}
-		if err := c.register(ctx, j.kd, j.al, j.invID, j.memo); err != nil {
+		if err := r.c.register(ctx, j.kd, j.al, j.invID, j.memo); err != nil {
 			var oe *Error
 			if errors.As(err, &oe) && oe.Business() {
-				if paid[j.kd.Key] == nil {
-					paid[j.kd.Key] = map[int]bool{}
+				if r.paid[j.kd.Key] == nil {
+					r.paid[j.kd.Key] = map[int]bool{}
 				}
-				refuse(j.kd, err)
+				r.refuse(j.kd, err)
 				continue
 			}
 			return err
 		}
 		_, n, _, _ := parseMemo(j.memo)
-		if paid[j.kd.Key] == nil {
-			paid[j.kd.Key] = map[int]bool{}
-		}
-		paid[j.kd.Key][n] = true
+		r.markPaid(j.kd.Key, n)
 	}
-	// Then the postings of every decision not refused, after its
-	// allocations.
-	for _, kd := range batch {
-		if rejectedKey[kd.Key] || len(kd.Decision.Postings) == 0 {
+	return nil
+}
+
+// post writes the postings not written yet of every decision not refused,
+// after its allocations, numbered after them; a refusal (or no
+// outstanding account) refuses the decision's later postings.
+func (r *applyRun) post(ctx context.Context) error {
+	for _, kd := range r.batch {
+		if r.rejectedKey[kd.Key] || len(kd.Decision.Postings) == 0 {
 			continue
 		}
 		a := len(kd.Decision.Allocations)
 		count := a + len(kd.Decision.Postings)
 		for i, p := range kd.Decision.Postings {
 			n := a + i + 1
-			if paid[kd.Key][n] {
+			if r.paid[kd.Key][n] {
 				continue
 			}
-			if err := c.post(ctx, kd, p, n, count); err != nil {
+			if err := r.c.post(ctx, kd, p, n, count); err != nil {
 				if refusal(err) || errors.Is(err, ErrNoOutstandingAccount) {
-					refuse(kd, err)
+					r.refuse(kd, err)
 					break
 				}
 				return err
 			}
-			if paid[kd.Key] == nil {
-				paid[kd.Key] = map[int]bool{}
-			}
-			paid[kd.Key][n] = true
+			r.markPaid(kd.Key, n)
 		}
 	}
-	return joinRejected(len(batch), rejected)
+	return nil
 }
 
 // letteredText describes a lettered transaction on its statement line.

@@ -128,31 +128,78 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if err := c.setup(ctx); err != nil {
 		return err
 	}
-	undone := false
-	reject := func(reason string, cause error) error {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses,
-			&connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause, Partial: undone})
-	}
-	fail := func(err error) error {
-		if refusal(err) {
-			return reject(reasonOf(err), err)
-		}
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
+	u := &unlettering{r: r}
 	pays, err := c.docsLike(ctx, likeEscape(memoPrefix+r.Reverses+":")+"%")
 	if err != nil {
-		return fail(err)
+		return u.fail(err)
 	}
 	mark := unletterMark(r.Key)
-	var mine, live []doc
-	otherKey := ""
+	mine, live, otherKey := sortReversed(pays, r.Reverses, mark)
+	lines, err := c.linesToUndo(ctx, r)
+	if err != nil {
+		return u.fail(err)
+	}
+	for _, p := range mine {
+		if !cancelled(p.State) {
+			live = append(live, p) // marked by a run that died before cancelling
+		}
+	}
+	if len(live) == 0 && len(lines) == 0 {
+		return c.nothingToUndo(ctx, u, len(mine) > 0, otherKey)
+	}
+	sort.SliceStable(live, func(i, j int) bool {
+		return live[i].model > live[j].model || live[i].model == live[j].model && live[i].ID < live[j].ID
+	})
+	for _, p := range live {
+		if err := c.cancelDoc(ctx, p, mark); err != nil {
+			return u.fail(err)
+		}
+		u.undone = true
+	}
+	for _, l := range lines {
+		if err := c.undoLine(ctx, l, r.Reverses, r.Key); err != nil {
+			return u.fail(err)
+		}
+		u.undone = true
+	}
+	return nil
+}
+
+// unlettering is one Unletter's reversal and whether something of it was
+// undone yet (a refusal's Partial).
+type unlettering struct {
+	r      connectors.Reversal
+	undone bool
+}
+
+// reject is the reversal refused for reason, cause wrapped in a
+// *connectors.RejectedError.
+func (u *unlettering) reject(reason string, cause error) error {
+	return fmt.Errorf("unlettering %q: %w", u.r.Reverses,
+		&connectors.RejectedError{Key: u.r.Key, Reason: reason, Err: cause, Partial: u.undone})
+}
+
+// fail is err located in the reversal: refused when it is a business
+// refusal (refusal), an error otherwise.
+func (u *unlettering) fail(err error) error {
+	if refusal(err) {
+		return u.reject(reasonOf(err), err)
+	}
+	return fmt.Errorf("unlettering %q: %w", u.r.Reverses, err)
+}
+
+// sortReversed sorts the payments and write-off entries found for the
+// memos of decision reverses: mine, marked unlettered by this reversal
+// (mark); live, not marked and not cancelled; and otherKey, the key of
+// another reversal that marked one (the last found).
+func sortReversed(pays []doc, reverses, mark string) (mine, live []doc, otherKey string) {
 	for _, p := range pays {
 		base, marked := p.Memo, ""
 		if i := strings.Index(p.Memo, " unlettered by "); i >= 0 {
 			base, marked = p.Memo[:i], p.Memo[i:]
 		}
 		key, _, _, ok := parseMemoText(base)
-		if !ok || key != r.Reverses {
+		if !ok || key != reverses {
 			continue
 		}
 		switch {
@@ -164,59 +211,50 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			live = append(live, p)
 		}
 	}
+	return mine, live, otherKey
+}
+
+// linesToUndo reads the statement lines r.Reverses settled, and those this
+// reversal began to undo (intent written) and did not finish (payment_ref
+// not marked): a run died in between.
+func (c *Client) linesToUndo(ctx context.Context, r connectors.Reversal) ([]stLine, error) {
 	lines, err := c.settledStatementLines(ctx, r.Reverses)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	// Lines this reversal began to undo (intent written) and did not
-	// finish (payment_ref not marked): a run died in between.
 	begun, err := c.unfinishedLines(ctx, r.Reverses, r.Key)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	for _, l := range begun {
 		if !containsLine(lines, l.ID) {
 			lines = append(lines, l)
 		}
 	}
-	for _, p := range mine {
-		if !cancelled(p.State) {
-			live = append(live, p) // marked by a run that died before cancelling
-		}
+	return lines, nil
+}
+
+// nothingToUndo decides on a reversal that finds nothing left to undo:
+// done before (by this reversal: its payments marked, mine, or its lines
+// undone), refused when another reversal did it (ErrAlreadyReversed,
+// otherKey or a line's mark) or when Odoo holds nothing of the lettering
+// (ErrNotLettered).
+func (c *Client) nothingToUndo(ctx context.Context, u *unlettering, mine bool, otherKey string) error {
+	doneHere, other, err := c.undoneLines(ctx, u.r.Reverses, u.r.Key)
+	if err != nil {
+		return u.fail(err)
 	}
-	if len(live) == 0 && len(lines) == 0 {
-		doneHere, other, err := c.undoneLines(ctx, r.Reverses, r.Key)
-		if err != nil {
-			return fail(err)
-		}
-		if otherKey == "" {
-			otherKey = other
-		}
-		switch {
-		case len(mine) > 0 || doneHere:
-			return nil // done before
-		case otherKey != "":
-			return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, otherKey), ErrAlreadyReversed)
-		default:
-			return reject(fmt.Sprintf("Odoo holds no payment or settled statement line of lettering %s", r.Reverses), ErrNotLettered)
-		}
+	if otherKey == "" {
+		otherKey = other
 	}
-	sort.SliceStable(live, func(i, j int) bool {
-		return live[i].model > live[j].model || live[i].model == live[j].model && live[i].ID < live[j].ID
-	})
-	for _, p := range live {
-		if err := c.cancelDoc(ctx, p, mark); err != nil {
-			return fail(err)
-		}
-		undone = true
+	switch {
+	case mine || doneHere:
+		return nil // done before
+	case otherKey != "":
+		return u.reject(fmt.Sprintf("lettering %s was already reversed by %s", u.r.Reverses, otherKey), ErrAlreadyReversed)
+	default:
+		return u.reject(fmt.Sprintf("Odoo holds no payment or settled statement line of lettering %s", u.r.Reverses), ErrNotLettered)
 	}
-	for _, l := range lines {
-		if err := c.undoLine(ctx, l, r.Reverses, r.Key); err != nil {
-			return fail(err)
-		}
-		undone = true
-	}
-	return nil
 }
 
 func containsLine(lines []stLine, id int) bool {

@@ -164,30 +164,134 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	if err := c.setup(ctx); err != nil {
 		return err
 	}
-	reject := func(reason string, cause error) error {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, &connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause})
+	if done, err := c.restartReversal(ctx, r); err != nil || done {
+		return err
 	}
-	mine, err := c.linesOf(ctx, [][]any{{"number", "=", r.Key}})
+	orig, origMoves, err := c.reversible(ctx, r)
+	if err != nil {
+		return err
+	}
+	// 1. The mirror statement, validated: nothing changed before it, so a
+	// refusal leaves nothing behind.
+	at := r.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	day := reversalDay(at)
+	lines, err := c.mirrorLines(ctx, r, orig, day, reversalDescription(r))
 	if err != nil {
 		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	id, err := c.post(ctx, "Lettrage unletter", []string{r.Key}, lines)
+	if err != nil {
+		if isBusiness(err) {
+			return rejectReversal(r, reasonOf(err), err)
+		}
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.validate_statement", []int{id}); err != nil {
+		return c.failMirror(ctx, r, id, fmt.Errorf("validating statement %d: %w", id, err))
+	}
+	// 2. Undo the invoices' side.
+	if err := c.undoInvoices(ctx, r, id, orig, origMoves); err != nil {
+		return err
+	}
+	// 3. Each original receivable line reconciled with its mirror.
+	if err := c.reconcileMirrors(ctx, orig, origMoves, r.Key, day); err != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	failpoint.Crash(FailUnletterBeforePost)
+
+	// 4. Post: from now on the reversal is done.
+	if err := c.rpc.call(ctx, nil, read, "model.account.statement.post", []int{id}); err != nil {
+		return fmt.Errorf("unlettering %q: posting statement %d: %w", r.Reverses, id, err)
+	}
+	return nil
+}
+
+// rejectReversal is reversal r refused for reason, cause wrapped in a
+// *connectors.RejectedError.
+func rejectReversal(r connectors.Reversal, reason string, cause error) error {
+	return fmt.Errorf("unlettering %q: %w", r.Reverses, &connectors.RejectedError{Key: r.Key, Reason: reason, Err: cause})
+}
+
+// failMirror is err raised once the mirror statement id exists: Tryton's
+// refusal (a business error) deletes the statement and refuses the
+// reversal; anything else is an error, the next call starting again.
+func (c *Client) failMirror(ctx context.Context, r connectors.Reversal, id int, err error) error {
+	if !isBusiness(err) {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	if derr := c.discard(ctx, id); derr != nil {
+		return fmt.Errorf("unlettering %q: %w", r.Reverses, errors.Join(err, derr))
+	}
+	return rejectReversal(r, reasonOf(err), err)
+}
+
+// restartReversal reads the statement lines numbered r.Key: done is true
+// when they are posted (the reversal was made before); otherwise the
+// statements a crash left between the steps are deleted, to start again.
+func (c *Client) restartReversal(ctx context.Context, r connectors.Reversal) (done bool, err error) {
+	mine, err := c.linesOf(ctx, [][]any{{"number", "=", r.Key}})
+	if err != nil {
+		return false, fmt.Errorf("unlettering %q: %w", r.Reverses, err)
 	}
 	leftover := map[int]bool{}
 	for _, l := range mine {
 		if l.StmtRel.State == "posted" {
-			return nil // done before
+			return true, nil // done before
 		}
 		leftover[l.Statement] = true
 	}
 	for id := range leftover { // a crash between the steps: start again
 		if err := c.discard(ctx, id); err != nil {
-			return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+			return false, fmt.Errorf("unlettering %q: %w", r.Reverses, err)
 		}
 	}
+	return false, nil
+}
 
+// reversible reads the statement lines of the lettering r.Reverses and
+// their move lines, and refuses the reversal (a *connectors.RejectedError)
+// when they are not a posted lettering (letteringRefusal), when another
+// reversal reversed it (ErrAlreadyReversed), or when a credit it put on
+// account is already reconciled (ErrCreditUsed).
+func (c *Client) reversible(ctx context.Context, r connectors.Reversal) ([]fullLine, map[int]moveLine, error) {
 	orig, err := c.linesOf(ctx, [][]any{{"number", "=", r.Reverses}})
 	if err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+		return nil, nil, fmt.Errorf("unlettering %q: %w", r.Reverses, err)
 	}
+	if reason := letteringRefusal(orig, r.Reverses); reason != "" {
+		return nil, nil, rejectReversal(r, reason, ErrNotLettered)
+	}
+	marker := reversalPrefix + r.Reverses + ":"
+	others, err := c.linesOf(ctx, [][]any{{"description", "like", marker + "%"}, {"number", "!=", r.Key}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	for _, l := range others {
+		if strings.HasPrefix(l.Description, marker) {
+			return nil, nil, rejectReversal(r, fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, l.Number), ErrAlreadyReversed)
+		}
+	}
+	origMoves, err := c.moveLinesOf(ctx, orig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unlettering %q: %w", r.Reverses, err)
+	}
+	for _, l := range orig {
+		if ml, ok := origMoves[l.ID]; ok && isOnAccountLine(l.Description) && ml.Reconciliation != nil {
+			return nil, nil, rejectReversal(r, fmt.Sprintf("the %s put on account by %s is already reconciled in Tryton (reconciliation %d): undo that reconciliation first",
+				l.Amount, r.Reverses, *ml.Reconciliation), ErrCreditUsed)
+		}
+	}
+	return orig, origMoves, nil
+}
+
+// letteringRefusal says why the statement lines numbered reverses (orig)
+// cannot be unlettered, "" when they can: there must be some, all posted,
+// and one must settle an invoice or post something (not a reversal or a
+// suspense line).
+func letteringRefusal(orig []fullLine, reverses string) string {
 	posted, lettering := len(orig) > 0, false
 	for _, l := range orig {
 		posted = posted && l.StmtRel.State == "posted"
@@ -195,93 +299,45 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 	}
 	switch {
 	case len(orig) == 0:
-		return reject(fmt.Sprintf("the statement journal holds no lettering %s", r.Reverses), ErrNotLettered)
+		return fmt.Sprintf("the statement journal holds no lettering %s", reverses)
 	case !posted:
-		return reject(fmt.Sprintf("lettering %s is not posted in Tryton", r.Reverses), ErrNotLettered)
+		return fmt.Sprintf("lettering %s is not posted in Tryton", reverses)
 	case !lettering:
-		return reject(fmt.Sprintf("%s settles no invoice and posts nothing (a reversal or a suspense line), so there is nothing to unletter", r.Reverses), ErrNotLettered)
+		return fmt.Sprintf("%s settles no invoice and posts nothing (a reversal or a suspense line), so there is nothing to unletter", reverses)
 	}
-	marker := reversalPrefix + r.Reverses + ":"
-	others, err := c.linesOf(ctx, [][]any{{"description", "like", marker + "%"}, {"number", "!=", r.Key}})
-	if err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
-	for _, l := range others {
-		if strings.HasPrefix(l.Description, marker) {
-			return reject(fmt.Sprintf("lettering %s was already reversed by %s", r.Reverses, l.Number), ErrAlreadyReversed)
-		}
-	}
+	return ""
+}
 
-	origMoves, err := c.moveLinesOf(ctx, orig)
-	if err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
-	for _, l := range orig {
-		if ml, ok := origMoves[l.ID]; ok && isOnAccountLine(l.Description) && ml.Reconciliation != nil {
-			return reject(fmt.Sprintf("the %s put on account by %s is already reconciled in Tryton (reconciliation %d): undo that reconciliation first",
-				l.Amount, r.Reverses, *ml.Reconciliation), ErrCreditUsed)
-		}
-	}
-
-	// 1. The mirror statement, validated: nothing changed before it, so a
-	// refusal leaves nothing behind.
-	at := r.At
-	if at.IsZero() {
-		at = time.Now()
-	}
+// reversalDay is the day (UTC) of a reversal made at at.
+func reversalDay(at time.Time) time.Time {
 	at = at.UTC()
-	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-	desc := marker
+	return time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// reversalDescription describes the mirror lines of r: "unletters
+// <r.Reverses>:" and its reason, spaces folded.
+func reversalDescription(r connectors.Reversal) string {
+	desc := reversalPrefix + r.Reverses + ":"
 	if reason := strings.Join(strings.Fields(r.Reason), " "); reason != "" {
 		desc += " " + reason
 	}
-	lines, err := c.mirrorLines(ctx, r, orig, day, desc)
-	if err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
-	id, err := c.post(ctx, "Lettrage unletter", []string{r.Key}, lines)
-	if err != nil {
-		if isBusiness(err) {
-			return reject(reasonOf(err), err)
-		}
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
-	fail := func(err error) error {
-		if !isBusiness(err) {
-			return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-		}
-		if derr := c.discard(ctx, id); derr != nil {
-			return fmt.Errorf("unlettering %q: %w", r.Reverses, errors.Join(err, derr))
-		}
-		return reject(reasonOf(err), err)
-	}
-	if err := c.rpc.call(ctx, nil, read, "model.account.statement.validate_statement", []int{id}); err != nil {
-		return fail(fmt.Errorf("validating statement %d: %w", id, err))
-	}
-	// 2. Undo the invoices' side: reconciliations, then payment lines. Once
-	// the reconciliations are gone an error is retried (the next call
-	// deletes the statement and finds these steps done), never a rejection.
-	var recs []int
-	seen := map[int]bool{}
-	payments := map[int][]int{} // invoice → its payment lines from this lettering
-	for _, l := range orig {
-		ml, ok := origMoves[l.ID]
-		if l.Invoice == nil || !ok {
-			continue
-		}
-		payments[*l.Invoice] = append(payments[*l.Invoice], ml.ID)
-		if ml.Reconciliation != nil && !seen[*ml.Reconciliation] {
-			seen[*ml.Reconciliation] = true
-			recs = append(recs, *ml.Reconciliation)
-		}
-	}
+	return desc
+}
+
+// undoInvoices undoes the invoices' side of the lettering, once the mirror
+// statement id is validated: its reconciliations (one call: Tryton's
+// refusal deletes the statement and refuses the reversal), then its
+// payment lines, invoice by invoice. Once the reconciliations are gone an
+// error is retried (the next call deletes the statement and finds these
+// steps done), never a rejection.
+func (c *Client) undoInvoices(ctx context.Context, r connectors.Reversal, id int, orig []fullLine, origMoves map[int]moveLine) error {
+	payments, recs := invoicePayments(orig, origMoves)
 	if len(payments) != len(uniqueInvoices(orig)) {
 		return fmt.Errorf("unlettering %q: %w", r.Reverses, fmt.Errorf("finding the moves of its lines: %w", ErrProtocol))
 	}
 	if len(recs) > 0 {
-		sort.Ints(recs)
 		if err := c.rpc.call(ctx, nil, once, "model.account.move.reconciliation.delete", recs); err != nil {
-			return fail(fmt.Errorf("deleting reconciliations %v: %w", recs, err)) // one call: nothing changed
+			return c.failMirror(ctx, r, id, fmt.Errorf("deleting reconciliations %v: %w", recs, err)) // one call: nothing changed
 		}
 	}
 	invs := make([]int, 0, len(payments))
@@ -295,18 +351,28 @@ func (c *Client) Unletter(ctx context.Context, r connectors.Reversal) error {
 			return fmt.Errorf("unlettering %q: removing its payment lines from invoice %d: %w", r.Reverses, inv, err)
 		}
 	}
-
-	// 3. Each original receivable line reconciled with its mirror.
-	if err := c.reconcileMirrors(ctx, orig, origMoves, r.Key, day); err != nil {
-		return fmt.Errorf("unlettering %q: %w", r.Reverses, err)
-	}
-	failpoint.Crash(FailUnletterBeforePost)
-
-	// 4. Post: from now on the reversal is done.
-	if err := c.rpc.call(ctx, nil, read, "model.account.statement.post", []int{id}); err != nil {
-		return fmt.Errorf("unlettering %q: posting statement %d: %w", r.Reverses, id, err)
-	}
 	return nil
+}
+
+// invoicePayments gives, for the lettering's lines that settle an invoice
+// and have a move line, the payment lines of each invoice, and the
+// reconciliations of those move lines (sorted, once each).
+func invoicePayments(orig []fullLine, origMoves map[int]moveLine) (payments map[int][]int, recs []int) {
+	seen := map[int]bool{}
+	payments = map[int][]int{}
+	for _, l := range orig {
+		ml, ok := origMoves[l.ID]
+		if l.Invoice == nil || !ok {
+			continue
+		}
+		payments[*l.Invoice] = append(payments[*l.Invoice], ml.ID)
+		if ml.Reconciliation != nil && !seen[*ml.Reconciliation] {
+			seen[*ml.Reconciliation] = true
+			recs = append(recs, *ml.Reconciliation)
+		}
+	}
+	sort.Ints(recs)
+	return payments, recs
 }
 
 func uniqueInvoices(lines []fullLine) map[int]bool {
