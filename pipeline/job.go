@@ -31,7 +31,7 @@ type Job struct {
 	SourceType string
 	Source     connectors.StatementSource
 	Ledger     connectors.Ledger
-	Store      *Store
+	Store      StateStore
 	Matching   matcher.Config
 	Parse      camt.Options
 	ReportDir  string // exceptions.csv is written here
@@ -820,7 +820,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 		if n < 2 {
 			continue
 		}
-		all, err := j.Store.letters(ctx, j.Store.x(), j.Name, txKey)
+		all, err := j.Store.allLetters(ctx, j.Name, txKey)
 		if err != nil {
 			return nil, err
 		}

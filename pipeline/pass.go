@@ -194,7 +194,7 @@ func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
 // p.ids, p.files, p.fresh, p.freshFile and Result's counts.
 func (p *pass) takeIn(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.ids = newIntake(storePrior{j.Store, j.Name})
+	p.ids = newIntake(j.Store.prior(j.Name))
 	p.ids.recordDeliveries = true
 	seenHash := map[string]bool{}
 	for i := range p.staged {
