@@ -429,9 +429,9 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 	return j.apply(ctx, log, pending)
 }
 
-// pendingOf is what a commit left PENDING, in the order Store.Pending
-// returns it: the run writes back what it just committed without reading
-// it back from the store.
+// pendingOf is what a commit left PENDING, in writeBackOrder (order.go):
+// the run writes back what it just committed without reading it back from
+// the store.
 func pendingOf(c Commit) []PendingDecision {
 	n := 0
 	for _, d := range c.Decisions {
@@ -446,20 +446,7 @@ func pendingOf(c Commit) []PendingDecision {
 				Items: d.Items, DecidedAt: c.At.UTC(), Reverses: d.Reverses})
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		switch {
-		case x.FileHash != y.FileHash:
-			return x.FileHash < y.FileHash
-		case x.Tx.Account != y.Tx.Account:
-			return x.Tx.Account < y.Tx.Account
-		case !x.Tx.BookingDate.Equal(y.Tx.BookingDate):
-			return x.Tx.BookingDate.Before(y.Tx.BookingDate)
-		case x.Tx.Ref != y.Tx.Ref:
-			return x.Tx.Ref < y.Tx.Ref
-		}
-		return x.Key < y.Key
-	})
+	sortPending(out)
 	return out
 }
 

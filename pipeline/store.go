@@ -522,8 +522,8 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// Transactions returns the job's transactions in the given states, ordered
-// by account, booking date and reference.
+// Transactions returns the job's transactions in the given states, in
+// txOrder (order.go).
 func (s *Store) Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error) {
 	args := []any{job}
 	for _, st := range states {
@@ -736,14 +736,13 @@ func (s *Store) DueWaiting(ctx context.Context, job string, cutoff time.Time) ([
 }
 
 // Exceptions returns the job's transactions not fully lettered (open
-// exceptions and lettered ones with an excess), in report order.
+// exceptions and lettered ones with an excess), in txOrder (order.go).
 func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
 	return s.queryTxs(ctx, `WHERE job = ? AND exception = 1`, job)
 }
 
 func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]StoredTx, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+
-		where+` ORDER BY account, booking_date, ref, key`, args...)
+	rows, err := s.x().QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
@@ -766,6 +765,7 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
+	sortTxs(out)
 	return out, nil
 }
 
@@ -1119,11 +1119,11 @@ func (w *commitWriter) rest(ctx context.Context) error {
 }
 
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
-// grouped by the file they came from and ordered deterministically.
+// in writeBackOrder (order.go): grouped by the file they came from.
 func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
 	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
 		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
-		WHERE d.job = ? AND d.state = ? ORDER BY t.file_hash, t.account, t.booking_date, t.ref, d.key`, job, decPending)
+		WHERE d.job = ? AND d.state = ?`, job, decPending)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
@@ -1152,6 +1152,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
+	sortPending(out)
 	return out, nil
 }
 
