@@ -618,6 +618,13 @@ func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]A
 	for i := range all {
 		all[i].Reversal = reversal[all[i].Key]
 	}
+	sortLetters(all)
+	return all, nil
+}
+
+// sortLetters puts a transaction's letters in the order they were made
+// (see Store.letters).
+func sortLetters(all []AutoDecision) {
 	sort.SliceStable(all, func(a, b int) bool {
 		x, y := all[a], all[b]
 		if !x.DecidedAt.Equal(y.DecidedAt) {
@@ -628,7 +635,6 @@ func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]A
 		}
 		return x.Key < y.Key
 	})
-	return all, nil
 }
 
 // LastLetter returns the newest letter of a transaction that no reversal
@@ -653,6 +659,12 @@ func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDec
 	if err != nil {
 		return nil, 0, err
 	}
+	return standingChain(all), len(all), nil
+}
+
+// standingChain is the letters of all (in the order they were made) that
+// stand and that no reversal undoes, oldest first (see Store.Letters).
+func standingChain(all []AutoDecision) (chain []AutoDecision) {
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].State == decRejected {
 			continue // never written: not a letter to undo
@@ -662,7 +674,7 @@ func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDec
 		}
 		chain = append([]AutoDecision{all[i]}, chain...)
 	}
-	return chain, len(all), nil
+	return chain
 }
 
 // standing is the picture of a transaction's letters that the ledger
@@ -1191,6 +1203,33 @@ func refusedException(d domain.Decision, items map[string]domain.OpenItem, what,
 	return exc
 }
 
+// refusedState is what the transaction of a decision d (naming items)
+// that the ledger refused (r) shows from now on, and its state; all are
+// the transaction's letters, the refused one marked rejected (read only
+// when the ledger wrote nothing of it). The resolution of a lettered
+// payment's remainder leaves the letter before it standing, its remainder
+// an exception again; anything else becomes an exception carrying the
+// ledger's message and the refused allocations as candidates, held when
+// the ledger wrote part of it.
+func refusedState(d domain.Decision, items map[string]domain.OpenItem, r Rejection, all []AutoDecision) (string, domain.Decision) {
+	what := "the automatic letter"
+	if strings.HasPrefix(d.Rule, "manual:") {
+		what = "the accountant's resolution"
+	}
+	if !r.Hold {
+		if shown, ok := standing(all); ok {
+			shown.Reason = ReasonLedgerRejected
+			shown.Explanation += " — the ledger refused " + what + " of the remainder: " + r.Reason + ". It was: " + d.Explanation
+			return txLettered, shown
+		}
+	}
+	state := txOpen
+	if r.Hold {
+		state = txHeld
+	}
+	return state, refusedException(d, items, what, r.Reason, r.Hold)
+}
+
 // MarkRejected moves refused decisions from PENDING to REJECTED and makes
 // their transactions exceptions again, carrying the ledger's message and
 // the refused allocations as candidates — in one database transaction.
@@ -1232,46 +1271,23 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 			decRejected, when, expl, job, r.Key); err != nil {
 			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
 		}
-		what := "the automatic letter"
-		if strings.HasPrefix(d.Rule, "manual:") {
-			what = "the accountant's resolution"
-		}
+		var all []AutoDecision
 		if !r.Hold {
-			// The resolution of a lettered payment's remainder: the letter
-			// before it stands, with its remainder an exception again.
-			var all []AutoDecision
 			if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
 				return err
 			}
-			if shown, ok := standing(all); ok {
-				shown.Reason = ReasonLedgerRejected
-				shown.Explanation += " — the ledger refused " + what + " of the remainder: " + r.Reason + ". It was: " + d.Explanation
-				cur, jerr := json.Marshal(shown)
-				if jerr != nil {
-					return fmt.Errorf("encoding the letter of %s: %w", txKey, jerr)
-				}
-				exception := 0
-				if IsException(shown) {
-					exception = 1
-				}
-				if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-					txLettered, string(cur), exception, when, job, txKey); err != nil {
-					return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
-				}
-				continue
-			}
 		}
-		exc := refusedException(d, its, what, r.Reason, r.Hold)
-		state := txOpen
-		if r.Hold {
-			state = txHeld
-		}
+		state, exc := refusedState(d, its, r, all)
 		dec, jerr := json.Marshal(exc)
 		if jerr != nil {
 			return fmt.Errorf("encoding exception of %s: %w", r.Key, jerr)
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = 1, updated_at = ? WHERE job = ? AND key = ?`,
-			state, string(dec), when, job, txKey); err != nil {
+		exception := 0
+		if IsException(exc) {
+			exception = 1
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			state, string(dec), exception, when, job, txKey); err != nil {
 			return fmt.Errorf("reopening transaction of %s: %w", r.Key, err)
 		}
 	}
