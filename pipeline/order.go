@@ -77,7 +77,12 @@ func orderBy(n int, key func(i int) orderKey) []int32 {
 		keys[i] = key(i)
 		perm[i] = int32(i)
 	}
-	slices.SortStableFunc(perm, func(a, b int32) int { return compareOrder(&keys[a], &keys[b]) })
+	slices.SortFunc(perm, func(a, b int32) int {
+		if c := compareOrder(&keys[a], &keys[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // equal keys keep their order
+	})
 	return perm
 }
 
