@@ -431,9 +431,10 @@ func (p *pass) writeBack(ctx context.Context) error {
 }
 
 // report rewrites the exceptions reports and metrics from the state
-// store, unless they are current (incremental.go). Reads p.items, p.out,
-// p.exam and the store; writes the reports, job_state.reported and
-// Result's exception figures.
+// store, unless they are current (incremental.go). Reads p.items and
+// p.allocated (when the reports show the items), p.exam, p.early and the
+// store; writes the reports, job_state.reported and Result's exception
+// figures.
 func (p *pass) report(ctx context.Context) error {
 	j := p.j
 	revision, last, err := j.Store.reportState(ctx, j.Name)
@@ -452,11 +453,7 @@ func (p *pass) report(ctx context.Context) error {
 		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
 		return nil
 	}
-	items := p.items
-	if p.allocated == nil {
-		items = nil // nothing shows the items (see decide)
-	}
-	exc, err := j.writeReportsFrom(ctx, items, p.allocated, early)
+	exc, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {
 		return err
 	}
@@ -566,8 +563,12 @@ func (p *pass) decide(ctx context.Context) error {
 		}
 	}
 	// The records hold what the later steps need: the matcher's input and
-	// output are not kept for the rest of the pass.
+	// output are not kept for the rest of the pass, nor the open items
+	// unless the reports show them (allocated).
 	p.in, p.open, p.out = matcher.Input{}, nil, matcher.Output{}
+	if p.allocated == nil {
+		p.items = nil
+	}
 	return nil
 }
 
