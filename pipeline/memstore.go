@@ -227,8 +227,8 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 			mem.NameCustomers[l.Value] = append(mem.NameCustomers[l.Value], l.CustomerID)
 		}
 	}
-	for _, m := range []map[string][]string{mem.IBANCustomers, mem.NameCustomers} {
-		for _, cs := range m {
+	for _, byValue := range []map[string][]string{mem.IBANCustomers, mem.NameCustomers} {
+		for _, cs := range byValue {
 			slices.Sort(cs)
 		}
 	}
