@@ -1071,7 +1071,7 @@ func (j *Job) setAsideRecords(ids *intake, res *Result) []DecisionRecord {
 		j.Metrics.setAside(j.Name, c.reason, 1)
 	}
 	for i, t := range ids.fresh {
-		if !ids.awaiting[t.Key] || ids.dropped[t.Key] {
+		if !ids.awaiting[t.Key] || ids.dropped[t.Key] || j.BatchWait < 0 { // < 0: reported, not waiting
 			continue
 		}
 		d := domain.Decision{TxKey: t.Key, Outcome: domain.Ignored, Reason: ReasonAwaitingDetails,

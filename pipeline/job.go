@@ -31,11 +31,13 @@ type Job struct {
 	SourceType string
 	Source     connectors.StatementSource
 	Ledger     connectors.Ledger
-	Store      *Store
-	Matching   matcher.Config
-	Parse      camt.Options
-	ReportDir  string // exceptions.csv is written here
-	Reports    ReportOptions
+	// Store is the state store: the SQL Store of the daemon, or the
+	// memoryStore of the stateless `match` (MatchFiles).
+	Store     StateStore
+	Matching  matcher.Config
+	Parse     camt.Options
+	ReportDir string // exceptions.csv is written here
+	Reports   ReportOptions
 	// AccountNames name the company's bank accounts (normalised IBAN →
 	// name) in reports and metrics.
 	AccountNames map[string]string
@@ -72,8 +74,17 @@ type Job struct {
 	// not name.
 	WriteOffLimits map[string]domain.Amount
 	// BatchWait is how long a batch entry booked without details waits for
-	// them before it is reported (0: DefaultBatchWait).
+	// them before it is reported (0: DefaultBatchWait; negative: it is
+	// reported by the pass that reads it, as the stateless `match` does,
+	// which has no later pass).
 	BatchWait time.Duration
+	// OpenItems reads the open items (nil: Ledger.OpenItems). It runs while
+	// the statements are being read; nothing is written or filed away
+	// before it returns, and nothing at all when it fails.
+	OpenItems func(context.Context) ([]domain.OpenItem, error)
+	// Workers is how many statement files are read at once (0:
+	// GOMAXPROCS).
+	Workers int
 	// Locker keeps two processes or replicas from running the job at once
 	// (nil: no cross-process lock, e.g. the stateless `match`).
 	Locker RunLocker
@@ -308,8 +319,9 @@ func settleUnread(ctx context.Context, log *slog.Logger, res *Result, src connec
 }
 
 // readFile streams one statement through the CAMT reader, staging its
-// transactions and hashing the bytes as they go by.
-func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (stagedFile, error) {
+// transactions and hashing the bytes as they go by; what it finds wrong
+// with the statements' balances goes to log.
+func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *slog.Logger) (stagedFile, error) {
 	sf := stagedFile{ref: ref}
 	rc, err := j.Source.Open(ctx, ref)
 	if err != nil {
@@ -344,7 +356,7 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 				for _, c := range st.Checks {
 					if !c.OK {
 						sf.failedChecks = append(sf.failedChecks, c.Name)
-						j.Log.Warn("statement consistency check failed", "component", "camt", "job", j.Name,
+						log.Warn("statement consistency check failed", "component", "camt", "job", j.Name,
 							"file", ref.Path, "statement", st.ID, "check", c.Name, "expected", c.Expected, "actual", c.Actual)
 					}
 				}
@@ -426,80 +438,159 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
-	return j.apply(ctx, log, pending)
+	return j.apply(ctx, log, &outbox{list: pending})
 }
 
-// pendingOf is what a commit left PENDING, in the order Store.Pending
-// returns it: the run writes back what it just committed without reading
-// it back from the store.
-func pendingOf(c Commit) []PendingDecision {
-	n := 0
-	for _, d := range c.Decisions {
-		if d.Decision.Outcome == domain.Auto || d.Reverses != "" {
-			n++
+// outbox is the decisions one write-back writes, in writeBackOrder
+// (order.go): read from the store (list), or a commit's records (recs) in
+// the order perm gives, which are not copied into a list (a first pass
+// writes back hundreds of thousands).
+type outbox struct {
+	list []PendingDecision
+	recs []DecisionRecord
+	perm []int32
+	at   time.Time // when recs were decided
+}
+
+// pendingOf is what a commit left PENDING, in writeBackOrder: the run
+// writes back what it just committed without reading it back from the
+// store.
+func pendingOf(c Commit) *outbox {
+	var idx []int32
+	for i := range c.Decisions {
+		if d := &c.Decisions[i]; d.Decision.Outcome == domain.Auto || d.Reverses != "" {
+			idx = append(idx, int32(i))
 		}
 	}
-	out := make([]PendingDecision, 0, n)
-	for _, d := range c.Decisions {
-		if d.Decision.Outcome == domain.Auto || d.Reverses != "" {
-			out = append(out, PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision,
-				Items: d.Items, DecidedAt: c.At.UTC(), Reverses: d.Reverses})
-		}
-	}
-	sort.SliceStable(out, func(a, b int) bool {
-		x, y := out[a], out[b]
-		switch {
-		case x.FileHash != y.FileHash:
-			return x.FileHash < y.FileHash
-		case x.Tx.Account != y.Tx.Account:
-			return x.Tx.Account < y.Tx.Account
-		case !x.Tx.BookingDate.Equal(y.Tx.BookingDate):
-			return x.Tx.BookingDate.Before(y.Tx.BookingDate)
-		case x.Tx.Ref != y.Tx.Ref:
-			return x.Tx.Ref < y.Tx.Ref
-		}
-		return x.Key < y.Key
+	perm := orderBy(len(idx), func(k int) orderKey {
+		d := &c.Decisions[idx[k]]
+		return writeBackKey(d.FileHash, &d.Tx, d.Key)
 	})
-	return out
+	for k, i := range perm {
+		perm[k] = idx[i]
+	}
+	return &outbox{recs: c.Decisions, perm: perm, at: c.At.UTC()}
+}
+
+func (o *outbox) len() int {
+	if o.recs != nil {
+		return len(o.perm)
+	}
+	return len(o.list)
+}
+
+// get is the i-th decision.
+func (o *outbox) get(i int) PendingDecision {
+	if o.recs == nil {
+		return o.list[i]
+	}
+	d := &o.recs[o.perm[i]]
+	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
+		DecidedAt: o.at, Reverses: d.Reverses}
+}
+
+// keyed is the i-th decision as the ledger is handed it.
+func (o *outbox) keyed(i int) connectors.KeyedDecision {
+	if o.recs == nil {
+		p := &o.list[i]
+		return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt}
+	}
+	d := &o.recs[o.perm[i]]
+	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: d.Items, DecidedAt: o.at}
+}
+
+// head is the i-th decision's key, file and the letter it reverses.
+func (o *outbox) head(i int) (key, file, reverses string) {
+	if o.recs == nil {
+		p := &o.list[i]
+		return p.Key, p.FileHash, p.Reverses
+	}
+	d := &o.recs[o.perm[i]]
+	return d.Key, d.FileHash, d.Reverses
 }
 
 // apply writes decisions to the ledger (see applyPending).
-func (j *Job) apply(ctx context.Context, log *slog.Logger, pending []PendingDecision) (int, error) {
-	return j.applyAll(ctx, log, pending, nil)
+func (j *Job) apply(ctx context.Context, log *slog.Logger, ob *outbox) (int, error) {
+	return j.applyAll(ctx, log, ob, nil)
 }
 
 // applyAll is apply that also fills refused (when not nil) with the
-// decision keys the ledger refused and its reasons.
-func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingDecision, refused map[string]string) (int, error) {
-	note := func(key, reason string) {
-		if refused != nil {
-			refused[key] = reason
-		}
-	}
-	if len(pending) == 0 {
+// decision keys the ledger refused and its reasons. Reversals go first: a
+// payment unlettered and lettered again has its old letter undone before
+// the new one is written; then the letters, one batch per statement file.
+func (j *Job) applyAll(ctx context.Context, log *slog.Logger, ob *outbox, refused map[string]string) (int, error) {
+	n := ob.len()
+	if n == 0 {
 		return 0, nil
 	}
-	keys := make([]string, len(pending))
-	for i, p := range pending {
-		keys[i] = p.Key
+	keys := make([]string, n)
+	var revs []PendingDecision
+	letters := make([]int32, 0, n)
+	for i := range n {
+		key, _, reverses := ob.head(i)
+		keys[i] = key
+		if reverses != "" {
+			revs = append(revs, ob.get(i))
+		} else {
+			letters = append(letters, int32(i))
+		}
 	}
 	have, err := j.Ledger.Applied(ctx, keys)
 	if err != nil {
 		return 0, fmt.Errorf("checking pending decisions in the ledger: %w", err)
 	}
-	var done []string
-	applied := 0
-	// Reversals first: a payment unlettered and lettered again has its old
-	// letter undone before the new one is written.
-	letters, revs := splitReversals(pending)
 	if revs, err = j.orderReversals(ctx, revs); err != nil {
 		return 0, err
 	}
+	w := &writing{j: j, log: log, have: have, refused: refused, done: make([]string, 0, n)}
+	if err := w.reversals(ctx, revs); err != nil {
+		return w.applied, w.stop(ctx, err)
+	}
+	if err := w.letters(ctx, ob, letters); err != nil {
+		return w.applied, w.stop(ctx, err)
+	}
+	crashAt(FailAfterApply)
+	if err := j.Store.MarkApplied(ctx, j.Name, w.done, j.now()); err != nil {
+		return w.applied, err
+	}
+	crashAt(FailAfterMark)
+	log.Info("decisions written back", "component", "ledger", "applied", w.applied, "confirmed", len(w.done)-w.applied)
+	return w.applied, nil
+}
+
+// writing is the progress of one write-back: what the ledger held before
+// (have), the keys it holds now (done), how many were written (applied)
+// and what it refused (refused, when not nil).
+type writing struct {
+	j       *Job
+	log     *slog.Logger
+	have    map[string]bool
+	done    []string
+	applied int
+	refused map[string]string
+}
+
+func (w *writing) note(key, reason string) {
+	if w.refused != nil {
+		w.refused[key] = reason
+	}
+}
+
+// stop ends a write-back that failed: what was confirmed so far stays
+// confirmed.
+func (w *writing) stop(ctx context.Context, err error) error {
+	_ = w.j.Store.MarkApplied(ctx, w.j.Name, w.done, w.j.now())
+	return err
+}
+
+// reversals undoes letters in the ledger, one by one.
+func (w *writing) reversals(ctx context.Context, revs []PendingDecision) error {
+	j := w.j
 	refusedWith := map[string]bool{} // refused with a later letter of the same payment
 	for i, p := range revs {
 		switch {
-		case have[p.Key]:
-			done = append(done, p.Key)
+		case w.have[p.Key]:
+			w.done = append(w.done, p.Key)
 		case refusedWith[p.Key]:
 		default:
 			err := j.unletterInLedger(ctx, p)
@@ -508,111 +599,89 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, pending []PendingD
 				// do the older letters of the same payment (the letter
 				// whose remainder it resolved): their reversals are not
 				// tried.
-				log.Warn("the ledger refused an unlettering; the letter stands", "component", "ledger",
+				w.log.Warn("the ledger refused an unlettering; the letter stands", "component", "ledger",
 					"decision", p.Key, "reason", rej[0].Reason)
 				keys := []string{p.Key}
 				for k := i + 1; k < len(revs); k++ {
-					if revs[k].Tx.Key == p.Tx.Key && !have[revs[k].Key] {
+					if revs[k].Tx.Key == p.Tx.Key && !w.have[revs[k].Key] {
 						keys = append(keys, revs[k].Key)
 						refusedWith[revs[k].Key] = true
 					}
 				}
 				if err := j.Store.MarkReversalsRejected(ctx, j.Name, keys, rej[0].Reason, j.now()); err != nil {
-					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
-					return applied, err
+					return err
 				}
 				for _, k := range keys {
-					note(k, rej[0].Reason)
+					w.note(k, rej[0].Reason)
 				}
 				continue
 			}
 			if err != nil {
-				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
-				return applied, err
+				return err
 			}
-			done = append(done, p.Key)
-			applied++
+			w.done = append(w.done, p.Key)
+			w.applied++
 		}
 	}
-	pending = letters
-	for start := 0; start < len(pending); {
-		end := start
-		for end < len(pending) && pending[end].FileHash == pending[start].FileHash {
-			end++
-		}
-		var batch []connectors.KeyedDecision
-		for _, p := range pending[start:end] {
-			if have[p.Key] {
-				done = append(done, p.Key)
-				continue
-			}
-			batch = append(batch, connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt})
-		}
-		if len(batch) > 0 {
-			t0 := time.Now()
-			err := j.Ledger.Apply(ctx, batch)
-			j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
-			log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
-			refusedHere := map[string]bool{}
-			if rej, only := connectors.Rejections(err); only {
-				// The ledger refused some decisions for business reasons and
-				// wrote all the others: those become exceptions carrying the
-				// ledger's message; the run goes on.
-				var rs []Rejection
-				for _, r := range rej {
-					refusedHere[r.Key] = true
-					note(r.Key, r.Reason)
-					rs = append(rs, Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
-					log.Warn("the ledger refused a decision; the payment is an exception again", "component", "ledger",
-						"decision", r.Key, "reason", r.Reason, "partial", r.Partial)
-				}
-				if err := j.Store.MarkRejected(ctx, j.Name, rs, j.now()); err != nil {
-					_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
-					return applied, err
-				}
-				err = nil
-			}
-			if err != nil {
-				// What was confirmed so far stays confirmed.
-				_ = j.Store.MarkApplied(ctx, j.Name, done, j.now())
-				return applied, fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
-			}
-			for _, kd := range batch {
-				if !refusedHere[kd.Key] {
-					done = append(done, kd.Key)
-					applied++
-				}
-			}
-		}
-		start = end
-	}
-	crashAt(FailAfterApply)
-	if err := j.Store.MarkApplied(ctx, j.Name, done, j.now()); err != nil {
-		return applied, err
-	}
-	crashAt(FailAfterMark)
-	log.Info("decisions written back", "component", "ledger", "applied", applied, "confirmed", len(done)-applied)
-	return applied, nil
+	return nil
 }
 
-// splitReversals separates the letters from the reversals, each in their
-// order; without reversals the letters are pending itself (no copy).
-func splitReversals(pending []PendingDecision) (letters, revs []PendingDecision) {
-	for _, p := range pending {
-		if p.Reverses != "" {
-			revs = append(revs, p)
+// letters writes the letters (indexes into ob, in its order) one batch per
+// statement file. A ledger that refuses some decisions for business
+// reasons writes all the others: those become exceptions carrying the
+// ledger's message, and the write-back goes on.
+func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) error {
+	j := w.j
+	for start := 0; start < len(letters); {
+		_, file, _ := ob.head(int(letters[start]))
+		end := start + 1
+		for ; end < len(letters); end++ {
+			if _, f, _ := ob.head(int(letters[end])); f != file {
+				break
+			}
+		}
+		batch := make([]connectors.KeyedDecision, 0, end-start)
+		for _, i := range letters[start:end] {
+			if key, _, _ := ob.head(int(i)); w.have[key] {
+				w.done = append(w.done, key)
+				continue
+			}
+			batch = append(batch, ob.keyed(int(i)))
+		}
+		start = end
+		if len(batch) == 0 {
+			continue
+		}
+		t0 := time.Now()
+		err := j.Ledger.Apply(ctx, batch)
+		j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
+		w.log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
+		refusedHere := map[string]bool{}
+		if rej, only := connectors.Rejections(err); only {
+			var rs []Rejection
+			for _, r := range rej {
+				refusedHere[r.Key] = true
+				w.note(r.Key, r.Reason)
+				rs = append(rs, Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
+				w.log.Warn("the ledger refused a decision; the payment is an exception again", "component", "ledger",
+					"decision", r.Key, "reason", r.Reason, "partial", r.Partial)
+			}
+			if err := j.Store.MarkRejected(ctx, j.Name, rs, j.now()); err != nil {
+				return err
+			}
+			err = nil
+		}
+		if err != nil {
+			return fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
+		}
+		for _, kd := range batch {
+			if !refusedHere[kd.Key] {
+				w.done = append(w.done, kd.Key)
+				w.applied++
+			}
 		}
 	}
-	if len(revs) == 0 {
-		return pending, nil
-	}
-	letters = make([]PendingDecision, 0, len(pending)-len(revs))
-	for _, p := range pending {
-		if p.Reverses == "" {
-			letters = append(letters, p)
-		}
-	}
-	return letters, revs
+	return nil
 }
 
 // RejectedRetryAfter is how long the same automatic letter the ledger
@@ -713,11 +782,21 @@ func indexItems(items []domain.OpenItem) map[string]domain.OpenItem {
 // items (when known) are the open items before allocated was applied. It
 // returns the exceptions reported.
 func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) ([]StoredTx, error) {
-	exc, err := j.Store.Exceptions(ctx, j.Name)
-	if err != nil {
-		return nil, err
+	return j.writeReportsFrom(ctx, items, allocated, nil)
+}
+
+// writeReportsFrom is writeReports with the exceptions already read and
+// rendered (early; nil: read and rendered now).
+func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount,
+	early *renderedExceptions) ([]StoredTx, error) {
+	if early == nil {
+		var r renderedExceptions
+		if r.exc, r.err = j.Store.Exceptions(ctx, j.Name); r.err == nil {
+			r.csv, r.err = renderExceptionsCSV(r.exc)
+		}
+		early = &r
 	}
-	csvData, err := renderExceptionsCSV(exc)
+	exc, csvData, err := early.exc, early.csv, early.err
 	if err != nil {
 		return nil, err
 	}
@@ -820,7 +899,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 		if n < 2 {
 			continue
 		}
-		all, err := j.Store.letters(ctx, j.Store.x(), j.Name, txKey)
+		all, err := j.Store.allLetters(ctx, j.Name, txKey)
 		if err != nil {
 			return nil, err
 		}

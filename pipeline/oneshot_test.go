@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +22,8 @@ import (
 	"github.com/lettrage/lettrage/matcher"
 )
 
-// oneShotCase is a statements folder and a ledger to run both through a
-// Job on an empty store and through MatchFiles.
+// oneShotCase is a statements folder and a ledger to run through
+// MatchFiles.
 type oneShotCase struct {
 	name string
 	// files are added to the example statements (path → content).
@@ -36,7 +35,6 @@ type oneShotCase struct {
 	reports  ReportOptions
 	matching func() matcher.Config
 	wantErr  error
-	warns    bool // warnings are logged even without an error
 }
 
 func exampleFile(t *testing.T, name string) []byte {
@@ -88,9 +86,9 @@ func oneShotDir(t *testing.T, files map[string][]byte) string {
 	return dir
 }
 
-// runBoth runs the case through Job.Run (scratch store) and MatchFiles, each
-// on its own copy of the folder, and returns both outputs folders, results,
-// errors and warn-level logs.
+// oneShotRun is what runOneShotCase returns: the output folder, the
+// result, the error and the warn-level log of a MatchFiles pass over a copy
+// of the case's folder.
 type oneShotRun struct {
 	out string
 	res Result
@@ -105,7 +103,7 @@ func noTime(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-func runOneShotCase(t *testing.T, tc oneShotCase, useJob bool) oneShotRun {
+func runOneShotCase(t *testing.T, tc oneShotCase) oneShotRun {
 	t.Helper()
 	dir := oneShotDir(t, tc.files)
 	out := filepath.Join(dir, "out")
@@ -138,20 +136,9 @@ func runOneShotCase(t *testing.T, tc oneShotCase, useJob bool) oneShotRun {
 	}
 	var r oneShotRun
 	r.out = out
-	if useJob {
-		store, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		job := &Job{Name: "match", Source: src, Ledger: led, Store: store, Matching: mc, Parse: camt.DefaultOptions(),
-			ReportDir: out, Reports: tc.reports, OnlyCAMT: tc.onlyCAMT, Log: log, Now: now}
-		r.res, r.err = job.Run(context.Background())
-	} else {
-		r.res, r.err = MatchFiles(context.Background(), MatchOptions{Name: "match", Source: src, Ledger: led,
-			Matching: mc, Parse: camt.DefaultOptions(), ReportDir: out, Reports: tc.reports, OnlyCAMT: tc.onlyCAMT,
-			Log: log, Now: now, Workers: 3})
-	}
+	r.res, r.err = MatchFiles(context.Background(), MatchOptions{Name: "match", Source: src, Ledger: led,
+		Matching: mc, Parse: camt.DefaultOptions(), ReportDir: out, Reports: tc.reports, OnlyCAMT: tc.onlyCAMT,
+		Log: log, Now: now, Workers: 3})
 	// Paths differ between the two folders.
 	r.log = strings.ReplaceAll(logs.String(), dir, "DIR")
 	return r
@@ -169,30 +156,6 @@ func readOut(t *testing.T, dir, name string) string {
 	return string(b)
 }
 
-// sameResult compares results with the problems' errors as text (the paths
-// in them are relative to the source).
-func sameResult(t *testing.T, job, one Result) {
-	t.Helper()
-	text := func(ps []FileProblem) []string {
-		var out []string
-		for _, p := range ps {
-			out = append(out, p.Path+": "+p.Err.Error())
-		}
-		return out
-	}
-	jp, op := text(job.Problems), text(one.Problems)
-	job.Problems, one.Problems = nil, nil
-	// why the daemon's pass examined its open exceptions (there are none
-	// in a first pass) is the daemon's own summary line
-	job.ExaminedWhy = ""
-	if !reflect.DeepEqual(job, one) {
-		t.Errorf("results differ:\n job %+v\n one %+v", job, one)
-	}
-	if !reflect.DeepEqual(jp, op) {
-		t.Errorf("problems differ:\n job %q\n one %q", jp, op)
-	}
-}
-
 // failingSource makes Open fail for some paths.
 type failingSource struct {
 	connectors.StatementSource
@@ -206,84 +169,88 @@ func (s *failingSource) Open(ctx context.Context, ref connectors.StatementRef) (
 	return s.StatementSource.Open(ctx, ref)
 }
 
-// TestMatchFilesEqualsJob is the differential test: on the same inputs,
-// MatchFiles writes the same journal and reports, byte for byte, and gives
-// the same result and warnings as a Job pass on an empty state store.
-func TestMatchFilesEqualsJob(t *testing.T) {
+// TestMatchFilesCases: what one pass makes of the trouble real deliveries
+// have — the same content twice, a gzip copy, an overlapping statement, an
+// unreadable file, a file that is not CAMT, an unavailable source, a
+// ledger that refuses decisions.
+func TestMatchFilesCases(t *testing.T) {
 	stmt16 := exampleFile(t, filepath.Join("statements", "2026-11-16_camt053_v02.xml"))
 	stmt17 := exampleFile(t, filepath.Join("statements", "2026-11-17_camt053_v08.xml"))
 	truncated := exampleFile(t, filepath.Join("testdata", "truncated.xml"))
-	tolerant := func() matcher.Config {
-		c := matcher.DefaultConfig()
-		c.Tolerances = []matcher.Tolerance{{Absolute: domain.MustAmount("5.00"), Percent: domain.MustAmount("1")}}
-		return c
-	}
-	for _, tc := range []oneShotCase{
-		{name: "examples", onlyCAMT: true},
-		{name: "examples with a tolerance and every report", onlyCAMT: true, matching: tolerant,
-			reports: ReportOptions{XLSX: true, FrenchCSV: true}},
-		{name: "same content twice and a gzip copy", onlyCAMT: true, files: map[string][]byte{
-			"copies/dup-16.053":   stmt16,
-			"copies/zz-17.xml.gz": gzipped(t, stmt17),
-		}},
-		{name: "overlapping statement under another name", onlyCAMT: true, files: map[string][]byte{
-			// Not the same bytes (so not the same file), the same transactions.
-			"again/17-resent.xml": append(append([]byte(nil), stmt17...), "\n<!-- resent -->\n"...),
-		}},
-		{name: "balances that do not add up, logged in listing order", onlyCAMT: true, warns: true, files: map[string][]byte{
-			"a/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">79319.89<"), []byte(">79319.99<"), 1),
-			"b/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">67099.49<"), []byte(">67000.00<"), 1),
-			"c/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">79319.89<"), []byte(">1.00<"), 1),
-		}},
-		{name: "unreadable and not CAMT, match", onlyCAMT: true, wantErr: ErrFilesSkipped, files: map[string][]byte{
-			"zz-truncated.xml": truncated,
-			"README.txt":       []byte("not a statement\n"),
-		}},
-		{name: "unreadable and not CAMT, daemon", onlyCAMT: false, wantErr: ErrFilesSkipped, files: map[string][]byte{
-			"zz-truncated.xml": truncated,
-			"README.txt":       []byte("not a statement\n"),
-		}},
-		{name: "source unavailable for one file", onlyCAMT: true, wantErr: ErrFilesSkipped,
+	for _, tc := range []struct {
+		oneShotCase
+		want func(Result) bool
+		// exceptions and journal say what exceptions.csv holds and what
+		// matches.csv does not.
+		exceptions, notJournal string
+	}{
+		{oneShotCase: oneShotCase{name: "examples", onlyCAMT: true},
+			want: func(r Result) bool {
+				return r.Files == 2 && r.FilesProcessed == 2 && r.Transactions == 15 && r.Committed
+			}},
+		{oneShotCase: oneShotCase{name: "same content twice and a gzip copy", onlyCAMT: true, files: map[string][]byte{
+			"copies/dup-16.053": stmt16, "copies/zz-17.xml.gz": gzipped(t, stmt17)}},
+			want: func(r Result) bool {
+				return r.Files == 4 && r.FilesProcessed == 3 && r.FilesDuplicate == 1 && r.Duplicates == 6 &&
+					r.SetAside[ReasonDuplicateDelivery].Count == 6
+			}},
+		{oneShotCase: oneShotCase{name: "overlapping statement under another name", onlyCAMT: true, files: map[string][]byte{
+			"again/17-resent.xml": append(append([]byte(nil), stmt17...), "\n<!-- resent -->\n"...)}},
+			want: func(r Result) bool { return r.FilesProcessed == 3 && r.FilesDuplicate == 0 && r.Duplicates == 6 }},
+		{oneShotCase: oneShotCase{name: "unreadable and not CAMT", onlyCAMT: true, wantErr: ErrFilesSkipped, files: map[string][]byte{
+			"zz-truncated.xml": truncated, "README.txt": []byte("not a statement\n")}},
+			want: func(r Result) bool { return r.FilesQuarantined == 1 && r.FilesNotCAMT == 1 && len(r.Problems) == 1 }},
+		{oneShotCase: oneShotCase{name: "source unavailable for one file", onlyCAMT: true, wantErr: ErrFilesSkipped,
 			source: func(s connectors.StatementSource) connectors.StatementSource {
 				return &failingSource{StatementSource: s, fail: map[string]error{"2026-11-16_camt053_v02.xml": connectors.ErrUnavailable}}
 			}},
-		{name: "ledger refuses some decisions", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
+			want: func(r Result) bool { return r.FilesSkipped == 1 && r.FilesProcessed == 1 }},
+		{oneShotCase: oneShotCase{name: "ledger refuses some decisions", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
-		}},
-		{name: "ledger refuses after a partial write", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
+		}}, exceptions: ReasonLedgerRejected, notJournal: "OI-1012",
+			want: func(r Result) bool { return r.Applied == r.Outcomes[domain.Auto]-1 }},
+		{oneShotCase: oneShotCase{name: "ledger refuses after a partial write", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}, partial: true}
-		}},
+		}}, exceptions: ReasonLedgerRejectedPartial, notJournal: "OI-1012",
+			want: func(r Result) bool { return r.Applied == r.Outcomes[domain.Auto]-1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			job := runOneShotCase(t, tc, true)
-			one := runOneShotCase(t, tc, false)
-			if !errors.Is(job.err, tc.wantErr) || tc.wantErr == nil && job.err != nil {
-				t.Fatalf("the job's error %v, want %v", job.err, tc.wantErr)
+			r := runOneShotCase(t, tc.oneShotCase)
+			if !errors.Is(r.err, tc.wantErr) || tc.wantErr == nil && r.err != nil {
+				t.Fatalf("error %v, want %v", r.err, tc.wantErr)
 			}
-			if fmt.Sprint(job.err) != fmt.Sprint(one.err) {
-				t.Errorf("errors differ:\n job %v\n one %v", job.err, one.err)
+			if !tc.want(r.res) || r.res.Outcomes[domain.Auto] == 0 || !r.res.ReportsWritten {
+				t.Errorf("result %+v", r.res)
 			}
-			sameResult(t, job.res, one.res)
-			if job.res.Outcomes[domain.Auto] == 0 {
-				t.Error("nothing lettered: the case does not test the journal")
+			if exc := readOut(t, r.out, "exceptions.csv"); !strings.Contains(exc, tc.exceptions) {
+				t.Errorf("exceptions.csv without %q:\n%s", tc.exceptions, exc)
 			}
-			for _, name := range []string{"matches.csv", "exceptions.csv", "exceptions-fr.csv"} {
-				if j, o := readOut(t, job.out, name), readOut(t, one.out, name); j != o {
-					t.Errorf("%s differs:\n--- job\n%s\n--- MatchFiles\n%s", name, j, o)
-				}
-			}
-			if tc.reports.XLSX {
-				if _, err := os.Stat(filepath.Join(one.out, "exceptions.xlsx")); err != nil {
-					t.Errorf("exceptions.xlsx: %v", err)
-				}
-			}
-			if (tc.wantErr != nil || tc.ledger != nil || tc.warns) != strings.Contains(one.log, "level=") {
-				t.Errorf("warnings %q: want some exactly when files are skipped or decisions refused", one.log)
-			}
-			if job.log != one.log {
-				t.Errorf("warnings differ:\n--- job\n%s--- MatchFiles\n%s", job.log, one.log)
+			if j := readOut(t, r.out, "matches.csv"); tc.notJournal != "" && strings.Contains(j, ","+tc.notJournal+",") {
+				t.Errorf("matches.csv letters %s:\n%s", tc.notJournal, j)
 			}
 		})
+	}
+}
+
+// TestMatchFilesLogsInListingOrder: the statements are read in parallel,
+// and what reading them logs comes out in listing order, after the files
+// before them.
+func TestMatchFilesLogsInListingOrder(t *testing.T) {
+	stmt17 := exampleFile(t, filepath.Join("statements", "2026-11-17_camt053_v08.xml"))
+	tc := oneShotCase{onlyCAMT: true, files: map[string][]byte{
+		"a/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">79319.89<"), []byte(">79319.99<"), 1),
+		"b/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">67099.49<"), []byte(">67000.00<"), 1),
+		"c/17-bad-balance.xml": bytes.Replace(stmt17, []byte(">79319.89<"), []byte(">1.00<"), 1),
+	}}
+	for range 5 {
+		r := runOneShotCase(t, tc)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		a, b, c := strings.Index(r.log, "file=a/"), strings.Index(r.log, "file=b/"), strings.Index(r.log, "file=c/")
+		if a < 0 || !(a < b && b < c) {
+			t.Fatalf("warnings not in listing order:\n%s", r.log)
+		}
 	}
 }
 
@@ -404,8 +371,8 @@ func TestMatchFilesErrors(t *testing.T) {
 // removed) gives the same files; files are left in place.
 func TestMatchFilesIsStateless(t *testing.T) {
 	tc := oneShotCase{name: "twice", onlyCAMT: true}
-	a := runOneShotCase(t, tc, false)
-	b := runOneShotCase(t, tc, false)
+	a := runOneShotCase(t, tc)
+	b := runOneShotCase(t, tc)
 	for _, name := range []string{"matches.csv", "exceptions.csv"} {
 		if x, y := readOut(t, a.out, name), readOut(t, b.out, name); x != y {
 			t.Errorf("%s differs between two passes", name)

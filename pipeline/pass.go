@@ -27,10 +27,12 @@ type pass struct {
 	// ids is the identity rule's intake of the new files' transactions.
 	ids *intake
 	// files are the new files to record; fresh the new transactions to
-	// match, freshFile the file each came from.
+	// match, freshFile the file each came from (by index); setAside the
+	// records of what the identity rule set aside.
 	files     []FileRecord
 	fresh     []domain.Transaction
-	freshFile map[string]string
+	freshFile []string
+	setAside  []DecisionRecord
 	// open are the stored transactions matched again (open exceptions,
 	// due batch entries); skipped when the examination was not needed.
 	open []StoredTx
@@ -41,6 +43,22 @@ type pass struct {
 	in       matcher.Input
 	out      matcher.Output
 	commit   Commit
+	// reader reads the statements while the open items load; itemAt (the
+	// open items by ID, index into items) is built while the matcher
+	// runs; allocated is what the pass's letters take from each item (for
+	// the workbook's candidates and the receivables gauges); early is the
+	// exceptions report made ready while the ledger writes.
+	reader    *statementReader
+	itemAt    chan map[string]int32
+	allocated map[string]domain.Amount
+	early     chan renderedExceptions
+}
+
+// renderedExceptions is the exceptions list and its CSV.
+type renderedExceptions struct {
+	exc []StoredTx
+	csv []byte
+	err error
 }
 
 // Run performs one pass. The error is nil when everything went through,
@@ -67,8 +85,9 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	defer func() {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()
+	defer func() { p.reader.stop() }()
 	for _, step := range []func(context.Context) error{
-		p.recover, p.readInbox, p.loadItems, p.readStatements, p.takeIn, p.gatherOpen,
+		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.takeIn, p.gatherOpen,
 		p.match, p.decide, p.save, p.writeBack, p.report, p.redact,
 	} {
 		if err := step(ctx); err != nil {
@@ -100,26 +119,41 @@ func (p *pass) readInbox(ctx context.Context) error {
 	return p.j.processInbox(ctx, p.log, &p.res.Inbox)
 }
 
-// loadItems reads the ledger's open items into p.items.
+// startReading lists the source and starts reading the statements not
+// processed or refused before, Job.Workers files at once, while the open
+// items load (reading.go). Reads the source and the store's file records;
+// writes p.reader.
+func (p *pass) startReading(ctx context.Context) error {
+	p.reader = p.j.startReading(ctx)
+	return nil
+}
+
+// loadItems reads the open items (Job.OpenItems, else the ledger's) into
+// p.items.
 func (p *pass) loadItems(ctx context.Context) error {
-	items, err := p.j.Ledger.OpenItems(ctx)
+	read := p.j.OpenItems
+	if read == nil {
+		read = p.j.Ledger.OpenItems
+	}
+	items, err := read(ctx)
 	if err != nil {
 		return openItemsError(err)
 	}
 	p.items = items
 	p.log.Info("open items loaded", "component", "ledger", "items", len(items))
-	p.res.noteOpenItems(p.j.Ledger, p.log)
+	if p.j.OpenItems == nil {
+		p.res.noteOpenItems(p.j.Ledger, p.log)
+	}
 	return nil
 }
 
-// readStatements lists the source and stages, in memory, the files not
-// processed before (nothing is committed yet); files refused before are
-// held, unreadable ones quarantined or left for the next run. Reads the
-// source and the store's file records; writes p.staged and the file
-// counts of Result.
+// readStatements stages, in memory and in listing order, the files the
+// reader read (nothing is committed yet); files refused before are held,
+// unreadable ones quarantined or left for the next run. Reads p.reader and
+// the store's refusals; writes p.staged and the file counts of Result.
 func (p *pass) readStatements(ctx context.Context) error {
-	j, res, log := p.j, p.res, p.log
-	refs, err := j.Source.List(ctx)
+	j, res, log, rd := p.j, p.res, p.log, p.reader
+	refs, err := rd.listed()
 	if err != nil {
 		j.Metrics.sourceError(j.Name, j.SourceType, "list")
 		return fmt.Errorf("listing statements: %w", err)
@@ -127,27 +161,36 @@ func (p *pass) readStatements(ctx context.Context) error {
 	j.Metrics.listed(j.Name, j.SourceType, j.now())
 	log.Debug("statements listed", "component", "source", "files", len(refs))
 	res.Files = len(refs)
-	for _, ref := range refs {
+	p.staged = make([]stagedFile, 0, len(refs))
+	for i, ref := range refs {
+		r := &rd.files[i]
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopping before %q: %w", ref.Path, err)
 		}
-		if seen, err := j.Store.SeenListing(ctx, j.Name, ref.Source, ref.Path, ref.Size, ref.ModTime); err != nil {
-			return err
-		} else if seen {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("stopping before %q: %w", ref.Path, ctx.Err())
+		}
+		switch {
+		case r.lookErr != nil:
+			return r.lookErr
+		case r.seen:
 			// Processed before and unchanged (left in place): not read again.
 			res.FilesDuplicate++
 			j.Metrics.file(j.Name, "duplicate")
 			p.staged = append(p.staged, stagedFile{ref: ref, known: true})
 			continue
-		}
-		// Refused before (same listing or same content): held, skipped (refused.go).
-		if held, err := j.skipHeld(ctx, log, ref); err != nil {
-			return err
-		} else if held {
+		case r.held:
+			// Refused before (same listing): held, skipped (refused.go).
+			log.Debug("statement refused before and held: skipped", "component", "source", "file", ref.Path)
 			res.FilesHeld++
 			continue
 		}
-		sf, err := j.readFile(ctx, ref)
+		r.logs.replay(ctx)
+		sf, err := r.sf, r.err
+		r.sf = stagedFile{}
+		// Refused before (same content): held, skipped.
 		if held, herr := j.heldAgain(ctx, log, ref, sf.hash, err); herr != nil {
 			return herr
 		} else if held {
@@ -164,6 +207,7 @@ func (p *pass) readStatements(ctx context.Context) error {
 			"sha256", shortHashText(sf.hash), "transactions", len(sf.txs), "failed_checks", len(sf.failedChecks))
 		p.staged = append(p.staged, sf)
 	}
+	rd.stop()
 	j.countHeld(ctx, log)
 	return nil
 }
@@ -191,10 +235,12 @@ func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
 // another name) and passes the others' transactions through the identity
 // rule (identity.go): re-deliveries, pending entries, possible duplicates,
 // batch entries and their details. Reads p.staged and the store; writes
-// p.ids, p.files, p.fresh, p.freshFile and Result's counts.
+// p.ids, p.files, p.fresh, p.freshFile, p.setAside and Result's counts.
+// What the later steps do not need of the intake (the staged files'
+// transactions, its indexes) is released before the matcher runs.
 func (p *pass) takeIn(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.ids = newIntake(storePrior{j.Store, j.Name})
+	p.ids = newIntake(j.Store.prior(j.Name))
 	p.ids.recordDeliveries = true
 	seenHash := map[string]bool{}
 	for i := range p.staged {
@@ -226,12 +272,11 @@ func (p *pass) takeIn(ctx context.Context) error {
 			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
 		sf.txs = nil // the intake holds what is kept
 	}
-	fresh, freshFiles := p.ids.kept(false)
-	p.fresh = fresh
-	p.freshFile = make(map[string]string, len(fresh))
-	for i := range fresh {
-		p.freshFile[fresh[i].Key] = freshFiles[i]
-	}
+	p.fresh, p.freshFile = p.ids.kept(j.BatchWait < 0)
+	p.setAside = j.setAsideRecords(p.ids, res)
+	// Kept: the verdicts (dupOf, awaiting), what the new files say of
+	// recorded transactions (enrich, dropped, deliveries).
+	p.ids.classes, p.ids.links, p.ids.fresh, p.ids.freshFile, p.ids.covers = nil, nil, nil, nil, nil
 	res.Duplicates = p.ids.duplicates
 	res.noteSetAside(ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
 	crashAt(FailAfterParse)
@@ -298,6 +343,16 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 func (p *pass) match(ctx context.Context) error {
 	j := p.j
 	p.in = matcher.Input{Items: p.items, Config: j.Matching}
+	// The items' index, for decide, is built meanwhile, on a core the
+	// matcher's sequential steps leave idle.
+	p.itemAt = make(chan map[string]int32, 1)
+	go func(items []domain.OpenItem) {
+		at := make(map[string]int32, len(items))
+		for i := range items {
+			at[items[i].ID] = int32(i)
+		}
+		p.itemAt <- at
+	}(p.items)
 	if len(p.fresh) == 0 && len(p.open) == 0 {
 		return nil // nothing to decide: the memory is not read
 	}
@@ -306,10 +361,14 @@ func (p *pass) match(ctx context.Context) error {
 		return err
 	}
 	p.in.Memory = mem
-	p.in.Transactions = make([]domain.Transaction, 0, len(p.fresh)+len(p.open))
-	p.in.Transactions = append(p.in.Transactions, p.fresh...)
-	for _, st := range p.open {
-		p.in.Transactions = append(p.in.Transactions, st.Tx)
+	if len(p.open) == 0 {
+		p.in.Transactions = p.fresh // not copied
+	} else {
+		p.in.Transactions = make([]domain.Transaction, 0, len(p.fresh)+len(p.open))
+		p.in.Transactions = append(p.in.Transactions, p.fresh...)
+		for _, st := range p.open {
+			p.in.Transactions = append(p.in.Transactions, st.Tx)
+		}
 	}
 	p.out = matcher.Match(p.in)
 	if len(p.out.Decisions) != len(p.in.Transactions) {
@@ -343,19 +402,39 @@ func (p *pass) save(ctx context.Context) error {
 
 // writeBack writes what was just committed to the ledger. A cancelled
 // context no longer stops it: what is committed is written back now, or
-// by the next run's recovery. Reads p.commit; writes the ledger, the
-// store's outbox and Result.Applied.
+// by the next run's recovery. Meanwhile the exceptions report is made
+// ready (p.early), from the state as committed: the ledger's writing
+// changes it only when it refuses decisions, and then report makes it
+// again. Reads p.commit; writes the ledger, the store's outbox and
+// Result.Applied.
 func (p *pass) writeBack(ctx context.Context) error {
-	n, err := p.j.apply(context.WithoutCancel(ctx), p.log, pendingOf(p.commit))
+	ob := pendingOf(p.commit)
+	p.commit = Commit{} // not kept while the reports are written
+	if ob.len() > 0 {
+		p.early = make(chan renderedExceptions, 1)
+		go func() {
+			var r renderedExceptions
+			if r.exc, r.err = p.j.Store.Exceptions(ctx, p.j.Name); r.err == nil {
+				r.csv, r.err = renderExceptionsCSV(r.exc)
+			}
+			p.early <- r
+		}()
+	}
+	refused := map[string]string{}
+	n, err := p.j.applyAll(context.WithoutCancel(ctx), p.log, ob, refused)
 	p.res.Applied += n
-	p.commit = Commit{} // written: not kept while the reports are written
+	if len(refused) > 0 && p.early != nil {
+		<-p.early // made before the refusals: made again
+		p.early = nil
+	}
 	return err
 }
 
 // report rewrites the exceptions reports and metrics from the state
-// store, unless they are current (incremental.go). Reads p.items, p.out,
-// p.exam and the store; writes the reports, job_state.reported and
-// Result's exception figures.
+// store, unless they are current (incremental.go). Reads p.items and
+// p.allocated (when the reports show the items), p.exam, p.early and the
+// store; writes the reports, job_state.reported and Result's exception
+// figures.
 func (p *pass) report(ctx context.Context) error {
 	j := p.j
 	revision, last, err := j.Store.reportState(ctx, j.Name)
@@ -363,22 +442,18 @@ func (p *pass) report(ctx context.Context) error {
 		return err
 	}
 	key := fmt.Sprintf("%d|%s|%s|%s", revision, p.exam.Items, j.now().UTC().Format("2006-01-02"), j.ConfigHash)
+	var early *renderedExceptions
+	if p.early != nil {
+		r := <-p.early
+		early, p.early = &r, nil
+	}
 	if last.Key == key && p.reportsCurrent(key) {
 		p.res.ReportsUnchanged = true
 		crashAt(FailAfterReports)
 		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
 		return nil
 	}
-	allocated := map[string]domain.Amount{}
-	for _, d := range p.out.Decisions {
-		if d.Outcome == domain.Auto {
-			for _, a := range d.Allocations {
-				allocated[a.ItemID] = allocated[a.ItemID].Add(a.Settles())
-			}
-		}
-	}
-	p.out = matcher.Output{}
-	exc, err := j.writeReports(ctx, p.items, allocated)
+	exc, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {
 		return err
 	}
@@ -445,26 +520,39 @@ func (p *pass) decide(ctx context.Context) error {
 	j, res := p.j, p.res
 	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
 		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
-	setAside := j.setAsideRecords(p.ids, res)
-	p.commit.Decisions = make([]DecisionRecord, 0, len(setAside)+len(p.out.Decisions))
-	p.commit.Decisions = append(p.commit.Decisions, setAside...)
-	itemByID := make(map[string]domain.OpenItem, len(p.items))
-	for _, it := range p.items {
-		itemByID[it.ID] = it
+	p.commit.Decisions = make([]DecisionRecord, 0, len(p.setAside)+len(p.out.Decisions))
+	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
+	p.setAside = nil
+	itemAt := <-p.itemAt
+	p.itemAt = nil
+	if j.Reports.XLSX || j.Reports.FrenchCSV || j.Metrics != nil {
+		// The workbook's candidates and the receivables gauges show the
+		// items as this pass's letters leave them.
+		p.allocated = map[string]domain.Amount{}
+		for _, d := range p.out.Decisions {
+			if d.Outcome == domain.Auto {
+				for _, a := range d.Allocations {
+					p.allocated[a.ItemID] = p.allocated[a.ItemID].Add(a.Settles())
+				}
+			}
+		}
 	}
 	for i, d := range p.out.Decisions {
 		var prev *StoredTx
 		if i >= len(p.fresh) {
 			prev = &p.open[i-len(p.fresh)]
 		}
-		recs, d, err := p.decideOne(ctx, p.in.Transactions[i], d, prev, itemByID)
+		file := ""
+		if prev == nil {
+			file = p.freshFile[i]
+		}
+		recorded, d, err := p.decideOne(ctx, p.in.Transactions[i], file, d, prev, itemAt)
 		if err != nil {
 			return err
 		}
-		if recs == nil {
+		if !recorded {
 			continue
 		}
-		p.commit.Decisions = append(p.commit.Decisions, recs...)
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == domain.Ignored && prev == nil {
@@ -474,20 +562,25 @@ func (p *pass) decide(ctx context.Context) error {
 			}
 		}
 	}
-	// The records hold what the later steps need: the matcher's input is
-	// not kept for the rest of the pass.
-	p.in, p.open = matcher.Input{}, nil
+	// The records hold what the later steps need: the matcher's input and
+	// output are not kept for the rest of the pass, nor the open items
+	// unless the reports show them (allocated).
+	p.in, p.open, p.out = matcher.Input{}, nil, matcher.Output{}
+	if p.allocated == nil {
+		p.items = nil
+	}
 	return nil
 }
 
-// decideOne is decide for one transaction: tx, the matcher's decision d,
-// prev the stored transaction when tx is an open exception matched again
-// (nil when new). It returns the records to commit (the decision last,
-// after the reversals it calls for) and the decision counted, or no
-// records when nothing is to be recorded (an exception decided as before,
-// a refused letter not retried yet).
-func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.Decision, prev *StoredTx,
-	itemByID map[string]domain.OpenItem) (recs []DecisionRecord, _ domain.Decision, err error) {
+// decideOne is decide for one transaction: tx (read from the file hashed
+// file), the matcher's decision d, prev the stored transaction when tx is
+// an open exception matched again (nil when new). It appends the records
+// to commit to p.commit (the decision last, after the reversals it calls
+// for) and returns the decision counted, or nothing (recorded false) when
+// nothing is to be recorded (an exception decided as before, a refused
+// letter not retried yet).
+func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *StoredTx,
+	itemAt map[string]int32) (recorded bool, _ domain.Decision, err error) {
 	j, res := p.j, p.res
 	isNew := prev == nil
 	prevReason := ""
@@ -507,10 +600,10 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.De
 	if !isNew {
 		var again bool
 		if d, again, err = p.againDecision(ctx, tx, d, prev.Decision); err != nil || !again {
-			return nil, d, err
+			return false, d, err
 		}
 	}
-	rec := DecisionRecord{Tx: tx, FileHash: p.freshFile[tx.Key], Decision: d, New: isNew}
+	rec := DecisionRecord{Tx: tx, FileHash: file, Decision: d, New: isNew}
 	if !isNew {
 		rec.FileHash = prev.FileHash
 	}
@@ -518,13 +611,17 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.De
 		generation := 0
 		if !isNew { // an exception, possibly unlettered before: a fresh key
 			if _, generation, err = j.Store.LastLetter(ctx, j.Name, tx.Key); err != nil {
-				return nil, d, err
+				return false, d, err
 			}
 		}
 		rec.Key = DecisionKey(j.Name, tx.Key, generation)
 		rec.Items = map[string]domain.OpenItem{}
 		for _, a := range d.Allocations {
-			rec.Items[a.ItemID] = itemByID[a.ItemID]
+			if k, ok := itemAt[a.ItemID]; ok {
+				rec.Items[a.ItemID] = p.items[k]
+			} else {
+				rec.Items[a.ItemID] = domain.OpenItem{}
+			}
 		}
 	} else {
 		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
@@ -535,13 +632,13 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.De
 		revs, why, err := j.reversals(ctx, d.UnletterKey,
 			fmt.Sprintf("reversed by the bank (entry %s): %s", tx.Ref, d.Explanation))
 		if err != nil {
-			return nil, d, err
+			return false, d, err
 		}
 		for i := range revs {
 			revs[i].Decision.Rule = RuleBankReversal
 		}
 		if revs != nil {
-			recs = append(recs, revs...)
+			p.commit.Decisions = append(p.commit.Decisions, revs...)
 		} else {
 			rec.Decision.Outcome, rec.Decision.Reason = domain.Suggested, domain.ReasonReversalNotUndone
 			rec.Decision.Explanation = d.Explanation + "; " + why
@@ -551,7 +648,8 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, d domain.De
 		p.log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
 			"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
 	}
-	return append(recs, rec), d, nil
+	p.commit.Decisions = append(p.commit.Decisions, rec)
+	return true, d, nil
 }
 
 // againDecision is what becomes of an open exception matched again, whose

@@ -166,16 +166,6 @@ func refusable(ctx context.Context, err error) bool {
 
 func shortHashText(h string) string { return h[:min(len(h), 16)] }
 
-// skipHeld reports whether a listed file is a refused file the job holds,
-// unchanged since (same path, size and modification time): it is not read.
-func (j *Job) skipHeld(ctx context.Context, log *slog.Logger, ref connectors.StatementRef) (bool, error) {
-	held, err := j.Store.HeldListing(ctx, j.Name, ref.Source, ref.Path, ref.Size, ref.ModTime)
-	if held {
-		log.Debug("statement refused before and held: skipped", "component", "source", "file", ref.Path)
-	}
-	return held, err
-}
-
 // heldAgain looks at a file just read (hash is its content's, "" when it
 // could not be read whole; readErr why it was refused, nil when it was
 // read): a new version of a refused file makes the refusals of the older

@@ -522,8 +522,8 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// Transactions returns the job's transactions in the given states, ordered
-// by account, booking date and reference.
+// Transactions returns the job's transactions in the given states, in
+// txOrder (order.go).
 func (s *Store) Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error) {
 	args := []any{job}
 	for _, st := range states {
@@ -618,6 +618,13 @@ func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]A
 	for i := range all {
 		all[i].Reversal = reversal[all[i].Key]
 	}
+	sortLetters(all)
+	return all, nil
+}
+
+// sortLetters puts a transaction's letters in the order they were made
+// (see Store.letters).
+func sortLetters(all []AutoDecision) {
 	sort.SliceStable(all, func(a, b int) bool {
 		x, y := all[a], all[b]
 		if !x.DecidedAt.Equal(y.DecidedAt) {
@@ -628,7 +635,6 @@ func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]A
 		}
 		return x.Key < y.Key
 	})
-	return all, nil
 }
 
 // LastLetter returns the newest letter of a transaction that no reversal
@@ -653,6 +659,12 @@ func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDec
 	if err != nil {
 		return nil, 0, err
 	}
+	return standingChain(all), len(all), nil
+}
+
+// standingChain is the letters of all (in the order they were made) that
+// stand and that no reversal undoes, oldest first (see Store.Letters).
+func standingChain(all []AutoDecision) (chain []AutoDecision) {
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].State == decRejected {
 			continue // never written: not a letter to undo
@@ -662,7 +674,7 @@ func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDec
 		}
 		chain = append([]AutoDecision{all[i]}, chain...)
 	}
-	return chain, len(all), nil
+	return chain
 }
 
 // standing is the picture of a transaction's letters that the ledger
@@ -736,14 +748,13 @@ func (s *Store) DueWaiting(ctx context.Context, job string, cutoff time.Time) ([
 }
 
 // Exceptions returns the job's transactions not fully lettered (open
-// exceptions and lettered ones with an excess), in report order.
+// exceptions and lettered ones with an excess), in txOrder (order.go).
 func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
 	return s.queryTxs(ctx, `WHERE job = ? AND exception = 1`, job)
 }
 
 func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]StoredTx, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+
-		where+` ORDER BY account, booking_date, ref, key`, args...)
+	rows, err := s.x().QueryContext(ctx, `SELECT data, decision, state, file_hash FROM transactions `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
@@ -766,6 +777,7 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
+	sortTxs(out)
 	return out, nil
 }
 
@@ -1119,11 +1131,11 @@ func (w *commitWriter) rest(ctx context.Context) error {
 }
 
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
-// grouped by the file they came from and ordered deterministically.
+// in writeBackOrder (order.go): grouped by the file they came from.
 func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
 	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
 		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
-		WHERE d.job = ? AND d.state = ? ORDER BY t.file_hash, t.account, t.booking_date, t.ref, d.key`, job, decPending)
+		WHERE d.job = ? AND d.state = ?`, job, decPending)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
@@ -1152,6 +1164,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
+	sortPending(out)
 	return out, nil
 }
 
@@ -1188,6 +1201,33 @@ func refusedException(d domain.Decision, items map[string]domain.OpenItem, what,
 		exc.Candidates = append(exc.Candidates, domain.Candidate{ItemID: a.ItemID, CustomerID: items[a.ItemID].CustomerID, Score: d.Confidence})
 	}
 	return exc
+}
+
+// refusedState is what the transaction of a decision d (naming items)
+// that the ledger refused (r) shows from now on, and its state; all are
+// the transaction's letters, the refused one marked rejected (read only
+// when the ledger wrote nothing of it). The resolution of a lettered
+// payment's remainder leaves the letter before it standing, its remainder
+// an exception again; anything else becomes an exception carrying the
+// ledger's message and the refused allocations as candidates, held when
+// the ledger wrote part of it.
+func refusedState(d domain.Decision, items map[string]domain.OpenItem, r Rejection, all []AutoDecision) (string, domain.Decision) {
+	what := "the automatic letter"
+	if strings.HasPrefix(d.Rule, "manual:") {
+		what = "the accountant's resolution"
+	}
+	if !r.Hold {
+		if shown, ok := standing(all); ok {
+			shown.Reason = ReasonLedgerRejected
+			shown.Explanation += " — the ledger refused " + what + " of the remainder: " + r.Reason + ". It was: " + d.Explanation
+			return txLettered, shown
+		}
+	}
+	state := txOpen
+	if r.Hold {
+		state = txHeld
+	}
+	return state, refusedException(d, items, what, r.Reason, r.Hold)
 }
 
 // MarkRejected moves refused decisions from PENDING to REJECTED and makes
@@ -1231,46 +1271,23 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 			decRejected, when, expl, job, r.Key); err != nil {
 			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
 		}
-		what := "the automatic letter"
-		if strings.HasPrefix(d.Rule, "manual:") {
-			what = "the accountant's resolution"
-		}
+		var all []AutoDecision
 		if !r.Hold {
-			// The resolution of a lettered payment's remainder: the letter
-			// before it stands, with its remainder an exception again.
-			var all []AutoDecision
 			if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
 				return err
 			}
-			if shown, ok := standing(all); ok {
-				shown.Reason = ReasonLedgerRejected
-				shown.Explanation += " — the ledger refused " + what + " of the remainder: " + r.Reason + ". It was: " + d.Explanation
-				cur, jerr := json.Marshal(shown)
-				if jerr != nil {
-					return fmt.Errorf("encoding the letter of %s: %w", txKey, jerr)
-				}
-				exception := 0
-				if IsException(shown) {
-					exception = 1
-				}
-				if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-					txLettered, string(cur), exception, when, job, txKey); err != nil {
-					return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
-				}
-				continue
-			}
 		}
-		exc := refusedException(d, its, what, r.Reason, r.Hold)
-		state := txOpen
-		if r.Hold {
-			state = txHeld
-		}
+		state, exc := refusedState(d, its, r, all)
 		dec, jerr := json.Marshal(exc)
 		if jerr != nil {
 			return fmt.Errorf("encoding exception of %s: %w", r.Key, jerr)
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = 1, updated_at = ? WHERE job = ? AND key = ?`,
-			state, string(dec), when, job, txKey); err != nil {
+		exception := 0
+		if IsException(exc) {
+			exception = 1
+		}
+		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			state, string(dec), exception, when, job, txKey); err != nil {
 			return fmt.Errorf("reopening transaction of %s: %w", r.Key, err)
 		}
 	}

@@ -525,27 +525,11 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 		}
 		return items, nil
 	}
-	if v, ok := os.LookupEnv("GOMEMLIMIT"); !ok || v == "" {
-		// Keep the peak resident set near what the pass needs (the
-		// collector alone lets the heap reach twice that).
-		var input int64
-		if st, err := os.Stat(*itemsPath); err == nil {
-			input += st.Size()
-		}
-		_ = filepath.WalkDir(*stmtDir, func(_ string, d os.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() {
-				if info, err := d.Info(); err == nil {
-					input += info.Size()
-				}
-			}
-			return nil
-		})
-		debug.SetMemoryLimit(pipeline.MatchMemoryLimit(input))
-	}
+	setMatchMemoryLimit(*itemsPath, *stmtDir)
 	ctx, stop := signalContext()
 	defer stop()
-	// Stateless: nothing is recorded, so no state store (MatchFiles gives
-	// what a Job pass on an empty store gives).
+	// Stateless: the daemon's pass over a state store in memory, dropped at
+	// the end (pipeline.MatchFiles).
 	res, err := pipeline.MatchFiles(ctx, pipeline.MatchOptions{
 		Name: "match", Source: src, Ledger: led, OpenItems: readItems,
 		Matching: matching, Parse: camt.DefaultOptions(),
@@ -564,6 +548,29 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 	code = jobExit("match", "match", res, err, ctx.Err() != nil, stderr)
 	printSummary(stdout, "match", res, err, code, *outDir, false)
 	return code
+}
+
+// setMatchMemoryLimit keeps the peak resident set of `match` near what
+// the pass needs (the collector alone lets the heap reach twice that): a
+// soft limit from the size of the open items and the statements, unless
+// GOMEMLIMIT sets one.
+func setMatchMemoryLimit(itemsPath, stmtDir string) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v != "" {
+		return
+	}
+	var input int64
+	if st, err := os.Stat(itemsPath); err == nil {
+		input += st.Size()
+	}
+	_ = filepath.WalkDir(stmtDir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				input += info.Size()
+			}
+		}
+		return nil
+	})
+	debug.SetMemoryLimit(pipeline.MatchMemoryLimit(input))
 }
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {

@@ -1,8 +1,9 @@
 package main
 
-// End-to-end tests of the stateless `lettrage match` (pipeline.MatchFiles):
-// its outputs equal those of a Job pass on an empty state store — what
-// `match` ran before — and unreadable files keep their semantics.
+// End-to-end tests of the stateless `lettrage match` (pipeline.MatchFiles,
+// the daemon's pass over a state store in memory): its outputs equal those
+// of the same pass over an empty SQLite store, and unreadable files keep
+// their semantics.
 
 import (
 	"bytes"
@@ -98,7 +99,7 @@ func TestMatchEqualsJobPass(t *testing.T) {
 		t.Fatalf("match exit %d, want 1 (a file quarantined)\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 
-	// What `match` did before: a Job pass on a scratch store.
+	// The same pass over an empty SQLite store.
 	jobOut := filepath.Join(t.TempDir(), "out")
 	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/connectors/ledger/file"
+	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// TestMemoryStoreKeepsWhatStoreKeeps is the contract of the memory store:
+// a pass over it reads back, after committing and writing back, what it
+// reads back from an empty SQL store — the same transactions in the same
+// states and order, the same decisions pending, rejected or applied, the
+// same letters — and so writes the same journal and reports.
+func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ledger func(connectors.Ledger) connectors.Ledger
+	}{
+		{name: "examples"},
+		{name: "ledger refuses", ledger: func(l connectors.Ledger) connectors.Ledger {
+			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
+		}},
+		{name: "ledger refuses after a partial write", ledger: func(l connectors.Ledger) connectors.Ledger {
+			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}, partial: true}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sql.Close()
+			mem := newMemoryStore()
+			var outs []string
+			for _, st := range []StateStore{sql, mem} {
+				dir := oneShotDir(t, nil)
+				out := filepath.Join(dir, "out")
+				src, err := local.New("statements", local.Config{Dir: filepath.Join(dir, "statements")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fl, err := file.New(file.Config{OpenItems: filepath.Join(dir, "open_items.csv"), Journal: filepath.Join(out, "matches.csv")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var led connectors.Ledger = fl
+				if tc.ledger != nil {
+					led = tc.ledger(fl)
+				}
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				clock := time.Date(2026, 11, 18, 9, 30, 0, 0, time.UTC)
+				job := &Job{Name: "j", Source: src, Ledger: led, Store: st, Matching: matcher.DefaultConfig(),
+					Parse: camt.DefaultOptions(), ReportDir: out, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return clock }}
+				if _, err := job.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, out)
+			}
+			for _, name := range []string{"matches.csv", "exceptions.csv"} {
+				if a, b := readOut(t, outs[0], name), readOut(t, outs[1], name); a != b {
+					t.Errorf("%s differs:\n--- SQL\n%s\n--- memory\n%s", name, a, b)
+				}
+			}
+			all := []string{txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered}
+			a, err := sql.Transactions(ctx, "j", all...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := mem.Transactions(ctx, "j", all...)
+			if len(a) == 0 || jsonText(a) != jsonText(b) {
+				t.Errorf("transactions differ:\n SQL    %+v\n memory %+v", a, b)
+			}
+			ea, _ := sql.Exceptions(ctx, "j")
+			eb, _ := mem.Exceptions(ctx, "j")
+			if len(ea) == 0 || jsonText(ea) != jsonText(eb) {
+				t.Errorf("exceptions differ:\n SQL    %+v\n memory %+v", ea, eb)
+			}
+			rejected := 0
+			for _, st := range a {
+				la, na, _ := sql.Letters(ctx, "j", st.Tx.Key)
+				lb, nb, _ := mem.Letters(ctx, "j", st.Tx.Key)
+				if na != nb || len(la) != len(lb) {
+					t.Errorf("letters of %s: SQL %d %+v, memory %d %+v", st.Tx.Ref, na, la, nb, lb)
+				}
+				for i := range min(len(la), len(lb)) {
+					if la[i].Key != lb[i].Key || la[i].State != lb[i].State {
+						t.Errorf("letter %d of %s: SQL %s %s, memory %s %s", i, st.Tx.Ref, la[i].Key, la[i].State, lb[i].Key, lb[i].State)
+					}
+					sa, _, _ := sql.DecisionState(ctx, "j", la[i].Key)
+					sb, _, _ := mem.DecisionState(ctx, "j", la[i].Key)
+					if sa != sb {
+						t.Errorf("decision %s: SQL %s, memory %s", la[i].Key, sa, sb)
+					}
+				}
+				ra, _, _ := sql.LastRejected(ctx, "j", st.Tx.Key)
+				rb, _, _ := mem.LastRejected(ctx, "j", st.Tx.Key)
+				if jsonText(ra) != jsonText(rb) {
+					t.Errorf("last refusal of %s: SQL %+v, memory %+v", st.Tx.Ref, ra, rb)
+				}
+				if ra != nil {
+					rejected++
+				}
+			}
+			if (tc.ledger != nil) != (rejected > 0) {
+				t.Errorf("%d refusals recorded", rejected)
+			}
+			pa, _ := sql.Pending(ctx, "j")
+			pb, _ := mem.Pending(ctx, "j")
+			if len(pa) != 0 || len(pb) != 0 {
+				t.Errorf("pending after the write-back: SQL %d, memory %d", len(pa), len(pb))
+			}
+		})
+	}
+}
+
+// jsonText is v as the SQL store keeps it (JSON): what a store keeps of a
+// transaction or decision, without the matcher's working fields.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// StateStore is what a Job's pass reads and records: the files seen, the
+// transactions and their decisions, the outbox of decisions to write back,
+// the refused files and the incremental bookkeeping. Two implement it: the
+// durable SQL Store (SQLite or PostgreSQL, `lettrage run` and `once`) and
+// the memoryStore of one stateless pass (`lettrage match`). Both list
+// transactions in txOrder and pending decisions in writeBackOrder
+// (order.go), and give a decision's transaction the state shown (store.go)
+// computes: nothing about the pass depends on which store it runs over.
+type StateStore interface {
+	// Files.
+	SeenListing(ctx context.Context, job, source, path string, size int64, mod time.Time) (bool, error)
+	FileDone(ctx context.Context, job, hash string) (bool, error)
+
+	// Transactions and decisions.
+	Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error)
+	Transaction(ctx context.Context, job, key string) (StoredTx, bool, error)
+	DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]StoredTx, error)
+	Exceptions(ctx context.Context, job string) ([]StoredTx, error)
+	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]StoredTx, error)
+	Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error)
+	SaveCommit(ctx context.Context, c Commit) error
+	LastLetter(ctx context.Context, job, txKey string) (*AutoDecision, int, error)
+	Letters(ctx context.Context, job, txKey string) ([]AutoDecision, int, error)
+	LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error)
+	DecisionState(ctx context.Context, job, key string) (string, bool, error)
+	RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error)
+
+	// The outbox.
+	Pending(ctx context.Context, job string) ([]PendingDecision, error)
+	MarkApplied(ctx context.Context, job string, keys []string, at time.Time) error
+	MarkRejected(ctx context.Context, job string, rejected []Rejection, at time.Time) error
+	MarkReversalsRejected(ctx context.Context, job string, keys []string, reason string, at time.Time) error
+
+	// Refused files (refused.go).
+	Refuse(ctx context.Context, job string, f RefusedFile) error
+	Held(ctx context.Context, job, hash string) (bool, error)
+	HeldListing(ctx context.Context, job, source, path string, size int64, mod time.Time) (bool, error)
+	ForgetOtherVersions(ctx context.Context, job, source, path, hash string) (int, error)
+	CountHeld(ctx context.Context, job string) (int, error)
+
+	// allLetters is every letter of a transaction, rejected and reversed
+	// ones included, in the order they were made (see Store.letters).
+	allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error)
+	// prior is what the identity rule (identity.go) looks up of earlier
+	// passes; nil when there were none.
+	prior(job string) priorState
+
+	// Incremental bookkeeping (incremental.go).
+	examState(ctx context.Context, job string, now, waitCutoff time.Time) (examInputs, string, error)
+	recordExamined(ctx context.Context, job string, e examInputs, settled bool, at time.Time) error
+	reportState(ctx context.Context, job string) (int64, reportedFigures, error)
+	recordReported(ctx context.Context, job string, revision int64, f reportedFigures) error
+}
+
+var _ StateStore = (*Store)(nil)
+
+// allLetters implements StateStore.
+func (s *Store) allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error) {
+	return s.letters(ctx, s.x(), job, txKey)
+}
+
+// prior implements StateStore: the identity rule looks up the store.
+func (s *Store) prior(job string) priorState { return storePrior{s, job} }
