@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -336,6 +337,11 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 		}
 		members++
 		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
+			if len(sf.txs)+len(txs) > cap(sf.txs) {
+				// Doubled: append grows a large slice by a quarter, which
+				// allocates and copies five times a file's transactions.
+				sf.txs = slices.Grow(sf.txs, max(len(sf.txs), 64))
+			}
 			sf.txs = append(sf.txs, txs...)
 			return ctx.Err()
 		})
