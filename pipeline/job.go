@@ -377,6 +377,11 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef) (staged
 	if members == 0 {
 		return sf, errNotCAMT
 	}
+	if cap(sf.txs)-len(sf.txs) > len(sf.txs)/8 {
+		// The doubling left much unused: the transactions are kept until
+		// the pass matches them, so in a slice of their own size.
+		sf.txs = slices.Clone(sf.txs)
+	}
 	// Hash whatever follows the document too, so identity is the whole file.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return sf, fmt.Errorf("reading statement %q: %w", ref.Path, err)
