@@ -1,9 +1,11 @@
 package file
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -59,5 +61,36 @@ func BenchmarkApplyBatch(b *testing.B) {
 		b.StopTimer()
 		l.Close()
 		b.StartTimer()
+	}
+}
+
+// TestExportSizedToItems reads an export large enough for the collector to
+// grow its slice many times, a third of it settled (residual 0): the items
+// returned are the open ones, in file order, in a slice of their own size
+// (the pass keeps them to its end: spare capacity would be kept with them).
+func TestExportSizedToItems(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(header)
+	for i := range 10000 {
+		residual := "100.00"
+		if i%3 == 0 {
+			residual = "0"
+		}
+		fmt.Fprintf(&sb, "INV-%d,C1,Alpha,D-%d,2026-10-01,2026-10-31,EUR,100.00,%s,,\n", i, i, residual)
+	}
+	items, err := ReadOpenItems(strings.NewReader(sb.String()), "big.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 6666 {
+		t.Fatalf("%d items, want the 6,666 open ones", len(items))
+	}
+	for k, it := range items {
+		if want := "INV-" + strconv.Itoa(k/2*3+k%2+1); it.ID != want {
+			t.Fatalf("items[%d] = %s, want %s", k, it.ID, want)
+		}
+	}
+	if spare := cap(items) - len(items); spare > len(items)/8 {
+		t.Errorf("%d items in a slice of capacity %d: %d unused kept alive", len(items), cap(items), spare)
 	}
 }
