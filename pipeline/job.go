@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"time"
 
@@ -348,6 +349,11 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *sl
 		}
 		members++
 		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
+			if len(sf.txs)+len(txs) > cap(sf.txs) {
+				// Doubled: append grows a large slice by a quarter, which
+				// allocates and copies five times a file's transactions.
+				sf.txs = slices.Grow(sf.txs, max(len(sf.txs), 64))
+			}
 			sf.txs = append(sf.txs, txs...)
 			return ctx.Err()
 		})
@@ -382,6 +388,11 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *sl
 	}
 	if members == 0 {
 		return sf, errNotCAMT
+	}
+	if cap(sf.txs)-len(sf.txs) > len(sf.txs)/8 {
+		// The doubling left much unused: the transactions are kept until
+		// the pass matches them, so in a slice of their own size.
+		sf.txs = slices.Clone(sf.txs)
 	}
 	// Hash whatever follows the document too, so identity is the whole file.
 	if _, err := io.Copy(io.Discard, tee); err != nil {

@@ -585,7 +585,14 @@ func (s *fscanner) fill(v reflect.Value, ni int, sub *typePlan) {
 	switch v.Kind() {
 	case reflect.Slice:
 		l := v.Len()
-		v.Grow(1)
+		if l == 0 && v.Cap() == 0 {
+			// Sized once for the elements of the same name that follow
+			// (Ustrd lines, Strd blocks): growing one by one allocates
+			// and copies them again at each doubling.
+			v.Grow(s.sameNamed(ni))
+		} else {
+			v.Grow(1)
+		}
 		v.SetLen(l + 1)
 		s.fill(v.Index(l), ni, sub)
 	case reflect.String:
@@ -610,6 +617,18 @@ func (s *fscanner) fill(v reflect.Value, ni int, sub *typePlan) {
 			v.FieldByIndex(p.chardata.index).SetString(st.str(s.bytes(n.text)))
 		}
 	}
+}
+
+// sameNamed counts node ni and its following siblings of the same name:
+// how many elements a slice filled from ni will get from this parent.
+func (s *fscanner) sameNamed(ni int) int {
+	name, n := s.nodes[ni].name, 0
+	for k := ni; k != 0; k = s.nodes[k].next {
+		if s.nodes[k].name == name {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *fscanner) fillPath(p *typePlan, sv reflect.Value, parents []string, ni int) bool {

@@ -584,9 +584,17 @@ func appendRows(path string, rows [][]string) (int64, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	safe := make([][]string, len(rows))
+	size := 0
 	for i, r := range rows {
 		safe[i] = csvsafe.Row(append([]string(nil), r...), journalNotText)
+		for _, f := range safe[i] {
+			size += len(f) + 1 // the comma or the newline after it
+		}
 	}
+	// Sized once: doubling a batch's buffer (tens of MB) touches twice the
+	// memory, and fresh memory is what costs on a virtual machine. Quoted
+	// fields take a little more; Grow then doubles once at most.
+	buf.Grow(size + size/16)
 	if err := w.WriteAll(safe); err != nil {
 		return 0, fmt.Errorf("formatting journal rows: %w", err)
 	}
