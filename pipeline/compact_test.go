@@ -300,3 +300,37 @@ func TestCompactStateFile(t *testing.T) {
 	t.Logf("%d transactions, %d compacted in %s; vacuumed state %d bytes before, %d after (%.0f and %.0f bytes per transaction)",
 		txs, n, took.Round(time.Millisecond), before, size(), float64(before)/float64(txs), float64(size())/float64(txs))
 }
+
+// TestCommitOfARecordedTransactionFails: a commit that records as new a
+// transaction already recorded fails as a whole (SQLite's INSERT OR
+// IGNORE must not turn it into a silent no-op).
+func TestCommitOfARecordedTransactionFails(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
+		ctx := context.Background()
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		at := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
+		tx := testTx("R-DUP", "7.00")
+		rec := func(key, expl string) DecisionRecord {
+			return DecisionRecord{Key: key, Tx: tx, New: true,
+				Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate", Explanation: expl}}
+		}
+		if err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []DecisionRecord{rec("rec-1", "first")}}); err != nil {
+			t.Fatal(err)
+		}
+		err = s.SaveCommit(ctx, Commit{Job: "j", At: at.Add(time.Hour), Files: []FileRecord{{Hash: "h2", Path: "f2", Status: "done"}},
+			Decisions: []DecisionRecord{rec("rec-2", "second")}})
+		if err == nil {
+			t.Fatal("recording a recorded transaction as new succeeded")
+		}
+		if done, _ := s.FileDone(ctx, "j", "h2"); done {
+			t.Error("the failed commit recorded its file")
+		}
+		if st, _, _ := s.Transaction(ctx, "j", tx.Key); st.Decision.Explanation != "first" {
+			t.Errorf("after the failed commit the transaction shows %q, want the first decision", st.Decision.Explanation)
+		}
+	})
+}
