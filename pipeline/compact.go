@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -20,10 +22,12 @@ import (
 //   - the exceptions and the outbox are found through partial indexes
 //     holding only those rows (an index entry per exception, per pending
 //     and per refused decision, not one per transaction and decision);
-//   - compacted_at: when the settled transaction was compacted (retention).
+//   - compacted_at: when the settled transaction was compacted, and the
+//     day the job last compacted (retention, at most once a day).
 var atScaleMigration = []string{
 	`ALTER TABLE transactions ADD COLUMN decision_key TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE transactions ADD COLUMN compacted_at TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE job_state ADD COLUMN compacted_on TEXT NOT NULL DEFAULT ''`,
 	`DROP INDEX transactions_exception`,
 	`CREATE INDEX transactions_exception ON transactions (job) WHERE exception = 1`,
 	`DROP INDEX decisions_state`,
@@ -228,8 +232,46 @@ func (j *Job) retentionDays() int {
 	return max(j.RetentionDays, MinRetentionDays)
 }
 
+// compactedOn returns the day (YYYY-MM-DD) the job last compacted its
+// history ("" never).
+func (s *Store) compactedOn(ctx context.Context, job string) (string, error) {
+	var day string
+	err := s.x().QueryRowContext(ctx, `SELECT compacted_on FROM job_state WHERE job = ?`, job).Scan(&day)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading when the history was compacted: %w", err)
+	}
+	return day, nil
+}
+
+// markCompacted records the day the job compacted its history (nothing
+// before the job's first commit: there is nothing to compact then).
+func (s *Store) markCompacted(ctx context.Context, job, day string) error {
+	if _, err := s.x().ExecContext(ctx, `UPDATE job_state SET compacted_on = ? WHERE job = ?`, day, job); err != nil {
+		return fmt.Errorf("recording the compaction of the history: %w", err)
+	}
+	return nil
+}
+
+// CompactHistory is Compact at most once a day (the day of now): finding
+// what to compact reads every settled transaction, which an idle pass
+// should not.
+func (s *Store) CompactHistory(ctx context.Context, job string, cutoff, now time.Time) (int, error) {
+	today := now.UTC().Format("2006-01-02")
+	if last, err := s.compactedOn(ctx, job); err != nil || last == today {
+		return 0, err
+	}
+	n, err := s.Compact(ctx, job, cutoff, now)
+	if err != nil {
+		return n, err
+	}
+	return n, s.markCompacted(ctx, job, today)
+}
+
 // compact compacts the settled history older than the job's retention
-// (state.retention_days; nothing when 0).
+// (state.retention_days; nothing when 0), once a day.
 func (p *pass) compact(ctx context.Context) error {
 	j := p.j
 	days := j.retentionDays()
@@ -237,7 +279,7 @@ func (p *pass) compact(ctx context.Context) error {
 		return nil
 	}
 	now := j.now()
-	n, err := j.Store.Compact(ctx, j.Name, now.AddDate(0, 0, -days), now)
+	n, err := j.Store.CompactHistory(ctx, j.Name, now.AddDate(0, 0, -days), now)
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,20 @@ func testCompaction(t *testing.T, open func() (*Store, error)) {
 	if n := compacted(); n != 3 {
 		t.Fatalf("%d transactions compacted past the retention, want 3", n)
 	}
+	// Once a day: a pass later the same day does not look again.
+	if _, err := store.x().ExecContext(ctx, `UPDATE transactions SET compacted_at = '' WHERE job = ? AND ref LIKE ?`, "cmp", "BK-1%"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	pass("later the same day")
+	if n := compacted(); n != 2 {
+		t.Errorf("%d transactions compacted after a second pass the same day, want 2 (compaction once a day)", n)
+	}
+	clock = clock.AddDate(0, 0, 1)
+	pass("the next day")
+	if n := compacted(); n != 3 {
+		t.Errorf("%d transactions compacted the next day, want 3", n)
+	}
 	// The payer's details went; identity and the audit trail stayed.
 	var data, items, rule, cfg, actor, decided, applied string
 	var conf float64
