@@ -348,3 +348,44 @@ func TestCommitOfARecordedTransactionFails(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteSettings: a new SQLite store has 8 KiB pages and keeps its
+// durability (WAL, synchronous=FULL) with temporary files in memory; an
+// existing store keeps the page size it was created with.
+func TestSQLiteSettings(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	check := func(wantPage int) {
+		t.Helper()
+		s, err := OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var page, sync, temp int
+		var mode string
+		for q, dst := range map[string]any{`PRAGMA page_size`: &page, `PRAGMA synchronous`: &sync, `PRAGMA temp_store`: &temp, `PRAGMA journal_mode`: &mode} {
+			if err := s.x().QueryRowContext(ctx, q).Scan(dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if page != wantPage || mode != "wal" || sync != 2 || temp != 2 {
+			t.Errorf("page_size %d (want %d), journal_mode %s, synchronous %d, temp_store %d; want wal, 2 (FULL), 2 (MEMORY)",
+				page, wantPage, mode, sync, temp)
+		}
+	}
+	check(sqlitePageSize)
+	check(sqlitePageSize) // reopened: unchanged
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+old+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE x (a)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	path = old
+	check(4096)
+}
