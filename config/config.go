@@ -111,6 +111,13 @@ type State struct {
 	// seen (GDPR minimisation); amounts, references, decisions and the
 	// audit trail stay. Open exceptions keep their data until settled.
 	PersonalDataDays int `yaml:"personal_data_days"`
+	// RetentionDays, when > 0, compacts settled history this many days
+	// after it last changed (at least 400: the window of a SEPA return):
+	// the payer's details, remittance text and item snapshots go; the
+	// audit trail (decisions, rules, confidences, config hash, who, when),
+	// file hashes and transaction identities stay. 0 (the default) keeps
+	// everything. docs/CONFIG.md.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // SQLite is the embedded state store.

@@ -978,7 +978,7 @@ func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, err
 		for _, l := range part {
 			args = append(args, l)
 		}
-		rows, err := p.s.x().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, t.decision
+		rows, err := p.s.x().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, `+txDecision+`
 			FROM tx_links l JOIN transactions t ON t.job = l.job AND t.key = l.tx_key
 			WHERE l.job = ? AND l.link IN (`+placeholders(len(part))+`) ORDER BY l.link, t.key`, args...)
 		if err != nil {

@@ -169,7 +169,7 @@ func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.
 		job, txWaiting, waitCutoff.UTC().Format(time.RFC3339Nano)).Scan(&e.DueWaiting); err != nil {
 		return e, "", fmt.Errorf("counting due batch entries: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT applied_at FROM decisions WHERE job = ? AND state = ?`, job, decRejected)
+	rows, err := q.QueryContext(ctx, `SELECT applied_at FROM decisions WHERE job = ? AND state = '`+decRejected+`'`, job)
 	if err != nil {
 		return e, "", fmt.Errorf("reading refused letters: %w", err)
 	}

@@ -57,6 +57,9 @@ type Job struct {
 	// PersonalDataDays, when > 0, redacts settled transactions' personal
 	// data that many days after they were first seen.
 	PersonalDataDays int
+	// RetentionDays, when > 0, compacts settled history this many days
+	// (at least MinRetentionDays) after it last changed (Store.Compact).
+	RetentionDays int
 	// Resolutions is the inbox of accountants' workbooks (nil: none).
 	Resolutions connectors.StatementSource
 	// InboxMinAge is how long a workbook must be left unchanged before the

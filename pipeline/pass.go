@@ -496,6 +496,9 @@ func (p *pass) reportsCurrent(key string) bool {
 // configured retention. Reads and writes the store.
 func (p *pass) redact(ctx context.Context) error {
 	j := p.j
+	if err := p.compact(ctx); err != nil {
+		return err
+	}
 	if j.PersonalDataDays <= 0 {
 		return nil
 	}

@@ -121,7 +121,8 @@ func (s *Service) buildJobs(cfg *config.Config) ([]*Job, error) {
 			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
 			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
-			Log: s.Log, Metrics: s.Metrics,
+			RetentionDays: cfg.State.RetentionDays,
+			Log:           s.Log, Metrics: s.Metrics,
 		})
 	}
 	for _, jc := range cfg.Jobs {

@@ -34,6 +34,9 @@ type StateStore interface {
 	LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error)
 	DecisionState(ctx context.Context, job, key string) (string, bool, error)
 	RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error)
+	// CompactHistory compacts the settled history booked before cutoff
+	// (state.retention_days, compact.go), at most once a day.
+	CompactHistory(ctx context.Context, job string, cutoff, now time.Time) (int, error)
 
 	// The outbox.
 	Pending(ctx context.Context, job string) ([]PendingDecision, error)

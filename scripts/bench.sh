@@ -407,7 +407,7 @@ daemon_row() {
 # changes nothing), an idle pass, a pass with 1 % new statements (the last
 # file) and 1 % new items (the items held back), and the pass after it.
 daemon() {
-	local sizes=${DAEMON_SIZES:-100000} stores=${DAEMON_STORES:-sqlite postgres}
+	local sizes=${DAEMON_SIZES:-100000} stores=${DAEMON_STORES:-sqlite postgres} compacted=()
 	[[ -n ${BENCH_1M:-} ]] && sizes="$sizes 1000000"
 	echo "### The daemon at scale: \`lettrage match\` and \`lettrage once\` passes (issue 18)"
 	echo
@@ -445,10 +445,28 @@ daemon() {
 			mv "$w/held/$last" "$w/statements/" && cat "$w/held/items.csv" >>"$w/open_items.csv"
 			daemon_row "$size" "$store" "1 % new statements + 1 % new items" "$w"
 			daemon_row "$size" "$store" "pass after the delta" "$w"
+			[[ $store == sqlite ]] && compacted+=("$(daemon_compact "$size" "$w")")
 		done
 	done
 	[[ $stores == *postgres* ]] && "${PG_STOP[@]}" >/dev/null
 	echo
+	for line in "${compacted[@]}"; do echo "- $line"; done
+	echo
+}
+
+# daemon_compact SIZE DIR: the SQLite state of the passes, vacuumed, before
+# and after compacting every settled transaction (state.retention_days as
+# if the retention were over: pipeline's TestCompactStateFile, on a copy).
+daemon_compact() {
+	local size=$1 dir=$2 db=$BENCH_DIR/compact-$1.db
+	rm -f "$db" "$db-wal" "$db-shm"
+	cp "$dir/out/state.db" "$db"
+	[[ -f $dir/out/state.db-wal ]] && cp "$dir/out/state.db-wal" "$db-wal"
+	LETTRAGE_COMPACT_DB=$db go test -count=1 -run '^TestCompactStateFile$' -v ./pipeline >"$LOGS/daemon-compact-$size.txt" 2>&1
+	local line
+	line=$(grep -o '[0-9]* transactions, [0-9]* compacted.*' "$LOGS/daemon-compact-$size.txt")
+	echo "$size × $size, SQLite, compaction of the settled history: $line"
+	rm -f "$db" "$db-wal" "$db-shm"
 }
 
 what=${1:-all}

@@ -346,7 +346,9 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, ", %d not CAMT", r.FilesNotCAMT)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  transactions  %d read, %d delivered again, %d exceptions re-matched", r.Transactions, r.Duplicates, r.Rematched)
+	// Rematched: earlier exceptions this pass lettered (of those the
+	// "examined" line counts as matched again)
+	fmt.Fprintf(w, "  transactions  %d read, %d delivered again, %d earlier exceptions lettered", r.Transactions, r.Duplicates, r.Rematched)
 	if r.PossibleDuplicates > 0 {
 		fmt.Fprintf(w, ", %d possible duplicates (exceptions)", r.PossibleDuplicates)
 	}

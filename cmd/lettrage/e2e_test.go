@@ -617,8 +617,8 @@ func TestExceptionLettersWhenTheInvoiceAppearsLater(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "1 exceptions re-matched") {
-		t.Errorf("summary does not report the re-match:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "1 earlier exceptions lettered") {
+		t.Errorf("summary does not report the earlier exception lettered:\n%s", r.stdout)
 	}
 	checkExampleOutputs(t, out)
 }
