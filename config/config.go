@@ -492,9 +492,59 @@ func coveredBy(vp Problem, decoded []Problem) bool {
 // configuration, without secret values: it identifies the configuration
 // in the audit trail.
 func (c *Config) Hash() string {
-	b, _ := json.Marshal(canonical(reflectValue(c)))
+	form := canonical(reflectValue(c))
+	omitNewDefaults(form)
+	b, _ := json.Marshal(form)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// newKeys are the settings added after the hash was pinned (config's
+// TestHashPinned): at their default they are left out of the hash, so
+// that upgrading a deployment that does not use them changes no hash (a
+// changed hash re-examines every open exception once). A key set to
+// anything else is hashed as any other.
+var newKeys = [][]string{
+	{"state", "retention_days"},
+}
+
+// omitNewDefaults removes from a canonical form the newKeys at their zero
+// value.
+func omitNewDefaults(form any) {
+	for _, path := range newKeys {
+		m, ok := form.(map[string]any)
+		for _, k := range path[:len(path)-1] {
+			if !ok {
+				break
+			}
+			m, ok = m[k].(map[string]any)
+		}
+		if !ok {
+			continue
+		}
+		last := path[len(path)-1]
+		if v, has := m[last]; has && isZeroCanonical(v) {
+			delete(m, last)
+		}
+	}
+}
+
+func isZeroCanonical(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case int64:
+		return x == 0
+	case int:
+		return x == 0
+	case float64:
+		return x == 0
+	}
+	return false
 }
 
 // String returns the effective configuration as indented JSON, secrets

@@ -40,3 +40,26 @@ func TestHashPinned(t *testing.T) {
 		}
 	}
 }
+
+// TestNewKeysHashedWhenSet: a setting added after the pin is left out of
+// the hash only at its default; set, it changes the hash.
+func TestNewKeysHashedWhenSet(t *testing.T) {
+	setTestEnv(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "good", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parse(data, "/fixed/config/testdata/good", os.LookupEnv, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Hash()
+	c.State.RetentionDays = 400
+	if c.Hash() == before {
+		t.Error("state.retention_days: 400 left the hash unchanged")
+	}
+	c.State.RetentionDays = 0
+	if c.Hash() != before {
+		t.Error("state.retention_days back to 0 did not give the hash back")
+	}
+}
