@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"cmp"
 	"runtime"
 	"slices"
 	"strings"
@@ -215,7 +216,7 @@ func match(in Input, workers, chunk int) Output {
 		case a.tier != b.tier:
 			return int(b.tier - a.tier)
 		case a.sec != b.sec:
-			return cmpInt64(a.sec, b.sec)
+			return cmp.Compare(a.sec, b.sec)
 		case a.nsec != b.nsec:
 			return int(a.nsec - b.nsec)
 		}
@@ -273,16 +274,6 @@ func match(in Input, workers, chunk int) Output {
 	})
 	out.Learned = slices.Compact(learned)
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpUint64(a, b uint64) int {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -266,18 +267,8 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 	for _, it := range settled {
 		mem.Settled = append(mem.Settled, it)
 	}
-	slices.SortFunc(mem.Settled, func(a, b domain.OpenItem) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(mem.Settled, func(a, b domain.OpenItem) int { return strings.Compare(a.ID, b.ID) })
 	return mem, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // undone reports whether a reversal not refused undoes the letter key (m.mu
