@@ -383,167 +383,243 @@ type parsedRow struct {
 
 // parseRow validates one record; get returns a column's value (the zero
 // cell for a column absent from the export) and at makes a RowError for a
-// column, to which parseRow adds the cause.
+// column, to which parseRow adds the cause. The steps run in the order of
+// the columns' problems in the result: the texts, the currency, the
+// amounts and their agreement, the dates, the IBANs, the creditor
+// reference, as_of.
 func (lay *layout) parseRow(get func(col string) cell, at func(col string) *RowError) (parsedRow, []error) {
-	var errs []error
 	var out parsedRow
-	fail := func(col string, err error) {
-		e := at(col)
-		e.Err = err
-		errs = append(errs, e)
+	var errs []error
+	p := rowParser{lay: lay, get: get, at: at, errs: &errs, out: &out}
+	it := &out.item
+	p.texts()
+	p.currency()
+	amountOK := p.amount(ColAmount, &it.Amount)
+	residualOK := p.amount(ColResidual, &it.Residual)
+	if amountOK && residualOK {
+		p.residualWithinAmount()
 	}
-	// usable returns the cell of col, trimmed, or ok=false after reporting
-	// a value that cannot be read at all.
-	usable := func(col string) (cell, bool) {
-		c := get(col)
-		switch {
-		case c.kind == cellError:
-			fail(col, fmt.Errorf("%w: the cell holds the error %s", ErrCell, c.v))
-			return c, false
-		case !utf8.ValidString(c.v):
-			fail(col, ErrEncoding)
-			return c, false
-		case strings.ContainsRune(c.v, 0):
-			fail(col, ErrNUL)
-			return c, false
-		}
-		c.v = strings.TrimSpace(c.v)
-		return c, true
+	p.date(ColIssueDate, &it.IssueDate)
+	p.date(ColDueDate, &it.DueDate)
+	p.ibans()
+	p.creditorReference()
+	p.asOf()
+	return out, errs
+}
+
+// rowParser is one record being parsed: where its values come from (get),
+// how a problem is located (at), the problems found (*errs) and the row
+// built so far (*out). Each step reads some columns and writes some fields
+// of out.item; a value that fails leaves a located error in *errs.
+//
+// It is passed by value and holds the results behind pointers: through a
+// pointer receiver, escape analysis (blind to fields) would move get and
+// at, two closures per row, to the heap.
+type rowParser struct {
+	lay  *layout
+	get  func(col string) cell
+	at   func(col string) *RowError
+	errs *[]error
+	out  *parsedRow
+}
+
+// fail records err as a problem of col (appends to errs).
+func (p rowParser) fail(col string, err error) {
+	e := p.at(col)
+	e.Err = err
+	*p.errs = append(*p.errs, e)
+}
+
+// warn records err as a warning on col: a problem that refuses nothing
+// (appends to out.warnings).
+func (p rowParser) warn(col string, err error) {
+	e := p.at(col)
+	e.Err = err
+	p.out.warnings = append(p.out.warnings, e)
+}
+
+// usable reads the cell of col, trimmed, or ok=false after reporting (in
+// errs) a value that cannot be read at all: an Excel error, invalid UTF-8,
+// a NUL byte.
+func (p rowParser) usable(col string) (cell, bool) {
+	c := p.get(col)
+	switch {
+	case c.kind == cellError:
+		p.fail(col, fmt.Errorf("%w: the cell holds the error %s", ErrCell, c.v))
+		return c, false
+	case !utf8.ValidString(c.v):
+		p.fail(col, ErrEncoding)
+		return c, false
+	case strings.ContainsRune(c.v, 0):
+		p.fail(col, ErrNUL)
+		return c, false
 	}
-	text := func(col string) string {
-		c, ok := usable(col)
-		if !ok {
-			return ""
-		}
-		if c.kind == cellNumber {
-			return excelText(c.v)
-		}
-		return c.v
+	c.v = strings.TrimSpace(c.v)
+	return c, true
+}
+
+// text reads col as text ("" when absent, empty or unusable); a numeric
+// workbook cell is read as the text Excel shows.
+func (p rowParser) text(col string) string {
+	c, ok := p.usable(col)
+	if !ok {
+		return ""
 	}
-	required := func(col string) string {
-		c, ok := usable(col)
-		if !ok {
-			return ""
-		}
-		if c.v == "" {
-			fail(col, ErrRequired)
-			return ""
-		}
-		if c.kind == cellNumber {
-			return excelText(c.v)
-		}
-		return c.v
+	if c.kind == cellNumber {
+		return excelText(c.v)
 	}
-	it := domain.OpenItem{
-		ID:               required(ColID),
-		CustomerID:       required(ColCustomerID),
-		CustomerName:     text(ColCustomerName),
-		DocumentNumber:   text(ColDocumentNumber),
-		PaymentReference: text(ColPaymentReference),
+	return c.v
+}
+
+// required is text, and reports (in errs) a column left empty.
+func (p rowParser) required(col string) string {
+	c, ok := p.usable(col)
+	if !ok {
+		return ""
 	}
-	if ccy := required(ColCurrency); ccy != "" {
-		if !isCurrency(ccy) {
-			fail(ColCurrency, fmt.Errorf("parsing currency %q: %w", ccy, ErrBadCurrency))
-		}
-		it.Currency = strings.ToUpper(ccy)
+	if c.v == "" {
+		p.fail(col, ErrRequired)
+		return ""
 	}
-	parsed := map[string]bool{}
-	for _, a := range []struct {
-		col string
-		dst *domain.Amount
-	}{{ColAmount, &it.Amount}, {ColResidual, &it.Residual}} {
-		c, ok := usable(a.col)
-		if !ok {
-			continue
-		}
-		var v domain.Amount
-		var err error
-		switch {
-		case c.v == "":
-			err = ErrRequired
-		case c.kind == cellNumber:
-			v, err = excelAmount(c.v, domain.CurrencyDigits(it.Currency))
-		case c.kind == cellText:
-			v, err = lay.parseAmount(c.v)
-		default:
-			err = fmt.Errorf("%w: a date or a boolean is not an amount", ErrCell)
-		}
-		if err != nil {
-			fail(a.col, err)
-		} else if digits := domain.CurrencyDigits(it.Currency); it.Currency != "" && !v.Round(digits).Equal(v) {
-			err = fmt.Errorf("%w: %s has more decimals than %s has (%d)", ErrImpossible, v, it.Currency, digits)
-			fail(a.col, err)
-		}
-		if err == nil {
-			parsed[a.col] = true
-		}
-		*a.dst = v
+	if c.kind == cellNumber {
+		return excelText(c.v)
 	}
-	if parsed[ColAmount] && parsed[ColResidual] {
-		switch {
-		case it.Residual.Sign() != 0 && it.Amount.Sign() != it.Residual.Sign():
-			fail(ColResidual, fmt.Errorf("%w: residual %s and amount %s have opposite signs (a credit note is negative in both)",
-				ErrImpossible, it.Residual, it.Amount))
-		case it.Residual.Abs().Cmp(it.Amount.Abs()) > 0:
-			fail(ColResidual, fmt.Errorf("%w: residual %s is above the amount %s", ErrImpossible, it.Residual, it.Amount))
-		}
+	return c.v
+}
+
+// texts reads the id, customer id (both required), customer name,
+// document number and payment reference into out.item.
+func (p rowParser) texts() {
+	it := &p.out.item
+	it.ID = p.required(ColID)
+	it.CustomerID = p.required(ColCustomerID)
+	it.CustomerName = p.text(ColCustomerName)
+	it.DocumentNumber = p.text(ColDocumentNumber)
+	it.PaymentReference = p.text(ColPaymentReference)
+}
+
+// currency reads the required currency column into out.item.Currency, in
+// upper case; a value that is not three letters is reported but kept.
+func (p rowParser) currency() {
+	ccy := p.required(ColCurrency)
+	if ccy == "" {
+		return
 	}
-	for _, d := range []struct {
-		col string
-		dst *time.Time
-	}{{ColIssueDate, &it.IssueDate}, {ColDueDate, &it.DueDate}} {
-		c, ok := usable(d.col)
-		if !ok || c.v == "" {
-			continue
-		}
-		var v time.Time
-		var err error
-		switch c.kind {
-		case cellNumber:
-			v, err = lay.excelDate(c.v)
-		case cellISODate:
-			v, err = isoDate(c.v)
-		case cellText:
-			v, err = lay.parseDate(c.v)
-		default:
-			err = fmt.Errorf("%w: a boolean is not a date", ErrCell)
-		}
-		if err != nil {
-			fail(d.col, err)
-		}
-		*d.dst = v
+	if !isCurrency(ccy) {
+		p.fail(ColCurrency, fmt.Errorf("parsing currency %q: %w", ccy, ErrBadCurrency))
 	}
-	ibans, err := ParseIBANs(text(ColCustomerIBAN))
+	p.out.item.Currency = strings.ToUpper(ccy)
+}
+
+// amount reads the required amount column col into *dst (the zero amount
+// when it cannot be parsed), checking it has no more decimals than
+// out.item.Currency; it reports whether the value was read without
+// problem.
+func (p rowParser) amount(col string, dst *domain.Amount) bool {
+	c, ok := p.usable(col)
+	if !ok {
+		return false
+	}
+	ccy := p.out.item.Currency
+	var v domain.Amount
+	var err error
+	switch {
+	case c.v == "":
+		err = ErrRequired
+	case c.kind == cellNumber:
+		v, err = excelAmount(c.v, domain.CurrencyDigits(ccy))
+	case c.kind == cellText:
+		v, err = p.lay.parseAmount(c.v)
+	default:
+		err = fmt.Errorf("%w: a date or a boolean is not an amount", ErrCell)
+	}
 	if err != nil {
-		fail(ColCustomerIBAN, err)
+		p.fail(col, err)
+	} else if digits := domain.CurrencyDigits(ccy); ccy != "" && !v.Round(digits).Equal(v) {
+		err = fmt.Errorf("%w: %s has more decimals than %s has (%d)", ErrImpossible, v, ccy, digits)
+		p.fail(col, err)
 	}
-	// A check digit that does not verify refuses nothing: the value is
-	// left out of the evidence, with a located warning.
-	warn := func(col string, err error) {
-		e := at(col)
-		e.Err = err
-		out.warnings = append(out.warnings, e)
+	*dst = v
+	return err == nil
+}
+
+// residualWithinAmount checks out.item's residual against its amount (both
+// read): of the same sign, and not above it in absolute value.
+func (p rowParser) residualWithinAmount() {
+	it := &p.out.item
+	switch {
+	case it.Residual.Sign() != 0 && it.Amount.Sign() != it.Residual.Sign():
+		p.fail(ColResidual, fmt.Errorf("%w: residual %s and amount %s have opposite signs (a credit note is negative in both)",
+			ErrImpossible, it.Residual, it.Amount))
+	case it.Residual.Abs().Cmp(it.Amount.Abs()) > 0:
+		p.fail(ColResidual, fmt.Errorf("%w: residual %s is above the amount %s", ErrImpossible, it.Residual, it.Amount))
+	}
+}
+
+// date reads the optional date column col into *dst (zero when empty or
+// unparsable): a workbook serial number, an ISO 8601 date cell, or text in
+// the layout's date format.
+func (p rowParser) date(col string, dst *time.Time) {
+	c, ok := p.usable(col)
+	if !ok || c.v == "" {
+		return
+	}
+	var v time.Time
+	var err error
+	switch c.kind {
+	case cellNumber:
+		v, err = p.lay.excelDate(c.v)
+	case cellISODate:
+		v, err = isoDate(c.v)
+	case cellText:
+		v, err = p.lay.parseDate(c.v)
+	default:
+		err = fmt.Errorf("%w: a boolean is not a date", ErrCell)
+	}
+	if err != nil {
+		p.fail(col, err)
+	}
+	*dst = v
+}
+
+// ibans reads the customer IBAN column into out.item.IBANs. A check digit
+// that does not verify refuses nothing: the IBAN is left out of the
+// evidence, with a located warning.
+func (p rowParser) ibans() {
+	ibans, err := ParseIBANs(p.text(ColCustomerIBAN))
+	if err != nil {
+		p.fail(ColCustomerIBAN, err)
 	}
 	for _, iban := range ibans {
 		if ValidIBAN(iban) {
-			it.IBANs = append(it.IBANs, iban)
+			p.out.item.IBANs = append(p.out.item.IBANs, iban)
 		} else {
-			warn(ColCustomerIBAN, fmt.Errorf("IBAN %s: %w: not used to recognise the payer", maskIBAN(iban), ErrCheckDigits))
+			p.warn(ColCustomerIBAN, fmt.Errorf("IBAN %s: %w: not used to recognise the payer", maskIBAN(iban), ErrCheckDigits))
 		}
 	}
-	if ref := it.PaymentReference; looksRF(ref) && !domain.ValidRF(ref) {
-		warn(ColPaymentReference, fmt.Errorf("creditor reference %q: %w: not used as evidence", ref, ErrCheckDigits))
-		it.PaymentReference = ""
+}
+
+// creditorReference checks out.item.PaymentReference when it looks like
+// an RF creditor reference: one whose check digits do not verify is
+// cleared, with a located warning.
+func (p rowParser) creditorReference() {
+	if ref := p.out.item.PaymentReference; looksRF(ref) && !domain.ValidRF(ref) {
+		p.warn(ColPaymentReference, fmt.Errorf("creditor reference %q: %w: not used as evidence", ref, ErrCheckDigits))
+		p.out.item.PaymentReference = ""
 	}
-	if c, ok := usable(ColAsOf); ok && c.v != "" {
-		t, err := lay.parseAsOf(c)
-		if err != nil {
-			fail(ColAsOf, err)
-		}
-		out.asOf = t
+}
+
+// asOf reads the optional as_of column into out.asOf.
+func (p rowParser) asOf() {
+	c, ok := p.usable(ColAsOf)
+	if !ok || c.v == "" {
+		return
 	}
-	out.item = it
-	return out, errs
+	t, err := p.lay.parseAsOf(c)
+	if err != nil {
+		p.fail(ColAsOf, err)
+	}
+	p.out.asOf = t
 }
 
 func isCurrency(s string) bool {
