@@ -183,7 +183,9 @@ func BenchmarkMatchOneToOne(b *testing.B) {
 func BenchmarkTypoLookup(b *testing.B) {
 	n := 100000
 	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
-		fmt.Sscan(v, &n)
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			b.Fatalf("LETTRAGE_BENCH_N=%q: %v", v, err)
+		}
 	}
 	ds := gen.GenerateWith(42, n, gen.Options{Profile: gen.ProfileRemittance})
 	b.Run("remittance", func(b *testing.B) {

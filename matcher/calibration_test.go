@@ -313,7 +313,9 @@ var bins = []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99,
 func TestCalibrationHeldOut(t *testing.T) {
 	n := 4000
 	if v := os.Getenv("LETTRAGE_QUALITY_N"); v != "" {
-		fmt.Sscan(v, &n)
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			t.Fatalf("LETTRAGE_QUALITY_N=%q: %v", v, err)
+		}
 	}
 	for _, run := range []struct {
 		seed    uint64

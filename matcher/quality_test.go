@@ -148,7 +148,9 @@ func (s *score) autoRate() float64 {
 func TestBenchmarkQuality(t *testing.T) {
 	n := 4000
 	if v := os.Getenv("LETTRAGE_QUALITY_N"); v != "" {
-		fmt.Sscan(v, &n)
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			t.Fatalf("LETTRAGE_QUALITY_N=%q: %v", v, err)
+		}
 	}
 	for _, seed := range []uint64{1, 2} {
 		ds := gen.Generate(seed, n)
@@ -197,14 +199,18 @@ func TestBenchmarkQuality(t *testing.T) {
 func TestRemittanceQuality(t *testing.T) {
 	n := 4000
 	if v := os.Getenv("LETTRAGE_QUALITY_N"); v != "" {
-		fmt.Sscan(v, &n)
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			t.Fatalf("LETTRAGE_QUALITY_N=%q: %v", v, err)
+		}
 	}
 	seeds := []uint64{1, 2}
 	if v := os.Getenv("LETTRAGE_QUALITY_SEEDS"); v != "" {
 		seeds = nil
 		for _, f := range strings.Fields(v) {
 			var s uint64
-			fmt.Sscan(f, &s)
+			if _, err := fmt.Sscan(f, &s); err != nil {
+				t.Fatalf("LETTRAGE_QUALITY_SEEDS: %q: %v", f, err)
+			}
 			seeds = append(seeds, s)
 		}
 	}

@@ -198,7 +198,9 @@ func TestRedactPersonalData(t *testing.T) {
 			t.Errorf("explanation not masked: %q", got.Decision.Explanation)
 		}
 		var expl string
-		s.x().QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE job = ? AND key = ?`, "j", "k1").Scan(&expl)
+		if err := s.x().QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE job = ? AND key = ?`, "j", "k1").Scan(&expl); err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(expl, "FR7630006000011234567890189") {
 			t.Errorf("decision explanation not masked: %q", expl)
 		}

@@ -148,8 +148,12 @@ func TestFrenchCSV(t *testing.T) {
 	buf.WriteString("\ufeff")
 	w := csv.NewWriter(&buf)
 	w.Comma = ';'
-	_ = w.WriteAll(rows)
-	os.WriteFile(path, buf.Bytes(), 0o600)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	wb, err := ReadResolutions(path)
 	if err != nil {
 		t.Fatal(err)

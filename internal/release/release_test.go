@@ -148,7 +148,9 @@ func TestSBOM(t *testing.T) {
 func TestSHA256Sums(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.txt")
-	os.WriteFile(p, []byte("hello\n"), 0o644)
+	if err := os.WriteFile(p, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var b bytes.Buffer
 	if err := SHA256Sums(&b, []string{p}); err != nil {
 		t.Fatal(err)

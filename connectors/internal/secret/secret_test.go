@@ -10,7 +10,9 @@ import (
 func TestRead(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{"lf": "s3cr3t\n", "crlf": "s3cr3t\r\n", "none": "s3cr3t", "two": "s3cr3t\n\n"} {
-		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		inline, file, want, errContains string

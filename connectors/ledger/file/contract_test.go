@@ -71,9 +71,11 @@ func TestOptionalColumnsMayBeAbsent(t *testing.T) {
 func TestBadCheckDigitsAreWarnings(t *testing.T) {
 	dir := t.TempDir()
 	items := filepath.Join(dir, "open_items.csv")
-	os.WriteFile(items, []byte(header+
+	if err := os.WriteFile(items, []byte(header+
 		"A,C,N,D,,,EUR,10.00,10.00,RF18539007547034,FR7630006000011234567890189|FR7630006000011234567890188\n"+
-		"B,C,N,D,,,EUR,10.00,10.00,RF19539007547034,\n"), 0o644)
+		"B,C,N,D,,,EUR,10.00,10.00,RF19539007547034,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	l, err := New(Config{OpenItems: items, Journal: filepath.Join(dir, "m.csv")})
 	if err != nil {
 		t.Fatal(err)

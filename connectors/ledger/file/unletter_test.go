@@ -61,9 +61,16 @@ func TestUnletterGivesTheResidualBack(t *testing.T) {
 	}
 
 	// A torn append (kill -9) is ignored, then cut off by the next one.
-	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	f.WriteString("unl-torn,key-9,REF9,DE89,C1,INV-2:15")
-	f.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("unl-torn,key-9,REF9,DE89,C1,INV-2:15"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if r := openResiduals(t, l); r["INV-2"] != "150.00" {
 		t.Errorf("torn line counted: %v", r)
 	}

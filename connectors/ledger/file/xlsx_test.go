@@ -109,8 +109,13 @@ func patchCell(t *testing.T, book []byte, ref, marker, typ, v string) []byte {
 			patched = !bytes.Equal(n, data)
 			data = n
 		}
-		w, _ := zw.Create(zf.Name)
-		w.Write(data)
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
