@@ -41,7 +41,9 @@ INSERT INTO invoices (label, customer, number, issued, currency, total, residual
 	erpBefore, stateBefore := tables(erp), tables(state)
 
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "statements"), 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, "statements"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	led := &pgCrash{pg: pg, erp: erp}
 	cfg := filepath.Join(dir, "lettrage.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`log: {level: debug, format: json}

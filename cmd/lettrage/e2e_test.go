@@ -434,7 +434,9 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		data, _ := os.ReadFile(items)
 		lines := strings.SplitAfter(string(data), "\n")
 		lines[3] = strings.Replace(lines[3], ",EUR,", ",EUR,12x,", 1)
-		os.WriteFile(items, []byte(strings.Join(lines, "")), 0o644)
+		if err := os.WriteFile(items, []byte(strings.Join(lines, "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := runBin(t, nil, "once", "-c", cfg)
 		if r.code != 2 || !strings.Contains(r.stderr, "open_items.csv:4") {
 			t.Errorf("exit %d, stderr %q; want 2 naming open_items.csv:4", r.code, r.stderr)
@@ -459,7 +461,9 @@ func TestMatchCommand(t *testing.T) {
 	stmts := filepath.Join(dir, "statements")
 	// Files that are not CAMT are ignored; a statement delivered twice under
 	// another name in a sub-folder is lettered once.
-	os.WriteFile(filepath.Join(stmts, "README.txt"), []byte("not a statement\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(stmts, "README.txt"), []byte("not a statement\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	entries, _ := os.ReadDir(stmts)
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".xml") {
@@ -506,7 +510,7 @@ func TestDaemonServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // the daemon has exited already if the test got to its end
 	var metrics string
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -545,7 +549,7 @@ func TestDaemonServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM) // if the daemon has exited already, Wait below says how
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -599,7 +603,9 @@ func TestExceptionLettersWhenTheInvoiceAppearsLater(t *testing.T) {
 			kept = append(kept, line)
 		}
 	}
-	os.WriteFile(items, []byte(strings.Join(kept, "")), 0o644)
+	if err := os.WriteFile(items, []byte(strings.Join(kept, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
@@ -612,7 +618,9 @@ func TestExceptionLettersWhenTheInvoiceAppearsLater(t *testing.T) {
 		t.Fatalf("payment %s is not an exception while its invoice %s is missing (exceptions %v)", txRef, itemID, exc)
 	}
 	// …and the invoice, exported the next day, letters it on the next run.
-	os.WriteFile(items, full, 0o644)
+	if err := os.WriteFile(items, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := runBin(t, nil, "once", "-c", cfg)
 	if r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)

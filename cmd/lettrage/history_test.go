@@ -28,7 +28,9 @@ func TestHistory(t *testing.T) {
 	}
 	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "accept"})
 	wb := filepath.Join(dir, "claire.xlsx")
-	f.SaveAs(wb)
+	if err := f.SaveAs(wb); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if r := runBin(t, nil, "resolve", "-c", cfg, "--by", "Claire Martin", wb); r.code != 0 {
 		t.Fatalf("resolve exit %d\n%s", r.code, r.stderr)

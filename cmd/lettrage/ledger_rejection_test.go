@@ -31,10 +31,14 @@ func TestTrytonRejectionBecomesAnException(t *testing.T) {
 	led.addInvoices(t, sc.Upfront)
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")
-	os.MkdirAll(stmts, 0o755)
-	os.WriteFile(filepath.Join(stmts, "day0.xml"), statementXML(0, sc.Iterations[0]), 0o644)
+	if err := os.MkdirAll(stmts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stmts, "day0.xml"), statementXML(0, sc.Iterations[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "c.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`log: {level: warn}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`log: {level: warn}
 http: {listen: ""}
 state: {driver: sqlite, sqlite: {path: out/state.db}}
 jobs:
@@ -44,7 +48,9 @@ jobs:
     ledger:
 %s
     reports: {dir: out, xlsx: false}
-`, led.block())), 0o644)
+`, led.block())), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// 1. Decided and committed, then killed before the write-back.
 	if r := runBin(t, []string{pipeline.FailpointEnv + "=" + pipeline.FailAfterCommit}, "once", "-c", cfg); !r.killed {

@@ -29,7 +29,7 @@ func resaveWithLibreOffice(t *testing.T, soffice, dir, path string) string {
 			t.Fatalf("LibreOffice did not write the workbook: %v\n%s", err, b)
 		}
 	case <-time.After(3 * time.Minute):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // LibreOffice may have finished meanwhile; the test fails either way
 		t.Fatal("LibreOffice did not finish in 3 minutes")
 	}
 	return out
@@ -80,8 +80,10 @@ func TestFrenchWorkbookRoundTripThroughLibreOffice(t *testing.T) {
 	dir := filepath.Dir(cfg)
 	out := filepath.Join(dir, "out")
 	payload := `=HYPERLINK("http://x","click")`
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-X", "SGFR2611209902A",
-		payload, "FR7610096180000007412589665", "12.34", "@SUM(1+9)*cmd")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-X", "SGFR2611209902A",
+		payload, "FR7610096180000007412589665", "12.34", "@SUM(1+9)*cmd")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s\n%s", r.code, r.stdout, r.stderr)
 	}

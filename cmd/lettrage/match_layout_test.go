@@ -53,10 +53,14 @@ func TestMatchReadsTheLedgersLayout(t *testing.T) {
 	for i, row := range rows {
 		for c, v := range row {
 			cell, _ := excelize.CoordinatesToCellName(c+1, i+1)
+			var err error
 			if i > 0 && (rows[0][c] == "amount" || rows[0][c] == "residual") {
-				f.SetCellDefault("Sheet1", cell, v)
+				err = f.SetCellDefault("Sheet1", cell, v)
 			} else {
-				f.SetCellStr("Sheet1", cell, v)
+				err = f.SetCellStr("Sheet1", cell, v)
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
@@ -98,7 +102,9 @@ func TestMatchReadsTheLedgersLayout(t *testing.T) {
 		b.WriteString(strings.Join(out, ";") + "\n")
 	}
 	french := filepath.Join(dir, "balance-clients.csv")
-	os.WriteFile(french, []byte(b.String()), 0o644)
+	if err := os.WriteFile(french, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data, _ := os.ReadFile(cfg)
 	text := string(data)
 	start := strings.Index(text, "    ledger:")
@@ -107,7 +113,9 @@ func TestMatchReadsTheLedgersLayout(t *testing.T) {
 		t.Fatalf("cannot find the ledger block in %s", text)
 	}
 	frenchCfg := filepath.Join(dir, "french.yaml")
-	os.WriteFile(frenchCfg, []byte(text[:start]+strings.TrimPrefix(frenchLedger, "\n")+text[start+end:]), 0o644)
+	if err := os.WriteFile(frenchCfg, []byte(text[:start]+strings.TrimPrefix(frenchLedger, "\n")+text[start+end:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = runBin(t, nil, "match", "-c", frenchCfg, "--open-items", french, "--statements", stmts, "--out", filepath.Join(dir, "fr"))
 	if r.code != 0 {
 		t.Fatalf("match -c on the French export: exit %d\n%s", r.code, r.stderr)
@@ -131,7 +139,9 @@ func TestMatchRefusesImpossibleRows(t *testing.T) {
 	data, _ := os.ReadFile(items)
 	lines := strings.Split(string(data), "\n")
 	lines[3] = strings.Replace(lines[3], ",EUR,2895.40,2895.40,", ",EUR,2895.40,2895.405,", 1)
-	os.WriteFile(items, []byte(strings.Join(lines, "\n")), 0o644)
+	if err := os.WriteFile(items, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out-match")
 	r := runBin(t, nil, "match", "--open-items", items, "--statements", filepath.Join(dir, "statements"), "--out", out)
 	if r.code != 2 || !strings.Contains(r.stderr, `open_items.csv:4: column "residual": impossible row: 2895.405 has more decimals than EUR has (2)`) {

@@ -86,7 +86,9 @@ func TestExitCodesByCause(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.WriteString("OI-BAD,C1,Someone,X,2026-01-01,2026-02-01,EURO,10.00,10.00,,\n")
+		if _, err := f.WriteString("OI-BAD,C1,Someone,X,2026-01-01,2026-02-01,EURO,10.00,10.00,,\n"); err != nil {
+			t.Fatal(err)
+		}
 		f.Close()
 		if r := runBin(t, nil, "once", "-c", cfg); r.code != 2 {
 			t.Fatalf("exit %d, want 2\n%s", r.code, r.stderr)
@@ -125,12 +127,16 @@ func TestExitCodesByCause(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if r := runBin(t, nil, "once", "-c", cfg); r.code != 1 || !strings.Contains(r.stdout, "result        partial") {
 			t.Fatalf("pass 1: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 		// The operator puts it back: held, the run succeeds.
-		os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := runBin(t, nil, "once", "-c", cfg)
 		if r.code != 0 || !strings.Contains(r.stdout, "1 held") {
 			t.Fatalf("pass 2: exit %d, want 0 holding the file\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -264,7 +270,10 @@ func startDaemon(t *testing.T, cfg, addr string) (*exec.Cmd, *syncBuffer) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // the daemon may have exited already (SIGTERM by the test)
+		_ = cmd.Wait()         // killed, or waited for already by the test: nothing to learn
+	})
 	waitMetrics(t, addr, `lettrage_last_success_timestamp_seconds{lettrage_job="example"}`, errb)
 	return cmd, errb
 }
@@ -316,7 +325,9 @@ func TestDaemonReloadsOnSIGHUPAndStopsQuietly(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(second), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	waitLog(t, errb, `msg="configuration reloaded"`)
 	waitMetrics(t, addr, `lettrage_last_success_timestamp_seconds{lettrage_job="second"}`, errb)
 
@@ -325,7 +336,9 @@ func TestDaemonReloadsOnSIGHUPAndStopsQuietly(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGHUP)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	waitLog(t, errb, `msg="configuration not reloaded; the running one stays"`)
 	if !strings.Contains(errb.String(), "never fires") {
 		t.Errorf("the refusal does not say why:\n%s", errb.String())
@@ -336,7 +349,7 @@ func TestDaemonReloadsOnSIGHUPAndStopsQuietly(t *testing.T) {
 		resp.Body.Close()
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM) // if the daemon has exited already, Wait below says how
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -387,7 +400,9 @@ func TestOutputFilesAreNotWorldReadable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "zz-bad.xml"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 1 {
 		t.Fatalf("once: exit %d\n%s", r.code, r.stderr)
 	}
@@ -396,7 +411,7 @@ func TestOutputFilesAreNotWorldReadable(t *testing.T) {
 		t.Fatalf("unletter: exit %d\n%s", r.code, r.stderr)
 	}
 	seen := map[string]bool{}
-	filepath.Walk(filepath.Join(dir, "out"), func(p string, info os.FileInfo, err error) error {
+	if err := filepath.Walk(filepath.Join(dir, "out"), func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
@@ -406,7 +421,9 @@ func TestOutputFilesAreNotWorldReadable(t *testing.T) {
 		}
 		seen[filepath.Base(p)] = true
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"state.db", "exceptions.csv", "exceptions.xlsx", "matches.csv", "matches.unletterings.csv",
 		"zz-bad.xml", "zz-bad.xml" + ".error.txt", "2026-11-16_camt053_v02.xml"} {
 		if !seen[want] {

@@ -113,8 +113,10 @@ func TestReexportAfterImport(t *testing.T) {
 
 	// A payment of an invoice still open letters against the re-export,
 	// and what it letters is subtracted from then on.
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-RE", "SGFR2611209901A",
-		"Ferramenta Rossi S.r.l.", "IT47R0306909606100000061538", "1733.20", "FA-2026-00104")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-RE", "SGFR2611209901A",
+		"Ferramenta Rossi S.r.l.", "IT47R0306909606100000061538", "1733.20", "FA-2026-00104")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = runBin(t, nil, "once", "-c", cfg)
 	if r.code != 0 || !strings.Contains(r.stdout, "1 lettered") {
 		t.Fatalf("once on the re-export: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

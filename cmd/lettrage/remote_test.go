@@ -40,7 +40,9 @@ func TestStatementsFromSFTPAndS3(t *testing.T) {
 		// S3: gzip-compressed objects under a prefix.
 		var gz bytes.Buffer
 		zw := gzip.NewWriter(&gz)
-		zw.Write(data)
+		if _, err := zw.Write(data); err != nil {
+			t.Fatal(err)
+		}
 		zw.Close()
 		copyBytes(t, s3.Path("statements", "inbox/"+e.Name()+".gz"), gz.Bytes())
 	}
@@ -88,8 +90,12 @@ jobs:
     reports: {dir: out/s3}
     matching: {tolerances: [{currency: EUR, absolute: "5.00", percent: "0.5"}]}
 `, sshd.Port, sshd.User, sshd.ClientKey, sshd.KnownHosts, s3.Region, s3.Endpoint, filepath.Join(dir, "s3-secret"))
-	os.WriteFile(filepath.Join(dir, "s3-secret"), []byte(s3.SecretKey+"\n"), 0o600)
-	os.WriteFile(cfg, []byte(yaml), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "s3-secret"), []byte(s3.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"TEST_S3_KEY=" + s3.AccessKey}
 
 	if r := runBin(t, env, "check", "-c", cfg); r.code != 0 {

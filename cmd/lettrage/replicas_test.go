@@ -63,7 +63,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		addr := freePort(t)
 		cfg := filepath.Join(dir, "replica"+strconv.Itoa(i)+".yaml")
-		os.WriteFile(cfg, []byte(strings.Replace(string(data), "listen: 127.0.0.1:9464", "listen: "+addr, 1)), 0o644)
+		if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "listen: 127.0.0.1:9464", "listen: "+addr, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		cmd := exec.Command(binary, "run", "-c", cfg)
 		cmd.Env = append(os.Environ(), "TEST_PG_DSN="+dsn)
 		r := &replica{addr: addr, cmd: cmd, log: &bytes.Buffer{}}
@@ -71,7 +73,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		defer cmd.Process.Kill()
+		defer func() { _ = cmd.Process.Kill() }() // the replica may have been killed or stopped already
 		reps = append(reps, r)
 	}
 	runs := func() []float64 {
@@ -120,8 +122,10 @@ func TestReplicasOnPostgres(t *testing.T) {
 	checkExampleOutputs(t, out)
 
 	// The leader dies without a word; another replica takes over.
-	reps[leader].cmd.Process.Signal(syscall.SIGKILL)
-	reps[leader].cmd.Wait()
+	if err := reps[leader].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = reps[leader].cmd.Wait() // "signal: killed", as meant
 	before := runs()
 	waitFor("a new leader", func(r []float64) bool {
 		for i, n := range r {
@@ -146,7 +150,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		if i == leader {
 			continue
 		}
-		rep.cmd.Process.Signal(syscall.SIGTERM)
+		_ = rep.cmd.Process.Signal(syscall.SIGTERM) // if the replica has exited already, Wait below says how
 		if err := rep.cmd.Wait(); err != nil {
 			t.Errorf("replica %d exit after SIGTERM: %v\n%s", i, err, rep.log.String())
 		}

@@ -93,7 +93,9 @@ func TestAccountantResolvesExceptionsInTheWorkbook(t *testing.T) {
 	setAction(t, f, "SGFR2611160006A", map[string]string{"action": "on_account", "customer": "C003", "comment": "deposit refund"})
 	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "accept"})
 	wb := filepath.Join(dir, "inbox", "exceptions-claire.xlsx")
-	os.MkdirAll(filepath.Dir(wb), 0o755)
+	if err := os.MkdirAll(filepath.Dir(wb), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.SaveAs(wb); err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +130,10 @@ func TestAccountantResolvesExceptionsInTheWorkbook(t *testing.T) {
 
 	// Learning: the next payment from the same IBAN, with no reference and an
 	// amount that is one of C003's invoices, is lettered automatically.
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-1120", "SGFR2611200001A",
-		"SCI LES TILLEULS", "FR7610096180000007412589665", "2650.90", "VIREMENT NOVEMBRE")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-20.xml"), []byte(oneCredit("STMT-1120", "SGFR2611200001A",
+		"SCI LES TILLEULS", "FR7610096180000007412589665", "2650.90", "VIREMENT NOVEMBRE")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, "1 lettered") {
 		t.Fatalf("once after learning: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -171,7 +175,9 @@ func TestBadResolutions(t *testing.T) {
 		";;ignore;" + acct + ";SGFR2611170004A",                // ignore without a reason
 		";;accept;" + acct + ";NO-SUCH-REF",                    // unknown transaction
 	}
-	os.WriteFile(csvFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	if err := os.WriteFile(csvFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := runBin(t, nil, "resolve", "-c", cfg, "--by", "test", csvFile)
 	if r.code != 1 {
 		t.Fatalf("resolve exit %d, want 1 (some rows refused)\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -218,13 +224,17 @@ func TestBadResolutions(t *testing.T) {
 
 	// Unusable files are refused whole, with exit 2.
 	noAction := filepath.Join(dir, "bad.csv")
-	os.WriteFile(noAction, []byte("tx_ref,account_iban,items\nX,Y,Z\n"), 0o644)
+	if err := os.WriteFile(noAction, []byte("tx_ref,account_iban,items\nX,Y,Z\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "resolve", "-c", cfg, noAction); r.code != 2 || !strings.Contains(r.stderr, "missing column(s) action") {
 		t.Errorf("missing column: exit %d %s", r.code, r.stderr)
 	}
 	wrongSheet := filepath.Join(dir, "wrong.xlsx")
 	f := excelize.NewFile()
-	f.SaveAs(wrongSheet)
+	if err := f.SaveAs(wrongSheet); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if r := runBin(t, nil, "resolve", "-c", cfg, wrongSheet); r.code != 2 || !strings.Contains(r.stderr, `no sheet "Exceptions"`) {
 		t.Errorf("wrong sheet: exit %d %s", r.code, r.stderr)
@@ -240,7 +250,9 @@ func TestResolutionsInbox(t *testing.T) {
 	})
 	dir := filepath.Dir(cfg)
 	out := filepath.Join(dir, "out")
-	os.MkdirAll(filepath.Join(dir, "inbox"), 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, "inbox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
@@ -249,20 +261,34 @@ func TestResolutionsInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	setAction(t, f, "SGFR2611170004A", map[string]string{"action": "letter", "items": "OI-1037"})
-	f.SetDocProps(&excelize.DocProperties{Creator: "Lettrage", LastModifiedBy: "Claire Martin"})
-	f.SaveAs(filepath.Join(dir, "inbox", "claire.xlsx"))
+	if err := f.SetDocProps(&excelize.DocProperties{Creator: "Lettrage", LastModifiedBy: "Claire Martin"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SaveAs(filepath.Join(dir, "inbox", "claire.xlsx")); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
-	os.WriteFile(filepath.Join(dir, "inbox", "notes.csv"), []byte("just,some,notes\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "inbox", "notes.csv"), []byte("just,some,notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Excel's owner file and LibreOffice's lock file beside the workbook.
-	os.WriteFile(filepath.Join(dir, "inbox", "~$claire.xlsx"), []byte("\x0cClaire Martin"), 0o644)
-	os.WriteFile(filepath.Join(dir, "inbox", ".~lock.claire.xlsx#"), []byte("Claire,host,1;"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "inbox", "~$claire.xlsx"), []byte("\x0cClaire Martin"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inbox", ".~lock.claire.xlsx#"), []byte("Claire,host,1;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	old := time.Now().Add(-time.Minute)
 	for _, n := range []string{"claire.xlsx", "notes.csv", "~$claire.xlsx", ".~lock.claire.xlsx#"} {
-		os.Chtimes(filepath.Join(dir, "inbox", n), old, old)
+		if err := os.Chtimes(filepath.Join(dir, "inbox", n), old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A workbook still being copied: half of it, just written.
 	whole, _ := os.ReadFile(filepath.Join(dir, "inbox", "claire.xlsx"))
-	os.WriteFile(filepath.Join(dir, "inbox", "marc.xlsx"), whole[:len(whole)/2], 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "inbox", "marc.xlsx"), whole[:len(whole)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	r := runBin(t, nil, "once", "-c", cfg)
 	if r.code != 1 {
@@ -347,7 +373,9 @@ func TestUnletter(t *testing.T) {
 	}
 	// The accountant letters it by hand: a new letter with its own key.
 	csvFile := filepath.Join(dir, "fix.csv")
-	os.WriteFile(csvFile, []byte("tx_ref,account_iban,action,items\nSGFR2611160001A,FR7630003012340005001234509,letter,OI-1012\n"), 0o644)
+	if err := os.WriteFile(csvFile, []byte("tx_ref,account_iban,action,items\nSGFR2611160001A,FR7630003012340005001234509,letter,OI-1012\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "resolve", "-c", cfg, csvFile); r.code != 0 {
 		t.Fatalf("resolve exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -374,8 +402,10 @@ func TestBankReversalUnletters(t *testing.T) {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
 	openBefore := openItemsCount(t, cfg)
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-20-return.xml"), []byte(oneEntry("STMT-1120R", "SGFR2611200009R",
-		"MUELLER MASCHINENBAU GMBH", "DE89370400440532013000", "4872.60", "RETOUR MS03", "DBIT", true, "MMB-ZAHL-2026-11-0412")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-20-return.xml"), []byte(oneEntry("STMT-1120R", "SGFR2611200009R",
+		"MUELLER MASCHINENBAU GMBH", "DE89370400440532013000", "4872.60", "RETOUR MS03", "DBIT", true, "MMB-ZAHL-2026-11-0412")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := runBin(t, nil, "once", "-c", cfg)
 	if r.code != 0 {
 		t.Fatalf("once exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -442,8 +472,10 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	journal := filepath.Join(out, "matches.csv")
 	// A tiny receipt nobody can identify.
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneEntry("STMT-1121", "SGFR2611210001A",
-		"M DURAND", "FR7612548029989876543210917", "4.20", "XYZ", "CRDT", false, "DURAND-E2E-1")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneEntry("STMT-1121", "SGFR2611210001A",
+		"M DURAND", "FR7612548029989876543210917", "4.20", "XYZ", "CRDT", false, "DURAND-E2E-1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
@@ -513,8 +545,10 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 	// 2. The ledger gets a write-off account; the same workbook dropped
 	// again writes the write-off, and nothing else twice.
 	data, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(data), "        journal: out/matches.csv\n",
-		"        journal: out/matches.csv\n        write_off_account: \"658000\"\n", 1)), 0o644)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "        journal: out/matches.csv\n",
+		"        journal: out/matches.csv\n        write_off_account: \"658000\"\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = runBin(t, nil, "resolve", "-c", cfg, wb)
 	if r.code != 0 || !strings.Contains(r.stdout, "1 applied, 2 already applied") {
 		t.Fatalf("second resolve exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -556,8 +590,10 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 
 	// 4. The bank returns the receipt that was written off: the write-off
 	// is reversed, and neither entry is cash to letter.
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-22-return.xml"), []byte(oneEntry("STMT-1122R", "SGFR2611220009R",
-		"M DURAND", "FR7612548029989876543210917", "4.20", "RETOUR", "DBIT", true, "DURAND-E2E-1")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-22-return.xml"), []byte(oneEntry("STMT-1122R", "SGFR2611220009R",
+		"M DURAND", "FR7612548029989876543210917", "4.20", "RETOUR", "DBIT", true, "DURAND-E2E-1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
@@ -585,8 +621,10 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 	journal := filepath.Join(out, "matches.csv")
 	const ref = "SGFR2611210007A"
 	// OI-1041 (C009) owes 1932.00; its customer pays 1950.00 on its reference.
-	os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneCredit("STMT-1121", ref,
-		"SCEA CHATEAU COTE ROTIE", "FR7613825002000800311746929", "1950.00", "RF712026001410712")), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "statements", "2026-11-21.xml"), []byte(oneCredit("STMT-1121", ref,
+		"SCEA CHATEAU COTE ROTIE", "FR7613825002000800311746929", "1950.00", "RF712026001410712")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if r := runBin(t, nil, "once", "-c", cfg); r.code != 0 {
 		t.Fatalf("once exit %d: %s", r.code, r.stderr)
 	}
