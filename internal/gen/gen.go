@@ -691,13 +691,7 @@ func (g *generator) scPayer(sc string) bool {
 	} else {
 		tx.Counterparty = domain.Party{Name: g.nameVariant(cu.name)}
 	}
-	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-	if !g.oldestOfAmount(i) {
-		// the customer's older invoice of the same amount is the one an
-		// accountant letters: the truth follows the oldest-first policy
-		t.Allocations = g.oldestSame(i)
-	}
-	g.add(tx, t)
+	g.addPaidInFull(sc, i, tx)
 	return true
 }
 
@@ -816,11 +810,7 @@ func (g *generator) scLookalike(sc string) bool {
 	}
 	tx := g.tx(it.Residual, "EUR")
 	tx.Counterparty = domain.Party{Name: g.nameVariant(src.name)}
-	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-	if !g.oldestOfAmount(i) {
-		t.Allocations = g.oldestSame(i)
-	}
-	g.add(tx, t)
+	g.addPaidInFull(sc, i, tx)
 	return true
 }
 
@@ -869,11 +859,7 @@ func (g *generator) scNameTruncated(sc string) bool {
 	}
 	tx := g.tx(it.Residual, "EUR")
 	tx.Counterparty = domain.Party{Name: name}
-	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
-	if !g.oldestOfAmount(i) {
-		t.Allocations = g.oldestSame(i)
-	}
-	g.add(tx, t)
+	g.addPaidInFull(sc, i, tx)
 	return true
 }
 
@@ -965,6 +951,18 @@ func (g *generator) maybeStranger(tx *domain.Transaction) {
 	if g.rng.IntN(3) == 0 {
 		tx.Counterparty = domain.Party{IBAN: g.iban("BE"), Name: "Stranger " + fmt.Sprint(g.rng.IntN(100000))}
 	}
+}
+
+// addPaidInFull adds tx, a payment of item i's whole residual, with its
+// truth: item i, or the customer's older invoice of the same amount when
+// there is one — the one an accountant letters (the oldest-first policy).
+func (g *generator) addPaidInFull(sc string, i int, tx domain.Transaction) {
+	it := &g.items[i]
+	t := Truth{Scenario: sc, Allocations: one(it, it.Residual), Matchable: true}
+	if !g.oldestOfAmount(i) {
+		t.Allocations = g.oldestSame(i)
+	}
+	g.add(tx, t)
 }
 
 // oldestSame returns the allocation to the oldest unused open item of the
