@@ -637,18 +637,18 @@ func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 		return nil
 	}
 	for i := range x.Btch {
-		if err := addBatch(&x.Btch[i], fmt.Sprintf("Btch[%d]", i+1)); err != nil {
+		if err := addBatch(&x.Btch[i], "Btch["+strconv.Itoa(i+1)+"]"); err != nil {
 			return nil, err
 		}
 	}
 	for i := range x.TxDtls {
-		srcs = append(srcs, txSrc{&x.TxDtls[i], fmt.Sprintf("TxDtls[%d]", i+1)})
+		srcs = append(srcs, txSrc{&x.TxDtls[i], "TxDtls[" + strconv.Itoa(i+1) + "]"})
 	}
 	for i := range x.NtryDtls {
 		nd := &x.NtryDtls[i]
 		base := "NtryDtls"
 		if len(x.NtryDtls) > 1 {
-			base = fmt.Sprintf("NtryDtls[%d]", i+1)
+			base = "NtryDtls[" + strconv.Itoa(i+1) + "]"
 		}
 		if nd.Btch != nil {
 			if err := addBatch(nd.Btch, base+"/Btch"); err != nil {
