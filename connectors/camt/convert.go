@@ -359,7 +359,7 @@ func convertAmtXchg(x *xAmtAndXchg, base, amtLeaf string, warn *[]string) (*Amou
 }
 
 func convertParty(p *xParty, acct *xAcctID, agt *xAgent) *Party {
-	out := &Party{}
+	var out Party // allocated only when not empty (ultimate parties mostly are)
 	if p != nil {
 		out.Name = firstNonEmpty(p.PtyNm, p.Nm)
 	}
@@ -374,10 +374,12 @@ func convertParty(p *xParty, acct *xAcctID, agt *xAgent) *Party {
 	if agt != nil {
 		out.BIC = strings.ToUpper(firstNonEmpty(agt.BICFI, agt.BIC))
 	}
-	if *out == (Party{}) {
+	if out == (Party{}) {
 		return nil
 	}
-	return out
+	kept := new(Party)
+	*kept = out
+	return kept
 }
 
 func trimAll(ss []string) []string {
