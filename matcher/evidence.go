@@ -201,13 +201,14 @@ func forTextGrams(texts []string, sc *scratch, fn func(g []byte)) {
 // appendTextGrams appends to grams the n-grams forTextGrams gives, as
 // strings sharing one backing string, for typo checks of single items.
 func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
-	var all []byte
-	var cuts []int
+	// gathered in the scratch's buffers, then one string for them all
+	all, cuts := sc.gb[:0], sc.cuts[:0]
 	forTextGrams(texts, sc, func(g []byte) {
 		all = append(all, g...)
 		cuts = append(cuts, len(all))
 	})
 	s := string(all)
+	sc.gb, sc.cuts = all[:0], cuts[:0]
 	from := 0
 	for _, to := range cuts {
 		grams = append(grams, s[from:to])
@@ -234,12 +235,15 @@ type scratch struct {
 	// one text and transaction to the next, seen through views
 	fb, ub, jb []byte
 	texts      []string
-	grams      []string
-	hits       []docScan
-	seen       map[*custEntry]bool
-	learned    map[string]bool
-	names      map[string]int
-	out        []nameMatch
+	// gb and cuts gather a transaction's n-grams (appendTextGrams)
+	gb      []byte
+	cuts    []int
+	grams   []string
+	hits    []docScan
+	seen    map[*custEntry]bool
+	learned map[string]bool
+	names   map[string]int
+	out     []nameMatch
 }
 
 // docScan is a document number found while scanning a transaction's texts.
