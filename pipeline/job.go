@@ -464,6 +464,17 @@ type outbox struct {
 	recs []DecisionRecord
 	perm []int32
 	at   time.Time // when recs were decided
+	// items gives a record's Items (nil: the record's own; see
+	// itemsSharer).
+	items func(*DecisionRecord) map[string]domain.OpenItem
+}
+
+// itemsOf is record d's Items.
+func (o *outbox) itemsOf(d *DecisionRecord) map[string]domain.OpenItem {
+	if o.items == nil {
+		return d.Items
+	}
+	return o.items(d)
 }
 
 // pendingOf is what a commit left PENDING, in writeBackOrder: the run
@@ -499,7 +510,7 @@ func (o *outbox) get(i int) PendingDecision {
 		return o.list[i]
 	}
 	d := &o.recs[o.perm[i]]
-	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
+	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: o.itemsOf(d),
 		DecidedAt: o.at, Reverses: d.Reverses}
 }
 
@@ -510,7 +521,7 @@ func (o *outbox) keyed(i int) connectors.KeyedDecision {
 		return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt}
 	}
 	d := &o.recs[o.perm[i]]
-	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: d.Items, DecidedAt: o.at}
+	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: o.itemsOf(d), DecidedAt: o.at}
 }
 
 // head is the i-th decision's key, file and the letter it reverses.

@@ -47,6 +47,65 @@ type memoryStore struct {
 	learned map[matcher.Learning]bool
 	// examined and reported are the incremental bookkeeping (incremental.go).
 	examined, reported map[string]string
+	// shared are the first pass's open items, which the automatic records
+	// that pass hands over name instead of each keeping a map of copies
+	// (DecisionRecord.Items nil; see itemsOf). Set once, before any such
+	// record is handed over; read without mu.
+	shared sharedItems
+}
+
+// sharedItems are a pass's open items (items) and their index by ID (at).
+type sharedItems struct {
+	items []domain.OpenItem
+	at    map[string]int32
+}
+
+// named is what DecisionRecord.Items holds for decision d: each item its
+// allocations name, as the pass read it (an item the pass did not read:
+// the zero OpenItem).
+func (s sharedItems) named(d *domain.Decision) map[string]domain.OpenItem {
+	named := make(map[string]domain.OpenItem, len(d.Allocations))
+	for _, a := range d.Allocations {
+		if k, ok := s.at[a.ItemID]; ok {
+			named[a.ItemID] = s.items[k]
+		} else {
+			named[a.ItemID] = domain.OpenItem{}
+		}
+	}
+	return named
+}
+
+// itemsSharer is a state store that keeps the pass's open items once
+// (the memory store): when shareItems says so, the pass hands it records
+// of automatic decisions without their Items, and itemsOf gives them back.
+type itemsSharer interface {
+	shareItems(items []domain.OpenItem, at map[string]int32) bool
+	itemsOf(r *DecisionRecord) map[string]domain.OpenItem
+}
+
+var _ itemsSharer = (*memoryStore)(nil)
+
+// shareItems implements itemsSharer: items and at are kept (not copied)
+// and must not change afterwards. Only the first pass's are: the records
+// of a later pass over the same store (tests) keep their own Items, as
+// the items they name were when decided.
+func (m *memoryStore) shareItems(items []domain.OpenItem, at map[string]int32) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shared.at != nil {
+		return false
+	}
+	m.shared = sharedItems{items: items, at: at}
+	return true
+}
+
+// itemsOf implements itemsSharer: r's Items, or for an automatic decision
+// handed over without them, the shared items its allocations name.
+func (m *memoryStore) itemsOf(r *DecisionRecord) map[string]domain.OpenItem {
+	if r.Items != nil || r.Decision.Outcome != domain.Auto || m.shared.at == nil {
+		return r.Items
+	}
+	return m.shared.named(&r.Decision)
 }
 
 // txRef names a transaction (or a decision) of a job.
@@ -247,7 +306,7 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 				}
 			}
 			if r.Decision.Outcome == domain.Auto && r.Reverses == "" && m.decStates[i] != decRejected && !m.undone(job, r.Key) {
-				for id, it := range r.Items {
+				for id, it := range m.itemsOf(r) {
 					if it.ID == "" {
 						it.ID = id
 					}
@@ -361,7 +420,7 @@ func (m *memoryStore) letters(job, txKey string) []AutoDecision {
 				reversal[r.Reverses] = m.decStates[i]
 				continue
 			}
-			all = append(all, AutoDecision{Key: r.Key, Decision: r.Decision, Items: r.Items, State: m.decStates[i], DecidedAt: c.at})
+			all = append(all, AutoDecision{Key: r.Key, Decision: r.Decision, Items: m.itemsOf(r), State: m.decStates[i], DecidedAt: c.at})
 		}
 	}
 	for i := range all {
@@ -455,7 +514,7 @@ func (m *memoryStore) Pending(_ context.Context, job string) ([]PendingDecision,
 					row = &m.recs[at]
 				}
 				out = append(out, PendingDecision{Key: r.Key, FileHash: row.FileHash, Tx: row.Tx, Decision: r.Decision,
-					Items: r.Items, DecidedAt: c.at.UTC(), Reverses: r.Reverses})
+					Items: m.itemsOf(r), DecidedAt: c.at.UTC(), Reverses: r.Reverses})
 			}
 		}
 	}
@@ -500,7 +559,7 @@ func (m *memoryStore) MarkRejected(_ context.Context, job string, rejected []Rej
 		if !ok {
 			continue
 		}
-		state, dec := refusedState(rec.Decision, rec.Items, r, m.letters(job, rec.Tx.Key))
+		state, dec := refusedState(rec.Decision, m.itemsOf(rec), r, m.letters(job, rec.Tx.Key))
 		m.over[txAt] = txShown{state: state, dec: dec}
 	}
 	m.revision[job]++

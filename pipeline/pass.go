@@ -409,6 +409,9 @@ func (p *pass) save(ctx context.Context) error {
 // Result.Applied.
 func (p *pass) writeBack(ctx context.Context) error {
 	ob := pendingOf(p.commit)
+	if sh, ok := p.j.Store.(itemsSharer); ok {
+		ob.items = sh.itemsOf
+	}
 	p.commit = Commit{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
@@ -528,6 +531,11 @@ func (p *pass) decide(ctx context.Context) error {
 	p.setAside = nil
 	itemAt := <-p.itemAt
 	p.itemAt = nil
+	if sh, ok := j.Store.(itemsSharer); ok && sh.shareItems(p.items, itemAt) {
+		// The store keeps the items once: the records name them instead of
+		// each keeping a map of copies.
+		itemAt = nil
+	}
 	if j.Reports.XLSX || j.Reports.FrenchCSV || j.Metrics != nil {
 		// The workbook's candidates and the receivables gauges show the
 		// items as this pass's letters leave them.
@@ -618,13 +626,8 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			}
 		}
 		rec.Key = DecisionKey(j.Name, tx.Key, generation)
-		rec.Items = map[string]domain.OpenItem{}
-		for _, a := range d.Allocations {
-			if k, ok := itemAt[a.ItemID]; ok {
-				rec.Items[a.ItemID] = p.items[k]
-			} else {
-				rec.Items[a.ItemID] = domain.OpenItem{}
-			}
+		if itemAt != nil { // else the store shares the items (itemsSharer)
+			rec.Items = sharedItems{items: p.items, at: itemAt}.named(&d)
 		}
 	} else {
 		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
