@@ -464,17 +464,17 @@ type outbox struct {
 	recs []DecisionRecord
 	perm []int32
 	at   time.Time // when recs were decided
-	// items gives a record's Items (nil: the record's own; see
-	// itemsSharer).
-	items func(*DecisionRecord) map[string]domain.OpenItem
+	// src, when set, holds the decisions instead (the memory store's
+	// records, memOutbox).
+	src outboxSource
 }
 
-// itemsOf is record d's Items.
-func (o *outbox) itemsOf(d *DecisionRecord) map[string]domain.OpenItem {
-	if o.items == nil {
-		return d.Items
-	}
-	return o.items(d)
+// outboxSource is an outbox's decisions kept elsewhere, in writeBackOrder.
+type outboxSource interface {
+	len() int
+	get(i int) PendingDecision
+	keyed(i int) connectors.KeyedDecision
+	head(i int) (key, file, reverses string)
 }
 
 // pendingOf is what a commit left PENDING, in writeBackOrder: the run
@@ -498,6 +498,9 @@ func pendingOf(c Commit) *outbox {
 }
 
 func (o *outbox) len() int {
+	if o.src != nil {
+		return o.src.len()
+	}
 	if o.recs != nil {
 		return len(o.perm)
 	}
@@ -506,26 +509,35 @@ func (o *outbox) len() int {
 
 // get is the i-th decision.
 func (o *outbox) get(i int) PendingDecision {
+	if o.src != nil {
+		return o.src.get(i)
+	}
 	if o.recs == nil {
 		return o.list[i]
 	}
 	d := &o.recs[o.perm[i]]
-	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: o.itemsOf(d),
+	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
 		DecidedAt: o.at, Reverses: d.Reverses}
 }
 
 // keyed is the i-th decision as the ledger is handed it.
 func (o *outbox) keyed(i int) connectors.KeyedDecision {
+	if o.src != nil {
+		return o.src.keyed(i)
+	}
 	if o.recs == nil {
 		p := &o.list[i]
 		return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt}
 	}
 	d := &o.recs[o.perm[i]]
-	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: o.itemsOf(d), DecidedAt: o.at}
+	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: d.Items, DecidedAt: o.at}
 }
 
 // head is the i-th decision's key, file and the letter it reverses.
 func (o *outbox) head(i int) (key, file, reverses string) {
+	if o.src != nil {
+		return o.src.head(i)
+	}
 	if o.recs == nil {
 		p := &o.list[i]
 		return p.Key, p.FileHash, p.Reverses

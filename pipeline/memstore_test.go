@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,11 +23,22 @@ import (
 // states and order, the same decisions pending, rejected or applied, the
 // same letters — and so writes the same journal and reports.
 func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
+	// Two intraday reports give one bank reference, amount and date to
+	// payments of two payers (TestPossibleDuplicate).
+	const day = "2026-11-17"
+	first := report052("rpt-1", day, "", credit(day, "TX4711", idPay("ALPHA SA", "100.00", rf("1001"))))
+	second := report052("rpt-2", day, "", credit(day, "TX4711", idPay("ZULU LTD", "100.00", rf("1001"))))
 	for _, tc := range []struct {
 		name   string
 		ledger func(connectors.Ledger) connectors.Ledger
+		files  map[string][]byte
+		// reason is one the exceptions must show (the identity rule's
+		// verdicts change the matcher's decisions before they are kept).
+		reason string
 	}{
 		{name: "examples"},
+		{name: "a possible duplicate", files: map[string][]byte{first.name: first.doc.XML(),
+			second.name: second.doc.XML()}, reason: ReasonPossibleDuplicate},
 		{name: "ledger refuses", ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
 		}},
@@ -44,7 +56,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 			mem := newMemoryStore()
 			var outs []string
 			for _, st := range []StateStore{sql, mem} {
-				dir := oneShotDir(t, nil)
+				dir := oneShotDir(t, tc.files)
 				out := filepath.Join(dir, "out")
 				src, err := local.New("statements", local.Config{Dir: filepath.Join(dir, "statements")})
 				if err != nil {
@@ -87,6 +99,9 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 			eb, _ := mem.Exceptions(ctx, "j")
 			if len(ea) == 0 || jsonText(ea) != jsonText(eb) {
 				t.Errorf("exceptions differ:\n SQL    %+v\n memory %+v", ea, eb)
+			}
+			if tc.reason != "" && !strings.Contains(jsonText(eb), `"reason":"`+tc.reason+`"`) {
+				t.Errorf("no exception for %s: %+v", tc.reason, eb)
 			}
 			rejected := 0
 			for _, st := range a {
