@@ -14,6 +14,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -154,4 +155,39 @@ func jsonText(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestLetteredMemoryInTxOrder: two lettered payments with one bank
+// reference and end-to-end ID (in two accounts): both stores give the
+// matcher's memory the one last in txOrder (order.go), whatever the order
+// they were recorded in or their keys.
+func TestLetteredMemoryInTxOrder(t *testing.T) {
+	ctx := context.Background()
+	sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
+	lettered := func(key, account string) DecisionRecord {
+		tx := testTx("R1", "100.00")
+		tx.Key, tx.Account, tx.EndToEndID = key, account, "E2E-1"
+		return DecisionRecord{Key: "ltr-" + key, Tx: tx, FileHash: "h1", New: true,
+			Decision: domain.Decision{TxKey: key, Outcome: domain.Auto, Rule: "reference",
+				Allocations: []domain.Allocation{{ItemID: "OI-" + key, Amount: domain.MustAmount("100.00")}}}}
+	}
+	for _, st := range []StateStore{sql, newMemoryStore()} {
+		// k2 in account A is first in txOrder, k1 in account B last.
+		c := Commit{Job: "j", At: at, Decisions: []DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
+		if err := st.SaveCommit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		mem, err := st.Memory(ctx, "j", at.AddDate(0, 0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mem.LetteredRefs["R1"] != "k1" || mem.LetteredRefs["E2E-1"] != "k1" || len(mem.Lettered) != 2 {
+			t.Errorf("%T: lettered refs %v (lettered %v), want R1 and E2E-1 → k1", st, mem.LetteredRefs, mem.Lettered)
+		}
+	}
 }
