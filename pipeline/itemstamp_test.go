@@ -16,15 +16,20 @@ import (
 // TestIdlePassLeavesOpenItemsUnread: a pass whose ledger stamps its items
 // as when they were last read, under the same configuration, does not read
 // them and says what the ledger said of them then; a new stamp, a new
-// configuration, or items the clock decided are read again.
+// configuration, or items the clock decided are read again. On SQLite and
+// PostgreSQL.
 func TestIdlePassLeavesOpenItemsUnread(t *testing.T) {
+	forEachStore(t, testIdlePassLeavesOpenItemsUnread)
+}
+
+func testIdlePassLeavesOpenItemsUnread(t *testing.T, open func() (*Store, error)) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")
 	if err := os.MkdirAll(stmts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(":memory:")
+	store, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
