@@ -223,7 +223,13 @@ func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {
 	if !ok {
 		return
 	}
-	r.OpenItemsNote, r.OpenItemsAnnouncements = n.OpenItemsNote()
+	note, announced := n.OpenItemsNote()
+	r.showOpenItemsNote(note, announced, log)
+}
+
+// showOpenItemsNote sets and logs what the ledger said of the open items.
+func (r *Result) showOpenItemsNote(note string, announced []string, log *slog.Logger) {
+	r.OpenItemsNote, r.OpenItemsAnnouncements = note, announced
 	if r.OpenItemsNote != "" {
 		log.Info("open items reconciled with the journal", "component", "ledger", "rule", r.OpenItemsNote)
 	}

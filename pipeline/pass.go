@@ -57,6 +57,12 @@ type pass struct {
 	itemAt    chan map[string]int32
 	allocated map[string]domain.Amount
 	early     chan renderedExceptions
+	// itemsHash is the hash of the open items (itemsHash); itemsDeferred
+	// that they were left unread, itemsStamp the ledger's stamp taken
+	// before reading them (itemstamp.go).
+	itemsHash     string
+	itemsDeferred bool
+	itemsStamp    string
 }
 
 // renderedExceptions is the exceptions list and its CSV.
@@ -134,8 +140,12 @@ func (p *pass) startReading(ctx context.Context) error {
 }
 
 // loadItems reads the open items (Job.OpenItems, else the ledger's) into
-// p.items.
+// p.items, unless the ledger says they are those last read
+// (itemstamp.go: deferItems).
 func (p *pass) loadItems(ctx context.Context) error {
+	if deferred, err := p.deferItems(ctx); err != nil || deferred {
+		return err
+	}
 	read := p.j.OpenItems
 	if read == nil {
 		read = p.j.Ledger.OpenItems
@@ -149,7 +159,8 @@ func (p *pass) loadItems(ctx context.Context) error {
 	if p.j.OpenItems == nil {
 		p.res.noteOpenItems(p.j.Ledger, p.log)
 	}
-	return nil
+	p.itemsHash = itemsHash(items)
+	return p.recordItemsStamp(ctx)
 }
 
 // readStatements stages, in memory and in listing order, the files the
@@ -300,7 +311,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	exam.Config, exam.Items = j.ConfigHash, itemsHash(p.items)
+	exam.Config, exam.Items = j.ConfigHash, p.itemsHash
 	p.exam = exam
 	why := exam.changedSince(recorded)
 	if len(p.files) > 0 {
@@ -314,6 +325,9 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 		why = "full examination configured"
 	}
 	p.examined, p.res.ExaminedWhy = true, why
+	if err := p.needItems(ctx); err != nil {
+		return err
+	}
 	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
 	if err != nil {
 		return err
@@ -361,7 +375,7 @@ func (p *pass) match(ctx context.Context) error {
 	if len(p.fresh) == 0 && len(p.open) == 0 {
 		return nil // nothing to decide: the memory is not read
 	}
-	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
+	mem, err := j.matcherMemory(ctx, p.fresh, p.open)
 	if err != nil {
 		return err
 	}
@@ -469,6 +483,11 @@ func (p *pass) report(ctx context.Context) error {
 		crashAt(FailAfterReports)
 		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
 		return nil
+	}
+	if p.allocated != nil { // the reports show the items
+		if err := p.needItems(ctx); err != nil {
+			return err
+		}
 	}
 	exc, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {

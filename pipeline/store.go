@@ -202,9 +202,10 @@ var migrations = [][]string{
 		// matched by content against those recorded.
 		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
-	7: refusedFilesMigration, // refused statement files, held by content hash (refused.go)
-	8: examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
-	9: atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
+	7:  refusedFilesMigration, // refused statement files, held by content hash (refused.go)
+	8:  examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
+	9:  atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
+	10: itemsStampMigration,   // the open items' stamp: an idle pass leaves them unread (itemstamp.go)
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -820,6 +821,12 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 // Memory loads what was learned, plus the allocations written per
 // transaction first seen since the given time (for reversals).
 func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error) {
+	return s.memory(ctx, job, since, true)
+}
+
+// memory is Memory, leaving out the lettered payments (Memory.Lettered,
+// LetteredRefs) unless lettered (see Job.matcherMemory).
+func (s *Store) memory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
@@ -848,8 +855,10 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 	}
 	// Only payments lettered recently can come back as a reversal or a
 	// return (SEPA direct-debit returns: up to 13 months).
-	if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
-		return mem, err
+	if lettered {
+		if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
+			return mem, err
+		}
 	}
 	// the items those letters settled: a payment naming one pays it twice
 	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
