@@ -728,14 +728,6 @@ func sameException(a, b domain.Decision) bool {
 	return a.Outcome == b.Outcome && a.Reason == b.Reason && reflect.DeepEqual(a.Candidates, b.Candidates)
 }
 
-// unallocated is the cash of tx that no allocation took.
-func unallocated(st StoredTx) domain.Amount {
-	if st.Decision.Outcome == domain.Auto {
-		return st.Decision.Excess
-	}
-	return st.Tx.Amount
-}
-
 func unmatchedCash(exc []StoredTx) map[string]domain.Amount {
 	out := map[string]domain.Amount{}
 	for _, st := range exc {
@@ -957,11 +949,6 @@ func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
 	}
 	return nil
 }
-
-// RuleBankReversal marks the reversal of a letter whose payment the bank
-// reversed or returned: the cash went back, so neither the payment nor the
-// reversal entry is cash to letter.
-const RuleBankReversal = "bank_reversal"
 
 // suggestInstead turns an automatic decision into a suggestion of the same
 // items, for an accountant to confirm.

@@ -1,0 +1,48 @@
+package pipeline
+
+import "github.com/lettrage/lettrage/pipeline/decide"
+
+// The decision state machine lives in pipeline/decide; these names keep
+// the pass and the stores reading as before while the stores move out of
+// this package (issue 15), and go with that move.
+type (
+	StoredTx        = decide.StoredTx
+	PendingDecision = decide.PendingDecision
+	DecisionRecord  = decide.DecisionRecord
+	AutoDecision    = decide.AutoDecision
+	Rejection       = decide.Rejection
+)
+
+// Transaction and decision states (decide.TxOpen…).
+const (
+	txOpen      = decide.TxOpen
+	txLettered  = decide.TxLettered
+	txIgnored   = decide.TxIgnored
+	txHeld      = decide.TxHeld
+	txWaiting   = decide.TxWaiting
+	txCovered   = decide.TxCovered
+	decPending  = decide.DecPending
+	decApplied  = decide.DecApplied
+	decRecord   = decide.DecRecord
+	decRejected = decide.DecRejected
+)
+
+// Exception reasons and the rule of a bank reversal, as decide names them.
+const (
+	ReasonLedgerRejected        = decide.ReasonLedgerRejected
+	ReasonLedgerRejectedPartial = decide.ReasonLedgerRejectedPartial
+	RuleBankReversal            = decide.RuleBankReversal
+)
+
+var (
+	shown            = decide.Shown
+	refusedState     = decide.RefusedState
+	refusedException = decide.RefusedException
+	standing         = decide.Standing
+	standingChain    = decide.StandingChain
+	withRemainder    = decide.WithRemainder
+	sortLetters      = decide.SortLetters
+	unallocated      = decide.Unallocated
+	// IsException reports whether a decision leaves cash for an accountant.
+	IsException = decide.IsException
+)
