@@ -22,6 +22,7 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 var (
@@ -243,7 +244,7 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 			continue
 		}
 		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: dateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
-			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: Remittance(st.Tx), Reason: st.Decision.Reason}
+			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: report.Remittance(st.Tx), Reason: st.Decision.Reason}
 		switch st.State {
 		case txLettered:
 			t.State = conservation.Lettered
@@ -330,7 +331,7 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 	byRef := map[string]int{} // account|tx_ref → index in o.Txs
 	for _, kd := range led.applied {
 		t := conservation.Tx{Account: kd.Tx.Account, Currency: kd.Tx.Currency, Day: dateText(kd.Tx.BookingDate), Ref: kd.Tx.Ref,
-			Amount: kd.Tx.Amount, Payer: kd.Tx.Counterparty.Name, Remittance: Remittance(kd.Tx), State: conservation.Lettered, Letters: 1}
+			Amount: kd.Tx.Amount, Payer: kd.Tx.Counterparty.Name, Remittance: report.Remittance(kd.Tx), State: conservation.Lettered, Letters: 1}
 		for _, a := range kd.Decision.Allocations {
 			t.Allocated = t.Allocated.Add(a.Amount)
 			o.Settled[a.ItemID] = o.Settled[a.ItemID].Add(a.Settles())

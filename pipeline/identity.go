@@ -99,16 +99,6 @@ type priorState interface {
 	linked(ctx context.Context, links []string) ([]linkedTx, error)
 }
 
-// Reasons a transaction is set aside or reported by the identity rule.
-const (
-	ReasonDuplicateDelivery = "duplicate_delivery"  // a re-delivery of a recorded transaction
-	ReasonPossibleDuplicate = "possible_duplicate"  // an exception: same reference, contradicting content
-	ReasonCoveredByDetails  = "covered_by_details"  // a batch entry whose details were read
-	ReasonDetailsOfLettered = "details_of_lettered" // details of a batch entry lettered as a whole
-	ReasonAwaitingDetails   = "awaiting_details"    // a batch entry waiting for its camt.054
-	ReasonBatchNoDetails    = "batch_without_details"
-)
-
 // cover is a transaction set aside because another accounts for its cash.
 type cover struct {
 	tx     domain.Transaction

@@ -190,32 +190,6 @@ func (r Result) AllSetAside() map[string]*SetAside {
 	return out
 }
 
-// Reasons a transaction read is not customer cash to letter, counted in
-// the summary's set-aside line, the metric and the workbook's set-aside
-// sheet besides the identity rule's (ReasonDuplicateDelivery…).
-const (
-	SetAsideDebit     = "debit"                 // money going out
-	SetAsideNotBooked = "not_booked"            // a pending or informational entry
-	SetAsideReversal  = "reversal"              // a bank reversal or return entry
-	SetAsideByHand    = "ignored_by_accountant" // an accountant's ignore
-)
-
-// ignoredReason classifies a transaction the matcher ignored: "" when the
-// identity rule already counted it (set aside by its own reason).
-func ignoredReason(tx domain.Transaction, d domain.Decision) string {
-	switch {
-	case d.Reason != domain.ReasonNotLetterable:
-		return ""
-	case tx.Reversal || tx.Return:
-		return SetAsideReversal
-	case !tx.Credit:
-		return SetAsideDebit
-	case tx.Status != "" && tx.Status != "BOOK":
-		return SetAsideNotBooked
-	}
-	return ""
-}
-
 // noteOpenItems records (and logs) what a ledger says of the open items it
 // just read.
 func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {

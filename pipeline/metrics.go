@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // Metrics are Lettrage's Prometheus series, on an explicit registry. Labels
@@ -320,15 +321,6 @@ func accountSuffix(s string) string {
 	return "…" + s[max(0, len(s)-4):]
 }
 
-// MaskIBAN keeps the country, check digits and last four characters:
-// FR7630006000011234567890189 → FR76…0189. Used in logs and labels.
-func MaskIBAN(s string) string {
-	if len(s) <= 8 {
-		return "…" + s[max(0, len(s)-2):]
-	}
-	return s[:4] + "…" + s[len(s)-4:]
-}
-
 func (m *Metrics) sourceRead(job, source string, n int64) {
 	if m != nil {
 		m.sourceBytes.WithLabelValues(job, source).Add(float64(n))
@@ -410,7 +402,7 @@ func (m *Metrics) inboxFile(job, outcome string) {
 func (m *Metrics) resolution(job, action, status string) {
 	if m != nil {
 		known := false
-		for _, a := range Actions {
+		for _, a := range report.Actions {
 			known = known || a == action
 		}
 		if !known {

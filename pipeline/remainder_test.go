@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // overpaidFixture is resolveFixture with R1 (cash given) lettered
@@ -52,7 +53,7 @@ func remainderItems() []domain.OpenItem {
 func TestResolveOverpaymentRemainder(t *testing.T) {
 	tests := []struct {
 		name        string
-		row         Resolution
+		row         report.Resolution
 		opts        ResolveOptions
 		limits      map[string]domain.Amount
 		errContains string
@@ -95,7 +96,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			led := newPostingLedger(remainderItems()...)
 			job, store, letterKey := overpaidFixture(t, led, "80.00")
 			job.WriteOffLimits = tc.limits
-			res, err := job.Resolve(ctx, []Resolution{tc.row}, tc.opts)
+			res, err := job.Resolve(ctx, []report.Resolution{tc.row}, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +167,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, letterKey := overpaidFixture(t, led, "80.00")
-	rows := []Resolution{row("R1", "on_account", "", "C1", "advance")}
+	rows := []report.Resolution{row("R1", "on_account", "", "C1", "advance")}
 	for round, want := range []string{"applied", "already_applied"} {
 		res, err := job.Resolve(ctx, rows, ResolveOptions{Actor: "claire", Origin: "wb.xlsx"})
 		if err != nil {
@@ -181,13 +182,13 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	}
 	remainderKey := led.decisionFor("R1").Key
 	// Another row on the settled payment is refused.
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "X")}, ResolveOptions{}); res[0].Status != "refused" ||
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "X")}, ResolveOptions{}); res[0].Status != "refused" ||
 		!strings.Contains(res[0].Message, "not an open exception any more") {
 		t.Errorf("write-off of a settled remainder: %+v", res[0])
 	}
 
 	for round, want := range []string{"applied", "already_applied"} {
-		res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "wrong payer")}, ResolveOptions{Actor: "claire"})
+		res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "wrong payer")}, ResolveOptions{Actor: "claire"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +233,7 @@ func TestRemainderRefusedByTheLedger(t *testing.T) {
 	led := newPostingLedger(remainderItems()...)
 	led.refuse = domain.WriteOffPosting
 	job, store, _ := overpaidFixture(t, led, "80.00")
-	rows := []Resolution{row("R1", "write_off", "", "", "OVER")}
+	rows := []report.Resolution{row("R1", "write_off", "", "", "OVER")}
 	res, err := job.Resolve(ctx, rows, ResolveOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -265,11 +266,11 @@ func TestRefusedRemainderUnletteringKeepsBoth(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, _ := overpaidFixture(t, led, "80.00")
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "on_account", "", "C1", "")}, ResolveOptions{}); res[0].Status != "applied" {
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "on_account", "", "C1", "")}, ResolveOptions{}); res[0].Status != "applied" {
 		t.Fatalf("on_account: %+v", res[0])
 	}
 	led.refuseUnletter = true
-	res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "")}, ResolveOptions{})
+	res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "")}, ResolveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestPendingReversalsNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, letterKey := overpaidFixture(t, led, "80.00")
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "OVER")}, ResolveOptions{}); res[0].Status != "applied" {
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "OVER")}, ResolveOptions{}); res[0].Status != "applied" {
 		t.Fatalf("write_off: %+v", res[0])
 	}
 	remainderKey := led.decisionFor("R1").Key

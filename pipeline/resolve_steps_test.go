@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // The policies of resolveRow's named steps, each a small pure function
@@ -14,16 +15,16 @@ func TestCheckRow(t *testing.T) {
 	seen := map[string]int{"FR7630006000011234567890189|T1": 4}
 	for _, tc := range []struct {
 		name    string
-		r       Resolution
+		r       report.Resolution
 		key     string
 		refusal string // a part of it
 	}{
-		{"no ref", Resolution{Account: "FR76 3000 6000 0112 3456 7890 189", Action: "accept"}, "", "required"},
-		{"no account", Resolution{TxRef: "T2", Action: "accept"}, "", "required"},
-		{"unknown action", Resolution{TxRef: "T2", Account: "FR7630006000011234567890189", Action: "pay"}, "", `unknown action "pay"`},
-		{"duplicate", Resolution{TxRef: "T1", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "ignore"}, "", "row 4 already"},
-		{"ok", Resolution{TxRef: "T2", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "write_off"}, "FR7630006000011234567890189|T2", ""},
-		{"no action", Resolution{TxRef: "T2", Account: "FR7630006000011234567890189"}, "FR7630006000011234567890189|T2", ""},
+		{"no ref", report.Resolution{Account: "FR76 3000 6000 0112 3456 7890 189", Action: "accept"}, "", "required"},
+		{"no account", report.Resolution{TxRef: "T2", Action: "accept"}, "", "required"},
+		{"unknown action", report.Resolution{TxRef: "T2", Account: "FR7630006000011234567890189", Action: "pay"}, "", `unknown action "pay"`},
+		{"duplicate", report.Resolution{TxRef: "T1", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "ignore"}, "", "row 4 already"},
+		{"ok", report.Resolution{TxRef: "T2", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "write_off"}, "FR7630006000011234567890189|T2", ""},
+		{"no action", report.Resolution{TxRef: "T2", Account: "FR7630006000011234567890189"}, "FR7630006000011234567890189|T2", ""},
 	} {
 		key, refusal := checkRow(tc.r, seen)
 		if key != tc.key || (tc.refusal == "") != (refusal == "") || !strings.Contains(refusal, tc.refusal) {
@@ -49,7 +50,7 @@ func TestStateRefusal(t *testing.T) {
 			"it was lettered meanwhile (rule reference)"},
 		{"ignored", "letter", StoredTx{State: "ignored"}, "any more: it is ignored"},
 	} {
-		got := stateRefusal(Resolution{Action: tc.action}, tc.st)
+		got := stateRefusal(report.Resolution{Action: tc.action}, tc.st)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: stateRefusal = %q, want %q", tc.name, got, tc.want)
 		}
@@ -57,7 +58,7 @@ func TestStateRefusal(t *testing.T) {
 }
 
 func TestResolvedBy(t *testing.T) {
-	r := Resolution{Row: 7}
+	r := report.Resolution{Row: 7}
 	if got := resolvedBy(r, ResolveOptions{Origin: "/in/box/fixes.xlsx"}); got != "by an accountant from fixes.xlsx row 7" {
 		t.Errorf("resolvedBy = %q", got)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // postingLedger is an in-memory ledger that writes allocations and
@@ -168,8 +169,8 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 	return job, store
 }
 
-func row(ref, action, items, customer, comment string) Resolution {
-	return Resolution{Row: 2, TxRef: ref, Account: testAccount, Action: action, Items: items, Customer: customer, Comment: comment}
+func row(ref, action, items, customer, comment string) report.Resolution {
+	return report.Resolution{Row: 2, TxRef: ref, Account: testAccount, Action: action, Items: items, Customer: customer, Comment: comment}
 }
 
 func amountsOf(d domain.Decision) (allocs, postings []string) {
@@ -194,7 +195,7 @@ func TestResolvePostings(t *testing.T) {
 	tests := []struct {
 		name        string
 		cash        string
-		row         Resolution
+		row         report.Resolution
 		opts        ResolveOptions
 		limits      map[string]domain.Amount
 		errContains string   // refusal message
@@ -257,7 +258,7 @@ func TestResolvePostings(t *testing.T) {
 			led := newPostingLedger(items...)
 			job, store := resolveFixture(t, led, tc.cash)
 			job.WriteOffLimits = tc.limits
-			res, err := job.Resolve(ctx, []Resolution{tc.row}, tc.opts)
+			res, err := job.Resolve(ctx, []report.Resolution{tc.row}, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,7 +337,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
 	job, store := resolveFixture(t, led, "500.00", "3.50")
-	rows := []Resolution{
+	rows := []report.Resolution{
 		row("R1", "on_account", "OI1", "C1", "advance"),
 		row("R2", "write_off", "", "", "BANKFEE"),
 	}
@@ -367,7 +368,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	}
 
 	// Unletter the on-account resolution: its posting is reversed too.
-	res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "wrong customer")}, ResolveOptions{Actor: "claire"})
+	res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "wrong customer")}, ResolveOptions{Actor: "claire"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	}
 	// Now the accountant writes it off (a larger amount, allowed): a new
 	// decision, lettered again.
-	res, err = job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "GONE")}, ResolveOptions{AllowLargeWriteOff: true})
+	res, err = job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "GONE")}, ResolveOptions{AllowLargeWriteOff: true})
 	if err != nil || res[0].Status != "applied" {
 		t.Fatalf("write-off after unletter: %+v %v", res, err)
 	}
@@ -412,7 +413,7 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
 	led.refuse = domain.WriteOffPosting
 	job, store := resolveFixture(t, led, "7.00", "20.00")
-	rows := []Resolution{row("R1", "write_off", "", "", "ROUNDING"), row("R2", "on_account", "", "C1", "")}
+	rows := []report.Resolution{row("R1", "write_off", "", "", "ROUNDING"), row("R2", "on_account", "", "C1", "")}
 	rows[1].Row = 3
 	res, err := job.Resolve(ctx, rows, ResolveOptions{})
 	if err != nil {
@@ -502,7 +503,7 @@ func TestResolveLogLinesHaveEachKeyOnce(t *testing.T) {
 	job, _ := resolveFixture(t, led, "500.00")
 	var buf bytes.Buffer
 	job.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if _, err := job.Resolve(context.Background(), []Resolution{row("R1", "on_account", "OI1", "C1", "advance")},
+	if _, err := job.Resolve(context.Background(), []report.Resolution{row("R1", "on_account", "OI1", "C1", "advance")},
 		ResolveOptions{Actor: "claire", Origin: "wb.xlsx"}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -1217,21 +1216,6 @@ func dateText(t time.Time) string {
 		return ""
 	}
 	return t.Format("2006-01-02")
-}
-
-// ibanLike finds IBAN-shaped tokens in free text (explanations).
-var ibanLike = regexp.MustCompile(`\b[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}\b`)
-
-// MaskIBANs masks every IBAN-shaped token of s.
-func MaskIBANs(s string) string {
-	return ibanLike.ReplaceAllStringFunc(s, MaskIBAN)
-}
-
-// redactTx erases what identifies a person from a settled transaction.
-func redactTx(tx *domain.Transaction) {
-	tx.Counterparty = domain.Party{}
-	tx.Unstructured = nil
-	tx.Additional = nil
 }
 
 // RedactPersonalData erases payers' names, IBANs and remittance text of the

@@ -20,6 +20,7 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -650,7 +651,7 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	if by == "" {
 		by = "unknown"
 	}
-	results, err := job.Resolve(ctx, []pipeline.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
+	results, err := job.Resolve(ctx, []report.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
 		pipeline.ResolveOptions{Actor: by, Origin: "lettrage unletter"})
 	if err != nil {
 		return exitFor("unletter", err, ctx.Err() != nil, stderr)
@@ -704,7 +705,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 	}
 	code = exitOK
 	for _, path := range c.args {
-		wb, err := pipeline.ReadResolutions(path)
+		wb, err := report.ReadResolutions(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
 			code = exitUsage
@@ -712,7 +713,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		}
 		actor := by
 		if actor == "" {
-			actor = pipeline.AuthorOf(wb, job.InboxDefaultAuthor)
+			actor = report.AuthorOf(wb, job.InboxDefaultAuthor)
 		}
 		abs, _ := filepath.Abs(path)
 		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs,
@@ -731,8 +732,8 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 				code = max(code, exitPartial)
 			}
 		}
-		out := pipeline.ResultPath(path)
-		if err := pipeline.WriteResolveResults(out, results); err != nil {
+		out := report.ResultPath(path)
+		if err := report.WriteResolveResults(out, results); err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
 			code = max(code, exitPartial)
 		}

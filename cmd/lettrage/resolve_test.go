@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // oneCredit is a minimal camt.053.001.02 statement with one booked credit.
@@ -500,7 +501,7 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 	f.Close()
 	resultsOf := func() map[string][]string {
 		out := map[string][]string{}
-		for _, r := range readCSV(t, pipeline.ResultPath(wb))[1:] {
+		for _, r := range readCSV(t, report.ResultPath(wb))[1:] {
 			out[r[1]] = r
 		}
 		return out

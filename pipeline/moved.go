@@ -1,6 +1,9 @@
 package pipeline
 
-import "github.com/lettrage/lettrage/pipeline/decide"
+import (
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
+)
 
 // The decision state machine lives in pipeline/decide; these names keep
 // the pass and the stores reading as before while the stores move out of
@@ -45,4 +48,37 @@ var (
 	unallocated      = decide.Unallocated
 	// IsException reports whether a decision leaves cash for an accountant.
 	IsException = decide.IsException
+)
+
+// Why a transaction is set aside (decide/setaside.go).
+const (
+	SetAsideDebit           = decide.SetAsideDebit
+	SetAsideNotBooked       = decide.SetAsideNotBooked
+	SetAsideReversal        = decide.SetAsideReversal
+	SetAsideByHand          = decide.SetAsideByHand
+	ReasonDuplicateDelivery = decide.ReasonDuplicateDelivery
+	ReasonPossibleDuplicate = decide.ReasonPossibleDuplicate
+	ReasonCoveredByDetails  = decide.ReasonCoveredByDetails
+	ReasonDetailsOfLettered = decide.ReasonDetailsOfLettered
+	ReasonAwaitingDetails   = decide.ReasonAwaitingDetails
+	ReasonBatchNoDetails    = decide.ReasonBatchNoDetails
+)
+
+var ignoredReason = decide.IgnoredReason
+
+// Personal data (decide/personal.go).
+var (
+	// MaskIBAN keeps the country, check digits and last four characters.
+	MaskIBAN = decide.MaskIBAN
+	// MaskIBANs masks every IBAN-shaped token of s.
+	MaskIBANs = decide.MaskIBANs
+	redactTx  = decide.RedactTx
+)
+
+// ReportOptions says which exception reports a job writes (report.Options).
+type ReportOptions = report.Options
+
+var (
+	renderExceptionsCSV = report.ExceptionsCSV
+	writeReportFiles    = report.WriteFiles
 )

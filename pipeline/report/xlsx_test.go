@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 func TestExceptionsWorkbook(t *testing.T) {
@@ -21,7 +22,7 @@ func TestExceptionsWorkbook(t *testing.T) {
 	unm.Unstructured = []string{"REMBOURSEMENT DEPOT"}
 	over := testTx("0042", "150.125") // a reference with leading zeros, 3 decimals
 	over.Account = "DE89370400440532013000"
-	exc := []StoredTx{
+	exc := []decide.StoredTx{
 		{Tx: unm, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate", Explanation: "nothing"}},
 		{Tx: over, Decision: domain.Decision{Outcome: domain.Auto, Excess: domain.MustAmount("30.125"),
 			Candidates: []domain.Candidate{{ItemID: "OI-1", Score: 0.82}}}},
@@ -114,9 +115,9 @@ func TestFrenchCSV(t *testing.T) {
 	items := map[string]domain.OpenItem{"OI-1037": {ID: "OI-1037", DocumentNumber: "FA-2026-00137", CustomerID: "C003",
 		CustomerName: "Cie Générale", Currency: "EUR", Residual: domain.MustAmount("1560.00"),
 		DueDate: time.Date(2026, 10, 21, 0, 0, 0, 0, time.UTC)}}
-	st := StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Suggested, Reason: "unknown_payer",
+	st := decide.StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Suggested, Reason: "unknown_payer",
 		Explanation: "amount fits", Candidates: []domain.Candidate{{ItemID: "OI-1037", Score: 0.82}, {ItemID: "OI-9", Score: 0.3}}}}
-	if err := writeExceptionsFrenchCSV(dir, []StoredTx{st}, items); err != nil {
+	if err := writeExceptionsFrenchCSV(dir, []decide.StoredTx{st}, items); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "exceptions-fr.csv")

@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // formulaPayloads are what a payer may write in a name or a remittance to
@@ -48,22 +49,22 @@ func readCSV(t *testing.T, data []byte, comma rune) [][]string {
 // cash stays -240.00); the resolutions reader reverses the escape, so a
 // row read back names the transaction as it is.
 func TestReportsNeutraliseFormulas(t *testing.T) {
-	var exc []StoredTx
+	var exc []decide.StoredTx
 	for i, p := range formulaPayloads {
 		tx := testTx(p, "-240.00")
 		tx.Ref = []string{"=1+1", "R2", "R3", "R4", "R5", "R6"}[i]
 		tx.Counterparty.Name = p
 		tx.Unstructured = []string{p}
-		exc = append(exc, StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate",
+		exc = append(exc, decide.StoredTx{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched, Reason: "no_candidate",
 			Explanation: p}})
 	}
 	exc[1].Tx.Counterparty.Name = "evil\u202Etxt.exe"
 	dir := t.TempDir()
-	data, err := renderExceptionsCSV(exc)
+	data, err := ExceptionsCSV(exc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeReportFiles(dir, ReportOptions{FrenchCSV: true}, exc, data, accountSuffix, nil); err != nil {
+	if err := WriteFiles(dir, Options{FrenchCSV: true}, exc, data, accountSuffix, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []struct {
@@ -150,7 +151,7 @@ func TestWorkbookShowsBidi(t *testing.T) {
 	dir := t.TempDir()
 	tx := testTx("R\u202E1", "10.00")
 	tx.Counterparty.Name = formulaPayloads[0]
-	if err := writeExceptionsXLSX(dir, []StoredTx{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched}}}, accountSuffix, &view{loc: localeEN}); err != nil {
+	if err := writeExceptionsXLSX(dir, []decide.StoredTx{{Tx: tx, Decision: domain.Decision{Outcome: domain.Unmatched}}}, accountSuffix, &view{loc: localeEN}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "exceptions.xlsx")

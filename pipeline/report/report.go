@@ -1,4 +1,12 @@
-package pipeline
+// Package report renders what accountants read and parses what they send
+// back: exceptions.csv (the contract columns of docs/FORMATS.md), the
+// exceptions workbook (exceptions.xlsx: the exceptions, a guide, a summary
+// and the set-aside sheet) and the French CSV, in the locales of
+// locale.go; and the resolutions workbook or CSV an accountant fills in
+// (ReadResolutions) with the result file of applying it. It renders
+// records (pipeline/decide) given to it: it reads no state store, calls
+// no connector and knows nothing of the daemon.
+package report
 
 import (
 	"bytes"
@@ -9,8 +17,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // ExceptionsHeader is the header of exceptions.csv: the contract columns
@@ -27,7 +37,7 @@ var ExceptionsHeader = []string{
 var exceptionsNotText = csvsafe.Columns(ExceptionsHeader, "booking_date", "amount", "unallocated_amount")
 
 // ExceptionRow renders one stored transaction as an exceptions.csv row.
-func ExceptionRow(st StoredTx) []string {
+func ExceptionRow(st decide.StoredTx) []string {
 	tx, d := st.Tx, st.Decision
 	var cands []string
 	for _, c := range d.Candidates {
@@ -40,7 +50,7 @@ func ExceptionRow(st StoredTx) []string {
 	return []string{
 		tx.Ref, tx.Account, dateText(tx.BookingDate), tx.Amount.String(), tx.Currency,
 		tx.Counterparty.Name, tx.Counterparty.IBAN, Remittance(tx), reason, strings.Join(cands, ";"),
-		unallocated(st).String(), string(d.Outcome), d.Explanation,
+		decide.Unallocated(st).String(), string(d.Outcome), d.Explanation,
 	}
 }
 
@@ -56,8 +66,8 @@ func Remittance(tx domain.Transaction) string {
 	return strings.Join(parts, " | ")
 }
 
-// renderExceptionsCSV renders exceptions.csv.
-func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
+// ExceptionsCSV renders exceptions.csv.
+func ExceptionsCSV(exc []decide.StoredTx) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(256 * (len(exc) + 1))
 	w := csv.NewWriter(&buf)
@@ -72,13 +82,13 @@ func renderExceptionsCSV(exc []StoredTx) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeReportFiles writes the exceptions reports: exceptions.csv (csvData,
+// WriteFiles writes the exceptions reports: exceptions.csv (csvData,
 // rendered by renderExceptionsCSV) atomically — a reader never sees a
 // half-written snapshot — and the XLSX and French CSV the options ask for.
 //
 // items are the open items the candidates name (nil: shown by id only).
-func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []byte, accountName func(string) string,
-	items map[string]domain.OpenItem, setAside ...StoredTx) error {
+func WriteFiles(dir string, opts Options, exc []decide.StoredTx, csvData []byte, accountName func(string) string,
+	items map[string]domain.OpenItem, setAside ...decide.StoredTx) error {
 	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
 		return err
 	}
@@ -100,4 +110,12 @@ func writeReportFiles(dir string, opts ReportOptions, exc []StoredTx, csvData []
 // the group, not by all.
 func WriteFileAtomic(path string, data []byte) error {
 	return durable.ReplaceFile(path, data, durable.FileMode)
+}
+
+// dateText is a date as the reports write it (2026-11-02), "" when unknown.
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
 }

@@ -1,4 +1,4 @@
-package pipeline
+package report
 
 import (
 	"bytes"
@@ -15,11 +15,12 @@ import (
 	"github.com/lettrage/lettrage/internal/csvsafe"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
-// ReportOptions says which exception reports a job writes besides
+// Options says which exception reports a job writes besides
 // exceptions.csv.
-type ReportOptions struct {
+type Options struct {
 	XLSX      bool   // exceptions.xlsx
 	FrenchCSV bool   // exceptions-fr.csv
 	Locale    string // language of exceptions.xlsx: "en" (default) or "fr"
@@ -37,7 +38,7 @@ type xlsxColumn struct {
 	name  string
 	width float64
 	kind  byte // 't' text, 'n' exact amount, 'd' date, 'e' editable
-	value func(v *view, st StoredTx) string
+	value func(v *view, st decide.StoredTx) string
 }
 
 // Resolution columns: what an accountant fills in (see Resolve).
@@ -58,13 +59,13 @@ type view struct {
 	items map[string]domain.OpenItem
 	// setAside are the transactions set aside lately, for the workbook's
 	// set-aside sheet (nil: the sheet lists none).
-	setAside []StoredTx
+	setAside []decide.StoredTx
 }
 
 // candidates renders the candidates of an exception, best first, one per
 // line: document number (and id), customer, what is still open, due date,
 // score — or the id and score for an item no longer open.
-func (v *view) candidates(st StoredTx) string {
+func (v *view) candidates(st decide.StoredTx) string {
 	var lines []string
 	for _, c := range st.Decision.Candidates {
 		score := strings.Replace(strconv.FormatFloat(c.Score, 'f', 2, 64), ".", v.loc.Decimal, 1)
@@ -91,11 +92,11 @@ func (v *view) candidates(st StoredTx) string {
 }
 
 // reason is the exception's reason label.
-func (v *view) reason(st StoredTx) string { return v.loc.Reason(ExceptionRow(st)[8]) }
+func (v *view) reason(st decide.StoredTx) string { return v.loc.Reason(ExceptionRow(st)[8]) }
 
 // explanation frames the matcher's explanation: in French, what the
 // reason means before why the matcher decided so.
-func (v *view) explanation(st StoredTx) string {
+func (v *view) explanation(st decide.StoredTx) string {
 	if v.loc.Code == "en" {
 		return st.Decision.Explanation
 	}
@@ -111,7 +112,7 @@ var outcomeLabels = map[string]map[domain.Outcome]string{
 	"fr": {domain.Suggested: "proposé", domain.Unmatched: "non lettré", domain.Auto: "lettré avec un reste"},
 }
 
-func (v *view) outcome(st StoredTx) string {
+func (v *view) outcome(st decide.StoredTx) string {
 	if l, ok := outcomeLabels[v.loc.Code][st.Decision.Outcome]; ok {
 		return l
 	}
@@ -119,23 +120,23 @@ func (v *view) outcome(st StoredTx) string {
 }
 
 var xlsxColumns = []xlsxColumn{
-	{"tx_ref", 22, 't', func(_ *view, st StoredTx) string { return st.Tx.Ref }},
-	{"booking_date", 12, 'd', func(_ *view, st StoredTx) string { return dateText(st.Tx.BookingDate) }},
-	{"amount", 14, 'n', func(_ *view, st StoredTx) string { return st.Tx.Amount.String() }},
-	{"unallocated_amount", 14, 'n', func(_ *view, st StoredTx) string { return unallocated(st).String() }},
-	{"currency", 9, 't', func(_ *view, st StoredTx) string { return st.Tx.Currency }},
-	{"counterparty_name", 32, 't', func(_ *view, st StoredTx) string { return st.Tx.Counterparty.Name }},
-	{"remittance", 48, 't', func(_ *view, st StoredTx) string { return Remittance(st.Tx) }},
+	{"tx_ref", 22, 't', func(_ *view, st decide.StoredTx) string { return st.Tx.Ref }},
+	{"booking_date", 12, 'd', func(_ *view, st decide.StoredTx) string { return dateText(st.Tx.BookingDate) }},
+	{"amount", 14, 'n', func(_ *view, st decide.StoredTx) string { return st.Tx.Amount.String() }},
+	{"unallocated_amount", 14, 'n', func(_ *view, st decide.StoredTx) string { return decide.Unallocated(st).String() }},
+	{"currency", 9, 't', func(_ *view, st decide.StoredTx) string { return st.Tx.Currency }},
+	{"counterparty_name", 32, 't', func(_ *view, st decide.StoredTx) string { return st.Tx.Counterparty.Name }},
+	{"remittance", 48, 't', func(_ *view, st decide.StoredTx) string { return Remittance(st.Tx) }},
 	{"candidates", 60, 't', (*view).candidates},
-	{ColAction, 14, 'e', func(*view, StoredTx) string { return "" }},
-	{ColItems, 26, 'e', func(*view, StoredTx) string { return "" }},
-	{ColCustomer, 14, 'e', func(*view, StoredTx) string { return "" }},
-	{ColComment, 30, 'e', func(*view, StoredTx) string { return "" }},
+	{ColAction, 14, 'e', func(*view, decide.StoredTx) string { return "" }},
+	{ColItems, 26, 'e', func(*view, decide.StoredTx) string { return "" }},
+	{ColCustomer, 14, 'e', func(*view, decide.StoredTx) string { return "" }},
+	{ColComment, 30, 'e', func(*view, decide.StoredTx) string { return "" }},
 	{"reason", 22, 't', (*view).reason},
 	{"outcome", 13, 't', (*view).outcome},
 	{"explanation", 70, 't', (*view).explanation},
-	{"account_iban", 30, 't', func(_ *view, st StoredTx) string { return st.Tx.Account }},
-	{"counterparty_iban", 30, 't', func(_ *view, st StoredTx) string { return st.Tx.Counterparty.IBAN }},
+	{"account_iban", 30, 't', func(_ *view, st decide.StoredTx) string { return st.Tx.Account }},
+	{"counterparty_iban", 30, 't', func(_ *view, st decide.StoredTx) string { return st.Tx.Counterparty.IBAN }},
 }
 
 // writeExceptionsXLSX writes dir/exceptions.xlsx in the locale of opts:
@@ -144,7 +145,7 @@ var xlsxColumns = []xlsxColumn{
 // numbers with their customer, residual, due date and score, a Summary
 // sheet of unmatched cash per account and currency and a Guide sheet
 // explaining every action and reason.
-func writeExceptionsXLSX(dir string, exc []StoredTx, accountName func(string) string, v *view) error {
+func writeExceptionsXLSX(dir string, exc []decide.StoredTx, accountName func(string) string, v *view) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	if err := f.SetSheetName("Sheet1", SheetExceptions); err != nil {
@@ -216,7 +217,7 @@ func newXLSXStyles(f *excelize.File, loc *Locale) (xlsxStyles, error) {
 	return s, nil
 }
 
-func fillExceptions(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx) error {
+func fillExceptions(f *excelize.File, st xlsxStyles, v *view, exc []decide.StoredTx) error {
 	sh := SheetExceptions
 	for c, col := range xlsxColumns {
 		name, _ := excelize.ColumnNumberToName(c + 1)
@@ -345,7 +346,7 @@ func fillGuide(f *excelize.File, st xlsxStyles, loc *Locale) error {
 	return nil
 }
 
-func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accountName func(string) string) error {
+func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []decide.StoredTx, accountName func(string) string) error {
 	type key struct{ account, ccy string }
 	type agg struct {
 		n      int
@@ -361,7 +362,7 @@ func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accou
 			sums[k] = a
 		}
 		a.n++
-		a.cash = a.cash.Add(unallocated(x))
+		a.cash = a.cash.Add(decide.Unallocated(x))
 		if d := x.Tx.BookingDate; !d.IsZero() && (a.oldest.IsZero() || d.Before(a.oldest)) {
 			a.oldest = d
 		}
@@ -432,7 +433,7 @@ func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []StoredTx, accou
 // DD/MM/YYYY, candidates as document numbers, UTF-8 with a byte-order mark
 // so accents survive. Text cells are escaped against formulas; amounts
 // never are.
-func writeExceptionsFrenchCSV(dir string, exc []StoredTx, items map[string]domain.OpenItem) error {
+func writeExceptionsFrenchCSV(dir string, exc []decide.StoredTx, items map[string]domain.OpenItem) error {
 	v := &view{loc: localeFR, items: items}
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
