@@ -20,6 +20,7 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/daemon"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 
@@ -158,13 +159,13 @@ func loadConfig(name string, args []string, stdout, stderr io.Writer, extra ...f
 // newService opens the state store and builds the jobs, reporting a
 // failure with its exit code (3 for a state store out of reach, 2 for the
 // rest: a source or ledger the configuration describes wrongly).
-func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*pipeline.Service, int) {
-	svc, err := pipeline.NewService(cfg, log, version)
+func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*daemon.Service, int) {
+	svc, err := daemon.NewService(cfg, log, version)
 	if err == nil {
 		return svc, exitOK
 	}
 	code := exitUsage
-	if errors.Is(err, pipeline.ErrStateStore) {
+	if errors.Is(err, daemon.ErrStateStore) {
 		code = exitUnavailable
 	}
 	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, pipeline.MaskIBANs(err.Error()), exitHint(code))
@@ -198,7 +199,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signalContext()
 		defer stop()
 		log.Debug("probing the state store, sources and ledgers (read-only)", "jobs", len(cfg.Jobs))
-		if err := pipeline.Probe(ctx, cfg, stdout); err != nil {
+		if err := daemon.Probe(ctx, cfg, stdout); err != nil {
 			return exitFor("check", err, ctx.Err() != nil, stderr)
 		}
 	}
@@ -418,7 +419,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stopReload()
 	if err := svc.Serve(ctx); err != nil {
 		code := exitUnavailable
-		if errors.Is(err, pipeline.ErrSchedule) {
+		if errors.Is(err, daemon.ErrSchedule) {
 			code = exitUsage
 		}
 		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
@@ -431,7 +432,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // reload loads and validates the configuration again (SIGHUP) and hands it
 // to the running service; a configuration that does not load, or whose
 // jobs cannot be built, is refused and the running one stays.
-func reload(svc *pipeline.Service, path string, level *slog.LevelVar, log *slog.Logger) {
+func reload(svc *daemon.Service, path string, level *slog.LevelVar, log *slog.Logger) {
 	log.Info("reloading the configuration", "config", path)
 	cfg, err := config.Load(path)
 	if err == nil {
@@ -665,7 +666,7 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func pickJob(svc *pipeline.Service, name string) *pipeline.Job {
+func pickJob(svc *daemon.Service, name string) *pipeline.Job {
 	for _, j := range svc.Jobs {
 		if j.Name == name || (name == "" && len(svc.Jobs) == 1) {
 			return j

@@ -1,9 +1,17 @@
-package pipeline
+// Package daemon runs the configured jobs as a service: it opens the state
+// store, builds each job's source and ledger through the connectors'
+// registries, schedules the passes (gocron), serves the metrics and health
+// endpoints, keeps one process per job with its locks (a lock file beside
+// SQLite, PostgreSQL advisory locks) and one scheduling replica with its
+// elector, reloads the configuration, and probes the connections for
+// `lettrage check --connect`. The pass itself is pipeline.Job.Run.
+package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline"
 	"io"
 	"log/slog"
 	"net"
@@ -26,12 +34,12 @@ import (
 // metrics, health endpoints and a scheduler.
 type Service struct {
 	Config  *config.Config
-	Store   *Store
-	Jobs    []*Job
-	Metrics *Metrics
+	Store   *pipeline.Store
+	Jobs    []*pipeline.Job
+	Metrics *pipeline.Metrics
 	Log     *slog.Logger
 	ready   atomic.Bool
-	locker  RunLocker
+	locker  pipeline.RunLocker
 
 	mu     sync.Mutex // guards what Serve and Reload share below
 	sched  gocron.Scheduler
@@ -53,16 +61,16 @@ func (c *classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // NewService opens the state store and builds every job of cfg.
 func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service, error) {
-	var store *Store
+	var store *pipeline.Store
 	var err error
-	var locker RunLocker
+	var locker pipeline.RunLocker
 	switch cfg.State.Driver {
 	case "sqlite", "":
-		store, err = OpenSQLite(cfg.State.SQLite.Path)
+		store, err = pipeline.OpenSQLite(cfg.State.SQLite.Path)
 		locker = FileLocker{Dir: filepath.Dir(cfg.State.SQLite.Path)}
 	case "postgres":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		store, err = OpenPostgres(ctx, cfg.State.Postgres.DSN)
+		store, err = pipeline.OpenPostgres(ctx, cfg.State.Postgres.DSN)
 		cancel()
 		if err == nil {
 			locker = PGLocker{DB: store.DB()}
@@ -73,7 +81,7 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 	if err != nil {
 		return nil, &classified{ErrStateStore, err}
 	}
-	s := &Service{Config: cfg, Store: store, Metrics: NewMetrics(version), Log: log, locker: locker}
+	s := &Service{Config: cfg, Store: store, Metrics: pipeline.NewMetrics(version), Log: log, locker: locker}
 	s.Metrics.AccountNames = map[string]map[string]string{}
 	if s.Jobs, err = s.buildJobs(cfg); err != nil {
 		store.Close()
@@ -85,9 +93,9 @@ func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service,
 
 // buildJobs builds the jobs of cfg on the service's store, locker and
 // metrics. On error nothing stays open.
-func (s *Service) buildJobs(cfg *config.Config) ([]*Job, error) {
-	var jobs []*Job
-	fail := func(err error) ([]*Job, error) {
+func (s *Service) buildJobs(cfg *config.Config) ([]*pipeline.Job, error) {
+	var jobs []*pipeline.Job
+	fail := func(err error) ([]*pipeline.Job, error) {
 		closeJobs(jobs)
 		return nil, err
 	}
@@ -112,14 +120,14 @@ func (s *Service) buildJobs(cfg *config.Config) ([]*Job, error) {
 		}
 		opts := camt.DefaultOptions()
 		opts.Extra = jc.Source.ExtraXPath
-		jobs = append(jobs, &Job{
+		jobs = append(jobs, &pipeline.Job{
 			Name: jc.Name, SourceType: jc.Source.Type, Source: src, Ledger: led, Store: s.Store,
 			Matching: jc.Matching.MatcherConfig(), Parse: opts,
 			ReportDir: jc.Reports.Dir, ConfigHash: hash, MaxFileBytes: jc.Source.MaxFileBytes,
 			Compression: jc.Source.Compression, Locker: s.locker, Resolutions: inbox,
 			InboxMinAge: inboxMinAge(jc.ResolutionsInbox.MinAge), InboxDefaultAuthor: jc.ResolutionsInbox.DefaultAuthor,
 			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
-			Reports:      ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
+			Reports:      pipeline.ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
 			RetentionDays: cfg.State.RetentionDays,
 			Log:           s.Log, Metrics: s.Metrics,
@@ -139,7 +147,7 @@ func closeSource(src connectors.StatementSource) {
 }
 
 // closeJobs releases the jobs' ledgers and sources (not the store).
-func closeJobs(jobs []*Job) {
+func closeJobs(jobs []*pipeline.Job) {
 	for _, j := range jobs {
 		if j.Ledger != nil {
 			_ = j.Ledger.Close()
@@ -182,8 +190,8 @@ func (s *Service) Close() error {
 // RunOnce runs every job once, in order, and returns each job's result and
 // error: one job's failure does not stop the others (only a cancelled
 // context does).
-func (s *Service) RunOnce(ctx context.Context) ([]Result, []error) {
-	var results []Result
+func (s *Service) RunOnce(ctx context.Context) ([]pipeline.Result, []error) {
+	var results []pipeline.Result
 	var errs []error
 	for _, j := range s.Jobs {
 		res, err := j.Run(ctx)
@@ -205,7 +213,7 @@ var ErrSchedule = errors.New("invalid schedule")
 // Reload swaps the jobs meanwhile.
 func (s *Service) Serve(ctx context.Context) error {
 	opts := []gocron.SchedulerOption{gocron.WithLocation(time.Local)}
-	if s.Store.Dialect() == Postgres {
+	if s.Store.Dialect() == pipeline.Postgres {
 		// Several replicas share the state: only the elected leader runs
 		// jobs; the per-job advisory lock in Job.Run covers a leader change
 		// in the middle of a run.
@@ -272,7 +280,7 @@ func (s *Service) Serve(ctx context.Context) error {
 // generation is one set of scheduled jobs; a reload retires it, and its
 // ledgers and sources close once its last pass has finished.
 type generation struct {
-	jobs    []*Job
+	jobs    []*pipeline.Job
 	sched   []gocron.Job
 	mu      sync.Mutex
 	active  int
@@ -309,7 +317,7 @@ func (g *generation) retire() {
 
 // schedule adds jobs to the scheduler (s.mu held). On error the jobs it
 // added are removed again.
-func (s *Service) schedule(cfg *config.Config, jobs []*Job) (*generation, error) {
+func (s *Service) schedule(cfg *config.Config, jobs []*pipeline.Job) (*generation, error) {
 	g := &generation{jobs: jobs}
 	for i, j := range jobs {
 		j.ScrapedGauges = true // the daemon serves /metrics
@@ -341,15 +349,15 @@ func (s *Service) schedule(cfg *config.Config, jobs []*Job) (*generation, error)
 
 // logRun runs one scheduled pass and logs how it ended. A pass cancelled
 // by the shutdown is no error: it was rolled back and the next run resumes.
-func (s *Service) logRun(job *Job, runCtx context.Context) {
+func (s *Service) logRun(job *pipeline.Job, runCtx context.Context) {
 	switch _, err := job.Run(runCtx); {
-	case err == nil, errors.Is(err, ErrBusy):
+	case err == nil, errors.Is(err, pipeline.ErrBusy):
 	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
 		s.Log.Info("run stopped by the shutdown; rolled back, resumed by the next run", "job", job.Name)
-	case errors.Is(err, ErrFilesSkipped):
+	case errors.Is(err, pipeline.ErrFilesSkipped):
 		s.Log.Warn("run finished with files skipped", "job", job.Name, "err", err)
 	default:
-		s.Log.Error("run failed", "job", job.Name, "exit_code", ExitCode(err), "err", err)
+		s.Log.Error("run failed", "job", job.Name, "exit_code", pipeline.ExitCode(err), "err", err)
 	}
 }
 

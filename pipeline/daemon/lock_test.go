@@ -1,13 +1,14 @@
-package pipeline
+package daemon
 
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/lettrage/lettrage/pipeline"
 	"testing"
 )
 
-func testLocker(t *testing.T, a, b RunLocker) {
+func testLocker(t *testing.T, a, b pipeline.RunLocker) {
 	ctx := context.Background()
 	release, ok, err := a.TryLock(ctx, "job1")
 	if err != nil || !ok {

@@ -1,4 +1,4 @@
-package pipeline
+package daemon
 
 import (
 	"context"
@@ -15,18 +15,6 @@ import (
 
 	"github.com/lettrage/lettrage/internal/durable"
 )
-
-// ErrBusy is returned (wrapped) by Run when another process or replica is
-// running the same job: this run is skipped, nothing is lost.
-var ErrBusy = errors.New("job is running elsewhere")
-
-// RunLocker makes sure a job runs in one process at a time, across
-// processes (a cron `once` beside the daemon) and replicas.
-type RunLocker interface {
-	// TryLock takes the job's lock without waiting; ok is false when
-	// someone else holds it.
-	TryLock(ctx context.Context, job string) (release func(), ok bool, err error)
-}
 
 // FileLocker locks jobs with a lock file beside the SQLite state store
 // (flock(2) on Unix, LockFileEx on Windows, through gofrs/flock): the lock
