@@ -2,10 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"sort"
 	"strings"
@@ -85,11 +83,6 @@ type linkedTx struct {
 	known knownTx
 	dec   domain.Decision
 }
-
-const (
-	linkBatch  = "batch"
-	linkDetail = "detail"
-)
 
 // priorState is what earlier passes recorded (the state store); nil for a
 // stateless pass.
@@ -176,58 +169,6 @@ func newIntake(prior priorState) *intake {
 	return &intake{prior: prior, classes: map[string][]*knownTx{}, fetched: map[string]bool{}, keys: map[string]bool{},
 		links: map[string][]*passLink{}, dropped: map[string]bool{}, dupOf: map[string]dupNote{},
 		awaiting: map[string]bool{}, dupAmount: map[string]domain.Amount{}}
-}
-
-// booked reports whether the transaction is booked (or has no status).
-func booked(t *domain.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
-
-// identClass is the identity class of a transaction (recorded in the state
-// store: never change how it is computed): 16 hex digits of a
-// hash of account, currency, amount, direction, booking date and status
-// group.
-func identClass(t *domain.Transaction) string {
-	cd := "D"
-	if t.Credit {
-		cd = "C"
-	}
-	group := ""
-	if !booked(t) {
-		group = t.Status
-	}
-	return hashParts(t.Account, t.Currency, t.Amount.Key(), cd, t.BookingDate.Format("2006-01-02"), group)
-}
-
-// hashParts is 16 hex digits of the FNV-1a hash of the parts, separated.
-func hashParts(parts ...string) string {
-	h := fnv.New64a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0x1f})
-	}
-	var b [8]byte
-	return hex.EncodeToString(h.Sum(b[:0]))
-}
-
-// linkKeys are the keys under which a batch entry and the details of its
-// entry meet: account, currency, direction, the entry's amount and one of
-// its references.
-func linkKeys(t *domain.Transaction) []string {
-	if t.Origin == nil {
-		return nil
-	}
-	amount := t.Origin.EntryAmount
-	if t.IsBatchEntry() {
-		amount = t.Amount
-	}
-	var out []string
-	for _, l := range t.Origin.Links {
-		cd := "D"
-		if t.Credit {
-			cd = "C"
-		}
-		out = append(out, hashParts(t.Account, t.Currency, cd, amount.Key(), l))
-	}
-	return out
 }
 
 var hashRef = regexp.MustCompile(`^[0-9a-f]{16}$`)

@@ -82,3 +82,19 @@ var (
 	renderExceptionsCSV = report.ExceptionsCSV
 	writeReportFiles    = report.WriteFiles
 )
+
+// Transaction identity keys and decision keys (decide/identity.go, hash.go).
+const (
+	linkBatch  = decide.LinkBatch
+	linkDetail = decide.LinkDetail
+)
+
+var (
+	booked     = decide.Booked
+	identClass = decide.IdentClass
+	linkKeys   = decide.LinkKeys
+	shortHash  = decide.ShortHash
+	// DecisionKey is the idempotency key of the generation-th automatic
+	// decision on a transaction.
+	DecisionKey = decide.DecisionKey
+)

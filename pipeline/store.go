@@ -755,12 +755,6 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 	return nil
 }
 
-// DecisionKey is the idempotency key of the generation-th automatic decision
-// on a transaction (generation 0 unless it was unlettered and re-lettered).
-func DecisionKey(job, txKey string, generation int) string {
-	return "ltr-" + shortHash(fmt.Sprintf("%s\x00%s\x00%d", job, txKey, generation))
-}
-
 // SaveCommit writes one run's results atomically: files, transactions and
 // their decisions (auto ones as PENDING in the outbox) and learned facts.
 // Either all of it is durable or none. New transactions, their links and
