@@ -87,6 +87,19 @@ type OpenItemsNoter interface {
 	OpenItemsNote() (summary string, announcements []string)
 }
 
+// OpenItemsStamper is implemented by ledgers that can tell cheaply whether
+// their open items may have changed, so that a pass with nothing new need
+// not read them (issue 18). OpenItemsStamp, called before OpenItems, is a
+// text that differs whenever what OpenItems would return (and what
+// OpenItemsNote would say of it) may differ; "" when the ledger cannot
+// tell. OpenItemsLasting, after OpenItems, reports whether those items
+// stay what OpenItems would return later under the same stamp (false when
+// the clock decides some of them).
+type OpenItemsStamper interface {
+	OpenItemsStamp(ctx context.Context) (string, error)
+	OpenItemsLasting() bool
+}
+
 // RejectedError is one decision a ledger refused for a business reason: a
 // validation error, a closed period, an invoice paid meanwhile by someone
 // else, an allocation now above the residual. The ledger wrote nothing of

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/lettrage/lettrage/domain"
 )
@@ -83,32 +84,58 @@ func fullLine(s string) bool { n := utf8.RuneCountInString(s); return n == 35 ||
 
 // joinLines joins remittance lines, gluing a line to the next without a
 // space when it was cut at a 35/140-character boundary.
-func joinLines(lines []string) string {
-	var b strings.Builder
+func joinLines(lines []string) string { return string(appendJoinedLines(nil, lines)) }
+
+// appendJoinedLines appends to dst the lines joined as joinLines does.
+func appendJoinedLines(dst []byte, lines []string) []byte {
 	for i, l := range lines {
 		if i > 0 && !fullLine(lines[i-1]) {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 		}
-		b.WriteString(l)
+		dst = append(dst, l...)
 	}
-	return b.String()
+	return dst
 }
 
-// texts returns the free-text fields of tx in a fixed order.
-func txTexts(tx *domain.Transaction) []string {
-	var out []string
+// txTexts returns the free-text fields of tx in a fixed order. The slice
+// and the joined remittance lines are the scratch's (no copy of the
+// transaction's text per transaction): valid until the next txTexts with
+// sc, and never kept in evidence (copy what is kept).
+func txTexts(tx *domain.Transaction, sc *scratch) []string {
+	out := sc.texts[:0]
 	for _, r := range tx.Structured {
 		out = append(out, r.Value)
 	}
 	out = append(out, tx.Documents...)
 	if len(tx.Unstructured) > 0 {
-		out = append(out, joinLines(tx.Unstructured))
+		sc.jb = appendJoinedLines(sc.jb[:0], tx.Unstructured)
+		out = append(out, view(sc.jb))
 	}
 	out = append(out, tx.Additional...)
 	if e := tx.EndToEndID; e != "" && !strings.EqualFold(e, "NOTPROVIDED") {
 		out = append(out, e)
 	}
+	sc.texts = out
 	return out
+}
+
+// view returns b as a string without copying it: the string is only valid
+// while b's bytes are not overwritten, and must not be kept beyond that
+// (the scratch buffers it is used on are rewritten for the next text or
+// transaction). It spares the collector a copy of each transaction's text
+// per gathering step.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// fold returns Fold(t) in the scratch's buffer (a view, see view: valid
+// until the next fold with sc).
+func (sc *scratch) fold(t string) string {
+	sc.fb = appendFold(sc.fb[:0], t)
+	return view(sc.fb)
 }
 
 // maxGramAtoms and maxGramLen bound the text n-grams looked up as document
@@ -143,7 +170,7 @@ func forTextGrams(texts []string, sc *scratch, fn func(g []byte)) {
 	buf := sc.cb[:0]
 	count := 0
 	for _, t := range texts {
-		atoms := atomiseAppend(sc.atoms[:0], Fold(t))
+		atoms := atomiseAppend(sc.atoms[:0], sc.fold(t))
 		sc.atoms = atoms
 		for i := range atoms {
 			buf = buf[:0]
@@ -174,13 +201,14 @@ func forTextGrams(texts []string, sc *scratch, fn func(g []byte)) {
 // appendTextGrams appends to grams the n-grams forTextGrams gives, as
 // strings sharing one backing string, for typo checks of single items.
 func appendTextGrams(grams []string, texts []string, sc *scratch) []string {
-	var all []byte
-	var cuts []int
+	// gathered in the scratch's buffers, then one string for them all
+	all, cuts := sc.gb[:0], sc.cuts[:0]
 	forTextGrams(texts, sc, func(g []byte) {
 		all = append(all, g...)
 		cuts = append(cuts, len(all))
 	})
 	s := string(all)
+	sc.gb, sc.cuts = all[:0], cuts[:0]
 	from := 0
 	for _, to := range cuts {
 		grams = append(grams, s[from:to])
@@ -201,12 +229,21 @@ type scratch struct {
 	hashes, hashScratch []uint64
 	atoms               []refAtom
 	cb, lb              []byte
-	grams               []string
-	hits                []docScan
-	seen                map[*custEntry]bool
-	learned             map[string]bool
-	names               map[string]int
-	out                 []nameMatch
+	// fb, ub and jb hold a text folded (fold), upper-cased
+	// (referenceCandidatesWith) and the remittance lines joined (txTexts),
+	// and texts the texts of the transaction being gathered: reused from
+	// one text and transaction to the next, seen through views
+	fb, ub, jb []byte
+	texts      []string
+	// gb and cuts gather a transaction's n-grams (appendTextGrams)
+	gb      []byte
+	cuts    []int
+	grams   []string
+	hits    []docScan
+	seen    map[*custEntry]bool
+	learned map[string]bool
+	names   map[string]int
+	out     []nameMatch
 }
 
 // docScan is a document number found while scanning a transaction's texts.
@@ -232,7 +269,7 @@ func (e *engine) gather(tx *domain.Transaction) *evidence { return e.gatherWith(
 // then the evidence's tier.
 func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 	ev := &evidence{akey: amountKey(tx.Currency, tx.Amount), tx: tx}
-	texts := txTexts(tx)
+	texts := txTexts(tx, sc)
 	e.gatherRefs(ev, tx, texts, sc)
 	e.gatherDocs(ev, tx, texts, sc)
 	e.gatherRemitted(ev, tx)
@@ -262,7 +299,7 @@ func (e *engine) gatherRefs(ev *evidence, tx *domain.Transaction, texts []string
 		}
 	}
 	for _, t := range texts {
-		sc.atoms = referenceCandidatesWith(t, sc.atoms, &sc.cb, func(c []byte) {
+		sc.atoms = referenceCandidatesWith(t, sc.atoms, &sc.cb, &sc.ub, func(c []byte) {
 			if len(c) >= 4 {
 				e.addRef(ev, c, true)
 			}
@@ -373,7 +410,7 @@ func appendOuterDocs(docs []docHit, hits []docScan) []docHit {
 // scan looks up the n-grams of text number ti; with digits, it also looks
 // for numbers written without their prefix and zeros.
 func (d *docScanner) scan(ti int, t string, digits bool) {
-	atoms := atomiseAppend(d.sc.atoms[:0], Fold(t))
+	atoms := atomiseAppend(d.sc.atoms[:0], d.sc.fold(t))
 	d.sc.atoms = atoms
 	for i := range atoms {
 		d.scanFrom(ti, atoms, i)
@@ -450,7 +487,7 @@ func (d *docScanner) scanDigits(t string, atoms []refAtom) {
 			for _, n := range ix.byDoc[k] {
 				if !slices.Contains(ev.digits, n) {
 					ev.digits = append(ev.digits, n)
-					ev.digitsText = strings.TrimSpace(t)
+					ev.digitsText = strings.Clone(strings.TrimSpace(t)) // t may be a view
 				}
 			}
 		}
@@ -475,7 +512,7 @@ func (e *engine) gatherRemitted(ev *evidence, tx *domain.Transaction) {
 // number starts with the text that ends it (a prefix search).
 func (e *engine) gatherCut(ev *evidence, tx *domain.Transaction, sc *scratch) {
 	if n := len(tx.Unstructured); n > 0 && fullLine(tx.Unstructured[n-1]) {
-		last := Fold(tx.Unstructured[n-1])
+		last := sc.fold(tx.Unstructured[n-1])
 		if len(last) > 0 && last[len(last)-1] != ' ' {
 			atoms := atomiseAppend(sc.atoms[:0], last)
 			sc.atoms = atoms
@@ -698,7 +735,7 @@ func (e *engine) typoMatch(ev *evidence, n int32) (string, bool) {
 			e.gramScratch = newScratch()
 		}
 		clear(e.grams)
-		e.grams = appendTextGrams(e.grams[:0], txTexts(ev.tx), e.gramScratch)
+		e.grams = appendTextGrams(e.grams[:0], txTexts(ev.tx, e.gramScratch), e.gramScratch)
 		e.gramsOf = ev
 	}
 	return e.ix.typoMatchGrams(e.grams, n)

@@ -26,7 +26,7 @@ func TypoBench(in Input, scan bool) (prepare func(i int), typos func(i int) int)
 		tx := &in.Transactions[i]
 		ev := e.gatherWith(tx, sc)
 		ev.typos, ev.payerTypos = nil, nil
-		evs[i], texts[i] = ev, txTexts(tx)
+		evs[i], texts[i] = ev, txTexts(tx, newScratch())
 	}
 	typos = func(i int) int {
 		ev := evs[i]
@@ -108,7 +108,8 @@ func TypoDiff(in Input) (diffs []string, withTypos int) {
 		if ev.strongDoc() {
 			continue
 		}
-		t, p := e.scanTypos(ev, txTexts(tx), newScratch())
+		sc := newScratch()
+		t, p := e.scanTypos(ev, txTexts(tx, sc), sc)
 		if len(t)+len(p) > 0 {
 			withTypos++
 		}

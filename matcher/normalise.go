@@ -65,6 +65,18 @@ func foldASCII(s string) string {
 	return string(b)
 }
 
+// appendFold appends Fold(s) to dst (without an intermediate string for
+// ASCII text).
+func appendFold(dst []byte, s string) []byte {
+	if !isPlainASCII(s) {
+		return append(dst, Fold(s)...)
+	}
+	for i := 0; i < len(s); i++ {
+		dst = append(dst, foldByte(s[i]))
+	}
+	return dst
+}
+
 func foldByte(c byte) byte {
 	switch {
 	case c >= 'a' && c <= 'z':

@@ -155,8 +155,10 @@ func atomiseAppend(atoms []refAtom, text string) []refAtom {
 
 // upperASCII upper-cases ASCII letters and replaces every non-ASCII byte by
 // a space, so that byte offsets stay simple.
-func upperASCII(s string) string {
-	b := make([]byte, len(s))
+func upperASCII(s string) string { return string(appendUpperASCII(nil, s)) }
+
+// appendUpperASCII appends upperASCII(s) to dst.
+func appendUpperASCII(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -165,9 +167,9 @@ func upperASCII(s string) string {
 		case c >= 0x80:
 			c = ' '
 		}
-		b[i] = c
+		dst = append(dst, c)
 	}
-	return string(b)
+	return dst
 }
 
 // referenceCandidates calls fn with every compact string of text that could
@@ -176,14 +178,16 @@ func upperASCII(s string) string {
 // Whether a candidate's check digits hold is decided by the caller. The
 // slice passed to fn is reused: fn must copy what it keeps.
 func referenceCandidates(text string, fn func([]byte)) {
-	var buf []byte
-	referenceCandidatesWith(text, nil, &buf, fn)
+	var buf, upper []byte
+	referenceCandidatesWith(text, nil, &buf, &upper, fn)
 }
 
-// referenceCandidatesWith is referenceCandidates with scratch space: atoms
-// and *buf are reused (and *buf kept grown); it returns atoms for reuse.
-func referenceCandidatesWith(text string, atoms []refAtom, buf *[]byte, fn func([]byte)) []refAtom {
-	atoms = atomiseAppend(atoms[:0], upperASCII(text))
+// referenceCandidatesWith is referenceCandidates with scratch space: atoms,
+// *buf and *upper (the text upper-cased) are reused (and kept grown); it
+// returns atoms for reuse, pointing into *upper.
+func referenceCandidatesWith(text string, atoms []refAtom, buf, upper *[]byte, fn func([]byte)) []refAtom {
+	*upper = appendUpperASCII((*upper)[:0], text)
+	atoms = atomiseAppend(atoms[:0], view(*upper))
 	b := bytesBuilder{buf: (*buf)[:0]}
 	defer func() { *buf = b.buf }()
 	for i, a := range atoms {

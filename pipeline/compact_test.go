@@ -211,8 +211,8 @@ func testMigrationFrom8(t *testing.T, raw func(ctx context.Context) (*Store, err
 	}
 	defer s.Close()
 	var v int
-	if err := s.x().QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != 9 {
-		t.Fatalf("schema version %d (%v), want 9", v, err)
+	if err := s.x().QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+		t.Fatalf("schema version %d (%v), want %d", v, err, SchemaVersion)
 	}
 	excs, err := s.Exceptions(ctx, "j")
 	if err != nil || len(excs) != 1 || excs[0].Tx.Ref != "R-OPEN" || excs[0].Decision.Explanation != "nothing fits" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/domain"
 )
@@ -189,30 +190,56 @@ func bankRef(t *domain.Transaction) string {
 
 // fold is a text compared for contradictions: upper case, letters and
 // digits only.
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
+func fold(s string) string { return string(appendFold(nil, s)) }
+
+// appendFold appends fold(s) to dst: ASCII text byte by byte, other text
+// rune by rune as strings.ToUpper and the letter and digit classes say.
+func appendFold(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			for _, r := range strings.ToUpper(s) {
+				if unicode.IsLetter(r) || unicode.IsDigit(r) {
+					dst = utf8.AppendRune(dst, r)
+				}
+			}
+			return dst
 		}
 	}
-	return b.String()
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
+			dst = append(dst, c-'a'+'A')
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // differ reports whether two texts contradict: both present and neither
 // contains the other (a bank may cut or extend a name or a line).
-func differ(a, b string) bool {
-	a, b = fold(a), fold(b)
+func differ(a, b string) bool { return differFolded(fold(a), fold(b)) }
+
+// differFolded is differ on texts already folded.
+func differFolded(a, b string) bool {
 	return a != "" && b != "" && !strings.Contains(a, b) && !strings.Contains(b, a)
 }
 
-func remittanceText(t *domain.Transaction) string {
-	parts := append([]string(nil), t.Unstructured...)
-	for _, r := range t.Structured {
-		parts = append(parts, r.Value)
+// foldedRemittance is the remittance of t (its lines, structured
+// references and documents) folded, without joining the parts first (the
+// spaces between them would fold away).
+func foldedRemittance(t *domain.Transaction) string {
+	var b []byte
+	for _, l := range t.Unstructured {
+		b = appendFold(b, l)
 	}
-	parts = append(parts, t.Documents...)
-	return strings.Join(parts, " ")
+	for _, r := range t.Structured {
+		b = appendFold(b, r.Value)
+	}
+	for _, d := range t.Documents {
+		b = appendFold(b, d)
+	}
+	return string(b)
 }
 
 // contradictions lists the fields on which two transactions of one class
@@ -231,7 +258,7 @@ func contradictions(a, b *domain.Transaction) []string {
 	if differ(a.Counterparty.Name, b.Counterparty.Name) {
 		out = append(out, "payer name")
 	}
-	if differ(remittanceText(a), remittanceText(b)) {
+	if differFolded(foldedRemittance(a), foldedRemittance(b)) {
 		out = append(out, "remittance")
 	}
 	return out
@@ -252,10 +279,10 @@ func agreements(a, b *domain.Transaction) int {
 	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o1 == o2 {
 		n++
 	}
-	if fold(a.Counterparty.Name) != "" && fold(b.Counterparty.Name) != "" && !differ(a.Counterparty.Name, b.Counterparty.Name) {
+	if n1, n2 := fold(a.Counterparty.Name), fold(b.Counterparty.Name); n1 != "" && n2 != "" && !differFolded(n1, n2) {
 		n++
 	}
-	if r1, r2 := remittanceText(a), remittanceText(b); fold(r1) != "" && fold(r2) != "" && !differ(r1, r2) {
+	if r1, r2 := foldedRemittance(a), foldedRemittance(b); r1 != "" && r2 != "" && !differFolded(r1, r2) {
 		n++
 	}
 	return n

@@ -197,7 +197,13 @@ func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {
 	if !ok {
 		return
 	}
-	r.OpenItemsNote, r.OpenItemsAnnouncements = n.OpenItemsNote()
+	note, announced := n.OpenItemsNote()
+	r.showOpenItemsNote(note, announced, log)
+}
+
+// showOpenItemsNote sets and logs what the ledger said of the open items.
+func (r *Result) showOpenItemsNote(note string, announced []string, log *slog.Logger) {
+	r.OpenItemsNote, r.OpenItemsAnnouncements = note, announced
 	if r.OpenItemsNote != "" {
 		log.Info("open items reconciled with the journal", "component", "ledger", "rule", r.OpenItemsNote)
 	}
@@ -438,6 +444,17 @@ type outbox struct {
 	recs []DecisionRecord
 	perm []int32
 	at   time.Time // when recs were decided
+	// src, when set, holds the decisions instead (the memory store's
+	// records, memOutbox).
+	src outboxSource
+}
+
+// outboxSource is an outbox's decisions kept elsewhere, in writeBackOrder.
+type outboxSource interface {
+	len() int
+	get(i int) PendingDecision
+	keyed(i int) connectors.KeyedDecision
+	head(i int) (key, file, reverses string)
 }
 
 // pendingOf is what a commit left PENDING, in writeBackOrder: the run
@@ -461,6 +478,9 @@ func pendingOf(c Commit) *outbox {
 }
 
 func (o *outbox) len() int {
+	if o.src != nil {
+		return o.src.len()
+	}
 	if o.recs != nil {
 		return len(o.perm)
 	}
@@ -469,6 +489,9 @@ func (o *outbox) len() int {
 
 // get is the i-th decision.
 func (o *outbox) get(i int) PendingDecision {
+	if o.src != nil {
+		return o.src.get(i)
+	}
 	if o.recs == nil {
 		return o.list[i]
 	}
@@ -479,6 +502,9 @@ func (o *outbox) get(i int) PendingDecision {
 
 // keyed is the i-th decision as the ledger is handed it.
 func (o *outbox) keyed(i int) connectors.KeyedDecision {
+	if o.src != nil {
+		return o.src.keyed(i)
+	}
 	if o.recs == nil {
 		p := &o.list[i]
 		return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt}
@@ -489,6 +515,9 @@ func (o *outbox) keyed(i int) connectors.KeyedDecision {
 
 // head is the i-th decision's key, file and the letter it reverses.
 func (o *outbox) head(i int) (key, file, reverses string) {
+	if o.src != nil {
+		return o.src.head(i)
+	}
 	if o.recs == nil {
 		p := &o.list[i]
 		return p.Key, p.FileHash, p.Reverses

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
@@ -22,9 +23,11 @@ import (
 // durable and refuses nothing for later passes (there are none: a file
 // refused twice in the pass is reported twice).
 //
-// The records committed are kept as they were handed over (Commit's
-// Decisions slice is not copied): a pass over a million transactions holds
-// its decisions once. Indexes by key are built when first needed.
+// The records committed are kept as memRecs that point into what was
+// handed over (Commit's Decisions, not copied, or the pass's own
+// transactions and decisions: passSharer): a pass over a million
+// transactions holds them once. Indexes by key are built when first
+// needed.
 type memoryStore struct {
 	mu       sync.Mutex
 	revision map[string]int64
@@ -34,7 +37,7 @@ type memoryStore struct {
 	// recs are the decisions committed, in commit order; decStates their
 	// outbox states, decidedAt and rejectedAt when they were committed and
 	// refused.
-	recs       []DecisionRecord
+	recs       []memRec
 	decStates  []string
 	rejectedAt map[int32]time.Time
 	// txs is where each transaction was inserted (its first record);
@@ -47,6 +50,134 @@ type memoryStore struct {
 	learned map[matcher.Learning]bool
 	// examined and reported are the incremental bookkeeping (incremental.go).
 	examined, reported map[string]string
+	// shared are the first pass's open items, which the automatic records
+	// that pass hands over name instead of each keeping a map of copies
+	// (memRec.items nil; see itemsOf). Set once, before any such record is
+	// handed over; read without mu.
+	shared sharedItems
+}
+
+// memRec is a committed record as the memory store keeps it: what a
+// DecisionRecord holds, with its transaction and decision by reference
+// (into the Commit's Decisions or the pass's own slices) and the fields
+// most records leave unset apart — 72 bytes a record instead of
+// DecisionRecord's 728.
+type memRec struct {
+	key, file string
+	tx        *domain.Transaction
+	dec       *domain.Decision
+	// items nil: for an automatic decision of the pass that shared its
+	// items, those its allocations name (itemsOf).
+	items map[string]domain.OpenItem
+	more  *memRecMore // nil: no Shows, Reverses or State
+	new   bool
+}
+
+// memRecMore is a record's Shows, Reverses and State.
+type memRecMore struct {
+	shows           *domain.Decision
+	reverses, state string
+}
+
+// recOf is the memRec of a record handed over (r is not copied).
+func recOf(r *DecisionRecord) memRec {
+	rec := memRec{key: r.Key, file: r.FileHash, tx: &r.Tx, dec: &r.Decision, items: r.Items, new: r.New}
+	if r.Shows != nil || r.Reverses != "" || r.State != "" {
+		rec.more = &memRecMore{shows: r.Shows, reverses: r.Reverses, state: r.State}
+	}
+	return rec
+}
+
+// reverses is the record's Reverses.
+func (r *memRec) reverses() string {
+	if r.more == nil {
+		return ""
+	}
+	return r.more.reverses
+}
+
+// shown is shown (store.go) of r.
+func (r *memRec) shown() (state, decState string, current domain.Decision) {
+	d := DecisionRecord{Key: r.key, Tx: *r.tx, FileHash: r.file, Decision: *r.dec, New: r.new}
+	if r.more != nil {
+		d.Shows, d.Reverses, d.State = r.more.shows, r.more.reverses, r.more.state
+	}
+	return shown(d)
+}
+
+// sharedItems are a pass's open items (items) and their index by ID (at).
+type sharedItems struct {
+	items []domain.OpenItem
+	at    map[string]int32
+}
+
+// named is what DecisionRecord.Items holds for decision d: each item its
+// allocations name, as the pass read it (an item the pass did not read:
+// the zero OpenItem).
+func (s sharedItems) named(d *domain.Decision) map[string]domain.OpenItem {
+	named := make(map[string]domain.OpenItem, len(d.Allocations))
+	for _, a := range d.Allocations {
+		if k, ok := s.at[a.ItemID]; ok {
+			named[a.ItemID] = s.items[k]
+		} else {
+			named[a.ItemID] = domain.OpenItem{}
+		}
+	}
+	return named
+}
+
+// passSharer is a state store that keeps a pass's open items,
+// transactions and decisions once (the memory store). When shareItems says
+// so, the pass hands it the records of its new transactions as a
+// sharedBatch (saveShared instead of SaveCommit): their transactions and
+// decisions stay in the pass's slices, their items in the pass's open
+// items; outbox gives back the automatic decisions just committed, to
+// write back.
+type passSharer interface {
+	shareItems(items []domain.OpenItem, at map[string]int32) bool
+	saveShared(ctx context.Context, c Commit, b sharedBatch) error
+	outbox(job string) *outbox
+}
+
+// sharedBatch is the records of a pass's new transactions handed to a
+// passSharer: record k is recs[k] on txs[at], decided decs[at], read from
+// files[at], placed in the commit before c.Decisions[recs[k].before].
+type sharedBatch struct {
+	txs   []domain.Transaction
+	decs  []domain.Decision
+	files []string
+	recs  []sharedRec
+}
+
+// sharedRec is one record of a sharedBatch.
+type sharedRec struct {
+	key        string
+	at, before int32
+}
+
+var _ passSharer = (*memoryStore)(nil)
+
+// shareItems implements passSharer: items and at are kept (not copied)
+// and must not change afterwards. Only the first pass's are: the records
+// of a later pass over the same store (tests) keep their own Items, as
+// the items they name were when decided.
+func (m *memoryStore) shareItems(items []domain.OpenItem, at map[string]int32) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shared.at != nil {
+		return false
+	}
+	m.shared = sharedItems{items: items, at: at}
+	return true
+}
+
+// itemsOf is r's items: its own, or for an automatic decision handed
+// over without them, the shared items its allocations name.
+func (m *memoryStore) itemsOf(r *memRec) map[string]domain.OpenItem {
+	if r.items != nil || r.dec.Outcome != domain.Auto || m.shared.at == nil {
+		return r.items
+	}
+	return m.shared.named(r.dec)
 }
 
 // txRef names a transaction (or a decision) of a job.
@@ -114,14 +245,14 @@ func (m *memoryStore) shownAt(i int32) (string, domain.Decision) {
 	if o, ok := m.over[i]; ok {
 		return o.state, o.dec
 	}
-	state, _, cur := shown(m.recs[i])
+	state, _, cur := m.recs[i].shown()
 	return state, cur
 }
 
 // storedAt is the transaction inserted by record i as StoredTx.
 func (m *memoryStore) storedAt(i int32) StoredTx {
 	state, d := m.shownAt(i)
-	return StoredTx{Tx: m.recs[i].Tx, FileHash: m.recs[i].FileHash, State: state, Decision: d}
+	return StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d}
 }
 
 // list returns the job's transactions that keep says to keep, in txOrder.
@@ -134,12 +265,12 @@ func (m *memoryStore) list(job string, keep func(i int32, state string, d *domai
 			continue
 		}
 		for i := c.first; i < c.end; i++ {
-			if !m.recs[i].New {
+			if !m.recs[i].new {
 				continue
 			}
 			state, d := m.shownAt(i)
 			if keep(i, state, &d) {
-				out = append(out, StoredTx{Tx: m.recs[i].Tx, FileHash: m.recs[i].FileHash, State: state, Decision: d})
+				out = append(out, StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d})
 			}
 		}
 	}
@@ -169,8 +300,8 @@ func (m *memoryStore) txIndex() map[txRef]int32 {
 		m.txs = map[txRef]int32{}
 		for _, c := range m.commits {
 			for i := c.first; i < c.end; i++ {
-				if m.recs[i].New {
-					m.txs[txRef{c.job, m.recs[i].Tx.Key}] = i
+				if m.recs[i].new {
+					m.txs[txRef{c.job, m.recs[i].tx.Key}] = i
 				}
 			}
 		}
@@ -184,8 +315,8 @@ func (m *memoryStore) keyIndex() map[txRef]int32 {
 		m.byKey = make(map[txRef]int32, len(m.recs))
 		for _, c := range m.commits {
 			for i := c.first; i < c.end; i++ {
-				if _, dup := m.byKey[txRef{c.job, m.recs[i].Key}]; !dup { // ON CONFLICT DO NOTHING
-					m.byKey[txRef{c.job, m.recs[i].Key}] = i
+				if _, dup := m.byKey[txRef{c.job, m.recs[i].key}]; !dup { // ON CONFLICT DO NOTHING
+					m.byKey[txRef{c.job, m.recs[i].key}] = i
 				}
 			}
 		}
@@ -209,7 +340,7 @@ func (m *memoryStore) Exceptions(_ context.Context, job string) ([]StoredTx, err
 func (m *memoryStore) SetAsideTxs(_ context.Context, job string, since time.Time) ([]StoredTx, error) {
 	from := since.Format(time.DateOnly)
 	return m.list(job, func(i int32, state string, _ *domain.Decision) bool {
-		return (state == txIgnored || state == txCovered || state == txWaiting) && dateText(m.recs[i].Tx.BookingDate) >= from
+		return (state == txIgnored || state == txCovered || state == txWaiting) && dateText(m.recs[i].tx.BookingDate) >= from
 	}), nil
 }
 
@@ -241,13 +372,13 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 		}
 		for i := c.first; i < c.end; i++ {
 			r := &m.recs[i]
-			if r.New {
+			if r.new {
 				if st := m.storedAt(i); st.State == txLettered {
 					lettered = append(lettered, st)
 				}
 			}
-			if r.Decision.Outcome == domain.Auto && r.Reverses == "" && m.decStates[i] != decRejected && !m.undone(job, r.Key) {
-				for id, it := range r.Items {
+			if r.dec.Outcome == domain.Auto && r.reverses() == "" && m.decStates[i] != decRejected && !m.undone(job, r.key) {
+				for id, it := range m.itemsOf(r) {
 					if it.ID == "" {
 						it.ID = id
 					}
@@ -279,7 +410,7 @@ func (m *memoryStore) undone(job, key string) bool {
 			continue
 		}
 		for i := c.first; i < c.end; i++ {
-			if m.recs[i].Reverses == key && m.decStates[i] != decRejected {
+			if m.recs[i].reverses() == key && m.decStates[i] != decRejected {
 				return true
 			}
 		}
@@ -287,13 +418,21 @@ func (m *memoryStore) undone(job, key string) bool {
 	return false
 }
 
-// SaveCommit implements StateStore: the records are kept as they are
+// SaveCommit implements StateStore: the records are kept where they are
 // (c.Decisions is not copied; the caller hands it over).
-func (m *memoryStore) SaveCommit(_ context.Context, c Commit) error {
+func (m *memoryStore) SaveCommit(ctx context.Context, c Commit) error {
+	return m.saveShared(ctx, c, sharedBatch{})
+}
+
+// saveShared implements passSharer: SaveCommit with b's records too, each
+// placed before the record of c.Decisions it names (b's slices are kept,
+// not copied, and must not change afterwards).
+func (m *memoryStore) saveShared(_ context.Context, c Commit, b sharedBatch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if int64(len(m.recs))+int64(len(c.Decisions)) > 1<<31-1 {
-		return fmt.Errorf("recording %d decisions: the memory store holds at most 2^31", len(c.Decisions))
+	n := len(c.Decisions) + len(b.recs)
+	if int64(len(m.recs))+int64(n) > 1<<31-1 {
+		return fmt.Errorf("recording %d decisions: the memory store holds at most 2^31", n)
 	}
 	for _, f := range c.Files {
 		m.files[c.Job+"\x00"+f.Hash] = true
@@ -302,46 +441,111 @@ func (m *memoryStore) SaveCommit(_ context.Context, c Commit) error {
 		}
 	}
 	first := int32(len(m.recs))
-	if len(m.recs) == 0 {
-		m.recs = c.Decisions
-	} else {
-		m.recs = append(m.recs, c.Decisions...)
+	m.recs = slices.Grow(m.recs, n)
+	k := 0
+	shared := func(before int) {
+		for ; k < len(b.recs) && int(b.recs[k].before) == before; k++ {
+			r := &b.recs[k]
+			m.recs = append(m.recs, memRec{key: r.key, file: b.files[r.at], tx: &b.txs[r.at], dec: &b.decs[r.at], new: true})
+		}
 	}
+	for i := range c.Decisions {
+		shared(i)
+		m.recs = append(m.recs, recOf(&c.Decisions[i]))
+	}
+	shared(len(c.Decisions))
 	m.commits = append(m.commits, memCommit{job: c.Job, at: c.At, first: first, end: int32(len(m.recs))})
 	for i := first; i < int32(len(m.recs)); i++ {
-		_, decState, _ := shown(m.recs[i])
-		m.decStates = append(m.decStates, decState)
 		r := &m.recs[i]
-		if m.txs != nil && r.New {
-			if _, ok := m.txs[txRef{c.Job, r.Tx.Key}]; !ok {
-				m.txs[txRef{c.Job, r.Tx.Key}] = i
+		_, decState, _ := r.shown()
+		m.decStates = append(m.decStates, decState)
+		if m.txs != nil && r.new {
+			if _, ok := m.txs[txRef{c.Job, r.tx.Key}]; !ok {
+				m.txs[txRef{c.Job, r.tx.Key}] = i
 			}
 		}
 		if m.byKey != nil {
-			if _, dup := m.byKey[txRef{c.Job, r.Key}]; !dup {
-				m.byKey[txRef{c.Job, r.Key}] = i
+			if _, dup := m.byKey[txRef{c.Job, r.key}]; !dup {
+				m.byKey[txRef{c.Job, r.key}] = i
 			}
 		}
-		if !r.New {
+		if !r.new {
 			// A later decision on a recorded transaction: what it shows now.
-			if at, ok := m.txIndex()[txRef{c.Job, r.Tx.Key}]; ok {
-				state, _, cur := shown(*r)
+			if at, ok := m.txIndex()[txRef{c.Job, r.tx.Key}]; ok {
+				state, _, cur := r.shown()
 				m.over[at] = txShown{state: state, dec: cur}
 			}
 		}
 	}
 	for _, t := range c.Enriched {
 		if at, ok := m.txIndex()[txRef{c.Job, t.Key}]; ok {
-			m.recs[at].Tx = t
+			m.recs[at].tx = &t
 		}
 	}
 	for _, l := range c.Learned {
 		m.learned[l] = true
 	}
-	if !c.empty() {
+	if !c.empty() || len(b.recs) > 0 {
 		m.revision[c.Job]++
 	}
 	return nil
+}
+
+// outbox implements passSharer: what the job's last commit left PENDING,
+// as pendingOf gives it (in writeBackOrder), read in place.
+func (m *memoryStore) outbox(job string) *outbox {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := &memOutbox{m: m}
+	for k := len(m.commits) - 1; k >= 0; k-- {
+		c := m.commits[k]
+		if c.job != job {
+			continue
+		}
+		o.recs, o.at = m.recs[:c.end], c.at.UTC()
+		for i := c.first; i < c.end; i++ {
+			if r := &m.recs[i]; r.dec.Outcome == domain.Auto || r.reverses() != "" {
+				o.idx = append(o.idx, i)
+			}
+		}
+		break
+	}
+	perm := orderBy(len(o.idx), func(k int) orderKey {
+		r := &o.recs[o.idx[k]]
+		return writeBackKey(r.file, r.tx, r.key)
+	})
+	for k, i := range perm {
+		perm[k] = o.idx[i]
+	}
+	o.idx = perm
+	return &outbox{src: o}
+}
+
+// memOutbox is the outbox over a memory store's records: recs[idx[i]] is
+// the i-th decision, decided at.
+type memOutbox struct {
+	m    *memoryStore
+	recs []memRec
+	idx  []int32
+	at   time.Time
+}
+
+func (o *memOutbox) len() int { return len(o.idx) }
+
+func (o *memOutbox) get(i int) PendingDecision {
+	r := &o.recs[o.idx[i]]
+	return PendingDecision{Key: r.key, FileHash: r.file, Tx: *r.tx, Decision: *r.dec, Items: o.m.itemsOf(r),
+		DecidedAt: o.at, Reverses: r.reverses()}
+}
+
+func (o *memOutbox) keyed(i int) connectors.KeyedDecision {
+	r := &o.recs[o.idx[i]]
+	return connectors.KeyedDecision{Key: r.key, Tx: *r.tx, Decision: *r.dec, Items: o.m.itemsOf(r), DecidedAt: o.at}
+}
+
+func (o *memOutbox) head(i int) (key, file, reverses string) {
+	r := &o.recs[o.idx[i]]
+	return r.key, r.file, r.reverses()
 }
 
 // letters is Store.letters over the records (m.mu held).
@@ -354,14 +558,14 @@ func (m *memoryStore) letters(job, txKey string) []AutoDecision {
 		}
 		for i := c.first; i < c.end; i++ {
 			r := &m.recs[i]
-			if r.Tx.Key != txKey || (r.Decision.Outcome != domain.Auto && r.Reverses == "") {
+			if r.tx.Key != txKey || (r.dec.Outcome != domain.Auto && r.reverses() == "") {
 				continue
 			}
-			if r.Reverses != "" {
-				reversal[r.Reverses] = m.decStates[i]
+			if r.reverses() != "" {
+				reversal[r.reverses()] = m.decStates[i]
 				continue
 			}
-			all = append(all, AutoDecision{Key: r.Key, Decision: r.Decision, Items: r.Items, State: m.decStates[i], DecidedAt: c.at})
+			all = append(all, AutoDecision{Key: r.key, Decision: *r.dec, Items: m.itemsOf(r), State: m.decStates[i], DecidedAt: c.at})
 		}
 	}
 	for i := range all {
@@ -404,12 +608,12 @@ func (m *memoryStore) LastRejected(_ context.Context, job, txKey string) (*domai
 	lastKey := ""
 	for i, at := range m.rejectedAt {
 		r := &m.recs[i]
-		if m.commitOf(i).job != job || r.Tx.Key != txKey || m.decStates[i] != decRejected {
+		if m.commitOf(i).job != job || r.tx.Key != txKey || m.decStates[i] != decRejected {
 			continue
 		}
-		if last == nil || at.After(lastAt) || at.Equal(lastAt) && r.Key > lastKey {
-			d := r.Decision
-			last, lastAt, lastKey = &d, at, r.Key
+		if last == nil || at.After(lastAt) || at.Equal(lastAt) && r.key > lastKey {
+			d := *r.dec
+			last, lastAt, lastKey = &d, at, r.key
 		}
 	}
 	return last, lastAt, nil
@@ -451,11 +655,11 @@ func (m *memoryStore) Pending(_ context.Context, job string) ([]PendingDecision,
 			if m.decStates[i] == decPending {
 				r := &m.recs[i]
 				row := r // the transaction's row: its data and file
-				if at, ok := m.txIndex()[txRef{job, r.Tx.Key}]; ok {
+				if at, ok := m.txIndex()[txRef{job, r.tx.Key}]; ok {
 					row = &m.recs[at]
 				}
-				out = append(out, PendingDecision{Key: r.Key, FileHash: row.FileHash, Tx: row.Tx, Decision: r.Decision,
-					Items: r.Items, DecidedAt: c.at.UTC(), Reverses: r.Reverses})
+				out = append(out, PendingDecision{Key: r.key, FileHash: row.file, Tx: *row.tx, Decision: *r.dec,
+					Items: m.itemsOf(r), DecidedAt: c.at.UTC(), Reverses: r.reverses()})
 			}
 		}
 	}
@@ -496,11 +700,11 @@ func (m *memoryStore) MarkRejected(_ context.Context, job string, rejected []Rej
 		m.decStates[i] = decRejected
 		m.rejectedAt[i] = at
 		rec := &m.recs[i]
-		txAt, ok := m.txIndex()[txRef{job, rec.Tx.Key}]
+		txAt, ok := m.txIndex()[txRef{job, rec.tx.Key}]
 		if !ok {
 			continue
 		}
-		state, dec := refusedState(rec.Decision, rec.Items, r, m.letters(job, rec.Tx.Key))
+		state, dec := refusedState(*rec.dec, m.itemsOf(rec), r, m.letters(job, rec.tx.Key))
 		m.over[txAt] = txShown{state: state, dec: dec}
 	}
 	m.revision[job]++
@@ -523,8 +727,8 @@ func (m *memoryStore) MarkReversalsRejected(_ context.Context, job string, keys 
 		}
 		m.decStates[i] = decRejected
 		m.rejectedAt[i] = at
-		if !slices.Contains(order, m.recs[i].Tx.Key) {
-			order = append(order, m.recs[i].Tx.Key)
+		if !slices.Contains(order, m.recs[i].tx.Key) {
+			order = append(order, m.recs[i].tx.Key)
 		}
 	}
 	for _, txKey := range order {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 )
 
@@ -22,11 +24,22 @@ import (
 // states and order, the same decisions pending, rejected or applied, the
 // same letters — and so writes the same journal and reports.
 func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
+	// Two intraday reports give one bank reference, amount and date to
+	// payments of two payers (TestPossibleDuplicate).
+	const day = "2026-11-17"
+	first := report052("rpt-1", day, "", credit(day, "TX4711", idPay("ALPHA SA", "100.00", rf("1001"))))
+	second := report052("rpt-2", day, "", credit(day, "TX4711", idPay("ZULU LTD", "100.00", rf("1001"))))
 	for _, tc := range []struct {
 		name   string
 		ledger func(connectors.Ledger) connectors.Ledger
+		files  map[string][]byte
+		// reason is one the exceptions must show (the identity rule's
+		// verdicts change the matcher's decisions before they are kept).
+		reason string
 	}{
 		{name: "examples"},
+		{name: "a possible duplicate", files: map[string][]byte{first.name: first.doc.XML(),
+			second.name: second.doc.XML()}, reason: ReasonPossibleDuplicate},
 		{name: "ledger refuses", ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
 		}},
@@ -44,7 +57,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 			mem := newMemoryStore()
 			var outs []string
 			for _, st := range []StateStore{sql, mem} {
-				dir := oneShotDir(t, nil)
+				dir := oneShotDir(t, tc.files)
 				out := filepath.Join(dir, "out")
 				src, err := local.New("statements", local.Config{Dir: filepath.Join(dir, "statements")})
 				if err != nil {
@@ -88,6 +101,9 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 			if len(ea) == 0 || jsonText(ea) != jsonText(eb) {
 				t.Errorf("exceptions differ:\n SQL    %+v\n memory %+v", ea, eb)
 			}
+			if tc.reason != "" && !strings.Contains(jsonText(eb), `"reason":"`+tc.reason+`"`) {
+				t.Errorf("no exception for %s: %+v", tc.reason, eb)
+			}
 			rejected := 0
 			for _, st := range a {
 				la, na, _ := sql.Letters(ctx, "j", st.Tx.Key)
@@ -98,6 +114,11 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 				for i := range min(len(la), len(lb)) {
 					if la[i].Key != lb[i].Key || la[i].State != lb[i].State {
 						t.Errorf("letter %d of %s: SQL %s %s, memory %s %s", i, st.Tx.Ref, la[i].Key, la[i].State, lb[i].Key, lb[i].State)
+					}
+					// The memory store keeps the pass's items once
+					// (itemsSharer); a letter still names its own.
+					if len(la[i].Items) == 0 || jsonText(la[i].Items) != jsonText(lb[i].Items) {
+						t.Errorf("items of letter %d of %s: SQL %+v, memory %+v", i, st.Tx.Ref, la[i].Items, lb[i].Items)
 					}
 					sa, _, _ := sql.DecisionState(ctx, "j", la[i].Key)
 					sb, _, _ := mem.DecisionState(ctx, "j", la[i].Key)
@@ -134,4 +155,39 @@ func jsonText(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestLetteredMemoryInTxOrder: two lettered payments with one bank
+// reference and end-to-end ID (in two accounts): both stores give the
+// matcher's memory the one last in txOrder (order.go), whatever the order
+// they were recorded in or their keys.
+func TestLetteredMemoryInTxOrder(t *testing.T) {
+	ctx := context.Background()
+	sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
+	lettered := func(key, account string) DecisionRecord {
+		tx := testTx("R1", "100.00")
+		tx.Key, tx.Account, tx.EndToEndID = key, account, "E2E-1"
+		return DecisionRecord{Key: "ltr-" + key, Tx: tx, FileHash: "h1", New: true,
+			Decision: domain.Decision{TxKey: key, Outcome: domain.Auto, Rule: "reference",
+				Allocations: []domain.Allocation{{ItemID: "OI-" + key, Amount: domain.MustAmount("100.00")}}}}
+	}
+	for _, st := range []StateStore{sql, newMemoryStore()} {
+		// k2 in account A is first in txOrder, k1 in account B last.
+		c := Commit{Job: "j", At: at, Decisions: []DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
+		if err := st.SaveCommit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		mem, err := st.Memory(ctx, "j", at.AddDate(0, 0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mem.LetteredRefs["R1"] != "k1" || mem.LetteredRefs["E2E-1"] != "k1" || len(mem.Lettered) != 2 {
+			t.Errorf("%T: lettered refs %v (lettered %v), want R1 and E2E-1 → k1", st, mem.LetteredRefs, mem.Lettered)
+		}
+	}
 }

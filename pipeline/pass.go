@@ -43,6 +43,11 @@ type pass struct {
 	in       matcher.Input
 	out      matcher.Output
 	commit   Commit
+	// sharer is the store when it keeps this pass's items, new
+	// transactions and decisions once (passSharer); batch is then the
+	// records of the new transactions, committed with commit.
+	sharer passSharer
+	batch  sharedBatch
 	// reader reads the statements while the open items load; itemAt (the
 	// open items by ID, index into items) is built while the matcher
 	// runs; allocated is what the pass's letters take from each item (for
@@ -52,6 +57,12 @@ type pass struct {
 	itemAt    chan map[string]int32
 	allocated map[string]domain.Amount
 	early     chan renderedExceptions
+	// itemsHash is the hash of the open items (itemsHash); itemsDeferred
+	// that they were left unread, itemsStamp the ledger's stamp taken
+	// before reading them (itemstamp.go).
+	itemsHash     string
+	itemsDeferred bool
+	itemsStamp    string
 }
 
 // renderedExceptions is the exceptions list and its CSV.
@@ -129,8 +140,12 @@ func (p *pass) startReading(ctx context.Context) error {
 }
 
 // loadItems reads the open items (Job.OpenItems, else the ledger's) into
-// p.items.
+// p.items, unless the ledger says they are those last read
+// (itemstamp.go: deferItems).
 func (p *pass) loadItems(ctx context.Context) error {
+	if deferred, err := p.deferItems(ctx); err != nil || deferred {
+		return err
+	}
 	read := p.j.OpenItems
 	if read == nil {
 		read = p.j.Ledger.OpenItems
@@ -144,7 +159,8 @@ func (p *pass) loadItems(ctx context.Context) error {
 	if p.j.OpenItems == nil {
 		p.res.noteOpenItems(p.j.Ledger, p.log)
 	}
-	return nil
+	p.itemsHash = itemsHash(items)
+	return p.recordItemsStamp(ctx)
 }
 
 // readStatements stages, in memory and in listing order, the files the
@@ -295,7 +311,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	exam.Config, exam.Items = j.ConfigHash, itemsHash(p.items)
+	exam.Config, exam.Items = j.ConfigHash, p.itemsHash
 	p.exam = exam
 	why := exam.changedSince(recorded)
 	if len(p.files) > 0 {
@@ -309,6 +325,9 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 		why = "full examination configured"
 	}
 	p.examined, p.res.ExaminedWhy = true, why
+	if err := p.needItems(ctx); err != nil {
+		return err
+	}
 	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
 	if err != nil {
 		return err
@@ -356,7 +375,7 @@ func (p *pass) match(ctx context.Context) error {
 	if len(p.fresh) == 0 && len(p.open) == 0 {
 		return nil // nothing to decide: the memory is not read
 	}
-	mem, err := j.Store.Memory(ctx, j.Name, j.now().AddDate(0, 0, -LetteredMemoryDays))
+	mem, err := j.matcherMemory(ctx, p.fresh, p.open)
 	if err != nil {
 		return err
 	}
@@ -379,21 +398,28 @@ func (p *pass) match(ctx context.Context) error {
 
 // save commits the pass's decisions (automatic ones PENDING) in one state
 // transaction, and records an examination that changed nothing
-// (incremental.go). Reads p.commit; writes the store and
+// (incremental.go). Reads p.commit and p.batch; writes the store and
 // Result.Committed.
 func (p *pass) save(ctx context.Context) error {
 	j := p.j
-	if err := j.Store.SaveCommit(ctx, p.commit); err != nil {
+	var err error
+	if p.sharer != nil {
+		err = p.sharer.saveShared(ctx, p.commit, p.batch)
+	} else {
+		err = j.Store.SaveCommit(ctx, p.commit)
+	}
+	if err != nil {
 		return err
 	}
 	p.res.Committed = true
 	crashAt(FailAfterCommit)
 	if p.examined {
-		if err := j.Store.recordExamined(ctx, j.Name, p.exam, p.commit.empty(), j.now()); err != nil {
+		settled := p.commit.empty() && len(p.batch.recs) == 0
+		if err := j.Store.recordExamined(ctx, j.Name, p.exam, settled, j.now()); err != nil {
 			return err
 		}
 	}
-	p.log.Info("decisions committed", "component", "state", "decisions", len(p.commit.Decisions),
+	p.log.Info("decisions committed", "component", "state", "decisions", len(p.commit.Decisions)+len(p.batch.recs),
 		"files", len(p.files), "new_transactions", len(p.fresh), "rematched", p.res.Rematched,
 		"examined", p.res.Examined, "examined_why", p.res.ExaminedWhy)
 	p.fresh, p.freshFile, p.ids = nil, nil, nil
@@ -405,11 +431,16 @@ func (p *pass) save(ctx context.Context) error {
 // by the next run's recovery. Meanwhile the exceptions report is made
 // ready (p.early), from the state as committed: the ledger's writing
 // changes it only when it refuses decisions, and then report makes it
-// again. Reads p.commit; writes the ledger, the store's outbox and
-// Result.Applied.
+// again. Reads p.commit (or the sharer's outbox); writes the ledger, the
+// store's outbox and Result.Applied.
 func (p *pass) writeBack(ctx context.Context) error {
-	ob := pendingOf(p.commit)
-	p.commit = Commit{} // not kept while the reports are written
+	var ob *outbox
+	if p.sharer != nil {
+		ob = p.sharer.outbox(p.j.Name)
+	} else {
+		ob = pendingOf(p.commit)
+	}
+	p.commit, p.batch = Commit{}, sharedBatch{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
 		go func() {
@@ -452,6 +483,11 @@ func (p *pass) report(ctx context.Context) error {
 		crashAt(FailAfterReports)
 		p.res.Exceptions, p.res.UnmatchedCash = last.Exceptions, last.Cash
 		return nil
+	}
+	if p.allocated != nil { // the reports show the items
+		if err := p.needItems(ctx); err != nil {
+			return err
+		}
 	}
 	exc, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {
@@ -523,11 +559,21 @@ func (p *pass) decide(ctx context.Context) error {
 	j, res := p.j, p.res
 	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
 		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
-	p.commit.Decisions = make([]DecisionRecord, 0, len(p.setAside)+len(p.out.Decisions))
-	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
-	p.setAside = nil
 	itemAt := <-p.itemAt
 	p.itemAt = nil
+	mine := len(p.out.Decisions) // the records built here, in p.commit.Decisions
+	if sh, ok := j.Store.(passSharer); ok && sh.shareItems(p.items, itemAt) {
+		// The store keeps the items, the new transactions and their
+		// decisions once: the records of the new transactions name them
+		// (p.batch) instead of each keeping copies.
+		p.sharer, itemAt = sh, nil
+		p.batch = sharedBatch{txs: p.fresh, decs: p.out.Decisions, files: p.freshFile,
+			recs: make([]sharedRec, 0, len(p.fresh))}
+		mine = len(p.out.Decisions) - len(p.fresh)
+	}
+	p.commit.Decisions = make([]DecisionRecord, 0, len(p.setAside)+mine)
+	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
+	p.setAside = nil
 	if j.Reports.XLSX || j.Reports.FrenchCSV || j.Metrics != nil {
 		// The workbook's candidates and the receivables gauges show the
 		// items as this pass's letters leave them.
@@ -549,7 +595,11 @@ func (p *pass) decide(ctx context.Context) error {
 		if prev == nil {
 			file = p.freshFile[i]
 		}
-		recorded, d, err := p.decideOne(ctx, p.in.Transactions[i], file, d, prev, itemAt)
+		shared := int32(-1)
+		if p.sharer != nil && prev == nil {
+			shared = int32(i) // p.fresh[i], p.out.Decisions[i]
+		}
+		recorded, d, err := p.decideOne(ctx, p.in.Transactions[i], file, d, prev, itemAt, shared)
 		if err != nil {
 			return err
 		}
@@ -581,9 +631,10 @@ func (p *pass) decide(ctx context.Context) error {
 // to commit to p.commit (the decision last, after the reversals it calls
 // for) and returns the decision counted, or nothing (recorded false) when
 // nothing is to be recorded (an exception decided as before, a refused
-// letter not retried yet).
+// letter not retried yet). shared ≥ 0: tx is p.fresh[shared], and its
+// record goes to p.batch (its decision to p.out.Decisions[shared]).
 func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *StoredTx,
-	itemAt map[string]int32) (recorded bool, _ domain.Decision, err error) {
+	itemAt map[string]int32, shared int32) (recorded bool, _ domain.Decision, err error) {
 	j, res := p.j, p.res
 	isNew := prev == nil
 	prevReason := ""
@@ -618,13 +669,8 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			}
 		}
 		rec.Key = DecisionKey(j.Name, tx.Key, generation)
-		rec.Items = map[string]domain.OpenItem{}
-		for _, a := range d.Allocations {
-			if k, ok := itemAt[a.ItemID]; ok {
-				rec.Items[a.ItemID] = p.items[k]
-			} else {
-				rec.Items[a.ItemID] = domain.OpenItem{}
-			}
+		if itemAt != nil { // else the store shares the items (passSharer)
+			rec.Items = sharedItems{items: p.items, at: itemAt}.named(&d)
 		}
 	} else {
 		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
@@ -650,6 +696,12 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 	if p.log.Enabled(ctx, slog.LevelDebug) {
 		p.log.Debug("decided", "component", "matcher", "tx", tx.Ref, "new", isNew, "outcome", string(d.Outcome),
 			"rule", d.Rule, "confidence", d.Confidence, "reason", d.Reason, "allocations", len(d.Allocations))
+	}
+	if shared >= 0 {
+		// What the store will read of p.batch is rec (passSharer).
+		p.batch.decs[shared] = rec.Decision
+		p.batch.recs = append(p.batch.recs, sharedRec{key: rec.Key, at: shared, before: int32(len(p.commit.Decisions))})
+		return true, d, nil
 	}
 	p.commit.Decisions = append(p.commit.Decisions, rec)
 	return true, d, nil

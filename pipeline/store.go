@@ -131,9 +131,10 @@ var migrations = [][]string{
 		// matched by content against those recorded.
 		`ALTER TABLE files ADD COLUMN identity_rule INTEGER NOT NULL DEFAULT 0`,
 	},
-	7: refusedFilesMigration, // refused statement files, held by content hash (refused.go)
-	8: examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
-	9: atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
+	7:  refusedFilesMigration, // refused statement files, held by content hash (refused.go)
+	8:  examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
+	9:  atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
+	10: itemsStampMigration,   // the open items' stamp: an idle pass leaves them unread (itemstamp.go)
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -675,6 +676,12 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 // Memory loads what was learned, plus the allocations written per
 // transaction first seen since the given time (for reversals).
 func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error) {
+	return s.memory(ctx, job, since, true)
+}
+
+// memory is Memory, leaving out the lettered payments (Memory.Lettered,
+// LetteredRefs) unless lettered (see Job.matcherMemory).
+func (s *Store) memory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
@@ -703,8 +710,10 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 	}
 	// Only payments lettered recently can come back as a reversal or a
 	// return (SEPA direct-debit returns: up to 13 months).
-	if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
-		return mem, err
+	if lettered {
+		if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
+			return mem, err
+		}
 	}
 	// the items those letters settled: a payment naming one pays it twice
 	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
@@ -714,25 +723,34 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 }
 
 // letteredMemory fills mem.Lettered and mem.LetteredRefs with the job's
-// payments lettered since the given time, in queryTxs order, decoding
-// only the fields they need (a full decode of every lettered payment was
-// a third of a second pass).
+// payments lettered since the given time, in txOrder (order.go: a later
+// payment's reference wins, as in the memory store), decoding only the
+// fields they need (a full decode of every lettered payment was a third
+// of a second pass).
 func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time, mem *matcher.Memory) error {
 	rows, err := s.x().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
-		WHERE t.job = ? AND t.state = ? AND t.first_seen_at >= ? ORDER BY t.account, t.booking_date, t.ref, t.key`,
+		WHERE t.job = ? AND t.state = ? AND t.first_seen_at >= ?`,
 		job, txLettered, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("reading lettered transactions: %w", err)
 	}
 	defer rows.Close()
+	type letteredTx struct {
+		order  orderKey
+		e2e    string
+		allocs []domain.Allocation
+	}
+	var all []letteredTx
 	for rows.Next() {
 		var key, data, dec string
 		if err := rows.Scan(&key, &data, &dec); err != nil {
 			return fmt.Errorf("reading lettered transactions: %w", err)
 		}
 		var tx struct {
-			Ref        string `json:"tx_ref"`
-			EndToEndID string `json:"end_to_end_id"`
+			Ref         string    `json:"tx_ref"`
+			Account     string    `json:"account"`
+			BookingDate time.Time `json:"booking_date"`
+			EndToEndID  string    `json:"end_to_end_id"`
 		}
 		var d struct {
 			Allocations []domain.Allocation `json:"allocations"`
@@ -743,14 +761,20 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 		if err := json.Unmarshal([]byte(dec), &d); err != nil {
 			return fmt.Errorf("decoding stored decision: %w", err)
 		}
-		mem.Lettered[key] = d.Allocations
-		mem.LetteredRefs[tx.Ref] = key
-		if e := tx.EndToEndID; e != "" && e != "NOTPROVIDED" {
-			mem.LetteredRefs[e] = key
-		}
+		all = append(all, letteredTx{order: orderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key},
+			e2e: tx.EndToEndID, allocs: d.Allocations})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading lettered transactions: %w", err)
+	}
+	for _, i := range orderBy(len(all), func(i int) orderKey { return all[i].order }) {
+		l := &all[i]
+		key := l.order.key
+		mem.Lettered[key] = l.allocs
+		mem.LetteredRefs[l.order.ref] = key
+		if e := l.e2e; e != "" && e != "NOTPROVIDED" {
+			mem.LetteredRefs[e] = key
+		}
 	}
 	return nil
 }

@@ -166,8 +166,9 @@ func plainCount(s, path string) (*int, error) {
 	return &n, nil
 }
 
-// creditDebit reads CRDT/DBIT; "" gives nil.
-func creditDebit(s, path string) (*bool, error) {
+// creditDebit reads CRDT/DBIT; "" gives nil. The path of an error is
+// base + "/" + leaf (leaf alone when base is empty), joined only then.
+func creditDebit(s, base, leaf string) (*bool, error) {
 	switch strings.TrimSpace(s) {
 	case "":
 		return nil, nil
@@ -177,6 +178,10 @@ func creditDebit(s, path string) (*bool, error) {
 	case "DBIT":
 		f := false
 		return &f, nil
+	}
+	path := leaf
+	if base != "" {
+		path = base + "/" + leaf
 	}
 	return nil, badValue(path, "credit/debit indicator %q is neither CRDT nor DBIT", s)
 }
@@ -204,7 +209,7 @@ func convertBalance(x *xBal) (Balance, error) {
 		return b, badValue("Amt", "balance without amount")
 	}
 	b.Amount, b.Currency = m.Amount, m.Currency
-	c, err := creditDebit(x.CdtDbtInd, "CdtDbtInd")
+	c, err := creditDebit(x.CdtDbtInd, "", "CdtDbtInd")
 	if err != nil {
 		return b, err
 	}
@@ -238,7 +243,7 @@ func convertNbSum(x *xNbSum, path string) (count *int, sum *domain.Amount, net *
 		return
 	}
 	if net != nil {
-		c, cerr := creditDebit(ind, path+"/TtlNetNtry/CdtDbtInd")
+		c, cerr := creditDebit(ind, path, "TtlNetNtry/CdtDbtInd")
 		if cerr != nil {
 			err = cerr
 			return
@@ -286,7 +291,7 @@ func convertCharge(x *xChrgRcrd, path string, warn *[]string) (*Charge, error) {
 	}
 	c := &Charge{Amount: *m, Included: boolInd(x.ChrgInclInd),
 		Type: firstNonEmpty(x.Tp.Cd, x.Tp.Prtry, x.Tp.Text)}
-	if c.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+	if c.Credit, err = creditDebit(x.CdtDbtInd, path, "CdtDbtInd"); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -333,11 +338,13 @@ func convertCharges(xs []xChrgs, path string, warn *[]string) (*Charges, error) 
 	return out, nil
 }
 
-func convertAmtXchg(x *xAmtAndXchg, path string, warn *[]string) (*AmountDetail, error) {
+// convertAmtXchg converts an amount with its exchange; amtLeaf is the path
+// of its Amt under base (joined only for a warning or an error).
+func convertAmtXchg(x *xAmtAndXchg, base, amtLeaf string, warn *[]string) (*AmountDetail, error) {
 	if x == nil {
 		return nil, nil
 	}
-	m, err := money(x.Amt, path, "Amt", warn)
+	m, err := money(x.Amt, base, amtLeaf, warn)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -352,7 +359,7 @@ func convertAmtXchg(x *xAmtAndXchg, path string, warn *[]string) (*AmountDetail,
 }
 
 func convertParty(p *xParty, acct *xAcctID, agt *xAgent) *Party {
-	out := &Party{}
+	var out Party // allocated only when not empty (ultimate parties mostly are)
 	if p != nil {
 		out.Name = firstNonEmpty(p.PtyNm, p.Nm)
 	}
@@ -367,10 +374,12 @@ func convertParty(p *xParty, acct *xAcctID, agt *xAgent) *Party {
 	if agt != nil {
 		out.BIC = strings.ToUpper(firstNonEmpty(agt.BICFI, agt.BIC))
 	}
-	if *out == (Party{}) {
+	if out == (Party{}) {
 		return nil
 	}
-	return out
+	kept := new(Party)
+	*kept = out
+	return kept
 }
 
 func trimAll(ss []string) []string {
@@ -398,17 +407,17 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 	if t.Amount, err = money(x.Amt, path, "Amt", w); err != nil {
 		return nil, err
 	}
-	if t.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+	if t.Credit, err = creditDebit(x.CdtDbtInd, path, "CdtDbtInd"); err != nil {
 		return nil, err
 	}
 	if x.AmtDtls != nil {
-		if t.Instructed, err = convertAmtXchg(x.AmtDtls.InstdAmt, path+"/AmtDtls/InstdAmt", w); err != nil {
+		if t.Instructed, err = convertAmtXchg(x.AmtDtls.InstdAmt, path, "AmtDtls/InstdAmt/Amt", w); err != nil {
 			return nil, err
 		}
-		if t.TxAmount, err = convertAmtXchg(x.AmtDtls.TxAmt, path+"/AmtDtls/TxAmt", w); err != nil {
+		if t.TxAmount, err = convertAmtXchg(x.AmtDtls.TxAmt, path, "AmtDtls/TxAmt/Amt", w); err != nil {
 			return nil, err
 		}
-		if t.CounterValue, err = convertAmtXchg(x.AmtDtls.CntrValAmt, path+"/AmtDtls/CntrValAmt", w); err != nil {
+		if t.CounterValue, err = convertAmtXchg(x.AmtDtls.CntrValAmt, path, "AmtDtls/CntrValAmt/Amt", w); err != nil {
 			return nil, err
 		}
 	}
@@ -416,8 +425,10 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 		c := convertBkTxCd(x.BkTxCd)
 		t.BankTxCode = &c
 	}
-	if t.Charges, err = convertCharges(x.Chrgs, path+"/Chrgs", w); err != nil {
-		return nil, err
+	if len(x.Chrgs) > 0 {
+		if t.Charges, err = convertCharges(x.Chrgs, path+"/Chrgs", w); err != nil {
+			return nil, err
+		}
 	}
 	rp, ra := &x.RltdPties, &x.RltdAgts
 	t.Debtor = convertParty(rp.Dbtr, rp.DbtrAcct, ra.DbtrAgt)
@@ -428,7 +439,6 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 	t.Remittance.Unstructured = trimAll(x.RmtInf.Ustrd)
 	for i := range x.RmtInf.Strd {
 		xs := &x.RmtInf.Strd[i]
-		sp := path + "/RmtInf/Strd[" + strconv.Itoa(i+1) + "]"
 		var s Structured
 		for _, d := range xs.RfrdDocInf {
 			doc := ReferredDocument{Type: firstNonEmpty(d.Tp.Cd, d.Tp.Prtry),
@@ -438,6 +448,7 @@ func convertTx(x *xTxDtls, path string) (*TxDetail, error) {
 			}
 		}
 		if a := xs.RfrdDocAmt; a != nil {
+			sp := path + "/RmtInf/Strd[" + strconv.Itoa(i+1) + "]"
 			if s.Amounts, err = convertDocAmounts(a.DuePyblAmt, a.DscntApldAmt, a.CdtNoteAmt, a.TaxAmt, a.AdjstmntAmtAndRsn, a.RmtdAmt, sp+"/RfrdDocAmt", w); err != nil {
 				return nil, err
 			}
@@ -491,7 +502,7 @@ func convertDocAmounts(due *xAmt, discounts []xTypedAmt, creditNote *xAmt, taxes
 			return nil, err
 		}
 		a := Adjustment{Money: *m, Reason: strings.TrimSpace(x.Rsn), AdditionalInfo: strings.TrimSpace(x.AddtlInf)}
-		if a.Credit, err = creditDebit(x.CdtDbtInd, base+"/"+leaf+"/CdtDbtInd"); err != nil {
+		if a.Credit, err = creditDebit(x.CdtDbtInd, base+"/"+leaf, "CdtDbtInd"); err != nil {
 			return nil, err
 		}
 		da.Adjustments = append(da.Adjustments, a)
@@ -571,7 +582,7 @@ func convertBatch(x *xBtch, path string, warn *[]string) (Batch, error) {
 	if b.Total, err = money(x.TtlAmt, path, "TtlAmt", warn); err != nil {
 		return b, err
 	}
-	if b.Credit, err = creditDebit(x.CdtDbtInd, path+"/CdtDbtInd"); err != nil {
+	if b.Credit, err = creditDebit(x.CdtDbtInd, path, "CdtDbtInd"); err != nil {
 		return b, err
 	}
 	return b, nil
@@ -589,7 +600,7 @@ func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 		return nil, badValue("Amt", "entry without amount")
 	}
 	e.Amount, e.Currency = m.Amount, m.Currency
-	c, err := creditDebit(x.CdtDbtInd, "CdtDbtInd")
+	c, err := creditDebit(x.CdtDbtInd, "", "CdtDbtInd")
 	if err != nil {
 		return nil, err
 	}
@@ -637,18 +648,18 @@ func convertEntry(x *xNtry, index, maxTx int) (*Entry, error) {
 		return nil
 	}
 	for i := range x.Btch {
-		if err := addBatch(&x.Btch[i], fmt.Sprintf("Btch[%d]", i+1)); err != nil {
+		if err := addBatch(&x.Btch[i], "Btch["+strconv.Itoa(i+1)+"]"); err != nil {
 			return nil, err
 		}
 	}
 	for i := range x.TxDtls {
-		srcs = append(srcs, txSrc{&x.TxDtls[i], fmt.Sprintf("TxDtls[%d]", i+1)})
+		srcs = append(srcs, txSrc{&x.TxDtls[i], "TxDtls[" + strconv.Itoa(i+1) + "]"})
 	}
 	for i := range x.NtryDtls {
 		nd := &x.NtryDtls[i]
 		base := "NtryDtls"
 		if len(x.NtryDtls) > 1 {
-			base = fmt.Sprintf("NtryDtls[%d]", i+1)
+			base = "NtryDtls[" + strconv.Itoa(i+1) + "]"
 		}
 		if nd.Btch != nil {
 			if err := addBatch(nd.Btch, base+"/Btch"); err != nil {

@@ -360,6 +360,58 @@ type fastState struct {
 	attrs     []fattr
 	arena     []byte
 	slabs     []slab // per plan number, see alloc
+	// fields caches, per plan number and name number, which field of the
+	// plan a child element of that name fills (see fieldFor).
+	fields [][]int32
+}
+
+// fieldFor returns what fillPath does with a child element named ni (a
+// name number) of a struct of plan p, at the top of the struct (no
+// parents): the index of the field it fills, and whether that field is
+// under a parents path starting with the name (recurse); -1 when no field
+// takes it. Computed once per plan and name: the answer depends on nothing
+// else.
+func (st *fastState) fieldFor(p *typePlan, ni int) (int, bool) {
+	if p.id >= len(st.fields) {
+		st.fields = append(st.fields, make([][]int32, p.id+1-len(st.fields))...)
+	}
+	row := st.fields[p.id]
+	if ni >= len(row) {
+		row = append(row, make([]int32, len(st.names)-len(row))...)
+		st.fields[p.id] = row
+	}
+	// 0: not computed, 1: none, 2+2i: field i, 3+2i: under field i's parents
+	if c := row[ni]; c != 0 {
+		if c == 1 {
+			return -1, false
+		}
+		return int(c-2) / 2, c&1 == 1
+	}
+	name := st.names[ni]
+	fi, recurse := -1, false
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.kind != planElem {
+			continue
+		}
+		if len(f.parents) == 0 && f.name == name {
+			fi = i
+			break
+		}
+		if len(f.parents) > 0 && f.parents[0] == name {
+			fi, recurse = i, true
+			break
+		}
+	}
+	switch {
+	case fi < 0:
+		row[ni] = 1
+	case recurse:
+		row[ni] = int32(3 + 2*fi)
+	default:
+		row[ni] = int32(2 + 2*fi)
+	}
+	return fi, recurse
 }
 
 // slab hands out new values of one struct type from chunks, one
@@ -633,6 +685,23 @@ func (s *fscanner) sameNamed(ni int) int {
 
 func (s *fscanner) fillPath(p *typePlan, sv reflect.Value, parents []string, ni int) bool {
 	n := &s.nodes[ni]
+	if len(parents) == 0 {
+		// the common case, answered from the cache
+		fi, recurse := s.st.fieldFor(p, n.name)
+		if fi < 0 {
+			return false
+		}
+		f := &p.fields[fi]
+		if !recurse {
+			s.fill(sv.FieldByIndex(f.index), ni, f.sub)
+			return true
+		}
+		parents = f.parents[:1]
+		for k := n.first; k != 0; k = s.nodes[k].next {
+			s.fillPath(p, sv, parents, k)
+		}
+		return true
+	}
 	name := s.st.names[n.name]
 	recurse := false
 Loop:

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -398,28 +399,32 @@ func (p *projector) origin(st *Statement, e *Entry, t *domain.Transaction, own s
 		// reference reused in the same file gets.
 		o.BankRef, _, _ = strings.Cut(t.Ref, "#")
 	}
-	add := func(r string) {
-		r = strings.TrimSpace(r)
-		if domain.IsPlaceholderRef(r) {
-			return
-		}
-		for _, l := range o.Links {
-			if l == r {
-				return
-			}
-		}
-		o.Links = append(o.Links, r)
-	}
-	for _, r := range []string{e.AcctSvcrRef, e.NtryRef} {
+	// The links are gathered on the stack, then copied once to their size.
+	var buf [8]string
+	links := buf[:0]
+	for _, r := range [2]string{e.AcctSvcrRef, e.NtryRef} {
 		if !sequenceRef(r, e.Index) {
-			add(r)
+			links = appendLink(links, r)
 		}
 	}
 	for _, b := range e.Batches {
-		add(b.MsgID)
-		add(b.PmtInfID)
+		links = appendLink(links, b.MsgID)
+		links = appendLink(links, b.PmtInfID)
+	}
+	if len(links) > 0 {
+		o.Links = slices.Clone(links)
 	}
 	return o
+}
+
+// appendLink appends r, trimmed, to links unless it is a placeholder or
+// there already.
+func appendLink(links []string, r string) []string {
+	r = strings.TrimSpace(r)
+	if domain.IsPlaceholderRef(r) || slices.Contains(links, r) {
+		return links
+	}
+	return append(links, r)
 }
 
 // sequenceRef reports whether an entry reference is the entry's position

@@ -98,6 +98,9 @@ type parser struct {
 	entOff  int64
 	entLine int
 	proj    projector
+	// x is the raw entry being decoded, reused from one entry to the next
+	// (converted into an Entry that shares none of its memory)
+	x xNtry
 }
 
 func newParser(r io.Reader, name string, opts Options) (*parser, error) {
@@ -916,13 +919,14 @@ func (p *parser) statementChild(st *Statement, t *xml.StartElement) error {
 }
 
 func (p *parser) entry(st *Statement, t *xml.StartElement) error {
-	var x xNtry
+	p.x = xNtry{}
+	x := &p.x
 	off := p.entOff
-	if err := p.decodeEntry(&x, t); err != nil {
+	if err := p.decodeEntry(x, t); err != nil {
 		return err
 	}
 	raw := p.entRaw
-	e, err := convertEntry(&x, p.ent, p.lim.MaxTxDtls)
+	e, err := convertEntry(x, p.ent, p.lim.MaxTxDtls)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,9 @@ type LoadNote struct {
 	// journal's last write, one the rule cannot place, a future as_of) and
 	// the export's located warnings.
 	Announcements []string
+	// future counts the items whose as_of was after the clock (not
+	// placed): the clock decided them (OpenItemsLasting).
+	future int
 }
 
 // String is the one-line account printed in the pass's summary ("" when
@@ -218,6 +221,7 @@ func (l *Ledger) reconcile(ex *export, st *journalState, undone *unletterings, n
 		it.Residual = eff
 		kept = append(kept, it)
 	}
+	note.future = future
 	if future > 0 {
 		note.Announcements = append(note.Announcements, fmt.Sprintf(
 			"%d item(s) of the export have an as_of in the future: not placed, every journal row subtracted for them (check the ERP's and this machine's clocks)", future))

@@ -1,0 +1,43 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/matcher"
+)
+
+// matcherMemory reads what the matcher needs of the learned memory to
+// decide the new transactions fresh and the stored ones open (issue 18).
+// The lettered payments of the last LetteredMemoryDays (Memory.Lettered,
+// Memory.LetteredRefs: one row decoded per lettered payment, most of a
+// delta pass's reading at scale) are read only when one of them is a
+// bank reversal or return: the matcher consults them for nothing else
+// (matcher's findLettered, called for those alone), so leaving them out
+// otherwise decides exactly the same. The SQL store alone leaves them out;
+// the memory store of `lettrage match` holds them anyway.
+func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, open []StoredTx) (matcher.Memory, error) {
+	since := j.now().AddDate(0, 0, -LetteredMemoryDays)
+	s, ok := j.Store.(*Store)
+	if !ok || undoesLetters(fresh, open) {
+		return j.Store.Memory(ctx, j.Name, since)
+	}
+	return s.memory(ctx, j.Name, since, false)
+}
+
+// undoesLetters reports whether a transaction of fresh or open is a bank
+// reversal or return, which the matcher ties to the lettered payment it
+// undoes.
+func undoesLetters(fresh []domain.Transaction, open []StoredTx) bool {
+	for i := range fresh {
+		if fresh[i].Reversal || fresh[i].Return {
+			return true
+		}
+	}
+	for i := range open {
+		if open[i].Tx.Reversal || open[i].Tx.Return {
+			return true
+		}
+	}
+	return false
+}
