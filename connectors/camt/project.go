@@ -24,6 +24,9 @@ type projector struct {
 	keys map[uint64]int
 	// message is the message type of the document being read (camt.053…).
 	message string
+	// out holds the projected transactions of the last entry: reused from
+	// one entry to the next (the callback copies what it keeps)
+	out []domain.Transaction
 }
 
 func (p *projector) init() {
@@ -65,7 +68,8 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
 		t.Origin = p.origin(st, e, &t, "", 0, 0)
-		return []domain.Transaction{t}
+		p.out = append(p.out[:0], t)
+		return p.out
 	}
 	withAmount := 0
 	for _, tx := range e.Transactions {
@@ -99,7 +103,8 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 		t.Ref = p.ref(st, e, "", 0, 1, &t)
 		t.Key = st.Account + "|" + t.Ref
 		t.Origin = p.origin(st, e, &t, "", 0, n)
-		return []domain.Transaction{t}
+		p.out = append(p.out[:0], t)
+		return p.out
 	}
 	// Several details may carry the same bank reference (some banks repeat
 	// the entry's): then the entry reference with /n is used instead.
@@ -109,7 +114,7 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 			ownCount[r]++
 		}
 	}
-	out := make([]domain.Transaction, 0, n)
+	out := p.out[:0]
 	for i, tx := range e.Transactions {
 		t := p.base(st, e)
 		if tx.Credit != nil {
@@ -149,6 +154,7 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 		t.Origin = p.origin(st, e, &t, own, n, 0)
 		out = append(out, t)
 	}
+	p.out = out
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,7 +21,9 @@ import (
 
 // EntryFunc receives each entry, in document order, with its projected
 // transactions. The statement is the one the entry belongs to; its checks
-// are not computed yet. An error stops the parse.
+// are not computed yet. An error stops the parse. The txs slice is reused
+// for the next entry: copy the transactions to keep them (append(dst,
+// txs...)), not the slice.
 type EntryFunc func(st *Statement, e *Entry, txs []domain.Transaction) error
 
 var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
@@ -32,7 +35,8 @@ var nsPattern = regexp.MustCompile(`camt\.05([234])\.001\.(\d+)`)
 // statements with balances, summaries and Checks, but not the entries.
 // Every failure is a *ParseError; a truncated document, and content after
 // the last document, are always errors (refuse the file whole then: fn
-// may have seen some of its entries already).
+// may have seen some of its entries already). As with EntryFunc, txs is
+// only fn's during the call: its array is reused for the next entry.
 func Parse(r io.Reader, name string, opts Options, fn func(st *Statement, e *Entry, txs []domain.Transaction) error) (*File, error) {
 	p, err := newParser(r, name, opts)
 	if err != nil {
@@ -948,7 +952,7 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 	st.TxCount += len(txs)
 	st.tally.add(e)
 	if p.keep {
-		e.Projected = txs
+		e.Projected = slices.Clone(txs) // txs is reused for the next entry
 		st.Entries = append(st.Entries, e)
 	}
 	if p.fn != nil {
