@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func conserveJob(s *conservation.Schedule, seen map[string]bool) error {
 			return err
 		}
 	}
-	store, err := OpenSQLite(":memory:")
+	store, err := state.OpenSQLite(":memory:")
 	if err != nil {
 		return err
 	}
@@ -198,7 +199,7 @@ func conserveJob(s *conservation.Schedule, seen map[string]bool) error {
 
 // observeStore reads what the passes left: the state store's booked
 // credits, the ledger's letters and the passes' results.
-func observeStore(ctx context.Context, store *Store, job string, led *postingLedger, results []Result) (conservation.Observed, error) {
+func observeStore(ctx context.Context, store *state.Store, job string, led *postingLedger, results []Result) (conservation.Observed, error) {
 	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]domain.Amount{}}
 	for _, r := range results {
 		for reason, sa := range r.SetAside {
@@ -243,7 +244,7 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 			}
 			continue
 		}
-		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: dateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
+		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: state.DateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
 			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: report.Remittance(st.Tx), Reason: st.Decision.Reason}
 		switch st.State {
 		case txLettered:
@@ -330,7 +331,7 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 	}
 	byRef := map[string]int{} // account|tx_ref → index in o.Txs
 	for _, kd := range led.applied {
-		t := conservation.Tx{Account: kd.Tx.Account, Currency: kd.Tx.Currency, Day: dateText(kd.Tx.BookingDate), Ref: kd.Tx.Ref,
+		t := conservation.Tx{Account: kd.Tx.Account, Currency: kd.Tx.Currency, Day: state.DateText(kd.Tx.BookingDate), Ref: kd.Tx.Ref,
 			Amount: kd.Tx.Amount, Payer: kd.Tx.Counterparty.Name, Remittance: report.Remittance(kd.Tx), State: conservation.Lettered, Letters: 1}
 		for _, a := range kd.Decision.Allocations {
 			t.Allocated = t.Allocated.Add(a.Amount)

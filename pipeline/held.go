@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -48,7 +49,7 @@ func (j *Job) heldAgain(ctx context.Context, log *slog.Logger, ref connectors.St
 	log.Info("statement refused before (same content) and held: skipped; `lettrage release` reads it again",
 		"component", "source", "file", ref.Path, "sha256", shortHashText(hash))
 	// Held under this name too from now on: not read again.
-	return true, j.Store.Refuse(ctx, j.Name, RefusedFile{Hash: hash, Source: ref.Source, Path: ref.Path,
+	return true, j.Store.Refuse(ctx, j.Name, state.RefusedFile{Hash: hash, Source: ref.Source, Path: ref.Path,
 		Size: ref.Size, ModTime: ref.ModTime, Reason: readErr.Error(), At: j.now()})
 }
 
@@ -58,7 +59,7 @@ func (j *Job) rememberRefusal(ctx context.Context, ref connectors.StatementRef, 
 	if hash == "" || !refusable(ctx, readErr) {
 		return nil
 	}
-	return j.Store.Refuse(ctx, j.Name, RefusedFile{Hash: hash, Source: ref.Source, Path: ref.Path,
+	return j.Store.Refuse(ctx, j.Name, state.RefusedFile{Hash: hash, Source: ref.Source, Path: ref.Path,
 		Size: ref.Size, ModTime: ref.ModTime, Reason: readErr.Error(), At: j.now()})
 }
 
@@ -74,3 +75,6 @@ func (j *Job) countHeld(ctx context.Context, log *slog.Logger) {
 	}
 	j.Metrics.held(j.Name, n)
 }
+
+// shortHashText is a content hash as logs show it (16 hex digits).
+func shortHashText(h string) string { return h[:min(len(h), 16)] }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // Transaction identity across deliveries — the one rule Job.Run and
@@ -68,6 +68,12 @@ type knownTx struct {
 	visit int
 }
 
+// knownOf is a transaction an earlier pass recorded, as the rule matches
+// deliveries with it.
+func knownOf(r state.Recorded) knownTx {
+	return knownTx{key: r.Key, tx: r.Tx, file: r.File, state: r.State}
+}
+
 // deliveryOf names the delivery a transaction of file hash belongs to:
 // one document of the file.
 func deliveryOf(hash string, t *domain.Transaction) string {
@@ -83,14 +89,6 @@ type linkedTx struct {
 	role  string // linkBatch or linkDetail
 	known knownTx
 	dec   domain.Decision
-}
-
-// priorState is what earlier passes recorded (the state store); nil for a
-// stateless pass.
-type priorState interface {
-	byClass(ctx context.Context, classes []string) ([]knownTx, error)
-	taken(ctx context.Context, keys []string) (map[string]bool, error)
-	linked(ctx context.Context, links []string) ([]linkedTx, error)
 }
 
 // cover is a transaction set aside because another accounts for its cash.
@@ -110,7 +108,7 @@ type dupNote struct {
 
 // intake applies the identity rule to the files of one pass, in order.
 type intake struct {
-	prior   priorState
+	prior   state.Prior
 	classes map[string][]*knownTx
 	fetched map[string]bool
 	keys    map[string]bool
@@ -129,7 +127,7 @@ type intake struct {
 	// visit numbers the searches of the re-delivery matching.
 	visit int
 	// deliveries are the re-deliveries (kept when recordDeliveries).
-	deliveries       []Delivery
+	deliveries       []state.Delivery
 	recordDeliveries bool
 	// explain, when set, makes addFile say what it decided for each
 	// transaction of the file (verdicts, by index) — lettrage inspect.
@@ -166,7 +164,7 @@ type passLink struct {
 	file string
 }
 
-func newIntake(prior priorState) *intake {
+func newIntake(prior state.Prior) *intake {
 	return &intake{prior: prior, classes: map[string][]*knownTx{}, fetched: map[string]bool{}, keys: map[string]bool{},
 		links: map[string][]*passLink{}, dropped: map[string]bool{}, dupOf: map[string]dupNote{},
 		awaiting: map[string]bool{}, dupAmount: map[string]domain.Amount{}}
@@ -364,12 +362,12 @@ func (in *intake) fetch(ctx context.Context, txs []domain.Transaction) error {
 	if len(need) == 0 {
 		return nil
 	}
-	known, err := in.prior.byClass(ctx, need)
+	recs, err := in.prior.ByClass(ctx, need)
 	if err != nil {
 		return err
 	}
-	for i := range known {
-		k := known[i]
+	for _, r := range recs {
+		k := knownOf(r)
 		c := identClass(k.tx)
 		in.classes[c] = append(in.classes[c], &k)
 	}
@@ -543,7 +541,7 @@ func (in *intake) matchRedeliveries(cands [][]idCandidate) map[*knownTx]int {
 func (in *intake) redelivered(hash, dlv string, seq int, t *domain.Transaction, best *knownTx) {
 	best.claimedBy = dlv
 	if in.recordDeliveries {
-		in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: seq, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
+		in.deliveries = append(in.deliveries, state.Delivery{FileHash: hash, Seq: seq, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
 	}
 	in.duplicates++
 	in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
@@ -617,7 +615,7 @@ func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) er
 			keys[i] = t.Key
 		}
 		var err error
-		if taken, err = in.prior.taken(ctx, keys); err != nil {
+		if taken, err = in.prior.Taken(ctx, keys); err != nil {
 			return err
 		}
 	}
@@ -642,7 +640,7 @@ func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) er
 				continue
 			}
 			if in.prior != nil {
-				got, err := in.prior.taken(ctx, []string{key})
+				got, err := in.prior.Taken(ctx, []string{key})
 				if err != nil {
 					return err
 				}
@@ -699,9 +697,12 @@ func (in *intake) link(ctx context.Context, hash string, news []*domain.Transact
 	}
 	var recorded []linkedTx
 	if in.prior != nil && len(all) > 0 {
-		var err error
-		if recorded, err = in.prior.linked(ctx, all); err != nil {
+		recs, err := in.prior.Linked(ctx, all)
+		if err != nil {
 			return err
+		}
+		for _, r := range recs {
+			recorded = append(recorded, linkedTx{link: r.Link, role: r.Role, known: knownOf(r.Recorded), dec: r.Decision})
 		}
 	}
 	byLink := map[string][]linkedTx{}
@@ -876,91 +877,6 @@ func demote(d domain.Decision, reason, why string) domain.Decision {
 		d.Explanation = why + "; " + d.Explanation
 	}
 	return d
-}
-
-// storePrior is the state store seen by the identity rule.
-type storePrior struct {
-	s   *Store
-	job string
-}
-
-// inChunks runs fn over vals in slices small enough for one IN list.
-func inChunks(vals []string, fn func(part []string) error) error {
-	const chunk = 500
-	for start := 0; start < len(vals); start += chunk {
-		if err := fn(vals[start:min(start+chunk, len(vals))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p storePrior) byClass(ctx context.Context, classes []string) ([]knownTx, error) {
-	var out []knownTx
-	err := inChunks(classes, func(part []string) error {
-		args := []any{p.job}
-		for _, c := range part {
-			args = append(args, c)
-		}
-		rows, err := p.s.x().QueryContext(ctx, `SELECT key, data, state, file_hash FROM transactions
-			WHERE job = ? AND ident IN (`+placeholders(len(part))+`) ORDER BY key`, args...)
-		if err != nil {
-			return fmt.Errorf("looking up recorded transactions: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k knownTx
-			var data string
-			if err := rows.Scan(&k.key, &data, &k.state, &k.file); err != nil {
-				return fmt.Errorf("reading recorded transactions: %w", err)
-			}
-			k.tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), k.tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", k.key, err)
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-func (p storePrior) taken(ctx context.Context, keys []string) (map[string]bool, error) {
-	return p.s.KnownTransactions(ctx, p.job, keys)
-}
-
-func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, error) {
-	var out []linkedTx
-	err := inChunks(links, func(part []string) error {
-		args := []any{p.job}
-		for _, l := range part {
-			args = append(args, l)
-		}
-		rows, err := p.s.x().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, `+txDecision+`
-			FROM tx_links l JOIN transactions t ON t.job = l.job AND t.key = l.tx_key
-			WHERE l.job = ? AND l.link IN (`+placeholders(len(part))+`) ORDER BY l.link, t.key`, args...)
-		if err != nil {
-			return fmt.Errorf("looking up batch links: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r linkedTx
-			var data, dec string
-			if err := rows.Scan(&r.link, &r.role, &r.known.key, &data, &r.known.state, &r.known.file, &dec); err != nil {
-				return fmt.Errorf("reading batch links: %w", err)
-			}
-			r.known.tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), r.known.tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", r.known.key, err)
-			}
-			if err := json.Unmarshal([]byte(dec), &r.dec); err != nil {
-				return fmt.Errorf("decoding stored decision of %q: %w", r.known.key, err)
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
 }
 
 // identityVerdict applies what the identity rule knows of tx to the

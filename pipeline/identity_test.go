@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -147,14 +148,14 @@ type idScenario struct {
 
 // runJobScenario runs the scenario's passes on one state store and
 // returns what the ledger and the last exceptions report hold.
-func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accounted, *postingLedger, *Store) {
+func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accounted, *postingLedger, *state.Store) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
-	return runJobScenarioOn(t, sc, clockStep, func() (*Store, error) { return OpenSQLite(path) })
+	return runJobScenarioOn(t, sc, clockStep, func() (*state.Store, error) { return state.OpenSQLite(path) })
 }
 
 // runJobScenarioOn is runJobScenario on the store open gives.
-func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*Store, error)) (accounted, *postingLedger, *Store) {
+func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*state.Store, error)) (accounted, *postingLedger, *state.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")
@@ -432,7 +433,7 @@ func TestIdentityScenariosPostgres(t *testing.T) {
 	for _, sc := range identityScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			dsn := postgresDSN(t)
-			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 			if want := sortedCopy(sc.want); strings.Join(sortedCopy(got.payer), "|") != strings.Join(want, "|") {
 				t.Errorf("accounted for %q (refs %q), want each of %q once", got.payer, got.refs, want)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,7 +129,7 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 			return nil, err
 		}
 	}
-	store, err := OpenSQLite(":memory:")
+	store, err := state.OpenSQLite(":memory:")
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 // snapshot renders what a pass left, one line per fact, sorted: every
 // stored transaction (state and decision), every letter the ledger holds,
 // and the result's decision figures (not how much was examined).
-func snapshot(ctx context.Context, store *Store, led *postingLedger, res Result) (string, error) {
+func snapshot(ctx context.Context, store *state.Store, led *postingLedger, res Result) (string, error) {
 	all, err := store.Transactions(ctx, "inc", txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered)
 	if err != nil {
 		return "", err

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"reflect"
@@ -460,16 +461,16 @@ type outboxSource interface {
 // pendingOf is what a commit left PENDING, in writeBackOrder: the run
 // writes back what it just committed without reading it back from the
 // store.
-func pendingOf(c Commit) *outbox {
+func pendingOf(c state.Commit) *outbox {
 	var idx []int32
 	for i := range c.Decisions {
 		if d := &c.Decisions[i]; d.Decision.Outcome == domain.Auto || d.Reverses != "" {
 			idx = append(idx, int32(i))
 		}
 	}
-	perm := orderBy(len(idx), func(k int) orderKey {
+	perm := state.OrderBy(len(idx), func(k int) state.OrderKey {
 		d := &c.Decisions[idx[k]]
-		return writeBackKey(d.FileHash, &d.Tx, d.Key)
+		return state.WriteBackKey(d.FileHash, &d.Tx, d.Key)
 	})
 	for k, i := range perm {
 		perm[k] = idx[i]
@@ -701,10 +702,6 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 	return nil
 }
 
-// RejectedRetryAfter is how long the same automatic letter the ledger
-// refused is left alone before it is tried again.
-const RejectedRetryAfter = 24 * time.Hour
-
 // sameAllocations reports whether two decisions allocate the same amounts
 // to the same items and post the same amounts.
 func sameAllocations(a, b domain.Decision) bool {
@@ -729,24 +726,6 @@ func sameAllocations(a, b domain.Decision) bool {
 // sameException reports whether a re-matched exception decided the same as before.
 func sameException(a, b domain.Decision) bool {
 	return a.Outcome == b.Outcome && a.Reason == b.Reason && reflect.DeepEqual(a.Candidates, b.Candidates)
-}
-
-func unmatchedCash(exc []StoredTx) map[string]domain.Amount {
-	out := map[string]domain.Amount{}
-	for _, st := range exc {
-		out[st.Tx.Currency] = out[st.Tx.Currency].Add(unallocated(st))
-	}
-	return out
-}
-
-// Currencies returns the keys of m sorted, for stable printing.
-func Currencies(m map[string]domain.Amount) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func isSkipped(err error) bool { return errors.Is(err, ErrFilesSkipped) }
@@ -908,7 +887,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 		if n < 2 {
 			continue
 		}
-		all, err := j.Store.allLetters(ctx, j.Name, txKey)
+		all, err := j.Store.AllLetters(ctx, j.Name, txKey)
 		if err != nil {
 			return nil, err
 		}

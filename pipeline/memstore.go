@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,7 +136,7 @@ func (s sharedItems) named(d *domain.Decision) map[string]domain.OpenItem {
 // write back.
 type passSharer interface {
 	shareItems(items []domain.OpenItem, at map[string]int32) bool
-	saveShared(ctx context.Context, c Commit, b sharedBatch) error
+	saveShared(ctx context.Context, c state.Commit, b sharedBatch) error
 	outbox(job string) *outbox
 }
 
@@ -206,7 +207,7 @@ func newMemoryStore() *memoryStore {
 var _ StateStore = (*memoryStore)(nil)
 
 func listingKey(job, source, path string, size int64, mod time.Time) string {
-	return job + "\x00" + source + "\x00" + path + "\x00" + strconv.FormatInt(size, 10) + "\x00" + listingTime(mod)
+	return job + "\x00" + source + "\x00" + path + "\x00" + strconv.FormatInt(size, 10) + "\x00" + state.ListingTime(mod)
 }
 
 // SeenListing implements StateStore (see Store.SeenListing).
@@ -274,7 +275,7 @@ func (m *memoryStore) list(job string, keep func(i int32, state string, d *domai
 			}
 		}
 	}
-	sortTxs(out)
+	state.SortTxs(out)
 	return out
 }
 
@@ -339,8 +340,8 @@ func (m *memoryStore) Exceptions(_ context.Context, job string) ([]StoredTx, err
 // SetAsideTxs implements StateStore.
 func (m *memoryStore) SetAsideTxs(_ context.Context, job string, since time.Time) ([]StoredTx, error) {
 	from := since.Format(time.DateOnly)
-	return m.list(job, func(i int32, state string, _ *domain.Decision) bool {
-		return (state == txIgnored || state == txCovered || state == txWaiting) && dateText(m.recs[i].tx.BookingDate) >= from
+	return m.list(job, func(i int32, st string, _ *domain.Decision) bool {
+		return (st == txIgnored || st == txCovered || st == txWaiting) && state.DateText(m.recs[i].tx.BookingDate) >= from
 	}), nil
 }
 
@@ -387,7 +388,7 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 			}
 		}
 	}
-	sortTxs(lettered)
+	state.SortTxs(lettered)
 	for _, st := range lettered {
 		mem.Lettered[st.Tx.Key] = st.Decision.Allocations
 		mem.LetteredRefs[st.Tx.Ref] = st.Tx.Key
@@ -420,14 +421,14 @@ func (m *memoryStore) undone(job, key string) bool {
 
 // SaveCommit implements StateStore: the records are kept where they are
 // (c.Decisions is not copied; the caller hands it over).
-func (m *memoryStore) SaveCommit(ctx context.Context, c Commit) error {
+func (m *memoryStore) SaveCommit(ctx context.Context, c state.Commit) error {
 	return m.saveShared(ctx, c, sharedBatch{})
 }
 
 // saveShared implements passSharer: SaveCommit with b's records too, each
 // placed before the record of c.Decisions it names (b's slices are kept,
 // not copied, and must not change afterwards).
-func (m *memoryStore) saveShared(_ context.Context, c Commit, b sharedBatch) error {
+func (m *memoryStore) saveShared(_ context.Context, c state.Commit, b sharedBatch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := len(c.Decisions) + len(b.recs)
@@ -485,7 +486,7 @@ func (m *memoryStore) saveShared(_ context.Context, c Commit, b sharedBatch) err
 	for _, l := range c.Learned {
 		m.learned[l] = true
 	}
-	if !c.empty() || len(b.recs) > 0 {
+	if !c.Empty() || len(b.recs) > 0 {
 		m.revision[c.Job]++
 	}
 	return nil
@@ -510,9 +511,9 @@ func (m *memoryStore) outbox(job string) *outbox {
 		}
 		break
 	}
-	perm := orderBy(len(o.idx), func(k int) orderKey {
+	perm := state.OrderBy(len(o.idx), func(k int) state.OrderKey {
 		r := &o.recs[o.idx[k]]
-		return writeBackKey(r.file, r.tx, r.key)
+		return state.WriteBackKey(r.file, r.tx, r.key)
 	})
 	for k, i := range perm {
 		perm[k] = o.idx[i]
@@ -575,8 +576,8 @@ func (m *memoryStore) letters(job, txKey string) []AutoDecision {
 	return all
 }
 
-// allLetters implements StateStore.
-func (m *memoryStore) allLetters(_ context.Context, job, txKey string) ([]AutoDecision, error) {
+// AllLetters implements StateStore.
+func (m *memoryStore) AllLetters(_ context.Context, job, txKey string) ([]AutoDecision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.letters(job, txKey), nil
@@ -663,7 +664,7 @@ func (m *memoryStore) Pending(_ context.Context, job string) ([]PendingDecision,
 			}
 		}
 	}
-	sortPending(out)
+	state.SortPending(out)
 	return out, nil
 }
 
@@ -747,7 +748,7 @@ func (m *memoryStore) MarkReversalsRejected(_ context.Context, job string, keys 
 
 // Refuse, Held, HeldListing, ForgetOtherVersions and CountHeld implement
 // StateStore: one pass keeps no refusal for later.
-func (m *memoryStore) Refuse(context.Context, string, RefusedFile) error { return nil }
+func (m *memoryStore) Refuse(context.Context, string, state.RefusedFile) error { return nil }
 
 func (m *memoryStore) Held(context.Context, string, string) (bool, error) { return false, nil }
 
@@ -761,14 +762,14 @@ func (m *memoryStore) ForgetOtherVersions(context.Context, string, string, strin
 
 func (m *memoryStore) CountHeld(context.Context, string) (int, error) { return 0, nil }
 
-// prior implements StateStore: the identity rule looks up nothing (the
+// Prior implements StateStore: the identity rule looks up nothing (the
 // pass's own files are in its intake).
-func (m *memoryStore) prior(string) priorState { return nil }
+func (m *memoryStore) Prior(string) state.Prior { return nil }
 
-// examState implements StateStore.
-func (m *memoryStore) examState(_ context.Context, job string, now, waitCutoff time.Time) (examInputs, string, error) {
+// ExamState implements StateStore.
+func (m *memoryStore) ExamState(_ context.Context, job string, now, waitCutoff time.Time) (state.ExamInputs, string, error) {
 	m.mu.Lock()
-	e := examInputs{Revision: m.revision[job], Memory: int64(len(m.learned)), Day: now.UTC().Format("2006-01-02")}
+	e := state.ExamInputs{Revision: m.revision[job], Memory: int64(len(m.learned)), Day: now.UTC().Format("2006-01-02")}
 	recorded := m.examined[job]
 	m.mu.Unlock()
 	due, _ := m.DueWaiting(context.Background(), job, waitCutoff)
@@ -783,32 +784,32 @@ func (m *memoryStore) examState(_ context.Context, job string, now, waitCutoff t
 	return e, recorded, nil
 }
 
-// recordExamined implements StateStore.
-func (m *memoryStore) recordExamined(_ context.Context, job string, e examInputs, settled bool, _ time.Time) error {
+// RecordExamined implements StateStore.
+func (m *memoryStore) RecordExamined(_ context.Context, job string, e state.ExamInputs, settled bool, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !settled {
-		m.examined[job] = e.String() + changedMark
+		m.examined[job] = e.String() + state.ChangedMark
 	} else if e.Revision == m.revision[job] {
 		m.examined[job] = e.String()
 	}
 	return nil
 }
 
-// reportState implements StateStore.
-func (m *memoryStore) reportState(_ context.Context, job string) (int64, reportedFigures, error) {
+// ReportState implements StateStore.
+func (m *memoryStore) ReportState(_ context.Context, job string) (int64, state.ReportedFigures, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	last, _ := decodeReported(m.reported[job])
+	last, _ := state.DecodeReported(m.reported[job])
 	return m.revision[job], last, nil
 }
 
-// recordReported implements StateStore.
-func (m *memoryStore) recordReported(_ context.Context, job string, revision int64, f reportedFigures) error {
+// RecordReported implements StateStore.
+func (m *memoryStore) RecordReported(_ context.Context, job string, revision int64, f state.ReportedFigures) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if revision == m.revision[job] {
-		m.reported[job] = f.encode()
+		m.reported[job] = f.Encode()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+			sql, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +164,7 @@ func jsonText(v any) string {
 // they were recorded in or their keys.
 func TestLetteredMemoryInTxOrder(t *testing.T) {
 	ctx := context.Background()
-	sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	sql, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestLetteredMemoryInTxOrder(t *testing.T) {
 	}
 	for _, st := range []StateStore{sql, newMemoryStore()} {
 		// k2 in account A is first in txOrder, k1 in account B last.
-		c := Commit{Job: "j", At: at, Decisions: []DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
+		c := state.Commit{Job: "j", At: at, Decisions: []DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
 		if err := st.SaveCommit(ctx, c); err != nil {
 			t.Fatal(err)
 		}

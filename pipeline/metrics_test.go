@@ -83,3 +83,24 @@ func equalCounts(a, b map[string]float64) bool {
 	}
 	return true
 }
+
+func TestAgeingBucket(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		due  time.Time
+		want string
+	}{
+		{time.Time{}, "not_due"},
+		{now.AddDate(0, 0, 5), "not_due"},
+		{now, "not_due"},
+		{now.AddDate(0, 0, -1), "1-30"},
+		{now.AddDate(0, 0, -30), "1-30"},
+		{now.AddDate(0, 0, -31), "31-60"},
+		{now.AddDate(0, 0, -61), "61-90"},
+		{now.AddDate(0, 0, -91), "over_90"},
+	} {
+		if got := AgeingBucket(tc.due, now); got != tc.want {
+			t.Errorf("AgeingBucket(%s) = %s, want %s", tc.due.Format("2006-01-02"), got, tc.want)
+		}
+	}
+}

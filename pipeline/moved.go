@@ -98,3 +98,12 @@ var (
 	// decision on a transaction.
 	DecisionKey = decide.DecisionKey
 )
+
+// RejectedRetryAfter is how long the same automatic letter the ledger
+// refused is left alone before it is tried again (decide).
+const RejectedRetryAfter = decide.RejectedRetryAfter
+
+// Currencies returns the keys of m sorted, for stable printing (decide).
+var Currencies = decide.Currencies
+
+var unmatchedCash = decide.UnmatchedCash

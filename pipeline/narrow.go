@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/state"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
@@ -18,11 +19,11 @@ import (
 // the memory store of `lettrage match` holds them anyway.
 func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, open []StoredTx) (matcher.Memory, error) {
 	since := j.now().AddDate(0, 0, -LetteredMemoryDays)
-	s, ok := j.Store.(*Store)
+	s, ok := j.Store.(*state.Store)
 	if !ok || undoesLetters(fresh, open) {
 		return j.Store.Memory(ctx, j.Name, since)
 	}
-	return s.memory(ctx, j.Name, since, false)
+	return s.LoadMemory(ctx, j.Name, since, false)
 }
 
 // undoesLetters reports whether a transaction of fresh or open is a bank

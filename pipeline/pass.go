@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ type pass struct {
 	// files are the new files to record; fresh the new transactions to
 	// match, freshFile the file each came from (by index); setAside the
 	// records of what the identity rule set aside.
-	files     []FileRecord
+	files     []state.FileRecord
 	fresh     []domain.Transaction
 	freshFile []string
 	setAside  []DecisionRecord
@@ -38,11 +39,11 @@ type pass struct {
 	open []StoredTx
 	// exam is the examination fingerprint, examined whether the open
 	// exceptions were matched again this pass.
-	exam     examInputs
+	exam     state.ExamInputs
 	examined bool
 	in       matcher.Input
 	out      matcher.Output
-	commit   Commit
+	commit   state.Commit
 	// sharer is the store when it keeps this pass's items, new
 	// transactions and decisions once (passSharer); batch is then the
 	// records of the new transactions, committed with commit.
@@ -159,7 +160,7 @@ func (p *pass) loadItems(ctx context.Context) error {
 	if p.j.OpenItems == nil {
 		p.res.noteOpenItems(p.j.Ledger, p.log)
 	}
-	p.itemsHash = itemsHash(items)
+	p.itemsHash = state.ItemsHash(items)
 	return p.recordItemsStamp(ctx)
 }
 
@@ -256,7 +257,7 @@ func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
 // transactions, its indexes) is released before the matcher runs.
 func (p *pass) takeIn(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.ids = newIntake(j.Store.prior(j.Name))
+	p.ids = newIntake(j.Store.Prior(j.Name))
 	p.ids.recordDeliveries = true
 	seenHash := map[string]bool{}
 	for i := range p.staged {
@@ -284,7 +285,7 @@ func (p *pass) takeIn(ctx context.Context) error {
 		if err := p.ids.addFile(ctx, sf.hash, sf.txs); err != nil {
 			return err
 		}
-		p.files = append(p.files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
+		p.files = append(p.files, state.FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
 			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
 		sf.txs = nil // the intake holds what is kept
 	}
@@ -307,13 +308,13 @@ func (p *pass) takeIn(ctx context.Context) error {
 func (p *pass) gatherOpen(ctx context.Context) error {
 	j := p.j
 	now := j.now()
-	exam, recorded, err := j.Store.examState(ctx, j.Name, now, now.Add(-j.batchWait()))
+	exam, recorded, err := j.Store.ExamState(ctx, j.Name, now, now.Add(-j.batchWait()))
 	if err != nil {
 		return err
 	}
 	exam.Config, exam.Items = j.ConfigHash, p.itemsHash
 	p.exam = exam
-	why := exam.changedSince(recorded)
+	why := exam.ChangedSince(recorded)
 	if len(p.files) > 0 {
 		why = strings.TrimPrefix(why+", new statements", ", ")
 	}
@@ -358,7 +359,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 
 // match runs the matcher, pure, over the new transactions and the open
 // exceptions together. Reads p.fresh, p.open, p.items and the store's
-// memory; writes p.in and p.out.
+// LoadMemory; writes p.in and p.out.
 func (p *pass) match(ctx context.Context) error {
 	j := p.j
 	p.in = matcher.Input{Items: p.items, Config: j.Matching}
@@ -414,8 +415,8 @@ func (p *pass) save(ctx context.Context) error {
 	p.res.Committed = true
 	crashAt(FailAfterCommit)
 	if p.examined {
-		settled := p.commit.empty() && len(p.batch.recs) == 0
-		if err := j.Store.recordExamined(ctx, j.Name, p.exam, settled, j.now()); err != nil {
+		settled := p.commit.Empty() && len(p.batch.recs) == 0
+		if err := j.Store.RecordExamined(ctx, j.Name, p.exam, settled, j.now()); err != nil {
 			return err
 		}
 	}
@@ -440,7 +441,7 @@ func (p *pass) writeBack(ctx context.Context) error {
 	} else {
 		ob = pendingOf(p.commit)
 	}
-	p.commit, p.batch = Commit{}, sharedBatch{} // not kept while the reports are written
+	p.commit, p.batch = state.Commit{}, sharedBatch{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
 		go func() {
@@ -468,7 +469,7 @@ func (p *pass) writeBack(ctx context.Context) error {
 // figures.
 func (p *pass) report(ctx context.Context) error {
 	j := p.j
-	revision, last, err := j.Store.reportState(ctx, j.Name)
+	revision, last, err := j.Store.ReportState(ctx, j.Name)
 	if err != nil {
 		return err
 	}
@@ -498,7 +499,7 @@ func (p *pass) report(ctx context.Context) error {
 	p.res.Exceptions = len(exc)
 	p.res.UnmatchedCash = unmatchedCash(exc)
 	j.gaugesKey = key
-	return j.Store.recordReported(ctx, j.Name, revision, reportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
+	return j.Store.RecordReported(ctx, j.Name, revision, state.ReportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
 }
 
 // reportsCurrent reports whether the reports written for key need not be
@@ -557,7 +558,7 @@ func (p *pass) redact(ctx context.Context) error {
 // counts.
 func (p *pass) decide(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
+	p.commit = state.Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
 		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
 	itemAt := <-p.itemAt
 	p.itemAt = nil

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -71,7 +72,7 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestPartialRejectionIsHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 		Allocations: []domain.Allocation{{ItemID: "OI-1012", Amount: domain.MustAmount("10")}}}
 	// A letter recorded as applied although the journal never got it (the
 	// ledger's truth differs), then an accountant's reversal of it.
-	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{
+	if err := store.SaveCommit(ctx, state.Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{
 		{Key: "ltr-1", Tx: tx, New: true, Decision: letter}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err != nil || len(revs) != 1 {
 		t.Fatalf("reversals: %d %v %s", len(revs), err, why)
 	}
-	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: revs}); err != nil {
+	if err := store.SaveCommit(ctx, state.Commit{Job: "unl", At: time.Now(), Decisions: revs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := job.applyPending(ctx, job.Log); err != nil {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // automatically to OI4 (50.00, customer C1) by the reference rule with the
 // rest left over, and that letter written to the ledger. It returns the
 // letter's key.
-func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Store, string) {
+func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *state.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	job, store := resolveFixture(t, led, cash)
@@ -28,7 +29,7 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Stor
 		Allocations: []domain.Allocation{{ItemID: "OI4", Amount: domain.MustAmount("50.00")}},
 		Excess:      st.Tx.Amount.Sub(domain.MustAmount("50.00"))}
 	key := DecisionKey("res", st.Tx.Key, 0)
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Decisions: []DecisionRecord{{Key: key, Tx: st.Tx,
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []DecisionRecord{{Key: key, Tx: st.Tx,
 		FileHash: st.FileHash, Decision: d, Items: map[string]domain.OpenItem{"OI4": oi4}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestPendingReversalsNewestFirst(t *testing.T) {
 	if err != nil || len(revs) != 2 {
 		t.Fatalf("reversals: %d %v %s", len(revs), err, why)
 	}
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Decisions: revs}); err != nil {
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: revs}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := job.applyPending(ctx, job.Log); err != nil || n != 2 {

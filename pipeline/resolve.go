@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -159,7 +160,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []report.Resolution, opts 
 	}
 
 	results := make([]report.RowResult, len(rows))
-	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
+	commit := state.Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
 	seen := map[string]int{}
 	lk := &rowLookup{byID: byID, byDoc: byDoc, left: left, customers: customers, seen: seen}
 	rowOf := map[string]int{} // decision key → index in results
@@ -892,8 +893,8 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 	if err := report.WriteResolveResults(resultPath, results); err != nil {
 		return err
 	}
-	if err := j.Store.SaveCommit(ctx, Commit{Job: j.resolutionsJob(), At: j.now(),
-		Files: []FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
+	if err := j.Store.SaveCommit(ctx, state.Commit{Job: j.resolutionsJob(), At: j.now(),
+		Files: []state.FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
 		return err
 	}
 	res.Applied++

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -144,9 +145,9 @@ func testItem(id, customer, residual string) domain.OpenItem {
 // resolveFixture is a job whose state holds open exceptions R1…Rn (the
 // amounts given, in EUR, from payer FR76…0001 named ACME) over a
 // postingLedger.
-func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, *Store) {
+func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, *state.Store) {
 	t.Helper()
-	store, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "res", Ledger: led, Store: store, ReportDir: t.TempDir(), Metrics: NewMetrics("test"),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
-	c := Commit{Job: "res", At: now}
+	c := state.Commit{Job: "res", At: now}
 	for i, a := range amounts {
 		ref := fmt.Sprintf("R%d", i+1)
 		tx := domain.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: domain.MustAmount(a),
@@ -473,7 +474,7 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	}
 	d := domain.Decision{TxKey: tx.Tx.Key, Outcome: domain.Auto, Rule: "manual:on_account", Confidence: 1,
 		Postings: []domain.Posting{{Kind: domain.OnAccount, CustomerID: "C1", Amount: domain.MustAmount("42.00")}}}
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Actor: "claire",
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Actor: "claire",
 		Decisions: []DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
@@ -28,7 +29,7 @@ type StateStore interface {
 	Exceptions(ctx context.Context, job string) ([]StoredTx, error)
 	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]StoredTx, error)
 	Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error)
-	SaveCommit(ctx context.Context, c Commit) error
+	SaveCommit(ctx context.Context, c state.Commit) error
 	LastLetter(ctx context.Context, job, txKey string) (*AutoDecision, int, error)
 	Letters(ctx context.Context, job, txKey string) ([]AutoDecision, int, error)
 	LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error)
@@ -45,32 +46,24 @@ type StateStore interface {
 	MarkReversalsRejected(ctx context.Context, job string, keys []string, reason string, at time.Time) error
 
 	// Refused files (refused.go).
-	Refuse(ctx context.Context, job string, f RefusedFile) error
+	Refuse(ctx context.Context, job string, f state.RefusedFile) error
 	Held(ctx context.Context, job, hash string) (bool, error)
 	HeldListing(ctx context.Context, job, source, path string, size int64, mod time.Time) (bool, error)
 	ForgetOtherVersions(ctx context.Context, job, source, path, hash string) (int, error)
 	CountHeld(ctx context.Context, job string) (int, error)
 
-	// allLetters is every letter of a transaction, rejected and reversed
+	// AllLetters is every letter of a transaction, rejected and reversed
 	// ones included, in the order they were made (see Store.letters).
-	allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error)
-	// prior is what the identity rule (identity.go) looks up of earlier
+	AllLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error)
+	// Prior is what the identity rule (identity.go) looks up of earlier
 	// passes; nil when there were none.
-	prior(job string) priorState
+	Prior(job string) state.Prior
 
 	// Incremental bookkeeping (incremental.go).
-	examState(ctx context.Context, job string, now, waitCutoff time.Time) (examInputs, string, error)
-	recordExamined(ctx context.Context, job string, e examInputs, settled bool, at time.Time) error
-	reportState(ctx context.Context, job string) (int64, reportedFigures, error)
-	recordReported(ctx context.Context, job string, revision int64, f reportedFigures) error
+	ExamState(ctx context.Context, job string, now, waitCutoff time.Time) (state.ExamInputs, string, error)
+	RecordExamined(ctx context.Context, job string, e state.ExamInputs, settled bool, at time.Time) error
+	ReportState(ctx context.Context, job string) (int64, state.ReportedFigures, error)
+	RecordReported(ctx context.Context, job string, revision int64, f state.ReportedFigures) error
 }
 
-var _ StateStore = (*Store)(nil)
-
-// allLetters implements StateStore.
-func (s *Store) allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error) {
-	return s.letters(ctx, s.x(), job, txKey)
-}
-
-// prior implements StateStore: the identity rule looks up the store.
-func (s *Store) prior(job string) priorState { return storePrior{s, job} }
+var _ StateStore = (*state.Store)(nil)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,6 @@ import (
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
-	"github.com/lettrage/lettrage/pipeline"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 
@@ -206,7 +206,7 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 	}
 
 	// What neither shows: set aside, in the state store.
-	store, err := pipeline.OpenSQLite(filepath.Join(out, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(out, "state.db"))
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,8 @@ var rules = []rule{
 		why: "the decision state machine is pure: it imports only the domain"},
 	{pkg: "pipeline/report", deny: []string{""}, allow: []string{"domain", "pipeline/decide", "internal/csvsafe", "internal/durable"},
 		why: "reports render the records they are given: no store, no connector, no daemon, no pass"},
+	{pkg: "pipeline/state", deny: []string{"pipeline", "connectors/ledger", "connectors/all"}, allow: []string{"pipeline/decide"},
+		why: "the state stores keep records: they import neither the pass, the reports, the daemon nor a connector"},
 	{pkg: "pipeline/...", deny: []string{"pipeline/daemon"},
 		why: "the daemon runs the pass; nothing of the pipeline imports it (only cmd does)"},
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"net"
@@ -34,7 +35,7 @@ import (
 // metrics, health endpoints and a scheduler.
 type Service struct {
 	Config  *config.Config
-	Store   *pipeline.Store
+	Store   *state.Store
 	Jobs    []*pipeline.Job
 	Metrics *pipeline.Metrics
 	Log     *slog.Logger
@@ -61,16 +62,16 @@ func (c *classified) Unwrap() []error { return []error{c.class, c.err} }
 
 // NewService opens the state store and builds every job of cfg.
 func NewService(cfg *config.Config, log *slog.Logger, version string) (*Service, error) {
-	var store *pipeline.Store
+	var store *state.Store
 	var err error
 	var locker pipeline.RunLocker
 	switch cfg.State.Driver {
 	case "sqlite", "":
-		store, err = pipeline.OpenSQLite(cfg.State.SQLite.Path)
+		store, err = state.OpenSQLite(cfg.State.SQLite.Path)
 		locker = FileLocker{Dir: filepath.Dir(cfg.State.SQLite.Path)}
 	case "postgres":
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		store, err = pipeline.OpenPostgres(ctx, cfg.State.Postgres.DSN)
+		store, err = state.OpenPostgres(ctx, cfg.State.Postgres.DSN)
 		cancel()
 		if err == nil {
 			locker = PGLocker{DB: store.DB()}
@@ -213,7 +214,7 @@ var ErrSchedule = errors.New("invalid schedule")
 // Reload swaps the jobs meanwhile.
 func (s *Service) Serve(ctx context.Context) error {
 	opts := []gocron.SchedulerOption{gocron.WithLocation(time.Local)}
-	if s.Store.Dialect() == pipeline.Postgres {
+	if s.Store.Dialect() == state.Postgres {
 		// Several replicas share the state: only the elected leader runs
 		// jobs; the per-job advisory lock in Job.Run covers a leader change
 		// in the middle of a run.

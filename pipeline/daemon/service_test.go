@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +30,7 @@ func (blockingLedger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) 
 // TestShutdownIsNotAnError: a pass cancelled by an orderly shutdown is
 // logged at INFO, not as level=ERROR "run failed … context canceled".
 func TestShutdownIsNotAnError(t *testing.T) {
-	store, err := pipeline.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

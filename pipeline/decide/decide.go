@@ -283,3 +283,27 @@ func Unallocated(st StoredTx) domain.Amount {
 	}
 	return st.Tx.Amount
 }
+
+// RejectedRetryAfter is how long the same automatic letter the ledger
+// refused is left alone before it is tried again.
+const RejectedRetryAfter = 24 * time.Hour
+
+// Currencies returns the keys of m sorted, for stable printing.
+func Currencies(m map[string]domain.Amount) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UnmatchedCash totals, per currency, the cash the exceptions leave
+// unallocated.
+func UnmatchedCash(exc []StoredTx) map[string]domain.Amount {
+	out := map[string]domain.Amount{}
+	for _, st := range exc {
+		out[st.Tx.Currency] = out[st.Tx.Currency].Add(Unallocated(st))
+	}
+	return out
+}

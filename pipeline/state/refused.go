@@ -1,8 +1,9 @@
-package pipeline
+package state
 
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"time"
 )
@@ -42,14 +43,14 @@ const maxReasonLen = 1000
 // Refuse records a refused file (the same content under another name is
 // another file; the same file listed again updates its size and time).
 func (s *Store) Refuse(ctx context.Context, job string, f RefusedFile) error {
-	reason := MaskIBANs(f.Reason)
+	reason := decide.MaskIBANs(f.Reason)
 	if len(reason) > maxReasonLen {
 		reason = reason[:maxReasonLen] + "…"
 	}
-	_, err := s.x().ExecContext(ctx, `INSERT INTO refused_files (job, hash, source, path, size, mod_time, reason, refused_at)
+	_, err := s.onDB().ExecContext(ctx, `INSERT INTO refused_files (job, hash, source, path, size, mod_time, reason, refused_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job, source, path, hash) DO UPDATE SET size = excluded.size, mod_time = excluded.mod_time`,
-		job, f.Hash, f.Source, f.Path, f.Size, listingTime(f.ModTime), reason, f.At.UTC().Format(time.RFC3339Nano))
+		job, f.Hash, f.Source, f.Path, f.Size, ListingTime(f.ModTime), reason, f.At.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("recording refused file %q: %w", f.Path, err)
 	}
@@ -59,7 +60,7 @@ func (s *Store) Refuse(ctx context.Context, job string, f RefusedFile) error {
 // Held reports whether the job holds a refused file with this content.
 func (s *Store) Held(ctx context.Context, job, hash string) (bool, error) {
 	var n int
-	if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ? AND hash = ?`, job, hash).Scan(&n); err != nil {
+	if err := s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ? AND hash = ?`, job, hash).Scan(&n); err != nil {
 		return false, fmt.Errorf("looking up refused file %s: %w", shortHashText(hash), err)
 	}
 	return n > 0, nil
@@ -73,8 +74,8 @@ func (s *Store) HeldListing(ctx context.Context, job, source, path string, size 
 		return false, nil
 	}
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ?`,
-		job, source, path, size, listingTime(mod)).Scan(&n)
+	err := s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ?`,
+		job, source, path, size, ListingTime(mod)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up refused file %q: %w", path, err)
 	}
@@ -85,7 +86,7 @@ func (s *Store) HeldListing(ctx context.Context, job, source, path string, size 
 // whose content is not hash: a new version of the file replaces them. It
 // returns how many were forgotten.
 func (s *Store) ForgetOtherVersions(ctx context.Context, job, source, path, hash string) (int, error) {
-	r, err := s.x().ExecContext(ctx, `DELETE FROM refused_files WHERE job = ? AND source = ? AND path = ? AND hash <> ?`, job, source, path, hash)
+	r, err := s.onDB().ExecContext(ctx, `DELETE FROM refused_files WHERE job = ? AND source = ? AND path = ? AND hash <> ?`, job, source, path, hash)
 	if err != nil {
 		return 0, fmt.Errorf("forgetting the refusal of %q: %w", path, err)
 	}
@@ -95,7 +96,7 @@ func (s *Store) ForgetOtherVersions(ctx context.Context, job, source, path, hash
 
 // HeldFiles lists the refused files the job holds, oldest first.
 func (s *Store) HeldFiles(ctx context.Context, job string) ([]RefusedFile, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT hash, source, path, size, mod_time, reason, refused_at FROM refused_files
+	rows, err := s.onDB().QueryContext(ctx, `SELECT hash, source, path, size, mod_time, reason, refused_at FROM refused_files
 		WHERE job = ? ORDER BY refused_at, path`, job)
 	if err != nil {
 		return nil, fmt.Errorf("listing refused files: %w", err)
@@ -122,7 +123,7 @@ func (s *Store) HeldFiles(ctx context.Context, job string) ([]RefusedFile, error
 // content under two names counts twice).
 func (s *Store) CountHeld(ctx context.Context, job string) (int, error) {
 	var n int
-	if err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ?`, job).Scan(&n); err != nil {
+	if err := s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM refused_files WHERE job = ?`, job).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting refused files: %w", err)
 	}
 	return n, nil
@@ -142,7 +143,7 @@ func (s *Store) Release(ctx context.Context, job, match string) ([]RefusedFile, 
 		if match != "" && f.Path != match && !(len(match) >= 12 && strings.HasPrefix(f.Hash, strings.ToLower(match))) {
 			continue
 		}
-		if _, err := s.x().ExecContext(ctx, `DELETE FROM refused_files WHERE job = ? AND source = ? AND path = ? AND hash = ?`,
+		if _, err := s.onDB().ExecContext(ctx, `DELETE FROM refused_files WHERE job = ? AND source = ? AND path = ? AND hash = ?`,
 			job, f.Source, f.Path, f.Hash); err != nil {
 			return out, fmt.Errorf("releasing %q: %w", f.Path, err)
 		}

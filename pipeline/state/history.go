@@ -1,9 +1,10 @@
-package pipeline
+package state
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"os"
 	"strings"
@@ -38,7 +39,7 @@ type DeliveryNote struct {
 
 // History is everything the state store holds about one transaction.
 type History struct {
-	Tx          StoredTx
+	Tx          decide.StoredTx
 	FirstSeen   string
 	File        string // the file it was first read from
 	Deliveries  []DeliveryNote
@@ -61,7 +62,7 @@ func (s *Store) History(ctx context.Context, job, txKey string) (*History, bool,
 		return nil, found, err
 	}
 	h := &History{Tx: st, Customers: map[string]bool{}, BookingDate: st.Tx.BookingDate}
-	q := s.x()
+	q := s.onDB()
 	if err := q.QueryRowContext(ctx, `SELECT t.first_seen_at, COALESCE(f.path, '') FROM transactions t
 		LEFT JOIN files f ON f.job = t.job AND f.hash = t.file_hash WHERE t.job = ? AND t.key = ?`, job, txKey).
 		Scan(&h.FirstSeen, &h.File); err != nil {
@@ -127,7 +128,7 @@ func (s *Store) Histories(ctx context.Context, job string, f HistoryFilter) ([]*
 	if !f.To.IsZero() {
 		where, args = where+` AND booking_date <= ?`, append(args, f.To.Format(time.DateOnly))
 	}
-	rows, err := s.x().QueryContext(ctx, `SELECT key FROM transactions `+where+` ORDER BY booking_date, ref`, args...)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT key FROM transactions `+where+` ORDER BY booking_date, ref`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing transactions: %w", err)
 	}
@@ -161,7 +162,7 @@ func (s *Store) Histories(ctx context.Context, job string, f HistoryFilter) ([]*
 func WriteHistory(w io.Writer, h *History) {
 	tx := h.Tx.Tx
 	fmt.Fprintf(w, "%s on account %s: %s %s booked %s, payer %q — now %s",
-		tx.Ref, MaskIBAN(tx.Account), tx.Amount, tx.Currency, dateText(tx.BookingDate), tx.Counterparty.Name, h.Tx.State)
+		tx.Ref, decide.MaskIBAN(tx.Account), tx.Amount, tx.Currency, DateText(tx.BookingDate), tx.Counterparty.Name, h.Tx.State)
 	if r := h.Tx.Decision.Reason; r != "" {
 		fmt.Fprintf(w, " (%s)", r)
 	}
@@ -189,11 +190,11 @@ func WriteHistory(w io.Writer, h *History) {
 			fmt.Fprintf(w, ", undoes %s", e.Reverses)
 		}
 		switch e.State {
-		case decApplied:
+		case decide.DecApplied:
 			fmt.Fprintf(w, "; written to the ledger %s", e.AppliedAt)
-		case decPending:
+		case decide.DecPending:
 			fmt.Fprint(w, "; not yet written to the ledger")
-		case decRejected:
+		case decide.DecRejected:
 			fmt.Fprint(w, "; REFUSED by the ledger")
 		}
 		fmt.Fprintln(w)
@@ -227,7 +228,7 @@ func WriteHistory(w io.Writer, h *History) {
 			fmt.Fprintf(w, "      candidates %s\n", strings.Join(c, ", "))
 		}
 		if d.Explanation != "" {
-			fmt.Fprintf(w, "      %s\n", MaskIBANs(d.Explanation))
+			fmt.Fprintf(w, "      %s\n", decide.MaskIBANs(d.Explanation))
 		}
 	}
 }

@@ -1,4 +1,11 @@
-package pipeline
+// Package state is the durable state of Lettrage: the SQL store (SQLite or
+// PostgreSQL) with its schema, migrations and dialects, the records a pass
+// commits to it (files, transactions and their decisions, the outbox of
+// letters to write back, learned facts) and what it reads back, in the one
+// ordering of order.go. The pass (pipeline) reads and records through its
+// StateStore interface; the decision rules it applies are pipeline/decide's.
+// It imports neither the pass, the reports nor the daemon.
+package state
 
 import (
 	"context"
@@ -6,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,7 +52,7 @@ type Commit struct {
 	ConfigHash string
 	At         time.Time
 	Files      []FileRecord
-	Decisions  []DecisionRecord
+	Decisions  []decide.DecisionRecord
 	Learned    []matcher.Learning
 	// Actor and Origin record who decided and from where (a resolutions
 	// file); empty for the matcher's own decisions.
@@ -164,7 +172,7 @@ func backfillIdent(ctx context.Context, q dialectQ) error {
 			rows.Close()
 			return fmt.Errorf("decoding stored transaction %q: %w", r.key, err)
 		}
-		r.ident = identClass(&tx)
+		r.ident = decide.IdentClass(&tx)
 		todo = append(todo, r)
 	}
 	if err := rows.Close(); err != nil {
@@ -332,7 +340,7 @@ func (s *Store) migrateTo(ctx context.Context, last int) (err error) {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	var current int
-	if err = s.on(tx).QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	if err = s.onTx(tx).QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("reading schema version: %w", err)
 	}
 	if current > SchemaVersion {
@@ -345,11 +353,11 @@ func (s *Store) migrateTo(ctx context.Context, last int) (err error) {
 			}
 		}
 		if f := backfills[v]; f != nil {
-			if err = f(ctx, s.on(tx)); err != nil {
+			if err = f(ctx, s.onTx(tx)); err != nil {
 				return fmt.Errorf("applying migration %d: %w", v, err)
 			}
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		if _, err = s.onTx(tx).ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 			v, time.Now().UTC().Format(time.RFC3339)); err != nil {
 			return fmt.Errorf("recording migration %d: %w", v, err)
 		}
@@ -372,8 +380,12 @@ type dialectQ struct {
 	pg bool
 }
 
-func (s *Store) x() dialectQ            { return dialectQ{s.db, s.dialect == Postgres} }
-func (s *Store) on(tx *sql.Tx) dialectQ { return dialectQ{tx, s.dialect == Postgres} }
+func (s *Store) onDB() dialectQ           { return dialectQ{s.db, s.dialect == Postgres} }
+func (s *Store) onTx(tx *sql.Tx) dialectQ { return dialectQ{tx, s.dialect == Postgres} }
+
+// Rebind writes query's ? placeholders as the store's dialect wants them
+// (PostgreSQL: $1, $2…): for reading the tables directly (tests, tools).
+func (s *Store) Rebind(query string) string { return s.onDB().rebind(query) }
 
 func (d dialectQ) rebind(q string) string {
 	if !d.pg || !strings.Contains(q, "?") {
@@ -402,7 +414,7 @@ type preparedTx struct {
 }
 
 func (s *Store) prepared(tx *sql.Tx) *preparedTx {
-	return &preparedTx{tx: tx, d: s.on(tx), stmts: map[string]*sql.Stmt{}}
+	return &preparedTx{tx: tx, d: s.onTx(tx), stmts: map[string]*sql.Stmt{}}
 }
 
 func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -445,7 +457,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // processed (or quarantined) by the job.
 func (s *Store) FileDone(ctx context.Context, job, hash string) (bool, error) {
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ? AND identity_rule >= ?`, job, hash, identityVersion).Scan(&n)
+	err := s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND hash = ? AND identity_rule >= ?`, job, hash, identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %s: %w", hash, err)
 	}
@@ -465,7 +477,7 @@ func (s *Store) KnownTransactions(ctx context.Context, job string, keys []string
 			args = append(args, k)
 		}
 		q := `SELECT key FROM transactions WHERE job = ? AND key IN (` + placeholders(len(part)) + `)`
-		rows, err := s.x().QueryContext(ctx, q, args...)
+		rows, err := s.onDB().QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("looking up known transactions: %w", err)
 		}
@@ -490,7 +502,7 @@ func placeholders(n int) string {
 
 // Transactions returns the job's transactions in the given states, in
 // txOrder (order.go).
-func (s *Store) Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error) {
+func (s *Store) Transactions(ctx context.Context, job string, states ...string) ([]decide.StoredTx, error) {
 	args := []any{job}
 	for _, st := range states {
 		args = append(args, st)
@@ -498,8 +510,8 @@ func (s *Store) Transactions(ctx context.Context, job string, states ...string) 
 	return s.queryTxs(ctx, `WHERE job = ? AND state IN (`+placeholders(len(states))+`)`, args...)
 }
 
-// listingTime is the text form of a listed modification time ("" unknown).
-func listingTime(t time.Time) string {
+// ListingTime is the text form of a listed modification time ("" unknown).
+func ListingTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -514,8 +526,8 @@ func (s *Store) SeenListing(ctx context.Context, job, source, path string, size 
 		return false, nil
 	}
 	var n int
-	err := s.x().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ? AND identity_rule >= ?`,
-		job, source, path, size, listingTime(mod), identityVersion).Scan(&n)
+	err := s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE job = ? AND source = ? AND path = ? AND size = ? AND mod_time = ? AND identity_rule >= ?`,
+		job, source, path, size, ListingTime(mod), identityVersion).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("looking up file %q: %w", path, err)
 	}
@@ -523,10 +535,10 @@ func (s *Store) SeenListing(ctx context.Context, job, source, path string, size 
 }
 
 // Transaction returns one of the job's transactions by key.
-func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, bool, error) {
+func (s *Store) Transaction(ctx context.Context, job, key string) (decide.StoredTx, bool, error) {
 	txs, err := s.queryTxs(ctx, `WHERE job = ? AND key = ?`, job, key)
 	if err != nil || len(txs) == 0 {
-		return StoredTx{}, false, err
+		return decide.StoredTx{}, false, err
 	}
 	return txs[0], true, nil
 }
@@ -538,16 +550,16 @@ func (s *Store) Transaction(ctx context.Context, job, key string) (StoredTx, boo
 // unallocated, largest first: a later letter of the same payment only ever
 // settles part of what the earlier ones left (the remainder of an
 // overpayment).
-func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]AutoDecision, error) {
+func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]decide.AutoDecision, error) {
 	rows, err := q.QueryContext(ctx, `SELECT key, data, items, state, decided_at, outcome, reverses FROM decisions
 		WHERE job = ? AND tx_key = ? AND (outcome = ? OR reverses <> '')`, job, txKey, string(domain.Auto))
 	if err != nil {
 		return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
 	}
-	var all []AutoDecision
+	var all []decide.AutoDecision
 	reversal := map[string]string{}
 	for rows.Next() {
-		var a AutoDecision
+		var a decide.AutoDecision
 		var data, items, at, outcome, reverses string
 		if err := rows.Scan(&a.Key, &data, &items, &a.State, &at, &outcome, &reverses); err != nil {
 			rows.Close()
@@ -571,14 +583,14 @@ func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]A
 	for i := range all {
 		all[i].Reversal = reversal[all[i].Key]
 	}
-	sortLetters(all)
+	decide.SortLetters(all)
 	return all, nil
 }
 
 // LastLetter returns the newest letter of a transaction that no reversal
 // has undone yet, and how many letters the transaction has had (the
 // generation of its next decision key).
-func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *AutoDecision, count int, err error) {
+func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *decide.AutoDecision, count int, err error) {
 	chain, count, err := s.Letters(ctx, job, txKey)
 	if len(chain) > 0 {
 		last = &chain[len(chain)-1]
@@ -592,18 +604,18 @@ func (s *Store) LastLetter(ctx context.Context, job, txKey string) (last *AutoDe
 // on account or written off). Unlettering the payment reverses all of them,
 // newest first. count is how many letters the transaction has had (the
 // generation of its next decision key).
-func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []AutoDecision, count int, err error) {
-	all, err := s.letters(ctx, s.x(), job, txKey)
+func (s *Store) Letters(ctx context.Context, job, txKey string) (chain []decide.AutoDecision, count int, err error) {
+	all, err := s.letters(ctx, s.onDB(), job, txKey)
 	if err != nil {
 		return nil, 0, err
 	}
-	return standingChain(all), len(all), nil
+	return decide.StandingChain(all), len(all), nil
 }
 
 // KeysByRef returns the keys of the job's transactions with this tx_ref
 // (one per statement account that has it).
 func (s *Store) KeysByRef(ctx context.Context, job, ref string) ([]string, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT key FROM transactions WHERE job = ? AND ref = ? ORDER BY key`, job, ref)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT key FROM transactions WHERE job = ? AND ref = ? ORDER BY key`, job, ref)
 	if err != nil {
 		return nil, fmt.Errorf("looking up %s: %w", ref, err)
 	}
@@ -623,7 +635,7 @@ func (s *Store) KeysByRef(ctx context.Context, job, ref string) ([]string, error
 // (pending, applied, record or rejected), and whether there is one.
 func (s *Store) DecisionState(ctx context.Context, job, key string) (string, bool, error) {
 	var state string
-	err := s.x().QueryRowContext(ctx, `SELECT state FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&state)
+	err := s.onDB().QueryRowContext(ctx, `SELECT state FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -635,26 +647,26 @@ func (s *Store) DecisionState(ctx context.Context, job, key string) (string, boo
 
 // DueWaiting returns the job's batch entries still waiting for their
 // details that were first seen before cutoff.
-func (s *Store) DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]StoredTx, error) {
-	return s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at < ?`, job, txWaiting, cutoff.UTC().Format(time.RFC3339Nano))
+func (s *Store) DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]decide.StoredTx, error) {
+	return s.queryTxs(ctx, `WHERE job = ? AND state = ? AND first_seen_at < ?`, job, decide.TxWaiting, cutoff.UTC().Format(time.RFC3339Nano))
 }
 
 // Exceptions returns the job's transactions not fully lettered (open
 // exceptions and lettered ones with an excess), in txOrder (order.go).
-func (s *Store) Exceptions(ctx context.Context, job string) ([]StoredTx, error) {
+func (s *Store) Exceptions(ctx context.Context, job string) ([]decide.StoredTx, error) {
 	return s.queryTxs(ctx, `WHERE job = ? AND exception = 1`, job)
 }
 
-func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]StoredTx, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT t.data, `+txDecision+`, t.state, t.file_hash FROM transactions t `+where, args...)
+func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]decide.StoredTx, error) {
+	rows, err := s.onDB().QueryContext(ctx, `SELECT t.data, `+txDecision+`, t.state, t.file_hash FROM transactions t `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
 	defer rows.Close()
-	var out []StoredTx
+	var out []decide.StoredTx
 	for rows.Next() {
 		var data, dec string
-		var st StoredTx
+		var st decide.StoredTx
 		if err := rows.Scan(&data, &dec, &st.State, &st.FileHash); err != nil {
 			return nil, fmt.Errorf("reading transactions: %w", err)
 		}
@@ -669,26 +681,26 @@ func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]Stor
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
-	sortTxs(out)
+	SortTxs(out)
 	return out, nil
 }
 
 // Memory loads what was learned, plus the allocations written per
 // transaction first seen since the given time (for reversals).
 func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error) {
-	return s.memory(ctx, job, since, true)
+	return s.LoadMemory(ctx, job, since, true)
 }
 
-// memory is Memory, leaving out the lettered payments (Memory.Lettered,
+// LoadMemory is Memory, leaving out the lettered payments (Memory.Lettered,
 // LetteredRefs) unless lettered (see Job.matcherMemory).
-func (s *Store) memory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
+func (s *Store) LoadMemory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
 		Lettered:      map[string][]domain.Allocation{},
 		LetteredRefs:  map[string]string{},
 	}
-	rows, err := s.x().QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT kind, value, customer_id FROM memory ORDER BY kind, value, customer_id`)
 	if err != nil {
 		return mem, fmt.Errorf("reading learned memory: %w", err)
 	}
@@ -728,15 +740,15 @@ func (s *Store) memory(ctx context.Context, job string, since time.Time, lettere
 // fields they need (a full decode of every lettered payment was a third
 // of a second pass).
 func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time, mem *matcher.Memory) error {
-	rows, err := s.x().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
+	rows, err := s.onDB().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
 		WHERE t.job = ? AND t.state = ? AND t.first_seen_at >= ?`,
-		job, txLettered, since.UTC().Format(time.RFC3339Nano))
+		job, decide.TxLettered, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("reading lettered transactions: %w", err)
 	}
 	defer rows.Close()
 	type letteredTx struct {
-		order  orderKey
+		order  OrderKey
 		e2e    string
 		allocs []domain.Allocation
 	}
@@ -761,13 +773,13 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 		if err := json.Unmarshal([]byte(dec), &d); err != nil {
 			return fmt.Errorf("decoding stored decision: %w", err)
 		}
-		all = append(all, letteredTx{order: orderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key},
+		all = append(all, letteredTx{order: OrderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key},
 			e2e: tx.EndToEndID, allocs: d.Allocations})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading lettered transactions: %w", err)
 	}
-	for _, i := range orderBy(len(all), func(i int) orderKey { return all[i].order }) {
+	for _, i := range OrderBy(len(all), func(i int) OrderKey { return all[i].order }) {
 		l := &all[i]
 		key := l.order.key
 		mem.Lettered[key] = l.allocs
@@ -800,7 +812,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	for _, f := range c.Files {
 		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
-			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, w.at, f.Size, listingTime(f.ModTime), identityVersion); err != nil {
+			c.Job, f.Hash, f.Source, f.Path, f.Status, f.Transactions, f.Error, w.at, f.Size, ListingTime(f.ModTime), identityVersion); err != nil {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
 	}
@@ -815,7 +827,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	if err = w.rest(ctx); err != nil {
 		return err
 	}
-	if !c.empty() {
+	if !c.Empty() {
 		if err = bumpRevision(ctx, pq, c.Job); err != nil {
 			return err
 		}
@@ -921,9 +933,9 @@ func (w *commitWriter) flush(ctx context.Context) error {
 
 // decision records one decision and its transaction (inserted when new,
 // updated otherwise: the batched inserts are written first).
-func (w *commitWriter) decision(ctx context.Context, d DecisionRecord) error {
+func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) error {
 	c := w.c
-	state, decState, current := shown(d)
+	state, decState, current := decide.Shown(d)
 	dec, err := json.Marshal(d.Decision)
 	if err != nil {
 		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
@@ -940,7 +952,7 @@ func (w *commitWriter) decision(ctx context.Context, d DecisionRecord) error {
 		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
 	exception := 0
-	if IsException(current) {
+	if decide.IsException(current) {
 		exception = 1
 	}
 	if d.New {
@@ -972,26 +984,26 @@ func (w *commitWriter) decision(ctx context.Context, d DecisionRecord) error {
 }
 
 // insertTx batches the row of a new transaction and its batch links.
-func (w *commitWriter) insertTx(ctx context.Context, d DecisionRecord, state, cur, decKey string, exception int) error {
+func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, state, cur, decKey string, exception int) error {
 	data, err := json.Marshal(d.Tx)
 	if err != nil {
 		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
 	}
-	if err := w.txs.add(ctx, w.pq, w.c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, dateText(d.Tx.BookingDate), d.Tx.Currency,
-		d.Tx.Amount.String(), state, d.FileHash, string(data), cur, exception, w.at, w.at, identClass(&d.Tx), decKey); err != nil {
+	if err := w.txs.add(ctx, w.pq, w.c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, DateText(d.Tx.BookingDate), d.Tx.Currency,
+		d.Tx.Amount.String(), state, d.FileHash, string(data), cur, exception, w.at, w.at, decide.IdentClass(&d.Tx), decKey); err != nil {
 		return fmt.Errorf("recording transactions: %w", err)
 	}
 	role := ""
 	switch {
 	case d.Tx.IsBatchEntry():
-		role = linkBatch
+		role = decide.LinkBatch
 	case d.Tx.IsBatchDetail():
-		role = linkDetail
+		role = decide.LinkDetail
 	}
 	if role == "" || !d.Tx.Credit {
 		return nil
 	}
-	for _, l := range linkKeys(&d.Tx) {
+	for _, l := range decide.LinkKeys(&d.Tx) {
 		if err := w.links.add(ctx, w.pq, w.c.Job, l, d.Tx.Key, role); err != nil {
 			return fmt.Errorf("recording transaction links: %w", err)
 		}
@@ -1035,17 +1047,17 @@ func (w *commitWriter) rest(ctx context.Context) error {
 
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
 // in writeBackOrder (order.go): grouped by the file they came from.
-func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
+func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecision, error) {
+	rows, err := s.onDB().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
 		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
-		WHERE d.job = ? AND d.state = '`+decPending+`'`, job)
+		WHERE d.job = ? AND d.state = '`+decide.DecPending+`'`, job)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
 	defer rows.Close()
-	var out []PendingDecision
+	var out []decide.PendingDecision
 	for rows.Next() {
-		var p PendingDecision
+		var p decide.PendingDecision
 		var dec, items, at, txData string
 		if err := rows.Scan(&p.Key, &dec, &items, &at, &p.Reverses, &txData, &p.FileHash); err != nil {
 			return nil, fmt.Errorf("reading pending decisions: %w", err)
@@ -1067,7 +1079,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
-	sortPending(out)
+	SortPending(out)
 	return out, nil
 }
 
@@ -1076,7 +1088,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]PendingDecision, err
 // the refused allocations as candidates — in one database transaction.
 // Open ones are re-matched by the next runs (a different decision goes
 // through; the same one is not retried for a day, see LastRejected).
-func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejection, at time.Time) (err error) {
+func (s *Store) MarkRejected(ctx context.Context, job string, rejected []decide.Rejection, at time.Time) (err error) {
 	if len(rejected) == 0 {
 		return nil
 	}
@@ -1092,8 +1104,8 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 	when := at.UTC().Format(time.RFC3339Nano)
 	for _, r := range rejected {
 		var txKey, data, items string
-		err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key, data, items FROM decisions WHERE job = ? AND key = ? AND state = ?`,
-			job, r.Key, decPending).Scan(&txKey, &data, &items)
+		err = s.onTx(tx).QueryRowContext(ctx, `SELECT tx_key, data, items FROM decisions WHERE job = ? AND key = ? AND state = ?`,
+			job, r.Key, decide.DecPending).Scan(&txKey, &data, &items)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = nil
 			continue // not pending any more
@@ -1108,31 +1120,31 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 		}
 		_ = json.Unmarshal([]byte(items), &its)
 		expl := d.Explanation + " — refused by the ledger: " + r.Reason
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = ? WHERE job = ? AND key = ?`,
-			decRejected, when, expl, job, r.Key); err != nil {
+		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = ? WHERE job = ? AND key = ?`,
+			decide.DecRejected, when, expl, job, r.Key); err != nil {
 			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
 		}
-		var all []AutoDecision
+		var all []decide.AutoDecision
 		if !r.Hold {
-			if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
+			if all, err = s.letters(ctx, s.onTx(tx), job, txKey); err != nil {
 				return err
 			}
 		}
-		state, exc := refusedState(d, its, r, all)
+		state, exc := decide.RefusedState(d, its, r, all)
 		dec, jerr := json.Marshal(exc)
 		if jerr != nil {
 			return fmt.Errorf("encoding exception of %s: %w", r.Key, jerr)
 		}
 		exception := 0
-		if IsException(exc) {
+		if decide.IsException(exc) {
 			exception = 1
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
 			state, string(dec), exception, when, job, txKey); err != nil {
 			return fmt.Errorf("reopening transaction of %s: %w", r.Key, err)
 		}
 	}
-	if err = bumpRevision(ctx, s.on(tx), job); err != nil {
+	if err = bumpRevision(ctx, s.onTx(tx), job); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
@@ -1145,8 +1157,8 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []Rejecti
 // refused, and when (nil when none).
 func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error) {
 	var data, at string
-	err := s.x().QueryRowContext(ctx, `SELECT data, applied_at FROM decisions WHERE job = ? AND tx_key = ? AND state = ?
-		ORDER BY applied_at DESC, key DESC LIMIT 1`, job, txKey, decRejected).Scan(&data, &at)
+	err := s.onDB().QueryRowContext(ctx, `SELECT data, applied_at FROM decisions WHERE job = ? AND tx_key = ? AND state = ?
+		ORDER BY applied_at DESC, key DESC LIMIT 1`, job, txKey, decide.DecRejected).Scan(&data, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, nil
 	}
@@ -1184,7 +1196,7 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	}
 	for start := 0; start < len(sorted); start += step {
 		part := sorted[start:min(start+step, len(sorted))]
-		args := []any{decApplied, when, job, decPending}
+		args := []any{decide.DecApplied, when, job, decide.DecPending}
 		for _, k := range part {
 			args = append(args, k)
 		}
@@ -1209,7 +1221,7 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 
 // Stats counts the job's transactions by state (for metrics and summaries).
 func (s *Store) Stats(ctx context.Context, job string) (map[string]int, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE job = ? GROUP BY state`, job)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE job = ? GROUP BY state`, job)
 	if err != nil {
 		return nil, fmt.Errorf("counting transactions: %w", err)
 	}
@@ -1229,7 +1241,7 @@ func (s *Store) Stats(ctx context.Context, job string) (map[string]int, error) {
 // ErrNoStore is returned when a command needs a state store and none is configured.
 var ErrNoStore = errors.New("no state store")
 
-func dateText(t time.Time) string {
+func DateText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -1242,9 +1254,9 @@ func dateText(t time.Time) string {
 // rules, confidences and the config hash stay: the decisions remain
 // auditable. It returns how many transactions were redacted.
 func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error) {
-	rows, err := s.x().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
+	rows, err := s.onDB().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
 		WHERE t.job = ? AND t.state <> ? AND t.exception = 0 AND t.redacted_at = '' AND t.first_seen_at < ?`,
-		job, txOpen, cutoff.UTC().Format(time.RFC3339Nano))
+		job, decide.TxOpen, cutoff.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return 0, fmt.Errorf("finding transactions to redact: %w", err)
 	}
@@ -1280,16 +1292,16 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
 		}
-		redactTx(&t)
-		d.Explanation = MaskIBANs(d.Explanation)
+		decide.RedactTx(&t)
+		d.Explanation = decide.MaskIBANs(d.Explanation)
 		data, _ := json.Marshal(t)
 		dec, _ := json.Marshal(d)
-		if _, err := s.on(tx).ExecContext(ctx, `UPDATE transactions SET data = ?, decision = ?, redacted_at = ? WHERE job = ? AND key = ?`,
+		if _, err := s.onTx(tx).ExecContext(ctx, `UPDATE transactions SET data = ?, decision = ?, redacted_at = ? WHERE job = ? AND key = ?`,
 			string(data), string(dec), at, job, r.key); err != nil {
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
 		}
-		drows, err := s.on(tx).QueryContext(ctx, `SELECT key, explanation, data FROM decisions WHERE job = ? AND tx_key = ?`, job, r.key)
+		drows, err := s.onTx(tx).QueryContext(ctx, `SELECT key, explanation, data FROM decisions WHERE job = ? AND tx_key = ?`, job, r.key)
 		if err != nil {
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting decisions of %s: %w", r.key, err)
@@ -1306,16 +1318,16 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 		for _, x := range ds {
 			var dd domain.Decision
 			_ = json.Unmarshal([]byte(x.data), &dd)
-			dd.Explanation = MaskIBANs(dd.Explanation)
+			dd.Explanation = decide.MaskIBANs(dd.Explanation)
 			b, _ := json.Marshal(dd)
-			if _, err := s.on(tx).ExecContext(ctx, `UPDATE decisions SET explanation = ?, data = ? WHERE job = ? AND key = ?`,
-				MaskIBANs(x.expl), string(b), job, x.key); err != nil {
+			if _, err := s.onTx(tx).ExecContext(ctx, `UPDATE decisions SET explanation = ?, data = ? WHERE job = ? AND key = ?`,
+				decide.MaskIBANs(x.expl), string(b), job, x.key); err != nil {
 				_ = tx.Rollback()
 				return 0, fmt.Errorf("redacting decision %s: %w", x.key, err)
 			}
 		}
 	}
-	if err := bumpRevision(ctx, s.on(tx), job); err != nil {
+	if err := bumpRevision(ctx, s.onTx(tx), job); err != nil {
 		_ = tx.Rollback()
 		return 0, err
 	}
@@ -1354,12 +1366,12 @@ func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []st
 	var order []string
 	for _, key := range keys {
 		var txKey string
-		if err = s.on(tx).QueryRowContext(ctx, `SELECT tx_key FROM decisions WHERE job = ? AND key = ?`,
+		if err = s.onTx(tx).QueryRowContext(ctx, `SELECT tx_key FROM decisions WHERE job = ? AND key = ?`,
 			job, key).Scan(&txKey); err != nil {
 			return fmt.Errorf("reading reversal %s: %w", key, err)
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
-			decRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
+		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
+			decide.DecRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
 			return fmt.Errorf("marking reversal %s rejected: %w", key, err)
 		}
 		if !txKeys[txKey] {
@@ -1368,11 +1380,11 @@ func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []st
 		}
 	}
 	for _, txKey := range order {
-		var all []AutoDecision
-		if all, err = s.letters(ctx, s.on(tx), job, txKey); err != nil {
+		var all []decide.AutoDecision
+		if all, err = s.letters(ctx, s.onTx(tx), job, txKey); err != nil {
 			return err
 		}
-		d, ok := standing(all)
+		d, ok := decide.Standing(all)
 		if !ok {
 			err = fmt.Errorf("restoring the letter of %s: no letter stands", txKey)
 			return err
@@ -1384,15 +1396,15 @@ func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []st
 			return err
 		}
 		exception := 0
-		if IsException(d) {
+		if decide.IsException(d) {
 			exception = 1
 		}
-		if _, err = s.on(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-			txLettered, string(cur), exception, when, job, txKey); err != nil {
+		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+			decide.TxLettered, string(cur), exception, when, job, txKey); err != nil {
 			return fmt.Errorf("restoring the letter of %s: %w", txKey, err)
 		}
 	}
-	if err = bumpRevision(ctx, s.on(tx), job); err != nil {
+	if err = bumpRevision(ctx, s.onTx(tx), job); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {

@@ -1,4 +1,4 @@
-package pipeline
+package state
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strconv"
 	"time"
 
@@ -67,12 +68,6 @@ func collect(ctx context.Context, q dialectQ, query string, args ...any) ([][]st
 	return out, rows.Err()
 }
 
-// MinRetentionDays is the shortest retention compaction accepts: the
-// window in which a lettered payment can still come back (a SEPA
-// direct-debit return, a reversal) and in which the matcher reads what
-// was lettered and settled (LetteredMemoryDays).
-const MinRetentionDays = LetteredMemoryDays
-
 // compactChunk is how many transactions one compaction commit takes.
 const compactChunk = 1000
 
@@ -131,11 +126,11 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 			_ = tx.Rollback()
 		}
 	}()
-	q := s.on(tx)
+	q := s.onTx(tx)
 	rows, err := q.QueryContext(ctx, `SELECT t.key, t.data FROM transactions t
 		WHERE t.job = ? AND t.state IN (?, ?, ?) AND t.exception = 0 AND t.compacted_at = '' AND t.updated_at < ?
-		AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.job = t.job AND d.tx_key = t.key AND d.state = '`+decPending+`')
-		ORDER BY t.key LIMIT `+strconv.Itoa(compactChunk), job, txLettered, txIgnored, txCovered, cutoff)
+		AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.job = t.job AND d.tx_key = t.key AND d.state = '`+decide.DecPending+`')
+		ORDER BY t.key LIMIT `+strconv.Itoa(compactChunk), job, decide.TxLettered, decide.TxIgnored, decide.TxCovered, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("finding settled transactions to compact: %w", err)
 	}
@@ -223,20 +218,11 @@ func compactOne(ctx context.Context, q dialectQ, pq *preparedTx, job, key, data,
 	return nil
 }
 
-// retentionDays is the job's effective retention: 0 (keep everything)
-// or at least MinRetentionDays.
-func (j *Job) retentionDays() int {
-	if j.RetentionDays <= 0 {
-		return 0
-	}
-	return max(j.RetentionDays, MinRetentionDays)
-}
-
 // compactedOn returns the day (YYYY-MM-DD) the job last compacted its
 // history ("" never).
 func (s *Store) compactedOn(ctx context.Context, job string) (string, error) {
 	var day string
-	err := s.x().QueryRowContext(ctx, `SELECT compacted_on FROM job_state WHERE job = ?`, job).Scan(&day)
+	err := s.onDB().QueryRowContext(ctx, `SELECT compacted_on FROM job_state WHERE job = ?`, job).Scan(&day)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -249,7 +235,7 @@ func (s *Store) compactedOn(ctx context.Context, job string) (string, error) {
 // markCompacted records the day the job compacted its history (nothing
 // before the job's first commit: there is nothing to compact then).
 func (s *Store) markCompacted(ctx context.Context, job, day string) error {
-	if _, err := s.x().ExecContext(ctx, `UPDATE job_state SET compacted_on = ? WHERE job = ?`, day, job); err != nil {
+	if _, err := s.onDB().ExecContext(ctx, `UPDATE job_state SET compacted_on = ? WHERE job = ?`, day, job); err != nil {
 		return fmt.Errorf("recording the compaction of the history: %w", err)
 	}
 	return nil
@@ -268,23 +254,4 @@ func (s *Store) CompactHistory(ctx context.Context, job string, cutoff, now time
 		return n, err
 	}
 	return n, s.markCompacted(ctx, job, today)
-}
-
-// compact compacts the settled history older than the job's retention
-// (state.retention_days; nothing when 0), once a day.
-func (p *pass) compact(ctx context.Context) error {
-	j := p.j
-	days := j.retentionDays()
-	if days == 0 {
-		return nil
-	}
-	now := j.now()
-	n, err := j.Store.CompactHistory(ctx, j.Name, now.AddDate(0, 0, -days), now)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		p.log.Info("settled history compacted", "component", "state", "transactions", n, "retention_days", days)
-	}
-	return nil
 }

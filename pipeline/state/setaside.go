@@ -1,18 +1,15 @@
-package pipeline
+package state
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"time"
 )
-
-// SetAsideDays is how far back (by booking date) the workbook's set-aside
-// sheet lists what was set aside.
-const SetAsideDays = 90
 
 // SetAsideTxs returns the transactions of job set aside — ignored (debits,
 // entries not booked, reversals, an accountant's ignore), batch entries
 // covered by their details or awaiting them — booked since since.
-func (s *Store) SetAsideTxs(ctx context.Context, job string, since time.Time) ([]StoredTx, error) {
+func (s *Store) SetAsideTxs(ctx context.Context, job string, since time.Time) ([]decide.StoredTx, error) {
 	return s.queryTxs(ctx, `WHERE job = ? AND state IN (?, ?, ?) AND booking_date >= ?`,
-		job, txIgnored, txCovered, txWaiting, since.Format(time.DateOnly))
+		job, decide.TxIgnored, decide.TxCovered, decide.TxWaiting, since.Format(time.DateOnly))
 }

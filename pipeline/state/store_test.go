@@ -1,7 +1,8 @@
-package pipeline
+package state
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"testing"
 	"time"
@@ -32,12 +33,12 @@ func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 	c := Commit{Job: "j", ConfigHash: "cfg", At: at,
 		Files: []FileRecord{{Hash: "h1", Source: "s", Path: "a.xml", Status: "processed", Transactions: 3}},
-		Decisions: []DecisionRecord{
-			{Key: DecisionKey("j", auto.Key, 0), Tx: auto, FileHash: "h1", New: true,
+		Decisions: []decide.DecisionRecord{
+			{Key: decide.DecisionKey("j", auto.Key, 0), Tx: auto, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: auto.Key, Outcome: domain.Auto, Rule: "reference",
 					Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}},
 				Items: map[string]domain.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1"}}},
-			{Key: DecisionKey("j", over.Key, 0), Tx: over, FileHash: "h1", New: true,
+			{Key: decide.DecisionKey("j", over.Key, 0), Tx: over, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: over.Key, Outcome: domain.Auto, Rule: "document",
 					Allocations: []domain.Allocation{{ItemID: "OI2", Amount: domain.MustAmount("120.00")}},
 					Excess:      domain.MustAmount("30.00")}},
@@ -68,7 +69,7 @@ func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 	if err != nil || len(exc) != 2 {
 		t.Fatalf("Exceptions = %d, %v; want the unmatched one and the overpaid one", len(exc), err)
 	}
-	cash := unmatchedCash(exc)
+	cash := decide.UnmatchedCash(exc)
 	if got := cash["EUR"].String(); got != "72.1" && got != "72.10" {
 		t.Fatalf("unmatched cash = %s, want 72.10 (30.00 excess + 42.10)", got)
 	}
@@ -108,12 +109,12 @@ func testStoreCommitIsAtomic(t *testing.T, open func() (*Store, error)) {
 	}
 	defer s.Close()
 	tx := testTx("B1", "10")
-	ok := DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}}
+	ok := decide.DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}}
 	// The same transaction inserted twice as new violates the primary key:
 	// the whole commit, file record included, must roll back.
 	err = s.SaveCommit(ctx, Commit{Job: "j", At: time.Now(),
 		Files:     []FileRecord{{Hash: "h2", Path: "b.xml"}},
-		Decisions: []DecisionRecord{ok, {Key: "k2", Tx: tx, New: true, Decision: ok.Decision}}})
+		Decisions: []decide.DecisionRecord{ok, {Key: "k2", Tx: tx, New: true, Decision: ok.Decision}}})
 	if err == nil {
 		t.Fatal("want an error for a duplicate transaction")
 	}
@@ -133,24 +134,12 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v int
-			if err := s.x().QueryRowContext(context.Background(), `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+			if err := s.onDB().QueryRowContext(context.Background(), `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
 				t.Fatalf("schema version = %d, %v; want %d", v, err, SchemaVersion)
 			}
 			s.Close()
 		}
 	})
-}
-
-func TestMaskIBAN(t *testing.T) {
-	for in, want := range map[string]string{
-		"FR7630006000011234567890189": "FR76…0189",
-		"DE89370400440532013000":      "DE89…3000",
-		"1234":                        "…34",
-	} {
-		if got := MaskIBAN(in); got != want {
-			t.Errorf("MaskIBAN(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func TestRedactPersonalData(t *testing.T) {
@@ -168,7 +157,7 @@ func TestRedactPersonalData(t *testing.T) {
 		pending := testTx("R2", "50.00")
 		pending.Counterparty = domain.Party{Name: "Marie Curie"}
 		at := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
-		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []DecisionRecord{
+		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{
 			{Key: "k1", Tx: settled, New: true, Decision: domain.Decision{Outcome: domain.Auto, Rule: "payer_amount",
 				Explanation: "payer IBAN FR7630006000011234567890189 belongs to C1",
 				Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}}},
@@ -185,7 +174,7 @@ func TestRedactPersonalData(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("redacted %d, %v; want the settled transaction only", n, err)
 		}
-		lettered, _ := s.Transactions(ctx, "j", txLettered)
+		lettered, _ := s.Transactions(ctx, "j", decide.TxLettered)
 		got := lettered[0]
 		if got.Tx.Counterparty.Name != "" || got.Tx.Counterparty.IBAN != "" || len(got.Tx.Unstructured) != 0 {
 			t.Errorf("personal data kept: %+v", got.Tx)
@@ -198,7 +187,7 @@ func TestRedactPersonalData(t *testing.T) {
 			t.Errorf("explanation not masked: %q", got.Decision.Explanation)
 		}
 		var expl string
-		if err := s.x().QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE job = ? AND key = ?`, "j", "k1").Scan(&expl); err != nil {
+		if err := s.onDB().QueryRowContext(ctx, `SELECT explanation FROM decisions WHERE job = ? AND key = ?`, "j", "k1").Scan(&expl); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(expl, "FR7630006000011234567890189") {
@@ -213,27 +202,6 @@ func TestRedactPersonalData(t *testing.T) {
 			t.Errorf("redacted again: %d", n)
 		}
 	})
-}
-
-func TestAgeingBucket(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		due  time.Time
-		want string
-	}{
-		{time.Time{}, "not_due"},
-		{now.AddDate(0, 0, 5), "not_due"},
-		{now, "not_due"},
-		{now.AddDate(0, 0, -1), "1-30"},
-		{now.AddDate(0, 0, -30), "1-30"},
-		{now.AddDate(0, 0, -31), "31-60"},
-		{now.AddDate(0, 0, -61), "61-90"},
-		{now.AddDate(0, 0, -91), "over_90"},
-	} {
-		if got := AgeingBucket(tc.due, now); got != tc.want {
-			t.Errorf("AgeingBucket(%s) = %s, want %s", tc.due.Format("2006-01-02"), got, tc.want)
-		}
-	}
 }
 
 func TestSeenListing(t *testing.T) {

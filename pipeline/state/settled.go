@@ -1,9 +1,10 @@
-package pipeline
+package state
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"sort"
 	"time"
 
@@ -19,8 +20,8 @@ import (
 // payer's account was learned meanwhile). Sorted by item ID, each once.
 func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) ([]domain.OpenItem, error) {
 	undone := map[string]bool{}
-	rows, err := s.x().QueryContext(ctx, `SELECT reverses FROM decisions WHERE job = ? AND reverses <> '' AND state <> ?`,
-		job, decRejected)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT reverses FROM decisions WHERE job = ? AND reverses <> '' AND state <> ?`,
+		job, decide.DecRejected)
 	if err != nil {
 		return nil, fmt.Errorf("reading reversals: %w", err)
 	}
@@ -35,9 +36,9 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("reading reversals: %w", err)
 	}
-	rows, err = s.x().QueryContext(ctx, `SELECT key, items FROM decisions
+	rows, err = s.onDB().QueryContext(ctx, `SELECT key, items FROM decisions
 		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`,
-		job, string(domain.Auto), decRejected, since.UTC().Format(time.RFC3339Nano))
+		job, string(domain.Auto), decide.DecRejected, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, fmt.Errorf("reading settled items: %w", err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package state
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strconv"
 	"strings"
 	"time"
@@ -51,10 +52,6 @@ import (
 // amount-only matching spans customers), so a subset re-matched alone
 // could decide differently from the full re-match.
 
-// NothingChanged is Result.ExaminedWhy when the pass skipped the
-// re-examination.
-const NothingChanged = "nothing changed since the last examination"
-
 // examinedMigration adds the job state table (schema 8: the revision, the
 // last examination, the key and figures of the last reports written) and
 // the index the letters of a transaction are read by.
@@ -76,9 +73,9 @@ func bumpRevision(ctx context.Context, q interface {
 	return nil
 }
 
-// examInputs is the fingerprint of what re-matching the open exceptions
+// ExamInputs is the fingerprint of what re-matching the open exceptions
 // depends on (see the comment at the top of this file).
-type examInputs struct {
+type ExamInputs struct {
 	Config     string
 	Items      string
 	Revision   int64
@@ -89,20 +86,20 @@ type examInputs struct {
 }
 
 // String is the fingerprint as recorded.
-func (e examInputs) String() string {
+func (e ExamInputs) String() string {
 	return strings.Join([]string{"v1", e.Config, e.Items, strconv.FormatInt(e.Revision, 10), strconv.FormatInt(e.Memory, 10),
 		e.Day, strconv.Itoa(e.DueWaiting), strconv.Itoa(e.Refusals)}, "|")
 }
 
-// changedSince names what differs from the recorded fingerprint prev
+// ChangedSince names what differs from the recorded fingerprint prev
 // ("" when nothing does).
-func (e examInputs) changedSince(prev string) string {
+func (e ExamInputs) ChangedSince(prev string) string {
 	if prev == "" {
 		return "no earlier examination recorded"
 	}
 	first := ""
-	if strings.HasSuffix(prev, changedMark) {
-		prev, first = strings.TrimSuffix(prev, changedMark), "the last examination changed decisions"
+	if strings.HasSuffix(prev, ChangedMark) {
+		prev, first = strings.TrimSuffix(prev, ChangedMark), "the last examination changed decisions"
 	}
 	p := strings.Split(prev, "|")
 	c := strings.Split(e.String(), "|")
@@ -123,9 +120,9 @@ func (e examInputs) changedSince(prev string) string {
 	return strings.Join(why, ", ")
 }
 
-// itemsHash hashes the open items independently of their order: the sum,
+// ItemsHash hashes the open items independently of their order: the sum,
 // modulo 2^64 twice, of each item's SHA-256 (a repeated item counts twice).
-func itemsHash(items []domain.OpenItem) string {
+func ItemsHash(items []domain.OpenItem) string {
 	var a, b uint64
 	var buf []byte
 	for i := range items {
@@ -152,12 +149,12 @@ func appendItem(buf []byte, it *domain.OpenItem) []byte {
 	return buf
 }
 
-// examState reads the job's part of the examination fingerprint: its
+// ExamState reads the job's part of the examination fingerprint: its
 // revision, the learned facts, the due batch entries (as DueWaiting counts
 // them) and the refusals within their retry window; and the fingerprint
 // last recorded.
-func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.Time) (e examInputs, recorded string, err error) {
-	q := s.x()
+func (s *Store) ExamState(ctx context.Context, job string, now, waitCutoff time.Time) (e ExamInputs, recorded string, err error) {
+	q := s.onDB()
 	err = q.QueryRowContext(ctx, `SELECT revision, examined FROM job_state WHERE job = ?`, job).Scan(&e.Revision, &recorded)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return e, "", fmt.Errorf("reading the state revision of job %q: %w", job, err)
@@ -166,10 +163,10 @@ func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.
 		return e, "", fmt.Errorf("counting learned facts: %w", err)
 	}
 	if err = q.QueryRowContext(ctx, `SELECT COUNT(*) FROM transactions WHERE job = ? AND state = ? AND first_seen_at < ?`,
-		job, txWaiting, waitCutoff.UTC().Format(time.RFC3339Nano)).Scan(&e.DueWaiting); err != nil {
+		job, decide.TxWaiting, waitCutoff.UTC().Format(time.RFC3339Nano)).Scan(&e.DueWaiting); err != nil {
 		return e, "", fmt.Errorf("counting due batch entries: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT applied_at FROM decisions WHERE job = ? AND state = '`+decRejected+`'`, job)
+	rows, err := q.QueryContext(ctx, `SELECT applied_at FROM decisions WHERE job = ? AND state = '`+decide.DecRejected+`'`, job)
 	if err != nil {
 		return e, "", fmt.Errorf("reading refused letters: %w", err)
 	}
@@ -179,7 +176,7 @@ func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.
 		if err = rows.Scan(&at); err != nil {
 			return e, "", fmt.Errorf("reading refused letters: %w", err)
 		}
-		if t, perr := time.Parse(time.RFC3339Nano, at); perr == nil && now.Sub(t) < RejectedRetryAfter {
+		if t, perr := time.Parse(time.RFC3339Nano, at); perr == nil && now.Sub(t) < decide.RejectedRetryAfter {
 			e.Refusals++
 		}
 	}
@@ -190,16 +187,16 @@ func (s *Store) examState(ctx context.Context, job string, now, waitCutoff time.
 	return e, recorded, nil
 }
 
-// recordExamined records the fingerprint of an examination: one that
+// RecordExamined records the fingerprint of an examination: one that
 // changed nothing (settled) unless the state moved on meanwhile (another
 // writer); one that changed decisions marked so, for the next pass's
 // summary.
-func (s *Store) recordExamined(ctx context.Context, job string, e examInputs, settled bool, at time.Time) error {
+func (s *Store) RecordExamined(ctx context.Context, job string, e ExamInputs, settled bool, at time.Time) error {
 	text, cond := e.String(), " WHERE job_state.revision = excluded.revision"
 	if !settled {
-		text, cond = text+changedMark, ""
+		text, cond = text+ChangedMark, ""
 	}
-	if _, err := s.x().ExecContext(ctx, `INSERT INTO job_state (job, revision, examined, examined_at) VALUES (?, ?, ?, ?)
+	if _, err := s.onDB().ExecContext(ctx, `INSERT INTO job_state (job, revision, examined, examined_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (job) DO UPDATE SET examined = excluded.examined, examined_at = excluded.examined_at`+cond,
 		job, e.Revision, text, at.UTC().Format(time.RFC3339Nano)); err != nil {
 		return fmt.Errorf("recording the examination of job %q: %w", job, err)
@@ -207,36 +204,36 @@ func (s *Store) recordExamined(ctx context.Context, job string, e examInputs, se
 	return nil
 }
 
-// changedMark ends the recorded fingerprint of an examination that changed
+// ChangedMark ends the recorded fingerprint of an examination that changed
 // decisions: the next pass examines again.
-const changedMark = "|changed"
+const ChangedMark = "|changed"
 
-// empty reports whether a commit writes nothing.
-func (c Commit) empty() bool {
+// Empty reports whether a commit writes nothing.
+func (c Commit) Empty() bool {
 	return len(c.Files) == 0 && len(c.Decisions) == 0 && len(c.Learned) == 0 && len(c.Deliveries) == 0 && len(c.Enriched) == 0
 }
 
-// reportedFigures are the figures of the reports last written, kept with
+// ReportedFigures are the figures of the reports last written, kept with
 // their key so that a pass that finds them current need not read every
 // exception again.
-type reportedFigures struct {
+type ReportedFigures struct {
 	Key        string
 	Exceptions int
 	Cash       map[string]domain.Amount
 }
 
-// encode is the figures as stored: key, count, then currency=amount pairs,
+// Encode is the figures as stored: key, count, then currency=amount pairs,
 // tab-separated.
-func (f reportedFigures) encode() string {
+func (f ReportedFigures) Encode() string {
 	parts := []string{f.Key, strconv.Itoa(f.Exceptions)}
-	for _, c := range Currencies(f.Cash) {
+	for _, c := range decide.Currencies(f.Cash) {
 		parts = append(parts, c+"="+f.Cash[c].String())
 	}
 	return strings.Join(parts, "\t")
 }
 
-// decodeReported reads what encode wrote (ok false for anything else).
-func decodeReported(s string) (f reportedFigures, ok bool) {
+// DecodeReported reads what encode wrote (ok false for anything else).
+func DecodeReported(s string) (f ReportedFigures, ok bool) {
 	parts := strings.Split(s, "\t")
 	if len(parts) < 2 {
 		return f, false
@@ -245,7 +242,7 @@ func decodeReported(s string) (f reportedFigures, ok bool) {
 	if err != nil {
 		return f, false
 	}
-	f = reportedFigures{Key: parts[0], Exceptions: n, Cash: map[string]domain.Amount{}}
+	f = ReportedFigures{Key: parts[0], Exceptions: n, Cash: map[string]domain.Amount{}}
 	for _, p := range parts[2:] {
 		c, a, found := strings.Cut(p, "=")
 		amt, err := domain.ParseAmount(a)
@@ -257,26 +254,26 @@ func decodeReported(s string) (f reportedFigures, ok bool) {
 	return f, true
 }
 
-// reportState reads the job's revision now and the figures of the reports
+// ReportState reads the job's revision now and the figures of the reports
 // last written.
-func (s *Store) reportState(ctx context.Context, job string) (revision int64, last reportedFigures, err error) {
+func (s *Store) ReportState(ctx context.Context, job string) (revision int64, last ReportedFigures, err error) {
 	var text string
-	err = s.x().QueryRowContext(ctx, `SELECT revision, reported FROM job_state WHERE job = ?`, job).Scan(&revision, &text)
+	err = s.onDB().QueryRowContext(ctx, `SELECT revision, reported FROM job_state WHERE job = ?`, job).Scan(&revision, &text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, last, nil
 	}
 	if err != nil {
 		return 0, last, fmt.Errorf("reading the reports state of job %q: %w", job, err)
 	}
-	last, _ = decodeReported(text)
+	last, _ = DecodeReported(text)
 	return revision, last, nil
 }
 
-// recordReported records the figures of the reports just written from the
+// RecordReported records the figures of the reports just written from the
 // state at revision (nothing when the state moved on meanwhile).
-func (s *Store) recordReported(ctx context.Context, job string, revision int64, f reportedFigures) error {
-	if _, err := s.x().ExecContext(ctx, `UPDATE job_state SET reported = ? WHERE job = ? AND revision = ?`,
-		f.encode(), job, revision); err != nil {
+func (s *Store) RecordReported(ctx context.Context, job string, revision int64, f ReportedFigures) error {
+	if _, err := s.onDB().ExecContext(ctx, `UPDATE job_state SET reported = ? WHERE job = ? AND revision = ?`,
+		f.Encode(), job, revision); err != nil {
 		return fmt.Errorf("recording the reports of job %q: %w", job, err)
 	}
 	return nil

@@ -1,7 +1,8 @@
-package pipeline
+package state
 
 import (
 	"cmp"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"slices"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 // time's own zone), as the state store keeps them; strings compare byte by
 // byte.
 
-// orderKey is what the orders compare of one row.
-type orderKey struct {
+// OrderKey is what the orders compare of one row.
+type OrderKey struct {
 	file, account string
 	date          int32 // yyyymmdd; 0 for no date
 	ref, key      string
@@ -40,19 +41,19 @@ func dateOrder(t time.Time) int32 {
 }
 
 // txOrderKey is the txOrder key of a transaction.
-func txOrderKey(tx *domain.Transaction) orderKey {
-	return orderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: tx.Key}
+func txOrderKey(tx *domain.Transaction) OrderKey {
+	return OrderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: tx.Key}
 }
 
-// writeBackKey is the writeBackOrder key of a decision (key) on tx, read
+// WriteBackKey is the writeBackOrder key of a decision (key) on tx, read
 // from the file hashed file.
-func writeBackKey(file string, tx *domain.Transaction, key string) orderKey {
-	return orderKey{file: file, account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key}
+func WriteBackKey(file string, tx *domain.Transaction, key string) OrderKey {
+	return OrderKey{file: file, account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key}
 }
 
 // compareOrder is the one comparator of both orders (txOrder keys leave
 // file empty).
-func compareOrder(a, b *orderKey) int {
+func compareOrder(a, b *OrderKey) int {
 	if c := cmp.Compare(a.file, b.file); c != 0 {
 		return c
 	}
@@ -68,10 +69,10 @@ func compareOrder(a, b *orderKey) int {
 	return cmp.Compare(a.key, b.key)
 }
 
-// orderBy returns the permutation of 0..n-1 that sorts the rows whose keys
+// OrderBy returns the permutation of 0..n-1 that sorts the rows whose keys
 // key(i) gives.
-func orderBy(n int, key func(i int) orderKey) []int32 {
-	keys := make([]orderKey, n)
+func OrderBy(n int, key func(i int) OrderKey) []int32 {
+	keys := make([]OrderKey, n)
 	perm := make([]int32, n)
 	for i := range keys {
 		keys[i] = key(i)
@@ -98,12 +99,12 @@ func permute[T any](xs []T, perm []int32) {
 	copy(xs, out)
 }
 
-// sortTxs puts stored transactions in txOrder.
-func sortTxs(txs []StoredTx) {
-	permute(txs, orderBy(len(txs), func(i int) orderKey { return txOrderKey(&txs[i].Tx) }))
+// SortTxs puts stored transactions in txOrder.
+func SortTxs(txs []decide.StoredTx) {
+	permute(txs, OrderBy(len(txs), func(i int) OrderKey { return txOrderKey(&txs[i].Tx) }))
 }
 
-// sortPending puts pending decisions in writeBackOrder.
-func sortPending(ps []PendingDecision) {
-	permute(ps, orderBy(len(ps), func(i int) orderKey { return writeBackKey(ps[i].FileHash, &ps[i].Tx, ps[i].Key) }))
+// SortPending puts pending decisions in writeBackOrder.
+func SortPending(ps []decide.PendingDecision) {
+	permute(ps, OrderBy(len(ps), func(i int) OrderKey { return WriteBackKey(ps[i].FileHash, &ps[i].Tx, ps[i].Key) }))
 }

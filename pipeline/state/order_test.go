@@ -1,6 +1,7 @@
-package pipeline
+package state
 
 import (
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func TestOrders(t *testing.T) {
 	tx := func(acct string, d, h int, ref, key string) domain.Transaction {
 		return domain.Transaction{Account: acct, BookingDate: day(d, h), Ref: ref, Key: key}
 	}
-	txs := []StoredTx{
+	txs := []decide.StoredTx{
 		{Tx: tx("B", 1, 0, "a", "k1")},
 		{Tx: tx("A", 2, 9, "a", "k2")},
 		{Tx: tx("A", 2, 8, "b", "k3")}, // earlier in the day, later ref: after k2
@@ -23,7 +24,7 @@ func TestOrders(t *testing.T) {
 		{Tx: tx("A", 2, 9, "a", "k0")},
 		{Tx: domain.Transaction{Account: "A", Ref: "zz", Key: "k5"}}, // no date: first of A
 	}
-	sortTxs(txs)
+	SortTxs(txs)
 	var got []string
 	for _, st := range txs {
 		got = append(got, st.Tx.Key)
@@ -31,13 +32,13 @@ func TestOrders(t *testing.T) {
 	if want := "[k5 k4 k0 k2 k3 k1]"; fmtList(got) != want {
 		t.Errorf("txOrder %s, want %s", fmtList(got), want)
 	}
-	ps := []PendingDecision{
+	ps := []decide.PendingDecision{
 		{Key: "d2", FileHash: "f2", Tx: tx("A", 1, 0, "a", "t1")},
 		{Key: "d9", FileHash: "f1", Tx: tx("B", 1, 0, "a", "t2")},
 		{Key: "d3", FileHash: "f1", Tx: tx("A", 3, 0, "a", "t3")},
 		{Key: "d1", FileHash: "f1", Tx: tx("A", 3, 0, "a", "t4")},
 	}
-	sortPending(ps)
+	SortPending(ps)
 	got = nil
 	for _, p := range ps {
 		got = append(got, p.Key)
