@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
@@ -209,7 +210,7 @@ func observeStore(ctx context.Context, store *state.Store, job string, led *post
 		o.Redelivered += r.Duplicates
 	}
 	o.UnmatchedCash = results[len(results)-1].UnmatchedCash
-	all, err := store.Transactions(ctx, job, txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered)
+	all, err := store.Transactions(ctx, job, decide.TxOpen, decide.TxLettered, decide.TxIgnored, decide.TxHeld, decide.TxWaiting, decide.TxCovered)
 	if err != nil {
 		return o, err
 	}
@@ -218,7 +219,7 @@ func observeStore(ctx context.Context, store *state.Store, job string, led *post
 	if err != nil {
 		return o, err
 	}
-	reported := map[string]StoredTx{}
+	reported := map[string]decide.StoredTx{}
 	for _, e := range exc {
 		reported[e.Tx.Key] = e
 		if !e.Tx.IsLetterable() {
@@ -247,13 +248,13 @@ func observeStore(ctx context.Context, store *state.Store, job string, led *post
 		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: state.DateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
 			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: report.Remittance(st.Tx), Reason: st.Decision.Reason}
 		switch st.State {
-		case txLettered:
+		case decide.TxLettered:
 			t.State = conservation.Lettered
-		case txOpen, txHeld:
+		case decide.TxOpen, decide.TxHeld:
 			t.State = conservation.Exception
-		case txWaiting:
+		case decide.TxWaiting:
 			t.State = conservation.Waiting
-		case txCovered:
+		case decide.TxCovered:
 			t.State = conservation.Covered
 		default:
 			t.State = st.State
@@ -271,11 +272,11 @@ func observeStore(ctx context.Context, store *state.Store, job string, led *post
 				t.Allocated = t.Allocated.Add(p.Amount)
 			}
 		}
-		if st.State == txLettered && !stored.Equal(t.Allocated) {
+		if st.State == decide.TxLettered && !stored.Equal(t.Allocated) {
 			o.Problems = append(o.Problems, fmt.Sprintf("%s: the store's decision allocates %s, the ledger %s", st.Tx.Ref, stored, t.Allocated))
 		}
 		if e, ok := reported[st.Tx.Key]; ok {
-			t.Reported, t.Unallocated = true, unallocated(e)
+			t.Reported, t.Unallocated = true, decide.Unallocated(e)
 		}
 		o.Txs = append(o.Txs, t)
 	}
@@ -322,7 +323,7 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 		UnmatchedCash: res.UnmatchedCash, Read: res.Transactions, Redelivered: res.Duplicates}
 	for reason, sa := range res.SetAside {
 		o.SetAside[reason] = sa.Count
-		if reason != ReasonDuplicateDelivery {
+		if reason != decide.ReasonDuplicateDelivery {
 			o.Recorded += sa.Count
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
@@ -508,7 +509,7 @@ func TestPossibleDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != ReasonPossibleDuplicate || exc[0].Tx.Ref != "TX4711#2" ||
+	if len(exc) != 1 || exc[0].Decision.Reason != decide.ReasonPossibleDuplicate || exc[0].Tx.Ref != "TX4711#2" ||
 		!strings.Contains(exc[0].Decision.Explanation, "possible duplicate of TX4711") ||
 		!strings.Contains(exc[0].Decision.Explanation, "payer name") {
 		t.Fatalf("exceptions %+v (accounted %q), want ZULU LTD as a possible duplicate of TX4711 (ref TX4711#2)", exc, got.payer)
@@ -538,8 +539,8 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != ReasonBatchNoDetails {
-		t.Fatalf("exceptions %+v, want the batch entry with reason %s", exc, ReasonBatchNoDetails)
+	if len(exc) != 1 || exc[0].Decision.Reason != decide.ReasonBatchNoDetails {
+		t.Fatalf("exceptions %+v, want the batch entry with reason %s", exc, decide.ReasonBatchNoDetails)
 	}
 
 	sc = idScenario{runs: [][]delivery{{batch}}}
@@ -551,7 +552,7 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats[txWaiting] != 1 {
+	if stats[decide.TxWaiting] != 1 {
 		t.Errorf("states %v, want one waiting batch entry", stats)
 	}
 
@@ -564,7 +565,7 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 		t.Errorf("ledger holds %d letters, want the two details", len(led.applied))
 	}
 	stats, _ = store.Stats(context.Background(), "id")
-	if stats[txCovered] != 1 {
+	if stats[decide.TxCovered] != 1 {
 		t.Errorf("states %v, want the batch entry covered", stats)
 	}
 
@@ -600,7 +601,7 @@ func TestSetAsideIsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cov, dup := res.SetAside[ReasonCoveredByDetails], res.SetAside[ReasonDuplicateDelivery]
+	cov, dup := res.SetAside[decide.ReasonCoveredByDetails], res.SetAside[decide.ReasonDuplicateDelivery]
 	if cov == nil || cov.Count != 1 || cov.Cash["EUR"].String() != "300.00" {
 		t.Errorf("covered %+v, want 1 batch entry of 300.00 EUR", cov)
 	}

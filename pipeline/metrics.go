@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"runtime/debug"
 	"time"
 
@@ -274,7 +275,7 @@ func ExceptionAge(booked, now time.Time) string {
 
 // unmatched sets the unmatched-cash and exception-age gauges from the
 // exceptions snapshot.
-func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
+func (m *Metrics) unmatched(job string, exc []decide.StoredTx, now time.Time) {
 	if m == nil {
 		return
 	}
@@ -285,7 +286,7 @@ func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
 	var oldest time.Time
 	for _, st := range exc {
 		k := key{st.Tx.Currency, m.accountLabel(job, st.Tx.Account)}
-		amt[k] = amt[k].Add(unallocated(st))
+		amt[k] = amt[k].Add(decide.Unallocated(st))
 		cnt[k]++
 		ages[ExceptionAge(st.Tx.BookingDate, now)]++
 		if d := st.Tx.BookingDate; !d.IsZero() && (oldest.IsZero() || d.Before(oldest)) {

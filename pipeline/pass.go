@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
@@ -33,10 +35,10 @@ type pass struct {
 	files     []state.FileRecord
 	fresh     []domain.Transaction
 	freshFile []string
-	setAside  []DecisionRecord
+	setAside  []decide.DecisionRecord
 	// open are the stored transactions matched again (open exceptions,
 	// due batch entries); skipped when the examination was not needed.
-	open []StoredTx
+	open []decide.StoredTx
 	// exam is the examination fingerprint, examined whether the open
 	// exceptions were matched again this pass.
 	exam     state.ExamInputs
@@ -68,7 +70,7 @@ type pass struct {
 
 // renderedExceptions is the exceptions list and its CSV.
 type renderedExceptions struct {
-	exc []StoredTx
+	exc []decide.StoredTx
 	csv []byte
 	err error
 }
@@ -79,7 +81,7 @@ type renderedExceptions struct {
 // what was committed is complete and the next run resumes from it).
 func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	started := j.now()
-	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
+	res.RunID = decide.ShortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
 	res.Outcomes = map[domain.Outcome]int{}
 	p := &pass{j: j, res: &res, log: j.Log.With("job", j.Name, "run_id", res.RunID)}
 	if j.Locker != nil {
@@ -295,7 +297,7 @@ func (p *pass) takeIn(ctx context.Context) error {
 	// recorded transactions (enrich, dropped, deliveries).
 	p.ids.classes, p.ids.links, p.ids.fresh, p.ids.freshFile, p.ids.covers = nil, nil, nil, nil, nil
 	res.Duplicates = p.ids.duplicates
-	res.noteSetAside(ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
+	res.noteSetAside(decide.ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
 	crashAt(FailAfterParse)
 	return nil
 }
@@ -329,7 +331,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	if err := p.needItems(ctx); err != nil {
 		return err
 	}
-	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
+	open, err := j.Store.Transactions(ctx, j.Name, decide.TxOpen)
 	if err != nil {
 		return err
 	}
@@ -447,7 +449,7 @@ func (p *pass) writeBack(ctx context.Context) error {
 		go func() {
 			var r renderedExceptions
 			if r.exc, r.err = p.j.Store.Exceptions(ctx, p.j.Name); r.err == nil {
-				r.csv, r.err = renderExceptionsCSV(r.exc)
+				r.csv, r.err = report.ExceptionsCSV(r.exc)
 			}
 			p.early <- r
 		}()
@@ -497,7 +499,7 @@ func (p *pass) report(ctx context.Context) error {
 	p.res.ReportsWritten = true
 	crashAt(FailAfterReports)
 	p.res.Exceptions = len(exc)
-	p.res.UnmatchedCash = unmatchedCash(exc)
+	p.res.UnmatchedCash = decide.UnmatchedCash(exc)
 	j.gaugesKey = key
 	return j.Store.RecordReported(ctx, j.Name, revision, state.ReportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
 }
@@ -572,7 +574,7 @@ func (p *pass) decide(ctx context.Context) error {
 			recs: make([]sharedRec, 0, len(p.fresh))}
 		mine = len(p.out.Decisions) - len(p.fresh)
 	}
-	p.commit.Decisions = make([]DecisionRecord, 0, len(p.setAside)+mine)
+	p.commit.Decisions = make([]decide.DecisionRecord, 0, len(p.setAside)+mine)
 	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
 	p.setAside = nil
 	if j.Reports.XLSX || j.Reports.FrenchCSV || j.Metrics != nil {
@@ -588,7 +590,7 @@ func (p *pass) decide(ctx context.Context) error {
 		}
 	}
 	for i, d := range p.out.Decisions {
-		var prev *StoredTx
+		var prev *decide.StoredTx
 		if i >= len(p.fresh) {
 			prev = &p.open[i-len(p.fresh)]
 		}
@@ -610,7 +612,7 @@ func (p *pass) decide(ctx context.Context) error {
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == domain.Ignored && prev == nil {
-			if why := ignoredReason(p.in.Transactions[i], d); why != "" {
+			if why := decide.IgnoredReason(p.in.Transactions[i], d); why != "" {
 				res.noteIgnored(why, p.in.Transactions[i])
 				j.Metrics.setAside(j.Name, why, 1)
 			}
@@ -634,7 +636,7 @@ func (p *pass) decide(ctx context.Context) error {
 // nothing is to be recorded (an exception decided as before, a refused
 // letter not retried yet). shared ≥ 0: tx is p.fresh[shared], and its
 // record goes to p.batch (its decision to p.out.Decisions[shared]).
-func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *StoredTx,
+func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *decide.StoredTx,
 	itemAt map[string]int32, shared int32) (recorded bool, _ domain.Decision, err error) {
 	j, res := p.j, p.res
 	isNew := prev == nil
@@ -647,10 +649,10 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 		// itself; show what the matcher would do as a suggestion.
 		d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
 	}
-	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == txWaiting, prevReason)
-	if d.Reason == ReasonPossibleDuplicate && isNew {
+	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == decide.TxWaiting, prevReason)
+	if d.Reason == decide.ReasonPossibleDuplicate && isNew {
 		res.PossibleDuplicates++
-		j.Metrics.setAside(j.Name, ReasonPossibleDuplicate, 1)
+		j.Metrics.setAside(j.Name, decide.ReasonPossibleDuplicate, 1)
 	}
 	if !isNew {
 		var again bool
@@ -658,7 +660,7 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			return false, d, err
 		}
 	}
-	rec := DecisionRecord{Tx: tx, FileHash: file, Decision: d, New: isNew}
+	rec := decide.DecisionRecord{Tx: tx, FileHash: file, Decision: d, New: isNew}
 	if !isNew {
 		rec.FileHash = prev.FileHash
 	}
@@ -669,12 +671,12 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 				return false, d, err
 			}
 		}
-		rec.Key = DecisionKey(j.Name, tx.Key, generation)
+		rec.Key = decide.DecisionKey(j.Name, tx.Key, generation)
 		if itemAt != nil { // else the store shares the items (passSharer)
 			rec.Items = sharedItems{items: p.items, at: itemAt}.named(&d)
 		}
 	} else {
-		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
+		rec.Key = "rec-" + decide.ShortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
 	}
 	if d.Outcome == domain.Unletter && d.UnletterKey != "" {
 		// The bank reversed or returned a payment that was lettered: undo
@@ -685,7 +687,7 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			return false, d, err
 		}
 		for i := range revs {
-			revs[i].Decision.Rule = RuleBankReversal
+			revs[i].Decision.Rule = decide.RuleBankReversal
 		}
 		if revs != nil {
 			p.commit.Decisions = append(p.commit.Decisions, revs...)
@@ -715,20 +717,20 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 // exception decided as before is not recorded again (again false).
 func (p *pass) againDecision(ctx context.Context, tx domain.Transaction, d, prev domain.Decision) (domain.Decision, bool, error) {
 	j := p.j
-	if d.Outcome == domain.Auto && prev.Reason == ReasonLedgerRejected {
+	if d.Outcome == domain.Auto && prev.Reason == decide.ReasonLedgerRejected {
 		last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
 		if err != nil {
 			return d, false, err
 		}
-		if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < RejectedRetryAfter {
+		if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < decide.RejectedRetryAfter {
 			return d, false, nil
 		}
 	}
-	if d.Outcome != domain.Auto && prev.Reason == ReasonLedgerRejected {
+	if d.Outcome != domain.Auto && prev.Reason == decide.ReasonLedgerRejected {
 		// Still an exception: keep the ledger's refusal in view (an
 		// invoice paid by someone else may be a double payment).
 		ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
-		d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
+		d.Reason, d.Explanation = decide.ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
 	}
 	if d.Outcome == domain.Auto {
 		p.res.Rematched++

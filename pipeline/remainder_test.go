@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"strings"
 	"testing"
@@ -28,15 +29,15 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *stat
 		Explanation: "RF reference of FA-OI4; overpaid",
 		Allocations: []domain.Allocation{{ItemID: "OI4", Amount: domain.MustAmount("50.00")}},
 		Excess:      st.Tx.Amount.Sub(domain.MustAmount("50.00"))}
-	key := DecisionKey("res", st.Tx.Key, 0)
-	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []DecisionRecord{{Key: key, Tx: st.Tx,
+	key := decide.DecisionKey("res", st.Tx.Key, 0)
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []decide.DecisionRecord{{Key: key, Tx: st.Tx,
 		FileHash: st.FileHash, Decision: d, Items: map[string]domain.OpenItem{"OI4": oi4}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := job.applyPending(ctx, job.Log); err != nil || n != 1 {
 		t.Fatalf("writing the letter: %d %v", n, err)
 	}
-	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 || !unallocated(exc[0]).Equal(d.Excess) {
+	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 || !decide.Unallocated(exc[0]).Equal(d.Excess) {
 		t.Fatalf("the overpayment is not an exception for its excess: %+v", exc)
 	}
 	return job, store, key
@@ -109,8 +110,8 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 				if res[0].Status != "refused" || !strings.Contains(res[0].Message, tc.errContains) {
 					t.Fatalf("result %+v, want refused with %q", res[0], tc.errContains)
 				}
-				if led.writes != 1 || st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) {
-					t.Errorf("a refused row wrote %d decisions or changed the state (%s, %s left)", led.writes, st.State, unallocated(st))
+				if led.writes != 1 || st.State != decide.TxLettered || !decide.Unallocated(st).Equal(domain.MustAmount("30")) {
+					t.Errorf("a refused row wrote %d decisions or changed the state (%s, %s left)", led.writes, st.State, decide.Unallocated(st))
 				}
 				return
 			}
@@ -139,7 +140,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			// The payment shows the letter and the remainder together.
 			shownAllocs, shownPostings := amountsOf(st.Decision)
 			wantAllocs := append([]string{"OI4=50.00+0"}, tc.allocs...)
-			if st.State != txLettered || st.Decision.Rule != "reference/over" ||
+			if st.State != decide.TxLettered || st.Decision.Rule != "reference/over" ||
 				fmt.Sprint(shownAllocs) != fmt.Sprint(wantAllocs) || fmt.Sprint(shownPostings) != fmt.Sprint(tc.postings) {
 				t.Errorf("the payment shows %s rule %s allocations %q postings %q", st.State, st.Decision.Rule, shownAllocs, shownPostings)
 			}
@@ -151,8 +152,8 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			if tc.excess != "" {
 				wantExc, left = 1, domain.MustAmount(tc.excess)
 			}
-			if len(exc) != wantExc || !unallocated(st).Equal(left) || !unmatchedCash(exc)["EUR"].Equal(left) {
-				t.Errorf("%d exceptions, %s unallocated; want %d, %s", len(exc), unallocated(st), wantExc, left)
+			if len(exc) != wantExc || !decide.Unallocated(st).Equal(left) || !decide.UnmatchedCash(exc)["EUR"].Equal(left) {
+				t.Errorf("%d exceptions, %s unallocated; want %d, %s", len(exc), decide.Unallocated(st), wantExc, left)
 			}
 			if p, _ := store.Pending(ctx, "res"); len(p) != 0 {
 				t.Errorf("%d decisions left pending", len(p))
@@ -214,7 +215,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !unmatchedCash(exc)["EUR"].Equal(domain.MustAmount("80")) {
+	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !decide.UnmatchedCash(exc)["EUR"].Equal(domain.MustAmount("80")) {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
 	if r := led.residual("OI4"); !r.Equal(domain.MustAmount("50")) {
@@ -244,9 +245,9 @@ func TestRemainderRefusedByTheLedger(t *testing.T) {
 	}
 	st, _, _ := store.Transaction(ctx, "res", testAccount+"|R1")
 	allocs, postings := amountsOf(st.Decision)
-	if st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
+	if st.State != decide.TxLettered || !decide.Unallocated(st).Equal(domain.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
 		len(postings) != 0 || !strings.Contains(st.Decision.Explanation, "no write-off account configured") {
-		t.Errorf("after the refusal the payment shows %s, %s left: %+v", st.State, unallocated(st), st.Decision)
+		t.Errorf("after the refusal the payment shows %s, %s left: %+v", st.State, decide.Unallocated(st), st.Decision)
 	}
 	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 {
 		t.Errorf("%d exceptions, want the remainder", len(exc))
@@ -280,7 +281,7 @@ func TestRefusedRemainderUnletteringKeepsBoth(t *testing.T) {
 	}
 	st, _, _ := store.Transaction(ctx, "res", testAccount+"|R1")
 	allocs, postings := amountsOf(st.Decision)
-	if st.State != txLettered || !unallocated(st).IsZero() || fmt.Sprint(allocs, postings) != "[OI4=50.00+0] [on_account:C1=30.00:]" {
+	if st.State != decide.TxLettered || !decide.Unallocated(st).IsZero() || fmt.Sprint(allocs, postings) != "[OI4=50.00+0] [on_account:C1=30.00:]" {
 		t.Errorf("after the refusal the payment shows %s: allocations %q postings %q", st.State, allocs, postings)
 	}
 	if len(led.reversals) != 0 {

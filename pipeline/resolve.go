@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
@@ -188,7 +189,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []report.Resolution, opts 
 		for i, r := range rows {
 			j.Metrics.resolution(j.Name, r.Action, results[i].Status)
 			if r.Action == "ignore" && results[i].Status == "applied" {
-				j.Metrics.setAside(j.Name, SetAsideByHand, 1)
+				j.Metrics.setAside(j.Name, decide.SetAsideByHand, 1)
 			}
 		}
 	}()
@@ -243,7 +244,7 @@ type rowLookup struct {
 // or none and a refusal message; already is true when this very
 // resolution was applied before (the same file dropped twice).
 type rowOutcome struct {
-	recs    []DecisionRecord
+	recs    []decide.DecisionRecord
 	learned []matcher.Learning
 	msg     string
 	already bool
@@ -276,7 +277,7 @@ func (j *Job) resolveRow(ctx context.Context, r report.Resolution, opts ResolveO
 	case err != nil:
 		return refused(err.Error())
 	case !found:
-		return refused(fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name))
+		return refused(fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, decide.MaskIBAN(r.Account), j.Name))
 	case r.Action == "unletter":
 		return j.unletterRow(ctx, r, opts, key, st)
 	}
@@ -284,7 +285,7 @@ func (j *Job) resolveRow(ctx context.Context, r report.Resolution, opts ResolveO
 		return refused(msg)
 	}
 	rs := resolving{r: r, opts: opts, lk: lk, st: st, decKey: decKey, work: st.Tx,
-		remainder: st.State == txLettered, by: resolvedBy(r, opts),
+		remainder: st.State == decide.TxLettered, by: resolvedBy(r, opts),
 		d: domain.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}}
 	if rs.remainder {
 		// what the row may allocate or post: the remainder
@@ -307,7 +308,7 @@ func (j *Job) resolveRow(ctx context.Context, r report.Resolution, opts ResolveO
 		rs.d.Outcome, rs.d.Rule, rs.d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
 		rs.d.Explanation = strings.ReplaceAll(r.Action, "_", " ") + " " + rs.by
 	}
-	return rowOutcome{recs: []DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
+	return rowOutcome{recs: []decide.DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
 }
 
 // checkRow checks what a row says by itself, before the store is read:
@@ -332,14 +333,14 @@ func checkRow(r report.Resolution, seen map[string]int) (key, refusal string) {
 // transaction st in its state, "" when it can: an open exception, or the
 // remainder of an overpayment (lettered automatically with cash left
 // over), which cannot be ignored.
-func stateRefusal(r report.Resolution, st StoredTx) string {
+func stateRefusal(r report.Resolution, st decide.StoredTx) string {
 	switch {
-	case st.State == txLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
+	case st.State == decide.TxLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
 		if r.Action == "ignore" {
 			return fmt.Sprintf("ignore: it is lettered (rule %s) with %s %s left over: put that on account, write it off, "+
 				"letter it to items, or unletter the payment", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency)
 		}
-	case st.State != txOpen:
+	case st.State != decide.TxOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {
 			how = fmt.Sprintf("it was %s meanwhile (rule %s)", st.State, st.Decision.Rule)
@@ -365,8 +366,8 @@ func resolvedBy(r report.Resolution, opts ResolveOptions) string {
 
 // unletterRow resolves an unletter row: the reversals of the payment's
 // letters (key), unless it is unlettered already.
-func (j *Job) unletterRow(ctx context.Context, r report.Resolution, opts ResolveOptions, key string, st StoredTx) rowOutcome {
-	if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
+func (j *Job) unletterRow(ctx context.Context, r report.Resolution, opts ResolveOptions, key string, st decide.StoredTx) rowOutcome {
+	if st.State == decide.TxOpen && st.Decision.Reason == domain.ReasonUnlettered {
 		return rowOutcome{msg: "already unlettered: it is an open exception again", already: true}
 	}
 	revs, refusal, err := j.reversals(ctx, key, "unlettered "+resolvedBy(r, opts))
@@ -401,7 +402,7 @@ type resolving struct {
 	r         report.Resolution
 	opts      ResolveOptions
 	lk        *rowLookup
-	st        StoredTx
+	st        decide.StoredTx
 	decKey    string
 	work      domain.Transaction
 	paidBy    map[string]bool
@@ -586,13 +587,13 @@ func (j *Job) writeOffRow(rs *resolving) rowOutcome {
 // recorded is the row's decision to commit: for the remainder of a
 // lettered payment, the payment then shows its letter and this decision
 // together, and the message says it was the remainder.
-func (j *Job) recorded(rec *DecisionRecord, st StoredTx, remainder bool) []DecisionRecord {
+func (j *Job) recorded(rec *decide.DecisionRecord, st decide.StoredTx, remainder bool) []decide.DecisionRecord {
 	if remainder {
-		shows := withRemainder(st.Decision, rec.Decision)
+		shows := decide.WithRemainder(st.Decision, rec.Decision)
 		rec.Shows = &shows
 		rec.Decision.Explanation = "remainder of the payment lettered by rule " + st.Decision.Rule + ": " + rec.Decision.Explanation
 	}
-	return []DecisionRecord{*rec}
+	return []decide.DecisionRecord{*rec}
 }
 
 // paidCustomers are the customers of the items and on-account postings of
@@ -733,8 +734,8 @@ func (lt lettering) customer() string {
 }
 
 // record is the decision to commit, with the items its allocations name.
-func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *DecisionRecord {
-	rec := &DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
+func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *decide.DecisionRecord {
+	rec := &decide.DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
 	for _, a := range lt.allocations {
 		rec.Items[a.ItemID] = byID[a.ItemID]
 	}
@@ -761,14 +762,14 @@ func (j *Job) writeOffLimit(ccy string) domain.Amount {
 // series. done is true when the row's resolution was recorded and not
 // refused.
 func (j *Job) manualKey(ctx context.Context, txKey string, r report.Resolution) (key string, done bool, err error) {
-	base := "man-" + shortHash(strings.Join([]string{j.Name, txKey, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
+	base := "man-" + decide.ShortHash(strings.Join([]string{j.Name, txKey, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
 	key = base
 	for n := 2; ; n++ {
 		state, found, err := j.Store.DecisionState(ctx, j.Name, key)
 		if err != nil || !found {
 			return key, false, err
 		}
-		if state != decRejected {
+		if state != decide.DecRejected {
 			return key, true, nil
 		}
 		key = fmt.Sprintf("%s-%d", base, n)

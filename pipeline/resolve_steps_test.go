@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"testing"
 
@@ -35,20 +36,20 @@ func TestCheckRow(t *testing.T) {
 
 func TestStateRefusal(t *testing.T) {
 	excess := domain.MustAmount("12.50")
-	over := StoredTx{State: txLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "document", Excess: excess},
+	over := decide.StoredTx{State: decide.TxLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "document", Excess: excess},
 		Tx: domain.Transaction{Currency: "EUR"}}
 	for _, tc := range []struct {
 		name   string
 		action string
-		st     StoredTx
+		st     decide.StoredTx
 		want   string // a part of the refusal; "" for none
 	}{
-		{"open", "ignore", StoredTx{State: txOpen}, ""},
+		{"open", "ignore", decide.StoredTx{State: decide.TxOpen}, ""},
 		{"remainder", "on_account", over, ""},
 		{"remainder ignored", "ignore", over, "with 12.50 EUR left over"},
-		{"lettered whole", "letter", StoredTx{State: txLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "reference"}},
+		{"lettered whole", "letter", decide.StoredTx{State: decide.TxLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "reference"}},
 			"it was lettered meanwhile (rule reference)"},
-		{"ignored", "letter", StoredTx{State: "ignored"}, "any more: it is ignored"},
+		{"ignored", "letter", decide.StoredTx{State: "ignored"}, "any more: it is ignored"},
 	} {
 		got := stateRefusal(report.Resolution{Action: tc.action}, tc.st)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {

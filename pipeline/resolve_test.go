@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
@@ -161,7 +162,7 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 		tx := domain.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: domain.MustAmount(a),
 			Currency: "EUR", Credit: true, Status: "BOOK", BookingDate: now.AddDate(0, 0, -3),
 			Counterparty: domain.Party{Name: "ACME", IBAN: "FR7610096180000007412580001"}}
-		c.Decisions = append(c.Decisions, DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
+		c.Decisions = append(c.Decisions, decide.DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
 			Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}})
 	}
 	if err := store.SaveCommit(context.Background(), c); err != nil {
@@ -271,7 +272,7 @@ func TestResolvePostings(t *testing.T) {
 				if res[0].Status != "refused" || !strings.Contains(res[0].Message, tc.errContains) {
 					t.Fatalf("result %+v, want refused with %q", res[0], tc.errContains)
 				}
-				if len(led.applied) != 0 || st.State != txOpen {
+				if len(led.applied) != 0 || st.State != decide.TxOpen {
 					t.Errorf("a refused row reached the ledger (%d) or changed the state (%s)", len(led.applied), st.State)
 				}
 				return
@@ -318,10 +319,10 @@ func TestResolvePostings(t *testing.T) {
 					t.Errorf("excess %s, want %s", d.Excess, tc.excess)
 				}
 			}
-			if len(exc) != want || st.State != txLettered {
+			if len(exc) != want || st.State != decide.TxLettered {
 				t.Errorf("%d exceptions, state %s; want %d, lettered", len(exc), st.State, want)
 			}
-			if cash := unmatchedCash(exc)["EUR"]; tc.excess == "" && !cash.IsZero() {
+			if cash := decide.UnmatchedCash(exc)["EUR"]; tc.excess == "" && !cash.IsZero() {
 				t.Errorf("unmatched cash %s after the resolution, want 0", cash)
 			}
 			if p, _ := store.Pending(ctx, "res"); len(p) != 0 {
@@ -392,7 +393,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != "unlettered" {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
-	if cash := unmatchedCash(exc)["EUR"]; !cash.Equal(domain.MustAmount("500")) {
+	if cash := decide.UnmatchedCash(exc)["EUR"]; !cash.Equal(domain.MustAmount("500")) {
 		t.Errorf("unmatched cash %s, want 500", cash)
 	}
 	// Now the accountant writes it off (a larger amount, allowed): a new
@@ -430,7 +431,7 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != ReasonLedgerRejected ||
+	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != decide.ReasonLedgerRejected ||
 		!strings.Contains(exc[0].Decision.Explanation, "refused the accountant's resolution: no write-off account configured") {
 		t.Fatalf("exceptions after the refusal = %+v", exc)
 	}
@@ -475,7 +476,7 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	d := domain.Decision{TxKey: tx.Tx.Key, Outcome: domain.Auto, Rule: "manual:on_account", Confidence: 1,
 		Postings: []domain.Posting{{Kind: domain.OnAccount, CustomerID: "C1", Amount: domain.MustAmount("42.00")}}}
 	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Actor: "claire",
-		Decisions: []DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
+		Decisions: []decide.DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := store.Pending(ctx, "res"); len(p) != 1 || len(p[0].Decision.Postings) != 1 {

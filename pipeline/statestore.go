@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"time"
 
@@ -23,15 +24,15 @@ type StateStore interface {
 	FileDone(ctx context.Context, job, hash string) (bool, error)
 
 	// Transactions and decisions.
-	Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error)
-	Transaction(ctx context.Context, job, key string) (StoredTx, bool, error)
-	DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]StoredTx, error)
-	Exceptions(ctx context.Context, job string) ([]StoredTx, error)
-	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]StoredTx, error)
+	Transactions(ctx context.Context, job string, states ...string) ([]decide.StoredTx, error)
+	Transaction(ctx context.Context, job, key string) (decide.StoredTx, bool, error)
+	DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]decide.StoredTx, error)
+	Exceptions(ctx context.Context, job string) ([]decide.StoredTx, error)
+	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]decide.StoredTx, error)
 	Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error)
 	SaveCommit(ctx context.Context, c state.Commit) error
-	LastLetter(ctx context.Context, job, txKey string) (*AutoDecision, int, error)
-	Letters(ctx context.Context, job, txKey string) ([]AutoDecision, int, error)
+	LastLetter(ctx context.Context, job, txKey string) (*decide.AutoDecision, int, error)
+	Letters(ctx context.Context, job, txKey string) ([]decide.AutoDecision, int, error)
 	LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error)
 	DecisionState(ctx context.Context, job, key string) (string, bool, error)
 	RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error)
@@ -40,9 +41,9 @@ type StateStore interface {
 	CompactHistory(ctx context.Context, job string, cutoff, now time.Time) (int, error)
 
 	// The outbox.
-	Pending(ctx context.Context, job string) ([]PendingDecision, error)
+	Pending(ctx context.Context, job string) ([]decide.PendingDecision, error)
 	MarkApplied(ctx context.Context, job string, keys []string, at time.Time) error
-	MarkRejected(ctx context.Context, job string, rejected []Rejection, at time.Time) error
+	MarkRejected(ctx context.Context, job string, rejected []decide.Rejection, at time.Time) error
 	MarkReversalsRejected(ctx context.Context, job string, keys []string, reason string, at time.Time) error
 
 	// Refused files (refused.go).
@@ -54,7 +55,7 @@ type StateStore interface {
 
 	// AllLetters is every letter of a transaction, rejected and reversed
 	// ones included, in the order they were made (see Store.letters).
-	AllLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error)
+	AllLetters(ctx context.Context, job, txKey string) ([]decide.AutoDecision, error)
 	// Prior is what the identity rule (identity.go) looks up of earlier
 	// passes; nil when there were none.
 	Prior(job string) state.Prior

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 	"os"
@@ -168,7 +169,7 @@ func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Wri
 	if errors.Is(err, daemon.ErrStateStore) {
 		code = exitUnavailable
 	}
-	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, pipeline.MaskIBANs(err.Error()), exitHint(code))
+	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, decide.MaskIBANs(err.Error()), exitHint(code))
 	return nil, code
 }
 
@@ -240,7 +241,7 @@ func jobExit(cmd, job string, res pipeline.Result, err error, interrupted bool, 
 		where += ": job " + job
 	}
 	for _, p := range res.Problems {
-		fmt.Fprintf(stderr, "lettrage %s: skipped %s: %s\n", where, p.Path, pipeline.MaskIBANs(p.Err.Error()))
+		fmt.Fprintf(stderr, "lettrage %s: skipped %s: %s\n", where, p.Path, decide.MaskIBANs(p.Err.Error()))
 	}
 	if err == nil {
 		return exitOK
@@ -258,13 +259,13 @@ func jobExit(cmd, job string, res pipeline.Result, err error, interrupted bool, 
 // setAsideLine says what a pass set aside, by reason, with the cash.
 func setAsideLine(sa map[string]*pipeline.SetAside) string {
 	labels := []struct{ reason, label string }{
-		{pipeline.ReasonCoveredByDetails, "batch entries covered by their details"},
-		{pipeline.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
-		{pipeline.ReasonAwaitingDetails, "batch entries awaiting their details"},
-		{pipeline.SetAsideDebit, "debits"},
-		{pipeline.SetAsideNotBooked, "entries not booked (pending, information)"},
-		{pipeline.SetAsideReversal, "reversal or return entries"},
-		{pipeline.SetAsideByHand, "ignored by an accountant"},
+		{decide.ReasonCoveredByDetails, "batch entries covered by their details"},
+		{decide.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
+		{decide.ReasonAwaitingDetails, "batch entries awaiting their details"},
+		{decide.SetAsideDebit, "debits"},
+		{decide.SetAsideNotBooked, "entries not booked (pending, information)"},
+		{decide.SetAsideReversal, "reversal or return entries"},
+		{decide.SetAsideByHand, "ignored by an accountant"},
 	}
 	var parts []string
 	for _, l := range labels {
@@ -273,7 +274,7 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 			continue
 		}
 		var cash []string
-		for _, c := range pipeline.Currencies(s.Cash) {
+		for _, c := range decide.Currencies(s.Cash) {
 			cash = append(cash, s.Cash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
 		}
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", s.Count, l.label, strings.Join(cash, ", ")))
@@ -288,7 +289,7 @@ func inboxLine(in pipeline.InboxResult) string {
 		parts = append(parts, fmt.Sprintf("%d workbook(s) applied", in.Applied))
 	}
 	if n := len(in.Refused); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d REFUSED (%s)", n, pipeline.MaskIBANs(strings.Join(in.Refused, "; "))))
+		parts = append(parts, fmt.Sprintf("%d REFUSED (%s)", n, decide.MaskIBANs(strings.Join(in.Refused, "; "))))
 	}
 	if in.Waiting > 0 {
 		parts = append(parts, fmt.Sprintf("%d waiting (still being written)", in.Waiting))
@@ -328,7 +329,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, "  open items    %s\n", r.OpenItemsNote)
 	}
 	for _, a := range r.OpenItemsAnnouncements {
-		fmt.Fprintf(w, "  ANNOUNCED     %s\n", pipeline.MaskIBANs(a))
+		fmt.Fprintf(w, "  ANNOUNCED     %s\n", decide.MaskIBANs(a))
 	}
 	if err != nil && !errors.Is(err, pipeline.ErrFilesSkipped) && !r.Committed {
 		if r.Applied > 0 {
@@ -374,7 +375,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		return
 	}
 	fmt.Fprintf(w, "  exceptions    %d open", r.Exceptions)
-	if ccys := pipeline.Currencies(r.UnmatchedCash); len(ccys) > 0 {
+	if ccys := decide.Currencies(r.UnmatchedCash); len(ccys) > 0 {
 		var parts []string
 		for _, c := range ccys {
 			parts = append(parts, r.UnmatchedCash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
@@ -659,7 +660,7 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	}
 	r := results[0]
 	if r.Status == "refused" {
-		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, pipeline.MaskIBANs(r.Message))
+		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, decide.MaskIBANs(r.Message))
 		return exitPartial
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", ref, r.Message)
@@ -729,7 +730,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		for _, r := range results {
 			counts[r.Status]++
 			if r.Status == "refused" {
-				fmt.Fprintf(stderr, "lettrage resolve: %s row %d (%s): refused: %s\n", path, r.Row, r.TxRef, pipeline.MaskIBANs(r.Message))
+				fmt.Fprintf(stderr, "lettrage resolve: %s row %d (%s): refused: %s\n", path, r.Row, r.TxRef, decide.MaskIBANs(r.Message))
 				code = max(code, exitPartial)
 			}
 		}

@@ -3,12 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"strings"
 	"time"
-
-	"github.com/lettrage/lettrage/pipeline"
 )
 
 // cmdHistory prints what the state store holds about payments: one
@@ -51,7 +50,7 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	store, err := state.OpenStore(ctx, cfg.State)
 	if err != nil {
-		fmt.Fprintf(stderr, "lettrage history: %v\n", pipeline.MaskIBANs(err.Error()))
+		fmt.Fprintf(stderr, "lettrage history: %v\n", decide.MaskIBANs(err.Error()))
 		return exitUsage
 	}
 	defer store.Close()

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"os"
 	"sort"
@@ -24,7 +24,7 @@ import (
 func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 	var errs []error
 	fail := func(what string, err error) {
-		fmt.Fprintf(w, "  %-14s FAILED: %s\n", what, pipeline.MaskIBANs(err.Error()))
+		fmt.Fprintf(w, "  %-14s FAILED: %s\n", what, decide.MaskIBANs(err.Error()))
 		errs = append(errs, fmt.Errorf("%s: %w", what, err))
 	}
 	fmt.Fprintln(w, "state store")
@@ -94,7 +94,7 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 			customers[it.CustomerID] = true
 		}
 		var parts []string
-		for _, c := range pipeline.Currencies(totals) {
+		for _, c := range decide.Currencies(totals) {
 			parts = append(parts, totals[c].String()+" "+c)
 		}
 		sort.Strings(parts)
@@ -104,7 +104,7 @@ func Probe(ctx context.Context, cfg *config.Config, w io.Writer) error {
 			fmt.Fprintf(w, "  %-14s %s\n", "open items", note)
 		}
 		for _, a := range announced {
-			fmt.Fprintf(w, "  %-14s %s\n", "ANNOUNCED", pipeline.MaskIBANs(a))
+			fmt.Fprintf(w, "  %-14s %s\n", "ANNOUNCED", decide.MaskIBANs(a))
 		}
 	}
 	return errors.Join(errs...)

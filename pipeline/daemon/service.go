@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
 	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
@@ -128,7 +129,7 @@ func (s *Service) buildJobs(cfg *config.Config) ([]*pipeline.Job, error) {
 			Compression: jc.Source.Compression, Locker: s.locker, Resolutions: inbox,
 			InboxMinAge: inboxMinAge(jc.ResolutionsInbox.MinAge), InboxDefaultAuthor: jc.ResolutionsInbox.DefaultAuthor,
 			WriteOffLimits: jc.WriteOffLimitMap(), BatchWait: jc.BatchDetailsWait,
-			Reports:      pipeline.ReportOptions{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
+			Reports:      report.Options{XLSX: jc.Reports.XLSX, FrenchCSV: jc.Reports.FrenchCSV, Locale: jc.Reports.Locale},
 			AccountNames: jc.AccountNames(), PersonalDataDays: cfg.State.PersonalDataDays,
 			RetentionDays: cfg.State.RetentionDays,
 			Log:           s.Log, Metrics: s.Metrics,
