@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,6 +24,7 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 var (
@@ -151,7 +154,7 @@ func conserveJob(s *conservation.Schedule, seen map[string]bool) error {
 			return err
 		}
 	}
-	store, err := OpenSQLite(":memory:")
+	store, err := state.OpenSQLite(":memory:")
 	if err != nil {
 		return err
 	}
@@ -197,7 +200,7 @@ func conserveJob(s *conservation.Schedule, seen map[string]bool) error {
 
 // observeStore reads what the passes left: the state store's booked
 // credits, the ledger's letters and the passes' results.
-func observeStore(ctx context.Context, store *Store, job string, led *postingLedger, results []Result) (conservation.Observed, error) {
+func observeStore(ctx context.Context, store *state.Store, job string, led *postingLedger, results []Result) (conservation.Observed, error) {
 	o := conservation.Observed{ListsSetAside: true, SetAside: map[string]int{}, Settled: map[string]domain.Amount{}}
 	for _, r := range results {
 		for reason, sa := range r.SetAside {
@@ -207,7 +210,7 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 		o.Redelivered += r.Duplicates
 	}
 	o.UnmatchedCash = results[len(results)-1].UnmatchedCash
-	all, err := store.Transactions(ctx, job, txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered)
+	all, err := store.Transactions(ctx, job, decide.TxOpen, decide.TxLettered, decide.TxIgnored, decide.TxHeld, decide.TxWaiting, decide.TxCovered)
 	if err != nil {
 		return o, err
 	}
@@ -216,7 +219,7 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 	if err != nil {
 		return o, err
 	}
-	reported := map[string]StoredTx{}
+	reported := map[string]decide.StoredTx{}
 	for _, e := range exc {
 		reported[e.Tx.Key] = e
 		if !e.Tx.IsLetterable() {
@@ -242,16 +245,16 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 			}
 			continue
 		}
-		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: dateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
-			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: Remittance(st.Tx), Reason: st.Decision.Reason}
+		t := conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency, Day: state.DateText(st.Tx.BookingDate), Ref: st.Tx.Ref,
+			Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name, Remittance: report.Remittance(st.Tx), Reason: st.Decision.Reason}
 		switch st.State {
-		case txLettered:
+		case decide.TxLettered:
 			t.State = conservation.Lettered
-		case txOpen, txHeld:
+		case decide.TxOpen, decide.TxHeld:
 			t.State = conservation.Exception
-		case txWaiting:
+		case decide.TxWaiting:
 			t.State = conservation.Waiting
-		case txCovered:
+		case decide.TxCovered:
 			t.State = conservation.Covered
 		default:
 			t.State = st.State
@@ -269,11 +272,11 @@ func observeStore(ctx context.Context, store *Store, job string, led *postingLed
 				t.Allocated = t.Allocated.Add(p.Amount)
 			}
 		}
-		if st.State == txLettered && !stored.Equal(t.Allocated) {
+		if st.State == decide.TxLettered && !stored.Equal(t.Allocated) {
 			o.Problems = append(o.Problems, fmt.Sprintf("%s: the store's decision allocates %s, the ledger %s", st.Tx.Ref, stored, t.Allocated))
 		}
 		if e, ok := reported[st.Tx.Key]; ok {
-			t.Reported, t.Unallocated = true, unallocated(e)
+			t.Reported, t.Unallocated = true, decide.Unallocated(e)
 		}
 		o.Txs = append(o.Txs, t)
 	}
@@ -320,7 +323,7 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 		UnmatchedCash: res.UnmatchedCash, Read: res.Transactions, Redelivered: res.Duplicates}
 	for reason, sa := range res.SetAside {
 		o.SetAside[reason] = sa.Count
-		if reason != ReasonDuplicateDelivery {
+		if reason != decide.ReasonDuplicateDelivery {
 			o.Recorded += sa.Count
 		}
 	}
@@ -329,8 +332,8 @@ func conserveMatch(s *conservation.Schedule, _ map[string]bool) error {
 	}
 	byRef := map[string]int{} // account|tx_ref → index in o.Txs
 	for _, kd := range led.applied {
-		t := conservation.Tx{Account: kd.Tx.Account, Currency: kd.Tx.Currency, Day: dateText(kd.Tx.BookingDate), Ref: kd.Tx.Ref,
-			Amount: kd.Tx.Amount, Payer: kd.Tx.Counterparty.Name, Remittance: Remittance(kd.Tx), State: conservation.Lettered, Letters: 1}
+		t := conservation.Tx{Account: kd.Tx.Account, Currency: kd.Tx.Currency, Day: state.DateText(kd.Tx.BookingDate), Ref: kd.Tx.Ref,
+			Amount: kd.Tx.Amount, Payer: kd.Tx.Counterparty.Name, Remittance: report.Remittance(kd.Tx), State: conservation.Lettered, Letters: 1}
 		for _, a := range kd.Decision.Allocations {
 			t.Allocated = t.Allocated.Add(a.Amount)
 			o.Settled[a.ItemID] = o.Settled[a.ItemID].Add(a.Settles())

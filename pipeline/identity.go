@@ -2,10 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // Transaction identity across deliveries — the one rule Job.Run and
@@ -70,6 +69,12 @@ type knownTx struct {
 	visit int
 }
 
+// knownOf is a transaction an earlier pass recorded, as the rule matches
+// deliveries with it.
+func knownOf(r state.Recorded) knownTx {
+	return knownTx{key: r.Key, tx: r.Tx, file: r.File, state: r.State}
+}
+
 // deliveryOf names the delivery a transaction of file hash belongs to:
 // one document of the file.
 func deliveryOf(hash string, t *domain.Transaction) string {
@@ -82,40 +87,17 @@ func deliveryOf(hash string, t *domain.Transaction) string {
 // linkedTx is a recorded batch entry or batch detail sharing a link key.
 type linkedTx struct {
 	link  string
-	role  string // linkBatch or linkDetail
+	role  string // decide.LinkBatch or decide.LinkDetail
 	known knownTx
 	dec   domain.Decision
 }
-
-const (
-	linkBatch  = "batch"
-	linkDetail = "detail"
-)
-
-// priorState is what earlier passes recorded (the state store); nil for a
-// stateless pass.
-type priorState interface {
-	byClass(ctx context.Context, classes []string) ([]knownTx, error)
-	taken(ctx context.Context, keys []string) (map[string]bool, error)
-	linked(ctx context.Context, links []string) ([]linkedTx, error)
-}
-
-// Reasons a transaction is set aside or reported by the identity rule.
-const (
-	ReasonDuplicateDelivery = "duplicate_delivery"  // a re-delivery of a recorded transaction
-	ReasonPossibleDuplicate = "possible_duplicate"  // an exception: same reference, contradicting content
-	ReasonCoveredByDetails  = "covered_by_details"  // a batch entry whose details were read
-	ReasonDetailsOfLettered = "details_of_lettered" // details of a batch entry lettered as a whole
-	ReasonAwaitingDetails   = "awaiting_details"    // a batch entry waiting for its camt.054
-	ReasonBatchNoDetails    = "batch_without_details"
-)
 
 // cover is a transaction set aside because another accounts for its cash.
 type cover struct {
 	tx     domain.Transaction
 	file   string
 	prior  bool   // recorded by an earlier pass (its row is updated)
-	reason string // ReasonCoveredByDetails or ReasonDetailsOfLettered
+	reason string // decide.ReasonCoveredByDetails or decide.ReasonDetailsOfLettered
 	why    string
 }
 
@@ -127,7 +109,7 @@ type dupNote struct {
 
 // intake applies the identity rule to the files of one pass, in order.
 type intake struct {
-	prior   priorState
+	prior   state.Prior
 	classes map[string][]*knownTx
 	fetched map[string]bool
 	keys    map[string]bool
@@ -146,7 +128,7 @@ type intake struct {
 	// visit numbers the searches of the re-delivery matching.
 	visit int
 	// deliveries are the re-deliveries (kept when recordDeliveries).
-	deliveries       []Delivery
+	deliveries       []state.Delivery
 	recordDeliveries bool
 	// explain, when set, makes addFile say what it decided for each
 	// transaction of the file (verdicts, by index) — lettrage inspect.
@@ -183,62 +165,10 @@ type passLink struct {
 	file string
 }
 
-func newIntake(prior priorState) *intake {
+func newIntake(prior state.Prior) *intake {
 	return &intake{prior: prior, classes: map[string][]*knownTx{}, fetched: map[string]bool{}, keys: map[string]bool{},
 		links: map[string][]*passLink{}, dropped: map[string]bool{}, dupOf: map[string]dupNote{},
 		awaiting: map[string]bool{}, dupAmount: map[string]domain.Amount{}}
-}
-
-// booked reports whether the transaction is booked (or has no status).
-func booked(t *domain.Transaction) bool { return t.Status == "BOOK" || t.Status == "" }
-
-// identClass is the identity class of a transaction (recorded in the state
-// store: never change how it is computed): 16 hex digits of a
-// hash of account, currency, amount, direction, booking date and status
-// group.
-func identClass(t *domain.Transaction) string {
-	cd := "D"
-	if t.Credit {
-		cd = "C"
-	}
-	group := ""
-	if !booked(t) {
-		group = t.Status
-	}
-	return hashParts(t.Account, t.Currency, t.Amount.Key(), cd, t.BookingDate.Format("2006-01-02"), group)
-}
-
-// hashParts is 16 hex digits of the FNV-1a hash of the parts, separated.
-func hashParts(parts ...string) string {
-	h := fnv.New64a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0x1f})
-	}
-	var b [8]byte
-	return hex.EncodeToString(h.Sum(b[:0]))
-}
-
-// linkKeys are the keys under which a batch entry and the details of its
-// entry meet: account, currency, direction, the entry's amount and one of
-// its references.
-func linkKeys(t *domain.Transaction) []string {
-	if t.Origin == nil {
-		return nil
-	}
-	amount := t.Origin.EntryAmount
-	if t.IsBatchEntry() {
-		amount = t.Amount
-	}
-	var out []string
-	for _, l := range t.Origin.Links {
-		cd := "D"
-		if t.Credit {
-			cd = "C"
-		}
-		out = append(out, hashParts(t.Account, t.Currency, cd, amount.Key(), l))
-	}
-	return out
 }
 
 var hashRef = regexp.MustCompile(`^[0-9a-f]{16}$`)
@@ -360,7 +290,7 @@ func agreements(a, b *domain.Transaction) int {
 // sameClass checks the class fields themselves (a hash may collide).
 func sameClass(a, b *domain.Transaction) bool {
 	return a.Account == b.Account && a.Currency == b.Currency && a.Amount.Equal(b.Amount) && a.Credit == b.Credit &&
-		a.BookingDate.Equal(b.BookingDate) && booked(a) == booked(b) && (booked(a) || a.Status == b.Status)
+		a.BookingDate.Equal(b.BookingDate) && decide.Booked(a) == decide.Booked(b) && (decide.Booked(a) || a.Status == b.Status)
 }
 
 // shape tells a transaction of its own entry ("") from a batch entry
@@ -368,9 +298,9 @@ func sameClass(a, b *domain.Transaction) bool {
 func shape(t *domain.Transaction) string {
 	switch {
 	case t.IsBatchEntry():
-		return linkBatch
+		return decide.LinkBatch
 	case t.IsBatchDetail():
-		return linkDetail
+		return decide.LinkDetail
 	}
 	return ""
 }
@@ -387,7 +317,7 @@ func sameShape(a, b *domain.Transaction) bool {
 	if sa == "" {
 		return true
 	}
-	la, lb := linkKeys(a), linkKeys(b)
+	la, lb := decide.LinkKeys(a), decide.LinkKeys(b)
 	if len(la) == 0 || len(lb) == 0 {
 		return true
 	}
@@ -424,7 +354,7 @@ func (in *intake) fetch(ctx context.Context, txs []domain.Transaction) error {
 	}
 	var need []string
 	for i := range txs {
-		c := identClass(&txs[i])
+		c := decide.IdentClass(&txs[i])
 		if !in.fetched[c] {
 			in.fetched[c] = true
 			need = append(need, c)
@@ -433,13 +363,13 @@ func (in *intake) fetch(ctx context.Context, txs []domain.Transaction) error {
 	if len(need) == 0 {
 		return nil
 	}
-	known, err := in.prior.byClass(ctx, need)
+	recs, err := in.prior.ByClass(ctx, need)
 	if err != nil {
 		return err
 	}
-	for i := range known {
-		k := known[i]
-		c := identClass(k.tx)
+	for _, r := range recs {
+		k := knownOf(r)
+		c := decide.IdentClass(k.tx)
 		in.classes[c] = append(in.classes[c], &k)
 	}
 	return nil
@@ -496,7 +426,7 @@ func (in *intake) addDelivery(hash, dlv string, seq0 int, txs []domain.Transacti
 		}
 		in.addNew(t, possibles[i], owner)
 		news = append(news, t)
-		newClass = append(newClass, identClass(t))
+		newClass = append(newClass, decide.IdentClass(t))
 	}
 	for n, t := range news {
 		in.classes[newClass[n]] = append(in.classes[newClass[n]], &knownTx{key: t.Key, tx: t, file: hash, delivery: dlv})
@@ -526,7 +456,7 @@ type possibleDup struct {
 func (in *intake) candidatesOf(t *domain.Transaction, dlv string) ([]idCandidate, []possibleDup) {
 	var cands []idCandidate
 	var possibles []possibleDup
-	for _, k := range in.classes[identClass(t)] {
+	for _, k := range in.classes[decide.IdentClass(t)] {
 		if (k.state == "" && k.delivery == dlv) || k.claimedBy == dlv || !sameClass(t, k.tx) || !sameShape(t, k.tx) {
 			continue
 		}
@@ -612,17 +542,17 @@ func (in *intake) matchRedeliveries(cands [][]idCandidate) map[*knownTx]int {
 func (in *intake) redelivered(hash, dlv string, seq int, t *domain.Transaction, best *knownTx) {
 	best.claimedBy = dlv
 	if in.recordDeliveries {
-		in.deliveries = append(in.deliveries, Delivery{FileHash: hash, Seq: seq, TxKey: best.key, Verdict: ReasonDuplicateDelivery, Tx: *t})
+		in.deliveries = append(in.deliveries, state.Delivery{FileHash: hash, Seq: seq, TxKey: best.key, Verdict: decide.ReasonDuplicateDelivery, Tx: *t})
 	}
 	in.duplicates++
 	in.dupAmount[t.Currency] = in.dupAmount[t.Currency].Add(t.Amount)
-	in.say(t, Verdict{Verdict: ReasonDuplicateDelivery, Of: best.tx.Ref, Why: "the same transaction as one read before"})
+	in.say(t, Verdict{Verdict: decide.ReasonDuplicateDelivery, Of: best.tx.Ref, Why: "the same transaction as one read before"})
 	if infoScore(t) > infoScore(best.tx) {
 		enriched := *t
 		enriched.Key, enriched.Ref = best.key, best.tx.Ref
 		if best.state == "" {
 			*best.tx = enriched // not matched yet: the pass uses the richer delivery
-		} else if best.state == txOpen || best.state == txWaiting {
+		} else if best.state == decide.TxOpen || best.state == decide.TxWaiting {
 			in.enrich = append(in.enrich, enriched)
 			*best.tx = enriched
 		}
@@ -633,7 +563,7 @@ func (in *intake) redelivered(hash, dlv string, seq int, t *domain.Transaction, 
 // gets a key of its own, and the first of its possible duplicates not
 // re-delivered in this delivery (owner) is noted.
 func (in *intake) addNew(t *domain.Transaction, possibles []possibleDup, owner map[*knownTx]int) {
-	if !booked(t) {
+	if !decide.Booked(t) {
 		// Pending and informational entries have keys of their own.
 		t.Key += "|" + t.Status
 	}
@@ -654,13 +584,13 @@ func (in *intake) finishFile(ctx context.Context, hash string, news []*domain.Tr
 	for _, t := range news {
 		v := Verdict{Verdict: "new"}
 		if d, ok := in.dupOf[t.Key]; ok {
-			v = Verdict{Verdict: ReasonPossibleDuplicate, Of: d.of, Why: "contradicting " + strings.Join(d.fields, ", ")}
+			v = Verdict{Verdict: decide.ReasonPossibleDuplicate, Of: d.of, Why: "contradicting " + strings.Join(d.fields, ", ")}
 		}
 		in.say(t, v)
 	}
 	// The keys of in.classes entries are read from tx.Key after assignKeys.
 	for _, t := range news {
-		for _, k := range in.classes[identClass(t)] {
+		for _, k := range in.classes[decide.IdentClass(t)] {
 			if k.tx == t {
 				k.key = t.Key
 			}
@@ -686,7 +616,7 @@ func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) er
 			keys[i] = t.Key
 		}
 		var err error
-		if taken, err = in.prior.taken(ctx, keys); err != nil {
+		if taken, err = in.prior.Taken(ctx, keys); err != nil {
 			return err
 		}
 	}
@@ -698,20 +628,20 @@ func (in *intake) assignKeys(ctx context.Context, news []*domain.Transaction) er
 		oldKey := t.Key
 		base, _, _ := strings.Cut(t.Ref, "#")
 		prefix := strings.TrimSuffix(t.Key, t.Ref)
-		if !booked(t) {
+		if !decide.Booked(t) {
 			prefix = strings.TrimSuffix(strings.TrimSuffix(t.Key, "|"+t.Status), t.Ref)
 		}
 		for n := 2; ; n++ {
 			ref := fmt.Sprintf("%s#%d", base, n)
 			key := prefix + ref
-			if !booked(t) {
+			if !decide.Booked(t) {
 				key += "|" + t.Status
 			}
 			if in.keys[key] {
 				continue
 			}
 			if in.prior != nil {
-				got, err := in.prior.taken(ctx, []string{key})
+				got, err := in.prior.Taken(ctx, []string{key})
 				if err != nil {
 					return err
 				}
@@ -744,19 +674,19 @@ func (in *intake) link(ctx context.Context, hash string, news []*domain.Transact
 	var ends []end
 	for _, t := range news {
 		in.freshFile = append(in.freshFile, hash)
-		if !t.Credit || !booked(t) || t.Reversal {
+		if !t.Credit || !decide.Booked(t) || t.Reversal {
 			continue
 		}
 		role := ""
 		switch {
 		case t.IsBatchEntry():
-			role = linkBatch
+			role = decide.LinkBatch
 		case t.IsBatchDetail():
-			role = linkDetail
+			role = decide.LinkDetail
 		default:
 			continue
 		}
-		ks := linkKeys(t)
+		ks := decide.LinkKeys(t)
 		if len(ks) == 0 {
 			if t.AwaitsDetails() {
 				in.awaiting[t.Key] = true
@@ -768,9 +698,12 @@ func (in *intake) link(ctx context.Context, hash string, news []*domain.Transact
 	}
 	var recorded []linkedTx
 	if in.prior != nil && len(all) > 0 {
-		var err error
-		if recorded, err = in.prior.linked(ctx, all); err != nil {
+		recs, err := in.prior.Linked(ctx, all)
+		if err != nil {
 			return err
+		}
+		for _, r := range recs {
+			recorded = append(recorded, linkedTx{link: r.Link, role: r.Role, known: knownOf(r.Recorded), dec: r.Decision})
 		}
 	}
 	byLink := map[string][]linkedTx{}
@@ -778,7 +711,7 @@ func (in *intake) link(ctx context.Context, hash string, news []*domain.Transact
 		byLink[r.link] = append(byLink[r.link], r)
 	}
 	for _, e := range ends {
-		if e.role == linkBatch {
+		if e.role == decide.LinkBatch {
 			in.linkBatch(hash, e.t, e.keys, byLink)
 		} else {
 			in.linkDetail(hash, e.t, e.keys, byLink)
@@ -793,26 +726,26 @@ func (in *intake) link(ctx context.Context, hash string, news []*domain.Transact
 func (in *intake) linkBatch(hash string, t *domain.Transaction, keys []string, byLink map[string][]linkedTx) {
 	for _, k := range keys {
 		for _, pl := range in.links[k] {
-			if pl.role == linkDetail {
-				in.coverNew(t, hash, ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its %d details read from another file (%s…)",
+			if pl.role == decide.LinkDetail {
+				in.coverNew(t, hash, decide.ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its %d details read from another file (%s…)",
 					t.Amount, t.Currency, len(pl.txs), pl.txs[0].Ref))
 				return
 			}
 		}
 		for _, r := range byLink[k] {
-			if r.role == linkDetail {
-				in.coverNew(t, hash, ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its details recorded earlier (%s…)",
+			if r.role == decide.LinkDetail {
+				in.coverNew(t, hash, decide.ReasonCoveredByDetails, fmt.Sprintf("batch entry of %s %s covered by its details recorded earlier (%s…)",
 					t.Amount, t.Currency, r.known.tx.Ref))
 				return
 			}
 		}
 	}
 	for _, k := range keys {
-		in.links[k] = append(in.links[k], &passLink{role: linkBatch, txs: []*domain.Transaction{t}, file: hash})
+		in.links[k] = append(in.links[k], &passLink{role: decide.LinkBatch, txs: []*domain.Transaction{t}, file: hash})
 	}
 	if t.AwaitsDetails() {
 		in.awaiting[t.Key] = true
-		in.say(t, Verdict{Verdict: ReasonAwaitingDetails, Why: "a batch entry booked without details"})
+		in.say(t, Verdict{Verdict: decide.ReasonAwaitingDetails, Why: "a batch entry booked without details"})
 	}
 }
 
@@ -821,7 +754,7 @@ func (in *intake) linkBatch(hash string, t *domain.Transaction, keys []string, b
 func (in *intake) linkDetail(hash string, t *domain.Transaction, keys []string, byLink map[string][]linkedTx) {
 	for _, k := range keys {
 		for _, pl := range in.links[k] {
-			if pl.role == linkDetail && pl.file == hash {
+			if pl.role == decide.LinkDetail && pl.file == hash {
 				pl.txs = append(pl.txs, t) // another detail of the same entry
 				return
 			}
@@ -829,35 +762,35 @@ func (in *intake) linkDetail(hash string, t *domain.Transaction, keys []string, 
 	}
 	for _, k := range keys {
 		for _, pl := range in.links[k] {
-			if pl.role != linkBatch || in.dropped[pl.txs[0].Key] {
+			if pl.role != decide.LinkBatch || in.dropped[pl.txs[0].Key] {
 				continue
 			}
 			b := pl.txs[0]
 			in.dropped[b.Key] = true
 			delete(in.awaiting, b.Key)
 			why := fmt.Sprintf("batch entry of %s %s covered by its details (%s…)", b.Amount, b.Currency, t.Ref)
-			in.covers = append(in.covers, cover{tx: *b, file: pl.file, reason: ReasonCoveredByDetails, why: why})
-			in.say(b, Verdict{Verdict: ReasonCoveredByDetails, Why: why})
+			in.covers = append(in.covers, cover{tx: *b, file: pl.file, reason: decide.ReasonCoveredByDetails, why: why})
+			in.say(b, Verdict{Verdict: decide.ReasonCoveredByDetails, Why: why})
 		}
 		for _, r := range byLink[k] {
-			if r.role != linkBatch {
+			if r.role != decide.LinkBatch {
 				continue
 			}
 			switch r.known.state {
-			case txWaiting, txOpen:
+			case decide.TxWaiting, decide.TxOpen:
 				if in.dropped[r.known.key] {
 					continue
 				}
 				in.dropped[r.known.key] = true
-				in.covers = append(in.covers, cover{tx: *r.known.tx, file: r.known.file, prior: true, reason: ReasonCoveredByDetails,
+				in.covers = append(in.covers, cover{tx: *r.known.tx, file: r.known.file, prior: true, reason: decide.ReasonCoveredByDetails,
 					why: fmt.Sprintf("batch entry of %s %s covered by its details read later (%s…)", r.known.tx.Amount, r.known.tx.Currency, t.Ref)})
-			case txLettered, txHeld:
-				in.coverNew(t, hash, ReasonDetailsOfLettered, fmt.Sprintf("detail of batch entry %s, which was lettered as a whole", r.known.tx.Ref))
+			case decide.TxLettered, decide.TxHeld:
+				in.coverNew(t, hash, decide.ReasonDetailsOfLettered, fmt.Sprintf("detail of batch entry %s, which was lettered as a whole", r.known.tx.Ref))
 				return
 			}
 		}
 	}
-	pl := &passLink{role: linkDetail, txs: []*domain.Transaction{t}, file: hash}
+	pl := &passLink{role: decide.LinkDetail, txs: []*domain.Transaction{t}, file: hash}
 	for _, k := range keys {
 		in.links[k] = append(in.links[k], pl)
 	}
@@ -921,14 +854,14 @@ func (in *intake) kept(keepAwaiting bool) ([]domain.Transaction, []string) {
 func possibleDuplicate(d domain.Decision, n dupNote) domain.Decision {
 	why := fmt.Sprintf("possible duplicate of %s: same bank reference, account, amount and date, but the %s differ; "+
 		"check whether the bank delivered one payment twice before lettering it", n.of, strings.Join(n.fields, ", "))
-	return demote(d, ReasonPossibleDuplicate, why)
+	return demote(d, decide.ReasonPossibleDuplicate, why)
 }
 
 // batchWithoutDetails turns the decision on a batch entry whose details
 // never came into an exception.
 func batchWithoutDetails(d domain.Decision, tx domain.Transaction) domain.Decision {
 	why := fmt.Sprintf("batch entry of %d transactions booked as one amount; its details (a camt.054 notification) were not received", tx.Origin.Batch)
-	return demote(d, ReasonBatchNoDetails, why)
+	return demote(d, decide.ReasonBatchNoDetails, why)
 }
 
 // demote makes d an exception with the reason: an automatic decision is
@@ -947,91 +880,6 @@ func demote(d domain.Decision, reason, why string) domain.Decision {
 	return d
 }
 
-// storePrior is the state store seen by the identity rule.
-type storePrior struct {
-	s   *Store
-	job string
-}
-
-// inChunks runs fn over vals in slices small enough for one IN list.
-func inChunks(vals []string, fn func(part []string) error) error {
-	const chunk = 500
-	for start := 0; start < len(vals); start += chunk {
-		if err := fn(vals[start:min(start+chunk, len(vals))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p storePrior) byClass(ctx context.Context, classes []string) ([]knownTx, error) {
-	var out []knownTx
-	err := inChunks(classes, func(part []string) error {
-		args := []any{p.job}
-		for _, c := range part {
-			args = append(args, c)
-		}
-		rows, err := p.s.x().QueryContext(ctx, `SELECT key, data, state, file_hash FROM transactions
-			WHERE job = ? AND ident IN (`+placeholders(len(part))+`) ORDER BY key`, args...)
-		if err != nil {
-			return fmt.Errorf("looking up recorded transactions: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k knownTx
-			var data string
-			if err := rows.Scan(&k.key, &data, &k.state, &k.file); err != nil {
-				return fmt.Errorf("reading recorded transactions: %w", err)
-			}
-			k.tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), k.tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", k.key, err)
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-func (p storePrior) taken(ctx context.Context, keys []string) (map[string]bool, error) {
-	return p.s.KnownTransactions(ctx, p.job, keys)
-}
-
-func (p storePrior) linked(ctx context.Context, links []string) ([]linkedTx, error) {
-	var out []linkedTx
-	err := inChunks(links, func(part []string) error {
-		args := []any{p.job}
-		for _, l := range part {
-			args = append(args, l)
-		}
-		rows, err := p.s.x().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, `+txDecision+`
-			FROM tx_links l JOIN transactions t ON t.job = l.job AND t.key = l.tx_key
-			WHERE l.job = ? AND l.link IN (`+placeholders(len(part))+`) ORDER BY l.link, t.key`, args...)
-		if err != nil {
-			return fmt.Errorf("looking up batch links: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r linkedTx
-			var data, dec string
-			if err := rows.Scan(&r.link, &r.role, &r.known.key, &data, &r.known.state, &r.known.file, &dec); err != nil {
-				return fmt.Errorf("reading batch links: %w", err)
-			}
-			r.known.tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), r.known.tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", r.known.key, err)
-			}
-			if err := json.Unmarshal([]byte(dec), &r.dec); err != nil {
-				return fmt.Errorf("decoding stored decision of %q: %w", r.known.key, err)
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
 // identityVerdict applies what the identity rule knows of tx to the
 // matcher's decision d: a possible duplicate, or a batch entry whose
 // details did not come (dueBatch: a waiting entry whose wait is over), is
@@ -1040,9 +888,9 @@ func identityVerdict(d domain.Decision, tx domain.Transaction, ids *intake, dueB
 	switch {
 	case ids != nil && ids.dupOf[tx.Key].of != "":
 		return possibleDuplicate(d, ids.dupOf[tx.Key])
-	case prevReason == ReasonPossibleDuplicate:
-		return demote(d, ReasonPossibleDuplicate, "possible duplicate of another delivery (see its first decision)")
-	case dueBatch || prevReason == ReasonBatchNoDetails || (ids != nil && ids.awaiting[tx.Key]):
+	case prevReason == decide.ReasonPossibleDuplicate:
+		return demote(d, decide.ReasonPossibleDuplicate, "possible duplicate of another delivery (see its first decision)")
+	case dueBatch || prevReason == decide.ReasonBatchNoDetails || (ids != nil && ids.awaiting[tx.Key]):
 		return batchWithoutDetails(d, tx)
 	}
 	return d
@@ -1088,12 +936,12 @@ func (j *Job) batchWait() time.Duration {
 // setAsideRecords are the records of what the identity rule set aside in
 // this pass: batch entries covered by their details (or details of a batch
 // lettered as a whole), and batch entries waiting for their details.
-func (j *Job) setAsideRecords(ids *intake, res *Result) []DecisionRecord {
-	var out []DecisionRecord
+func (j *Job) setAsideRecords(ids *intake, res *Result) []decide.DecisionRecord {
+	var out []decide.DecisionRecord
 	for _, c := range ids.covers {
 		d := domain.Decision{TxKey: c.tx.Key, Outcome: domain.Ignored, Reason: c.reason, Explanation: c.why}
-		out = append(out, DecisionRecord{Key: "cov-" + shortHash(j.Name+"\x00"+c.tx.Key), Tx: c.tx, FileHash: c.file,
-			Decision: d, New: !c.prior, State: txCovered})
+		out = append(out, decide.DecisionRecord{Key: "cov-" + decide.ShortHash(j.Name+"\x00"+c.tx.Key), Tx: c.tx, FileHash: c.file,
+			Decision: d, New: !c.prior, State: decide.TxCovered})
 		res.noteSetAside(c.reason, 1, map[string]domain.Amount{c.tx.Currency: c.tx.Amount})
 		j.Metrics.setAside(j.Name, c.reason, 1)
 	}
@@ -1101,14 +949,14 @@ func (j *Job) setAsideRecords(ids *intake, res *Result) []DecisionRecord {
 		if !ids.awaiting[t.Key] || ids.dropped[t.Key] || j.BatchWait < 0 { // < 0: reported, not waiting
 			continue
 		}
-		d := domain.Decision{TxKey: t.Key, Outcome: domain.Ignored, Reason: ReasonAwaitingDetails,
+		d := domain.Decision{TxKey: t.Key, Outcome: domain.Ignored, Reason: decide.ReasonAwaitingDetails,
 			Explanation: fmt.Sprintf("batch entry of %d transactions booked as one amount: waiting up to %s for the notification (camt.054) that details it",
 				t.Origin.Batch, j.batchWait())}
-		out = append(out, DecisionRecord{Key: "wait-" + shortHash(j.Name+"\x00"+t.Key), Tx: *t, FileHash: ids.freshFile[i],
-			Decision: d, New: true, State: txWaiting})
-		res.noteSetAside(ReasonAwaitingDetails, 1, map[string]domain.Amount{t.Currency: t.Amount})
-		j.Metrics.setAside(j.Name, ReasonAwaitingDetails, 1)
+		out = append(out, decide.DecisionRecord{Key: "wait-" + decide.ShortHash(j.Name+"\x00"+t.Key), Tx: *t, FileHash: ids.freshFile[i],
+			Decision: d, New: true, State: decide.TxWaiting})
+		res.noteSetAside(decide.ReasonAwaitingDetails, 1, map[string]domain.Amount{t.Currency: t.Amount})
+		j.Metrics.setAside(j.Name, decide.ReasonAwaitingDetails, 1)
 	}
-	j.Metrics.setAside(j.Name, ReasonDuplicateDelivery, ids.duplicates)
+	j.Metrics.setAside(j.Name, decide.ReasonDuplicateDelivery, ids.duplicates)
 	return out
 }

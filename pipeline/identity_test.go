@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -147,14 +149,14 @@ type idScenario struct {
 
 // runJobScenario runs the scenario's passes on one state store and
 // returns what the ledger and the last exceptions report hold.
-func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accounted, *postingLedger, *Store) {
+func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accounted, *postingLedger, *state.Store) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state.db")
-	return runJobScenarioOn(t, sc, clockStep, func() (*Store, error) { return OpenSQLite(path) })
+	return runJobScenarioOn(t, sc, clockStep, func() (*state.Store, error) { return state.OpenSQLite(path) })
 }
 
 // runJobScenarioOn is runJobScenario on the store open gives.
-func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*Store, error)) (accounted, *postingLedger, *Store) {
+func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*state.Store, error)) (accounted, *postingLedger, *state.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")
@@ -432,7 +434,7 @@ func TestIdentityScenariosPostgres(t *testing.T) {
 	for _, sc := range identityScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			dsn := postgresDSN(t)
-			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 			if want := sortedCopy(sc.want); strings.Join(sortedCopy(got.payer), "|") != strings.Join(want, "|") {
 				t.Errorf("accounted for %q (refs %q), want each of %q once", got.payer, got.refs, want)
 			}
@@ -507,7 +509,7 @@ func TestPossibleDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != ReasonPossibleDuplicate || exc[0].Tx.Ref != "TX4711#2" ||
+	if len(exc) != 1 || exc[0].Decision.Reason != decide.ReasonPossibleDuplicate || exc[0].Tx.Ref != "TX4711#2" ||
 		!strings.Contains(exc[0].Decision.Explanation, "possible duplicate of TX4711") ||
 		!strings.Contains(exc[0].Decision.Explanation, "payer name") {
 		t.Fatalf("exceptions %+v (accounted %q), want ZULU LTD as a possible duplicate of TX4711 (ref TX4711#2)", exc, got.payer)
@@ -537,8 +539,8 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != ReasonBatchNoDetails {
-		t.Fatalf("exceptions %+v, want the batch entry with reason %s", exc, ReasonBatchNoDetails)
+	if len(exc) != 1 || exc[0].Decision.Reason != decide.ReasonBatchNoDetails {
+		t.Fatalf("exceptions %+v, want the batch entry with reason %s", exc, decide.ReasonBatchNoDetails)
 	}
 
 	sc = idScenario{runs: [][]delivery{{batch}}}
@@ -550,7 +552,7 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats[txWaiting] != 1 {
+	if stats[decide.TxWaiting] != 1 {
 		t.Errorf("states %v, want one waiting batch entry", stats)
 	}
 
@@ -563,7 +565,7 @@ func TestBatchEntryWaitsForItsDetails(t *testing.T) {
 		t.Errorf("ledger holds %d letters, want the two details", len(led.applied))
 	}
 	stats, _ = store.Stats(context.Background(), "id")
-	if stats[txCovered] != 1 {
+	if stats[decide.TxCovered] != 1 {
 		t.Errorf("states %v, want the batch entry covered", stats)
 	}
 
@@ -599,7 +601,7 @@ func TestSetAsideIsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cov, dup := res.SetAside[ReasonCoveredByDetails], res.SetAside[ReasonDuplicateDelivery]
+	cov, dup := res.SetAside[decide.ReasonCoveredByDetails], res.SetAside[decide.ReasonDuplicateDelivery]
 	if cov == nil || cov.Count != 1 || cov.Cash["EUR"].String() != "300.00" {
 		t.Errorf("covered %+v, want 1 batch entry of 300.00 EUR", cov)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 func TestIsLockOrTemp(t *testing.T) {
@@ -20,8 +21,8 @@ func TestIsLockOrTemp(t *testing.T) {
 		"exceptions (1).xlsx":      false,
 		"dir.with.dots/claire.csv": false,
 	} {
-		if got := IsLockOrTemp(name); got != want {
-			t.Errorf("IsLockOrTemp(%q) = %v, want %v", name, got, want)
+		if got := report.IsLockOrTemp(name); got != want {
+			t.Errorf("report.IsLockOrTemp(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
@@ -38,8 +39,8 @@ func TestAuthorOf(t *testing.T) {
 		{"  ", "lettrage", "", "unknown"},
 		{"Lettrage", "", "", "unknown"},
 	} {
-		if got := AuthorOf(&Workbook{LastModifiedBy: tt.last, Creator: tt.creator}, tt.def); got != tt.want {
-			t.Errorf("AuthorOf(%q, %q, %q) = %q, want %q", tt.last, tt.creator, tt.def, got, tt.want)
+		if got := report.AuthorOf(&report.Workbook{LastModifiedBy: tt.last, Creator: tt.creator}, tt.def); got != tt.want {
+			t.Errorf("report.AuthorOf(%q, %q, %q) = %q, want %q", tt.last, tt.creator, tt.def, got, tt.want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,7 +130,7 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 			return nil, err
 		}
 	}
-	store, err := OpenSQLite(":memory:")
+	store, err := state.OpenSQLite(":memory:")
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 		advance time.Duration
 	}{{"the other late invoices created", time.Minute}, {"idle", time.Minute}, {"idle", time.Minute},
 		{"past the batch wait", job.batchWait() + time.Hour}, {"idle", time.Minute},
-		{"past the retry delay", RejectedRetryAfter + time.Hour}, {"idle", time.Minute}, {"idle", time.Minute}}
+		{"past the retry delay", decide.RejectedRetryAfter + time.Hour}, {"idle", time.Minute}, {"idle", time.Minute}}
 	for _, st := range steps {
 		clock = clock.Add(st.advance)
 		if err := pass(st.name); err != nil {
@@ -225,8 +227,8 @@ func runSteps(s *conservation.Schedule, full bool) ([]stepResult, error) {
 // snapshot renders what a pass left, one line per fact, sorted: every
 // stored transaction (state and decision), every letter the ledger holds,
 // and the result's decision figures (not how much was examined).
-func snapshot(ctx context.Context, store *Store, led *postingLedger, res Result) (string, error) {
-	all, err := store.Transactions(ctx, "inc", txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered)
+func snapshot(ctx context.Context, store *state.Store, led *postingLedger, res Result) (string, error) {
+	all, err := store.Transactions(ctx, "inc", decide.TxOpen, decide.TxLettered, decide.TxIgnored, decide.TxHeld, decide.TxWaiting, decide.TxCovered)
 	if err != nil {
 		return "", err
 	}

@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 
 	"github.com/lettrage/lettrage/connectors"
 )
@@ -24,64 +21,16 @@ import (
 // (needItems). The SQL store alone records stamps: `lettrage match` reads
 // its items once anyway.
 
-// itemsStampMigration adds the table of the stamps (schema 10): per job,
-// the ledger's stamp when the items were last read, the configuration
-// hash, the hash of the items (itemsHash), and the ledger's note and
-// announcements (JSON).
-var itemsStampMigration = []string{
-	`CREATE TABLE items_stamps (job TEXT NOT NULL PRIMARY KEY, stamp TEXT NOT NULL, config TEXT NOT NULL,
-		items TEXT NOT NULL, note TEXT NOT NULL, announced TEXT NOT NULL)`,
-}
-
-// itemsRecord is a row of items_stamps.
-type itemsRecord struct {
-	Stamp, Config, Items, Note string
-	Announced                  []string
-}
-
-// itemsRecord reads the job's stamp record (the zero record when none).
-func (s *Store) itemsRecord(ctx context.Context, job string) (itemsRecord, error) {
-	var r itemsRecord
-	var announced string
-	err := s.x().QueryRowContext(ctx, `SELECT stamp, config, items, note, announced FROM items_stamps WHERE job = ?`, job).
-		Scan(&r.Stamp, &r.Config, &r.Items, &r.Note, &announced)
-	if errors.Is(err, sql.ErrNoRows) {
-		return itemsRecord{}, nil
-	}
-	if err == nil {
-		err = json.Unmarshal([]byte(announced), &r.Announced)
-	}
-	if err != nil {
-		return itemsRecord{}, fmt.Errorf("reading the open items' stamp of job %q: %w", job, err)
-	}
-	return r, nil
-}
-
-// recordItems records the job's stamp record.
-func (s *Store) recordItems(ctx context.Context, job string, r itemsRecord) error {
-	announced, err := json.Marshal(r.Announced)
-	if err == nil {
-		_, err = s.x().ExecContext(ctx, `INSERT INTO items_stamps (job, stamp, config, items, note, announced) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (job) DO UPDATE SET stamp = excluded.stamp, config = excluded.config, items = excluded.items,
-			note = excluded.note, announced = excluded.announced`,
-			job, r.Stamp, r.Config, r.Items, r.Note, string(announced))
-	}
-	if err != nil {
-		return fmt.Errorf("recording the open items' stamp of job %q: %w", job, err)
-	}
-	return nil
-}
-
 // stamper is the job's ledger as an OpenItemsStamper with the SQL store
 // to record stamps in, or nil when the pass reads the items every time
 // (Job.OpenItems set, a full examination configured, the memory store, a
 // ledger that cannot tell).
-func (j *Job) stamper() (connectors.OpenItemsStamper, *Store) {
+func (j *Job) stamper() (connectors.OpenItemsStamper, *state.Store) {
 	if j.OpenItems != nil || j.FullExamination {
 		return nil, nil
 	}
 	st, ok := j.Ledger.(connectors.OpenItemsStamper)
-	s, isSQL := j.Store.(*Store)
+	s, isSQL := j.Store.(*state.Store)
 	if !ok || !isSQL {
 		return nil, nil
 	}
@@ -103,7 +52,7 @@ func (p *pass) deferItems(ctx context.Context) (deferred bool, err error) {
 	if p.itemsStamp == "" {
 		return false, nil
 	}
-	rec, err := s.itemsRecord(ctx, p.j.Name)
+	rec, err := s.ItemsRecord(ctx, p.j.Name)
 	if err != nil || rec.Stamp != p.itemsStamp || rec.Config != p.j.ConfigHash {
 		return false, err
 	}
@@ -121,12 +70,12 @@ func (p *pass) recordItemsStamp(ctx context.Context) error {
 	if st == nil {
 		return nil
 	}
-	rec := itemsRecord{Stamp: p.itemsStamp, Config: p.j.ConfigHash, Items: p.itemsHash,
+	rec := state.ItemsRecord{Stamp: p.itemsStamp, Config: p.j.ConfigHash, Items: p.itemsHash,
 		Note: p.res.OpenItemsNote, Announced: p.res.OpenItemsAnnouncements}
 	if !st.OpenItemsLasting() {
 		rec.Stamp = ""
 	}
-	return s.recordItems(ctx, p.j.Name, rec)
+	return s.RecordItems(ctx, p.j.Name, rec)
 }
 
 // needItems reads the open items left unread by deferItems, when a later

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ func TestIdlePassLeavesOpenItemsUnread(t *testing.T) {
 	forEachStore(t, testIdlePassLeavesOpenItemsUnread)
 }
 
-func testIdlePassLeavesOpenItemsUnread(t *testing.T, open func() (*Store, error)) {
+func testIdlePassLeavesOpenItemsUnread(t *testing.T, open func() (*state.Store, error)) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	stmts := filepath.Join(dir, "statements")

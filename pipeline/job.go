@@ -10,6 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"reflect"
@@ -38,7 +41,7 @@ type Job struct {
 	Matching  matcher.Config
 	Parse     camt.Options
 	ReportDir string // exceptions.csv is written here
-	Reports   ReportOptions
+	Reports   report.Options
 	// AccountNames name the company's bank accounts (normalised IBAN →
 	// name) in reports and metrics.
 	AccountNames map[string]string
@@ -190,32 +193,6 @@ func (r Result) AllSetAside() map[string]*SetAside {
 	return out
 }
 
-// Reasons a transaction read is not customer cash to letter, counted in
-// the summary's set-aside line, the metric and the workbook's set-aside
-// sheet besides the identity rule's (ReasonDuplicateDelivery…).
-const (
-	SetAsideDebit     = "debit"                 // money going out
-	SetAsideNotBooked = "not_booked"            // a pending or informational entry
-	SetAsideReversal  = "reversal"              // a bank reversal or return entry
-	SetAsideByHand    = "ignored_by_accountant" // an accountant's ignore
-)
-
-// ignoredReason classifies a transaction the matcher ignored: "" when the
-// identity rule already counted it (set aside by its own reason).
-func ignoredReason(tx domain.Transaction, d domain.Decision) string {
-	switch {
-	case d.Reason != domain.ReasonNotLetterable:
-		return ""
-	case tx.Reversal || tx.Return:
-		return SetAsideReversal
-	case !tx.Credit:
-		return SetAsideDebit
-	case tx.Status != "" && tx.Status != "BOOK":
-		return SetAsideNotBooked
-	}
-	return ""
-}
-
 // noteOpenItems records (and logs) what a ledger says of the open items it
 // just read.
 func (r *Result) noteOpenItems(led connectors.Ledger, log *slog.Logger) {
@@ -234,7 +211,7 @@ func (r *Result) showOpenItemsNote(note string, announced []string, log *slog.Lo
 		log.Info("open items reconciled with the journal", "component", "ledger", "rule", r.OpenItemsNote)
 	}
 	for _, a := range r.OpenItemsAnnouncements {
-		log.Warn("open items: "+MaskIBANs(a), "component", "ledger")
+		log.Warn("open items: "+decide.MaskIBANs(a), "component", "ledger")
 	}
 }
 
@@ -466,8 +443,8 @@ func (j *Job) applyPending(ctx context.Context, log *slog.Logger) (int, error) {
 // the order perm gives, which are not copied into a list (a first pass
 // writes back hundreds of thousands).
 type outbox struct {
-	list []PendingDecision
-	recs []DecisionRecord
+	list []decide.PendingDecision
+	recs []decide.DecisionRecord
 	perm []int32
 	at   time.Time // when recs were decided
 	// src, when set, holds the decisions instead (the memory store's
@@ -478,7 +455,7 @@ type outbox struct {
 // outboxSource is an outbox's decisions kept elsewhere, in writeBackOrder.
 type outboxSource interface {
 	len() int
-	get(i int) PendingDecision
+	get(i int) decide.PendingDecision
 	keyed(i int) connectors.KeyedDecision
 	head(i int) (key, file, reverses string)
 }
@@ -486,16 +463,16 @@ type outboxSource interface {
 // pendingOf is what a commit left PENDING, in writeBackOrder: the run
 // writes back what it just committed without reading it back from the
 // store.
-func pendingOf(c Commit) *outbox {
+func pendingOf(c state.Commit) *outbox {
 	var idx []int32
 	for i := range c.Decisions {
 		if d := &c.Decisions[i]; d.Decision.Outcome == domain.Auto || d.Reverses != "" {
 			idx = append(idx, int32(i))
 		}
 	}
-	perm := orderBy(len(idx), func(k int) orderKey {
+	perm := state.OrderBy(len(idx), func(k int) state.OrderKey {
 		d := &c.Decisions[idx[k]]
-		return writeBackKey(d.FileHash, &d.Tx, d.Key)
+		return state.WriteBackKey(d.FileHash, &d.Tx, d.Key)
 	})
 	for k, i := range perm {
 		perm[k] = idx[i]
@@ -514,7 +491,7 @@ func (o *outbox) len() int {
 }
 
 // get is the i-th decision.
-func (o *outbox) get(i int) PendingDecision {
+func (o *outbox) get(i int) decide.PendingDecision {
 	if o.src != nil {
 		return o.src.get(i)
 	}
@@ -522,7 +499,7 @@ func (o *outbox) get(i int) PendingDecision {
 		return o.list[i]
 	}
 	d := &o.recs[o.perm[i]]
-	return PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
+	return decide.PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
 		DecidedAt: o.at, Reverses: d.Reverses}
 }
 
@@ -567,7 +544,7 @@ func (j *Job) applyAll(ctx context.Context, log *slog.Logger, ob *outbox, refuse
 		return 0, nil
 	}
 	keys := make([]string, n)
-	var revs []PendingDecision
+	var revs []decide.PendingDecision
 	letters := make([]int32, 0, n)
 	for i := range n {
 		key, _, reverses := ob.head(i)
@@ -627,7 +604,7 @@ func (w *writing) stop(ctx context.Context, err error) error {
 }
 
 // reversals undoes letters in the ledger, one by one.
-func (w *writing) reversals(ctx context.Context, revs []PendingDecision) error {
+func (w *writing) reversals(ctx context.Context, revs []decide.PendingDecision) error {
 	j := w.j
 	refusedWith := map[string]bool{} // refused with a later letter of the same payment
 	for i, p := range revs {
@@ -701,11 +678,11 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 		w.log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
 		refusedHere := map[string]bool{}
 		if rej, only := connectors.Rejections(err); only {
-			var rs []Rejection
+			var rs []decide.Rejection
 			for _, r := range rej {
 				refusedHere[r.Key] = true
 				w.note(r.Key, r.Reason)
-				rs = append(rs, Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
+				rs = append(rs, decide.Rejection{Key: r.Key, Reason: r.Reason, Hold: r.Partial})
 				w.log.Warn("the ledger refused a decision; the payment is an exception again", "component", "ledger",
 					"decision", r.Key, "reason", r.Reason, "partial", r.Partial)
 			}
@@ -726,10 +703,6 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 	}
 	return nil
 }
-
-// RejectedRetryAfter is how long the same automatic letter the ledger
-// refused is left alone before it is tried again.
-const RejectedRetryAfter = 24 * time.Hour
 
 // sameAllocations reports whether two decisions allocate the same amounts
 // to the same items and post the same amounts.
@@ -755,32 +728,6 @@ func sameAllocations(a, b domain.Decision) bool {
 // sameException reports whether a re-matched exception decided the same as before.
 func sameException(a, b domain.Decision) bool {
 	return a.Outcome == b.Outcome && a.Reason == b.Reason && reflect.DeepEqual(a.Candidates, b.Candidates)
-}
-
-// unallocated is the cash of tx that no allocation took.
-func unallocated(st StoredTx) domain.Amount {
-	if st.Decision.Outcome == domain.Auto {
-		return st.Decision.Excess
-	}
-	return st.Tx.Amount
-}
-
-func unmatchedCash(exc []StoredTx) map[string]domain.Amount {
-	out := map[string]domain.Amount{}
-	for _, st := range exc {
-		out[st.Tx.Currency] = out[st.Tx.Currency].Add(unallocated(st))
-	}
-	return out
-}
-
-// Currencies returns the keys of m sorted, for stable printing.
-func Currencies(m map[string]domain.Amount) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func isSkipped(err error) bool { return errors.Is(err, ErrFilesSkipped) }
@@ -824,18 +771,18 @@ func indexItems(items []domain.OpenItem) map[string]domain.OpenItem {
 // the snapshot to a ledger that shows exceptions, and updates the gauges;
 // items (when known) are the open items before allocated was applied. It
 // returns the exceptions reported.
-func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) ([]StoredTx, error) {
+func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) ([]decide.StoredTx, error) {
 	return j.writeReportsFrom(ctx, items, allocated, nil)
 }
 
 // writeReportsFrom is writeReports with the exceptions already read and
 // rendered (early; nil: read and rendered now).
 func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount,
-	early *renderedExceptions) ([]StoredTx, error) {
+	early *renderedExceptions) ([]decide.StoredTx, error) {
 	if early == nil {
 		var r renderedExceptions
 		if r.exc, r.err = j.Store.Exceptions(ctx, j.Name); r.err == nil {
-			r.csv, r.err = renderExceptionsCSV(r.exc)
+			r.csv, r.err = report.ExceptionsCSV(r.exc)
 		}
 		early = &r
 	}
@@ -857,13 +804,13 @@ func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, all
 			}
 		}
 	}
-	var setAside []StoredTx
+	var setAside []decide.StoredTx
 	if j.Reports.XLSX {
 		if setAside, err = j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays)); err != nil {
 			return nil, err
 		}
 	}
-	if err := writeReportFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
+	if err := report.WriteFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
 		return nil, err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())
@@ -900,7 +847,7 @@ var ErrCannotUnletter = errors.New("this ledger cannot reverse a lettering")
 // followed (see Store.Letters), newest first, one per letter, each keyed by
 // the letter it undoes. It returns nil and why when there is nothing to
 // undo or the ledger cannot.
-func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecord, string, error) {
+func (j *Job) reversals(ctx context.Context, txKey, why string) ([]decide.DecisionRecord, string, error) {
 	if _, ok := j.Ledger.(connectors.Unletterer); !ok {
 		return nil, ErrCannotUnletter.Error() + ": reverse it in the ERP", nil
 	}
@@ -908,7 +855,7 @@ func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecor
 	if err != nil {
 		return nil, "", err
 	}
-	if !found || st.State != txLettered {
+	if !found || st.State != decide.TxLettered {
 		return nil, "the payment is not lettered", nil
 	}
 	chain, _, err := j.Store.Letters(ctx, j.Name, txKey)
@@ -918,12 +865,12 @@ func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecor
 	if len(chain) == 0 {
 		return nil, "no letter left to undo", nil
 	}
-	var out []DecisionRecord
+	var out []decide.DecisionRecord
 	for i := len(chain) - 1; i >= 0; i-- {
 		last := chain[i]
 		d := domain.Decision{TxKey: txKey, Outcome: domain.Unletter, UnletterKey: txKey, Rule: "unletter",
 			Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
-		out = append(out, DecisionRecord{Key: "unl-" + shortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
+		out = append(out, decide.DecisionRecord{Key: "unl-" + decide.ShortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
 			Items: last.Items, Reverses: last.Key, FileHash: st.FileHash})
 	}
 	return out, "", nil
@@ -932,7 +879,7 @@ func (j *Job) reversals(ctx context.Context, txKey, why string) ([]DecisionRecor
 // orderReversals puts the reversals of one payment's letters newest letter
 // first (the remainder's resolution before the letter it followed), keeping
 // everything else in place.
-func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]PendingDecision, error) {
+func (j *Job) orderReversals(ctx context.Context, revs []decide.PendingDecision) ([]decide.PendingDecision, error) {
 	perTx := map[string]int{}
 	for _, p := range revs {
 		perTx[p.Tx.Key]++
@@ -942,7 +889,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 		if n < 2 {
 			continue
 		}
-		all, err := j.Store.allLetters(ctx, j.Name, txKey)
+		all, err := j.Store.AllLetters(ctx, j.Name, txKey)
 		if err != nil {
 			return nil, err
 		}
@@ -959,7 +906,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 			first[p.Tx.Key] = i
 		}
 	}
-	out := append([]PendingDecision(nil), revs...)
+	out := append([]decide.PendingDecision(nil), revs...)
 	sort.SliceStable(out, func(a, b int) bool {
 		x, y := out[a], out[b]
 		if fx, fy := first[x.Tx.Key], first[y.Tx.Key]; fx != fy {
@@ -971,7 +918,7 @@ func (j *Job) orderReversals(ctx context.Context, revs []PendingDecision) ([]Pen
 }
 
 // unletterInLedger writes one PENDING reversal to the ledger.
-func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
+func (j *Job) unletterInLedger(ctx context.Context, p decide.PendingDecision) error {
 	u, ok := j.Ledger.(connectors.Unletterer)
 	if !ok {
 		return fmt.Errorf("reversing %s: %w", p.Reverses, ErrCannotUnletter)
@@ -986,11 +933,6 @@ func (j *Job) unletterInLedger(ctx context.Context, p PendingDecision) error {
 	}
 	return nil
 }
-
-// RuleBankReversal marks the reversal of a letter whose payment the bank
-// reversed or returned: the cash went back, so neither the payment nor the
-// reversal entry is cash to letter.
-const RuleBankReversal = "bank_reversal"
 
 // suggestInstead turns an automatic decision into a suggestion of the same
 // items, for an accountant to confirm.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 )
@@ -34,7 +35,7 @@ func (m maskingHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (m maskingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, MaskIBANs(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, decide.MaskIBANs(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(maskAttr(a))
 		return true
@@ -58,7 +59,7 @@ func maskAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, MaskIBANs(v.String()))
+		return slog.String(a.Key, decide.MaskIBANs(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]slog.Attr, len(g))
@@ -68,7 +69,7 @@ func maskAttr(a slog.Attr) slog.Attr {
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)}
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, MaskIBANs(err.Error()))
+			return slog.String(a.Key, decide.MaskIBANs(err.Error()))
 		}
 	}
 	return a

@@ -1,6 +1,12 @@
 package pipeline
 
 import (
+	"time"
+
+	"context"
+	"database/sql"
+	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"os"
 	"path/filepath"
 	"sync"
@@ -44,13 +50,35 @@ func postgresDSN(t *testing.T) string {
 // forEachStore runs a state-store test against SQLite and PostgreSQL: the
 // same suite for both backends. open returns a new handle on the same
 // database each time it is called.
-func forEachStore(t *testing.T, test func(t *testing.T, open func() (*Store, error))) {
+func forEachStore(t *testing.T, test func(t *testing.T, open func() (*state.Store, error))) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
-		test(t, func() (*Store, error) { return OpenSQLite(path) })
+		test(t, func() (*state.Store, error) { return state.OpenSQLite(path) })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		dsn := postgresDSN(t)
-		test(t, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+		test(t, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 	})
+}
+
+// sqlOf is the store's database with the placeholders of its dialect
+// rebound: what the pass's tests read and touch the tables through.
+func sqlOf(s *state.Store) sqlOn { return sqlOn{s} }
+
+type sqlOn struct{ s *state.Store }
+
+func (q sqlOn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.s.DB().QueryRowContext(ctx, q.s.Rebind(query), args...)
+}
+
+func (q sqlOn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.s.DB().ExecContext(ctx, q.s.Rebind(query), args...)
+}
+
+func testTx(ref, amount string) domain.Transaction {
+	return domain.Transaction{
+		Key: "FR7630006000011234567890189|" + ref, Ref: ref, Account: "FR7630006000011234567890189",
+		Amount: domain.MustAmount(amount), Currency: "EUR", Credit: true, Status: "BOOK",
+		BookingDate: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
+	}
 }

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +82,7 @@ type memRecMore struct {
 }
 
 // recOf is the memRec of a record handed over (r is not copied).
-func recOf(r *DecisionRecord) memRec {
+func recOf(r *decide.DecisionRecord) memRec {
 	rec := memRec{key: r.Key, file: r.FileHash, tx: &r.Tx, dec: &r.Decision, items: r.Items, new: r.New}
 	if r.Shows != nil || r.Reverses != "" || r.State != "" {
 		rec.more = &memRecMore{shows: r.Shows, reverses: r.Reverses, state: r.State}
@@ -98,11 +100,11 @@ func (r *memRec) reverses() string {
 
 // shown is shown (store.go) of r.
 func (r *memRec) shown() (state, decState string, current domain.Decision) {
-	d := DecisionRecord{Key: r.key, Tx: *r.tx, FileHash: r.file, Decision: *r.dec, New: r.new}
+	d := decide.DecisionRecord{Key: r.key, Tx: *r.tx, FileHash: r.file, Decision: *r.dec, New: r.new}
 	if r.more != nil {
 		d.Shows, d.Reverses, d.State = r.more.shows, r.more.reverses, r.more.state
 	}
-	return shown(d)
+	return decide.Shown(d)
 }
 
 // sharedItems are a pass's open items (items) and their index by ID (at).
@@ -135,7 +137,7 @@ func (s sharedItems) named(d *domain.Decision) map[string]domain.OpenItem {
 // write back.
 type passSharer interface {
 	shareItems(items []domain.OpenItem, at map[string]int32) bool
-	saveShared(ctx context.Context, c Commit, b sharedBatch) error
+	saveShared(ctx context.Context, c state.Commit, b sharedBatch) error
 	outbox(job string) *outbox
 }
 
@@ -206,7 +208,7 @@ func newMemoryStore() *memoryStore {
 var _ StateStore = (*memoryStore)(nil)
 
 func listingKey(job, source, path string, size int64, mod time.Time) string {
-	return job + "\x00" + source + "\x00" + path + "\x00" + strconv.FormatInt(size, 10) + "\x00" + listingTime(mod)
+	return job + "\x00" + source + "\x00" + path + "\x00" + strconv.FormatInt(size, 10) + "\x00" + state.ListingTime(mod)
 }
 
 // SeenListing implements StateStore (see Store.SeenListing).
@@ -250,16 +252,16 @@ func (m *memoryStore) shownAt(i int32) (string, domain.Decision) {
 }
 
 // storedAt is the transaction inserted by record i as StoredTx.
-func (m *memoryStore) storedAt(i int32) StoredTx {
+func (m *memoryStore) storedAt(i int32) decide.StoredTx {
 	state, d := m.shownAt(i)
-	return StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d}
+	return decide.StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d}
 }
 
 // list returns the job's transactions that keep says to keep, in txOrder.
-func (m *memoryStore) list(job string, keep func(i int32, state string, d *domain.Decision) bool) []StoredTx {
+func (m *memoryStore) list(job string, keep func(i int32, state string, d *domain.Decision) bool) []decide.StoredTx {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []StoredTx
+	var out []decide.StoredTx
 	for _, c := range m.commits {
 		if c.job != job {
 			continue
@@ -270,26 +272,26 @@ func (m *memoryStore) list(job string, keep func(i int32, state string, d *domai
 			}
 			state, d := m.shownAt(i)
 			if keep(i, state, &d) {
-				out = append(out, StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d})
+				out = append(out, decide.StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d})
 			}
 		}
 	}
-	sortTxs(out)
+	state.SortTxs(out)
 	return out
 }
 
 // Transactions implements StateStore.
-func (m *memoryStore) Transactions(_ context.Context, job string, states ...string) ([]StoredTx, error) {
+func (m *memoryStore) Transactions(_ context.Context, job string, states ...string) ([]decide.StoredTx, error) {
 	return m.list(job, func(_ int32, state string, _ *domain.Decision) bool { return slices.Contains(states, state) }), nil
 }
 
 // Transaction implements StateStore.
-func (m *memoryStore) Transaction(_ context.Context, job, key string) (StoredTx, bool, error) {
+func (m *memoryStore) Transaction(_ context.Context, job, key string) (decide.StoredTx, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, ok := m.txIndex()[txRef{job, key}]
 	if !ok {
-		return StoredTx{}, false, nil
+		return decide.StoredTx{}, false, nil
 	}
 	return m.storedAt(i), true, nil
 }
@@ -325,22 +327,22 @@ func (m *memoryStore) keyIndex() map[txRef]int32 {
 }
 
 // DueWaiting implements StateStore.
-func (m *memoryStore) DueWaiting(_ context.Context, job string, cutoff time.Time) ([]StoredTx, error) {
+func (m *memoryStore) DueWaiting(_ context.Context, job string, cutoff time.Time) ([]decide.StoredTx, error) {
 	return m.list(job, func(i int32, state string, _ *domain.Decision) bool {
-		return state == txWaiting && m.commitOf(i).at.Before(cutoff)
+		return state == decide.TxWaiting && m.commitOf(i).at.Before(cutoff)
 	}), nil
 }
 
 // Exceptions implements StateStore.
-func (m *memoryStore) Exceptions(_ context.Context, job string) ([]StoredTx, error) {
-	return m.list(job, func(_ int32, _ string, d *domain.Decision) bool { return IsException(*d) }), nil
+func (m *memoryStore) Exceptions(_ context.Context, job string) ([]decide.StoredTx, error) {
+	return m.list(job, func(_ int32, _ string, d *domain.Decision) bool { return decide.IsException(*d) }), nil
 }
 
 // SetAsideTxs implements StateStore.
-func (m *memoryStore) SetAsideTxs(_ context.Context, job string, since time.Time) ([]StoredTx, error) {
+func (m *memoryStore) SetAsideTxs(_ context.Context, job string, since time.Time) ([]decide.StoredTx, error) {
 	from := since.Format(time.DateOnly)
-	return m.list(job, func(i int32, state string, _ *domain.Decision) bool {
-		return (state == txIgnored || state == txCovered || state == txWaiting) && dateText(m.recs[i].tx.BookingDate) >= from
+	return m.list(job, func(i int32, st string, _ *domain.Decision) bool {
+		return (st == decide.TxIgnored || st == decide.TxCovered || st == decide.TxWaiting) && state.DateText(m.recs[i].tx.BookingDate) >= from
 	}), nil
 }
 
@@ -364,7 +366,7 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 			slices.Sort(cs)
 		}
 	}
-	var lettered []StoredTx
+	var lettered []decide.StoredTx
 	settled := map[string]domain.OpenItem{}
 	for _, c := range m.commits {
 		if c.job != job || c.at.Before(since) {
@@ -373,11 +375,11 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 		for i := c.first; i < c.end; i++ {
 			r := &m.recs[i]
 			if r.new {
-				if st := m.storedAt(i); st.State == txLettered {
+				if st := m.storedAt(i); st.State == decide.TxLettered {
 					lettered = append(lettered, st)
 				}
 			}
-			if r.dec.Outcome == domain.Auto && r.reverses() == "" && m.decStates[i] != decRejected && !m.undone(job, r.key) {
+			if r.dec.Outcome == domain.Auto && r.reverses() == "" && m.decStates[i] != decide.DecRejected && !m.undone(job, r.key) {
 				for id, it := range m.itemsOf(r) {
 					if it.ID == "" {
 						it.ID = id
@@ -387,7 +389,7 @@ func (m *memoryStore) Memory(_ context.Context, job string, since time.Time) (ma
 			}
 		}
 	}
-	sortTxs(lettered)
+	state.SortTxs(lettered)
 	for _, st := range lettered {
 		mem.Lettered[st.Tx.Key] = st.Decision.Allocations
 		mem.LetteredRefs[st.Tx.Ref] = st.Tx.Key
@@ -410,7 +412,7 @@ func (m *memoryStore) undone(job, key string) bool {
 			continue
 		}
 		for i := c.first; i < c.end; i++ {
-			if m.recs[i].reverses() == key && m.decStates[i] != decRejected {
+			if m.recs[i].reverses() == key && m.decStates[i] != decide.DecRejected {
 				return true
 			}
 		}
@@ -420,14 +422,14 @@ func (m *memoryStore) undone(job, key string) bool {
 
 // SaveCommit implements StateStore: the records are kept where they are
 // (c.Decisions is not copied; the caller hands it over).
-func (m *memoryStore) SaveCommit(ctx context.Context, c Commit) error {
+func (m *memoryStore) SaveCommit(ctx context.Context, c state.Commit) error {
 	return m.saveShared(ctx, c, sharedBatch{})
 }
 
 // saveShared implements passSharer: SaveCommit with b's records too, each
 // placed before the record of c.Decisions it names (b's slices are kept,
 // not copied, and must not change afterwards).
-func (m *memoryStore) saveShared(_ context.Context, c Commit, b sharedBatch) error {
+func (m *memoryStore) saveShared(_ context.Context, c state.Commit, b sharedBatch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := len(c.Decisions) + len(b.recs)
@@ -485,7 +487,7 @@ func (m *memoryStore) saveShared(_ context.Context, c Commit, b sharedBatch) err
 	for _, l := range c.Learned {
 		m.learned[l] = true
 	}
-	if !c.empty() || len(b.recs) > 0 {
+	if !c.Empty() || len(b.recs) > 0 {
 		m.revision[c.Job]++
 	}
 	return nil
@@ -510,9 +512,9 @@ func (m *memoryStore) outbox(job string) *outbox {
 		}
 		break
 	}
-	perm := orderBy(len(o.idx), func(k int) orderKey {
+	perm := state.OrderBy(len(o.idx), func(k int) state.OrderKey {
 		r := &o.recs[o.idx[k]]
-		return writeBackKey(r.file, r.tx, r.key)
+		return state.WriteBackKey(r.file, r.tx, r.key)
 	})
 	for k, i := range perm {
 		perm[k] = o.idx[i]
@@ -532,9 +534,9 @@ type memOutbox struct {
 
 func (o *memOutbox) len() int { return len(o.idx) }
 
-func (o *memOutbox) get(i int) PendingDecision {
+func (o *memOutbox) get(i int) decide.PendingDecision {
 	r := &o.recs[o.idx[i]]
-	return PendingDecision{Key: r.key, FileHash: r.file, Tx: *r.tx, Decision: *r.dec, Items: o.m.itemsOf(r),
+	return decide.PendingDecision{Key: r.key, FileHash: r.file, Tx: *r.tx, Decision: *r.dec, Items: o.m.itemsOf(r),
 		DecidedAt: o.at, Reverses: r.reverses()}
 }
 
@@ -549,8 +551,8 @@ func (o *memOutbox) head(i int) (key, file, reverses string) {
 }
 
 // letters is Store.letters over the records (m.mu held).
-func (m *memoryStore) letters(job, txKey string) []AutoDecision {
-	var all []AutoDecision
+func (m *memoryStore) letters(job, txKey string) []decide.AutoDecision {
+	var all []decide.AutoDecision
 	reversal := map[string]string{}
 	for _, c := range m.commits {
 		if c.job != job {
@@ -565,33 +567,33 @@ func (m *memoryStore) letters(job, txKey string) []AutoDecision {
 				reversal[r.reverses()] = m.decStates[i]
 				continue
 			}
-			all = append(all, AutoDecision{Key: r.key, Decision: *r.dec, Items: m.itemsOf(r), State: m.decStates[i], DecidedAt: c.at})
+			all = append(all, decide.AutoDecision{Key: r.key, Decision: *r.dec, Items: m.itemsOf(r), State: m.decStates[i], DecidedAt: c.at})
 		}
 	}
 	for i := range all {
 		all[i].Reversal = reversal[all[i].Key]
 	}
-	sortLetters(all)
+	decide.SortLetters(all)
 	return all
 }
 
-// allLetters implements StateStore.
-func (m *memoryStore) allLetters(_ context.Context, job, txKey string) ([]AutoDecision, error) {
+// AllLetters implements StateStore.
+func (m *memoryStore) AllLetters(_ context.Context, job, txKey string) ([]decide.AutoDecision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.letters(job, txKey), nil
 }
 
 // Letters implements StateStore.
-func (m *memoryStore) Letters(_ context.Context, job, txKey string) ([]AutoDecision, int, error) {
+func (m *memoryStore) Letters(_ context.Context, job, txKey string) ([]decide.AutoDecision, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	all := m.letters(job, txKey)
-	return standingChain(all), len(all), nil
+	return decide.StandingChain(all), len(all), nil
 }
 
 // LastLetter implements StateStore.
-func (m *memoryStore) LastLetter(ctx context.Context, job, txKey string) (*AutoDecision, int, error) {
+func (m *memoryStore) LastLetter(ctx context.Context, job, txKey string) (*decide.AutoDecision, int, error) {
 	chain, count, err := m.Letters(ctx, job, txKey)
 	if len(chain) > 0 {
 		return &chain[len(chain)-1], count, err
@@ -608,7 +610,7 @@ func (m *memoryStore) LastRejected(_ context.Context, job, txKey string) (*domai
 	lastKey := ""
 	for i, at := range m.rejectedAt {
 		r := &m.recs[i]
-		if m.commitOf(i).job != job || r.tx.Key != txKey || m.decStates[i] != decRejected {
+		if m.commitOf(i).job != job || r.tx.Key != txKey || m.decStates[i] != decide.DecRejected {
 			continue
 		}
 		if last == nil || at.After(lastAt) || at.Equal(lastAt) && r.key > lastKey {
@@ -643,27 +645,27 @@ func (m *memoryStore) RedactPersonalData(context.Context, string, time.Time, tim
 }
 
 // Pending implements StateStore.
-func (m *memoryStore) Pending(_ context.Context, job string) ([]PendingDecision, error) {
+func (m *memoryStore) Pending(_ context.Context, job string) ([]decide.PendingDecision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []PendingDecision
+	var out []decide.PendingDecision
 	for _, c := range m.commits {
 		if c.job != job {
 			continue
 		}
 		for i := c.first; i < c.end; i++ {
-			if m.decStates[i] == decPending {
+			if m.decStates[i] == decide.DecPending {
 				r := &m.recs[i]
 				row := r // the transaction's row: its data and file
 				if at, ok := m.txIndex()[txRef{job, r.tx.Key}]; ok {
 					row = &m.recs[at]
 				}
-				out = append(out, PendingDecision{Key: r.key, FileHash: row.file, Tx: *row.tx, Decision: *r.dec,
+				out = append(out, decide.PendingDecision{Key: r.key, FileHash: row.file, Tx: *row.tx, Decision: *r.dec,
 					Items: m.itemsOf(r), DecidedAt: c.at.UTC(), Reverses: r.reverses()})
 			}
 		}
 	}
-	sortPending(out)
+	state.SortPending(out)
 	return out, nil
 }
 
@@ -676,8 +678,8 @@ func (m *memoryStore) MarkApplied(_ context.Context, job string, keys []string, 
 	defer m.mu.Unlock()
 	idx := m.keyIndex()
 	for _, k := range keys {
-		if i, ok := idx[txRef{job, k}]; ok && m.decStates[i] == decPending {
-			m.decStates[i] = decApplied
+		if i, ok := idx[txRef{job, k}]; ok && m.decStates[i] == decide.DecPending {
+			m.decStates[i] = decide.DecApplied
 		}
 	}
 	m.revision[job]++
@@ -686,7 +688,7 @@ func (m *memoryStore) MarkApplied(_ context.Context, job string, keys []string, 
 
 // MarkRejected implements StateStore (see Store.MarkRejected; what the
 // transaction becomes is refusedState's).
-func (m *memoryStore) MarkRejected(_ context.Context, job string, rejected []Rejection, at time.Time) error {
+func (m *memoryStore) MarkRejected(_ context.Context, job string, rejected []decide.Rejection, at time.Time) error {
 	if len(rejected) == 0 {
 		return nil
 	}
@@ -694,17 +696,17 @@ func (m *memoryStore) MarkRejected(_ context.Context, job string, rejected []Rej
 	defer m.mu.Unlock()
 	for _, r := range rejected {
 		i, ok := m.keyIndex()[txRef{job, r.Key}]
-		if !ok || m.decStates[i] != decPending {
+		if !ok || m.decStates[i] != decide.DecPending {
 			continue
 		}
-		m.decStates[i] = decRejected
+		m.decStates[i] = decide.DecRejected
 		m.rejectedAt[i] = at
 		rec := &m.recs[i]
 		txAt, ok := m.txIndex()[txRef{job, rec.tx.Key}]
 		if !ok {
 			continue
 		}
-		state, dec := refusedState(*rec.dec, m.itemsOf(rec), r, m.letters(job, rec.tx.Key))
+		state, dec := decide.RefusedState(*rec.dec, m.itemsOf(rec), r, m.letters(job, rec.tx.Key))
 		m.over[txAt] = txShown{state: state, dec: dec}
 	}
 	m.revision[job]++
@@ -725,20 +727,20 @@ func (m *memoryStore) MarkReversalsRejected(_ context.Context, job string, keys 
 		if !ok {
 			return fmt.Errorf("reading reversal %s: not recorded", k)
 		}
-		m.decStates[i] = decRejected
+		m.decStates[i] = decide.DecRejected
 		m.rejectedAt[i] = at
 		if !slices.Contains(order, m.recs[i].tx.Key) {
 			order = append(order, m.recs[i].tx.Key)
 		}
 	}
 	for _, txKey := range order {
-		d, ok := standing(m.letters(job, txKey))
+		d, ok := decide.Standing(m.letters(job, txKey))
 		if !ok {
 			return fmt.Errorf("restoring the letter of %s: no letter stands", txKey)
 		}
 		d.Explanation += " (unlettering refused by the ledger: " + reason + ")"
 		if txAt, ok := m.txIndex()[txRef{job, txKey}]; ok {
-			m.over[txAt] = txShown{state: txLettered, dec: d}
+			m.over[txAt] = txShown{state: decide.TxLettered, dec: d}
 		}
 	}
 	m.revision[job]++
@@ -747,7 +749,7 @@ func (m *memoryStore) MarkReversalsRejected(_ context.Context, job string, keys 
 
 // Refuse, Held, HeldListing, ForgetOtherVersions and CountHeld implement
 // StateStore: one pass keeps no refusal for later.
-func (m *memoryStore) Refuse(context.Context, string, RefusedFile) error { return nil }
+func (m *memoryStore) Refuse(context.Context, string, state.RefusedFile) error { return nil }
 
 func (m *memoryStore) Held(context.Context, string, string) (bool, error) { return false, nil }
 
@@ -761,14 +763,14 @@ func (m *memoryStore) ForgetOtherVersions(context.Context, string, string, strin
 
 func (m *memoryStore) CountHeld(context.Context, string) (int, error) { return 0, nil }
 
-// prior implements StateStore: the identity rule looks up nothing (the
+// Prior implements StateStore: the identity rule looks up nothing (the
 // pass's own files are in its intake).
-func (m *memoryStore) prior(string) priorState { return nil }
+func (m *memoryStore) Prior(string) state.Prior { return nil }
 
-// examState implements StateStore.
-func (m *memoryStore) examState(_ context.Context, job string, now, waitCutoff time.Time) (examInputs, string, error) {
+// ExamState implements StateStore.
+func (m *memoryStore) ExamState(_ context.Context, job string, now, waitCutoff time.Time) (state.ExamInputs, string, error) {
 	m.mu.Lock()
-	e := examInputs{Revision: m.revision[job], Memory: int64(len(m.learned)), Day: now.UTC().Format("2006-01-02")}
+	e := state.ExamInputs{Revision: m.revision[job], Memory: int64(len(m.learned)), Day: now.UTC().Format("2006-01-02")}
 	recorded := m.examined[job]
 	m.mu.Unlock()
 	due, _ := m.DueWaiting(context.Background(), job, waitCutoff)
@@ -776,39 +778,39 @@ func (m *memoryStore) examState(_ context.Context, job string, now, waitCutoff t
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, t := range m.rejectedAt {
-		if now.Sub(t) < RejectedRetryAfter {
+		if now.Sub(t) < decide.RejectedRetryAfter {
 			e.Refusals++
 		}
 	}
 	return e, recorded, nil
 }
 
-// recordExamined implements StateStore.
-func (m *memoryStore) recordExamined(_ context.Context, job string, e examInputs, settled bool, _ time.Time) error {
+// RecordExamined implements StateStore.
+func (m *memoryStore) RecordExamined(_ context.Context, job string, e state.ExamInputs, settled bool, _ time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !settled {
-		m.examined[job] = e.String() + changedMark
+		m.examined[job] = e.String() + state.ChangedMark
 	} else if e.Revision == m.revision[job] {
 		m.examined[job] = e.String()
 	}
 	return nil
 }
 
-// reportState implements StateStore.
-func (m *memoryStore) reportState(_ context.Context, job string) (int64, reportedFigures, error) {
+// ReportState implements StateStore.
+func (m *memoryStore) ReportState(_ context.Context, job string) (int64, state.ReportedFigures, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	last, _ := decodeReported(m.reported[job])
+	last, _ := state.DecodeReported(m.reported[job])
 	return m.revision[job], last, nil
 }
 
-// recordReported implements StateStore.
-func (m *memoryStore) recordReported(_ context.Context, job string, revision int64, f reportedFigures) error {
+// RecordReported implements StateStore.
+func (m *memoryStore) RecordReported(_ context.Context, job string, revision int64, f state.ReportedFigures) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if revision == m.revision[job] {
-		m.reported[job] = f.encode()
+		m.reported[job] = f.Encode()
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,7 +41,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 	}{
 		{name: "examples"},
 		{name: "a possible duplicate", files: map[string][]byte{first.name: first.doc.XML(),
-			second.name: second.doc.XML()}, reason: ReasonPossibleDuplicate},
+			second.name: second.doc.XML()}, reason: decide.ReasonPossibleDuplicate},
 		{name: "ledger refuses", ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
 		}},
@@ -49,7 +51,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+			sql, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +89,7 @@ func TestMemoryStoreKeepsWhatStoreKeeps(t *testing.T) {
 					t.Errorf("%s differs:\n--- SQL\n%s\n--- memory\n%s", name, a, b)
 				}
 			}
-			all := []string{txOpen, txLettered, txIgnored, txHeld, txWaiting, txCovered}
+			all := []string{decide.TxOpen, decide.TxLettered, decide.TxIgnored, decide.TxHeld, decide.TxWaiting, decide.TxCovered}
 			a, err := sql.Transactions(ctx, "j", all...)
 			if err != nil {
 				t.Fatal(err)
@@ -163,22 +165,22 @@ func jsonText(v any) string {
 // they were recorded in or their keys.
 func TestLetteredMemoryInTxOrder(t *testing.T) {
 	ctx := context.Background()
-	sql, err := OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	sql, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sql.Close()
 	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
-	lettered := func(key, account string) DecisionRecord {
+	lettered := func(key, account string) decide.DecisionRecord {
 		tx := testTx("R1", "100.00")
 		tx.Key, tx.Account, tx.EndToEndID = key, account, "E2E-1"
-		return DecisionRecord{Key: "ltr-" + key, Tx: tx, FileHash: "h1", New: true,
+		return decide.DecisionRecord{Key: "ltr-" + key, Tx: tx, FileHash: "h1", New: true,
 			Decision: domain.Decision{TxKey: key, Outcome: domain.Auto, Rule: "reference",
 				Allocations: []domain.Allocation{{ItemID: "OI-" + key, Amount: domain.MustAmount("100.00")}}}}
 	}
 	for _, st := range []StateStore{sql, newMemoryStore()} {
 		// k2 in account A is first in txOrder, k1 in account B last.
-		c := Commit{Job: "j", At: at, Decisions: []DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
+		c := state.Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{lettered("k1", "B"), lettered("k2", "A")}}
 		if err := st.SaveCommit(ctx, c); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"runtime/debug"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // Metrics are Lettrage's Prometheus series, on an explicit registry. Labels
@@ -273,7 +275,7 @@ func ExceptionAge(booked, now time.Time) string {
 
 // unmatched sets the unmatched-cash and exception-age gauges from the
 // exceptions snapshot.
-func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
+func (m *Metrics) unmatched(job string, exc []decide.StoredTx, now time.Time) {
 	if m == nil {
 		return
 	}
@@ -284,7 +286,7 @@ func (m *Metrics) unmatched(job string, exc []StoredTx, now time.Time) {
 	var oldest time.Time
 	for _, st := range exc {
 		k := key{st.Tx.Currency, m.accountLabel(job, st.Tx.Account)}
-		amt[k] = amt[k].Add(unallocated(st))
+		amt[k] = amt[k].Add(decide.Unallocated(st))
 		cnt[k]++
 		ages[ExceptionAge(st.Tx.BookingDate, now)]++
 		if d := st.Tx.BookingDate; !d.IsZero() && (oldest.IsZero() || d.Before(oldest)) {
@@ -318,15 +320,6 @@ func (m *Metrics) accountLabel(job, account string) string {
 // last four characters, never the IBAN.
 func accountSuffix(s string) string {
 	return "…" + s[max(0, len(s)-4):]
-}
-
-// MaskIBAN keeps the country, check digits and last four characters:
-// FR7630006000011234567890189 → FR76…0189. Used in logs and labels.
-func MaskIBAN(s string) string {
-	if len(s) <= 8 {
-		return "…" + s[max(0, len(s)-2):]
-	}
-	return s[:4] + "…" + s[len(s)-4:]
 }
 
 func (m *Metrics) sourceRead(job, source string, n int64) {
@@ -410,7 +403,7 @@ func (m *Metrics) inboxFile(job, outcome string) {
 func (m *Metrics) resolution(job, action, status string) {
 	if m != nil {
 		known := false
-		for _, a := range Actions {
+		for _, a := range report.Actions {
 			known = known || a == action
 		}
 		if !known {

@@ -1,9 +1,6 @@
 package pipeline
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -109,35 +106,5 @@ func TestReadBuildVersion(t *testing.T) {
 	}
 	if got := ReadBuild("").Version; got == "" {
 		t.Error("an empty stamp gives an empty version")
-	}
-}
-
-// TestMetricsNegotiateOpenMetrics: /metrics answers in OpenMetrics when
-// the scraper asks for it, in the Prometheus text format otherwise.
-func TestMetricsNegotiateOpenMetrics(t *testing.T) {
-	s := &Service{Metrics: NewMetrics("test")}
-	s.Metrics.InitJob("j", "local")
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	get := func(accept string) (string, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.Header.Get("Content-Type"), string(body)
-	}
-	ct, body := get("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
-	if !strings.HasPrefix(ct, "application/openmetrics-text") || !strings.HasSuffix(body, "# EOF\n") {
-		t.Errorf("asked for OpenMetrics: Content-Type %q, body ends %q", ct, body[max(0, len(body)-20):])
-	}
-	ct, body = get("")
-	if !strings.HasPrefix(ct, "text/plain") || strings.Contains(body, "# EOF") {
-		t.Errorf("no Accept header: Content-Type %q, want the text format", ct)
 	}
 }

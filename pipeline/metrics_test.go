@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"testing"
 	"time"
 
@@ -31,11 +32,11 @@ func TestExceptionAge(t *testing.T) {
 func TestExceptionsByAgeGauge(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	m := NewMetrics("test")
-	exc := func(daysAgo int) StoredTx {
-		return StoredTx{Tx: domain.Transaction{Currency: "EUR", Amount: domain.MustAmount("10"),
+	exc := func(daysAgo int) decide.StoredTx {
+		return decide.StoredTx{Tx: domain.Transaction{Currency: "EUR", Amount: domain.MustAmount("10"),
 			BookingDate: now.AddDate(0, 0, -daysAgo)}}
 	}
-	m.unmatched("j", []StoredTx{exc(1), exc(5), exc(6), exc(40)}, now)
+	m.unmatched("j", []decide.StoredTx{exc(1), exc(5), exc(6), exc(40)}, now)
 	want := map[string]float64{"0-2": 1, "3-7": 2, "8-30": 0, "over_30": 1}
 	if got := gaugeByLabel(t, m, "lettrage_exceptions_by_age", "age"); !equalCounts(got, want) {
 		t.Errorf("exceptions by age %v, want %v", got, want)
@@ -82,4 +83,25 @@ func equalCounts(a, b map[string]float64) bool {
 		}
 	}
 	return true
+}
+
+func TestAgeingBucket(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		due  time.Time
+		want string
+	}{
+		{time.Time{}, "not_due"},
+		{now.AddDate(0, 0, 5), "not_due"},
+		{now, "not_due"},
+		{now.AddDate(0, 0, -1), "1-30"},
+		{now.AddDate(0, 0, -30), "1-30"},
+		{now.AddDate(0, 0, -31), "31-60"},
+		{now.AddDate(0, 0, -61), "61-90"},
+		{now.AddDate(0, 0, -91), "over_90"},
+	} {
+		if got := AgeingBucket(tc.due, now); got != tc.want {
+			t.Errorf("AgeingBucket(%s) = %s, want %s", tc.due.Format("2006-01-02"), got, tc.want)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
@@ -16,19 +18,19 @@ import (
 // (matcher's findLettered, called for those alone), so leaving them out
 // otherwise decides exactly the same. The SQL store alone leaves them out;
 // the memory store of `lettrage match` holds them anyway.
-func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, open []StoredTx) (matcher.Memory, error) {
+func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, open []decide.StoredTx) (matcher.Memory, error) {
 	since := j.now().AddDate(0, 0, -LetteredMemoryDays)
-	s, ok := j.Store.(*Store)
+	s, ok := j.Store.(*state.Store)
 	if !ok || undoesLetters(fresh, open) {
 		return j.Store.Memory(ctx, j.Name, since)
 	}
-	return s.memory(ctx, j.Name, since, false)
+	return s.LoadMemory(ctx, j.Name, since, false)
 }
 
 // undoesLetters reports whether a transaction of fresh or open is a bank
 // reversal or return, which the matcher ties to the lettered payment it
 // undoes.
-func undoesLetters(fresh []domain.Transaction, open []StoredTx) bool {
+func undoesLetters(fresh []domain.Transaction, open []decide.StoredTx) bool {
 	for i := range fresh {
 		if fresh[i].Reversal || fresh[i].Return {
 			return true

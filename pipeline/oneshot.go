@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/report"
 	"log/slog"
 	"time"
 
@@ -28,7 +29,7 @@ type MatchOptions struct {
 	Parse     camt.Options
 	// ReportDir receives exceptions.csv (and the Reports options' files).
 	ReportDir    string
-	Reports      ReportOptions
+	Reports      report.Options
 	AccountNames map[string]string
 	// MaxFileBytes bounds one statement file (0: no limit).
 	MaxFileBytes int64

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
 	"io"
 	"log/slog"
 	"os"
@@ -32,7 +34,7 @@ type oneShotCase struct {
 	ledger   func(connectors.Ledger) connectors.Ledger
 	source   func(connectors.StatementSource) connectors.StatementSource
 	onlyCAMT bool
-	reports  ReportOptions
+	reports  report.Options
 	matching func() matcher.Config
 	wantErr  error
 }
@@ -194,7 +196,7 @@ func TestMatchFilesCases(t *testing.T) {
 			"copies/dup-16.053": stmt16, "copies/zz-17.xml.gz": gzipped(t, stmt17)}},
 			want: func(r Result) bool {
 				return r.Files == 4 && r.FilesProcessed == 3 && r.FilesDuplicate == 1 && r.Duplicates == 6 &&
-					r.SetAside[ReasonDuplicateDelivery].Count == 6
+					r.SetAside[decide.ReasonDuplicateDelivery].Count == 6
 			}},
 		{oneShotCase: oneShotCase{name: "overlapping statement under another name", onlyCAMT: true, files: map[string][]byte{
 			"again/17-resent.xml": append(append([]byte(nil), stmt17...), "\n<!-- resent -->\n"...)}},
@@ -209,11 +211,11 @@ func TestMatchFilesCases(t *testing.T) {
 			want: func(r Result) bool { return r.FilesSkipped == 1 && r.FilesProcessed == 1 }},
 		{oneShotCase: oneShotCase{name: "ledger refuses some decisions", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}}
-		}}, exceptions: ReasonLedgerRejected, notJournal: "OI-1012",
+		}}, exceptions: decide.ReasonLedgerRejected, notJournal: "OI-1012",
 			want: func(r Result) bool { return r.Applied == r.Outcomes[domain.Auto]-1 }},
 		{oneShotCase: oneShotCase{name: "ledger refuses after a partial write", onlyCAMT: true, ledger: func(l connectors.Ledger) connectors.Ledger {
 			return &refusingLedger{Ledger: l, refuse: map[string]bool{"OI-1012": true}, partial: true}
-		}}, exceptions: ReasonLedgerRejectedPartial, notJournal: "OI-1012",
+		}}, exceptions: decide.ReasonLedgerRejectedPartial, notJournal: "OI-1012",
 			want: func(r Result) bool { return r.Applied == r.Outcomes[domain.Auto]-1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,3 +87,7 @@ func (e *stepError) Unwrap() []error { return []error{e.step, e.err} }
 
 // openItemsError wraps an error of Ledger.OpenItems with ErrOpenItems.
 func openItemsError(err error) error { return &stepError{step: ErrOpenItems, err: err} }
+
+// NothingChanged is Result.ExaminedWhy when the pass skipped the
+// re-examination.
+const NothingChanged = "nothing changed since the last examination"

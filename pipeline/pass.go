@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,20 +32,20 @@ type pass struct {
 	// files are the new files to record; fresh the new transactions to
 	// match, freshFile the file each came from (by index); setAside the
 	// records of what the identity rule set aside.
-	files     []FileRecord
+	files     []state.FileRecord
 	fresh     []domain.Transaction
 	freshFile []string
-	setAside  []DecisionRecord
+	setAside  []decide.DecisionRecord
 	// open are the stored transactions matched again (open exceptions,
 	// due batch entries); skipped when the examination was not needed.
-	open []StoredTx
+	open []decide.StoredTx
 	// exam is the examination fingerprint, examined whether the open
 	// exceptions were matched again this pass.
-	exam     examInputs
+	exam     state.ExamInputs
 	examined bool
 	in       matcher.Input
 	out      matcher.Output
-	commit   Commit
+	commit   state.Commit
 	// sharer is the store when it keeps this pass's items, new
 	// transactions and decisions once (passSharer); batch is then the
 	// records of the new transactions, committed with commit.
@@ -67,7 +70,7 @@ type pass struct {
 
 // renderedExceptions is the exceptions list and its CSV.
 type renderedExceptions struct {
-	exc []StoredTx
+	exc []decide.StoredTx
 	csv []byte
 	err error
 }
@@ -78,7 +81,7 @@ type renderedExceptions struct {
 // what was committed is complete and the next run resumes from it).
 func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	started := j.now()
-	res.RunID = shortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
+	res.RunID = decide.ShortHash(fmt.Sprintf("%s\x00%d", j.Name, started.UnixNano()))[:12]
 	res.Outcomes = map[domain.Outcome]int{}
 	p := &pass{j: j, res: &res, log: j.Log.With("job", j.Name, "run_id", res.RunID)}
 	if j.Locker != nil {
@@ -159,7 +162,7 @@ func (p *pass) loadItems(ctx context.Context) error {
 	if p.j.OpenItems == nil {
 		p.res.noteOpenItems(p.j.Ledger, p.log)
 	}
-	p.itemsHash = itemsHash(items)
+	p.itemsHash = state.ItemsHash(items)
 	return p.recordItemsStamp(ctx)
 }
 
@@ -256,7 +259,7 @@ func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
 // transactions, its indexes) is released before the matcher runs.
 func (p *pass) takeIn(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.ids = newIntake(j.Store.prior(j.Name))
+	p.ids = newIntake(j.Store.Prior(j.Name))
 	p.ids.recordDeliveries = true
 	seenHash := map[string]bool{}
 	for i := range p.staged {
@@ -284,7 +287,7 @@ func (p *pass) takeIn(ctx context.Context) error {
 		if err := p.ids.addFile(ctx, sf.hash, sf.txs); err != nil {
 			return err
 		}
-		p.files = append(p.files, FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
+		p.files = append(p.files, state.FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
 			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
 		sf.txs = nil // the intake holds what is kept
 	}
@@ -294,7 +297,7 @@ func (p *pass) takeIn(ctx context.Context) error {
 	// recorded transactions (enrich, dropped, deliveries).
 	p.ids.classes, p.ids.links, p.ids.fresh, p.ids.freshFile, p.ids.covers = nil, nil, nil, nil, nil
 	res.Duplicates = p.ids.duplicates
-	res.noteSetAside(ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
+	res.noteSetAside(decide.ReasonDuplicateDelivery, p.ids.duplicates, p.ids.dupAmount)
 	crashAt(FailAfterParse)
 	return nil
 }
@@ -307,13 +310,13 @@ func (p *pass) takeIn(ctx context.Context) error {
 func (p *pass) gatherOpen(ctx context.Context) error {
 	j := p.j
 	now := j.now()
-	exam, recorded, err := j.Store.examState(ctx, j.Name, now, now.Add(-j.batchWait()))
+	exam, recorded, err := j.Store.ExamState(ctx, j.Name, now, now.Add(-j.batchWait()))
 	if err != nil {
 		return err
 	}
 	exam.Config, exam.Items = j.ConfigHash, p.itemsHash
 	p.exam = exam
-	why := exam.changedSince(recorded)
+	why := exam.ChangedSince(recorded)
 	if len(p.files) > 0 {
 		why = strings.TrimPrefix(why+", new statements", ", ")
 	}
@@ -328,7 +331,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	if err := p.needItems(ctx); err != nil {
 		return err
 	}
-	open, err := j.Store.Transactions(ctx, j.Name, txOpen)
+	open, err := j.Store.Transactions(ctx, j.Name, decide.TxOpen)
 	if err != nil {
 		return err
 	}
@@ -358,7 +361,7 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 
 // match runs the matcher, pure, over the new transactions and the open
 // exceptions together. Reads p.fresh, p.open, p.items and the store's
-// memory; writes p.in and p.out.
+// LoadMemory; writes p.in and p.out.
 func (p *pass) match(ctx context.Context) error {
 	j := p.j
 	p.in = matcher.Input{Items: p.items, Config: j.Matching}
@@ -414,8 +417,8 @@ func (p *pass) save(ctx context.Context) error {
 	p.res.Committed = true
 	crashAt(FailAfterCommit)
 	if p.examined {
-		settled := p.commit.empty() && len(p.batch.recs) == 0
-		if err := j.Store.recordExamined(ctx, j.Name, p.exam, settled, j.now()); err != nil {
+		settled := p.commit.Empty() && len(p.batch.recs) == 0
+		if err := j.Store.RecordExamined(ctx, j.Name, p.exam, settled, j.now()); err != nil {
 			return err
 		}
 	}
@@ -440,13 +443,13 @@ func (p *pass) writeBack(ctx context.Context) error {
 	} else {
 		ob = pendingOf(p.commit)
 	}
-	p.commit, p.batch = Commit{}, sharedBatch{} // not kept while the reports are written
+	p.commit, p.batch = state.Commit{}, sharedBatch{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
 		go func() {
 			var r renderedExceptions
 			if r.exc, r.err = p.j.Store.Exceptions(ctx, p.j.Name); r.err == nil {
-				r.csv, r.err = renderExceptionsCSV(r.exc)
+				r.csv, r.err = report.ExceptionsCSV(r.exc)
 			}
 			p.early <- r
 		}()
@@ -468,7 +471,7 @@ func (p *pass) writeBack(ctx context.Context) error {
 // figures.
 func (p *pass) report(ctx context.Context) error {
 	j := p.j
-	revision, last, err := j.Store.reportState(ctx, j.Name)
+	revision, last, err := j.Store.ReportState(ctx, j.Name)
 	if err != nil {
 		return err
 	}
@@ -496,9 +499,9 @@ func (p *pass) report(ctx context.Context) error {
 	p.res.ReportsWritten = true
 	crashAt(FailAfterReports)
 	p.res.Exceptions = len(exc)
-	p.res.UnmatchedCash = unmatchedCash(exc)
+	p.res.UnmatchedCash = decide.UnmatchedCash(exc)
 	j.gaugesKey = key
-	return j.Store.recordReported(ctx, j.Name, revision, reportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
+	return j.Store.RecordReported(ctx, j.Name, revision, state.ReportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
 }
 
 // reportsCurrent reports whether the reports written for key need not be
@@ -557,7 +560,7 @@ func (p *pass) redact(ctx context.Context) error {
 // counts.
 func (p *pass) decide(ctx context.Context) error {
 	j, res := p.j, p.res
-	p.commit = Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
+	p.commit = state.Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Files: p.files, Learned: p.out.Learned,
 		Deliveries: p.ids.deliveries, Enriched: p.ids.enrich}
 	itemAt := <-p.itemAt
 	p.itemAt = nil
@@ -571,7 +574,7 @@ func (p *pass) decide(ctx context.Context) error {
 			recs: make([]sharedRec, 0, len(p.fresh))}
 		mine = len(p.out.Decisions) - len(p.fresh)
 	}
-	p.commit.Decisions = make([]DecisionRecord, 0, len(p.setAside)+mine)
+	p.commit.Decisions = make([]decide.DecisionRecord, 0, len(p.setAside)+mine)
 	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
 	p.setAside = nil
 	if j.Reports.XLSX || j.Reports.FrenchCSV || j.Metrics != nil {
@@ -587,7 +590,7 @@ func (p *pass) decide(ctx context.Context) error {
 		}
 	}
 	for i, d := range p.out.Decisions {
-		var prev *StoredTx
+		var prev *decide.StoredTx
 		if i >= len(p.fresh) {
 			prev = &p.open[i-len(p.fresh)]
 		}
@@ -609,7 +612,7 @@ func (p *pass) decide(ctx context.Context) error {
 		res.Outcomes[d.Outcome]++
 		j.Metrics.decision(j.Name, d)
 		if d.Outcome == domain.Ignored && prev == nil {
-			if why := ignoredReason(p.in.Transactions[i], d); why != "" {
+			if why := decide.IgnoredReason(p.in.Transactions[i], d); why != "" {
 				res.noteIgnored(why, p.in.Transactions[i])
 				j.Metrics.setAside(j.Name, why, 1)
 			}
@@ -633,7 +636,7 @@ func (p *pass) decide(ctx context.Context) error {
 // nothing is to be recorded (an exception decided as before, a refused
 // letter not retried yet). shared ≥ 0: tx is p.fresh[shared], and its
 // record goes to p.batch (its decision to p.out.Decisions[shared]).
-func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *StoredTx,
+func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *decide.StoredTx,
 	itemAt map[string]int32, shared int32) (recorded bool, _ domain.Decision, err error) {
 	j, res := p.j, p.res
 	isNew := prev == nil
@@ -646,10 +649,10 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 		// itself; show what the matcher would do as a suggestion.
 		d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
 	}
-	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == txWaiting, prevReason)
-	if d.Reason == ReasonPossibleDuplicate && isNew {
+	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == decide.TxWaiting, prevReason)
+	if d.Reason == decide.ReasonPossibleDuplicate && isNew {
 		res.PossibleDuplicates++
-		j.Metrics.setAside(j.Name, ReasonPossibleDuplicate, 1)
+		j.Metrics.setAside(j.Name, decide.ReasonPossibleDuplicate, 1)
 	}
 	if !isNew {
 		var again bool
@@ -657,7 +660,7 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			return false, d, err
 		}
 	}
-	rec := DecisionRecord{Tx: tx, FileHash: file, Decision: d, New: isNew}
+	rec := decide.DecisionRecord{Tx: tx, FileHash: file, Decision: d, New: isNew}
 	if !isNew {
 		rec.FileHash = prev.FileHash
 	}
@@ -668,12 +671,12 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 				return false, d, err
 			}
 		}
-		rec.Key = DecisionKey(j.Name, tx.Key, generation)
+		rec.Key = decide.DecisionKey(j.Name, tx.Key, generation)
 		if itemAt != nil { // else the store shares the items (passSharer)
 			rec.Items = sharedItems{items: p.items, at: itemAt}.named(&d)
 		}
 	} else {
-		rec.Key = "rec-" + shortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
+		rec.Key = "rec-" + decide.ShortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
 	}
 	if d.Outcome == domain.Unletter && d.UnletterKey != "" {
 		// The bank reversed or returned a payment that was lettered: undo
@@ -684,7 +687,7 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			return false, d, err
 		}
 		for i := range revs {
-			revs[i].Decision.Rule = RuleBankReversal
+			revs[i].Decision.Rule = decide.RuleBankReversal
 		}
 		if revs != nil {
 			p.commit.Decisions = append(p.commit.Decisions, revs...)
@@ -714,20 +717,20 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 // exception decided as before is not recorded again (again false).
 func (p *pass) againDecision(ctx context.Context, tx domain.Transaction, d, prev domain.Decision) (domain.Decision, bool, error) {
 	j := p.j
-	if d.Outcome == domain.Auto && prev.Reason == ReasonLedgerRejected {
+	if d.Outcome == domain.Auto && prev.Reason == decide.ReasonLedgerRejected {
 		last, at, err := j.Store.LastRejected(ctx, j.Name, tx.Key)
 		if err != nil {
 			return d, false, err
 		}
-		if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < RejectedRetryAfter {
+		if last != nil && sameAllocations(*last, d) && j.now().Sub(at) < decide.RejectedRetryAfter {
 			return d, false, nil
 		}
 	}
-	if d.Outcome != domain.Auto && prev.Reason == ReasonLedgerRejected {
+	if d.Outcome != domain.Auto && prev.Reason == decide.ReasonLedgerRejected {
 		// Still an exception: keep the ledger's refusal in view (an
 		// invoice paid by someone else may be a double payment).
 		ledgerSaid, _, _ := strings.Cut(prev.Explanation, " Now: ")
-		d.Reason, d.Explanation = ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
+		d.Reason, d.Explanation = decide.ReasonLedgerRejected, ledgerSaid+" Now: "+d.Explanation
 	}
 	if d.Outcome == domain.Auto {
 		p.res.Rematched++

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -71,7 +73,7 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 	ctx := context.Background()
 	const ref = "SGFR2611160001A" // scenario a: RF reference of OI-1012
 
-	exception := func() *StoredTx {
+	exception := func() *decide.StoredTx {
 		t.Helper()
 		exc, err := store.Exceptions(ctx, "rej")
 		if err != nil {
@@ -108,8 +110,8 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 		t.Fatal("run 1 wrote nothing")
 	}
 	e := exception()
-	if e == nil || e.Decision.Reason != ReasonLedgerRejected || !strings.Contains(e.Decision.Explanation, "already paid") ||
-		len(e.Decision.Candidates) != 1 || e.Decision.Candidates[0].ItemID != "OI-1012" || e.State != txOpen {
+	if e == nil || e.Decision.Reason != decide.ReasonLedgerRejected || !strings.Contains(e.Decision.Explanation, "already paid") ||
+		len(e.Decision.Candidates) != 1 || e.Decision.Candidates[0].ItemID != "OI-1012" || e.State != decide.TxOpen {
 		t.Fatalf("payment %s after the refusal: %+v", ref, e)
 	}
 	if n := journalRows(t, journal, "OI-1012"); n != 0 {
@@ -124,11 +126,11 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 	if _, err := job.Run(ctx); err != nil {
 		t.Fatalf("run 2: %v", err)
 	}
-	if e := exception(); e == nil || e.Decision.Reason != ReasonLedgerRejected {
+	if e := exception(); e == nil || e.Decision.Reason != decide.ReasonLedgerRejected {
 		t.Fatalf("run 2 retried the refused letter at once: %+v", e)
 	}
 	// 3. A day later it is, under a new key, and lands once.
-	now = now.Add(RejectedRetryAfter)
+	now = now.Add(decide.RejectedRetryAfter)
 	res, err = job.Run(ctx)
 	if err != nil {
 		t.Fatalf("run 3: %v", err)
@@ -152,7 +154,7 @@ func TestPartialRejectionIsHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +175,8 @@ func TestPartialRejectionIsHeld(t *testing.T) {
 	for _, e := range exc {
 		if e.Tx.Ref == "SGFR2611160001A" {
 			found = true
-			if e.State != txHeld || e.Decision.Reason != ReasonLedgerRejectedPartial {
-				t.Errorf("partially refused payment: state %s reason %s, want held/%s", e.State, e.Decision.Reason, ReasonLedgerRejectedPartial)
+			if e.State != decide.TxHeld || e.Decision.Reason != decide.ReasonLedgerRejectedPartial {
+				t.Errorf("partially refused payment: state %s reason %s, want held/%s", e.State, e.Decision.Reason, decide.ReasonLedgerRejectedPartial)
 			}
 		}
 	}
@@ -194,7 +196,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenSQLite(filepath.Join(dir, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 		Allocations: []domain.Allocation{{ItemID: "OI-1012", Amount: domain.MustAmount("10")}}}
 	// A letter recorded as applied although the journal never got it (the
 	// ledger's truth differs), then an accountant's reversal of it.
-	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: []DecisionRecord{
+	if err := store.SaveCommit(ctx, state.Commit{Job: "unl", At: time.Now(), Decisions: []decide.DecisionRecord{
 		{Key: "ltr-1", Tx: tx, New: true, Decision: letter}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,14 +219,14 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err != nil || len(revs) != 1 {
 		t.Fatalf("reversals: %d %v %s", len(revs), err, why)
 	}
-	if err := store.SaveCommit(ctx, Commit{Job: "unl", At: time.Now(), Decisions: revs}); err != nil {
+	if err := store.SaveCommit(ctx, state.Commit{Job: "unl", At: time.Now(), Decisions: revs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := job.applyPending(ctx, job.Log); err != nil {
 		t.Fatalf("applyPending: %v (a refused reversal must not fail the run)", err)
 	}
 	st, _, _ := store.Transaction(ctx, "unl", tx.Key)
-	if st.State != txLettered || !strings.Contains(st.Decision.Explanation, "unlettering refused by the ledger") {
+	if st.State != decide.TxLettered || !strings.Contains(st.Decision.Explanation, "unlettering refused by the ledger") {
 		t.Errorf("after the refusal: state %s, decision %+v", st.State, st.Decision)
 	}
 	if p, _ := store.Pending(ctx, "unl"); len(p) != 0 {

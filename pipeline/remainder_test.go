@@ -3,17 +3,20 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"strings"
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // overpaidFixture is resolveFixture with R1 (cash given) lettered
 // automatically to OI4 (50.00, customer C1) by the reference rule with the
 // rest left over, and that letter written to the ledger. It returns the
 // letter's key.
-func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Store, string) {
+func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *state.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	job, store := resolveFixture(t, led, cash)
@@ -26,15 +29,15 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *Stor
 		Explanation: "RF reference of FA-OI4; overpaid",
 		Allocations: []domain.Allocation{{ItemID: "OI4", Amount: domain.MustAmount("50.00")}},
 		Excess:      st.Tx.Amount.Sub(domain.MustAmount("50.00"))}
-	key := DecisionKey("res", st.Tx.Key, 0)
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Decisions: []DecisionRecord{{Key: key, Tx: st.Tx,
+	key := decide.DecisionKey("res", st.Tx.Key, 0)
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []decide.DecisionRecord{{Key: key, Tx: st.Tx,
 		FileHash: st.FileHash, Decision: d, Items: map[string]domain.OpenItem{"OI4": oi4}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := job.applyPending(ctx, job.Log); err != nil || n != 1 {
 		t.Fatalf("writing the letter: %d %v", n, err)
 	}
-	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 || !unallocated(exc[0]).Equal(d.Excess) {
+	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 || !decide.Unallocated(exc[0]).Equal(d.Excess) {
 		t.Fatalf("the overpayment is not an exception for its excess: %+v", exc)
 	}
 	return job, store, key
@@ -52,7 +55,7 @@ func remainderItems() []domain.OpenItem {
 func TestResolveOverpaymentRemainder(t *testing.T) {
 	tests := []struct {
 		name        string
-		row         Resolution
+		row         report.Resolution
 		opts        ResolveOptions
 		limits      map[string]domain.Amount
 		errContains string
@@ -95,7 +98,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			led := newPostingLedger(remainderItems()...)
 			job, store, letterKey := overpaidFixture(t, led, "80.00")
 			job.WriteOffLimits = tc.limits
-			res, err := job.Resolve(ctx, []Resolution{tc.row}, tc.opts)
+			res, err := job.Resolve(ctx, []report.Resolution{tc.row}, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,8 +110,8 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 				if res[0].Status != "refused" || !strings.Contains(res[0].Message, tc.errContains) {
 					t.Fatalf("result %+v, want refused with %q", res[0], tc.errContains)
 				}
-				if led.writes != 1 || st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) {
-					t.Errorf("a refused row wrote %d decisions or changed the state (%s, %s left)", led.writes, st.State, unallocated(st))
+				if led.writes != 1 || st.State != decide.TxLettered || !decide.Unallocated(st).Equal(domain.MustAmount("30")) {
+					t.Errorf("a refused row wrote %d decisions or changed the state (%s, %s left)", led.writes, st.State, decide.Unallocated(st))
 				}
 				return
 			}
@@ -137,7 +140,7 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			// The payment shows the letter and the remainder together.
 			shownAllocs, shownPostings := amountsOf(st.Decision)
 			wantAllocs := append([]string{"OI4=50.00+0"}, tc.allocs...)
-			if st.State != txLettered || st.Decision.Rule != "reference/over" ||
+			if st.State != decide.TxLettered || st.Decision.Rule != "reference/over" ||
 				fmt.Sprint(shownAllocs) != fmt.Sprint(wantAllocs) || fmt.Sprint(shownPostings) != fmt.Sprint(tc.postings) {
 				t.Errorf("the payment shows %s rule %s allocations %q postings %q", st.State, st.Decision.Rule, shownAllocs, shownPostings)
 			}
@@ -149,8 +152,8 @@ func TestResolveOverpaymentRemainder(t *testing.T) {
 			if tc.excess != "" {
 				wantExc, left = 1, domain.MustAmount(tc.excess)
 			}
-			if len(exc) != wantExc || !unallocated(st).Equal(left) || !unmatchedCash(exc)["EUR"].Equal(left) {
-				t.Errorf("%d exceptions, %s unallocated; want %d, %s", len(exc), unallocated(st), wantExc, left)
+			if len(exc) != wantExc || !decide.Unallocated(st).Equal(left) || !decide.UnmatchedCash(exc)["EUR"].Equal(left) {
+				t.Errorf("%d exceptions, %s unallocated; want %d, %s", len(exc), decide.Unallocated(st), wantExc, left)
 			}
 			if p, _ := store.Pending(ctx, "res"); len(p) != 0 {
 				t.Errorf("%d decisions left pending", len(p))
@@ -166,7 +169,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, letterKey := overpaidFixture(t, led, "80.00")
-	rows := []Resolution{row("R1", "on_account", "", "C1", "advance")}
+	rows := []report.Resolution{row("R1", "on_account", "", "C1", "advance")}
 	for round, want := range []string{"applied", "already_applied"} {
 		res, err := job.Resolve(ctx, rows, ResolveOptions{Actor: "claire", Origin: "wb.xlsx"})
 		if err != nil {
@@ -181,13 +184,13 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	}
 	remainderKey := led.decisionFor("R1").Key
 	// Another row on the settled payment is refused.
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "X")}, ResolveOptions{}); res[0].Status != "refused" ||
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "X")}, ResolveOptions{}); res[0].Status != "refused" ||
 		!strings.Contains(res[0].Message, "not an open exception any more") {
 		t.Errorf("write-off of a settled remainder: %+v", res[0])
 	}
 
 	for round, want := range []string{"applied", "already_applied"} {
-		res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "wrong payer")}, ResolveOptions{Actor: "claire"})
+		res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "wrong payer")}, ResolveOptions{Actor: "claire"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +215,7 @@ func TestRemainderExactlyOnceAndUnletter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !unmatchedCash(exc)["EUR"].Equal(domain.MustAmount("80")) {
+	if len(exc) != 1 || exc[0].Decision.Reason != "unlettered" || !decide.UnmatchedCash(exc)["EUR"].Equal(domain.MustAmount("80")) {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
 	if r := led.residual("OI4"); !r.Equal(domain.MustAmount("50")) {
@@ -232,7 +235,7 @@ func TestRemainderRefusedByTheLedger(t *testing.T) {
 	led := newPostingLedger(remainderItems()...)
 	led.refuse = domain.WriteOffPosting
 	job, store, _ := overpaidFixture(t, led, "80.00")
-	rows := []Resolution{row("R1", "write_off", "", "", "OVER")}
+	rows := []report.Resolution{row("R1", "write_off", "", "", "OVER")}
 	res, err := job.Resolve(ctx, rows, ResolveOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -242,9 +245,9 @@ func TestRemainderRefusedByTheLedger(t *testing.T) {
 	}
 	st, _, _ := store.Transaction(ctx, "res", testAccount+"|R1")
 	allocs, postings := amountsOf(st.Decision)
-	if st.State != txLettered || !unallocated(st).Equal(domain.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
+	if st.State != decide.TxLettered || !decide.Unallocated(st).Equal(domain.MustAmount("30")) || fmt.Sprint(allocs) != "[OI4=50.00+0]" ||
 		len(postings) != 0 || !strings.Contains(st.Decision.Explanation, "no write-off account configured") {
-		t.Errorf("after the refusal the payment shows %s, %s left: %+v", st.State, unallocated(st), st.Decision)
+		t.Errorf("after the refusal the payment shows %s, %s left: %+v", st.State, decide.Unallocated(st), st.Decision)
 	}
 	if exc, _ := store.Exceptions(ctx, "res"); len(exc) != 1 {
 		t.Errorf("%d exceptions, want the remainder", len(exc))
@@ -265,11 +268,11 @@ func TestRefusedRemainderUnletteringKeepsBoth(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, _ := overpaidFixture(t, led, "80.00")
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "on_account", "", "C1", "")}, ResolveOptions{}); res[0].Status != "applied" {
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "on_account", "", "C1", "")}, ResolveOptions{}); res[0].Status != "applied" {
 		t.Fatalf("on_account: %+v", res[0])
 	}
 	led.refuseUnletter = true
-	res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "")}, ResolveOptions{})
+	res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "")}, ResolveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +281,7 @@ func TestRefusedRemainderUnletteringKeepsBoth(t *testing.T) {
 	}
 	st, _, _ := store.Transaction(ctx, "res", testAccount+"|R1")
 	allocs, postings := amountsOf(st.Decision)
-	if st.State != txLettered || !unallocated(st).IsZero() || fmt.Sprint(allocs, postings) != "[OI4=50.00+0] [on_account:C1=30.00:]" {
+	if st.State != decide.TxLettered || !decide.Unallocated(st).IsZero() || fmt.Sprint(allocs, postings) != "[OI4=50.00+0] [on_account:C1=30.00:]" {
 		t.Errorf("after the refusal the payment shows %s: allocations %q postings %q", st.State, allocs, postings)
 	}
 	if len(led.reversals) != 0 {
@@ -299,7 +302,7 @@ func TestPendingReversalsNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(remainderItems()...)
 	job, store, letterKey := overpaidFixture(t, led, "80.00")
-	if res, _ := job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "OVER")}, ResolveOptions{}); res[0].Status != "applied" {
+	if res, _ := job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "OVER")}, ResolveOptions{}); res[0].Status != "applied" {
 		t.Fatalf("write_off: %+v", res[0])
 	}
 	remainderKey := led.decisionFor("R1").Key
@@ -307,7 +310,7 @@ func TestPendingReversalsNewestFirst(t *testing.T) {
 	if err != nil || len(revs) != 2 {
 		t.Fatalf("reversals: %d %v %s", len(revs), err, why)
 	}
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Decisions: revs}); err != nil {
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: revs}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := job.applyPending(ctx, job.Log); err != nil || n != 2 {

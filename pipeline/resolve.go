@@ -1,14 +1,14 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -18,139 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
-	"github.com/lettrage/lettrage/internal/csvsafe"
-
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
-
-// Resolution is one row of a resolutions workbook: what an accountant
-// decided for one exception.
-type Resolution struct {
-	Row      int // 1-based row in the sheet or file (the header is row 1)
-	TxRef    string
-	Account  string
-	Action   string
-	Items    string
-	Customer string
-	Comment  string
-}
-
-// Workbook is a read resolutions file.
-type Workbook struct {
-	Rows []Resolution
-	// LastModifiedBy and Creator are the workbook's document properties
-	// (empty for CSV); AuthorOf picks who resolved.
-	LastModifiedBy, Creator string
-}
-
-// ErrBadWorkbook is returned (wrapped) when a resolutions file cannot be
-// used at all (wrong sheet, missing columns, not a workbook).
-var ErrBadWorkbook = errors.New("unusable resolutions file")
-
-// ReadResolutions reads the rows with an action from an exceptions workbook
-// (.xlsx, the Exceptions sheet) or an exceptions CSV (comma or semicolon),
-// whatever the order of its columns.
-func ReadResolutions(path string) (*Workbook, error) {
-	var table [][]string
-	wb := &Workbook{}
-	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
-		f, err := excelize.OpenFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
-		}
-		defer f.Close()
-		if idx, _ := f.GetSheetIndex(SheetExceptions); idx < 0 {
-			return nil, fmt.Errorf("reading %q: %w: no sheet %q (sheets: %s)", path, ErrBadWorkbook,
-				SheetExceptions, strings.Join(f.GetSheetList(), ", "))
-		}
-		if table, err = f.GetRows(SheetExceptions); err != nil {
-			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
-		}
-		// A workbook's cells are never escaped against formulas (shared
-		// strings are not formulas), but bidi controls were shown.
-		for _, row := range table {
-			for i, v := range row {
-				row[i] = csvsafe.UnshowBidi(v)
-			}
-		}
-		if props, err := f.GetDocProps(); err == nil {
-			wb.LastModifiedBy, wb.Creator = props.LastModifiedBy, props.Creator
-		}
-	} else {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w", path, err)
-		}
-		data = bytes.TrimPrefix(data, []byte("\ufeff"))
-		r := csv.NewReader(bytes.NewReader(data))
-		if first, _, _ := bytes.Cut(data, []byte("\n")); bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
-			r.Comma = ';'
-		}
-		r.FieldsPerRecord = -1
-		if table, err = r.ReadAll(); err != nil {
-			return nil, fmt.Errorf("reading %q: %w: %w", path, ErrBadWorkbook, err)
-		}
-		// Text cells were neutralised when the CSV was written (a leading
-		// quote before '=', '+', '-', '@'…): undo it.
-		for _, row := range table {
-			for i, v := range row {
-				row[i] = csvsafe.Unescape(v)
-			}
-		}
-	}
-	if len(table) == 0 {
-		return nil, fmt.Errorf("reading %q: %w: empty", path, ErrBadWorkbook)
-	}
-	// Columns are found by their title in any locale ("items", "Pièces").
-	col := map[string]int{}
-	for i, h := range table[0] {
-		name, ok := inputTitles[foldKey(h)]
-		if !ok {
-			name = strings.ToLower(strings.TrimSpace(h))
-		}
-		if _, dup := col[name]; !dup {
-			col[name] = i
-		}
-	}
-	var missing []string
-	for _, need := range []string{"tx_ref", "account_iban", ColAction, ColItems} {
-		if _, ok := col[need]; !ok {
-			missing = append(missing, need)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("reading %q: %w: missing column(s) %s", path, ErrBadWorkbook, strings.Join(missing, ", "))
-	}
-	get := func(row []string, name string) string {
-		i, ok := col[name]
-		if !ok || i >= len(row) {
-			return ""
-		}
-		return strings.TrimSpace(row[i])
-	}
-	for n, row := range table[1:] {
-		r := Resolution{Row: n + 2, TxRef: get(row, "tx_ref"), Account: get(row, "account_iban"),
-			Action: canonicalAction(get(row, ColAction)), Items: get(row, ColItems),
-			Customer: get(row, ColCustomer), Comment: get(row, ColComment)}
-		if r.Action == "" {
-			continue
-		}
-		wb.Rows = append(wb.Rows, r)
-	}
-	return wb, nil
-}
-
-// RowResult says what happened to one resolution row.
-type RowResult struct {
-	Row     int
-	TxRef   string
-	Action  string
-	Status  string // applied, already_applied, refused
-	Message string
-}
 
 // ResolveOptions carries who resolves and from where (the audit trail).
 type ResolveOptions struct {
@@ -249,7 +120,7 @@ func parseItemRefs(s string, byID map[string]domain.OpenItem, byDoc map[string][
 // items, valid rows are committed (letters PENDING) and written back exactly
 // once, and every row gets a result. A file applied twice applies nothing
 // twice: its rows come back as already_applied.
-func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOptions) ([]RowResult, error) {
+func (j *Job) Resolve(ctx context.Context, rows []report.Resolution, opts ResolveOptions) ([]report.RowResult, error) {
 	if j.Locker != nil {
 		release, ok, err := j.Locker.TryLock(ctx, j.Name)
 		if err != nil {
@@ -271,7 +142,7 @@ func (j *Job) Resolve(ctx context.Context, rows []Resolution, opts ResolveOption
 
 // resolveLocked is Resolve for a caller that holds the job's lock and has
 // completed the PENDING decisions.
-func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts ResolveOptions, log *slog.Logger) ([]RowResult, error) {
+func (j *Job) resolveLocked(ctx context.Context, rows []report.Resolution, opts ResolveOptions, log *slog.Logger) ([]report.RowResult, error) {
 	items, err := j.Ledger.OpenItems(ctx)
 	if err != nil {
 		return nil, openItemsError(err)
@@ -289,13 +160,13 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 		}
 	}
 
-	results := make([]RowResult, len(rows))
-	commit := Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
+	results := make([]report.RowResult, len(rows))
+	commit := state.Commit{Job: j.Name, ConfigHash: j.ConfigHash, At: j.now(), Actor: opts.Actor, Origin: opts.Origin}
 	seen := map[string]int{}
 	lk := &rowLookup{byID: byID, byDoc: byDoc, left: left, customers: customers, seen: seen}
 	rowOf := map[string]int{} // decision key → index in results
 	for i, r := range rows {
-		res := RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
+		res := report.RowResult{Row: r.Row, TxRef: r.TxRef, Action: r.Action, Status: "refused"}
 		out := j.resolveRow(ctx, r, opts, lk)
 		recs, learned, msg := out.recs, out.learned, out.msg
 		switch {
@@ -318,7 +189,7 @@ func (j *Job) resolveLocked(ctx context.Context, rows []Resolution, opts Resolve
 		for i, r := range rows {
 			j.Metrics.resolution(j.Name, r.Action, results[i].Status)
 			if r.Action == "ignore" && results[i].Status == "applied" {
-				j.Metrics.setAside(j.Name, SetAsideByHand, 1)
+				j.Metrics.setAside(j.Name, decide.SetAsideByHand, 1)
 			}
 		}
 	}()
@@ -373,7 +244,7 @@ type rowLookup struct {
 // or none and a refusal message; already is true when this very
 // resolution was applied before (the same file dropped twice).
 type rowOutcome struct {
-	recs    []DecisionRecord
+	recs    []decide.DecisionRecord
 	learned []matcher.Learning
 	msg     string
 	already bool
@@ -390,7 +261,7 @@ func refused(msg string) rowOutcome { return rowOutcome{msg: msg} }
 // remainder, is written to the ledger under its own key, and the payment
 // then shows its letter and the remainder's resolution together
 // (DecisionRecord.Shows).
-func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions, lk *rowLookup) rowOutcome {
+func (j *Job) resolveRow(ctx context.Context, r report.Resolution, opts ResolveOptions, lk *rowLookup) rowOutcome {
 	key, msg := checkRow(r, lk.seen)
 	if msg != "" {
 		return refused(msg)
@@ -406,7 +277,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 	case err != nil:
 		return refused(err.Error())
 	case !found:
-		return refused(fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, MaskIBAN(r.Account), j.Name))
+		return refused(fmt.Sprintf("no transaction %s on account %s in job %q", r.TxRef, decide.MaskIBAN(r.Account), j.Name))
 	case r.Action == "unletter":
 		return j.unletterRow(ctx, r, opts, key, st)
 	}
@@ -414,7 +285,7 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		return refused(msg)
 	}
 	rs := resolving{r: r, opts: opts, lk: lk, st: st, decKey: decKey, work: st.Tx,
-		remainder: st.State == txLettered, by: resolvedBy(r, opts),
+		remainder: st.State == decide.TxLettered, by: resolvedBy(r, opts),
 		d: domain.Decision{TxKey: key, Confidence: 1, Candidates: st.Decision.Candidates}}
 	if rs.remainder {
 		// what the row may allocate or post: the remainder
@@ -437,19 +308,19 @@ func (j *Job) resolveRow(ctx context.Context, r Resolution, opts ResolveOptions,
 		rs.d.Outcome, rs.d.Rule, rs.d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
 		rs.d.Explanation = strings.ReplaceAll(r.Action, "_", " ") + " " + rs.by
 	}
-	return rowOutcome{recs: []DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
+	return rowOutcome{recs: []decide.DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
 }
 
 // checkRow checks what a row says by itself, before the store is read:
 // tx_ref and account_iban given, an action known (or none), and no row
 // before (seen) resolving the same transaction. It returns the
 // transaction's key, or a refusal message.
-func checkRow(r Resolution, seen map[string]int) (key, refusal string) {
+func checkRow(r report.Resolution, seen map[string]int) (key, refusal string) {
 	if r.TxRef == "" || r.Account == "" {
 		return "", "tx_ref and account_iban are required"
 	}
-	if r.Action != "" && !slices.Contains(Actions, r.Action) {
-		return "", fmt.Sprintf("unknown action %q (want one of %s)", r.Action, strings.Join(Actions, ", "))
+	if r.Action != "" && !slices.Contains(report.Actions, r.Action) {
+		return "", fmt.Sprintf("unknown action %q (want one of %s)", r.Action, strings.Join(report.Actions, ", "))
 	}
 	key = matcher.NormaliseIBAN(r.Account) + "|" + r.TxRef
 	if prev, dup := seen[key]; dup {
@@ -462,14 +333,14 @@ func checkRow(r Resolution, seen map[string]int) (key, refusal string) {
 // transaction st in its state, "" when it can: an open exception, or the
 // remainder of an overpayment (lettered automatically with cash left
 // over), which cannot be ignored.
-func stateRefusal(r Resolution, st StoredTx) string {
+func stateRefusal(r report.Resolution, st decide.StoredTx) string {
 	switch {
-	case st.State == txLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
+	case st.State == decide.TxLettered && st.Decision.Outcome == domain.Auto && !st.Decision.Excess.IsZero():
 		if r.Action == "ignore" {
 			return fmt.Sprintf("ignore: it is lettered (rule %s) with %s %s left over: put that on account, write it off, "+
 				"letter it to items, or unletter the payment", st.Decision.Rule, st.Decision.Excess, st.Tx.Currency)
 		}
-	case st.State != txOpen:
+	case st.State != decide.TxOpen:
 		how := "it is " + st.State
 		if st.Decision.Rule != "" {
 			how = fmt.Sprintf("it was %s meanwhile (rule %s)", st.State, st.Decision.Rule)
@@ -481,7 +352,7 @@ func stateRefusal(r Resolution, st StoredTx) string {
 
 // resolvedBy is how a decision's explanation says who resolved it from
 // which row: "by <actor> from <file> row <n>", and " — <comment>".
-func resolvedBy(r Resolution, opts ResolveOptions) string {
+func resolvedBy(r report.Resolution, opts ResolveOptions) string {
 	who := opts.Actor
 	if who == "" {
 		who = "an accountant"
@@ -495,8 +366,8 @@ func resolvedBy(r Resolution, opts ResolveOptions) string {
 
 // unletterRow resolves an unletter row: the reversals of the payment's
 // letters (key), unless it is unlettered already.
-func (j *Job) unletterRow(ctx context.Context, r Resolution, opts ResolveOptions, key string, st StoredTx) rowOutcome {
-	if st.State == txOpen && st.Decision.Reason == domain.ReasonUnlettered {
+func (j *Job) unletterRow(ctx context.Context, r report.Resolution, opts ResolveOptions, key string, st decide.StoredTx) rowOutcome {
+	if st.State == decide.TxOpen && st.Decision.Reason == domain.ReasonUnlettered {
 		return rowOutcome{msg: "already unlettered: it is an open exception again", already: true}
 	}
 	revs, refusal, err := j.reversals(ctx, key, "unlettered "+resolvedBy(r, opts))
@@ -528,10 +399,10 @@ func (j *Job) unletterRow(ctx context.Context, r Resolution, opts ResolveOptions
 // remainder's resolution stays with them unless allowed), d the decision
 // being made, by who made it (resolvedBy).
 type resolving struct {
-	r         Resolution
+	r         report.Resolution
 	opts      ResolveOptions
 	lk        *rowLookup
-	st        StoredTx
+	st        decide.StoredTx
 	decKey    string
 	work      domain.Transaction
 	paidBy    map[string]bool
@@ -716,13 +587,13 @@ func (j *Job) writeOffRow(rs *resolving) rowOutcome {
 // recorded is the row's decision to commit: for the remainder of a
 // lettered payment, the payment then shows its letter and this decision
 // together, and the message says it was the remainder.
-func (j *Job) recorded(rec *DecisionRecord, st StoredTx, remainder bool) []DecisionRecord {
+func (j *Job) recorded(rec *decide.DecisionRecord, st decide.StoredTx, remainder bool) []decide.DecisionRecord {
 	if remainder {
-		shows := withRemainder(st.Decision, rec.Decision)
+		shows := decide.WithRemainder(st.Decision, rec.Decision)
 		rec.Shows = &shows
 		rec.Decision.Explanation = "remainder of the payment lettered by rule " + st.Decision.Rule + ": " + rec.Decision.Explanation
 	}
-	return []DecisionRecord{*rec}
+	return []decide.DecisionRecord{*rec}
 }
 
 // paidCustomers are the customers of the items and on-account postings of
@@ -863,8 +734,8 @@ func (lt lettering) customer() string {
 }
 
 // record is the decision to commit, with the items its allocations name.
-func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *DecisionRecord {
-	rec := &DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
+func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *decide.DecisionRecord {
+	rec := &decide.DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
 	for _, a := range lt.allocations {
 		rec.Items[a.ItemID] = byID[a.ItemID]
 	}
@@ -890,44 +761,19 @@ func (j *Job) writeOffLimit(ccy string) domain.Amount {
 // dropped again once the cause is fixed: it then gets the next key of a
 // series. done is true when the row's resolution was recorded and not
 // refused.
-func (j *Job) manualKey(ctx context.Context, txKey string, r Resolution) (key string, done bool, err error) {
-	base := "man-" + shortHash(strings.Join([]string{j.Name, txKey, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
+func (j *Job) manualKey(ctx context.Context, txKey string, r report.Resolution) (key string, done bool, err error) {
+	base := "man-" + decide.ShortHash(strings.Join([]string{j.Name, txKey, r.Action, r.Items, r.Customer, r.Comment}, "\x00"))
 	key = base
 	for n := 2; ; n++ {
 		state, found, err := j.Store.DecisionState(ctx, j.Name, key)
 		if err != nil || !found {
 			return key, false, err
 		}
-		if state != decRejected {
+		if state != decide.DecRejected {
 			return key, true, nil
 		}
 		key = fmt.Sprintf("%s-%d", base, n)
 	}
-}
-
-// WriteResolveResults writes one line per row: applied, already_applied or
-// refused, with the reason.
-func WriteResolveResults(path string, results []RowResult) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"row", "tx_ref", "action", "status", "message"})
-	sorted := append([]RowResult(nil), results...)
-	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].Row < sorted[b].Row })
-	for _, r := range sorted {
-		_ = w.Write(csvsafe.Row([]string{fmt.Sprint(r.Row), r.TxRef, r.Action, r.Status, MaskIBANs(r.Message)},
-			func(i int) bool { return i == 0 }))
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("writing resolution results: %w", err)
-	}
-	return WriteFileAtomic(path, buf.Bytes())
-}
-
-// ResultPath is where the results of a resolutions file are written: next
-// to it, as NAME.result.csv.
-func ResultPath(path string) string {
-	return strings.TrimSuffix(path, filepath.Ext(path)) + ".result.csv"
 }
 
 // resolutionsJob is the name under which processed resolution files are
@@ -945,25 +791,6 @@ type InboxResult struct {
 	// Ignored are lock, owner and temporary files (~$book.xlsx,
 	// .~lock.book.xlsx#, *.tmp), never read.
 	Ignored int
-}
-
-// IsLockOrTemp reports an office lock, owner or temporary file, which an
-// inbox must never read: Excel's owner file ~$book.xlsx, LibreOffice's
-// .~lock.book.xlsx#, hidden files, ~WRL0001.tmp and other partial
-// downloads.
-func IsLockOrTemp(path string) bool {
-	base := filepath.Base(path)
-	lower := strings.ToLower(base)
-	switch {
-	case strings.HasPrefix(base, "~"), strings.HasPrefix(base, "."), strings.HasSuffix(base, "#"):
-		return true
-	}
-	for _, ext := range []string{".tmp", ".temp", ".part", ".crdownload", ".partial", ".swp", ".lock"} {
-		if strings.HasSuffix(lower, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultInboxMinAge is how long a workbook must be left unchanged before
@@ -985,7 +812,7 @@ func (j *Job) processInbox(ctx context.Context, log *slog.Logger, res *InboxResu
 	}
 	sizes := map[string]int64{}
 	for _, ref := range refs {
-		if IsLockOrTemp(ref.Path) {
+		if report.IsLockOrTemp(ref.Path) {
 			res.Ignored++
 			j.Metrics.inboxFile(j.Name, "ignored")
 			log.Debug("lock or temporary file in the resolutions inbox, ignored", "file", ref.Path)
@@ -1048,27 +875,27 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 		_ = j.Resolutions.Archive(ctx, ref)
 		return nil
 	}
-	resultPath := filepath.Join(j.ReportDir, "resolutions", ResultPath(filepath.Base(ref.Path)))
-	wb, err := ReadResolutions(tmp.Name())
+	resultPath := filepath.Join(j.ReportDir, "resolutions", report.ResultPath(filepath.Base(ref.Path)))
+	wb, err := report.ReadResolutions(tmp.Name())
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), tmp.Name(), ref.Path)
-		_ = WriteResolveResults(resultPath, []RowResult{{Status: "refused", Message: msg}})
+		_ = report.WriteResolveResults(resultPath, []report.RowResult{{Status: "refused", Message: msg}})
 		log.Error("resolutions file refused", "file", ref.Path, "err", msg)
 		res.Refused = append(res.Refused, filepath.Base(ref.Path)+": "+msg)
 		j.Metrics.inboxFile(j.Name, "refused")
 		_ = j.Resolutions.Quarantine(ctx, ref, errors.New(msg))
 		return nil
 	}
-	actor := AuthorOf(wb, j.InboxDefaultAuthor)
+	actor := report.AuthorOf(wb, j.InboxDefaultAuthor)
 	results, err := j.resolveLocked(ctx, wb.Rows, ResolveOptions{Actor: actor, Origin: ref.Source + ":" + ref.Path}, log)
 	if err != nil {
 		return err
 	}
-	if err := WriteResolveResults(resultPath, results); err != nil {
+	if err := report.WriteResolveResults(resultPath, results); err != nil {
 		return err
 	}
-	if err := j.Store.SaveCommit(ctx, Commit{Job: j.resolutionsJob(), At: j.now(),
-		Files: []FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
+	if err := j.Store.SaveCommit(ctx, state.Commit{Job: j.resolutionsJob(), At: j.now(),
+		Files: []state.FileRecord{{Hash: hash, Source: ref.Source, Path: ref.Path, Status: "processed", Transactions: len(results)}}}); err != nil {
 		return err
 	}
 	res.Applied++
@@ -1078,18 +905,3 @@ func (j *Job) processWorkbook(ctx context.Context, ref connectors.StatementRef, 
 	}
 	return nil
 }
-
-// AuthorOf is who a workbook's resolutions are recorded as coming from:
-// who last saved it, else who created it unless that is Lettrage itself
-// (the workbook it wrote), else def, else "unknown" — never the tool.
-func AuthorOf(wb *Workbook, def string) string {
-	for _, a := range []string{wb.LastModifiedBy, wb.Creator, def} {
-		if a = strings.TrimSpace(a); a != "" && !strings.EqualFold(a, WorkbookCreator) {
-			return a
-		}
-	}
-	return "unknown"
-}
-
-// WorkbookCreator is the creator written in the workbooks Lettrage makes.
-const WorkbookCreator = "Lettrage"

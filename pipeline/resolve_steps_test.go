@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // The policies of resolveRow's named steps, each a small pure function
@@ -14,16 +16,16 @@ func TestCheckRow(t *testing.T) {
 	seen := map[string]int{"FR7630006000011234567890189|T1": 4}
 	for _, tc := range []struct {
 		name    string
-		r       Resolution
+		r       report.Resolution
 		key     string
 		refusal string // a part of it
 	}{
-		{"no ref", Resolution{Account: "FR76 3000 6000 0112 3456 7890 189", Action: "accept"}, "", "required"},
-		{"no account", Resolution{TxRef: "T2", Action: "accept"}, "", "required"},
-		{"unknown action", Resolution{TxRef: "T2", Account: "FR7630006000011234567890189", Action: "pay"}, "", `unknown action "pay"`},
-		{"duplicate", Resolution{TxRef: "T1", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "ignore"}, "", "row 4 already"},
-		{"ok", Resolution{TxRef: "T2", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "write_off"}, "FR7630006000011234567890189|T2", ""},
-		{"no action", Resolution{TxRef: "T2", Account: "FR7630006000011234567890189"}, "FR7630006000011234567890189|T2", ""},
+		{"no ref", report.Resolution{Account: "FR76 3000 6000 0112 3456 7890 189", Action: "accept"}, "", "required"},
+		{"no account", report.Resolution{TxRef: "T2", Action: "accept"}, "", "required"},
+		{"unknown action", report.Resolution{TxRef: "T2", Account: "FR7630006000011234567890189", Action: "pay"}, "", `unknown action "pay"`},
+		{"duplicate", report.Resolution{TxRef: "T1", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "ignore"}, "", "row 4 already"},
+		{"ok", report.Resolution{TxRef: "T2", Account: "fr76 3000 6000 0112 3456 7890 189", Action: "write_off"}, "FR7630006000011234567890189|T2", ""},
+		{"no action", report.Resolution{TxRef: "T2", Account: "FR7630006000011234567890189"}, "FR7630006000011234567890189|T2", ""},
 	} {
 		key, refusal := checkRow(tc.r, seen)
 		if key != tc.key || (tc.refusal == "") != (refusal == "") || !strings.Contains(refusal, tc.refusal) {
@@ -34,22 +36,22 @@ func TestCheckRow(t *testing.T) {
 
 func TestStateRefusal(t *testing.T) {
 	excess := domain.MustAmount("12.50")
-	over := StoredTx{State: txLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "document", Excess: excess},
+	over := decide.StoredTx{State: decide.TxLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "document", Excess: excess},
 		Tx: domain.Transaction{Currency: "EUR"}}
 	for _, tc := range []struct {
 		name   string
 		action string
-		st     StoredTx
+		st     decide.StoredTx
 		want   string // a part of the refusal; "" for none
 	}{
-		{"open", "ignore", StoredTx{State: txOpen}, ""},
+		{"open", "ignore", decide.StoredTx{State: decide.TxOpen}, ""},
 		{"remainder", "on_account", over, ""},
 		{"remainder ignored", "ignore", over, "with 12.50 EUR left over"},
-		{"lettered whole", "letter", StoredTx{State: txLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "reference"}},
+		{"lettered whole", "letter", decide.StoredTx{State: decide.TxLettered, Decision: domain.Decision{Outcome: domain.Auto, Rule: "reference"}},
 			"it was lettered meanwhile (rule reference)"},
-		{"ignored", "letter", StoredTx{State: "ignored"}, "any more: it is ignored"},
+		{"ignored", "letter", decide.StoredTx{State: "ignored"}, "any more: it is ignored"},
 	} {
-		got := stateRefusal(Resolution{Action: tc.action}, tc.st)
+		got := stateRefusal(report.Resolution{Action: tc.action}, tc.st)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: stateRefusal = %q, want %q", tc.name, got, tc.want)
 		}
@@ -57,7 +59,7 @@ func TestStateRefusal(t *testing.T) {
 }
 
 func TestResolvedBy(t *testing.T) {
-	r := Resolution{Row: 7}
+	r := report.Resolution{Row: 7}
 	if got := resolvedBy(r, ResolveOptions{Origin: "/in/box/fixes.xlsx"}); got != "by an accountant from fixes.xlsx row 7" {
 		t.Errorf("resolvedBy = %q", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // postingLedger is an in-memory ledger that writes allocations and
@@ -143,9 +146,9 @@ func testItem(id, customer, residual string) domain.OpenItem {
 // resolveFixture is a job whose state holds open exceptions R1…Rn (the
 // amounts given, in EUR, from payer FR76…0001 named ACME) over a
 // postingLedger.
-func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, *Store) {
+func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, *state.Store) {
 	t.Helper()
-	store, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +156,13 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "res", Ledger: led, Store: store, ReportDir: t.TempDir(), Metrics: NewMetrics("test"),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
-	c := Commit{Job: "res", At: now}
+	c := state.Commit{Job: "res", At: now}
 	for i, a := range amounts {
 		ref := fmt.Sprintf("R%d", i+1)
 		tx := domain.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: domain.MustAmount(a),
 			Currency: "EUR", Credit: true, Status: "BOOK", BookingDate: now.AddDate(0, 0, -3),
 			Counterparty: domain.Party{Name: "ACME", IBAN: "FR7610096180000007412580001"}}
-		c.Decisions = append(c.Decisions, DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
+		c.Decisions = append(c.Decisions, decide.DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
 			Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}})
 	}
 	if err := store.SaveCommit(context.Background(), c); err != nil {
@@ -168,8 +171,8 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 	return job, store
 }
 
-func row(ref, action, items, customer, comment string) Resolution {
-	return Resolution{Row: 2, TxRef: ref, Account: testAccount, Action: action, Items: items, Customer: customer, Comment: comment}
+func row(ref, action, items, customer, comment string) report.Resolution {
+	return report.Resolution{Row: 2, TxRef: ref, Account: testAccount, Action: action, Items: items, Customer: customer, Comment: comment}
 }
 
 func amountsOf(d domain.Decision) (allocs, postings []string) {
@@ -194,7 +197,7 @@ func TestResolvePostings(t *testing.T) {
 	tests := []struct {
 		name        string
 		cash        string
-		row         Resolution
+		row         report.Resolution
 		opts        ResolveOptions
 		limits      map[string]domain.Amount
 		errContains string   // refusal message
@@ -257,7 +260,7 @@ func TestResolvePostings(t *testing.T) {
 			led := newPostingLedger(items...)
 			job, store := resolveFixture(t, led, tc.cash)
 			job.WriteOffLimits = tc.limits
-			res, err := job.Resolve(ctx, []Resolution{tc.row}, tc.opts)
+			res, err := job.Resolve(ctx, []report.Resolution{tc.row}, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,7 +272,7 @@ func TestResolvePostings(t *testing.T) {
 				if res[0].Status != "refused" || !strings.Contains(res[0].Message, tc.errContains) {
 					t.Fatalf("result %+v, want refused with %q", res[0], tc.errContains)
 				}
-				if len(led.applied) != 0 || st.State != txOpen {
+				if len(led.applied) != 0 || st.State != decide.TxOpen {
 					t.Errorf("a refused row reached the ledger (%d) or changed the state (%s)", len(led.applied), st.State)
 				}
 				return
@@ -316,10 +319,10 @@ func TestResolvePostings(t *testing.T) {
 					t.Errorf("excess %s, want %s", d.Excess, tc.excess)
 				}
 			}
-			if len(exc) != want || st.State != txLettered {
+			if len(exc) != want || st.State != decide.TxLettered {
 				t.Errorf("%d exceptions, state %s; want %d, lettered", len(exc), st.State, want)
 			}
-			if cash := unmatchedCash(exc)["EUR"]; tc.excess == "" && !cash.IsZero() {
+			if cash := decide.UnmatchedCash(exc)["EUR"]; tc.excess == "" && !cash.IsZero() {
 				t.Errorf("unmatched cash %s after the resolution, want 0", cash)
 			}
 			if p, _ := store.Pending(ctx, "res"); len(p) != 0 {
@@ -336,7 +339,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
 	job, store := resolveFixture(t, led, "500.00", "3.50")
-	rows := []Resolution{
+	rows := []report.Resolution{
 		row("R1", "on_account", "OI1", "C1", "advance"),
 		row("R2", "write_off", "", "", "BANKFEE"),
 	}
@@ -367,7 +370,7 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	}
 
 	// Unletter the on-account resolution: its posting is reversed too.
-	res, err := job.Resolve(ctx, []Resolution{row("R1", "unletter", "", "", "wrong customer")}, ResolveOptions{Actor: "claire"})
+	res, err := job.Resolve(ctx, []report.Resolution{row("R1", "unletter", "", "", "wrong customer")}, ResolveOptions{Actor: "claire"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,12 +393,12 @@ func TestResolvePostingsExactlyOnce(t *testing.T) {
 	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != "unlettered" {
 		t.Fatalf("exceptions after unletter = %+v", exc)
 	}
-	if cash := unmatchedCash(exc)["EUR"]; !cash.Equal(domain.MustAmount("500")) {
+	if cash := decide.UnmatchedCash(exc)["EUR"]; !cash.Equal(domain.MustAmount("500")) {
 		t.Errorf("unmatched cash %s, want 500", cash)
 	}
 	// Now the accountant writes it off (a larger amount, allowed): a new
 	// decision, lettered again.
-	res, err = job.Resolve(ctx, []Resolution{row("R1", "write_off", "", "", "GONE")}, ResolveOptions{AllowLargeWriteOff: true})
+	res, err = job.Resolve(ctx, []report.Resolution{row("R1", "write_off", "", "", "GONE")}, ResolveOptions{AllowLargeWriteOff: true})
 	if err != nil || res[0].Status != "applied" {
 		t.Fatalf("write-off after unletter: %+v %v", res, err)
 	}
@@ -412,7 +415,7 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	led := newPostingLedger(testItem("OI1", "C1", "100.00"))
 	led.refuse = domain.WriteOffPosting
 	job, store := resolveFixture(t, led, "7.00", "20.00")
-	rows := []Resolution{row("R1", "write_off", "", "", "ROUNDING"), row("R2", "on_account", "", "C1", "")}
+	rows := []report.Resolution{row("R1", "write_off", "", "", "ROUNDING"), row("R2", "on_account", "", "C1", "")}
 	rows[1].Row = 3
 	res, err := job.Resolve(ctx, rows, ResolveOptions{})
 	if err != nil {
@@ -428,7 +431,7 @@ func TestResolvePostingRefusedByTheLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != ReasonLedgerRejected ||
+	if len(exc) != 1 || exc[0].Tx.Ref != "R1" || exc[0].Decision.Reason != decide.ReasonLedgerRejected ||
 		!strings.Contains(exc[0].Decision.Explanation, "refused the accountant's resolution: no write-off account configured") {
 		t.Fatalf("exceptions after the refusal = %+v", exc)
 	}
@@ -472,8 +475,8 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	}
 	d := domain.Decision{TxKey: tx.Tx.Key, Outcome: domain.Auto, Rule: "manual:on_account", Confidence: 1,
 		Postings: []domain.Posting{{Kind: domain.OnAccount, CustomerID: "C1", Amount: domain.MustAmount("42.00")}}}
-	if err := store.SaveCommit(ctx, Commit{Job: "res", At: job.now(), Actor: "claire",
-		Decisions: []DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Actor: "claire",
+		Decisions: []decide.DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := store.Pending(ctx, "res"); len(p) != 1 || len(p[0].Decision.Postings) != 1 {
@@ -502,7 +505,7 @@ func TestResolveLogLinesHaveEachKeyOnce(t *testing.T) {
 	job, _ := resolveFixture(t, led, "500.00")
 	var buf bytes.Buffer
 	job.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if _, err := job.Resolve(context.Background(), []Resolution{row("R1", "on_account", "OI1", "C1", "advance")},
+	if _, err := job.Resolve(context.Background(), []report.Resolution{row("R1", "on_account", "OI1", "C1", "advance")},
 		ResolveOptions{Actor: "claire", Origin: "wb.xlsx"}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
@@ -22,15 +24,15 @@ type StateStore interface {
 	FileDone(ctx context.Context, job, hash string) (bool, error)
 
 	// Transactions and decisions.
-	Transactions(ctx context.Context, job string, states ...string) ([]StoredTx, error)
-	Transaction(ctx context.Context, job, key string) (StoredTx, bool, error)
-	DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]StoredTx, error)
-	Exceptions(ctx context.Context, job string) ([]StoredTx, error)
-	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]StoredTx, error)
+	Transactions(ctx context.Context, job string, states ...string) ([]decide.StoredTx, error)
+	Transaction(ctx context.Context, job, key string) (decide.StoredTx, bool, error)
+	DueWaiting(ctx context.Context, job string, cutoff time.Time) ([]decide.StoredTx, error)
+	Exceptions(ctx context.Context, job string) ([]decide.StoredTx, error)
+	SetAsideTxs(ctx context.Context, job string, since time.Time) ([]decide.StoredTx, error)
 	Memory(ctx context.Context, job string, since time.Time) (matcher.Memory, error)
-	SaveCommit(ctx context.Context, c Commit) error
-	LastLetter(ctx context.Context, job, txKey string) (*AutoDecision, int, error)
-	Letters(ctx context.Context, job, txKey string) ([]AutoDecision, int, error)
+	SaveCommit(ctx context.Context, c state.Commit) error
+	LastLetter(ctx context.Context, job, txKey string) (*decide.AutoDecision, int, error)
+	Letters(ctx context.Context, job, txKey string) ([]decide.AutoDecision, int, error)
 	LastRejected(ctx context.Context, job, txKey string) (*domain.Decision, time.Time, error)
 	DecisionState(ctx context.Context, job, key string) (string, bool, error)
 	RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error)
@@ -39,38 +41,30 @@ type StateStore interface {
 	CompactHistory(ctx context.Context, job string, cutoff, now time.Time) (int, error)
 
 	// The outbox.
-	Pending(ctx context.Context, job string) ([]PendingDecision, error)
+	Pending(ctx context.Context, job string) ([]decide.PendingDecision, error)
 	MarkApplied(ctx context.Context, job string, keys []string, at time.Time) error
-	MarkRejected(ctx context.Context, job string, rejected []Rejection, at time.Time) error
+	MarkRejected(ctx context.Context, job string, rejected []decide.Rejection, at time.Time) error
 	MarkReversalsRejected(ctx context.Context, job string, keys []string, reason string, at time.Time) error
 
 	// Refused files (refused.go).
-	Refuse(ctx context.Context, job string, f RefusedFile) error
+	Refuse(ctx context.Context, job string, f state.RefusedFile) error
 	Held(ctx context.Context, job, hash string) (bool, error)
 	HeldListing(ctx context.Context, job, source, path string, size int64, mod time.Time) (bool, error)
 	ForgetOtherVersions(ctx context.Context, job, source, path, hash string) (int, error)
 	CountHeld(ctx context.Context, job string) (int, error)
 
-	// allLetters is every letter of a transaction, rejected and reversed
+	// AllLetters is every letter of a transaction, rejected and reversed
 	// ones included, in the order they were made (see Store.letters).
-	allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error)
-	// prior is what the identity rule (identity.go) looks up of earlier
+	AllLetters(ctx context.Context, job, txKey string) ([]decide.AutoDecision, error)
+	// Prior is what the identity rule (identity.go) looks up of earlier
 	// passes; nil when there were none.
-	prior(job string) priorState
+	Prior(job string) state.Prior
 
 	// Incremental bookkeeping (incremental.go).
-	examState(ctx context.Context, job string, now, waitCutoff time.Time) (examInputs, string, error)
-	recordExamined(ctx context.Context, job string, e examInputs, settled bool, at time.Time) error
-	reportState(ctx context.Context, job string) (int64, reportedFigures, error)
-	recordReported(ctx context.Context, job string, revision int64, f reportedFigures) error
+	ExamState(ctx context.Context, job string, now, waitCutoff time.Time) (state.ExamInputs, string, error)
+	RecordExamined(ctx context.Context, job string, e state.ExamInputs, settled bool, at time.Time) error
+	ReportState(ctx context.Context, job string) (int64, state.ReportedFigures, error)
+	RecordReported(ctx context.Context, job string, revision int64, f state.ReportedFigures) error
 }
 
-var _ StateStore = (*Store)(nil)
-
-// allLetters implements StateStore.
-func (s *Store) allLetters(ctx context.Context, job, txKey string) ([]AutoDecision, error) {
-	return s.letters(ctx, s.x(), job, txKey)
-}
-
-// prior implements StateStore: the identity rule looks up the store.
-func (s *Store) prior(job string) priorState { return storePrior{s, job} }
+var _ StateStore = (*state.Store)(nil)

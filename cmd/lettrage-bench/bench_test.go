@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -155,7 +156,7 @@ func TestStatementsRoundTrip(t *testing.T) {
 // given matching configuration; matchOneShot runs what it runs now.
 func matchInProcess(t testing.TB, dir, outDir string, mc matcher.Config) pipeline.Result {
 	t.Helper()
-	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

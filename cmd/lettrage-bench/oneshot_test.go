@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -68,7 +69,7 @@ func oneShot(dir, outDir string, mc matcher.Config, now func() time.Time) (pipel
 // jobPass is matchInProcess with a fixed clock and the error returned.
 func jobPass(t testing.TB, dir, outDir string, mc matcher.Config) (pipeline.Result, error) {
 	t.Helper()
-	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -201,7 +202,7 @@ T7,,C1,100.00,manual:on_account,on_account
 // after each pass.
 func jobPasses(t *testing.T, dir, outDir string, mc matcher.Config, passes int) []*report {
 	t.Helper()
-	store, err := pipeline.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 	"os"
@@ -77,7 +78,7 @@ func exitFor(cmd string, err error, interrupted bool, stderr io.Writer) int {
 	if interrupted {
 		code = exitInterrupted
 	}
-	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", cmd, pipeline.MaskIBANs(err.Error()), exitHint(code))
+	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", cmd, decide.MaskIBANs(err.Error()), exitHint(code))
 	return code
 }
 

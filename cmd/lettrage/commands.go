@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/daemon"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -157,16 +160,16 @@ func loadConfig(name string, args []string, stdout, stderr io.Writer, extra ...f
 // newService opens the state store and builds the jobs, reporting a
 // failure with its exit code (3 for a state store out of reach, 2 for the
 // rest: a source or ledger the configuration describes wrongly).
-func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*pipeline.Service, int) {
-	svc, err := pipeline.NewService(cfg, log, version)
+func newService(name string, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*daemon.Service, int) {
+	svc, err := daemon.NewService(cfg, log, version)
 	if err == nil {
 		return svc, exitOK
 	}
 	code := exitUsage
-	if errors.Is(err, pipeline.ErrStateStore) {
+	if errors.Is(err, daemon.ErrStateStore) {
 		code = exitUnavailable
 	}
-	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, pipeline.MaskIBANs(err.Error()), exitHint(code))
+	fmt.Fprintf(stderr, "lettrage %s: %s%s\n", name, decide.MaskIBANs(err.Error()), exitHint(code))
 	return nil, code
 }
 
@@ -197,7 +200,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signalContext()
 		defer stop()
 		log.Debug("probing the state store, sources and ledgers (read-only)", "jobs", len(cfg.Jobs))
-		if err := pipeline.Probe(ctx, cfg, stdout); err != nil {
+		if err := daemon.Probe(ctx, cfg, stdout); err != nil {
 			return exitFor("check", err, ctx.Err() != nil, stderr)
 		}
 	}
@@ -238,7 +241,7 @@ func jobExit(cmd, job string, res pipeline.Result, err error, interrupted bool, 
 		where += ": job " + job
 	}
 	for _, p := range res.Problems {
-		fmt.Fprintf(stderr, "lettrage %s: skipped %s: %s\n", where, p.Path, pipeline.MaskIBANs(p.Err.Error()))
+		fmt.Fprintf(stderr, "lettrage %s: skipped %s: %s\n", where, p.Path, decide.MaskIBANs(p.Err.Error()))
 	}
 	if err == nil {
 		return exitOK
@@ -256,13 +259,13 @@ func jobExit(cmd, job string, res pipeline.Result, err error, interrupted bool, 
 // setAsideLine says what a pass set aside, by reason, with the cash.
 func setAsideLine(sa map[string]*pipeline.SetAside) string {
 	labels := []struct{ reason, label string }{
-		{pipeline.ReasonCoveredByDetails, "batch entries covered by their details"},
-		{pipeline.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
-		{pipeline.ReasonAwaitingDetails, "batch entries awaiting their details"},
-		{pipeline.SetAsideDebit, "debits"},
-		{pipeline.SetAsideNotBooked, "entries not booked (pending, information)"},
-		{pipeline.SetAsideReversal, "reversal or return entries"},
-		{pipeline.SetAsideByHand, "ignored by an accountant"},
+		{decide.ReasonCoveredByDetails, "batch entries covered by their details"},
+		{decide.ReasonDetailsOfLettered, "details of batch entries lettered whole"},
+		{decide.ReasonAwaitingDetails, "batch entries awaiting their details"},
+		{decide.SetAsideDebit, "debits"},
+		{decide.SetAsideNotBooked, "entries not booked (pending, information)"},
+		{decide.SetAsideReversal, "reversal or return entries"},
+		{decide.SetAsideByHand, "ignored by an accountant"},
 	}
 	var parts []string
 	for _, l := range labels {
@@ -271,7 +274,7 @@ func setAsideLine(sa map[string]*pipeline.SetAside) string {
 			continue
 		}
 		var cash []string
-		for _, c := range pipeline.Currencies(s.Cash) {
+		for _, c := range decide.Currencies(s.Cash) {
 			cash = append(cash, s.Cash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
 		}
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", s.Count, l.label, strings.Join(cash, ", ")))
@@ -286,7 +289,7 @@ func inboxLine(in pipeline.InboxResult) string {
 		parts = append(parts, fmt.Sprintf("%d workbook(s) applied", in.Applied))
 	}
 	if n := len(in.Refused); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d REFUSED (%s)", n, pipeline.MaskIBANs(strings.Join(in.Refused, "; "))))
+		parts = append(parts, fmt.Sprintf("%d REFUSED (%s)", n, decide.MaskIBANs(strings.Join(in.Refused, "; "))))
 	}
 	if in.Waiting > 0 {
 		parts = append(parts, fmt.Sprintf("%d waiting (still being written)", in.Waiting))
@@ -326,7 +329,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		fmt.Fprintf(w, "  open items    %s\n", r.OpenItemsNote)
 	}
 	for _, a := range r.OpenItemsAnnouncements {
-		fmt.Fprintf(w, "  ANNOUNCED     %s\n", pipeline.MaskIBANs(a))
+		fmt.Fprintf(w, "  ANNOUNCED     %s\n", decide.MaskIBANs(a))
 	}
 	if err != nil && !errors.Is(err, pipeline.ErrFilesSkipped) && !r.Committed {
 		if r.Applied > 0 {
@@ -372,7 +375,7 @@ func printSummary(w io.Writer, job string, r pipeline.Result, err error, code in
 		return
 	}
 	fmt.Fprintf(w, "  exceptions    %d open", r.Exceptions)
-	if ccys := pipeline.Currencies(r.UnmatchedCash); len(ccys) > 0 {
+	if ccys := decide.Currencies(r.UnmatchedCash); len(ccys) > 0 {
 		var parts []string
 		for _, c := range ccys {
 			parts = append(parts, r.UnmatchedCash[c].StringFixed(domain.CurrencyDigits(c))+" "+c)
@@ -417,7 +420,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stopReload()
 	if err := svc.Serve(ctx); err != nil {
 		code := exitUnavailable
-		if errors.Is(err, pipeline.ErrSchedule) {
+		if errors.Is(err, daemon.ErrSchedule) {
 			code = exitUsage
 		}
 		fmt.Fprintf(stderr, "lettrage run: %v\n", err)
@@ -430,7 +433,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // reload loads and validates the configuration again (SIGHUP) and hands it
 // to the running service; a configuration that does not load, or whose
 // jobs cannot be built, is refused and the running one stays.
-func reload(svc *pipeline.Service, path string, level *slog.LevelVar, log *slog.Logger) {
+func reload(svc *daemon.Service, path string, level *slog.LevelVar, log *slog.Logger) {
 	log.Info("reloading the configuration", "config", path)
 	cfg, err := config.Load(path)
 	if err == nil {
@@ -650,21 +653,21 @@ func cmdUnletter(args []string, stdout, stderr io.Writer) int {
 	if by == "" {
 		by = "unknown"
 	}
-	results, err := job.Resolve(ctx, []pipeline.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
+	results, err := job.Resolve(ctx, []report.Resolution{{Row: 1, TxRef: ref, Account: account, Action: "unletter", Comment: reason}},
 		pipeline.ResolveOptions{Actor: by, Origin: "lettrage unletter"})
 	if err != nil {
 		return exitFor("unletter", err, ctx.Err() != nil, stderr)
 	}
 	r := results[0]
 	if r.Status == "refused" {
-		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, pipeline.MaskIBANs(r.Message))
+		fmt.Fprintf(stderr, "lettrage unletter: %s: %s\n", ref, decide.MaskIBANs(r.Message))
 		return exitPartial
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", ref, r.Message)
 	return exitOK
 }
 
-func pickJob(svc *pipeline.Service, name string) *pipeline.Job {
+func pickJob(svc *daemon.Service, name string) *pipeline.Job {
 	for _, j := range svc.Jobs {
 		if j.Name == name || (name == "" && len(svc.Jobs) == 1) {
 			return j
@@ -704,7 +707,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 	}
 	code = exitOK
 	for _, path := range c.args {
-		wb, err := pipeline.ReadResolutions(path)
+		wb, err := report.ReadResolutions(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
 			code = exitUsage
@@ -712,7 +715,7 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		}
 		actor := by
 		if actor == "" {
-			actor = pipeline.AuthorOf(wb, job.InboxDefaultAuthor)
+			actor = report.AuthorOf(wb, job.InboxDefaultAuthor)
 		}
 		abs, _ := filepath.Abs(path)
 		results, err := job.Resolve(ctx, wb.Rows, pipeline.ResolveOptions{Actor: actor, Origin: abs,
@@ -727,12 +730,12 @@ func cmdResolve(args []string, stdout, stderr io.Writer) int {
 		for _, r := range results {
 			counts[r.Status]++
 			if r.Status == "refused" {
-				fmt.Fprintf(stderr, "lettrage resolve: %s row %d (%s): refused: %s\n", path, r.Row, r.TxRef, pipeline.MaskIBANs(r.Message))
+				fmt.Fprintf(stderr, "lettrage resolve: %s row %d (%s): refused: %s\n", path, r.Row, r.TxRef, decide.MaskIBANs(r.Message))
 				code = max(code, exitPartial)
 			}
 		}
-		out := pipeline.ResultPath(path)
-		if err := pipeline.WriteResolveResults(out, results); err != nil {
+		out := report.ResultPath(path)
+		if err := report.WriteResolveResults(out, results); err != nil {
 			fmt.Fprintf(stderr, "lettrage resolve: %v\n", err)
 			code = max(code, exitPartial)
 		}

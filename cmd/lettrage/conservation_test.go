@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
-	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 var (
@@ -205,7 +206,7 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 	}
 
 	// What neither shows: set aside, in the state store.
-	store, err := pipeline.OpenSQLite(filepath.Join(out, "state.db"))
+	store, err := state.OpenSQLite(filepath.Join(out, "state.db"))
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func conserveOnce(s *conservation.Schedule, tmp string) error {
 			}
 			o.Txs = append(o.Txs, conservation.Tx{Account: st.Tx.Account, Currency: st.Tx.Currency,
 				Day: st.Tx.BookingDate.Format("2006-01-02"), Ref: st.Tx.Ref, Amount: st.Tx.Amount, Payer: st.Tx.Counterparty.Name,
-				Remittance: pipeline.Remittance(st.Tx), State: state, Reason: st.Decision.Reason})
+				Remittance: report.Remittance(st.Tx), State: state, Reason: st.Decision.Reason})
 		}
 	}
 	stats, err := store.Stats(ctx, "cons")

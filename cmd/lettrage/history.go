@@ -3,11 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"strings"
 	"time"
-
-	"github.com/lettrage/lettrage/pipeline"
 )
 
 // cmdHistory prints what the state store holds about payments: one
@@ -30,7 +30,7 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lettrage history: name one TX_REF, or select with --from, --to, --customer")
 		return exitUsage
 	}
-	var filter pipeline.HistoryFilter
+	var filter state.HistoryFilter
 	for _, d := range []struct {
 		flag, v string
 		dst     *time.Time
@@ -48,9 +48,9 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 	filter.Customer = customer
 	ctx, stop := signalContext()
 	defer stop()
-	store, err := pipeline.OpenStore(ctx, cfg.State)
+	store, err := state.OpenStore(ctx, cfg.State)
 	if err != nil {
-		fmt.Fprintf(stderr, "lettrage history: %v\n", pipeline.MaskIBANs(err.Error()))
+		fmt.Fprintf(stderr, "lettrage history: %v\n", decide.MaskIBANs(err.Error()))
 		return exitUsage
 	}
 	defer store.Close()
@@ -89,7 +89,7 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return exitFor("history", err, ctx.Err() != nil, stderr)
 		}
-		pipeline.WriteHistory(stdout, h)
+		state.WriteHistory(stdout, h)
 		return exitOK
 	}
 	hs, err := store.Histories(ctx, jobName, filter)
@@ -100,7 +100,7 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		pipeline.WriteHistory(stdout, h)
+		state.WriteHistory(stdout, h)
 	}
 	fmt.Fprintf(stderr, "lettrage history: %d payment(s)\n", len(hs))
 	return exitOK

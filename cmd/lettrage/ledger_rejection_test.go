@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,8 +82,8 @@ jobs:
 			found = row
 		}
 	}
-	if !strings.Contains(found, pipeline.ReasonLedgerRejected) || !strings.Contains(found, "no longer open") {
-		t.Errorf("exceptions.csv row of the refused payment = %q; want reason %s and Tryton's refusal", found, pipeline.ReasonLedgerRejected)
+	if !strings.Contains(found, decide.ReasonLedgerRejected) || !strings.Contains(found, "no longer open") {
+		t.Errorf("exceptions.csv row of the refused payment = %q; want reason %s and Tryton's refusal", found, decide.ReasonLedgerRejected)
 	}
 	// In Tryton: F000 paid once (by the other payment), the refused cash on suspense.
 	var inv []struct {

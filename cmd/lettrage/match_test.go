@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -101,7 +102,7 @@ func TestMatchEqualsJobPass(t *testing.T) {
 
 	// The same pass over an empty SQLite store.
 	jobOut := filepath.Join(t.TempDir(), "out")
-	store, err := pipeline.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
+	store, err := state.OpenScratchSQLite(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

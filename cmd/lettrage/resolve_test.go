@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // oneCredit is a minimal camt.053.001.02 statement with one booked credit.
@@ -500,7 +501,7 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 	f.Close()
 	resultsOf := func() map[string][]string {
 		out := map[string][]string{}
-		for _, r := range readCSV(t, pipeline.ResultPath(wb))[1:] {
+		for _, r := range readCSV(t, report.ResultPath(wb))[1:] {
 			out[r[1]] = r
 		}
 		return out
@@ -535,7 +536,7 @@ func TestResolvePostsOnAccountAndWriteOff(t *testing.T) {
 		t.Errorf("the refused write-off has %d journal rows", n)
 	}
 	excRows := rowsOf(t, filepath.Join(out, "exceptions.csv"), "tx_ref", "SGFR2611210001A")
-	if len(excRows) != 1 || excRows[0]["reason"] != pipeline.ReasonLedgerRejected || !strings.Contains(excRows[0]["explanation"], "write_off_account") {
+	if len(excRows) != 1 || excRows[0]["reason"] != decide.ReasonLedgerRejected || !strings.Contains(excRows[0]["explanation"], "write_off_account") {
 		t.Fatalf("refused write-off in exceptions.csv: %v", excRows)
 	}
 	if exc := columns(t, readCSV(t, filepath.Join(out, "exceptions.csv")), "tx_ref"); len(exc) != 1 {

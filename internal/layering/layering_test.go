@@ -40,6 +40,14 @@ var rules = []rule{
 		why: "the program (cmd) chooses which connectors exist; the pipeline builds them through the registry"},
 	{pkg: "pipeline/...", deny: []string{"cmd"}, why: "nothing imports the commands"},
 	{pkg: "internal/...", deny: []string{"cmd", "pipeline"}, why: "internal helpers serve every layer"},
+	{pkg: "pipeline/decide", deny: []string{""}, allow: []string{"domain"},
+		why: "the decision state machine is pure: it imports only the domain"},
+	{pkg: "pipeline/report", deny: []string{""}, allow: []string{"domain", "pipeline/decide", "internal/csvsafe", "internal/durable"},
+		why: "reports render the records they are given: no store, no connector, no daemon, no pass"},
+	{pkg: "pipeline/state", deny: []string{"pipeline", "connectors/ledger", "connectors/all"}, allow: []string{"pipeline/decide"},
+		why: "the state stores keep records: they import neither the pass, the reports, the daemon nor a connector"},
+	{pkg: "pipeline/...", deny: []string{"pipeline/daemon"},
+		why: "the daemon runs the pass; nothing of the pipeline imports it (only cmd does)"},
 }
 
 // under reports whether path (relative to the module, "" for its root)

@@ -1,0 +1,75 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"sort"
+	"time"
+
+	"github.com/lettrage/lettrage/domain"
+)
+
+// SettledItems returns the open items, as they were when lettered, that
+// the job's letters committed since the given time took cash from (or
+// closed by a cash discount), except letters the ledger refused and
+// letters undone by a reversal. The matcher gets them as Memory.Settled:
+// a payment naming one of them that is no longer open pays it a second
+// time (issue 14: a second pass must not letter it elsewhere because the
+// payer's account was learned meanwhile). Sorted by item ID, each once.
+func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) ([]domain.OpenItem, error) {
+	undone := map[string]bool{}
+	rows, err := s.onDB().QueryContext(ctx, `SELECT reverses FROM decisions WHERE job = ? AND reverses <> '' AND state <> ?`,
+		job, decide.DecRejected)
+	if err != nil {
+		return nil, fmt.Errorf("reading reversals: %w", err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading reversals: %w", err)
+		}
+		undone[k] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("reading reversals: %w", err)
+	}
+	rows, err = s.onDB().QueryContext(ctx, `SELECT key, items FROM decisions
+		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`,
+		job, string(domain.Auto), decide.DecRejected, since.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, fmt.Errorf("reading settled items: %w", err)
+	}
+	defer rows.Close()
+	byID := map[string]domain.OpenItem{}
+	for rows.Next() {
+		var key, data string
+		if err := rows.Scan(&key, &data); err != nil {
+			return nil, fmt.Errorf("reading settled items: %w", err)
+		}
+		if undone[key] || data == "" || data == "null" {
+			continue
+		}
+		var items map[string]domain.OpenItem
+		if err := json.Unmarshal([]byte(data), &items); err != nil {
+			return nil, fmt.Errorf("decoding the items of letter %s: %w", key, err)
+		}
+		for id, it := range items {
+			if it.ID == "" {
+				it.ID = id
+			}
+			byID[it.ID] = it
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading settled items: %w", err)
+	}
+	out := make([]domain.OpenItem, 0, len(byID))
+	for _, it := range byID {
+		out = append(out, it)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out, nil
+}
