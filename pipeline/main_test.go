@@ -1,35 +1,23 @@
 package pipeline
 
 import (
-	"time"
-
 	"context"
 	"database/sql"
-	"github.com/lettrage/lettrage/domain"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
+	"time"
 
+	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
-var (
-	pgOnce sync.Once
-	pg     *testenv.Postgres
-	pgErr  error
-	pgDir  string
-)
+var pg = testenv.SharedPostgres{Prefix: "lettrage-pipeline-pg-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	if pgDir != "" {
-		os.RemoveAll(pgDir)
-	}
+	pg.Stop()
 	os.Exit(code)
 }
 
@@ -37,13 +25,6 @@ func TestMain(m *testing.M) {
 // server, started on first use.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	pgOnce.Do(func() {
-		pgDir, pgErr = os.MkdirTemp("", "lettrage-pipeline-pg-")
-		if pgErr == nil {
-			pg, pgErr = testenv.NewPostgres(pgDir)
-		}
-	})
-	testenv.Need(t, "PostgreSQL", pgErr)
 	return pg.Database(t)
 }
 

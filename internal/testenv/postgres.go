@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -56,6 +57,46 @@ func PostgresBinDir() (string, error) {
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	return startForTest(t, "PostgreSQL", "lettrage-pg-", NewPostgres)
+}
+
+// SharedPostgres is one test package's cluster: the first test that asks
+// for a database starts it, the package's TestMain stops it (Stop). Tests
+// that never ask start nothing.
+type SharedPostgres struct {
+	// Prefix names the cluster's temporary folder ("lettrage-state-pg-").
+	Prefix string
+
+	once sync.Once
+	pg   *Postgres
+	err  error
+	dir  string
+}
+
+// Database gives the test a fresh database on the shared cluster, started on
+// first use. Without PostgreSQL the test fails under CI and skips loudly
+// elsewhere (Need).
+func (s *SharedPostgres) Database(t testing.TB) string {
+	t.Helper()
+	s.once.Do(func() {
+		s.dir, s.err = os.MkdirTemp("", s.Prefix)
+		if s.err == nil {
+			s.pg, s.err = NewPostgres(s.dir)
+		}
+	})
+	Need(t, "PostgreSQL", s.err)
+	return s.pg.Database(t)
+}
+
+// Stop stops the cluster, if a test started it, and removes its folder.
+func (s *SharedPostgres) Stop() {
+	if s.pg != nil {
+		s.pg.Stop()
+	}
+	if s.dir != "" {
+		if err := os.RemoveAll(s.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "removing PostgreSQL folder: %v\n", err)
+		}
+	}
 }
 
 // NewPostgres initialises a cluster under dir and starts it on a free port.

@@ -2,27 +2,16 @@ package daemon
 
 import (
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/lettrage/lettrage/internal/testenv"
 )
 
-var (
-	pgOnce sync.Once
-	pg     *testenv.Postgres
-	pgErr  error
-	pgDir  string
-)
+var pg = testenv.SharedPostgres{Prefix: "lettrage-daemon-pg-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	if pgDir != "" {
-		os.RemoveAll(pgDir)
-	}
+	pg.Stop()
 	os.Exit(code)
 }
 
@@ -30,12 +19,5 @@ func TestMain(m *testing.M) {
 // server, started on first use (the locks' and the elector's tests).
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	pgOnce.Do(func() {
-		pgDir, pgErr = os.MkdirTemp("", "lettrage-daemon-pg-")
-		if pgErr == nil {
-			pg, pgErr = testenv.NewPostgres(pgDir)
-		}
-	})
-	testenv.Need(t, "PostgreSQL", pgErr)
 	return pg.Database(t)
 }

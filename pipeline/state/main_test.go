@@ -3,27 +3,16 @@ package state
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/lettrage/lettrage/internal/testenv"
 )
 
-var (
-	pgOnce sync.Once
-	pg     *testenv.Postgres
-	pgErr  error
-	pgDir  string
-)
+var pg = testenv.SharedPostgres{Prefix: "lettrage-state-pg-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	if pgDir != "" {
-		os.RemoveAll(pgDir)
-	}
+	pg.Stop()
 	os.Exit(code)
 }
 
@@ -31,13 +20,6 @@ func TestMain(m *testing.M) {
 // server, started on first use.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	pgOnce.Do(func() {
-		pgDir, pgErr = os.MkdirTemp("", "lettrage-state-pg-")
-		if pgErr == nil {
-			pg, pgErr = testenv.NewPostgres(pgDir)
-		}
-	})
-	testenv.Need(t, "PostgreSQL", pgErr)
 	return pg.Database(t)
 }
 
