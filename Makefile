@@ -46,9 +46,12 @@ unit:
 ## the daemon's pipeline, the CAMT reader) under the race detector, 5–10×
 ## slower: the property tests draw fewer cases there (they run in full in
 ## unit), everything else runs as in unit.
+## Only the pass's package defines -conservation.n: its sub-packages (state,
+## decide, report, daemon) run in the first command with the others.
 race:
-	$(GO) test -race -tags failpoint -count=1 -timeout 30m ./matcher/... ./connectors/camt/...
-	$(GO) test -race -tags failpoint -count=1 -timeout 30m ./pipeline/... -conservation.n=100
+	pkgs=$$($(GO) list ./matcher/... ./connectors/camt/... ./pipeline/... | grep -v '/pipeline$$') && test -n "$$pkgs" && \
+		$(GO) test -race -tags failpoint -count=1 -timeout 30m $$pkgs
+	$(GO) test -race -tags failpoint -count=1 -timeout 30m ./pipeline -conservation.n=100
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "-X main.version=$(VERSION) -X github.com/lettrage/lettrage/pipeline.revision=$$(git rev-parse HEAD 2>/dev/null)" -o bin/lettrage ./cmd/lettrage
