@@ -433,7 +433,7 @@ func identityScenarios() []idScenario {
 func TestIdentityScenariosPostgres(t *testing.T) {
 	for _, sc := range identityScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			dsn := postgresDSN(t)
+			dsn := pg.Database(t)
 			got, _, _ := runJobScenarioOn(t, sc, 6*time.Hour, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 			if want := sortedCopy(sc.want); strings.Join(sortedCopy(got.payer), "|") != strings.Join(want, "|") {
 				t.Errorf("accounted for %q (refs %q), want each of %q once", got.payer, got.refs, want)

@@ -13,19 +13,14 @@ import (
 	"github.com/lettrage/lettrage/pipeline/state"
 )
 
+// pg is the package's PostgreSQL server, started by the first test that
+// asks it for a database (pg.Database(t)).
 var pg = testenv.SharedPostgres{Prefix: "lettrage-pipeline-pg-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
 	os.Exit(code)
-}
-
-// postgresDSN gives the test a fresh database on the package's PostgreSQL
-// server, started on first use.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	return pg.Database(t)
 }
 
 // forEachStore runs a state-store test against SQLite and PostgreSQL: the
@@ -37,7 +32,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, open func() (*state.Stor
 		test(t, func() (*state.Store, error) { return state.OpenSQLite(path) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := postgresDSN(t)
+		dsn := pg.Database(t)
 		test(t, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 	})
 }

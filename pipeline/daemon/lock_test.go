@@ -48,7 +48,7 @@ func openPG(t *testing.T, dsn string) *sql.DB {
 }
 
 func TestPGLockerAndElector(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := pg.Database(t)
 	// Two pools stand for two replicas.
 	a, b := openPG(t, dsn), openPG(t, dsn)
 	testLocker(t, PGLocker{DB: a}, PGLocker{DB: b})

@@ -7,17 +7,12 @@ import (
 	"github.com/lettrage/lettrage/internal/testenv"
 )
 
+// pg is the package's PostgreSQL server, started by the first test that
+// asks it for a database (pg.Database(t)).
 var pg = testenv.SharedPostgres{Prefix: "lettrage-daemon-pg-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
 	os.Exit(code)
-}
-
-// postgresDSN gives the test a fresh database on the package's PostgreSQL
-// server, started on first use (the locks' and the elector's tests).
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	return pg.Database(t)
 }

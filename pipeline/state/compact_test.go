@@ -32,7 +32,7 @@ func TestMigrationFromSchema8(t *testing.T) {
 		}, func() (*Store, error) { return OpenSQLite(path) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := postgresDSN(t)
+		dsn := pg.Database(t)
 		testMigrationFrom8(t, func(ctx context.Context) (*Store, error) {
 			db, err := sql.Open("pgx", dsn)
 			return &Store{db: db, dialect: Postgres}, err
