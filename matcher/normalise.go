@@ -1,13 +1,14 @@
 package matcher
 
 import (
-	"github.com/lettrage/lettrage/domain"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/lettrage/lettrage/domain"
 )
 
 // NormaliseIBAN returns s in upper case without spaces or other separators

@@ -5,8 +5,6 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,7 +22,9 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 var (

@@ -3,10 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // What a pass does with the statement files it refuses (refused.go holds

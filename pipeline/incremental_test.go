@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,6 +19,8 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/conservation"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 var incrementalN = flag.Int("incremental.n", 60, "delivery schedules TestIncrementalEqualsFull checks")

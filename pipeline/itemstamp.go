@@ -2,9 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/state"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // Open items left unread (issue 18). Reading the ledger's open items is

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // TestIdlePassLeavesOpenItemsUnread: a pass whose ledger stamps its items

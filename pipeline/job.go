@@ -10,9 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/report"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"reflect"
@@ -25,6 +22,9 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/compress"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // Job is one configured lettering job: a statement source, a ledger and the

@@ -2,9 +2,10 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
+
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // NewLogger returns the daemon's structured logger (text or JSON) at level.

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +16,8 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // TestMemoryStoreKeepsWhatStoreKeeps is the contract of the memory store:

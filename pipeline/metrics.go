@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"errors"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"runtime/debug"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 

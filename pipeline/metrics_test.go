@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"testing"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 func TestExceptionAge(t *testing.T) {

@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // matcherMemory reads what the matcher needs of the learned memory to

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/report"
 	"log/slog"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/compress"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // MatchOptions configure MatchFiles, one stateless pass (`lettrage match`).

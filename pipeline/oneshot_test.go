@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/report"
 	"io"
 	"log/slog"
 	"os"
@@ -22,6 +20,8 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
 )
 
 // oneShotCase is a statements folder and a ledger to run through

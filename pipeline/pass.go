@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/report"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +12,9 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // pass is the working state of one Job.Run: what each step reads from the

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/ledger/file"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // heldFixture is a job on a copy of the example statements, with

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // refusingLedger refuses, as a ledger would for business reasons, every

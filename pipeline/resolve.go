@@ -6,9 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/connectors"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -18,9 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // ResolveOptions carries who resolves and from where (the audit trail).

@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"testing"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 

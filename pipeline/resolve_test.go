@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -18,7 +16,9 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // postingLedger is an in-memory ledger that writes allocations and

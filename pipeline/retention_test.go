@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/csv"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/camt"
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // TestCompactionKeepsIdentityAndAudit: three payments delivered and

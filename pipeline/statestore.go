@@ -2,12 +2,12 @@ package pipeline
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // StateStore is what a Job's pass reads and records: the files seen, the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // benchClock is the fixed clock of the differential runs: the journal's

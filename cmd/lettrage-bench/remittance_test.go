@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/lettrage/lettrage/internal/gen"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // TestRemittanceRoundTrip: with --profile remittance, the camt.053 and the

@@ -10,13 +10,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // ConfigEnv names the environment variable read for the configuration file

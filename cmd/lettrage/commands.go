@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"log/slog"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
 	"github.com/lettrage/lettrage/pipeline/daemon"
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 

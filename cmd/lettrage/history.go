@@ -3,11 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // cmdHistory prints what the state store holds about payments: one

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // TestTrytonRejectionBecomesAnException: lettrage decides to letter a

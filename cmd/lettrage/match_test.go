@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // matchFolder is the example with the trouble `match` meets: a statement

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/report"
 )
 

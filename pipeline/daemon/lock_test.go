@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/lettrage/lettrage/pipeline"
 	"testing"
+
+	"github.com/lettrage/lettrage/pipeline"
 )
 
 func testLocker(t *testing.T, a, b pipeline.RunLocker) {

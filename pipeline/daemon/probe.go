@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"io"
 	"os"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // Probe connects to the state store and to every job's statement source and

@@ -11,9 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline"
-	"github.com/lettrage/lettrage/pipeline/report"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"log/slog"
 	"net"
@@ -30,6 +27,9 @@ import (
 	"github.com/lettrage/lettrage/config"
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
+	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/report"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // Service is the daemon: the configured jobs over one state store, with

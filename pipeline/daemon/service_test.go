@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/lettrage/lettrage/pipeline"
-	"github.com/lettrage/lettrage/pipeline/state"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline"
+	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // blockingLedger's OpenItems waits for the context, as a slow ERP call

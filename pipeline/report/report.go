@@ -12,14 +12,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
-	"github.com/lettrage/lettrage/internal/csvsafe"
-	"github.com/lettrage/lettrage/internal/durable"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/internal/csvsafe"
+	"github.com/lettrage/lettrage/internal/durable"
 	"github.com/lettrage/lettrage/pipeline/decide"
 )
 

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"strconv"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // atScaleMigration (schema 9) makes the store smaller and cheaper to

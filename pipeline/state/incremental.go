@@ -7,12 +7,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // Incremental passes (issue 18). A pass re-matches the job's open

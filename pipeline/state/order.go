@@ -2,11 +2,11 @@ package state
 
 import (
 	"cmp"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"slices"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // The two orders of the state, in one place for every store and the pass:

@@ -1,11 +1,11 @@
 package state
 
 import (
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"testing"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // TestOrders pins the two orders of the state: transactions by account,

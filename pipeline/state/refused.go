@@ -3,9 +3,10 @@ package state
 import (
 	"context"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"time"
+
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // Refused statement files (issue 17). A file the pipeline cannot read —

@@ -2,8 +2,9 @@ package state
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"time"
+
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // SetAsideTxs returns the transactions of job set aside — ignored (debits,

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"sort"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 // SettledItems returns the open items, as they were when lettered, that

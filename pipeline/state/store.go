@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver (pure Go, no cgo)

@@ -2,13 +2,13 @@ package state
 
 import (
 	"context"
-	"github.com/lettrage/lettrage/pipeline/decide"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
+	"github.com/lettrage/lettrage/pipeline/decide"
 )
 
 func testTx(ref, amount string) domain.Transaction {

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"os"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
+	"github.com/lettrage/lettrage/internal/durable"
 )
 
 // ContractHeader is the header row of the matches.csv contract: one row

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/csvsafe"
+	"github.com/lettrage/lettrage/internal/durable"
 )
 
 var _ connectors.Unletterer = (*Ledger)(nil)

@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/connectors/source/internal/filing"
-	"github.com/lettrage/lettrage/internal/durable"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
+	"github.com/lettrage/lettrage/internal/durable"
 )
 
 // Config is the `local` block of a job's source. Fields tagged

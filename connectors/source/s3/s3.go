@@ -12,8 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/connectors/internal/secret"
-	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 	"io"
 	"log/slog"
 	"net"
@@ -33,6 +31,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/secret"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 )
 
 // ErrAccess is wrapped when the store refused the credentials or the

@@ -15,8 +15,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"github.com/lettrage/lettrage/connectors/internal/secret"
-	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -36,6 +34,8 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/connectors/internal/secret"
+	"github.com/lettrage/lettrage/connectors/source/internal/filing"
 )
 
 // ErrHostKey is wrapped when the server's host key is not the one
