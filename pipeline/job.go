@@ -334,7 +334,11 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *sl
 			}
 		}
 		members++
-		file, err := camt.Parse(br, member, j.Parse, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
+		// Only the transactions are kept: entries may come as headers,
+		// decoded in one layer (camt.Options.EntryHeaders).
+		opts := j.Parse
+		opts.EntryHeaders = true
+		file, err := camt.Parse(br, member, opts, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
 			if len(sf.txs)+len(txs) > cap(sf.txs) {
 				// Doubled: append grows a large slice by a quarter, which
 				// allocates and copies five times a file's transactions.

@@ -20,6 +20,18 @@ type tally struct {
 type batchMismatch struct{ entry, declared, details int }
 
 func (t *tally) add(e *Entry) {
+	// One TxDtls without an amount under a Btch is a batch summary, not a
+	// detail: only real details are counted against NbOfTxs.
+	n := len(e.Transactions)
+	if n == 1 && txCash(e.Transactions[0]) == nil {
+		n = 0
+	}
+	t.addCounted(e, n)
+}
+
+// addCounted is add for an entry of n real details (its Transactions may
+// be left out: the one-layer decode).
+func (t *tally) addCounted(e *Entry, n int) {
 	t.count++
 	t.sum = t.sum.Add(e.Amount)
 	if e.Credit {
@@ -39,12 +51,6 @@ func (t *tally) add(e *Entry) {
 		} else {
 			t.bookedNet = t.bookedNet.Sub(e.Amount)
 		}
-	}
-	// One TxDtls without an amount under a Btch is a batch summary, not a
-	// detail: only real details are counted against NbOfTxs.
-	n := len(e.Transactions)
-	if n == 1 && txCash(e.Transactions[0]) == nil {
-		n = 0
 	}
 	if e.BatchCount > 0 && n > 0 && e.BatchCount != n {
 		t.batch = append(t.batch, batchMismatch{e.Index, e.BatchCount, n})

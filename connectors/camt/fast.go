@@ -514,25 +514,44 @@ func blank(b []byte) bool {
 // named open (raw, with prefix) through its end tag. false: not handled,
 // x is untouched.
 func fastDecode(body, open []byte, x any, st *fastState) bool {
+	s, ok := st.scan(body, open)
+	if ok {
+		s.fillRoot(x)
+	}
+	st.release(&s)
+	return ok
+}
+
+// scan builds the element tree of body (see fastDecode); false: not
+// handled. The scanner must be given back with release.
+func (st *fastState) scan(body, open []byte) (fscanner, bool) {
 	if st.strs == nil {
 		st.strs = map[string]string{}
 		st.nameIDs = map[string]int{}
+		st.seedNames()
 	}
 	s := fscanner{b: body, st: st, nodes: append(st.nodes[:0], fnode{}), attrs: st.attrs[:0], arena: st.arena[:0]}
 	ok := s.content(0, open, 0) && s.i == len(body)
-	if ok {
-		v := reflect.ValueOf(x).Elem()
-		s.fill(v, 0, planFor(v.Type()))
-	}
-	// Keep the slabs for the next entry (nodes hold no pointers; the
-	// attributes' strings are cleared so as not to keep them alive).
+	return s, ok
+}
+
+// fillRoot fills x (a pointer to a struct) from the root of the tree, by
+// reflection, as encoding/xml would.
+func (s *fscanner) fillRoot(x any) {
+	v := reflect.ValueOf(x).Elem()
+	s.fill(v, 0, planFor(v.Type()))
+}
+
+// release keeps the scanner's slabs for the next entry (nodes hold no
+// pointers; the attributes' strings are cleared so as not to keep them
+// alive).
+func (st *fastState) release(s *fscanner) {
 	st.nodes = s.nodes[:0]
 	clear(s.attrs)
 	st.attrs = s.attrs[:0]
 	if cap(s.arena) <= 1<<20 { // do not keep a huge one
 		st.arena = s.arena[:0]
 	}
-	return ok
 }
 
 // Reflection plans, mirroring encoding/xml's typeinfo for our structs.

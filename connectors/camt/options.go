@@ -47,6 +47,20 @@ type Options struct {
 	// benchmarks and for ruling out the fast path when diagnosing a file.
 	Reference bool
 
+	// EntryHeaders lets Parse hand its callback an entry's header only,
+	// for a caller that reads the transactions (txs) and not the Entry:
+	// then an entry the fast scanner takes is decoded in one layer, its
+	// elements read straight into the transactions, without building its
+	// TxDetails, Charges and Warnings (onelayer.go). The Entry given to the
+	// callback then has Index, Offset, Amount, Currency, Credit, Reversal,
+	// Status, BookingDate, ValueDate, AcctSvcrRef, NtryRef, Instructed,
+	// AdditionalInfo, Batches and BatchCount, and is reused for the next
+	// entry; an entry outside the one-layer path (charges, a value that does
+	// not convert, …) is still given whole. The transactions, the
+	// statements' checks and the errors are the same either way. ReadAll
+	// ignores it.
+	EntryHeaders bool
+
 	// reference disables the fast entry path (tests compare both).
 	reference bool
 }

@@ -81,6 +81,8 @@ type parser struct {
 	// fast enables the fast entry path (see fast.go); skew and lineSkew
 	// are the bytes and lines it consumed behind the decoder's back.
 	fast     bool
+	headers  bool // Options.EntryHeaders: decode in one layer when possible
+	one      oneLayer
 	skew     int64
 	lineSkew int
 	scratch  []byte
@@ -108,7 +110,8 @@ type parser struct {
 }
 
 func newParser(r io.Reader, name string, opts Options) (*parser, error) {
-	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference && !opts.Reference}
+	p := &parser{name: name, lim: opts.Limits.withDefaults(), file: &File{Name: name}, fast: !opts.reference && !opts.Reference,
+		headers: opts.EntryHeaders}
 	if len(opts.Extra) > 0 {
 		ex, err := compileExtras(opts.Extra)
 		if err != nil {
@@ -308,11 +311,15 @@ func (p *parser) pos() (int64, int) {
 // decodeEntry decodes one <Ntry> whose start tag was just read: with
 // DecodeElement, or through the fast path when the input is UTF-8 read
 // directly (no charset decoder) and the start tag is not self-closing.
-func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
+//
+// With Options.EntryHeaders, an entry the fast scanner takes is decoded in
+// one layer when it can be (onelayer.go): oneLayer is then true, x is left
+// untouched and the entry is in p.one.
+func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) (oneLayer bool, err error) {
 	if !p.fast || p.in != p.raw || p.in.selfClose || len(p.in.name) == 0 {
 		err := p.decode(x, t)
 		p.entRaw = p.in.capBuf
-		return err
+		return false, err
 	}
 	in := p.in
 	in.arm(p.lim.MaxEntryBytes)
@@ -322,12 +329,21 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	p.skew += int64(len(body))
 	p.lineSkew += bytes.Count(body, []byte{'\n'})
 	if err != nil {
-		return classify(err)
+		return false, classify(err)
 	}
 	if in.capture {
 		in.capBuf = append(in.capBuf, body...)
 	}
-	if !fastDecode(body, open, x, &p.fastState) {
+	s, ok := p.fastState.scan(body, open)
+	if ok {
+		if p.headers && !p.keep && p.one.decode(&s, p.ent, p.lim.MaxTxDtls) {
+			oneLayer = true
+		} else {
+			s.fillRoot(x)
+		}
+	}
+	p.fastState.release(&s)
+	if !ok {
 		// Leave it to encoding/xml, on the same bytes.
 		if err := p.referenceEntry(x, open, body); err != nil {
 			// Point at the failure inside the entry, as DecodeElement would.
@@ -338,7 +354,7 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 				at.offset = bodyStart + at.rel
 				at.line = line + p.lineSkew - bytes.Count(body, []byte{'\n'}) + bytes.Count(body[:min(int(at.rel), len(body))], []byte{'\n'})
 			}
-			return err
+			return false, err
 		}
 	}
 	if in.capture {
@@ -351,12 +367,12 @@ func (p *parser) decodeEntry(x *xNtry, t *xml.StartElement) error {
 	p.skew -= int64(len(end))
 	tok, err := p.token()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, ok := tok.(xml.EndElement); !ok {
-		return fmt.Errorf("%w: entry end not found", ErrMalformed)
+		return false, fmt.Errorf("%w: entry end not found", ErrMalformed)
 	}
-	return nil
+	return oneLayer, nil
 }
 
 // referenceEntry decodes the bytes of an entry the fast scanner did not
@@ -926,17 +942,33 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 	p.x = xNtry{}
 	x := &p.x
 	off := p.entOff
-	if err := p.decodeEntry(x, t); err != nil {
-		return err
-	}
-	raw := p.entRaw
-	e, err := convertEntry(x, p.ent, p.lim.MaxTxDtls)
+	oneLayer, err := p.decodeEntry(x, t)
 	if err != nil {
 		return err
 	}
-	e.Offset = off
+	raw := p.entRaw
 	p.proj.message = st.Message
-	txs := p.proj.project(st, e)
+	var (
+		e   *Entry
+		txs []domain.Transaction
+	)
+	if oneLayer {
+		e = &p.one.hdr
+		e.Offset = off
+		txs = p.proj.projectOne(st, e, p.one.details)
+		n := len(p.one.details)
+		if n == 1 && !p.one.details[0].hasCash {
+			n = 0
+		}
+		st.tally.addCounted(e, n)
+	} else {
+		if e, err = convertEntry(x, p.ent, p.lim.MaxTxDtls); err != nil {
+			return err
+		}
+		e.Offset = off
+		txs = p.proj.project(st, e)
+		st.tally.add(e)
+	}
 	if p.extras != nil {
 		vals, err := p.extras.eval(raw, p.rootNS)
 		if err != nil {
@@ -950,7 +982,6 @@ func (p *parser) entry(st *Statement, t *xml.StartElement) error {
 	}
 	st.EntryCount++
 	st.TxCount += len(txs)
-	st.tally.add(e)
 	if p.keep {
 		e.Projected = slices.Clone(txs) // txs is reused for the next entry
 		st.Entries = append(st.Entries, e)
