@@ -108,20 +108,19 @@ func TestGeneratedStatement(t *testing.T) {
 }
 
 // BenchmarkParse measures Parse on generated statements, with the fast
-// entry path and with encoding/xml alone: MB/s and transactions per second.
+// entry path (whole entries), with the one-layer decode
+// (Options.EntryHeaders, what the pipeline uses) and with encoding/xml
+// alone: MB/s and transactions per second.
 func BenchmarkParse(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		var buf bytes.Buffer
 		txs := genStatement(&buf, n)
 		data := buf.Bytes()
-		for _, reference := range []bool{false, true} {
-			mode := "fast"
-			if reference {
-				mode = "encoding-xml"
-			}
+		for _, mode := range []string{"fast", "one-layer", "encoding-xml"} {
 			b.Run(fmt.Sprintf("%s/entries=%d/%dMB", mode, n, len(data)>>20), func(b *testing.B) {
 				opts := DefaultOptions()
-				opts.reference = reference
+				opts.reference = mode == "encoding-xml"
+				opts.EntryHeaders = mode == "one-layer"
 				b.SetBytes(int64(len(data)))
 				b.ReportAllocs()
 				for b.Loop() {
@@ -185,8 +184,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // BenchmarkParseFile measures Parse on the file named by CAMT_BENCH_FILE
-// (for instance one written by `lettrage-bench camt --size 300MB`), read
-// from disk as `lettrage inspect` does. Skipped unless the variable is set.
+// (for instance one written by `lettrage-bench camt --size 300MB`, or a
+// statement of `lettrage-bench gen`), read from disk as `lettrage inspect`
+// does (entries: whole entries) and as the pipeline does (one-layer:
+// Options.EntryHeaders). Skipped unless the variable is set.
 func BenchmarkParseFile(b *testing.B) {
 	path := os.Getenv("CAMT_BENCH_FILE")
 	if path == "" {
@@ -196,17 +197,27 @@ func BenchmarkParseFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
-	for b.Loop() {
-		f, err := os.Open(path)
-		if err != nil {
-			b.Fatal(err)
+	for _, headers := range []bool{false, true} {
+		mode := "entries"
+		if headers {
+			mode = "one-layer"
 		}
-		_, err = Parse(f, path, DefaultOptions(), func(*Statement, *Entry, []domain.Transaction) error { return nil })
-		f.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		b.Run(mode, func(b *testing.B) {
+			opts := DefaultOptions()
+			opts.EntryHeaders = headers
+			b.SetBytes(fi.Size())
+			b.ReportAllocs()
+			for b.Loop() {
+				f, err := os.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, err = Parse(f, path, opts, func(*Statement, *Entry, []domain.Transaction) error { return nil })
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
