@@ -35,6 +35,15 @@
 // decoded by encoding/xml from the same bytes. Both paths are kept equal by
 // a differential test over the corpus and a differential fuzz target.
 //
+// With Options.EntryHeaders (what the pipeline uses: it keeps only the
+// transactions), an entry the fast scanner takes is decoded in one layer
+// (onelayer.go): its elements are read straight into the projected
+// transactions and a reused header Entry, without the reflection-filled raw
+// structs, the converted Entry and its TxDetails. An entry it does not take
+// (charges, a value that does not convert…) goes the three-layer way from
+// the same elements. Both are kept equal by TestOneLayerEquivalence and
+// FuzzOneLayer.
+//
 // Errors are *ParseError values that locate the problem (file, byte offset,
 // line, statement, entry, element path) and wrap a sentinel cause such as
 // ErrNotCAMT, ErrTruncated or ErrLimit, usable with errors.Is.
