@@ -132,17 +132,6 @@ func (st *fastState) seedNames() {
 	}
 }
 
-// children iterates over the child elements of node ni.
-func (s *fscanner) children(ni int) func(yield func(int, int) bool) {
-	return func(yield func(int, int) bool) {
-		for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
-			if !yield(k, s.nodes[k].name) {
-				return
-			}
-		}
-	}
-}
-
 // leaf is the text of node ni, trimmed, as a string.
 func (s *fscanner) leaf(ni int) string {
 	return s.st.str(bytes.TrimSpace(s.bytes(s.nodes[ni].text)))
@@ -211,12 +200,14 @@ type dparty struct {
 
 func (s *fscanner) party(p *dparty, ni int) {
 	p.hasName = true
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nNm:
 			p.nm = s.leaf(k)
 		case nPty:
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				if name2 == nNm {
 					p.ptyNm = s.leaf(k2)
 				}
@@ -227,18 +218,21 @@ func (s *fscanner) party(p *dparty, ni int) {
 
 func (s *fscanner) account(p *dparty, ni int) {
 	p.hasAcct = true
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		if name != nID {
 			continue
 		}
-		for k2, name2 := range s.children(k) {
+		for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+			name2 := s.nodes[k2].name
 			switch name2 {
 			case nIBAN:
 				p.iban = s.leaf(k2)
 			case nBBAN:
 				p.bban = s.leaf(k2)
 			case nOthr, nPrtryAcct:
-				for k3, name3 := range s.children(k2) {
+				for k3 := s.nodes[k2].first; k3 != 0; k3 = s.nodes[k3].next {
+					name3 := s.nodes[k3].name
 					if name3 == nID {
 						if name2 == nOthr {
 							p.othr = s.leaf(k3)
@@ -254,11 +248,13 @@ func (s *fscanner) account(p *dparty, ni int) {
 
 func (s *fscanner) agent(p *dparty, ni int) {
 	p.hasAgt = true
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		if name != nFinInstnID {
 			continue
 		}
-		for k2, name2 := range s.children(k) {
+		for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+			name2 := s.nodes[k2].name
 			switch name2 {
 			case nBIC:
 				p.bic = s.leaf(k2)
@@ -307,13 +303,15 @@ type xchgAcc struct {
 }
 
 func (s *fscanner) amtXchg(x *xchgAcc, ni int) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nAmt:
 			s.amt(&x.amt, k)
 		case nCcyXchg:
 			x.hasXchg = true
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				if name2 == nXchgRate {
 					x.rate = s.leaf(k2)
 				}
@@ -382,7 +380,10 @@ type oneLayer struct {
 	details []dtx
 	nodes   []int // TxDtls nodes, in the order convertEntry takes them
 	typed   []typedAcc
+	taxes   []typedAcc
 	adj     []adjAcc
+	addtl   []int
+	rmt     []int
 	// count is the number of entries decoded in one layer (for tests).
 	count int
 }
@@ -416,7 +417,8 @@ func (o *oneLayer) decode(s *fscanner, index, maxTx int) bool {
 	for _, nd := range x.ntryDtls {
 		var a btchAcc
 		hasBatch := false
-		for k, name := range s.children(nd) {
+		for k := s.nodes[nd].first; k != 0; k = s.nodes[k].next {
+			name := s.nodes[k].name
 			switch name {
 			case nBtch:
 				hasBatch = true
@@ -460,7 +462,8 @@ func (o *oneLayer) decode(s *fscanner, index, maxTx int) bool {
 // (the Btch directly under Ntry, .01).
 func (o *oneLayer) readNtry(s *fscanner, x *ntryAcc, batches []Batch) ([]Batch, bool) {
 	h := &o.hdr
-	for k, name := range s.children(0) {
+	for k := s.nodes[0].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nNtryRef:
 			h.NtryRef = s.leaf(k)
@@ -484,11 +487,13 @@ func (o *oneLayer) readNtry(s *fscanner, x *ntryAcc, batches []Batch) ([]Batch, 
 		case nChrgs:
 			return batches, false
 		case nAmtDtls:
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				if name2 != nInstdAmt {
 					continue
 				}
-				for k3, name3 := range s.children(k2) {
+				for k3 := s.nodes[k2].first; k3 != 0; k3 = s.nodes[k3].next {
+					name3 := s.nodes[k3].name
 					if name3 == nAmt {
 						x.hasInstd = true
 						s.amt(&x.instd, k3)
@@ -514,7 +519,8 @@ func (o *oneLayer) readNtry(s *fscanner, x *ntryAcc, batches []Batch) ([]Batch, 
 
 // cdPrtry reads the Cd and Prtry children of node ni over cd and prtry.
 func (s *fscanner) cdPrtry(ni int, cd, prtry string) (string, string) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nCd:
 			cd = s.leaf(k)
@@ -527,7 +533,8 @@ func (s *fscanner) cdPrtry(ni int, cd, prtry string) (string, string) {
 
 // dates reads the Dt and DtTm children of node ni over dt and dtTm.
 func (s *fscanner) dates(ni int, dt, dtTm string) (string, string) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nDt:
 			dt = s.leaf(k)
@@ -628,7 +635,8 @@ type btchAcc struct {
 // one that counts (a bad value followed by a good one then goes the
 // three-layer way, which takes it: the same result).
 func (s *fscanner) batch(a *btchAcc, ni int) bool {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nMsgID:
 			a.b.MsgID = s.leaf(k)
@@ -686,19 +694,18 @@ type txAcc struct {
 	amt                   amtAcc
 	instd, txAmt, cntrVal xchgAcc
 	cdtDbt                string
-	addtl                 []int
-	rmtInfs               [4]int
-	rmt                   []int
+	addtl                 []int // AddtlTxInf nodes (in oneLayer's scratch)
+	rmt                   []int // RmtInf nodes (in oneLayer's scratch)
 }
 
 // detail reads one TxDtls into d; false when it does not convert.
 func (o *oneLayer) detail(s *fscanner, d *dtx, ni int) bool {
-	var x txAcc
-	x.rmt = x.rmtInfs[:0]
-	if !s.readTx(d, &x, ni) {
+	x := txAcc{addtl: o.addtl[:0], rmt: o.rmt[:0]}
+	ok := s.readTx(d, &x, ni)
+	o.addtl, o.rmt = x.addtl, x.rmt // kept for the next detail
+	if !ok {
 		return false
 	}
-	var ok bool
 	if x.amt.set {
 		if d.cash, ok = s.money(&x.amt); !ok {
 			return false
@@ -732,14 +739,16 @@ func (o *oneLayer) detail(s *fscanner, d *dtx, ni int) bool {
 		d.additional = append(d.additional, v)
 	}
 	for _, r := range x.rmt {
-		for k, name := range s.children(r) {
+		for k := s.nodes[r].first; k != 0; k = s.nodes[k].next {
+			name := s.nodes[k].name
 			if name == nStrd && !o.strd(s, d, k) {
 				return false
 			}
 		}
 	}
 	for _, r := range x.rmt {
-		for k, name := range s.children(r) {
+		for k := s.nodes[r].first; k != 0; k = s.nodes[k].next {
+			name := s.nodes[k].name
 			if name == nUstrd {
 				if v := s.leaf(k); v != "" {
 					d.unstructured = append(d.unstructured, v)
@@ -753,10 +762,12 @@ func (o *oneLayer) detail(s *fscanner, d *dtx, ni int) bool {
 // readTx reads the children of a TxDtls: references, parties and the
 // return into d, the rest into x.
 func (s *fscanner) readTx(d *dtx, x *txAcc, ni int) bool {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nRefs:
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				switch name2 {
 				case nAcctSvcrRef:
 					d.own = s.leaf(k2)
@@ -769,7 +780,8 @@ func (s *fscanner) readTx(d *dtx, x *txAcc, ni int) bool {
 		case nCdtDbtInd:
 			x.cdtDbt = s.leaf(k)
 		case nAmtDtls:
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				switch name2 {
 				case nInstdAmt:
 					s.amtXchg(&x.instd, k2)
@@ -784,7 +796,8 @@ func (s *fscanner) readTx(d *dtx, x *txAcc, ni int) bool {
 		case nRltdPties:
 			s.relatedParties(d, k)
 		case nRltdAgts:
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				switch name2 {
 				case nDbtrAgt:
 					s.agent(&d.dbtr, k2)
@@ -804,7 +817,8 @@ func (s *fscanner) readTx(d *dtx, x *txAcc, ni int) bool {
 }
 
 func (s *fscanner) relatedParties(d *dtx, ni int) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nDbtr:
 			s.party(&d.dbtr, k)
@@ -828,9 +842,9 @@ type strdAcc struct {
 	number, docType   string // of the last numbered RfrdDocInf
 	hasAmts           bool   // RfrdDocAmt
 	due, cn, rmtd     amtAcc
-	nDisc             int // the first nDisc of oneLayer.typed are discounts
-	taxes             []typedAcc
-	hasRef            bool // CdtrRefInf
+	nDisc             int        // the first nDisc of oneLayer.typed are discounts
+	taxes             []typedAcc // in oneLayer's scratch
+	hasRef            bool       // CdtrRefInf
 	refCd, refPrtry   string
 	refIssr, refValue string
 }
@@ -838,13 +852,15 @@ type strdAcc struct {
 // strd reads one Strd block into d (convertTx's Structured, then
 // fillRemittance); false when it does not convert.
 func (o *oneLayer) strd(s *fscanner, d *dtx, ni int) bool {
-	var x strdAcc
+	x := strdAcc{taxes: o.taxes[:0]}
 	o.typed, o.adj = o.typed[:0], o.adj[:0]
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nRfrdDocInf:
 			var cd, prtry, nb string
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				switch name2 {
 				case nTp:
 					cd, prtry = s.cdOrPrtry(k2, cd, prtry)
@@ -862,11 +878,13 @@ func (o *oneLayer) strd(s *fscanner, d *dtx, ni int) bool {
 			o.docAmounts(s, &x, k)
 		case nCdtrRefInf:
 			x.hasRef = true
-			for k2, name2 := range s.children(k) {
+			for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+				name2 := s.nodes[k2].name
 				switch name2 {
 				case nTp:
 					x.refCd, x.refPrtry = s.cdOrPrtry(k2, x.refCd, x.refPrtry)
-					for k3, name3 := range s.children(k2) {
+					for k3 := s.nodes[k2].first; k3 != 0; k3 = s.nodes[k3].next {
+						name3 := s.nodes[k3].name
 						if name3 == nIssr {
 							x.refIssr = s.leaf(k3)
 						}
@@ -881,6 +899,7 @@ func (o *oneLayer) strd(s *fscanner, d *dtx, ni int) bool {
 			}
 		}
 	}
+	o.taxes = x.taxes
 	if x.hasRef && x.refValue != "" {
 		d.structured = append(d.structured, domain.Reference{Type: firstNonEmpty(x.refCd, x.refPrtry), Issuer: x.refIssr, Value: x.refValue})
 	}
@@ -899,7 +918,8 @@ func (o *oneLayer) strd(s *fscanner, d *dtx, ni int) bool {
 
 // docAmounts reads a RfrdDocAmt element into x (a repeated one merges).
 func (o *oneLayer) docAmounts(s *fscanner, x *strdAcc, ni int) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nDuePyblAmt:
 			s.amt(&x.due, k)
@@ -994,11 +1014,13 @@ func (o *oneLayer) remitted(s *fscanner, x *strdAcc) (r domain.RemittedDocument,
 	}
 	if x.rmtd.set {
 		take(m.rmtd)
-		r.Remitted = &m.rmtd.Amount
+		v := m.rmtd.Amount
+		r.Remitted = &v
 	}
 	if x.due.set {
 		take(m.due)
-		r.Due = &m.due.Amount
+		v := m.due.Amount
+		r.Due = &v
 	}
 	if nDisc > 0 && m.discOK {
 		take(m.discTotal)
@@ -1034,11 +1056,13 @@ func (o *oneLayer) remitted(s *fscanner, x *strdAcc) (r domain.RemittedDocument,
 // cdOrPrtry reads the CdOrPrtry>Cd and CdOrPrtry>Prtry of a Tp node
 // (xCdOrPrtry) over cd and prtry.
 func (s *fscanner) cdOrPrtry(ni int, cd, prtry string) (string, string) {
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		if name != nCdOrPrtry {
 			continue
 		}
-		for k2, name2 := range s.children(k) {
+		for k2 := s.nodes[k].first; k2 != 0; k2 = s.nodes[k2].next {
+			name2 := s.nodes[k2].name
 			switch name2 {
 			case nCd:
 				cd = s.leaf(k2)
@@ -1058,7 +1082,8 @@ func (s *fscanner) typedAmt(ni int) typedAcc {
 			t.ccy = at.value
 		}
 	}
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nTp:
 			t.cd, t.prtry = s.cdPrtry(k, t.cd, t.prtry)
@@ -1071,7 +1096,8 @@ func (s *fscanner) typedAmt(ni int) typedAcc {
 
 func (s *fscanner) adjustment(ni int) adjAcc {
 	var a adjAcc
-	for k, name := range s.children(ni) {
+	for k := s.nodes[ni].first; k != 0; k = s.nodes[k].next {
+		name := s.nodes[k].name
 		switch name {
 		case nAmt:
 			s.amt(&a.amt, k)
