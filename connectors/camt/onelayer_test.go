@@ -181,9 +181,11 @@ func TestOneLayerEquivalence(t *testing.T) {
 	inputs = append(inputs, input{"generated", gen.Bytes()})
 	tight := DefaultOptions()
 	tight.Limits = Limits{MaxDepth: 12, MaxEntryBytes: 2000, MaxTxDtls: 3}
+	extra := DefaultOptions() // the extras' values go to the one-layer transactions too
+	extra.Extra = []string{"NtryDtls/TxDtls/Refs/EndToEndId", "string(AcctSvcrRef)", "count(NtryDtls/TxDtls)"}
 	total := 0
 	for _, in := range inputs {
-		for _, opts := range []Options{DefaultOptions(), tight} {
+		for _, opts := range []Options{DefaultOptions(), tight, extra} {
 			t.Run(in.name, func(t *testing.T) {
 				total += checkOneLayer(t, in.data, opts).oneLayer
 			})
