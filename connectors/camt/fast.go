@@ -13,7 +13,7 @@ import (
 // statements and everything outside <Ntry>) always goes through
 // encoding/xml. For an entry, instead of DecodeElement, the input scans the
 // entry's bytes to its end tag (same byte budget and depth limit), and
-// fastDecode builds the entry from them with a small scanner that accepts
+// scan builds the entry's element tree with a small scanner that accepts
 // only a plain subset of XML: ASCII names with at most one prefix, quoted
 // attributes, the five predefined entities, valid UTF-8 text. Anything else
 // (comments, CDATA, processing instructions, character references, odd
@@ -22,7 +22,9 @@ import (
 // The filler mirrors encoding/xml's unmarshalling rules for the struct
 // shapes used here (string, []string, struct, *struct, []struct, embedded
 // structs, "a>b" paths, ",attr", ",chardata"). TestFastPathEquivalence and
-// FuzzFastPath keep both paths equal.
+// FuzzFastPath keep both paths equal. With Options.EntryHeaders the tree is
+// read by the one-layer decode (onelayer.go) instead of the filler when it
+// can be.
 
 // fnode is one element of an entry. It holds no pointers (indexes and
 // offsets only), so that the node slab, reused from entry to entry, costs
@@ -510,20 +512,11 @@ func blank(b []byte) bool {
 	return true
 }
 
-// fastDecode fills x from body, the bytes after the start tag of an element
-// named open (raw, with prefix) through its end tag. false: not handled,
-// x is untouched.
-func fastDecode(body, open []byte, x any, st *fastState) bool {
-	s, ok := st.scan(body, open)
-	if ok {
-		s.fillRoot(x)
-	}
-	st.release(&s)
-	return ok
-}
-
-// scan builds the element tree of body (see fastDecode); false: not
-// handled. The scanner must be given back with release.
+// scan builds the element tree of body, the bytes after the start tag of
+// an element named open (raw, with prefix) through its end tag; false: not
+// handled (then the entry goes to encoding/xml). The scanner must be given
+// back with release; the tree is read by fillRoot (reflection, into xNtry)
+// or by the one-layer decode (onelayer.go).
 func (st *fastState) scan(body, open []byte) (fscanner, bool) {
 	if st.strs == nil {
 		st.strs = map[string]string{}
