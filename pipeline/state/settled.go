@@ -36,8 +36,7 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("reading reversals: %w", err)
 	}
-	rows, err = s.onDB().QueryContext(ctx, `SELECT key, items FROM decisions
-		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`,
+	rows, err = s.onDB().QueryContext(ctx, settledQuery(s.dialect),
 		job, string(domain.Auto), decide.DecRejected, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, fmt.Errorf("reading settled items: %w", err)
@@ -72,4 +71,19 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out, nil
+}
+
+// settledQuery is SettledItems' query of the letters' items. On SQLite it
+// reads the table in its own order (NOT INDEXED): most of a job's
+// decisions are letters, and its planner otherwise walked the index
+// (job, tx_key) to look each row up in the table, three times the cost of
+// reading the table through (0.3 s of a 1 % delta pass at 100,000
+// payments). PostgreSQL chooses its own plan.
+func settledQuery(d Dialect) string {
+	from := "decisions"
+	if d == SQLite {
+		from = "decisions NOT INDEXED"
+	}
+	return `SELECT key, items FROM ` + from + `
+		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`
 }
