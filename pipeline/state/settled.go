@@ -42,10 +42,18 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 		return nil, fmt.Errorf("reading settled items: %w", err)
 	}
 	defer rows.Close()
-	byID := map[string]domain.OpenItem{}
+	// An item settled by several letters (paid in parts) is given as the
+	// letter of the greatest transaction key, then decision key, left it:
+	// the order SQLite's index on (job, tx_key) gave the rows when the
+	// last one read won, now whatever order the rows come in.
+	type snapshot struct {
+		item        domain.OpenItem
+		txKey, from string
+	}
+	byID := map[string]snapshot{}
 	for rows.Next() {
-		var key, data string
-		if err := rows.Scan(&key, &data); err != nil {
+		var key, txKey, data string
+		if err := rows.Scan(&key, &txKey, &data); err != nil {
 			return nil, fmt.Errorf("reading settled items: %w", err)
 		}
 		if undone[key] || data == "" || data == "null" {
@@ -59,15 +67,18 @@ func (s *Store) SettledItems(ctx context.Context, job string, since time.Time) (
 			if it.ID == "" {
 				it.ID = id
 			}
-			byID[it.ID] = it
+			if was, ok := byID[it.ID]; ok && (was.txKey > txKey || was.txKey == txKey && was.from > key) {
+				continue
+			}
+			byID[it.ID] = snapshot{it, txKey, key}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading settled items: %w", err)
 	}
 	out := make([]domain.OpenItem, 0, len(byID))
-	for _, it := range byID {
-		out = append(out, it)
+	for _, sn := range byID {
+		out = append(out, sn.item)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
 	return out, nil
@@ -84,6 +95,6 @@ func settledQuery(d Dialect) string {
 	if d == SQLite {
 		from = "decisions NOT INDEXED"
 	}
-	return `SELECT key, items FROM ` + from + `
+	return `SELECT key, tx_key, items FROM ` + from + `
 		WHERE job = ? AND outcome = ? AND reverses = '' AND state <> ? AND decided_at >= ?`
 }
