@@ -56,6 +56,21 @@ func inChunks(vals []string, fn func(part []string) error) error {
 	return nil
 }
 
+// byClassQuery is ByClass's query for n classes. On SQLite the order is
+// written "+key": without the statistics of ANALYZE its planner satisfied
+// "ORDER BY key" by walking the primary key, reading every transaction of
+// the job to test its class (0.9 s of a 1 % delta pass at 100,000
+// payments, for the 115 classes of one new file), where the class index
+// finds the few rows and sorts them. PostgreSQL plans it well as written.
+func byClassQuery(n int, d Dialect) string {
+	order := "key"
+	if d == SQLite {
+		order = "+key"
+	}
+	return `SELECT key, data, state, file_hash FROM transactions
+			WHERE job = ? AND ident IN (` + placeholders(n) + `) ORDER BY ` + order
+}
+
 func (p storePrior) ByClass(ctx context.Context, classes []string) ([]Recorded, error) {
 	var out []Recorded
 	err := inChunks(classes, func(part []string) error {
@@ -63,8 +78,7 @@ func (p storePrior) ByClass(ctx context.Context, classes []string) ([]Recorded, 
 		for _, c := range part {
 			args = append(args, c)
 		}
-		rows, err := p.s.onDB().QueryContext(ctx, `SELECT key, data, state, file_hash FROM transactions
-			WHERE job = ? AND ident IN (`+placeholders(len(part))+`) ORDER BY key`, args...)
+		rows, err := p.s.onDB().QueryContext(ctx, byClassQuery(len(part), p.s.dialect), args...)
 		if err != nil {
 			return fmt.Errorf("looking up recorded transactions: %w", err)
 		}
