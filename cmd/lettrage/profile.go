@@ -63,6 +63,10 @@ type heapPeak struct {
 	max    uint64
 	buf    bytes.Buffer
 	done   bool
+	// again: the peak was seen at the last collection; its profile is
+	// published only once the sweep is done, so it is taken again at the
+	// next one.
+	again bool
 }
 
 // startHeapPeak watches every collection (a finalizer re-armed at each
@@ -95,7 +99,9 @@ func (p *heapPeak) arm() {
 }
 
 // sample runs after a collection: it reads the live heap that collection
-// marked and keeps the profile if it is a new peak.
+// marked and keeps the profile if it is a new peak, or if the last one was
+// (a heap profile shows the last collection whose sweep is done: taken
+// right after the peak's, it may show the collection before).
 func (p *heapPeak) sample() {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
@@ -104,8 +110,9 @@ func (p *heapPeak) sample() {
 	if p.done {
 		return
 	}
-	if live := s[0].Value.Uint64(); live > p.max {
-		p.max = live
+	if live := s[0].Value.Uint64(); live > p.max || p.again {
+		p.again = live > p.max
+		p.max = max(p.max, live)
 		p.buf.Reset()
 		if err := pprof.Lookup("heap").WriteTo(&p.buf, 0); err != nil {
 			fmt.Fprintf(p.stderr, "lettrage: taking the peak heap profile: %v\n", err)
