@@ -25,9 +25,9 @@ type index struct {
 	// search of numbers cut at the end of a remittance line
 	docSorted []docKey
 
-	byID  map[string]int32   // item ID → its first item
-	byRef map[string][]int32 // refKey(payment reference) → items
-	byDoc map[string][]int32 // compact and loose document number, and digitsKey → items
+	byID  map[string]int32 // item ID → its first item
+	byRef keyItems         // refKey(payment reference) → items
+	byDoc keyItems         // compact and loose document number, and digitsKey → items
 	// refFilter and docFilter say cheaply which keys byRef and byDoc lack
 	refFilter, docFilter keyFilter
 	// docMinLen and docMaxLen bound the lengths of the compact and loose
@@ -287,8 +287,17 @@ func textDigitsKey(atoms []refAtom, i, j int) string {
 func (ix *index) buildDocs(refs, digits []string) {
 	n := len(ix.items)
 	ix.byID = make(map[string]int32, n)
-	ix.byRef = make(map[string][]int32, n/2)
-	ix.byDoc = make(map[string][]int32, n+n/2)
+	docKeys := 0
+	for i, it := range ix.items {
+		if it.DocumentNumber != "" {
+			docKeys += min(1, len(ix.docC[i])) + min(1, len(ix.docL[i])) // at most: a loose number like the compact one is not added
+			if i < ix.nOpen {
+				docKeys += min(1, len(digits[i]))
+			}
+		}
+	}
+	ix.byDoc = newKeyItems(n, docKeys)
+	ix.byRef = keyItems{m: make(map[string]int32, n/2), self: ix.byDoc.self} // one identity list for both
 	ix.docSorted = make([]docKey, 0, n)
 	for i, it := range ix.items {
 		n := int32(i)
@@ -296,31 +305,31 @@ func (ix *index) buildDocs(refs, digits []string) {
 			ix.byID[it.ID] = n
 		}
 		if k := refs[i]; k != "" {
-			ix.byRef[k] = append(ix.byRef[k], n)
+			ix.byRef.add(k, n)
 		}
 		if it.DocumentNumber != "" {
 			c, l := ix.docC[i], ix.docL[i]
 			if c != "" {
-				ix.byDoc[c] = append(ix.byDoc[c], n)
+				ix.byDoc.add(c, n)
 				if i < ix.nOpen {
 					ix.docSorted = append(ix.docSorted, docKey{c, n})
 				}
 			}
 			if l != "" && l != c {
-				ix.byDoc[l] = append(ix.byDoc[l], n)
+				ix.byDoc.add(l, n)
 			}
 			if d := digits[i]; d != "" && i < ix.nOpen {
-				ix.byDoc[d] = append(ix.byDoc[d], n)
+				ix.byDoc.add(d, n)
 			}
 		}
 	}
-	ix.refFilter = newKeyFilter(len(ix.byRef))
-	for k := range ix.byRef {
+	ix.refFilter = newKeyFilter(ix.byRef.len())
+	for k := range ix.byRef.m {
 		ix.refFilter.add(k)
 	}
-	ix.docFilter = newKeyFilter(len(ix.byDoc))
+	ix.docFilter = newKeyFilter(ix.byDoc.len())
 	ix.docMinLen, ix.docMaxLen = 1<<30, 0
-	for k := range ix.byDoc {
+	for k := range ix.byDoc.m {
 		ix.docFilter.add(k)
 		if k[0] == '#' {
 			ix.hasDigitsKeys = true
@@ -662,7 +671,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 		f := Fold(d.Number)
 		c := strings.ReplaceAll(f, " ", "")
 		var out []int32
-		for _, n := range ix.byDoc[c] {
+		for _, n := range ix.byDoc.get(c) {
 			if ix.docC[n] == c {
 				out = append(out, n)
 			}
@@ -671,7 +680,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 			return out
 		}
 		l := looseAtoms(atomise(f))
-		for _, n := range ix.byDoc[l] {
+		for _, n := range ix.byDoc.get(l) {
 			if ix.docL[n] == l {
 				out = append(out, n)
 			}
@@ -681,7 +690,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 		}
 	}
 	if d.Reference != "" {
-		return slices.Clone(ix.byRef[refKey(d.Reference)])
+		return slices.Clone(ix.byRef.get(refKey(d.Reference)))
 	}
 	return nil
 }
