@@ -37,7 +37,7 @@ type index struct {
 	hasDigitsKeys        bool
 	byIBAN               map[string][]string
 	byCustomer           map[string][]int32      // customer → items, oldest due first
-	byAmount             map[string][]int32      // currency|residual key → items
+	byAmount             keyItems                // currency|residual key → items
 	byName               map[string][]*custEntry // normalised name → customers, by ID
 	byToken              map[string][]*custEntry // distinctive name token → customers, by ID
 	memIBAN              map[string][]string
@@ -209,11 +209,13 @@ func newIndexWorkers(items []domain.OpenItem, mem Memory, workers int) *index {
 			}
 		}
 	})
+	// the one-item lists of byDoc, byRef and byAmount (keyItems)
+	self := selfList(n)
 	groups := []func(){
 		func() { ix.typos = ix.buildTypoIndex(workers) },
 		func() { ix.buildPayers(mem) },
-		func() { ix.buildAmounts(amts) },
-		func() { ix.buildDocs(refs, digits) },
+		func() { ix.buildAmounts(amts, self) },
+		func() { ix.buildDocs(refs, digits, self) },
 		func() { ix.buildIBANs(mem) },
 	}
 	forChunks(len(groups), workers, 1, func(_, lo, _ int) { groups[lo]() })
@@ -283,8 +285,9 @@ func textDigitsKey(atoms []refAtom, i, j int) string {
 	return string(b)
 }
 
-// buildDocs fills byID, byRef, byDoc and docSorted.
-func (ix *index) buildDocs(refs, digits []string) {
+// buildDocs fills byID, byRef, byDoc and docSorted; self is the
+// one-item lists of keyItems.
+func (ix *index) buildDocs(refs, digits []string, self []int32) {
 	n := len(ix.items)
 	ix.byID = make(map[string]int32, n)
 	docKeys := 0
@@ -296,8 +299,8 @@ func (ix *index) buildDocs(refs, digits []string) {
 			}
 		}
 	}
-	ix.byDoc = newKeyItems(n, docKeys)
-	ix.byRef = keyItems{m: make(map[string]int32, n/2), self: ix.byDoc.self} // one identity list for both
+	ix.byDoc = newKeyItems(docKeys, self)
+	ix.byRef = newKeyItems(n/2, self)
 	ix.docSorted = make([]docKey, 0, n)
 	for i, it := range ix.items {
 		n := int32(i)
@@ -345,10 +348,11 @@ func (ix *index) buildDocs(refs, digits []string) {
 	})
 }
 
-// buildAmounts fills byCustomer (oldest due first) and byAmount.
-func (ix *index) buildAmounts(amts []string) {
+// buildAmounts fills byCustomer (oldest due first) and byAmount; self is
+// the one-item lists of keyItems.
+func (ix *index) buildAmounts(amts []string, self []int32) {
 	n := len(ix.items)
-	ix.byAmount = make(map[string][]int32, n)
+	ix.byAmount = newKeyItems(n, self)
 	// customers are numbered as first met, their items listed per number:
 	// one map access per item
 	num := make(map[string]int32, n/4)
@@ -361,7 +365,7 @@ func (ix *index) buildAmounts(amts []string) {
 			lists = append(lists, nil)
 		}
 		lists[c] = append(lists[c], int32(i))
-		ix.byAmount[amts[i]] = append(ix.byAmount[amts[i]], int32(i))
+		ix.byAmount.add(amts[i], int32(i))
 	}
 	older := func(a, b int32) int {
 		if ix.older(a, b) {

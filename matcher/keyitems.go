@@ -14,12 +14,19 @@ type keyItems struct {
 	self []int32
 }
 
-func newKeyItems(items, keys int) keyItems {
-	self := make([]int32, items)
+// newKeyItems returns an empty keyItems sized for keys keys, over self
+// (selfList: the index shares one between its keyItems).
+func newKeyItems(keys int, self []int32) keyItems {
+	return keyItems{m: make(map[string]int32, keys), self: self}
+}
+
+// selfList is the list [0, 1, …, n-1]: keyItems's self.
+func selfList(n int) []int32 {
+	self := make([]int32, n)
 	for i := range self {
 		self[i] = int32(i)
 	}
-	return keyItems{m: make(map[string]int32, keys), self: self}
+	return self
 }
 
 // add appends item n to the items of key.

@@ -6,7 +6,7 @@ import (
 )
 
 func TestKeyItems(t *testing.T) {
-	k := newKeyItems(5, 0)
+	k := newKeyItems(0, selfList(5))
 	k.add("A", 3)
 	k.add("B", 1)
 	k.add("B", 4)
