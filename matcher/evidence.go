@@ -290,7 +290,7 @@ func (e *engine) gatherWith(tx *domain.Transaction, sc *scratch) *evidence {
 // of its texts, and writes ev.refs: the items whose payment reference they
 // are, valid hits first.
 func (e *engine) gatherRefs(ev *evidence, tx *domain.Transaction, texts []string, sc *scratch) {
-	if len(e.ix.byRef) == 0 {
+	if e.ix.byRef.len() == 0 {
 		return
 	}
 	for _, r := range tx.Structured {
@@ -332,7 +332,7 @@ func (e *engine) addRef(ev *evidence, cb []byte, free bool) {
 	if !mayContain(&ix.refFilter, k) {
 		return
 	}
-	hits := ix.byRef[string(k)]
+	hits := ix.byRef.get(string(k))
 	if len(hits) == 0 {
 		return
 	}
@@ -449,7 +449,7 @@ func (d *docScanner) scanFrom(ti int, atoms []refAtom, i int) {
 			continue
 		}
 		if len(cb) >= ix.docMinLen && len(cb) <= ix.docMaxLen && ix.docFilter.mayContainHash(keyHashEnd(hc)) {
-			if ns := ix.byDoc[string(cb)]; len(ns) > 0 {
+			if ns := ix.byDoc.get(string(cb)); len(ns) > 0 {
 				text := string(cb)
 				for _, n := range ns {
 					// the key may be another number's with its
@@ -459,7 +459,7 @@ func (d *docScanner) scanFrom(ti int, atoms []refAtom, i int) {
 			}
 		}
 		if len(lb) >= ix.docMinLen && string(lb) != string(cb) && ix.docFilter.mayContainHash(keyHashEnd(hl)) {
-			if ns := ix.byDoc[string(lb)]; len(ns) > 0 {
+			if ns := ix.byDoc.get(string(lb)); len(ns) > 0 {
 				text := string(cb)
 				for _, n := range ns {
 					d.hits = append(d.hits, docScan{item: n, text: text, sp: span{ti, i, j}, loose: true})
@@ -484,7 +484,7 @@ func (d *docScanner) scanDigits(t string, atoms []refAtom) {
 			j++
 		}
 		if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
-			for _, n := range ix.byDoc[k] {
+			for _, n := range ix.byDoc.get(k) {
 				if !slices.Contains(ev.digits, n) {
 					ev.digits = append(ev.digits, n)
 					ev.digitsText = strings.Clone(strings.TrimSpace(t)) // t may be a view

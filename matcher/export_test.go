@@ -66,7 +66,7 @@ func (e *engine) scanTypos(ev *evidence, texts []string, sc *scratch) (typos, pa
 		})
 		return ok
 	}
-	for _, n := range ix.byAmount[ev.akey] {
+	for _, n := range ix.byAmount.get(ev.akey) {
 		if !made {
 			grams, made = appendTextGrams(nil, texts, sc), true
 		}

@@ -25,9 +25,9 @@ type index struct {
 	// search of numbers cut at the end of a remittance line
 	docSorted []docKey
 
-	byID  map[string]int32   // item ID → its first item
-	byRef map[string][]int32 // refKey(payment reference) → items
-	byDoc map[string][]int32 // compact and loose document number, and digitsKey → items
+	byID  map[string]int32 // item ID → its first item
+	byRef keyItems         // refKey(payment reference) → items
+	byDoc keyItems         // compact and loose document number, and digitsKey → items
 	// refFilter and docFilter say cheaply which keys byRef and byDoc lack
 	refFilter, docFilter keyFilter
 	// docMinLen and docMaxLen bound the lengths of the compact and loose
@@ -37,7 +37,7 @@ type index struct {
 	hasDigitsKeys        bool
 	byIBAN               map[string][]string
 	byCustomer           map[string][]int32      // customer → items, oldest due first
-	byAmount             map[string][]int32      // currency|residual key → items
+	byAmount             keyItems                // currency|residual key → items
 	byName               map[string][]*custEntry // normalised name → customers, by ID
 	byToken              map[string][]*custEntry // distinctive name token → customers, by ID
 	memIBAN              map[string][]string
@@ -209,11 +209,13 @@ func newIndexWorkers(items []domain.OpenItem, mem Memory, workers int) *index {
 			}
 		}
 	})
+	// the one-item lists of byDoc, byRef and byAmount (keyItems)
+	self := selfList(n)
 	groups := []func(){
 		func() { ix.typos = ix.buildTypoIndex(workers) },
 		func() { ix.buildPayers(mem) },
-		func() { ix.buildAmounts(amts) },
-		func() { ix.buildDocs(refs, digits) },
+		func() { ix.buildAmounts(amts, self) },
+		func() { ix.buildDocs(refs, digits, self) },
 		func() { ix.buildIBANs(mem) },
 	}
 	forChunks(len(groups), workers, 1, func(_, lo, _ int) { groups[lo]() })
@@ -283,12 +285,22 @@ func textDigitsKey(atoms []refAtom, i, j int) string {
 	return string(b)
 }
 
-// buildDocs fills byID, byRef, byDoc and docSorted.
-func (ix *index) buildDocs(refs, digits []string) {
+// buildDocs fills byID, byRef, byDoc and docSorted; self is the
+// one-item lists of keyItems.
+func (ix *index) buildDocs(refs, digits []string, self []int32) {
 	n := len(ix.items)
 	ix.byID = make(map[string]int32, n)
-	ix.byRef = make(map[string][]int32, n/2)
-	ix.byDoc = make(map[string][]int32, n+n/2)
+	docKeys := 0
+	for i, it := range ix.items {
+		if it.DocumentNumber != "" {
+			docKeys += min(1, len(ix.docC[i])) + min(1, len(ix.docL[i])) // at most: a loose number like the compact one is not added
+			if i < ix.nOpen {
+				docKeys += min(1, len(digits[i]))
+			}
+		}
+	}
+	ix.byDoc = newKeyItems(docKeys, self)
+	ix.byRef = newKeyItems(n/2, self)
 	ix.docSorted = make([]docKey, 0, n)
 	for i, it := range ix.items {
 		n := int32(i)
@@ -296,31 +308,31 @@ func (ix *index) buildDocs(refs, digits []string) {
 			ix.byID[it.ID] = n
 		}
 		if k := refs[i]; k != "" {
-			ix.byRef[k] = append(ix.byRef[k], n)
+			ix.byRef.add(k, n)
 		}
 		if it.DocumentNumber != "" {
 			c, l := ix.docC[i], ix.docL[i]
 			if c != "" {
-				ix.byDoc[c] = append(ix.byDoc[c], n)
+				ix.byDoc.add(c, n)
 				if i < ix.nOpen {
 					ix.docSorted = append(ix.docSorted, docKey{c, n})
 				}
 			}
 			if l != "" && l != c {
-				ix.byDoc[l] = append(ix.byDoc[l], n)
+				ix.byDoc.add(l, n)
 			}
 			if d := digits[i]; d != "" && i < ix.nOpen {
-				ix.byDoc[d] = append(ix.byDoc[d], n)
+				ix.byDoc.add(d, n)
 			}
 		}
 	}
-	ix.refFilter = newKeyFilter(len(ix.byRef))
-	for k := range ix.byRef {
+	ix.refFilter = newKeyFilter(ix.byRef.len())
+	for k := range ix.byRef.m {
 		ix.refFilter.add(k)
 	}
-	ix.docFilter = newKeyFilter(len(ix.byDoc))
+	ix.docFilter = newKeyFilter(ix.byDoc.len())
 	ix.docMinLen, ix.docMaxLen = 1<<30, 0
-	for k := range ix.byDoc {
+	for k := range ix.byDoc.m {
 		ix.docFilter.add(k)
 		if k[0] == '#' {
 			ix.hasDigitsKeys = true
@@ -336,10 +348,11 @@ func (ix *index) buildDocs(refs, digits []string) {
 	})
 }
 
-// buildAmounts fills byCustomer (oldest due first) and byAmount.
-func (ix *index) buildAmounts(amts []string) {
+// buildAmounts fills byCustomer (oldest due first) and byAmount; self is
+// the one-item lists of keyItems.
+func (ix *index) buildAmounts(amts []string, self []int32) {
 	n := len(ix.items)
-	ix.byAmount = make(map[string][]int32, n)
+	ix.byAmount = newKeyItems(n, self)
 	// customers are numbered as first met, their items listed per number:
 	// one map access per item
 	num := make(map[string]int32, n/4)
@@ -352,7 +365,7 @@ func (ix *index) buildAmounts(amts []string) {
 			lists = append(lists, nil)
 		}
 		lists[c] = append(lists[c], int32(i))
-		ix.byAmount[amts[i]] = append(ix.byAmount[amts[i]], int32(i))
+		ix.byAmount.add(amts[i], int32(i))
 	}
 	older := func(a, b int32) int {
 		if ix.older(a, b) {
@@ -662,7 +675,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 		f := Fold(d.Number)
 		c := strings.ReplaceAll(f, " ", "")
 		var out []int32
-		for _, n := range ix.byDoc[c] {
+		for _, n := range ix.byDoc.get(c) {
 			if ix.docC[n] == c {
 				out = append(out, n)
 			}
@@ -671,7 +684,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 			return out
 		}
 		l := looseAtoms(atomise(f))
-		for _, n := range ix.byDoc[l] {
+		for _, n := range ix.byDoc.get(l) {
 			if ix.docL[n] == l {
 				out = append(out, n)
 			}
@@ -681,7 +694,7 @@ func (ix *index) remittedItems(d *domain.RemittedDocument) []int32 {
 		}
 	}
 	if d.Reference != "" {
-		return slices.Clone(ix.byRef[refKey(d.Reference)])
+		return slices.Clone(ix.byRef.get(refKey(d.Reference)))
 	}
 	return nil
 }

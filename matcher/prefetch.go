@@ -83,7 +83,7 @@ func (ix *index) touch(tx *domain.Transaction, ev *evidence) uint64 {
 	for _, n := range ev.typos {
 		item(n)
 	}
-	for k, n := range ix.byAmount[ev.akey] {
+	for k, n := range ix.byAmount.get(ev.akey) {
 		if k == maxTouchPerList {
 			break
 		}

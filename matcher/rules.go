@@ -412,7 +412,7 @@ func (e *engine) namedOverpaid(nd namedDocs, named []int32, total domain.Amount)
 func (e *engine) typoRivalSuggestion(tx *domain.Transaction, ev *evidence, named []int32, found string) (domain.Decision, bool) {
 	var rival []int32
 	var near string
-	for _, n := range e.ix.byAmount[ev.akey] {
+	for _, n := range e.ix.byAmount.get(ev.akey) {
 		if contains(named, n) || !e.eligible(tx, n) || !e.ix.resid[n].Equal(tx.Amount) || e.claimedByOther(ev, n) {
 			continue
 		}
@@ -446,7 +446,7 @@ func (e *engine) typoRivalSuggestion(tx *domain.Transaction, ev *evidence, named
 // oldest due were taken (Config.SameAmount "oldest"; none with "suggest").
 func (e *engine) unnamedRest(tx *domain.Transaction, ev *evidence, named []int32, rest domain.Amount) (items []int32, oldest, ok bool) {
 	var single []int32
-	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
+	for _, n := range e.ix.byAmount.get(amountKey(tx.Currency, rest)) {
 		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
 			!e.claimedByOther(ev, n) {
 			single = append(single, n)
@@ -454,7 +454,7 @@ func (e *engine) unnamedRest(tx *domain.Transaction, ev *evidence, named []int32
 	}
 	// an item of the rest that another payment's text designates only
 	// approximately may be the one meant: nothing is certain then
-	for _, n := range e.ix.byAmount[amountKey(tx.Currency, rest)] {
+	for _, n := range e.ix.byAmount.get(amountKey(tx.Currency, rest)) {
 		if !contains(named, n) && e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(rest) &&
 			e.heldLoosely(ev, n) {
 			return nil, false, false
@@ -681,7 +681,7 @@ func (e *engine) namesSettledOfPayer(tx *domain.Transaction, ev *evidence) (int3
 // payerHasExact reports whether the payer's customers have an open item of
 // exactly the amount that no other payment's text designates.
 func (e *engine) payerHasExact(tx *domain.Transaction, ev *evidence) bool {
-	for _, n := range e.ix.byAmount[ev.akey] {
+	for _, n := range e.ix.byAmount.get(ev.akey) {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 			!e.claimedByOther(ev, n) {
 			return true
@@ -703,7 +703,7 @@ func (e *engine) payerLonger(tx *domain.Transaction, ev *evidence) (domain.Decis
 	var exact []int32
 	strong := true
 	for _, m := range ev.longer {
-		for _, n := range e.ix.byAmount[ev.akey] {
+		for _, n := range e.ix.byAmount.get(ev.akey) {
 			if e.ix.items[n].CustomerID == m.customer && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 				!e.claimedByOther(ev, n) {
 				exact = append(exact, n)
@@ -739,7 +739,7 @@ func (e *engine) payerDecision(tx *domain.Transaction, ev *evidence) (domain.Dec
 		return domain.Decision{}, false
 	}
 	var exact []int32
-	for _, n := range e.ix.byAmount[ev.akey] {
+	for _, n := range e.ix.byAmount.get(ev.akey) {
 		if e.isPayer(ev, e.ix.items[n].CustomerID) && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 			!e.claimedByOther(ev, n) {
 			exact = append(exact, n)
@@ -1210,7 +1210,7 @@ func (e *engine) candidates(tx *domain.Transaction, ev *evidence) []domain.Candi
 			bump(n, 0.15*m.score)
 		}
 	}
-	for _, n := range e.ix.byAmount[ev.akey] {
+	for _, n := range e.ix.byAmount.get(ev.akey) {
 		if e.ix.resid[n].Equal(tx.Amount) {
 			bump(n, 0.1)
 			if _, ok := e.typoMatch(ev, n); ok && !ev.strongDoc() {

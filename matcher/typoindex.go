@@ -279,7 +279,7 @@ func (ix *index) typoHits(ev *evidence, texts []string, sc *scratch) []int32 {
 // n-grams up in the deletion index.
 func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
 	ix := e.ix
-	if len(ix.byAmount[ev.akey]) == 0 && len(ev.payer) == 0 {
+	if len(ix.byAmount.get(ev.akey)) == 0 && len(ev.payer) == 0 {
 		return // nothing the typos could be of
 	}
 	hits := ix.typoHits(ev, texts, sc)

@@ -128,6 +128,17 @@ func (s sharedItems) named(d *domain.Decision) map[string]domain.OpenItem {
 	return named
 }
 
+// deliveriesForgetter is a state store that keeps no record of
+// re-deliveries (state.Commit.Deliveries): the memory store, dropped at
+// the end of its one pass. The intake then does not record them (each a
+// copy of the transaction re-delivered: about 110 MB at 1,000,000
+// remittance payments).
+type deliveriesForgetter interface {
+	forgetsDeliveries()
+}
+
+func (*memoryStore) forgetsDeliveries() {}
+
 // passSharer is a state store that keeps a pass's open items,
 // transactions and decisions once (the memory store). When shareItems says
 // so, the pass hands it the records of its new transactions as a

@@ -193,3 +193,35 @@ func TestLetteredMemoryInTxOrder(t *testing.T) {
 		}
 	}
 }
+
+// The memory store keeps no record of re-deliveries, so the intake of its
+// pass does not copy them; a SQL store's pass records them.
+func TestTakeInDeliveriesByStore(t *testing.T) {
+	ctx := t.Context()
+	sql, err := state.OpenSQLite(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	for _, tc := range []struct {
+		store StateStore
+		want  int
+	}{{sql, 1}, {newMemoryStore(), 0}} {
+		j := &Job{Name: "j", Store: tc.store, Log: slog.New(slog.DiscardHandler)}
+		res := Result{Outcomes: map[domain.Outcome]int{}}
+		p := &pass{j: j, res: &res, log: j.Log}
+		p.staged = []stagedFile{
+			{ref: connectors.StatementRef{Path: "a.xml"}, hash: "h1", txs: []domain.Transaction{testTx("R1", "10.00")}},
+			{ref: connectors.StatementRef{Path: "b.xml"}, hash: "h2", txs: []domain.Transaction{testTx("R1", "10.00")}},
+		}
+		if err := p.takeIn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if res.Duplicates != 1 || len(p.fresh) != 1 {
+			t.Fatalf("%T: %d duplicates, %d new, want 1 and 1", tc.store, res.Duplicates, len(p.fresh))
+		}
+		if got := len(p.ids.deliveries); got != tc.want {
+			t.Errorf("%T: %d re-deliveries recorded, want %d", tc.store, got, tc.want)
+		}
+	}
+}

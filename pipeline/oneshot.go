@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lettrage/lettrage/connectors"
@@ -45,22 +47,58 @@ type MatchOptions struct {
 	Now func() time.Time
 }
 
-// matchBytesPerInputByte sizes MatchMemoryLimit: a MatchFiles pass keeps
-// about 2.7 bytes of heap live per byte of input at its peak (1,000,000
-// transactions × 1,000,000 open items: 745 MB of statements and 125 MB of
-// open items, 2.35 GB live).
-const matchBytesPerInputByte = 4
+// The live heap of a MatchFiles pass peaks while the matcher gathers the
+// evidence of every transaction against the index of the open items. It
+// grows with both inputs, and far faster with the open items (the items,
+// their texts and the index's documents, payers, amounts and typo keys)
+// than with the statements (XML of which a transaction keeps a fraction):
+// about 0.8 byte per byte of statements and 13 bytes per byte of open
+// items (measured with LETTRAGE_HEAPPEAK: docs/BENCHMARKS.md, "The live
+// heap at 1M"). Compressed files (.gz, .zip, .xlsx) count for ten times
+// their size.
+const (
+	matchLivePerStatementByteX10 = 8 // tenths of a byte
+	matchLivePerItemByte         = 13
+	matchCompressedFactor        = 10
+	// matchMinMemoryLimit: below it, no limit is worth the collector's
+	// extra work.
+	matchMinMemoryLimit = 3 << 30
+)
+
+// MatchInput is the size of what a MatchFiles pass reads.
+type MatchInput struct {
+	StatementBytes, ItemBytes int64
+}
+
+// Add counts a file of size bytes, of the statements or the open items;
+// a compressed file (by its name's extension) counts for ten times its
+// size.
+func (in *MatchInput) Add(name string, size int64, item bool) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".gz", ".zip", ".xlsx":
+		size *= matchCompressedFactor
+	}
+	if item {
+		in.ItemBytes += size
+	} else {
+		in.StatementBytes += size
+	}
+}
+
+// Live is the estimated peak live heap of a MatchFiles pass over in.
+func (in MatchInput) Live() int64 {
+	return in.StatementBytes*matchLivePerStatementByteX10/10 + in.ItemBytes*matchLivePerItemByte
+}
 
 // MatchMemoryLimit is a soft memory limit (runtime/debug.SetMemoryLimit)
-// for a MatchFiles pass over inputBytes of statements and open items: 4
-// bytes per byte of input, at least 3 GiB. Left alone, the collector lets
-// the heap grow to twice what is live before it runs; under this limit it
-// runs a little more often instead (1,000,000 × 1,000,000: peak resident
-// set 4.4 GB → 3.3–3.5 GB, CPU time unchanged within the noise). A pass
-// that keeps more than the limit live is not stopped: the collector only
-// works harder.
-func MatchMemoryLimit(inputBytes int64) int64 {
-	return max(3<<30, inputBytes*matchBytesPerInputByte)
+// for a MatchFiles pass over in: the estimated live heap and a tenth more,
+// at least 3 GiB. Left alone, the collector lets the heap grow to twice
+// what is live before it runs; under this limit it runs more often near
+// the peak instead (1,000,000 × 1,000,000 remittance: see
+// docs/BENCHMARKS.md). A pass that keeps more than the limit live is not
+// stopped: the collector only works harder (at most half the CPU).
+func MatchMemoryLimit(in MatchInput) int64 {
+	return max(matchMinMemoryLimit, in.Live()*11/10)
 }
 
 // MatchFiles performs one pass without a durable state store (`lettrage

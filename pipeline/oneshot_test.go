@@ -430,15 +430,38 @@ func TestMatchFilesCancelledWhileReading(t *testing.T) {
 
 func TestMatchMemoryLimit(t *testing.T) {
 	for _, tc := range []struct {
-		input, want int64
+		stmts, items int64
+		want         int64
 	}{
-		{0, 3 << 30},
-		{100 << 20, 3 << 30},
-		{870 << 20, 3480 << 20},
-		{2 << 30, 8 << 30},
+		{0, 0, 3 << 30},
+		// 100,000 remittance payments × 200,000 items: the floor
+		{260_523_635, 24_841_962, 3 << 30},
+		// 1,000,000 × 1,000,000, remittance: (0.8 × 2,576,727,780 +
+		// 13 × 124,861,156) × 1.1 = 4,053,034,977 (3,865 MiB)
+		{2_576_727_780, 124_861_156, 4_053_034_977},
+		// 1,000,000 × 1,000,000, classic (seed 9): the floor
+		{751_391_011, 124_796_583, 3 << 30},
+		{0, 1 << 30, 15_354_508_083},
 	} {
-		if got := MatchMemoryLimit(tc.input); got != tc.want {
-			t.Errorf("MatchMemoryLimit(%d) = %d, want %d", tc.input, got, tc.want)
+		if got := MatchMemoryLimit(MatchInput{StatementBytes: tc.stmts, ItemBytes: tc.items}); got != tc.want {
+			t.Errorf("MatchMemoryLimit(%d, %d) = %d, want %d", tc.stmts, tc.items, got, tc.want)
 		}
+	}
+}
+
+// Compressed files count for more than their size; the open items weigh
+// more than the statements.
+func TestMatchInputAdd(t *testing.T) {
+	var in MatchInput
+	in.Add("a/s1.xml", 100, false)
+	in.Add("a/s2.XML.GZ", 100, false)
+	in.Add("items.csv", 10, true)
+	in.Add("items.xlsx", 10, true)
+	want := MatchInput{StatementBytes: 100 + 100*matchCompressedFactor, ItemBytes: 10 + 10*matchCompressedFactor}
+	if in != want {
+		t.Fatalf("input %+v, want %+v", in, want)
+	}
+	if got, want := in.Live(), int64(1100*8/10+110*13); got != want {
+		t.Errorf("live %d, want %d", got, want)
 	}
 }

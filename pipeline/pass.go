@@ -260,7 +260,8 @@ func (p *pass) unread(ctx context.Context, sf stagedFile, err error) error {
 func (p *pass) takeIn(ctx context.Context) error {
 	j, res := p.j, p.res
 	p.ids = newIntake(j.Store.Prior(j.Name))
-	p.ids.recordDeliveries = true
+	_, forgets := j.Store.(deliveriesForgetter)
+	p.ids.recordDeliveries = !forgets
 	seenHash := map[string]bool{}
 	for i := range p.staged {
 		sf := &p.staged[i]

@@ -557,20 +557,20 @@ func cmdMatch(args []string, stdout, stderr io.Writer) int {
 
 // setMatchMemoryLimit keeps the peak resident set of `match` near what
 // the pass needs (the collector alone lets the heap reach twice that): a
-// soft limit from the size of the open items and the statements, unless
-// GOMEMLIMIT sets one.
+// soft limit from the sizes of the open items and the statements
+// (pipeline.MatchMemoryLimit), unless GOMEMLIMIT sets one.
 func setMatchMemoryLimit(itemsPath, stmtDir string) {
 	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v != "" {
 		return
 	}
-	var input int64
+	var input pipeline.MatchInput
 	if st, err := os.Stat(itemsPath); err == nil {
-		input += st.Size()
+		input.Add(itemsPath, st.Size(), true)
 	}
-	_ = filepath.WalkDir(stmtDir, func(_ string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(stmtDir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if info, err := d.Info(); err == nil {
-				input += info.Size()
+				input.Add(path, info.Size(), false)
 			}
 		}
 		return nil
