@@ -218,6 +218,7 @@ func cmdOnce(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	defer followLiveHeap()()
 	svc, code := newService("once", c.cfg, useLogger(c.cfg.Log, stderr), stderr)
 	if svc == nil {
 		return code
@@ -410,6 +411,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	slog.SetDefault(log)
 	ctx, stop := signalContext()
 	defer stop()
+	defer followLiveHeap()()
 	svc, code := newService("run", c.cfg, log, stderr)
 	if svc == nil {
 		return code

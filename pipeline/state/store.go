@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
@@ -427,6 +429,20 @@ func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sq
 		p.stmts[q] = st
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowContext runs a prepared query returning at most one row.
+func (p *preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, ok := p.stmts[q]
+	if !ok {
+		var err error
+		if st, err = p.tx.PrepareContext(ctx, p.d.rebind(q)); err != nil {
+			// The error comes back from Scan, as with a query that fails.
+			return p.tx.QueryRowContext(ctx, p.d.rebind(q), args...)
+		}
+		p.stmts[q] = st
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (p *preparedTx) Close() {
@@ -936,18 +952,18 @@ func (w *commitWriter) flush(ctx context.Context) error {
 func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) error {
 	c := w.c
 	state, decState, current := decide.Shown(d)
-	dec, err := json.Marshal(d.Decision)
+	dec, err := jsonText(d.Decision)
 	if err != nil {
 		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 	}
 	cur, same := dec, true
 	if d.Shows != nil || current.Outcome != d.Decision.Outcome || current.Reason != d.Decision.Reason {
 		same = false
-		if cur, err = json.Marshal(current); err != nil {
+		if cur, err = jsonText(current); err != nil {
 			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 		}
 	}
-	items, err := json.Marshal(d.Items)
+	items, err := jsonText(d.Items)
 	if err != nil {
 		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
@@ -962,7 +978,7 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 		// key), so the row written below is this decision.
 		shows, ref := "", d.Key
 		if !same {
-			shows, ref = string(cur), ""
+			shows, ref = cur, ""
 		}
 		if err := w.insertTx(ctx, d, state, shows, ref, exception); err != nil {
 			return err
@@ -972,25 +988,38 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 			return err
 		}
 		if _, err := w.pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-			state, string(cur), exception, w.at, c.Job, d.Tx.Key); err != nil {
+			state, cur, exception, w.at, c.Job, d.Tx.Key); err != nil {
 			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
 		}
 	}
 	if err := w.decs.add(ctx, w.pq, c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
-		d.Decision.Explanation, string(dec), string(items), c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
+		d.Decision.Explanation, dec, items, c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
 	}
 	return nil
 }
 
+// jsonText is v's JSON as a string that shares json.Marshal's fresh
+// buffer instead of copying it: nothing else holds or writes that buffer,
+// and the driver copies the text when it binds it. A commit of 100,000
+// payments encodes ≈ 210 MB of JSON it would otherwise copy once more
+// (docs/BENCHMARKS.md, "Round four").
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	return unsafe.String(&b[0], len(b)), nil
+}
+
 // insertTx batches the row of a new transaction and its batch links.
 func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, state, cur, decKey string, exception int) error {
-	data, err := json.Marshal(d.Tx)
+	data, err := jsonText(d.Tx)
 	if err != nil {
 		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
 	}
 	if err := w.txs.add(ctx, w.pq, w.c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, DateText(d.Tx.BookingDate), d.Tx.Currency,
-		d.Tx.Amount.String(), state, d.FileHash, string(data), cur, exception, w.at, w.at, decide.IdentClass(&d.Tx), decKey); err != nil {
+		d.Tx.Amount.String(), state, d.FileHash, data, cur, exception, w.at, w.at, decide.IdentClass(&d.Tx), decKey); err != nil {
 		return fmt.Errorf("recording transactions: %w", err)
 	}
 	role := ""
@@ -1187,27 +1216,14 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	pq := s.prepared(tx)
 	defer pq.Close()
 	when := at.UTC().Format(time.RFC3339Nano)
-	// SQLite: one prepared UPDATE per key, by primary key (an IN list would
-	// let its planner scan every pending decision through the state index
-	// instead). PostgreSQL: IN lists of 500 keys, one round trip each.
-	step := 1
 	if s.dialect == Postgres {
-		step = 500
+		err = markAppliedIn(ctx, pq, job, sorted, when)
+	} else {
+		err = markAppliedByRow(ctx, pq, job, sorted, when)
 	}
-	for start := 0; start < len(sorted); start += step {
-		part := sorted[start:min(start+step, len(sorted))]
-		args := []any{decide.DecApplied, when, job, decide.DecPending}
-		for _, k := range part {
-			args = append(args, k)
-		}
-		q := `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key = ?`
-		if len(part) > 1 {
-			q = `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (` + placeholders(len(part)) + `)`
-		}
-		if _, err := pq.ExecContext(ctx, q, args...); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("marking decision %s applied: %w", part[0], err)
-		}
+	if err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	if err := bumpRevision(ctx, pq, job); err != nil {
 		_ = tx.Rollback()
@@ -1215,6 +1231,56 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("marking decisions applied: %w", err)
+	}
+	return nil
+}
+
+// markAppliedIn marks the decisions keys (sorted) applied in IN lists of
+// 500 keys, one round trip each (PostgreSQL).
+func markAppliedIn(ctx context.Context, pq *preparedTx, job string, keys []string, when string) error {
+	const step = 500
+	for start := 0; start < len(keys); start += step {
+		part := keys[start:min(start+step, len(keys))]
+		args := []any{decide.DecApplied, when, job, decide.DecPending}
+		for _, k := range part {
+			args = append(args, k)
+		}
+		q := `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (` + placeholders(len(part)) + `)`
+		if _, err := pq.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("marking decision %s applied: %w", part[0], err)
+		}
+	}
+	return nil
+}
+
+// markAppliedByRow marks the decisions keys (sorted) applied on SQLite,
+// one prepared UPDATE per decision (an IN list would let its planner scan
+// every pending decision through the state index instead), in the order
+// the rows lie in the table: each key's rowid is looked up in the primary
+// key's index first (in key order, the index alone), then the rows are
+// updated in rowid order. Updated in key order, which is random against
+// the order a commit inserted them, the rows of a first pass of 1,000,000
+// payments were read from all over the table, far more than the page
+// cache holds: 35 s of a 323 s pass (docs/BENCHMARKS.md, "Round four").
+func markAppliedByRow(ctx context.Context, pq *preparedTx, job string, keys []string, when string) error {
+	rowids := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		var id int64
+		err := pq.QueryRowContext(ctx, `SELECT rowid FROM decisions WHERE job = ? AND key = ?`, job, k).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // unknown: nothing to mark
+		}
+		if err != nil {
+			return fmt.Errorf("marking decision %s applied: %w", k, err)
+		}
+		rowids = append(rowids, id)
+	}
+	slices.Sort(rowids)
+	for _, id := range rowids {
+		if _, err := pq.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE rowid = ? AND state = ?`,
+			decide.DecApplied, when, id, decide.DecPending); err != nil {
+			return fmt.Errorf("marking decisions applied: %w", err)
+		}
 	}
 	return nil
 }
