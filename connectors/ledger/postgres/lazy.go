@@ -22,11 +22,13 @@ type lazyPostgres struct {
 }
 
 var (
-	_ connectors.Ledger        = (*lazyPostgres)(nil)
-	_ connectors.Unletterer    = (*lazyPostgres)(nil)
-	_ connectors.ExceptionSink = (*lazyPostgres)(nil)
-	_ connectors.Unletterer    = (*Client)(nil)
-	_ connectors.ExceptionSink = (*Client)(nil)
+	_ connectors.Ledger           = (*lazyPostgres)(nil)
+	_ connectors.Unletterer       = (*lazyPostgres)(nil)
+	_ connectors.ExceptionSink    = (*lazyPostgres)(nil)
+	_ connectors.Unletterer       = (*Client)(nil)
+	_ connectors.ExceptionSink    = (*Client)(nil)
+	_ connectors.OpenItemsStamper = (*lazyPostgres)(nil)
+	_ connectors.OpenItemsStamper = (*Client)(nil)
 )
 
 // newLazyPostgres validates the configuration now (a configuration error
