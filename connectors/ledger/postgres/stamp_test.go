@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors"
+	"github.com/lettrage/lettrage/domain"
 )
 
 // TestOpenItemsStamp: on a real server, every kind of change of what
@@ -136,5 +137,39 @@ func TestOpenItemsStampErrors(t *testing.T) {
 	}
 	if got, err := st.OpenItemsStamp(ctx); err != nil || got != want || !st.OpenItemsLasting() {
 		t.Errorf("lazy ledger stamp %q (%v), want %q", got, err, want)
+	}
+}
+
+// TestRegistryLedgerSink: the daemon's ledger stamps its items in every
+// configuration, and is an ExceptionSink only with exceptions_table (a
+// sink has every pass rewrite its exceptions and the reports, reading the
+// items); the one with the table records exceptions in it.
+func TestRegistryLedgerSink(t *testing.T) {
+	ctx := context.Background()
+	_, dsn := newLedger(t, nil)
+	for _, table := range []string{"", "lettrage_exceptions"} {
+		cfg := &Config{DSN: dsn, OpenItemsQuery: openItemsQuery, ExceptionsTable: table}
+		led, err := connectors.Ledgers.New("postgres", cfg, connectors.LedgerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer led.Close()
+		if _, ok := led.(connectors.OpenItemsStamper); !ok {
+			t.Errorf("exceptions_table %q: %T is no OpenItemsStamper", table, led)
+		}
+		sink, ok := led.(connectors.ExceptionSink)
+		if ok != (table != "") {
+			t.Errorf("exceptions_table %q: %T is an ExceptionSink: %v", table, led, ok)
+		}
+		if !ok {
+			continue
+		}
+		if err := sink.RecordExceptions(ctx, []connectors.Exception{{Tx: domain.Transaction{Key: "tx-9", Ref: "R9", Currency: "EUR",
+			Amount: domain.MustAmount("1.00")}, Decision: domain.Decision{Outcome: domain.Unmatched}}}); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cluster.Exec(dsn, `SELECT tx_key FROM lettrage_exceptions`); err != nil || !strings.Contains(out, "tx-9") {
+			t.Errorf("exceptions table: %q %v", out, err)
+		}
 	}
 }
