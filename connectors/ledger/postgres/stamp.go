@@ -28,9 +28,11 @@ func (c *Client) OpenItemsStamp(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("stamping open items: %w", err)
 	}
+	// COLLATE "C": the hash of the bytes, whatever the database's collation
+	// (a nondeterministic one would hash "A" and "a" alike).
 	q := `SELECT count(*)::text, coalesce(sum(hashtextextended(s.r, 0)), 0)::text,
 	coalesce(sum(hashtextextended(s.r, 1)), 0)::text
-	FROM (SELECT ROW(` + strings.Join(sel, ", ") + `)::text AS r FROM (` + c.query() + `) AS q) AS s`
+	FROM (SELECT ROW(` + strings.Join(sel, ", ") + `)::text COLLATE "C" AS r FROM (` + c.query() + `) AS q) AS s`
 	var n, h0, h1 string
 	if err := conn.QueryRow(ctx, q).Scan(&n, &h0, &h1); err != nil {
 		return "", fmt.Errorf("stamping open items: running open_items_query: %w", err)

@@ -35,6 +35,7 @@ func TestOpenItemsStamp(t *testing.T) {
 		{name: "currency changed", sql: `UPDATE invoices SET currency = 'CHF' WHERE id = 12`, moved: true},
 		{name: "invoice moved to the other customer", sql: `UPDATE invoices SET customer = 1 WHERE id = 12`, moved: true},
 		{name: "customer renamed (joined table)", sql: `UPDATE customers SET name = 'Müller AG' WHERE id = 2`, moved: true},
+		{name: "customer's name in other case", sql: `UPDATE customers SET name = 'MÜLLER GMBH' WHERE id = 2`, moved: true},
 		{name: "customer IBAN added (joined table)", sql: `UPDATE customers SET ibans = '{DE89370400440532013000}' WHERE id = 2`, moved: true},
 		{name: "customers' names swapped", sql: `UPDATE customers SET name = CASE id WHEN 1 THEN 'Müller GmbH' ELSE 'Dupont SARL' END`, moved: true},
 		{name: "residuals swapped between invoices", sql: `UPDATE invoices SET residual = CASE id WHEN 10 THEN 300.10 WHEN 12 THEN 1250.00 ELSE residual END,
