@@ -29,7 +29,7 @@ var (
 const odooWorkers = 4
 
 // odooDatabases is how many databases each Odoo test takes.
-var odooDatabases = map[string]int{"TestCrashLoopOdoo": 1, "TestCrashLoopOdooPayments": 1, "TestOdooStateLoss": 2, "TestOdooExample": 1}
+var odooDatabases = map[string]int{"TestCrashLoopOdoo": 1, "TestCrashLoopOdooPayments": 1, "TestOdooStateLoss": 2, "TestOdooExample": 1, "TestIdlePassOdooLedger": 1}
 
 // odooPreload is how many databases the Odoo tests that -run selects take
 // (all of them when the pattern is not understood).

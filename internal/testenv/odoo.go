@@ -1069,3 +1069,9 @@ func (db *OdooDB) Ref(xmlid string) (int, error) {
 	}
 	return rows[0].ResID, nil
 }
+
+// SQL runs sql on the database itself (psql as the superuser), behind
+// Odoo's back: for what no call can do, such as backdating write dates.
+func (db *OdooDB) SQL(sql string) (string, error) {
+	return db.pg.Exec(db.pg.dsn(db.Name), sql)
+}

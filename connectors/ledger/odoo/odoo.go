@@ -105,6 +105,9 @@ type Client struct {
 	// outstandingID is the journal's outstanding receipts account, where
 	// write-off entries put the cash (read on the first write-off).
 	outstandingID int
+	// stampQuiet is how long ago the last write must be for OpenItemsStamp
+	// to stamp (DefaultStampQuiet; see stamp.go).
+	stampQuiet time.Duration
 }
 
 var _ connectors.Ledger = (*Client)(nil)
@@ -129,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Timeout = 60 * time.Second
 	}
 	cfg.APIKey, cfg.APIKeyFile = "", ""
-	return &Client{cfg: cfg, key: key, rpc: &rpc{
+	return &Client{cfg: cfg, key: key, stampQuiet: DefaultStampQuiet, rpc: &rpc{
 		hc:  httpx.New(httpx.Options{Timeout: cfg.Timeout}),
 		url: strings.TrimRight(cfg.URL, "/") + "/jsonrpc",
 	}}, nil
@@ -335,6 +338,16 @@ type moveRow struct {
 var moveFields = []string{"name", "move_type", "state", "payment_state", "partner_id", "currency_id", "invoice_date",
 	"invoice_date_due", "amount_total", "amount_residual", "payment_reference"}
 
+// openDomain selects the open items: posted customer invoices and credit
+// notes not (fully) paid.
+func openDomain() []any {
+	return []any{
+		[]any{"move_type", "in", []string{"out_invoice", "out_refund"}},
+		[]any{"state", "=", "posted"},
+		[]any{"payment_state", "in", []string{"not_paid", "partial"}},
+	}
+}
+
 // OpenItems reads posted customer invoices and credit notes that are not
 // paid or partly paid, a page at a time, with their partners' bank
 // accounts. Amounts are read as JSON text and rounded to the currency's
@@ -343,11 +356,7 @@ func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	if err := c.setup(ctx); err != nil {
 		return nil, err
 	}
-	searchDomain := []any{
-		[]any{"move_type", "in", []string{"out_invoice", "out_refund"}},
-		[]any{"state", "=", "posted"},
-		[]any{"payment_state", "in", []string{"not_paid", "partial"}},
-	}
+	searchDomain := openDomain()
 	var items []domain.OpenItem
 	for offset := 0; ; offset += c.cfg.PageSize {
 		var page []moveRow

@@ -14,7 +14,8 @@ import (
 // (exit code 3, retried by the next run) instead of the whole process;
 // the other jobs run. It is what the registry builds for ledger type
 // postgres (register.go). It has every optional interface the PostgreSQL
-// client has (Unletterer, ExceptionSink), and no other.
+// client has (Unletterer, OpenItemsStamper; ExceptionSink only with
+// exceptions_table: lazySink), and no other.
 type lazyPostgres struct {
 	cfg Config
 	mu  sync.Mutex
@@ -22,11 +23,13 @@ type lazyPostgres struct {
 }
 
 var (
-	_ connectors.Ledger        = (*lazyPostgres)(nil)
-	_ connectors.Unletterer    = (*lazyPostgres)(nil)
-	_ connectors.ExceptionSink = (*lazyPostgres)(nil)
-	_ connectors.Unletterer    = (*Client)(nil)
-	_ connectors.ExceptionSink = (*Client)(nil)
+	_ connectors.Ledger           = (*lazyPostgres)(nil)
+	_ connectors.Unletterer       = (*lazyPostgres)(nil)
+	_ connectors.ExceptionSink    = lazySink{}
+	_ connectors.Unletterer       = (*Client)(nil)
+	_ connectors.ExceptionSink    = (*Client)(nil)
+	_ connectors.OpenItemsStamper = (*lazyPostgres)(nil)
+	_ connectors.OpenItemsStamper = (*Client)(nil)
 )
 
 // newLazyPostgres validates the configuration now (a configuration error
@@ -88,7 +91,14 @@ func (l *lazyPostgres) Unletter(ctx context.Context, r connectors.Reversal) erro
 	return c.Unletter(ctx, r)
 }
 
-func (l *lazyPostgres) RecordExceptions(ctx context.Context, exc []connectors.Exception) error {
+// lazySink is the lazy ledger of a configuration with exceptions_table:
+// the only one that is a connectors.ExceptionSink. Without that table
+// RecordExceptions does nothing, and a sink has the pass rewrite its
+// exceptions — and so the reports, which show the open items, reading
+// them — every pass: an idle pass would read the items its stamp spared.
+type lazySink struct{ *lazyPostgres }
+
+func (l lazySink) RecordExceptions(ctx context.Context, exc []connectors.Exception) error {
 	c, err := l.client(ctx)
 	if err != nil {
 		return err

@@ -325,32 +325,11 @@ func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		return nil, fmt.Errorf("connecting to postgres: %w", err)
 	}
 	defer conn.Release()
-	// Describe the query to learn which columns it has.
-	desc, err := conn.Conn().Prepare(ctx, "", c.cfg.OpenItemsQuery)
+	cols, sel, err := c.projection(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("preparing open_items_query: %w", err)
+		return nil, err
 	}
-	have := map[string]bool{}
-	for _, f := range desc.Fields {
-		have[strings.ToLower(f.Name)] = true
-	}
-	var cols, sel []string
-	for i, name := range openItemColumns {
-		if !have[name] {
-			if i < 4 {
-				return nil, fmt.Errorf("reading open items: %w: %s", ErrMissingColumn, name)
-			}
-			continue
-		}
-		cast := "::text"
-		if name == "issue_date" || name == "due_date" {
-			cast = "::date::text"
-		}
-		cols = append(cols, name)
-		sel = append(sel, fmt.Sprintf("q.%s%s", pgx.Identifier{name}.Sanitize(), cast))
-	}
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM (" + strings.TrimRight(strings.TrimSpace(c.cfg.OpenItemsQuery), ";") + ") AS q"
-	rows, err := conn.Query(ctx, q)
+	rows, err := conn.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM ("+c.query()+") AS q")
 	if err != nil {
 		return nil, fmt.Errorf("running open_items_query: %w", err)
 	}
@@ -375,6 +354,40 @@ func (c *Client) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
 	return items, nil
+}
+
+// query is OpenItemsQuery as a subquery: without its final semicolon.
+func (c *Client) query() string {
+	return strings.TrimRight(strings.TrimSpace(c.cfg.OpenItemsQuery), ";")
+}
+
+// projection describes OpenItemsQuery to learn which of openItemColumns it
+// has, and returns them with the text casts OpenItems selects them with
+// (q."name"::text…), in the order of openItemColumns.
+func (c *Client) projection(ctx context.Context, conn *pgxpool.Conn) (cols, sel []string, err error) {
+	desc, err := conn.Conn().Prepare(ctx, "", c.cfg.OpenItemsQuery)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preparing open_items_query: %w", err)
+	}
+	have := map[string]bool{}
+	for _, f := range desc.Fields {
+		have[strings.ToLower(f.Name)] = true
+	}
+	for i, name := range openItemColumns {
+		if !have[name] {
+			if i < 4 {
+				return nil, nil, fmt.Errorf("reading open items: %w: %s", ErrMissingColumn, name)
+			}
+			continue
+		}
+		cast := "::text"
+		if name == "issue_date" || name == "due_date" {
+			cast = "::date::text"
+		}
+		cols = append(cols, name)
+		sel = append(sel, fmt.Sprintf("q.%s%s", pgx.Identifier{name}.Sanitize(), cast))
+	}
+	return cols, sel, nil
 }
 
 func toItem(n int, cols []string, vals []*string) (domain.OpenItem, error) {
