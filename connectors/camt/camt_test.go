@@ -482,3 +482,49 @@ func TestReadErrors(t *testing.T) {
 		t.Fatalf("one byte reader: %v", err)
 	}
 }
+
+// TestBatchWithoutDetailAmounts: a batch entry whose details carry no
+// amount is one transaction with every detail's remittance; it keeps the
+// end-to-end id only when one detail gives it and the counterparty only
+// when the details name one — read in three layers and in one alike.
+func TestBatchWithoutDetailAmounts(t *testing.T) {
+	dbtr := func(nm string) string {
+		return `<RltdPties><Dbtr><Nm>` + nm + `</Nm></Dbtr></RltdPties>`
+	}
+	e2e := func(id string) string { return `<Refs><EndToEndId>` + id + `</EndToEndId></Refs>` }
+	tests := []struct {
+		name, details string
+		e2e, payer    string
+	}{
+		{"one id, one payer", txd(e2e("E-1")+dbtr("ACME")) + txd(e2e("NOTPROVIDED")+dbtr("ACME")), "E-1", "ACME"},
+		{"two ids, two payers", txd(e2e("E-1")+dbtr("ACME")) + txd(e2e("E-2")+dbtr("BETA")), "", ""},
+		{"no id", txd(dbtr("ACME")) + txd(dbtr("ACME")), "", "ACME"},
+	}
+	for _, tc := range tests {
+		for _, headers := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/one-layer=%v", tc.name, headers), func(t *testing.T) {
+				doc := stmt053("08", ntry(`<AcctSvcrRef>E1</AcctSvcrRef><NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>`+tc.details+`</NtryDtls>`))
+				opts := DefaultOptions()
+				opts.EntryHeaders = headers
+				var txs []domain.Transaction
+				p, err := newParser(strings.NewReader(doc), "x.xml", opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.fn = func(_ *Statement, _ *Entry, got []domain.Transaction) error {
+					txs = append(txs, got...)
+					return nil
+				}
+				if err := p.run(); err != nil {
+					t.Fatal(err)
+				}
+				if len(txs) != 1 {
+					t.Fatalf("%d transactions, want 1", len(txs))
+				}
+				if txs[0].EndToEndID != tc.e2e || txs[0].Counterparty.Name != tc.payer {
+					t.Errorf("end-to-end %q payer %q, want %q %q", txs[0].EndToEndID, txs[0].Counterparty.Name, tc.e2e, tc.payer)
+				}
+			})
+		}
+	}
+}

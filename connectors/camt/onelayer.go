@@ -1181,18 +1181,7 @@ func (p *projector) projectOne(st *Statement, e *Entry, ds []dtx) []domain.Trans
 				t.Counterparty = cp
 			}
 		}
-		if len(names) > 1 {
-			t.Counterparty = domain.Party{}
-		}
-		if len(e2e) == 1 {
-			t.EndToEndID = e2e[0]
-		}
-		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
-		t.Ref = p.ref(st, e, "", 0, 1, &t)
-		t.Key = st.Account + "|" + t.Ref
-		t.Origin = p.origin(st, e, &t, "", 0, n)
-		p.out = append(p.out[:0], t)
-		return p.out
+		return p.mergedDetails(st, e, &t, len(names), e2e, n)
 	}
 	var ownCount map[string]int
 	if n > 1 {

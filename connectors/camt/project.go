@@ -93,18 +93,7 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 				t.Counterparty = cp
 			}
 		}
-		if len(names) > 1 {
-			t.Counterparty = domain.Party{}
-		}
-		if len(e2e) == 1 {
-			t.EndToEndID = e2e[0]
-		}
-		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
-		t.Ref = p.ref(st, e, "", 0, 1, &t)
-		t.Key = st.Account + "|" + t.Ref
-		t.Origin = p.origin(st, e, &t, "", 0, n)
-		p.out = append(p.out[:0], t)
-		return p.out
+		return p.mergedDetails(st, e, &t, len(names), e2e, n)
 	}
 	// Several details may carry the same bank reference (some banks repeat
 	// the entry's): then the entry reference with /n is used instead.
@@ -449,4 +438,25 @@ func sequenceRef(r string, index int) bool {
 		n = n*10 + int(c-'0')
 	}
 	return n == index
+}
+
+// mergedDetails ends the projection of an entry whose n details carry no
+// amount of their own (project's and projectOne's batch case): t, the
+// entry's transaction holding every detail's remittance, keeps the
+// counterparty only when the details name one (parties is how many
+// distinct ones they name) and the end-to-end id only when one detail
+// gives it.
+func (p *projector) mergedDetails(st *Statement, e *Entry, t *domain.Transaction, parties int, e2e []string, n int) []domain.Transaction {
+	if parties > 1 {
+		t.Counterparty = domain.Party{}
+	}
+	if len(e2e) == 1 {
+		t.EndToEndID = e2e[0]
+	}
+	t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
+	t.Ref = p.ref(st, e, "", 0, 1, t)
+	t.Key = st.Account + "|" + t.Ref
+	t.Origin = p.origin(st, e, t, "", 0, n)
+	p.out = append(p.out[:0], *t)
+	return p.out
 }
