@@ -1218,19 +1218,10 @@ func (p *projector) projectOne(st *Statement, e *Entry, ds []dtx) []domain.Trans
 		}
 		t.Return = d.ret
 		t.Counterparty = d.counterparty(t.Credit)
-		t.EndToEndID = d.e2e
-		if domain.IsPlaceholderRef(t.EndToEndID) {
-			t.EndToEndID = ""
-		}
+		t.EndToEndID = realRef(d.e2e)
 		t.Structured, t.Documents, t.Remitted, t.Unstructured = d.structured, d.documents, d.remitted, d.unstructured
 		t.Additional = appendNonEmpty(d.additional, e.AdditionalInfo)
-		own := d.own
-		if domain.IsPlaceholderRef(own) || ownCount[own] > 1 {
-			own = ""
-		}
-		t.Ref = p.ref(st, e, own, i+1, n, &t)
-		t.Key = st.Account + "|" + t.Ref
-		t.Origin = p.origin(st, e, &t, own, n, 0)
+		p.identifyDetail(st, e, &t, d.own, ownCount, i, n)
 		out = append(out, t)
 	}
 	p.out = out

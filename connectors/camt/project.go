@@ -128,19 +128,10 @@ func (p *projector) project(st *Statement, e *Entry) []domain.Transaction {
 		}
 		t.Return = tx.Return != nil
 		t.Counterparty = counterparty(tx, t.Credit)
-		t.EndToEndID = tx.Refs.EndToEndID
-		if domain.IsPlaceholderRef(t.EndToEndID) {
-			t.EndToEndID = ""
-		}
+		t.EndToEndID = realRef(tx.Refs.EndToEndID)
 		fillRemittance(&t, tx)
 		t.Additional = appendNonEmpty(t.Additional, e.AdditionalInfo)
-		own := tx.Refs.AcctSvcrRef
-		if domain.IsPlaceholderRef(own) || ownCount[own] > 1 {
-			own = ""
-		}
-		t.Ref = p.ref(st, e, own, i+1, n, &t)
-		t.Key = st.Account + "|" + t.Ref
-		t.Origin = p.origin(st, e, &t, own, n, 0)
+		p.identifyDetail(st, e, &t, tx.Refs.AcctSvcrRef, ownCount, i, n)
 		out = append(out, t)
 	}
 	p.out = out
@@ -459,4 +450,25 @@ func (p *projector) mergedDetails(st *Statement, e *Entry, t *domain.Transaction
 	t.Origin = p.origin(st, e, t, "", 0, n)
 	p.out = append(p.out[:0], *t)
 	return p.out
+}
+
+// realRef is ref, or "" when it is a placeholder (NOTPROVIDED…).
+func realRef(ref string) string {
+	if domain.IsPlaceholderRef(ref) {
+		return ""
+	}
+	return ref
+}
+
+// identifyDetail gives t, the i-th of an entry's n details with their own
+// amounts, its reference, key and origin: the detail's own bank reference
+// own when it is real and no other detail of the entry repeats it
+// (ownCount), else the entry's with /i+1.
+func (p *projector) identifyDetail(st *Statement, e *Entry, t *domain.Transaction, own string, ownCount map[string]int, i, n int) {
+	if domain.IsPlaceholderRef(own) || ownCount[own] > 1 {
+		own = ""
+	}
+	t.Ref = p.ref(st, e, own, i+1, n, t)
+	t.Key = st.Account + "|" + t.Ref
+	t.Origin = p.origin(st, e, t, own, n, 0)
 }
