@@ -17,6 +17,7 @@ const (
 	FailAfterCommit  = "after-commit"  // decisions PENDING, nothing written back
 	FailAfterApply   = "after-apply"   // written back, not yet marked APPLIED
 	FailAfterMark    = "after-mark"    // marked APPLIED, reports not written
+	FailBeforeSink   = "before-sink"   // report files written, exceptions not handed to the ledger (an ExceptionSink)
 	FailAfterReports = "after-reports" // reports written, files not archived
 )
 

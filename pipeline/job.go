@@ -776,13 +776,15 @@ func indexItems(items []domain.OpenItem) map[string]domain.OpenItem {
 // items (when known) are the open items before allocated was applied. It
 // returns the exceptions reported.
 func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount) ([]decide.StoredTx, error) {
-	return j.writeReportsFrom(ctx, items, allocated, nil)
+	exc, _, err := j.writeReportsFrom(ctx, items, allocated, nil)
+	return exc, err
 }
 
 // writeReportsFrom is writeReports with the exceptions already read and
-// rendered (early; nil: read and rendered now).
+// rendered (early; nil: read and rendered now). refused reports that the
+// ledger refused to record some exceptions (they stay in the reports).
 func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount,
-	early *renderedExceptions) ([]decide.StoredTx, error) {
+	early *renderedExceptions) (exc []decide.StoredTx, refused bool, err error) {
 	if early == nil {
 		var r renderedExceptions
 		if r.exc, r.err = j.Store.Exceptions(ctx, j.Name); r.err == nil {
@@ -792,7 +794,7 @@ func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, all
 	}
 	exc, csvData, err := early.exc, early.csv, early.err
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	lookup := j.reportItems
 	if items != nil {
@@ -811,17 +813,18 @@ func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, all
 	var setAside []decide.StoredTx
 	if j.Reports.XLSX {
 		if setAside, err = j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays)); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := report.WriteFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())
 	if items != nil {
 		j.Metrics.receivablesAfter(j.Name, items, allocated, j.now())
 	}
 	if sink, ok := j.Ledger.(connectors.ExceptionSink); ok {
+		crashAt(FailBeforeSink)
 		list := make([]connectors.Exception, len(exc))
 		for i, st := range exc {
 			list[i] = connectors.Exception{Tx: st.Tx, Decision: st.Decision}
@@ -829,17 +832,19 @@ func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, all
 		if err := sink.RecordExceptions(ctx, list); err != nil {
 			rej, only := connectors.Rejections(err)
 			if !only {
-				return nil, fmt.Errorf("recording exceptions in the ledger: %w", err)
+				return nil, false, fmt.Errorf("recording exceptions in the ledger: %w", err)
 			}
 			// The ledger refused some exceptions (a closed period): they
-			// stay in the reports; the run goes on.
+			// stay in the reports; the run goes on, and the next pass
+			// hands them over again.
+			refused = true
 			for _, r := range rej {
 				j.Log.Warn("the ledger refused to record an exception", "component", "ledger", "job", j.Name,
 					"tx", r.Key, "reason", r.Reason)
 			}
 		}
 	}
-	return exc, nil
+	return exc, refused, nil
 }
 
 // ErrCannotUnletter is returned (wrapped) when the job's ledger cannot

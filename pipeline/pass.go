@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline/decide"
@@ -494,25 +493,34 @@ func (p *pass) report(ctx context.Context) error {
 			return err
 		}
 	}
-	exc, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
+	exc, refused, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {
-		return err
+		return err // the key is not recorded: the next pass writes them, and hands them to a sink, again
 	}
 	p.res.ReportsWritten = true
 	crashAt(FailAfterReports)
 	p.res.Exceptions = len(exc)
 	p.res.UnmatchedCash = decide.UnmatchedCash(exc)
 	j.gaugesKey = key
+	if refused {
+		// The ledger refused some exceptions (a closed period): a key no
+		// pass makes, so that the next one hands them over again.
+		key += "|refused"
+	}
 	return j.Store.RecordReported(ctx, j.Name, revision, state.ReportedFigures{Key: key, Exceptions: len(exc), Cash: p.res.UnmatchedCash})
 }
 
 // reportsCurrent reports whether the reports written for key need not be
-// written again: the files are there, no ledger is handed the exceptions,
-// the gauges, when scraped, were set for key in this process, and the job
-// does not examine everything every pass (FullExamination rewrites them).
+// written again: the files are there, the gauges, when scraped, were set
+// for key in this process, and the job does not examine everything every
+// pass (FullExamination rewrites them). A ledger that records the
+// exceptions (connectors.ExceptionSink) is not handed them again either:
+// the key is recorded only once the ledger took them all (report), so a
+// pass whose sink write failed, was interrupted or refused some leaves a
+// key the next pass does not match, and that pass records them again.
 func (p *pass) reportsCurrent(key string) bool {
 	j := p.j
-	if _, sink := j.Ledger.(connectors.ExceptionSink); sink || j.FullExamination {
+	if j.FullExamination {
 		return false
 	}
 	if j.ScrapedGauges && j.gaugesKey != key {

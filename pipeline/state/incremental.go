@@ -41,7 +41,9 @@ import (
 // the open items or the day changed since they were written (reportKey),
 // or when they are missing; a pass that finds them current reads their
 // figures from job_state. A ledger that records exceptions itself
-// (connectors.ExceptionSink) is handed the list every pass, as before.
+// (connectors.ExceptionSink) is handed the list with the reports: when
+// they are rewritten, and by the next pass when that failed (the key is
+// recorded after the ledger took them all).
 //
 // The fingerprint of an examination that committed nothing is recorded
 // (job_state.examined); a later pass without new statements whose

@@ -28,9 +28,9 @@ func (*Config) WritesCashDiscounts() bool { return false }
 
 // noSink is the client of a configuration without record_exceptions, where
 // RecordExceptions does nothing: every interface of the client but
-// connectors.ExceptionSink. A sink has every pass rewrite its exceptions —
-// and the reports, which show the open items, reading them — so an idle
-// pass would read the items its stamp spared.
+// connectors.ExceptionSink: a sink is handed the exceptions whenever the
+// reports are rewritten (with a Client that records nothing, for
+// nothing).
 type noSink struct{ c *Client }
 
 var (

@@ -93,9 +93,8 @@ func (l *lazyPostgres) Unletter(ctx context.Context, r connectors.Reversal) erro
 
 // lazySink is the lazy ledger of a configuration with exceptions_table:
 // the only one that is a connectors.ExceptionSink. Without that table
-// RecordExceptions does nothing, and a sink has the pass rewrite its
-// exceptions — and so the reports, which show the open items, reading
-// them — every pass: an idle pass would read the items its stamp spared.
+// RecordExceptions does nothing, and a sink is handed the exceptions
+// whenever the reports are rewritten: for nothing.
 type lazySink struct{ *lazyPostgres }
 
 func (l lazySink) RecordExceptions(ctx context.Context, exc []connectors.Exception) error {
