@@ -653,43 +653,33 @@ func (w *writing) reversals(ctx context.Context, revs []decide.PendingDecision) 
 // letters writes the letters (indexes into ob, in its order) one batch per
 // statement file. A ledger that refuses some decisions for business
 // reasons writes all the others: those become exceptions carrying the
-// ledger's message, and the write-back goes on. The next batch is made
-// (the decisions as the ledger is handed them) while the ledger writes the
-// current one: both only read the outbox, and nothing else is done
-// meanwhile, so the store is not written while the next batch is made.
+// ledger's message, and the write-back goes on.
 func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) error {
 	j := w.j
-	var spans []int // the first letter of each file's batch, then len(letters)
 	for start := 0; start < len(letters); {
-		spans = append(spans, start)
 		_, file, _ := ob.head(int(letters[start]))
-		start++
-		for ; start < len(letters); start++ {
-			if _, f, _ := ob.head(int(letters[start])); f != file {
+		end := start + 1
+		for ; end < len(letters); end++ {
+			if _, f, _ := ob.head(int(letters[end])); f != file {
 				break
 			}
 		}
-	}
-	spans = append(spans, len(letters))
-	next := w.batchOf(ob, letters[spans[0]:spans[min(1, len(spans)-1)]])
-	for k := 0; k+1 < len(spans); k++ {
-		cur := next
-		w.done = append(w.done, cur.known...)
-		made := make(chan letterBatch, 1)
-		if k+2 < len(spans) {
-			go func(span []int32) { made <- w.batchOf(ob, span) }(letters[spans[k+1]:spans[k+2]])
-		} else {
-			close(made)
+		batch := make([]connectors.KeyedDecision, 0, end-start)
+		for _, i := range letters[start:end] {
+			if key, _, _ := ob.head(int(i)); w.have[key] {
+				w.done = append(w.done, key)
+				continue
+			}
+			batch = append(batch, ob.keyed(int(i)))
 		}
-		if len(cur.batch) == 0 {
-			next = <-made
+		start = end
+		if len(batch) == 0 {
 			continue
 		}
 		t0 := time.Now()
-		err := j.Ledger.Apply(ctx, cur.batch)
+		err := j.Ledger.Apply(ctx, batch)
 		j.Metrics.ledgerWrite(j.Name, time.Since(t0), err)
-		next = <-made // made: the store may be written again
-		w.log.Debug("ledger batch", "component", "ledger", "decisions", len(cur.batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
+		w.log.Debug("ledger batch", "component", "ledger", "decisions", len(batch), "took", time.Since(t0).Round(time.Millisecond).String(), "err", err)
 		refusedHere := map[string]bool{}
 		if rej, only := connectors.Rejections(err); only {
 			var rs []decide.Rejection
@@ -706,9 +696,9 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 			err = nil
 		}
 		if err != nil {
-			return fmt.Errorf("writing %d decisions back to the ledger: %w", len(cur.batch), err)
+			return fmt.Errorf("writing %d decisions back to the ledger: %w", len(batch), err)
 		}
-		for _, kd := range cur.batch {
+		for _, kd := range batch {
 			if !refusedHere[kd.Key] {
 				w.done = append(w.done, kd.Key)
 				w.applied++
@@ -716,28 +706,6 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 		}
 	}
 	return nil
-}
-
-// letterBatch is one file's letters: the keys the ledger held already
-// (known) and the decisions to hand it (batch).
-type letterBatch struct {
-	known []string
-	batch []connectors.KeyedDecision
-}
-
-// batchOf makes the batch of the letters span (indexes into ob). It only
-// reads ob and w.have.
-func (w *writing) batchOf(ob *outbox, span []int32) letterBatch {
-	var b letterBatch
-	b.batch = make([]connectors.KeyedDecision, 0, len(span))
-	for _, i := range span {
-		if key, _, _ := ob.head(int(i)); w.have[key] {
-			b.known = append(b.known, key)
-			continue
-		}
-		b.batch = append(b.batch, ob.keyed(int(i)))
-	}
-	return b
 }
 
 // sameAllocations reports whether two decisions allocate the same amounts

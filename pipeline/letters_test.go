@@ -40,10 +40,10 @@ func (l *batchLedger) Apply(_ context.Context, batch []connectors.KeyedDecision)
 }
 
 // The write-back hands the ledger one batch per statement file, in the
-// outbox's order, whatever is made ahead meanwhile: the keys it held
-// already are confirmed without being handed again, a refused key is
-// neither applied nor confirmed, and a failing batch stops the write-back
-// with what came before confirmed and nothing after handed.
+// outbox's order: the keys it held already are confirmed without being
+// handed again, a refused key is neither applied nor confirmed, and a
+// failing batch stops the write-back with what came before confirmed and
+// nothing after handed.
 func TestLettersBatchPerFileInOrder(t *testing.T) {
 	var list []decide.PendingDecision
 	for _, d := range []struct{ key, file string }{
