@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 )
 
@@ -16,8 +17,9 @@ import (
 // CPU profile's file, LETTRAGE_MEMPROFILE the heap profile's (written when
 // the command ends), LETTRAGE_HEAPPEAK that of the heap at its largest live
 // set (the profile of the collection that found the most bytes live,
-// rewritten whenever a later collection finds more). The returned function
-// stops and writes them.
+// rewritten whenever a later collection finds more), LETTRAGE_TRACE that of
+// the execution trace (runtime/trace, read with `go tool trace`: which
+// stages keep the cores busy). The returned function stops and writes them.
 func startProfiles(stderr io.Writer) func() {
 	cpuPath, memPath := os.Getenv("LETTRAGE_CPUPROFILE"), os.Getenv("LETTRAGE_MEMPROFILE")
 	var cpu *os.File
@@ -32,8 +34,24 @@ func startProfiles(stderr io.Writer) func() {
 			cpu = f
 		}
 	}
+	var tr *os.File
+	if tracePath := os.Getenv("LETTRAGE_TRACE"); tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "lettrage: starting the execution trace: %v\n", err)
+		} else {
+			tr = f
+		}
+	}
 	peak := startHeapPeak(os.Getenv("LETTRAGE_HEAPPEAK"), stderr)
 	return func() {
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()

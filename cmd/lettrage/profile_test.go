@@ -55,3 +55,23 @@ func TestHeapPeakOff(t *testing.T) {
 		t.Errorf("stderr %q, want nothing", stderr.String())
 	}
 }
+
+// LETTRAGE_TRACE writes an execution trace, header and all, once the
+// profiles are stopped.
+func TestExecutionTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.out")
+	t.Setenv("LETTRAGE_TRACE", path)
+	var stderr bytes.Buffer
+	stop := startProfiles(&stderr)
+	done := make(chan int)
+	go func() { done <- len(make([]byte, 1<<20)) }()
+	<-done
+	stop()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("go 1.")) || len(data) < 1000 || stderr.Len() != 0 {
+		t.Errorf("trace of %d bytes starting %q, stderr %q: want a Go execution trace", len(data), data[:min(len(data), 16)], stderr.String())
+	}
+}
