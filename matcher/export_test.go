@@ -25,7 +25,7 @@ func TypoBench(in Input, scan bool) (prepare func(i int), typos func(i int) int)
 	prepare = func(i int) {
 		tx := &in.Transactions[i]
 		ev := e.gatherWith(tx, sc)
-		ev.typos, ev.payerTypos = nil, nil
+		ev.w().typos, ev.w().payerTypos = nil, nil
 		evs[i], texts[i] = ev, txTexts(tx, newScratch())
 	}
 	typos = func(i int) int {
@@ -37,9 +37,9 @@ func TypoBench(in Input, scan bool) (prepare func(i int), typos func(i int) int)
 			t, p := e.scanTypos(ev, texts[i], sc)
 			return len(t) + len(p)
 		}
-		ev.typos, ev.payerTypos = ev.typos[:0], ev.payerTypos[:0]
+		ev.w().typos, ev.w().payerTypos = ev.r().typos[:0], ev.r().payerTypos[:0]
 		e.gatherTypos(ev, texts[i], sc)
-		return len(ev.typos) + len(ev.payerTypos)
+		return len(ev.r().typos) + len(ev.r().payerTypos)
 	}
 	return prepare, typos
 }
@@ -113,8 +113,8 @@ func TypoDiff(in Input) (diffs []string, withTypos int) {
 		if len(t)+len(p) > 0 {
 			withTypos++
 		}
-		if !slices.Equal(t, ev.typos) || !slices.Equal(p, ev.payerTypos) {
-			diffs = append(diffs, fmt.Sprintf("%s: index %v %v, scan %v %v", tx.Key, ev.typos, ev.payerTypos, t, p))
+		if !slices.Equal(t, ev.r().typos) || !slices.Equal(p, ev.r().payerTypos) {
+			diffs = append(diffs, fmt.Sprintf("%s: index %v %v, scan %v %v", tx.Key, ev.r().typos, ev.r().payerTypos, t, p))
 		}
 	}
 	return diffs, withTypos

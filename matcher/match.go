@@ -131,10 +131,10 @@ func appendDesignated(out []int32, ev *evidence) []int32 {
 			add(d.item)
 		}
 	}
-	for _, t := range ev.typos {
+	for _, t := range ev.r().typos {
 		add(t)
 	}
-	for _, t := range ev.payerTypos {
+	for _, t := range ev.r().payerTypos {
 		add(t)
 	}
 	return out
@@ -387,7 +387,7 @@ func (e *engine) decideRules(tx *domain.Transaction, ev *evidence) domain.Decisi
 // with one character added).
 func (e *engine) settledDocs(tx *domain.Transaction, ev *evidence) []int32 {
 	var out []int32
-	looseOK := len(ev.cut) == 0 && len(ev.typos) == 0 && len(ev.payerTypos) == 0
+	looseOK := len(ev.r().cut) == 0 && len(ev.r().typos) == 0 && len(ev.r().payerTypos) == 0
 	for _, d := range ev.docs {
 		if d.loose && !looseOK {
 			continue

@@ -80,7 +80,7 @@ func (ix *index) touch(tx *domain.Transaction, ev *evidence) uint64 {
 	for _, d := range ev.docs {
 		item(d.item)
 	}
-	for _, n := range ev.typos {
+	for _, n := range ev.r().typos {
 		item(n)
 	}
 	for k, n := range ix.byAmount.get(ev.akey) {

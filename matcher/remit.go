@@ -481,11 +481,11 @@ func (e *engine) duplicateOnAccount(tx *domain.Transaction, d domain.Decision, s
 // for FA-2025-000560) when exactly one open item so named has exactly the
 // amount.
 func (e *engine) ruleDigits(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
-	if len(ev.digits) == 0 || ev.strongDoc() {
+	if len(ev.r().digits) == 0 || ev.strongDoc() {
 		return domain.Decision{}, false
 	}
 	var hits []int32
-	for _, n := range ev.digits {
+	for _, n := range ev.r().digits {
 		if e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) {
 			hits = append(hits, n)
 		}
@@ -496,7 +496,7 @@ func (e *engine) ruleDigits(tx *domain.Transaction, ev *evidence) (domain.Decisi
 	n := hits[0]
 	sit := sitDigits
 	why := fmt.Sprintf("%q in remittance is %s without its prefix and zeros; amount %s = residual confirms it",
-		ev.digitsText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
+		ev.r().digitsText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
 	if e.payerContradicts(ev, hits) {
 		sit = sitDigitsOtherPayer
 		why += "; paid from an account of another customer"

@@ -633,7 +633,7 @@ func (e *engine) isPayer(ev *evidence, customer string) bool {
 // below the automatic threshold by default.
 func (e *engine) rulePayer(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	d, ok := e.payerDecision(tx, ev)
-	if len(ev.longer) > 0 && !e.payerHasExact(tx, ev) {
+	if len(ev.r().longer) > 0 && !e.payerHasExact(tx, ev) {
 		// no open item of exactly the amount for the customers the payer's
 		// name designates: one of a customer whose longer name it may be
 		// cut from is better evidence than a tolerance or a combination
@@ -691,18 +691,18 @@ func (e *engine) payerHasExact(tx *domain.Transaction, ev *evidence) bool {
 }
 
 // payerLonger decides on the customers whose longer names the payer's
-// name may be cut from (ev.longer) when they have open items of exactly
+// name may be cut from (ev.r().longer) when they have open items of exactly
 // the amount: one item of a customer whose name is similar enough to
 // identify it (strongName) is lettered; anything else, or one of a
 // customer too unlike to be identified, is suggested. ok is false when
 // none of them has such an item.
 func (e *engine) payerLonger(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
-	if len(ev.longer) == 0 || len(ev.ibanCust) > 0 {
+	if len(ev.r().longer) == 0 || len(ev.ibanCust) > 0 {
 		return domain.Decision{}, false
 	}
 	var exact []int32
 	strong := true
-	for _, m := range ev.longer {
+	for _, m := range ev.r().longer {
 		for _, n := range e.ix.byAmount.get(ev.akey) {
 			if e.ix.items[n].CustomerID == m.customer && e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) &&
 				!e.claimedByOther(ev, n) {
@@ -798,7 +798,7 @@ func (e *engine) payerSameAmount(tx *domain.Transaction, ev *evidence, exact []i
 	// zeros, may tell them apart
 	var typo []int32
 	for _, n := range exact {
-		if _, ok := e.typoMatch(ev, n); ok || contains(ev.digits, n) {
+		if _, ok := e.typoMatch(ev, n); ok || contains(ev.r().digits, n) {
 			typo = append(typo, n)
 		}
 	}
@@ -999,7 +999,7 @@ func (e *engine) textSupports(ev *evidence, n int32) bool {
 			return true
 		}
 	}
-	if contains(ev.digits, n) {
+	if contains(ev.r().digits, n) {
 		return true
 	}
 	_, ok := e.typoMatch(ev, n)
@@ -1099,12 +1099,12 @@ func (e *engine) olderSet(a, b []int32) bool {
 func (e *engine) ruleTypo(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
 	// a number found as written rules typos out; one found only with its
 	// leading zeros dropped may be a typo's accidental neighbour
-	if ev.strongDoc() || len(ev.typos) == 0 {
+	if ev.strongDoc() || len(ev.r().typos) == 0 {
 		return domain.Decision{}, false
 	}
 	var hits []int32
 	var text string
-	for _, n := range ev.typos {
+	for _, n := range ev.r().typos {
 		if !e.eligible(tx, n) || !e.ix.resid[n].Equal(tx.Amount) {
 			continue
 		}
@@ -1130,11 +1130,11 @@ func (e *engine) ruleTypo(tx *domain.Transaction, ev *evidence) (domain.Decision
 // cut at a 35/140-character boundary when exactly one open item whose
 // number starts so has exactly the amount.
 func (e *engine) ruleCut(tx *domain.Transaction, ev *evidence) (domain.Decision, bool) {
-	if len(ev.cut) == 0 || ev.strongDoc() {
+	if len(ev.r().cut) == 0 || ev.strongDoc() {
 		return domain.Decision{}, false
 	}
 	var hits []int32
-	for _, n := range ev.cut {
+	for _, n := range ev.r().cut {
 		if e.eligible(tx, n) && e.ix.resid[n].Equal(tx.Amount) {
 			hits = append(hits, n)
 		}
@@ -1144,7 +1144,7 @@ func (e *engine) ruleCut(tx *domain.Transaction, ev *evidence) (domain.Decision,
 	}
 	n := hits[0]
 	why := fmt.Sprintf("remittance cut at %d characters ends with %s…; of the documents starting so, only %s has residual %s = amount",
-		utf8.RuneCountInString(tx.Unstructured[len(tx.Unstructured)-1]), ev.cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
+		utf8.RuneCountInString(tx.Unstructured[len(tx.Unstructured)-1]), ev.r().cutText, e.doc(n), fmtAmount(tx.Amount, tx.Currency))
 	sit := sitCut
 	if e.payerContradicts(ev, hits) {
 		sit = sitCutOtherPayer

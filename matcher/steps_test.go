@@ -39,7 +39,7 @@ func TestTierOf(t *testing.T) {
 	}{
 		{"nothing", evidence{}, tierNone},
 		{"payer", evidence{payer: []string{"C1"}}, tierPayer},
-		{"typo", evidence{typos: []int32{1}, payer: []string{"C1"}}, tierDocument},
+		{"typo", evidence{rare: &evidenceRare{typos: []int32{1}}, payer: []string{"C1"}}, tierDocument},
 		{"document", evidence{docs: []docHit{{item: 1}}}, tierDocument},
 		{"invalid reference", evidence{refs: []refHit{{item: 1}}}, tierDocument},
 		{"valid reference", evidence{refs: []refHit{{item: 2}, {item: 1, valid: true}}, docs: []docHit{{item: 3}}}, tierReference},

@@ -273,9 +273,9 @@ func (ix *index) typoHits(ev *evidence, texts []string, sc *scratch) []int32 {
 	return slices.Clone(hits)
 }
 
-// gatherTypos fills ev.typos, the open items of exactly the amount whose
+// gatherTypos fills ev.r().typos, the open items of exactly the amount whose
 // document number is one edit away from an n-gram of texts, and
-// ev.payerTypos, the payer's other items whose number is, by looking the
+// ev.r().payerTypos, the payer's other items whose number is, by looking the
 // n-grams up in the deletion index.
 func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
 	ix := e.ix
@@ -291,7 +291,7 @@ func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
 		it := ix.items[n]
 		switch {
 		case it.Currency == ev.tx.Currency && it.Residual.Equal(ev.tx.Amount):
-			ev.typos = append(ev.typos, n) // in byAmount[ev.akey]: in item order
+			ev.w().typos = append(ev.r().typos, n) // in byAmount[ev.akey]: in item order
 		case e.isPayer(ev, it.CustomerID):
 			payer = append(payer, n)
 		}
@@ -305,6 +305,6 @@ func (e *engine) gatherTypos(ev *evidence, texts []string, sc *scratch) {
 			}
 			return ix.older(payer[a], payer[b])
 		})
-		ev.payerTypos = payer
+		ev.w().payerTypos = payer
 	}
 }

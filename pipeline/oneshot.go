@@ -52,13 +52,15 @@ type MatchOptions struct {
 // grows with both inputs, and far faster with the open items (the items,
 // their texts and the index's documents, payers, amounts and typo keys)
 // than with the statements (XML of which a transaction keeps a fraction):
-// about 0.8 byte per byte of statements and 13 bytes per byte of open
-// items (measured with LETTRAGE_HEAPPEAK: docs/BENCHMARKS.md, "The live
-// heap at 1M"). Compressed files (.gz, .zip, .xlsx) count for ten times
+// about 0.7 byte per byte of statements and 12 bytes per byte of open
+// items (measured with LETTRAGE_HEAPPEAK and GODEBUG=gctrace=1:
+// docs/BENCHMARKS.md, "The live heap at 1M"; 0.8 and 13 before the
+// evidence's rare fields moved to a side record and the open items let go
+// of their CSV records). Compressed files (.gz, .zip, .xlsx) count for ten times
 // their size.
 const (
-	matchLivePerStatementByteX10 = 8 // tenths of a byte
-	matchLivePerItemByte         = 13
+	matchLivePerStatementByteX10 = 7 // tenths of a byte
+	matchLivePerItemByte         = 12
 	matchCompressedFactor        = 10
 	// matchMinMemoryLimit: below it, no limit is worth the collector's
 	// extra work.

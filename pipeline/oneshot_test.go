@@ -436,12 +436,12 @@ func TestMatchMemoryLimit(t *testing.T) {
 		{0, 0, 3 << 30},
 		// 100,000 remittance payments × 200,000 items: the floor
 		{260_523_635, 24_841_962, 3 << 30},
-		// 1,000,000 × 1,000,000, remittance: (0.8 × 2,576,727,780 +
-		// 13 × 124,861,156) × 1.1 = 4,053,034,977 (3,865 MiB)
-		{2_576_727_780, 124_861_156, 4_053_034_977},
+		// 1,000,000 × 1,000,000, remittance: (0.7 × 2,576,727,780 +
+		// 12 × 124,861,156) × 1.1 = 3,632,247,649 (3,464 MiB)
+		{2_576_727_780, 124_861_156, 3_632_247_649},
 		// 1,000,000 × 1,000,000, classic (seed 9): the floor
 		{751_391_011, 124_796_583, 3 << 30},
-		{0, 1 << 30, 15_354_508_083},
+		{0, 1 << 30, 14_173_392_076},
 	} {
 		if got := MatchMemoryLimit(MatchInput{StatementBytes: tc.stmts, ItemBytes: tc.items}); got != tc.want {
 			t.Errorf("MatchMemoryLimit(%d, %d) = %d, want %d", tc.stmts, tc.items, got, tc.want)
@@ -461,7 +461,7 @@ func TestMatchInputAdd(t *testing.T) {
 	if in != want {
 		t.Fatalf("input %+v, want %+v", in, want)
 	}
-	if got, want := in.Live(), int64(1100*8/10+110*13); got != want {
+	if got, want := in.Live(), int64(1100*7/10+110*12); got != want {
 		t.Errorf("live %d, want %d", got, want)
 	}
 }

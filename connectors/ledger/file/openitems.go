@@ -172,6 +172,7 @@ func (lay *layout) readCSV(r io.Reader, name string) (*export, error) {
 	}
 	width := len(header)
 	col := newCollector("line")
+	own := make(owner)
 	size := fileSize(r)
 	for !col.full() {
 		if len(col.items) == sizeHintRows && size > 0 {
@@ -212,9 +213,45 @@ func (lay *layout) readCSV(r io.Reader, name string) (*export, error) {
 			return cell{}
 		}
 		it, rowErrs := lay.parseRow(get, at)
+		own.detach(&it.item)
 		col.add(it, rowErrs, line, at)
 	}
 	return col.export()
+}
+
+// owner gives the texts of an open item read from a CSV record their own
+// memory. The reader makes one string of each line and the record's
+// fields are views of it, so an item holding any of them keeps its whole
+// line live, dates and amounts included, as long as the items are (the
+// whole pass: 114 MB of 125 at 1,000,000 items). Each item's own numbers
+// are copied; the texts items share (customer, name, currency, IBANs)
+// are copied once per reading and shared.
+type owner map[string]string
+
+// shared returns s in memory of its own, the same for every equal s.
+func (o owner) shared(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := o[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	o[s] = s
+	return s
+}
+
+// detach copies the item's texts out of the line they were read from.
+func (o owner) detach(it *domain.OpenItem) {
+	it.ID = strings.Clone(it.ID)
+	it.DocumentNumber = strings.Clone(it.DocumentNumber)
+	it.PaymentReference = strings.Clone(it.PaymentReference)
+	it.CustomerID = o.shared(it.CustomerID)
+	it.CustomerName = o.shared(it.CustomerName)
+	it.Currency = o.shared(it.Currency)
+	for i, iban := range it.IBANs {
+		it.IBANs[i] = o.shared(iban)
+	}
 }
 
 // columnIndex finds the contract columns in a header row. Columns the

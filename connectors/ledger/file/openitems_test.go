@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/lettrage/lettrage/domain"
 )
@@ -208,4 +209,37 @@ func FuzzReadOpenItems(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadOpenItemsOwnTexts holds that the items read from a CSV do not
+// keep the lines they were read from live: each text has memory of its
+// own (not a view of the record's fields, held one after the other in
+// one string by encoding/csv), and the texts items share are shared.
+func TestReadOpenItemsOwnTexts(t *testing.T) {
+	csv := "id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual,payment_reference,customer_iban\n" +
+		"I1,C1,Muller SA,FA-1,2025-08-13,2025-09-12,EUR,10.00,10.00,,FR7630006000011234567890189\n" +
+		"I2,C1,Muller SA,FA-2,2025-08-13,2025-09-12,EUR,20.00,20.00,,FR7630006000011234567890189\n"
+	items, err := ReadOpenItems(strings.NewReader(csv), "items.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || items[0].CustomerName != "Muller SA" || len(items[1].IBANs) != 1 {
+		t.Fatalf("items: %+v", items)
+	}
+	for _, it := range items {
+		id, cust := unsafe.StringData(it.ID), unsafe.StringData(it.CustomerID)
+		if unsafe.Add(unsafe.Pointer(id), len(it.ID)) == unsafe.Pointer(cust) {
+			t.Errorf("%s: the id and the customer are views of one line", it.ID)
+		}
+	}
+	for _, s := range []func(it domain.OpenItem) string{
+		func(it domain.OpenItem) string { return it.CustomerID },
+		func(it domain.OpenItem) string { return it.CustomerName },
+		func(it domain.OpenItem) string { return it.Currency },
+		func(it domain.OpenItem) string { return it.IBANs[0] },
+	} {
+		if a, b := s(items[0]), s(items[1]); unsafe.StringData(a) != unsafe.StringData(b) {
+			t.Errorf("%q: one copy per item, want one shared", a)
+		}
+	}
 }
