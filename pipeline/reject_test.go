@@ -63,21 +63,8 @@ func journalRows(t *testing.T, path, item string) int {
 
 func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 	dir := t.TempDir()
-	ex := filepath.Join("..", "deploy", "examples")
 	journal := filepath.Join(dir, "matches.csv")
-	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: journal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	fl, src, store := exampleParts(t, dir, journal)
 	led := &refusingLedger{Ledger: fl, refuse: map[string]bool{"OI-1012": true}}
 	now := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "rej", Source: src, Ledger: led, Store: store, Matching: matcher.DefaultConfig(),
@@ -145,20 +132,7 @@ func TestLedgerRejectionsBecomeExceptions(t *testing.T) {
 
 func TestPartialRejectionIsHeld(t *testing.T) {
 	dir := t.TempDir()
-	ex := filepath.Join("..", "deploy", "examples")
-	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: filepath.Join(dir, "m.csv")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	fl, src, store := exampleParts(t, dir, filepath.Join(dir, "m.csv"))
 	job := &Job{Name: "rej", Source: src, Ledger: &refusingLedger{Ledger: fl, refuse: map[string]bool{"OI-1012": true}, partial: true},
 		Store: store, Matching: matcher.DefaultConfig(), Parse: camt.DefaultOptions(), ReportDir: dir,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -232,4 +206,27 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if p, _ := store.Pending(ctx, "unl"); len(p) != 0 {
 		t.Errorf("%d decisions still pending", len(p))
 	}
+}
+
+// exampleParts opens the parts of a pass over deploy/examples in dir: the
+// file ledger over the example open items with its journal at journal,
+// the example statements' folder, and a SQLite state store closed when
+// the test ends.
+func exampleParts(t *testing.T, dir, journal string) (*file.Ledger, connectors.StatementSource, *state.Store) {
+	t.Helper()
+	ex := filepath.Join("..", "deploy", "examples")
+	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: journal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return fl, src, store
 }

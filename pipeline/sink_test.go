@@ -11,10 +11,7 @@ import (
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/connectors/ledger/file"
-	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/matcher"
-	"github.com/lettrage/lettrage/pipeline/state"
 )
 
 // sinkLedger is a ledger that records the exceptions (an ExceptionSink):
@@ -44,20 +41,7 @@ func (l *sinkLedger) RecordExceptions(_ context.Context, exc []connectors.Except
 // the next pass until it takes them all.
 func TestSinkHandedExceptionsWithTheReports(t *testing.T) {
 	dir := t.TempDir()
-	ex := filepath.Join("..", "deploy", "examples")
-	fl, err := file.New(file.Config{OpenItems: filepath.Join(ex, "open_items.csv"), Journal: filepath.Join(dir, "matches.csv")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := local.New("s", local.Config{Dir: filepath.Join(ex, "statements"), Pattern: "*.xml"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	fl, src, store := exampleParts(t, dir, filepath.Join(dir, "matches.csv"))
 	led := &sinkLedger{Ledger: fl}
 	now := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "sink", Source: src, Ledger: led, Store: store, Matching: matcher.DefaultConfig(),
