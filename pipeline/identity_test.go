@@ -158,23 +158,7 @@ func runJobScenario(t *testing.T, sc idScenario, clockStep time.Duration) (accou
 // runJobScenarioOn is runJobScenario on the store open gives.
 func runJobScenarioOn(t *testing.T, sc idScenario, clockStep time.Duration, open func() (*state.Store, error)) (accounted, *postingLedger, *state.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	stmts := filepath.Join(dir, "statements")
-	out := filepath.Join(dir, "out")
-	for _, d := range []string{stmts, out} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	src, err := local.New("statements", local.Config{Dir: stmts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stmts, out, store, src := passFolder(t, open)
 	led := newPostingLedger(idItems()...)
 	clock := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "id", Source: src, Ledger: led, Store: store, Matching: matcher.DefaultConfig(),

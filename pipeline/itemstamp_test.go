@@ -3,13 +3,10 @@ package pipeline
 import (
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/pipeline/state"
 )
@@ -25,25 +22,12 @@ func TestIdlePassLeavesOpenItemsUnread(t *testing.T) {
 
 func testIdlePassLeavesOpenItemsUnread(t *testing.T, open func() (*state.Store, error)) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	stmts := filepath.Join(dir, "statements")
-	if err := os.MkdirAll(stmts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	store, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	src, err := local.New("statements", local.Config{Dir: stmts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, out, store, src := passFolder(t, open)
 	item := domain.OpenItem{ID: "INV-1", CustomerID: "C1", CustomerName: "Alpha", DocumentNumber: "D-1", Currency: "EUR",
 		Amount: domain.MustAmount("100.00"), Residual: domain.MustAmount("100.00")}
 	led := &stampingLedger{postingLedger: newPostingLedger(item)}
 	job := &Job{Name: "stamp", Source: src, Ledger: led, Store: store, ConfigHash: "h1", Parse: camt.DefaultOptions(),
-		ReportDir: filepath.Join(dir, "out"), Log: slog.New(slog.DiscardHandler)}
+		ReportDir: out, Log: slog.New(slog.DiscardHandler)}
 	wantNote := "1 items read"
 	pass := func(step string, wantRead bool) Result {
 		t.Helper()

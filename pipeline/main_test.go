@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/internal/testenv"
 	"github.com/lettrage/lettrage/pipeline/state"
@@ -35,6 +36,29 @@ func forEachStore(t *testing.T, test func(t *testing.T, open func() (*state.Stor
 		dsn := pg.Database(t)
 		test(t, func() (*state.Store, error) { return state.OpenPostgres(t.Context(), dsn) })
 	})
+}
+
+// passFolder is the set-up of a pass test on a store: the folders
+// statements/ and out/ in a new temporary directory, the store open gives
+// (closed when the test ends) and a local source on statements/.
+func passFolder(t *testing.T, open func() (*state.Store, error)) (stmts, out string, store *state.Store, src *local.Source) {
+	t.Helper()
+	dir := t.TempDir()
+	stmts, out = filepath.Join(dir, "statements"), filepath.Join(dir, "out")
+	for _, d := range []string{stmts, out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if src, err = local.New("statements", local.Config{Dir: stmts}); err != nil {
+		t.Fatal(err)
+	}
+	return stmts, out, store, src
 }
 
 // sqlOf is the store's database with the placeholders of its dialect

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/lettrage/lettrage/connectors/camt"
-	"github.com/lettrage/lettrage/connectors/source/local"
 	"github.com/lettrage/lettrage/matcher"
 	"github.com/lettrage/lettrage/pipeline/state"
 )
@@ -28,22 +27,7 @@ func TestCompactionKeepsIdentityAndAudit(t *testing.T) {
 
 func testCompaction(t *testing.T, open func() (*state.Store, error)) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	stmts, out := filepath.Join(dir, "statements"), filepath.Join(dir, "out")
-	for _, d := range []string{stmts, out} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	store, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	src, err := local.New("statements", local.Config{Dir: stmts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stmts, out, store, src := passFolder(t, open)
 	led := newPostingLedger(idItems()...)
 	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 	clock := t0
