@@ -92,7 +92,7 @@ func (v *view) candidates(st decide.StoredTx) string {
 }
 
 // reason is the exception's reason label.
-func (v *view) reason(st decide.StoredTx) string { return v.loc.Reason(ExceptionRow(st)[8]) }
+func (v *view) reason(st decide.StoredTx) string { return v.loc.Reason(reasonCode(st.Decision)) }
 
 // explanation frames the matcher's explanation: in French, what the
 // reason means before why the matcher decided so.
@@ -100,7 +100,7 @@ func (v *view) explanation(st decide.StoredTx) string {
 	if v.loc.Code == "en" {
 		return st.Decision.Explanation
 	}
-	help := v.loc.ReasonHelp[ExceptionRow(st)[8]]
+	help := v.loc.ReasonHelp[reasonCode(st.Decision)]
 	if help == "" {
 		return v.loc.Why + st.Decision.Explanation
 	}
