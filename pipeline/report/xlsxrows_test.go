@@ -95,7 +95,7 @@ func TestStreamedWorkbookAsCellModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := cellModelWorkbook(t, exc[:n], v)
-				compareWorkbooks(t, want, got)
+				compareWorkbooks(t, want, got, true)
 			})
 		}
 	}
@@ -118,7 +118,30 @@ func cellModelWorkbook(t *testing.T, exc []decide.StoredTx, v *view) []byte {
 	return buf.Bytes()
 }
 
-func compareWorkbooks(t *testing.T, want, got []byte) {
+// TestCompareWorkbookFiles compares two exceptions workbooks given as
+// LETTRAGE_COMPARE_XLSX=want.xlsx,got.xlsx cell by cell, as
+// TestStreamedWorkbookAsCellModel does (the parts are not compared: the
+// document properties hold the time of writing): how the benchmark's
+// workbooks of two builds were compared (docs/BENCHMARKS.md).
+func TestCompareWorkbookFiles(t *testing.T) {
+	files := strings.Split(os.Getenv("LETTRAGE_COMPARE_XLSX"), ",")
+	if len(files) != 2 {
+		t.Skip("LETTRAGE_COMPARE_XLSX=want.xlsx,got.xlsx not set")
+	}
+	want, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareWorkbooks(t, want, got, false)
+}
+
+// compareWorkbooks compares two workbooks' sheets, cells, columns, panes
+// and validations, and, with allParts, every part.
+func compareWorkbooks(t *testing.T, want, got []byte, allParts bool) {
 	t.Helper()
 	wf, err := excelize.OpenReader(bytes.NewReader(want))
 	if err != nil {
@@ -195,6 +218,10 @@ func compareWorkbooks(t *testing.T, want, got []byte) {
 	}
 	if cells == 0 {
 		t.Fatal("no cell compared")
+	}
+	t.Logf("%d cells compared", cells)
+	if !allParts {
+		return
 	}
 	wp, gp := parts(t, want), parts(t, got)
 	for name, w := range wp {
