@@ -382,7 +382,7 @@ func writeSheet(zw *zip.Writer, zf *zip.File, rows *exceptionRows, exc []decide.
 	if at < 0 {
 		return errors.New("reading the exceptions sheet: no sheet data")
 	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate, Modified: zf.Modified})
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate}) // no time, as excelize writes its parts
 	if err != nil {
 		return err
 	}

@@ -279,6 +279,9 @@ func parts(t *testing.T, book []byte) map[string][]byte {
 	}
 	m := map[string][]byte{}
 	for _, zf := range zr.File {
+		if zf.ModifiedDate != 0 || zf.ModifiedTime != 0 { //nolint:staticcheck // the MS-DOS time as written
+			t.Errorf("part %s dated %v: excelize dates none", zf.Name, zf.Modified)
+		}
 		r, err := zf.Open()
 		if err != nil {
 			t.Fatal(err)
