@@ -43,15 +43,20 @@ func ExceptionRow(st decide.StoredTx) []string {
 	for _, c := range d.Candidates {
 		cands = append(cands, c.ItemID+":"+strconv.FormatFloat(c.Score, 'f', 2, 64))
 	}
-	reason := d.Reason
-	if reason == "" && d.Outcome == domain.Auto {
-		reason = "overpayment"
-	}
 	return []string{
 		tx.Ref, tx.Account, dateText(tx.BookingDate), tx.Amount.String(), tx.Currency,
-		tx.Counterparty.Name, tx.Counterparty.IBAN, Remittance(tx), reason, strings.Join(cands, ";"),
+		tx.Counterparty.Name, tx.Counterparty.IBAN, Remittance(tx), reasonCode(d), strings.Join(cands, ";"),
 		decide.Unallocated(st).String(), string(d.Outcome), d.Explanation,
 	}
+}
+
+// reasonCode is the reason column of exceptions.csv: the decision's
+// reason, "overpayment" for a letter with an excess.
+func reasonCode(d domain.Decision) string {
+	if d.Reason == "" && d.Outcome == domain.Auto {
+		return "overpayment"
+	}
+	return d.Reason
 }
 
 // Remittance joins what the payer wrote: structured references, referred

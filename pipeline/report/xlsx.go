@@ -92,7 +92,7 @@ func (v *view) candidates(st decide.StoredTx) string {
 }
 
 // reason is the exception's reason label.
-func (v *view) reason(st decide.StoredTx) string { return v.loc.Reason(ExceptionRow(st)[8]) }
+func (v *view) reason(st decide.StoredTx) string { return v.loc.Reason(reasonCode(st.Decision)) }
 
 // explanation frames the matcher's explanation: in French, what the
 // reason means before why the matcher decided so.
@@ -100,7 +100,7 @@ func (v *view) explanation(st decide.StoredTx) string {
 	if v.loc.Code == "en" {
 		return st.Decision.Explanation
 	}
-	help := v.loc.ReasonHelp[ExceptionRow(st)[8]]
+	help := v.loc.ReasonHelp[reasonCode(st.Decision)]
 	if help == "" {
 		return v.loc.Why + st.Decision.Explanation
 	}
@@ -144,43 +144,67 @@ var xlsxColumns = []xlsxColumn{
 // IBANs and references as text, dates as dates, candidates as document
 // numbers with their customer, residual, due date and score, a Summary
 // sheet of unmatched cash per account and currency and a Guide sheet
-// explaining every action and reason.
+// explaining every action and reason. The exceptions' rows are written
+// straight into the sheet's XML (xlsxrows.go).
 func writeExceptionsXLSX(dir string, exc []decide.StoredTx, accountName func(string) string, v *view) error {
-	f := excelize.NewFile()
+	var rows *exceptionRows
+	f, err := exceptionsWorkbook(exc, accountName, v, func(f *excelize.File, st xlsxStyles) (err error) {
+		rows, err = exceptionsFrame(f, st, v, exc)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	defer f.Close()
-	if err := f.SetSheetName("Sheet1", SheetExceptions); err != nil {
+	var book, buf bytes.Buffer
+	if err := f.Write(&book); err != nil {
 		return fmt.Errorf("writing exceptions workbook: %w", err)
+	}
+	buf.Grow(book.Len() + 128*len(exc))
+	if err := writeWorkbook(&buf, book.Bytes(), rows, exc); err != nil {
+		return fmt.Errorf("writing exceptions workbook: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), buf.Bytes())
+}
+
+// exceptionsWorkbook builds the exceptions workbook, its Exceptions sheet
+// filled by fill (with the workbook's styles), the other sheets here.
+func exceptionsWorkbook(exc []decide.StoredTx, accountName func(string) string, v *view,
+	fill func(*excelize.File, xlsxStyles) error) (*excelize.File, error) {
+	f := excelize.NewFile()
+	fail := func(what string, err error) (*excelize.File, error) {
+		_ = f.Close()
+		return nil, fmt.Errorf("writing exceptions workbook%s: %w", what, err)
+	}
+	if err := f.SetSheetName("Sheet1", SheetExceptions); err != nil {
+		return fail("", err)
 	}
 	for _, sh := range []string{v.loc.SheetSummary, v.loc.SheetGuide} {
 		if _, err := f.NewSheet(sh); err != nil {
-			return fmt.Errorf("writing exceptions workbook: %w", err)
+			return fail("", err)
 		}
 	}
 	styles, err := newXLSXStyles(f, v.loc)
 	if err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return fail("", err)
 	}
-	if err := fillExceptions(f, styles, v, exc); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+	if err := fill(f, styles); err != nil {
+		return fail("", err)
 	}
 	if err := fillSummary(f, styles, v, exc, accountName); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return fail("", err)
 	}
 	if err := fillSetAside(f, styles, v, v.setAside); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return fail("", err)
 	}
 	if err := fillGuide(f, styles, v.loc); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return fail("", err)
 	}
 	f.SetActiveSheet(0)
 	if err := f.SetDocProps(&excelize.DocProperties{Creator: WorkbookCreator, Title: "Lettrage exceptions", Language: v.loc.Code}); err != nil {
-		return fmt.Errorf("writing exceptions workbook properties: %w", err)
+		return fail(" properties", err)
 	}
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
-	}
-	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), buf.Bytes())
+	return f, nil
 }
 
 type xlsxStyles struct{ header, text, wrap, amount, date, edit int }
@@ -215,127 +239,6 @@ func newXLSXStyles(f *excelize.File, loc *Locale) (xlsxStyles, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-func fillExceptions(f *excelize.File, st xlsxStyles, v *view, exc []decide.StoredTx) error {
-	sh := SheetExceptions
-	for c, col := range xlsxColumns {
-		name, _ := excelize.ColumnNumberToName(c + 1)
-		if err := f.SetCellStr(sh, name+"1", v.loc.Titles[col.name]); err != nil {
-			return err
-		}
-		if err := f.SetColWidth(sh, name, name, col.width); err != nil {
-			return err
-		}
-		style := map[byte]int{'t': st.text, 'n': st.amount, 'd': st.date, 'e': st.edit}[col.kind]
-		if col.name == "candidates" || col.name == "explanation" {
-			style = st.wrap
-		}
-		if err := f.SetColStyle(sh, name, style); err != nil {
-			return err
-		}
-	}
-	last, _ := excelize.ColumnNumberToName(len(xlsxColumns))
-	if err := f.SetCellStyle(sh, "A1", last+"1", st.header); err != nil {
-		return err
-	}
-	dates := map[dateCellKey]dateCell{}
-	for r, x := range exc {
-		row := r + 2
-		for c, col := range xlsxColumns {
-			cell, _ := excelize.CoordinatesToCellName(c+1, row)
-			val := col.value(v, x)
-			var err error
-			switch {
-			case val == "":
-				continue
-			case col.kind == 'n':
-				// The exact decimal text becomes the cell's number: no float
-				// ever stands between the amount and the workbook.
-				err = f.SetCellDefault(sh, cell, val)
-			case col.kind == 'd':
-				err = setDateCell(f, sh, cell, dateCellKey{c, val}, dates)
-			default:
-				// A shared string is never a formula; bidi controls are
-				// shown, not obeyed.
-				err = f.SetCellStr(sh, cell, csvsafe.ShowBidi(val))
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	// A drop-down of the actions (in the locale) on the action column,
-	// with the rule in a prompt.
-	for c, col := range xlsxColumns {
-		if col.name != ColAction || len(exc) == 0 {
-			continue
-		}
-		name, _ := excelize.ColumnNumberToName(c + 1)
-		labels := make([]string, len(Actions))
-		for i, a := range Actions {
-			labels[i] = v.loc.Actions[a]
-		}
-		dv := excelize.NewDataValidation(true)
-		dv.Sqref = fmt.Sprintf("%s2:%s%d", name, name, len(exc)+1)
-		if err := dv.SetDropList(labels); err != nil {
-			return err
-		}
-		prompt := v.loc.SheetGuide + ": " + strings.Join(labels, ", ")
-		dv.SetInput(v.loc.Titles[ColAction], prompt)
-		dv.SetError(excelize.DataValidationErrorStyleStop, v.loc.Titles[ColAction], strings.Join(labels, ", "))
-		if err := f.AddDataValidation(sh, dv); err != nil {
-			return err
-		}
-	}
-	return f.AutoFilter(sh, fmt.Sprintf("A1:%s%d", last, len(exc)+1), nil)
-}
-
-// dateCellKey is a date column and a date as the exceptions show it.
-type dateCellKey struct {
-	col int
-	val string
-}
-
-// dateCell is what excelize made of a date cell: its serial number and
-// its style.
-type dateCell struct {
-	raw   string
-	style int
-}
-
-// setDateCell writes the date k.val ("2006-01-02") in cell of column k.col.
-// The first cell of each date and column is written by SetCellValue, which
-// finds its number format from the cell's style (a style look-up and
-// parse per cell: a quarter of the workbook's time at 18,000 exceptions);
-// the next ones are given the serial number and the style it chose then,
-// which is what SetCellValue would write again.
-func setDateCell(f *excelize.File, sh, cell string, k dateCellKey, seen map[dateCellKey]dateCell) error {
-	if dc, ok := seen[k]; ok {
-		if err := f.SetCellDefault(sh, cell, dc.raw); err != nil {
-			return err
-		}
-		return f.SetCellStyle(sh, cell, cell, dc.style)
-	}
-	d, err := time.Parse("2006-01-02", k.val)
-	if err != nil {
-		return err
-	}
-	if err := f.SetCellValue(sh, cell, d); err != nil {
-		return err
-	}
-	var dc dateCell
-	if dc.raw, err = f.GetCellValue(sh, cell, excelize.Options{RawCellValue: true}); err != nil {
-		return err
-	}
-	if dc.style, err = f.GetCellStyle(sh, cell); err != nil {
-		return err
-	}
-	seen[k] = dc
-	return nil
 }
 
 // fillGuide writes the Guide (Légende) sheet: how to resolve, then every
