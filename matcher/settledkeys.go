@@ -58,11 +58,17 @@ func SettledKeys(it *domain.OpenItem, fn func(key string)) {
 // Memory.Settled cut to the items with a key in NamedKeys(txs) gives the
 // same Output as Memory.Settled whole (TestNamedKeysDecideAsAllSettled).
 func NamedKeys(txs []domain.Transaction) []string {
+	return NamedKeysOf(len(txs), func(i int) *domain.Transaction { return &txs[i] })
+}
+
+// NamedKeysOf is NamedKeys of the n transactions tx gives, for a caller
+// whose transactions are not in one slice.
+func NamedKeysOf(n int, tx func(i int) *domain.Transaction) []string {
 	seen := map[string]struct{}{}
 	sc := newScratch()
 	add := func(prefix string, k []byte) { seen[prefix+string(k)] = struct{}{} }
-	for i := range txs {
-		namedKeysOf(&txs[i], sc, add)
+	for i := range n {
+		namedKeysOf(tx(i), sc, add)
 	}
 	out := make([]string, 0, len(seen))
 	for k := range seen {

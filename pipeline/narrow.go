@@ -17,14 +17,23 @@ import (
 // bank reversal or return: the matcher consults them for nothing else
 // (matcher's findLettered, called for those alone), so leaving them out
 // otherwise decides exactly the same. The SQL store alone leaves them out;
-// the memory store of `lettrage match` holds them anyway.
+// the memory store of `lettrage match` holds them anyway. The SQL store
+// also gives only the settled items the transactions can name
+// (matcher.NamedKeys, Store.SettledItemsNamed): the matcher looks settled
+// items up by nothing else.
 func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, open []decide.StoredTx) (matcher.Memory, error) {
 	since := j.now().AddDate(0, 0, -LetteredMemoryDays)
 	s, ok := j.Store.(*state.Store)
-	if !ok || undoesLetters(fresh, open) {
+	if !ok {
 		return j.Store.Memory(ctx, j.Name, since)
 	}
-	return s.LoadMemory(ctx, j.Name, since, false)
+	named := matcher.NamedKeysOf(len(fresh)+len(open), func(i int) *domain.Transaction {
+		if i < len(fresh) {
+			return &fresh[i]
+		}
+		return &open[i-len(fresh)].Tx
+	})
+	return s.LoadMemoryNamed(ctx, j.Name, since, undoesLetters(fresh, open), named)
 }
 
 // undoesLetters reports whether a transaction of fresh or open is a bank
