@@ -27,12 +27,14 @@ func (j *Job) matcherMemory(ctx context.Context, fresh []domain.Transaction, ope
 	if !ok {
 		return j.Store.Memory(ctx, j.Name, since)
 	}
-	named := matcher.NamedKeysOf(len(fresh)+len(open), func(i int) *domain.Transaction {
-		if i < len(fresh) {
-			return &fresh[i]
-		}
-		return &open[i-len(fresh)].Tx
-	})
+	named := func() []string {
+		return matcher.NamedKeysOf(len(fresh)+len(open), func(i int) *domain.Transaction {
+			if i < len(fresh) {
+				return &fresh[i]
+			}
+			return &open[i-len(fresh)].Tx
+		})
+	}
 	return s.LoadMemoryNamed(ctx, j.Name, since, undoesLetters(fresh, open), named)
 }
 
@@ -51,4 +53,15 @@ func undoesLetters(fresh []domain.Transaction, open []decide.StoredTx) bool {
 		}
 	}
 	return false
+}
+
+// mapReads is the step that maps the SQLite state file for the pass's
+// reading steps (on) and unmaps it before the commit (Store.MapReads).
+func (p *pass) mapReads(on bool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if s, ok := p.j.Store.(*state.Store); ok {
+			return s.MapReads(ctx, on)
+		}
+		return nil
+	}
 }

@@ -413,16 +413,50 @@ func (s *Store) readSettled(ctx context.Context, job string, since time.Time, le
 	return nil
 }
 
-// LoadMemoryNamed is LoadMemory with the settled items the keys named
+// LoadMemoryNamed is LoadMemory with the settled items the keys named()
 // name (SettledItemsNamed) instead of all of them: what a pass gives the
-// matcher, named being matcher.NamedKeys of the payments it decides.
-func (s *Store) LoadMemoryNamed(ctx context.Context, job string, since time.Time, lettered bool, named []string) (matcher.Memory, error) {
+// matcher, named giving matcher.NamedKeys of the payments it decides. It
+// is not called when the job has no settled item (a first pass: naming
+// the keys of 100,000 payments and looking them up was 3.4 s of CPU).
+func (s *Store) LoadMemoryNamed(ctx context.Context, job string, since time.Time, lettered bool, named func() []string) (matcher.Memory, error) {
 	mem, err := s.learnedMemory(ctx, job, since, lettered)
 	if err != nil {
 		return mem, err
 	}
-	if mem.Settled, err = s.SettledItemsNamed(ctx, job, since, named); err != nil {
+	var has int
+	err = s.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM settled_keys WHERE job = ? LIMIT 1) one`, job).Scan(&has)
+	if err != nil {
+		return mem, fmt.Errorf("looking settled items up: %w", err)
+	}
+	if has == 0 {
+		return mem, nil
+	}
+	if mem.Settled, err = s.SettledItemsNamed(ctx, job, since, named()); err != nil {
 		return mem, err
 	}
 	return mem, nil
+}
+
+// mmapSize is the memory map SQLite is given for a pass's reading steps
+// (MapReads): larger than the state of 1,000,000 payments (2.2 GB).
+const mmapSize = 8 << 30
+
+// MapReads gives SQLite a memory map of the state file (on) or takes it
+// back: the pages read are then read in place, not copied into the page
+// cache (fewer reads, and fewer pages to free at close). The pages
+// touched count as resident while mapped, so the pass maps only for its
+// reading steps (the identity rule, the open exceptions, the memory) and
+// unmaps before it commits. PostgreSQL: nothing to do.
+func (s *Store) MapReads(ctx context.Context, on bool) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	n := 0
+	if on {
+		n = mmapSize
+	}
+	if _, err := s.db.ExecContext(ctx, `PRAGMA mmap_size = `+strconv.Itoa(n)); err != nil {
+		return fmt.Errorf("setting the state store's memory map: %w", err)
+	}
+	return nil
 }
