@@ -102,8 +102,8 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	}()
 	defer func() { p.reader.stop() }()
 	for _, step := range []func(context.Context) error{
-		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.takeIn, p.gatherOpen,
-		p.match, p.decide, p.save, p.writeBack, p.report, p.redact,
+		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.mapReads(true), p.takeIn, p.gatherOpen,
+		p.match, p.decide, p.mapReads(false), p.save, p.writeBack, p.report, p.redact,
 	} {
 		if err := step(ctx); err != nil {
 			return res, err

@@ -145,12 +145,14 @@ var migrations = [][]string{
 	8:  examinedMigration,     // incremental passes: the job's revision and last examination (incremental.go)
 	9:  atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
 	10: itemsStampMigration,   // the open items' stamp: an idle pass leaves them unread (itemstamp.go)
+	11: nil,                   // settled_keys, created and filled by backfillSettledKeys (settled.go)
 }
 
 // backfills run in the migration's transaction once the migration of
 // their version is applied: what SQL alone cannot compute.
 var backfills = map[int]func(ctx context.Context, q dialectQ) error{
-	6: backfillIdent,
+	6:  backfillIdent,
+	11: backfillSettledKeys,
 }
 
 // backfillIdent computes the identity class of transactions recorded
@@ -710,6 +712,19 @@ func (s *Store) Memory(ctx context.Context, job string, since time.Time) (matche
 // LoadMemory is Memory, leaving out the lettered payments (Memory.Lettered,
 // LetteredRefs) unless lettered (see Job.matcherMemory).
 func (s *Store) LoadMemory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
+	mem, err := s.learnedMemory(ctx, job, since, lettered)
+	if err != nil {
+		return mem, err
+	}
+	// the items those letters settled: a payment naming one pays it twice
+	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
+		return mem, err
+	}
+	return mem, nil
+}
+
+// learnedMemory is LoadMemory without the settled items.
+func (s *Store) learnedMemory(ctx context.Context, job string, since time.Time, lettered bool) (matcher.Memory, error) {
 	mem := matcher.Memory{
 		IBANCustomers: map[string][]string{},
 		NameCustomers: map[string][]string{},
@@ -742,10 +757,6 @@ func (s *Store) LoadMemory(ctx context.Context, job string, since time.Time, let
 		if err := s.letteredMemory(ctx, job, since, &mem); err != nil {
 			return mem, err
 		}
-	}
-	// the items those letters settled: a payment naming one pays it twice
-	if mem.Settled, err = s.SettledItems(ctx, job, since); err != nil {
-		return mem, err
 	}
 	return mem, nil
 }
@@ -903,6 +914,7 @@ type commitWriter struct {
 	c                Commit
 	at, actor        string
 	txs, links, decs rowBatch
+	keys             rowBatch // settled_keys (settled.go)
 }
 
 func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
@@ -916,6 +928,7 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 		links: rowBatch{head: `INSERT INTO tx_links (job, link, tx_key, role)`, tail: ` ON CONFLICT (job, link, tx_key) DO NOTHING`, width: 4},
 		decs: rowBatch{head: `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
 			data, items, config_hash, decided_at, state, actor, origin, reverses)`, tail: ` ON CONFLICT (job, key) DO NOTHING`, width: 15},
+		keys: settledKeysBatch(),
 	}
 	if !pq.d.pg {
 		// SQLite: INSERT OR IGNORE. A multi-row INSERT that may abort
@@ -924,7 +937,7 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 		// of 100,000 payments); one that ignores conflicts is not. The
 		// links and decisions ignored conflicts already; a new
 		// transaction already recorded stays an error (rowBatch.every).
-		for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs} {
+		for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs, &w.keys} {
 			b.head, b.tail = strings.Replace(b.head, "INSERT INTO", "INSERT OR IGNORE INTO", 1), ""
 		}
 		w.txs.every = true
@@ -943,6 +956,9 @@ func (w *commitWriter) flush(ctx context.Context) error {
 	}
 	if err := w.decs.flush(ctx, w.pq); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
+	}
+	if err := w.keys.flush(ctx, w.pq); err != nil {
+		return fmt.Errorf("recording the keys of settled items: %w", err)
 	}
 	return nil
 }
@@ -996,7 +1012,7 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 		d.Decision.Explanation, dec, items, c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
 	}
-	return nil
+	return w.settledKeys(ctx, d)
 }
 
 // jsonText is v's JSON as a string that shares json.Marshal's fresh
