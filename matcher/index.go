@@ -390,7 +390,6 @@ func (ix *index) buildAmounts(amts []string, self []int32) {
 // learned.
 func (ix *index) buildIBANs(mem Memory) {
 	ix.byIBAN = make(map[string][]string, len(ix.items)/4)
-	ix.memIBAN = make(map[string][]string, len(mem.IBANCustomers))
 	for _, it := range ix.items[:ix.nOpen] {
 		for _, ib := range it.IBANs {
 			ib = NormaliseIBAN(ib)
@@ -402,17 +401,26 @@ func (ix *index) buildIBANs(mem Memory) {
 			}
 		}
 	}
+	for _, v := range ix.byIBAN {
+		if len(v) > 1 {
+			slices.Sort(v)
+		}
+	}
+	ix.learnIBANs(mem)
+}
+
+// learnIBANs fills the lookup of the IBANs Memory learned.
+func (ix *index) learnIBANs(mem Memory) {
+	ix.memIBAN = make(map[string][]string, len(mem.IBANCustomers))
 	for ib, cs := range mem.IBANCustomers {
 		k := NormaliseIBAN(ib)
 		for _, c := range cs {
 			ix.memIBAN[k] = appendUnique(ix.memIBAN[k], c)
 		}
 	}
-	for _, m := range []map[string][]string{ix.byIBAN, ix.memIBAN} {
-		for _, v := range m {
-			if len(v) > 1 {
-				slices.Sort(v)
-			}
+	for _, v := range ix.memIBAN {
+		if len(v) > 1 {
+			slices.Sort(v)
 		}
 	}
 }
@@ -422,7 +430,6 @@ func (ix *index) buildIBANs(mem Memory) {
 func (ix *index) buildPayers(mem Memory) {
 	ix.byName = make(map[string][]*custEntry, len(ix.items)/4)
 	ix.byToken = make(map[string][]*custEntry, len(ix.items)/8)
-	ix.memName = make(map[string][]string, len(mem.NameCustomers))
 	type custNames struct {
 		entry *custEntry
 		names []string // names met, tokenised or not
@@ -466,6 +473,20 @@ func (ix *index) buildPayers(mem Memory) {
 			}
 		}
 	}
+	byID := func(a, b *custEntry) int { return strings.Compare(a.id, b.id) }
+	for _, m := range []map[string][]*custEntry{ix.byName, ix.byToken} {
+		for _, v := range m {
+			if len(v) > 1 {
+				slices.SortFunc(v, byID)
+			}
+		}
+	}
+	ix.learnNames(mem)
+}
+
+// learnNames fills the lookup of the payer names Memory learned.
+func (ix *index) learnNames(mem Memory) {
+	ix.memName = make(map[string][]string, len(mem.NameCustomers))
 	for n, cs := range mem.NameCustomers {
 		k := NormaliseName(n)
 		for _, c := range cs {
@@ -475,14 +496,6 @@ func (ix *index) buildPayers(mem Memory) {
 	for _, v := range ix.memName {
 		if len(v) > 1 {
 			slices.Sort(v)
-		}
-	}
-	byID := func(a, b *custEntry) int { return strings.Compare(a.id, b.id) }
-	for _, m := range []map[string][]*custEntry{ix.byName, ix.byToken} {
-		for _, v := range m {
-			if len(v) > 1 {
-				slices.SortFunc(v, byID)
-			}
 		}
 	}
 }

@@ -163,7 +163,11 @@ func match(in Input, workers, chunk int) Output {
 		cfg.MaxCombination = DefaultConfig().MaxCombination
 	}
 	workers = workerCount(workers)
-	e := &engine{cfg: cfg, ix: newIndexWorkers(in.Items, in.Memory, workers), mem: in.Memory}
+	ix := in.Index.take(in.Items, in.Memory)
+	if ix == nil {
+		ix = newIndexWorkers(in.Items, in.Memory, workers)
+	}
+	e := &engine{cfg: cfg, ix: ix, mem: in.Memory}
 	out := Output{Decisions: make([]domain.Decision, len(in.Transactions))}
 
 	// the letterable transactions, in input order; the others are decided

@@ -127,3 +127,42 @@ func TestKeyFilter(t *testing.T) {
 		t.Error("a filter never built rejects a key")
 	}
 }
+
+// TestMatchPrebuiltIndexGolden runs every golden case with the items'
+// index built ahead (IndexItems): the decisions must be those of a Match
+// that builds its own, and the index is used when Memory has no settled
+// item (which only Match's own index lists), once.
+func TestMatchPrebuiltIndexGolden(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "cases", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases found: %v", err)
+	}
+	learned := 0
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			c := loadCase(t, dir)
+			in := Input{Transactions: c.Transactions, Items: c.Items, Memory: c.Memory, Config: c.Config}
+			want := match(in, 1, gatherChunk)
+			in.Index = IndexItems(c.Items, 2)
+			sameOutput(t, "prebuilt index", want, match(in, 2, 1))
+			if used := in.Index.taken.Load(); used != (len(c.Memory.Settled) == 0) {
+				t.Fatalf("prebuilt index used: %v with %d settled items", used, len(c.Memory.Settled))
+			}
+			if len(c.Memory.Settled) == 0 && len(c.Memory.IBANCustomers)+len(c.Memory.NameCustomers) > 0 {
+				learned++
+			}
+			// Used once: a second Match builds its own.
+			sameOutput(t, "prebuilt index, second use", want, match(in, 2, 1))
+			// Over other items (a copy): not used.
+			other := Input{Transactions: c.Transactions, Items: slices.Clone(c.Items), Memory: c.Memory, Config: c.Config,
+				Index: IndexItems(c.Items, 1)}
+			sameOutput(t, "index of other items", want, match(other, 1, gatherChunk))
+			if other.Index.taken.Load() && len(c.Items) > 0 {
+				t.Fatal("an index of other items was used")
+			}
+		})
+	}
+	if learned == 0 {
+		t.Fatal("no golden case has learned payers without settled items: the index's learning is not tested")
+	}
+}

@@ -38,6 +38,10 @@ type Input struct {
 	Items        []domain.OpenItem
 	Memory       Memory
 	Config       Config
+	// Index, when set, is the index of these Items built ahead
+	// (IndexItems); Match uses it, once, instead of building its own
+	// (unless Memory has settled items: they enter the index too).
+	Index *ItemsIndex
 }
 
 // Output is one decision per input transaction, in the order of

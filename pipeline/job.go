@@ -106,6 +106,15 @@ type Job struct {
 	// (incremental.go): the reference the incremental passes are tested
 	// against.
 	FullExamination bool
+	// indexEarly makes the pass build the matcher's index of the open
+	// items as soon as they are read, while the statements are still being
+	// read (MatchFiles: its store is empty, so the matcher's memory has no
+	// settled item to add to the index, and the index serves).
+	indexEarly bool
+	// takeInEarly makes the pass take the statements' transactions in
+	// (the identity rule) as they are read, while the open items are
+	// still being read (earlyintake.go).
+	takeInEarly bool
 }
 
 // FileProblem is a statement file that could not be read.

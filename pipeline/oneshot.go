@@ -45,6 +45,9 @@ type MatchOptions struct {
 	Log     *slog.Logger
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
+	// late makes the pass take the transactions in and index the open
+	// items only once both are read, as Job.Run does (tests compare).
+	late bool
 }
 
 // The live heap of a MatchFiles pass peaks while the matcher gathers the
@@ -127,7 +130,8 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (Result, error) {
 	j := &Job{Name: opt.Name, Source: opt.Source, Ledger: opt.Ledger, Store: newMemoryStore(), Matching: opt.Matching,
 		Parse: opt.Parse, ReportDir: opt.ReportDir, Reports: opt.Reports, AccountNames: opt.AccountNames,
 		MaxFileBytes: opt.MaxFileBytes, Compression: opt.Compression, OnlyCAMT: opt.OnlyCAMT, Log: opt.Log,
-		Now: opt.Now, BatchWait: -1, OpenItems: opt.OpenItems, Workers: opt.Workers}
+		Now: opt.Now, BatchWait: -1, OpenItems: opt.OpenItems, Workers: opt.Workers, indexEarly: !opt.late,
+		takeInEarly: !opt.late}
 	res, err := j.Run(ctx)
 	// Why open exceptions were examined is the daemon's (incremental
 	// passes over a durable store); one pass has nothing to say of it.

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,9 @@ type oneShotCase struct {
 	reports  report.Options
 	matching func() matcher.Config
 	wantErr  error
+	// verbose logs at the debug level (else: warnings); late sets
+	// MatchOptions.late.
+	verbose, late bool
 }
 
 func exampleFile(t *testing.T, name string) []byte {
@@ -131,7 +136,11 @@ func runOneShotCase(t *testing.T, tc oneShotCase) oneShotRun {
 		led = tc.ledger(fl)
 	}
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: noTime}))
+	level := slog.LevelWarn
+	if tc.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level, ReplaceAttr: noTime}))
 	clock := time.Date(2026, 11, 18, 9, 30, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
 	mc := matcher.DefaultConfig()
@@ -142,7 +151,7 @@ func runOneShotCase(t *testing.T, tc oneShotCase) oneShotRun {
 	r.out = out
 	r.res, r.err = MatchFiles(context.Background(), MatchOptions{Name: "match", Source: src, Ledger: led,
 		Matching: mc, Parse: camt.DefaultOptions(), ReportDir: out, Reports: tc.reports, OnlyCAMT: tc.onlyCAMT,
-		Log: log, Now: now, Workers: 3})
+		Log: log, Now: now, Workers: 3, late: tc.late})
 	// Paths differ between the two folders.
 	r.log = strings.ReplaceAll(logs.String(), dir, "DIR")
 	return r
@@ -231,6 +240,60 @@ func TestMatchFilesCases(t *testing.T) {
 			}
 			if j := readOut(t, r.out, "matches.csv"); tc.notJournal != "" && strings.Contains(j, ","+tc.notJournal+",") {
 				t.Errorf("matches.csv letters %s:\n%s", tc.notJournal, j)
+			}
+		})
+	}
+}
+
+// TestMatchFilesEarlyIntake: taking the transactions in as the statements
+// are read and indexing the open items meanwhile changes nothing a pass
+// does — its result, its log (every line, in order), its outputs — whatever
+// the files: copies, an overlapping statement, unreadable ones, one not
+// CAMT, one the source fails to open, before and after the others.
+func TestMatchFilesEarlyIntake(t *testing.T) {
+	stmt16 := exampleFile(t, filepath.Join("statements", "2026-11-16_camt053_v02.xml"))
+	stmt17 := exampleFile(t, filepath.Join("statements", "2026-11-17_camt053_v08.xml"))
+	truncated := exampleFile(t, filepath.Join("testdata", "truncated.xml"))
+	resent := append(append([]byte(nil), stmt17...), "\n<!-- resent -->\n"...)
+	for _, tc := range []oneShotCase{
+		{name: "examples"},
+		{name: "copies and an overlapping statement", files: map[string][]byte{
+			"0/dup-16.xml": stmt16, "copies/dup-16.053": stmt16, "copies/zz-17.xml.gz": gzipped(t, stmt17),
+			"again/17-resent.xml": resent}},
+		{name: "unreadable first", wantErr: ErrFilesSkipped, files: map[string][]byte{
+			"0-truncated.xml": truncated, "zz/17-resent.xml": resent}},
+		{name: "unreadable between", wantErr: ErrFilesSkipped, files: map[string][]byte{
+			"2026-11-16z.xml": truncated, "README.txt": []byte("not a statement\n"), "zz/17-resent.xml": resent}},
+		{name: "source unavailable for one file", wantErr: ErrFilesSkipped, files: map[string][]byte{"zz/16.xml": stmt16},
+			source: func(s connectors.StatementSource) connectors.StatementSource {
+				return &failingSource{StatementSource: s, fail: map[string]error{"2026-11-17_camt053_v08.xml": connectors.ErrUnavailable}}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.verbose = true
+			early := runOneShotCase(t, tc)
+			tc.late = true
+			late := runOneShotCase(t, tc)
+			if !errors.Is(early.err, tc.wantErr) || tc.wantErr == nil && early.err != nil {
+				t.Fatalf("error %v, want %v", early.err, tc.wantErr)
+			}
+			if fmt.Sprint(early.err) != fmt.Sprint(late.err) {
+				t.Errorf("error %v, taken in late: %v", early.err, late.err)
+			}
+			if !reflect.DeepEqual(early.res, late.res) {
+				t.Errorf("result\n%+v\ntaken in late:\n%+v", early.res, late.res)
+			}
+			took := regexp.MustCompile(`took=\S+`) // the ledger's time
+			if e, l := took.ReplaceAllString(early.log, "took=T"), took.ReplaceAllString(late.log, "took=T"); e != l {
+				t.Errorf("log\n%s\ntaken in late:\n%s", e, l)
+			}
+			for _, name := range []string{"matches.csv", "exceptions.csv"} {
+				if e, l := readOut(t, early.out, name), readOut(t, late.out, name); e != l {
+					t.Errorf("%s\n%s\ntaken in late:\n%s", name, e, l)
+				}
+			}
+			if early.res.Transactions == 0 || !strings.Contains(early.log, "statement read") {
+				t.Fatalf("nothing read: %+v\n%s", early.res, early.log)
 			}
 		})
 	}

@@ -52,12 +52,17 @@ type pass struct {
 	// records of the new transactions, committed with commit.
 	sharer passSharer
 	batch  sharedBatch
-	// reader reads the statements while the open items load; itemAt (the
-	// open items by ID, index into items) is built while the matcher
-	// runs; allocated is what the pass's letters take from each item (for
-	// the workbook's candidates and the receivables gauges); early is the
-	// exceptions report made ready while the ledger writes.
+	// reader reads the statements while the open items load, and intake
+	// takes their transactions in meanwhile (Job.takeInEarly); index, the
+	// matcher's index of the items, is built while the statements are
+	// read (Job.indexEarly); itemAt (the open items by ID, index into
+	// items) is built while the matcher runs; allocated is what the pass's
+	// letters take from each item (for the workbook's candidates and the
+	// receivables gauges); early is the exceptions report made ready while
+	// the ledger writes.
 	reader    *statementReader
+	intake    *earlyIntake
+	index     chan *matcher.ItemsIndex
 	itemAt    chan map[string]int32
 	allocated map[string]domain.Amount
 	early     chan renderedExceptions
@@ -140,6 +145,9 @@ func (p *pass) readInbox(ctx context.Context) error {
 // writes p.reader.
 func (p *pass) startReading(ctx context.Context) error {
 	p.reader = p.j.startReading(ctx)
+	if p.j.takeInEarly {
+		p.intake = p.startEarlyIntake(p.reader.ctx, p.reader)
+	}
 	return nil
 }
 
@@ -159,6 +167,12 @@ func (p *pass) loadItems(ctx context.Context) error {
 		return openItemsError(err)
 	}
 	p.items = items
+	if p.j.indexEarly {
+		// On the cores the statement readers leave idle at times, and
+		// while the identity rule takes the transactions in on one.
+		p.index = make(chan *matcher.ItemsIndex, 1)
+		go func() { p.index <- matcher.IndexItems(items, 0) }()
+	}
 	p.log.Info("open items loaded", "component", "ledger", "items", len(items))
 	if p.j.OpenItems == nil {
 		p.res.noteOpenItems(p.j.Ledger, p.log)
@@ -206,6 +220,9 @@ func (p *pass) readStatements(ctx context.Context) error {
 			log.Debug("statement refused before and held: skipped", "component", "source", "file", ref.Path)
 			res.FilesHeld++
 			continue
+		}
+		if r.taken != nil {
+			<-r.taken // closed by the early intake, at the latest when it stops
 		}
 		r.logs.replay(ctx)
 		sf, err := r.sf, r.err
@@ -263,6 +280,10 @@ func (p *pass) takeIn(ctx context.Context) error {
 	p.ids = newIntake(j.Store.Prior(j.Name))
 	_, forgets := j.Store.(deliveriesForgetter)
 	p.ids.recordDeliveries = !forgets
+	if p.intake != nil {
+		<-p.intake.done
+		p.ids = p.intake.ids
+	}
 	seenHash := map[string]bool{}
 	for i := range p.staged {
 		sf := &p.staged[i]
@@ -286,8 +307,12 @@ func (p *pass) takeIn(ctx context.Context) error {
 		res.FilesProcessed++
 		j.Metrics.file(j.Name, "processed")
 		res.Transactions += len(sf.txs)
-		if err := p.ids.addFile(ctx, sf.hash, sf.txs); err != nil {
+		if taken, err := p.intake.taken(len(p.files), sf.hash); err != nil {
 			return err
+		} else if !taken {
+			if err := p.ids.addFile(ctx, sf.hash, sf.txs); err != nil {
+				return err
+			}
 		}
 		p.files = append(p.files, state.FileRecord{Hash: sf.hash, Source: sf.ref.Source, Path: sf.ref.Path,
 			Status: "processed", Transactions: len(sf.txs), Size: sf.ref.Size, ModTime: sf.ref.ModTime})
@@ -393,6 +418,10 @@ func (p *pass) match(ctx context.Context) error {
 		for _, st := range p.open {
 			p.in.Transactions = append(p.in.Transactions, st.Tx)
 		}
+	}
+	if p.index != nil {
+		p.in.Index = <-p.index
+		p.index = nil
 	}
 	p.out = matcher.Match(p.in)
 	if len(p.out.Decisions) != len(p.in.Transactions) {

@@ -16,6 +16,7 @@ import (
 // outcome (and the log) does not depend on timing. Nothing is recorded or
 // filed away here: that is readStatements' and the later steps' work.
 type statementReader struct {
+	ctx    context.Context // cancelled by stop
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	ready  chan struct{} // closed once refs and err are set
@@ -34,6 +35,9 @@ type readResult struct {
 	err        error
 	logs       *logRecorder // what reading the file logged, replayed in order
 	done       chan struct{}
+	// taken, when not nil (Job.takeInEarly), is closed once the early
+	// intake has let go of sf (earlyintake.go).
+	taken chan struct{}
 }
 
 // errNoSource is the listing error of a job without a statement source.
@@ -42,7 +46,7 @@ var errNoSource = errors.New("no statement source")
 // startReading lists the source and starts reading.
 func (j *Job) startReading(ctx context.Context) *statementReader {
 	rctx, cancel := context.WithCancel(ctx)
-	rd := &statementReader{cancel: cancel, ready: make(chan struct{})}
+	rd := &statementReader{ctx: rctx, cancel: cancel, ready: make(chan struct{})}
 	workers := j.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -58,6 +62,9 @@ func (j *Job) startReading(ctx context.Context) *statementReader {
 		rd.files = make([]readResult, len(rd.refs))
 		for i := range rd.files {
 			rd.files[i].done = make(chan struct{})
+			if j.takeInEarly {
+				rd.files[i].taken = make(chan struct{})
+			}
 		}
 		close(rd.ready)
 		if rd.err != nil {
