@@ -813,10 +813,11 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 // the decisions go in multi-row INSERTs (rowBatch): one statement per
 // hundred rows instead of one per row (on PostgreSQL one round trip).
 func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, cp, err := s.beginCommit(ctx) // on PostgreSQL with COPY (pgcopy.go)
 	if err != nil {
 		return fmt.Errorf("starting state commit: %w", err)
 	}
+	defer cp.release()
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
@@ -825,6 +826,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	pq := s.prepared(tx)
 	defer pq.Close()
 	w := newCommitWriter(pq, c)
+	cp.attach(w)
 	for _, f := range c.Files {
 		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
@@ -862,19 +864,23 @@ const batchRows = 100
 // statement up to VALUES, tail what follows the rows (ON CONFLICT …).
 // every, when set, makes a batch that inserted fewer rows than it carried
 // an error (the statement ignores conflicts, see newCommitWriter).
+// copy, when set, writes the rows instead (PostgreSQL's COPY, pgcopy.go),
+// limit rows at a time.
 type rowBatch struct {
 	head, tail string
 	width      int
 	args       []any
 	rows       int
 	every      bool
+	limit      int
+	copy       func(ctx context.Context, args []any, rows int) error
 }
 
 // add appends one row (width values), writing the batch when it is full.
 func (b *rowBatch) add(ctx context.Context, pq *preparedTx, row ...any) error {
 	b.args = append(b.args, row...)
 	b.rows++
-	if b.rows == batchRows {
+	if b.rows == batchRows && b.copy == nil || b.rows == b.limit {
 		return b.flush(ctx, pq)
 	}
 	return nil
@@ -884,6 +890,12 @@ func (b *rowBatch) add(ctx context.Context, pq *preparedTx, row ...any) error {
 func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 	if b.rows == 0 {
 		return nil
+	}
+	if b.copy != nil {
+		err := b.copy(ctx, b.args, b.rows)
+		clear(b.args) // the JSON the rows held is garbage once written
+		b.args, b.rows = b.args[:0], 0
+		return err
 	}
 	one := "(" + placeholders(b.width) + ")"
 	q := b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", b.rows), ",") + b.tail
