@@ -18,7 +18,9 @@ import (
 // says ON CONFLICT … DO NOTHING (links, decisions) are copied into a
 // temporary table of the same columns (dropped at commit) and merged from
 // there by one INSERT … SELECT … ON CONFLICT, in the order the rows were
-// batched (the order the INSERTs laid them in the table). New transactions are copied straight into their table: a
+// batched (the order the INSERTs laid them in the table) — unless, for the
+// decisions, one look-up of the batch's keys finds none recorded (a first
+// pass's decisions: straight in). New transactions are copied straight into their table: a
 // key already recorded fails the COPY as it failed the INSERT. All of it
 // runs in the commit's database transaction, on its connection (crash
 // protocol unchanged, docs/CRASH.md).
@@ -69,9 +71,11 @@ func (p *pgCopier) attach(w *commitWriter) {
 	}
 	for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs} {
 		table, cols := copyTarget(b.head)
+		tail := strings.TrimSpace(b.tail)
+		byKey := strings.HasPrefix(tail, "ON CONFLICT (job, key) ") && len(cols) > 1 && cols[0] == "job" && cols[1] == "key"
 		b.limit = copyRows
 		b.copy = func(ctx context.Context, args []any, rows int) error {
-			return p.write(ctx, table, cols, strings.TrimSpace(b.tail), args, rows)
+			return p.write(ctx, table, cols, tail, byKey, args, rows)
 		}
 	}
 }
@@ -89,8 +93,11 @@ func copyTarget(head string) (table string, cols []string) {
 
 // write copies rows rows of args (len(cols) values each) into table:
 // straight in when onConflict is empty, else through its staging table,
-// merged with onConflict.
-func (p *pgCopier) write(ctx context.Context, table string, cols []string, onConflict string, args []any, rows int) error {
+// merged with onConflict. byKey says that the conflicts are on the first
+// two columns, job and key (decisions): then rows whose keys are neither
+// repeated nor recorded go straight in too (a first pass's decisions are
+// all new: their keys derive from their new transactions').
+func (p *pgCopier) write(ctx context.Context, table string, cols []string, onConflict string, byKey bool, args []any, rows int) error {
 	return p.conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -98,7 +105,14 @@ func (p *pgCopier) write(ctx context.Context, table string, cols []string, onCon
 		}
 		c := sc.Conn()
 		src := &flatRows{args: args, width: len(cols), rows: rows}
-		if onConflict == "" {
+		straight := onConflict == ""
+		if !straight && byKey {
+			var err error
+			if straight, err = newKeys(ctx, c, table, args, len(cols), rows); err != nil {
+				return err
+			}
+		}
+		if straight {
 			if _, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, src); err != nil {
 				return fmt.Errorf("copying into %s: %w", table, err)
 			}
@@ -127,6 +141,31 @@ func (p *pgCopier) write(ctx context.Context, table string, cols []string, onCon
 		}
 		return nil
 	})
+}
+
+// newKeys reports whether the rows (width values each, job and key
+// first) all have one job, keys of their own and none recorded in table.
+func newKeys(ctx context.Context, c *pgx.Conn, table string, args []any, width, rows int) (bool, error) {
+	job, ok := args[0].(string)
+	if !ok {
+		return false, nil
+	}
+	keys := make([]string, 0, rows)
+	seen := make(map[string]struct{}, rows)
+	for i := range rows {
+		j, jok := args[i*width].(string)
+		k, kok := args[i*width+1].(string)
+		if _, dup := seen[k]; !jok || !kok || j != job || dup {
+			return false, nil
+		}
+		seen[k] = struct{}{}
+		keys = append(keys, k)
+	}
+	var recorded bool
+	if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE job = $1 AND key = ANY($2))`, job, keys).Scan(&recorded); err != nil {
+		return false, fmt.Errorf("looking up the keys of %d rows in %s: %w", rows, table, err)
+	}
+	return !recorded, nil
 }
 
 // flatRows is a pgx.CopyFromSource over rows of width values laid end to
