@@ -811,7 +811,8 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 // their decisions (auto ones as PENDING in the outbox) and learned facts.
 // Either all of it is durable or none. New transactions, their links and
 // the decisions go in multi-row INSERTs (rowBatch): one statement per
-// hundred rows instead of one per row (on PostgreSQL one round trip).
+// hundred rows instead of one per row; on PostgreSQL with COPY, thousands
+// of rows a round trip (pgcopy.go).
 func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	tx, cp, err := s.beginCommit(ctx) // on PostgreSQL with COPY (pgcopy.go)
 	if err != nil {
