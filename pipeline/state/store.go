@@ -822,12 +822,14 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 // their decisions (auto ones as PENDING in the outbox) and learned facts.
 // Either all of it is durable or none. New transactions, their links and
 // the decisions go in multi-row INSERTs (rowBatch): one statement per
-// hundred rows instead of one per row (on PostgreSQL one round trip).
+// hundred rows instead of one per row; on PostgreSQL with COPY, thousands
+// of rows a round trip (pgcopy.go).
 func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, cp, err := s.beginCommit(ctx) // on PostgreSQL with COPY (pgcopy.go)
 	if err != nil {
 		return fmt.Errorf("starting state commit: %w", err)
 	}
+	defer cp.release()
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
@@ -836,6 +838,7 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	pq := s.prepared(tx)
 	defer pq.Close()
 	w := newCommitWriter(pq, c)
+	cp.attach(w)
 	for _, f := range c.Files {
 		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
@@ -873,19 +876,23 @@ const batchRows = 100
 // statement up to VALUES, tail what follows the rows (ON CONFLICT …).
 // every, when set, makes a batch that inserted fewer rows than it carried
 // an error (the statement ignores conflicts, see newCommitWriter).
+// copy, when set, writes the rows instead (PostgreSQL's COPY, pgcopy.go),
+// limit rows at a time.
 type rowBatch struct {
 	head, tail string
 	width      int
 	args       []any
 	rows       int
 	every      bool
+	limit      int
+	copy       func(ctx context.Context, args []any, rows int) error
 }
 
 // add appends one row (width values), writing the batch when it is full.
 func (b *rowBatch) add(ctx context.Context, pq *preparedTx, row ...any) error {
 	b.args = append(b.args, row...)
 	b.rows++
-	if b.rows == batchRows {
+	if b.rows == batchRows && b.copy == nil || b.rows == b.limit {
 		return b.flush(ctx, pq)
 	}
 	return nil
@@ -895,6 +902,12 @@ func (b *rowBatch) add(ctx context.Context, pq *preparedTx, row ...any) error {
 func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 	if b.rows == 0 {
 		return nil
+	}
+	if b.copy != nil {
+		err := b.copy(ctx, b.args, b.rows)
+		clear(b.args) // the JSON the rows held is garbage once written
+		b.args, b.rows = b.args[:0], 0
+		return err
 	}
 	one := "(" + placeholders(b.width) + ")"
 	q := b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", b.rows), ",") + b.tail
@@ -1251,20 +1264,16 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 	return nil
 }
 
-// markAppliedIn marks the decisions keys (sorted) applied in IN lists of
-// 500 keys, one round trip each (PostgreSQL).
+// markAppliedIn marks the decisions keys (sorted) applied in one statement
+// on PostgreSQL, the keys bound as one text array: one pass over the
+// pending decisions (their partial index) looking each up in the array's
+// hash. In IN lists of 500 keys the planner took the same path once per
+// list: 153 statements at 100,000 payments, each reading every decision
+// still pending (docs/BENCHMARKS.md, "Round five").
 func markAppliedIn(ctx context.Context, pq *preparedTx, job string, keys []string, when string) error {
-	const step = 500
-	for start := 0; start < len(keys); start += step {
-		part := keys[start:min(start+step, len(keys))]
-		args := []any{decide.DecApplied, when, job, decide.DecPending}
-		for _, k := range part {
-			args = append(args, k)
-		}
-		q := `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key IN (` + placeholders(len(part)) + `)`
-		if _, err := pq.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("marking decision %s applied: %w", part[0], err)
-		}
+	if _, err := pq.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key = ANY(?)`,
+		decide.DecApplied, when, job, decide.DecPending, keys); err != nil {
+		return fmt.Errorf("marking %d decisions applied, from %s: %w", len(keys), keys[0], err)
 	}
 	return nil
 }
