@@ -14,8 +14,8 @@ import (
 // that follows the live heap. A first pass of 1,000,000 payments kept
 // about 2.3 GB live through its commit and peaked at 6.0 GB resident with
 // the default (docs/BENCHMARKS.md, "Round four"); with its smaller records
-// ("Round five") the matcher's peak, about 1.9 GB, is its largest live
-// heap, and the floor the limit that binds. 1.5 was measured against 1.25
+// ("Round five") the matcher's peak, about 2.6 GB, is its largest live
+// heap (3.67 GiB resident at the peak). 1.5 was measured against 1.25
 // and the default ("Round five"): a tenth less resident for about 1 % more
 // CPU, where 1.25 costs 9 % more for the next tenth. Below the floor
 // nothing changes. Unlike `match` (setMatchMemoryLimit), a pass cannot size its
