@@ -938,9 +938,10 @@ func (j *Job) batchWait() time.Duration {
 // lettered as a whole), and batch entries waiting for their details.
 func (j *Job) setAsideRecords(ids *intake, res *Result) []decide.DecisionRecord {
 	var out []decide.DecisionRecord
-	for _, c := range ids.covers {
+	for i := range ids.covers {
+		c := &ids.covers[i]
 		d := domain.Decision{TxKey: c.tx.Key, Outcome: domain.Ignored, Reason: c.reason, Explanation: c.why}
-		out = append(out, decide.DecisionRecord{Key: "cov-" + decide.ShortHash(j.Name+"\x00"+c.tx.Key), Tx: c.tx, FileHash: c.file,
+		out = append(out, decide.DecisionRecord{Key: "cov-" + decide.ShortHash(j.Name+"\x00"+c.tx.Key), Tx: &c.tx, FileHash: c.file,
 			Decision: d, New: !c.prior, State: decide.TxCovered})
 		res.noteSetAside(c.reason, 1, map[string]domain.Amount{c.tx.Currency: c.tx.Amount})
 		j.Metrics.setAside(j.Name, c.reason, 1)
@@ -952,7 +953,7 @@ func (j *Job) setAsideRecords(ids *intake, res *Result) []decide.DecisionRecord 
 		d := domain.Decision{TxKey: t.Key, Outcome: domain.Ignored, Reason: decide.ReasonAwaitingDetails,
 			Explanation: fmt.Sprintf("batch entry of %d transactions booked as one amount: waiting up to %s for the notification (camt.054) that details it",
 				t.Origin.Batch, j.batchWait())}
-		out = append(out, decide.DecisionRecord{Key: "wait-" + decide.ShortHash(j.Name+"\x00"+t.Key), Tx: *t, FileHash: ids.freshFile[i],
+		out = append(out, decide.DecisionRecord{Key: "wait-" + decide.ShortHash(j.Name+"\x00"+t.Key), Tx: t, FileHash: ids.freshFile[i],
 			Decision: d, New: true, State: decide.TxWaiting})
 		res.noteSetAside(decide.ReasonAwaitingDetails, 1, map[string]domain.Amount{t.Currency: t.Amount})
 		j.Metrics.setAside(j.Name, decide.ReasonAwaitingDetails, 1)

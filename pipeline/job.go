@@ -460,6 +460,8 @@ type outbox struct {
 	recs []decide.DecisionRecord
 	perm []int32
 	at   time.Time // when recs were decided
+	// snap gives the items of recs that leave them nil (decide.ItemsOf).
+	snap decide.ItemSnapshots
 	// src, when set, holds the decisions instead (the memory store's
 	// records, memOutbox).
 	src outboxSource
@@ -485,12 +487,12 @@ func pendingOf(c state.Commit) *outbox {
 	}
 	perm := state.OrderBy(len(idx), func(k int) state.OrderKey {
 		d := &c.Decisions[idx[k]]
-		return state.WriteBackKey(d.FileHash, &d.Tx, d.Key)
+		return state.WriteBackKey(d.FileHash, d.Tx, d.Key)
 	})
 	for k, i := range perm {
 		perm[k] = idx[i]
 	}
-	return &outbox{recs: c.Decisions, perm: perm, at: c.At.UTC()}
+	return &outbox{recs: c.Decisions, perm: perm, at: c.At.UTC(), snap: c.Snapshots}
 }
 
 func (o *outbox) len() int {
@@ -512,7 +514,7 @@ func (o *outbox) get(i int) decide.PendingDecision {
 		return o.list[i]
 	}
 	d := &o.recs[o.perm[i]]
-	return decide.PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: d.Tx, Decision: d.Decision, Items: d.Items,
+	return decide.PendingDecision{Key: d.Key, FileHash: d.FileHash, Tx: *d.Tx, Decision: d.Decision, Items: decide.ItemsOf(d, o.snap),
 		DecidedAt: o.at, Reverses: d.Reverses}
 }
 
@@ -526,7 +528,7 @@ func (o *outbox) keyed(i int) connectors.KeyedDecision {
 		return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items, DecidedAt: p.DecidedAt}
 	}
 	d := &o.recs[o.perm[i]]
-	return connectors.KeyedDecision{Key: d.Key, Tx: d.Tx, Decision: d.Decision, Items: d.Items, DecidedAt: o.at}
+	return connectors.KeyedDecision{Key: d.Key, Tx: *d.Tx, Decision: d.Decision, Items: decide.ItemsOf(d, o.snap), DecidedAt: o.at}
 }
 
 // head is the i-th decision's key, file and the letter it reverses.
@@ -888,7 +890,7 @@ func (j *Job) reversals(ctx context.Context, txKey, why string) ([]decide.Decisi
 		last := chain[i]
 		d := domain.Decision{TxKey: txKey, Outcome: domain.Unletter, UnletterKey: txKey, Rule: "unletter",
 			Confidence: 1, Allocations: last.Decision.Allocations, Postings: last.Decision.Postings, Explanation: why}
-		out = append(out, decide.DecisionRecord{Key: "unl-" + decide.ShortHash(j.Name+"\x00"+last.Key), Tx: st.Tx, Decision: d,
+		out = append(out, decide.DecisionRecord{Key: "unl-" + decide.ShortHash(j.Name+"\x00"+last.Key), Tx: &st.Tx, Decision: d,
 			Items: last.Items, Reverses: last.Key, FileHash: st.FileHash})
 	}
 	return out, "", nil

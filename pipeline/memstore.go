@@ -63,7 +63,7 @@ type memoryStore struct {
 // DecisionRecord holds, with its transaction and decision by reference
 // (into the Commit's Decisions or the pass's own slices) and the fields
 // most records leave unset apart — 72 bytes a record instead of
-// DecisionRecord's 728.
+// DecisionRecord's 312.
 type memRec struct {
 	key, file string
 	tx        *domain.Transaction
@@ -83,7 +83,7 @@ type memRecMore struct {
 
 // recOf is the memRec of a record handed over (r is not copied).
 func recOf(r *decide.DecisionRecord) memRec {
-	rec := memRec{key: r.Key, file: r.FileHash, tx: &r.Tx, dec: &r.Decision, items: r.Items, new: r.New}
+	rec := memRec{key: r.Key, file: r.FileHash, tx: r.Tx, dec: &r.Decision, items: r.Items, new: r.New}
 	if r.Shows != nil || r.Reverses != "" || r.State != "" {
 		rec.more = &memRecMore{shows: r.Shows, reverses: r.Reverses, state: r.State}
 	}
@@ -100,7 +100,7 @@ func (r *memRec) reverses() string {
 
 // shown is shown (store.go) of r.
 func (r *memRec) shown() (state, decState string, current domain.Decision) {
-	d := decide.DecisionRecord{Key: r.key, Tx: *r.tx, FileHash: r.file, Decision: *r.dec, New: r.new}
+	d := decide.DecisionRecord{Key: r.key, Tx: r.tx, FileHash: r.file, Decision: *r.dec, New: r.new}
 	if r.more != nil {
 		d.Shows, d.Reverses, d.State = r.more.shows, r.more.reverses, r.more.state
 	}
@@ -112,6 +112,9 @@ type sharedItems struct {
 	items []domain.OpenItem
 	at    map[string]int32
 }
+
+// Named implements decide.ItemSnapshots (named).
+func (s sharedItems) Named(d *domain.Decision) map[string]domain.OpenItem { return s.named(d) }
 
 // named is what DecisionRecord.Items holds for decision d: each item its
 // allocations name, as the pass read it (an item the pass did not read:
@@ -464,7 +467,11 @@ func (m *memoryStore) saveShared(_ context.Context, c state.Commit, b sharedBatc
 	}
 	for i := range c.Decisions {
 		shared(i)
-		m.recs = append(m.recs, recOf(&c.Decisions[i]))
+		r := recOf(&c.Decisions[i])
+		if c.Snapshots != nil {
+			r.items = decide.ItemsOf(&c.Decisions[i], c.Snapshots)
+		}
+		m.recs = append(m.recs, r)
 	}
 	shared(len(c.Decisions))
 	m.commits = append(m.commits, memCommit{job: c.Job, at: c.At, first: first, end: int32(len(m.recs))})

@@ -174,7 +174,7 @@ func TestLetteredMemoryInTxOrder(t *testing.T) {
 	lettered := func(key, account string) decide.DecisionRecord {
 		tx := testTx("R1", "100.00")
 		tx.Key, tx.Account, tx.EndToEndID = key, account, "E2E-1"
-		return decide.DecisionRecord{Key: "ltr-" + key, Tx: tx, FileHash: "h1", New: true,
+		return decide.DecisionRecord{Key: "ltr-" + key, Tx: &tx, FileHash: "h1", New: true,
 			Decision: domain.Decision{TxKey: key, Outcome: domain.Auto, Rule: "reference",
 				Allocations: []domain.Allocation{{ItemID: "OI-" + key, Amount: domain.MustAmount("100.00")}}}}
 	}

@@ -613,6 +613,12 @@ func (p *pass) decide(ctx context.Context) error {
 			recs: make([]sharedRec, 0, len(p.fresh))}
 		mine = len(p.out.Decisions) - len(p.fresh)
 	}
+	if itemAt != nil {
+		// The items the letters name are read from p.items when committed
+		// and written back (decide.ItemsOf), not copied into each record:
+		// p.items lives until the write-back ends.
+		p.commit.Snapshots = sharedItems{items: p.items, at: itemAt}
+	}
 	p.commit.Decisions = make([]decide.DecisionRecord, 0, len(p.setAside)+mine)
 	p.commit.Decisions = append(p.commit.Decisions, p.setAside...)
 	p.setAside = nil
@@ -641,7 +647,18 @@ func (p *pass) decide(ctx context.Context) error {
 		if p.sharer != nil && prev == nil {
 			shared = int32(i) // p.fresh[i], p.out.Decisions[i]
 		}
-		recorded, d, err := p.decideOne(ctx, p.in.Transactions[i], file, d, prev, itemAt, shared)
+		// The records name their transactions: a new one in p.fresh
+		// (p.in.Transactions[i], or its copy when open exceptions were
+		// matched too), an exception matched again in a copy of its own,
+		// so that neither the matcher's input nor p.open outlives decide.
+		tx := &p.in.Transactions[i]
+		if prev == nil {
+			tx = &p.fresh[i]
+		} else {
+			again := *tx
+			tx = &again
+		}
+		recorded, d, err := p.decideOne(ctx, tx, file, d, prev, shared)
 		if err != nil {
 			return err
 		}
@@ -658,11 +675,12 @@ func (p *pass) decide(ctx context.Context) error {
 		}
 	}
 	// The records hold what the later steps need: the matcher's input and
-	// output are not kept for the rest of the pass, nor the new
-	// transactions (each record holds its own copy; at 1,000,000 payments
-	// the slice alone is 440 MB live through the commit and the
-	// write-back) and the intake, nor the open items unless the reports
-	// show them (allocated). A sharing store (p.batch) keeps what it needs.
+	// output are not kept for the rest of the pass, nor the intake, nor
+	// the open items unless the reports show them (allocated). The new
+	// transactions stay, once: in p.fresh's array, which the records name
+	// (a copy in each record would be 448 bytes more a record, 450 MB at
+	// 1,000,000 payments, beside the slice while they are built). A
+	// sharing store (p.batch) keeps what it needs.
 	p.in, p.open, p.out = matcher.Input{}, nil, matcher.Output{}
 	p.newTxs = len(p.fresh)
 	p.fresh, p.freshFile, p.ids = nil, nil, nil
@@ -680,8 +698,8 @@ func (p *pass) decide(ctx context.Context) error {
 // nothing is to be recorded (an exception decided as before, a refused
 // letter not retried yet). shared ≥ 0: tx is p.fresh[shared], and its
 // record goes to p.batch (its decision to p.out.Decisions[shared]).
-func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string, d domain.Decision, prev *decide.StoredTx,
-	itemAt map[string]int32, shared int32) (recorded bool, _ domain.Decision, err error) {
+func (p *pass) decideOne(ctx context.Context, tx *domain.Transaction, file string, d domain.Decision, prev *decide.StoredTx,
+	shared int32) (recorded bool, _ domain.Decision, err error) {
 	j, res := p.j, p.res
 	isNew := prev == nil
 	prevReason := ""
@@ -693,14 +711,14 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 		// itself; show what the matcher would do as a suggestion.
 		d = suggestInstead(d, domain.ReasonUnlettered, "unlettered by an accountant, so not lettered again automatically; the matcher would choose: ")
 	}
-	d = identityVerdict(d, tx, p.ids, !isNew && prev.State == decide.TxWaiting, prevReason)
+	d = identityVerdict(d, *tx, p.ids, !isNew && prev.State == decide.TxWaiting, prevReason)
 	if d.Reason == decide.ReasonPossibleDuplicate && isNew {
 		res.PossibleDuplicates++
 		j.Metrics.setAside(j.Name, decide.ReasonPossibleDuplicate, 1)
 	}
 	if !isNew {
 		var again bool
-		if d, again, err = p.againDecision(ctx, tx, d, prev.Decision); err != nil || !again {
+		if d, again, err = p.againDecision(ctx, *tx, d, prev.Decision); err != nil || !again {
 			return false, d, err
 		}
 	}
@@ -716,9 +734,6 @@ func (p *pass) decideOne(ctx context.Context, tx domain.Transaction, file string
 			}
 		}
 		rec.Key = decide.DecisionKey(j.Name, tx.Key, generation)
-		if itemAt != nil { // else the store shares the items (passSharer)
-			rec.Items = sharedItems{items: p.items, at: itemAt}.named(&d)
-		}
 	} else {
 		rec.Key = "rec-" + decide.ShortHash(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", j.Name, tx.Key, d.Outcome, d.Reason, d.Candidates))
 	}

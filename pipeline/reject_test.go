@@ -183,7 +183,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	// A letter recorded as applied although the journal never got it (the
 	// ledger's truth differs), then an accountant's reversal of it.
 	if err := store.SaveCommit(ctx, state.Commit{Job: "unl", At: time.Now(), Decisions: []decide.DecisionRecord{
-		{Key: "ltr-1", Tx: tx, New: true, Decision: letter}}}); err != nil {
+		{Key: "ltr-1", Tx: &tx, New: true, Decision: letter}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.MarkApplied(ctx, "unl", []string{"ltr-1"}, time.Now()); err != nil {

@@ -30,7 +30,7 @@ func overpaidFixture(t *testing.T, led *postingLedger, cash string) (*Job, *stat
 		Allocations: []domain.Allocation{{ItemID: "OI4", Amount: domain.MustAmount("50.00")}},
 		Excess:      st.Tx.Amount.Sub(domain.MustAmount("50.00"))}
 	key := decide.DecisionKey("res", st.Tx.Key, 0)
-	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []decide.DecisionRecord{{Key: key, Tx: st.Tx,
+	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Decisions: []decide.DecisionRecord{{Key: key, Tx: &st.Tx,
 		FileHash: st.FileHash, Decision: d, Items: map[string]domain.OpenItem{"OI4": oi4}}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -308,7 +308,7 @@ func (j *Job) resolveRow(ctx context.Context, r report.Resolution, opts ResolveO
 		rs.d.Outcome, rs.d.Rule, rs.d.Reason = domain.Ignored, "manual:"+r.Action, r.Comment
 		rs.d.Explanation = strings.ReplaceAll(r.Action, "_", " ") + " " + rs.by
 	}
-	return rowOutcome{recs: []decide.DecisionRecord{{Key: decKey, Tx: st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
+	return rowOutcome{recs: []decide.DecisionRecord{{Key: decKey, Tx: &st.Tx, Decision: rs.d}}, msg: rs.d.Explanation}
 }
 
 // checkRow checks what a row says by itself, before the store is read:
@@ -735,7 +735,7 @@ func (lt lettering) customer() string {
 
 // record is the decision to commit, with the items its allocations name.
 func (lt lettering) record(key string, tx domain.Transaction, d domain.Decision, byID map[string]domain.OpenItem) *decide.DecisionRecord {
-	rec := &decide.DecisionRecord{Key: key, Tx: tx, Decision: d, Items: map[string]domain.OpenItem{}}
+	rec := &decide.DecisionRecord{Key: key, Tx: &tx, Decision: d, Items: map[string]domain.OpenItem{}}
 	for _, a := range lt.allocations {
 		rec.Items[a.ItemID] = byID[a.ItemID]
 	}

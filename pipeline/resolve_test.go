@@ -162,7 +162,7 @@ func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, 
 		tx := domain.Transaction{Key: testAccount + "|" + ref, Ref: ref, Account: testAccount, Amount: domain.MustAmount(a),
 			Currency: "EUR", Credit: true, Status: "BOOK", BookingDate: now.AddDate(0, 0, -3),
 			Counterparty: domain.Party{Name: "ACME", IBAN: "FR7610096180000007412580001"}}
-		c.Decisions = append(c.Decisions, decide.DecisionRecord{Key: "rec-" + ref, Tx: tx, New: true, FileHash: "f1",
+		c.Decisions = append(c.Decisions, decide.DecisionRecord{Key: "rec-" + ref, Tx: &tx, New: true, FileHash: "f1",
 			Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}})
 	}
 	if err := store.SaveCommit(context.Background(), c); err != nil {
@@ -476,7 +476,7 @@ func TestPendingPostingsAreCompleted(t *testing.T) {
 	d := domain.Decision{TxKey: tx.Tx.Key, Outcome: domain.Auto, Rule: "manual:on_account", Confidence: 1,
 		Postings: []domain.Posting{{Kind: domain.OnAccount, CustomerID: "C1", Amount: domain.MustAmount("42.00")}}}
 	if err := store.SaveCommit(ctx, state.Commit{Job: "res", At: job.now(), Actor: "claire",
-		Decisions: []decide.DecisionRecord{{Key: "man-1", Tx: tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
+		Decisions: []decide.DecisionRecord{{Key: "man-1", Tx: &tx.Tx, FileHash: tx.FileHash, Decision: d}}}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := store.Pending(ctx, "res"); len(p) != 1 || len(p[0].Decision.Postings) != 1 {

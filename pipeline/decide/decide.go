@@ -65,12 +65,19 @@ type PendingDecision struct {
 
 // DecisionRecord is one decision to commit.
 type DecisionRecord struct {
-	Key      string // idempotency key of an auto decision; generated for others
-	Tx       domain.Transaction
+	Key string // idempotency key of an auto decision; generated for others
+	// Tx is the transaction decided, by reference: a pass's records name
+	// the transactions it matched (a copy each would be 448 bytes more
+	// per record, beside the pass's own slice while the records are
+	// built: 450 MB at 1,000,000 payments). It must not change until the
+	// commit and the write-back are done.
+	Tx       *domain.Transaction
 	FileHash string
 	Decision domain.Decision
 	// Items are the open items the allocations name, as they were when
 	// decided (the ledger write-back needs their numbers and customers).
+	// An automatic decision may leave them nil when its commit has
+	// Snapshots: read them with ItemsOf.
 	Items map[string]domain.OpenItem
 	// New is true when the transaction is seen for the first time.
 	New bool
@@ -85,6 +92,24 @@ type DecisionRecord struct {
 	// State, when set, is the transaction's state instead of the one its
 	// outcome gives (TxWaiting, TxCovered).
 	State string
+}
+
+// ItemSnapshots gives the open items a decision's allocations name, as they
+// were when decided: what DecisionRecord.Items would hold. A pass keeps
+// its open items once and hands them to its commit this way instead of a
+// map of copies per letter (≈ 480 bytes a letter: 370 MB at 1,000,000
+// payments).
+type ItemSnapshots interface {
+	Named(d *domain.Decision) map[string]domain.OpenItem
+}
+
+// ItemsOf is rec's Items: its own, or, for an automatic decision that has
+// none, those snap names (a fresh map; nil snap: its own, nil).
+func ItemsOf(rec *DecisionRecord, snap ItemSnapshots) map[string]domain.OpenItem {
+	if rec.Items != nil || snap == nil || rec.Decision.Outcome != domain.Auto {
+		return rec.Items
+	}
+	return snap.Named(&rec.Decision)
 }
 
 // AutoDecision is an automatic (or manual) letter recorded for a transaction.

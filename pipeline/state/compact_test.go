@@ -108,7 +108,7 @@ func testMigrationFrom8(t *testing.T, raw func(ctx context.Context) (*Store, err
 	tx := testTx("R-NEW", "7.00")
 	d := domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate", Explanation: "new one"}
 	if err := s.SaveCommit(ctx, Commit{Job: "j", ConfigHash: "cfg", At: time.Date(2026, 11, 19, 9, 0, 0, 0, time.UTC),
-		Decisions: []decide.DecisionRecord{{Key: "rec-new", Tx: tx, Decision: d, New: true}}}); err != nil {
+		Decisions: []decide.DecisionRecord{{Key: "rec-new", Tx: &tx, Decision: d, New: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	var own, named string
@@ -194,7 +194,7 @@ func TestCommitOfARecordedTransactionFails(t *testing.T) {
 		at := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 		tx := testTx("R-DUP", "7.00")
 		rec := func(key, expl string) decide.DecisionRecord {
-			return decide.DecisionRecord{Key: key, Tx: tx, New: true,
+			return decide.DecisionRecord{Key: key, Tx: &tx, New: true,
 				Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Unmatched, Reason: "no_candidate", Explanation: expl}}
 		}
 		if err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{rec("rec-1", "first")}}); err != nil {

@@ -73,7 +73,7 @@ func TestSettledItemSnapshotOfTheGreatestTxKey(t *testing.T) {
 		at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 		letter := func(ref, residual string) decide.DecisionRecord {
 			tx := testTx(ref, "60.00")
-			return decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: tx, FileHash: "h1", New: true,
+			return decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: &tx, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: tx.Key, Outcome: domain.Auto, Rule: "document",
 					Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("60.00")}}},
 				Items: map[string]domain.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1", Currency: "EUR",

@@ -64,6 +64,9 @@ type Commit struct {
 	// Enriched replace the data of recorded transactions (open exceptions
 	// re-delivered with more detail).
 	Enriched []domain.Transaction
+	// Snapshots, when set, are the Items of the automatic decisions that
+	// have none (decide.ItemsOf).
+	Snapshots decide.ItemSnapshots
 }
 
 // Store is the durable state of Lettrage: files done, transactions
@@ -992,7 +995,7 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 		}
 	}
-	items, err := jsonText(d.Items)
+	items, err := jsonText(decide.ItemsOf(&d, c.Snapshots))
 	if err != nil {
 		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
@@ -1048,7 +1051,7 @@ func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, st
 		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
 	}
 	if err := w.txs.add(ctx, w.pq, w.c.Job, d.Tx.Key, d.Tx.Ref, d.Tx.Account, DateText(d.Tx.BookingDate), d.Tx.Currency,
-		d.Tx.Amount.String(), state, d.FileHash, data, cur, exception, w.at, w.at, decide.IdentClass(&d.Tx), decKey); err != nil {
+		d.Tx.Amount.String(), state, d.FileHash, data, cur, exception, w.at, w.at, decide.IdentClass(d.Tx), decKey); err != nil {
 		return fmt.Errorf("recording transactions: %w", err)
 	}
 	role := ""
@@ -1061,7 +1064,7 @@ func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, st
 	if role == "" || !d.Tx.Credit {
 		return nil
 	}
-	for _, l := range decide.LinkKeys(&d.Tx) {
+	for _, l := range decide.LinkKeys(d.Tx) {
 		if err := w.links.add(ctx, w.pq, w.c.Job, l, d.Tx.Key, role); err != nil {
 			return fmt.Errorf("recording transaction links: %w", err)
 		}

@@ -34,15 +34,15 @@ func testStoreCommitPendingApplied(t *testing.T, open func() (*Store, error)) {
 	c := Commit{Job: "j", ConfigHash: "cfg", At: at,
 		Files: []FileRecord{{Hash: "h1", Source: "s", Path: "a.xml", Status: "processed", Transactions: 3}},
 		Decisions: []decide.DecisionRecord{
-			{Key: decide.DecisionKey("j", auto.Key, 0), Tx: auto, FileHash: "h1", New: true,
+			{Key: decide.DecisionKey("j", auto.Key, 0), Tx: &auto, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: auto.Key, Outcome: domain.Auto, Rule: "reference",
 					Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}},
 				Items: map[string]domain.OpenItem{"OI1": {ID: "OI1", DocumentNumber: "FA-1"}}},
-			{Key: decide.DecisionKey("j", over.Key, 0), Tx: over, FileHash: "h1", New: true,
+			{Key: decide.DecisionKey("j", over.Key, 0), Tx: &over, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: over.Key, Outcome: domain.Auto, Rule: "document",
 					Allocations: []domain.Allocation{{ItemID: "OI2", Amount: domain.MustAmount("120.00")}},
 					Excess:      domain.MustAmount("30.00")}},
-			{Key: "rec-x", Tx: openTx, FileHash: "h1", New: true,
+			{Key: "rec-x", Tx: &openTx, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: openTx.Key, Outcome: domain.Unmatched, Reason: "no_candidate"}},
 		},
 		Learned: []matcher.Learning{{Kind: "iban", Value: "DE89370400440532013000", CustomerID: "C1"}},
@@ -109,12 +109,12 @@ func testStoreCommitIsAtomic(t *testing.T, open func() (*Store, error)) {
 	}
 	defer s.Close()
 	tx := testTx("B1", "10")
-	ok := decide.DecisionRecord{Key: "k1", Tx: tx, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}}
+	ok := decide.DecisionRecord{Key: "k1", Tx: &tx, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}}
 	// The same transaction inserted twice as new violates the primary key:
 	// the whole commit, file record included, must roll back.
 	err = s.SaveCommit(ctx, Commit{Job: "j", At: time.Now(),
 		Files:     []FileRecord{{Hash: "h2", Path: "b.xml"}},
-		Decisions: []decide.DecisionRecord{ok, {Key: "k2", Tx: tx, New: true, Decision: ok.Decision}}})
+		Decisions: []decide.DecisionRecord{ok, {Key: "k2", Tx: &tx, New: true, Decision: ok.Decision}}})
 	if err == nil {
 		t.Fatal("want an error for a duplicate transaction")
 	}
@@ -158,10 +158,10 @@ func TestRedactPersonalData(t *testing.T) {
 		pending.Counterparty = domain.Party{Name: "Marie Curie"}
 		at := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
 		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{
-			{Key: "k1", Tx: settled, New: true, Decision: domain.Decision{Outcome: domain.Auto, Rule: "payer_amount",
+			{Key: "k1", Tx: &settled, New: true, Decision: domain.Decision{Outcome: domain.Auto, Rule: "payer_amount",
 				Explanation: "payer IBAN FR7630006000011234567890189 belongs to C1",
 				Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}}},
-			{Key: "k2", Tx: pending, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}},
+			{Key: "k2", Tx: &pending, New: true, Decision: domain.Decision{Outcome: domain.Unmatched}},
 		}})
 		if err != nil {
 			t.Fatal(err)
