@@ -50,7 +50,7 @@ func TestCopyCommitStoresWhatInsertsStore(t *testing.T) {
 			dec = domain.Decision{TxKey: tx.Key, Outcome: domain.Auto, Rule: "reference", Confidence: 0.1 + float64(i%7)/10,
 				Allocations: []domain.Allocation{{ItemID: fmt.Sprintf("OI%d", i), Amount: tx.Amount}}}
 		}
-		r := decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: tx, FileHash: "h1", New: true, Decision: dec,
+		r := decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: &tx, FileHash: "h1", New: true, Decision: dec,
 			Items: map[string]domain.OpenItem{"OI": {ID: "OI", DocumentNumber: fmt.Sprint(i)}}}
 		first.Decisions = append(first.Decisions, r)
 		again := r

@@ -254,14 +254,17 @@ func settledKeysBatch() rowBatch {
 	return rowBatch{head: `INSERT INTO settled_keys (job, k, letter)`, tail: ` ON CONFLICT (job, k, letter) DO NOTHING`, width: 3}
 }
 
-// settledKeys batches the settled_keys rows of a decision committed.
-func (w *commitWriter) settledKeys(ctx context.Context, d decide.DecisionRecord) error {
-	if !settles(d.Decision.Outcome, d.Reverses, d.Items) {
+// settledKeys batches the settled_keys rows of a decision committed;
+// items are the decision's items as the commit stores them
+// (decide.ItemsOf: an automatic letter of the pass has them only in the
+// commit's Snapshots).
+func (w *commitWriter) settledKeys(ctx context.Context, d decide.DecisionRecord, items map[string]domain.OpenItem) error {
+	if !settles(d.Decision.Outcome, d.Reverses, items) {
 		return nil
 	}
 	var err error
-	seen := make(map[string]bool, 4*len(d.Items))
-	settledKeysOf(d.Items, func(k string) {
+	seen := make(map[string]bool, 4*len(items))
+	settledKeysOf(items, func(k string) {
 		if err == nil && !seen[k] {
 			seen[k] = true
 			err = w.keys.add(ctx, w.pq, w.c.Job, k, d.Key)

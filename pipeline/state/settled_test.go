@@ -33,7 +33,7 @@ func TestSettledItemsNamed(t *testing.T) {
 		}
 		rec := func(ref string, outcome domain.Outcome, items ...domain.OpenItem) decide.DecisionRecord {
 			tx := testTx(ref, "60.00")
-			r := decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: tx, FileHash: "h1", New: true,
+			r := decide.DecisionRecord{Key: decide.DecisionKey("j", tx.Key, 0), Tx: &tx, FileHash: "h1", New: true,
 				Decision: domain.Decision{TxKey: tx.Key, Outcome: outcome, Rule: "document"}, Items: map[string]domain.OpenItem{}}
 			for _, it := range items {
 				r.Decision.Allocations = append(r.Decision.Allocations, domain.Allocation{ItemID: it.ID, Amount: domain.MustAmount("60.00")})

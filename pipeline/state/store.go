@@ -995,7 +995,8 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 		}
 	}
-	items, err := jsonText(decide.ItemsOf(&d, c.Snapshots))
+	named := decide.ItemsOf(&d, c.Snapshots)
+	items, err := jsonText(named)
 	if err != nil {
 		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
@@ -1028,7 +1029,7 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 		d.Decision.Explanation, dec, items, c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
 	}
-	return w.settledKeys(ctx, d)
+	return w.settledKeys(ctx, d, named)
 }
 
 // jsonText is v's JSON as a string that shares json.Marshal's fresh
