@@ -56,21 +56,41 @@ type Transaction struct {
 	Unstructured []string           `json:"unstructured,omitempty"` // Ustrd lines, in order
 	Additional   []string           `json:"additional,omitempty"`   // AddtlTxInf, AddtlNtryInf, AddtlRmtInf, configured XPath values
 
-	// Instructed is the amount the payer instructed (AmtDtls/InstdAmt of
-	// the TxDtls, else of the entry), set only when its currency differs
-	// from Currency: a payment converted by the banks. An FX rule
-	// (Config.FX) letters items in InstructedCurrency with it.
-	Instructed         Amount `json:"instructed,omitzero"`
-	InstructedCurrency string `json:"instructed_currency,omitempty"`
-	// ExchangeRate is the bank's CcyXchg/XchgRate as written, for
-	// explanations only: the matcher never computes with it.
-	ExchangeRate string `json:"exchange_rate,omitempty"`
+	// Conversion is the payer's instructed amount in another currency:
+	// nil for the payments the banks did not convert (nearly all), so
+	// that they do not carry its 56 bytes. Its fields are promoted, in
+	// Go and in JSON (the same JSON as when they were the transaction's
+	// own fields); read them through FX, which a nil Conversion answers.
+	*Conversion
 
 	// Origin is what the bank's file says about where the transaction comes
 	// from: the evidence of its identity across deliveries and the links
 	// between a batch entry and its details. The matcher ignores it; nil
 	// for transactions recorded before it existed.
 	Origin *Origin `json:"origin,omitempty"`
+}
+
+// Conversion is what the bank says of a payment converted between
+// currencies (a Transaction's, when there is one).
+type Conversion struct {
+	// Instructed is the amount the payer instructed (AmtDtls/InstdAmt of
+	// the TxDtls, else of the entry), set only when its currency differs
+	// from the transaction's Currency: a payment converted by the banks.
+	// An FX rule (Config.FX) letters items in InstructedCurrency with it.
+	Instructed         Amount `json:"instructed,omitzero"`
+	InstructedCurrency string `json:"instructed_currency,omitempty"`
+	// ExchangeRate is the bank's CcyXchg/XchgRate as written, for
+	// explanations only: the matcher never computes with it.
+	ExchangeRate string `json:"exchange_rate,omitempty"`
+}
+
+// FX returns the transaction's conversion: zero (no instructed currency)
+// when the banks did not convert it.
+func (t *Transaction) FX() Conversion {
+	if t.Conversion == nil {
+		return Conversion{}
+	}
+	return *t.Conversion
 }
 
 // RemittedDocument is one document of a structured remittance with its

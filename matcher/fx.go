@@ -68,7 +68,7 @@ func (e *engine) fxDecision(tx *domain.Transaction, items []int32, rule, how str
 	if len(items) > 1 {
 		what = "sum of residuals of " + e.docList(items)
 	}
-	if tx.InstructedCurrency != ccy || tx.Instructed.Sign() <= 0 {
+	if tx.Conversion == nil || tx.InstructedCurrency != ccy || tx.Instructed.Sign() <= 0 {
 		return suggest(fmt.Sprintf("%s, invoiced in %s, paid in %s: an FX rule %s→%s is configured but the bank gave no instructed amount in %s",
 			how, ccy, tx.Currency, ccy, tx.Currency, ccy))
 	}
@@ -147,7 +147,7 @@ func (e *engine) ruleDocumentFX(tx *domain.Transaction, ev *evidence) (domain.De
 	var named []int32
 	for _, d := range ev.docs {
 		ccy := e.ix.items[d.item].Currency
-		if d.loose && tx.InstructedCurrency != ccy {
+		if d.loose && tx.FX().InstructedCurrency != ccy {
 			continue
 		}
 		if !contains(named, d.item) && ccy != tx.Currency && e.fxOpen(tx, d.item) {

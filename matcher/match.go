@@ -271,9 +271,22 @@ func (e *engine) notLetterable(tx *domain.Transaction) domain.Decision {
 	case !tx.Credit:
 		d.Explanation = "debit: not a customer payment"
 	default:
-		d.Explanation = fmt.Sprintf("status %s: not booked", tx.Status)
+		d.Explanation = notBooked(tx.Status)
 	}
 	return d
+}
+
+// notBooked is the explanation of a credit that is not booked: one string
+// shared by the decisions of the usual statuses (a decision is kept until
+// the outputs are written), built for the others.
+func notBooked(status string) string {
+	switch status {
+	case "PDNG":
+		return "status PDNG: not booked"
+	case "INFO":
+		return "status INFO: not booked"
+	}
+	return fmt.Sprintf("status %s: not booked", status)
 }
 
 // findLettered ties a reversal or return to the lettered transaction it

@@ -135,15 +135,25 @@ func mergeRuns[T any](dst, a, b []T, cmp func(x, y T) int) {
 	copy(dst[k:], b[j:])
 }
 
-// job is a letterable transaction and what orders its decision.
+// job is a letterable transaction and what orders its decision: 32
+// bytes, one per letterable transaction, live for the whole run.
 type job struct {
-	sec  int64 // booking date
-	key  string
-	nsec int32
-	tier int32
-	k    int32 // index in the letterable transactions and their evidence
-	hash uint64
+	sec int64 // booking date
+	key string
+	// tn is the evidence's tier (2 bits: tierNone to tierReference) above
+	// the booking date's nanoseconds (30 bits: under 10⁹).
+	tn uint32
+	k  int32 // index in the letterable transactions and their evidence
 }
+
+const nsecBits = 30
+
+func newJob(sec int64, nsec int, tier int8, key string, k int) job {
+	return job{sec: sec, key: key, tn: uint32(tier)<<nsecBits | uint32(nsec), k: int32(k)}
+}
+
+func (j job) tier() int32 { return int32(j.tn >> nsecBits) }
+func (j job) nsec() int32 { return int32(j.tn & (1<<nsecBits - 1)) }
 
 // gatherChunk is how many transactions a worker gathers at a time.
 const gatherChunk = 256
@@ -208,8 +218,7 @@ func match(in Input, workers, chunk int) Output {
 					atomic.AddInt32(&e.claimedExact[n], 1)
 				}
 			}
-			jobs[k] = job{sec: tx.BookingDate.Unix(), nsec: int32(tx.BookingDate.Nanosecond()), key: tx.Key,
-				tier: int32(ev.tier), k: int32(k)}
+			jobs[k] = newJob(tx.BookingDate.Unix(), tx.BookingDate.Nanosecond(), ev.tier, tx.Key, k)
 		}
 	})
 	scratches = nil
@@ -217,12 +226,12 @@ func match(in Input, workers, chunk int) Output {
 	// strongest evidence first, then by booking date and key
 	sortStableParallel(jobs, workers, func(a, b job) int {
 		switch {
-		case a.tier != b.tier:
-			return int(b.tier - a.tier)
+		case a.tier() != b.tier():
+			return int(b.tier() - a.tier())
 		case a.sec != b.sec:
 			return cmp.Compare(a.sec, b.sec)
-		case a.nsec != b.nsec:
-			return int(a.nsec - b.nsec)
+		case a.tn != b.tn: // same tier: the nanoseconds differ
+			return int(a.nsec() - b.nsec())
 		}
 		return strings.Compare(a.key, b.key)
 	})
@@ -230,16 +239,19 @@ func match(in Input, workers, chunk int) Output {
 	// a hash of their content, so that the input order does not matter
 	for lo := 0; lo < len(jobs); {
 		hi := lo + 1
-		for hi < len(jobs) && jobs[hi].key == jobs[lo].key && jobs[hi].tier == jobs[lo].tier &&
-			jobs[hi].sec == jobs[lo].sec && jobs[hi].nsec == jobs[lo].nsec {
+		for hi < len(jobs) && jobs[hi].key == jobs[lo].key && jobs[hi].tn == jobs[lo].tn && jobs[hi].sec == jobs[lo].sec {
 			hi++
 		}
 		if hi-lo > 1 {
 			run := jobs[lo:hi]
-			for r := range run {
-				run[r].hash = txHash(&in.Transactions[todo[run[r].k]])
+			hashed := make([]hashedJob, len(run))
+			for r, j := range run {
+				hashed[r] = hashedJob{txHash(&in.Transactions[todo[j.k]]), j}
 			}
-			slices.SortStableFunc(run, func(a, b job) int { return cmpUint64(a.hash, b.hash) })
+			slices.SortStableFunc(hashed, func(a, b hashedJob) int { return cmpUint64(a.hash, b.hash) })
+			for r := range hashed {
+				run[r] = hashed[r].j
+			}
 		}
 		lo = hi
 	}
@@ -278,6 +290,13 @@ func match(in Input, workers, chunk int) Output {
 	})
 	out.Learned = slices.Compact(learned)
 	return out
+}
+
+// hashedJob is a job with the hash of its transaction's content, which
+// orders the jobs of transactions sharing a key.
+type hashedJob struct {
+	hash uint64
+	j    job
 }
 
 func cmpUint64(a, b uint64) int {

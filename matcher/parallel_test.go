@@ -166,3 +166,21 @@ func TestMatchPrebuiltIndexGolden(t *testing.T) {
 		t.Fatal("no golden case has learned payers without settled items: the index's learning is not tested")
 	}
 }
+
+// TestJobPacksTierAndNanoseconds checks that a job gives back the tier and
+// the nanoseconds it packs in one word, at their bounds, and that the
+// order of the decisions (tier first, then date) holds across them.
+func TestJobPacksTierAndNanoseconds(t *testing.T) {
+	for _, tier := range []int8{tierNone, tierPayer, tierDocument, tierReference} {
+		for _, nsec := range []int{0, 1, 999_999_999} {
+			j := newJob(-62135596800, nsec, tier, "k", 7)
+			if j.tier() != int32(tier) || j.nsec() != int32(nsec) || j.k != 7 {
+				t.Errorf("newJob(tier %d, nsec %d): tier %d nsec %d k %d", tier, nsec, j.tier(), j.nsec(), j.k)
+			}
+		}
+	}
+	hi, lo := newJob(0, 0, tierReference, "a", 0), newJob(0, 999_999_999, tierNone, "a", 1)
+	if hi.tn <= lo.tn || hi.nsec() >= lo.nsec() {
+		t.Errorf("packing: %+v %+v", hi, lo)
+	}
+}

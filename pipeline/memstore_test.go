@@ -223,5 +223,10 @@ func TestTakeInDeliveriesByStore(t *testing.T) {
 		if got := len(p.ids.deliveries); got != tc.want {
 			t.Errorf("%T: %d re-deliveries recorded, want %d", tc.store, got, tc.want)
 		}
+		// what the matcher does not need of the intake is not kept through it
+		if p.ids.keys != nil || p.ids.fetched != nil || p.ids.classes != nil {
+			t.Errorf("%T: the intake keeps %d keys, %d fetched classes, %d classes after takeIn",
+				tc.store, len(p.ids.keys), len(p.ids.fetched), len(p.ids.classes))
+		}
 	}
 }

@@ -110,7 +110,7 @@ func TestStatementsRoundTrip(t *testing.T) {
 	}
 	fx := 0
 	for _, want := range ds.Transactions {
-		if want.InstructedCurrency != "" {
+		if want.FX().InstructedCurrency != "" {
 			fx++
 		}
 		g, ok := got[want.Ref]
@@ -122,7 +122,8 @@ func TestStatementsRoundTrip(t *testing.T) {
 			g.Status != want.Status || !g.BookingDate.Equal(want.BookingDate) || g.EndToEndID != strings.TrimPrefix(want.EndToEndID, "NOTPROVIDED") ||
 			g.Counterparty.Name != strings.TrimSpace(want.Counterparty.Name) || g.Counterparty.IBAN != want.Counterparty.IBAN ||
 			!reflect.DeepEqual(g.Unstructured, want.Unstructured) || len(g.Documents) != 0 ||
-			!g.Instructed.Equal(want.Instructed) || g.InstructedCurrency != want.InstructedCurrency || g.ExchangeRate != want.ExchangeRate {
+			!g.FX().Instructed.Equal(want.FX().Instructed) || g.FX().InstructedCurrency != want.FX().InstructedCurrency ||
+			g.FX().ExchangeRate != want.FX().ExchangeRate {
 			t.Errorf("tx %s:\n got  %+v\n want %+v", want.Ref, g, want)
 			continue
 		}

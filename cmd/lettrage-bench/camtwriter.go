@@ -263,20 +263,20 @@ func (c *camtWriter) txRefs(e *entry, j int, tx *domain.Transaction) {
 // converted payment (with its rate), and the amount details and bank
 // transaction code of rich and heavy entries.
 func (c *camtWriter) txAmounts(e *entry, tx *domain.Transaction) {
-	ccy := tx.Currency
+	ccy, fx := tx.Currency, tx.FX()
 	c.amt("Amt", tx.Amount, ccy)
 	c.indicator(tx.Credit)
 	c.s("\n")
-	if tx.InstructedCurrency != "" && !e.Rich {
+	if fx.InstructedCurrency != "" && !e.Rich {
 		// (with Heavy too: the instructed amount is what the FX rule reads)
 		// a payment converted by the banks: what the payer instructed, in
 		// its currency, with the rate (source → target, per unit of the
 		// source), and the cash
 		c.s("            <AmtDtls><InstdAmt>")
-		c.amt("Amt", tx.Instructed, tx.InstructedCurrency)
-		c.s("<CcyXchg><SrcCcy>" + tx.InstructedCurrency + "</SrcCcy><TrgtCcy>" + ccy + "</TrgtCcy><UnitCcy>" +
-			tx.InstructedCurrency + "</UnitCcy>")
-		c.elem("XchgRate", tx.ExchangeRate)
+		c.amt("Amt", fx.Instructed, fx.InstructedCurrency)
+		c.s("<CcyXchg><SrcCcy>" + fx.InstructedCurrency + "</SrcCcy><TrgtCcy>" + ccy + "</TrgtCcy><UnitCcy>" +
+			fx.InstructedCurrency + "</UnitCcy>")
+		c.elem("XchgRate", fx.ExchangeRate)
 		c.s("</CcyXchg></InstdAmt><TxAmt>")
 		c.amt("Amt", tx.Amount, ccy)
 		c.s("</TxAmt></AmtDtls>\n")
@@ -289,7 +289,7 @@ func (c *camtWriter) txAmounts(e *entry, tx *domain.Transaction) {
 		c.s("</TxAmt></AmtDtls>\n")
 		c.s("            <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>\n")
 	}
-	if e.Heavy && tx.InstructedCurrency == "" {
+	if e.Heavy && fx.InstructedCurrency == "" {
 		c.s("            <AmtDtls><InstdAmt>")
 		c.amt("Amt", tx.Amount, ccy)
 		c.s("</InstdAmt><TxAmt>")

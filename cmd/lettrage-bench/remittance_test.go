@@ -101,7 +101,7 @@ func TestRemittanceRoundTrip(t *testing.T) {
 		if !g.Amount.Equal(want.Amount) || g.Counterparty.Name != strings.TrimSpace(want.Counterparty.Name) ||
 			g.Counterparty.IBAN != want.Counterparty.IBAN || !reflect.DeepEqual(g.Unstructured, want.Unstructured) ||
 			!reflect.DeepEqual(g.Documents, wantDocs) || !reflect.DeepEqual(g.Structured, want.Structured) ||
-			!sameRemitted(g.Remitted, want.Remitted) || !g.Instructed.Equal(want.Instructed) {
+			!sameRemitted(g.Remitted, want.Remitted) || !g.FX().Instructed.Equal(want.FX().Instructed) {
 			t.Errorf("tx %s:\n got  %+v\n want %+v", want.Ref, g, want)
 		}
 	}

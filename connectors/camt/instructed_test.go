@@ -45,14 +45,14 @@ func TestProjectInstructed(t *testing.T) {
 			}
 			for i, tx := range txs {
 				got := ""
-				if tx.InstructedCurrency != "" {
+				if tx.Conversion != nil {
 					got = tx.Instructed.Key() + " " + tx.InstructedCurrency + " " + tx.ExchangeRate
 				}
 				if got != tc.want[i] {
 					t.Errorf("transaction %d: instructed %q, want %q", i, got, tc.want[i])
 				}
-				if tx.InstructedCurrency == "" && (!tx.Instructed.IsZero() || tx.ExchangeRate != "") {
-					t.Errorf("transaction %d: instructed %s rate %q without a currency", i, tx.Instructed, tx.ExchangeRate)
+				if fx := tx.FX(); fx.InstructedCurrency == "" && (!fx.Instructed.IsZero() || fx.ExchangeRate != "") {
+					t.Errorf("transaction %d: instructed %s rate %q without a currency", i, fx.Instructed, fx.ExchangeRate)
 				}
 			}
 		})

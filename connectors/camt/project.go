@@ -178,7 +178,7 @@ func setInstructed(t *domain.Transaction, m *Money, rate string) {
 	if m == nil || m.Currency == "" || m.Currency == t.Currency || m.Amount.Sign() <= 0 {
 		return
 	}
-	t.Instructed, t.InstructedCurrency, t.ExchangeRate = m.Amount, m.Currency, rate
+	t.Conversion = &domain.Conversion{Instructed: m.Amount, InstructedCurrency: m.Currency, ExchangeRate: rate}
 }
 
 func txCash(tx *TxDetail) *Money {

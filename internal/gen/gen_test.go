@@ -127,8 +127,8 @@ func TestNewScenarios(t *testing.T) {
 		case ScFXInstructed:
 			for id, cash := range tr.Allocations {
 				it := ds.Items[byID[id]]
-				if tx.Currency != "EUR" || it.Currency != "USD" || tx.InstructedCurrency != "USD" ||
-					!tx.Instructed.Equal(it.Residual) || !tr.Settles[id].Equal(it.Residual) || !cash.Equal(tx.Amount) || tx.ExchangeRate == "" {
+				if tx.Currency != "EUR" || it.Currency != "USD" || tx.FX().InstructedCurrency != "USD" ||
+					!tx.FX().Instructed.Equal(it.Residual) || !tr.Settles[id].Equal(it.Residual) || !cash.Equal(tx.Amount) || tx.FX().ExchangeRate == "" {
 					t.Errorf("%s: %+v for %+v, truth %+v", tx.Ref, tx, it, tr)
 				}
 			}

@@ -227,7 +227,7 @@ func (g *generator) fxInstructed() bool {
 	rate := 8500 + g.rng.IntN(1000) // EUR per USD, × 10,000
 	cash := domain.AmountFromCents((mustCents(it.Residual)*int64(rate) + 5000) / 10000)
 	tx := g.tx(cash, "EUR")
-	tx.Instructed, tx.InstructedCurrency, tx.ExchangeRate = it.Residual, "USD", fmt.Sprintf("0.%04d", rate)
+	tx.Conversion = &domain.Conversion{Instructed: it.Residual, InstructedCurrency: "USD", ExchangeRate: fmt.Sprintf("0.%04d", rate)}
 	tx.Counterparty = domain.Party{Name: g.nameVariant(g.customerOf(it).name)}
 	if it.PaymentReference != "" {
 		tx.Structured = []domain.Reference{{Type: "SCOR", Issuer: "ISO", Value: it.PaymentReference}}

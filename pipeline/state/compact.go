@@ -80,8 +80,7 @@ const compactChunk = 1000
 func compactTx(t domain.Transaction) domain.Transaction {
 	return domain.Transaction{Key: t.Key, Ref: t.Ref, Account: t.Account, Amount: t.Amount, Currency: t.Currency,
 		Credit: t.Credit, Status: t.Status, Reversal: t.Reversal, Return: t.Return, BookingDate: t.BookingDate,
-		ValueDate: t.ValueDate, EndToEndID: t.EndToEndID, Instructed: t.Instructed,
-		InstructedCurrency: t.InstructedCurrency, ExchangeRate: t.ExchangeRate, Origin: t.Origin}
+		ValueDate: t.ValueDate, EndToEndID: t.EndToEndID, Conversion: t.Conversion, Origin: t.Origin}
 }
 
 // compactItem keeps of an open item, as it was when lettered, what a
