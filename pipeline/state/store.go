@@ -842,6 +842,12 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 	defer pq.Close()
 	w := newCommitWriter(pq, c)
 	cp.attach(w)
+	var rebuild []string
+	if s.dialect == SQLite {
+		if rebuild, err = dropIndexesForBulk(ctx, pq, c); err != nil {
+			return err
+		}
+	}
 	for _, f := range c.Files {
 		if _, err = pq.ExecContext(ctx, `INSERT INTO files (job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job, hash) DO UPDATE SET identity_rule = excluded.identity_rule`,
@@ -849,15 +855,25 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			return fmt.Errorf("recording file %q: %w", f.Path, err)
 		}
 	}
-	for _, d := range c.Decisions {
-		if err = w.decision(ctx, d); err != nil {
-			return err
+	if s.dialect == SQLite {
+		err = w.writeInKeyOrder(ctx)
+	} else {
+		for _, d := range c.Decisions {
+			if err = w.decision(ctx, d); err != nil {
+				return err
+			}
 		}
+	}
+	if err != nil {
+		return err
 	}
 	if err = w.flush(ctx); err != nil {
 		return err
 	}
 	if err = w.rest(ctx); err != nil {
+		return err
+	}
+	if err = createIndexes(ctx, pq, rebuild); err != nil {
 		return err
 	}
 	if !c.Empty() {
@@ -931,6 +947,10 @@ type commitWriter struct {
 	at, actor        string
 	txs, links, decs rowBatch
 	keys             rowBatch // settled_keys (settled.go)
+	// keyOrder: the rows go in in each table's key order (writeInKeyOrder,
+	// SQLite), the links collected in linkRows and sorted at the end.
+	keyOrder bool
+	linkRows []linkRow
 }
 
 func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
@@ -982,23 +1002,29 @@ func (w *commitWriter) flush(ctx context.Context) error {
 // decision records one decision and its transaction (inserted when new,
 // updated otherwise: the batched inserts are written first).
 func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) error {
+	if err := w.transaction(ctx, d); err != nil {
+		return err
+	}
+	return w.decisionRow(ctx, d)
+}
+
+// transaction records the transaction of one decision: its row batched
+// when new (with its links), updated otherwise (the batched inserts are
+// written first).
+func (w *commitWriter) transaction(ctx context.Context, d decide.DecisionRecord) error {
 	c := w.c
-	state, decState, current := decide.Shown(d)
-	dec, err := jsonText(d.Decision)
+	state, _, current := decide.Shown(d)
+	same := d.Shows == nil && current.Outcome == d.Decision.Outcome && current.Reason == d.Decision.Reason
+	var cur string
+	var err error
+	switch {
+	case !same:
+		cur, err = jsonText(current)
+	case !d.New:
+		cur, err = jsonText(d.Decision)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
-	}
-	cur, same := dec, true
-	if d.Shows != nil || current.Outcome != d.Decision.Outcome || current.Reason != d.Decision.Reason {
-		same = false
-		if cur, err = jsonText(current); err != nil {
-			return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
-		}
-	}
-	named := decide.ItemsOf(&d, c.Snapshots)
-	items, err := jsonText(named)
-	if err != nil {
-		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
 	exception := 0
 	if decide.IsException(current) {
@@ -1008,22 +1034,35 @@ func (w *commitWriter) decision(ctx context.Context, d decide.DecisionRecord) er
 		// A new transaction shows the decision recorded with it: stored
 		// once, in decisions, and named by decision_key (schema 9). Its
 		// key is new too (every decision key derives from the transaction
-		// key), so the row written below is this decision.
-		shows, ref := "", d.Key
+		// key), so the row written with it is this decision.
+		ref := d.Key
 		if !same {
-			shows, ref = cur, ""
+			ref = ""
 		}
-		if err := w.insertTx(ctx, d, state, shows, ref, exception); err != nil {
-			return err
-		}
-	} else {
-		if err := w.flush(ctx); err != nil {
-			return err
-		}
-		if _, err := w.pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
-			state, cur, exception, w.at, c.Job, d.Tx.Key); err != nil {
-			return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
-		}
+		return w.insertTx(ctx, d, state, cur, ref, exception)
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	if _, err := w.pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
+		state, cur, exception, w.at, c.Job, d.Tx.Key); err != nil {
+		return fmt.Errorf("recording transaction %q: %w", d.Tx.Ref, err)
+	}
+	return nil
+}
+
+// decisionRow batches the row of one decision in the outbox.
+func (w *commitWriter) decisionRow(ctx context.Context, d decide.DecisionRecord) error {
+	c := w.c
+	_, decState, _ := decide.Shown(d)
+	dec, err := jsonText(d.Decision)
+	if err != nil {
+		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
+	}
+	named := decide.ItemsOf(&d, c.Snapshots)
+	items, err := jsonText(named)
+	if err != nil {
+		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
 	if err := w.decs.add(ctx, w.pq, c.Job, d.Key, d.Tx.Key, string(d.Decision.Outcome), d.Decision.Rule, d.Decision.Confidence,
 		d.Decision.Explanation, dec, items, c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
@@ -1066,6 +1105,10 @@ func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, st
 		return nil
 	}
 	for _, l := range decide.LinkKeys(d.Tx) {
+		if w.keyOrder {
+			w.linkRows = append(w.linkRows, linkRow{link: l, tx: d.Tx.Key, role: role})
+			continue
+		}
 		if err := w.links.add(ctx, w.pq, w.c.Job, l, d.Tx.Key, role); err != nil {
 			return fmt.Errorf("recording transaction links: %w", err)
 		}
