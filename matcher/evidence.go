@@ -506,6 +506,23 @@ func (d *docScanner) scanFrom(ti int, atoms []refAtom, i int) {
 // found to ev.r().digits (with t as ev.r().digitsText).
 func (d *docScanner) scanDigits(t string, atoms []refAtom) {
 	ix, ev := d.ix, d.ev
+	digitRuns(atoms, func(k string) {
+		if !mayContain(&ix.docFilter, []byte(k)) {
+			return
+		}
+		for _, n := range ix.byDoc.get(k) {
+			if !slices.Contains(ev.r().digits, n) {
+				ev.w().digits = append(ev.r().digits, n)
+				ev.w().digitsText = strings.Clone(strings.TrimSpace(t)) // t may be a view
+			}
+		}
+	})
+}
+
+// digitRuns calls fn with the key (textDigitsKey) of each maximal run of
+// digit groups of atoms that has one: the numbers a text may write
+// without their prefix and zeros.
+func digitRuns(atoms []refAtom, fn func(k string)) {
 	for i := 0; i < len(atoms); i++ {
 		if !atoms[i].digit {
 			continue
@@ -514,13 +531,8 @@ func (d *docScanner) scanDigits(t string, atoms []refAtom) {
 		for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
 			j++
 		}
-		if k := textDigitsKey(atoms, i, j); k != "" && mayContain(&ix.docFilter, []byte(k)) {
-			for _, n := range ix.byDoc.get(k) {
-				if !slices.Contains(ev.r().digits, n) {
-					ev.w().digits = append(ev.r().digits, n)
-					ev.w().digitsText = strings.Clone(strings.TrimSpace(t)) // t may be a view
-				}
-			}
+		if k := textDigitsKey(atoms, i, j); k != "" {
+			fn(k)
 		}
 		i = j
 	}

@@ -167,17 +167,5 @@ func namedDocKeys(t string, digits bool, sc *scratch, add func(prefix string, k 
 	if !digits {
 		return
 	}
-	for i := 0; i < len(atoms); i++ {
-		if !atoms[i].digit {
-			continue
-		}
-		j := i
-		for j+1 < len(atoms) && atoms[j+1].digit && (atoms[j+1].light || atoms[j+1].glued) {
-			j++
-		}
-		if k := textDigitsKey(atoms, i, j); k != "" {
-			add(settledDocKey, []byte(k))
-		}
-		i = j
-	}
+	digitRuns(atoms, func(k string) { add(settledDocKey, []byte(k)) })
 }

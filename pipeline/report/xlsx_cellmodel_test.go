@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -69,28 +68,9 @@ func fillExceptionsCellModel(f *excelize.File, st xlsxStyles, v *view, exc []dec
 	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	// A drop-down of the actions (in the locale) on the action column,
-	// with the rule in a prompt.
-	for c, col := range xlsxColumns {
-		if col.name != ColAction || len(exc) == 0 {
-			continue
-		}
-		name, _ := excelize.ColumnNumberToName(c + 1)
-		labels := make([]string, len(Actions))
-		for i, a := range Actions {
-			labels[i] = v.loc.Actions[a]
-		}
-		dv := excelize.NewDataValidation(true)
-		dv.Sqref = fmt.Sprintf("%s2:%s%d", name, name, len(exc)+1)
-		if err := dv.SetDropList(labels); err != nil {
-			return err
-		}
-		prompt := v.loc.SheetGuide + ": " + strings.Join(labels, ", ")
-		dv.SetInput(v.loc.Titles[ColAction], prompt)
-		dv.SetError(excelize.DataValidationErrorStyleStop, v.loc.Titles[ColAction], strings.Join(labels, ", "))
-		if err := f.AddDataValidation(sh, dv); err != nil {
-			return err
-		}
+	// The drop-down of the actions is the same code in both writers.
+	if err := addActionDropDown(f, v, len(exc)); err != nil {
+		return err
 	}
 	return f.AutoFilter(sh, fmt.Sprintf("A1:%s%d", last, len(exc)+1), nil)
 }
