@@ -265,7 +265,12 @@ func (w *commitWriter) settledKeys(ctx context.Context, d decide.DecisionRecord,
 	var err error
 	seen := make(map[string]bool, 4*len(items))
 	settledKeysOf(items, func(k string) {
-		if err == nil && !seen[k] {
+		switch {
+		case err != nil || seen[k]:
+		case w.keyOrder:
+			seen[k] = true
+			w.keyRows = append(w.keyRows, keyRow{k: k, letter: d.Key})
+		default:
 			seen[k] = true
 			err = w.keys.add(ctx, w.pq, w.c.Job, k, d.Key)
 		}

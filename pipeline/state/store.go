@@ -948,9 +948,11 @@ type commitWriter struct {
 	txs, links, decs rowBatch
 	keys             rowBatch // settled_keys (settled.go)
 	// keyOrder: the rows go in in each table's key order (writeInKeyOrder,
-	// SQLite), the links collected in linkRows and sorted at the end.
+	// SQLite), the links and the settled items' keys collected in linkRows
+	// and keyRows and sorted at the end.
 	keyOrder bool
 	linkRows []linkRow
+	keyRows  []keyRow
 }
 
 func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
