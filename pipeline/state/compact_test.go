@@ -184,13 +184,7 @@ func TestCompactStateFile(t *testing.T) {
 // transaction already recorded fails as a whole (SQLite's INSERT OR
 // IGNORE must not turn it into a silent no-op).
 func TestCommitOfARecordedTransactionFails(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
-		ctx := context.Background()
-		s, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+	forEachOpenStore(t, func(t *testing.T, ctx context.Context, s *Store) {
 		at := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
 		tx := testTx("R-DUP", "7.00")
 		rec := func(key, expl string) decide.DecisionRecord {
@@ -200,7 +194,7 @@ func TestCommitOfARecordedTransactionFails(t *testing.T) {
 		if err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{rec("rec-1", "first")}}); err != nil {
 			t.Fatal(err)
 		}
-		err = s.SaveCommit(ctx, Commit{Job: "j", At: at.Add(time.Hour), Files: []FileRecord{{Hash: "h2", Path: "f2", Status: "done"}},
+		err := s.SaveCommit(ctx, Commit{Job: "j", At: at.Add(time.Hour), Files: []FileRecord{{Hash: "h2", Path: "f2", Status: "done"}},
 			Decisions: []decide.DecisionRecord{rec("rec-2", "second")}})
 		if err == nil {
 			t.Fatal("recording a recorded transaction as new succeeded")

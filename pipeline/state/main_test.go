@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,5 +30,18 @@ func forEachStore(t *testing.T, test func(t *testing.T, open func() (*Store, err
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pg.Database(t)
 		test(t, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+	})
+}
+
+// forEachOpenStore is forEachStore for a test that opens its store once:
+// it is given the store open (closed when the test ends) and a context.
+func forEachOpenStore(t *testing.T, test func(t *testing.T, ctx context.Context, s *Store)) {
+	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
+		s, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		test(t, context.Background(), s)
 	})
 }

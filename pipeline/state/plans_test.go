@@ -63,13 +63,7 @@ func TestSettledItemsReadTheTableThrough(t *testing.T) {
 // reads the rows in: the letter of the greater transaction key's, as the
 // index on (job, tx_key) ordered them before the table was read through.
 func TestSettledItemSnapshotOfTheGreatestTxKey(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
-		ctx := context.Background()
-		s, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+	forEachOpenStore(t, func(t *testing.T, ctx context.Context, s *Store) {
 		at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 		letter := func(ref, residual string) decide.DecisionRecord {
 			tx := testTx(ref, "60.00")

@@ -143,13 +143,7 @@ func TestMigrationsAreRecordedAndIdempotent(t *testing.T) {
 }
 
 func TestRedactPersonalData(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
-		ctx := context.Background()
-		s, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+	forEachOpenStore(t, func(t *testing.T, ctx context.Context, s *Store) {
 		settled := testTx("R1", "100.00")
 		settled.Counterparty = domain.Party{Name: "Jean Dupont", IBAN: "FR7630006000011234567890189"}
 		settled.Unstructured = []string{"FACTURE FA-1 JEAN DUPONT 12 RUE DES LILAS"}
@@ -157,7 +151,7 @@ func TestRedactPersonalData(t *testing.T) {
 		pending := testTx("R2", "50.00")
 		pending.Counterparty = domain.Party{Name: "Marie Curie"}
 		at := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
-		err = s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{
+		err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: []decide.DecisionRecord{
 			{Key: "k1", Tx: &settled, New: true, Decision: domain.Decision{Outcome: domain.Auto, Rule: "payer_amount",
 				Explanation: "payer IBAN FR7630006000011234567890189 belongs to C1",
 				Allocations: []domain.Allocation{{ItemID: "OI1", Amount: domain.MustAmount("100.00")}}}},
@@ -205,13 +199,7 @@ func TestRedactPersonalData(t *testing.T) {
 }
 
 func TestSeenListing(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func() (*Store, error)) {
-		ctx := context.Background()
-		s, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+	forEachOpenStore(t, func(t *testing.T, ctx context.Context, s *Store) {
 		mod := time.Date(2026, 11, 16, 18, 0, 0, 123, time.UTC)
 		if err := s.SaveCommit(ctx, Commit{Job: "j", At: mod, Files: []FileRecord{
 			{Hash: "h", Source: "src", Path: "in/a.xml", Status: "processed", Size: 1234, ModTime: mod}}}); err != nil {
