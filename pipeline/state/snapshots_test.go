@@ -25,18 +25,12 @@ func (l itemList) Named(d *domain.Decision) map[string]domain.OpenItem {
 	return out
 }
 
-func TestCommitSnapshots(t *testing.T) { forEachStore(t, testCommitSnapshots) }
+func TestCommitSnapshots(t *testing.T) { forEachOpenStore(t, testCommitSnapshots) }
 
 // An automatic decision committed without Items records those the
 // commit's Snapshots name for it, as if it had carried them; a record
 // with its own Items, and a record that is no letter, keep theirs.
-func testCommitSnapshots(t *testing.T, open func() (*Store, error)) {
-	ctx := context.Background()
-	s, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func testCommitSnapshots(t *testing.T, ctx context.Context, s *Store) {
 	shared, own, exc := testTx("S1", "100.00"), testTx("S2", "50.00"), testTx("S3", "7.00")
 	letter := func(tx *domain.Transaction, item string) domain.Decision {
 		return domain.Decision{TxKey: tx.Key, Outcome: domain.Auto, Rule: "reference",
