@@ -61,6 +61,18 @@ func passFolder(t *testing.T, open func() (*state.Store, error)) (stmts, out str
 	return stmts, out, store, src
 }
 
+// sqliteIn opens a SQLite state store at dir/state.db, closed when the
+// test ends.
+func sqliteIn(t *testing.T, dir string) *state.Store {
+	t.Helper()
+	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
 // sqlOf is the store's database with the placeholders of its dialect
 // rebound: what the pass's tests read and touch the tables through.
 func sqlOf(s *state.Store) sqlOn { return sqlOn{s} }

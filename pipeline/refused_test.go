@@ -61,11 +61,7 @@ func newHeldFixture(t *testing.T, quarantineDir string, maxBytes int64) *heldFix
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqliteIn(t, dir)
 	f := &heldFixture{store: store, dir: stmts, now: time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)}
 	f.job = &Job{Name: "held", SourceType: "local", Source: src, Ledger: led, Store: store, Matching: matcher.DefaultConfig(),
 		Parse: camt.DefaultOptions(), ReportDir: dir, MaxFileBytes: maxBytes, Metrics: NewMetrics("test"),

@@ -170,11 +170,7 @@ func TestRefusedUnletteringKeepsTheLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := sqliteIn(t, dir)
 	ctx := context.Background()
 	job := &Job{Name: "unl", Ledger: fl, Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	tx := domain.Transaction{Key: "FR76|R1", Ref: "R1", Account: "FR76", Amount: domain.MustAmount("10"), Currency: "EUR", Credit: true}
@@ -223,10 +219,5 @@ func exampleParts(t *testing.T, dir, journal string) (*file.Ledger, connectors.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := state.OpenSQLite(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return fl, src, store
+	return fl, src, sqliteIn(t, dir)
 }

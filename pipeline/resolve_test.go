@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -148,11 +147,7 @@ func testItem(id, customer, residual string) domain.OpenItem {
 // postingLedger.
 func resolveFixture(t *testing.T, led *postingLedger, amounts ...string) (*Job, *state.Store) {
 	t.Helper()
-	store, err := state.OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqliteIn(t, t.TempDir())
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	job := &Job{Name: "res", Ledger: led, Store: store, ReportDir: t.TempDir(), Metrics: NewMetrics("test"),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
