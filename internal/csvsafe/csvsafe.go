@@ -24,6 +24,7 @@ package csvsafe
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -144,11 +145,86 @@ func Columns(header []string, notText ...string) func(int) bool {
 	for _, n := range notText {
 		set[n] = true
 	}
-	idx := map[int]bool{}
+	idx := make([]bool, len(header))
 	for i, h := range header {
-		if set[h] {
-			idx[i] = true
+		idx[i] = set[h]
+	}
+	return func(i int) bool { return i >= 0 && i < len(idx) && idx[i] }
+}
+
+// AppendRow appends to dst the CSV record (comma-separated, ending in a
+// newline) that encoding/csv's Writer, with its defaults, writes for
+// Row(row, numeric), without changing row nor building the neutralised
+// copy of each cell: the writers of large files format every record into
+// one buffer.
+func AppendRow(dst []byte, row []string, numeric func(i int) bool) []byte {
+	for i, v := range row {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if numeric == nil || !numeric(i) {
+			v = ShowBidi(v)
+			if needsQuote(v) {
+				// "'"+v: it no longer starts with a space, so
+				// encoding/csv quotes it when v holds a special character
+				if csvSpecial(v) {
+					dst = append(dst, '"', '\'')
+					dst = appendQuotedBody(dst, v)
+					dst = append(dst, '"')
+				} else {
+					dst = append(dst, '\'')
+					dst = append(dst, v...)
+				}
+				continue
+			}
+		}
+		if v == `\.` || v != "" && (csvSpecial(v) || leadingSpace(v)) {
+			dst = append(dst, '"')
+			dst = appendQuotedBody(dst, v)
+			dst = append(dst, '"')
+			continue
+		}
+		dst = append(dst, v...)
+	}
+	return append(dst, '\n')
+}
+
+// csvSpecial reports whether s holds a comma, a double quote, a carriage
+// return or a line feed: a cell encoding/csv quotes.
+func csvSpecial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
 		}
 	}
-	return func(i int) bool { return idx[i] }
+	return false
+}
+
+// leadingSpace reports whether s starts with a Unicode space: a cell
+// encoding/csv quotes.
+func leadingSpace(s string) bool {
+	if s[0] < utf8.RuneSelf {
+		switch s[0] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			return true
+		}
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
+}
+
+// appendQuotedBody appends s with its double quotes doubled, as
+// encoding/csv writes a quoted cell (without CRLF line ends).
+func appendQuotedBody(dst []byte, s string) []byte {
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:i+1]...)
+		dst = append(dst, '"')
+		s = s[i+1:]
+	}
 }

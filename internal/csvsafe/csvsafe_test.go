@@ -3,6 +3,9 @@ package csvsafe
 import (
 	"bytes"
 	"encoding/csv"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,4 +90,58 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAppendRowEqualsWriter: AppendRow writes, byte for byte, what
+// encoding/csv's Writer writes for Row of the same cells, over random rows
+// of the characters that matter to either (CSV specials, spaces, bidi
+// controls, formula triggers, the neutralising quote, invalid UTF-8).
+func TestAppendRowEqualsWriter(t *testing.T) {
+	parts := []string{"a", "Z", "9", ",", `"`, "\r", "\n", " ", "\t", "\u00a0", "\u0085", "\u2028", "\u3000",
+		"\u202e", "\u2066", "=", "+", "-", "@", "'", `\.`, "é", "\xff", "<U+", ";"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	numeric := func(i int) bool { return i%3 == 2 }
+	for range 20000 {
+		row := make([]string, 1+rnd.IntN(6))
+		for i := range row {
+			var b strings.Builder
+			for range rnd.IntN(5) {
+				b.WriteString(parts[rnd.IntN(len(parts))])
+			}
+			row[i] = b.String()
+		}
+		if rnd.IntN(20) == 0 {
+			row[rnd.IntN(len(row))] = `\.`
+		}
+		orig := slices.Clone(row)
+		for _, num := range []func(int) bool{nil, numeric} {
+			var want bytes.Buffer
+			w := csv.NewWriter(&want)
+			if err := w.Write(Row(slices.Clone(orig), num)); err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+			got := AppendRow([]byte("x"), row, num)
+			if string(got[1:]) != want.String() || got[0] != 'x' {
+				t.Fatalf("AppendRow(%q) = %q, want %q", orig, got[1:], want.String())
+			}
+			if !slices.Equal(row, orig) {
+				t.Fatalf("AppendRow changed its row: %q, was %q", row, orig)
+			}
+		}
+	}
+}
+
+// TestColumns: the predicate holds for the named columns only, and is
+// false outside the header.
+func TestColumns(t *testing.T) {
+	num := Columns([]string{"a", "amount", "b", "date"}, "amount", "date", "missing")
+	for i, want := range []bool{false, true, false, true} {
+		if num(i) != want {
+			t.Errorf("column %d: %v, want %v", i, num(i), want)
+		}
+	}
+	if num(-1) || num(4) || num(100) {
+		t.Error("a position outside the header is numeric")
+	}
 }

@@ -113,10 +113,14 @@ const (
 // in customer_id, and the posted amount in allocated_amount; only the
 // journal's posting_kind column tells it from an allocation. A decision
 // without allocations nor postings gives no rows.
-func MatchRows(d connectors.KeyedDecision) [][]string {
+func MatchRows(d connectors.KeyedDecision) [][]string { return matchRows(d, 0) }
+
+// matchRows is MatchRows with room in each row for extra more cells (the
+// journal's): appending them then copies no row.
+func matchRows(d connectors.KeyedDecision, extra int) [][]string {
 	rows := make([][]string, 0, len(d.Decision.Allocations)+len(d.Decision.Postings))
 	row := func(itemID, document, customer string, amount, writeOff domain.Amount) []string {
-		return []string{
+		return append(make([]string, 0, len(ContractHeader)+extra),
 			d.Tx.Ref,
 			d.Tx.Account,
 			formatDate(d.Tx.BookingDate),
@@ -133,7 +137,7 @@ func MatchRows(d connectors.KeyedDecision) [][]string {
 			d.Decision.Explanation,
 			d.Key,
 			d.DecidedAt.UTC().Format(time.RFC3339),
-		}
+		)
 	}
 	for _, a := range d.Decision.Allocations {
 		it := d.Items[a.ItemID]
@@ -163,7 +167,7 @@ type fecFields struct {
 // lettered), but their kind and reason. The customer account is empty
 // when the item's customer is unknown.
 func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
-	rows := MatchRows(d)
+	rows := matchRows(d, len(JournalHeader)-len(ContractHeader))
 	date := formatDate(d.DecidedAt.UTC())
 	n := len(d.Decision.Allocations)
 	for i, a := range d.Decision.Allocations {
@@ -588,22 +592,21 @@ const pendingSuffix = ".pending"
 // appendRows appends rows to the journal in one Write and fsyncs it,
 // bracketed by the pending marker. It returns the bytes written.
 func appendRows(path string, rows [][]string) (int64, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	safe := make([][]string, len(rows))
+	// Sized once: doubling a batch's buffer (tens of MB) touches twice the
+	// memory, and fresh memory is what costs on a virtual machine. Quoted
+	// or neutralised fields take a little more; append then doubles once
+	// at most. Each row is formatted straight into it (csvsafe.AppendRow:
+	// what encoding/csv writes for csvsafe.Row), without a neutralised
+	// copy of the row.
 	size := 0
-	for i, r := range rows {
-		safe[i] = csvsafe.Row(append([]string(nil), r...), journalNotText)
-		for _, f := range safe[i] {
+	for _, r := range rows {
+		for _, f := range r {
 			size += len(f) + 1 // the comma or the newline after it
 		}
 	}
-	// Sized once: doubling a batch's buffer (tens of MB) touches twice the
-	// memory, and fresh memory is what costs on a virtual machine. Quoted
-	// fields take a little more; Grow then doubles once at most.
-	buf.Grow(size + size/16)
-	if err := w.WriteAll(safe); err != nil {
-		return 0, fmt.Errorf("formatting journal rows: %w", err)
+	buf := make([]byte, 0, size+size/16)
+	for _, r := range rows {
+		buf = csvsafe.AppendRow(buf, r, journalNotText)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -621,7 +624,7 @@ func appendRows(path string, rows [][]string) (int64, error) {
 	if err := durable.SyncDir(dirOf(path)); err != nil {
 		return 0, err
 	}
-	n, err := f.Write(buf.Bytes())
+	n, err := f.Write(buf)
 	if err == nil {
 		err = f.Sync()
 	}
