@@ -28,7 +28,8 @@
 // # Exactly once
 //
 // Apply is idempotent per decision key: keys already in the journal are not
-// written again, and a batch is appended in one write followed by fsync. A
+// written again, and a batch is appended (one or two writes, between the
+// pending marker's creation and its removal) followed by fsync. A
 // torn tail left by a crash is repaired before the next append (see
 // loadJournal); codes of rows cut off are given again to the same
 // decisions when they are re-applied in the same order.
@@ -340,8 +341,8 @@ func (l *Ledger) OpenItemsNote() (string, []string) {
 }
 
 // Apply appends the rows of every decision whose key is not yet in the
-// journal (a key repeated within the batch is written once), in one write
-// followed by fsync: one row per allocation, then one per posting.
+// journal (a key repeated within the batch is written once), as one
+// append followed by fsync (appendRows): one row per allocation, then one per posting.
 // Decisions with neither allocations nor postings write nothing. Each
 // decision with allocations gets the next lettering code, in batch order;
 // a journal with the contract columns only (from an earlier version) keeps
@@ -364,11 +365,12 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 	if err != nil {
 		return fmt.Errorf("applying to the journal: %w", err)
 	}
-	var rows [][]string
+	todo := make([]journalDecision, 0, len(batch))
 	var rejected []error
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(batch))
 	code := ""
-	for _, d := range batch {
+	for i := range batch {
+		d := &batch[i]
 		if d.Key == "" {
 			return fmt.Errorf("applying to the journal: decision for transaction %q has no key", d.Tx.Ref)
 		}
@@ -380,30 +382,40 @@ func (l *Ledger) Apply(ctx context.Context, batch []connectors.KeyedDecision) er
 			rejected = append(rejected, &connectors.RejectedError{Key: d.Key, Reason: reason, Err: ErrCannotPost})
 			continue
 		}
-		f := fecFields{journal: l.cfg.bankJournal(), accountPrefix: l.cfg.accountPrefix(), writeOffAccount: l.cfg.WriteOffAccount}
+		jd := journalDecision{d: d}
 		if !st.legacy() && len(d.Decision.Allocations) > 0 {
 			if code == "" {
 				code = st.nextCode(l.cfg.letteringStart())
 			} else {
 				code = nextCode(code)
 			}
-			f.code = code
+			jd.code = code
 		}
-		for _, r := range journalRows(d, f) {
-			rows = append(rows, r[:st.width])
-		}
+		todo = append(todo, jd)
 	}
-	if len(rows) > 0 {
-		n, err := appendRows(l.cfg.Journal, rows)
+	f := fecFields{journal: l.cfg.bankJournal(), accountPrefix: l.cfg.accountPrefix(), writeOffAccount: l.cfg.WriteOffAccount}
+	if rows, text := formatJournal(todo, f, st.width); len(rows) > 0 {
+		// the rows are recorded in the state while the file is written
+		// and synced; the state is dropped (re-read before the next use)
+		// if either fails
+		var addErr error
+		added := make(chan struct{})
+		go func() {
+			defer close(added)
+			for _, r := range rows {
+				if addErr = st.add(r); addErr != nil {
+					return
+				}
+			}
+		}()
+		n, err := appendRows(l.cfg.Journal, text...)
+		<-added
+		if err == nil {
+			err = addErr
+		}
 		if err != nil {
 			l.journal = nil // re-read (and repair) before the next use
 			return fmt.Errorf("applying to the journal: %w", err)
-		}
-		for _, r := range rows {
-			if err := st.add(r); err != nil {
-				l.journal = nil
-				return fmt.Errorf("applying to the journal: %w", err)
-			}
 		}
 		st.size += n
 	}
