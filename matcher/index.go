@@ -570,13 +570,14 @@ func (ix *index) payerByName(name string) []nameMatch {
 // payerByNameWith is payerByName with scratch space; the result is the
 // scratch's, valid until the next call.
 func (ix *index) payerByNameWith(name string, sc *scratch) []nameMatch {
-	toks := NameTokens(name)
+	folded := Fold(name)
+	toks := foldedNameTokens(folded)
 	if len(toks) == 0 {
 		return nil
 	}
 	// banks cut long names: the last word may be the start of a longer one
 	var cut string
-	if w, many := lastField(Fold(name)); many && !strings.HasSuffix(name, " ") {
+	if w, many := lastField(folded); many && !strings.HasSuffix(name, " ") {
 		if len(w) >= 4 && !legalForms[w] {
 			cut = w
 		}

@@ -169,8 +169,13 @@ var genericNameWords = map[string]bool{
 // folded, punctuation removed, runs of single letters joined ("S.A.R.L." →
 // "SARL"), legal forms and stop words dropped, abbreviations expanded, and
 // sorted so that word order does not matter.
-func NameTokens(s string) []string {
-	raw := strings.Fields(Fold(strings.ReplaceAll(s, "&", " ")))
+func NameTokens(s string) []string { return foldedNameTokens(Fold(s)) }
+
+// foldedNameTokens is NameTokens of a name already folded (Fold): callers
+// that need the folded name too fold it once. Fold makes '&' (and every
+// other punctuation) a space.
+func foldedNameTokens(folded string) []string {
+	raw := strings.Fields(folded)
 	// join runs of single letters (S A R L → SARL, J P → JP)
 	var toks []string
 	for i := 0; i < len(raw); {

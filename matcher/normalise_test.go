@@ -1,6 +1,10 @@
 package matcher
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestNormaliseDocument(t *testing.T) {
 	tests := []struct{ in, compact, loose string }{
@@ -113,4 +117,22 @@ func FuzzNormalise(f *testing.F) {
 		}
 		_ = oneEdit(c, l)
 	})
+}
+
+// TestFoldMakesAmpersandASpace: NameTokens folds a name once, without
+// first replacing its '&' by spaces, which holds only while Fold makes '&'
+// a space, with accents and combining marks around it too.
+func TestFoldMakesAmpersandASpace(t *testing.T) {
+	parts := []string{"&", "a", "É", "e\u0301", "\u0301", " ", "ß", "Œ", "-", "1", "\u00a0", "Ø", "&amp;"}
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		var b strings.Builder
+		for range rnd.IntN(8) {
+			b.WriteString(parts[rnd.IntN(len(parts))])
+		}
+		s := b.String()
+		if got, want := Fold(s), Fold(strings.ReplaceAll(s, "&", " ")); got != want {
+			t.Fatalf("Fold(%q) = %q, but %q with its '&' replaced folds to %q", s, got, s, want)
+		}
+	}
 }
