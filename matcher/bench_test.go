@@ -235,3 +235,23 @@ func benchTypos(b *testing.B, in matcher.Input, n int, scan bool) {
 	b.ReportMetric((cpuSeconds()-before)/float64(b.N)*1e9/float64(n), "cpu-ns/tx")
 	b.ReportMetric(float64(found), "found")
 }
+
+// BenchmarkIndexItems measures building the index of the open items alone
+// (matcher.IndexItems, as `lettrage match` does beside the reading) on the
+// remittance profile: 2 × LETTRAGE_BENCH_N items (default 100,000).
+func BenchmarkIndexItems(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			b.Fatalf("LETTRAGE_BENCH_N=%q: %v", v, err)
+		}
+	}
+	ds := gen.GenerateWith(42, n, gen.Options{Profile: gen.ProfileRemittance})
+	b.ReportAllocs()
+	b.ResetTimer()
+	before := cpuSeconds()
+	for b.Loop() {
+		matcher.IndexItems(ds.Items, 0)
+	}
+	b.ReportMetric((cpuSeconds()-before)/float64(b.N), "cpu-s/op")
+}
