@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The fast entry path. The streaming structure (document, message,
@@ -361,7 +362,9 @@ type fastState struct {
 	nodes     []fnode
 	attrs     []fattr
 	arena     []byte
-	slabs     []slab // per plan number, see alloc
+	// texts is the chunk the strings str keeps are copied into (keep).
+	texts []byte
+	slabs []slab // per plan number, see alloc
 	// fields caches, per plan number and name number, which field of the
 	// plan a child element of that name fills (see fieldFor).
 	fields [][]int32
@@ -497,9 +500,33 @@ func (st *fastState) str(b []byte) string {
 		return ""
 	}
 	if len(b) > 8 && (len(b) > 64 || !blank(b)) {
-		return string(b)
+		return st.keep(b)
 	}
 	return st.intern(b)
+}
+
+// textChunk is the size of the chunks keep copies texts into.
+const textChunk = 32 << 10
+
+// keep returns a string of b's bytes, copied into a chunk shared with the
+// texts kept before it rather than allocated on its own: an entry's names,
+// references and remittance lines (a dozen strings or more, most of them
+// kept with its transactions until the pass ends) cost the allocator and
+// the garbage collector one pointer-free object per 32 KiB instead of
+// one object each. A chunk lives as long as any of its strings. Its bytes
+// are never written again once handed out: keep only appends, and starts
+// a new chunk when the current one is full. Texts longer than an eighth
+// of a chunk are allocated on their own.
+func (st *fastState) keep(b []byte) string {
+	if len(b) > textChunk/8 {
+		return string(b)
+	}
+	if len(st.texts)+len(b) > cap(st.texts) {
+		st.texts = make([]byte, 0, textChunk)
+	}
+	off := len(st.texts)
+	st.texts = append(st.texts, b...)
+	return unsafe.String(&st.texts[off], len(b))
 }
 
 // blank reports whether b is only spaces, tabs and newlines.

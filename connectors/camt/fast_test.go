@@ -3,6 +3,7 @@ package camt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -155,4 +156,39 @@ func FuzzFastPath(f *testing.F) {
 			t.Fatalf("results differ: %s", firstDiff(fast, ref))
 		}
 	})
+}
+
+// TestKeepSharesChunks: the strings str keeps are their bytes, stay so
+// while later texts fill the chunk and the next ones, and cost one
+// allocation per chunk, not one each; a long text is a string of its own.
+func TestKeepSharesChunks(t *testing.T) {
+	var st fastState
+	var kept, want []string
+	for i := range 5000 {
+		b := []byte(fmt.Sprintf("RF18 5390 0754 7034 line %d of the remittance", i))
+		kept = append(kept, st.str(b))
+		want = append(want, string(b))
+		for k := range b {
+			b[k] = 'x' // the caller's buffer is reused
+		}
+	}
+	for i := range kept {
+		if kept[i] != want[i] {
+			t.Fatalf("text %d: %q, want %q", i, kept[i], want[i])
+		}
+	}
+	line := []byte("INVOICE FA-2025-00560 AND FA-2025-00561, LESS 2 % DISCOUNT")
+	allocs := testing.AllocsPerRun(10, func() {
+		for range 1000 {
+			st.str(line)
+		}
+	})
+	if perChunk := float64(1000*len(line))/textChunk + 1; allocs > perChunk {
+		t.Errorf("%v allocations for 1000 texts of %d bytes; want at most %.0f (one per chunk)", allocs, len(line), perChunk)
+	}
+	long := bytes.Repeat([]byte("LONG REMITTANCE "), textChunk/16)
+	used := len(st.texts)
+	if s := st.str(long); s != string(long) || len(st.texts) != used {
+		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, len(st.texts))
+	}
 }
