@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // The fast entry path. The streaming structure (document, message,
@@ -363,7 +362,7 @@ type fastState struct {
 	attrs     []fattr
 	arena     []byte
 	// texts is the chunk the strings str keeps are copied into (keep).
-	texts []byte
+	texts strings.Builder
 	slabs []slab // per plan number, see alloc
 	// fields caches, per plan number and name number, which field of the
 	// plan a child element of that name fills (see fieldFor).
@@ -513,20 +512,22 @@ const textChunk = 32 << 10
 // references and remittance lines (a dozen strings or more, most of them
 // kept with its transactions until the pass ends) cost the allocator and
 // the garbage collector one pointer-free object per 32 KiB instead of
-// one object each. A chunk lives as long as any of its strings. Its bytes
-// are never written again once handed out: keep only appends, and starts
-// a new chunk when the current one is full. Texts longer than an eighth
-// of a chunk are allocated on their own.
+// one object each. The chunk is a strings.Builder grown once (its memory
+// is not zeroed first) and the strings are slices of its String: what a
+// Builder has written it never writes again, and a full chunk is left to
+// its strings for a new one. A chunk lives as long as any of its strings.
+// Texts longer than an eighth of a chunk are allocated on their own.
 func (st *fastState) keep(b []byte) string {
 	if len(b) > textChunk/8 {
 		return string(b)
 	}
-	if len(st.texts)+len(b) > cap(st.texts) {
-		st.texts = make([]byte, 0, textChunk)
+	if st.texts.Len()+len(b) > st.texts.Cap() {
+		st.texts = strings.Builder{}
+		st.texts.Grow(textChunk)
 	}
-	off := len(st.texts)
-	st.texts = append(st.texts, b...)
-	return unsafe.String(&st.texts[off], len(b))
+	off := st.texts.Len()
+	st.texts.Write(b)
+	return st.texts.String()[off:]
 }
 
 // blank reports whether b is only spaces, tabs and newlines.

@@ -187,8 +187,8 @@ func TestKeepSharesChunks(t *testing.T) {
 		t.Errorf("%v allocations for 1000 texts of %d bytes; want at most %.0f (one per chunk)", allocs, len(line), perChunk)
 	}
 	long := bytes.Repeat([]byte("LONG REMITTANCE "), textChunk/16)
-	used := len(st.texts)
-	if s := st.str(long); s != string(long) || len(st.texts) != used {
-		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, len(st.texts))
+	used := st.texts.Len()
+	if s := st.str(long); s != string(long) || st.texts.Len() != used {
+		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, st.texts.Len())
 	}
 }

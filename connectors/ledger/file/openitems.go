@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/lettrage/lettrage/domain"
 )
@@ -231,7 +230,7 @@ func (lay *layout) readCSV(r io.Reader, name string) (*export, error) {
 // reading and shared.
 type owner struct {
 	texts map[string]string
-	chunk []byte
+	chunk strings.Builder
 }
 
 // ownChunk is the size of the chunks owner.keep copies texts into.
@@ -256,11 +255,12 @@ func (o *owner) shared(s string) string {
 // keep returns s in memory of its own, copied into the current chunk:
 // three texts an item (id, number, reference) cost the allocator and the
 // garbage collector one pointer-free object per 32 KiB of them rather
-// than one object each. A chunk's bytes are never written again once
-// handed out (keep only appends, and starts a new chunk when the current
-// one is full); a chunk lives as long as any of its texts, that is as
-// long as the items. Texts longer than an eighth of a chunk are copied on
-// their own.
+// than one object each. The chunk is a strings.Builder grown once (its
+// memory is not zeroed first) and the texts are slices of its String:
+// what a Builder has written it never writes again, and a full chunk is
+// left to its texts for a new one. A chunk lives as long as any of its
+// texts, that is as long as the items. Texts longer than an eighth of a
+// chunk are copied on their own.
 func (o *owner) keep(s string) string {
 	switch {
 	case s == "":
@@ -268,12 +268,13 @@ func (o *owner) keep(s string) string {
 	case len(s) > ownChunk/8:
 		return strings.Clone(s)
 	}
-	if len(o.chunk)+len(s) > cap(o.chunk) {
-		o.chunk = make([]byte, 0, ownChunk)
+	if o.chunk.Len()+len(s) > o.chunk.Cap() {
+		o.chunk = strings.Builder{}
+		o.chunk.Grow(ownChunk)
 	}
-	off := len(o.chunk)
-	o.chunk = append(o.chunk, s...)
-	return unsafe.String(&o.chunk[off], len(s))
+	off := o.chunk.Len()
+	o.chunk.WriteString(s)
+	return o.chunk.String()[off:]
 }
 
 // detach copies the item's texts out of the line they were read from.
