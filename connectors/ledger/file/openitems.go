@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -356,10 +357,17 @@ const sizeHintRows = 1024
 // expect makes room for n items in all, when that is more than there is:
 // one allocation for a whole file whose size is known (an estimate from
 // its first rows; export copies the items to their size if it was far
-// off, growing beyond it doubles as without it).
+// off, growing beyond it doubles as without it), and for their ids.
 func (c *collector) expect(n int) {
 	if n > cap(c.items) {
 		c.items = slices.Grow(c.items, n-len(c.items))
+	}
+	if n > 2*len(c.firstLine) {
+		// The ids seen, with room for them all: a map grown from empty
+		// rehashes itself some twenty times on the way to 1,000,000.
+		seen := make(map[string]int, n)
+		maps.Copy(seen, c.firstLine)
+		c.firstLine = seen
 	}
 }
 
