@@ -504,6 +504,16 @@ func (st *fastState) str(b []byte) string {
 	return st.intern(b)
 }
 
+// once is str for a text that is parsed and dropped (a date, an amount):
+// shared when short, else allocated on its own, never kept in the chunk
+// of the texts that stay (keep), which it would fill for nothing.
+func (st *fastState) once(b []byte) string {
+	if len(b) <= 8 {
+		return st.str(b)
+	}
+	return string(b)
+}
+
 // textChunk is the size of the chunks keep copies texts into.
 const textChunk = 32 << 10
 

@@ -192,3 +192,19 @@ func TestKeepSharesChunks(t *testing.T) {
 		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, st.texts.Len())
 	}
 }
+
+// TestOnceLeavesTheChunk: a text parsed and dropped (a date, an amount)
+// is its bytes and takes no room in the chunk of the texts kept.
+func TestOnceLeavesTheChunk(t *testing.T) {
+	st := fastState{strs: map[string]string{}}
+	st.str([]byte("a name kept with its transaction"))
+	used := st.texts.Len()
+	for _, v := range []string{"2025-11-03", "2025-11-03T10:15:00", "123456.78", "12.50"} {
+		if got := st.once([]byte(v)); got != v {
+			t.Errorf("once(%q) = %q", v, got)
+		}
+	}
+	if st.texts.Len() != used {
+		t.Errorf("dates and amounts took %d bytes of the chunk", st.texts.Len()-used)
+	}
+}
