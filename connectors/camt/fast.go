@@ -514,6 +514,15 @@ func (st *fastState) once(b []byte) string {
 	return string(b)
 }
 
+// date is once for the text of a Dt: a statement's entries share a few
+// hundred dates, so they are shared (intern) rather than allocated each.
+func (st *fastState) date(b []byte) string {
+	if len(b) <= len("2006-01-02") {
+		return st.intern(b)
+	}
+	return string(b)
+}
+
 // textChunk is the size of the chunks keep copies texts into.
 const textChunk = 32 << 10
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readBoth(t testing.TB, data []byte, opts Options) (fast, ref []byte, ferr, rerr error) {
@@ -206,5 +207,20 @@ func TestOnceLeavesTheChunk(t *testing.T) {
 	}
 	if st.texts.Len() != used {
 		t.Errorf("dates and amounts took %d bytes of the chunk", st.texts.Len()-used)
+	}
+}
+
+// TestDatesAllocateNothing: a booking or value date read again (the same
+// Dt text, its string shared) is parsed into the decode's own time
+// without an allocation.
+func TestDatesAllocateNothing(t *testing.T) {
+	st := fastState{strs: map[string]string{}}
+	var keep time.Time
+	text := []byte("2025-11-03")
+	if got, ok := oneDate(st.date(text), "", &keep); !ok || got == nil || !got.Equal(time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("oneDate = %v, %v", got, ok)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { oneDate(st.date(text), "", &keep) }); allocs != 0 {
+		t.Errorf("%v allocations a date read again, want 0", allocs)
 	}
 }

@@ -543,7 +543,7 @@ func (s *fscanner) dates(ni int, dt, dtTm string) (string, string) {
 		name := s.nodes[k].name
 		switch name {
 		case nDt:
-			dt = s.leafOnce(k)
+			dt = s.st.date(bytes.TrimSpace(s.bytes(s.nodes[k].text)))
 		case nDtTm:
 			dtTm = s.leafOnce(k)
 		}
@@ -600,14 +600,14 @@ func oneDate(dt, dtTm string, keep *time.Time) (*time.Time, bool) {
 	if s == "" {
 		s = dtTm
 	}
-	t, err := parseDateTime(s)
+	t, ok, err := parseDateTimeValue(s)
 	if err != nil {
 		return nil, false
 	}
-	if t == nil {
+	if !ok {
 		return nil, true
 	}
-	*keep = *t
+	*keep = t
 	return keep, true
 }
 
