@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -215,30 +216,50 @@ func appendFold(dst []byte, s string) []byte {
 	return dst
 }
 
-// differ reports whether two texts contradict: both present and neither
-// contains the other (a bank may cut or extend a name or a line).
-func differ(a, b string) bool { return differFolded(fold(a), fold(b)) }
-
-// differFolded is differ on texts already folded.
-func differFolded(a, b string) bool {
-	return a != "" && b != "" && !strings.Contains(a, b) && !strings.Contains(b, a)
-}
-
 // foldedRemittance is the remittance of t (its lines, structured
 // references and documents) folded, without joining the parts first (the
 // spaces between them would fold away).
 func foldedRemittance(t *domain.Transaction) string {
-	var b []byte
+	return string(appendFoldedRemittance(nil, t))
+}
+
+// appendFoldedRemittance appends foldedRemittance(t) to dst.
+func appendFoldedRemittance(dst []byte, t *domain.Transaction) []byte {
 	for _, l := range t.Unstructured {
-		b = appendFold(b, l)
+		dst = appendFold(dst, l)
 	}
 	for _, r := range t.Structured {
-		b = appendFold(b, r.Value)
+		dst = appendFold(dst, r.Value)
 	}
 	for _, d := range t.Documents {
-		b = appendFold(b, d)
+		dst = appendFold(dst, d)
 	}
-	return string(b)
+	return dst
+}
+
+// relation tells of two folded texts whether both are present and, if
+// so, whether they contradict: neither contains the other (a bank may cut
+// or extend a name or a line). On bytes, so that the texts can be folded
+// into the caller's stack buffers.
+func relation(a, b []byte) (both, differ bool) {
+	if len(a) == 0 || len(b) == 0 {
+		return false, false
+	}
+	return true, !bytes.Contains(a, b) && !bytes.Contains(b, a)
+}
+
+// namesRelation is relation of the two payers' names, folded.
+func namesRelation(a, b *domain.Transaction) (both, differ bool) {
+	var ba, bb [128]byte
+	return relation(appendFold(ba[:0], a.Counterparty.Name), appendFold(bb[:0], b.Counterparty.Name))
+}
+
+// remittancesRelation is relation of the two remittances, folded: the
+// identity rule compares each delivered transaction with its candidates,
+// and folding into strings allocated two or three objects a side.
+func remittancesRelation(a, b *domain.Transaction) (both, differ bool) {
+	var ba, bb [512]byte
+	return relation(appendFoldedRemittance(ba[:0], a), appendFoldedRemittance(bb[:0], b))
 }
 
 // contradictions lists the fields on which two transactions of one class
@@ -254,10 +275,10 @@ func contradictions(a, b *domain.Transaction) []string {
 	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o2 != "" && o1 != o2 {
 		out = append(out, "payer account")
 	}
-	if differ(a.Counterparty.Name, b.Counterparty.Name) {
+	if both, differ := namesRelation(a, b); both && differ {
 		out = append(out, "payer name")
 	}
-	if differFolded(foldedRemittance(a), foldedRemittance(b)) {
+	if both, differ := remittancesRelation(a, b); both && differ {
 		out = append(out, "remittance")
 	}
 	return out
@@ -278,10 +299,10 @@ func agreements(a, b *domain.Transaction) int {
 	if o1, o2 := a.Counterparty.Account, b.Counterparty.Account; o1 != "" && o1 == o2 {
 		n++
 	}
-	if n1, n2 := fold(a.Counterparty.Name), fold(b.Counterparty.Name); n1 != "" && n2 != "" && !differFolded(n1, n2) {
+	if both, differ := namesRelation(a, b); both && !differ {
 		n++
 	}
-	if r1, r2 := foldedRemittance(a), foldedRemittance(b); r1 != "" && r2 != "" && !differFolded(r1, r2) {
+	if both, differ := remittancesRelation(a, b); both && !differ {
 		n++
 	}
 	return n

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"reflect"
 	"slices"
 	"sort"
@@ -348,10 +349,8 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *sl
 		opts := j.Parse
 		opts.EntryHeaders = true
 		file, err := camt.Parse(br, member, opts, func(_ *camt.Statement, _ *camt.Entry, txs []domain.Transaction) error {
-			if len(sf.txs)+len(txs) > cap(sf.txs) {
-				// Doubled: append grows a large slice by a quarter, which
-				// allocates and copies five times a file's transactions.
-				sf.txs = slices.Grow(sf.txs, max(len(sf.txs), 64))
+			if need := len(sf.txs) + len(txs); need > cap(sf.txs) {
+				sf.txs = slices.Grow(sf.txs, stagingCap(len(sf.txs), need, counter.n, ref.Size)-len(sf.txs))
 			}
 			sf.txs = append(sf.txs, txs...)
 			return ctx.Err()
@@ -401,6 +400,28 @@ func (j *Job) readFile(ctx context.Context, ref connectors.StatementRef, log *sl
 	j.Metrics.sourceRead(j.Name, j.SourceType, counter.n)
 	return sf, nil
 }
+
+// stagingCap is the capacity to give a file's staged transactions when
+// need of them no longer fit in the n staged. Once the file's first
+// megabytes are read (stagingEstimateAfter: the readers' buffers then
+// count for a few per cent at most), as many as the file will hold by the
+// bytes read so far (read of size, both counted before any decompression,
+// so that the ratio holds for .gz too), and a sixteenth more; before that,
+// or when the file's size says nothing (unknown, or read whole before its
+// first transaction, as a .zip is), doubled. Doubling alone allocates
+// about three times a large file's transactions (the doublings, then the
+// copy to size); the estimate about once.
+func stagingCap(n, need int, read, size int64) int {
+	if read < stagingEstimateAfter || size <= 0 || read >= size {
+		return max(need, 2*n, 64)
+	}
+	est := int(min(int64(need)*size/read, math.MaxInt32))
+	return max(est+est/16, need+need/8)
+}
+
+// stagingEstimateAfter is how many bytes of a file are read before its
+// size estimates its number of transactions.
+const stagingEstimateAfter = 2 << 20
 
 // ErrFileTooLarge is returned (wrapped) for a statement above MaxFileBytes.
 var ErrFileTooLarge = errors.New("statement file too large")

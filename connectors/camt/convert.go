@@ -46,9 +46,19 @@ var (
 // The end of a day, 24:00:00 (xs:dateTime allows it, with minutes,
 // seconds and any fraction zero), is 00:00:00 of the next day.
 func parseDateTime(s string) (*time.Time, error) {
+	t, ok, err := parseDateTimeValue(s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// parseDateTimeValue is parseDateTime without a pointer: ok is false when
+// s is blank (the one-layer decode keeps the time in its own variable).
+func parseDateTimeValue(s string) (t time.Time, ok bool, err error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, nil
+		return time.Time{}, false, nil
 	}
 	layouts := dateLayouts
 	if strings.IndexByte(s, 'T') >= 0 {
@@ -56,13 +66,13 @@ func parseDateTime(s string) (*time.Time, error) {
 	}
 	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
-			return &t, nil
+			return t, true, nil
 		}
 	}
 	if t, ok := endOfDay(s); ok {
-		return &t, nil
+		return t, true, nil
 	}
-	return nil, fmt.Errorf("not an ISO date or date-time: %q", s)
+	return time.Time{}, false, fmt.Errorf("not an ISO date or date-time: %q", s)
 }
 
 // endOfDay reads a date-time at 24:00:00 (with an optional fraction of

@@ -361,7 +361,9 @@ type fastState struct {
 	nodes     []fnode
 	attrs     []fattr
 	arena     []byte
-	slabs     []slab // per plan number, see alloc
+	// texts is the chunk the strings str keeps are copied into (keep).
+	texts strings.Builder
+	slabs []slab // per plan number, see alloc
 	// fields caches, per plan number and name number, which field of the
 	// plan a child element of that name fills (see fieldFor).
 	fields [][]int32
@@ -497,9 +499,54 @@ func (st *fastState) str(b []byte) string {
 		return ""
 	}
 	if len(b) > 8 && (len(b) > 64 || !blank(b)) {
-		return string(b)
+		return st.keep(b)
 	}
 	return st.intern(b)
+}
+
+// once is str for a text that is parsed and dropped (a date, an amount):
+// shared when short, else allocated on its own, never kept in the chunk
+// of the texts that stay (keep), which it would fill for nothing.
+func (st *fastState) once(b []byte) string {
+	if len(b) <= 8 {
+		return st.str(b)
+	}
+	return string(b)
+}
+
+// date is once for the text of a Dt: a statement's entries share a few
+// hundred dates, so they are shared (intern) rather than allocated each.
+func (st *fastState) date(b []byte) string {
+	if len(b) <= len("2006-01-02") {
+		return st.intern(b)
+	}
+	return string(b)
+}
+
+// textChunk is the size of the chunks keep copies texts into.
+const textChunk = 32 << 10
+
+// keep returns a string of b's bytes, copied into a chunk shared with the
+// texts kept before it rather than allocated on its own: an entry's names,
+// references and remittance lines (a dozen strings or more, most of them
+// kept with its transactions until the pass ends) cost the allocator and
+// the garbage collector one pointer-free object per 32 KiB instead of
+// one object each. The chunk is a strings.Builder grown once (its memory
+// is not zeroed first) and the strings are slices of its String: what a
+// Builder has written it never writes again, and a full chunk is left to
+// its strings for a new one. A chunk lives as long as any of its strings.
+// Texts longer than an eighth of a chunk are allocated on their own.
+func (st *fastState) keep(b []byte) string {
+	if len(b) > textChunk/8 {
+		return string(b)
+	}
+	if st.texts.Len()+len(b) > st.texts.Cap() {
+		st.texts = strings.Builder{}
+		st.texts.Grow(textChunk)
+	}
+	off := st.texts.Len()
+	st.texts.Write(b)
+	return st.texts.String()[off:]
 }
 
 // blank reports whether b is only spaces, tabs and newlines.

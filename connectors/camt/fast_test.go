@@ -3,8 +3,10 @@ package camt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readBoth(t testing.TB, data []byte, opts Options) (fast, ref []byte, ferr, rerr error) {
@@ -155,4 +157,70 @@ func FuzzFastPath(f *testing.F) {
 			t.Fatalf("results differ: %s", firstDiff(fast, ref))
 		}
 	})
+}
+
+// TestKeepSharesChunks: the strings str keeps are their bytes, stay so
+// while later texts fill the chunk and the next ones, and cost one
+// allocation per chunk, not one each; a long text is a string of its own.
+func TestKeepSharesChunks(t *testing.T) {
+	var st fastState
+	var kept, want []string
+	for i := range 5000 {
+		b := []byte(fmt.Sprintf("RF18 5390 0754 7034 line %d of the remittance", i))
+		kept = append(kept, st.str(b))
+		want = append(want, string(b))
+		for k := range b {
+			b[k] = 'x' // the caller's buffer is reused
+		}
+	}
+	for i := range kept {
+		if kept[i] != want[i] {
+			t.Fatalf("text %d: %q, want %q", i, kept[i], want[i])
+		}
+	}
+	line := []byte("INVOICE FA-2025-00560 AND FA-2025-00561, LESS 2 % DISCOUNT")
+	allocs := testing.AllocsPerRun(10, func() {
+		for range 1000 {
+			st.str(line)
+		}
+	})
+	if perChunk := float64(1000*len(line))/textChunk + 1; allocs > perChunk {
+		t.Errorf("%v allocations for 1000 texts of %d bytes; want at most %.0f (one per chunk)", allocs, len(line), perChunk)
+	}
+	long := bytes.Repeat([]byte("LONG REMITTANCE "), textChunk/16)
+	used := st.texts.Len()
+	if s := st.str(long); s != string(long) || st.texts.Len() != used {
+		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, st.texts.Len())
+	}
+}
+
+// TestOnceLeavesTheChunk: a text parsed and dropped (a date, an amount)
+// is its bytes and takes no room in the chunk of the texts kept.
+func TestOnceLeavesTheChunk(t *testing.T) {
+	st := fastState{strs: map[string]string{}}
+	st.str([]byte("a name kept with its transaction"))
+	used := st.texts.Len()
+	for _, v := range []string{"2025-11-03", "2025-11-03T10:15:00", "123456.78", "12.50"} {
+		if got := st.once([]byte(v)); got != v {
+			t.Errorf("once(%q) = %q", v, got)
+		}
+	}
+	if st.texts.Len() != used {
+		t.Errorf("dates and amounts took %d bytes of the chunk", st.texts.Len()-used)
+	}
+}
+
+// TestDatesAllocateNothing: a booking or value date read again (the same
+// Dt text, its string shared) is parsed into the decode's own time
+// without an allocation.
+func TestDatesAllocateNothing(t *testing.T) {
+	st := fastState{strs: map[string]string{}}
+	var keep time.Time
+	text := []byte("2025-11-03")
+	if got, ok := oneDate(st.date(text), "", &keep); !ok || got == nil || !got.Equal(time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("oneDate = %v, %v", got, ok)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { oneDate(st.date(text), "", &keep) }); allocs != 0 {
+		t.Errorf("%v allocations a date read again, want 0", allocs)
+	}
 }

@@ -137,6 +137,12 @@ func (s *fscanner) leaf(ni int) string {
 	return s.st.str(bytes.TrimSpace(s.bytes(s.nodes[ni].text)))
 }
 
+// leafOnce is leaf for a text that is parsed and dropped (a date, a
+// count): not kept in the chunk of the texts transactions keep.
+func (s *fscanner) leafOnce(ni int) string {
+	return s.st.once(bytes.TrimSpace(s.bytes(s.nodes[ni].text)))
+}
+
 // amtAcc is an amount element (xAmt) as encoding/xml fills it: its Ccy
 // attribute when present, its character data always.
 type amtAcc struct {
@@ -159,7 +165,7 @@ func (s *fscanner) amt(a *amtAcc, ni int) {
 // money is what money (convert.go) makes of a; false when the value does
 // not parse.
 func (s *fscanner) money(a *amtAcc) (Money, bool) {
-	v, err := domain.ParseAmount(s.st.str(bytes.TrimSpace(s.bytes(a.val))))
+	v, err := domain.ParseAmount(s.st.once(bytes.TrimSpace(s.bytes(a.val))))
 	if err != nil {
 		return Money{}, false
 	}
@@ -537,9 +543,9 @@ func (s *fscanner) dates(ni int, dt, dtTm string) (string, string) {
 		name := s.nodes[k].name
 		switch name {
 		case nDt:
-			dt = s.leaf(k)
+			dt = s.st.date(bytes.TrimSpace(s.bytes(s.nodes[k].text)))
 		case nDtTm:
-			dtTm = s.leaf(k)
+			dtTm = s.leafOnce(k)
 		}
 	}
 	return dt, dtTm
@@ -594,14 +600,14 @@ func oneDate(dt, dtTm string, keep *time.Time) (*time.Time, bool) {
 	if s == "" {
 		s = dtTm
 	}
-	t, err := parseDateTime(s)
+	t, ok, err := parseDateTimeValue(s)
 	if err != nil {
 		return nil, false
 	}
-	if t == nil {
+	if !ok {
 		return nil, true
 	}
-	*keep = *t
+	*keep = t
 	return keep, true
 }
 
@@ -643,7 +649,7 @@ func (s *fscanner) batch(a *btchAcc, ni int) bool {
 		case nPmtInfID:
 			a.b.PmtInfID = s.leaf(k)
 		case nNbOfTxs:
-			n, ok := plainCountOK(s.leaf(k))
+			n, ok := plainCountOK(s.leafOnce(k))
 			if !ok {
 				return false
 			}
@@ -1129,7 +1135,7 @@ func (s *fscanner) typedTotal(items []typedAcc) (total Money, same, ok bool) {
 				return Money{}, false, false
 			}
 		default:
-			v, err := domain.ParseAmount(s.st.str(flat))
+			v, err := domain.ParseAmount(s.st.once(flat))
 			if err != nil {
 				return Money{}, false, false
 			}

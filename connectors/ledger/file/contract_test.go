@@ -3,8 +3,10 @@ package file
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -102,5 +104,48 @@ func TestBadCheckDigitsAreWarnings(t *testing.T) {
 	}
 	if strings.Contains(all, "FR7630006000011234567890188") {
 		t.Error("a full IBAN in an announcement (they reach logs)")
+	}
+}
+
+// TestRepeatedIBANCells: an IBAN cell repeated on several rows (read once
+// then remembered, ibanMemo) gives each row the same IBANs, normalised;
+// a cell with an IBAN whose check digits do not verify is announced on
+// every row it is on, and its valid IBANs kept on each.
+func TestRepeatedIBANCells(t *testing.T) {
+	dir := t.TempDir()
+	items := filepath.Join(dir, "open_items.csv")
+	good := "fr76 3000 6000 0112 3456 7890 189|DE89370400440532013000"
+	bad := "FR7630006000011234567890189|FR7630006000011234567890188"
+	var b strings.Builder
+	b.WriteString(header)
+	for i, cell := range []string{good, bad, good, bad, good} {
+		fmt.Fprintf(&b, "I%d,C,N,D,,,EUR,10.00,10.00,,%s\n", i, cell)
+	}
+	if err := os.WriteFile(items, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(Config{OpenItems: items, Journal: filepath.Join(dir, "m.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.OpenItems(context.Background())
+	if err != nil || len(got) != 5 {
+		t.Fatalf("items %v, err %v", got, err)
+	}
+	for i, it := range got {
+		want := []string{"FR7630006000011234567890189", "DE89370400440532013000"}
+		if i%2 == 1 {
+			want = want[:1]
+		}
+		if !slices.Equal(it.IBANs, want) {
+			t.Errorf("row %d: IBANs %q, want %q", i, it.IBANs, want)
+		}
+	}
+	_, announced := l.OpenItemsNote()
+	all := strings.Join(announced, "\n")
+	for _, line := range []string{"3", "5"} {
+		if want := `open_items.csv:` + line + `: column "customer_iban": IBAN FR76••••0188: check digits do not verify`; !strings.Contains(all, want) {
+			t.Errorf("announcements %q lack %q", announced, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +242,43 @@ func TestReadOpenItemsOwnTexts(t *testing.T) {
 		if a, b := s(items[0]), s(items[1]); unsafe.StringData(a) != unsafe.StringData(b) {
 			t.Errorf("%q: one copy per item, want one shared", a)
 		}
+	}
+}
+
+// TestReadOpenItemsTextChunks: an item's own texts (id, number,
+// reference) are copied into chunks shared with the next items' (one
+// allocation per chunk, not per text), each the text read, untouched by
+// the texts kept after it.
+func TestReadOpenItemsTextChunks(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual,payment_reference,customer_iban\n")
+	const n = 3000
+	for i := range n {
+		fmt.Fprintf(&b, "I%05d,C%d,Muller SA,FA-2025-%05d,2025-08-13,2025-09-12,EUR,10.00,10.00,REF%d,\n", i, i%7, i, i)
+	}
+	items, err := ReadOpenItems(strings.NewReader(b.String()), "items.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != n {
+		t.Fatalf("%d items, want %d", len(items), n)
+	}
+	adjacent := 0
+	for i, it := range items {
+		if it.ID != fmt.Sprintf("I%05d", i) || it.DocumentNumber != fmt.Sprintf("FA-2025-%05d", i) || it.PaymentReference != fmt.Sprintf("REF%d", i) {
+			t.Fatalf("item %d: %q %q %q", i, it.ID, it.DocumentNumber, it.PaymentReference)
+		}
+		if i > 0 {
+			prev := items[i-1]
+			end := unsafe.Add(unsafe.Pointer(unsafe.StringData(prev.PaymentReference)), len(prev.PaymentReference))
+			if end == unsafe.Pointer(unsafe.StringData(it.ID)) {
+				adjacent++
+			}
+		}
+	}
+	// 3,000 items of 25 bytes of texts: three 32 KiB chunks, so all but
+	// two items start where the previous one's texts end.
+	if adjacent < n-10 {
+		t.Errorf("%d of %d items' texts follow the previous item's; want them in shared chunks", adjacent, n-1)
 	}
 }

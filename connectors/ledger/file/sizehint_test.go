@@ -2,6 +2,7 @@ package file
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,5 +77,33 @@ func TestSizeHint(t *testing.T) {
 	}
 	if len(mem.items) != n || mem.items[n-1].ID != ex.items[n-1].ID {
 		t.Errorf("read from memory: %d items, last %q; from the file: last %q", len(mem.items), mem.items[len(mem.items)-1].ID, ex.items[n-1].ID)
+	}
+}
+
+// TestSizeHintKeepsIDs: the ids seen before the size hint are still known
+// after it (the map of ids is made again with room for the whole file),
+// so an id repeated across the hint is refused with its first line.
+func TestSizeHintKeepsIDs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,customer_id,customer_name,document_number,issue_date,due_date,currency,amount,residual\n")
+	for i := range 2*sizeHintRows + 100 {
+		id := i
+		if i == 2*sizeHintRows {
+			id = 10 // line 12
+		}
+		fmt.Fprintf(&b, "I%07d,C1,Customer,FA-%06d,2025-01-09,2025-02-08,EUR,10.00,10.00\n", id, i)
+	}
+	path := filepath.Join(t.TempDir(), "open_items.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = contractLayout().readCSV(f, "open_items.csv")
+	if !errors.Is(err, ErrDuplicateID) || !strings.Contains(err.Error(), `"I0000010" (first on line 12)`) {
+		t.Errorf("an id repeated after the size hint: %v", err)
 	}
 }

@@ -79,6 +79,7 @@ func (lay *layout) readXLSX(r io.Reader, name, sheet string) (*export, error) {
 		return nil, err
 	}
 	col := newCollector("row")
+	memo := ibanMemo{}
 	for i := hi + 1; i < len(rows) && !col.full(); i++ {
 		rec, line := rows[i], i+1
 		if blank(rec) {
@@ -94,7 +95,7 @@ func (lay *layout) readXLSX(r io.Reader, name, sheet string) (*export, error) {
 			}
 			return cell{v: rec[j], kind: cellKindAt(f, sheet, j+1, line)}
 		}
-		it, rowErrs := l.parseRow(get, at)
+		it, rowErrs := l.parseRow(get, at, memo)
 		col.add(it, rowErrs, line, at)
 	}
 	ex, err := col.export()
