@@ -68,21 +68,24 @@ func (h *handedExceptions) list(ctx context.Context, s *state.Store, job string)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]decide.StoredTx, 0, len(h.open)+len(h.others)+len(again))
+	// Each part is in txOrder (filtered in place: h.open is the pass's own
+	// and read no more), merged rather than sorted again.
+	open := h.open[:0]
 	for i := range h.open {
 		// p.open also holds the batch entries whose wait is over (not in
 		// state open): if exceptions, they are among others.
 		if st := &h.open[i]; st.State == decide.TxOpen && !h.touched[st.Tx.Key] && !h.notException[st.Tx.Key] {
-			out = append(out, *st)
+			open = append(open, *st)
 		}
 	}
+	others := make([]decide.StoredTx, 0, len(h.others))
 	for i := range h.others {
 		if st := &h.others[i]; !h.touched[st.Tx.Key] {
-			out = append(out, *st)
+			others = append(others, *st)
 		}
 	}
-	out = append(out, again...)
-	state.SortTxs(out)
+	h.open, h.others = nil, nil
+	out := state.MergeTxs(open, others, state.InTxOrder(again))
 	if checkHanded {
 		want, err := s.Exceptions(ctx, job)
 		if err != nil {

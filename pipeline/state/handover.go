@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/lettrage/lettrage/pipeline/decide"
 )
@@ -30,6 +31,16 @@ type OpenRows struct {
 // gives, at the same instant.
 func (s *Store) OpenAndExceptions(ctx context.Context, job string) (OpenRows, error) {
 	var r OpenRows
+	// The rows are counted first (on the indexes alone), so that the
+	// slices are made once: grown by doubling, 180,000 rows of 700 bytes
+	// were copied over and over (2.3 s of a 1M delta).
+	var open, exceptions int
+	if err := s.onDB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM transactions WHERE job = ? AND state = ?),
+		(SELECT COUNT(*) FROM transactions WHERE job = ? AND exception = 1)`, job, decide.TxOpen, job).Scan(&open, &exceptions); err != nil {
+		return OpenRows{}, fmt.Errorf("counting open transactions: %w", err)
+	}
+	r.Open = make([]decide.StoredTx, 0, open)
+	r.Others = make([]decide.StoredTx, 0, max(exceptions-open, 0))
 	// One statement, one snapshot; two parts, so that each is searched
 	// by its index (the open rows by transactions_state, the other
 	// exceptions by the partial index transactions_exception): SQLite
@@ -52,9 +63,50 @@ func (s *Store) OpenAndExceptions(ctx context.Context, job string) (OpenRows, er
 	if err != nil {
 		return OpenRows{}, err
 	}
-	SortTxs(r.Open)
-	SortTxs(r.Others)
+	r.Open, r.Others = InTxOrder(r.Open), InTxOrder(r.Others)
 	return r, nil
+}
+
+// InTxOrder returns txs in txOrder: txs itself when they are, else a new
+// slice (SortTxs without copying them back into txs).
+func InTxOrder(txs []decide.StoredTx) []decide.StoredTx {
+	perm := OrderBy(len(txs), func(i int) OrderKey { return txOrderKey(&txs[i].Tx) })
+	if slices.IsSorted(perm) {
+		return txs
+	}
+	out := make([]decide.StoredTx, len(txs))
+	for k, i := range perm {
+		out[k] = txs[i]
+	}
+	return out
+}
+
+// MergeTxs merges lists each in txOrder into one in txOrder, made once.
+func MergeTxs(lists ...[]decide.StoredTx) []decide.StoredTx {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]decide.StoredTx, 0, n)
+	heads := make([]OrderKey, len(lists))
+	for i, l := range lists {
+		if len(l) > 0 {
+			heads[i] = txOrderKey(&l[0].Tx)
+		}
+	}
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || compareOrder(&heads[i], &heads[best]) < 0) {
+				best = i
+			}
+		}
+		out = append(out, lists[best][0])
+		if lists[best] = lists[best][1:]; len(lists[best]) > 0 {
+			heads[best] = txOrderKey(&lists[best][0].Tx)
+		}
+	}
+	return out
 }
 
 // keysPerQuery bounds the keys of one ExceptionsAmong query (SQLite's

@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -81,4 +83,33 @@ func TestOpenAndExceptions(t *testing.T) {
 			t.Errorf("ExceptionsAmong = %+v, want %+v", among, want)
 		}
 	})
+}
+
+// TestMergeTxsAsSortTxs: lists put in txOrder by InTxOrder and merged by
+// MergeTxs are in the order SortTxs gives their concatenation.
+func TestMergeTxsAsSortTxs(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 18))
+	row := func(i int) decide.StoredTx {
+		tx := domain.Transaction{Key: fmt.Sprintf("k%04d", i), Ref: fmt.Sprintf("R%d", rnd.IntN(5)),
+			Account: fmt.Sprintf("A%d", rnd.IntN(3)), BookingDate: time.Date(2026, 1, 1+rnd.IntN(4), rnd.IntN(24), 0, 0, 0, time.UTC)}
+		return decide.StoredTx{Tx: tx, State: decide.TxOpen}
+	}
+	for trial := range 20 {
+		var lists [][]decide.StoredTx
+		var all []decide.StoredTx
+		k := 0
+		for range 3 {
+			var l []decide.StoredTx
+			for range rnd.IntN(40) {
+				l = append(l, row(k))
+				k++
+			}
+			all = append(all, l...)
+			lists = append(lists, InTxOrder(l))
+		}
+		SortTxs(all)
+		if got := MergeTxs(lists...); len(got) != len(all) || len(all) > 0 && !reflect.DeepEqual(got, all) {
+			t.Fatalf("trial %d: merged %d rows not in SortTxs's order", trial, len(got))
+		}
+	}
 }
