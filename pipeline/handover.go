@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/lettrage/lettrage/pipeline/decide"
 	"github.com/lettrage/lettrage/pipeline/state"
@@ -34,8 +35,11 @@ type handedExceptions struct {
 
 // checkHanded, set by the package's tests, compares every list handed to
 // the reports with the store's own (Store.Exceptions) and fails the pass
-// when they differ.
-var checkHanded bool
+// when they differ; handedLists counts the lists handed.
+var (
+	checkHanded bool
+	handedLists atomic.Int64
+)
 
 // touch records that the pass writes the row of key.
 func (h *handedExceptions) touch(key string) {
@@ -86,6 +90,7 @@ func (h *handedExceptions) list(ctx context.Context, s *state.Store, job string)
 	}
 	h.open, h.others = nil, nil
 	out := state.MergeTxs(open, others, state.InTxOrder(again))
+	handedLists.Add(1)
 	if checkHanded {
 		want, err := s.Exceptions(ctx, job)
 		if err != nil {
