@@ -37,6 +37,7 @@ var incrementalN = flag.Int("incremental.n", 60, "delivery schedules TestIncreme
 // seeds) a ledger that refuses the on-account posting of overpayments.
 func TestIncrementalEqualsFull(t *testing.T) {
 	skipped, examined, unread := 0, 0, 0
+	handed := handedLists.Load()
 	for i := range *incrementalN {
 		seed := uint64(1 + i)
 		s := conservation.Generate(seed)
@@ -73,6 +74,11 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		*incrementalN, skipped, examined, unread)
 	if skipped == 0 || examined == 0 || unread == 0 {
 		t.Errorf("the schedules never exercised every side (skipped %d, examined %d, items unread %d)", skipped, examined, unread)
+	}
+	// The reports were handed what the passes read (handover.go), each
+	// list checked against the store's (checkHanded).
+	if n := handedLists.Load() - handed; n == 0 || !checkHanded {
+		t.Errorf("no pass handed its exceptions to the reports (%d lists, checked %v)", n, checkHanded)
 	}
 }
 

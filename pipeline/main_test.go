@@ -19,6 +19,9 @@ import (
 var pg = testenv.SharedPostgres{Prefix: "lettrage-pipeline-pg-"}
 
 func TestMain(m *testing.M) {
+	// Every pass of the package's tests checks that the exceptions it
+	// hands the reports are the store's (handover.go).
+	checkHanded = true
 	code := m.Run()
 	pg.Stop()
 	os.Exit(code)

@@ -72,6 +72,9 @@ type pass struct {
 	itemsHash     string
 	itemsDeferred bool
 	itemsStamp    string
+	// handed is what the pass read of the exceptions, handed to the
+	// reports (handover.go); nil when they read the store.
+	handed *handedExceptions
 }
 
 // renderedExceptions is the exceptions list and its CSV.
@@ -361,8 +364,15 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	if err := p.needItems(ctx); err != nil {
 		return err
 	}
-	open, err := j.Store.Transactions(ctx, j.Name, decide.TxOpen)
-	if err != nil {
+	var open []decide.StoredTx
+	if s, ok := j.Store.(*state.Store); ok {
+		rows, err := s.OpenAndExceptions(ctx, j.Name)
+		if err != nil {
+			return err
+		}
+		open = rows.Open
+		p.handed = &handedExceptions{others: rows.Others, notException: rows.NotException, touched: map[string]bool{}}
+	} else if open, err = j.Store.Transactions(ctx, j.Name, decide.TxOpen); err != nil {
 		return err
 	}
 	due, err := j.Store.DueWaiting(ctx, j.Name, now.Add(-j.batchWait()))
@@ -377,14 +387,23 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	kept := open[:0]
 	for _, st := range open {
 		if p.ids.dropped[st.Tx.Key] {
+			if p.handed != nil {
+				p.handed.touch(st.Tx.Key)
+			}
 			continue // covered by details read in this pass
 		}
 		if t, ok := enriched[st.Tx.Key]; ok {
 			st.Tx = t
+			if p.handed != nil {
+				p.handed.touch(st.Tx.Key)
+			}
 		}
 		kept = append(kept, st)
 	}
 	p.open = kept
+	if p.handed != nil {
+		p.handed.open = kept
+	}
 	p.res.Examined = len(kept)
 	return nil
 }
@@ -448,6 +467,13 @@ func (p *pass) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if p.handed != nil {
+		if p.sharer != nil {
+			p.handed = nil
+		} else {
+			p.handed.touchCommit(&p.commit)
+		}
+	}
 	p.res.Committed = true
 	crashAt(FailAfterCommit)
 	if p.examined {
@@ -481,7 +507,7 @@ func (p *pass) writeBack(ctx context.Context) error {
 		p.early = make(chan renderedExceptions, 1)
 		go func() {
 			var r renderedExceptions
-			if r.exc, r.err = p.j.Store.Exceptions(ctx, p.j.Name); r.err == nil {
+			if r.exc, r.err = p.exceptions(ctx); r.err == nil {
 				r.csv, r.err = report.ExceptionsCSV(r.exc)
 			}
 			p.early <- r
@@ -490,9 +516,12 @@ func (p *pass) writeBack(ctx context.Context) error {
 	refused := map[string]string{}
 	n, err := p.j.applyAll(context.WithoutCancel(ctx), p.log, ob, refused)
 	p.res.Applied += n
-	if len(refused) > 0 && p.early != nil {
-		<-p.early // made before the refusals: made again
-		p.early = nil
+	if len(refused) > 0 {
+		if p.early != nil {
+			<-p.early // made before the refusals: made again, from the store
+			p.early = nil
+		}
+		p.handed = nil // the refusals rewrote rows the pass did not commit
 	}
 	return err
 }
@@ -525,6 +554,14 @@ func (p *pass) report(ctx context.Context) error {
 			return err
 		}
 	}
+	if early == nil && p.handed != nil {
+		var r renderedExceptions
+		if r.exc, r.err = p.exceptions(ctx); r.err == nil {
+			r.csv, r.err = report.ExceptionsCSV(r.exc)
+		}
+		early = &r
+	}
+	p.handed = nil
 	exc, refused, err := j.writeReportsFrom(ctx, p.items, p.allocated, early) // p.items nil: nothing shows them (see decide)
 	if err != nil {
 		return err // the key is not recorded: the next pass writes them, and hands them to a sink, again

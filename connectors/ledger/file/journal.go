@@ -450,16 +450,11 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 	}
 	cr := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
 	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
 
-	type rowAt struct {
-		key        string
-		start, end int64
-		fields     []string
-	}
-	var rows []rowAt // complete data rows
+	rows := journalReading{path: path, size: size, width: len(JournalHeader)}
 	var headerEnd int64
 	headerSeen := false
-	width := len(JournalHeader)
 	var tornAt int64 = -1 // start of the torn fragment
 	var fragment []string
 	for {
@@ -483,28 +478,21 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			break
 		}
 		if !headerSeen {
-			switch {
-			case equalStrings(rec, JournalHeader):
-				width = len(JournalHeader)
-			case equalStrings(rec, postingJournalHeader):
-				width = len(postingJournalHeader) // written before the FX columns
-			case equalStrings(rec, fecJournalHeader):
-				width = len(fecJournalHeader) // written before the posting columns
-			case equalStrings(rec, ContractHeader):
-				width = len(ContractHeader) // written before the FEC columns
-			default:
+			if rows.width = journalWidth(rec); rows.width == 0 {
 				return nil, -1, fmt.Errorf("reading journal %q: %w: header is not the matches.csv header", path, ErrJournal)
 			}
 			headerSeen, headerEnd = true, end
+			rows.headerEnd = end
 			continue
 		}
-		if len(rec) != width {
+		if len(rec) != rows.width {
 			line, _ := cr.FieldPos(0)
 			return nil, -1, fmt.Errorf("reading journal %q: line %d: %w: want %d fields, got %d",
-				path, line, ErrJournal, width, len(rec))
+				path, line, ErrJournal, rows.width, len(rec))
 		}
-		rec = unescapeRow(rec)
-		rows = append(rows, rowAt{key: rec[jKey], start: start, end: end, fields: rec})
+		if err := rows.push(unescapeRow(rec), start); err != nil {
+			return nil, -1, err
+		}
 	}
 	cut := int64(-1)
 	if tornAt >= 0 {
@@ -514,9 +502,8 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 		} else {
 			cut = tornAt
 			if len(fragment) > jKey {
-				for len(rows) > 0 && rows[len(rows)-1].key == fragment[jKey] {
-					cut = rows[len(rows)-1].start
-					rows = rows[:len(rows)-1]
+				if at := rows.takeBack(fragment[jKey]); at >= 0 {
+					cut = at
 				}
 			}
 			if cut < headerEnd {
@@ -524,12 +511,9 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 			}
 		}
 	}
-	st := newJournalStateFor(len(rows))
-	st.width = width
-	for _, r := range rows {
-		if err := st.add(r.fields); err != nil {
-			return nil, -1, fmt.Errorf("reading journal %q: row at byte %d: %w: %w", path, r.start, ErrJournal, err)
-		}
+	st, err := rows.finish()
+	if err != nil {
+		return nil, -1, err
 	}
 	if cut == 0 {
 		// Rewrite the header over the torn one.
@@ -542,6 +526,124 @@ func readJournal(f *os.File, path string) (*journalState, int64, error) {
 		cut = -1
 	}
 	return st, cut, nil
+}
+
+// journalSizeRows is the number of rows after which readJournal sizes the
+// state for the whole file.
+const journalSizeRows = 512
+
+// journalWidth is the number of fields of the rows under the journal
+// header header, or 0 when it is not a header of matches.csv.
+func journalWidth(header []string) int {
+	switch {
+	case equalStrings(header, JournalHeader):
+		return len(JournalHeader)
+	case equalStrings(header, postingJournalHeader):
+		return len(postingJournalHeader) // written before the FX columns
+	case equalStrings(header, fecJournalHeader):
+		return len(fecJournalHeader) // written before the posting columns
+	case equalStrings(header, ContractHeader):
+		return len(ContractHeader) // written before the FEC columns
+	}
+	return 0
+}
+
+// journalReading adds the journal's rows to its state as readJournal reads
+// them, but for the held ones: a torn tail takes back the complete rows
+// of its decision just before it, so the rows of the last decision key
+// read wait until another key comes; and the first rows wait until they
+// tell the bytes per row, which size the state's maps (journalSizeRows).
+// Read whole every pass that reads the items, the journal of 1,000,000
+// letters was kept as a million records (a string and a slice of fields
+// each) until the last was read, and each line stayed live as long as the
+// state through the keys and items it holds (issue 18).
+type journalReading struct {
+	path      string
+	size      int64 // the file's
+	headerEnd int64
+	width     int // fields per row
+	st        *journalState
+	held      []string // the fields of the held rows, width each
+	heldAt    []int64  // where each held row starts
+	own       rowOwner
+}
+
+// heldKey is the decision key of held row i.
+func (r *journalReading) heldKey(i int) string { return r.held[i*r.width+jKey] }
+
+// push takes the row rec (its fields read into memory the reader reuses)
+// starting at byte start.
+func (r *journalReading) push(rec []string, start int64) error {
+	if n := len(r.heldAt); n > 0 && r.heldKey(n-1) != rec[jKey] {
+		if r.st == nil && n >= journalSizeRows {
+			// 5 % more rows than the first ones tell: the maps are not
+			// grown by the last few.
+			r.st = newJournalStateFor(int(float64(r.size) / float64(start-r.headerEnd) * float64(n) * 1.05))
+		}
+		if r.st != nil {
+			if err := r.addHeld(n); err != nil {
+				return err
+			}
+		}
+	}
+	r.held, r.heldAt = append(r.held, rec...), append(r.heldAt, start)
+	return nil
+}
+
+// addHeld adds the first n held rows to the state.
+func (r *journalReading) addHeld(n int) error {
+	r.st.width = r.width
+	for i := range n {
+		if err := r.st.add(r.own.own(r.held[i*r.width : (i+1)*r.width])); err != nil {
+			return fmt.Errorf("reading journal %q: row at byte %d: %w: %w", r.path, r.heldAt[i], ErrJournal, err)
+		}
+	}
+	r.held, r.heldAt = append(r.held[:0], r.held[n*r.width:]...), append(r.heldAt[:0], r.heldAt[n:]...)
+	return nil
+}
+
+// takeBack drops the last rows read when they are of the decision key (a
+// torn fragment's), and returns where the first of them started (-1 when
+// none is).
+func (r *journalReading) takeBack(key string) int64 {
+	at := int64(-1)
+	for n := len(r.heldAt); n > 0 && r.heldKey(n-1) == key; n-- {
+		at = r.heldAt[n-1]
+		r.held, r.heldAt = r.held[:(n-1)*r.width], r.heldAt[:n-1]
+	}
+	return at
+}
+
+// finish adds the rows still held and returns the state.
+func (r *journalReading) finish() (*journalState, error) {
+	if r.st == nil {
+		r.st = newJournalStateFor(len(r.heldAt))
+	}
+	if err := r.addHeld(len(r.heldAt)); err != nil {
+		return nil, err
+	}
+	return r.st, nil
+}
+
+// rowOwner gives the texts a journal state keeps of a row (the decision
+// key and lettering code, the item, and a posting's customer, account and
+// reason) memory of their own, so that the line they were read from is
+// not kept with them; a decision's rows, which follow each other, share
+// one copy of its key.
+type rowOwner struct{ key string }
+
+// own copies row's kept texts out of its line, in place.
+func (o *rowOwner) own(row []string) []string {
+	if k := row[jKey]; k != o.key {
+		o.key = strings.Clone(k)
+	}
+	row[jKey] = o.key
+	for _, c := range [...]int{jOpenItemID, jCustomerID, jCode, jAccount, jReason} {
+		if c < len(row) {
+			row[c] = strings.Clone(row[c])
+		}
+	}
+	return row
 }
 
 // maxTornBytes bounds the tail examined by openQuoteToEOF: one batch.

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+
+	"github.com/lettrage/lettrage/pipeline/decide"
+	"github.com/lettrage/lettrage/pipeline/state"
+)
+
+// handedExceptions is what a pass over the SQL store hands its exceptions
+// reports instead of their reading every exception again after the commit
+// (issue 18: at 1,000,000 payments, ≈ 180,000 rows read and decoded twice,
+// the second time through SQLite's page cache, which the store then frees
+// at close). gatherOpen reads the open transactions with the other
+// exceptions in one query (Store.OpenAndExceptions); what the pass then
+// writes of the transactions — the rows of its decisions (new, matched
+// again, reversed), what a new delivery says of a recorded one, the
+// entries detailed by a camt.054 — is read again by key after the commit
+// (Store.ExceptionsAmong); every other row is as it was read. A ledger's
+// refusal rewrites rows outside the pass's commit: the reports then read
+// the store whole, as before.
+type handedExceptions struct {
+	// open is the pass's open exceptions as read (p.open's array: the
+	// rows it enriches or drops are touched, so read again); others the
+	// exceptions in other states; notException the open rows not flagged.
+	open, others []decide.StoredTx
+	notException map[string]bool
+	// touched are the keys of the rows the pass writes (or whose copy in
+	// open it changed).
+	touched map[string]bool
+}
+
+// checkHanded, set by the package's tests, compares every list handed to
+// the reports with the store's own (Store.Exceptions) and fails the pass
+// when they differ; handedLists counts the lists handed.
+var (
+	checkHanded bool
+	handedLists atomic.Int64
+)
+
+// touch records that the pass writes the row of key.
+func (h *handedExceptions) touch(key string) {
+	h.touched[key] = true
+}
+
+// touchCommit records the rows c writes.
+func (h *handedExceptions) touchCommit(c *state.Commit) {
+	for i := range c.Decisions {
+		if tx := c.Decisions[i].Tx; tx != nil {
+			h.touch(tx.Key)
+		}
+	}
+	for i := range c.Enriched {
+		h.touch(c.Enriched[i].Key)
+	}
+	for i := range c.Deliveries {
+		h.touch(c.Deliveries[i].TxKey)
+	}
+}
+
+// list is the store's exceptions as the commit left them, in txOrder:
+// what was read and not written since, and what was written, read again.
+func (h *handedExceptions) list(ctx context.Context, s *state.Store, job string) ([]decide.StoredTx, error) {
+	keys := make([]string, 0, len(h.touched))
+	for k := range h.touched {
+		keys = append(keys, k)
+	}
+	again, err := s.ExceptionsAmong(ctx, job, keys)
+	if err != nil {
+		return nil, err
+	}
+	// Each part is in txOrder (filtered in place: h.open is the pass's own
+	// and read no more), merged rather than sorted again.
+	open := h.open[:0]
+	for i := range h.open {
+		// p.open also holds the batch entries whose wait is over (not in
+		// state open): if exceptions, they are among others.
+		if st := &h.open[i]; st.State == decide.TxOpen && !h.touched[st.Tx.Key] && !h.notException[st.Tx.Key] {
+			open = append(open, *st)
+		}
+	}
+	others := make([]decide.StoredTx, 0, len(h.others))
+	for i := range h.others {
+		if st := &h.others[i]; !h.touched[st.Tx.Key] {
+			others = append(others, *st)
+		}
+	}
+	h.open, h.others = nil, nil
+	out := state.MergeTxs(open, others, state.InTxOrder(again))
+	handedLists.Add(1)
+	if checkHanded {
+		want, err := s.Exceptions(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) != len(want) || len(out) > 0 && !reflect.DeepEqual(out, want) {
+			return nil, fmt.Errorf("handing the exceptions to the reports: %d handed, the store has %d (or they differ)", len(out), len(want))
+		}
+	}
+	return out, nil
+}
+
+// exceptions is the store's exceptions for the reports: handed when the
+// pass read them (p.handed), else read.
+func (p *pass) exceptions(ctx context.Context) ([]decide.StoredTx, error) {
+	if s, ok := p.j.Store.(*state.Store); ok && p.handed != nil {
+		return p.handed.list(ctx, s, p.j.Name)
+	}
+	return p.j.Store.Exceptions(ctx, p.j.Name)
+}
