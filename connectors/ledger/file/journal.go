@@ -113,10 +113,17 @@ const (
 // in customer_id, and the posted amount in allocated_amount; only the
 // journal's posting_kind column tells it from an allocation. A decision
 // without allocations nor postings gives no rows.
-func MatchRows(d connectors.KeyedDecision) [][]string {
+func MatchRows(d connectors.KeyedDecision) [][]string { return matchRows(d, len(ContractHeader)) }
+
+// matchRows is MatchRows with room for width fields in each row: the
+// journal's rows (journalRows) append its columns without copying the
+// row again (0.6 s of CPU in a first pass of 1,000,000 payments).
+func matchRows(d connectors.KeyedDecision, width int) [][]string {
 	rows := make([][]string, 0, len(d.Decision.Allocations)+len(d.Decision.Postings))
+	letteredAt := d.DecidedAt.UTC().Format(time.RFC3339)
 	row := func(itemID, document, customer string, amount, writeOff domain.Amount) []string {
-		return []string{
+		r := make([]string, len(ContractHeader), max(width, len(ContractHeader)))
+		copy(r, []string{
 			d.Tx.Ref,
 			d.Tx.Account,
 			formatDate(d.Tx.BookingDate),
@@ -132,8 +139,9 @@ func MatchRows(d connectors.KeyedDecision) [][]string {
 			strconv.FormatFloat(d.Decision.Confidence, 'f', 2, 64),
 			d.Decision.Explanation,
 			d.Key,
-			d.DecidedAt.UTC().Format(time.RFC3339),
-		}
+			letteredAt,
+		})
+		return r
 	}
 	for _, a := range d.Decision.Allocations {
 		it := d.Items[a.ItemID]
@@ -163,7 +171,7 @@ type fecFields struct {
 // lettered), but their kind and reason. The customer account is empty
 // when the item's customer is unknown.
 func journalRows(d connectors.KeyedDecision, f fecFields) [][]string {
-	rows := MatchRows(d)
+	rows := matchRows(d, len(JournalHeader))
 	date := formatDate(d.DecidedAt.UTC())
 	n := len(d.Decision.Allocations)
 	for i, a := range d.Decision.Allocations {
@@ -591,9 +599,15 @@ func appendRows(path string, rows [][]string) (int64, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	safe := make([][]string, len(rows))
+	fields := 0
+	for _, r := range rows {
+		fields += len(r)
+	}
+	copies := make([]string, 0, fields) // the escaped rows, in one allocation
 	size := 0
 	for i, r := range rows {
-		safe[i] = csvsafe.Row(append([]string(nil), r...), journalNotText)
+		copies = append(copies, r...)
+		safe[i] = csvsafe.Row(copies[len(copies)-len(r):len(copies):len(copies)], journalNotText)
 		for _, f := range safe[i] {
 			size += len(f) + 1 // the comma or the newline after it
 		}
