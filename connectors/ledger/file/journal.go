@@ -252,6 +252,28 @@ func newJournalStateFor(rows int) *journalState {
 		codes: make(map[string]string, rows), postings: map[string][]postingRow{}}
 }
 
+// reserve makes room in the maps for the rows of n more decisions when
+// they would more than double (a first write-back into a new journal):
+// grown one batch at a time, the maps of a first pass of 1,000,000
+// payments were rehashed and split all along (a rebuild here copies no
+// more than one doubling would).
+func (s *journalState) reserve(n int) {
+	if n <= len(s.keys) {
+		return
+	}
+	s.keys, s.codes = grown(s.keys, n), grown(s.codes, n)
+	s.used, s.uses = grown(s.used, n), grown(s.uses, n)
+}
+
+// grown is a copy of m with room for n more entries.
+func grown[K comparable, V any](m map[K]V, n int) map[K]V {
+	g := make(map[K]V, len(m)+n)
+	for k, v := range m {
+		g[k] = v
+	}
+	return g
+}
+
 // legacy reports a journal with the contract columns only.
 func (s *journalState) legacy() bool { return s.width == len(ContractHeader) }
 
