@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +223,74 @@ func TestSeenListing(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Errorf("SeenListing(%s, %d, %v) = %v, %v; want %v", tc.path, tc.size, tc.mod, got, err, tc.want)
 			}
+		}
+	})
+}
+
+// TestMarkAppliedMovesOnlyPending: MarkApplied moves the decisions it is
+// given from PENDING to APPLIED with its time, over several statements
+// (chunks of keys) in any order, and leaves alone what is not pending (a
+// refused letter, a decision of record, an applied one keeps its time),
+// what it is not given and the keys the store does not know.
+func TestMarkAppliedMovesOnlyPending(t *testing.T) {
+	defer func(n int) { markAppliedChunk = n }(markAppliedChunk)
+	markAppliedChunk = 3
+	forEachOpenStore(t, func(t *testing.T, ctx context.Context, s *Store) {
+		at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+		c := bulkCommit(40, at)
+		if err := s.SaveCommit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		pending, err := s.Pending(ctx, "j")
+		if err != nil || len(pending) != 10 {
+			t.Fatalf("Pending = %d, %v; want 10", len(pending), err)
+		}
+		refused := pending[0].Key
+		if err := s.MarkRejected(ctx, "j", []decide.Rejection{{Key: refused, Reason: "closed period"}}, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		early := pending[1].Key
+		if err := s.MarkApplied(ctx, "j", []string{early}, at.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{"unknown-1", early, refused}
+		for _, p := range pending[2:9] { // pending[9] stays pending
+			keys = append(keys, p.Key)
+		}
+		for _, d := range c.Decisions {
+			if d.Decision.Outcome != domain.Auto {
+				keys = append(keys, d.Key) // decisions of record: not pending
+			}
+		}
+		keys = append(keys, "unknown-2")
+		slices.Reverse(keys)
+		if err := s.MarkApplied(ctx, "j", keys, at.Add(3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for _, d := range c.Decisions {
+			want[d.Key] = decide.DecRecord + "|"
+		}
+		for _, p := range pending[2:9] {
+			want[p.Key] = decide.DecApplied + "|2026-11-20T09:03:00Z"
+		}
+		want[pending[9].Key] = decide.DecPending + "|"
+		want[refused] = decide.DecRejected + "|2026-11-20T09:01:00Z"
+		want[early] = decide.DecApplied + "|2026-11-20T09:02:00Z"
+		rows, err := collect(ctx, s.onDB(), `SELECT key, state, applied_at FROM decisions WHERE job = ? ORDER BY key`, "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(want) {
+			t.Fatalf("%d decisions, want %d", len(rows), len(want))
+		}
+		for _, r := range rows {
+			if got := r[1] + "|" + r[2]; got != want[r[0]] {
+				t.Errorf("decision %s: %s, want %s", r[0], got, want[r[0]])
+			}
+		}
+		if p, err := s.Pending(ctx, "j"); err != nil || len(p) != 1 || p[0].Key != pending[9].Key {
+			t.Errorf("pending after MarkApplied: %d (%v), want %s alone", len(p), err, pending[9].Key)
 		}
 	})
 }

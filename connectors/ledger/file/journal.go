@@ -120,6 +120,7 @@ func MatchRows(d connectors.KeyedDecision) [][]string { return matchRows(d, 0) }
 // journal's): appending them then copies no row.
 func matchRows(d connectors.KeyedDecision, extra int) [][]string {
 	rows := make([][]string, 0, len(d.Decision.Allocations)+len(d.Decision.Postings))
+	letteredAt := d.DecidedAt.UTC().Format(time.RFC3339)
 	row := func(itemID, document, customer string, amount, writeOff domain.Amount) []string {
 		return append(make([]string, 0, len(ContractHeader)+extra),
 			d.Tx.Ref,
@@ -137,7 +138,7 @@ func matchRows(d connectors.KeyedDecision, extra int) [][]string {
 			strconv.FormatFloat(d.Decision.Confidence, 'f', 2, 64),
 			d.Decision.Explanation,
 			d.Key,
-			d.DecidedAt.UTC().Format(time.RFC3339),
+			letteredAt,
 		)
 	}
 	for _, a := range d.Decision.Allocations {
@@ -247,6 +248,28 @@ func newJournalStateFor(rows int) *journalState {
 	return &journalState{keys: make(map[string]bool, rows), used: make(map[string]domain.Amount, rows),
 		uses: make(map[string][]use, rows), width: len(JournalHeader),
 		codes: make(map[string]string, rows), postings: map[string][]postingRow{}}
+}
+
+// reserve makes room in the maps for the rows of n more decisions when
+// they would more than double (a first write-back into a new journal):
+// grown one batch at a time, the maps of a first pass of 1,000,000
+// payments were rehashed and split all along (a rebuild here copies no
+// more than one doubling would).
+func (s *journalState) reserve(n int) {
+	if n <= len(s.keys) {
+		return
+	}
+	s.keys, s.codes = grown(s.keys, n), grown(s.codes, n)
+	s.used, s.uses = grown(s.used, n), grown(s.uses, n)
+}
+
+// grown is a copy of m with room for n more entries.
+func grown[K comparable, V any](m map[K]V, n int) map[K]V {
+	g := make(map[K]V, len(m)+n)
+	for k, v := range m {
+		g[k] = v
+	}
+	return g
 }
 
 // legacy reports a journal with the contract columns only.

@@ -455,7 +455,9 @@ func (l *Ledger) refusal(st *journalState, d domain.Decision) string {
 	return ""
 }
 
-// Applied reports, for each of keys, whether the journal holds it.
+// Applied reports, for each of keys, whether the journal holds it, and
+// makes room in the journal's cache for that many decisions (a write-back
+// asks before it applies them).
 func (l *Ledger) Applied(ctx context.Context, keys []string) (map[string]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("checking the journal: %w", err)
@@ -474,6 +476,9 @@ func (l *Ledger) Applied(ctx context.Context, keys []string) (map[string]bool, e
 	for _, k := range keys {
 		out[k] = st.keys[k] || undone.keys[k]
 	}
+	// A write-back asks first: its decisions are the rows Apply is about
+	// to add.
+	st.reserve(len(keys))
 	return out, nil
 }
 

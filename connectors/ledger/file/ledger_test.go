@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -498,5 +499,45 @@ func BenchmarkLoadJournal(b *testing.B) {
 		if _, err := loadJournal(journal); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppliedMakesRoomKeepingTheCache: Applied, asked about more keys than
+// the journal holds (a write-back about to apply them), rebuilds the cached
+// journal state with room for them: what it holds is unchanged (the same
+// as the journal read back), and so is what the ledger then says and does.
+func TestAppliedMakesRoomKeepingTheCache(t *testing.T) {
+	ctx := context.Background()
+	l, journal := newLedger(t)
+	err := l.Apply(ctx, []connectors.KeyedDecision{
+		decision("k1", "R1", alloc("INV-1", "99.50", "0.50")),
+		decision("k2", "R2", alloc("INV-2", "50", ""), alloc("CN-1", "-30", "")),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"k1", "k2"}
+	for i := range 40 {
+		keys = append(keys, "new-"+strconv.Itoa(i))
+	}
+	got, err := l.Applied(ctx, keys)
+	if err != nil || !got["k1"] || !got["k2"] || got["new-0"] {
+		t.Fatalf("Applied = %v, %v", got, err)
+	}
+	read, err := loadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := l.journal
+	if !reflect.DeepEqual(st.keys, read.keys) || !reflect.DeepEqual(st.used, read.used) || !reflect.DeepEqual(st.uses, read.uses) ||
+		!reflect.DeepEqual(st.codes, read.codes) || st.last != read.last {
+		t.Fatalf("the cached journal after Applied differs from the journal read back:\n%+v\n%+v", st, read)
+	}
+	if err := l.Apply(ctx, []connectors.KeyedDecision{decision("new-0", "R3", alloc("INV-3", "50", ""))}); err != nil {
+		t.Fatal(err)
+	}
+	rows := readRows(t, journal)
+	if last := rows[len(rows)-1]; last[jKey] != "new-0" || last[jCode] != nextCode(rows[len(rows)-2][jCode]) {
+		t.Errorf("the letter after Applied: %q, want new-0 with the code after %q", last, rows[len(rows)-2][jCode])
 	}
 }
