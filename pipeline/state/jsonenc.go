@@ -190,6 +190,15 @@ func (e *jsonEnc) strings(name string, ss []string) {
 
 const hexDigits = "0123456789abcdef"
 
+// plainASCII says which ASCII bytes a JSON string carries as they are:
+// not the controls, '"', '\\', nor (HTML escaping) '<', '>' and '&'.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // string writes s quoted as encoding/json does (HTML escaping on): '"'
 // and '\\' and the control characters escaped (\b \f \n \r \t short),
 // '<', '>' and '&' as \u003c…, invalid UTF-8 as \ufffd, U+2028 and
@@ -200,7 +209,7 @@ func (e *jsonEnc) string(s string) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plainASCII[c] {
 				i++
 				continue
 			}

@@ -250,3 +250,44 @@ func FuzzJSONEncoder(f *testing.F) {
 		sameAsEncodingJSON(t, map[string]domain.OpenItem{a: {ID: a, CustomerName: b, IBANs: []string{c}, DueDate: at, Amount: amt}, b: {ID: c, IssueDate: at}})
 	})
 }
+
+// BenchmarkJSONEncoder: the transaction, decision and items of
+// bulkCommit's records encoded by hand into a reused buffer, against
+// encoding/json.
+func BenchmarkJSONEncoder(b *testing.B) {
+	c := bulkCommit(256, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	txs, ds, items := make([]domain.Transaction, 256), make([]domain.Decision, 256), make([]map[string]domain.OpenItem, 256)
+	for i := range txs {
+		txs[i], ds[i], items[i] = *c.Decisions[i].Tx, c.Decisions[i].Decision, c.Decisions[i].Items
+	}
+	b.Run("hand", func(b *testing.B) {
+		var buf []byte
+		i := 0
+		for b.Loop() {
+			buf = buf[:0]
+			k := i % len(txs)
+			if _, err := txJSON(&buf, &txs[k]); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := decisionJSON(&buf, &ds[k]); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := itemsJSON(&buf, items[k]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			k := i % len(txs)
+			for _, v := range []any{&txs[k], &ds[k], items[k]} {
+				if _, err := jsonText(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			i++
+		}
+	})
+}
