@@ -199,6 +199,18 @@ var plainASCII = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// plain8 says that the eight bytes of x are all plainASCII: none is a
+// control, '"', '\\', '<', '>', '&' nor of the high half. (zero(v) has
+// the high bit of each zero byte of v set, and maybe of bytes above one;
+// a wrong "not plain" only sends the bytes to the loop byte by byte.)
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	below := (x - ones*0x20) & ^x & highs // a byte under 0x20
+	return (x&highs | below | zero(x^(ones*'"')) | zero(x^(ones*'\\')) | zero(x^(ones*'<')) | zero(x^(ones*'>')) |
+		zero(x^(ones*'&'))) == 0
+}
+
 // string writes s quoted as encoding/json does (HTML escaping on): '"'
 // and '\\' and the control characters escaped (\b \f \n \r \t short),
 // '<', '>' and '&' as \u003c…, invalid UTF-8 as \ufffd, U+2028 and
@@ -207,6 +219,14 @@ func (e *jsonEnc) string(s string) {
 	b := append(e.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time, most of a payment's text.
+		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plainASCII[c] {

@@ -291,3 +291,37 @@ func BenchmarkJSONEncoder(b *testing.B) {
 		}
 	})
 }
+
+// plain8 answers for eight bytes what plainASCII answers for each.
+func TestPlain8(t *testing.T) {
+	word := func(b [8]byte) (x uint64) {
+		for i := 7; i >= 0; i-- {
+			x = x<<8 | uint64(b[i])
+		}
+		return x
+	}
+	check := func(b [8]byte) {
+		want := true
+		for _, c := range b {
+			want = want && c < 0x80 && plainASCII[c]
+		}
+		if got := plain8(word(b)); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", b[:], got, want)
+		}
+	}
+	for c := range 256 {
+		for p := range 8 {
+			b := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			b[p] = byte(c)
+			check(b)
+		}
+	}
+	r := rand.New(rand.NewPCG(8, 18))
+	for range 200000 {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(0x18 + r.IntN(0x70)) // around the edges: 0x18…0x87
+		}
+		check(b)
+	}
+}
