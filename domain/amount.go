@@ -550,6 +550,18 @@ func (a Amount) keySlow() string {
 	return s
 }
 
+// AppendString appends String's text to b without allocating in the
+// common case (the state store's JSON encoder, pipeline/state).
+func (a Amount) AppendString(b []byte) []byte {
+	if a.isBig() {
+		return append(b, a.String()...)
+	}
+	if a.exp() == 0 {
+		return strconv.AppendInt(b, a.c, 10)
+	}
+	return a.appendCompact(b, false)
+}
+
 // MarshalText implements encoding.TextMarshaler (used by JSON output).
 func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 

@@ -224,3 +224,25 @@ func TestCommitWritesInKeyOrder(t *testing.T) {
 		t.Errorf("the transaction decided twice shows %q (%v), want the second decision", st.Decision.Explanation, err)
 	}
 }
+
+// BenchmarkSaveCommit is a first pass's commit on its own: 20,000 new
+// transactions of bulkCommit's kinds into an empty SQLite store
+// (docs/BENCHMARKS.md, "Round six: the commit's statements and encoding").
+func BenchmarkSaveCommit(b *testing.B) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	c := bulkCommit(20000, at)
+	for b.Loop() {
+		b.StopTimer()
+		s, err := OpenSQLite(filepath.Join(b.TempDir(), "state.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.SaveCommit(context.Background(), c); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}

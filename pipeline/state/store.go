@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/lettrage/lettrage/domain"
 	"github.com/lettrage/lettrage/matcher"
@@ -917,7 +916,10 @@ type rowBatch struct {
 	rows       int
 	every      bool
 	limit      int
-	copy       func(ctx context.Context, args []any, rows int) error
+	// buf holds the JSON of the rows collected (txJSON…): reset, not
+	// freed, once they are written.
+	buf  []byte
+	copy func(ctx context.Context, args []any, rows int) error
 }
 
 // add appends one row (width values), writing the batch when it is full.
@@ -937,8 +939,8 @@ func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 	}
 	if b.copy != nil {
 		err := b.copy(ctx, b.args, b.rows)
-		clear(b.args) // the JSON the rows held is garbage once written
-		b.args, b.rows = b.args[:0], 0
+		clear(b.args)
+		b.args, b.rows, b.buf = b.args[:0], 0, b.buf[:0]
 		return err
 	}
 	one := "(" + placeholders(b.width) + ")"
@@ -949,7 +951,7 @@ func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 			err = fmt.Errorf("%d of %d rows already recorded (%v)", int64(b.rows)-n, b.rows, nerr)
 		}
 	}
-	b.args, b.rows = b.args[:0], 0
+	b.args, b.rows, b.buf = b.args[:0], 0, b.buf[:0]
 	return err
 }
 
@@ -966,6 +968,7 @@ type commitWriter struct {
 	keyOrder bool
 	linkRows []linkRow
 	keyRows  []keyRow
+	scratch  []byte // the JSON of a transaction's update
 }
 
 func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
@@ -1030,16 +1033,12 @@ func (w *commitWriter) transaction(ctx context.Context, d decide.DecisionRecord)
 	c := w.c
 	state, _, current := decide.Shown(d)
 	same := d.Shows == nil && current.Outcome == d.Decision.Outcome && current.Reason == d.Decision.Reason
-	var cur string
-	var err error
-	switch {
-	case !same:
-		cur, err = jsonText(current)
-	case !d.New:
-		cur, err = jsonText(d.Decision)
-	}
-	if err != nil {
-		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
+	// The text goes into the buffer of the batch it is bound with: the
+	// new transaction's, or a scratch one for the update (after the flush
+	// below, which resets the batches' buffers).
+	shown := &current
+	if same {
+		shown = &d.Decision
 	}
 	exception := 0
 	if decide.IsException(current) {
@@ -1050,14 +1049,23 @@ func (w *commitWriter) transaction(ctx context.Context, d decide.DecisionRecord)
 		// once, in decisions, and named by decision_key (schema 9). Its
 		// key is new too (every decision key derives from the transaction
 		// key), so the row written with it is this decision.
-		ref := d.Key
+		ref, cur := d.Key, ""
 		if !same {
 			ref = ""
+			var err error
+			if cur, err = decisionJSON(&w.txs.buf, shown); err != nil {
+				return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
+			}
 		}
 		return w.insertTx(ctx, d, state, cur, ref, exception)
 	}
 	if err := w.flush(ctx); err != nil {
 		return err
+	}
+	w.scratch = w.scratch[:0]
+	cur, err := decisionJSON(&w.scratch, shown)
+	if err != nil {
+		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 	}
 	if _, err := w.pq.ExecContext(ctx, `UPDATE transactions SET state = ?, decision = ?, exception = ?, updated_at = ? WHERE job = ? AND key = ?`,
 		state, cur, exception, w.at, c.Job, d.Tx.Key); err != nil {
@@ -1070,12 +1078,12 @@ func (w *commitWriter) transaction(ctx context.Context, d decide.DecisionRecord)
 func (w *commitWriter) decisionRow(ctx context.Context, d decide.DecisionRecord) error {
 	c := w.c
 	_, decState, _ := decide.Shown(d)
-	dec, err := jsonText(d.Decision)
+	dec, err := decisionJSON(&w.decs.buf, &d.Decision)
 	if err != nil {
 		return fmt.Errorf("encoding decision for %q: %w", d.Tx.Ref, err)
 	}
 	named := decide.ItemsOf(&d, c.Snapshots)
-	items, err := jsonText(named)
+	items, err := itemsJSON(&w.decs.buf, named)
 	if err != nil {
 		return fmt.Errorf("encoding items for %q: %w", d.Tx.Ref, err)
 	}
@@ -1086,22 +1094,9 @@ func (w *commitWriter) decisionRow(ctx context.Context, d decide.DecisionRecord)
 	return w.settledKeys(ctx, d, named)
 }
 
-// jsonText is v's JSON as a string that shares json.Marshal's fresh
-// buffer instead of copying it: nothing else holds or writes that buffer,
-// and the driver copies the text when it binds it. A commit of 100,000
-// payments encodes ≈ 210 MB of JSON it would otherwise copy once more
-// (docs/BENCHMARKS.md, "Round four").
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(b) == 0 {
-		return "", err
-	}
-	return unsafe.String(&b[0], len(b)), nil
-}
-
 // insertTx batches the row of a new transaction and its batch links.
 func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, state, cur, decKey string, exception int) error {
-	data, err := jsonText(d.Tx)
+	data, err := txJSON(&w.txs.buf, d.Tx)
 	if err != nil {
 		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
 	}
