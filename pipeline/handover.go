@@ -64,6 +64,10 @@ func (h *handedExceptions) touchCommit(c *state.Commit) {
 // list is the store's exceptions as the commit left them, in txOrder:
 // what was read and not written since, and what was written, read again.
 func (h *handedExceptions) list(ctx context.Context, s *state.Store, job string) ([]decide.StoredTx, error) {
+	if h.readWhole() {
+		h.open, h.others = nil, nil
+		return s.Exceptions(ctx, job)
+	}
 	keys := make([]string, 0, len(h.touched))
 	for k := range h.touched {
 		keys = append(keys, k)
@@ -101,6 +105,15 @@ func (h *handedExceptions) list(ctx context.Context, s *state.Store, job string)
 		}
 	}
 	return out, nil
+}
+
+// readWhole reports whether the pass wrote more rows than it read: then
+// reading the store's exceptions whole costs less than reading the written
+// rows again by key. A first pass writes every transaction it takes in
+// (1,000,000 keys looked up in lists of keysPerQuery: 24.6 s of CPU,
+// against ≈ 3 s for the whole read of its ≈ 195,000 exceptions).
+func (h *handedExceptions) readWhole() bool {
+	return len(h.touched) > len(h.open)+len(h.others)
 }
 
 // exceptions is the store's exceptions for the reports: handed when the
