@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/lettrage/lettrage/internal/textchunk"
 )
 
 // The fast entry path. The streaming structure (document, message,
@@ -362,7 +364,7 @@ type fastState struct {
 	attrs     []fattr
 	arena     []byte
 	// texts is the chunk the strings str keeps are copied into (keep).
-	texts strings.Builder
+	texts textchunk.Chunks
 	slabs []slab // per plan number, see alloc
 	// fields caches, per plan number and name number, which field of the
 	// plan a child element of that name fills (see fieldFor).
@@ -523,31 +525,13 @@ func (st *fastState) date(b []byte) string {
 	return string(b)
 }
 
-// textChunk is the size of the chunks keep copies texts into.
-const textChunk = 32 << 10
-
 // keep returns a string of b's bytes, copied into a chunk shared with the
-// texts kept before it rather than allocated on its own: an entry's names,
-// references and remittance lines (a dozen strings or more, most of them
-// kept with its transactions until the pass ends) cost the allocator and
-// the garbage collector one pointer-free object per 32 KiB instead of
-// one object each. The chunk is a strings.Builder grown once (its memory
-// is not zeroed first) and the strings are slices of its String: what a
-// Builder has written it never writes again, and a full chunk is left to
-// its strings for a new one. A chunk lives as long as any of its strings.
-// Texts longer than an eighth of a chunk are allocated on their own.
-func (st *fastState) keep(b []byte) string {
-	if len(b) > textChunk/8 {
-		return string(b)
-	}
-	if st.texts.Len()+len(b) > st.texts.Cap() {
-		st.texts = strings.Builder{}
-		st.texts.Grow(textChunk)
-	}
-	off := st.texts.Len()
-	st.texts.Write(b)
-	return st.texts.String()[off:]
-}
+// texts kept before it rather than allocated on its own (textchunk): an
+// entry's names, references and remittance lines (a dozen strings or more,
+// most of them kept with its transactions until the pass ends) cost the
+// allocator and the garbage collector one pointer-free object per 32 KiB
+// instead of one object each.
+func (st *fastState) keep(b []byte) string { return st.texts.KeepBytes(b) }
 
 // blank reports whether b is only spaces, tabs and newlines.
 func blank(b []byte) bool {

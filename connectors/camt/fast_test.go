@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lettrage/lettrage/internal/textchunk"
 )
 
 func readBoth(t testing.TB, data []byte, opts Options) (fast, ref []byte, ferr, rerr error) {
@@ -184,10 +186,10 @@ func TestKeepSharesChunks(t *testing.T) {
 			st.str(line)
 		}
 	})
-	if perChunk := float64(1000*len(line))/textChunk + 1; allocs > perChunk {
+	if perChunk := float64(1000*len(line))/textchunk.Size + 1; allocs > perChunk {
 		t.Errorf("%v allocations for 1000 texts of %d bytes; want at most %.0f (one per chunk)", allocs, len(line), perChunk)
 	}
-	long := bytes.Repeat([]byte("LONG REMITTANCE "), textChunk/16)
+	long := bytes.Repeat([]byte("LONG REMITTANCE "), textchunk.Size/16)
 	used := st.texts.Len()
 	if s := st.str(long); s != string(long) || st.texts.Len() != used {
 		t.Errorf("a long text is not kept apart (chunk %d → %d bytes)", used, st.texts.Len())

@@ -424,28 +424,33 @@ func (s *Store) prepared(tx *sql.Tx) *preparedTx {
 }
 
 func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, ok := p.stmts[q]
-	if !ok {
-		var err error
-		if st, err = p.tx.PrepareContext(ctx, p.d.rebind(q)); err != nil {
-			return nil, err
-		}
-		p.stmts[q] = st
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
 }
 
 // QueryContext runs a prepared query.
 func (p *preparedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, ok := p.stmts[q]
-	if !ok {
-		var err error
-		if st, err = p.tx.PrepareContext(ctx, p.d.rebind(q)); err != nil {
-			return nil, err
-		}
-		p.stmts[q] = st
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return st.QueryContext(ctx, args...)
+}
+
+// stmt is q prepared in the transaction, once.
+func (p *preparedTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := p.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := p.tx.PrepareContext(ctx, p.d.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	p.stmts[q] = st
+	return st, nil
 }
 
 // QueryRowContext runs a prepared query returning at most one row.

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lettrage/lettrage/domain"
+	"github.com/lettrage/lettrage/internal/textchunk"
 )
 
 // The columns of the open-items CSV contract, in any order in a file.
@@ -231,11 +232,8 @@ func (lay *layout) readCSV(r io.Reader, name string) (*export, error) {
 // reading and shared.
 type owner struct {
 	texts map[string]string
-	chunk strings.Builder
+	chunk textchunk.Chunks
 }
-
-// ownChunk is the size of the chunks owner.keep copies texts into.
-const ownChunk = 32 << 10
 
 // shared returns s in memory of its own, the same for every equal s.
 func (o *owner) shared(s string) string {
@@ -253,30 +251,12 @@ func (o *owner) shared(s string) string {
 	return s
 }
 
-// keep returns s in memory of its own, copied into the current chunk:
-// three texts an item (id, number, reference) cost the allocator and the
-// garbage collector one pointer-free object per 32 KiB of them rather
-// than one object each. The chunk is a strings.Builder grown once (its
-// memory is not zeroed first) and the texts are slices of its String:
-// what a Builder has written it never writes again, and a full chunk is
-// left to its texts for a new one. A chunk lives as long as any of its
-// texts, that is as long as the items. Texts longer than an eighth of a
-// chunk are copied on their own.
-func (o *owner) keep(s string) string {
-	switch {
-	case s == "":
-		return ""
-	case len(s) > ownChunk/8:
-		return strings.Clone(s)
-	}
-	if o.chunk.Len()+len(s) > o.chunk.Cap() {
-		o.chunk = strings.Builder{}
-		o.chunk.Grow(ownChunk)
-	}
-	off := o.chunk.Len()
-	o.chunk.WriteString(s)
-	return o.chunk.String()[off:]
-}
+// keep returns s in memory of its own, copied into the current chunk
+// (textchunk): three texts an item (id, number, reference) cost the
+// allocator and the garbage collector one pointer-free object per 32 KiB
+// of them rather than one object each. A chunk lives as long as any of
+// its texts, that is as long as the items.
+func (o *owner) keep(s string) string { return o.chunk.Keep(s) }
 
 // detach copies the item's texts out of the line they were read from.
 func (o *owner) detach(it *domain.OpenItem) {
