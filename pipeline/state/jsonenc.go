@@ -174,16 +174,22 @@ func (e *jsonEnc) float(name string, f float64) {
 
 // strings is a []string member tagged omitempty.
 func (e *jsonEnc) strings(name string, ss []string) {
-	if len(ss) == 0 {
+	list(e, name, ss, func(s *string) { e.string(*s) })
+}
+
+// list writes an array member tagged omitempty: each element of xs by
+// each, comma-separated.
+func list[T any](e *jsonEnc, name string, xs []T, each func(x *T)) {
+	if len(xs) == 0 {
 		return
 	}
 	e.key(name)
 	e.b = append(e.b, '[')
-	for i, s := range ss {
+	for i := range xs {
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.string(s)
+		each(&xs[i])
 	}
 	e.b = append(e.b, ']')
 }
@@ -305,34 +311,15 @@ func (e *jsonEnc) transaction(t *domain.Transaction) {
 	e.key("counterparty")
 	e.party(&t.Counterparty)
 	e.strOmit("end_to_end_id", t.EndToEndID)
-	if len(t.Structured) > 0 {
-		e.key("structured")
-		e.b = append(e.b, '[')
-		for i := range t.Structured {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			r := &t.Structured[i]
-			e.b = append(e.b, '{')
-			e.strOmit("type", r.Type)
-			e.strOmit("issuer", r.Issuer)
-			e.str("value", r.Value)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, "structured", t.Structured, func(r *domain.Reference) {
+		e.b = append(e.b, '{')
+		e.strOmit("type", r.Type)
+		e.strOmit("issuer", r.Issuer)
+		e.str("value", r.Value)
+		e.b = append(e.b, '}')
+	})
 	e.strings("documents", t.Documents)
-	if len(t.Remitted) > 0 {
-		e.key("remitted")
-		e.b = append(e.b, '[')
-		for i := range t.Remitted {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.remitted(&t.Remitted[i])
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, "remitted", t.Remitted, e.remitted)
 	e.strings("unstructured", t.Unstructured)
 	e.strings("additional", t.Additional)
 	if c := t.Conversion; c != nil {
@@ -373,25 +360,16 @@ func (e *jsonEnc) remitted(d *domain.RemittedDocument) {
 	e.amountZero("credit_note", d.CreditNote)
 	e.amountZero("tax", d.Tax)
 	e.strOmit("tax_type", d.TaxType)
-	if len(d.Adjustments) > 0 {
-		e.key("adjustments")
-		e.b = append(e.b, '[')
-		for i := range d.Adjustments {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			a := &d.Adjustments[i]
-			e.b = append(e.b, '{')
-			e.amount("amount", a.Amount)
-			if a.Added {
-				e.boolean("added", true)
-			}
-			e.strOmit("reason", a.Reason)
-			e.strOmit("info", a.Info)
-			e.b = append(e.b, '}')
+	list(e, "adjustments", d.Adjustments, func(a *domain.DocumentAdjustment) {
+		e.b = append(e.b, '{')
+		e.amount("amount", a.Amount)
+		if a.Added {
+			e.boolean("added", true)
 		}
-		e.b = append(e.b, ']')
-	}
+		e.strOmit("reason", a.Reason)
+		e.strOmit("info", a.Info)
+		e.b = append(e.b, '}')
+	})
 	e.b = append(e.b, '}')
 }
 
@@ -403,62 +381,35 @@ func (e *jsonEnc) decision(d *domain.Decision) {
 	e.strOmit("rule", d.Rule)
 	e.float("confidence", d.Confidence)
 	e.str("explanation", d.Explanation)
-	if len(d.Allocations) > 0 {
-		e.key("allocations")
-		e.b = append(e.b, '[')
-		for i := range d.Allocations {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			a := &d.Allocations[i]
-			e.b = append(e.b, '{')
-			e.str("item_id", a.ItemID)
-			e.amount("amount", a.Amount)
-			e.amount("writeoff", a.WriteOff)
-			e.amountZero("item_amount", a.ItemAmount)
-			e.strOmit("item_currency", a.ItemCurrency)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, "allocations", d.Allocations, func(a *domain.Allocation) {
+		e.b = append(e.b, '{')
+		e.str("item_id", a.ItemID)
+		e.amount("amount", a.Amount)
+		e.amount("writeoff", a.WriteOff)
+		e.amountZero("item_amount", a.ItemAmount)
+		e.strOmit("item_currency", a.ItemCurrency)
+		e.b = append(e.b, '}')
+	})
 	e.amount("excess", d.Excess)
-	if len(d.Candidates) > 0 {
-		e.key("candidates")
-		e.b = append(e.b, '[')
-		for i := range d.Candidates {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			c := &d.Candidates[i]
-			e.b = append(e.b, '{')
-			e.str("item_id", c.ItemID)
-			e.str("customer_id", c.CustomerID)
-			e.float("score", c.Score)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, "candidates", d.Candidates, func(c *domain.Candidate) {
+		e.b = append(e.b, '{')
+		e.str("item_id", c.ItemID)
+		e.str("customer_id", c.CustomerID)
+		e.float("score", c.Score)
+		e.b = append(e.b, '}')
+	})
 	e.strOmit("reason", d.Reason)
 	e.strOmit("unletter_key", d.UnletterKey)
-	if len(d.Postings) > 0 {
-		e.key("postings")
-		e.b = append(e.b, '[')
-		for i := range d.Postings {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			p := &d.Postings[i]
-			e.b = append(e.b, '{')
-			e.str("kind", string(p.Kind))
-			e.strOmit("customer_id", p.CustomerID)
-			e.strOmit("item_id", p.ItemID)
-			e.amount("amount", p.Amount)
-			e.strOmit("account", p.Account)
-			e.strOmit("reason", p.Reason)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
-	}
+	list(e, "postings", d.Postings, func(p *domain.Posting) {
+		e.b = append(e.b, '{')
+		e.str("kind", string(p.Kind))
+		e.strOmit("customer_id", p.CustomerID)
+		e.strOmit("item_id", p.ItemID)
+		e.amount("amount", p.Amount)
+		e.strOmit("account", p.Account)
+		e.strOmit("reason", p.Reason)
+		e.b = append(e.b, '}')
+	})
 	e.b = append(e.b, '}')
 }
 
