@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pkgsftp "github.com/pkg/sftp"
@@ -226,9 +227,17 @@ type conn struct {
 	ssh  *ssh.Client
 	sftp *pkgsftp.Client
 	dead chan struct{} // closed when the connection is gone
+	// closed is set by close before it closes the socket: a call that
+	// follows an operation close cut short (a cancelled read) finds the
+	// connection gone and connects again, without waiting for dead, which
+	// closes only once the SSH client has seen the socket go.
+	closed atomic.Bool
 }
 
 func (c *conn) alive() bool {
+	if c.closed.Load() {
+		return false
+	}
 	select {
 	case <-c.dead:
 		return false
@@ -240,6 +249,7 @@ func (c *conn) alive() bool {
 // close drops the connection. The socket goes first: closing the SFTP
 // session politely writes to it, which blocks on a hung server.
 func (c *conn) close() {
+	c.closed.Store(true)
 	_ = c.nc.Close()
 	_ = c.ssh.Close()
 	_ = c.sftp.Close()
