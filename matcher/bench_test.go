@@ -255,3 +255,25 @@ func BenchmarkIndexItems(b *testing.B) {
 	}
 	b.ReportMetric((cpuSeconds()-before)/float64(b.N), "cpu-s/op")
 }
+
+// BenchmarkTypoBuild measures building the deletion index of the open
+// items alone (a part of BenchmarkIndexItems), on two goroutines, over
+// the items of the remittance profile: 2 × LETTRAGE_BENCH_N (default
+// 100,000).
+func BenchmarkTypoBuild(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("LETTRAGE_BENCH_N"); v != "" {
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			b.Fatalf("LETTRAGE_BENCH_N=%q: %v", v, err)
+		}
+	}
+	ds := gen.GenerateWith(42, n, gen.Options{Profile: gen.ProfileRemittance})
+	build := matcher.TypoBuild(matcher.IndexItems(ds.Items, 2), 2)
+	b.ReportAllocs()
+	b.ResetTimer()
+	before := cpuSeconds()
+	for b.Loop() {
+		build()
+	}
+	b.ReportMetric((cpuSeconds()-before)/float64(b.N), "cpu-s/op")
+}

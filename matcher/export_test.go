@@ -119,3 +119,9 @@ func TypoDiff(in Input) (diffs []string, withTypos int) {
 	}
 	return diffs, withTypos
 }
+
+// TypoBuild returns a function that builds the deletion index of p's
+// items again on workers goroutines (BenchmarkTypoBuild).
+func TypoBuild(p *ItemsIndex, workers int) func() {
+	return func() { p.ix.typos = p.ix.buildTypoIndex(workers) }
+}

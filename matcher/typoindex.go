@@ -68,7 +68,13 @@ const (
 	typoHashBase = 0x100000001b3 // odd: the polynomial's base, mod 2^64
 	typoShardsLg = 4             // 16 shards, built in parallel
 	typoMinKey   = 5             // numbers shorter than this are not one-edit matched
+	typoBlocksLg = 8             // 256 blocks per shard, filled one after the other
 )
+
+// typoFillBatch is the most entries a goroutine of buildTypoIndex buffers
+// at once (12 bytes each): about 2.5 million at 100,000 × 200,000, so one
+// group there. A variable for the tests, which make it small.
+var typoFillBatch = 1 << 22
 
 // typoKeys calls fn with the keys of item n that the typo check compares
 // with: its compact number and, when different, its loose one, each of at
@@ -123,9 +129,16 @@ func typoMix(h uint64, n int) uint64 {
 }
 
 // buildTypoIndex indexes the open items' numbers, on workers goroutines:
-// each takes a range of shards, counts their entries, sizes them (load
-// about a half) and fills them, so that each variant is hashed twice per
-// goroutine and the tables do not depend on workers.
+// each takes a range of shards and counts their entries, per shard and per
+// block (a 1/typoBlocks of the shard's table, in slot order), sizes the
+// tables (load about two thirds), then hashes the variants once more into a
+// buffer, ordered by shard and block, and fills the tables from it block
+// after block. A variant's first slot is in its block's part of the table,
+// so the filling probes a few kilobytes at a time rather than the whole
+// table at random (a cache miss per entry: most of the build's time, before).
+// A buffer holds at most typoFillBatch entries: a goroutine whose shards
+// have more fills them in groups, hashing again for each. The tables'
+// contents do not depend on workers nor on the groups.
 func (ix *index) buildTypoIndex(workers int) *typoIndex {
 	ti := &typoIndex{shards: make([]typoShard, 1<<typoShardsLg), shardShift: 64 - typoShardsLg, minLen: -1,
 		minDigits: maxGramLen, minLetters: maxGramLen}
@@ -162,32 +175,86 @@ func (ix *index) buildTypoIndex(workers int) *typoIndex {
 				})
 			}
 		}
-		counts := make([]int, hi-lo)
-		each(func(s int, _ uint64, _ int32) { counts[s-lo]++ })
+		// counts[(s-lo)<<typoBlocksLg | b]: the entries of shard s in block b
+		counts := make([]int, (hi-lo)<<typoBlocksLg)
+		each(func(s int, h uint64, _ int32) { counts[(s-lo)<<typoBlocksLg|typoBlock(h)]++ })
+		// the shards' entries, and the groups of shards filled together
+		// (ends: each group's end), each of at most typoFillBatch entries
+		// unless one shard alone has more
+		sizes := make([]int, hi-lo)
+		var ends []int
+		most, group := 0, 0
 		for s := lo; s < hi; s++ {
+			for _, k := range counts[(s-lo)<<typoBlocksLg : (s-lo+1)<<typoBlocksLg] {
+				sizes[s-lo] += k
+			}
 			// a load of two thirds at most: short probes, a table of
 			// 12 bytes per entry (a million items: about 290 MB)
-			ti.shards[s].slots = make([]uint64, counts[s-lo]*3/2+1)
+			ti.shards[s].slots = make([]uint64, sizes[s-lo]*3/2+1)
+			if s > lo && group+sizes[s-lo] > typoFillBatch {
+				ends = append(ends, s)
+				group = 0
+			}
+			group += sizes[s-lo]
+			most = max(most, group)
 		}
-		each(func(s int, h uint64, n int32) {
-			slots := ti.shards[s].slots
-			slot := h&0xffffffff00000000 | uint64(n+1)
-			for p := typoSlot(h, len(slots)); ; p++ {
-				if p == len(slots) {
-					p = 0
-				}
-				if slots[p] == 0 {
-					slots[p] = slot
+		ends = append(ends, hi)
+		// slot values and first slots, by shard then block
+		vals := make([]uint64, most)
+		firsts := make([]uint32, most)
+		at := make([]int, len(counts)) // where each block's next entry goes
+		g0 := lo
+		for _, g1 := range ends {
+			off := 0
+			for i := (g0 - lo) << typoBlocksLg; i < (g1-lo)<<typoBlocksLg; i++ {
+				at[i] = off
+				off += counts[i]
+			}
+			each(func(s int, h uint64, n int32) {
+				if s < g0 || s >= g1 {
 					return
 				}
-				if slots[p] == slot {
-					return // the same item under the same variant (its two keys)
+				i := &at[(s-lo)<<typoBlocksLg|typoBlock(h)]
+				vals[*i] = h&0xffffffff00000000 | uint64(n+1)
+				firsts[*i] = uint32(typoSlot(h, len(ti.shards[s].slots)))
+				*i++
+			})
+			off = 0
+			for s := g0; s < g1; s++ {
+				slots := ti.shards[s].slots
+				end := at[(s-lo+1)<<typoBlocksLg-1] // the shard's last block's end
+				for i := off; i < end; i++ {
+					typoInsert(slots, int(firsts[i]), vals[i])
 				}
+				off = end
 			}
-		})
+			g0 = g1
+		}
 	})
 	return ti
 }
+
+// typoInsert puts slot value v in table slots, probing from slot p, unless
+// it is there already (the same item under the same variant: its two keys).
+func typoInsert(slots []uint64, p int, v uint64) {
+	for ; ; p++ {
+		if p == len(slots) {
+			p = 0
+		}
+		if slots[p] == 0 {
+			slots[p] = v
+			return
+		}
+		if slots[p] == v {
+			return
+		}
+	}
+}
+
+// typoBlock is the block of hash h in its shard's table: the top
+// typoBlocksLg bits of the 32 that place it (typoSlot), so that the blocks
+// are consecutive stretches of the table.
+func typoBlock(h uint64) int { return int(uint32(h) >> (32 - typoBlocksLg)) }
 
 // typoSlot is the first slot of hash h in a table of size slots: the low
 // 32 bits scaled to the size (the fingerprint is the high 32).

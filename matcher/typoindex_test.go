@@ -340,3 +340,70 @@ func FuzzTypoIndex(f *testing.F) {
 		checkTypoIndex(t, docs, []string{text})
 	})
 }
+
+// TestTypoIndexFillGroups: the tables hold every variant of every item's
+// keys once, each found by a probe from its first slot, and nothing else,
+// whether a goroutine fills its shards in one group or one by one
+// (typoFillBatch) and whatever the number of goroutines: the tables are
+// then the same, slot for slot.
+func TestTypoIndexFillGroups(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 7))
+	docs := make([]string, 3000)
+	for i := range docs {
+		docs[i] = randomNumber(r)
+	}
+	ix := typoTestIndex(docs)
+	want := map[uint64]bool{} // hash → present
+	entries := map[[2]uint64]bool{}
+	for n := int32(0); n < int32(ix.nOpen); n++ {
+		ix.typoKeys(n, func(k string) {
+			hs, _ := variantHashes(nil, k, nil)
+			for _, h := range hs {
+				want[h] = true
+				entries[[2]uint64{h >> (64 - typoShardsLg), h&0xffffffff00000000 | uint64(n+1)}] = true
+			}
+		})
+	}
+	if len(entries) < 10000 {
+		t.Fatalf("%d entries: the test tests little", len(entries))
+	}
+	defer func(b int) { typoFillBatch = b }(typoFillBatch)
+	var first *typoIndex
+	for _, batch := range []int{1 << 22, 5000, 1} {
+		for _, workers := range []int{1, 2, 3, 16} {
+			typoFillBatch = batch
+			ti := ix.buildTypoIndex(workers)
+			got := 0
+			for s, sh := range ti.shards {
+				for _, v := range sh.slots {
+					if v == 0 {
+						continue
+					}
+					got++
+					if !entries[[2]uint64{uint64(s), v}] {
+						t.Fatalf("batch %d, %d workers: shard %d holds %#x, no item's variant", batch, workers, s, v)
+					}
+				}
+			}
+			if got != len(entries) {
+				t.Fatalf("batch %d, %d workers: %d entries in the tables, want %d", batch, workers, got, len(entries))
+			}
+			for h := range want {
+				found := false
+				ti.lookup([]uint64{h}, func(int32) { found = true })
+				if !found {
+					t.Fatalf("batch %d, %d workers: hash %#x not found", batch, workers, h)
+				}
+			}
+			if first == nil {
+				first = ti
+			} else {
+				for s := range ti.shards {
+					if !slices.Equal(ti.shards[s].slots, first.shards[s].slots) {
+						t.Fatalf("batch %d, %d workers: shard %d differs from the first build's", batch, workers, s)
+					}
+				}
+			}
+		}
+	}
+}
