@@ -32,7 +32,13 @@ import (
 //     SQL that made them, before it commits: SQLite builds an index by
 //     sorting its entries, far cheaper than as many random inserts. Same
 //     transaction: a crash leaves the old state or the new, indexes
-//     included, and the schema after is the schema before.
+//     included, and the schema after is the schema before;
+//   - each multi-row INSERT is written behind (rowBatch.behind,
+//     preparedTx.execBehind): SQLite runs it on a goroutine of its own
+//     while the next batch's rows are encoded in a second set of
+//     arguments and buffer, one statement at a time, in the same order;
+//     every other statement of the transaction, and its commit, waits for
+//     it first, and a failure behind fails the commit as before.
 
 // linkRow is one batch link a commit records.
 type linkRow struct{ link, tx, role string }
@@ -170,6 +176,9 @@ func dropIndexesForBulk(ctx context.Context, pq *preparedTx, c Commit) ([]string
 
 // createIndexes runs the SQL dropIndexesForBulk returned.
 func createIndexes(ctx context.Context, pq *preparedTx, sqls []string) error {
+	if err := pq.settle(); err != nil { // the rows written behind, first
+		return err
+	}
 	for _, q := range sqls {
 		if _, err := pq.tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("building index again after a bulk commit (%s): %w", q, err)

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -244,5 +245,82 @@ func BenchmarkSaveCommit(b *testing.B) {
 		b.StopTimer()
 		s.Close()
 		b.StartTimer()
+	}
+}
+
+// TestRowsWrittenBehind: on SQLite a commit's batches are written by a
+// goroutine of their own while the next are encoded (rowBatch.behind).
+// A batch that fails there — a transaction already recorded, in the
+// first of several batches — still fails the commit, with the table
+// named, and nothing of the commit stays; a commit that succeeds holds
+// every row, as the batches written in turn did.
+func TestRowsWrittenBehind(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	open := func(t *testing.T) *Store {
+		s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	n := 5*batchRows + 7
+	whole := bulkCommit(n, at)
+
+	s := open(t)
+	if err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: whole.Decisions[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, s)
+	err := s.SaveCommit(ctx, whole)
+	if err == nil || !strings.Contains(err.Error(), "writing transactions") || !strings.Contains(err.Error(), "already recorded") {
+		t.Fatalf("a commit recording a recorded transaction as new (first batch of %d rows) = %v, want it refused, naming the transactions", n, err)
+	}
+	if after := dump(t, s); !maps.Equal(after, before) {
+		t.Errorf("a failed commit left rows behind:\n%v\nwant\n%v", after, before)
+	}
+
+	// The same commit into an empty store holds every row.
+	ok := open(t)
+	if err := ok.SaveCommit(ctx, whole); err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]int{"transactions": n, "decisions": n + 1} {
+		var got int
+		if err := ok.onDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: %d rows after a commit of %d written behind, want %d", table, got, n, want)
+		}
+	}
+}
+
+// TestExecBehindFailureSticks: a statement run behind that fails is
+// returned by the transaction's next call, and by every call after it.
+func TestExecBehindFailureSticks(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	pq := s.prepared(tx)
+	defer pq.Close()
+	if err := pq.execBehind(ctx, `INSERT INTO files (job) VALUES (?)`, "files", []any{"j"}, nil); err != nil {
+		t.Fatalf("execBehind = %v, want the failure later", err)
+	}
+	_, err = pq.ExecContext(ctx, `SELECT 1`)
+	if err == nil || !strings.Contains(err.Error(), "writing files") {
+		t.Fatalf("the call after a failed statement run behind = %v, want its failure", err)
+	}
+	if _, again := pq.QueryContext(ctx, `SELECT 1`); again == nil || again.Error() != err.Error() {
+		t.Errorf("a later call = %v, want the same failure %v", again, err)
 	}
 }

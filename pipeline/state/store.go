@@ -8,6 +8,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -417,6 +418,11 @@ type preparedTx struct {
 	tx    *sql.Tx
 	d     dialectQ
 	stmts map[string]*sql.Stmt
+	// inflight, when set, receives the outcome of the one statement
+	// running on its own goroutine (execBehind); err keeps the first
+	// failure, which every later call returns.
+	inflight chan error
+	err      error
 }
 
 func (s *Store) prepared(tx *sql.Tx) *preparedTx {
@@ -424,6 +430,9 @@ func (s *Store) prepared(tx *sql.Tx) *preparedTx {
 }
 
 func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := p.settle(); err != nil {
+		return nil, err
+	}
 	st, err := p.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -433,11 +442,56 @@ func (p *preparedTx) ExecContext(ctx context.Context, q string, args ...any) (sq
 
 // QueryContext runs a prepared query.
 func (p *preparedTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := p.settle(); err != nil {
+		return nil, err
+	}
 	st, err := p.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	return st.QueryContext(ctx, args...)
+}
+
+// execBehind runs the prepared statement q with args on its own
+// goroutine and returns at once (its failure says "writing label"), so that the caller prepares the next
+// rows while the database writes these (SaveCommit on SQLite: the rows'
+// encoding and SQLite's inserts take a core each). One statement at a
+// time: it first waits for the one before. args, and the bytes their
+// strings share, must stay untouched until the next call to settle,
+// which every other method makes first; check, when set, looks at the
+// result on that goroutine. A failure is kept and returned by every
+// later call: the transaction is then only rolled back.
+func (p *preparedTx) execBehind(ctx context.Context, q, label string, args []any, check func(sql.Result) error) error {
+	if err := p.settle(); err != nil {
+		return err
+	}
+	st, err := p.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	p.inflight = done
+	go func() {
+		r, err := st.ExecContext(ctx, args...)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("writing %s: %w", label, err)
+		case check != nil:
+			err = check(r)
+		}
+		done <- err
+	}()
+	return nil
+}
+
+// settle waits for the statement execBehind started, if any, and returns
+// the first failure of the transaction's statements run behind.
+func (p *preparedTx) settle() error {
+	if p.inflight != nil {
+		p.err = cmp.Or(p.err, <-p.inflight)
+		p.inflight = nil
+	}
+	return p.err
 }
 
 // stmt is q prepared in the transaction, once.
@@ -455,6 +509,9 @@ func (p *preparedTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // QueryRowContext runs a prepared query returning at most one row.
 func (p *preparedTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	// A statement run behind that failed is returned by the next call
+	// that can return an error, and by the commit's settle.
+	_ = p.settle()
 	st, ok := p.stmts[q]
 	if !ok {
 		var err error
@@ -468,6 +525,7 @@ func (p *preparedTx) QueryRowContext(ctx context.Context, q string, args ...any)
 }
 
 func (p *preparedTx) Close() {
+	_ = p.settle()
 	for _, st := range p.stmts {
 		st.Close()
 	}
@@ -898,6 +956,9 @@ func (s *Store) SaveCommit(ctx context.Context, c Commit) (err error) {
 			return err
 		}
 	}
+	if err = pq.settle(); err != nil {
+		return err
+	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("committing state: %w", err)
 	}
@@ -925,6 +986,14 @@ type rowBatch struct {
 	// freed, once they are written.
 	buf  []byte
 	copy func(ctx context.Context, args []any, rows int) error
+	// behind: the batch is written by preparedTx.execBehind while the
+	// next is collected in the spare arguments and buffer (the two swap at
+	// each flush: the ones just handed over stay untouched until the
+	// statement is done, which the next execBehind waits for).
+	behind     bool
+	spareArgs  []any
+	spareBuf   []byte
+	tableLabel string
 }
 
 // add appends one row (width values), writing the batch when it is full.
@@ -950,6 +1019,9 @@ func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 	}
 	one := "(" + placeholders(b.width) + ")"
 	q := b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", b.rows), ",") + b.tail
+	if b.behind {
+		return b.flushBehind(ctx, pq, q)
+	}
 	r, err := pq.ExecContext(ctx, q, b.args...)
 	if err == nil && b.every {
 		if n, nerr := r.RowsAffected(); nerr != nil || n != int64(b.rows) {
@@ -957,6 +1029,28 @@ func (b *rowBatch) flush(ctx context.Context, pq *preparedTx) error {
 		}
 	}
 	b.args, b.rows, b.buf = b.args[:0], 0, b.buf[:0]
+	return err
+}
+
+// flushBehind hands the rows collected to pq.execBehind and collects the
+// next ones in the spare arguments and buffer, free again once execBehind
+// has waited for the statement that used them.
+func (b *rowBatch) flushBehind(ctx context.Context, pq *preparedTx, q string) error {
+	rows, label := b.rows, b.tableLabel
+	var check func(sql.Result) error
+	if b.every {
+		check = func(r sql.Result) error {
+			if n, err := r.RowsAffected(); err != nil || n != int64(rows) {
+				return fmt.Errorf("writing %s: %d of %d rows already recorded (%v)", label, int64(rows)-n, rows, err)
+			}
+			return nil
+		}
+	}
+	err := pq.execBehind(ctx, q, label, b.args, check)
+	clear(b.spareArgs)
+	b.args, b.spareArgs = b.spareArgs[:0], b.args
+	b.buf, b.spareBuf = b.spareBuf[:0], b.buf
+	b.rows = 0
 	return err
 }
 
@@ -998,7 +1092,10 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 		// transaction already recorded stays an error (rowBatch.every).
 		for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs, &w.keys} {
 			b.head, b.tail = strings.Replace(b.head, "INSERT INTO", "INSERT OR IGNORE INTO", 1), ""
+			b.behind = true // the next rows are encoded while SQLite writes these
 		}
+		w.txs.tableLabel, w.links.tableLabel = "transactions", "transaction links"
+		w.decs.tableLabel, w.keys.tableLabel = "decisions", "the keys of settled items"
 		w.txs.every = true
 	}
 	return w
