@@ -43,7 +43,9 @@ const (
 
 // migrateOutbox creates the outbox (schema 12) and moves into it the
 // decisions pending at the time, found by decisions_pending (then dropped:
-// the pending decisions are found by outbox_pending). The decisions
+// the pending decisions are found by outbox_pending; with an ORDER BY the
+// key SQLite read every decision row through the primary key instead, 2.4
+// CPU s at 100,000 payments, none pending). The decisions
 // applied or refused before keep their state in decisions alone, which
 // outboxState reads when a decision has no outbox row: copying them would
 // read every decision row of the store (≈ 1 GB at 1,000,000 payments) to
@@ -57,7 +59,7 @@ func migrateOutbox(ctx context.Context, q dialectQ) error {
 	for _, stmt := range []string{
 		create,
 		`INSERT INTO outbox (job, key, state, at) SELECT job, key, state, applied_at FROM decisions
-			WHERE state = '` + decide.DecPending + `' ORDER BY job, key`,
+			WHERE state = '` + decide.DecPending + `'`,
 		`DROP INDEX decisions_pending`,
 		`CREATE INDEX outbox_pending ON outbox (job) WHERE state = '` + decide.DecPending + `'`,
 	} {
