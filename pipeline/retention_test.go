@@ -101,8 +101,9 @@ func testCompaction(t *testing.T, open func() (*state.Store, error)) {
 	// The payer's details went; identity and the audit trail stayed.
 	var data, items, rule, cfg, actor, decided, applied string
 	var conf float64
-	if err := sqlOf(store).QueryRowContext(ctx, `SELECT t.data, d.items, d.rule, d.confidence, d.config_hash, d.actor, d.decided_at, d.applied_at
-		FROM transactions t JOIN decisions d ON d.job = t.job AND d.tx_key = t.key WHERE t.job = ? AND t.ref LIKE ?`, "cmp", "BK-2%").
+	if err := sqlOf(store).QueryRowContext(ctx, `SELECT t.data, d.items, d.rule, d.confidence, d.config_hash, d.actor, d.decided_at, COALESCE(o.at, d.applied_at)
+		FROM transactions t JOIN decisions d ON d.job = t.job AND d.tx_key = t.key LEFT JOIN outbox o ON o.job = d.job AND o.key = d.key
+		WHERE t.job = ? AND t.ref LIKE ?`, "cmp", "BK-2%").
 		Scan(&data, &items, &rule, &conf, &cfg, &actor, &decided, &applied); err != nil {
 		t.Fatal(err)
 	}

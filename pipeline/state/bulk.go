@@ -80,6 +80,9 @@ func (w *commitWriter) writeInKeyOrder(ctx context.Context) error {
 	if err := w.decs.flush(ctx, w.pq); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
 	}
+	if err := w.flushOutboxRows(ctx); err != nil {
+		return err
+	}
 	slices.SortStableFunc(w.linkRows, func(a, b linkRow) int {
 		return cmp.Or(strings.Compare(a.link, b.link), strings.Compare(a.tx, b.tx))
 	})

@@ -128,7 +128,8 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 	q := s.onTx(tx)
 	rows, err := q.QueryContext(ctx, `SELECT t.key, t.data FROM transactions t
 		WHERE t.job = ? AND t.state IN (?, ?, ?) AND t.exception = 0 AND t.compacted_at = '' AND t.updated_at < ?
-		AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.job = t.job AND d.tx_key = t.key AND d.state = '`+decide.DecPending+`')
+		AND NOT EXISTS (SELECT 1 FROM decisions d JOIN outbox o ON o.job = d.job AND o.key = d.key
+			WHERE d.job = t.job AND d.tx_key = t.key AND o.state = '`+decide.DecPending+`')
 		ORDER BY t.key LIMIT `+strconv.Itoa(compactChunk), job, decide.TxLettered, decide.TxIgnored, decide.TxCovered, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("finding settled transactions to compact: %w", err)

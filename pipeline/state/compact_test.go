@@ -90,7 +90,7 @@ func testMigrationFrom8(t *testing.T, raw func(ctx context.Context) (*Store, err
 	if s.Dialect() == SQLite {
 		for q, index := range map[string]string{
 			`SELECT key FROM transactions WHERE job = 'j' AND exception = 1`:   "transactions_exception",
-			`SELECT key FROM decisions WHERE job = 'j' AND state = 'pending'`:  "decisions_pending",
+			`SELECT key FROM outbox WHERE job = 'j' AND state = 'pending'`:     "outbox_pending",
 			`SELECT key FROM decisions WHERE job = 'j' AND state = 'rejected'`: "decisions_rejected",
 			`SELECT key FROM decisions WHERE job = 'j' AND reverses <> ''`:     "decisions_reversals",
 		} {

@@ -82,8 +82,8 @@ func (s *Store) History(ctx context.Context, job, txKey string) (*History, bool,
 		h.Deliveries = append(h.Deliveries, d)
 	}
 	rows.Close()
-	rows, err = q.QueryContext(ctx, `SELECT key, data, items, decided_at, state, applied_at, actor, origin, config_hash, reverses
-		FROM decisions WHERE job = ? AND tx_key = ? ORDER BY decided_at, key`, job, txKey)
+	rows, err = q.QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, `+outboxState+`, `+outboxAt+`, d.actor, d.origin, d.config_hash, d.reverses
+		FROM decisions d`+outboxJoin+` WHERE d.job = ? AND d.tx_key = ? ORDER BY d.decided_at, d.key`, job, txKey)
 	if err != nil {
 		return nil, false, fmt.Errorf("reading the decisions of %s: %w", txKey, err)
 	}

@@ -69,7 +69,7 @@ func (p *pgCopier) attach(w *commitWriter) {
 	if p == nil {
 		return
 	}
-	for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs} {
+	for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs, &w.outbox} {
 		table, cols := copyTarget(b.head)
 		tail := strings.TrimSpace(b.tail)
 		byKey := strings.HasPrefix(tail, "ON CONFLICT (job, key) ") && len(cols) > 1 && cols[0] == "job" && cols[1] == "key"

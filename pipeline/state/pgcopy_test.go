@@ -19,7 +19,7 @@ import (
 // transaction (the staging table's ON CONFLICT), a decision key recorded
 // twice in one commit and again in the next (the first row kept: the
 // recorded transaction's update flushes the batches first), and recorded
-// transactions updated between the batches.
+// transactions updated between the batches; an outbox row per letter.
 func TestCopyCommitStoresWhatInsertsStore(t *testing.T) {
 	ctx := context.Background()
 	lite, err := OpenSQLite(t.TempDir() + "/state.db")
@@ -75,6 +75,7 @@ func TestCopyCommitStoresWhatInsertsStore(t *testing.T) {
 			first_seen_at, updated_at, ident, decision_key, redacted_at, compacted_at FROM transactions`,
 		`SELECT job, key, tx_key, outcome, rule, confidence, explanation, data, items, config_hash, decided_at, state,
 			applied_at, actor, origin, reverses FROM decisions`,
+		`SELECT job, key, state, at FROM outbox`,
 		`SELECT job, link, tx_key, role FROM tx_links`,
 		`SELECT job, hash, source, path, status, transactions, error, processed_at, size, mod_time, identity_rule FROM files`,
 		`SELECT kind, value, customer_id, learned_at FROM memory`,
@@ -84,12 +85,14 @@ func TestCopyCommitStoresWhatInsertsStore(t *testing.T) {
 			t.Errorf("%s:\nPostgreSQL %d rows, SQLite %d rows; first difference:\n%s", q, len(got), len(want), firstDiff(got, want))
 		}
 	}
-	var links, decs int
-	if err := pgs.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM tx_links), (SELECT COUNT(*) FROM decisions)`).Scan(&links, &decs); err != nil {
+	var links, decs, outbox int
+	if err := pgs.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM tx_links), (SELECT COUNT(*) FROM decisions),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'pending')`).Scan(&links, &decs, &outbox); err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 * ((n + 2) / 3); links != want || decs != n {
-		t.Fatalf("PostgreSQL holds %d links and %d decisions, want %d and %d", links, decs, want, n)
+	if want := 2 * ((n + 2) / 3); links != want || decs != n || outbox != (n+1)/2 {
+		t.Fatalf("PostgreSQL holds %d links, %d decisions and %d pending in the outbox, want %d, %d and %d (the letters)",
+			links, decs, outbox, want, n, (n+1)/2)
 	}
 }
 

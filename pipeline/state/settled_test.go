@@ -103,6 +103,7 @@ func TestSettledItemsNamed(t *testing.T) {
 		if _, err := s.onDB().ExecContext(ctx, `DROP TABLE settled_keys`); err != nil {
 			t.Fatal(err)
 		}
+		undoOutbox(ctx, t, s)
 		if _, err := s.onDB().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version >= 11`); err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,6 +148,7 @@ var migrations = [][]string{
 	9:  atScaleMigration,      // the decision stored once, indexes the queries use, compaction (compact.go)
 	10: itemsStampMigration,   // the open items' stamp: an idle pass leaves them unread (itemstamp.go)
 	11: nil,                   // settled_keys, created and filled by backfillSettledKeys (settled.go)
+	12: nil,                   // the outbox's state apart from the decisions, made by migrateOutbox (outbox.go)
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -156,6 +156,7 @@ var migrations = [][]string{
 var backfills = map[int]func(ctx context.Context, q dialectQ) error{
 	6:  backfillIdent,
 	11: backfillSettledKeys,
+	12: migrateOutbox,
 }
 
 // backfillIdent computes the identity class of transactions recorded
@@ -647,8 +648,8 @@ func (s *Store) Transaction(ctx context.Context, job, key string) (decide.Stored
 // settles part of what the earlier ones left (the remainder of an
 // overpayment).
 func (s *Store) letters(ctx context.Context, q dialectQ, job, txKey string) ([]decide.AutoDecision, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key, data, items, state, decided_at, outcome, reverses FROM decisions
-		WHERE job = ? AND tx_key = ? AND (outcome = ? OR reverses <> '')`, job, txKey, string(domain.Auto))
+	rows, err := q.QueryContext(ctx, `SELECT d.key, d.data, d.items, `+outboxState+`, d.decided_at, d.outcome, d.reverses FROM decisions d`+outboxJoin+`
+		WHERE d.job = ? AND d.tx_key = ? AND (d.outcome = ? OR d.reverses <> '')`, job, txKey, string(domain.Auto))
 	if err != nil {
 		return nil, fmt.Errorf("reading letters of %s: %w", txKey, err)
 	}
@@ -731,7 +732,7 @@ func (s *Store) KeysByRef(ctx context.Context, job, ref string) ([]string, error
 // (pending, applied, record or rejected), and whether there is one.
 func (s *Store) DecisionState(ctx context.Context, job, key string) (string, bool, error) {
 	var state string
-	err := s.onDB().QueryRowContext(ctx, `SELECT state FROM decisions WHERE job = ? AND key = ?`, job, key).Scan(&state)
+	err := s.onDB().QueryRowContext(ctx, `SELECT `+outboxState+` FROM decisions d`+outboxJoin+` WHERE d.job = ? AND d.key = ?`, job, key).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -1061,6 +1062,8 @@ type commitWriter struct {
 	at, actor        string
 	txs, links, decs rowBatch
 	keys             rowBatch // settled_keys (settled.go)
+	outbox           rowBatch // outbox (outbox.go)
+	outboxRows       []outboxRow
 	// keyOrder: the rows go in in each table's key order (writeInKeyOrder,
 	// SQLite), the links and the settled items' keys collected in linkRows
 	// and keyRows and sorted at the end.
@@ -1081,7 +1084,8 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 		links: rowBatch{head: `INSERT INTO tx_links (job, link, tx_key, role)`, tail: ` ON CONFLICT (job, link, tx_key) DO NOTHING`, width: 4},
 		decs: rowBatch{head: `INSERT INTO decisions (job, key, tx_key, outcome, rule, confidence, explanation,
 			data, items, config_hash, decided_at, state, actor, origin, reverses)`, tail: ` ON CONFLICT (job, key) DO NOTHING`, width: 15},
-		keys: settledKeysBatch(),
+		keys:   settledKeysBatch(),
+		outbox: outboxBatch(),
 	}
 	if !pq.d.pg {
 		// SQLite: INSERT OR IGNORE. A multi-row INSERT that may abort
@@ -1090,7 +1094,7 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 		// of 100,000 payments); one that ignores conflicts is not. The
 		// links and decisions ignored conflicts already; a new
 		// transaction already recorded stays an error (rowBatch.every).
-		for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs, &w.keys} {
+		for _, b := range []*rowBatch{&w.txs, &w.links, &w.decs, &w.keys, &w.outbox} {
 			b.head, b.tail = strings.Replace(b.head, "INSERT INTO", "INSERT OR IGNORE INTO", 1), ""
 			b.behind = true // the next rows are encoded while SQLite writes these
 		}
@@ -1115,6 +1119,9 @@ func (w *commitWriter) flush(ctx context.Context) error {
 	}
 	if err := w.keys.flush(ctx, w.pq); err != nil {
 		return fmt.Errorf("recording the keys of settled items: %w", err)
+	}
+	if err := w.outbox.flush(ctx, w.pq); err != nil {
+		return fmt.Errorf("recording the outbox: %w", err)
 	}
 	return nil
 }
@@ -1193,6 +1200,9 @@ func (w *commitWriter) decisionRow(ctx context.Context, d decide.DecisionRecord)
 		d.Decision.Explanation, dec, items, c.ConfigHash, w.at, decState, w.actor, c.Origin, d.Reverses); err != nil {
 		return fmt.Errorf("recording decisions: %w", err)
 	}
+	if err := w.outboxEntry(ctx, d, decState); err != nil {
+		return err
+	}
 	return w.settledKeys(ctx, d, named)
 }
 
@@ -1266,8 +1276,8 @@ func (w *commitWriter) rest(ctx context.Context) error {
 // in writeBackOrder (order.go): grouped by the file they came from.
 func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecision, error) {
 	rows, err := s.onDB().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
-		FROM decisions d JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
-		WHERE d.job = ? AND d.state = '`+decide.DecPending+`'`, job)
+		FROM outbox o JOIN decisions d ON d.job = o.job AND d.key = o.key JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
+		WHERE o.job = ? AND o.state = '`+decide.DecPending+`'`, job)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
@@ -1321,8 +1331,8 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []decide.
 	when := at.UTC().Format(time.RFC3339Nano)
 	for _, r := range rejected {
 		var txKey, data, items string
-		err = s.onTx(tx).QueryRowContext(ctx, `SELECT tx_key, data, items FROM decisions WHERE job = ? AND key = ? AND state = ?`,
-			job, r.Key, decide.DecPending).Scan(&txKey, &data, &items)
+		err = s.onTx(tx).QueryRowContext(ctx, `SELECT d.tx_key, d.data, d.items FROM outbox o JOIN decisions d ON d.job = o.job AND d.key = o.key
+			WHERE o.job = ? AND o.key = ? AND o.state = ?`, job, r.Key, decide.DecPending).Scan(&txKey, &data, &items)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = nil
 			continue // not pending any more
@@ -1340,6 +1350,9 @@ func (s *Store) MarkRejected(ctx context.Context, job string, rejected []decide.
 		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = ? WHERE job = ? AND key = ?`,
 			decide.DecRejected, when, expl, job, r.Key); err != nil {
 			return fmt.Errorf("marking decision %s rejected: %w", r.Key, err)
+		}
+		if err = markOutbox(ctx, s.onTx(tx), job, r.Key, decide.DecRejected, when); err != nil {
+			return err
 		}
 		var all []decide.AutoDecision
 		if !r.Hold {
@@ -1390,7 +1403,8 @@ func (s *Store) LastRejected(ctx context.Context, job, txKey string) (*domain.De
 	return &d, t, nil
 }
 
-// MarkApplied moves decisions from PENDING to APPLIED.
+// MarkApplied moves decisions from PENDING to APPLIED: their outbox rows
+// (outbox.go), not their decision rows.
 func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at time.Time) error {
 	if len(keys) == 0 {
 		return nil
@@ -1430,80 +1444,43 @@ func (s *Store) MarkApplied(ctx context.Context, job string, keys []string, at t
 // list: 153 statements at 100,000 payments, each reading every decision
 // still pending (docs/BENCHMARKS.md, "Round five").
 func markAppliedIn(ctx context.Context, pq *preparedTx, job string, keys []string, when string) error {
-	if _, err := pq.ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ? WHERE job = ? AND state = ? AND key = ANY(?)`,
+	if _, err := pq.ExecContext(ctx, `UPDATE outbox SET state = ?, at = ? WHERE job = ? AND state = ? AND key = ANY(?)`,
 		decide.DecApplied, when, job, decide.DecPending, keys); err != nil {
 		return fmt.Errorf("marking %d decisions applied, from %s: %w", len(keys), keys[0], err)
 	}
 	return nil
 }
 
-// markAppliedChunk is how many keys (or rowids) one of markAppliedSet's
-// statements takes: ≈ 300 KB of JSON bound, a few hundred statements at a
-// million (a variable for the tests).
+// markAppliedChunk is how many keys one of markAppliedSet's statements
+// takes: ≈ 300 KB of JSON bound, a few hundred statements at a million (a
+// variable for the tests).
 var markAppliedChunk = 10000
 
 // markAppliedSet marks the decisions keys (sorted) applied on SQLite, a
 // chunk of keys per statement, each chunk bound as one JSON array that
-// json_each opens as a table: first the rowids of the keys are read from
-// the primary key's index alone, then the rows are updated in rowid order,
-// the order they lie in the table. The keys are hashes, random against
-// the order a commit inserted the rows: updated in key order, the rows of
-// a first pass of 1,000,000 payments were read from all over the table,
-// far more than the page cache holds (35 s of a 323 s pass,
-// docs/BENCHMARKS.md "Round four"). One prepared statement per key (a
-// look-up, then an UPDATE) spent half of its time crossing database/sql
-// and the driver (docs/BENCHMARKS.md, "Round six: the write-back").
+// json_each opens as a table. The outbox is ordered by its key (WITHOUT
+// ROWID): the sorted keys update its rows in the order they lie.
 //
 // OR IGNORE changes nothing of what is written (the only constraints the
-// SET can break are state's and applied_at's NOT NULL, and both are bound
+// SET can break are state's and at's NOT NULL, and both are bound
 // non-null) but spares the statement journal: an UPDATE of many rows that
 // may abort halfway keeps, inside the transaction, a copy of every page
-// it changes to undo itself, and allocating and freeing that copy cost
-// more than the UPDATE (7.4 s of CPU at 100,000 against 0.8 s without).
+// it changes to undo itself (7.4 s of CPU at 100,000 against 0.8 s
+// without, docs/BENCHMARKS.md "Round six: the write-back").
 func markAppliedSet(ctx context.Context, pq *preparedTx, job string, keys []string, when string) error {
-	rowids := make([]int64, 0, len(keys))
 	for start := 0; start < len(keys); start += markAppliedChunk {
 		chunk := keys[start:min(start+markAppliedChunk, len(keys))]
 		list, err := jsonText(chunk)
 		if err != nil {
 			return fmt.Errorf("encoding %d decision keys: %w", len(chunk), err)
 		}
-		if rowids, err = appendRowids(ctx, pq, rowids, `SELECT rowid FROM decisions WHERE job = ? AND key IN (SELECT value FROM json_each(?))`,
-			job, list); err != nil {
+		if _, err := pq.ExecContext(ctx, `UPDATE OR IGNORE outbox SET state = ?, at = ?
+			WHERE job = ? AND key IN (SELECT value FROM json_each(?)) AND state = ?`,
+			decide.DecApplied, when, job, list, decide.DecPending); err != nil {
 			return fmt.Errorf("marking %d decisions applied, from %s: %w", len(chunk), chunk[0], err)
 		}
 	}
-	slices.Sort(rowids)
-	for start := 0; start < len(rowids); start += markAppliedChunk {
-		chunk := rowids[start:min(start+markAppliedChunk, len(rowids))]
-		list, err := jsonText(chunk)
-		if err != nil {
-			return fmt.Errorf("encoding %d rowids: %w", len(chunk), err)
-		}
-		if _, err := pq.ExecContext(ctx, `UPDATE OR IGNORE decisions SET state = ?, applied_at = ?
-			WHERE rowid IN (SELECT value FROM json_each(?)) AND state = ?`,
-			decide.DecApplied, when, list, decide.DecPending); err != nil {
-			return fmt.Errorf("marking %d decisions applied: %w", len(chunk), err)
-		}
-	}
 	return nil
-}
-
-// appendRowids appends the rowids a prepared query returns to ids.
-func appendRowids(ctx context.Context, pq *preparedTx, ids []int64, q string, args ...any) ([]int64, error) {
-	rows, err := pq.QueryContext(ctx, q, args...)
-	if err != nil {
-		return ids, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return ids, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // Stats counts the job's transactions by state (for metrics and summaries).
@@ -1660,6 +1637,9 @@ func (s *Store) MarkReversalsRejected(ctx context.Context, job string, keys []st
 		if _, err = s.onTx(tx).ExecContext(ctx, `UPDATE decisions SET state = ?, applied_at = ?, explanation = explanation || ? WHERE job = ? AND key = ?`,
 			decide.DecRejected, when, " — refused by the ledger: "+reason, job, key); err != nil {
 			return fmt.Errorf("marking reversal %s rejected: %w", key, err)
+		}
+		if err = markOutbox(ctx, s.onTx(tx), job, key, decide.DecRejected, when); err != nil {
+			return err
 		}
 		if !txKeys[txKey] {
 			txKeys[txKey] = true

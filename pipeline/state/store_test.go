@@ -277,7 +277,7 @@ func TestMarkAppliedMovesOnlyPending(t *testing.T) {
 		want[pending[9].Key] = decide.DecPending + "|"
 		want[refused] = decide.DecRejected + "|2026-11-20T09:01:00Z"
 		want[early] = decide.DecApplied + "|2026-11-20T09:02:00Z"
-		rows, err := collect(ctx, s.onDB(), `SELECT key, state, applied_at FROM decisions WHERE job = ? ORDER BY key`, "j")
+		rows, err := collect(ctx, s.onDB(), `SELECT d.key, `+outboxState+`, `+outboxAt+` FROM decisions d`+outboxJoin+` WHERE d.job = ? ORDER BY d.key`, "j")
 		if err != nil {
 			t.Fatal(err)
 		}
