@@ -1099,7 +1099,7 @@ func newCommitWriter(pq *preparedTx, c Commit) *commitWriter {
 			b.behind = true // the next rows are encoded while SQLite writes these
 		}
 		w.txs.tableLabel, w.links.tableLabel = "transactions", "transaction links"
-		w.decs.tableLabel, w.keys.tableLabel = "decisions", "the keys of settled items"
+		w.decs.tableLabel, w.keys.tableLabel, w.outbox.tableLabel = "decisions", "the keys of settled items", "the outbox"
 		w.txs.every = true
 	}
 	return w
