@@ -126,7 +126,7 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 		}
 	}()
 	q := s.onTx(tx)
-	rows, err := q.QueryContext(ctx, `SELECT t.key, t.data FROM transactions t
+	rows, err := q.QueryContext(ctx, `SELECT `+txCols("t")+` FROM transactions t
 		WHERE t.job = ? AND t.state IN (?, ?, ?) AND t.exception = 0 AND t.compacted_at = '' AND t.updated_at < ?
 		AND NOT EXISTS (SELECT 1 FROM decisions d JOIN outbox o ON o.job = d.job AND o.key = d.key
 			WHERE d.job = t.job AND d.tx_key = t.key AND o.state = '`+decide.DecPending+`')
@@ -134,11 +134,10 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 	if err != nil {
 		return 0, fmt.Errorf("finding settled transactions to compact: %w", err)
 	}
-	type todo struct{ key, data string }
-	var txs []todo
+	var txs []txRow
 	for rows.Next() {
-		var r todo
-		if err = rows.Scan(&r.key, &r.data); err != nil {
+		var r txRow
+		if err = rows.Scan(r.dest()...); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("finding settled transactions to compact: %w", err)
 		}
@@ -150,7 +149,7 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 	pq := s.prepared(tx)
 	defer pq.Close()
 	for _, r := range txs {
-		if err = compactOne(ctx, q, pq, job, r.key, r.data, at); err != nil {
+		if err = compactOne(ctx, q, pq, job, &r, at); err != nil {
 			return 0, err
 		}
 	}
@@ -162,17 +161,20 @@ func (s *Store) compactSome(ctx context.Context, job, cutoff, at string) (n int,
 
 // compactOne compacts one settled transaction, the items of its
 // decisions and its deliveries.
-func compactOne(ctx context.Context, q dialectQ, pq *preparedTx, job, key, data, at string) error {
+func compactOne(ctx context.Context, q dialectQ, pq *preparedTx, job string, r *txRow, at string) error {
+	key := r.key
 	var t domain.Transaction
-	if err := json.Unmarshal([]byte(data), &t); err != nil {
-		return fmt.Errorf("decoding transaction %q to compact: %w", key, err)
+	if err := r.decode(&t); err != nil {
+		return fmt.Errorf("compacting: %w", err)
 	}
-	b, err := json.Marshal(compactTx(t))
+	c := compactTx(t)
+	var buf []byte
+	data, err := txSlimJSON(&buf, &c)
 	if err != nil {
 		return fmt.Errorf("encoding compacted transaction %q: %w", key, err)
 	}
 	if _, err := pq.ExecContext(ctx, `UPDATE transactions SET data = ?, compacted_at = ? WHERE job = ? AND key = ?`,
-		string(b), at, job, key); err != nil {
+		data, at, job, key); err != nil {
 		return fmt.Errorf("compacting transaction %q: %w", key, err)
 	}
 	items, err := collect(ctx, q, `SELECT key, items FROM decisions WHERE job = ? AND tx_key = ? AND items <> '' AND items <> 'null'`, job, key)
@@ -187,7 +189,8 @@ func compactOne(ctx context.Context, q dialectQ, pq *preparedTx, job, key, data,
 		for id, it := range its {
 			its[id] = compactItem(it)
 		}
-		if b, err = json.Marshal(its); err != nil {
+		b, err := json.Marshal(its)
+		if err != nil {
 			return fmt.Errorf("encoding the items of decision %s: %w", d[0], err)
 		}
 		if _, err := pq.ExecContext(ctx, `UPDATE decisions SET items = ? WHERE job = ? AND key = ?`, string(b), job, d[0]); err != nil {
@@ -203,7 +206,8 @@ func compactOne(ctx context.Context, q dialectQ, pq *preparedTx, job, key, data,
 		if err := json.Unmarshal([]byte(d[2]), &dt); err != nil {
 			return fmt.Errorf("decoding a delivery of %q to compact: %w", key, err)
 		}
-		if b, err = json.Marshal(compactTx(dt)); err != nil {
+		b, err := json.Marshal(compactTx(dt))
+		if err != nil {
 			return fmt.Errorf("encoding a delivery of %q: %w", key, err)
 		}
 		seq, err := strconv.Atoi(d[1])

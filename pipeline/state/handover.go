@@ -136,7 +136,7 @@ func (s *Store) ExceptionsAmong(ctx context.Context, job string, keys []string) 
 }
 
 // selectTxs is what scanTxs reads of a transaction row (alias t).
-const selectTxs = `SELECT t.data, ` + txDecision + `, t.state, t.file_hash, t.exception FROM transactions t `
+var selectTxs = `SELECT ` + txCols("t") + `, ` + txDecision + `, t.state, t.file_hash, t.exception FROM transactions t `
 
 // scanTxs is queryTxs's reading of the rows query selects (selectTxs),
 // with each row's exception flag, handed to each as it is decoded.
@@ -147,14 +147,15 @@ func (s *Store) scanTxs(ctx context.Context, query string, args []any, each func
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var data, dec string
+		var r txRow
+		var dec string
 		var exception int
 		var st decide.StoredTx
-		if err := rows.Scan(&data, &dec, &st.State, &st.FileHash, &exception); err != nil {
+		if err := rows.Scan(append(r.dest(), &dec, &st.State, &st.FileHash, &exception)...); err != nil {
 			return fmt.Errorf("reading transactions: %w", err)
 		}
-		if err := json.Unmarshal([]byte(data), &st.Tx); err != nil {
-			return fmt.Errorf("decoding stored transaction: %w", err)
+		if err := r.decode(&st.Tx); err != nil {
+			return err
 		}
 		if err := json.Unmarshal([]byte(dec), &st.Decision); err != nil {
 			return fmt.Errorf("decoding stored decision: %w", err)

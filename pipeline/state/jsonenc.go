@@ -31,6 +31,9 @@ import (
 type jsonEnc struct {
 	b   []byte
 	bad bool
+	// slim leaves out the transaction's members its row's columns hold
+	// (txSlimJSON).
+	slim bool
 }
 
 // The JSON of a transaction, a decision and a decision's items, appended
@@ -43,6 +46,19 @@ type jsonEnc struct {
 
 func txJSON(buf *[]byte, t *domain.Transaction) (string, error) {
 	e, off := jsonEnc{b: *buf}, len(*buf)
+	e.transaction(t)
+	if s, ok := e.done(buf, off); ok {
+		return s, nil
+	}
+	c := *t
+	return jsonText(&c)
+}
+
+// txSlimJSON is txJSON without the members a transactions row's columns
+// hold (txrow.go): key, tx_ref, account, amount and currency. A value the
+// encoder refuses goes through encoding/json whole.
+func txSlimJSON(buf *[]byte, t *domain.Transaction) (string, error) {
+	e, off := jsonEnc{b: *buf, slim: true}, len(*buf)
 	e.transaction(t)
 	if s, ok := e.done(buf, off); ok {
 		return s, nil
@@ -293,11 +309,13 @@ func (e *jsonEnc) party(p *domain.Party) {
 // the Conversion's promoted in its place.
 func (e *jsonEnc) transaction(t *domain.Transaction) {
 	e.b = append(e.b, '{')
-	e.str("key", t.Key)
-	e.str("tx_ref", t.Ref)
-	e.str("account", t.Account)
-	e.amount("amount", t.Amount)
-	e.str("currency", t.Currency)
+	if !e.slim {
+		e.str("key", t.Key)
+		e.str("tx_ref", t.Ref)
+		e.str("account", t.Account)
+		e.amount("amount", t.Amount)
+		e.str("currency", t.Currency)
+	}
 	e.boolean("credit", t.Credit)
 	e.str("status", t.Status)
 	if t.Reversal {

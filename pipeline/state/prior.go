@@ -67,7 +67,7 @@ func byClassQuery(n int, d Dialect) string {
 	if d == SQLite {
 		order = "+key"
 	}
-	return `SELECT key, data, state, file_hash FROM transactions
+	return `SELECT ` + txCols("t") + `, t.state, t.file_hash FROM transactions t
 			WHERE job = ? AND ident IN (` + placeholders(n) + `) ORDER BY ` + order
 }
 
@@ -85,13 +85,13 @@ func (p storePrior) ByClass(ctx context.Context, classes []string) ([]Recorded, 
 		defer rows.Close()
 		for rows.Next() {
 			var k Recorded
-			var data string
-			if err := rows.Scan(&k.Key, &data, &k.State, &k.File); err != nil {
+			var r txRow
+			if err := rows.Scan(append(r.dest(), &k.State, &k.File)...); err != nil {
 				return fmt.Errorf("reading recorded transactions: %w", err)
 			}
-			k.Tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), k.Tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", k.Key, err)
+			k.Key, k.Tx = r.key, new(domain.Transaction)
+			if err := r.decode(k.Tx); err != nil {
+				return err
 			}
 			out = append(out, k)
 		}
@@ -111,7 +111,7 @@ func (p storePrior) Linked(ctx context.Context, links []string) ([]Linked, error
 		for _, l := range part {
 			args = append(args, l)
 		}
-		rows, err := p.s.onDB().QueryContext(ctx, `SELECT l.link, l.role, t.key, t.data, t.state, t.file_hash, `+txDecision+`
+		rows, err := p.s.onDB().QueryContext(ctx, `SELECT l.link, l.role, `+txCols("t")+`, t.state, t.file_hash, `+txDecision+`
 			FROM tx_links l JOIN transactions t ON t.job = l.job AND t.key = l.tx_key
 			WHERE l.job = ? AND l.link IN (`+placeholders(len(part))+`) ORDER BY l.link, t.key`, args...)
 		if err != nil {
@@ -120,13 +120,14 @@ func (p storePrior) Linked(ctx context.Context, links []string) ([]Linked, error
 		defer rows.Close()
 		for rows.Next() {
 			var r Linked
-			var data, dec string
-			if err := rows.Scan(&r.Link, &r.Role, &r.Recorded.Key, &data, &r.Recorded.State, &r.Recorded.File, &dec); err != nil {
+			var tr txRow
+			var dec string
+			if err := rows.Scan(append(append([]any{&r.Link, &r.Role}, tr.dest()...), &r.Recorded.State, &r.Recorded.File, &dec)...); err != nil {
 				return fmt.Errorf("reading batch links: %w", err)
 			}
-			r.Recorded.Tx = new(domain.Transaction)
-			if err := json.Unmarshal([]byte(data), r.Recorded.Tx); err != nil {
-				return fmt.Errorf("decoding stored transaction %q: %w", r.Recorded.Key, err)
+			r.Recorded.Key, r.Recorded.Tx = tr.key, new(domain.Transaction)
+			if err := tr.decode(r.Recorded.Tx); err != nil {
+				return err
 			}
 			if err := json.Unmarshal([]byte(dec), &r.Decision); err != nil {
 				return fmt.Errorf("decoding stored decision of %q: %w", r.Recorded.Key, err)

@@ -149,6 +149,10 @@ var migrations = [][]string{
 	10: itemsStampMigration,   // the open items' stamp: an idle pass leaves them unread (itemstamp.go)
 	11: nil,                   // settled_keys, created and filled by backfillSettledKeys (settled.go)
 	12: nil,                   // the outbox's state apart from the decisions, made by migrateOutbox (outbox.go)
+	// 13: a transaction row's data leaves out the members its columns
+	// hold (txrow.go). No statement: the number keeps an older build,
+	// which would read those members from data, off a newer state.
+	13: nil,
 }
 
 // backfills run in the migration's transaction once the migration of
@@ -755,20 +759,21 @@ func (s *Store) Exceptions(ctx context.Context, job string) ([]decide.StoredTx, 
 }
 
 func (s *Store) queryTxs(ctx context.Context, where string, args ...any) ([]decide.StoredTx, error) {
-	rows, err := s.onDB().QueryContext(ctx, `SELECT t.data, `+txDecision+`, t.state, t.file_hash FROM transactions t `+where, args...)
+	rows, err := s.onDB().QueryContext(ctx, `SELECT `+txCols("t")+`, `+txDecision+`, t.state, t.file_hash FROM transactions t `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading transactions: %w", err)
 	}
 	defer rows.Close()
 	var out []decide.StoredTx
 	for rows.Next() {
-		var data, dec string
+		var r txRow
+		var dec string
 		var st decide.StoredTx
-		if err := rows.Scan(&data, &dec, &st.State, &st.FileHash); err != nil {
+		if err := rows.Scan(append(r.dest(), &dec, &st.State, &st.FileHash)...); err != nil {
 			return nil, fmt.Errorf("reading transactions: %w", err)
 		}
-		if err := json.Unmarshal([]byte(data), &st.Tx); err != nil {
-			return nil, fmt.Errorf("decoding stored transaction: %w", err)
+		if err := r.decode(&st.Tx); err != nil {
+			return nil, err
 		}
 		if err := json.Unmarshal([]byte(dec), &st.Decision); err != nil {
 			return nil, fmt.Errorf("decoding stored decision: %w", err)
@@ -846,7 +851,7 @@ func (s *Store) learnedMemory(ctx context.Context, job string, since time.Time, 
 // fields they need (a full decode of every lettered payment was a third
 // of a second pass).
 func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time, mem *matcher.Memory) error {
-	rows, err := s.onDB().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
+	rows, err := s.onDB().QueryContext(ctx, `SELECT t.key, t.data, t.ref, t.account, `+txDecision+` FROM transactions t
 		WHERE t.job = ? AND t.state = ? AND t.first_seen_at >= ?`,
 		job, decide.TxLettered, since.UTC().Format(time.RFC3339Nano))
 	if err != nil {
@@ -860,11 +865,14 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 	}
 	var all []letteredTx
 	for rows.Next() {
-		var key, data, dec string
-		if err := rows.Scan(&key, &data, &dec); err != nil {
+		// The reference and account are the columns' when the JSON has
+		// no key (txrow.go).
+		var key, data, ref, account, dec string
+		if err := rows.Scan(&key, &data, &ref, &account, &dec); err != nil {
 			return fmt.Errorf("reading lettered transactions: %w", err)
 		}
 		var tx struct {
+			Key         string    `json:"key"`
 			Ref         string    `json:"tx_ref"`
 			Account     string    `json:"account"`
 			BookingDate time.Time `json:"booking_date"`
@@ -879,7 +887,10 @@ func (s *Store) letteredMemory(ctx context.Context, job string, since time.Time,
 		if err := json.Unmarshal([]byte(dec), &d); err != nil {
 			return fmt.Errorf("decoding stored decision: %w", err)
 		}
-		all = append(all, letteredTx{order: OrderKey{account: tx.Account, date: dateOrder(tx.BookingDate), ref: tx.Ref, key: key},
+		if tx.Key != "" {
+			ref, account = tx.Ref, tx.Account
+		}
+		all = append(all, letteredTx{order: OrderKey{account: account, date: dateOrder(tx.BookingDate), ref: ref, key: key},
 			e2e: tx.EndToEndID, allocs: d.Allocations})
 	}
 	if err := rows.Err(); err != nil {
@@ -1208,7 +1219,7 @@ func (w *commitWriter) decisionRow(ctx context.Context, d decide.DecisionRecord)
 
 // insertTx batches the row of a new transaction and its batch links.
 func (w *commitWriter) insertTx(ctx context.Context, d decide.DecisionRecord, state, cur, decKey string, exception int) error {
-	data, err := txJSON(&w.txs.buf, d.Tx)
+	data, err := txSlimJSON(&w.txs.buf, d.Tx)
 	if err != nil {
 		return fmt.Errorf("encoding transaction %q: %w", d.Tx.Ref, err)
 	}
@@ -1275,7 +1286,7 @@ func (w *commitWriter) rest(ctx context.Context) error {
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
 // in writeBackOrder (order.go): grouped by the file they came from.
 func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecision, error) {
-	rows, err := s.onDB().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, t.data, t.file_hash
+	rows, err := s.onDB().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, `+txCols("t")+`, t.file_hash
 		FROM outbox o JOIN decisions d ON d.job = o.job AND d.key = o.key JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
 		WHERE o.job = ? AND o.state = '`+decide.DecPending+`'`, job)
 	if err != nil {
@@ -1285,8 +1296,9 @@ func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecisi
 	var out []decide.PendingDecision
 	for rows.Next() {
 		var p decide.PendingDecision
-		var dec, items, at, txData string
-		if err := rows.Scan(&p.Key, &dec, &items, &at, &p.Reverses, &txData, &p.FileHash); err != nil {
+		var dec, items, at string
+		var r txRow
+		if err := rows.Scan(append(append([]any{&p.Key, &dec, &items, &at, &p.Reverses}, r.dest()...), &p.FileHash)...); err != nil {
 			return nil, fmt.Errorf("reading pending decisions: %w", err)
 		}
 		if err := json.Unmarshal([]byte(dec), &p.Decision); err != nil {
@@ -1295,7 +1307,7 @@ func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecisi
 		if err := json.Unmarshal([]byte(items), &p.Items); err != nil {
 			return nil, fmt.Errorf("decoding pending items %s: %w", p.Key, err)
 		}
-		if err := json.Unmarshal([]byte(txData), &p.Tx); err != nil {
+		if err := r.decode(&p.Tx); err != nil {
 			return nil, fmt.Errorf("decoding pending transaction %s: %w", p.Key, err)
 		}
 		if p.DecidedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
@@ -1518,17 +1530,20 @@ func DateText(t time.Time) string {
 // rules, confidences and the config hash stay: the decisions remain
 // auditable. It returns how many transactions were redacted.
 func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now time.Time) (int, error) {
-	rows, err := s.onDB().QueryContext(ctx, `SELECT t.key, t.data, `+txDecision+` FROM transactions t
+	rows, err := s.onDB().QueryContext(ctx, `SELECT `+txCols("t")+`, `+txDecision+` FROM transactions t
 		WHERE t.job = ? AND t.state <> ? AND t.exception = 0 AND t.redacted_at = '' AND t.first_seen_at < ?`,
 		job, decide.TxOpen, cutoff.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return 0, fmt.Errorf("finding transactions to redact: %w", err)
 	}
-	type red struct{ key, data, dec string }
+	type red struct {
+		txRow
+		dec string
+	}
 	var todo []red
 	for rows.Next() {
 		var r red
-		if err := rows.Scan(&r.key, &r.data, &r.dec); err != nil {
+		if err := rows.Scan(append(r.dest(), &r.dec)...); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("finding transactions to redact: %w", err)
 		}
@@ -1548,7 +1563,7 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 	for _, r := range todo {
 		var t domain.Transaction
 		var d domain.Decision
-		if err := json.Unmarshal([]byte(r.data), &t); err != nil {
+		if err := r.decode(&t); err != nil {
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
 		}
@@ -1558,10 +1573,15 @@ func (s *Store) RedactPersonalData(ctx context.Context, job string, cutoff, now 
 		}
 		decide.RedactTx(&t)
 		d.Explanation = decide.MaskIBANs(d.Explanation)
-		data, _ := json.Marshal(t)
+		var buf []byte
+		data, err := txSlimJSON(&buf, &t)
+		if err != nil {
+			_ = tx.Rollback()
+			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
+		}
 		dec, _ := json.Marshal(d)
 		if _, err := s.onTx(tx).ExecContext(ctx, `UPDATE transactions SET data = ?, decision = ?, redacted_at = ? WHERE job = ? AND key = ?`,
-			string(data), string(dec), at, job, r.key); err != nil {
+			data, string(dec), at, job, r.key); err != nil {
 			_ = tx.Rollback()
 			return 0, fmt.Errorf("redacting %s: %w", r.key, err)
 		}
