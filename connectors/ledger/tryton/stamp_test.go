@@ -77,13 +77,21 @@ func (f *stampFx) pay(invoice int, paid []int, full bool) {
 		f.call(nil, "model.account.invoice.write", []int{invoice}, map[string]any{"payment_lines": []any{[]any{"add", paid}}})
 		return
 	}
+	f.call(nil, "model.account.move.reconciliation.create", []map[string]any{{
+		"date": testenv.TrytonDate(time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC)), "company": seed.Company,
+		"lines": []any{[]any{"add", append(paid, f.linesToPay(invoice)...)}}}})
+}
+
+func (f *stampFx) linesToPay(invoice int) []int {
+	f.t.Helper()
 	var inv []struct {
 		LinesToPay []int `json:"lines_to_pay"`
 	}
 	f.call(&inv, "model.account.invoice.read", []int{invoice}, []string{"lines_to_pay"})
-	f.call(nil, "model.account.move.reconciliation.create", []map[string]any{{
-		"date": testenv.TrytonDate(time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC)), "company": seed.Company,
-		"lines": []any{[]any{"add", append(paid, inv[0].LinesToPay...)}}}})
+	if len(inv) != 1 {
+		f.t.Fatalf("invoice %d: %+v", invoice, inv)
+	}
+	return inv[0].LinesToPay
 }
 
 // TestOpenItemsStamp: on a real Tryton 6, every kind of change of what
@@ -125,6 +133,19 @@ func TestOpenItemsStamp(t *testing.T) {
 			do: func(f *stampFx, _ *Client) { f.pay(f.ids[0], f.paid, false) }, moved: true},
 		{name: "booked payment reconciled with an invoice", setup: func(f *stampFx) { f.paid = f.book("100.00") },
 			do: func(f *stampFx, _ *Client) { f.pay(f.ids[0], f.paid, true) }, moved: true},
+		{name: "payment unreconciled", setup: func(f *stampFx) { f.pay(f.ids[0], f.book("100.00"), true) },
+			do: func(f *stampFx, _ *Client) {
+				var recs []int
+				f.call(&recs, "model.account.move.line.search", [][]any{{"id", "in", f.linesToPay(f.ids[0])}}, 0, nil, nil)
+				var lines []struct {
+					Reconciliation int `json:"reconciliation"`
+				}
+				f.call(&lines, "model.account.move.line.read", recs, []string{"reconciliation"})
+				if len(lines) != 1 || lines[0].Reconciliation == 0 {
+					f.t.Fatalf("the invoice's line to pay: %+v, want one reconciled", lines)
+				}
+				f.call(nil, "model.account.move.reconciliation.delete", []int{lines[0].Reconciliation})
+			}, moved: true},
 		{name: "decision written back", do: func(f *stampFx, c *Client) {
 			if err := c.Apply(context.Background(), []connectors.KeyedDecision{
 				kd("stamp-"+f.t.Name(), booked, al(fmt.Sprint(f.ids[1]), "20.00", ""))}); err != nil {
@@ -157,6 +178,7 @@ func TestOpenItemsStamp(t *testing.T) {
 	if err := server.Call(nil, "model.company.company.write", []int{seed.Company}, map[string]any{"cancel_invoice_out": true}); err != nil {
 		t.Fatal(err)
 	}
+	var moves []stampMove // the cases that move it, for checkStampParts
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newStampFx(t)
@@ -193,12 +215,88 @@ func TestOpenItemsStamp(t *testing.T) {
 			if moved := after != before; moved != tc.moved {
 				t.Errorf("stamp %q then %q: moved %v, want %v", before, after, moved, tc.moved)
 			}
+			if tc.moved {
+				moves = append(moves, stampMove{tc.name, before, after})
+			}
 			// The case changes what OpenItems returns exactly when the stamp
 			// must move: the test tests a change OpenItems sees.
 			if changed := items() != was; changed != (tc.moved && !tc.idle) {
 				t.Errorf("open items changed %v, want %v", changed, tc.moved)
 			}
 		})
+	}
+}
+
+// stampMove is a case's stamps before and after its change.
+type stampMove struct{ name, before, after string }
+
+// checkStampParts fails unless every part of the stamp — each model, and
+// each of its count, highest id, latest create_date and latest write_date
+// (want: the components that must be needed, by index) — is the only part
+// that moved in at least one case: a stamp without that part would have
+// missed that change. It logs which cases each part alone catches.
+func checkStampParts(t *testing.T, moves []stampMove, want []int) {
+	t.Helper()
+	parts := func(s string) map[string][]string {
+		m := map[string][]string{}
+		for _, p := range strings.Split(s, "|")[1:] {
+			model, vals, _ := strings.Cut(p, "=")
+			m[model] = strings.Split(vals, ",")
+		}
+		return m
+	}
+	alone := map[string][]string{} // "model" or "model#component" → cases only it catches
+	component := []string{"count", "id", "create_date", "write_date"}
+	models := map[string]bool{}
+	for _, mv := range moves {
+		b, a := parts(mv.before), parts(mv.after)
+		var movedModels, movedComps []string
+		for model, bv := range b {
+			models[model] = true
+			av := a[model]
+			changed := false
+			for i := range bv {
+				if i < len(av) && av[i] != bv[i] {
+					changed = true
+					movedComps = append(movedComps, model+"#"+component[i])
+				}
+			}
+			if changed {
+				movedModels = append(movedModels, model)
+			}
+		}
+		if len(movedModels) == 1 {
+			alone[movedModels[0]] = append(alone[movedModels[0]], mv.name)
+		}
+		// A component is needed if no other component moved.
+		if len(movedComps) == 1 {
+			alone[movedComps[0]] = append(alone[movedComps[0]], mv.name)
+		}
+		// A component left out of every model at once: needed if no other
+		// component moved in any model.
+		kinds := map[string]bool{}
+		for _, c := range movedComps {
+			_, k, _ := strings.Cut(c, "#")
+			kinds[k] = true
+		}
+		if len(kinds) == 1 {
+			for k := range kinds {
+				alone["#"+k] = append(alone["#"+k], mv.name)
+			}
+		}
+	}
+	for model := range models {
+		if len(alone[model]) == 0 {
+			t.Errorf("a stamp without %s misses no case: no test needs it", model)
+		}
+	}
+	for _, i := range want {
+		if len(alone["#"+component[i]]) == 0 {
+			t.Errorf("a stamp without the %s of every model misses no case: no test needs it", component[i])
+		}
+	}
+	for k, v := range alone {
+		t.Logf("only %s catches: %s", k, strings.Join(v, ", "))
 	}
 }
 
