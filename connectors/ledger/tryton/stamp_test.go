@@ -227,6 +227,13 @@ func TestOpenItemsStamp(t *testing.T) {
 	}
 }
 
+// errorLogger is the part of testing.TB checkStampParts uses.
+type errorLogger interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
 // stampMove is a case's stamps before and after its change.
 type stampMove struct{ name, before, after string }
 
@@ -235,7 +242,7 @@ type stampMove struct{ name, before, after string }
 // (want: the components that must be needed, by index) — is the only part
 // that moved in at least one case: a stamp without that part would have
 // missed that change. It logs which cases each part alone catches.
-func checkStampParts(t *testing.T, moves []stampMove, want []int) {
+func checkStampParts(t errorLogger, moves []stampMove, want []int) {
 	t.Helper()
 	parts := func(s string) map[string][]string {
 		m := map[string][]string{}
@@ -297,6 +304,40 @@ func checkStampParts(t *testing.T, moves []stampMove, want []int) {
 	}
 	for k, v := range alone {
 		t.Logf("only %s catches: %s", k, strings.Join(v, ", "))
+	}
+}
+
+// countingT counts checkStampParts' errors.
+type countingT struct{ errs []string }
+
+func (c *countingT) Helper() {}
+func (c *countingT) Errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+func (c *countingT) Logf(string, ...any) {}
+
+// TestCheckStampParts: the parts check fails when a model, or the count or
+// write_date of every model, is never the only part that moved.
+func TestCheckStampParts(t *testing.T) {
+	const b = "tryton-v1|a=1,1,c1,w1|b=1,1,c1,w1"
+	full := []stampMove{
+		{"a written", b, "tryton-v1|a=1,1,c1,w2|b=1,1,c1,w1"},
+		{"b deleted", b, "tryton-v1|a=1,1,c1,w1|b=0,1,c1,w1"},
+	}
+	c := &countingT{}
+	checkStampParts(c, full, []int{0, 3})
+	if len(c.errs) != 0 {
+		t.Errorf("every part needed: %v", c.errs)
+	}
+	c = &countingT{}
+	checkStampParts(c, full[:1], []int{0, 3})
+	if len(c.errs) != 2 { // b never alone, the count never alone
+		t.Errorf("b and the count needed by no case: %d errors %v, want 2", len(c.errs), c.errs)
+	}
+	c = &countingT{}
+	checkStampParts(c, []stampMove{{"both", b, "tryton-v1|a=2,2,c1,w1|b=1,1,c2,w2"}}, []int{3})
+	if len(c.errs) != 3 { // a, b, write_date
+		t.Errorf("a change seen by several parts: %d errors %v, want 3", len(c.errs), c.errs)
 	}
 }
 
