@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -179,10 +180,27 @@ jobs:
 			t.Fatal(err)
 		}
 	}
+	pid, err := os.ReadFile(filepath.Join(tr.Dir, "trytond.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// serverCPU is trytond's user+sys CPU so far, in clock ticks (1/100 s).
+	serverCPU := func() int {
+		t.Helper()
+		stat, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(pid)), "stat"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+		u, _ := strconv.Atoi(f[11]) // utime, field 14
+		s, _ := strconv.Atoi(f[12]) // stime, field 15
+		return u + s
+	}
 	run := func(i int) string {
 		t.Helper()
 		timeFile := filepath.Join(t.TempDir(), "time")
 		calls.Store(0)
+		cpu0 := serverCPU()
 		cmd := exec.Command("/usr/bin/time", "-v", "-o", timeFile, bins[i], "once", "-c", cfgs[i])
 		cmd.Dir = filepath.Dir(cfgs[i])
 		out, err := cmd.CombinedOutput()
@@ -209,7 +227,8 @@ jobs:
 			}
 		}
 		read := strings.Contains(string(out), `msg="open items loaded"`)
-		return fmt.Sprintf("user %s sys %s wall %s maxrss %s kB, %d RPC calls, items read %v", user, sys, wall, rss, calls.Load(), read)
+		return fmt.Sprintf("user %s sys %s wall %s maxrss %s kB, %d RPC calls, Tryton CPU %.2f s, items read %v",
+			user, sys, wall, rss, calls.Load(), float64(serverCPU()-cpu0)/100, read)
 	}
 	for i := range bins {
 		t.Logf("first pass %s: %s", bins[i], run(i))

@@ -225,6 +225,9 @@ func TestOpenItemsStamp(t *testing.T) {
 			}
 		})
 	}
+	if !t.Failed() {
+		checkStampParts(t, moves, []int{0, 3})
+	}
 }
 
 // errorLogger is the part of testing.TB checkStampParts uses.
