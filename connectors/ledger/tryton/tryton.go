@@ -115,6 +115,10 @@ type Client struct {
 	writeOffAcc int
 	suspenseAcc int
 	currency    string // the statement journal's currency code
+
+	// stampQuiet is how long ago the last write must be for OpenItemsStamp
+	// to stamp (DefaultStampQuiet; tests shorten it).
+	stampQuiet time.Duration
 }
 
 var _ connectors.Ledger = (*Client)(nil)
@@ -143,7 +147,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Timeout = 60 * time.Second
 	}
 	cfg.Password, cfg.PasswordFile = "", "" // not kept around in the config copy
-	return &Client{cfg: cfg, rpc: &rpc{
+	return &Client{cfg: cfg, stampQuiet: DefaultStampQuiet, rpc: &rpc{
 		hc:       httpx.New(httpx.Options{Timeout: cfg.Timeout}),
 		url:      strings.TrimRight(cfg.URL, "/") + "/" + cfg.Database + "/",
 		user:     cfg.User,
