@@ -686,25 +686,20 @@ func (w *writing) reversals(ctx context.Context, revs []decide.PendingDecision) 
 // statement file. A ledger that refuses some decisions for business
 // reasons writes all the others: those become exceptions carrying the
 // ledger's message, and the write-back goes on.
+//
+// The next batch is made (ob.keyed: the decision, its transaction and its
+// items, copied out of the outbox) while the ledger writes the current one:
+// making a batch only reads the outbox and w.have, which nothing changes
+// during the write-back, and everything the write-back records (w.done,
+// the refusals in the store) is still recorded here, batch after batch, in
+// the order it was. At most two batches are held at once.
 func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) error {
 	j := w.j
-	for start := 0; start < len(letters); {
-		_, file, _ := ob.head(int(letters[start]))
-		end := start + 1
-		for ; end < len(letters); end++ {
-			if _, f, _ := ob.head(int(letters[end])); f != file {
-				break
-			}
-		}
-		batch := make([]connectors.KeyedDecision, 0, end-start)
-		for _, i := range letters[start:end] {
-			if key, _, _ := ob.head(int(i)); w.have[key] {
-				w.done = append(w.done, key)
-				continue
-			}
-			batch = append(batch, ob.keyed(int(i)))
-		}
-		start = end
+	next, stop := w.makeBatches(ob, letters)
+	defer stop()
+	for b := range next {
+		w.done = append(w.done, b.held...)
+		batch := b.batch
 		if len(batch) == 0 {
 			continue
 		}
@@ -738,6 +733,54 @@ func (w *writing) letters(ctx context.Context, ob *outbox, letters []int32) erro
 		}
 	}
 	return nil
+}
+
+// letterBatch is one statement file's letters as the ledger is handed
+// them (batch), and the keys of that file the ledger held already (held),
+// in the outbox's order.
+type letterBatch struct {
+	held  []string
+	batch []connectors.KeyedDecision
+}
+
+// makeBatches makes letters' batches, one per statement file, in order, on
+// a goroutine of its own, one batch ahead of the receiver. stop (after
+// which next yields nothing more) ends the goroutine early and waits for it.
+func (w *writing) makeBatches(ob *outbox, letters []int32) (next <-chan letterBatch, stop func()) {
+	out := make(chan letterBatch)
+	quit := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		defer close(out)
+		for start := 0; start < len(letters); {
+			_, file, _ := ob.head(int(letters[start]))
+			end := start + 1
+			for ; end < len(letters); end++ {
+				if _, f, _ := ob.head(int(letters[end])); f != file {
+					break
+				}
+			}
+			b := letterBatch{batch: make([]connectors.KeyedDecision, 0, end-start)}
+			for _, i := range letters[start:end] {
+				if key, _, _ := ob.head(int(i)); w.have[key] {
+					b.held = append(b.held, key)
+					continue
+				}
+				b.batch = append(b.batch, ob.keyed(int(i)))
+			}
+			start = end
+			select {
+			case out <- b:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		<-ended
+	}
 }
 
 // sameAllocations reports whether two decisions allocate the same amounts

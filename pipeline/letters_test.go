@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lettrage/lettrage/connectors"
 	"github.com/lettrage/lettrage/domain"
@@ -90,5 +92,61 @@ func TestLettersBatchPerFileInOrder(t *testing.T) {
 	}
 	if done := []string{"a1", "a2", "b1"}; !slices.Equal(w.done, done) {
 		t.Errorf("done %v, want %v", w.done, done)
+	}
+}
+
+// countingSource is an outbox over list that records which decisions were
+// made into a batch (keyed).
+type countingSource struct {
+	list []decide.PendingDecision
+	mu   sync.Mutex
+	made []string
+}
+
+func (s *countingSource) len() int                         { return len(s.list) }
+func (s *countingSource) get(i int) decide.PendingDecision { return s.list[i] }
+func (s *countingSource) head(i int) (key, file, reverses string) {
+	return s.list[i].Key, s.list[i].FileHash, s.list[i].Reverses
+}
+
+func (s *countingSource) keyed(i int) connectors.KeyedDecision {
+	s.mu.Lock()
+	s.made = append(s.made, s.list[i].Key)
+	s.mu.Unlock()
+	p := &s.list[i]
+	return connectors.KeyedDecision{Key: p.Key, Tx: p.Tx, Decision: p.Decision, Items: p.Items}
+}
+
+// The next batch is made while the ledger writes the current one, never
+// two ahead, and making stops when the write-back fails: once letters has
+// returned, nothing more is made.
+func TestLettersMakeOneBatchAhead(t *testing.T) {
+	var list []decide.PendingDecision
+	for _, d := range []struct{ key, file string }{
+		{"a1", "A"}, {"b1", "B"}, {"c1", "C"}, {"d1", "D"}, {"e1", "E"},
+	} {
+		list = append(list, decide.PendingDecision{Key: d.key, FileHash: d.file, Decision: domain.Decision{Outcome: domain.Auto}})
+	}
+	src := &countingSource{list: list}
+	all := []int32{0, 1, 2, 3, 4}
+	led := &batchLedger{failOn: "b1"}
+	j := &Job{Name: "j", Ledger: led, Store: newMemoryStore()}
+	w := &writing{j: j, log: slog.New(slog.NewTextHandler(io.Discard, nil)), refused: map[string]string{}}
+	if err := w.letters(context.Background(), &outbox{src: src}, all); err == nil {
+		t.Fatal("a failing batch did not stop the write-back")
+	}
+	src.mu.Lock()
+	made := slices.Clone(src.made)
+	src.mu.Unlock()
+	// a1 applied, b1 failing, c1 made (or not yet) while b1 was written;
+	// d1 would be two ahead.
+	if !slices.Equal(made, []string{"a1", "b1", "c1"}) && !slices.Equal(made, []string{"a1", "b1"}) {
+		t.Errorf("made %v, want a1 b1 and at most c1", made)
+	}
+	time.Sleep(10 * time.Millisecond)
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if !slices.Equal(src.made, made) {
+		t.Errorf("made %v after the write-back had returned (%v before)", src.made, made)
 	}
 }

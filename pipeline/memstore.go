@@ -275,7 +275,11 @@ func (m *memoryStore) storedAt(i int32) decide.StoredTx {
 func (m *memoryStore) list(job string, keep func(i int32, state string, d *domain.Decision) bool) []decide.StoredTx {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []decide.StoredTx
+	// The records kept are found first, then copied out once into a list
+	// of their number: a StoredTx is large (the transaction and its
+	// decision), and growing the list by appending copied each several
+	// times (a pass's exceptions run to tens of thousands).
+	var kept []int32
 	for _, c := range m.commits {
 		if c.job != job {
 			continue
@@ -286,9 +290,16 @@ func (m *memoryStore) list(job string, keep func(i int32, state string, d *domai
 			}
 			state, d := m.shownAt(i)
 			if keep(i, state, &d) {
-				out = append(out, decide.StoredTx{Tx: *m.recs[i].tx, FileHash: m.recs[i].file, State: state, Decision: d})
+				kept = append(kept, i)
 			}
 		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	out := make([]decide.StoredTx, len(kept))
+	for k, i := range kept {
+		out[k] = m.storedAt(i)
 	}
 	state.SortTxs(out)
 	return out
