@@ -266,6 +266,25 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 			return nil, fmt.Errorf("reading open items: %w", err)
 		}
 	}
+	// The journal and the unletterings are read beside the export (two
+	// files, two cores: at 1,000,000 items the export and the journal take
+	// about as long each), under l.mu as before; their errors come after
+	// the export's, as when they were read after it.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	type journalRead struct {
+		st     *journalState
+		undone *unletterings
+		err    error
+	}
+	journal := make(chan journalRead, 1)
+	go func() {
+		var r journalRead
+		if r.st, r.err = l.state(); r.err == nil {
+			r.undone, r.err = loadUnletterings(l.unletteringsPath())
+		}
+		journal <- r
+	}()
 	var ex *export
 	if l.cfg.format() == FormatXLSX {
 		ex, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
@@ -273,19 +292,14 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		ex, err = lay.readCSV(f, l.cfg.OpenItems)
 	}
 	f.Close()
+	jr := <-journal
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	st, err := l.state()
-	if err != nil {
-		return nil, fmt.Errorf("reading open items: %w", err)
+	if jr.err != nil {
+		return nil, fmt.Errorf("reading open items: %w", jr.err)
 	}
-	undone, err := loadUnletterings(l.unletteringsPath())
-	if err != nil {
-		return nil, fmt.Errorf("reading open items: %w", err)
-	}
+	st, undone := jr.st, jr.undone
 	now := time.Now()
 	if l.now != nil {
 		now = l.now()
