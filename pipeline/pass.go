@@ -84,7 +84,9 @@ type pass struct {
 type renderedExceptions struct {
 	exc []decide.StoredTx
 	csv []byte
-	err error
+	// xlsx is the workbook, when rendered with them (writeBack).
+	xlsx []byte
+	err  error
 }
 
 // Run performs one pass. The error is nil when everything went through,
@@ -518,10 +520,24 @@ func (p *pass) writeBack(ctx context.Context) error {
 	p.commit, p.batch = state.Commit{}, sharedBatch{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
+		// The workbook too, when the items it names are read (p.items or
+		// none shown): from the same list, the items less this pass's
+		// letters, the set-aside transactions (which the ledger's writing
+		// does not change).
+		// A failure leaves it to be rendered again, then failing in its
+		// place (after exceptions.csv is written).
+		xlsx := p.j.Reports.XLSX && (p.allocated == nil || p.items != nil)
+		items, allocated := p.items, p.allocated
 		go func() {
 			var r renderedExceptions
 			if r.exc, r.err = p.exceptions(ctx); r.err == nil {
 				r.csv, r.err = report.ExceptionsCSV(r.exc)
+			}
+			if r.err == nil && xlsx {
+				if setAside, err := p.j.setAsideShown(ctx); err == nil {
+					r.xlsx, _ = report.RenderWorkbook(p.j.Reports, r.exc, p.j.accountName,
+						p.j.reportLookup(items, allocated), setAside...)
+				}
 			}
 			p.early <- r
 		}()
