@@ -269,7 +269,9 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 	// The journal and the unletterings are read beside the export (two
 	// files, two cores: at 1,000,000 items the export and the journal take
 	// about as long each), under l.mu as before; their errors come after
-	// the export's, as when they were read after it.
+	// the export's, as when they were read after it. A journal not there
+	// yet is created only once the export is read, as before: a refused
+	// export writes nothing.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	type journalRead struct {
@@ -277,14 +279,17 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		undone *unletterings
 		err    error
 	}
-	journal := make(chan journalRead, 1)
-	go func() {
-		var r journalRead
+	read := func() (r journalRead) {
 		if r.st, r.err = l.state(); r.err == nil {
 			r.undone, r.err = loadUnletterings(l.unletteringsPath())
 		}
-		journal <- r
-	}()
+		return r
+	}
+	var journal chan journalRead
+	if _, serr := os.Stat(l.cfg.Journal); serr == nil {
+		journal = make(chan journalRead, 1)
+		go func() { journal <- read() }()
+	}
 	var ex *export
 	if l.cfg.format() == FormatXLSX {
 		ex, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
@@ -292,9 +297,15 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		ex, err = lay.readCSV(f, l.cfg.OpenItems)
 	}
 	f.Close()
-	jr := <-journal
+	var jr journalRead
+	if journal != nil {
+		jr = <-journal
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
+	}
+	if journal == nil {
+		jr = read()
 	}
 	if jr.err != nil {
 		return nil, fmt.Errorf("reading open items: %w", jr.err)

@@ -222,7 +222,7 @@ func TestOpenItemsSubtractsJournal(t *testing.T) {
 
 func TestOpenItemsErrors(t *testing.T) {
 	ctx := context.Background()
-	l, _ := newLedger(t)
+	l, journal := newLedger(t)
 	if err := os.WriteFile(l.cfg.OpenItems, []byte(header+"A,C,N,D,,,EUR,1,x,,\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +230,9 @@ func TestOpenItemsErrors(t *testing.T) {
 	var re *RowError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "open_items.csv:2: column \"residual\"") {
 		t.Fatalf("OpenItems() = %v", err)
+	}
+	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused export created the journal (%v): it writes nothing", err)
 	}
 	os.Remove(l.cfg.OpenItems)
 	if _, err := l.OpenItems(ctx); !errors.Is(err, os.ErrNotExist) {
