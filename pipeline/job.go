@@ -855,22 +855,15 @@ func (j *Job) writeReports(ctx context.Context, items []domain.OpenItem, allocat
 	return exc, err
 }
 
-// writeReportsFrom is writeReports with the exceptions already read and
-// rendered (early; nil: read and rendered now). refused reports that the
-// ledger refused to record some exceptions (they stay in the reports).
-func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount,
-	early *renderedExceptions) (exc []decide.StoredTx, refused bool, err error) {
-	if early == nil {
-		var r renderedExceptions
-		if r.exc, r.err = j.Store.Exceptions(ctx, j.Name); r.err == nil {
-			r.csv, r.err = report.ExceptionsCSV(r.exc)
-		}
-		early = &r
-	}
-	exc, csvData, err := early.exc, early.csv, early.err
-	if err != nil {
-		return nil, false, err
-	}
+// setAsideShown is what the workbook shows of the transactions set aside:
+// those of the last SetAsideDays.
+func (j *Job) setAsideShown(ctx context.Context) ([]decide.StoredTx, error) {
+	return j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays))
+}
+
+// reportLookup is the open items the reports name: items less what this
+// run lettered (allocated), else those a resolution last read.
+func (j *Job) reportLookup(items []domain.OpenItem, allocated map[string]domain.Amount) map[string]domain.OpenItem {
 	lookup := j.reportItems
 	if items != nil {
 		// what this run lettered is no longer open
@@ -885,13 +878,37 @@ func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, all
 			}
 		}
 	}
+	return lookup
+}
+
+// writeReportsFrom is writeReports with the exceptions already read and
+// rendered (early; nil: read and rendered now; its workbook, when
+// rendered, is written as it is). refused reports that the
+// ledger refused to record some exceptions (they stay in the reports).
+func (j *Job) writeReportsFrom(ctx context.Context, items []domain.OpenItem, allocated map[string]domain.Amount,
+	early *renderedExceptions) (exc []decide.StoredTx, refused bool, err error) {
+	if early == nil {
+		var r renderedExceptions
+		if r.exc, r.err = j.Store.Exceptions(ctx, j.Name); r.err == nil {
+			r.csv, r.err = report.ExceptionsCSV(r.exc)
+		}
+		early = &r
+	}
+	exc, csvData, err := early.exc, early.csv, early.err
+	if err != nil {
+		return nil, false, err
+	}
+	var lookup map[string]domain.OpenItem
+	if early.xlsx == nil || j.Reports.FrenchCSV {
+		lookup = j.reportLookup(items, allocated)
+	}
 	var setAside []decide.StoredTx
-	if j.Reports.XLSX {
-		if setAside, err = j.Store.SetAsideTxs(ctx, j.Name, j.now().AddDate(0, 0, -SetAsideDays)); err != nil {
+	if j.Reports.XLSX && early.xlsx == nil {
+		if setAside, err = j.setAsideShown(ctx); err != nil {
 			return nil, false, err
 		}
 	}
-	if err := report.WriteFiles(j.ReportDir, j.Reports, exc, csvData, j.accountName, lookup, setAside...); err != nil {
+	if err := report.WriteFiles(j.ReportDir, j.Reports, exc, csvData, early.xlsx, j.accountName, lookup, setAside...); err != nil {
 		return nil, false, err
 	}
 	j.Metrics.unmatched(j.Name, exc, j.now())

@@ -75,13 +75,18 @@ type pass struct {
 	// handed is what the pass read of the exceptions, handed to the
 	// reports (handover.go); nil when they read the store.
 	handed *handedExceptions
+	// ahead is the open exceptions' read started before gatherOpen
+	// (openahead.go), nil when none was.
+	ahead *openAhead
 }
 
 // renderedExceptions is the exceptions list and its CSV.
 type renderedExceptions struct {
 	exc []decide.StoredTx
 	csv []byte
-	err error
+	// xlsx is the workbook, when rendered with them (writeBack).
+	xlsx []byte
+	err  error
 }
 
 // Run performs one pass. The error is nil when everything went through,
@@ -109,6 +114,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()
 	defer func() { p.reader.stop() }()
+	defer func() { p.ahead.stop() }()
 	for _, step := range []func(context.Context) error{
 		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.mapReads(true), p.takeIn, p.gatherOpen,
 		p.match, p.decide, p.mapReads(false), p.save, p.writeBack, p.report, p.redact,
@@ -160,6 +166,11 @@ func (p *pass) startReading(ctx context.Context) error {
 func (p *pass) loadItems(ctx context.Context) error {
 	if deferred, err := p.deferItems(ctx); err != nil || deferred {
 		return err
+	}
+	if p.itemsStamp != "" {
+		// The stamp changed: the pass examines the open exceptions unless
+		// the items hash as before (openahead.go).
+		p.readOpenAhead(ctx)
 	}
 	read := p.j.OpenItems
 	if read == nil {
@@ -355,18 +366,22 @@ func (p *pass) gatherOpen(ctx context.Context) error {
 	}
 	if why == "" && !j.FullExamination {
 		p.res.ExaminedWhy = NothingChanged
+		p.ahead.stop() // read for nothing (openahead.go)
+		p.ahead = nil
 		return nil
 	}
 	if why == "" {
 		why = "full examination configured"
 	}
 	p.examined, p.res.ExaminedWhy = true, why
+	p.readOpenAhead(ctx) // beside needItems (openahead.go)
 	if err := p.needItems(ctx); err != nil {
 		return err
 	}
 	var open []decide.StoredTx
-	if s, ok := j.Store.(*state.Store); ok {
-		rows, err := s.OpenAndExceptions(ctx, j.Name)
+	if p.ahead != nil {
+		rows, err := p.ahead.wait()
+		p.ahead = nil
 		if err != nil {
 			return err
 		}
@@ -505,10 +520,24 @@ func (p *pass) writeBack(ctx context.Context) error {
 	p.commit, p.batch = state.Commit{}, sharedBatch{} // not kept while the reports are written
 	if ob.len() > 0 {
 		p.early = make(chan renderedExceptions, 1)
+		// The workbook too, when the items it names are read (p.items or
+		// none shown): from the same list, the items less this pass's
+		// letters, the set-aside transactions (which the ledger's writing
+		// does not change).
+		// A failure leaves it to be rendered again, then failing in its
+		// place (after exceptions.csv is written).
+		xlsx := p.j.Reports.XLSX && (p.allocated == nil || p.items != nil)
+		items, allocated := p.items, p.allocated
 		go func() {
 			var r renderedExceptions
 			if r.exc, r.err = p.exceptions(ctx); r.err == nil {
 				r.csv, r.err = report.ExceptionsCSV(r.exc)
+			}
+			if r.err == nil && xlsx {
+				if setAside, err := p.j.setAsideShown(ctx); err == nil {
+					r.xlsx, _ = report.RenderWorkbook(p.j.Reports, r.exc, p.j.accountName,
+						p.j.reportLookup(items, allocated), setAside...)
+				}
 			}
 			p.early <- r
 		}()

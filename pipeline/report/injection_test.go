@@ -64,7 +64,7 @@ func TestReportsNeutraliseFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFiles(dir, Options{FrenchCSV: true}, exc, data, accountSuffix, nil); err != nil {
+	if err := WriteFiles(dir, Options{FrenchCSV: true}, exc, data, nil, accountSuffix, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []struct {

@@ -89,21 +89,53 @@ func ExceptionsCSV(exc []decide.StoredTx) ([]byte, error) {
 
 // WriteFiles writes the exceptions reports: exceptions.csv (csvData,
 // rendered by renderExceptionsCSV) atomically — a reader never sees a
-// half-written snapshot — and the XLSX and French CSV the options ask for.
+// half-written snapshot — and the XLSX and French CSV the options ask for,
+// replaced in that order. xlsxData is the workbook when the caller
+// rendered it (RenderWorkbook), nil to render it here: then beside the
+// CSV's replacing (its fsyncs) and the French CSV's rendering, on another
+// core; an error of the CSV still comes before the workbook's.
 //
 // items are the open items the candidates name (nil: shown by id only).
-func WriteFiles(dir string, opts Options, exc []decide.StoredTx, csvData []byte, accountName func(string) string,
+func WriteFiles(dir string, opts Options, exc []decide.StoredTx, csvData, xlsxData []byte, accountName func(string) string,
 	items map[string]domain.OpenItem, setAside ...decide.StoredTx) error {
-	if err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData); err != nil {
+	type rendered struct {
+		data []byte
+		err  error
+	}
+	var book chan rendered
+	if opts.XLSX && xlsxData == nil {
+		book = make(chan rendered, 1)
+		go func() {
+			var r rendered
+			r.data, r.err = RenderWorkbook(opts, exc, accountName, items, setAside...)
+			book <- r
+		}()
+	}
+	err := WriteFileAtomic(filepath.Join(dir, "exceptions.csv"), csvData)
+	var french []byte
+	var frenchErr error
+	if err == nil && opts.FrenchCSV {
+		french, frenchErr = renderExceptionsFrenchCSV(exc, items)
+	}
+	if book != nil {
+		r := <-book
+		if err == nil {
+			xlsxData, err = r.data, r.err
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if opts.XLSX {
-		if err := writeExceptionsXLSX(dir, exc, accountName, &view{loc: LocaleFor(opts.Locale), items: items, setAside: setAside}); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), xlsxData); err != nil {
 			return err
 		}
 	}
 	if opts.FrenchCSV {
-		if err := writeExceptionsFrenchCSV(dir, exc, items); err != nil {
+		if frenchErr != nil {
+			return frenchErr
+		}
+		if err := WriteFileAtomic(filepath.Join(dir, "exceptions-fr.csv"), french); err != nil {
 			return err
 		}
 	}

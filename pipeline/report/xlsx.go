@@ -147,24 +147,41 @@ var xlsxColumns = []xlsxColumn{
 // explaining every action and reason. The exceptions' rows are written
 // straight into the sheet's XML (xlsxrows.go).
 func writeExceptionsXLSX(dir string, exc []decide.StoredTx, accountName func(string) string, v *view) error {
+	data, err := renderExceptionsXLSX(exc, accountName, v)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), data)
+}
+
+// RenderWorkbook renders exceptions.xlsx as WriteFiles writes it (opts'
+// locale; items and setAside as for WriteFiles), for a caller that
+// renders it beside other work and hands it to WriteFiles.
+func RenderWorkbook(opts Options, exc []decide.StoredTx, accountName func(string) string,
+	items map[string]domain.OpenItem, setAside ...decide.StoredTx) ([]byte, error) {
+	return renderExceptionsXLSX(exc, accountName, &view{loc: LocaleFor(opts.Locale), items: items, setAside: setAside})
+}
+
+// renderExceptionsXLSX is the exceptions workbook's bytes.
+func renderExceptionsXLSX(exc []decide.StoredTx, accountName func(string) string, v *view) ([]byte, error) {
 	var rows *exceptionRows
 	f, err := exceptionsWorkbook(exc, accountName, v, func(f *excelize.File, st xlsxStyles) (err error) {
 		rows, err = exceptionsFrame(f, st, v, exc)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	var book, buf bytes.Buffer
 	if err := f.Write(&book); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return nil, fmt.Errorf("writing exceptions workbook: %w", err)
 	}
 	buf.Grow(book.Len() + 128*len(exc))
 	if err := writeWorkbook(&buf, book.Bytes(), rows, exc); err != nil {
-		return fmt.Errorf("writing exceptions workbook: %w", err)
+		return nil, fmt.Errorf("writing exceptions workbook: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, "exceptions.xlsx"), buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // exceptionsWorkbook builds the exceptions workbook, its Exceptions sheet
@@ -379,6 +396,15 @@ func fillSummary(f *excelize.File, st xlsxStyles, v *view, exc []decide.StoredTx
 // so accents survive. Text cells are escaped against formulas; amounts
 // never are.
 func writeExceptionsFrenchCSV(dir string, exc []decide.StoredTx, items map[string]domain.OpenItem) error {
+	data, err := renderExceptionsFrenchCSV(exc, items)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "exceptions-fr.csv"), data)
+}
+
+// renderExceptionsFrenchCSV is exceptions-fr.csv's bytes.
+func renderExceptionsFrenchCSV(exc []decide.StoredTx, items map[string]domain.OpenItem) ([]byte, error) {
 	v := &view{loc: localeFR, items: items}
 	var buf bytes.Buffer
 	buf.WriteString("\ufeff")
@@ -407,7 +433,7 @@ func writeExceptionsFrenchCSV(dir string, exc []decide.StoredTx, items map[strin
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return fmt.Errorf("rendering French exceptions: %w", err)
+		return nil, fmt.Errorf("rendering French exceptions: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, "exceptions-fr.csv"), buf.Bytes())
+	return buf.Bytes(), nil
 }

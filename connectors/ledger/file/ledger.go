@@ -266,6 +266,30 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 			return nil, fmt.Errorf("reading open items: %w", err)
 		}
 	}
+	// The journal and the unletterings are read beside the export (two
+	// files, two cores: at 1,000,000 items the export and the journal take
+	// about as long each), under l.mu as before; their errors come after
+	// the export's, as when they were read after it. A journal not there
+	// yet is created only once the export is read, as before: a refused
+	// export writes nothing.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	type journalRead struct {
+		st     *journalState
+		undone *unletterings
+		err    error
+	}
+	read := func() (r journalRead) {
+		if r.st, r.err = l.state(); r.err == nil {
+			r.undone, r.err = loadUnletterings(l.unletteringsPath())
+		}
+		return r
+	}
+	var journal chan journalRead
+	if _, serr := os.Stat(l.cfg.Journal); serr == nil {
+		journal = make(chan journalRead, 1)
+		go func() { journal <- read() }()
+	}
 	var ex *export
 	if l.cfg.format() == FormatXLSX {
 		ex, err = lay.readXLSX(f, l.cfg.OpenItems, l.cfg.Sheet)
@@ -273,19 +297,20 @@ func (l *Ledger) OpenItems(ctx context.Context) ([]domain.OpenItem, error) {
 		ex, err = lay.readCSV(f, l.cfg.OpenItems)
 	}
 	f.Close()
+	var jr journalRead
+	if journal != nil {
+		jr = <-journal
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading open items: %w", err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	st, err := l.state()
-	if err != nil {
-		return nil, fmt.Errorf("reading open items: %w", err)
+	if journal == nil {
+		jr = read()
 	}
-	undone, err := loadUnletterings(l.unletteringsPath())
-	if err != nil {
-		return nil, fmt.Errorf("reading open items: %w", err)
+	if jr.err != nil {
+		return nil, fmt.Errorf("reading open items: %w", jr.err)
 	}
+	st, undone := jr.st, jr.undone
 	now := time.Now()
 	if l.now != nil {
 		now = l.now()

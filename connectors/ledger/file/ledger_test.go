@@ -222,7 +222,7 @@ func TestOpenItemsSubtractsJournal(t *testing.T) {
 
 func TestOpenItemsErrors(t *testing.T) {
 	ctx := context.Background()
-	l, _ := newLedger(t)
+	l, journal := newLedger(t)
 	if err := os.WriteFile(l.cfg.OpenItems, []byte(header+"A,C,N,D,,,EUR,1,x,,\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -231,9 +231,39 @@ func TestOpenItemsErrors(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "open_items.csv:2: column \"residual\"") {
 		t.Fatalf("OpenItems() = %v", err)
 	}
+	if _, err := os.Stat(journal); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused export created the journal (%v): it writes nothing", err)
+	}
 	os.Remove(l.cfg.OpenItems)
 	if _, err := l.OpenItems(ctx); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("OpenItems() on a missing file = %v", err)
+	}
+}
+
+// TestOpenItemsErrorsInOrder: the journal is read beside the export, and
+// its error still comes after the export's, as when it was read after.
+func TestOpenItemsErrorsInOrder(t *testing.T) {
+	ctx := context.Background()
+	l, journal := newLedger(t)
+	if err := os.MkdirAll(filepath.Dir(journal), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(journal, []byte("a,b,c\n1,2,3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.OpenItems(ctx); !errors.Is(err, ErrJournal) || !strings.Contains(err.Error(), "header") {
+		t.Fatalf("OpenItems() with a foreign journal = %v", err)
+	}
+	if err := os.WriteFile(l.cfg.OpenItems, []byte(header+"A,C,N,D,,,EUR,1,x,,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.OpenItems(ctx)
+	var re *RowError
+	if !errors.As(err, &re) || errors.Is(err, ErrJournal) {
+		t.Fatalf("OpenItems() with a bad export and a foreign journal = %v, want the export's error alone", err)
+	}
+	if b, _ := os.ReadFile(journal); string(b) != "a,b,c\n1,2,3\n" {
+		t.Fatalf("foreign journal modified: %q", b)
 	}
 }
 
