@@ -53,7 +53,7 @@ type pass struct {
 	sharer passSharer
 	batch  sharedBatch
 	// reader reads the statements while the open items load, and intake
-	// takes their transactions in meanwhile (Job.takeInEarly); index, the
+	// takes their transactions in meanwhile (unless Job.takeInLate); index, the
 	// matcher's index of the items, is built while the statements are
 	// read (Job.indexEarly); itemAt (the open items by ID, index into
 	// items) is built while the matcher runs; allocated is what the pass's
@@ -108,7 +108,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	defer func() {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()
-	defer func() { p.reader.stop() }()
+	defer func() { p.reader.stop(); p.intake.stop() }()
 	for _, step := range []func(context.Context) error{
 		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.mapReads(true), p.takeIn, p.gatherOpen,
 		p.match, p.decide, p.mapReads(false), p.save, p.writeBack, p.report, p.redact,
@@ -148,8 +148,8 @@ func (p *pass) readInbox(ctx context.Context) error {
 // writes p.reader.
 func (p *pass) startReading(ctx context.Context) error {
 	p.reader = p.j.startReading(ctx)
-	if p.j.takeInEarly {
-		p.intake = p.startEarlyIntake(p.reader.ctx, p.reader)
+	if !p.j.takeInLate {
+		p.intake = p.startEarlyIntake(ctx, p.reader)
 	}
 	return nil
 }
