@@ -108,7 +108,8 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	defer func() {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()
-	defer func() { p.reader.stop(); p.intake.stop() }()
+	defer func() { p.intake.stop() }() // after the reader's
+	defer func() { p.reader.stop() }()
 	for _, step := range []func(context.Context) error{
 		p.recover, p.readInbox, p.startReading, p.loadItems, p.readStatements, p.mapReads(true), p.takeIn, p.gatherOpen,
 		p.match, p.decide, p.mapReads(false), p.save, p.writeBack, p.report, p.redact,
