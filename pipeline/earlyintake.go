@@ -7,7 +7,7 @@ import (
 
 // earlyIntake passes the statements' transactions through the identity rule
 // (intake.addFile) as the reader hands them over, in listing order, while
-// the pass is still reading the open items (Job.takeInEarly): takeIn then
+// the pass is still reading the open items (unless Job.takeInLate): takeIn then
 // finds the files taken in. It takes in only what takeIn would, in the same
 // order, and nothing else: a file read without error, not known, not a
 // second copy of a file of this pass nor one processed before. At the first
@@ -23,16 +23,31 @@ type earlyIntake struct {
 	hashes []string
 	err    error
 	done   chan struct{} // closed once it has stopped
+	cancel context.CancelFunc
 }
 
-// startEarlyIntake starts taking in what rd reads (ctx: the reader's, which
-// stop cancels).
+// startEarlyIntake starts taking in what rd reads. Its store lookups run
+// under a context of their own, derived from the pass's (ctx) and
+// cancelled by stop only: the reader's is cancelled as soon as
+// readStatements has every file (statementReader.stop), while the lookups
+// of the last files may still be running — a lookup cut short would fail
+// the pass. It waits for the reader under either.
+//
+// The lookups read what only the steps before startReading write (the
+// file records, the recorded transactions and their links: recover and
+// the inbox); the steps it runs beside write the items record
+// (loadItems), the refusals and the quarantines (readStatements), never
+// those. The SQL store's database/sql pool serializes its queries with
+// theirs (SQLite: one connection), and no step holds a connection while
+// it waits for the intake (readStatements waits for taken, which is closed
+// before the file's lookups).
 func (p *pass) startEarlyIntake(ctx context.Context, rd *statementReader) *earlyIntake {
 	j := p.j
 	ids := newIntake(j.Store.Prior(j.Name))
 	_, forgets := j.Store.(deliveriesForgetter)
 	ids.recordDeliveries = !forgets
-	ei := &earlyIntake{ids: ids, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	ei := &earlyIntake{ids: ids, done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(ei.done)
 		if _, err := rd.listed(); err != nil {
@@ -51,6 +66,14 @@ func (p *pass) startEarlyIntake(ctx context.Context, rd *statementReader) *early
 			r := &rd.files[i]
 			select {
 			case <-r.done:
+			case <-rd.ctx.Done():
+				// Stopped (or the pass cancelled): the reader may not
+				// get to r; readStatements stops at the same point.
+				select {
+				case <-r.done:
+				default:
+					return
+				}
 			case <-ctx.Done():
 				return
 			}
@@ -80,6 +103,17 @@ func (p *pass) startEarlyIntake(ctx context.Context, rd *statementReader) *early
 		}
 	}()
 	return ei
+}
+
+// stop cancels the intake's lookups and waits for it to stop (nil:
+// none started): at the end of the pass, so that nothing reads the store
+// after Run returned.
+func (ei *earlyIntake) stop() {
+	if ei == nil {
+		return
+	}
+	ei.cancel()
+	<-ei.done
 }
 
 // taken reports whether the k-th file takeIn takes in (hash) was taken in

@@ -112,10 +112,12 @@ type Job struct {
 	// read (MatchFiles: its store is empty, so the matcher's memory has no
 	// settled item to add to the index, and the index serves).
 	indexEarly bool
-	// takeInEarly makes the pass take the statements' transactions in
-	// (the identity rule) as they are read, while the open items are
-	// still being read (earlyintake.go).
-	takeInEarly bool
+	// takeInLate makes the pass take the statements' transactions in (the
+	// identity rule) only once they are all read, after the open items
+	// (takeIn), as before round seven: the tests' reference. Otherwise it
+	// takes them in as they are read, while the open items are still being
+	// read (earlyintake.go), in MatchFiles and in the daemon's pass alike.
+	takeInLate bool
 }
 
 // FileProblem is a statement file that could not be read.

@@ -46,7 +46,8 @@ type MatchOptions struct {
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
 	// late makes the pass take the transactions in and index the open
-	// items only once both are read, as Job.Run does (tests compare).
+	// items only once both are read (Job.Run indexes them so; tests
+	// compare).
 	late bool
 }
 
@@ -131,7 +132,7 @@ func MatchFiles(ctx context.Context, opt MatchOptions) (Result, error) {
 		Parse: opt.Parse, ReportDir: opt.ReportDir, Reports: opt.Reports, AccountNames: opt.AccountNames,
 		MaxFileBytes: opt.MaxFileBytes, Compression: opt.Compression, OnlyCAMT: opt.OnlyCAMT, Log: opt.Log,
 		Now: opt.Now, BatchWait: -1, OpenItems: opt.OpenItems, Workers: opt.Workers, indexEarly: !opt.late,
-		takeInEarly: !opt.late}
+		takeInLate: opt.late}
 	res, err := j.Run(ctx)
 	// Why open exceptions were examined is the daemon's (incremental
 	// passes over a durable store); one pass has nothing to say of it.

@@ -53,7 +53,7 @@ type pass struct {
 	sharer passSharer
 	batch  sharedBatch
 	// reader reads the statements while the open items load, and intake
-	// takes their transactions in meanwhile (Job.takeInEarly); index, the
+	// takes their transactions in meanwhile (unless Job.takeInLate); index, the
 	// matcher's index of the items, is built while the statements are
 	// read (Job.indexEarly); itemAt (the open items by ID, index into
 	// items) is built while the matcher runs; allocated is what the pass's
@@ -113,6 +113,7 @@ func (j *Job) Run(ctx context.Context) (res Result, err error) {
 	defer func() {
 		j.Metrics.observeRun(j.Name, started, j.now(), err)
 	}()
+	defer func() { p.intake.stop() }() // after the reader's
 	defer func() { p.reader.stop() }()
 	defer func() { p.ahead.stop() }()
 	for _, step := range []func(context.Context) error{
@@ -154,8 +155,8 @@ func (p *pass) readInbox(ctx context.Context) error {
 // writes p.reader.
 func (p *pass) startReading(ctx context.Context) error {
 	p.reader = p.j.startReading(ctx)
-	if p.j.takeInEarly {
-		p.intake = p.startEarlyIntake(p.reader.ctx, p.reader)
+	if !p.j.takeInLate {
+		p.intake = p.startEarlyIntake(ctx, p.reader)
 	}
 	return nil
 }

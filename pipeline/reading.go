@@ -35,7 +35,7 @@ type readResult struct {
 	err        error
 	logs       *logRecorder // what reading the file logged, replayed in order
 	done       chan struct{}
-	// taken, when not nil (Job.takeInEarly), is closed once the early
+	// taken, when not nil (unless Job.takeInLate), is closed once the early
 	// intake has let go of sf (earlyintake.go).
 	taken chan struct{}
 }
@@ -62,7 +62,7 @@ func (j *Job) startReading(ctx context.Context) *statementReader {
 		rd.files = make([]readResult, len(rd.refs))
 		for i := range rd.files {
 			rd.files[i].done = make(chan struct{})
-			if j.takeInEarly {
+			if !j.takeInLate {
 				rd.files[i].taken = make(chan struct{})
 			}
 		}
