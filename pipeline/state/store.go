@@ -1283,12 +1283,28 @@ func (w *commitWriter) rest(ctx context.Context) error {
 	return nil
 }
 
+// pendingQuery reads the job's pending decisions with their transactions.
+// SQLite's planner, without statistics, walks the job's whole outbox by
+// its primary key rather than the partial index of the pending rows (2.6
+// CPU s at a million letters, none pending), or the decisions first: the
+// index is named there, and CROSS JOIN keeps the tables in the order
+// written (SQLite's documented way to fix a join's order; PostgreSQL
+// plans it as the inner join it is).
+func (s *Store) pendingQuery() string {
+	pending := "outbox o"
+	if s.dialect == SQLite {
+		pending += " INDEXED BY outbox_pending"
+	}
+	return `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, ` + txCols("t") + `, t.file_hash
+		FROM ` + pending + ` CROSS JOIN decisions d CROSS JOIN transactions t
+		WHERE o.job = ? AND o.state = '` + decide.DecPending + `'
+		AND d.job = o.job AND d.key = o.key AND t.job = d.job AND t.key = d.tx_key`
+}
+
 // Pending returns the job's auto decisions not yet confirmed in the ledger,
 // in writeBackOrder (order.go): grouped by the file they came from.
 func (s *Store) Pending(ctx context.Context, job string) ([]decide.PendingDecision, error) {
-	rows, err := s.onDB().QueryContext(ctx, `SELECT d.key, d.data, d.items, d.decided_at, d.reverses, `+txCols("t")+`, t.file_hash
-		FROM outbox o JOIN decisions d ON d.job = o.job AND d.key = o.key JOIN transactions t ON t.job = d.job AND t.key = d.tx_key
-		WHERE o.job = ? AND o.state = '`+decide.DecPending+`'`, job)
+	rows, err := s.onDB().QueryContext(ctx, s.pendingQuery(), job)
 	if err != nil {
 		return nil, fmt.Errorf("reading pending decisions: %w", err)
 	}
