@@ -93,25 +93,17 @@ func rootPages(t *testing.T, s *Store) string {
 func TestBulkCommitKeepsStateAndSchema(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	open := func(t *testing.T) *Store {
-		s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	keep := bulkMinRows
 	t.Cleanup(func() { bulkMinRows = keep })
 
 	bulkMinRows = 1 << 30 // never: rows inserted into the indexes
-	plain := open(t)
+	plain := openSQLiteTemp(t)
 	if err := plain.SaveCommit(ctx, bulkCommit(40, at)); err != nil {
 		t.Fatal(err)
 	}
 
 	bulkMinRows = 10
-	bulk := open(t)
+	bulk := openSQLiteTemp(t)
 	before := dump(t, bulk)["schema"]
 	roots := rootPages(t, bulk)
 	if err := bulk.SaveCommit(ctx, bulkCommit(40, at)); err != nil {
@@ -176,7 +168,7 @@ func TestBulkCommitKeepsStateAndSchema(t *testing.T) {
 
 	// A bulk commit that fails (a transaction already recorded) rolls
 	// the dropped indexes back with the rest.
-	failing := open(t)
+	failing := openSQLiteTemp(t)
 	first := bulkCommit(40, at)
 	if err := failing.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: first.Decisions[:1]}); err != nil {
 		t.Fatal(err)
@@ -257,18 +249,10 @@ func BenchmarkSaveCommit(b *testing.B) {
 func TestRowsWrittenBehind(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-	open := func(t *testing.T) *Store {
-		s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	n := 5*batchRows + 7
 	whole := bulkCommit(n, at)
 
-	s := open(t)
+	s := openSQLiteTemp(t)
 	if err := s.SaveCommit(ctx, Commit{Job: "j", At: at, Decisions: whole.Decisions[:1]}); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +266,7 @@ func TestRowsWrittenBehind(t *testing.T) {
 	}
 
 	// The same commit into an empty store holds every row.
-	ok := open(t)
+	ok := openSQLiteTemp(t)
 	if err := ok.SaveCommit(ctx, whole); err != nil {
 		t.Fatal(err)
 	}
@@ -323,4 +307,15 @@ func TestExecBehindFailureSticks(t *testing.T) {
 	if _, again := pq.QueryContext(ctx, `SELECT 1`); again == nil || again.Error() != err.Error() {
 		t.Errorf("a later call = %v, want the same failure %v", again, err)
 	}
+}
+
+// openSQLiteTemp is a new SQLite store in the test's temporary directory,
+// closed when the test ends.
+func openSQLiteTemp(t *testing.T) *Store {
+	s, err := OpenSQLite(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

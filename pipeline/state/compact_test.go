@@ -20,9 +20,16 @@ import (
 // partial indexes (SQLite's plan), and a new transaction stores its
 // decision once.
 func TestMigrationFromSchema8(t *testing.T) {
+	forEachRawStore(t, testMigrationFrom8)
+}
+
+// forEachRawStore runs a migration test on SQLite and PostgreSQL, handing
+// it raw, a store opened without migrating (for migrateTo an older
+// schema), and open, which opens the same database as the product does.
+func forEachRawStore(t *testing.T, test func(t *testing.T, raw func(ctx context.Context) (*Store, error), open func() (*Store, error))) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
-		testMigrationFrom8(t, func(ctx context.Context) (*Store, error) {
+		test(t, func(ctx context.Context) (*Store, error) {
 			db, err := sql.Open("sqlite", "file:"+path)
 			if err != nil {
 				return nil, err
@@ -33,7 +40,7 @@ func TestMigrationFromSchema8(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pg.Database(t)
-		testMigrationFrom8(t, func(ctx context.Context) (*Store, error) {
+		test(t, func(ctx context.Context) (*Store, error) {
 			db, err := sql.Open("pgx", dsn)
 			return &Store{db: db, dialect: Postgres}, err
 		}, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })

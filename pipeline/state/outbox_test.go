@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -42,24 +41,7 @@ func undoOutbox(ctx context.Context, t *testing.T, s *Store) {
 // (SQLite's plan); MarkApplied then moves a pending one in the outbox
 // alone, and MarkRejected the other in both.
 func TestMigrationToOutbox(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "state.db")
-		testMigrationToOutbox(t, func(ctx context.Context) (*Store, error) {
-			db, err := sql.Open("sqlite", "file:"+path)
-			if err != nil {
-				return nil, err
-			}
-			db.SetMaxOpenConns(1)
-			return &Store{db: db, dialect: SQLite}, nil
-		}, func() (*Store, error) { return OpenSQLite(path) })
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pg.Database(t)
-		testMigrationToOutbox(t, func(ctx context.Context) (*Store, error) {
-			db, err := sql.Open("pgx", dsn)
-			return &Store{db: db, dialect: Postgres}, err
-		}, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
-	})
+	forEachRawStore(t, testMigrationToOutbox)
 }
 
 func testMigrationToOutbox(t *testing.T, raw func(ctx context.Context) (*Store, error), open func() (*Store, error)) {
