@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -349,12 +350,22 @@ func (s *Store) settledLetters(ctx context.Context, job string, keys []string) (
 	var out []string
 	for lo := 0; lo < len(keys); lo += inBatch {
 		batch := keys[lo:min(lo+inBatch, len(keys))]
-		args := make([]any, 0, len(batch)+1)
-		args = append(args, job)
-		for _, k := range batch {
-			args = append(args, k)
+		var rows *sql.Rows
+		var err error
+		if s.dialect == Postgres {
+			// One array, not an IN list of 500 parameters: after five
+			// executions PostgreSQL plans a cached statement generically,
+			// and its generic plan of the IN list scanned the whole table
+			// (550 ms a look-up, 58 s of the server's CPU in a 1M delta).
+			rows, err = s.onDB().QueryContext(ctx, `SELECT letter FROM settled_keys WHERE job = ? AND k = ANY(?)`, job, batch)
+		} else {
+			args := make([]any, 0, len(batch)+1)
+			args = append(args, job)
+			for _, k := range batch {
+				args = append(args, k)
+			}
+			rows, err = s.onDB().QueryContext(ctx, `SELECT letter FROM settled_keys WHERE job = ? AND k IN (`+placeholders(len(batch))+`)`, args...)
 		}
-		rows, err := s.onDB().QueryContext(ctx, `SELECT letter FROM settled_keys WHERE job = ? AND k IN (`+placeholders(len(batch))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("looking settled items up: %w", err)
 		}
